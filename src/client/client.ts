@@ -1,0 +1,349 @@
+// The public client: one WebSocket to one node at a time, every call pipelined over it, with
+// reconnection round-robin over the configured hosts. Reads are re-sent after a lost connection;
+// writes never are (see outcome.ts for why an unanswered write is "in doubt").
+
+import { EventEmitter } from 'node:events';
+import { BATCH_KEYS_MAX, FRAME_BYTES_MAX_DEFAULT, SCAN_PAGE_RECORDS_MAX } from '../constants';
+import { AerieError, Status } from '../errors';
+import { Op, type OpCode } from '../protocol/ops';
+import { encodeBody, FRAME_OVERHEAD_BYTES } from './codec';
+import { Connection, helloRequest, type ServerInfo } from './connection';
+import { Key } from './key';
+import { checkOperations, type OperateOp } from './operations';
+import { resolveOptions, type ClientOptions, type ResolvedOptions } from './options';
+import { Pipeline, type Reply } from './pipeline';
+import {
+  cleanBins, generationFields, type BinsInput, retriesOf, timeoutOf, writeFields,
+  type BasePolicy, type GenerationCheckPolicy, type OperatePolicy, type ReadPolicy, type RecordMeta, type WritePolicy,
+} from './policy';
+import { HostRotation, reconnectDelayMs, type HostAddress } from './reconnect';
+import {
+  toBatchExists, toBatchRecords, toMetadata, toOperateResult, toRecord, toScanPage,
+  type AerieRecord, type ExistsResult, type OperateResult, type RecordMetadata, type ScanPage,
+} from './records';
+import { ScanStream, type ScanOptions } from './scan';
+import { checkBinNames, checkCount, checkNamespace, checkSet, parameterError } from './validate';
+import { CLIENT_VERSION } from './version';
+
+/** Bound on waiting for the server to acknowledge a graceful close. */
+const CLOSE_GRACE_MS = 1000;
+
+export type ClientState = 'connecting' | 'connected' | 'reconnecting' | 'closed';
+
+export interface ConnectionEvent {
+  host: string;
+  port: number;
+}
+
+export interface ClientEvents {
+  /** A connection completed HELLO (the first one, and each after a reconnect). */
+  connected: [event: ConnectionEvent & { server: ServerInfo }];
+  /** The connection was lost; calls in flight have been settled or queued for re-sending. */
+  disconnected: [event: ConnectionEvent & { error: AerieError }];
+  /** A reconnect attempt failed. Emitted only when someone listens, so it never throws. */
+  error: [error: AerieError];
+}
+
+export class Client extends EventEmitter<ClientEvents> {
+  readonly options: Readonly<ResolvedOptions>;
+  /** The node's HELLO answer on the current (or last) connection: node, namespaces, limits. */
+  server: ServerInfo = {};
+  private readonly pipeline: Pipeline;
+  private readonly hosts: HostRotation;
+  private connection: Connection | null = null;
+  private clientState: ClientState = 'connecting';
+  private reconnectAttempt = 0;
+  private reconnectTimer: NodeJS.Timeout | null = null;
+  private batchKeysMax = BATCH_KEYS_MAX;
+  private frameBytesMax = FRAME_BYTES_MAX_DEFAULT;
+
+  /** Prefer connect(), which also opens the first connection. */
+  constructor(options: ClientOptions) {
+    super();
+    this.options = resolveOptions(options);
+    this.hosts = new HostRotation(this.options.hosts);
+    this.pipeline = new Pipeline(
+      { maxInFlight: this.options.maxInFlight, maxQueued: this.options.maxQueued },
+      { onStalled: () => this.connection?.terminate('requests left unanswered past their timeout') },
+    );
+  }
+
+  get state(): ClientState {
+    return this.clientState;
+  }
+
+  /** A method, not a comparison inline, because close() may change the state across an await. */
+  private isClosed(): boolean {
+    return this.clientState === 'closed';
+  }
+
+  /** Calls sent and not yet answered. */
+  get inFlightCount(): number {
+    return this.pipeline.inFlightCount;
+  }
+
+  /** Calls waiting to be sent. */
+  get queuedCount(): number {
+    return this.pipeline.queueLength;
+  }
+
+  /** Opens the first connection, trying each host once; rejects with the last host's error. */
+  async start(): Promise<this> {
+    if (this.clientState !== 'connecting') throw new AerieError(Status.CLIENT_ERROR, 'client already started');
+    let lastError: AerieError | null = null;
+    for (let attempt = 0; attempt < this.hosts.count; attempt++) {
+      try {
+        const connection = await this.open(this.hosts.next());
+        if (this.isClosed()) {
+          void connection.close(CLOSE_GRACE_MS);
+          break;
+        }
+        this.adopt(connection);
+        return this;
+      } catch (error) {
+        lastError = error as AerieError;
+      }
+    }
+    this.shutdown();
+    throw lastError ?? new AerieError(Status.SERVER_NOT_AVAILABLE, 'client closed while connecting');
+  }
+
+  // ---- single-record calls ----
+
+  /** Writes bins; answers the record's new generation and TTL. */
+  async put(key: Key, bins: BinsInput, meta?: RecordMeta, policy?: WritePolicy): Promise<RecordMetadata> {
+    const body = { ...keyFields(key), bins: cleanBins(bins), ...writeFields(meta, policy) };
+    return toMetadata((await this.call(Op.PUT, body, true, policy)).body, 'put');
+  }
+
+  /** Reads a record (all bins, or the named ones). Rejects KEY_NOT_FOUND when it does not exist. */
+  async get(key: Key, bins?: string[], policy?: ReadPolicy): Promise<AerieRecord> {
+    const body: Record<string, unknown> = keyFields(key);
+    if (bins !== undefined) body.bins = checkBinNames(bins);
+    return toRecord(key, (await this.call(Op.GET, body, false, policy)).body);
+  }
+
+  /** Generation and TTL of a record, or null when it does not exist. */
+  async exists(key: Key, policy?: ReadPolicy): Promise<ExistsResult | null> {
+    const reply = await this.call(Op.EXISTS, keyFields(key), false, policy, Status.KEY_NOT_FOUND);
+    return reply.code === Status.KEY_NOT_FOUND ? null : { key, ...toMetadata(reply.body, 'exists') };
+  }
+
+  /** Deletes a record and answers its key. Rejects KEY_NOT_FOUND when it did not exist. */
+  async remove(key: Key, policy?: GenerationCheckPolicy): Promise<Key> {
+    await this.call(Op.REMOVE, { ...keyFields(key), ...generationFields(policy) }, true, policy);
+    return key;
+  }
+
+  /** Resets a record's TTL (to `ttl`, or the namespace default). Rejects KEY_NOT_FOUND when absent. */
+  async touch(key: Key, ttl?: number, policy?: GenerationCheckPolicy): Promise<RecordMetadata> {
+    const body = { ...keyFields(key), ...writeFields(ttl === undefined ? undefined : { ttl }, undefined), ...generationFields(policy) };
+    return toMetadata((await this.call(Op.TOUCH, body, true, policy)).body, 'touch');
+  }
+
+  /**
+   * Applies operations to one record atomically. An operate made only of reads is a read (it may
+   * be re-sent after a lost connection); any other is a write.
+   */
+  async operate(key: Key, operations: OperateOp[], meta?: RecordMeta, policy?: OperatePolicy): Promise<OperateResult> {
+    const readOnly = checkOperations(operations);
+    const body = { ...keyFields(key), ops: operations, ...writeFields(meta, policy) };
+    return toOperateResult(key, operations, (await this.call(Op.OPERATE, body, !readOnly, policy)).body);
+  }
+
+  // ---- batches ----
+
+  /** Reads many records; one answer per key, in key order, null for keys that do not exist. */
+  async batchGet(keys: Key[], bins?: string[], policy?: ReadPolicy): Promise<(AerieRecord | null)[]> {
+    const binNames = bins === undefined ? undefined : checkBinNames(bins);
+    return this.batch(keys, Op.BATCH_GET, policy, binNames, toBatchRecords);
+  }
+
+  /** Existence of many records; one answer per key, in key order, null for keys that do not exist. */
+  async batchExists(keys: Key[], policy?: ReadPolicy): Promise<(ExistsResult | null)[]> {
+    return this.batch(keys, Op.BATCH_EXISTS, policy, undefined, toBatchExists);
+  }
+
+  private async batch<T>(
+    keys: Key[],
+    op: OpCode,
+    policy: ReadPolicy | undefined,
+    bins: string[] | undefined,
+    shape: (keys: Key[], body: unknown) => (T | null)[],
+  ): Promise<(T | null)[]> {
+    if (!Array.isArray(keys)) throw parameterError('keys must be an array of Key');
+    const wireKeys = keys.map(keyFields);
+    const requests: Promise<(T | null)[]>[] = [];
+    // Larger batches travel as several requests; each is a read on its own and may be re-sent alone.
+    for (let start = 0; start < keys.length; start += this.batchKeysMax) {
+      const end = Math.min(keys.length, start + this.batchKeysMax);
+      const body: Record<string, unknown> = { keys: wireKeys.slice(start, end) };
+      if (bins !== undefined) body.bins = bins;
+      const chunk = keys.slice(start, end);
+      requests.push(this.call(op, body, false, policy).then((reply) => shape(chunk, reply.body)));
+    }
+    return (await Promise.all(requests)).flat();
+  }
+
+  // ---- scans ----
+
+  /** Every record of a namespace (or one set of it), as an async iterable fetched page by page. */
+  scan(ns: string, set?: string | null, options: ScanOptions = {}): ScanStream {
+    const request = this.scanRequest(ns, set, options);
+    const start = options.cursor === undefined || options.cursor === null ? null : Buffer.from(options.cursor);
+    return new ScanStream((cursor) => this.fetchScanPage(ns, request, cursor, options), start);
+  }
+
+  /** One page of a scan; pass `cursor` back for the next page, until it is null. */
+  async scanPage(ns: string, set?: string | null, options: ScanOptions = {}): Promise<ScanPage> {
+    const request = this.scanRequest(ns, set, options);
+    const cursor = options.cursor === undefined || options.cursor === null ? null : Buffer.from(options.cursor);
+    return this.fetchScanPage(ns, request, cursor, options);
+  }
+
+  private scanRequest(ns: string, set: string | null | undefined, options: ScanOptions): Record<string, unknown> {
+    const request: Record<string, unknown> = { ns: checkNamespace(ns) };
+    const setName = checkSet(set);
+    if (setName !== null) request.set = setName;
+    if (options.pageSize !== undefined) request.pageSize = checkCount(options.pageSize, 'pageSize', 1, SCAN_PAGE_RECORDS_MAX);
+    if (options.bins !== undefined) request.bins = checkBinNames(options.bins);
+    if (options.cursor !== undefined && options.cursor !== null && !(options.cursor instanceof Uint8Array)) {
+      throw parameterError('cursor must be bytes from an earlier scan');
+    }
+    return request;
+  }
+
+  private async fetchScanPage(ns: string, request: Record<string, unknown>, cursor: Buffer | null, policy: BasePolicy): Promise<ScanPage> {
+    const body = cursor === null ? request : { ...request, cursor };
+    return toScanPage(ns, (await this.call(Op.SCAN, body, false, policy)).body);
+  }
+
+  // ---- node ----
+
+  /** The node's statistics (docs/protocol.md lists the fields). */
+  async info(policy?: ReadPolicy): Promise<Record<string, unknown>> {
+    const body = (await this.call(Op.INFO, null, false, policy)).body;
+    return (body ?? {}) as Record<string, unknown>;
+  }
+
+  async ping(policy?: ReadPolicy): Promise<void> {
+    await this.call(Op.PING, null, false, policy);
+  }
+
+  /**
+   * Closes the client. Calls still queued fail SERVER_NOT_AVAILABLE (never sent); calls in flight
+   * fail CONNECTION_CLOSED, writes among them in doubt. Await your calls before closing.
+   */
+  async close(): Promise<void> {
+    if (this.clientState === 'closed') return;
+    const connection = this.connection;
+    this.shutdown();
+    if (connection !== null) await connection.close(CLOSE_GRACE_MS);
+  }
+
+  // ---- internals ----
+
+  private call(op: OpCode, body: unknown, write: boolean, policy: ReadPolicy | undefined, acceptCode?: number): Promise<Reply> {
+    const encoded = encodeBody(body);
+    if (encoded.length + FRAME_OVERHEAD_BYTES > this.frameBytesMax) {
+      // The server would close the connection over it, failing every other call in flight.
+      throw new AerieError(Status.RECORD_TOO_BIG, `request of ${encoded.length} bytes exceeds the server's frame limit of ${this.frameBytesMax}`);
+    }
+    return this.pipeline.request({
+      op,
+      body: encoded,
+      write,
+      timeoutMs: timeoutOf(policy, this.options.timeoutMs),
+      maxRetries: write ? 0 : retriesOf(policy, this.options.maxRetries),
+      acceptCode,
+    });
+  }
+
+  private open(address: HostAddress): Promise<Connection> {
+    return Connection.open(address, {
+      connectTimeoutMs: this.options.connectTimeoutMs,
+      maxFrameBytes: this.options.maxFrameBytes,
+      pingIntervalMs: this.options.pingIntervalMs,
+      hello: helloRequest(CLIENT_VERSION, this.options.user, this.options.password),
+    });
+  }
+
+  private adopt(connection: Connection): void {
+    this.connection = connection;
+    this.server = connection.server;
+    this.applyServerLimits(connection.server);
+    this.clientState = 'connected';
+    this.reconnectAttempt = 0;
+    connection.attach({
+      onFrame: (frame) => this.pipeline.receive(frame),
+      onClose: (error) => this.lost(connection, error),
+    });
+    this.pipeline.attach(connection);
+    this.emit('connected', { ...connection.address, server: connection.server });
+  }
+
+  /** Honours the server's own caps, so the client never sends what the server would refuse. */
+  private applyServerLimits(server: ServerInfo): void {
+    const limits = server.limits ?? {};
+    const inFlightMax = positiveNumber(limits.inFlightPerConnectionMax);
+    this.pipeline.setMaxInFlight(Math.min(this.options.maxInFlight, inFlightMax ?? this.options.maxInFlight));
+    this.batchKeysMax = Math.min(BATCH_KEYS_MAX, positiveNumber(limits.batchKeysMax) ?? BATCH_KEYS_MAX);
+    this.frameBytesMax = positiveNumber(limits.frameBytesMax) ?? FRAME_BYTES_MAX_DEFAULT;
+  }
+
+  private lost(connection: Connection, error: AerieError): void {
+    if (this.connection !== connection) return;
+    this.connection = null;
+    if (!this.options.reconnect) {
+      // No next connection: reads in flight cannot be re-sent, so they end with the connection.
+      this.shutdown();
+      this.emit('disconnected', { ...connection.address, error });
+      return;
+    }
+    this.pipeline.detach();
+    this.emit('disconnected', { ...connection.address, error });
+    this.clientState = 'reconnecting';
+    this.scheduleReconnect();
+  }
+
+  private scheduleReconnect(): void {
+    const delayMs = reconnectDelayMs(this.reconnectAttempt++);
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = null;
+      this.open(this.hosts.next()).then(
+        (connection) => {
+          if (this.clientState === 'closed') void connection.close(CLOSE_GRACE_MS);
+          else this.adopt(connection);
+        },
+        (error: AerieError) => {
+          if (this.clientState === 'closed') return;
+          if (this.listenerCount('error') > 0) this.emit('error', error);
+          this.scheduleReconnect();
+        },
+      );
+    }, delayMs);
+  }
+
+  private shutdown(): void {
+    this.clientState = 'closed';
+    if (this.reconnectTimer !== null) clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = null;
+    this.connection = null;
+    this.pipeline.close();
+  }
+}
+
+function keyFields(key: Key): Record<string, unknown> {
+  if (!(key instanceof Key)) throw parameterError('key must be a Key (new Key(ns, set, value))');
+  return key.toWire() as unknown as Record<string, unknown>;
+}
+
+function positiveNumber(value: unknown): number | null {
+  const n = typeof value === 'bigint' ? Number(value) : value;
+  return typeof n === 'number' && Number.isFinite(n) && n >= 1 ? Math.floor(n) : null;
+}
+
+/** Creates a client and opens its first connection (HELLO included). */
+export async function connect(options: ClientOptions): Promise<Client> {
+  return new Client(options).start();
+}

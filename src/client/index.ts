@@ -1,0 +1,25 @@
+// The Aerie TypeScript SDK: everything an application imports.
+//
+//   import { connect, Key, ops } from 'aerie/client';
+//   const client = await connect({ hosts: '127.0.0.1:3000' });
+//   await client.put(new Key('test', 'demo', 'k1'), { n: 1 });
+
+export { connect, Client } from './client';
+export type { ClientEvents, ClientState, ConnectionEvent } from './client';
+export type { ClientOptions } from './options';
+export type { ServerInfo } from './connection';
+export { Key } from './key';
+export type { DigestOnly } from './key';
+export { ops, lists, maps } from './operations';
+export type { OperateOp, MapKey, Increment } from './operations';
+export type {
+  BinsInput, BasePolicy, ReadPolicy, WritePolicy, OperatePolicy, GenerationCheckPolicy, RecordMeta,
+  ExistsPolicy, ExistsName, GenerationPolicy, GenPolicyName,
+} from './policy';
+export type { AerieRecord, ExistsResult, OperateResult, RecordMetadata, ScanPage } from './records';
+export { ScanStream } from './scan';
+export type { ScanOptions } from './scan';
+export { CLIENT_VERSION } from './version';
+export { AerieError, Status, statusName } from '../errors';
+export { Exists, GenPolicy, Ttl, OpType } from '../protocol/ops';
+export type { BinValue, Bins, UserKey } from '../protocol/ops';

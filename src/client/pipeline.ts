@@ -1,0 +1,276 @@
+// Request tracking: the queue of calls not yet sent, the table of calls in flight by id, packing
+// of calls into frames, per-call deadlines, and what happens to each call when its connection is
+// lost. It knows nothing of sockets: a Transport is anything with send(frame), so tests drive it
+// with a fake one and hand-made response frames.
+
+import { AerieError, Status } from '../errors';
+import type { OpCode } from '../protocol/ops';
+import { decodeResponses, FrameBuilder } from './codec';
+import { lossError, serverError } from './outcome';
+
+export interface Transport {
+  send(frame: Buffer): void;
+}
+
+export interface RequestSpec {
+  op: OpCode;
+  /** The msgpack-encoded body (codec.encodeBody). */
+  body: Buffer;
+  /** Writes are never re-sent; once sent, losing their answer leaves them in doubt. */
+  write: boolean;
+  /** Total time from the call to its answer, including time queued and re-sends. */
+  timeoutMs: number;
+  /** Re-sends allowed after a lost connection (reads only). */
+  maxRetries: number;
+  /** A result code other than OK that answers the call instead of failing it (KEY_NOT_FOUND for exists). */
+  acceptCode?: number;
+}
+
+export interface Reply {
+  code: number;
+  body: unknown;
+}
+
+export interface PipelineLimits {
+  /** Requests sent and not yet answered, timed-out ones included (the server still holds them). */
+  maxInFlight: number;
+  /** Calls waiting to be sent, before new calls fail CLIENT_QUEUE_FULL. */
+  maxQueued: number;
+}
+
+export interface PipelineHooks {
+  /**
+   * Half the in-flight slots are held by requests that timed out and were never answered: the
+   * connection is stuck, and only dropping it frees them.
+   */
+  onStalled(): void;
+}
+
+const enum CallState {
+  Queued,
+  Sent,
+  Done,
+}
+
+class Call {
+  state = CallState.Queued;
+  id = 0;
+  sendCount = 0;
+  timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    readonly spec: RequestSpec,
+    readonly resolve: (reply: Reply) => void,
+    readonly reject: (error: AerieError) => void,
+  ) {}
+}
+
+/** Queued calls dropped by a timeout are compacted away once they exceed both of these. */
+const DEAD_QUEUE_ENTRIES_COMPACT_MIN = 1024;
+
+export class Pipeline {
+  private readonly limits: PipelineLimits;
+  private readonly hooks: PipelineHooks;
+  /** In flight by id; null marks a request that timed out but whose id the server may still answer. */
+  private readonly inFlight = new Map<number, Call | null>();
+  private abandonedCount = 0;
+  /** Calls in send order; entries before queueHead are taken, Done entries are skipped. */
+  private queue: Call[] = [];
+  private queueHead = 0;
+  private queuedCount = 0;
+  private transport: Transport | null = null;
+  private closed = false;
+  private flushScheduled = false;
+  private lastId = 0;
+  private readonly frame = new FrameBuilder();
+
+  constructor(limits: PipelineLimits, hooks: PipelineHooks) {
+    if (!(limits.maxInFlight >= 1 && limits.maxQueued >= 0)) throw new Error('pipeline limits out of range');
+    this.limits = limits;
+    this.hooks = hooks;
+  }
+
+  get inFlightCount(): number {
+    return this.inFlight.size;
+  }
+
+  get queueLength(): number {
+    return this.queuedCount;
+  }
+
+  get connected(): boolean {
+    return this.transport !== null;
+  }
+
+  /** Lowers or raises the in-flight cap, e.g. to the server's limit learnt from HELLO. */
+  setMaxInFlight(maxInFlight: number): void {
+    if (!(maxInFlight >= 1)) throw new Error('maxInFlight must be at least 1');
+    this.limits.maxInFlight = maxInFlight;
+  }
+
+  request(spec: RequestSpec): Promise<Reply> {
+    if (this.closed) return Promise.reject(new AerieError(Status.SERVER_NOT_AVAILABLE, 'client closed'));
+    if (this.queuedCount >= this.limits.maxQueued) {
+      return Promise.reject(new AerieError(Status.CLIENT_QUEUE_FULL, `more than ${this.limits.maxQueued} calls queued`));
+    }
+    return new Promise<Reply>((resolve, reject) => {
+      const call = new Call(spec, resolve, reject);
+      call.timer = setTimeout(() => this.expire(call), spec.timeoutMs);
+      this.queue.push(call);
+      this.queuedCount++;
+      this.scheduleFlush();
+    });
+  }
+
+  /** A connection is ready: send what waits. */
+  attach(transport: Transport): void {
+    this.transport = transport;
+    this.scheduleFlush();
+  }
+
+  /** The connection is gone: fail or requeue what was in flight on it. */
+  detach(): void {
+    if (this.transport === null) return;
+    this.transport = null;
+    const requeued: Call[] = [];
+    for (const call of this.inFlight.values()) {
+      if (call === null) continue;
+      call.state = CallState.Queued;
+      const error = lossError('disconnect', this.facts(call, true));
+      if (error === null) requeued.push(call);
+      else this.finishWithError(call, error);
+    }
+    this.inFlight.clear();
+    this.abandonedCount = 0;
+    if (requeued.length > 0) {
+      // Re-sent reads go first: they were called before anything still queued.
+      this.queue = requeued.concat(this.queue.slice(this.queueHead));
+      this.queueHead = 0;
+      this.queuedCount += requeued.length;
+    }
+  }
+
+  /** The client is closing: every call ends now. */
+  close(): void {
+    this.closed = true;
+    this.transport = null;
+    for (const call of this.inFlight.values()) {
+      if (call !== null) this.finishWithError(call, lossError('close', this.facts(call, true))!);
+    }
+    this.inFlight.clear();
+    this.abandonedCount = 0;
+    for (let index = this.queueHead; index < this.queue.length; index++) {
+      const call = this.queue[index];
+      if (call.state === CallState.Queued) this.finishWithError(call, lossError('close', this.facts(call, false))!);
+    }
+    this.queue = [];
+    this.queueHead = 0;
+    this.queuedCount = 0;
+  }
+
+  /** Dispatches a response frame. Throws AerieError(PARAMETER) if it is malformed. */
+  receive(frame: Uint8Array): void {
+    decodeResponses(frame, (id, code, body) => this.answer(id, code, body));
+    if (this.queuedCount > 0) this.flush();
+  }
+
+  private answer(id: number, code: number, body: unknown): void {
+    const call = this.inFlight.get(id);
+    if (call === undefined) return; // not ours, or from before a reconnect: nothing waits for it
+    this.inFlight.delete(id);
+    if (call === null) {
+      this.abandonedCount--;
+      return;
+    }
+    call.state = CallState.Done;
+    if (call.timer !== null) clearTimeout(call.timer);
+    if (code === Status.OK || code === call.spec.acceptCode) call.resolve({ code, body });
+    else call.reject(serverError(code, body, call.spec.write));
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled || this.transport === null) return;
+    this.flushScheduled = true;
+    // setImmediate, not a microtask: every call made in this event-loop turn joins the frame.
+    setImmediate(() => {
+      this.flushScheduled = false;
+      this.flush();
+    });
+  }
+
+  /** Sends queued calls, as many as the in-flight cap allows, packed into as few frames as fit. */
+  private flush(): void {
+    const transport = this.transport;
+    if (transport === null) return;
+    while (this.queuedCount > 0 && this.inFlight.size < this.limits.maxInFlight) {
+      const call = this.queue[this.queueHead++];
+      if (call.state !== CallState.Queued) continue;
+      this.queuedCount--;
+      if (this.frame.isFullFor(call.spec.body.length)) transport.send(this.frame.finish());
+      call.id = this.allocateId();
+      call.state = CallState.Sent;
+      call.sendCount++;
+      this.inFlight.set(call.id, call);
+      this.frame.add(call.id, call.spec.op, call.spec.body);
+    }
+    if (this.frame.count > 0) transport.send(this.frame.finish());
+    this.compactQueue();
+  }
+
+  /** The next uint32 id not in flight. Id 0 is left to HELLO, which precedes every other request. */
+  private allocateId(): number {
+    // Bounded: at most maxInFlight ids are taken, so a free one is found within maxInFlight + 2 steps.
+    for (let step = 0; step <= this.limits.maxInFlight + 1; step++) {
+      this.lastId = (this.lastId + 1) >>> 0;
+      if (this.lastId !== 0 && !this.inFlight.has(this.lastId)) return this.lastId;
+    }
+    throw new Error('pipeline: no free request id (in-flight table larger than its cap)');
+  }
+
+  private expire(call: Call): void {
+    call.timer = null;
+    if (call.state === CallState.Done) return;
+    const sent = call.state === CallState.Sent;
+    if (sent) {
+      // Keep the id taken until the server answers it or the connection goes: the server still
+      // holds the request, and its late answer must not be mistaken for a newer call's.
+      this.inFlight.set(call.id, null);
+      this.abandonedCount++;
+    } else {
+      this.queuedCount--;
+    }
+    call.state = CallState.Done;
+    if (!sent) this.compactQueue();
+    call.reject(lossError('timeout', this.facts(call, sent))!);
+    if (sent && this.abandonedCount * 2 >= this.limits.maxInFlight) this.hooks.onStalled();
+  }
+
+  private finishWithError(call: Call, error: AerieError): void {
+    call.state = CallState.Done;
+    if (call.timer !== null) clearTimeout(call.timer);
+    call.reject(error);
+  }
+
+  private facts(call: Call, sent: boolean) {
+    return {
+      sent,
+      write: call.spec.write,
+      sendCount: call.sendCount,
+      maxRetries: call.spec.maxRetries,
+      connected: this.transport !== null,
+    };
+  }
+
+  /** Drops taken and timed-out entries once they outnumber the live ones. */
+  private compactQueue(): void {
+    if (this.queueHead === this.queue.length) {
+      this.queue = [];
+      this.queueHead = 0;
+      return;
+    }
+    const deadCount = this.queue.length - this.queuedCount;
+    if (deadCount < DEAD_QUEUE_ENTRIES_COMPACT_MIN || deadCount < this.queuedCount) return;
+    this.queue = this.queue.slice(this.queueHead).filter((call) => call.state === CallState.Queued);
+    this.queueHead = 0;
+  }
+}

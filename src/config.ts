@@ -1,0 +1,155 @@
+// The node's configuration: a JSON file merged over built-in defaults and validated field by
+// field, so that a typo fails start-up with the path of the bad field instead of being ignored.
+
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import * as path from 'node:path';
+import * as C from './constants';
+import { AerieError, Status } from './errors';
+
+export interface NamespaceConfig {
+  name: string;
+  /** Only 'memory' today; 'file' arrives with persistence. */
+  storage: 'memory';
+  /** Index + record memory this namespace may use across all workers. */
+  memoryBytesMax: number;
+  /** Writes fail with SERVER_MEM (8) once memory use passes this share of memoryBytesMax. */
+  stopWritesPct: number;
+  /** TTL applied when a write asks for the namespace default (ttl 0); 0 = never expire. */
+  defaultTtlSec: number;
+  recordBytesMax: number;
+}
+
+export interface NodeConfig {
+  service: {
+    host: string;
+    port: number;
+    frameBytesMax: number;
+    connectionsMax: number;
+    inFlightPerConnectionMax: number;
+    sendBufferBytesMax: number;
+  };
+  workers: {
+    /** 0 = one per available core, at least 2. */
+    count: number;
+  };
+  namespaces: NamespaceConfig[];
+  log: { level: 'debug' | 'info' | 'warn' | 'error' | 'silent' };
+}
+
+/** The embedded default configuration shipped in config/. */
+export const DEFAULT_CONFIG_PATH = path.resolve(__dirname, '..', '..', 'config', 'default.json');
+
+const NAMESPACE_DEFAULTS: Omit<NamespaceConfig, 'name'> = {
+  storage: 'memory',
+  memoryBytesMax: C.NAMESPACE_MEMORY_BYTES_DEFAULT,
+  stopWritesPct: C.STOP_WRITES_PCT_DEFAULT,
+  defaultTtlSec: 0,
+  recordBytesMax: C.RECORD_BYTES_MAX_DEFAULT,
+};
+
+function fail(where: string, what: string): never {
+  throw new AerieError(Status.PARAMETER, `config: ${where}: ${what}`);
+}
+
+function int(obj: Record<string, unknown>, key: string, where: string, def: number, min: number, max: number): number {
+  const v = obj[key] ?? def;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+    fail(`${where}.${key}`, `must be an integer from ${min} to ${max}`);
+  }
+  return v;
+}
+
+function onlyKeys(obj: Record<string, unknown>, allowed: string[], where: string): void {
+  for (const k of Object.keys(obj)) if (!allowed.includes(k)) fail(`${where}.${k}`, 'unknown setting');
+}
+
+function section(raw: Record<string, unknown>, key: string): Record<string, unknown> {
+  const v = raw[key] ?? {};
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(key, 'must be an object');
+  return v as Record<string, unknown>;
+}
+
+function namespaceFrom(raw: unknown, index: number): NamespaceConfig {
+  const where = `namespaces[${index}]`;
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail(where, 'must be an object');
+  const o = raw as Record<string, unknown>;
+  onlyKeys(o, ['name', 'storage', 'memoryBytesMax', 'stopWritesPct', 'defaultTtlSec', 'recordBytesMax'], where);
+  const name = o.name;
+  if (typeof name !== 'string' || name.length === 0 || Buffer.byteLength(name) > C.NAMESPACE_NAME_BYTES_MAX) {
+    fail(`${where}.name`, `must be a non-empty string of at most ${C.NAMESPACE_NAME_BYTES_MAX} bytes`);
+  }
+  const storage = o.storage ?? NAMESPACE_DEFAULTS.storage;
+  if (storage !== 'memory') fail(`${where}.storage`, "must be 'memory'");
+  const d = NAMESPACE_DEFAULTS;
+  return {
+    name,
+    storage,
+    memoryBytesMax: int(o, 'memoryBytesMax', where, d.memoryBytesMax, 1024 * 1024, 2 ** 45),
+    stopWritesPct: int(o, 'stopWritesPct', where, d.stopWritesPct, 1, 100),
+    defaultTtlSec: int(o, 'defaultTtlSec', where, d.defaultTtlSec, 0, C.TTL_SEC_MAX),
+    recordBytesMax: int(o, 'recordBytesMax', where, d.recordBytesMax, 1024, C.RECORD_BYTES_CEILING),
+  };
+}
+
+/** Validates a configuration object (as parsed from JSON) and fills in defaults. */
+export function parseConfig(raw: unknown): NodeConfig {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail('(top)', 'must be an object');
+  const top = raw as Record<string, unknown>;
+  onlyKeys(top, ['service', 'workers', 'namespaces', 'log'], '(top)');
+  const s = section(top, 'service');
+  onlyKeys(s, ['host', 'port', 'frameBytesMax', 'connectionsMax', 'inFlightPerConnectionMax', 'sendBufferBytesMax'], 'service');
+  const host = s.host ?? '127.0.0.1';
+  if (typeof host !== 'string' || host.length === 0) fail('service.host', 'must be a non-empty string');
+  const w = section(top, 'workers');
+  onlyKeys(w, ['count'], 'workers');
+  const l = section(top, 'log');
+  onlyKeys(l, ['level'], 'log');
+  const level = l.level ?? 'info';
+  if (!['debug', 'info', 'warn', 'error', 'silent'].includes(level as string)) fail('log.level', 'must be debug, info, warn, error or silent');
+
+  const nsRaw = top.namespaces ?? [{ name: 'test' }];
+  if (!Array.isArray(nsRaw) || nsRaw.length === 0 || nsRaw.length > C.NAMESPACES_MAX) {
+    fail('namespaces', `must be an array of 1 to ${C.NAMESPACES_MAX} namespaces`);
+  }
+  const namespaces = nsRaw.map(namespaceFrom);
+  const names = new Set(namespaces.map((n) => n.name));
+  if (names.size !== namespaces.length) fail('namespaces', 'names must be unique');
+
+  return {
+    service: {
+      host,
+      port: int(s, 'port', 'service', 3000, 0, 65535),
+      frameBytesMax: int(s, 'frameBytesMax', 'service', C.FRAME_BYTES_MAX_DEFAULT, 64 * 1024, C.RING_MESSAGE_BYTES_MAX),
+      connectionsMax: int(s, 'connectionsMax', 'service', C.CONNECTIONS_MAX_DEFAULT, 1, 1_000_000),
+      inFlightPerConnectionMax: int(s, 'inFlightPerConnectionMax', 'service', C.IN_FLIGHT_PER_CONNECTION_MAX_DEFAULT, 1, C.REQUEST_SLOTS_MAX),
+      sendBufferBytesMax: int(s, 'sendBufferBytesMax', 'service', C.SEND_BUFFER_BYTES_MAX_DEFAULT, 1024 * 1024, 2 ** 40),
+    },
+    workers: { count: int(w, 'count', 'workers', 0, 0, C.WORKERS_MAX) },
+    namespaces,
+    log: { level: level as NodeConfig['log']['level'] },
+  };
+}
+
+/** Reads and validates a config file; without a path, the embedded default. */
+export function loadConfig(file: string = DEFAULT_CONFIG_PATH): NodeConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    fail(file, `cannot read: ${(err as Error).message}`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    fail(file, `not valid JSON: ${(err as Error).message}`);
+  }
+  return parseConfig(raw);
+}
+
+/** The worker count a config resolves to. */
+export function workerCount(config: NodeConfig): number {
+  if (config.workers.count > 0) return Math.max(1, config.workers.count);
+  return Math.min(C.WORKERS_MAX, Math.max(2, availableParallelism()));
+}

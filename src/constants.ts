@@ -1,0 +1,102 @@
+// Every limit Aerie enforces lives here, with the relationships between them asserted at load.
+// Names carry their unit last (…Bytes, …Ms, …Count). Config may lower or raise the ones marked
+// "configurable", within the bounds given here; nothing defaults to Infinity.
+
+/** Aerospike's partition count; a digest maps to one of them. */
+export const PARTITION_COUNT = 4096;
+/** RIPEMD-160 digest length. */
+export const DIGEST_BYTES = 20;
+
+// ---- record model (Aerospike's limits) ----
+export const BIN_NAME_BYTES_MAX = 15;
+export const SET_NAME_BYTES_MAX = 63;
+export const NAMESPACE_NAME_BYTES_MAX = 31;
+/** Set ids are 12 bits in the index, as in Aerospike; id 0 means "no set". */
+export const SETS_PER_NAMESPACE_MAX = 4095;
+export const BINS_PER_RECORD_MAX = 4096;
+/** Default max-record-size (configurable per namespace, up to RECORD_BYTES_CEILING). */
+export const RECORD_BYTES_MAX_DEFAULT = 1024 * 1024;
+export const RECORD_BYTES_CEILING = 8 * 1024 * 1024;
+/** Nesting depth of lists and maps inside a bin, and of any decoded peer value. */
+export const VALUE_DEPTH_MAX = 32;
+/** A user key of type string or bytes. */
+export const USER_KEY_BYTES_MAX = 1024;
+/** Generation is 16 bits and wraps 65535 -> 1; 0 means "no record". */
+export const GENERATION_MAX = 0xffff;
+/** Aerospike's citrusleaf epoch (2010-01-01T00:00:00Z) in Unix seconds; void-times count from it. */
+export const CITRUSLEAF_EPOCH_SEC = 1262304000;
+/** Largest TTL accepted (10 years), as Aerospike's max-ttl default. */
+export const TTL_SEC_MAX = 10 * 365 * 24 * 3600;
+
+// ---- wire and sessions (configurable in config.service) ----
+export const FRAME_BYTES_MAX_DEFAULT = 16 * 1024 * 1024;
+export const REQUESTS_PER_FRAME_MAX = 4096;
+export const IN_FLIGHT_PER_CONNECTION_MAX_DEFAULT = 8192;
+export const CONNECTIONS_MAX_DEFAULT = 10000;
+/** A connection whose unsent output exceeds this is closed (1013): it is not reading. */
+export const SEND_BUFFER_BYTES_MAX_DEFAULT = 64 * 1024 * 1024;
+/** A connection must send hello within this long after opening. */
+export const HELLO_TIMEOUT_MS = 10_000;
+export const BATCH_KEYS_MAX = 5000;
+export const SCAN_PAGE_RECORDS_MAX = 10_000;
+export const SCAN_PAGE_RECORDS_DEFAULT = 1000;
+/** A scan page stops growing past this many bytes of records. */
+export const SCAN_PAGE_BYTES_MAX = 2 * 1024 * 1024;
+
+// ---- threads and rings ----
+export const WORKERS_MAX = 64;
+/** Bytes of each primary<->worker ring's data region (power of two). */
+export const RING_BYTES = 32 * 1024 * 1024;
+/** A single ring message may not exceed this; a record plus its envelope always fits. */
+export const RING_MESSAGE_BYTES_MAX = RING_BYTES / 2;
+/** Requests the primary holds for a worker whose ring is full, before answering DEVICE_OVERLOAD. */
+export const WORKER_BACKLOG_MAX = 65536;
+/** Requests in flight on the primary at once (its request-slot table). */
+export const REQUEST_SLOTS_MAX = 1 << 20;
+/** How long a thread polls an empty ring before it sleeps; waking a sleeper costs ~60 µs. */
+export const RING_SPIN_MS = 0.05;
+/** A sleeping worker wakes at least this often to run timers (expiry, stats). */
+export const WORKER_IDLE_WAKE_MS = 50;
+/** A worker yields to its event loop after this many requests in one drain. */
+export const WORKER_DRAIN_BATCH_MAX = 4096;
+
+// ---- index and arena ----
+export const INDEX_SLOT_BYTES = 32;
+export const INDEX_SLOTS_INITIAL = 1 << 14;
+/** Grow (double) the index when live + tombstone slots pass this share of capacity. */
+export const INDEX_LOAD_MAX = 0.75;
+export const INDEX_SLOTS_MAX = 1 << 30;
+/** Arena block size: every record must fit in one block. */
+export const ARENA_BLOCK_BYTES = 16 * 1024 * 1024;
+/** Blocks per arena (location = block index << 21 | offset / 8). */
+export const ARENA_BLOCKS_MAX = 2048;
+/** A sealed block whose live bytes fall below this share is defragmented. */
+export const ARENA_DEFRAG_LIVE_PCT = 50;
+/** Expiry sweep: slots examined per worker tick. */
+export const EXPIRY_SWEEP_SLOTS_PER_TICK = 65536;
+export const EXPIRY_SWEEP_INTERVAL_MS = 1000;
+
+// ---- namespaces (configurable per namespace) ----
+export const NAMESPACES_MAX = 32;
+export const NAMESPACE_MEMORY_BYTES_DEFAULT = 4 * 1024 * 1024 * 1024;
+export const STOP_WRITES_PCT_DEFAULT = 90;
+
+// ---- client SDK ----
+export const CLIENT_TIMEOUT_MS_DEFAULT = 5000;
+export const CLIENT_CONNECT_TIMEOUT_MS_DEFAULT = 5000;
+export const CLIENT_IN_FLIGHT_MAX_DEFAULT = 4096;
+/** Calls the SDK queues while disconnected or at its in-flight cap, before failing them. */
+export const CLIENT_QUEUE_MAX_DEFAULT = 100_000;
+export const CLIENT_RECONNECT_DELAY_MS_MIN = 50;
+export const CLIENT_RECONNECT_DELAY_MS_MAX = 2000;
+
+function assert(cond: boolean, what: string): void {
+  if (!cond) throw new Error(`constants: ${what}`);
+}
+assert((RING_BYTES & (RING_BYTES - 1)) === 0, 'RING_BYTES is a power of two');
+assert(RING_MESSAGE_BYTES_MAX >= RECORD_BYTES_CEILING + 64 * 1024, 'a largest record fits in a ring message');
+assert(ARENA_BLOCK_BYTES >= RECORD_BYTES_CEILING + 4096, 'a largest record fits in one arena block');
+assert(ARENA_BLOCK_BYTES / 8 <= 1 << 21, 'block offsets fit in 21 bits of a location');
+assert(ARENA_BLOCKS_MAX <= 1 << 11, 'block indexes fit in 11 bits of a location');
+assert(SCAN_PAGE_BYTES_MAX + RECORD_BYTES_CEILING < RING_MESSAGE_BYTES_MAX, 'a scan page fits in a ring message');
+assert(FRAME_BYTES_MAX_DEFAULT >= RECORD_BYTES_CEILING + 64 * 1024, 'a largest record fits in a default frame');

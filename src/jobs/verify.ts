@@ -1,0 +1,106 @@
+// The verify job: walks one namespace's index on one worker from a background thread and checks
+// every record it points to (location inside a block, header agreeing with the index, lengths
+// adding up, key and bins well-formed msgpack). It reads shared memory while the worker keeps
+// writing, so each record is checked under the store's seqlock and re-checked if it changed.
+
+import { DIGEST_BYTES } from '../constants';
+import { Reader } from '../protocol/reader';
+import { Arena } from '../shm/arena';
+import { IndexTable } from '../shm/index-table';
+import { RECORD_HEADER_BYTES } from '../shm/record-store';
+
+export interface VerifyInput {
+  indexSab: SharedArrayBuffer;
+  blocks: (SharedArrayBuffer | null)[];
+  controlSab: SharedArrayBuffer;
+}
+
+export interface VerifyProblem {
+  slot: number;
+  digest: string;
+  problem: string;
+}
+
+export interface VerifyReport {
+  records: number;
+  checked: number;
+  /** Records that changed under every attempt to check them: neither good nor bad. */
+  changing: number;
+  problems: VerifyProblem[];
+  problemCount: number;
+  /** The worker replaced its index while we walked it: re-run for a complete answer. */
+  stale: boolean;
+}
+
+const ATTEMPTS = 4;
+const PROBLEMS_LISTED_MAX = 100;
+
+export function verifyStore(input: VerifyInput): VerifyReport {
+  const index = IndexTable.attach(input.indexSab);
+  const control = new Int32Array(input.controlSab);
+  const reader = new Reader(new Uint8Array(0));
+  const digest = Buffer.alloc(DIGEST_BYTES);
+  const report: VerifyReport = { records: index.liveCount, checked: 0, changing: 0, problems: [], problemCount: 0, stale: false };
+  for (let slot = index.nextLive(0); slot >= 0; slot = index.nextLive(slot + 1)) {
+    let verdict: string | null | undefined;
+    for (let attempt = 0; attempt < ATTEMPTS && verdict === undefined; attempt++) {
+      const before = Atomics.load(control, 0);
+      if ((before & 1) === 1) continue;
+      const found = checkRecord(index, input.blocks, slot, digest, reader);
+      if (Atomics.load(control, 0) === before) verdict = found;
+    }
+    if (verdict === undefined) {
+      report.changing++;
+      continue;
+    }
+    report.checked++;
+    if (verdict !== null) {
+      report.problemCount++;
+      if (report.problems.length < PROBLEMS_LISTED_MAX) {
+        index.copyDigest(slot, digest, 0);
+        report.problems.push({ slot, digest: digest.toString('hex'), problem: verdict });
+      }
+    }
+  }
+  report.stale = index.retired;
+  return report;
+}
+
+/** null when the record at `slot` is sound, else what is wrong with it. */
+function checkRecord(index: IndexTable, blocks: (SharedArrayBuffer | null)[], slot: number, digest: Buffer, reader: Reader): string | null {
+  if (!index.isLive(slot)) return null; // removed since we found it: nothing to check
+  const loc = index.location(slot);
+  const block = blocks[Arena.blockIndexOf(loc)];
+  if (!block) return `location ${loc} names a block that does not exist`;
+  const offset = (loc & 0x1fffff) * 8;
+  if (offset + RECORD_HEADER_BYTES > block.byteLength) return `location ${loc} lies past the end of its block`;
+  const view = new DataView(block);
+  const bytes = new Uint8Array(block);
+  const total = view.getUint32(offset, true);
+  const keyBytes = view.getUint32(offset + 40, true);
+  const binsBytes = view.getUint32(offset + 44, true);
+  if (total !== RECORD_HEADER_BYTES + keyBytes + binsBytes || offset + total > block.byteLength) {
+    return `record lengths do not add up (total ${total}, key ${keyBytes}, bins ${binsBytes})`;
+  }
+  index.copyDigest(slot, digest, 0);
+  for (let i = 0; i < DIGEST_BYTES; i++) {
+    if (bytes[offset + 8 + i] !== digest[i]) return 'record header digest differs from the index';
+  }
+  if (view.getUint16(offset + 4, true) !== index.generation(slot)) return 'record generation differs from the index';
+  if (view.getUint16(offset + 6, true) !== index.setId(slot)) return 'record set id differs from the index';
+  if (view.getUint32(offset + 28, true) !== index.voidTime(slot)) return 'record void-time differs from the index';
+  const keyStart = offset + RECORD_HEADER_BYTES;
+  try {
+    if (keyBytes > 0) {
+      reader.reset(bytes, keyStart, keyStart + keyBytes);
+      reader.skipValue();
+      if (reader.pos !== keyStart + keyBytes) return 'stored key has trailing bytes';
+    }
+    reader.reset(bytes, keyStart + keyBytes, keyStart + keyBytes + binsBytes);
+    reader.skipValue();
+    if (reader.pos !== keyStart + keyBytes + binsBytes) return 'stored bins have trailing bytes';
+  } catch (err) {
+    return `stored key or bins are not valid msgpack: ${(err as Error).message}`;
+  }
+  return null;
+}

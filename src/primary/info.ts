@@ -1,0 +1,73 @@
+// Builds the INFO body from the workers' shared statistics: no message to any worker, so info
+// stays cheap and answers even while workers are busy.
+
+import type { NodeConfig } from '../config';
+import type { PartitionMap } from '../partition/map';
+import { NamespaceStat, StatsBlock, WorkerStat } from '../shm/stats';
+import type { WorkerHandle } from './worker-handle';
+
+export interface InfoSources {
+  config: NodeConfig;
+  version: string;
+  startedAtMs: number;
+  map: PartitionMap;
+  workers: WorkerHandle[];
+  stats: StatsBlock[];
+  connections: { open: number; opened: number; closed: number };
+  requestsInFlight: number;
+}
+
+export function buildInfo(s: InfoSources): Record<string, unknown> {
+  const now = Date.now();
+  const partitions = s.map.countsByWorker(s.workers.length);
+  const workers = s.workers.map((w, i) => {
+    const st = s.stats[i];
+    const g = (slot: number) => st.get(slot);
+    let records = 0;
+    for (let n = 0; n < s.config.namespaces.length; n++) records += st.get(st.nsSlot(n, NamespaceStat.RECORDS));
+    return {
+      index: i,
+      state: w.alive ? 'up' : 'down',
+      partitions: partitions[i],
+      records,
+      requests: g(WorkerStat.REQUESTS),
+      reads: g(WorkerStat.READS),
+      writes: g(WorkerStat.WRITES),
+      deletes: g(WorkerStat.DELETES),
+      notFound: g(WorkerStat.NOT_FOUND),
+      errors: g(WorkerStat.ERRORS),
+      scanPages: g(WorkerStat.SCAN_PAGES),
+      heartbeatAgeMs: g(WorkerStat.HEARTBEAT_MS) === 0 ? -1 : Math.max(0, now - g(WorkerStat.HEARTBEAT_MS)),
+      heapUsedBytes: g(WorkerStat.HEAP_USED_BYTES),
+    };
+  });
+  const namespaces = s.config.namespaces.map((ns, n) => {
+    const sum = (slot: number) => s.stats.reduce((acc, st) => acc + st.get(st.nsSlot(n, slot)), 0);
+    return {
+      name: ns.name,
+      storage: ns.storage,
+      records: sum(NamespaceStat.RECORDS),
+      memoryBytes: sum(NamespaceStat.MEMORY_BYTES),
+      memoryBytesMax: ns.memoryBytesMax,
+      indexBytes: sum(NamespaceStat.INDEX_BYTES),
+      arenaBytes: sum(NamespaceStat.ARENA_BYTES),
+      liveBytes: sum(NamespaceStat.LIVE_BYTES),
+      stopWrites: sum(NamespaceStat.STOP_WRITES) > 0,
+      stopWritesPct: ns.stopWritesPct,
+      expired: sum(NamespaceStat.EXPIRED),
+      defaultTtlSec: ns.defaultTtlSec,
+      recordBytesMax: ns.recordBytesMax,
+    };
+  });
+  return {
+    node: 'aerie',
+    version: s.version,
+    pid: process.pid,
+    uptimeMs: now - s.startedAtMs,
+    partitionMapVersion: s.map.version,
+    connections: s.connections,
+    requestsInFlight: s.requestsInFlight,
+    namespaces,
+    workers,
+  };
+}

@@ -1,0 +1,162 @@
+// The node's composition root: shared memory, worker threads, router and WebSocket server, and
+// the order in which they start and stop.
+
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer } from 'ws';
+import { workerCount, type NodeConfig } from '../config';
+import { PartitionMap } from '../partition/map';
+import { PROTOCOL_VERSION } from '../protocol/ops';
+import * as C from '../constants';
+import { SetRegistry } from '../shm/set-registry';
+import { StatsBlock } from '../shm/stats';
+import { buildInfo } from './info';
+import { Router } from './router';
+import { CloseCode, Session, type SessionHost } from './session';
+import { WorkerHandle } from './worker-handle';
+import { JobPool } from '../jobs/pool';
+
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const VERSION: string = require('../../../package.json').version;
+
+/** How long shutdown waits for requests in flight before closing connections anyway. */
+const SHUTDOWN_DRAIN_MS = 5000;
+
+export interface AerieNode {
+  readonly address: { host: string; port: number };
+  readonly config: NodeConfig;
+  info(): Record<string, unknown>;
+  close(): Promise<void>;
+}
+
+export async function startNode(config: NodeConfig): Promise<AerieNode> {
+  const log = (msg: string) => {
+    if (config.log.level === 'debug' || config.log.level === 'info') console.log(`aerie: ${msg}`);
+  };
+  const startedAtMs = Date.now();
+  const n = workerCount(config);
+  const map = PartitionMap.create();
+  map.assignRoundRobin(n);
+  const sets = config.namespaces.map(() => SetRegistry.create());
+  const stats = Array.from({ length: n }, () => StatsBlock.create(config.namespaces.length));
+  const sessions = new Set<Session>();
+  const connections = { open: 0, opened: 0, closed: 0 };
+  let draining = false;
+
+  const workers: WorkerHandle[] = [];
+  const router = new Router(config.namespaces.map((ns) => ns.name), sets, map, workers);
+  for (let i = 0; i < n; i++) {
+    workers.push(
+      new WorkerHandle(
+        {
+          workerIndex: i,
+          workerCount: n,
+          partitionMap: map.sab,
+          stats: stats[i].sab,
+          setRegistries: sets.map((s) => s.sab),
+          namespaces: config.namespaces,
+        },
+        (slot, code, bytes, start, end) => router.onResponse(slot, code, bytes, start, end),
+        (h, why) => console.error(`aerie: worker ${h.index} stopped unexpectedly (${why}); its partitions are unavailable until restart`),
+      ),
+    );
+  }
+  await Promise.all(workers.map((w) => w.ready));
+  const jobs = new JobPool();
+
+  const info = () =>
+    buildInfo({ config, version: VERSION, startedAtMs, map, workers, stats, connections, requestsInFlight: router.table.inUse });
+
+  const pendingFlush: Session[] = [];
+  let flushScheduled = false;
+  const flushAll = () => {
+    flushScheduled = false;
+    for (const s of pendingFlush) s.flush();
+    pendingFlush.length = 0;
+  };
+  const host: SessionHost = {
+    router,
+    inFlightMax: config.service.inFlightPerConnectionMax,
+    sendBufferBytesMax: config.service.sendBufferBytesMax,
+    frameBytesMax: config.service.frameBytesMax,
+    helloBody: () => ({
+      node: 'aerie',
+      version: VERSION,
+      protocol: PROTOCOL_VERSION,
+      workers: n,
+      namespaces: config.namespaces.map((ns) => ns.name),
+      limits: {
+        frameBytesMax: config.service.frameBytesMax,
+        requestsPerFrameMax: C.REQUESTS_PER_FRAME_MAX,
+        inFlightPerConnectionMax: config.service.inFlightPerConnectionMax,
+        batchKeysMax: C.BATCH_KEYS_MAX,
+        scanPageRecordsMax: C.SCAN_PAGE_RECORDS_MAX,
+        recordBytesMax: Math.max(...config.namespaces.map((ns) => ns.recordBytesMax)),
+      },
+    }),
+    infoBody: info,
+    scheduleFlush: (s) => {
+      pendingFlush.push(s);
+      if (!flushScheduled) {
+        flushScheduled = true;
+        setImmediate(flushAll);
+      }
+    },
+    closed: (s) => {
+      if (sessions.delete(s)) {
+        connections.open--;
+        connections.closed++;
+      }
+    },
+    draining: () => draining,
+  };
+
+  const http: Server = createServer((_req, res) => {
+    res.writeHead(426, { 'content-type': 'text/plain' }).end('Aerie speaks WebSocket only\n');
+  });
+  const wss = new WebSocketServer({
+    server: http,
+    maxPayload: config.service.frameBytesMax,
+    perMessageDeflate: false,
+    clientTracking: false,
+  });
+  wss.on('connection', (ws, req) => {
+    if (sessions.size >= config.service.connectionsMax || draining) {
+      ws.close(CloseCode.TRY_AGAIN_LATER, draining ? 'shutting down' : 'too many connections');
+      return;
+    }
+    const session = new Session(ws, host, `${req.socket.remoteAddress}:${req.socket.remotePort}`);
+    sessions.add(session);
+    connections.open++;
+    connections.opened++;
+  });
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(config.service.port, config.service.host, () => {
+      http.off('error', reject);
+      resolve();
+    });
+  });
+  const addr = http.address() as AddressInfo;
+  log(`listening on ${addr.address}:${addr.port} with ${n} workers, namespaces ${config.namespaces.map((x) => x.name).join(', ')}`);
+
+  let closing: Promise<void> | null = null;
+  const close = () => {
+    closing ??= (async () => {
+      draining = true;
+      http.close();
+      const deadline = Date.now() + SHUTDOWN_DRAIN_MS;
+      while (router.table.inUse > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+      flushAll();
+      for (const s of sessions) s.close(CloseCode.GOING_AWAY, 'node shutting down');
+      await Promise.all(workers.map((w) => w.stop()));
+      await jobs.close();
+      wss.close();
+      http.closeAllConnections();
+      log('stopped');
+    })();
+    return closing;
+  };
+
+  return { address: { host: addr.address, port: addr.port }, config, info, close };
+}

@@ -1,0 +1,89 @@
+// The primary's table of requests in flight to workers. A request is a slot number that travels
+// through the rings and comes back with the response; per-slot state lives in parallel arrays so
+// routing a request allocates no JS object (batches and scans, which are rarer, carry one).
+
+import { REQUEST_SLOTS_MAX } from '../constants';
+import type { Session } from './session';
+
+export const SlotKind = { SINGLE: 0, BATCH_ELEMENT: 1, SCAN: 2 } as const;
+
+/** A batch in progress: its elements arrive from several workers in any order. */
+export interface BatchState {
+  session: Session;
+  clientId: number;
+  remaining: number;
+  elements: (Buffer | null)[];
+}
+
+/** A scan page in progress on one worker. */
+export interface ScanState {
+  session: Session;
+  clientId: number;
+  workerIndex: number;
+}
+
+const INITIAL_SLOTS = 1 << 12;
+
+export class RequestTable {
+  sessions: (Session | null)[] = [];
+  clientIds = new Uint32Array(0);
+  kinds = new Uint8Array(0);
+  /** Worker each slot was sent to, so a dead worker's slots can be found. */
+  workers = new Uint8Array(0);
+  batchIndexes = new Uint32Array(0);
+  extras: (BatchState | ScanState | null)[] = [];
+  private free = new Int32Array(0);
+  private freeCount = 0;
+  private capacity = 0;
+  inUse = 0;
+
+  constructor() {
+    this.grow(INITIAL_SLOTS);
+  }
+
+  /** A free slot, or -1 when REQUEST_SLOTS_MAX are in flight. */
+  acquire(session: Session, clientId: number, kind: number, worker: number): number {
+    if (this.freeCount === 0) {
+      if (this.capacity >= REQUEST_SLOTS_MAX) return -1;
+      this.grow(Math.min(REQUEST_SLOTS_MAX, this.capacity * 2));
+    }
+    const slot = this.free[--this.freeCount];
+    this.sessions[slot] = session;
+    this.clientIds[slot] = clientId;
+    this.kinds[slot] = kind;
+    this.workers[slot] = worker;
+    this.extras[slot] = null;
+    this.inUse++;
+    return slot;
+  }
+
+  release(slot: number): void {
+    this.sessions[slot] = null;
+    this.extras[slot] = null;
+    this.free[this.freeCount++] = slot;
+    this.inUse--;
+  }
+
+  private grow(capacity: number): void {
+    const old = this.capacity;
+    const copy = <T extends Uint8Array | Uint32Array>(a: T, make: (n: number) => T): T => {
+      const b = make(capacity);
+      b.set(a);
+      return b;
+    };
+    this.clientIds = copy(this.clientIds, (n) => new Uint32Array(n));
+    this.kinds = copy(this.kinds, (n) => new Uint8Array(n));
+    this.workers = copy(this.workers, (n) => new Uint8Array(n));
+    this.batchIndexes = copy(this.batchIndexes, (n) => new Uint32Array(n));
+    const free = new Int32Array(capacity);
+    free.set(this.free.subarray(0, this.freeCount));
+    // Hand out low slots first: push new ones in reverse so the next acquire takes `old`.
+    for (let s = capacity - 1; s >= old; s--) free[this.freeCount++] = s;
+    this.free = free;
+    for (let s = old; s < capacity; s++) {
+      this.sessions.push(null);
+      this.extras.push(null);
+    }
+    this.capacity = capacity;
+  }
+}

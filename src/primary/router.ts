@@ -1,0 +1,293 @@
+// Routes each request to the worker that masters its key's partition and sends each response back
+// to the session that asked. Single-key requests cost one slot and one ring message; a batch fans
+// out to per-key messages and is answered when its last element returns; a scan walks worker by
+// worker with a cursor the client holds.
+
+import {
+  BATCH_KEYS_MAX,
+  SCAN_PAGE_BYTES_MAX,
+  SCAN_PAGE_RECORDS_DEFAULT,
+  SCAN_PAGE_RECORDS_MAX,
+} from '../constants';
+import { AerieError, Status } from '../errors';
+import { partitionOf } from '../partition/digest';
+import type { PartitionMap } from '../partition/map';
+import { ReqFlag, ReqOffset, SCAN_ALL_SETS, SCAN_DONE } from '../protocol/internal';
+import { Op } from '../protocol/ops';
+import { Reader } from '../protocol/reader';
+import { Writer } from '../protocol/writer';
+import type { SetRegistry } from '../shm/set-registry';
+import { RequestTable, SlotKind, type BatchState, type ScanState } from './requests';
+import { RoutingFields, readRoutingFields } from './routing-fields';
+import type { Session } from './session';
+import type { WorkerHandle } from './worker-handle';
+
+const CURSOR_VERSION = 1;
+const CURSOR_BYTES = 8;
+
+export class Router {
+  readonly table = new RequestTable();
+  private readonly nsIndexes: Map<string, number>;
+  private readonly fields = new RoutingFields();
+  private readonly keyReader = new Reader(new Uint8Array(0));
+  private readonly scratch = new Writer(1 << 20);
+  private readonly dirty = new Set<WorkerHandle>();
+  private commitScheduled = false;
+
+  constructor(
+    namespaceNames: string[],
+    private readonly sets: SetRegistry[],
+    private readonly map: PartitionMap,
+    private readonly workers: WorkerHandle[],
+  ) {
+    this.nsIndexes = new Map(namespaceNames.map((n, i) => [n, i]));
+  }
+
+  private nsIndex(ns: string | null): number {
+    const i = ns === null ? undefined : this.nsIndexes.get(ns);
+    if (i === undefined) throw new AerieError(Status.INVALID_NAMESPACE, `namespace '${ns}' is not configured`);
+    return i;
+  }
+
+  /** Set id for a request; writes register new sets, reads of an unknown set use -1. */
+  private setId(nsIndex: number, set: string | null, register: boolean): number {
+    if (set === null) return 0;
+    const reg = this.sets[nsIndex];
+    if (!register) return reg.idOf(set);
+    const id = reg.assign(set);
+    if (id < 0) throw new AerieError(Status.PARAMETER, 'the namespace has the maximum number of sets');
+    return id;
+  }
+
+  /**
+   * Routes one request whose body is frame[bodyStart, bodyEnd). Throws AerieError for a request
+   * that cannot be routed; the session answers it.
+   */
+  route(session: Session, id: number, op: number, frame: Uint8Array, bodyStart: number, bodyEnd: number, r: Reader): void {
+    const f = this.fields;
+    switch (op) {
+      case Op.PUT:
+      case Op.GET:
+      case Op.EXISTS:
+      case Op.REMOVE:
+      case Op.TOUCH:
+      case Op.OPERATE: {
+        readRoutingFields(r, bodyEnd, f, true);
+        const nsIndex = this.nsIndex(f.ns);
+        const isWrite = op === Op.PUT || op === Op.OPERATE;
+        const setId = Math.max(0, this.setId(nsIndex, f.set, isWrite));
+        const worker = this.workers[this.map.master(partitionOf(f.digest))];
+        this.sendSingle(session, id, op, nsIndex, setId, worker, frame, bodyStart, bodyEnd);
+        return;
+      }
+      case Op.BATCH_GET:
+      case Op.BATCH_EXISTS:
+        readRoutingFields(r, bodyEnd, f, false);
+        this.routeBatch(session, id, op, frame);
+        return;
+      case Op.SCAN:
+        readRoutingFields(r, bodyEnd, f, false);
+        this.routeScan(session, id, frame, bodyStart, bodyEnd);
+        return;
+      default:
+        throw new AerieError(Status.PARAMETER, `unknown op ${op}`);
+    }
+  }
+
+  private sendSingle(
+    session: Session, id: number, op: number, nsIndex: number, setId: number, worker: WorkerHandle,
+    frame: Uint8Array, bodyStart: number, bodyEnd: number,
+  ): void {
+    const slot = this.table.acquire(session, id, SlotKind.SINGLE, worker.index);
+    if (slot < 0) throw new AerieError(Status.DEVICE_OVERLOAD, 'too many requests in flight on the node');
+    const digest = this.fields.digest;
+    const ok = worker.send((view, at) => {
+      view.setUint32(at + ReqOffset.SLOT, slot, true);
+      view.setUint8(at + ReqOffset.OP, op);
+      view.setUint8(at + ReqOffset.NS, nsIndex);
+      view.setUint8(at + ReqOffset.FLAGS, 0);
+      view.setUint16(at + ReqOffset.SET_ID, setId, true);
+      for (let i = 0; i < 20; i++) view.setUint8(at + ReqOffset.DIGEST + i, digest[i]);
+    }, frame, bodyStart, bodyEnd);
+    if (!ok) {
+      this.table.release(slot);
+      throw new AerieError(Status.DEVICE_OVERLOAD, `worker ${worker.index} queue is full`);
+    }
+    this.markDirty(worker);
+  }
+
+  private routeBatch(session: Session, id: number, op: number, frame: Uint8Array): void {
+    const f = this.fields;
+    if (f.keysStart < 0) throw new AerieError(Status.PARAMETER, 'keys is required');
+    const kr = this.keyReader;
+    kr.reset(frame, f.keysStart, f.keysEnd);
+    const count = kr.readArrayHeader();
+    if (count > BATCH_KEYS_MAX) throw new AerieError(Status.BATCH_MAX_REQUESTS_EXCEEDED, `a batch takes at most ${BATCH_KEYS_MAX} keys`);
+    // Sub-request body: {bins: <raw>} for BATCH_GET with selected bins, else empty.
+    const sub = this.scratch;
+    sub.reset();
+    if (op === Op.BATCH_GET && f.binsStart >= 0) {
+      sub.writeMapHeader(1);
+      sub.writeString('bins');
+      sub.writeRaw(frame, f.binsStart, f.binsEnd);
+    }
+    const body = sub.copy();
+    // Validate every key before sending any, so a bad key fails the batch as a whole.
+    const targets = new Array<{ nsIndex: number; digest: Buffer; worker: WorkerHandle }>(count);
+    const kf = new RoutingFields();
+    for (let i = 0; i < count; i++) {
+      const start = kr.pos;
+      kr.skipValue();
+      const end = kr.pos;
+      const one = new Reader(frame);
+      one.reset(frame, start, end);
+      readRoutingFields(one, end, kf, true);
+      const nsIndex = this.nsIndex(kf.ns);
+      targets[i] = { nsIndex, digest: Buffer.from(kf.digest), worker: this.workers[this.map.master(partitionOf(kf.digest))] };
+    }
+    const batch: BatchState = { session, clientId: id, remaining: count, elements: new Array(count).fill(null) };
+    if (count === 0) {
+      this.finishBatch(batch);
+      return;
+    }
+    const subOp = op === Op.BATCH_GET ? Op.GET : Op.EXISTS;
+    for (let i = 0; i < count; i++) {
+      const t = targets[i];
+      const slot = this.table.acquire(session, id, SlotKind.BATCH_ELEMENT, t.worker.index);
+      const sent = slot >= 0 && t.worker.send((view, at) => {
+        view.setUint32(at + ReqOffset.SLOT, slot, true);
+        view.setUint8(at + ReqOffset.OP, subOp);
+        view.setUint8(at + ReqOffset.NS, t.nsIndex);
+        view.setUint8(at + ReqOffset.FLAGS, ReqFlag.BATCH_ELEMENT);
+        view.setUint16(at + ReqOffset.SET_ID, 0, true);
+        for (let b = 0; b < 20; b++) view.setUint8(at + ReqOffset.DIGEST + b, t.digest[b]);
+      }, body, 0, body.length);
+      if (!sent) {
+        if (slot >= 0) this.table.release(slot);
+        // Reads only: an element that could not be queued answers DEVICE_OVERLOAD in place.
+        batch.elements[i] = elementError(Status.DEVICE_OVERLOAD, op === Op.BATCH_GET);
+        batch.remaining--;
+        continue;
+      }
+      this.table.extras[slot] = batch;
+      this.table.batchIndexes[slot] = i;
+      this.markDirty(t.worker);
+    }
+    if (batch.remaining === 0) this.finishBatch(batch);
+  }
+
+  private routeScan(session: Session, id: number, frame: Uint8Array, bodyStart: number, bodyEnd: number): void {
+    const f = this.fields;
+    const nsIndex = this.nsIndex(f.ns);
+    let workerIndex = 0;
+    let startSlot = 0;
+    if (f.cursor !== null) {
+      const c = f.cursor;
+      if (c.length !== CURSOR_BYTES || c[0] !== CURSOR_VERSION || c[1] >= this.workers.length) {
+        throw new AerieError(Status.PARAMETER, 'invalid scan cursor');
+      }
+      workerIndex = c[1];
+      startSlot = Buffer.from(c.buffer, c.byteOffset, c.length).readUInt32LE(4);
+    }
+    const pageSize = f.pageSize === 0 ? SCAN_PAGE_RECORDS_DEFAULT : f.pageSize;
+    if (pageSize > SCAN_PAGE_RECORDS_MAX) throw new AerieError(Status.PARAMETER, `pageSize is at most ${SCAN_PAGE_RECORDS_MAX}`);
+    const setId = f.set === null ? SCAN_ALL_SETS : this.setId(nsIndex, f.set, false);
+    if (setId < 0) {
+      // A set nobody has written to holds no records.
+      session.respondScan(id, null, 0, 0, null);
+      return;
+    }
+    const worker = this.workers[workerIndex];
+    const slot = this.table.acquire(session, id, SlotKind.SCAN, workerIndex);
+    if (slot < 0) throw new AerieError(Status.DEVICE_OVERLOAD, 'too many requests in flight on the node');
+    const state: ScanState = { session, clientId: id, workerIndex };
+    this.table.extras[slot] = state;
+    const sent = worker.send((view, at) => {
+      view.setUint32(at + ReqOffset.SLOT, slot, true);
+      view.setUint8(at + ReqOffset.OP, Op.SCAN);
+      view.setUint8(at + ReqOffset.NS, nsIndex);
+      view.setUint8(at + ReqOffset.FLAGS, 0);
+      view.setUint16(at + ReqOffset.SET_ID, setId, true);
+      view.setUint32(at + ReqOffset.SCAN_START_SLOT, startSlot, true);
+      view.setUint32(at + ReqOffset.SCAN_RECORDS_MAX, pageSize, true);
+      view.setUint32(at + ReqOffset.SCAN_BYTES_MAX, SCAN_PAGE_BYTES_MAX, true);
+    }, frame, bodyStart, bodyEnd);
+    if (!sent) {
+      this.table.release(slot);
+      throw new AerieError(Status.DEVICE_OVERLOAD, `worker ${workerIndex} queue is full`);
+    }
+    this.markDirty(worker);
+  }
+
+  /** Commits every ring written this turn once, waking each worker at most once. */
+  private markDirty(worker: WorkerHandle): void {
+    this.dirty.add(worker);
+    if (this.commitScheduled) return;
+    this.commitScheduled = true;
+    queueMicrotask(() => this.commitAll());
+  }
+
+  commitAll(): void {
+    this.commitScheduled = false;
+    for (const w of this.dirty) w.commit();
+    this.dirty.clear();
+  }
+
+  /** A worker's response for `slot`: the body is bytes[start, end). */
+  onResponse(slot: number, code: number, bytes: Uint8Array, start: number, end: number): void {
+    const t = this.table;
+    const session = t.sessions[slot];
+    const kind = t.kinds[slot];
+    if (session === null) {
+      t.release(slot);
+      return;
+    }
+    if (kind === SlotKind.SINGLE) {
+      session.respondRaw(t.clientIds[slot], code, bytes, start, end);
+    } else if (kind === SlotKind.BATCH_ELEMENT) {
+      const batch = t.extras[slot] as BatchState;
+      batch.elements[t.batchIndexes[slot]] = Buffer.from(bytes.subarray(start, end));
+      if (--batch.remaining === 0) this.finishBatch(batch);
+    } else {
+      const scan = t.extras[slot] as ScanState;
+      this.finishScanPage(scan, code, bytes, start, end);
+    }
+    t.release(slot);
+  }
+
+  private finishBatch(batch: BatchState): void {
+    batch.session.respondBatch(batch.clientId, batch.elements as Buffer[]);
+  }
+
+  private finishScanPage(scan: ScanState, code: number, bytes: Uint8Array, start: number, end: number): void {
+    if (code !== 0) {
+      scan.session.respondRaw(scan.clientId, code, bytes, start, start);
+      return;
+    }
+    const next = new DataView(bytes.buffer, bytes.byteOffset).getUint32(start, true);
+    let cursor: Buffer | null = null;
+    if (next !== SCAN_DONE || scan.workerIndex + 1 < this.workers.length) {
+      cursor = Buffer.alloc(CURSOR_BYTES);
+      cursor[0] = CURSOR_VERSION;
+      cursor[1] = next === SCAN_DONE ? scan.workerIndex + 1 : scan.workerIndex;
+      cursor.writeUInt32LE(next === SCAN_DONE ? 0 : next, 4);
+    }
+    scan.session.respondScan(scan.clientId, bytes, start + 4, end, cursor);
+  }
+
+  /** Forgets a closed session's requests: their responses will be dropped on arrival. */
+  forget(session: Session): void {
+    const t = this.table;
+    for (let s = 0; s < t.sessions.length; s++) if (t.sessions[s] === session) t.sessions[s] = null;
+  }
+}
+
+function elementError(code: number, withBins: boolean): Buffer {
+  const w = new Writer(16);
+  w.writeArrayHeader(withBins ? 4 : 3);
+  w.writeInt(code);
+  w.writeUint(0);
+  w.writeInt(0);
+  if (withBins) w.writeNil();
+  return w.copy();
+}

@@ -1,0 +1,112 @@
+// Reads the few body fields the primary needs to route a request (namespace, set, key or digest)
+// and validates them; every other field is skipped unread and checked later by the worker.
+
+import { DIGEST_BYTES, SET_NAME_BYTES_MAX } from '../constants';
+import { AerieError, Status } from '../errors';
+import { computeDigest, isDigest } from '../partition/digest';
+import type { Reader } from '../protocol/reader';
+
+export class RoutingFields {
+  ns: string | null = null;
+  set: string | null = null;
+  digest: Buffer = Buffer.alloc(DIGEST_BYTES);
+  hasKey = false;
+  /** Raw byte range of a `bins` field (BATCH_GET) and of a scan `cursor`. */
+  binsStart = -1;
+  binsEnd = -1;
+  cursor: Uint8Array | null = null;
+  pageSize = 0;
+  keysStart = -1;
+  keysEnd = -1;
+
+  reset(): void {
+    this.ns = null;
+    this.set = null;
+    this.hasKey = false;
+    this.binsStart = this.binsEnd = -1;
+    this.cursor = null;
+    this.pageSize = 0;
+    this.keysStart = this.keysEnd = -1;
+  }
+}
+
+function bad(what: string): never {
+  throw new AerieError(Status.PARAMETER, what);
+}
+
+function readSet(r: Reader): string | null {
+  if (r.isNil()) {
+    r.readNil();
+    return null;
+  }
+  const set = r.readString();
+  if (Buffer.byteLength(set) > SET_NAME_BYTES_MAX) bad(`set name longer than ${SET_NAME_BYTES_MAX} bytes`);
+  return set.length === 0 ? null : set;
+}
+
+/**
+ * Reads the body map at r.pos (ending at `end`) into f. With `needKey`, a key or digest is
+ * required and f.digest is filled. Throws AerieError(PARAMETER) on anything malformed.
+ */
+export function readRoutingFields(r: Reader, end: number, f: RoutingFields, needKey: boolean): void {
+  f.reset();
+  let key: unknown = undefined;
+  let digest: unknown = undefined;
+  if (r.pos < end && !r.isNil()) {
+    const n = r.readMapHeader();
+    for (let i = 0; i < n; i++) {
+      switch (r.readString()) {
+        case 'ns':
+          f.ns = r.readString();
+          break;
+        case 'set':
+          f.set = readSet(r);
+          break;
+        case 'key':
+          key = r.readValue();
+          break;
+        case 'digest':
+          digest = r.readValue();
+          break;
+        case 'bins':
+          f.binsStart = r.pos;
+          r.skipValue();
+          f.binsEnd = r.pos;
+          break;
+        case 'keys':
+          f.keysStart = r.pos;
+          r.skipValue();
+          f.keysEnd = r.pos;
+          break;
+        case 'cursor': {
+          const c = r.readValue();
+          if (c !== null && !(c instanceof Uint8Array)) bad('cursor must be bytes or nil');
+          f.cursor = c as Uint8Array | null;
+          break;
+        }
+        case 'pageSize': {
+          const p = r.readValue();
+          if (typeof p !== 'number' || !Number.isInteger(p) || p < 1) bad('pageSize must be a positive integer');
+          f.pageSize = p;
+          break;
+        }
+        default:
+          r.skipValue();
+      }
+    }
+  } else if (r.pos < end) {
+    r.readNil();
+  }
+  if (r.pos !== end) bad('trailing bytes after the body');
+  if (!needKey) return;
+  if (digest !== undefined && digest !== null) {
+    if (!isDigest(digest)) bad(`digest must be ${DIGEST_BYTES} bytes`);
+    if (key !== undefined && key !== null && !computeDigest(f.set, key).equals(digest)) bad('key and digest disagree');
+    f.digest.set(digest);
+  } else if (key !== undefined && key !== null) {
+    f.digest.set(computeDigest(f.set, key));
+  } else {
+    bad('a key or a digest is required');
+  }
+  f.hasKey = key !== undefined && key !== null;
+}

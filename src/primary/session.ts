@@ -1,0 +1,215 @@
+// One client connection: decodes each binary frame (one msgpack array of requests), enforces the
+// connection's limits, answers HELLO/INFO/PING itself and hands the rest to the router. Responses
+// are coalesced into one frame per connection per event-loop turn.
+
+import type WebSocket from 'ws';
+import { HELLO_TIMEOUT_MS, REQUESTS_PER_FRAME_MAX } from '../constants';
+import { AerieError, Status } from '../errors';
+import { Op, PROTOCOL_VERSION } from '../protocol/ops';
+import { Reader } from '../protocol/reader';
+import { Writer } from '../protocol/writer';
+import type { Router } from './router';
+
+/** WebSocket close codes the node uses (docs/protocol.md). */
+export const CloseCode = {
+  GOING_AWAY: 1001,
+  UNSUPPORTED_DATA: 1003,
+  INVALID_PAYLOAD: 1007,
+  POLICY: 1008,
+  TRY_AGAIN_LATER: 1013,
+} as const;
+
+export interface SessionHost {
+  router: Router;
+  inFlightMax: number;
+  sendBufferBytesMax: number;
+  frameBytesMax: number;
+  helloBody(): unknown;
+  infoBody(): unknown;
+  /** Called when a session has output to send this turn. */
+  scheduleFlush(s: Session): void;
+  closed(s: Session): void;
+  /** True while the node drains for shutdown: new requests are refused. */
+  draining(): boolean;
+}
+
+const reader = new Reader(new Uint8Array(0));
+
+export class Session {
+  readonly ws: WebSocket;
+  private readonly host: SessionHost;
+  private out = new Writer(1 << 30);
+  private outCount = 0;
+  private outArrayAt = -1;
+  private hello = false;
+  private helloTimer: NodeJS.Timeout | null;
+  inFlight = 0;
+  closed = false;
+  readonly remote: string;
+
+  constructor(ws: WebSocket, host: SessionHost, remote: string) {
+    this.ws = ws;
+    this.host = host;
+    this.remote = remote;
+    this.helloTimer = setTimeout(() => this.close(CloseCode.POLICY, 'no hello'), HELLO_TIMEOUT_MS);
+    ws.on('message', (data: Buffer, isBinary: boolean) => this.onFrame(data, isBinary));
+    ws.on('close', () => this.onClose());
+    ws.on('error', () => this.onClose());
+  }
+
+  private onFrame(data: Buffer, isBinary: boolean): void {
+    if (this.closed) return;
+    if (!isBinary) return this.close(CloseCode.UNSUPPORTED_DATA, 'binary frames only');
+    const r = reader;
+    r.reset(data, 0, data.length);
+    let count: number;
+    try {
+      count = r.readArrayHeader();
+    } catch {
+      return this.close(CloseCode.INVALID_PAYLOAD, 'a frame is a msgpack array of messages');
+    }
+    if (count > REQUESTS_PER_FRAME_MAX) return this.close(CloseCode.POLICY, `at most ${REQUESTS_PER_FRAME_MAX} requests per frame`);
+    for (let i = 0; i < count && !this.closed; i++) {
+      if (!this.onMessage(r, data)) return this.close(CloseCode.INVALID_PAYLOAD, 'malformed message');
+    }
+    if (!this.closed && r.pos !== data.length) this.close(CloseCode.INVALID_PAYLOAD, 'trailing bytes after the messages');
+  }
+
+  /** Handles one [id, op, body] message. Returns false when the frame cannot be parsed further. */
+  private onMessage(r: Reader, frame: Buffer): boolean {
+    let id: number;
+    let op: number;
+    let bodyStart: number;
+    let bodyEnd: number;
+    try {
+      if (r.readArrayHeader() !== 3) return false;
+      id = r.readUint32();
+      op = r.readUint32();
+      bodyStart = r.pos;
+      r.skipValue();
+      bodyEnd = r.pos;
+    } catch {
+      return false;
+    }
+    try {
+      this.dispatch(id, op, frame, bodyStart, bodyEnd, r);
+    } catch (err) {
+      const e = err instanceof AerieError ? err : new AerieError(Status.SERVER_ERROR, String(err));
+      if (!(err instanceof AerieError)) console.error('aerie: request failed', err);
+      this.respondError(id, e.code, e.message);
+    }
+    r.pos = bodyEnd;
+    return true;
+  }
+
+  private dispatch(id: number, op: number, frame: Buffer, bodyStart: number, bodyEnd: number, r: Reader): void {
+    if (op === Op.HELLO) return this.onHello(id, frame, bodyStart, bodyEnd);
+    if (!this.hello) throw new AerieError(Status.NOT_AUTHENTICATED, 'send HELLO first');
+    if (this.host.draining()) throw new AerieError(Status.PARTITION_UNAVAILABLE, 'the node is shutting down');
+    if (op === Op.PING) return this.respondValue(id, 0, null);
+    if (op === Op.INFO) return this.respondValue(id, 0, this.host.infoBody());
+    if (this.inFlight >= this.host.inFlightMax) {
+      throw new AerieError(Status.QUOTA_EXCEEDED, `at most ${this.host.inFlightMax} requests in flight per connection`);
+    }
+    r.pos = bodyStart;
+    this.host.router.route(this, id, op, frame, bodyStart, bodyEnd, r);
+    this.inFlight++;
+  }
+
+  private onHello(id: number, frame: Buffer, bodyStart: number, bodyEnd: number): void {
+    const r = new Reader(frame);
+    r.reset(frame, bodyStart, bodyEnd);
+    const body = r.readValue() as Record<string, unknown> | null;
+    if (body === null || typeof body !== 'object' || body.protocol !== PROTOCOL_VERSION) {
+      throw new AerieError(Status.PARAMETER, `HELLO must name protocol ${PROTOCOL_VERSION}`);
+    }
+    // Authentication arrives with security: until then any user is accepted.
+    this.hello = true;
+    if (this.helloTimer !== null) clearTimeout(this.helloTimer);
+    this.helloTimer = null;
+    this.respondValue(id, 0, this.host.helloBody());
+  }
+
+  // ---- responses ----
+
+  private begin(id: number, code: number): Writer {
+    const w = this.out;
+    if (this.outArrayAt < 0) {
+      w.reset();
+      this.outArrayAt = w.beginArray32();
+      this.host.scheduleFlush(this);
+    }
+    w.writeArrayHeader(3);
+    w.writeUint(id);
+    w.writeInt(code);
+    this.outCount++;
+    return w;
+  }
+
+  /** A worker's answer: body bytes as the worker encoded them (empty = nil). */
+  respondRaw(id: number, code: number, bytes: Uint8Array, start: number, end: number): void {
+    this.inFlight--;
+    if (this.closed) return;
+    const w = this.begin(id, code);
+    if (end > start) w.writeRaw(bytes, start, end);
+    else w.writeNil();
+  }
+
+  respondBatch(id: number, elements: Buffer[]): void {
+    this.inFlight--;
+    if (this.closed) return;
+    const w = this.begin(id, 0);
+    w.writeMapHeader(1);
+    w.writeString('records');
+    w.writeArrayHeader(elements.length);
+    for (const e of elements) w.writeRaw(e, 0, e.length);
+  }
+
+  respondScan(id: number, bytes: Uint8Array | null, start: number, end: number, cursor: Buffer | null): void {
+    this.inFlight--;
+    if (this.closed) return;
+    const w = this.begin(id, 0);
+    w.writeMapHeader(2);
+    w.writeString('records');
+    if (bytes === null) w.writeArrayHeader(0);
+    else w.writeRaw(bytes, start, end);
+    w.writeString('cursor');
+    if (cursor === null) w.writeNil();
+    else w.writeBin(cursor);
+  }
+
+  private respondValue(id: number, code: number, value: unknown): void {
+    if (this.closed) return;
+    this.begin(id, code).writeValue(value as never);
+  }
+
+  private respondError(id: number, code: number, message: string): void {
+    this.respondValue(id, code, { message });
+  }
+
+  /** Sends everything answered this turn as one frame. */
+  flush(): void {
+    if (this.outArrayAt < 0 || this.closed) return;
+    this.out.patchArray32(this.outArrayAt, this.outCount);
+    this.outArrayAt = -1;
+    this.outCount = 0;
+    if (this.ws.bufferedAmount > this.host.sendBufferBytesMax) {
+      return this.close(CloseCode.TRY_AGAIN_LATER, 'client is not reading its responses');
+    }
+    this.ws.send(this.out.copy(), { binary: true });
+  }
+
+  close(code: number, reason: string): void {
+    if (this.closed) return;
+    this.ws.close(code, reason);
+    this.onClose();
+  }
+
+  private onClose(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.helloTimer !== null) clearTimeout(this.helloTimer);
+    this.host.router.forget(this);
+    this.host.closed(this);
+  }
+}

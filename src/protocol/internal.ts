@@ -1,0 +1,62 @@
+// Message layouts on the shared-memory rings between the primary and a worker. Every request is
+// one explicit, self-contained operation (namespace, set id, digest, the client's msgpack body),
+// so the same message could later be shipped to a replica or appended to a log.
+//
+// request (primary -> worker), little-endian:
+//   0  u32 slot       the primary's request slot, echoed in the response
+//   4  u8  op         Op code (src/protocol/ops.ts)
+//   5  u8  nsIndex    index into config.namespaces
+//   6  u8  flags      ReqFlag bits
+//   7  u8  reserved
+//   8  u16 setId      0 = no set; for SCAN, SCAN_ALL_SETS = every set
+//   10 u16 reserved
+//   12 20B digest     for SCAN: u32 startSlot, u32 pageRecordsMax, u32 pageBytesMax
+//   32 ...            the request body as the client sent it (msgpack map), possibly empty
+// response (worker -> primary):
+//   0  u32 slot
+//   4  i32 code       result code (src/errors.ts)
+//   8  ...            the response body (msgpack), empty = nil;
+//                     for SCAN: u32 nextSlot (SCAN_DONE = finished), then the records array
+
+export const REQ_HEADER_BYTES = 32;
+export const RES_HEADER_BYTES = 8;
+
+export const ReqOffset = {
+  SLOT: 0,
+  OP: 4,
+  NS: 5,
+  FLAGS: 6,
+  SET_ID: 8,
+  DIGEST: 12,
+  SCAN_START_SLOT: 12,
+  SCAN_RECORDS_MAX: 16,
+  SCAN_BYTES_MAX: 20,
+} as const;
+
+export const ReqFlag = {
+  /** Answer as a batch element: [code, gen, ttl, bins] (GET) or [code, gen, ttl] (EXISTS). */
+  BATCH_ELEMENT: 1,
+} as const;
+
+export const SCAN_ALL_SETS = 0xffff;
+export const SCAN_DONE = 0xffffffff;
+
+/** Control messages over postMessage: rare, never per request. */
+export type ControlToWorker = { type: 'stop' };
+export type ControlFromWorker =
+  | { type: 'ready' }
+  | { type: 'index-resized'; nsIndex: number; sab: SharedArrayBuffer }
+  | { type: 'block'; nsIndex: number; blockIndex: number; sab: SharedArrayBuffer }
+  | { type: 'fatal'; message: string };
+
+/** What a worker receives at start-up. */
+export interface WorkerInit {
+  workerIndex: number;
+  workerCount: number;
+  requestRing: SharedArrayBuffer;
+  responseRing: SharedArrayBuffer;
+  partitionMap: SharedArrayBuffer;
+  stats: SharedArrayBuffer;
+  setRegistries: SharedArrayBuffer[];
+  namespaces: import('../config').NamespaceConfig[];
+}

@@ -1,0 +1,313 @@
+// Applies one request to the partitions a worker owns and writes the response body. Every write
+// follows the same steps: look up, apply policies, build the new bins, encode, store. Errors are
+// result codes; an AerieError thrown anywhere below becomes that code in the response.
+
+import { AerieError, Status } from '../errors';
+import { Exists, GenPolicy, Op, Ttl } from '../protocol/ops';
+import { ReqFlag, ReqOffset } from '../protocol/internal';
+import { Reader } from '../protocol/reader';
+import { Writer } from '../protocol/writer';
+import { packValue, unpackValue } from '../protocol/codec';
+import { RECORD_HEADER_BYTES } from '../shm/record-store';
+import { StatsBlock, WorkerStat } from '../shm/stats';
+import { checkBinsForWrite, mergeBins, selectBins } from './bins';
+import { applyOps } from './operate';
+import { Namespace, nextGeneration, nowVoidSec, ttlOf } from './namespace';
+import { RequestFields, parseBody } from './request';
+import type { Bins } from '../protocol/ops';
+
+/** What the engine knows about the current request while it runs. */
+interface Ctx {
+  ns: Namespace;
+  bytes: Uint8Array;
+  digestOffset: number;
+  setId: number;
+  nowMs: number;
+  nowVoid: number;
+}
+
+export class Engine {
+  private readonly namespaces: Namespace[];
+  private readonly stats: StatsBlock;
+  private readonly reader = new Reader(new Uint8Array(0));
+  private readonly fields = new RequestFields();
+  private readonly ctx: Ctx;
+
+  constructor(namespaces: Namespace[], stats: StatsBlock) {
+    this.namespaces = namespaces;
+    this.stats = stats;
+    this.ctx = { ns: namespaces[0], bytes: new Uint8Array(0), digestOffset: 0, setId: 0, nowMs: 0, nowVoid: 0 };
+  }
+
+  /**
+   * Handles the request message at bytes[start, end) and writes the response body to out.
+   * Returns the result code. Never throws for anything a client can send.
+   */
+  handle(bytes: Uint8Array, start: number, end: number, out: Writer): number {
+    const view = new DataView(bytes.buffer, bytes.byteOffset);
+    const op = bytes[start + ReqOffset.OP];
+    const flags = bytes[start + ReqOffset.FLAGS];
+    const ctx = this.ctx;
+    ctx.ns = this.namespaces[bytes[start + ReqOffset.NS]];
+    ctx.bytes = bytes;
+    ctx.digestOffset = start + ReqOffset.DIGEST;
+    ctx.setId = view.getUint16(start + ReqOffset.SET_ID, true);
+    ctx.nowMs = Date.now();
+    ctx.nowVoid = nowVoidSec(ctx.nowMs);
+    const bodyStart = start + 32;
+    this.stats.add(WorkerStat.REQUESTS);
+    const mark = out.length;
+    try {
+      this.reader.reset(bytes, bodyStart, end);
+      const batch = (flags & ReqFlag.BATCH_ELEMENT) !== 0;
+      parseBody(this.reader, end, this.fields, op === Op.PUT);
+      switch (op) {
+        case Op.PUT:
+          return this.count(this.put(out), true);
+        case Op.GET:
+          return this.count(batch ? this.batchGet(out, true) : this.get(out), false);
+        case Op.EXISTS:
+          return this.count(batch ? this.batchGet(out, false) : this.exists(out), false);
+        case Op.REMOVE:
+          return this.count(this.remove(), true);
+        case Op.TOUCH:
+          return this.count(this.touch(out), true);
+        case Op.OPERATE:
+          return this.count(this.operate(out), true);
+        default:
+          return this.count(Status.PARAMETER, false);
+      }
+    } catch (err) {
+      out.truncate(mark);
+      const code = err instanceof AerieError ? err.code : Status.SERVER_ERROR;
+      if (!(err instanceof AerieError)) console.error('aerie worker: unexpected error', err);
+      return this.count(code, false);
+    }
+  }
+
+  private count(code: number, write: boolean): number {
+    if (code === 0) this.stats.add(write ? WorkerStat.WRITES : WorkerStat.READS);
+    else if (code === Status.KEY_NOT_FOUND) this.stats.add(WorkerStat.NOT_FOUND);
+    else this.stats.add(WorkerStat.ERRORS);
+    return code;
+  }
+
+  /** The live slot for the request's digest, or -1; an expired record is removed on sight. */
+  private lookup(): number {
+    const { ns, bytes, digestOffset, nowVoid } = this.ctx;
+    const slot = ns.store.lookup(bytes, digestOffset);
+    if (slot < 0) return -1;
+    const voidTime = ns.store.voidTime(slot);
+    if (voidTime !== 0 && voidTime <= nowVoid) {
+      ns.store.remove(slot);
+      this.stats.add(WorkerStat.EXPIRED);
+      return -1;
+    }
+    return slot;
+  }
+
+  /** Generation policy against an existing record: 0 when it passes. */
+  private checkGeneration(slot: number): number {
+    const f = this.fields;
+    if (f.genPolicy === GenPolicy.NONE || slot < 0) return 0;
+    const gen = this.ctx.ns.store.generation(slot);
+    if (f.genPolicy === GenPolicy.EXPECT_GEN_EQUAL && gen !== f.gen) return Status.GENERATION;
+    if (f.genPolicy === GenPolicy.EXPECT_GEN_GT && f.gen <= gen) return Status.GENERATION;
+    return 0;
+  }
+
+  /** Record-exists policy: 0 when the write may go ahead. */
+  private checkExists(slot: number): number {
+    const e = this.fields.exists;
+    if (slot < 0 && (e === Exists.UPDATE_ONLY || e === Exists.REPLACE_ONLY)) return Status.KEY_NOT_FOUND;
+    if (slot >= 0 && e === Exists.CREATE_ONLY) return Status.KEY_EXISTS;
+    return 0;
+  }
+
+  private storedBins(slot: number): Bins {
+    const b = this.ctx.ns.store.binsBytes(slot);
+    return unpackValue(b, 0, b.length) as Bins;
+  }
+
+  /** Encodes and stores bins as the record's new version; writes {gen, ttl} to out. */
+  private store(slot: number, bins: Bins, touchTtl: boolean, out: Writer | null): number {
+    const { ns, bytes, digestOffset, nowMs, nowVoid } = this.ctx;
+    const f = this.fields;
+    if (ns.stopWrites()) return Status.SERVER_MEM;
+    const exists = slot >= 0;
+    const currentVoid = exists ? ns.store.voidTime(slot) : 0;
+    const voidTime = ns.voidTimeFor(touchTtl ? f.ttl : Ttl.DONT_UPDATE, currentVoid, exists, nowMs);
+    if (voidTime < 0) return Status.PARAMETER;
+    const gen = exists ? nextGeneration(ns.store.generation(slot)) : 1;
+    let setId = this.ctx.setId;
+    let key: Uint8Array | null = null;
+    let keyStart = 0;
+    let keyEnd = 0;
+    if (f.sendKey && f.keyStart >= 0) {
+      key = bytes;
+      keyStart = f.keyStart;
+      keyEnd = f.keyEnd;
+    } else if (exists) {
+      const old = ns.store.keyBytes(slot);
+      if (old !== null) {
+        key = Buffer.from(old); // copy: the old record's space is freed by the write
+        keyEnd = key.length;
+      }
+      if (setId === 0) setId = ns.store.setId(slot);
+    }
+    const packed = packValue(bins);
+    if (RECORD_HEADER_BYTES + (keyEnd - keyStart) + packed.length > ns.config.recordBytesMax) return Status.RECORD_TOO_BIG;
+    ns.store.write(bytes, digestOffset, gen, setId, voidTime, nowMs, key, keyStart, keyEnd, packed, 0, packed.length);
+    if (out !== null) writeMeta(out, gen, ttlOf(voidTime, nowVoid));
+    return 0;
+  }
+
+  private put(out: Writer): number {
+    const f = this.fields;
+    const code = checkBinsForWrite(f.bins);
+    if (code !== 0) return code;
+    const slot = this.lookup();
+    const policy = this.checkExists(slot) || this.checkGeneration(slot);
+    if (policy !== 0) return policy;
+    const replace = f.exists === Exists.REPLACE || f.exists === Exists.REPLACE_ONLY || f.exists === Exists.CREATE_ONLY;
+    const existing = slot >= 0 && !replace ? this.storedBins(slot) : null;
+    const bins = mergeBins(existing, f.bins as Bins, replace);
+    if (Object.keys(bins).length === 0) {
+      // Every bin removed: the record goes, as in Aerospike.
+      if (slot >= 0) this.ctx.ns.store.remove(slot);
+      writeMeta(out, 0, 0);
+      return 0;
+    }
+    return this.store(slot, bins, true, out);
+  }
+
+  private get(out: Writer): number {
+    const slot = this.lookup();
+    if (slot < 0) return Status.KEY_NOT_FOUND;
+    const { ns, nowVoid } = this.ctx;
+    out.writeMapHeader(3);
+    out.writeString('gen');
+    out.writeUint(ns.store.generation(slot));
+    out.writeString('ttl');
+    out.writeInt(ttlOf(ns.store.voidTime(slot), nowVoid));
+    out.writeString('bins');
+    this.writeBins(slot, out);
+    return 0;
+  }
+
+  /** The record's bins, raw when all are wanted (no decode), else the selected ones. */
+  private writeBins(slot: number, out: Writer): void {
+    const names = this.fields.binNames;
+    if (names === null) {
+      const raw = this.ctx.ns.store.binsBytes(slot);
+      out.writeRaw(raw, 0, raw.length);
+    } else {
+      out.writeValue(selectBins(this.storedBins(slot), names));
+    }
+  }
+
+  private exists(out: Writer): number {
+    const slot = this.lookup();
+    if (slot < 0) return Status.KEY_NOT_FOUND;
+    const { ns, nowVoid } = this.ctx;
+    writeMeta(out, ns.store.generation(slot), ttlOf(ns.store.voidTime(slot), nowVoid));
+    return 0;
+  }
+
+  /** A batch element: [code, gen, ttl, bins] for GET or [code, gen, ttl] for EXISTS. */
+  private batchGet(out: Writer, withBins: boolean): number {
+    const slot = this.lookup();
+    const { ns, nowVoid } = this.ctx;
+    out.writeArrayHeader(withBins ? 4 : 3);
+    if (slot < 0) {
+      out.writeInt(Status.KEY_NOT_FOUND);
+      out.writeUint(0);
+      out.writeInt(0);
+      if (withBins) out.writeNil();
+      return Status.KEY_NOT_FOUND;
+    }
+    out.writeInt(0);
+    out.writeUint(ns.store.generation(slot));
+    out.writeInt(ttlOf(ns.store.voidTime(slot), nowVoid));
+    if (withBins) this.writeBins(slot, out);
+    return 0;
+  }
+
+  private remove(): number {
+    const slot = this.lookup();
+    if (slot < 0) return Status.KEY_NOT_FOUND;
+    const code = this.checkGeneration(slot);
+    if (code !== 0) return code;
+    this.ctx.ns.store.remove(slot);
+    this.stats.add(WorkerStat.DELETES);
+    return 0;
+  }
+
+  private touch(out: Writer): number {
+    const slot = this.lookup();
+    if (slot < 0) return Status.KEY_NOT_FOUND;
+    const code = this.checkGeneration(slot);
+    if (code !== 0) return code;
+    return this.touchSlot(slot, out);
+  }
+
+  private touchSlot(slot: number, out: Writer): number {
+    const { ns, nowMs, nowVoid } = this.ctx;
+    if (ns.stopWrites()) return Status.SERVER_MEM;
+    const voidTime = ns.voidTimeFor(this.fields.ttl, ns.store.voidTime(slot), true, nowMs);
+    if (voidTime < 0) return Status.PARAMETER;
+    const gen = nextGeneration(ns.store.generation(slot));
+    ns.store.updateMeta(slot, gen, voidTime, nowMs);
+    writeMeta(out, gen, ttlOf(voidTime, nowVoid));
+    return 0;
+  }
+
+  private operate(out: Writer): number {
+    const slot = this.lookup();
+    const existing = slot >= 0 ? this.storedBins(slot) : null;
+    const res = applyOps(existing, this.fields.ops);
+    if (res.code !== 0) return res.code;
+    const { ns, nowVoid } = this.ctx;
+    if (res.write || res.deleteRecord || res.touch) {
+      const policy = this.checkExists(slot) || this.checkGeneration(slot);
+      if (policy !== 0) return policy;
+    }
+    let gen = slot >= 0 ? ns.store.generation(slot) : 0;
+    let ttl = slot >= 0 ? ttlOf(ns.store.voidTime(slot), nowVoid) : 0;
+    if (res.deleteRecord) {
+      if (slot >= 0) ns.store.remove(slot);
+      gen = 0;
+      ttl = 0;
+    } else if (res.write) {
+      const meta = new Writer(64);
+      const code = this.store(slot, res.bins, true, meta);
+      if (code !== 0) return code;
+      const slotAfter = this.lookup();
+      gen = ns.store.generation(slotAfter);
+      ttl = ttlOf(ns.store.voidTime(slotAfter), nowVoid);
+    } else if (res.touch) {
+      const meta = new Writer(64);
+      const code = this.touchSlot(slot, meta);
+      if (code !== 0) return code;
+      gen = ns.store.generation(slot);
+      ttl = ttlOf(ns.store.voidTime(slot), nowVoid);
+    }
+    out.writeMapHeader(3);
+    out.writeString('gen');
+    out.writeUint(gen);
+    out.writeString('ttl');
+    out.writeInt(ttl);
+    out.writeString('results');
+    out.writeArrayHeader(res.results.length);
+    for (const r of res.results) out.writeValue(r as never);
+    return 0;
+  }
+}
+
+function writeMeta(out: Writer, gen: number, ttl: number): void {
+  out.writeMapHeader(2);
+  out.writeString('gen');
+  out.writeUint(gen);
+  out.writeString('ttl');
+  out.writeInt(ttl);
+}

@@ -1,0 +1,195 @@
+// Worker thread entry point: attaches the shared memory the primary handed over, then drains the
+// request ring in batches, answering on the response ring. Between batches it runs the background
+// work (expiry sweep, defragmentation, stats) and sleeps on the ring when there is nothing to do.
+
+import { parentPort, workerData } from 'node:worker_threads';
+import * as C from '../constants';
+import { Status } from '../errors';
+import { Op } from '../protocol/ops';
+import {
+  RES_HEADER_BYTES,
+  ReqOffset,
+  type ControlFromWorker,
+  type ControlToWorker,
+  type WorkerInit,
+} from '../protocol/internal';
+import { Reader } from '../protocol/reader';
+import { Writer } from '../protocol/writer';
+import { PartitionMap } from '../partition/map';
+import { RecordStore } from '../shm/record-store';
+import { Ring } from '../shm/ring';
+import { SetRegistry } from '../shm/set-registry';
+import { NamespaceStat, StatsBlock, WorkerStat } from '../shm/stats';
+import { Engine } from './engine';
+import { Namespace, nowVoidSec } from './namespace';
+import { RequestFields, parseBody } from './request';
+import { scanPage } from './scan';
+
+const init = workerData as WorkerInit;
+const port = parentPort!;
+const send = (m: ControlFromWorker) => port.postMessage(m);
+
+const requests = Ring.attach(init.requestRing);
+const responses = Ring.attach(init.responseRing);
+const map = PartitionMap.attach(init.partitionMap);
+const stats = StatsBlock.attach(init.stats, init.namespaces.length);
+const sets = init.setRegistries.map((sab) => SetRegistry.attach(sab));
+const namespaces = init.namespaces.map((config, nsIndex) => {
+  const store = RecordStore.create({
+    memoryBytesMax: Math.floor(config.memoryBytesMax / init.workerCount),
+    onIndexResize: (sab: SharedArrayBuffer) => send({ type: 'index-resized', nsIndex, sab }),
+    onBlock: (blockIndex: number, sab: SharedArrayBuffer) => send({ type: 'block', nsIndex, blockIndex, sab }),
+  });
+  return new Namespace(nsIndex, config, init.workerCount, store);
+});
+const engine = new Engine(namespaces, stats);
+const out = new Writer(C.RING_MESSAGE_BYTES_MAX);
+const scanReader = new Reader(new Uint8Array(0));
+const scanFields = new RequestFields();
+let stopping = false;
+let lastBackgroundMs = 0;
+let lastStatsMs = 0;
+/** How stale INFO's per-namespace figures may be. */
+const STATS_INTERVAL_MS = 50;
+
+port.on('message', (m: ControlToWorker) => {
+  if (m.type === 'stop') stopping = true;
+});
+
+/** Handles one request message into `out` and returns the result code. */
+function handleOne(offset: number, length: number): number {
+  const bytes = requests.bytes;
+  if (bytes[offset + ReqOffset.OP] !== Op.SCAN) return engine.handle(bytes, offset, offset + length, out);
+  const view = requests.view;
+  scanReader.reset(bytes, offset + 32, offset + length);
+  try {
+    parseBody(scanReader, offset + length, scanFields, false);
+  } catch {
+    return Status.PARAMETER;
+  }
+  const nowMs = Date.now();
+  scanPage(
+    {
+      ns: namespaces[bytes[offset + ReqOffset.NS]],
+      sets: sets[bytes[offset + ReqOffset.NS]],
+      map,
+      workerIndex: init.workerIndex,
+      setId: view.getUint16(offset + ReqOffset.SET_ID, true),
+      startSlot: view.getUint32(offset + ReqOffset.SCAN_START_SLOT, true),
+      recordsMax: view.getUint32(offset + ReqOffset.SCAN_RECORDS_MAX, true),
+      bytesMax: view.getUint32(offset + ReqOffset.SCAN_BYTES_MAX, true),
+      binNames: scanFields.binNames,
+      nowVoid: nowVoidSec(nowMs),
+    },
+    out,
+  );
+  stats.add(WorkerStat.SCAN_PAGES);
+  return 0;
+}
+
+// A response that did not fit in the response ring waits here (its request is already applied
+// and must not be handled again) until the primary frees space.
+let pendingSlot = -1;
+let blocked = false;
+
+function writeResponse(code: number): boolean {
+  const at = responses.reserve(RES_HEADER_BYTES + out.length);
+  if (at < 0) return false;
+  const view = responses.view;
+  view.setUint32(at, pendingSlot, true);
+  view.setInt32(at + 4, code, true);
+  responses.bytes.set(out.bytes(), at + RES_HEADER_BYTES);
+  pendingSlot = -1;
+  return true;
+}
+let pendingCode = 0;
+
+/** Drains up to WORKER_DRAIN_BATCH_MAX requests; sets `blocked` when the response ring is full. */
+function drain(): number {
+  blocked = false;
+  if (pendingSlot >= 0 && !writeResponse(pendingCode)) {
+    blocked = true;
+    return 0;
+  }
+  let handled = 0;
+  while (handled < C.WORKER_DRAIN_BATCH_MAX) {
+    const offset = requests.next();
+    if (offset < 0) break;
+    out.reset();
+    pendingCode = handleOne(offset, requests.length);
+    pendingSlot = requests.view.getUint32(offset + ReqOffset.SLOT, true);
+    handled++;
+    if (!writeResponse(pendingCode)) {
+      blocked = true;
+      break;
+    }
+  }
+  if (handled > 0) requests.release();
+  responses.commit();
+  return handled;
+}
+
+/** Expiry sweep, defragmentation and stats, at most every EXPIRY_SWEEP_INTERVAL_MS. */
+function background(nowMs: number): void {
+  stats.set(WorkerStat.HEARTBEAT_MS, nowMs);
+  if (nowMs - lastStatsMs >= STATS_INTERVAL_MS) {
+    lastStatsMs = nowMs;
+    for (const ns of namespaces) publishNamespaceStats(ns);
+  }
+  if (nowMs - lastBackgroundMs < C.EXPIRY_SWEEP_INTERVAL_MS) return;
+  lastBackgroundMs = nowMs;
+  const nowVoid = nowVoidSec(nowMs);
+  for (const ns of namespaces) {
+    const before = ns.store.expiredCount;
+    ns.sweepSlot = ns.store.sweepExpired(nowVoid, ns.sweepSlot, C.EXPIRY_SWEEP_SLOTS_PER_TICK);
+    stats.add(stats.nsSlot(ns.index, NamespaceStat.EXPIRED), ns.store.expiredCount - before);
+    stats.add(WorkerStat.DEFRAG_BYTES, ns.store.defragStep(C.ARENA_BLOCK_BYTES));
+    publishNamespaceStats(ns);
+  }
+  stats.set(WorkerStat.HEAP_USED_BYTES, process.memoryUsage().heapUsed);
+}
+
+function publishNamespaceStats(ns: Namespace): void {
+  const s = ns.store.stats();
+  stats.set(stats.nsSlot(ns.index, NamespaceStat.RECORDS), s.records);
+  stats.set(stats.nsSlot(ns.index, NamespaceStat.MEMORY_BYTES), s.memoryBytes);
+  stats.set(stats.nsSlot(ns.index, NamespaceStat.INDEX_BYTES), s.indexBytes);
+  stats.set(stats.nsSlot(ns.index, NamespaceStat.ARENA_BYTES), s.arenaBytes);
+  stats.set(stats.nsSlot(ns.index, NamespaceStat.LIVE_BYTES), s.liveBytes);
+  stats.set(stats.nsSlot(ns.index, NamespaceStat.STOP_WRITES), ns.stopWrites() ? 1 : 0);
+}
+
+const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+async function run(): Promise<void> {
+  send({ type: 'ready' });
+  while (!stopping) {
+    const handled = drain();
+    const nowMs = Date.now();
+    background(nowMs);
+    if (handled > 0 && !blocked) {
+      // Let control messages and timers in between batches under sustained load.
+      if (handled >= C.WORKER_DRAIN_BATCH_MAX) await yieldToLoop();
+      continue;
+    }
+    if (blocked) {
+      const wait = responses.waitForSpaceAsync(RES_HEADER_BYTES + out.length, C.WORKER_IDLE_WAKE_MS);
+      if (wait !== null) await wait;
+      continue;
+    }
+    // Poll briefly before sleeping: waking a sleeping thread costs far more than a short spin.
+    const spinUntil = performance.now() + C.RING_SPIN_MS;
+    while (requests.isEmpty() && performance.now() < spinUntil);
+    if (!requests.isEmpty()) continue;
+    const wait = requests.waitAsync(C.WORKER_IDLE_WAKE_MS);
+    if (wait !== null) await wait;
+    else await yieldToLoop();
+  }
+  for (const ns of namespaces) publishNamespaceStats(ns);
+  port.close();
+}
+
+run().catch((err: unknown) => {
+  send({ type: 'fatal', message: String((err as Error)?.stack ?? err) });
+  process.exit(1);
+});

@@ -1,0 +1,62 @@
+// One namespace as a worker holds it: the record store plus the namespace's rules for TTL,
+// memory and stop-writes. The worker's share of the namespace memory is memoryBytesMax / workers.
+
+import type { NamespaceConfig } from '../config';
+import { CITRUSLEAF_EPOCH_SEC, GENERATION_MAX, TTL_SEC_MAX } from '../constants';
+import { Ttl } from '../protocol/ops';
+import { RecordStore } from '../shm/record-store';
+
+export class Namespace {
+  readonly config: NamespaceConfig;
+  readonly store: RecordStore;
+  readonly index: number;
+  private readonly stopWritesBytes: number;
+  /** Where the background expiry sweep resumes. */
+  sweepSlot = 0;
+
+  constructor(index: number, config: NamespaceConfig, workerCount: number, store: RecordStore) {
+    this.index = index;
+    this.config = config;
+    this.store = store;
+    this.stopWritesBytes = Math.floor(((config.memoryBytesMax / workerCount) * config.stopWritesPct) / 100);
+  }
+
+  /** True once memory use passes stop-writes: writes fail with SERVER_MEM, reads and deletes go on. */
+  stopWrites(): boolean {
+    return this.store.stats().memoryBytes >= this.stopWritesBytes;
+  }
+
+  /**
+   * The void-time for a write's ttl field, or -1 when the ttl is invalid.
+   * ttl -2 keeps the current void-time (a new record gets the namespace default).
+   */
+  voidTimeFor(ttl: number, currentVoidTime: number, exists: boolean, nowMs: number): number {
+    if (ttl === Ttl.DONT_UPDATE) return exists ? currentVoidTime : this.voidTimeFor(Ttl.NAMESPACE_DEFAULT, 0, false, nowMs);
+    if (ttl === Ttl.NEVER_EXPIRE) return 0;
+    if (ttl === Ttl.NAMESPACE_DEFAULT) {
+      return this.config.defaultTtlSec === 0 ? 0 : voidTimeAfter(this.config.defaultTtlSec, nowMs);
+    }
+    if (!Number.isInteger(ttl) || ttl < 1 || ttl > TTL_SEC_MAX) return -1;
+    return voidTimeAfter(ttl, nowMs);
+  }
+}
+
+/** Void-time of now + ttlSec, rounded up so a record lives at least its TTL. */
+function voidTimeAfter(ttlSec: number, nowMs: number): number {
+  return Math.ceil(nowMs / 1000 + ttlSec) - CITRUSLEAF_EPOCH_SEC;
+}
+
+/** Whole seconds since the citrusleaf epoch: a record with 0 < voidTime <= this has expired. */
+export function nowVoidSec(nowMs: number): number {
+  return Math.floor(nowMs / 1000) - CITRUSLEAF_EPOCH_SEC;
+}
+
+/** The TTL a client sees: seconds left, or -1 for a record that never expires. */
+export function ttlOf(voidTime: number, nowVoid: number): number {
+  return voidTime === 0 ? -1 : Math.max(1, voidTime - nowVoid);
+}
+
+/** Generations wrap 65535 -> 1, as in Aerospike; 0 means "no record". */
+export function nextGeneration(gen: number): number {
+  return gen >= GENERATION_MAX ? 1 : gen + 1;
+}

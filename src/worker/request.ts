@@ -1,0 +1,115 @@
+// Parses a request body (the client's msgpack map) into one reused struct, so the worker
+// allocates nothing per request beyond the values it must decode (bins, ops). Unknown fields are
+// rejected: a misspelt policy must fail loudly rather than be ignored.
+
+import { AerieError, Status } from '../errors';
+import { Exists, GenPolicy, Ttl } from '../protocol/ops';
+import { Reader } from '../protocol/reader';
+
+export class RequestFields {
+  bins: unknown = undefined;
+  /** Bin names to read (GET, BATCH_GET, SCAN); null = all. */
+  binNames: string[] | null = null;
+  ops: unknown = undefined;
+  ttl: number = Ttl.NAMESPACE_DEFAULT;
+  gen = 0;
+  exists: number = Exists.UPDATE;
+  genPolicy: number = GenPolicy.NONE;
+  sendKey = false;
+  /** Byte range of the raw msgpack user key inside the body, or keyStart = -1. */
+  keyStart = -1;
+  keyEnd = -1;
+
+  reset(): void {
+    this.bins = undefined;
+    this.binNames = null;
+    this.ops = undefined;
+    this.ttl = Ttl.NAMESPACE_DEFAULT;
+    this.gen = 0;
+    this.exists = Exists.UPDATE;
+    this.genPolicy = GenPolicy.NONE;
+    this.sendKey = false;
+    this.keyStart = -1;
+    this.keyEnd = -1;
+  }
+}
+
+function bad(what: string): never {
+  throw new AerieError(Status.PARAMETER, what);
+}
+
+function intIn(v: unknown, min: number, max: number, field: string): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) bad(`${field} must be an integer from ${min} to ${max}`);
+  return v;
+}
+
+function readBinNames(r: Reader): string[] | null {
+  if (r.isNil()) {
+    r.readNil();
+    return null;
+  }
+  const v = r.readValue();
+  if (!Array.isArray(v) || v.some((n) => typeof n !== 'string')) bad('bins must be an array of bin names');
+  return v as string[];
+}
+
+/**
+ * Reads the body map at r.pos..end into f. `readBins` says whether `bins` holds values (PUT) or
+ * names (GET, BATCH_GET, SCAN). Fields that only the primary uses (ns, set, key, digest, keys,
+ * cursor, pageSize) are skipped, except `key`, whose raw bytes are kept for sendKey.
+ */
+export function parseBody(r: Reader, end: number, f: RequestFields, binsAreValues: boolean): void {
+  f.reset();
+  if (r.pos >= end) return;
+  if (r.isNil()) {
+    r.readNil();
+    return;
+  }
+  const n = r.readMapHeader();
+  for (let i = 0; i < n; i++) {
+    const field = r.readString();
+    switch (field) {
+      case 'bins':
+        if (binsAreValues) f.bins = r.readValue();
+        else f.binNames = readBinNames(r);
+        break;
+      case 'ops':
+        f.ops = r.readValue();
+        break;
+      case 'ttl':
+        f.ttl = intIn(r.readValue(), -2, 0x7fffffff, 'ttl');
+        break;
+      case 'gen':
+        f.gen = intIn(r.readValue(), 0, 0xffff, 'gen');
+        break;
+      case 'exists':
+        f.exists = intIn(r.readValue(), 0, 4, 'exists');
+        break;
+      case 'genPolicy':
+        f.genPolicy = intIn(r.readValue(), 0, 2, 'genPolicy');
+        break;
+      case 'sendKey': {
+        const v = r.readValue();
+        if (typeof v !== 'boolean') bad('sendKey must be a boolean');
+        f.sendKey = v;
+        break;
+      }
+      case 'key':
+        f.keyStart = r.pos;
+        r.skipValue();
+        f.keyEnd = r.pos;
+        break;
+      case 'ns':
+      case 'set':
+      case 'digest':
+      case 'keys':
+      case 'cursor':
+      case 'pageSize':
+        r.skipValue();
+        break;
+      default:
+        bad(`unknown field '${field}'`);
+    }
+  }
+  if (r.pos !== end) bad('trailing bytes after the body');
+}
