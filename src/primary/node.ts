@@ -27,6 +27,8 @@ export interface AerieNode {
   readonly config: NodeConfig;
   info(): Record<string, unknown>;
   close(): Promise<void>;
+  /** @internal For tests: the worker handles. */
+  readonly workers: ReadonlyArray<WorkerHandle>;
 }
 
 export async function startNode(config: NodeConfig): Promise<AerieNode> {
@@ -57,7 +59,11 @@ export async function startNode(config: NodeConfig): Promise<AerieNode> {
           namespaces: config.namespaces,
         },
         (slot, code, bytes, start, end) => router.onResponse(slot, code, bytes, start, end),
-        (h, why) => console.error(`aerie: worker ${h.index} stopped unexpectedly (${why}); its partitions are unavailable until restart`),
+        (h, why) => {
+          console.error(`aerie: worker ${h.index} stopped unexpectedly (${why}); its partitions are unavailable until restart`);
+          h.pump(); // answers the worker published before it died are real answers
+          router.failWorker(h.index);
+        },
       ),
     );
   }
@@ -158,5 +164,5 @@ export async function startNode(config: NodeConfig): Promise<AerieNode> {
     return closing;
   };
 
-  return { address: { host: addr.address, port: addr.port }, config, info, close };
+  return { address: { host: addr.address, port: addr.port }, config, info, close, workers };
 }

@@ -12,6 +12,8 @@ export interface BatchState {
   session: Session;
   clientId: number;
   remaining: number;
+  /** BATCH_GET elements are [code, gen, ttl, bins]; BATCH_EXISTS elements have no bins. */
+  withBins: boolean;
   elements: (Buffer | null)[];
 }
 
@@ -30,6 +32,8 @@ export class RequestTable {
   kinds = new Uint8Array(0);
   /** Worker each slot was sent to, so a dead worker's slots can be found. */
   workers = new Uint8Array(0);
+  /** Op of a single-key request (a write in flight to a dead worker is answered in doubt). */
+  ops = new Uint8Array(0);
   batchIndexes = new Uint32Array(0);
   extras: (BatchState | ScanState | null)[] = [];
   private free = new Int32Array(0);
@@ -74,6 +78,7 @@ export class RequestTable {
     this.clientIds = copy(this.clientIds, (n) => new Uint32Array(n));
     this.kinds = copy(this.kinds, (n) => new Uint8Array(n));
     this.workers = copy(this.workers, (n) => new Uint8Array(n));
+    this.ops = copy(this.ops, (n) => new Uint8Array(n));
     this.batchIndexes = copy(this.batchIndexes, (n) => new Uint32Array(n));
     const free = new Int32Array(capacity);
     free.set(this.free.subarray(0, this.freeCount));

@@ -98,8 +98,10 @@ export class Router {
     session: Session, id: number, op: number, nsIndex: number, setId: number, worker: WorkerHandle,
     frame: Uint8Array, bodyStart: number, bodyEnd: number,
   ): void {
+    if (!worker.alive) throw new AerieError(Status.PARTITION_UNAVAILABLE, `partition's worker ${worker.index} is down`);
     const slot = this.table.acquire(session, id, SlotKind.SINGLE, worker.index);
     if (slot < 0) throw new AerieError(Status.DEVICE_OVERLOAD, 'too many requests in flight on the node');
+    this.table.ops[slot] = op;
     const digest = this.fields.digest;
     const ok = worker.send((view, at) => {
       view.setUint32(at + ReqOffset.SLOT, slot, true);
@@ -145,7 +147,7 @@ export class Router {
       const nsIndex = this.nsIndex(kf.ns);
       targets[i] = { nsIndex, digest: Buffer.from(kf.digest), worker: this.workers[this.map.master(partitionOf(kf.digest))] };
     }
-    const batch: BatchState = { session, clientId: id, remaining: count, elements: new Array(count).fill(null) };
+    const batch: BatchState = { session, clientId: id, remaining: count, withBins: op === Op.BATCH_GET, elements: new Array(count).fill(null) };
     if (count === 0) {
       this.finishBatch(batch);
       return;
@@ -153,6 +155,11 @@ export class Router {
     const subOp = op === Op.BATCH_GET ? Op.GET : Op.EXISTS;
     for (let i = 0; i < count; i++) {
       const t = targets[i];
+      if (!t.worker.alive) {
+        batch.elements[i] = elementError(Status.PARTITION_UNAVAILABLE, op === Op.BATCH_GET);
+        batch.remaining--;
+        continue;
+      }
       const slot = this.table.acquire(session, id, SlotKind.BATCH_ELEMENT, t.worker.index);
       const sent = slot >= 0 && t.worker.send((view, at) => {
         view.setUint32(at + ReqOffset.SLOT, slot, true);
@@ -198,6 +205,7 @@ export class Router {
       return;
     }
     const worker = this.workers[workerIndex];
+    if (!worker.alive) throw new AerieError(Status.PARTITION_UNAVAILABLE, `worker ${workerIndex} is down`);
     const slot = this.table.acquire(session, id, SlotKind.SCAN, workerIndex);
     if (slot < 0) throw new AerieError(Status.DEVICE_OVERLOAD, 'too many requests in flight on the node');
     const state: ScanState = { session, clientId: id, workerIndex };
@@ -275,11 +283,44 @@ export class Router {
     scan.session.respondScan(scan.clientId, bytes, start + 4, end, cursor);
   }
 
+  /**
+   * A worker died: answer everything it held. A write may or may not have been applied, so it is
+   * answered TIMEOUT, which clients report as in doubt; a read is answered PARTITION_UNAVAILABLE.
+   */
+  failWorker(workerIndex: number): void {
+    const t = this.table;
+    for (let slot = 0; slot < t.sessions.length; slot++) {
+      if (t.sessions[slot] === null || t.workers[slot] !== workerIndex) continue;
+      const kind = t.kinds[slot];
+      if (kind === SlotKind.SINGLE) {
+        const op = t.ops[slot];
+        const write = op === Op.PUT || op === Op.REMOVE || op === Op.TOUCH || op === Op.OPERATE;
+        const code = write ? Status.TIMEOUT : Status.PARTITION_UNAVAILABLE;
+        const body = elementMessage(write ? 'worker failed with the write in flight: outcome unknown' : 'worker failed');
+        this.onResponse(slot, code, body, 0, body.length);
+      } else if (kind === SlotKind.BATCH_ELEMENT) {
+        const batch = t.extras[slot] as BatchState;
+        const el = elementError(Status.PARTITION_UNAVAILABLE, batch.withBins);
+        this.onResponse(slot, 0, el, 0, el.length);
+      } else {
+        this.onResponse(slot, Status.PARTITION_UNAVAILABLE, EMPTY, 0, 0);
+      }
+    }
+  }
+
   /** Forgets a closed session's requests: their responses will be dropped on arrival. */
   forget(session: Session): void {
     const t = this.table;
     for (let s = 0; s < t.sessions.length; s++) if (t.sessions[s] === session) t.sessions[s] = null;
   }
+}
+
+const EMPTY = Buffer.alloc(0);
+
+function elementMessage(message: string): Buffer {
+  const w = new Writer(256);
+  w.writeValue({ message });
+  return w.copy();
 }
 
 function elementError(code: number, withBins: boolean): Buffer {

@@ -1,7 +1,7 @@
 // Reads the few body fields the primary needs to route a request (namespace, set, key or digest)
 // and validates them; every other field is skipped unread and checked later by the worker.
 
-import { DIGEST_BYTES, SET_NAME_BYTES_MAX } from '../constants';
+import { DIGEST_BYTES, SET_NAME_BYTES_MAX, VALUE_DEPTH_MAX } from '../constants';
 import { AerieError, Status } from '../errors';
 import { computeDigest, isDigest } from '../partition/digest';
 import type { Reader } from '../protocol/reader';
@@ -70,7 +70,7 @@ export function readRoutingFields(r: Reader, end: number, f: RoutingFields, need
           break;
         case 'bins':
           f.binsStart = r.pos;
-          r.skipValue();
+          r.skipValue(VALUE_DEPTH_MAX + 2);
           f.binsEnd = r.pos;
           break;
         case 'keys':
@@ -91,7 +91,7 @@ export function readRoutingFields(r: Reader, end: number, f: RoutingFields, need
           break;
         }
         default:
-          r.skipValue();
+          r.skipValue(VALUE_DEPTH_MAX + 2);
       }
     }
   } else if (r.pos < end) {

@@ -3,7 +3,7 @@
 // are coalesced into one frame per connection per event-loop turn.
 
 import type WebSocket from 'ws';
-import { HELLO_TIMEOUT_MS, REQUESTS_PER_FRAME_MAX } from '../constants';
+import { HELLO_TIMEOUT_MS, REQUESTS_PER_FRAME_MAX, VALUE_DEPTH_MAX } from '../constants';
 import { AerieError, Status } from '../errors';
 import { Op, PROTOCOL_VERSION } from '../protocol/ops';
 import { Reader } from '../protocol/reader';
@@ -34,6 +34,8 @@ export interface SessionHost {
 }
 
 const reader = new Reader(new Uint8Array(0));
+/** A body map holds bins or ops, which hold values up to VALUE_DEPTH_MAX deep. */
+const BODY_DEPTH_MAX = VALUE_DEPTH_MAX + 3;
 
 export class Session {
   readonly ws: WebSocket;
@@ -85,10 +87,17 @@ export class Session {
       if (r.readArrayHeader() !== 3) return false;
       id = r.readUint32();
       op = r.readUint32();
-      bodyStart = r.pos;
-      r.skipValue();
-      bodyEnd = r.pos;
     } catch {
+      return false;
+    }
+    try {
+      bodyStart = r.pos;
+      r.skipValue(BODY_DEPTH_MAX);
+      bodyEnd = r.pos;
+    } catch (err) {
+      // The message has an id but its body cannot be walked (too deep, truncated, an extension):
+      // answer that id, then close, since the rest of the frame cannot be located.
+      this.respondError(id, Status.PARAMETER, err instanceof AerieError ? err.message : 'malformed body');
       return false;
     }
     try {
@@ -201,6 +210,7 @@ export class Session {
 
   close(code: number, reason: string): void {
     if (this.closed) return;
+    this.flush(); // answers already given go out before the close frame
     this.ws.close(code, reason);
     this.onClose();
   }

@@ -5,7 +5,7 @@
 //
 // We do not decode peer input with msgpackr: it materialises attacker-chosen extensions, record
 // structures compiled with `new Function`, huge BigInts and cyclic graphs. One Reader is reused
-// across frames (`reset`), so decoding allocates only the values it returns.
+// across frames (`reset`), and decoding allocates little beyond the values it returns.
 
 import { isUtf8 } from 'node:buffer';
 import { VALUE_DEPTH_MAX } from '../constants';

@@ -35,13 +35,25 @@ const map = PartitionMap.attach(init.partitionMap);
 const stats = StatsBlock.attach(init.stats, init.namespaces.length);
 const sets = init.setRegistries.map((sab) => SetRegistry.attach(sab));
 const namespaces = init.namespaces.map((config, nsIndex) => {
+  const memoryBytesMax = Math.floor(config.memoryBytesMax / init.workerCount);
   const store = RecordStore.create({
-    memoryBytesMax: Math.floor(config.memoryBytesMax / init.workerCount),
+    memoryBytesMax,
+    blockBytes: arenaBlockBytes(memoryBytesMax, config.recordBytesMax),
     onIndexResize: (sab: SharedArrayBuffer) => send({ type: 'index-resized', nsIndex, sab }),
     onBlock: (blockIndex: number, sab: SharedArrayBuffer) => send({ type: 'block', nsIndex, blockIndex, sab }),
   });
   return new Namespace(nsIndex, config, init.workerCount, store);
 });
+/**
+ * Arena block size for a namespace share: small enough that block granularity does not distort
+ * stop-writes (at most 1/16 of the share), large enough for a largest record, a power of two.
+ */
+function arenaBlockBytes(memoryBytesMax: number, recordBytesMax: number): number {
+  let bytes = 64 * 1024;
+  while (bytes < recordBytesMax + 4096) bytes *= 2;
+  while (bytes * 2 <= memoryBytesMax / 16 && bytes * 2 <= C.ARENA_BLOCK_BYTES) bytes *= 2;
+  return bytes;
+}
 const engine = new Engine(namespaces, stats);
 const out = new Writer(C.RING_MESSAGE_BYTES_MAX);
 const scanReader = new Reader(new Uint8Array(0));

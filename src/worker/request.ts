@@ -2,6 +2,7 @@
 // allocates nothing per request beyond the values it must decode (bins, ops). Unknown fields are
 // rejected: a misspelt policy must fail loudly rather than be ignored.
 
+import { VALUE_DEPTH_MAX } from '../constants';
 import { AerieError, Status } from '../errors';
 import { Exists, GenPolicy, Ttl } from '../protocol/ops';
 import { Reader } from '../protocol/reader';
@@ -70,11 +71,11 @@ export function parseBody(r: Reader, end: number, f: RequestFields, binsAreValue
     const field = r.readString();
     switch (field) {
       case 'bins':
-        if (binsAreValues) f.bins = r.readValue();
+        if (binsAreValues) f.bins = r.readValue(VALUE_DEPTH_MAX + 1); // the bins map, then values
         else f.binNames = readBinNames(r);
         break;
       case 'ops':
-        f.ops = r.readValue();
+        f.ops = r.readValue(VALUE_DEPTH_MAX + 2); // the ops list, each op, then values
         break;
       case 'ttl':
         f.ttl = intIn(r.readValue(), -2, 0x7fffffff, 'ttl');

@@ -106,9 +106,9 @@ t.test('calls made while disconnected wait and are sent after reconnect', async 
   await new Promise((resolve) => setTimeout(resolve, 150));
   t.ok(errors.length >= 1, 'failed reconnect attempts are reported as error events');
   t.equal(errors[0].code, Status.SERVER_NOT_AVAILABLE);
-  const revived = await MockNode.start({ port });
+  const revived = await MockNode.start({ port, onRequest: (r) => r.reply(0, { gen: 1, ttl: -1 }) });
   t.teardown(() => revived.close());
-  await write;
+  t.same(await write, { gen: 1, ttl: -1 });
   t.equal(revived.requests.length, 1, 'the queued write went to the new node exactly once');
 });
 

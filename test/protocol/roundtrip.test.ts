@@ -3,10 +3,10 @@
 
 import t from 'tap';
 import { Packr, Unpackr } from 'msgpackr';
+import { Status } from '../../src/errors';
 import { packValue, unpackValue } from '../../src/protocol/codec';
 import type { BinValue } from '../../src/protocol/ops';
 import { Reader } from '../../src/protocol/reader';
-import { Status } from '../../src/errors';
 import { Writer } from '../../src/protocol/writer';
 import { Random, canon, randomValue, testSeed } from './values';
 

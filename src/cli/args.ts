@@ -1,0 +1,58 @@
+// Command-line plumbing shared by every command: exit codes, the usage error, option parsing with
+// node:util parseArgs, and the output streams (passed in, so commands run inside tests).
+
+import { parseArgs } from 'node:util';
+
+/** Process exit codes of `aerie` (docs/cli.md lists them). */
+export const ExitCode = {
+  OK: 0,
+  /** The command ran and failed: no connection, a failed shell command, a node that did not start. */
+  FAILURE: 1,
+  /** Bad command line: unknown command or option, missing or malformed argument. */
+  USAGE: 2,
+} as const;
+export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
+
+export interface Io {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+  stdin: NodeJS.ReadableStream & { isTTY?: boolean };
+}
+
+export const processIo: Io = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin };
+
+export function println(stream: NodeJS.WritableStream, text = ''): void {
+  stream.write(`${text}\n`);
+}
+
+/** A command line that cannot be run; main prints the message and the command's usage, exit 2. */
+export class UsageError extends Error {
+  readonly command: string | null;
+  constructor(message: string, command: string | null = null) {
+    super(message);
+    this.command = command;
+  }
+}
+
+export const DEFAULT_HOST = '127.0.0.1:3000';
+
+export type OptionSpec = Record<string, { type: 'string' | 'boolean'; short?: string; default?: string | boolean }>;
+
+export interface ParsedArgs {
+  values: Record<string, string | boolean | undefined>;
+  positionals: string[];
+}
+
+/** parseArgs in strict mode (with -h/--help added), its errors turned into UsageError for `command`. */
+export function parseCommandArgs(command: string, args: string[], options: OptionSpec, positionalsMax = 0): ParsedArgs {
+  let parsed: ParsedArgs;
+  try {
+    parsed = parseArgs({ args, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new UsageError((error as Error).message, command);
+  }
+  if (parsed.positionals.length > positionalsMax) {
+    throw new UsageError(`unexpected argument: ${parsed.positionals[positionalsMax]}`, command);
+  }
+  return parsed;
+}

@@ -1,0 +1,98 @@
+// `aerie info`: a node's statistics as readable tables, or as raw JSON with --json.
+
+import { connect } from '../client';
+import { DEFAULT_HOST, ExitCode, parseCommandArgs, println, type ExitCodeValue, type Io } from './args';
+import { formatBytes, formatDurationMs, formatError, formatTable, toJson } from './format';
+
+export const INFO_USAGE = `usage: aerie info [--host HOST:PORT] [--json]
+
+Prints a node's statistics: the node, its connections, each namespace
+(records, memory, stop-writes), each worker (state, partitions, records,
+operation counters) and the partition map version.
+
+options:
+  --host HOST:PORT   node to ask (default ${DEFAULT_HOST})
+  --json             print the raw INFO answer as JSON
+  -h, --help         show this help`;
+
+export async function runInfo(args: string[], io: Io): Promise<ExitCodeValue> {
+  const { values } = parseCommandArgs('info', args, {
+    host: { type: 'string', default: DEFAULT_HOST },
+    json: { type: 'boolean', default: false },
+  });
+  if (values.help) {
+    println(io.stdout, INFO_USAGE);
+    return ExitCode.OK;
+  }
+  let client;
+  try {
+    client = await connect({ hosts: values.host as string, reconnect: false, maxRetries: 0 });
+  } catch (error) {
+    println(io.stderr, formatError(error));
+    return ExitCode.FAILURE;
+  }
+  try {
+    const info = await client.info();
+    println(io.stdout, values.json ? toJson(info) : formatInfo(info));
+    return ExitCode.OK;
+  } catch (error) {
+    println(io.stderr, formatError(error));
+    return ExitCode.FAILURE;
+  } finally {
+    await client.close();
+  }
+}
+
+type Fields = Record<string, unknown>;
+
+function fieldsOf(value: unknown): Fields {
+  return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Fields) : {};
+}
+
+function listOf(value: unknown): Fields[] {
+  return Array.isArray(value) ? value.map(fieldsOf) : [];
+}
+
+function cell(value: unknown): unknown {
+  return value === undefined || value === null ? '-' : value;
+}
+
+function percent(used: unknown, max: unknown): string {
+  return typeof used === 'number' && typeof max === 'number' && max > 0 ? `${((used / max) * 100).toFixed(1)}%` : '-';
+}
+
+/** The INFO body (docs/protocol.md) as sections of text; missing fields print as '-'. */
+export function formatInfo(info: Record<string, unknown>): string {
+  const connections = fieldsOf(info.connections);
+  const lines = [
+    `node                   ${cell(info.node)} ${cell(info.version)} (pid ${cell(info.pid)}), up ${formatDurationMs(info.uptimeMs)}`,
+    `partition map version  ${cell(info.partitionMapVersion)}`,
+    `connections            ${cell(connections.open)} open, ${cell(connections.opened)} opened, ${cell(connections.closed)} closed`,
+    `requests in flight     ${cell(info.requestsInFlight)}`,
+    '',
+    'namespaces',
+    formatTable(
+      ['NAME', 'STORAGE', 'RECORDS', 'MEMORY', 'LIMIT', 'USED', 'STOP-WRITES', 'AT', 'EXPIRED', 'DEFAULT-TTL'],
+      listOf(info.namespaces).map((ns) => [
+        cell(ns.name), cell(ns.storage), cell(ns.records), formatBytes(ns.memoryBytes), formatBytes(ns.memoryBytesMax),
+        percent(ns.memoryBytes, ns.memoryBytesMax), ns.stopWrites === true ? 'YES' : ns.stopWrites === false ? 'no' : '-',
+        typeof ns.stopWritesPct === 'number' ? `${ns.stopWritesPct}%` : '-', cell(ns.expired),
+        ns.defaultTtlSec === 0 ? 'never' : typeof ns.defaultTtlSec === 'number' ? `${ns.defaultTtlSec}s` : '-',
+      ]),
+      ['left', 'left', 'right', 'right', 'right', 'right', 'left', 'right', 'right', 'right'],
+    ),
+    '',
+    'workers',
+    formatTable(
+      ['#', 'STATE', 'PARTITIONS', 'RECORDS', 'REQUESTS', 'READS', 'WRITES', 'DELETES', 'NOT-FOUND', 'ERRORS', 'SCAN-PAGES', 'HEARTBEAT', 'HEAP'],
+      listOf(info.workers).map((w) => [
+        cell(w.index), cell(w.state), cell(w.partitions), cell(w.records), cell(w.requests), cell(w.reads), cell(w.writes),
+        cell(w.deletes), cell(w.notFound), cell(w.errors), cell(w.scanPages),
+        typeof w.heartbeatAgeMs === 'number' && w.heartbeatAgeMs >= 0 ? `${w.heartbeatAgeMs}ms ago` : '-',
+        formatBytes(w.heapUsedBytes),
+      ]),
+      ['right', 'left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
+    ),
+  ];
+  return lines.join('\n');
+}

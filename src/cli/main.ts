@@ -1,0 +1,79 @@
+#!/usr/bin/env node
+// The `aerie` command: dispatches to start, info and shell. Exit codes: 0 success, 1 the command
+// failed, 2 bad command line (docs/cli.md).
+
+import { CLIENT_VERSION } from '../client/version';
+import { ExitCode, println, processIo, UsageError, type ExitCodeValue, type Io } from './args';
+import { formatError } from './format';
+import { INFO_USAGE, runInfo } from './info';
+import { runShell, SHELL_USAGE } from './shell';
+import { runStart, START_USAGE } from './start';
+
+export const MAIN_USAGE = `usage: aerie <command> [options]
+
+commands:
+  start   run a node until SIGTERM/SIGINT            aerie start [--config FILE]
+  info    print a node's statistics                   aerie info [--host HOST:PORT] [--json]
+  shell   read and write records interactively        aerie shell [--host HOST:PORT]
+  help    show help for a command                     aerie help <command>
+
+options:
+  -h, --help     show this help
+  -v, --version  print the version
+
+exit codes: 0 success, 1 the command failed, 2 bad command line`;
+
+const USAGES: Record<string, string> = { start: START_USAGE, info: INFO_USAGE, shell: SHELL_USAGE };
+
+/** Runs the command line; resolves the exit code, or null when the command keeps running (start). */
+export async function main(argv: string[], io: Io = processIo): Promise<ExitCodeValue | null> {
+  const [command, ...args] = argv;
+  try {
+    switch (command) {
+      case undefined:
+      case '-h':
+      case '--help':
+        println(io.stdout, MAIN_USAGE);
+        return command === undefined ? ExitCode.USAGE : ExitCode.OK;
+      case '-v':
+      case '--version':
+        println(io.stdout, CLIENT_VERSION);
+        return ExitCode.OK;
+      case 'help':
+        return help(args, io);
+      case 'start':
+        return await runStart(args, io);
+      case 'info':
+        return await runInfo(args, io);
+      case 'shell':
+        return await runShell(args, io);
+      default:
+        throw new UsageError(`unknown command: ${command}`);
+    }
+  } catch (error) {
+    if (error instanceof UsageError) {
+      println(io.stderr, `aerie: ${error.message}`);
+      println(io.stderr, error.command === null ? MAIN_USAGE : USAGES[error.command]);
+      return ExitCode.USAGE;
+    }
+    println(io.stderr, formatError(error));
+    return ExitCode.FAILURE;
+  }
+}
+
+function help(args: string[], io: Io): ExitCodeValue {
+  if (args.length === 0) {
+    println(io.stdout, MAIN_USAGE);
+    return ExitCode.OK;
+  }
+  const usage = Object.hasOwn(USAGES, args[0]) ? USAGES[args[0]] : undefined;
+  if (usage === undefined) throw new UsageError(`no such command: ${args[0]}`);
+  println(io.stdout, usage);
+  return ExitCode.OK;
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then((code) => {
+    if (code !== null) process.exitCode = code;
+  });
+}

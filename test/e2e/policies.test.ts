@@ -1,0 +1,86 @@
+// Proves the record-exists, generation and TTL policies through a real node, including real expiry.
+import t from 'tap';
+import { Key, status } from '../../src/index';
+import { sleep, startTestNode } from '../helpers/node';
+
+t.test('record-exists policies', async (t) => {
+  const { client } = await startTestNode(t);
+  const k = new Key('test', 'p', 'exists');
+  await t.rejects(client.put(k, { a: 1 }, undefined, { exists: 'update-only' }), { code: status.KEY_NOT_FOUND });
+  await t.rejects(client.put(k, { a: 1 }, undefined, { exists: 'replace-only' }), { code: status.KEY_NOT_FOUND });
+  await client.put(k, { a: 1, b: 2 }, undefined, { exists: 'create-only' });
+  await t.rejects(client.put(k, { a: 9 }, undefined, { exists: 'create-only' }), { code: status.KEY_EXISTS });
+  await client.put(k, { a: 3 }, undefined, { exists: 'update-only' });
+  t.same((await client.get(k)).bins, { a: 3, b: 2 }, 'update merges');
+  await client.put(k, { c: 4 }, undefined, { exists: 'replace' });
+  t.same((await client.get(k)).bins, { c: 4 }, 'replace drops other bins');
+  await client.put(k, { d: 5 }, undefined, { exists: 'replace-only' });
+  t.same((await client.get(k)).bins, { d: 5 });
+  await client.put(new Key('test', 'p', 'new'), { e: 1 }, undefined, { exists: 'replace' });
+  t.same((await client.get(new Key('test', 'p', 'new'))).bins, { e: 1 }, 'replace creates');
+  await t.rejects(client.put(k, { a: 1 }, undefined, { exists: 9 as never }), { code: status.PARAMETER });
+});
+
+t.test('generation policies', async (t) => {
+  const { client } = await startTestNode(t);
+  const k = new Key('test', 'p', 'gen');
+  await client.put(k, { v: 1 });
+  await client.put(k, { v: 2 });
+  await t.rejects(client.put(k, { v: 3 }, { gen: 1 }, { genPolicy: 'eq' }), { code: status.GENERATION });
+  t.equal((await client.put(k, { v: 3 }, { gen: 2 }, { genPolicy: 'eq' })).gen, 3);
+  await t.rejects(client.put(k, { v: 4 }, { gen: 3 }, { genPolicy: 'gt' }), { code: status.GENERATION });
+  t.equal((await client.put(k, { v: 4 }, { gen: 10 }, { genPolicy: 'gt' })).gen, 4);
+  await t.rejects(client.remove(k, { gen: 1, genPolicy: 'eq' }), { code: status.GENERATION });
+  await t.rejects(client.touch(k, undefined, { gen: 1, genPolicy: 'eq' }), { code: status.GENERATION });
+  await client.remove(k, { gen: 4, genPolicy: 'eq' });
+  t.equal(await client.exists(k), null);
+});
+
+t.test('generation wraps 65535 -> 1', async (t) => {
+  const { client } = await startTestNode(t);
+  const k = new Key('test', 'p', 'wrap');
+  await client.put(k, { v: 0 });
+  const writes: Promise<{ gen: number }>[] = [];
+  for (let i = 0; i < 65535; i++) writes.push(client.touch(k, -2));
+  const gens = (await Promise.all(writes)).map((w) => w.gen);
+  t.equal(Math.max(...gens), 65535);
+  t.equal(gens[gens.length - 1], 1, 'the 65535th touch wrapped the generation to 1');
+  t.equal((await client.exists(k))?.gen, 1);
+});
+
+t.test('ttl: never, namespace default, unchanged, seconds, and real expiry', async (t) => {
+  const { client } = await startTestNode(t, (c) => {
+    c.namespaces.push({ ...c.namespaces[0], name: 'short', defaultTtlSec: 3600 });
+  });
+  const k = new Key('test', 'ttl', 'a');
+  t.equal((await client.put(k, { v: 1 }, { ttl: -1 })).ttl, -1);
+  const ten = await client.put(k, { v: 2 }, { ttl: 10 });
+  t.ok(ten.ttl >= 10 && ten.ttl <= 11, `ttl ${ten.ttl}`);
+  const kept = await client.put(k, { v: 3 }, { ttl: -2 });
+  t.ok(kept.ttl >= 9 && kept.ttl <= 11, 'ttl -2 keeps the void-time');
+  const d = await client.put(new Key('short', 's', 'a'), { v: 1 });
+  t.ok(d.ttl > 3590 && d.ttl <= 3601, `namespace default ${d.ttl}`);
+  t.equal((await client.put(new Key('short', 's', 'b'), { v: 1 }, { ttl: -1 })).ttl, -1);
+  await t.rejects(client.put(k, { v: 1 }, { ttl: -3 }), { code: status.PARAMETER });
+
+  const gone = new Key('test', 'ttl', 'expiring');
+  await client.put(gone, { v: 1 }, { ttl: 1 });
+  t.ok(await client.exists(gone), 'visible before expiry');
+  await sleep(2100);
+  t.equal(await client.exists(gone), null, 'invisible once expired');
+  await t.rejects(client.get(gone), { code: status.KEY_NOT_FOUND });
+  t.equal((await client.put(gone, { v: 2 }, undefined, { exists: 'create-only' })).gen, 1, 'an expired record is absent for create-only');
+});
+
+t.test('expired records are reclaimed in the background', async (t) => {
+  const { client } = await startTestNode(t);
+  const puts = [];
+  for (let i = 0; i < 500; i++) puts.push(client.put(new Key('test', 'sweep', i), { v: 'x'.repeat(100) }, { ttl: 1 }));
+  await Promise.all(puts);
+  const recordsOf = async () => ((await client.info()).namespaces as { records: number }[])[0].records;
+  await sleep(200);
+  t.equal(await recordsOf(), 500);
+  const deadline = Date.now() + 10_000;
+  while ((await recordsOf()) > 0 && Date.now() < deadline) await sleep(200);
+  t.equal(await recordsOf(), 0, 'the sweep removed every expired record without reads');
+});

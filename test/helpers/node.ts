@@ -1,0 +1,44 @@
+// Starts a real node (real worker threads, real socket on a free loopback port) for a test, with
+// config overrides, and a connected SDK client; tears both down when the test ends.
+
+import type { Test } from 'tap';
+import { loadConfig, type NodeConfig } from '../../src/config';
+import { startNode, type AerieNode } from '../../src/primary/node';
+import { connect, type Client } from '../../src/client/index';
+
+export interface TestNode {
+  node: AerieNode;
+  client: Client;
+  url: string;
+}
+
+export type ConfigPatch = (c: NodeConfig) => void;
+
+export async function startTestNode(t: Test, patch?: ConfigPatch): Promise<TestNode> {
+  const config = loadConfig();
+  config.service.port = 0;
+  config.log.level = 'warn';
+  config.workers.count = 2;
+  patch?.(config);
+  const node = await startNode(config);
+  const client = await connect({ hosts: `127.0.0.1:${node.address.port}`, timeoutMs: 10_000 });
+  t.teardown(async () => {
+    await client.close();
+    await node.close();
+  });
+  return { node, client, url: `ws://127.0.0.1:${node.address.port}` };
+}
+
+/** A small seeded PRNG (mulberry32) for tests that must replay from a printed seed. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
