@@ -47,6 +47,7 @@ export function verifyStore(input: VerifyInput): VerifyReport {
       const before = Atomics.load(control, 0);
       if ((before & 1) === 1) continue;
       const found = checkRecord(index, input.blocks, slot, digest, reader);
+      if (found === undefined) report.stale = true;
       if (Atomics.load(control, 0) === before) verdict = found;
     }
     if (verdict === undefined) {
@@ -62,16 +63,20 @@ export function verifyStore(input: VerifyInput): VerifyReport {
       }
     }
   }
-  report.stale = index.retired;
+  if (index.retired) report.stale = true;
   return report;
 }
 
-/** null when the record at `slot` is sound, else what is wrong with it. */
-function checkRecord(index: IndexTable, blocks: (SharedArrayBuffer | null)[], slot: number, digest: Buffer, reader: Reader): string | null {
+/**
+ * null when the record at `slot` is sound, a description of what is wrong with it, or undefined
+ * when it cannot be judged now (its block is not known yet).
+ */
+function checkRecord(index: IndexTable, blocks: (SharedArrayBuffer | null)[], slot: number, digest: Buffer, reader: Reader): string | null | undefined {
   if (!index.isLive(slot)) return null; // removed since we found it: nothing to check
   const loc = index.location(slot);
   const block = blocks[Arena.blockIndexOf(loc)];
-  if (!block) return `location ${loc} names a block that does not exist`;
+  // A block made moments ago may not have reached the primary yet: unknown, not wrong.
+  if (!block) return undefined;
   const offset = (loc & 0x1fffff) * 8;
   if (offset + RECORD_HEADER_BYTES > block.byteLength) return `location ${loc} lies past the end of its block`;
   const view = new DataView(block);

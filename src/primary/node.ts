@@ -15,6 +15,7 @@ import { Router } from './router';
 import { CloseCode, Session, type SessionHost } from './session';
 import { WorkerHandle } from './worker-handle';
 import { JobPool } from '../jobs/pool';
+import { AerieError, Status } from '../errors';
 
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const VERSION: string = require('../../../package.json').version;
@@ -70,6 +71,26 @@ export async function startNode(config: NodeConfig): Promise<AerieNode> {
   await Promise.all(workers.map((w) => w.ready));
   const jobs = new JobPool();
 
+  /** Verifies one namespace on every live worker and sums the reports. */
+  const verifyNamespace = async (nsIndex: number, name: string) => {
+    const reports = await Promise.all(
+      workers
+        .filter((w) => w.alive && w.indexSabs[nsIndex] !== null)
+        .map((w) =>
+          jobs.verify({ indexSab: w.indexSabs[nsIndex]!, controlSab: w.controlSabs[nsIndex]!, blocks: w.blockSabs[nsIndex] }),
+        ),
+    );
+    const sum = (f: (r: (typeof reports)[number]) => number) => reports.reduce((a, r) => a + f(r), 0);
+    return {
+      name,
+      records: sum((r) => r.records),
+      checked: sum((r) => r.checked),
+      changing: sum((r) => r.changing),
+      problemCount: sum((r) => r.problemCount),
+      problems: reports.flatMap((r) => r.problems).slice(0, 100),
+      stale: reports.some((r) => r.stale),
+    };
+  };
   const info = () =>
     buildInfo({ config, version: VERSION, startedAtMs, map, workers, stats, connections, requestsInFlight: router.table.inUse });
 
@@ -101,6 +122,11 @@ export async function startNode(config: NodeConfig): Promise<AerieNode> {
       },
     }),
     infoBody: info,
+    verify: async (ns) => {
+      const targets = config.namespaces.map((n, i) => ({ name: n.name, index: i })).filter((n) => ns === null || n.name === ns);
+      if (targets.length === 0) throw new AerieError(Status.INVALID_NAMESPACE, `namespace '${ns}' is not configured`);
+      return { namespaces: await Promise.all(targets.map((t) => verifyNamespace(t.index, t.name))) };
+    },
     scheduleFlush: (s) => {
       pendingFlush.push(s);
       if (!flushScheduled) {

@@ -25,6 +25,8 @@ export interface SessionHost {
   sendBufferBytesMax: number;
   frameBytesMax: number;
   helloBody(): unknown;
+  /** Runs the verify job over one namespace (or all) and resolves with its report. */
+  verify(ns: string | null): Promise<unknown>;
   infoBody(): unknown;
   /** Called when a session has output to send this turn. */
   scheduleFlush(s: Session): void;
@@ -117,6 +119,7 @@ export class Session {
     if (this.host.draining()) throw new AerieError(Status.PARTITION_UNAVAILABLE, 'the node is shutting down');
     if (op === Op.PING) return this.respondValue(id, 0, null);
     if (op === Op.INFO) return this.respondValue(id, 0, this.host.infoBody());
+    if (op === Op.VERIFY) return this.onVerify(id, frame, bodyStart, bodyEnd);
     if (this.inFlight >= this.host.inFlightMax) {
       throw new AerieError(Status.QUOTA_EXCEEDED, `at most ${this.host.inFlightMax} requests in flight per connection`);
     }
@@ -137,6 +140,26 @@ export class Session {
     if (this.helloTimer !== null) clearTimeout(this.helloTimer);
     this.helloTimer = null;
     this.respondValue(id, 0, this.host.helloBody());
+  }
+
+  private onVerify(id: number, frame: Buffer, bodyStart: number, bodyEnd: number): void {
+    const r = new Reader(frame);
+    r.reset(frame, bodyStart, bodyEnd);
+    const body = r.readValue();
+    const ns = body !== null && typeof body === 'object' && 'ns' in body ? (body as { ns: unknown }).ns : null;
+    if (ns !== null && typeof ns !== 'string') throw new AerieError(Status.PARAMETER, 'ns must be a string');
+    this.inFlight++;
+    this.host.verify(ns).then(
+      (report) => {
+        this.inFlight--;
+        this.respondValue(id, 0, report);
+      },
+      (err: unknown) => {
+        this.inFlight--;
+        const e = err instanceof AerieError ? err : new AerieError(Status.SERVER_ERROR, String(err));
+        this.respondError(id, e.code, e.message);
+      },
+    );
   }
 
   // ---- responses ----

@@ -19,6 +19,7 @@ export class WorkerHandle {
   readonly thread: Worker;
   /** Shared memory the worker created (index tables, arena blocks), kept so it outlives the thread. */
   readonly indexSabs: (SharedArrayBuffer | null)[];
+  readonly controlSabs: (SharedArrayBuffer | null)[];
   readonly blockSabs: SharedArrayBuffer[][];
   private readonly backlog: Buffer[] = [];
   private readonly onResponse: ResponseHandler;
@@ -32,6 +33,7 @@ export class WorkerHandle {
     this.requests = Ring.create(RING_BYTES);
     this.responses = Ring.create(RING_BYTES);
     this.indexSabs = init.namespaces.map(() => null);
+    this.controlSabs = init.namespaces.map(() => null);
     this.blockSabs = init.namespaces.map(() => []);
     const full: WorkerInit = { ...init, requestRing: this.requests.sab, responseRing: this.responses.sab };
     this.thread = new Worker(WORKER_ENTRY, { workerData: full, name: `aerie-worker-${init.workerIndex}` });
@@ -43,7 +45,10 @@ export class WorkerHandle {
     });
     this.thread.on('message', (m: ControlFromWorker) => {
       if (m.type === 'ready') readyResolve();
-      else if (m.type === 'index-resized') this.indexSabs[m.nsIndex] = m.sab;
+      else if (m.type === 'store') {
+        this.indexSabs[m.nsIndex] = m.indexSab;
+        this.controlSabs[m.nsIndex] = m.controlSab;
+      } else if (m.type === 'index-resized') this.indexSabs[m.nsIndex] = m.sab;
       else if (m.type === 'block') this.blockSabs[m.nsIndex][m.blockIndex] = m.sab;
       else if (m.type === 'fatal') console.error(`aerie: worker ${this.index} failed: ${m.message}`);
     });

@@ -45,6 +45,7 @@ export const SCAN_DONE = 0xffffffff;
 export type ControlToWorker = { type: 'stop' };
 export type ControlFromWorker =
   | { type: 'ready' }
+  | { type: 'store'; nsIndex: number; indexSab: SharedArrayBuffer; controlSab: SharedArrayBuffer }
   | { type: 'index-resized'; nsIndex: number; sab: SharedArrayBuffer }
   | { type: 'block'; nsIndex: number; blockIndex: number; sab: SharedArrayBuffer }
   | { type: 'fatal'; message: string };

@@ -37,6 +37,9 @@ export const Op = {
   INFO: 11,
   /** body nil -> nil */
   PING: 12,
+  /** body {ns?} -> {namespaces: [{name, records, checked, changing, problemCount, problems, stale}]}:
+   *  checks every stored record against the index from a background thread (docs/operations.md) */
+  VERIFY: 13,
 } as const;
 export type OpCode = (typeof Op)[keyof typeof Op];
 

@@ -42,6 +42,7 @@ const namespaces = init.namespaces.map((config, nsIndex) => {
     onIndexResize: (sab: SharedArrayBuffer) => send({ type: 'index-resized', nsIndex, sab }),
     onBlock: (blockIndex: number, sab: SharedArrayBuffer) => send({ type: 'block', nsIndex, blockIndex, sab }),
   });
+  send({ type: 'store', nsIndex, indexSab: store.index.sab, controlSab: store.controlSab });
   return new Namespace(nsIndex, config, init.workerCount, store);
 });
 /**

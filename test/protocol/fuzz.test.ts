@@ -5,7 +5,7 @@ import t from 'tap';
 import { AerieError, Status } from '../../src/errors';
 import { Reader, ValueType } from '../../src/protocol/reader';
 import { Writer } from '../../src/protocol/writer';
-import { Random, randomValue, testSeed } from './values';
+import { Random, randomValue, testSeed } from '../helpers/values';
 
 const CASES = 20_000;
 const seed = testSeed();

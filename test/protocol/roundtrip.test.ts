@@ -8,7 +8,7 @@ import { packValue, unpackValue } from '../../src/protocol/codec';
 import type { BinValue } from '../../src/protocol/ops';
 import { Reader } from '../../src/protocol/reader';
 import { Writer } from '../../src/protocol/writer';
-import { Random, canon, randomValue, testSeed } from './values';
+import { Random, canon, randomValue, testSeed } from '../helpers/values';
 
 const writer = new Writer(64 * 1024 * 1024);
 const reader = new Reader();
