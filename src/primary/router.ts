@@ -102,15 +102,7 @@ export class Router {
     const slot = this.table.acquire(session, id, SlotKind.SINGLE, worker.index);
     if (slot < 0) throw new AerieError(Status.DEVICE_OVERLOAD, 'too many requests in flight on the node');
     this.table.ops[slot] = op;
-    const digest = this.fields.digest;
-    const ok = worker.send((view, at) => {
-      view.setUint32(at + ReqOffset.SLOT, slot, true);
-      view.setUint8(at + ReqOffset.OP, op);
-      view.setUint8(at + ReqOffset.NS, nsIndex);
-      view.setUint8(at + ReqOffset.FLAGS, 0);
-      view.setUint16(at + ReqOffset.SET_ID, setId, true);
-      for (let i = 0; i < 20; i++) view.setUint8(at + ReqOffset.DIGEST + i, digest[i]);
-    }, frame, bodyStart, bodyEnd);
+    const ok = worker.send(slot, op, nsIndex, 0, setId, this.fields.digest, frame, bodyStart, bodyEnd);
     if (!ok) {
       this.table.release(slot);
       throw new AerieError(Status.DEVICE_OVERLOAD, `worker ${worker.index} queue is full`);
@@ -161,14 +153,7 @@ export class Router {
         continue;
       }
       const slot = this.table.acquire(session, id, SlotKind.BATCH_ELEMENT, t.worker.index);
-      const sent = slot >= 0 && t.worker.send((view, at) => {
-        view.setUint32(at + ReqOffset.SLOT, slot, true);
-        view.setUint8(at + ReqOffset.OP, subOp);
-        view.setUint8(at + ReqOffset.NS, t.nsIndex);
-        view.setUint8(at + ReqOffset.FLAGS, ReqFlag.BATCH_ELEMENT);
-        view.setUint16(at + ReqOffset.SET_ID, 0, true);
-        for (let b = 0; b < 20; b++) view.setUint8(at + ReqOffset.DIGEST + b, t.digest[b]);
-      }, body, 0, body.length);
+      const sent = slot >= 0 && t.worker.send(slot, subOp, t.nsIndex, ReqFlag.BATCH_ELEMENT, 0, t.digest, body, 0, body.length);
       if (!sent) {
         if (slot >= 0) this.table.release(slot);
         // Reads only: an element that could not be queued answers DEVICE_OVERLOAD in place.
@@ -210,16 +195,12 @@ export class Router {
     if (slot < 0) throw new AerieError(Status.DEVICE_OVERLOAD, 'too many requests in flight on the node');
     const state: ScanState = { session, clientId: id, workerIndex };
     this.table.extras[slot] = state;
-    const sent = worker.send((view, at) => {
-      view.setUint32(at + ReqOffset.SLOT, slot, true);
-      view.setUint8(at + ReqOffset.OP, Op.SCAN);
-      view.setUint8(at + ReqOffset.NS, nsIndex);
-      view.setUint8(at + ReqOffset.FLAGS, 0);
-      view.setUint16(at + ReqOffset.SET_ID, setId, true);
-      view.setUint32(at + ReqOffset.SCAN_START_SLOT, startSlot, true);
-      view.setUint32(at + ReqOffset.SCAN_RECORDS_MAX, pageSize, true);
-      view.setUint32(at + ReqOffset.SCAN_BYTES_MAX, SCAN_PAGE_BYTES_MAX, true);
-    }, frame, bodyStart, bodyEnd);
+    // The digest field of a SCAN carries the page bounds.
+    const fields = Buffer.alloc(20);
+    fields.writeUInt32LE(startSlot, ReqOffset.SCAN_START_SLOT - ReqOffset.DIGEST);
+    fields.writeUInt32LE(pageSize, ReqOffset.SCAN_RECORDS_MAX - ReqOffset.DIGEST);
+    fields.writeUInt32LE(SCAN_PAGE_BYTES_MAX, ReqOffset.SCAN_BYTES_MAX - ReqOffset.DIGEST);
+    const sent = worker.send(slot, Op.SCAN, nsIndex, 0, setId, fields, frame, bodyStart, bodyEnd);
     if (!sent) {
       this.table.release(slot);
       throw new AerieError(Status.DEVICE_OVERLOAD, `worker ${workerIndex} queue is full`);

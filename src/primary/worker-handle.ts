@@ -5,7 +5,7 @@
 import { Worker } from 'node:worker_threads';
 import * as path from 'node:path';
 import { RING_BYTES, WORKER_BACKLOG_MAX } from '../constants';
-import { REQ_HEADER_BYTES, RES_HEADER_BYTES, type ControlFromWorker, type WorkerInit } from '../protocol/internal';
+import { REQ_HEADER_BYTES, RES_HEADER_BYTES, ReqOffset, type ControlFromWorker, type WorkerInit } from '../protocol/internal';
 import { Ring } from '../shm/ring';
 
 export type ResponseHandler = (slot: number, code: number, bytes: Uint8Array, start: number, end: number) => void;
@@ -65,22 +65,25 @@ export class WorkerHandle {
   }
 
   /**
-   * Writes one request (32-byte header already filled by `fill`) with the body bytes.
-   * Returns false when both the ring and the backlog are full.
+   * Writes one request: the 32-byte header from the arguments (for SCAN, `digest` holds the scan
+   * fields) and the body bytes. Returns false when both the ring and the backlog are full.
    */
-  send(fill: (view: DataView, at: number) => void, body: Uint8Array, bodyStart: number, bodyEnd: number): boolean {
+  send(
+    slot: number, op: number, nsIndex: number, flags: number, setId: number, digest: Uint8Array,
+    body: Uint8Array, bodyStart: number, bodyEnd: number,
+  ): boolean {
     const length = REQ_HEADER_BYTES + (bodyEnd - bodyStart);
     if (this.backlog.length === 0) {
       const at = this.requests.reserve(length);
       if (at >= 0) {
-        fill(this.requests.view, at);
+        writeHeader(this.requests.view, this.requests.bytes, at, slot, op, nsIndex, flags, setId, digest);
         this.requests.bytes.set(body.subarray(bodyStart, bodyEnd), at + REQ_HEADER_BYTES);
         return true;
       }
     }
     if (this.backlog.length >= WORKER_BACKLOG_MAX) return false;
     const copy = Buffer.allocUnsafe(length);
-    fill(new DataView(copy.buffer, copy.byteOffset, copy.length), 0);
+    writeHeader(new DataView(copy.buffer, copy.byteOffset, copy.length), copy, 0, slot, op, nsIndex, flags, setId, digest);
     copy.set(body.subarray(bodyStart, bodyEnd), REQ_HEADER_BYTES);
     this.backlog.push(copy);
     return true;
@@ -141,4 +144,18 @@ export class WorkerHandle {
     await exited;
     clearTimeout(timer);
   }
+}
+
+function writeHeader(
+  view: DataView, bytes: Uint8Array, at: number, slot: number, op: number, nsIndex: number, flags: number,
+  setId: number, digest: Uint8Array,
+): void {
+  view.setUint32(at + ReqOffset.SLOT, slot, true);
+  bytes[at + ReqOffset.OP] = op;
+  bytes[at + ReqOffset.NS] = nsIndex;
+  bytes[at + ReqOffset.FLAGS] = flags;
+  bytes[at + 7] = 0;
+  view.setUint16(at + ReqOffset.SET_ID, setId, true);
+  view.setUint16(at + 10, 0, true);
+  bytes.set(digest, at + ReqOffset.DIGEST);
 }

@@ -40,11 +40,11 @@ export class Engine {
   }
 
   /**
-   * Handles the request message at bytes[start, end) and writes the response body to out.
+   * Handles the request message at bytes[start, end) (`view` over the same buffer) and writes the
+   * response body to out.
    * Returns the result code. Never throws for anything a client can send.
    */
-  handle(bytes: Uint8Array, start: number, end: number, out: Writer): number {
-    const view = new DataView(bytes.buffer, bytes.byteOffset);
+  handle(bytes: Uint8Array, view: DataView, start: number, end: number, out: Writer): number {
     const op = bytes[start + ReqOffset.OP];
     const flags = bytes[start + ReqOffset.FLAGS];
     const ctx = this.ctx;
@@ -199,8 +199,9 @@ export class Engine {
   private writeBins(slot: number, out: Writer): void {
     const names = this.fields.binNames;
     if (names === null) {
-      const raw = this.ctx.ns.store.binsBytes(slot);
-      out.writeRaw(raw, 0, raw.length);
+      const store = this.ctx.ns.store;
+      const start = store.recordOffset(slot) + RECORD_HEADER_BYTES + store.keyLength(slot);
+      out.writeRaw(store.recordBlock(slot), start, start + store.binsLength(slot));
     } else {
       out.writeValue(selectBins(this.storedBins(slot), names));
     }
@@ -251,14 +252,14 @@ export class Engine {
     return this.touchSlot(slot, out);
   }
 
-  private touchSlot(slot: number, out: Writer): number {
+  private touchSlot(slot: number, out: Writer | null): number {
     const { ns, nowMs, nowVoid } = this.ctx;
     if (ns.stopWrites()) return Status.SERVER_MEM;
     const voidTime = ns.voidTimeFor(this.fields.ttl, ns.store.voidTime(slot), true, nowMs);
     if (voidTime < 0) return Status.PARAMETER;
     const gen = nextGeneration(ns.store.generation(slot));
     ns.store.updateMeta(slot, gen, voidTime, nowMs);
-    writeMeta(out, gen, ttlOf(voidTime, nowVoid));
+    if (out !== null) writeMeta(out, gen, ttlOf(voidTime, nowVoid));
     return 0;
   }
 
@@ -279,15 +280,13 @@ export class Engine {
       gen = 0;
       ttl = 0;
     } else if (res.write) {
-      const meta = new Writer(64);
-      const code = this.store(slot, res.bins, true, meta);
+      const code = this.store(slot, res.bins, true, null);
       if (code !== 0) return code;
       const slotAfter = this.lookup();
       gen = ns.store.generation(slotAfter);
       ttl = ttlOf(ns.store.voidTime(slotAfter), nowVoid);
     } else if (res.touch) {
-      const meta = new Writer(64);
-      const code = this.touchSlot(slot, meta);
+      const code = this.touchSlot(slot, null);
       if (code !== 0) return code;
       gen = ns.store.generation(slot);
       ttl = ttlOf(ns.store.voidTime(slot), nowVoid);

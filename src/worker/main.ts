@@ -72,7 +72,7 @@ port.on('message', (m: ControlToWorker) => {
 /** Handles one request message into `out` and returns the result code. */
 function handleOne(offset: number, length: number): number {
   const bytes = requests.bytes;
-  if (bytes[offset + ReqOffset.OP] !== Op.SCAN) return engine.handle(bytes, offset, offset + length, out);
+  if (bytes[offset + ReqOffset.OP] !== Op.SCAN) return engine.handle(bytes, requests.view, offset, offset + length, out);
   const view = requests.view;
   scanReader.reset(bytes, offset + 32, offset + length);
   try {
