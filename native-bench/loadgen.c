@@ -156,6 +156,7 @@ static struct {
   uint64_t sent_total, completed_total, errors_all_phases, protocol_errors, unmatched;
   struct rusage rusage_start, rusage_stop;
   int64_t server_cpu_start_us, server_cpu_stop_us;
+  int64_t machine_busy_start_us, machine_busy_stop_us;
   uint64_t progress_last_ns, progress_last_ops;
   int refill_all;
   int measured;
@@ -225,6 +226,18 @@ static int64_t process_cpu_us(int pid) {
   return (int64_t)((utime + stime) * 1000000ull / (unsigned long long)ticks_per_s);
 }
 
+/** Busy time of all CPUs together (everything but idle and iowait) from /proc/stat, in µs; -1 if unreadable. */
+static int64_t machine_busy_us(void) {
+  FILE *f = fopen("/proc/stat", "r");
+  if (f == NULL) return -1;
+  unsigned long long v[8] = {0};
+  int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]);
+  fclose(f);
+  if (n < 4) return -1;
+  unsigned long long busy = v[0] + v[1] + v[2] + v[5] + v[6] + v[7]; /* user nice system irq softirq steal */
+  return (int64_t)(busy * 1000000ull / (unsigned long long)sysconf(_SC_CLK_TCK));
+}
+
 /** Records the first failure; the run then stops and reports what it measured. */
 static void fail(const char *fmt, ...) {
   if (g.failure[0] == 0) {
@@ -237,6 +250,7 @@ static void fail(const char *fmt, ...) {
     g.measure_stop_ns = now_ns();
     getrusage(RUSAGE_SELF, &g.rusage_stop);
     g.server_cpu_stop_us = process_cpu_us(opt.server_pid);
+    g.machine_busy_stop_us = machine_busy_us();
   }
   g.phase = PHASE_DONE;
 }
@@ -675,12 +689,14 @@ static void measure_start(uint64_t now) {
   g.phase_deadline_ns = now + (uint64_t)(opt.timeout_s * NS_PER_S);
   getrusage(RUSAGE_SELF, &g.rusage_start);
   g.server_cpu_start_us = process_cpu_us(opt.server_pid);
+  g.machine_busy_start_us = machine_busy_us();
 }
 
 static void measure_stop(uint64_t now) {
   g.measure_stop_ns = now;
   getrusage(RUSAGE_SELF, &g.rusage_stop);
   g.server_cpu_stop_us = process_cpu_us(opt.server_pid);
+  g.machine_busy_stop_us = machine_busy_us();
   g.phase = PHASE_DRAIN;
   g.phase_deadline_ns = now + DRAIN_TIMEOUT_MS * NS_PER_MS;
 }
@@ -838,6 +854,8 @@ static void report(void) {
   double cpu_pct = seconds > 0 ? (double)cpu_us / (seconds * 1e6) * 100 : 0;
   int server_known = g.measured && g.server_cpu_start_us >= 0 && g.server_cpu_stop_us >= 0;
   int64_t server_us = server_known ? g.server_cpu_stop_us - g.server_cpu_start_us : 0;
+  int machine_known = g.measured && seconds > 0 && g.machine_busy_start_us >= 0 && g.machine_busy_stop_us >= 0;
+  double machine_us = machine_known ? (double)(g.machine_busy_stop_us - g.machine_busy_start_us) : 0;
   double prefill_s = opt.prefill && g.prefill_end_ns ? (double)(g.prefill_end_ns - g.prefill_start_ns) / NS_PER_S : 0;
   if (opt.json) {
     printf("{\"ok\":%s,\"failure\":", g.failure[0] ? "false" : "true");
@@ -873,6 +891,10 @@ static void report(void) {
       printf("\"server_cpu_us_per_op\":%.3f,\"server_cpu_pct\":%.1f,", ops ? (double)server_us / ops : 0.0,
              seconds > 0 ? server_us / (seconds * 1e6) * 100 : 0.0);
     else printf("\"server_cpu_us_per_op\":null,\"server_cpu_pct\":null,");
+    // Every process on the machine together, in % of one core: more than loadgen + server means
+    // something else competed for the CPUs during the measurement.
+    if (machine_known) printf("\"machine_cpu_pct\":%.1f,", (machine_us / (seconds * 1e6)) * 100);
+    else printf("\"machine_cpu_pct\":null,");
     if (opt.prefill)
       printf("\"prefill\":{\"keys\":%" PRIu64 ",\"seconds\":%.3f,\"keys_per_sec\":%.0f,\"errors\":%" PRIu64 "}}\n",
              g.prefill_completed, prefill_s, prefill_s > 0 ? g.prefill_completed / prefill_s : 0.0, g.prefill_errors);
@@ -900,6 +922,7 @@ static void report(void) {
     if (server_known)
       printf("; server %.2f µs/op, %.0f%% of one core", ops ? (double)server_us / ops : 0.0,
              seconds > 0 ? server_us / (seconds * 1e6) * 100 : 0.0);
+    if (machine_known) printf("; whole machine %.0f%% of one core", machine_us / (seconds * 1e6) * 100);
     printf("\n");
   }
   printf("requests   sent %" PRIu64 ", answered %" PRIu64 ", unmatched %" PRIu64 ", protocol errors %" PRIu64 "\n",

@@ -30,6 +30,8 @@ const NODE_STOP_TIMEOUT_MS = 10_000;
 const LOADGEN_GRACE_MS = 60_000;
 const PREFILL_TIMEOUT_MS = 660_000;
 const OUTPUT_TAIL_BYTES = 8192;
+/** Other processes using more than this share of a core during a run make it worth a note. */
+const OTHER_CPU_PCT_NOTICE = 10;
 
 const CONNECTIONS = 50;
 const VALUE_BYTES = 100;
@@ -269,7 +271,19 @@ function notes(prefill, rows) {
     }
   }
   if (clean) out.push('No errors, no misses, no protocol errors in any run.');
+  const noisy = rows
+    .map(({ workload, result: r }) => ({ workload, otherPct: otherCpuPct(r) }))
+    .filter((x) => x.otherPct !== null && x.otherPct > OTHER_CPU_PCT_NOTICE);
+  for (const { workload, otherPct } of noisy) {
+    out.push(`${workload}: other processes used ${fmt(otherPct)} % of a core during the measurement; treat it as noisy.`);
+  }
   return out;
+}
+
+/** CPU used during the window by everything but the server and the generator, in % of one core. */
+function otherCpuPct(r) {
+  if (r.machine_cpu_pct === null || r.server_cpu_pct === null) return null;
+  return r.machine_cpu_pct - r.server_cpu_pct - r.loadgen_cpu_pct;
 }
 
 function markdown(report, tableText, noteLines) {
@@ -323,6 +337,7 @@ async function main() {
     console.error(`bench: node pid ${pid} on 127.0.0.1:${port}${opts.pin ? ' (CPU 0; loadgen on CPU 1)' : ''}`);
     console.error(`bench: prefilling ${opts.keys} keys`);
     const prefill = await loadgen([...common, '--prefill', '--duration', '0'], PREFILL_TIMEOUT_MS, opts.pin);
+    if (interrupted) return; // the signal handler stops the node and exits; write nothing
     if (!prefill.ok || prefill.prefill.errors > 0) throw new Error(`prefill failed: ${prefill.failure ?? `${prefill.prefill.errors} errors`}`);
 
     const rows = [];
@@ -332,6 +347,7 @@ async function main() {
         '--duration', String(opts.durationS), '--warmup', String(WARMUP_S), '--server-pid', String(pid)];
       const timeoutMs = (opts.durationS + WARMUP_S) * 1000 + LOADGEN_GRACE_MS;
       const result = await loadgen(args, timeoutMs, opts.pin);
+      if (interrupted) return;
       rows.push({ workload: w.name, ...w, result });
       if (!result.ok) break; // a failed run (e.g. the node died) makes the rest meaningless
     }

@@ -79,11 +79,17 @@ export class Connection {
   /** Opens a socket and completes HELLO, or rejects with SERVER_NOT_AVAILABLE or HELLO's result code. */
   static open(address: HostAddress, options: ConnectionOptions): Promise<Connection> {
     return new Promise<Connection>((resolve, reject) => {
-      const ws = new WebSocket(urlOf(address), {
-        perMessageDeflate: false,
-        maxPayload: options.maxFrameBytes,
-        handshakeTimeout: options.connectTimeoutMs,
-      });
+      let ws: WebSocket;
+      try {
+        ws = new WebSocket(urlOf(address), {
+          perMessageDeflate: false,
+          maxPayload: options.maxFrameBytes,
+          handshakeTimeout: options.connectTimeoutMs,
+        });
+      } catch (error) {
+        reject(unavailable(address, (error as Error).message)); // a host that makes no valid URL
+        return;
+      }
       let settled = false;
       let failure: AerieError | null = null;
       const timer = setTimeout(() => {

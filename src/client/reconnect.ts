@@ -29,8 +29,8 @@ export const DEFAULT_PORT = 3000;
 /** Parses 'host:port', '[v6]:port' or a bare host (port 3000); null when malformed. */
 export function parseHost(text: string, defaultPort = DEFAULT_PORT): HostAddress | null {
   const trimmed = text.trim();
-  const v6 = /^\[([^\]]+)\](?::(\d+))?$/.exec(trimmed);
-  const plain = /^([^:[\]]+)(?::(\d+))?$/.exec(trimmed);
+  const v6 = /^\[([0-9a-fA-F:.]+)\](?::(\d+))?$/.exec(trimmed);
+  const plain = /^([^\s:[\]/]+)(?::(\d+))?$/.exec(trimmed);
   const match = v6 ?? plain;
   if (!match) return null;
   const port = match[2] === undefined ? defaultPort : Number(match[2]);

@@ -177,8 +177,12 @@ export async function startNode(config: NodeConfig): Promise<AerieNode> {
     closing ??= (async () => {
       draining = true;
       http.close();
+      // Each client is told to stop sending; a connection closes once its client says DRAINED
+      // and every request before that is answered, so nothing it sent is left in doubt. Clients
+      // that never answer are closed at the deadline.
+      for (const s of sessions) s.goAway('node shutting down');
       const deadline = Date.now() + SHUTDOWN_DRAIN_MS;
-      while (router.table.inUse > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+      while ((sessions.size > 0 || router.table.inUse > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
       flushAll();
       for (const s of sessions) s.close(CloseCode.GOING_AWAY, 'node shutting down');
       await Promise.all(workers.map((w) => w.stop()));

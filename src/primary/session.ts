@@ -5,7 +5,7 @@
 import type WebSocket from 'ws';
 import { HELLO_TIMEOUT_MS, REQUESTS_PER_FRAME_MAX, VALUE_DEPTH_MAX } from '../constants';
 import { AerieError, Status } from '../errors';
-import { Op, PROTOCOL_VERSION } from '../protocol/ops';
+import { Op, PROTOCOL_VERSION, PUSH_ID } from '../protocol/ops';
 import { Reader } from '../protocol/reader';
 import { Writer } from '../protocol/writer';
 import type { Router } from './router';
@@ -48,6 +48,9 @@ export class Session {
   private hello = false;
   private helloTimer: NodeJS.Timeout | null;
   inFlight = 0;
+  /** Id of the client's DRAINED request once it arrives (it is answered last, then we close). */
+  private drainedId = -1;
+  private goawaySent = false;
   closed = false;
   readonly remote: string;
 
@@ -116,6 +119,10 @@ export class Session {
   private dispatch(id: number, op: number, frame: Buffer, bodyStart: number, bodyEnd: number, r: Reader): void {
     if (op === Op.HELLO) return this.onHello(id, frame, bodyStart, bodyEnd);
     if (!this.hello) throw new AerieError(Status.NOT_AUTHENTICATED, 'send HELLO first');
+    if (op === Op.DRAINED) {
+      this.drainedId = id;
+      return this.maybeFinishDrain();
+    }
     if (this.host.draining()) throw new AerieError(Status.PARTITION_UNAVAILABLE, 'the node is shutting down');
     if (op === Op.PING) return this.respondValue(id, 0, null);
     if (op === Op.INFO) return this.respondValue(id, 0, this.host.infoBody());
@@ -162,6 +169,23 @@ export class Session {
     );
   }
 
+  // ---- shutdown ----
+
+  /** Tells the client the node is going away; it answers DRAINED once it has stopped sending. */
+  goAway(reason: string): void {
+    if (this.closed || this.goawaySent) return;
+    this.goawaySent = true;
+    if (!this.hello) return this.close(CloseCode.GOING_AWAY, reason);
+    this.respondValue(PUSH_ID, 0, { event: 'goaway', reason });
+  }
+
+  /** Closes once the client said DRAINED and everything before it is answered. */
+  maybeFinishDrain(): void {
+    if (this.drainedId < 0 || this.inFlight > 0 || this.closed) return;
+    this.respondValue(this.drainedId, 0, null);
+    this.close(CloseCode.GOING_AWAY, 'node shutting down');
+  }
+
   // ---- responses ----
 
   private begin(id: number, code: number): Writer {
@@ -185,6 +209,7 @@ export class Session {
     const w = this.begin(id, code);
     if (end > start) w.writeRaw(bytes, start, end);
     else w.writeNil();
+    if (this.drainedId >= 0) this.maybeFinishDrain();
   }
 
   respondBatch(id: number, elements: Buffer[]): void {
@@ -195,6 +220,7 @@ export class Session {
     w.writeString('records');
     w.writeArrayHeader(elements.length);
     for (const e of elements) w.writeRaw(e, 0, e.length);
+    if (this.drainedId >= 0) this.maybeFinishDrain();
   }
 
   respondScan(id: number, bytes: Uint8Array | null, start: number, end: number, cursor: Buffer | null): void {
@@ -208,6 +234,7 @@ export class Session {
     w.writeString('cursor');
     if (cursor === null) w.writeNil();
     else w.writeBin(cursor);
+    if (this.drainedId >= 0) this.maybeFinishDrain();
   }
 
   private respondValue(id: number, code: number, value: unknown): void {

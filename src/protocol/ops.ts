@@ -40,7 +40,17 @@ export const Op = {
   /** body {ns?} -> {namespaces: [{name, records, checked, changing, problemCount, problems, stale}]}:
    *  checks every stored record against the index from a background thread (docs/operations.md) */
   VERIFY: 13,
+  /** body nil -> nil. A client sends it after a GOAWAY push, once it has stopped sending on this
+   *  connection; the node answers it after every earlier request, then closes with 1001. */
+  DRAINED: 14,
 } as const;
+
+/**
+ * Server pushes use this id, which clients must never use for a request:
+ *   [PUSH_ID, 0, {event: 'goaway', reason}]: the node is shutting down; send nothing new on this
+ *   connection, send DRAINED, and reconnect (to this or another node) once it closes.
+ */
+export const PUSH_ID = 0xffffffff;
 export type OpCode = (typeof Op)[keyof typeof Op];
 
 /** A key inside BATCH_GET / BATCH_EXISTS: {ns, set?, key|digest}. */

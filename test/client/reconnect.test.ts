@@ -27,7 +27,7 @@ t.test('host parsing', async (t) => {
   t.same(parseHost(' db.local:4000 '), { host: 'db.local', port: 4000 });
   t.same(parseHost('db.local'), { host: 'db.local', port: 3000 });
   t.same(parseHost('[::1]:3001'), { host: '::1', port: 3001 });
-  for (const bad of ['', ':3000', 'h:0', 'h:70000', 'h:x', '::1', 'h:1:2']) t.equal(parseHost(bad), null, bad);
+  for (const bad of ['', ':3000', 'h:0', 'h:70000', 'h:x', '::1', 'h:1:2', 'a host:1', 'h/p:1', '[zz]:1']) t.equal(parseHost(bad), null, bad);
 });
 
 t.test('round-robin rotation', async (t) => {
