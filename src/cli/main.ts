@@ -31,10 +31,12 @@ export async function main(argv: string[], io: Io = processIo): Promise<ExitCode
   try {
     switch (command) {
       case undefined:
+        println(io.stderr, MAIN_USAGE);
+        return ExitCode.USAGE;
       case '-h':
       case '--help':
         println(io.stdout, MAIN_USAGE);
-        return command === undefined ? ExitCode.USAGE : ExitCode.OK;
+        return ExitCode.OK;
       case '-v':
       case '--version':
         println(io.stdout, CLIENT_VERSION);

@@ -56,6 +56,9 @@ export class Client extends EventEmitter<ClientEvents> {
   private reconnectTimer: NodeJS.Timeout | null = null;
   private batchKeysMax = BATCH_KEYS_MAX;
   private frameBytesMax = FRAME_BYTES_MAX_DEFAULT;
+  /** The connection a GOAWAY is draining, if any: it carries answers but takes no new requests. */
+  private draining: Connection | null = null;
+  private started = false;
 
   /** Prefer connect(), which also opens the first connection. */
   constructor(options: ClientOptions) {
@@ -64,7 +67,10 @@ export class Client extends EventEmitter<ClientEvents> {
     this.hosts = new HostRotation(this.options.hosts);
     this.pipeline = new Pipeline(
       { maxInFlight: this.options.maxInFlight, maxQueued: this.options.maxQueued },
-      { onStalled: () => this.connection?.terminate('requests left unanswered past their timeout') },
+      {
+        onStalled: () => this.connection?.terminate('requests left unanswered past their timeout'),
+        onPush: (code, body) => this.pushed(code, body),
+      },
     );
   }
 
@@ -89,7 +95,8 @@ export class Client extends EventEmitter<ClientEvents> {
 
   /** Opens the first connection, trying each host once; rejects with the last host's error. */
   async start(): Promise<this> {
-    if (this.clientState !== 'connecting') throw new AerieError(Status.CLIENT_ERROR, 'client already started');
+    if (this.started || this.clientState !== 'connecting') throw new AerieError(Status.CLIENT_ERROR, 'client already started');
+    this.started = true;
     let lastError: AerieError | null = null;
     for (let attempt = 0; attempt < this.hosts.count; attempt++) {
       try {
@@ -226,6 +233,16 @@ export class Client extends EventEmitter<ClientEvents> {
     return (body ?? {}) as Record<string, unknown>;
   }
 
+  /**
+   * Checks every stored record against the index, in a background thread of the node
+   * (docs/operations.md); answers {namespaces: [{name, records, checked, changing, problemCount,
+   * problems, stale}]}. It reads a whole namespace: give it a generous `timeoutMs`.
+   */
+  async verify(ns?: string, policy?: ReadPolicy): Promise<Record<string, unknown>> {
+    const body = ns === undefined ? null : { ns: checkNamespace(ns) };
+    return ((await this.call(Op.VERIFY, body, false, policy)).body ?? {}) as Record<string, unknown>;
+  }
+
   async ping(policy?: ReadPolicy): Promise<void> {
     await this.call(Op.PING, null, false, policy);
   }
@@ -291,9 +308,23 @@ export class Client extends EventEmitter<ClientEvents> {
     this.frameBytesMax = positiveNumber(limits.frameBytesMax) ?? FRAME_BYTES_MAX_DEFAULT;
   }
 
+  /**
+   * A server push. GOAWAY: the node is shutting down. Stop sending on this connection, tell it
+   * DRAINED, and let it answer what is in flight and close; then reconnect as after any loss.
+   * Nothing is in doubt this way: every request sent is answered before the close.
+   */
+  private pushed(code: number, body: unknown): void {
+    const event = body !== null && typeof body === 'object' ? (body as { event?: unknown }).event : undefined;
+    const connection = this.connection;
+    if (code !== Status.OK || event !== 'goaway' || connection === null || this.draining === connection) return;
+    this.draining = connection;
+    connection.send(this.pipeline.drain());
+  }
+
   private lost(connection: Connection, error: AerieError): void {
     if (this.connection !== connection) return;
     this.connection = null;
+    this.draining = null;
     if (!this.options.reconnect) {
       // No next connection: reads in flight cannot be re-sent, so they end with the connection.
       this.shutdown();

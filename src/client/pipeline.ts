@@ -4,8 +4,8 @@
 // with a fake one and hand-made response frames.
 
 import { AerieError, Status } from '../errors';
-import type { OpCode } from '../protocol/ops';
-import { decodeResponses, FrameBuilder } from './codec';
+import { Op, PUSH_ID, type OpCode } from '../protocol/ops';
+import { decodeResponses, encodeFrame, FrameBuilder } from './codec';
 import { lossError, serverError } from './outcome';
 
 export interface Transport {
@@ -44,6 +44,8 @@ export interface PipelineHooks {
    * connection is stuck, and only dropping it frees them.
    */
   onStalled(): void;
+  /** A message the server pushed (id PUSH_ID), e.g. {event: 'goaway'}. */
+  onPush(code: number, body: unknown): void;
 }
 
 const enum CallState {
@@ -83,6 +85,10 @@ export class Pipeline {
   private flushScheduled = false;
   private lastId = 0;
   private readonly frame = new FrameBuilder();
+  /** Set by drain() until the next attach(): the node is shutting down. */
+  private draining = false;
+  /** Calls the draining node refused in the frame being read, in order, to send again. */
+  private refused: Call[] = [];
 
   constructor(limits: PipelineLimits, hooks: PipelineHooks) {
     if (!(limits.maxInFlight >= 1 && limits.maxQueued >= 0)) throw new Error('pipeline limits out of range');
@@ -125,29 +131,47 @@ export class Pipeline {
   /** A connection is ready: send what waits. */
   attach(transport: Transport): void {
     this.transport = transport;
+    this.draining = false;
     this.scheduleFlush();
+  }
+
+  /**
+   * The node asked us to go away: send nothing more on this connection, but keep waiting for the
+   * answers in flight, which the node sends before it closes. Returns the DRAINED request that
+   * tells the node we have stopped, for the caller to send on that connection.
+   */
+  drain(): Buffer {
+    this.transport = null;
+    this.draining = true;
+    const id = this.allocateId();
+    // Nobody waits for DRAINED's answer: the slot is held like a timed-out request's until it comes.
+    this.inFlight.set(id, null);
+    this.abandonedCount++;
+    return encodeFrame([[id, Op.DRAINED, null]]);
   }
 
   /** The connection is gone: fail or requeue what was in flight on it. */
   detach(): void {
-    if (this.transport === null) return;
     this.transport = null;
     const requeued: Call[] = [];
     for (const call of this.inFlight.values()) {
       if (call === null) continue;
-      call.state = CallState.Queued;
       const error = lossError('disconnect', this.facts(call, true));
       if (error === null) requeued.push(call);
       else this.finishWithError(call, error);
     }
     this.inFlight.clear();
     this.abandonedCount = 0;
-    if (requeued.length > 0) {
-      // Re-sent reads go first: they were called before anything still queued.
-      this.queue = requeued.concat(this.queue.slice(this.queueHead));
-      this.queueHead = 0;
-      this.queuedCount += requeued.length;
-    }
+    this.requeueFirst(requeued);
+  }
+
+  /** Puts calls back at the head of the queue, in their order: they were called before the rest. */
+  private requeueFirst(calls: Call[]): void {
+    if (calls.length === 0) return;
+    for (const call of calls) call.state = CallState.Queued;
+    this.queue = calls.concat(this.queue.slice(this.queueHead));
+    this.queueHead = 0;
+    this.queuedCount += calls.length;
   }
 
   /** The client is closing: every call ends now. */
@@ -170,16 +194,32 @@ export class Pipeline {
 
   /** Dispatches a response frame. Throws AerieError(PARAMETER) if it is malformed. */
   receive(frame: Uint8Array): void {
-    decodeResponses(frame, (id, code, body) => this.answer(id, code, body));
+    try {
+      decodeResponses(frame, (id, code, body) => this.answer(id, code, body));
+    } finally {
+      this.requeueFirst(this.refused);
+      this.refused = [];
+    }
     if (this.queuedCount > 0) this.flush();
   }
 
   private answer(id: number, code: number, body: unknown): void {
+    if (id === PUSH_ID) {
+      this.hooks.onPush(code, body);
+      return;
+    }
     const call = this.inFlight.get(id);
     if (call === undefined) return; // not ours, or from before a reconnect: nothing waits for it
     this.inFlight.delete(id);
     if (call === null) {
       this.abandonedCount--;
+      return;
+    }
+    if (code === Status.PARTITION_UNAVAILABLE && this.draining && !call.spec.write && call.sendCount <= Math.max(1, call.spec.maxRetries)) {
+      // A read refused by a node that is shutting down is sent again on the next connection.
+      // A refused write is not: it definitely did not happen, and the application decides
+      // whether to write again (writes are never retried behind its back).
+      this.refused.push(call);
       return;
     }
     call.state = CallState.Done;
@@ -217,12 +257,16 @@ export class Pipeline {
     this.compactQueue();
   }
 
-  /** The next uint32 id not in flight. Id 0 is left to HELLO, which precedes every other request. */
+  /**
+   * The next uint32 id not in flight. Id 0 is left to HELLO, which precedes every other request,
+   * and PUSH_ID (2^32 - 1) to the server's pushes.
+   */
   private allocateId(): number {
-    // Bounded: at most maxInFlight ids are taken, so a free one is found within maxInFlight + 2 steps.
-    for (let step = 0; step <= this.limits.maxInFlight + 1; step++) {
+    // Bounded: at most maxInFlight + 1 ids are taken (DRAINED's included), so a free one is found
+    // within maxInFlight + 4 steps.
+    for (let step = 0; step <= this.limits.maxInFlight + 3; step++) {
       this.lastId = (this.lastId + 1) >>> 0;
-      if (this.lastId !== 0 && !this.inFlight.has(this.lastId)) return this.lastId;
+      if (this.lastId !== 0 && this.lastId !== PUSH_ID && !this.inFlight.has(this.lastId)) return this.lastId;
     }
     throw new Error('pipeline: no free request id (in-flight table larger than its cap)');
   }

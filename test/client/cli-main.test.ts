@@ -8,7 +8,7 @@ import { formatInfo } from '../../src/cli/info';
 import { main, MAIN_USAGE } from '../../src/cli/main';
 import { CLIENT_VERSION } from '../../src/client/version';
 import { Op } from '../../src/protocol/ops';
-import { MockNode } from './fixtures/mock-node';
+import { MockNode } from '../helpers/scripted-node';
 
 function capture(): { io: Io; out: () => string; err: () => string } {
   const stdout = new PassThrough();

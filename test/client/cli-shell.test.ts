@@ -9,7 +9,7 @@ import { parseUserKey, tokenize } from '../../src/cli/shell-commands';
 import { Key } from '../../src/client';
 import { Status } from '../../src/errors';
 import { Op, OpType } from '../../src/protocol/ops';
-import { MockNode, type MockRequest } from './fixtures/mock-node';
+import { MockNode, type MockRequest } from '../helpers/scripted-node';
 
 t.test('tokenizing', async (t) => {
   t.same(tokenize(`get test demo "1" 'two words' a\\"b "q\\"x"`).map((tok) => [tok.text, tok.quoted]), [

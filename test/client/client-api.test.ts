@@ -5,7 +5,7 @@ import { connect, Key, lists, ops, type Client } from '../../src/client';
 import { Status } from '../../src/errors';
 import { Exists, GenPolicy, Op, OpType } from '../../src/protocol/ops';
 import { CLIENT_VERSION } from '../../src/client/version';
-import { DEFAULT_HELLO, MockNode, type MockRequest } from './fixtures/mock-node';
+import { DEFAULT_HELLO, MockNode, type MockRequest } from '../helpers/scripted-node';
 
 /** Scripted answers by op; the default answers OK with nil. */
 const answers = new Map<number, (request: MockRequest) => void>();
@@ -126,12 +126,15 @@ t.test('scan pages and the scan iterator', async (t) => {
   t.same(node.requests.at(-1)!.body, { ns: 'test', cursor: Buffer.from([2]) });
 });
 
-t.test('info and ping', async (t) => {
+t.test('info, ping and verify', async (t) => {
   const { node, client } = await setup(t);
   answers.set(Op.INFO, (r) => r.reply(0, { node: 'mock', workers: [] }));
   t.same(await client.info(), { node: 'mock', workers: [] });
   t.equal(await client.ping(), undefined);
-  t.same(node.requests.map((r) => [r.op, r.body]), [[Op.INFO, null], [Op.PING, null]]);
+  answers.set(Op.VERIFY, (r) => r.reply(0, { namespaces: [] }));
+  t.same(await client.verify(), { namespaces: [] });
+  t.same(await client.verify('test'), { namespaces: [] });
+  t.same(node.requests.map((r) => [r.op, r.body]), [[Op.INFO, null], [Op.PING, null], [Op.VERIFY, null], [Op.VERIFY, { ns: 'test' }]]);
 });
 
 t.test('client-side rejections never reach the node', async (t) => {

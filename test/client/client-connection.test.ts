@@ -5,8 +5,9 @@ import t from 'tap';
 import { createServer } from 'node:net';
 import { Client, connect, Key } from '../../src/client';
 import { AerieError, Status } from '../../src/errors';
-import { Op } from '../../src/protocol/ops';
-import { DEFAULT_HELLO, MockNode, until, type MockRequest } from './fixtures/mock-node';
+import { Op, PUSH_ID } from '../../src/protocol/ops';
+import { responseFrame } from '../helpers/frames';
+import { DEFAULT_HELLO, MockNode, until, type MockRequest } from '../helpers/scripted-node';
 
 const key = new Key('test', 'demo', 'k');
 
@@ -51,12 +52,14 @@ t.test('the server in-flight limit lowers maxInFlight', async (t) => {
   await new Promise((resolve) => setTimeout(resolve, 20));
   t.equal(held.length, 3, 'never more than the server allows');
   t.equal(client.queuedCount, 7);
-  while (held.length > 0) held.shift()!.reply(0);
-  await until(() => held.length === 3);
-  node.requests.forEach((r) => r.reply(0));
-  for (let round = 0; round < 5 && held.length > 0; round++) {
-    while (held.length > 0) held.shift()!.reply(0);
-    await new Promise((resolve) => setTimeout(resolve, 10));
+  let answered = 0;
+  while (answered < calls.length) {
+    await until(() => held.length > 0);
+    t.ok(client.inFlightCount <= 3, `in flight ${client.inFlightCount}`);
+    for (const request of held.splice(0)) {
+      request.reply(0);
+      answered++;
+    }
   }
   await Promise.all(calls);
 });
@@ -150,7 +153,9 @@ t.test('close(): in-flight writes in doubt, queued calls never sent, later calls
   const node = await MockNode.start({ onRequest: () => {} });
   t.teardown(() => node.close());
   const client = new Client({ hosts: node.host, maxInFlight: 1 });
-  await client.start();
+  const starting = client.start();
+  await t.rejects(client.start(), { code: Status.CLIENT_ERROR }, 'one start at a time');
+  await starting;
   const write = client.put(key, { a: 1 }).catch((error: AerieError) => error);
   const queued = client.put(key, { a: 2 }).catch((error: AerieError) => error);
   await until(() => node.requests.length === 1);
@@ -176,5 +181,36 @@ t.test('a malformed frame from the server drops the connection', async (t) => {
     await node.close();
   });
   await client.ping(); // first send gets garbage, the connection drops, the ping is re-sent
+  t.equal(node.hellos.length, 2);
+});
+
+t.test('GOAWAY: requests in flight are answered, DRAINED sent, then a new connection', async (t) => {
+  const held: MockRequest[] = [];
+  let drained: MockRequest | null = null;
+  const node = await MockNode.start({
+    onRequest: (r) => {
+      if (r.op === Op.DRAINED) drained = r;
+      else if (node.hellos.length === 1) held.push(r);
+      else r.reply(0, { gen: 2, ttl: -1 });
+    },
+  });
+  const client = await connect({ hosts: node.host });
+  t.teardown(async () => {
+    await client.close();
+    await node.close();
+  });
+  const write = client.put(key, { a: 1 });
+  await until(() => held.length === 1);
+  const socket = held[0].socket;
+  socket.send(responseFrame([[PUSH_ID, 0, { event: 'goaway', reason: 'node shutting down' }]]));
+  await until(() => drained !== null);
+  const later = client.put(key, { a: 2 }); // made after GOAWAY: waits for the next connection
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  t.equal(held.length, 1, 'nothing new was sent on the draining connection');
+  held[0].reply(0, { gen: 1, ttl: -1 });
+  drained!.reply(0, null);
+  socket.close(1001, 'node shutting down');
+  t.same(await write, { gen: 1, ttl: -1 }, 'answered, not in doubt');
+  t.same(await later, { gen: 2, ttl: -1 });
   t.equal(node.hellos.length, 2);
 });

@@ -5,7 +5,7 @@ import { decodeResponses, encodeBody, encodeFrame, FrameBuilder, FRAME_BYTES_TAR
 import { REQUESTS_PER_FRAME_MAX } from '../../src/constants';
 import { Status } from '../../src/errors';
 import { Op } from '../../src/protocol/ops';
-import { decodeRequests, responseFrame } from './fixtures/frames';
+import { decodeRequests, responseFrame } from '../helpers/frames';
 
 t.test('request frames', async (t) => {
   const body = { ns: 'test', set: 'demo', key: 2n ** 62n, bins: { a: 1, b: 'x', c: [1.5, null], d: new Map([[1, 'one']]) } };

@@ -6,8 +6,8 @@ import { encodeBody } from '../../src/client/codec';
 import { Pipeline, type Reply, type RequestSpec, type Transport } from '../../src/client/pipeline';
 import { REQUESTS_PER_FRAME_MAX } from '../../src/constants';
 import { AerieError, Status } from '../../src/errors';
-import { Op } from '../../src/protocol/ops';
-import { decodeRequests, nextTurn, responseFrame, type DecodedRequest } from './fixtures/frames';
+import { Op, PUSH_ID } from '../../src/protocol/ops';
+import { decodeRequests, nextTurn, responseFrame, type DecodedRequest } from '../helpers/frames';
 
 class FakeTransport implements Transport {
   frames: DecodedRequest[][] = [];
@@ -25,9 +25,10 @@ function spec(overrides: Partial<RequestSpec> = {}): RequestSpec {
 
 function setup(limits = { maxInFlight: 100, maxQueued: 1000 }) {
   let stalled = 0;
-  const pipeline = new Pipeline({ ...limits }, { onStalled: () => stalled++ });
+  const pushes: Array<[number, unknown]> = [];
+  const pipeline = new Pipeline({ ...limits }, { onStalled: () => stalled++, onPush: (code, body) => pushes.push([code, body]) });
   const transport = new FakeTransport();
-  return { pipeline, transport, stalledCount: () => stalled };
+  return { pipeline, transport, stalledCount: () => stalled, pushes };
 }
 
 /** Settles a promise into a plain outcome so tests can compare it. */
@@ -226,10 +227,69 @@ t.test('ids wrap around uint32, skip 0 and never reuse one in flight', async (t)
     // Force the counter back near the held id so the allocator must step over it.
     if (round === 10) (pipeline as unknown as { lastId: number }).lastId = heldId - 1;
   }
-  t.equal(seen[0], 0xffff_ffff);
-  t.equal(seen[1], 1, 'wraps past 0, which HELLO owns');
+  t.equal(seen[0], 1, 'wraps past PUSH_ID and 0, which the server and HELLO own');
   t.notOk(seen.includes(0));
+  t.notOk(seen.includes(PUSH_ID));
   t.notOk(seen.includes(heldId), 'the id still in flight is skipped');
   pipeline.receive(responseFrame([[heldId, 0, 'held']]));
   t.same((await held).body, 'held');
+});
+
+t.test('server pushes go to the hook, not to a call', async (t) => {
+  const { pipeline, transport, pushes } = setup();
+  pipeline.attach(transport);
+  const call = pipeline.request(spec());
+  await nextTurn();
+  pipeline.receive(responseFrame([[PUSH_ID, 0, { event: 'goaway', reason: 'bye' }], [transport.requests[0].id, 0, 'answer']]));
+  t.same(pushes, [[0, { event: 'goaway', reason: 'bye' }]]);
+  t.same((await call).body, 'answer');
+});
+
+t.test('drain: nothing new is sent, answers in flight still arrive, DRAINED is asked for', async (t) => {
+  const { pipeline, transport } = setup({ maxInFlight: 1, maxQueued: 10 });
+  pipeline.attach(transport);
+  const write = pipeline.request(spec({ op: Op.PUT, write: true }));
+  const queued = pipeline.request(spec({ body: encodeBody('queued') }));
+  await nextTurn();
+  const drained = decodeRequests(pipeline.drain());
+  t.equal(drained.length, 1);
+  t.equal(drained[0].op, Op.DRAINED);
+  t.equal(drained[0].body, null);
+  t.not(drained[0].id, transport.requests[0].id);
+  pipeline.receive(responseFrame([[transport.requests[0].id, 0, { gen: 1, ttl: -1 }]]));
+  await nextTurn();
+  t.same((await write).body, { gen: 1, ttl: -1 }, 'answered on the draining connection, not in doubt');
+  t.equal(transport.requests.length, 1, 'the queued call waits for the next connection');
+  pipeline.receive(responseFrame([[drained[0].id, 0, null]]));
+  t.equal(pipeline.inFlightCount, 0);
+  pipeline.detach();
+  const next = new FakeTransport();
+  pipeline.attach(next);
+  await nextTurn();
+  t.same(next.requests.map((r) => r.body), ['queued']);
+  pipeline.receive(responseFrame([[next.requests[0].id, 0, 'q']]));
+  t.same((await queued).body, 'q');
+});
+
+t.test('reads a draining node refused are sent again on the next connection; writes fail definitely', async (t) => {
+  const { pipeline, transport } = setup();
+  pipeline.attach(transport);
+  const calls = ['w1', 'w2', 'r3'].map((body, i) =>
+    outcome(pipeline.request(spec({ body: encodeBody(body), write: i < 2, op: i < 2 ? Op.PUT : Op.GET, maxRetries: i < 2 ? 0 : 2 }))));
+  await nextTurn();
+  const [w1, w2, r3] = transport.requests;
+  pipeline.receive(responseFrame([[w1.id, Status.PARTITION_UNAVAILABLE, { message: 'not draining yet' }]]));
+  pipeline.drain();
+  pipeline.receive(responseFrame([[w2.id, Status.PARTITION_UNAVAILABLE, null], [r3.id, Status.PARTITION_UNAVAILABLE, null]]));
+  pipeline.detach();
+  const next = new FakeTransport();
+  pipeline.attach(next);
+  await nextTurn();
+  t.same(next.requests.map((r) => r.body), ['r3'], 'only the refused read goes again');
+  pipeline.receive(responseFrame([[next.requests[0].id, 0, 'read']]));
+  t.same(await Promise.all(calls), [
+    { code: Status.PARTITION_UNAVAILABLE, inDoubt: false },
+    { code: Status.PARTITION_UNAVAILABLE, inDoubt: false },
+    { ok: { code: 0, body: 'read' } },
+  ], 'refused writes fail definitely (never in doubt, never retried)');
 });
