@@ -1,12 +1,18 @@
 // Proves the verify job (run on the piscina pool against live shared memory) passes a healthy
 // store, even under concurrent writes, and reports a record whose stored header was corrupted.
 import t from 'tap';
+import { execFile } from 'node:child_process';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
 import { Key } from '../../src/index';
 import { rawPeer } from '../helpers/raw';
 import { startTestNode } from '../helpers/node';
 import { partitionOf } from '../../src/partition/digest';
 import { IndexTable } from '../../src/shm/index-table';
 import { Arena } from '../../src/shm/arena';
+
+const run = promisify(execFile);
+const CLI = path.join(__dirname, '..', '..', 'src', 'cli', 'main.js');
 
 interface NsReport { name: string; records: number; checked: number; changing: number; problemCount: number; problems: { problem: string }[] }
 
@@ -38,6 +44,12 @@ t.test('verify passes a healthy store and catches a corrupted record', async (t)
   const broken = (await peer.waitFor(3, 20_000))[2] as { namespaces: NsReport[] };
   t.ok(broken.namespaces[0].problemCount >= 1, 'the corrupted record is reported');
   t.match(broken.namespaces[0].problems[0]?.problem ?? '', /generation/);
+  // The CLI says the same and exits 1.
+  const port = String(new URL(url).port);
+  const cli = await run(process.execPath, [CLI, 'verify', '--host', `127.0.0.1:${port}`, '--ns', 'test']).catch((e) => e);
+  t.equal(cli.code, 1, 'aerie verify exits 1 when it finds a problem');
+  t.match(cli.stdout, /generation/);
+  t.match(cli.stdout, /problems found/);
   peer.request(4, 13, { ns: 'nope' });
   t.equal((await peer.waitFor(4))[1], 20);
   peer.ws.close();
