@@ -1,11 +1,16 @@
 // loadgen: a single-threaded epoll load generator for Aerie's wire protocol (WebSocket, binary
 // frames, each frame one msgpack array of [id, op, body] messages). It exists because a Node
 // client saturates its own core near 87k requests/s and so cannot measure a faster server.
+// With --protocol redis or memcached it drives those servers (RESP, memcached text) with the
+// same key space, value size, mix, connections, pipelining, phases, histogram and CPU
+// accounting, so the figures compare like for like.
 //
-// Every request occupies a slot of its connection's fixed slot table until its response arrives;
-// the request id is (sequence << 16 | slot index), so a response is matched in O(1) and any id
-// that matches no outstanding request is a protocol error. Memory is sized at start-up: nothing
-// on the request path allocates.
+// Every request occupies a slot of its connection's fixed slot table until its response arrives.
+// Aerie's request id is (sequence << 16 | slot index), so a response is matched in O(1) and any
+// id that matches no outstanding request is a protocol error. Redis and memcached answer in
+// order, so their requests are matched through a FIFO ring of slot indices; a reply with nothing
+// outstanding, or of the wrong kind for its request (a status for a GET), is a protocol error.
+// Memory is sized at start-up: nothing on the request path allocates.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -26,7 +31,9 @@
 #include <unistd.h>
 
 #include "hist.h"
+#include "mc.h"
 #include "mp.h"
+#include "resp.h"
 #include "ws.h"
 
 // ---- limits (the node's own limits where they apply: src/constants.ts) ----
@@ -51,18 +58,25 @@
 #define EPOLL_WAIT_MS 5
 #define EVENTS_MAX 256
 #define HELLO_ID 0
+/** Redis and memcached keys are "<set>:<decimal key>". */
+#define PEER_KEY_BYTES_MAX (NAME_BYTES_MAX + 1 + 20)
 
 #define OP_HELLO 1
 #define OP_PUT 2
 #define OP_GET 3
 #define CODE_OK 0
+#define CODE_SERVER_ERROR 1 /* a peer's error reply (-ERR, ERROR, CLIENT_ERROR, NOT_STORED ...) */
 #define CODE_KEY_NOT_FOUND 2
 #define CODES_TRACKED 256
 
 #define NS_PER_S 1000000000ull
 #define NS_PER_MS 1000000ull
 
+typedef enum { PROTOCOL_AERIE, PROTOCOL_REDIS, PROTOCOL_MEMCACHED } protocol_t;
+static const char *const PROTOCOL_NAMES[] = {"aerie", "redis", "memcached"};
+
 typedef struct {
+  protocol_t protocol;
   const char *host;
   int port;
   uint32_t connections;
@@ -113,6 +127,9 @@ typedef struct {
   slot_t *slots;
   uint16_t *free_slots;
   uint32_t free_count;
+  uint16_t *order; /* Redis and memcached: slot indices in the order their requests were written */
+  uint32_t order_head;
+  uint32_t order_count;
   uint32_t slot_count;
   uint32_t outstanding;
   uint16_t sequence;
@@ -150,6 +167,10 @@ static struct {
   size_t put_prefix_bytes;
   uint8_t *put_suffix; /* "bins": {"v": <value>} */
   size_t put_suffix_bytes;
+  uint8_t *value;      /* the value every PUT / SET writes */
+  char peer_key_prefix[NAME_BYTES_MAX + 2];
+  size_t peer_key_prefix_bytes;
+  size_t request_bytes_max;
   uint64_t start_ns, phase_deadline_ns, warmup_end_ns, measure_end_ns;
   uint64_t prefill_start_ns, prefill_end_ns, prefill_next_key, prefill_completed, prefill_errors;
   uint64_t measure_start_ns, measure_stop_ns, measured_issued, measured_completed;
@@ -161,6 +182,7 @@ static struct {
   int refill_all;
   int measured;
   char failure[256];
+  char first_error_reply[128]; /* a peer's first error reply, for the report */
   stats_t stats;
 } g;
 
@@ -305,6 +327,8 @@ static size_t write_body_prefix(uint8_t *p, uint32_t fields) {
 }
 
 static void prepare_encoding(void) {
+  g.value = xcalloc(1, opt.value_bytes + 1);
+  for (uint32_t i = 0; i < opt.value_bytes; i++) g.value[i] = (uint8_t)(rng_next() >> 56);
   g.get_prefix_bytes = write_body_prefix(g.get_prefix, 3);
   g.put_prefix_bytes = write_body_prefix(g.put_prefix, 4);
   g.put_suffix = xcalloc(1, opt.value_bytes + 32);
@@ -313,8 +337,20 @@ static void prepare_encoding(void) {
   p = mp_write_map_header(p, 1);
   p = mp_write_str(p, "v", 1);
   p = mp_write_bin_header(p, opt.value_bytes);
-  for (uint32_t i = 0; i < opt.value_bytes; i++) p[i] = (uint8_t)(rng_next() >> 56);
+  memcpy(p, g.value, opt.value_bytes);
   g.put_suffix_bytes = (size_t)(p - g.put_suffix) + opt.value_bytes;
+  g.peer_key_prefix_bytes = (size_t)snprintf(g.peer_key_prefix, sizeof g.peer_key_prefix, "%s:", opt.set);
+  switch (opt.protocol) {
+    case PROTOCOL_AERIE: g.request_bytes_max = opt.value_bytes + REQUEST_OVERHEAD_BYTES; break;
+    case PROTOCOL_REDIS: g.request_bytes_max = resp_command_bytes_max(PEER_KEY_BYTES_MAX, opt.value_bytes); break;
+    case PROTOCOL_MEMCACHED: g.request_bytes_max = mc_command_bytes_max(PEER_KEY_BYTES_MAX, opt.value_bytes); break;
+  }
+}
+
+/** A Redis or memcached key: "<set>:<decimal key>". Returns its size. */
+static size_t write_peer_key(uint8_t *dst, uint64_t key) {
+  memcpy(dst, g.peer_key_prefix, g.peer_key_prefix_bytes);
+  return (size_t)(write_decimal(dst + g.peer_key_prefix_bytes, key) - dst);
 }
 
 // ---- connections: writing ----
@@ -373,9 +409,28 @@ static void conn_flush(conn_t *c) {
   c->wants_epollout = 0;
 }
 
-/** Sends one frame of `count` requests, taking a slot for each. */
+/** Writes one GET or SET command straight into the write buffer and queues its slot for the reply. */
+static void write_peer_request(conn_t *c, uint16_t index, uint8_t op, uint64_t key) {
+  uint8_t name[PEER_KEY_BYTES_MAX];
+  size_t name_bytes = write_peer_key(name, key);
+  uint8_t *dst = write_reserve(c, g.request_bytes_max);
+  uint8_t *end;
+  if (opt.protocol == PROTOCOL_REDIS)
+    end = op == OP_GET ? resp_write_get(dst, name, name_bytes) : resp_write_set(dst, name, name_bytes, g.value, opt.value_bytes);
+  else
+    end = op == OP_GET ? mc_write_get(dst, name, name_bytes) : mc_write_set(dst, name, name_bytes, g.value, opt.value_bytes);
+  c->write_size_bytes += (size_t)(end - dst);
+  c->order[(c->order_head + c->order_count) % c->slot_count] = index;
+  c->order_count++;
+}
+
+/**
+ * Sends `count` requests together, taking a slot for each: one frame holding all of them for
+ * Aerie, `count` separate commands in one write for Redis and memcached.
+ */
 static void send_frame(conn_t *c, uint32_t count, uint64_t sent_ns) {
-  uint8_t *p = mp_write_array_header(g.scratch, count);
+  int aerie = opt.protocol == PROTOCOL_AERIE;
+  uint8_t *p = aerie ? mp_write_array_header(g.scratch, count) : NULL;
   int measured = g.phase == PHASE_MEASURE;
   for (uint32_t i = 0; i < count; i++) {
     uint16_t index = c->free_slots[--c->free_count];
@@ -395,9 +450,10 @@ static void send_frame(conn_t *c, uint32_t count, uint64_t sent_ns) {
     s->op = op;
     s->measured = (uint8_t)measured;
     s->sent_ns = sent_ns;
-    p = write_request(p, s->id, op, key);
+    if (aerie) p = write_request(p, s->id, op, key);
+    else write_peer_request(c, index, op, key);
   }
-  queue_frame(c, WS_OP_BINARY, g.scratch, (size_t)(p - g.scratch));
+  if (aerie) queue_frame(c, WS_OP_BINARY, g.scratch, (size_t)(p - g.scratch));
   c->outstanding += count;
   g.sent_total += count;
   if (measured) g.measured_issued += count;
@@ -453,6 +509,8 @@ static void record(slot_t *s, int64_t code, uint64_t latency_ns) {
   }
 }
 
+static void complete(conn_t *c, uint32_t index, int64_t code);
+
 static int on_response(conn_t *c, int64_t id, int64_t code) {
   if (c->state == CONN_HELLO) {
     if (id != HELLO_ID || code != CODE_OK) {
@@ -471,6 +529,12 @@ static int on_response(conn_t *c, int64_t id, int64_t code) {
     fail("connection %u: response id %" PRId64 " matches no request in flight", c->index, id);
     return -1;
   }
+  complete(c, index, code);
+  return 0;
+}
+
+/** Frees the slot of an answered request and counts the answer in its phase. */
+static void complete(conn_t *c, uint32_t index, int64_t code) {
   slot_t *s = &c->slots[index];
   s->busy = 0;
   c->free_slots[c->free_count++] = (uint16_t)index;
@@ -486,7 +550,6 @@ static int on_response(conn_t *c, int64_t id, int64_t code) {
     record(s, code, latency_ns);
     if (s->measured) g.measured_completed++;
   }
-  return 0;
 }
 
 static int protocol_error(conn_t *c, const char *what) {
@@ -526,6 +589,65 @@ static int on_close(void *ctx, uint32_t status) {
   snprintf(why, sizeof why, "server closed the WebSocket (status %u)", status);
   conn_lost(c, why);
   return -1;
+}
+
+// ---- Redis and memcached replies ----
+
+static void note_error_reply(const uint8_t *text, size_t size_bytes) {
+  if (g.first_error_reply[0] != 0) return;
+  size_t n = size_bytes < sizeof g.first_error_reply - 1 ? size_bytes : sizeof g.first_error_reply - 1;
+  for (size_t i = 0; i < n; i++) g.first_error_reply[i] = text[i] >= 0x20 && text[i] < 0x7f ? (char)text[i] : '?';
+  g.first_error_reply[n] = 0;
+}
+
+/** The result code of a RESP reply to a request of kind `op`, or -1 if the reply cannot answer it. */
+static int64_t resp_code(const resp_reply_t *r, uint8_t op) {
+  if (r->kind == RESP_ERROR) {
+    note_error_reply(r->data, r->size_bytes);
+    return CODE_SERVER_ERROR;
+  }
+  if (op == OP_GET) return r->kind == RESP_BULK ? CODE_OK : r->kind == RESP_NIL ? CODE_KEY_NOT_FOUND : -1;
+  return r->kind == RESP_STATUS && r->size_bytes == 2 && memcmp(r->data, "OK", 2) == 0 ? CODE_OK : -1;
+}
+
+/** The result code of a memcached reply to a request of kind `op`, or -1 if the reply cannot answer it. */
+static int64_t mc_code(const mc_reply_t *r, uint8_t op) {
+  if (r->kind == MC_ERROR || r->kind == MC_REFUSED) {
+    note_error_reply(r->data, r->size_bytes);
+    return CODE_SERVER_ERROR;
+  }
+  if (op == OP_GET) return r->kind == MC_VALUE ? CODE_OK : r->kind == MC_END ? CODE_KEY_NOT_FOUND : -1;
+  return r->kind == MC_STORED ? CODE_OK : -1;
+}
+
+/**
+ * Consumes every whole reply in the read buffer, each answering the oldest request outstanding.
+ * Returns the bytes consumed or -1 after a protocol error; *need_bytes as for ws_consume.
+ */
+static long consume_replies(conn_t *c, size_t *need_bytes) {
+  size_t pos = 0;
+  for (;;) {
+    const uint8_t *p = c->read_buffer + pos;
+    size_t avail = c->read_size_bytes - pos;
+    long used;
+    resp_reply_t rr = {0};
+    mc_reply_t mr = {0};
+    if (opt.protocol == PROTOCOL_REDIS) used = resp_parse(p, avail, VALUE_BYTES_MAX, &rr, need_bytes);
+    else used = mc_parse(p, avail, VALUE_BYTES_MAX, &mr, need_bytes);
+    if (used < 0) return protocol_error(c, "malformed reply");
+    if (used == 0) return (long)pos;
+    pos += (size_t)used;
+    if (c->order_count == 0) {
+      g.unmatched++;
+      return protocol_error(c, "a reply with no request outstanding");
+    }
+    uint32_t index = c->order[c->order_head];
+    int64_t code = opt.protocol == PROTOCOL_REDIS ? resp_code(&rr, c->slots[index].op) : mc_code(&mr, c->slots[index].op);
+    if (code < 0) return protocol_error(c, c->slots[index].op == OP_GET ? "a reply that cannot answer a GET" : "a reply that cannot answer a SET");
+    c->order_head = (c->order_head + 1) % c->slot_count;
+    c->order_count--;
+    complete(c, index, code);
+  }
 }
 
 static void conn_lost(conn_t *c, const char *why) {
@@ -581,12 +703,18 @@ static void conn_readable(conn_t *c) {
   if (c->state == CONN_HANDSHAKE) {
     if (read_handshake(c) <= 0) return;
   }
-  ws_handler_t handler = {c, on_message, on_ping, on_close};
   size_t need_bytes;
-  long consumed = ws_consume(&c->rx, c->read_buffer, c->read_size_bytes, &handler, &need_bytes);
-  if (consumed < 0) {
-    if (c->state != CONN_CLOSED && g.phase != PHASE_DONE) protocol_error(c, c->rx.error);
-    return;
+  long consumed;
+  if (opt.protocol == PROTOCOL_AERIE) {
+    ws_handler_t handler = {c, on_message, on_ping, on_close};
+    consumed = ws_consume(&c->rx, c->read_buffer, c->read_size_bytes, &handler, &need_bytes);
+    if (consumed < 0) {
+      if (c->state != CONN_CLOSED && g.phase != PHASE_DONE) protocol_error(c, c->rx.error);
+      return;
+    }
+  } else {
+    consumed = consume_replies(c, &need_bytes);
+    if (consumed < 0) return;
   }
   c->read_size_bytes -= (size_t)consumed;
   if (consumed > 0 && c->read_size_bytes > 0) memmove(c->read_buffer, c->read_buffer + consumed, c->read_size_bytes);
@@ -607,6 +735,13 @@ static void conn_connected(conn_t *c) {
   getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len);
   if (err != 0) {
     fail("connect to %s:%d: %s", opt.host, opt.port, strerror(err));
+    return;
+  }
+  if (opt.protocol != PROTOCOL_AERIE) { /* no handshake: ready at once */
+    c->state = CONN_READY;
+    g.ready_count++;
+    c->wants_epollout = 1; /* registered with EPOLLOUT for the connect; conn_flush clears it */
+    conn_flush(c);
     return;
   }
   uint8_t nonce[16];
@@ -657,7 +792,7 @@ static void conns_create(void) {
   uint32_t slot_count = opt.inflight;
   if (opt.prefill && slot_count < PREFILL_INFLIGHT) slot_count = PREFILL_INFLIGHT;
   uint32_t batch_max = opt.batch > PREFILL_BATCH ? opt.batch : PREFILL_BATCH;
-  size_t request_bytes_max = opt.value_bytes + REQUEST_OVERHEAD_BYTES;
+  size_t request_bytes_max = g.request_bytes_max;
   g.scratch = xcalloc(1, batch_max * request_bytes_max + 16);
   g.conns = xcalloc(opt.connections, sizeof *g.conns);
   for (uint32_t i = 0; i < opt.connections; i++) {
@@ -673,6 +808,7 @@ static void conns_create(void) {
     c->free_slots = xcalloc(slot_count, sizeof *c->free_slots);
     for (uint32_t s = 0; s < slot_count; s++) c->free_slots[s] = (uint16_t)(slot_count - 1 - s);
     c->free_count = slot_count;
+    c->order = xcalloc(slot_count, sizeof *c->order);
     conn_open(c, ai);
   }
   freeaddrinfo(ai);
@@ -812,7 +948,7 @@ static void run(void) {
   for (uint32_t i = 0; i < opt.connections; i++) {
     conn_t *c = &g.conns[i];
     if (c->state == CONN_CLOSED) continue;
-    if (c->state == CONN_READY || c->state == CONN_HELLO) {
+    if (opt.protocol == PROTOCOL_AERIE && (c->state == CONN_READY || c->state == CONN_HELLO)) {
       static const uint8_t normal_closure[] = {0x03, 0xe8};
       c->write_offset_bytes = c->write_size_bytes = 0;
       queue_frame(c, WS_OP_CLOSE, normal_closure, sizeof normal_closure);
@@ -861,12 +997,12 @@ static void report(void) {
     printf("{\"ok\":%s,\"failure\":", g.failure[0] ? "false" : "true");
     if (g.failure[0]) print_json_string(g.failure);
     else printf("null");
-    printf(",\"host\":");
+    printf(",\"protocol\":\"%s\",\"host\":", PROTOCOL_NAMES[opt.protocol]);
     print_json_string(opt.host);
     printf(",\"port\":%d,\"connections\":%u,\"inflight\":%u,\"batch\":%u,\"keys\":%" PRIu64
            ",\"value_bytes\":%u,\"read_pct\":%u,\"key_type\":\"%s\",",
            opt.port, opt.connections, opt.inflight, opt.batch, opt.keys, opt.value_bytes, opt.read_pct,
-           opt.string_keys ? "string" : "int");
+           opt.protocol != PROTOCOL_AERIE || opt.string_keys ? "string" : "int");
     printf("\"seconds\":%.3f,\"ops\":%" PRIu64 ",\"ops_per_sec\":%.0f,\"reads\":%" PRIu64 ",\"reads_per_sec\":%.0f,"
            "\"writes\":%" PRIu64 ",\"writes_per_sec\":%.0f,\"misses\":%" PRIu64 ",\"errors_total\":%" PRIu64 ",\"errors\":{",
            seconds, ops, ops * per_s, st->reads, st->reads * per_s, st->writes, st->writes * per_s, st->misses,
@@ -878,7 +1014,10 @@ static void report(void) {
       first = 0;
     }
     if (st->errors_other_codes) printf("%s\"other\":%" PRIu64, first ? "" : ",", st->errors_other_codes);
-    printf("},\"errors_all_phases\":%" PRIu64 ",\"protocol_errors\":%" PRIu64 ",\"unmatched_responses\":%" PRIu64
+    printf("},\"first_error_reply\":");
+    if (g.first_error_reply[0]) print_json_string(g.first_error_reply);
+    else printf("null");
+    printf(",\"errors_all_phases\":%" PRIu64 ",\"protocol_errors\":%" PRIu64 ",\"unmatched_responses\":%" PRIu64
            ",\"sent_total\":%" PRIu64 ",\"completed_total\":%" PRIu64 ",\"measured_issued\":%" PRIu64
            ",\"measured_completed\":%" PRIu64 ",",
            g.errors_all_phases, g.protocol_errors, g.unmatched, g.sent_total, g.completed_total, g.measured_issued,
@@ -901,8 +1040,9 @@ static void report(void) {
     else printf("\"prefill\":null}\n");
     return;
   }
-  printf("loadgen %s:%d  %u connections  inflight %u  batch %u  keys %" PRIu64 " (%s)  value %u B  reads %u%%\n",
-         opt.host, opt.port, opt.connections, opt.inflight, opt.batch, opt.keys, opt.string_keys ? "string" : "int",
+  printf("loadgen %s %s:%d  %u connections  inflight %u  batch %u  keys %" PRIu64 " (%s)  value %u B  reads %u%%\n",
+         PROTOCOL_NAMES[opt.protocol], opt.host, opt.port, opt.connections, opt.inflight, opt.batch, opt.keys,
+         opt.protocol != PROTOCOL_AERIE || opt.string_keys ? "string" : "int",
          opt.value_bytes, opt.read_pct);
   if (opt.prefill)
     printf("prefill    %" PRIu64 " keys in %.2f s (%.0f/s), %" PRIu64 " errors\n", g.prefill_completed, prefill_s,
@@ -912,6 +1052,7 @@ static void report(void) {
            seconds, ops * per_s, st->reads * per_s, st->writes * per_s, st->misses, st->errors);
     for (int code = 0; code < CODES_TRACKED; code++)
       if (st->errors_by_code[code]) printf("           code %d: %" PRIu64 "\n", code, st->errors_by_code[code]);
+    if (g.first_error_reply[0]) printf("           first error reply: %s\n", g.first_error_reply);
     const hist_t *hs[] = {&st->all, &st->read, &st->write};
     const char *names[] = {"all", "reads", "writes"};
     for (int i = 0; i < 3; i++)
@@ -951,11 +1092,13 @@ static double parse_seconds(const char *name, const char *text) {
 static void usage(void) {
   printf(
       "usage: loadgen [options]\n"
+      "  --protocol P        aerie (WebSocket + msgpack), redis (RESP) or memcached (text) (aerie)\n"
       "  --host H            server address (127.0.0.1)\n"
       "  --port P            server port (3000)\n"
-      "  --connections N     WebSocket connections (50)\n"
+      "  --connections N     connections (50)\n"
       "  --inflight N        requests in flight per connection (1 = unpipelined)\n"
-      "  --batch N           requests per frame (1); a frame is sent when N slots are free\n"
+      "  --batch N           requests sent together (1) when N slots are free: one frame for aerie,\n"
+      "                      N commands in one write for redis and memcached (redis-benchmark -P N)\n"
       "  --keys N            key space 0..N-1 (1000000)\n"
       "  --value-bytes N     bytes of the bin written by PUT (100)\n"
       "  --read-pct N        share of GETs, the rest PUTs (50)\n"
@@ -963,8 +1106,8 @@ static void usage(void) {
       "  --count N           measure exactly N requests instead of a duration\n"
       "  --warmup S          unmeasured seconds before measuring (1)\n"
       "  --timeout S         give up a --count run after S seconds (300)\n"
-      "  --ns NAME --set NAME namespace (test) and set (b)\n"
-      "  --string-keys       decimal string keys instead of integers\n"
+      "  --ns NAME --set NAME namespace (test) and set (b); redis and memcached keys are \"<set>:<n>\"\n"
+      "  --string-keys       aerie: decimal string keys instead of integers\n"
       "  --prefill           PUT every key once, pipelined, before the warmup\n"
       "  --server-pid PID    also report that process's CPU per op (/proc/PID/stat)\n"
       "  --seed N            random seed for keys and operations\n"
@@ -975,9 +1118,9 @@ static void usage(void) {
 
 static void parse_options(int argc, char **argv) {
   enum { O_HOST = 256, O_PORT, O_CONN, O_INFLIGHT, O_BATCH, O_KEYS, O_VALUE, O_READ, O_DURATION, O_COUNT,
-         O_WARMUP, O_TIMEOUT, O_NS, O_SET, O_STRING_KEYS, O_PREFILL, O_PID, O_SEED, O_PROGRESS, O_JSON, O_HELP };
+         O_WARMUP, O_TIMEOUT, O_NS, O_SET, O_STRING_KEYS, O_PREFILL, O_PID, O_SEED, O_PROGRESS, O_JSON, O_HELP, O_PROTOCOL };
   static const struct option longs[] = {
-      {"host", 1, 0, O_HOST}, {"port", 1, 0, O_PORT}, {"connections", 1, 0, O_CONN},
+      {"protocol", 1, 0, O_PROTOCOL}, {"host", 1, 0, O_HOST}, {"port", 1, 0, O_PORT}, {"connections", 1, 0, O_CONN},
       {"inflight", 1, 0, O_INFLIGHT}, {"batch", 1, 0, O_BATCH}, {"keys", 1, 0, O_KEYS},
       {"value-bytes", 1, 0, O_VALUE}, {"read-pct", 1, 0, O_READ}, {"duration", 1, 0, O_DURATION},
       {"count", 1, 0, O_COUNT}, {"warmup", 1, 0, O_WARMUP}, {"timeout", 1, 0, O_TIMEOUT}, {"ns", 1, 0, O_NS},
@@ -987,6 +1130,12 @@ static void parse_options(int argc, char **argv) {
   int o;
   while ((o = getopt_long(argc, argv, "", longs, NULL)) != -1) {
     switch (o) {
+      case O_PROTOCOL:
+        if (strcmp(optarg, "aerie") == 0) opt.protocol = PROTOCOL_AERIE;
+        else if (strcmp(optarg, "redis") == 0) opt.protocol = PROTOCOL_REDIS;
+        else if (strcmp(optarg, "memcached") == 0) opt.protocol = PROTOCOL_MEMCACHED;
+        else die_usage("--protocol must be aerie, redis or memcached");
+        break;
       case O_HOST: opt.host = optarg; break;
       case O_PORT: opt.port = (int)parse_u64("port", optarg, 1, 65535); break;
       case O_CONN: opt.connections = (uint32_t)parse_u64("connections", optarg, 1, CONNECTIONS_MAX); break;
@@ -1018,6 +1167,8 @@ static void parse_options(int argc, char **argv) {
   if (opt.batch > opt.inflight) die_usage("--batch %u needs --inflight of at least %u", opt.batch, opt.batch);
   if (strlen(opt.ns) == 0 || strlen(opt.ns) > NAME_BYTES_MAX || strlen(opt.set) > NAME_BYTES_MAX)
     die_usage("--ns must be 1 to %d bytes and --set at most %d", NAME_BYTES_MAX, NAME_BYTES_MAX);
+  for (const char *p = opt.set; *p; p++) /* memcached keys may not hold spaces or control characters */
+    if ((unsigned char)*p <= 0x20 || (unsigned char)*p == 0x7f) die_usage("--set may not contain spaces or control characters");
 }
 
 static void on_signal(int signo) {

@@ -1,13 +1,17 @@
 // Proves the load generator's parsers right without a socket: WebSocket frames of every length
 // form arriving in any split (one byte at a time included), fragmented messages with a ping
 // between fragments, rejected server frames, msgpack skipping of every type and refusal of every
-// truncation, and the histogram's percentile accuracy.
+// truncation, RESP and memcached replies split across two reads at every byte and fed one byte
+// at a time, the malformed replies each parser must refuse, the exact bytes of the commands they
+// write, and the histogram's percentile accuracy.
 #include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "hist.h"
+#include "mc.h"
 #include "mp.h"
+#include "resp.h"
 #include "ws.h"
 
 static int failures;
@@ -247,10 +251,236 @@ static void test_base64(void) {
   CHECK(strcmp(out, "dGhlIHNhbXBsZSBub25jZQ==") == 0);
 }
 
+// ---- RESP and memcached replies ----
+
+/** What a reply parser made of one reply, reduced to numbers a test can compare. */
+typedef struct {
+  int kind;
+  size_t size_bytes;
+  uint64_t checksum;
+  int64_t integer;
+} summary_t;
+
+typedef long (*reply_parser_t)(const uint8_t *p, size_t avail, summary_t *out, size_t *need_bytes);
+
+#define REPLY_VALUE_BYTES_MAX 4096
+#define SUMMARIES_MAX 32
+
+static uint64_t checksum(const uint8_t *p, size_t n) {
+  uint64_t sum = 0;
+  for (size_t i = 0; i < n; i++) sum = sum * 31 + p[i];
+  return sum;
+}
+
+static long parse_resp_summary(const uint8_t *p, size_t avail, summary_t *out, size_t *need_bytes) {
+  resp_reply_t r = {0};
+  long used = resp_parse(p, avail, REPLY_VALUE_BYTES_MAX, &r, need_bytes);
+  if (used > 0) *out = (summary_t){r.kind, r.size_bytes, r.data ? checksum(r.data, r.size_bytes) : 0, r.integer};
+  return used;
+}
+
+static long parse_mc_summary(const uint8_t *p, size_t avail, summary_t *out, size_t *need_bytes) {
+  mc_reply_t r = {0};
+  long used = mc_parse(p, avail, REPLY_VALUE_BYTES_MAX, &r, need_bytes);
+  if (used > 0) *out = (summary_t){r.kind, r.size_bytes, r.data ? checksum(r.data, r.size_bytes) : 0, r.flags};
+  return used;
+}
+
+/**
+ * Delivers `stream` as the reads whose sizes `reads` lists (the last repeats), parsing after
+ * each as a connection does. Returns the replies parsed, or -1 on an error, on bytes left over,
+ * or when a size announced through need_bytes differs from the size the reply finally took.
+ */
+static int feed_replies(reply_parser_t parse, const uint8_t *stream, size_t size, const size_t *reads,
+                        size_t reads_count, summary_t *out) {
+  static uint8_t buf[1 << 16];
+  size_t held = 0, fed = 0, read_index = 0, announced = 0;
+  int count = 0;
+  while (fed < size) {
+    size_t n = reads[read_index < reads_count ? read_index : reads_count - 1];
+    read_index++;
+    if (n > size - fed) n = size - fed;
+    memcpy(buf + held, stream + fed, n);
+    held += n;
+    fed += n;
+    size_t pos = 0;
+    for (;;) {
+      size_t need = 0;
+      long used = parse(buf + pos, held - pos, &out[count], &need);
+      if (used < 0) return -1;
+      if (used == 0) {
+        if (need != 0) {
+          if (need <= held - pos || (announced != 0 && announced != need)) return -1;
+          announced = need;
+        }
+        break;
+      }
+      if (announced != 0 && (size_t)used != announced) return -1;
+      announced = 0;
+      pos += (size_t)used;
+      if (++count == SUMMARIES_MAX) return -1;
+    }
+    memmove(buf, buf + pos, held - pos);
+    held -= pos;
+  }
+  return held == 0 ? count : -1;
+}
+
+static int same_summaries(const summary_t *a, const summary_t *b, int count) {
+  for (int i = 0; i < count; i++)
+    if (a[i].kind != b[i].kind || a[i].size_bytes != b[i].size_bytes || a[i].checksum != b[i].checksum ||
+        a[i].integer != b[i].integer)
+      return 0;
+  return 1;
+}
+
+/** Parses the stream whole, then split into two reads at every byte, then one byte at a time. */
+static void check_every_split(reply_parser_t parse, const uint8_t *stream, size_t size, int expect_count) {
+  summary_t whole[SUMMARIES_MAX], split[SUMMARIES_MAX];
+  size_t all[] = {size};
+  CHECK(feed_replies(parse, stream, size, all, 1, whole) == expect_count);
+  for (size_t cut = 0; cut <= size; cut++) {
+    size_t two[] = {cut, size};
+    int n = feed_replies(parse, stream, size, two, 2, split);
+    CHECK(n == expect_count && same_summaries(split, whole, expect_count));
+  }
+  size_t chunks[] = {1, 2, 3, 7, 13, 64};
+  for (size_t i = 0; i < sizeof chunks / sizeof chunks[0]; i++) {
+    int n = feed_replies(parse, stream, size, &chunks[i], 1, split);
+    CHECK(n == expect_count && same_summaries(split, whole, expect_count));
+  }
+}
+
+/** A reply the parser must refuse whole (-1), and must never accept however it is split. */
+static void check_refused(reply_parser_t parse, const char *text, size_t size) {
+  summary_t out[SUMMARIES_MAX];
+  size_t all[] = {size}, one[] = {1};
+  CHECK(feed_replies(parse, (const uint8_t *)text, size, all, 1, out) < 0);
+  CHECK(feed_replies(parse, (const uint8_t *)text, size, one, 1, out) < 0);
+}
+#define REFUSED(parse, literal) check_refused(parse, literal, sizeof literal - 1)
+
+static void test_resp(void) {
+  uint8_t value[300], stream[2048], *p = stream;
+  for (size_t i = 0; i < sizeof value; i++) value[i] = (uint8_t)(i % 7 == 0 ? '\r' : i % 5 == 0 ? '\n' : i);
+  const char *head = "+OK\r\n-ERR wrong number of arguments\r\n:12345\r\n:-7\r\n$-1\r\n$0\r\n\r\n";
+  memcpy(p, head, strlen(head));
+  p += strlen(head);
+  p = resp_write_bulk(p, value, 100);
+  p = resp_write_bulk(p, value, sizeof value);
+  size_t n = (size_t)(p - stream);
+  check_every_split(parse_resp_summary, stream, n, 8);
+
+  summary_t r[SUMMARIES_MAX];
+  size_t all[] = {n};
+  CHECK(feed_replies(parse_resp_summary, stream, n, all, 1, r) == 8);
+  CHECK(r[0].kind == RESP_STATUS && r[0].size_bytes == 2 && r[0].checksum == checksum((const uint8_t *)"OK", 2));
+  CHECK(r[1].kind == RESP_ERROR && r[1].size_bytes == strlen("ERR wrong number of arguments"));
+  CHECK(r[2].kind == RESP_INTEGER && r[2].integer == 12345);
+  CHECK(r[3].kind == RESP_INTEGER && r[3].integer == -7);
+  CHECK(r[4].kind == RESP_NIL);
+  CHECK(r[5].kind == RESP_BULK && r[5].size_bytes == 0);
+  CHECK(r[6].kind == RESP_BULK && r[6].size_bytes == 100 && r[6].checksum == checksum(value, 100));
+  CHECK(r[7].kind == RESP_BULK && r[7].size_bytes == 300 && r[7].checksum == checksum(value, 300));
+
+  // Once a bulk header is in, the whole reply's size is announced so the caller can make room.
+  size_t need;
+  resp_reply_t partial;
+  CHECK(resp_parse(stream + strlen(head), 20, REPLY_VALUE_BYTES_MAX, &partial, &need) == 0 && need == 6 + 100 + 2);
+
+  REFUSED(parse_resp_summary, "?what\r\n");
+  REFUSED(parse_resp_summary, "\r\n");
+  REFUSED(parse_resp_summary, "*1\r\n$1\r\na\r\n");           // an array answers neither GET nor SET
+  REFUSED(parse_resp_summary, "$abc\r\n");
+  REFUSED(parse_resp_summary, "$-2\r\n");
+  REFUSED(parse_resp_summary, "$\r\n");
+  REFUSED(parse_resp_summary, "$3\r\nabcXY");                      // no CRLF after the payload
+  REFUSED(parse_resp_summary, "$5000\r\n");                        // larger than the maximum
+  REFUSED(parse_resp_summary, ":\r\n");
+  REFUSED(parse_resp_summary, ":1x\r\n");
+  REFUSED(parse_resp_summary, ":1234567890123456789\r\n");         // 19 digits: refused, not overflowed
+  static char long_line[RESP_LINE_BYTES_MAX + 8];
+  memset(long_line, 'x', sizeof long_line);
+  long_line[0] = '+';
+  check_refused(parse_resp_summary, long_line, sizeof long_line);
+
+  uint8_t out[128];
+  const uint8_t key[] = "b:42";
+  size_t got = (size_t)(resp_write_get(out, key, 4) - out);
+  CHECK(got == 23 && memcmp(out, "*2\r\n$3\r\nGET\r\n$4\r\nb:42\r\n", got) == 0);
+  got = (size_t)(resp_write_set(out, key, 4, (const uint8_t *)"hello", 5) - out);
+  CHECK(got == 34 && memcmp(out, "*3\r\n$3\r\nSET\r\n$4\r\nb:42\r\n$5\r\nhello\r\n", got) == 0);
+  CHECK(got <= resp_command_bytes_max(4, 5));
+}
+
+static void test_memcached(void) {
+  uint8_t value[300], stream[2048], *p = stream;
+  for (size_t i = 0; i < sizeof value; i++) value[i] = (uint8_t)(i % 7 == 0 ? '\r' : i % 5 == 0 ? '\n' : i);
+  // A hit whose data holds "\r\nEND\r\n": values are length-delimited, never scanned.
+  const char *head = "STORED\r\nVALUE b:1 0 5\r\nhello\r\nEND\r\nEND\r\nVALUE b:2 7 9 123\r\n\r\nEND\r\nXY\r\nEND\r\n"
+                     "ERROR\r\nCLIENT_ERROR bad data chunk\r\nSERVER_ERROR out of memory storing object\r\nNOT_STORED\r\n"
+                     "VALUE b:3 0 0\r\n\r\nEND\r\n";
+  memcpy(p, head, strlen(head));
+  p += strlen(head);
+  p += sprintf((char *)p, "VALUE b:4 4294967295 %zu\r\n", sizeof value);
+  memcpy(p, value, sizeof value);
+  p += sizeof value;
+  memcpy(p, "\r\nEND\r\n", 7);
+  p += 7;
+  size_t n = (size_t)(p - stream);
+  check_every_split(parse_mc_summary, stream, n, 10);
+
+  summary_t r[SUMMARIES_MAX];
+  size_t all[] = {n};
+  CHECK(feed_replies(parse_mc_summary, stream, n, all, 1, r) == 10);
+  CHECK(r[0].kind == MC_STORED);
+  CHECK(r[1].kind == MC_VALUE && r[1].size_bytes == 5 && r[1].checksum == checksum((const uint8_t *)"hello", 5));
+  CHECK(r[2].kind == MC_END);
+  CHECK(r[3].kind == MC_VALUE && r[3].size_bytes == 9 && r[3].integer == 7 &&
+        r[3].checksum == checksum((const uint8_t *)"\r\nEND\r\nXY", 9));
+  CHECK(r[4].kind == MC_ERROR && r[5].kind == MC_ERROR && r[6].kind == MC_ERROR);
+  CHECK(r[7].kind == MC_REFUSED);
+  CHECK(r[8].kind == MC_VALUE && r[8].size_bytes == 0);
+  CHECK(r[9].kind == MC_VALUE && r[9].size_bytes == 300 && r[9].integer == 4294967295 &&
+        r[9].checksum == checksum(value, sizeof value));
+
+  size_t need;
+  mc_reply_t partial;
+  const char *hit = "VALUE b:1 0 5\r\nhel";
+  CHECK(mc_parse((const uint8_t *)hit, strlen(hit), REPLY_VALUE_BYTES_MAX, &partial, &need) == 0 && need == 15 + 5 + 2 + 5);
+
+  REFUSED(parse_mc_summary, "VALUE b:1 0 5\r\nhelloXXEND\r\n");       // no CRLF after the data
+  REFUSED(parse_mc_summary, "VALUE b:1 0 5\r\nhello\r\nVALUE b:2 0 1\r\nx\r\nEND\r\n");  // two values
+  REFUSED(parse_mc_summary, "VALUE b:1 0 5\r\nhello\r\nENDX\r\n");
+  REFUSED(parse_mc_summary, "VALUE b:1 0 5\r\nhello\r\nXXX\r\n");      // five bytes, but not END
+  REFUSED(parse_mc_summary, "VALUE  0 5\r\nhello\r\nEND\r\n");        // no key
+  REFUSED(parse_mc_summary, "VALUE b:1 x 5\r\nhello\r\nEND\r\n");
+  REFUSED(parse_mc_summary, "VALUE b:1 0\r\n");
+  REFUSED(parse_mc_summary, "VALUE b:1 0 5 \r\nhello\r\nEND\r\n");    // trailing space
+  REFUSED(parse_mc_summary, "VALUE b:1 4294967296 1\r\nx\r\nEND\r\n");  // flags beyond 32 bits
+  REFUSED(parse_mc_summary, "VALUE b:1 0 5000\r\n");                   // larger than the maximum
+  REFUSED(parse_mc_summary, "STORE\r\n");
+  REFUSED(parse_mc_summary, "ENDX\r\n");
+  REFUSED(parse_mc_summary, "\r\n");
+  static char long_line[MC_LINE_BYTES_MAX + 8];
+  memset(long_line, 'x', sizeof long_line);
+  check_refused(parse_mc_summary, long_line, sizeof long_line);
+
+  uint8_t out[128];
+  const uint8_t key[] = "b:42";
+  size_t got = (size_t)(mc_write_get(out, key, 4) - out);
+  CHECK(got == 10 && memcmp(out, "get b:42\r\n", got) == 0);
+  got = (size_t)(mc_write_set(out, key, 4, (const uint8_t *)"hello", 5) - out);
+  CHECK(got == 23 && memcmp(out, "set b:42 0 0 5\r\nhello\r\n", got) == 0);
+  CHECK(got <= mc_command_bytes_max(4, 5));
+}
+
 int main(void) {
   test_frames();
   test_client_frames();
   test_msgpack();
+  test_resp();
+  test_memcached();
   test_hist();
   test_base64();
   if (failures) {

@@ -32,6 +32,24 @@ export interface NodeConfig {
   workers: {
     /** 0 = one per available core, at least 2. */
     count: number;
+    /** A worker's JS heap limit (resourceLimits.maxOldGenerationSizeMb). Records live off-heap. */
+    heapMbMax: number;
+  };
+  supervisor: {
+    /** A worker whose heartbeat is older than this is declared hung and restarted. */
+    heartbeatTimeoutMs: number;
+    /** How often heartbeats are checked. */
+    checkIntervalMs: number;
+    /** Delay before restarting a failed worker; doubles with each recent failure up to the max. */
+    restartDelayMsMin: number;
+    restartDelayMsMax: number;
+    /** After this many failures of one worker within crashLoopWindowMs, it is not restarted. */
+    crashLoopMax: number;
+    crashLoopWindowMs: number;
+    /** A worker whose heap passes this share of heapMbMax is restarted before it runs out. */
+    heapRestartPct: number;
+    /** Allows the FAULT admin request (tests and drills); off in production. */
+    faultInjection: boolean;
   };
   namespaces: NamespaceConfig[];
   log: { level: 'debug' | 'info' | 'warn' | 'error' | 'silent' };
@@ -96,13 +114,17 @@ function namespaceFrom(raw: unknown, index: number): NamespaceConfig {
 export function parseConfig(raw: unknown): NodeConfig {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail('(top)', 'must be an object');
   const top = raw as Record<string, unknown>;
-  onlyKeys(top, ['service', 'workers', 'namespaces', 'log'], '(top)');
+  onlyKeys(top, ['service', 'workers', 'supervisor', 'namespaces', 'log'], '(top)');
   const s = section(top, 'service');
   onlyKeys(s, ['host', 'port', 'frameBytesMax', 'connectionsMax', 'inFlightPerConnectionMax', 'sendBufferBytesMax'], 'service');
   const host = s.host ?? '127.0.0.1';
   if (typeof host !== 'string' || host.length === 0) fail('service.host', 'must be a non-empty string');
   const w = section(top, 'workers');
-  onlyKeys(w, ['count'], 'workers');
+  onlyKeys(w, ['count', 'heapMbMax'], 'workers');
+  const sv = section(top, 'supervisor');
+  onlyKeys(sv, ['heartbeatTimeoutMs', 'checkIntervalMs', 'restartDelayMsMin', 'restartDelayMsMax', 'crashLoopMax', 'crashLoopWindowMs', 'heapRestartPct', 'faultInjection'], 'supervisor');
+  const faultInjection = sv.faultInjection ?? false;
+  if (typeof faultInjection !== 'boolean') fail('supervisor.faultInjection', 'must be true or false');
   const l = section(top, 'log');
   onlyKeys(l, ['level'], 'log');
   const level = l.level ?? 'info';
@@ -125,7 +147,17 @@ export function parseConfig(raw: unknown): NodeConfig {
       inFlightPerConnectionMax: int(s, 'inFlightPerConnectionMax', 'service', C.IN_FLIGHT_PER_CONNECTION_MAX_DEFAULT, 1, C.REQUEST_SLOTS_MAX),
       sendBufferBytesMax: int(s, 'sendBufferBytesMax', 'service', C.SEND_BUFFER_BYTES_MAX_DEFAULT, 1024 * 1024, 2 ** 40),
     },
-    workers: { count: int(w, 'count', 'workers', 0, 0, C.WORKERS_MAX) },
+    workers: { count: int(w, 'count', 'workers', 0, 0, C.WORKERS_MAX), heapMbMax: int(w, 'heapMbMax', 'workers', 1024, 64, 65536) },
+    supervisor: {
+      heartbeatTimeoutMs: int(sv, 'heartbeatTimeoutMs', 'supervisor', 500, 50, 600_000),
+      checkIntervalMs: int(sv, 'checkIntervalMs', 'supervisor', 50, 10, 60_000),
+      restartDelayMsMin: int(sv, 'restartDelayMsMin', 'supervisor', 10, 0, 60_000),
+      restartDelayMsMax: int(sv, 'restartDelayMsMax', 'supervisor', 2000, 0, 600_000),
+      crashLoopMax: int(sv, 'crashLoopMax', 'supervisor', 5, 1, 1000),
+      crashLoopWindowMs: int(sv, 'crashLoopWindowMs', 'supervisor', 60_000, 1000, 86_400_000),
+      heapRestartPct: int(sv, 'heapRestartPct', 'supervisor', 90, 10, 100),
+      faultInjection,
+    },
     namespaces,
     log: { level: level as NodeConfig['log']['level'] },
   };

@@ -243,6 +243,15 @@ export class Client extends EventEmitter<ClientEvents> {
     return ((await this.call(Op.VERIFY, body, false, policy)).body ?? {}) as Record<string, unknown>;
   }
 
+  /**
+   * Asks a worker to fail in the given way (tests and drills): 'crash' (uncaught exception),
+   * 'exit', 'hang' (busy loop), 'stall' (blocked thread) or 'oom' (heap exhausted). The node must
+   * have supervisor.faultInjection enabled, else FAIL_FORBIDDEN (22). Never retried.
+   */
+  async injectFault(fault: { worker: number; kind: 'crash' | 'exit' | 'hang' | 'stall' | 'oom' }, policy?: BasePolicy): Promise<void> {
+    await this.call(Op.FAULT, { worker: fault.worker, kind: fault.kind }, true, policy);
+  }
+
   async ping(policy?: ReadPolicy): Promise<void> {
     await this.call(Op.PING, null, false, policy);
   }

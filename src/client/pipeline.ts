@@ -51,14 +51,23 @@ export interface PipelineHooks {
 const enum CallState {
   Queued,
   Sent,
+  /** A read the node refused as unavailable, waiting to be sent again. */
+  Waiting,
   Done,
 }
+
+/** A read refused with PARTITION_UNAVAILABLE (a worker restarting) is sent again after this
+ *  delay, doubling each time, at most UNAVAILABLE_RETRIES_MAX times within its timeout. */
+export const UNAVAILABLE_RETRY_DELAY_MS = 20;
+export const UNAVAILABLE_RETRIES_MAX = 7;
 
 class Call {
   state = CallState.Queued;
   id = 0;
   sendCount = 0;
+  unavailableCount = 0;
   timer: NodeJS.Timeout | null = null;
+  retryTimer: NodeJS.Timeout | null = null;
 
   constructor(
     readonly spec: RequestSpec,
@@ -89,6 +98,8 @@ export class Pipeline {
   private draining = false;
   /** Calls the draining node refused in the frame being read, in order, to send again. */
   private refused: Call[] = [];
+  /** Reads waiting out a short delay after the node said their partition was unavailable. */
+  private readonly waiting = new Set<Call>();
 
   constructor(limits: PipelineLimits, hooks: PipelineHooks) {
     if (!(limits.maxInFlight >= 1 && limits.maxQueued >= 0)) throw new Error('pipeline limits out of range');
@@ -178,6 +189,8 @@ export class Pipeline {
   close(): void {
     this.closed = true;
     this.transport = null;
+    for (const call of this.waiting) this.finishWithError(call, lossError('close', this.facts(call, false))!);
+    this.waiting.clear();
     for (const call of this.inFlight.values()) {
       if (call !== null) this.finishWithError(call, lossError('close', this.facts(call, true))!);
     }
@@ -220,6 +233,20 @@ export class Pipeline {
       // A refused write is not: it definitely did not happen, and the application decides
       // whether to write again (writes are never retried behind its back).
       this.refused.push(call);
+      return;
+    }
+    if (code === Status.PARTITION_UNAVAILABLE && !call.spec.write && !this.draining && call.unavailableCount < UNAVAILABLE_RETRIES_MAX) {
+      // The partition's worker is restarting: a read is safe to send again shortly.
+      call.state = CallState.Waiting;
+      this.waiting.add(call);
+      const delayMs = UNAVAILABLE_RETRY_DELAY_MS * 2 ** call.unavailableCount++;
+      call.retryTimer = setTimeout(() => {
+        call.retryTimer = null;
+        this.waiting.delete(call);
+        if (call.state !== CallState.Waiting || this.closed) return;
+        this.requeueFirst([call]);
+        this.scheduleFlush();
+      }, delayMs);
       return;
     }
     call.state = CallState.Done;
@@ -274,6 +301,13 @@ export class Pipeline {
   private expire(call: Call): void {
     call.timer = null;
     if (call.state === CallState.Done) return;
+    if (call.state === CallState.Waiting) {
+      if (call.retryTimer !== null) clearTimeout(call.retryTimer);
+      this.waiting.delete(call);
+      call.state = CallState.Done;
+      call.reject(lossError('timeout', this.facts(call, false))!);
+      return;
+    }
     const sent = call.state === CallState.Sent;
     if (sent) {
       // Keep the id taken until the server answers it or the connection goes: the server still
@@ -292,6 +326,7 @@ export class Pipeline {
   private finishWithError(call: Call, error: AerieError): void {
     call.state = CallState.Done;
     if (call.timer !== null) clearTimeout(call.timer);
+    if (call.retryTimer !== null) clearTimeout(call.retryTimer);
     call.reject(error);
   }
 

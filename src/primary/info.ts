@@ -27,7 +27,9 @@ export function buildInfo(s: InfoSources): Record<string, unknown> {
     for (let n = 0; n < s.config.namespaces.length; n++) records += st.get(st.nsSlot(n, NamespaceStat.RECORDS));
     return {
       index: i,
-      state: w.alive ? 'up' : 'down',
+      state: w.state,
+      restarts: w.restarts,
+      lastFailure: w.lastFailure,
       partitions: partitions[i],
       records,
       requests: g(WorkerStat.REQUESTS),

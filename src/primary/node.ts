@@ -14,6 +14,7 @@ import { buildInfo } from './info';
 import { Router } from './router';
 import { CloseCode, Session, type SessionHost } from './session';
 import { WorkerHandle } from './worker-handle';
+import { Supervisor } from './supervisor';
 import { JobPool } from '../jobs/pool';
 import { AerieError, Status } from '../errors';
 
@@ -48,6 +49,14 @@ export async function startNode(config: NodeConfig): Promise<AerieNode> {
 
   const workers: WorkerHandle[] = [];
   const router = new Router(config.namespaces.map((ns) => ns.name), sets, map, workers);
+  const supervisor = new Supervisor(workers, stats, config, {
+    onWorkerDown: (h) => {
+      h.pump(); // answers the thread published before it died are real answers
+      router.failWorker(h.index, h.backlogSlots());
+    },
+    onWorkerFailed: (h) => router.refuseSlots(h.takeBacklog()),
+    log: (m) => console.error(`aerie: ${m}`),
+  });
   for (let i = 0; i < n; i++) {
     workers.push(
       new WorkerHandle(
@@ -59,26 +68,31 @@ export async function startNode(config: NodeConfig): Promise<AerieNode> {
           setRegistries: sets.map((s) => s.sab),
           namespaces: config.namespaces,
         },
-        (slot, code, bytes, start, end) => router.onResponse(slot, code, bytes, start, end),
-        (h, why) => {
-          console.error(`aerie: worker ${h.index} stopped unexpectedly (${why}); its partitions are unavailable until restart`);
-          h.pump(); // answers the worker published before it died are real answers
-          router.failWorker(h.index);
+        {
+          onResponse: (slot, code, bytes, start, end) => router.onResponse(slot, code, bytes, start, end),
+          onExit: (h, why) => supervisor.onExit(h, why),
+          onReady: (h) => {
+            if (h.restarts > 0) log(`worker ${h.index} is back (restart ${h.restarts})`);
+          },
+          log: (m) => console.error(`aerie: ${m}`),
         },
+        config.workers.heapMbMax,
       ),
     );
   }
-  await Promise.all(workers.map((w) => w.ready));
+  await Promise.all(workers.map((w) => w.start(false)));
+  supervisor.start();
   const jobs = new JobPool();
 
   /** Verifies one namespace on every live worker and sums the reports. */
   const verifyNamespace = async (nsIndex: number, name: string) => {
     const reports = await Promise.all(
       workers
-        .filter((w) => w.alive && w.indexSabs[nsIndex] !== null)
-        .map((w) =>
-          jobs.verify({ indexSab: w.indexSabs[nsIndex]!, controlSab: w.controlSabs[nsIndex]!, blocks: w.blockSabs[nsIndex] }),
-        ),
+        .filter((w) => w.alive && w.stores[nsIndex].indexSab !== null)
+        .map((w) => {
+          const m = w.stores[nsIndex];
+          return jobs.verify({ indexSab: m.indexSab!, controlSab: m.controlSab!, blocks: m.blocks });
+        }),
     );
     const sum = (f: (r: (typeof reports)[number]) => number) => reports.reduce((a, r) => a + f(r), 0);
     return {
@@ -141,6 +155,13 @@ export async function startNode(config: NodeConfig): Promise<AerieNode> {
       }
     },
     draining: () => draining,
+    fault: (worker, kind) => {
+      if (!config.supervisor.faultInjection) {
+        throw new AerieError(Status.FAIL_FORBIDDEN, 'fault injection is disabled (supervisor.faultInjection)');
+      }
+      if (!Number.isInteger(worker) || worker < 0 || worker >= n) throw new AerieError(Status.PARAMETER, `worker must be 0..${n - 1}`);
+      return workers[worker];
+    },
   };
 
   const http: Server = createServer((_req, res) => {
@@ -185,6 +206,7 @@ export async function startNode(config: NodeConfig): Promise<AerieNode> {
       while ((sessions.size > 0 || router.table.inUse > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
       flushAll();
       for (const s of sessions) s.close(CloseCode.GOING_AWAY, 'node shutting down');
+      supervisor.stop();
       await Promise.all(workers.map((w) => w.stop()));
       await jobs.close();
       wss.close();

@@ -98,7 +98,7 @@ export class Router {
     session: Session, id: number, op: number, nsIndex: number, setId: number, worker: WorkerHandle,
     frame: Uint8Array, bodyStart: number, bodyEnd: number,
   ): void {
-    if (!worker.alive) throw new AerieError(Status.PARTITION_UNAVAILABLE, `partition's worker ${worker.index} is down`);
+    if (!worker.accepting) throw new AerieError(Status.PARTITION_UNAVAILABLE, `partition's worker ${worker.index} is down`);
     const slot = this.table.acquire(session, id, SlotKind.SINGLE, worker.index);
     if (slot < 0) throw new AerieError(Status.DEVICE_OVERLOAD, 'too many requests in flight on the node');
     this.table.ops[slot] = op;
@@ -147,7 +147,7 @@ export class Router {
     const subOp = op === Op.BATCH_GET ? Op.GET : Op.EXISTS;
     for (let i = 0; i < count; i++) {
       const t = targets[i];
-      if (!t.worker.alive) {
+      if (!t.worker.accepting) {
         batch.elements[i] = elementError(Status.PARTITION_UNAVAILABLE, op === Op.BATCH_GET);
         batch.remaining--;
         continue;
@@ -190,7 +190,7 @@ export class Router {
       return;
     }
     const worker = this.workers[workerIndex];
-    if (!worker.alive) throw new AerieError(Status.PARTITION_UNAVAILABLE, `worker ${workerIndex} is down`);
+    if (!worker.accepting) throw new AerieError(Status.PARTITION_UNAVAILABLE, `worker ${workerIndex} is down`);
     const slot = this.table.acquire(session, id, SlotKind.SCAN, workerIndex);
     if (slot < 0) throw new AerieError(Status.DEVICE_OVERLOAD, 'too many requests in flight on the node');
     const state: ScanState = { session, clientId: id, workerIndex };
@@ -268,10 +268,10 @@ export class Router {
    * A worker died: answer everything it held. A write may or may not have been applied, so it is
    * answered TIMEOUT, which clients report as in doubt; a read is answered PARTITION_UNAVAILABLE.
    */
-  failWorker(workerIndex: number): void {
+  failWorker(workerIndex: number, waiting: Set<number>): void {
     const t = this.table;
     for (let slot = 0; slot < t.sessions.length; slot++) {
-      if (t.sessions[slot] === null || t.workers[slot] !== workerIndex) continue;
+      if (t.sessions[slot] === null || t.workers[slot] !== workerIndex || waiting.has(slot)) continue;
       const kind = t.kinds[slot];
       if (kind === SlotKind.SINGLE) {
         const op = t.ops[slot];
@@ -289,6 +289,40 @@ export class Router {
     }
   }
 
+  /** Answers requests that were never sent to any thread: refused, definitely not applied. */
+  refuseSlots(slots: number[]): void {
+    for (const slot of slots) {
+      if (this.table.sessions[slot] === null) {
+        this.table.release(slot);
+        continue;
+      }
+      const kind = this.table.kinds[slot];
+      if (kind === SlotKind.BATCH_ELEMENT) {
+        const el = elementError(Status.PARTITION_UNAVAILABLE, (this.table.extras[slot] as BatchState).withBins);
+        this.onResponse(slot, 0, el, 0, el.length);
+      } else {
+        const body = elementMessage('the worker owning this partition is down');
+        this.onResponse(slot, Status.PARTITION_UNAVAILABLE, body, 0, body.length);
+      }
+    }
+  }
+
+  /** Sends a FAULT to a worker: it answers, then fails as asked. */
+  sendFault(session: Session, id: number, worker: WorkerHandle, kind: string): void {
+    if (!worker.accepting) throw new AerieError(Status.PARTITION_UNAVAILABLE, `worker ${worker.index} is down`);
+    const slot = this.table.acquire(session, id, SlotKind.SINGLE, worker.index);
+    if (slot < 0) throw new AerieError(Status.DEVICE_OVERLOAD, 'too many requests in flight on the node');
+    this.table.ops[slot] = Op.FAULT;
+    const w = new Writer(64);
+    w.writeString(kind);
+    const k = w.copy();
+    if (!worker.send(slot, Op.FAULT, 0, 0, 0, NO_DIGEST, k, 0, k.length)) {
+      this.table.release(slot);
+      throw new AerieError(Status.DEVICE_OVERLOAD, `worker ${worker.index} queue is full`);
+    }
+    this.markDirty(worker);
+  }
+
   /** Forgets a closed session's requests: their responses will be dropped on arrival. */
   forget(session: Session): void {
     const t = this.table;
@@ -297,6 +331,7 @@ export class Router {
 }
 
 const EMPTY = Buffer.alloc(0);
+const NO_DIGEST = Buffer.alloc(20);
 
 function elementMessage(message: string): Buffer {
   const w = new Writer(256);

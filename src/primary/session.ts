@@ -33,6 +33,8 @@ export interface SessionHost {
   closed(s: Session): void;
   /** True while the node drains for shutdown: new requests are refused. */
   draining(): boolean;
+  /** The worker a FAULT request targets; throws FAIL_FORBIDDEN when fault injection is off. */
+  fault(worker: number, kind: string): import('./worker-handle').WorkerHandle;
 }
 
 const reader = new Reader(new Uint8Array(0));
@@ -127,6 +129,7 @@ export class Session {
     if (op === Op.PING) return this.respondValue(id, 0, null);
     if (op === Op.INFO) return this.respondValue(id, 0, this.host.infoBody());
     if (op === Op.VERIFY) return this.onVerify(id, frame, bodyStart, bodyEnd);
+    if (op === Op.FAULT) return this.onFault(id, frame, bodyStart, bodyEnd);
     if (this.inFlight >= this.host.inFlightMax) {
       throw new AerieError(Status.QUOTA_EXCEEDED, `at most ${this.host.inFlightMax} requests in flight per connection`);
     }
@@ -167,6 +170,18 @@ export class Session {
         this.respondError(id, e.code, e.message);
       },
     );
+  }
+
+  private onFault(id: number, frame: Buffer, bodyStart: number, bodyEnd: number): void {
+    const r = new Reader(frame);
+    r.reset(frame, bodyStart, bodyEnd);
+    const body = r.readValue() as { worker?: unknown; kind?: unknown } | null;
+    if (body === null || typeof body !== 'object' || typeof body.kind !== 'string') {
+      throw new AerieError(Status.PARAMETER, 'FAULT needs {worker, kind}');
+    }
+    const worker = this.host.fault(body.worker as number, body.kind);
+    this.host.router.sendFault(this, id, worker, body.kind);
+    this.inFlight++;
   }
 
   // ---- shutdown ----

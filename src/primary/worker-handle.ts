@@ -1,67 +1,167 @@
-// The primary's side of one worker thread: its rings, its backlog for when the request ring is
-// full, and the pump that drains its responses. Requests are written into the ring as they are
-// routed; the worker is woken once per frame, and only if it sleeps.
+// The primary's side of one worker slot across the lives of its thread: the current thread and
+// its rings, the backlog that holds requests while the ring is full or the thread is restarting,
+// the pump that drains responses, and the shared memory the thread's stores live in, which
+// outlives each thread so that a replacement can adopt it.
 
 import { Worker } from 'node:worker_threads';
 import * as path from 'node:path';
 import { RING_BYTES, WORKER_BACKLOG_MAX } from '../constants';
-import { REQ_HEADER_BYTES, RES_HEADER_BYTES, ReqOffset, type ControlFromWorker, type WorkerInit } from '../protocol/internal';
+import { REQ_HEADER_BYTES, RES_HEADER_BYTES, ReqOffset, type ControlFromWorker, type StoreMemory, type WorkerInit } from '../protocol/internal';
 import { Ring } from '../shm/ring';
 
 export type ResponseHandler = (slot: number, code: number, bytes: Uint8Array, start: number, end: number) => void;
 
+/** starting: a thread is booting; up: serving; down: dead, a restart is due; failed: given up. */
+export type WorkerState = 'starting' | 'up' | 'down' | 'failed' | 'stopped';
+
+export interface WorkerEvents {
+  onResponse: ResponseHandler;
+  /** The thread died (not during stop()); `why` says how. */
+  onExit(h: WorkerHandle, why: string): void;
+  onReady(h: WorkerHandle): void;
+  log(message: string): void;
+}
+
 const WORKER_ENTRY = path.join(__dirname, '..', 'worker', 'main.js');
+
+/** One thread's life: its rings and the pump reading its responses. */
+interface Incarnation {
+  thread: Worker;
+  requests: Ring;
+  responses: Ring;
+  alive: boolean;
+  /** Why it died, when the primary knows better than the exit code (hang, fault). */
+  killedFor: string | null;
+}
+
+export type WorkerBase = Omit<WorkerInit, 'requestRing' | 'responseRing' | 'adopt'>;
 
 export class WorkerHandle {
   readonly index: number;
-  readonly requests: Ring;
-  readonly responses: Ring;
-  readonly thread: Worker;
-  /** Shared memory the worker created (index tables, arena blocks), kept so it outlives the thread. */
-  readonly indexSabs: (SharedArrayBuffer | null)[];
-  readonly controlSabs: (SharedArrayBuffer | null)[];
-  readonly blockSabs: SharedArrayBuffer[][];
+  state: WorkerState = 'starting';
+  /** Threads started after the first. */
+  restarts = 0;
+  lastFailure: string | null = null;
+  /** Per namespace, the shared memory of the store the current thread uses. */
+  readonly stores: StoreMemory[];
+  private life: Incarnation | null = null;
   private readonly backlog: Buffer[] = [];
-  private readonly onResponse: ResponseHandler;
-  private closed = false;
-  alive = true;
-  ready: Promise<void>;
+  private readonly base: WorkerBase;
+  private readonly events: WorkerEvents;
+  private readonly resourceLimits: { maxOldGenerationSizeMb: number };
+  ready: Promise<void> = Promise.resolve();
 
-  constructor(init: Omit<WorkerInit, 'requestRing' | 'responseRing'>, onResponse: ResponseHandler, onExit: (h: WorkerHandle, why: string) => void) {
-    this.index = init.workerIndex;
-    this.onResponse = onResponse;
-    this.requests = Ring.create(RING_BYTES);
-    this.responses = Ring.create(RING_BYTES);
-    this.indexSabs = init.namespaces.map(() => null);
-    this.controlSabs = init.namespaces.map(() => null);
-    this.blockSabs = init.namespaces.map(() => []);
-    const full: WorkerInit = { ...init, requestRing: this.requests.sab, responseRing: this.responses.sab };
-    this.thread = new Worker(WORKER_ENTRY, { workerData: full, name: `aerie-worker-${init.workerIndex}` });
-    let readyResolve!: () => void;
-    let readyReject!: (e: Error) => void;
-    this.ready = new Promise((res, rej) => {
-      readyResolve = res;
-      readyReject = rej;
+  constructor(base: WorkerBase, events: WorkerEvents, heapMbMax: number) {
+    this.index = base.workerIndex;
+    this.base = base;
+    this.events = events;
+    this.resourceLimits = { maxOldGenerationSizeMb: heapMbMax };
+    this.stores = base.namespaces.map(() => ({ indexSab: null, controlSab: null, arenaStatsSab: null, blocks: [] }));
+  }
+
+  get alive(): boolean {
+    return this.state === 'up';
+  }
+
+  /** True while requests for this worker should wait rather than fail. */
+  get accepting(): boolean {
+    return this.state === 'up' || this.state === 'starting' || this.state === 'down';
+  }
+
+  get thread(): Worker | null {
+    return this.life?.thread ?? null;
+  }
+
+  /** Starts a thread; with `adopt`, it takes over the stores the previous thread left. */
+  start(adopt: boolean): Promise<void> {
+    const requests = Ring.create(RING_BYTES);
+    const responses = Ring.create(RING_BYTES);
+    const init: WorkerInit = {
+      ...this.base,
+      requestRing: requests.sab,
+      responseRing: responses.sab,
+      adopt: adopt ? this.stores.map((s) => (s.indexSab === null ? null : s)) : null,
+    };
+    const thread = new Worker(WORKER_ENTRY, {
+      workerData: init,
+      name: `aerie-worker-${this.index}`,
+      resourceLimits: this.resourceLimits,
     });
-    this.thread.on('message', (m: ControlFromWorker) => {
-      if (m.type === 'ready') readyResolve();
-      else if (m.type === 'store') {
-        this.indexSabs[m.nsIndex] = m.indexSab;
-        this.controlSabs[m.nsIndex] = m.controlSab;
-      } else if (m.type === 'index-resized') this.indexSabs[m.nsIndex] = m.sab;
-      else if (m.type === 'block') this.blockSabs[m.nsIndex][m.blockIndex] = m.sab;
-      else if (m.type === 'fatal') console.error(`aerie: worker ${this.index} failed: ${m.message}`);
+    const life: Incarnation = { thread, requests, responses, alive: true, killedFor: null };
+    this.life = life;
+    this.state = 'starting';
+    this.ready = new Promise<void>((resolve, reject) => {
+      thread.on('message', (m: ControlFromWorker) => this.onControl(life, m, resolve));
+      thread.on('error', (err) => {
+        life.killedFor ??= `error: ${err.message}`;
+        reject(err);
+      });
+      thread.on('exit', (code) => {
+        life.alive = false;
+        reject(new Error(`worker ${this.index} exited with ${code}`));
+        if (this.life === life && this.state !== 'stopped') this.events.onExit(this, life.killedFor ?? `exit code ${code}`);
+      });
     });
-    this.thread.on('error', (err) => {
-      readyReject(err);
-      console.error(`aerie: worker ${this.index} error:`, err);
-    });
-    this.thread.on('exit', (code) => {
-      this.alive = false;
-      readyReject(new Error(`worker ${this.index} exited with ${code}`));
-      if (!this.closed) onExit(this, `exit code ${code}`);
-    });
-    void this.pumpLoop();
+    this.ready.catch(() => undefined);
+    void this.pumpLoop(life);
+    return this.ready;
+  }
+
+  private onControl(life: Incarnation, m: ControlFromWorker, resolve: () => void): void {
+    const s = m.type === 'store' || m.type === 'index-resized' || m.type === 'block' ? this.stores[m.nsIndex] : null;
+    switch (m.type) {
+      case 'ready':
+        if (this.life !== life) return;
+        this.state = 'up';
+        this.drainBacklog();
+        resolve();
+        this.events.onReady(this);
+        return;
+      case 'store':
+        s!.indexSab = m.indexSab;
+        s!.controlSab = m.controlSab;
+        s!.arenaStatsSab = m.arenaStatsSab;
+        return;
+      case 'index-resized':
+        s!.indexSab = m.sab;
+        return;
+      case 'block':
+        s!.blocks[m.blockIndex] = m.sab;
+        return;
+      case 'repaired':
+        this.events.log(`worker ${this.index}: adopted namespace ${m.nsIndex} after repair (${m.checked} checked, ${m.fixed} fixed, ${m.dropped} dropped)`);
+        return;
+      case 'fatal':
+        life.killedFor ??= m.message.split('\n')[0];
+        this.events.log(`worker ${this.index} failed: ${m.message}`);
+        return;
+    }
+  }
+
+  /** Ends the current thread now (hang, proactive restart); the exit handler takes it from there. */
+  kill(why: string): void {
+    const life = this.life;
+    if (life === null || !life.alive) return;
+    life.killedFor = why;
+    void life.thread.terminate();
+  }
+
+  /** Marks the slot as given up: nothing will be sent to it again. Returns its backlog's slots. */
+  giveUp(): number[] {
+    this.state = 'failed';
+    return this.takeBacklog();
+  }
+
+  /** Slots waiting in the backlog (never sent to any thread), removed from it. */
+  takeBacklog(): number[] {
+    const slots = this.backlog.map((b) => b.readUInt32LE(ReqOffset.SLOT));
+    this.backlog.length = 0;
+    return slots;
+  }
+
+  /** Slots waiting in the backlog, left in place. */
+  backlogSlots(): Set<number> {
+    return new Set(this.backlog.map((b) => b.readUInt32LE(ReqOffset.SLOT)));
   }
 
   /**
@@ -73,11 +173,12 @@ export class WorkerHandle {
     body: Uint8Array, bodyStart: number, bodyEnd: number,
   ): boolean {
     const length = REQ_HEADER_BYTES + (bodyEnd - bodyStart);
-    if (this.backlog.length === 0) {
-      const at = this.requests.reserve(length);
+    const life = this.life;
+    if (this.backlog.length === 0 && this.state === 'up' && life !== null) {
+      const at = life.requests.reserve(length);
       if (at >= 0) {
-        writeHeader(this.requests.view, this.requests.bytes, at, slot, op, nsIndex, flags, setId, digest);
-        this.requests.bytes.set(body.subarray(bodyStart, bodyEnd), at + REQ_HEADER_BYTES);
+        writeHeader(life.requests.view, life.requests.bytes, at, slot, op, nsIndex, flags, setId, digest);
+        life.requests.bytes.set(body.subarray(bodyStart, bodyEnd), at + REQ_HEADER_BYTES);
         return true;
       }
     }
@@ -91,31 +192,34 @@ export class WorkerHandle {
 
   /** Publishes what was written and wakes the worker if it sleeps. */
   commit(): void {
-    this.requests.commit();
+    if (this.state === 'up') this.life?.requests.commit();
   }
 
   private drainBacklog(): void {
+    const life = this.life;
+    if (life === null || this.state !== 'up') return;
     let moved = 0;
     while (moved < this.backlog.length) {
       const msg = this.backlog[moved];
-      const at = this.requests.reserve(msg.length);
+      const at = life.requests.reserve(msg.length);
       if (at < 0) break;
-      this.requests.bytes.set(msg, at);
+      life.requests.bytes.set(msg, at);
       moved++;
     }
     if (moved > 0) {
       this.backlog.splice(0, moved);
-      this.requests.commit();
+      life.requests.commit();
     }
   }
 
-  /** Drains all responses now in the ring. Returns how many. */
+  /** Drains all responses the current thread has published. Returns how many. */
   pump(): number {
-    const ring = this.responses;
+    const life = this.life;
+    if (life === null) return 0;
+    const ring = life.responses;
     let count = 0;
     for (let at = ring.next(); at >= 0; at = ring.next()) {
-      const end = at + ring.length;
-      this.onResponse(ring.view.getUint32(at, true), ring.view.getInt32(at + 4, true), ring.bytes, at + RES_HEADER_BYTES, end);
+      this.events.onResponse(ring.view.getUint32(at, true), ring.view.getInt32(at + 4, true), ring.bytes, at + RES_HEADER_BYTES, at + ring.length);
       count++;
     }
     if (count > 0) ring.release();
@@ -123,26 +227,29 @@ export class WorkerHandle {
     return count;
   }
 
-  private async pumpLoop(): Promise<void> {
-    while (!this.closed) {
+  private async pumpLoop(life: Incarnation): Promise<void> {
+    while (life.alive && this.life === life) {
       if (this.pump() > 0) {
         await new Promise<void>((resolve) => setImmediate(resolve));
         continue;
       }
-      const wait = this.responses.waitAsync(this.backlog.length > 0 ? 1 : 1000);
+      const wait = life.responses.waitAsync(this.backlog.length > 0 ? 1 : 100);
       if (wait !== null) await wait;
     }
   }
 
+  /** Stops the thread for good (node shutdown): it finishes its batch and exits. */
   async stop(): Promise<void> {
-    this.closed = true;
-    if (!this.alive) return;
-    this.thread.postMessage({ type: 'stop' });
-    this.requests.commit(); // wake it so it sees the stop
-    const exited = new Promise<void>((resolve) => this.thread.once('exit', () => resolve()));
-    const timer = setTimeout(() => void this.thread.terminate(), 2000);
+    const life = this.life;
+    this.state = 'stopped';
+    if (life === null || !life.alive) return;
+    life.thread.postMessage({ type: 'stop' });
+    life.requests.wake();
+    const exited = new Promise<void>((resolve) => life.thread.once('exit', () => resolve()));
+    const timer = setTimeout(() => void life.thread.terminate(), 2000);
     await exited;
     clearTimeout(timer);
+    life.responses.wake();
   }
 }
 

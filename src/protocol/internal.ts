@@ -45,10 +45,19 @@ export const SCAN_DONE = 0xffffffff;
 export type ControlToWorker = { type: 'stop' };
 export type ControlFromWorker =
   | { type: 'ready' }
-  | { type: 'store'; nsIndex: number; indexSab: SharedArrayBuffer; controlSab: SharedArrayBuffer }
+  | { type: 'store'; nsIndex: number; indexSab: SharedArrayBuffer; controlSab: SharedArrayBuffer; arenaStatsSab: SharedArrayBuffer }
+  | { type: 'repaired'; nsIndex: number; checked: number; fixed: number; dropped: number }
   | { type: 'index-resized'; nsIndex: number; sab: SharedArrayBuffer }
   | { type: 'block'; nsIndex: number; blockIndex: number; sab: SharedArrayBuffer }
   | { type: 'fatal'; message: string };
+
+/** The shared memory of one namespace's store on one worker, kept by the primary. */
+export interface StoreMemory {
+  indexSab: SharedArrayBuffer | null;
+  controlSab: SharedArrayBuffer | null;
+  arenaStatsSab: SharedArrayBuffer | null;
+  blocks: SharedArrayBuffer[];
+}
 
 /** What a worker receives at start-up. */
 export interface WorkerInit {
@@ -60,4 +69,6 @@ export interface WorkerInit {
   stats: SharedArrayBuffer;
   setRegistries: SharedArrayBuffer[];
   namespaces: import('../config').NamespaceConfig[];
+  /** Per namespace, the store a dead predecessor left to adopt (null: start empty). */
+  adopt: (StoreMemory | null)[] | null;
 }

@@ -41,6 +41,11 @@ export interface ArenaOptions {
   memoryBytesMax?: number;
   /** Called when a block's buffer is created, so the primary can keep it alive past this thread. */
   onBlock?: (blockIndex: number, sab: SharedArrayBuffer) => void;
+  /**
+   * Take over the arena a dead thread left: its stats buffer and its blocks (by index). The
+   * options above must be the ones it was created with.
+   */
+  adopt?: { statsSab: SharedArrayBuffer; blocks: ReadonlyArray<SharedArrayBuffer | null | undefined> };
 }
 
 /** Rounds a byte count up to the 8-byte allocation unit. */
@@ -81,7 +86,8 @@ export class Arena {
     this.memoryBytesMax = options.memoryBytesMax ?? this.blockBytes * this.blocksMax;
     this.onBlock = options.onBlock;
     const n = this.blocksMax;
-    this.statsSab = new SharedArrayBuffer(STATS_HEADER_BYTES + 16 * n);
+    this.statsSab = options.adopt?.statsSab ?? new SharedArrayBuffer(STATS_HEADER_BYTES + 16 * n);
+    if (this.statsSab.byteLength !== STATS_HEADER_BYTES + 16 * n) throw new Error('Arena: adopted stats buffer has the wrong size');
     this.totals = new Float64Array(this.statsSab, 0, 2);
     this.counters = new Int32Array(this.statsSab, 0, STATS_HEADER_BYTES / 4);
     this.used = new Int32Array(this.statsSab, STATS_HEADER_BYTES, n);
@@ -92,7 +98,45 @@ export class Arena {
     this.sabs = new Array<SharedArrayBuffer | null>(n).fill(null);
     this.byteViews = new Array<Uint8Array | null>(n).fill(null);
     this.dataViews = new Array<DataView | null>(n).fill(null);
-    this.counters[I_WRITE_BLOCK] = -1;
+    if (options.adopt === undefined) {
+      this.counters[I_WRITE_BLOCK] = -1;
+      return;
+    }
+    // Adopting: the block list comes from the primary, the free stack from the block states.
+    const count = this.counters[I_BLOCK_COUNT];
+    let free = 0;
+    for (let block = 0; block < count; block++) {
+      const sab = options.adopt.blocks[block];
+      if (!sab || sab.byteLength !== this.blockBytes) throw new Error(`Arena: adopted block ${block} is missing or the wrong size`);
+      this.sabs[block] = sab;
+      this.byteViews[block] = new Uint8Array(sab);
+      this.dataViews[block] = new DataView(sab);
+      if (this.state[block] === BLOCK_FREE) this.freeStack[free++] = block;
+    }
+    this.counters[I_FREE_COUNT] = free;
+  }
+
+  /**
+   * Resets live-byte accounting to `liveByBlock` (recomputed from the index after a thread died
+   * mid-write), releasing sealed blocks that hold nothing live.
+   */
+  resetLiveBytes(liveByBlock: Float64Array): void {
+    const count = this.counters[I_BLOCK_COUNT];
+    let total = 0;
+    let free = 0;
+    for (let block = 0; block < count; block++) {
+      if (this.state[block] === BLOCK_FREE) {
+        this.freeStack[free++] = block;
+        continue;
+      }
+      this.live[block] = liveByBlock[block];
+      total += liveByBlock[block];
+    }
+    this.counters[I_FREE_COUNT] = free;
+    this.totals[F_LIVE_BYTES] = total;
+    for (let block = 0; block < count; block++) {
+      if (this.state[block] === BLOCK_SEALED && this.live[block] === 0) this.release(block);
+    }
   }
 
   static location(blockIndex: number, offset: number): number {

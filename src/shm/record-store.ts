@@ -60,6 +60,22 @@ export interface RecordStoreOptions {
   onBlock?: (blockIndex: number, sab: SharedArrayBuffer) => void;
 }
 
+/** The shared memory a dead thread's store leaves behind, enough to adopt it. */
+export interface RecordStoreAdoption {
+  indexSab: SharedArrayBuffer;
+  controlSab: SharedArrayBuffer;
+  arenaStatsSab: SharedArrayBuffer;
+  blocks: ReadonlyArray<SharedArrayBuffer | null | undefined>;
+}
+
+export interface RepairReport {
+  checked: number;
+  /** Entries whose metadata was restored from the record header. */
+  fixed: number;
+  /** Entries whose location did not hold their record (the unacknowledged write in flight). */
+  dropped: number;
+}
+
 export interface RecordStoreStats {
   records: number;
   indexBytes: number;
@@ -82,11 +98,11 @@ export class RecordStore {
   private defragEpoch = 0;
   private defragOffset = 0;
 
-  private constructor(index: IndexTable, arena: Arena, memoryBytesMax: number) {
+  private constructor(index: IndexTable, arena: Arena, memoryBytesMax: number, controlSab?: SharedArrayBuffer) {
     this.index = index;
     this.arena = arena;
     this.memoryBytesMax = memoryBytesMax;
-    this.controlSab = new SharedArrayBuffer(CONTROL_BYTES);
+    this.controlSab = controlSab ?? new SharedArrayBuffer(CONTROL_BYTES);
     this.control = new Int32Array(this.controlSab);
   }
 
@@ -102,6 +118,72 @@ export class RecordStore {
     const store = new RecordStore(index, arena, options.memoryBytesMax);
     store.rebalanceLimits();
     return store;
+  }
+
+  /**
+   * Takes over the store a dead thread left in shared memory (Aerospike's fast restart). When its
+   * seqlock shows a mutation was under way, `repair()` runs first; the result says what it did.
+   */
+  static adopt(options: RecordStoreOptions & RecordStoreAdoption): { store: RecordStore; repair: RepairReport | null } {
+    const index = IndexTable.attach(options.indexSab, { onResize: options.onIndexResize, slotsMax: options.indexSlotsMax });
+    if (index.retired) throw new Error('RecordStore.adopt: the index buffer was replaced by a rehash the primary never saw');
+    const arena = new Arena({
+      blockBytes: options.blockBytes,
+      blocksMax: options.blocksMax,
+      onBlock: options.onBlock,
+      adopt: { statsSab: options.arenaStatsSab, blocks: options.blocks },
+    });
+    const store = new RecordStore(index, arena, options.memoryBytesMax, options.controlSab);
+    store.rebalanceLimits();
+    const epoch = Atomics.load(store.control, C_WRITE_EPOCH);
+    const repair = (epoch & 1) === 1 ? store.repair() : null;
+    return { store, repair };
+  }
+
+  /**
+   * Makes the store consistent after a thread died inside a mutation. Writes copy the record
+   * before pointing the index at it, so every index entry names a complete record; only the
+   * index's copy of the metadata, or the arena's live-byte counts, can be stale. The record
+   * header is taken as the truth for metadata, an entry whose location does not hold its digest
+   * is dropped (it can only be the write in flight, which was never acknowledged), and live bytes
+   * are recounted from the index.
+   */
+  repair(): RepairReport {
+    const report: RepairReport = { checked: 0, fixed: 0, dropped: 0 };
+    const live = new Float64Array(this.arena.blocksMax);
+    const digest = new Uint8Array(DIGEST_BYTES);
+    for (let slot = this.index.nextLive(0); slot >= 0; slot = this.index.nextLive(slot + 1)) {
+      report.checked++;
+      const location = this.index.location(slot);
+      const block = Arena.blockIndexOf(location);
+      const at = this.arena.offsetOf(location);
+      const blocks = this.arena.blocks();
+      const sab = block < blocks.length ? blocks[block] : null;
+      let sound = sab !== null && at + RECORD_HEADER_BYTES <= this.arena.blockBytes;
+      if (sound) {
+        const bytes = this.arena.blockOf(location);
+        this.index.copyDigest(slot, digest, 0);
+        for (let i = 0; i < DIGEST_BYTES && sound; i++) sound = bytes[at + R_DIGEST + i] === digest[i];
+      }
+      if (!sound) {
+        this.index.remove(slot);
+        report.dropped++;
+        continue;
+      }
+      const view = this.arena.dataViewOf(location);
+      const gen = view.getUint16(at + R_GENERATION, true);
+      const setId = view.getUint16(at + R_SET_ID, true);
+      const voidTime = view.getUint32(at + R_VOID_TIME, true);
+      if (gen !== this.index.generation(slot) || setId !== this.index.setId(slot) || voidTime !== this.index.voidTime(slot)) {
+        this.index.setMeta(slot, gen, setId, voidTime);
+        report.fixed++;
+      }
+      live[block] += alignBytes(view.getUint32(at + R_TOTAL_BYTES, true));
+    }
+    this.arena.resetLiveBytes(live);
+    // The mutation that was under way is over: close the seqlock.
+    Atomics.store(this.control, C_WRITE_EPOCH, (Atomics.load(this.control, C_WRITE_EPOCH) + 1) & ~1);
+    return report;
   }
 
   get resizeEpoch(): number {

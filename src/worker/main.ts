@@ -24,6 +24,7 @@ import { Engine } from './engine';
 import { Namespace, nowVoidSec } from './namespace';
 import { RequestFields, parseBody } from './request';
 import { scanPage } from './scan';
+import { injectFault, isFaultKind, type FaultKind } from './faults';
 
 const init = workerData as WorkerInit;
 const port = parentPort!;
@@ -36,15 +37,32 @@ const stats = StatsBlock.attach(init.stats, init.namespaces.length);
 const sets = init.setRegistries.map((sab) => SetRegistry.attach(sab));
 const namespaces = init.namespaces.map((config, nsIndex) => {
   const memoryBytesMax = Math.floor(config.memoryBytesMax / init.workerCount);
-  const store = RecordStore.create({
+  const options = {
     memoryBytesMax,
     blockBytes: arenaBlockBytes(memoryBytesMax, config.recordBytesMax),
     onIndexResize: (sab: SharedArrayBuffer) => send({ type: 'index-resized', nsIndex, sab }),
     onBlock: (blockIndex: number, sab: SharedArrayBuffer) => send({ type: 'block', nsIndex, blockIndex, sab }),
-  });
-  send({ type: 'store', nsIndex, indexSab: store.index.sab, controlSab: store.controlSab });
+  };
+  const left = init.adopt?.[nsIndex] ?? null;
+  let store: RecordStore;
+  if (left !== null && left.indexSab !== null && left.controlSab !== null && left.arenaStatsSab !== null) {
+    // Fast restart: take over the store the previous thread left in shared memory.
+    const adopted = RecordStore.adopt({
+      ...options,
+      indexSab: left.indexSab,
+      controlSab: left.controlSab,
+      arenaStatsSab: left.arenaStatsSab,
+      blocks: left.blocks,
+    });
+    store = adopted.store;
+    if (adopted.repair !== null) send({ type: 'repaired', nsIndex, ...adopted.repair });
+  } else {
+    store = RecordStore.create(options);
+  }
+  send({ type: 'store', nsIndex, indexSab: store.index.sab, controlSab: store.controlSab, arenaStatsSab: store.arena.statsSab });
   return new Namespace(nsIndex, config, init.workerCount, store);
 });
+
 /**
  * Arena block size for a namespace share: small enough that block granularity does not distort
  * stop-writes (at most 1/16 of the share), large enough for a largest record, a power of two.
@@ -69,10 +87,21 @@ port.on('message', (m: ControlToWorker) => {
   if (m.type === 'stop') stopping = true;
 });
 
+/** A fault to inject once the current batch's responses are published (tests, operators). */
+let pendingFault: string | null = null;
+
 /** Handles one request message into `out` and returns the result code. */
 function handleOne(offset: number, length: number): number {
   const bytes = requests.bytes;
-  if (bytes[offset + ReqOffset.OP] !== Op.SCAN) return engine.handle(bytes, requests.view, offset, offset + length, out);
+  const op = bytes[offset + ReqOffset.OP];
+  if (op === Op.FAULT) {
+    scanReader.reset(bytes, offset + 32, offset + length);
+    const kind = scanReader.readValue();
+    if (typeof kind !== 'string' || !isFaultKind(kind)) return Status.PARAMETER;
+    pendingFault = kind;
+    return 0;
+  }
+  if (op !== Op.SCAN) return engine.handle(bytes, requests.view, offset, offset + length, out);
   const view = requests.view;
   scanReader.reset(bytes, offset + 32, offset + length);
   try {
@@ -139,6 +168,7 @@ function drain(): number {
   }
   if (handled > 0) requests.release();
   responses.commit();
+  if (pendingFault !== null) injectFault(pendingFault as FaultKind);
   return handled;
 }
 

@@ -36,9 +36,9 @@ t.test('verify passes a healthy store and catches a corrupted record', async (t)
   // Flip a generation byte in one stored record header, behind the worker's back.
   const target = Array.from({ length: 2000 }, (_, i) => new Key('test', 'v', i)).find((k) => partitionOf(k.digest) % 2 === 0)!;
   const w = node.workers[0];
-  const index = IndexTable.attach(w.indexSabs[0]!);
+  const index = IndexTable.attach(w.stores[0].indexSab!);
   const loc = index.location(index.find(target.digest, 0));
-  const block = new Uint8Array(w.blockSabs[0][Arena.blockIndexOf(loc)]);
+  const block = new Uint8Array(w.stores[0].blocks[Arena.blockIndexOf(loc)]);
   block[(loc & 0x1fffff) * 8 + 4] ^= 0xff;
   peer.request(3, 13, { ns: 'test' });
   const broken = (await peer.waitFor(3, 20_000))[2] as { namespaces: NsReport[] };

@@ -1,0 +1,192 @@
+'use strict';
+// The servers `run.js` measures side by side: an Aerie node (pinned to one core like the peers,
+// and again unpinned, since a node runs a primary thread and two workers), Redis without
+// persistence, Redis with an append-only file fsynced every second, and memcached with one
+// worker thread. Each runs as a child process on a free loopback port, in its own temporary
+// directory, pinned with taskset to CPU 0 when pinning is on. Peers whose binaries are missing
+// are skipped with the apt-get command that installs them.
+
+const { spawn, spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const net = require('node:net');
+const path = require('node:path');
+
+const ROOT = path.resolve(__dirname, '..');
+const CLI = path.join(ROOT, 'dist', 'src', 'cli', 'main.js');
+const INDEX = path.join(ROOT, 'dist', 'src', 'index.js');
+
+const START_TIMEOUT_MS = 30_000;
+const STOP_TIMEOUT_MS = 10_000;
+const OUTPUT_TAIL_BYTES = 8192;
+const SERVER_CPU = 0;
+
+/**
+ * Every server the runner knows, in table order. `pinned: false` means "never pinned"; the others
+ * follow the runner's --no-pin. Keys, values and the load are the same for all (see run.js).
+ */
+const SERVER_SPECS = [
+  { id: 'aerie', label: 'Aerie', protocol: 'aerie', kind: 'aerie', pinned: true },
+  { id: 'aerie-unpinned', label: 'Aerie, unpinned', protocol: 'aerie', kind: 'aerie', pinned: false },
+  { id: 'redis', label: 'Redis', protocol: 'redis', kind: 'redis', pinned: true, binary: 'redis-server', aof: false,
+    install: 'apt-get install -y redis-server' },
+  { id: 'redis-aof', label: 'Redis, AOF everysec', protocol: 'redis', kind: 'redis', pinned: true, binary: 'redis-server',
+    aof: true, install: 'apt-get install -y redis-server' },
+  { id: 'memcached', label: 'memcached', protocol: 'memcached', kind: 'memcached', pinned: true, binary: 'memcached',
+    install: 'apt-get install -y memcached' },
+];
+
+/** The version string of a peer's binary, or null when it cannot be run. */
+function peerVersion(spec) {
+  const flag = spec.kind === 'redis' ? '--version' : '-V';
+  const r = spawnSync(spec.binary, [flag], { encoding: 'utf8' });
+  if (r.error || r.status !== 0) return null;
+  return r.stdout.trim().split('\n')[0];
+}
+
+function aerieVersion() {
+  return `aerie ${JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version}`;
+}
+
+/** memcached refuses to run as root unless told which user to become. */
+function memcachedUserArgs() {
+  if (typeof process.getuid !== 'function' || process.getuid() !== 0) return [];
+  const passwd = fs.existsSync('/etc/passwd') ? fs.readFileSync('/etc/passwd', 'utf8') : '';
+  return ['-u', /^nobody:/m.test(passwd) ? 'nobody' : 'root'];
+}
+
+/** The command line that starts a server, before pinning. */
+function serverArgv(spec, port, dir, embedded) {
+  if (spec.kind === 'aerie') {
+    const configPath = path.join(dir, 'aerie.json');
+    const config = {
+      service: { host: '127.0.0.1', port },
+      namespaces: [{ name: 'test', storage: 'memory' }],
+      log: { level: 'warn' },
+    };
+    fs.writeFileSync(configPath, JSON.stringify(config, null, 2));
+    if (fs.existsSync(CLI) && !embedded) return { argv: [process.execPath, CLI, 'start', '--config', configPath], config };
+    const script =
+      `const { startNode, loadConfig } = require(${JSON.stringify(INDEX)});` +
+      'startNode(loadConfig(process.argv[1])).catch((e) => { console.error(e); process.exit(1); });';
+    return { argv: [process.execPath, '-e', script, configPath], config };
+  }
+  if (spec.kind === 'redis') {
+    // No RDB snapshots in either configuration. The AOF one fsyncs every second from Redis's
+    // background thread; automatic AOF rewrites (a fork that rewrites the whole file) are off so
+    // that no row is measured while a rewrite child competes for the server's core.
+    const persistence = spec.aof
+      ? ['--appendonly', 'yes', '--appendfsync', 'everysec', '--auto-aof-rewrite-percentage', '0']
+      : ['--appendonly', 'no'];
+    return {
+      argv: ['redis-server', '--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence, '--dir', dir,
+        '--daemonize', 'no', '--loglevel', 'warning'],
+    };
+  }
+  return { argv: ['memcached', '-p', String(port), '-l', '127.0.0.1', '-t', '1', '-m', '1024', '-U', '0', ...memcachedUserArgs()] };
+}
+
+/** Keeps the last OUTPUT_TAIL_BYTES of a stream, to show when a child fails. */
+function tail(stream) {
+  const t = { text: '' };
+  stream.setEncoding('utf8');
+  stream.on('data', (s) => {
+    t.text = (t.text + s).slice(-OUTPUT_TAIL_BYTES);
+  });
+  return t;
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function sleep(ms) {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+function canConnect(port) {
+  return new Promise((resolve) => {
+    const s = net.connect({ host: '127.0.0.1', port });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+function pinnedArgv(cpu, argv, pin) {
+  return pin ? ['taskset', '-c', String(cpu), ...argv] : argv;
+}
+
+/** Starts one server in `dir` and resolves once it accepts connections. */
+async function startServer(spec, dir, opts) {
+  const port = await freePort();
+  const pin = opts.pin && spec.pinned;
+  const { argv: bare, config } = serverArgv(spec, port, dir, opts.embedded);
+  const argv = pinnedArgv(SERVER_CPU, bare, pin);
+  // taskset execs the server, so the child's pid is the server's own: /proc/<pid>/stat then
+  // covers every thread of it (Aerie's primary and workers, Redis's background threads).
+  const child = spawn(argv[0], argv.slice(1), { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  const server = { spec, port, pin, argv, config, child, pid: child.pid, output: tail(child.stdout),
+    errors: tail(child.stderr), exited: false, exit: null };
+  child.once('exit', (code, signal) => {
+    server.exited = true;
+    server.exit = signal ?? code;
+  });
+  child.once('error', (err) => {
+    server.exited = true;
+    server.exit = err.message;
+  });
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    if (server.exited) {
+      throw new Error(`${spec.label} exited (${server.exit}) before accepting connections:\n${server.errors.text}${server.output.text}`);
+    }
+    if (await canConnect(port)) return server;
+    await sleep(50);
+  }
+  await stopServer(server);
+  throw new Error(`${spec.label} did not accept connections on 127.0.0.1:${port} within ${START_TIMEOUT_MS} ms`);
+}
+
+async function stopServer(server) {
+  if (server.exited) return;
+  const exited = new Promise((r) => server.child.once('exit', r));
+  server.child.kill('SIGTERM');
+  const stopped = await Promise.race([exited.then(() => true), sleep(STOP_TIMEOUT_MS).then(() => false)]);
+  if (!stopped) {
+    console.error(`bench: ${server.spec.label} ignored SIGTERM for ${STOP_TIMEOUT_MS} ms; killing it`);
+    server.child.kill('SIGKILL');
+    await exited;
+  }
+}
+
+/** OS threads of a process (Node adds its own pool threads to Aerie's primary and workers). */
+function threadCount(pid) {
+  try {
+    return fs.readdirSync(`/proc/${pid}/task`).length;
+  } catch {
+    return null;
+  }
+}
+
+/** Resident memory of a process in MiB, from /proc/<pid>/status. */
+function rssMiB(pid) {
+  try {
+    const m = /^VmRSS:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Math.round(Number(m[1]) / 1024) : null;
+  } catch {
+    return null;
+  }
+}
+
+module.exports = {
+  SERVER_SPECS, INDEX, aerieVersion, peerVersion, startServer, stopServer, threadCount, rssMiB, pinnedArgv, tail, sleep,
+};

@@ -1,0 +1,55 @@
+// `aerie fault`: asks a node to make one of its workers fail (drills and tests of the supervisor).
+// The node refuses unless its config enables supervisor.faultInjection.
+
+import { connect } from '../client';
+import { DEFAULT_HOST, ExitCode, parseCommandArgs, println, UsageError, type ExitCodeValue, type Io } from './args';
+import { formatError } from './format';
+
+const KINDS = ['crash', 'exit', 'hang', 'stall', 'oom'] as const;
+
+export const FAULT_USAGE = `usage: aerie fault --worker N --kind crash|exit|hang|stall|oom [--host HOST:PORT]
+
+Makes worker N fail: crash (uncaught exception), exit, hang (busy loop),
+stall (blocked thread) or oom (heap exhausted). The supervisor detects it and
+restarts the worker, which adopts its records from shared memory; watch it
+with 'aerie info'. Refused (FAIL_FORBIDDEN) unless the node's configuration
+sets supervisor.faultInjection to true.
+
+options:
+  --worker N         worker index (see aerie info)
+  --kind KIND        how it fails
+  --host HOST:PORT   node to ask (default ${DEFAULT_HOST})
+  -h, --help         show this help`;
+
+export async function runFault(args: string[], io: Io): Promise<ExitCodeValue> {
+  const { values } = parseCommandArgs('fault', args, {
+    host: { type: 'string', default: DEFAULT_HOST },
+    worker: { type: 'string' },
+    kind: { type: 'string' },
+  });
+  if (values.help) {
+    println(io.stdout, FAULT_USAGE);
+    return ExitCode.OK;
+  }
+  const worker = Number(values.worker);
+  const kind = values.kind as (typeof KINDS)[number];
+  if (!Number.isInteger(worker) || worker < 0) throw new UsageError('--worker must be a worker index', 'fault');
+  if (!KINDS.includes(kind)) throw new UsageError(`--kind must be one of ${KINDS.join(', ')}`, 'fault');
+  let client;
+  try {
+    client = await connect({ hosts: values.host as string, reconnect: false, maxRetries: 0 });
+  } catch (error) {
+    println(io.stderr, formatError(error));
+    return ExitCode.FAILURE;
+  }
+  try {
+    await client.injectFault({ worker, kind });
+    println(io.stdout, `worker ${worker}: ${kind} injected`);
+    return ExitCode.OK;
+  } catch (error) {
+    println(io.stderr, formatError(error));
+    return ExitCode.FAILURE;
+  } finally {
+    await client.close();
+  }
+}

@@ -1,0 +1,107 @@
+// Segment file names, directory listing and directory sync, shared by the writer and recovery, and
+// StorageError, the AerieError every storage failure is raised as.
+//
+// A log directory holds one worker's segments for one namespace: `seg-000000000001.log`,
+// `seg-000000000002.log`, … Numbers only grow; compaction may leave gaps. Other files (a
+// compaction's `*.tmp`, say) are not segments and recovery ignores them.
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { AerieError, Status } from '../errors';
+import { SEGMENT_NUMBER_DIGITS, SEGMENT_NUMBER_MAX } from './limits';
+
+/**
+ * Why storage failed; stable strings beside the numeric code. All carry Status.SERVER_ERROR except
+ * record-too-big (RECORD_TOO_BIG). Failures of write and sync are in doubt: the bytes may or may
+ * not have reached the device.
+ */
+export type StorageFailure =
+  | 'write-failed'
+  | 'sync-failed'
+  | 'open-failed'
+  | 'writer-failed'
+  | 'writer-closed'
+  | 'record-too-big'
+  | 'corrupt'
+  | 'bad-directory';
+
+export class StorageError extends AerieError {
+  readonly failure: StorageFailure;
+  /** The file concerned, when there is one. */
+  readonly file: string | null;
+  /** Byte offset in `file` (corruption), else -1. */
+  readonly offset: number;
+
+  constructor(failure: StorageFailure, message: string, options: { file?: string; offset?: number; inDoubt?: boolean; cause?: unknown } = {}) {
+    super(failure === 'record-too-big' ? Status.RECORD_TOO_BIG : Status.SERVER_ERROR, message, options.inDoubt ?? false);
+    this.failure = failure;
+    this.file = options.file ?? null;
+    this.offset = options.offset ?? -1;
+    if (options.cause !== undefined) this.cause = options.cause;
+  }
+}
+
+const SEGMENT_NAME = new RegExp(`^seg-(\\d{${SEGMENT_NUMBER_DIGITS}})\\.log$`);
+
+export function segmentFileName(segmentNumber: number): string {
+  if (!(Number.isInteger(segmentNumber) && segmentNumber >= 1 && segmentNumber <= SEGMENT_NUMBER_MAX)) {
+    throw new RangeError(`segment number ${segmentNumber} out of range`);
+  }
+  return `seg-${String(segmentNumber).padStart(SEGMENT_NUMBER_DIGITS, '0')}.log`;
+}
+
+/** The segment number of a file name, or -1 if it is not a segment. */
+export function parseSegmentFileName(name: string): number {
+  const match = SEGMENT_NAME.exec(name);
+  return match === null ? -1 : Number(match[1]);
+}
+
+/** The segment numbers in a directory, ascending. A missing directory has none. */
+export function listSegments(directory: string): number[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync(directory);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw new StorageError('bad-directory', `cannot list ${directory}: ${(err as Error).message}`, { file: directory, cause: err });
+  }
+  const numbers: number[] = [];
+  for (const name of names) {
+    const segmentNumber = parseSegmentFileName(name);
+    if (segmentNumber > 0) numbers.push(segmentNumber);
+  }
+  return numbers.sort((a, b) => a - b);
+}
+
+/** fsync a directory so the names created, renamed or removed in it survive a crash. */
+export function syncDirectory(directory: string): void {
+  const fd = fs.openSync(directory, 'r');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * Creates `directory` and any missing parents, syncing each new entry's parent, so a log
+ * directory created just before a crash is still there after it.
+ */
+export function ensureDirectory(directory: string): void {
+  const absolute = path.resolve(directory);
+  const missing: string[] = [];
+  for (let at = absolute; !fs.existsSync(at); at = path.dirname(at)) {
+    missing.push(at);
+    if (path.dirname(at) === at) break;
+  }
+  for (let i = missing.length - 1; i >= 0; i--) {
+    fs.mkdirSync(missing[i]);
+    syncDirectory(path.dirname(missing[i]));
+  }
+  if (!fs.statSync(absolute).isDirectory()) throw new StorageError('bad-directory', `${absolute} is not a directory`, { file: absolute });
+}
+
+/** The log directory of one namespace on one worker under a node's data directory. */
+export function logDirectory(dataDirectory: string, namespace: string, workerIndex: number): string {
+  return path.join(dataDirectory, namespace, `worker-${String(workerIndex).padStart(2, '0')}`);
+}

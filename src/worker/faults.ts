@@ -1,0 +1,37 @@
+// Faults a worker can be asked to suffer (tests and operators exercising the supervisor). Each
+// imitates a real failure: an uncaught exception, an exit, a busy loop, a blocked thread, and
+// running out of heap.
+
+export const FAULT_KINDS = ['crash', 'exit', 'hang', 'stall', 'oom'] as const;
+export type FaultKind = (typeof FAULT_KINDS)[number];
+
+export function isFaultKind(kind: string): kind is FaultKind {
+  return (FAULT_KINDS as readonly string[]).includes(kind);
+}
+
+/** Does not return (except for crash, which throws from a later microtask). */
+export function injectFault(kind: FaultKind): void {
+  switch (kind) {
+    case 'crash':
+      queueMicrotask(() => {
+        throw new Error('injected crash');
+      });
+      return;
+    case 'exit':
+      process.exit(70);
+    // falls through (process.exit does not return)
+    case 'hang':
+      // A busy loop: the thread never returns to its event loop and stops heartbeating.
+      for (;;);
+    case 'stall': {
+      // Blocked forever in Atomics.wait, as a thread waiting for a peer that never comes.
+      const word = new Int32Array(new SharedArrayBuffer(4));
+      for (;;) Atomics.wait(word, 0, 0);
+    }
+    case 'oom': {
+      // Grow the heap until the worker's resourceLimits stop it.
+      const hoard: number[][] = [];
+      for (;;) hoard.push(new Array<number>(1 << 20).fill(Math.random()));
+    }
+  }
+}

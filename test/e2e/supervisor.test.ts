@@ -1,0 +1,109 @@
+// Proves each failure detection path (crash, exit, hang, stall, out of memory) ends in a restart
+// that adopts the worker's stores, with every acknowledged write intact and reads riding through;
+// that fault injection is refused unless enabled; and that a crash loop is given up on.
+import t from 'tap';
+import { execFile } from 'node:child_process';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import { Key, status } from '../../src/index';
+import type { Client } from '../../src/client/index';
+import { partitionOf } from '../../src/partition/digest';
+import { sleep, startTestNode } from '../helpers/node';
+
+const run = promisify(execFile);
+const CLI = path.join(__dirname, '..', '..', 'src', 'cli', 'main.js');
+
+type WorkerInfo = { state: string; restarts: number; lastFailure: string | null };
+const workerInfo = async (client: Client, i: number) => ((await client.info()).workers as WorkerInfo[])[i];
+
+async function waitFor(client: Client, i: number, pred: (w: WorkerInfo) => boolean): Promise<WorkerInfo> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const w = await workerInfo(client, i);
+    if (pred(w) || Date.now() > deadline) return w;
+    await sleep(20);
+  }
+}
+
+const KINDS: [string, RegExp][] = [
+  ['crash', /injected crash/],
+  ['exit', /exit code 70/],
+  ['hang', /hung/],
+  ['stall', /hung/],
+];
+
+t.test('every fault kind is detected and the worker comes back with its data', async (t) => {
+  const { client } = await startTestNode(t, (c) => {
+    c.supervisor.faultInjection = true;
+    c.supervisor.heartbeatTimeoutMs = 300;
+    c.supervisor.crashLoopMax = 100;
+    c.workers.heapMbMax = 96;
+  });
+  const keys = Array.from({ length: 600 }, (_, i) => new Key('test', 'sv', i));
+  const onVictim = keys.filter((k) => partitionOf(k.digest) % 2 === 1);
+  let round = 0;
+  for (const [kind, why] of KINDS) {
+    round++;
+    await Promise.all(keys.map((k) => client.put(k, { round, kind })));
+    // Reads keep flowing across the failure; the SDK retries a read the node could not serve.
+    const reads = Promise.all(onVictim.slice(0, 100).map(async (k) => (await client.get(k)).bins.round));
+    await client.injectFault({ worker: 1, kind: kind as 'crash' });
+    const w = await waitFor(client, 1, (x) => x.state === 'up' && x.restarts === round);
+    t.equal(w.state, 'up', `${kind}: the worker is back`);
+    t.equal(w.restarts, round, `${kind}: restarted once`);
+    t.match(w.lastFailure ?? '', why, `${kind}: detected as ${why}`);
+    t.same(new Set(await reads), new Set([round]), `${kind}: reads rode through the restart`);
+    const got = await client.batchGet(keys);
+    t.equal(got.filter((r) => r?.bins.round === round && r?.bins.kind === kind).length, keys.length, `${kind}: every acknowledged write is there`);
+  }
+  const ok = await client.put(onVictim[0], { after: true });
+  t.equal(ok.gen, KINDS.length + 1, 'writes go on with generations intact');
+});
+
+t.test('a worker that runs out of heap is restarted with its data', async (t) => {
+  // A long heartbeat timeout, so the out-of-memory path (not the hang detector) ends the worker.
+  const { client } = await startTestNode(t, (c) => {
+    c.supervisor.faultInjection = true;
+    c.supervisor.heartbeatTimeoutMs = 60_000;
+    c.workers.heapMbMax = 64;
+  });
+  const keys = Array.from({ length: 300 }, (_, i) => new Key('test', 'oom', i));
+  await Promise.all(keys.map((k) => client.put(k, { v: i(k) })));
+  await client.injectFault({ worker: 0, kind: 'oom' });
+  const w = await waitFor(client, 0, (x) => x.state === 'up' && x.restarts === 1);
+  t.equal(w.state, 'up');
+  t.match(w.lastFailure ?? '', /memory/i, 'detected as out of memory');
+  const got = await client.batchGet(keys);
+  t.equal(got.filter((r, n) => r?.bins.v === n).length, keys.length, 'every acknowledged write is there');
+});
+
+const i = (k: Key) => k.value as number;
+
+t.test('fault injection is refused unless enabled', async (t) => {
+  const { client, url } = await startTestNode(t);
+  await t.rejects(client.injectFault({ worker: 0, kind: 'crash' }), { code: status.FAIL_FORBIDDEN });
+  const cli = await run(process.execPath, [CLI, 'fault', '--worker', '0', '--kind', 'crash', '--host', new URL(url).host]).catch((e) => e);
+  t.equal(cli.code, 1, 'aerie fault exits 1 when refused');
+  t.match(cli.stderr, /FAIL_FORBIDDEN/);
+  const usage = await run(process.execPath, [CLI, 'fault', '--worker', '0', '--kind', 'melt']).catch((e) => e);
+  t.equal(usage.code, 2, 'an unknown kind is a usage error');
+});
+
+t.test('a crash loop is given up on; the other worker keeps serving', async (t) => {
+  const { client } = await startTestNode(t, (c) => {
+    c.supervisor.faultInjection = true;
+    c.supervisor.crashLoopMax = 2;
+  });
+  const keys = Array.from({ length: 100 }, (_, i) => new Key('test', 'loop', i));
+  await Promise.all(keys.map((k) => client.put(k, { v: 1 })));
+  await client.injectFault({ worker: 1, kind: 'crash' });
+  await waitFor(client, 1, (w) => w.state === 'up' && w.restarts === 1);
+  await client.injectFault({ worker: 1, kind: 'crash' });
+  const w = await waitFor(client, 1, (x) => x.state === 'failed');
+  t.equal(w.state, 'failed', 'second failure within the window: not restarted');
+  const dead = keys.find((k) => partitionOf(k.digest) % 2 === 1)!;
+  const alive = keys.find((k) => partitionOf(k.digest) % 2 === 0)!;
+  await t.rejects(client.put(dead, { v: 2 }), { code: status.PARTITION_UNAVAILABLE, inDoubt: false });
+  t.equal((await client.get(alive)).bins.v, 1);
+  await t.rejects(client.injectFault({ worker: 1, kind: 'crash' }), { code: status.PARTITION_UNAVAILABLE });
+});
