@@ -132,6 +132,10 @@ function notes(report) {
   out.push(noisy === 0
     ? `No row was disturbed by other processes (threshold ${OTHER_CPU_PCT_NOISY} % of a core).`
     : `${noisy} of ${report.runs.length} rows were disturbed by other processes (more than ${OTHER_CPU_PCT_NOISY} % of a core); rerun on a quiet machine.`);
+  if (report.quietWaitS && report.quietWaitS.allowed > 0) {
+    out.push(`Before each row the runner waited for a quiet machine (all CPUs below ${OTHER_CPU_PCT_NOISY} % of a core for 1 s): ` +
+      `${fmt(report.quietWaitS.spent)} s spent of the ${fmt(report.quietWaitS.allowed)} s allowed.`);
+  }
   for (const s of report.servers) {
     if (s.stderrTail) out.push(`${s.label} wrote to stderr: \`${s.stderrTail.replace(/\s*\n\s*/g, ' | ')}\`.`);
   }

@@ -37,6 +37,11 @@ const NOISY_RETRY_PAUSE_MS = 2000;
 /** Re-measurements per whole run, so a busy machine cannot stretch the run without bound. */
 const NOISY_RETRIES_PER_RUN_MAX = 6;
 const GENERATOR_CPU = 1;
+/** How long a quiet-machine check samples /proc/stat, and the busiest it may be (% of one core). */
+const QUIET_SAMPLE_MS = 1000;
+const QUIET_BUSY_PCT_MAX = OTHER_CPU_PCT_NOISY;
+const QUIET_WAIT_S_MAX = 3600;
+
 /** The last lines a server wrote to stderr go into the report (warnings such as a worker restart). */
 const STDERR_LINES_REPORTED = 10;
 
@@ -65,6 +70,8 @@ function usage() {
     `  --servers LIST comma-separated subset of ${ids}`,
     `  --retries N    re-measure a row up to N times when other processes used the CPUs (default ${NOISY_RETRIES_DEFAULT},`,
     `                 at most ${NOISY_RETRIES_PER_RUN_MAX} re-measurements per run)`,
+    '  --wait-quiet S before each row, wait while the machine is busy (other test suites), up to S seconds',
+    '                 in total for the whole run (default 0: never wait)',
     '  --no-pin       do not pin servers and generator to CPUs 0 and 1 (the unpinned Aerie pass is then dropped)',
     '  --embedded     start Aerie through startNode() even when the CLI exists',
   ].join('\n');
@@ -80,6 +87,7 @@ function options() {
       'no-peers': { type: 'boolean', default: false },
       servers: { type: 'string' },
       retries: { type: 'string' },
+      'wait-quiet': { type: 'string' },
       'no-pin': { type: 'boolean', default: false },
       embedded: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
@@ -95,6 +103,8 @@ function options() {
   if (!Number.isInteger(keys) || keys < 1 || keys > 100_000_000) throw new Error('--keys must be an integer from 1 to 100000000');
   const retries = values.retries !== undefined ? Number(values.retries) : NOISY_RETRIES_DEFAULT;
   if (!Number.isInteger(retries) || retries < 0 || retries > NOISY_RETRIES_MAX) throw new Error(`--retries must be 0 to ${NOISY_RETRIES_MAX}`);
+  const waitQuietS = values['wait-quiet'] !== undefined ? Number(values['wait-quiet']) : 0;
+  if (!(waitQuietS >= 0 && waitQuietS <= QUIET_WAIT_S_MAX)) throw new Error(`--wait-quiet must be seconds from 0 to ${QUIET_WAIT_S_MAX}`);
   const pin = !values['no-pin'] && canPin();
   let ids = servers.SERVER_SPECS.map((s) => s.id);
   if (values.servers !== undefined) {
@@ -105,7 +115,7 @@ function options() {
     if (values['no-peers']) ids = ids.filter((id) => id.startsWith('aerie'));
     if (!pin) ids = ids.filter((id) => id !== 'aerie-unpinned'); // the pinned pass is unpinned too
   }
-  return { durationS, keys, retries, pin, embedded: values.embedded, serverIds: ids };
+  return { durationS, keys, retries, waitQuietS, pin, embedded: values.embedded, serverIds: ids };
 }
 
 function canPin() {
@@ -192,6 +202,28 @@ async function prefill(server, keys) {
   return result;
 }
 
+/** Busy time of all CPUs together (everything but idle and iowait) from /proc/stat, in clock ticks. */
+function machineBusyTicks() {
+  const v = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  return v[0] + v[1] + v[2] + v[5] + v[6] + v[7]; // user nice system irq softirq steal
+}
+
+/**
+ * Waits until the machine is quiet: a QUIET_SAMPLE_MS sample of all CPUs below QUIET_BUSY_PCT_MAX
+ * of one core (the idle servers included). Spends at most what is left of the run's budget.
+ */
+async function waitQuiet(state) {
+  const ticksPerS = 100; // USER_HZ: /proc/stat counts in 1/100 s on every Linux ABI
+  while (state.quietWaitLeftMs > 0 && !state.interrupted) {
+    const before = machineBusyTicks();
+    await servers.sleep(QUIET_SAMPLE_MS);
+    state.quietWaitLeftMs -= QUIET_SAMPLE_MS;
+    const busyPct = ((machineBusyTicks() - before) / ticksPerS) / (QUIET_SAMPLE_MS / 1000) * 100;
+    if (busyPct <= QUIET_BUSY_PCT_MAX) return;
+    state.quietWaitedMs += QUIET_SAMPLE_MS;
+  }
+}
+
 /** Measures one row, again while other processes disturbed it (up to `retries` times); keeps the quietest. */
 async function measure(server, w, opts, state) {
   const args = [...commonArgs(server, opts.keys), '--read-pct', String(w.readPct), '--inflight', String(w.inflight),
@@ -201,6 +233,7 @@ async function measure(server, w, opts, state) {
   let best = null;
   let attempts = 0;
   for (;;) {
+    await waitQuiet(state);
     const result = await loadgen(args, timeoutMs, server.pin);
     attempts++;
     const other = otherCpuPct(result);
@@ -260,7 +293,7 @@ async function main() {
 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aerie-bench-'));
   const started = [];
-  const state = { interrupted: false, retriesUsed: 0 };
+  const state = { interrupted: false, retriesUsed: 0, quietWaitLeftMs: opts.waitQuietS * 1000, quietWaitedMs: 0 };
   const cleanup = async () => {
     if (currentLoadgen) currentLoadgen.kill('SIGTERM');
     for (const s of started) await servers.stopServer(s);
@@ -329,6 +362,7 @@ async function main() {
       command: commandLine(),
       machine: machine(),
       revision: sourceRevision(),
+      quietWaitS: { allowed: opts.waitQuietS, spent: state.quietWaitedMs / 1000 },
       pinned: opts.pin,
       durationS: opts.durationS,
       warmupS: WARMUP_S,

@@ -74,6 +74,41 @@ for (const syncMode of ['inline', 'threadpool'] as SyncMode[]) {
   });
 }
 
+t.test('threadpool: roll-overs while a sync is in flight keep every record', async (t) => {
+  const { dir, cleanup } = makeTempDir('rollsync');
+  t.teardown(cleanup);
+  const writer = SegmentWriter.open({ directory: dir, syncMode: 'threadpool', segmentBytes: 4096, recordDataBytesMax: 1024, bufferBytes: 4096 });
+  const total = 3000;
+  let n = 0;
+  let done = false;
+  // An appender that never waits, so appends and roll-overs land while a sync runs in the pool.
+  const firehose = (async () => {
+    while (n < total) {
+      for (let i = 0; i < 5 && n < total; i++) writer.append(inputFor(++n));
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    done = true;
+  })();
+  const acknowledged: number[] = [];
+  await Promise.all([
+    firehose,
+    ...Array.from({ length: 16 }, async () => {
+      while (!done && n < total) {
+        const sequence = writer.append(inputFor(++n));
+        await writer.flush();
+        acknowledged.push(sequence);
+      }
+    }),
+  ]);
+  await writer.close();
+  const { sequences, problems } = recoverAll(dir);
+  t.same(problems, []);
+  t.equal(sequences.length, n);
+  t.ok(sequences.every((s, i) => s === i + 1), 'in order, no gap');
+  t.ok(acknowledged.length > 0);
+  t.ok(listSegments(dir).length > 20);
+});
+
 t.test('flush-ms acknowledges after write() and syncs on its timer', async (t) => {
   const { dir, cleanup } = makeTempDir('flushms');
   t.teardown(cleanup);

@@ -13,6 +13,7 @@ import { recoverLog } from '../../../src/storage/recovery';
 import { type CommitPolicy, SegmentWriter, type SyncMode } from '../../../src/storage/segment-writer';
 
 const BINS_BYTES = 100;
+const YIELD_EVERY_APPENDS = 1024;
 const seconds = Number(process.argv[2] ?? 3);
 
 function makeInput(): LogRecordInput {
@@ -45,6 +46,9 @@ async function appendRate(commit: CommitPolicy, syncMode: SyncMode, writers: num
         writer.append(input);
         appends++;
         await writer.flush();
+        // A flush-ms flush resolves at once; yield now and then, as the worker's drain loop does,
+        // or the sync timer would never get to run.
+        if (appends % YIELD_EVERY_APPENDS === 0) await new Promise<void>((resolve) => setImmediate(resolve));
       }
     }),
   );
