@@ -30,6 +30,7 @@ export function buildInfo(s: InfoSources): Record<string, unknown> {
       state: w.state,
       restarts: w.restarts,
       lastFailure: w.lastFailure,
+      lastRestartMs: w.lastRestartMs,
       partitions: partitions[i],
       records,
       requests: g(WorkerStat.REQUESTS),

@@ -64,6 +64,7 @@ export class Supervisor {
   onExit(h: WorkerHandle, why: string): void {
     h.state = 'down';
     h.lastFailure = why;
+    h.lastDownAtMs = Date.now();
     this.hooks.log(`worker ${h.index} failed (${why})`);
     this.hooks.onWorkerDown(h);
     if (this.stopped) return;

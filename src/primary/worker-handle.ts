@@ -42,6 +42,9 @@ export class WorkerHandle {
   /** Threads started after the first. */
   restarts = 0;
   lastFailure: string | null = null;
+  /** When the last thread died, and how long its replacement took to be ready (ms). */
+  lastDownAtMs = 0;
+  lastRestartMs = -1;
   /** Per namespace, the shared memory of the store the current thread uses. */
   readonly stores: StoreMemory[];
   private life: Incarnation | null = null;
@@ -113,6 +116,7 @@ export class WorkerHandle {
       case 'ready':
         if (this.life !== life) return;
         this.state = 'up';
+        if (this.lastDownAtMs > 0) this.lastRestartMs = Date.now() - this.lastDownAtMs;
         this.drainBacklog();
         resolve();
         this.events.onReady(this);
