@@ -234,5 +234,8 @@ async function run(): Promise<void> {
 
 run().catch((err: unknown) => {
   send({ type: 'fatal', message: String((err as Error)?.stack ?? err) });
-  process.exit(1);
+  // Rethrown as uncaught, so the primary's 'error' event carries the reason before 'exit'.
+  setImmediate(() => {
+    throw err;
+  });
 });

@@ -5,7 +5,7 @@
 // set workload (every acknowledged create-only insert is present).
 import t from 'tap';
 import { connect, Key, ops, status, type Client } from '../../src/index';
-import { prng, sleep, startTestNode } from '../helpers/node';
+import { prng, sleep, startTestNode, waitStable } from '../helpers/node';
 
 const DURATION_MS = Number(process.env.CHAOS_MS ?? 8000);
 const REGISTERS = 120;
@@ -127,20 +127,8 @@ t.test('chaos: faults under load lose nothing acknowledged', async (t) => {
   }
   running = false;
   await Promise.all(loops);
-  // Let every worker come back before the final reads: all up, and no restart for longer than
-  // the heartbeat timeout (a worker hung by the last fault still looks up until it is caught).
-  let stableSince = Date.now();
-  let lastRestarts = -1;
-  for (let i = 0; i < 400; i++) {
-    const ws = (await admin.info()).workers as { state: string; restarts: number }[];
-    const restarts = ws.reduce((a, w) => a + w.restarts, 0);
-    if (restarts !== lastRestarts || !ws.every((w) => w.state === 'up')) {
-      stableSince = Date.now();
-      lastRestarts = restarts;
-    }
-    if (Date.now() - stableSince > 600) break;
-    await sleep(50);
-  }
+  // Every worker back, and none restarting, before the final reads.
+  await waitStable(admin, 600);
   t.ok(faults >= 5, `${faults} faults injected`);
 
   // Final state against the history.

@@ -42,3 +42,23 @@ export function prng(seed: number): () => number {
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * Waits until every worker is up and none has restarted for `quietMs` (longer than the heartbeat
+ * timeout, so a worker hung by a last fault has been caught and restarted by then).
+ */
+export async function waitStable(client: Client, quietMs: number, timeoutMs = 30_000): Promise<void> {
+  let stableSince = Date.now();
+  let lastRestarts = -1;
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const ws = (await client.info()).workers as { state: string; restarts: number }[];
+    const restarts = ws.reduce((a, w) => a + w.restarts, 0);
+    if (restarts !== lastRestarts || !ws.every((w) => w.state === 'up')) {
+      stableSince = Date.now();
+      lastRestarts = restarts;
+    }
+    if (Date.now() - stableSince > quietMs) return;
+    await sleep(50);
+  }
+}
