@@ -23,6 +23,7 @@ async function main() {
   config.service.port = 0;
   config.log.level = 'warn';
   config.workers.count = 2;
+  for (const ns of config.namespaces) ns.storage = 'memory';
   config.supervisor.faultInjection = true;
   config.supervisor.crashLoopMax = 1000; // the bench fails the worker on purpose, over and over
   // Rounds are spaced past the window, so each fault is a first failure: the figures are the

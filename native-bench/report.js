@@ -126,6 +126,7 @@ function notes(report) {
       flags.push(`other processes used ${fmt(other)} % of a core during the measurement (noisy)`);
     }
     if (run.attempts > 1) flags.push(`measured ${run.attempts} times, the quietest kept`);
+    if (run.remeasuredAt) flags.push(`re-measured at ${run.remeasuredAt} (see below)`);
     if (r.loadgen_cpu_pct > LOADGEN_CPU_PCT_BOUND) flags.push(`the generator used ${fmt(r.loadgen_cpu_pct)} % of its core and may have limited the run`);
     if (flags.length) out.push(`${run.serverLabel}, ${run.workloadName}: ${flags.join('; ')}.`);
   }
@@ -135,6 +136,14 @@ function notes(report) {
   if (report.quietWaitS && report.quietWaitS.allowed > 0) {
     out.push(`Before each row the runner waited for a quiet machine (all CPUs below ${OTHER_CPU_PCT_NOISY} % of a core for 1 s): ` +
       `${fmt(report.quietWaitS.spent)} s spent of the ${fmt(report.quietWaitS.allowed)} s allowed.`);
+  }
+  for (const again of report.remeasured ?? []) {
+    out.push(`At ${again.date}, \`${again.command}\` measured the ${again.rows.length} noisy rows again on freshly ` +
+      `started and prefilled servers (same settings; ${fmt(again.quietWaitS.spent)} s spent waiting for a quiet machine) ` +
+      `and kept the ${again.replaced.length} that were quieter: ${again.replaced.join(', ') || 'none'}.`);
+    for (const s of again.servers) {
+      if (s.stderrTail) out.push(`${s.label} (re-measurement) wrote to stderr: \`${s.stderrTail.replace(/\s*\n\s*/g, ' | ')}\`.`);
+    }
   }
   for (const s of report.servers) {
     if (s.stderrTail) out.push(`${s.label} wrote to stderr: \`${s.stderrTail.replace(/\s*\n\s*/g, ' | ')}\`.`);

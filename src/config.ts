@@ -9,8 +9,16 @@ import { AerieError, Status } from './errors';
 
 export interface NamespaceConfig {
   name: string;
-  /** Only 'memory' today; 'file' arrives with persistence. */
-  storage: 'memory';
+  /** 'memory': records live only in shared memory. 'file': every write is also logged to disk. */
+  storage: 'memory' | 'file';
+  /** For 'file': where logs go (resolved against the working directory), one folder per namespace. */
+  dataDir: string;
+  /**
+   * For 'file': 'commit-to-device' acknowledges a write only after its log bytes are fdatasync'd
+   * (group commit); 'flush-ms' acknowledges after write() and syncs every flushMs (loss window).
+   */
+  commit: 'commit-to-device' | 'flush-ms';
+  flushMs: number;
   /** Index + record memory this namespace may use across all workers. */
   memoryBytesMax: number;
   /** Writes fail with SERVER_MEM (8) once memory use passes this share of memoryBytesMax. */
@@ -60,6 +68,9 @@ export const DEFAULT_CONFIG_PATH = path.resolve(__dirname, '..', '..', 'config',
 
 const NAMESPACE_DEFAULTS: Omit<NamespaceConfig, 'name'> = {
   storage: 'memory',
+  dataDir: 'data',
+  commit: 'commit-to-device',
+  flushMs: 100,
   memoryBytesMax: C.NAMESPACE_MEMORY_BYTES_DEFAULT,
   stopWritesPct: C.STOP_WRITES_PCT_DEFAULT,
   defaultTtlSec: 0,
@@ -92,17 +103,24 @@ function namespaceFrom(raw: unknown, index: number): NamespaceConfig {
   const where = `namespaces[${index}]`;
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail(where, 'must be an object');
   const o = raw as Record<string, unknown>;
-  onlyKeys(o, ['name', 'storage', 'memoryBytesMax', 'stopWritesPct', 'defaultTtlSec', 'recordBytesMax'], where);
+  onlyKeys(o, ['name', 'storage', 'dataDir', 'commit', 'flushMs', 'memoryBytesMax', 'stopWritesPct', 'defaultTtlSec', 'recordBytesMax'], where);
   const name = o.name;
   if (typeof name !== 'string' || name.length === 0 || Buffer.byteLength(name) > C.NAMESPACE_NAME_BYTES_MAX) {
     fail(`${where}.name`, `must be a non-empty string of at most ${C.NAMESPACE_NAME_BYTES_MAX} bytes`);
   }
   const storage = o.storage ?? NAMESPACE_DEFAULTS.storage;
-  if (storage !== 'memory') fail(`${where}.storage`, "must be 'memory'");
+  if (storage !== 'memory' && storage !== 'file') fail(`${where}.storage`, "must be 'memory' or 'file'");
+  const dataDir = o.dataDir ?? NAMESPACE_DEFAULTS.dataDir;
+  if (typeof dataDir !== 'string' || dataDir.length === 0) fail(`${where}.dataDir`, 'must be a non-empty path');
+  const commit = o.commit ?? NAMESPACE_DEFAULTS.commit;
+  if (commit !== 'commit-to-device' && commit !== 'flush-ms') fail(`${where}.commit`, "must be 'commit-to-device' or 'flush-ms'");
   const d = NAMESPACE_DEFAULTS;
   return {
     name,
     storage,
+    dataDir: path.resolve(dataDir),
+    commit,
+    flushMs: int(o, 'flushMs', where, d.flushMs, 1, 60_000),
     memoryBytesMax: int(o, 'memoryBytesMax', where, d.memoryBytesMax, 1024 * 1024, 2 ** 45),
     stopWritesPct: int(o, 'stopWritesPct', where, d.stopWritesPct, 1, 100),
     defaultTtlSec: int(o, 'defaultTtlSec', where, d.defaultTtlSec, 0, C.TTL_SEC_MAX),

@@ -9,6 +9,7 @@ import { PartitionMap } from '../partition/map';
 import { PROTOCOL_VERSION } from '../protocol/ops';
 import * as C from '../constants';
 import { SetRegistry } from '../shm/set-registry';
+import { loadSetNames, namespaceDirectory, saveSetNames } from '../storage/set-names';
 import { StatsBlock } from '../shm/stats';
 import { buildInfo } from './info';
 import { Router } from './router';
@@ -41,7 +42,16 @@ export async function startNode(config: NodeConfig): Promise<AerieNode> {
   const n = workerCount(config);
   const map = PartitionMap.create();
   map.assignRoundRobin(n);
-  const sets = config.namespaces.map(() => SetRegistry.create());
+  const sets = config.namespaces.map((ns) => {
+    const registry = SetRegistry.create();
+    if (ns.storage === 'file') {
+      // Same names, same ids as before the restart; new ones are saved before they are used.
+      const dir = namespaceDirectory(ns.dataDir, ns.name);
+      for (const name of loadSetNames(dir)) registry.assign(name);
+      registry.onAssign = (names) => saveSetNames(dir, names);
+    }
+    return registry;
+  });
   const stats = Array.from({ length: n }, () => StatsBlock.create(config.namespaces.length));
   const sessions = new Set<Session>();
   const connections = { open: 0, opened: 0, closed: 0 };

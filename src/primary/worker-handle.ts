@@ -135,6 +135,14 @@ export class WorkerHandle {
       case 'repaired':
         this.events.log(`worker ${this.index}: adopted namespace ${m.nsIndex} after repair (${m.checked} checked, ${m.fixed} fixed, ${m.dropped} dropped)`);
         return;
+      case 'recovered':
+        if (!m.adopted) {
+          this.events.log(
+            `worker ${this.index}: namespace ${this.base.namespaces[m.nsIndex].name} recovered ${m.records} log records in ${Math.round(m.elapsedMs)} ms ` +
+              `(${Math.round(m.recordsPerSecond)} records/s${m.tornBytes > 0 ? `, torn tail of ${m.tornBytes} bytes cut` : ''})`,
+          );
+        }
+        return;
       case 'fatal':
         life.killedFor ??= m.message.split('\n')[0];
         this.events.log(`worker ${this.index} failed: ${m.message}`);

@@ -14,6 +14,8 @@ export class SetRegistry {
   /** Lookup cache on the owning thread; rebuilt lazily from shared memory elsewhere. */
   private readonly ids = new Map<string, number>();
   private readonly names: string[] = [''];
+  /** Called with every name (in id order) before a new id is published; may throw to refuse. */
+  onAssign: ((names: string[]) => void) | null = null;
 
   private constructor(sab: SharedArrayBuffer) {
     this.sab = sab;
@@ -45,6 +47,8 @@ export class SetRegistry {
     if (known >= 0) return known;
     const id = Atomics.load(this.count, 0) + 1;
     if (id > SETS_PER_NAMESPACE_MAX) return -1;
+    // Persist first (file namespaces): a set id must never be used before it is durable.
+    this.onAssign?.([...this.names.slice(1), name]);
     const at = HEADER_BYTES + id * ENTRY_BYTES;
     const len = Buffer.from(this.bytes.buffer, at + 1, SET_NAME_BYTES_MAX).write(name, 'utf8');
     this.bytes[at] = len;

@@ -134,6 +134,7 @@ export class Engine {
     const { ns, bytes, digestOffset, nowMs, nowVoid } = this.ctx;
     const f = this.fields;
     if (ns.stopWrites()) return Status.SERVER_MEM;
+    if (ns.log !== null && ns.log.checkWritable() !== 0) return Status.SERVER_ERROR;
     const exists = slot >= 0;
     const currentVoid = exists ? ns.store.voidTime(slot) : 0;
     const voidTime = ns.voidTimeFor(touchTtl ? f.ttl : Ttl.DONT_UPDATE, currentVoid, exists, nowMs);
@@ -158,6 +159,7 @@ export class Engine {
     const packed = packValue(bins);
     if (RECORD_HEADER_BYTES + (keyEnd - keyStart) + packed.length > ns.config.recordBytesMax) return Status.RECORD_TOO_BIG;
     ns.store.write(bytes, digestOffset, gen, setId, voidTime, nowMs, key, keyStart, keyEnd, packed, 0, packed.length);
+    if (ns.log !== null) ns.log.logPut(ns.store, ns.store.lookup(bytes, digestOffset));
     if (out !== null) writeMeta(out, gen, ttlOf(voidTime, nowVoid));
     return 0;
   }
@@ -174,7 +176,10 @@ export class Engine {
     const bins = mergeBins(existing, f.bins as Bins, replace);
     if (Object.keys(bins).length === 0) {
       // Every bin removed: the record goes, as in Aerospike.
-      if (slot >= 0) this.ctx.ns.store.remove(slot);
+      if (slot >= 0) {
+        const code = this.removeSlot(slot);
+        if (code !== 0) return code;
+      }
       writeMeta(out, 0, 0);
       return 0;
     }
@@ -239,7 +244,17 @@ export class Engine {
     if (slot < 0) return Status.KEY_NOT_FOUND;
     const code = this.checkGeneration(slot);
     if (code !== 0) return code;
-    this.ctx.ns.store.remove(slot);
+    return this.removeSlot(slot);
+  }
+
+  /** Deletes a record (logged first for a file namespace). */
+  private removeSlot(slot: number): number {
+    const ns = this.ctx.ns;
+    if (ns.log !== null) {
+      if (ns.log.checkWritable() !== 0) return Status.SERVER_ERROR;
+      ns.log.logDelete(ns.store, slot);
+    }
+    ns.store.remove(slot);
     this.stats.add(WorkerStat.DELETES);
     return 0;
   }
@@ -255,10 +270,12 @@ export class Engine {
   private touchSlot(slot: number, out: Writer | null): number {
     const { ns, nowMs, nowVoid } = this.ctx;
     if (ns.stopWrites()) return Status.SERVER_MEM;
+    if (ns.log !== null && ns.log.checkWritable() !== 0) return Status.SERVER_ERROR;
     const voidTime = ns.voidTimeFor(this.fields.ttl, ns.store.voidTime(slot), true, nowMs);
     if (voidTime < 0) return Status.PARAMETER;
     const gen = nextGeneration(ns.store.generation(slot));
     ns.store.updateMeta(slot, gen, voidTime, nowMs);
+    if (ns.log !== null) ns.log.logPut(ns.store, slot);
     if (out !== null) writeMeta(out, gen, ttlOf(voidTime, nowVoid));
     return 0;
   }
@@ -276,7 +293,10 @@ export class Engine {
     let gen = slot >= 0 ? ns.store.generation(slot) : 0;
     let ttl = slot >= 0 ? ttlOf(ns.store.voidTime(slot), nowVoid) : 0;
     if (res.deleteRecord) {
-      if (slot >= 0) ns.store.remove(slot);
+      if (slot >= 0) {
+        const code = this.removeSlot(slot);
+        if (code !== 0) return code;
+      }
       gen = 0;
       ttl = 0;
     } else if (res.write) {

@@ -24,6 +24,7 @@ import { Engine } from './engine';
 import { Namespace, nowVoidSec } from './namespace';
 import { RequestFields, parseBody } from './request';
 import { scanPage } from './scan';
+import { NamespaceLog } from './persistence';
 import { injectFault, isFaultKind, type FaultKind } from './faults';
 
 const init = workerData as WorkerInit;
@@ -73,6 +74,18 @@ function arenaBlockBytes(memoryBytesMax: number, recordBytesMax: number): number
   while (bytes * 2 <= memoryBytesMax / 16 && bytes * 2 <= C.ARENA_BLOCK_BYTES) bytes *= 2;
   return bytes;
 }
+// File-backed namespaces: replay the log at a cold start, or just reopen it after adoption.
+for (const ns of namespaces) {
+  if (ns.config.storage !== 'file') continue;
+  const adopted = (init.adopt?.[ns.index] ?? null) !== null;
+  const { log, report } = NamespaceLog.open(ns.config, init.workerIndex, ns.store, adopted, nowVoidSec(Date.now()));
+  ns.log = log;
+  send({
+    type: 'recovered', nsIndex: ns.index, adopted, records: report.recordCount, elapsedMs: report.elapsedMs,
+    recordsPerSecond: report.recordsPerSecond, tornBytes: report.tornTail?.bytesCut ?? 0,
+  });
+}
+const fileNamespaces = namespaces.filter((ns) => ns.log !== null);
 const engine = new Engine(namespaces, stats);
 const out = new Writer(C.RING_MESSAGE_BYTES_MAX);
 const scanReader = new Reader(new Uint8Array(0));
@@ -134,9 +147,14 @@ function handleOne(offset: number, length: number): number {
 let pendingSlot = -1;
 let blocked = false;
 
+/** Ring offsets of the codes of this batch's acknowledged writes, until the batch is committed. */
+const batchWrites: number[] = [];
+let pendingIsWrite = false;
+
 function writeResponse(code: number): boolean {
   const at = responses.reserve(RES_HEADER_BYTES + out.length);
   if (at < 0) return false;
+  if (pendingIsWrite && code === 0) batchWrites.push(at + 4);
   const view = responses.view;
   view.setUint32(at, pendingSlot, true);
   view.setInt32(at + 4, code, true);
@@ -158,6 +176,8 @@ function drain(): number {
     const offset = requests.next();
     if (offset < 0) break;
     out.reset();
+    const op = requests.bytes[offset + ReqOffset.OP];
+    pendingIsWrite = op === Op.PUT || op === Op.REMOVE || op === Op.TOUCH || op === Op.OPERATE;
     pendingCode = handleOne(offset, requests.length);
     pendingSlot = requests.view.getUint32(offset + ReqOffset.SLOT, true);
     handled++;
@@ -167,9 +187,28 @@ function drain(): number {
     }
   }
   if (handled > 0) requests.release();
+  return handled;
+}
+
+/**
+ * Publishes the batch's responses, after the logs of file namespaces say its writes may be
+ * acknowledged. If a log fails, the batch's writes are answered TIMEOUT instead (in doubt: their
+ * bytes may be on disk) and the namespace refuses writes from then on.
+ */
+async function publish(): Promise<void> {
+  const dirty = fileNamespaces.filter((ns) => ns.log!.dirty);
+  if (dirty.length > 0) {
+    const results = await Promise.allSettled(dirty.map((ns) => ns.log!.flush()));
+    const failed = results.find((r) => r.status === 'rejected') as PromiseRejectedResult | undefined;
+    if (failed !== undefined) {
+      console.error(`aerie worker ${init.workerIndex}: log failed, refusing writes: ${String(failed.reason?.message ?? failed.reason)}`);
+      for (const at of batchWrites) responses.view.setInt32(at, Status.TIMEOUT, true);
+      if (pendingSlot >= 0 && pendingIsWrite && pendingCode === 0) pendingCode = Status.TIMEOUT;
+    }
+  }
+  batchWrites.length = 0;
   responses.commit();
   if (pendingFault !== null) injectFault(pendingFault as FaultKind);
-  return handled;
 }
 
 /** Expiry sweep, defragmentation and stats, at most every EXPIRY_SWEEP_INTERVAL_MS. */
@@ -208,6 +247,7 @@ async function run(): Promise<void> {
   send({ type: 'ready' });
   while (!stopping) {
     const handled = drain();
+    await publish();
     const nowMs = Date.now();
     background(nowMs);
     if (handled > 0 && !blocked) {
@@ -229,6 +269,7 @@ async function run(): Promise<void> {
     else await yieldToLoop();
   }
   for (const ns of namespaces) publishNamespaceStats(ns);
+  await Promise.allSettled(fileNamespaces.map((ns) => ns.log!.close()));
   port.close();
 }
 

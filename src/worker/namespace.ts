@@ -13,6 +13,8 @@ export class Namespace {
   private readonly stopWritesBytes: number;
   /** Where the background expiry sweep resumes. */
   sweepSlot = 0;
+  /** The log of a file-backed namespace; null in memory. */
+  log: import('./persistence').NamespaceLog | null = null;
 
   constructor(index: number, config: NamespaceConfig, workerCount: number, store: RecordStore) {
     this.index = index;

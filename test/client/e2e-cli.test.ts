@@ -15,6 +15,7 @@ function configFile(): string {
   config.service.port = 0;
   config.workers.count = 2;
   config.log.level = 'warn';
+  for (const ns of config.namespaces) ns.storage = 'memory';
   const file = join(mkdtempSync(join(tmpdir(), 'aerie-cli-')), 'aerie.json');
   writeFileSync(file, JSON.stringify(config));
   return file;

@@ -12,6 +12,7 @@ function testConfig(port = 0): NodeConfig {
   config.service.port = port;
   config.log.level = 'warn';
   config.workers.count = 2;
+  for (const ns of config.namespaces) ns.storage = 'memory';
   return config;
 }
 

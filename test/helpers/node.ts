@@ -19,6 +19,8 @@ export async function startTestNode(t: Test, patch?: ConfigPatch): Promise<TestN
   config.service.port = 0;
   config.log.level = 'warn';
   config.workers.count = 2;
+  // Tests run in memory unless they ask for files (and then name their own directory).
+  for (const ns of config.namespaces) ns.storage = 'memory';
   patch?.(config);
   const node = await startNode(config);
   const client = await connect({ hosts: `127.0.0.1:${node.address.port}`, timeoutMs: 10_000 });
