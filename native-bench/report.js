@@ -160,7 +160,8 @@ function markdown(report) {
     '',
     `Machine: ${m.nproc} CPUs (${m.cpuModel}), ${m.memoryGiBTotal} GiB, Node ${m.node}, ${m.kernel}.`,
     `Command: \`${report.command}\`` +
-      (report.revision ? ` at commit ${report.revision.commit}${report.revision.srcModified ? ' (with uncommitted changes in src/)' : ''}.` : '.'),
+      (report.revision ? ` at commit ${report.revision.commit}${report.revision.srcModified ? ' (with uncommitted changes in src/)' : ''}` : '') +
+      (report.distBuiltAt ? `, dist/ built ${report.distBuiltAt}.` : '.'),
     report.pinned
       ? 'Pinned servers run on CPU 0 with the load generator on CPU 1; "Aerie, unpinned" and its generator may use both CPUs.'
       : 'Nothing pinned: servers and generator share both CPUs.',

@@ -74,6 +74,7 @@ function usage() {
     '                 in total for the whole run (default 0: never wait)',
     '  --rerun-noisy  measure again only the rows results/latest.json marks noisy (same duration, keys,',
     '                 pinning), and keep each new measurement that is quieter than the old one',
+    '  --out DIR      write latest.json and latest.md there instead of native-bench/results (trial runs)',
     '  --no-pin       do not pin servers and generator to CPUs 0 and 1 (the unpinned Aerie pass is then dropped)',
     '  --embedded     start Aerie through startNode() even when the CLI exists',
   ].join('\n');
@@ -91,6 +92,7 @@ function options() {
       retries: { type: 'string' },
       'wait-quiet': { type: 'string' },
       'rerun-noisy': { type: 'boolean', default: false },
+      out: { type: 'string' },
       'no-pin': { type: 'boolean', default: false },
       embedded: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
@@ -118,7 +120,9 @@ function options() {
     if (values['no-peers']) ids = ids.filter((id) => id.startsWith('aerie'));
     if (!pin) ids = ids.filter((id) => id !== 'aerie-unpinned'); // the pinned pass is unpinned too
   }
-  const opts = { durationS, keys, retries, waitQuietS, pin, embedded: values.embedded, serverIds: ids, rows: null, previous: null };
+  const resultsDir = values.out !== undefined ? path.resolve(values.out) : RESULTS_DIR;
+  const opts = { durationS, keys, retries, waitQuietS, pin, embedded: values.embedded, serverIds: ids, rows: null, previous: null,
+    resultsDir };
   if (values['rerun-noisy']) rerunOptions(opts);
   return opts;
 }
@@ -130,7 +134,7 @@ function isNoisy(result) {
 
 /** --rerun-noisy: the rows to measure again and the settings they were measured with. */
 function rerunOptions(opts) {
-  const file = path.join(RESULTS_DIR, 'latest.json');
+  const file = path.join(opts.resultsDir, 'latest.json');
   if (!fs.existsSync(file)) throw new Error(`--rerun-noisy needs ${path.relative(ROOT, file)} from an earlier run`);
   const previous = JSON.parse(fs.readFileSync(file, 'utf8'));
   const noisy = previous.runs.filter((r) => r.result.ok && isNoisy(r.result));
@@ -170,6 +174,15 @@ function sourceRevision() {
   if (head.status !== 0) return null;
   const dirty = spawnSync('git', ['status', '--porcelain', '--', 'src'], { cwd: ROOT, encoding: 'utf8' });
   return { commit: head.stdout.trim(), srcModified: dirty.status === 0 && dirty.stdout.trim() !== '' };
+}
+
+/** When the compiled node the runner starts was built (the servers run dist/, not src/). */
+function distBuiltAt() {
+  try {
+    return fs.statSync(servers.INDEX).mtime.toISOString();
+  } catch {
+    return null;
+  }
 }
 
 function commandLine() {
@@ -291,7 +304,7 @@ function merge(previous, runs, selected, state, opts) {
     replaced.push(`${run.server}/${run.workload}`);
   }
   previous.remeasured = [...(previous.remeasured ?? []), {
-    date, command: commandLine(), revision: sourceRevision(),
+    date, command: commandLine(), revision: state.revision, distBuiltAt: state.distBuiltAt,
     quietWaitS: { allowed: opts.waitQuietS, spent: state.quietWaitedMs / 1000 },
     rows: runs.map((r) => `${r.server}/${r.workload}`), replaced,
     servers: selected.filter((sel) => !sel.skipped).map((sel) => describeServer(sel.server)),
@@ -340,7 +353,9 @@ async function main() {
 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aerie-bench-'));
   const started = [];
-  const state = { interrupted: false, retriesUsed: 0, quietWaitLeftMs: opts.waitQuietS * 1000, quietWaitedMs: 0 };
+  // Taken before the servers start: other engineers may commit while a run is in progress.
+  const state = { interrupted: false, retriesUsed: 0, quietWaitLeftMs: opts.waitQuietS * 1000, quietWaitedMs: 0,
+    revision: sourceRevision(), distBuiltAt: distBuiltAt() };
   if (opts.rows && opts.rows.size === 0) {
     console.log('bench: results/latest.json has no noisy rows; nothing to measure again');
     return;
@@ -412,7 +427,8 @@ async function main() {
       date: new Date().toISOString(),
       command: commandLine(),
       machine: machine(),
-      revision: sourceRevision(),
+      revision: state.revision,
+      distBuiltAt: state.distBuiltAt,
       quietWaitS: { allowed: opts.waitQuietS, spent: state.quietWaitedMs / 1000 },
       pinned: opts.pin,
       durationS: opts.durationS,
@@ -425,13 +441,13 @@ async function main() {
         : describeServer(sel.server))),
       runs,
     };
-    fs.mkdirSync(RESULTS_DIR, { recursive: true });
-    fs.writeFileSync(path.join(RESULTS_DIR, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
+    fs.mkdirSync(opts.resultsDir, { recursive: true });
+    fs.writeFileSync(path.join(opts.resultsDir, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
     const text = markdown(report);
-    fs.writeFileSync(path.join(RESULTS_DIR, 'latest.md'), text);
+    fs.writeFileSync(path.join(opts.resultsDir, 'latest.md'), text);
     console.log(summaryTable(report));
     if (opts.previous) console.log(`\nre-measured ${runs.length} noisy rows; ${report.remeasured.at(-1).replaced.length} replaced`);
-    console.log(`\nwritten: ${path.relative(ROOT, RESULTS_DIR)}/latest.json, latest.md`);
+    console.log(`\nwritten: ${path.relative(ROOT, opts.resultsDir) || '.'}/latest.json, latest.md`);
     if (failed) process.exitCode = 1;
   } finally {
     if (!state.interrupted) await cleanup();
