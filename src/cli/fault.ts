@@ -1,9 +1,8 @@
 // `aerie fault`: asks a node to make one of its workers fail (drills and tests of the supervisor).
 // The node refuses unless its config enables supervisor.faultInjection.
 
-import { connect } from '../client';
 import { DEFAULT_HOST, ExitCode, parseCommandArgs, println, UsageError, type ExitCodeValue, type Io } from './args';
-import { formatError } from './format';
+import { withClient } from './with-client';
 
 const KINDS = ['crash', 'exit', 'hang', 'stall', 'oom'] as const;
 
@@ -35,21 +34,9 @@ export async function runFault(args: string[], io: Io): Promise<ExitCodeValue> {
   const kind = values.kind as (typeof KINDS)[number];
   if (!Number.isInteger(worker) || worker < 0) throw new UsageError('--worker must be a worker index', 'fault');
   if (!KINDS.includes(kind)) throw new UsageError(`--kind must be one of ${KINDS.join(', ')}`, 'fault');
-  let client;
-  try {
-    client = await connect({ hosts: values.host as string, reconnect: false, maxRetries: 0 });
-  } catch (error) {
-    println(io.stderr, formatError(error));
-    return ExitCode.FAILURE;
-  }
-  try {
+  return withClient(values.host as string, io, async (client) => {
     await client.injectFault({ worker, kind });
     println(io.stdout, `worker ${worker}: ${kind} injected`);
     return ExitCode.OK;
-  } catch (error) {
-    println(io.stderr, formatError(error));
-    return ExitCode.FAILURE;
-  } finally {
-    await client.close();
-  }
+  });
 }

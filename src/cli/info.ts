@@ -1,8 +1,8 @@
 // `aerie info`: a node's statistics as readable tables, or as raw JSON with --json.
 
-import { connect } from '../client';
 import { DEFAULT_HOST, ExitCode, parseCommandArgs, println, type ExitCodeValue, type Io } from './args';
-import { formatBytes, formatDurationMs, formatError, formatTable, toJson } from './format';
+import { formatBytes, formatDurationMs, formatTable, toJson } from './format';
+import { withClient } from './with-client';
 
 export const INFO_USAGE = `usage: aerie info [--host HOST:PORT] [--json]
 
@@ -24,23 +24,11 @@ export async function runInfo(args: string[], io: Io): Promise<ExitCodeValue> {
     println(io.stdout, INFO_USAGE);
     return ExitCode.OK;
   }
-  let client;
-  try {
-    client = await connect({ hosts: values.host as string, reconnect: false, maxRetries: 0 });
-  } catch (error) {
-    println(io.stderr, formatError(error));
-    return ExitCode.FAILURE;
-  }
-  try {
+  return withClient(values.host as string, io, async (client) => {
     const info = await client.info();
     println(io.stdout, values.json ? toJson(info) : formatInfo(info));
     return ExitCode.OK;
-  } catch (error) {
-    println(io.stderr, formatError(error));
-    return ExitCode.FAILURE;
-  } finally {
-    await client.close();
-  }
+  });
 }
 
 type Fields = Record<string, unknown>;

@@ -1,9 +1,9 @@
 // `aerie verify`: asks a node to check every stored record against its index (the verify job on
 // the node's background pool) and prints what it found. Exit 1 when a problem is found.
 
-import { connect } from '../client';
 import { DEFAULT_HOST, ExitCode, parseCommandArgs, println, type ExitCodeValue, type Io } from './args';
-import { formatError, formatTable, toJson } from './format';
+import { formatTable, toJson } from './format';
+import { withClient } from './with-client';
 
 export const VERIFY_USAGE = `usage: aerie verify [--host HOST:PORT] [--ns NAMESPACE] [--json]
 
@@ -38,25 +38,18 @@ export async function runVerify(args: string[], io: Io): Promise<ExitCodeValue> 
     println(io.stdout, VERIFY_USAGE);
     return ExitCode.OK;
   }
-  let client;
-  try {
-    client = await connect({ hosts: values.host as string, reconnect: false, maxRetries: 0, timeoutMs: 600_000 });
-  } catch (error) {
-    println(io.stderr, formatError(error));
-    return ExitCode.FAILURE;
-  }
-  try {
-    const report = (await client.verify(values.ns as string | undefined)) as { namespaces: NsReport[] };
-    const namespaces = report.namespaces;
-    if (values.json) println(io.stdout, toJson(report));
-    else println(io.stdout, formatReport(namespaces));
-    return namespaces.some((n) => n.problemCount > 0) ? ExitCode.FAILURE : ExitCode.OK;
-  } catch (error) {
-    println(io.stderr, formatError(error));
-    return ExitCode.FAILURE;
-  } finally {
-    await client.close();
-  }
+  return withClient(
+    values.host as string,
+    io,
+    async (client) => {
+      const report = (await client.verify(values.ns as string | undefined)) as { namespaces: NsReport[] };
+      const namespaces = report.namespaces;
+      if (values.json) println(io.stdout, toJson(report));
+      else println(io.stdout, formatReport(namespaces));
+      return namespaces.some((n) => n.problemCount > 0) ? ExitCode.FAILURE : ExitCode.OK;
+    },
+    { timeoutMs: 600_000 },
+  );
 }
 
 function formatReport(namespaces: NsReport[]): string {
