@@ -146,6 +146,7 @@ function notes(report) {
     }
   }
   for (const s of report.servers) {
+    if (s.exitedDuringRun) out.push(`${s.label} died during the run (${s.exitedDuringRun}).`);
     if (s.stderrTail) out.push(`${s.label} wrote to stderr: \`${s.stderrTail.replace(/\s*\n\s*/g, ' | ')}\`.`);
   }
   return out;

@@ -318,6 +318,7 @@ function describeServer(server) {
     port: server.port, pid: server.pid, argv: server.argv, argvShown: server.argv.map(shellWord).join(' '),
     config: server.config, prefill: server.prefill, rssMiBAfterPrefill: server.rssMiBAfterPrefill,
     osThreads: server.osThreads, rssMiBAtEnd: server.rssMiBAtEnd, stderrTail: server.stderrTail || null,
+    exitedDuringRun: server.exitedDuringRun ?? null,
   };
 }
 
@@ -414,13 +415,17 @@ async function main() {
           attempts, result });
         if (!result.ok) {
           // A failed run (the server died, a protocol error) makes this server's later rows meaningless.
-          console.error(`bench:   FAILED: ${result.failure}`);
+          console.error(`bench:   FAILED: ${result.failure}${server.exited ? ` (${server.spec.label} exited: ${server.exit})` : ''}`);
           server.failed = true;
           failed = true;
         }
       }
     }
-    for (const server of live) server.rssMiBAtEnd = servers.rssMiB(server.pid);
+    for (const server of live) {
+      server.rssMiBAtEnd = servers.rssMiB(server.pid);
+      // A server that is gone before the runner stops it died during the run: say how.
+      if (server.exited) server.exitedDuringRun = `exit ${server.exit}${server.output.text.trim() ? `; stdout: ${server.output.text.trim().split('\n').slice(-3).join(' | ')}` : ''}`;
+    }
     for (const server of live) server.stderrTail = server.errors.text.trim().split('\n').slice(-STDERR_LINES_REPORTED).join('\n');
 
     const report = opts.previous ? merge(opts.previous, runs, selected, state, opts) : {
