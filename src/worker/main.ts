@@ -147,6 +147,9 @@ function handleOne(offset: number, length: number): number {
 let pendingSlot = -1;
 let blocked = false;
 
+/** Requests between heartbeats inside one drain (a power of two). */
+const HEARTBEAT_EVERY_REQUESTS = 256;
+
 /** Ring offsets of the codes of this batch's acknowledged writes, until the batch is committed. */
 const batchWrites: number[] = [];
 let pendingIsWrite = false;
@@ -181,6 +184,8 @@ function drain(): number {
     pendingCode = handleOne(offset, requests.length);
     pendingSlot = requests.view.getUint32(offset + ReqOffset.SLOT, true);
     handled++;
+    // A long batch on a busy core must not look like a hang to the supervisor.
+    if ((handled & (HEARTBEAT_EVERY_REQUESTS - 1)) === 0) stats.set(WorkerStat.HEARTBEAT_MS, Date.now());
     if (!writeResponse(pendingCode)) {
       blocked = true;
       break;
