@@ -6,7 +6,7 @@
 // "Live" is the caller's to count, and it must count a tombstone as live while any older segment
 // may still hold a put of its digest, or deleting that segment would resurrect the record.
 
-import { COMPACTION_LIVE_RATIO_MAX_DEFAULT, COMPACTION_SEGMENTS_PER_JOB_MAX } from './limits';
+import { COMPACTION_LIVE_RATIO_MAX_DEFAULT, COMPACTION_SEGMENTS_PER_JOB_MAX } from '../constants';
 
 export interface SegmentUsage {
   segmentNumber: number;

@@ -17,9 +17,11 @@
 // durableBytes > X was already durable (and perhaps acknowledged) when it went bad, so it is
 // corruption, not a torn write.
 
-import { DIGEST_BYTES, GENERATION_MAX, PARTITION_COUNT } from '../constants';
 import { crc32c } from './crc32c';
-import { LOG_FORMAT_VERSION, LOG_MAGIC, LOG_RECORD_ALIGN_BYTES, LOG_RECORD_BYTES_MAX, LOG_RECORD_HEADER_BYTES, LOG_SEQUENCE_MAX } from './limits';
+import {
+  DIGEST_BYTES, GENERATION_MAX, LOG_FORMAT_VERSION, LOG_MAGIC, LOG_RECORD_ALIGN_BYTES, LOG_RECORD_BYTES_MAX,
+  LOG_RECORD_HEADER_BYTES, LOG_SEQUENCE_MAX, PARTITION_COUNT,
+} from '../constants';
 
 export const LogRecordKind = {
   /** A record's new version: key (optional) and bins. */

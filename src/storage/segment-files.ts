@@ -8,7 +8,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { AerieError, Status } from '../errors';
-import { SEGMENT_NUMBER_DIGITS, SEGMENT_NUMBER_MAX } from './limits';
+import { SEGMENT_NUMBER_DIGITS, SEGMENT_NUMBER_MAX } from '../constants';
 
 /**
  * Why storage failed; stable strings beside the numeric code. All carry Status.SERVER_ERROR except

@@ -21,7 +21,7 @@ import { type LogRecordInput, encodeInto, logRecordSpanBytes } from './log-recor
 import {
   FLUSH_MS_MAX, FLUSH_MS_MIN, LOG_RECORD_DATA_BYTES_MAX_DEFAULT, LOG_RECORD_HEADER_BYTES, LOG_SEQUENCE_MAX,
   SEGMENT_BYTES_DEFAULT, SEGMENT_BYTES_MAX, SEGMENT_BYTES_MIN, SEGMENT_NUMBER_MAX, WRITE_BUFFER_BYTES_DEFAULT,
-} from './limits';
+} from '../constants';
 import { StorageError, type StorageFailure, ensureDirectory, listSegments, segmentFileName } from './segment-files';
 
 /**

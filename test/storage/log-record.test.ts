@@ -5,7 +5,7 @@ import t from 'tap';
 import {
   LogRecordKind, LogRecordView, TRUNCATE_ALL_SETS, decodeAt, encodeInto, logRecordSpanBytes,
 } from '../../src/storage/log-record';
-import { LOG_RECORD_HEADER_BYTES } from '../../src/storage/limits';
+import { LOG_RECORD_HEADER_BYTES } from '../../src/constants';
 import { inputFor, mismatch } from './helpers/records';
 
 t.test('round trip of puts, tombstones and truncate markers', async (t) => {
