@@ -21,6 +21,9 @@ export async function startTestNode(t: Test, patch?: ConfigPatch): Promise<TestN
   config.workers.count = 2;
   // Tests run in memory unless they ask for files (and then name their own directory).
   for (const ns of config.namespaces) ns.storage = 'memory';
+  // On a loaded CI machine a healthy worker can miss a 500 ms heartbeat; tests that exercise
+  // hang detection set their own timeout.
+  config.supervisor.heartbeatTimeoutMs = 5000;
   patch?.(config);
   const node = await startNode(config);
   const client = await connect({ hosts: `127.0.0.1:${node.address.port}`, timeoutMs: 10_000 });
