@@ -129,7 +129,6 @@ export async function startNode(config: NodeConfig): Promise<AerieNode> {
     router,
     inFlightMax: config.service.inFlightPerConnectionMax,
     sendBufferBytesMax: config.service.sendBufferBytesMax,
-    frameBytesMax: config.service.frameBytesMax,
     helloBody: () => ({
       node: 'aerie',
       version: VERSION,

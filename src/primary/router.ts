@@ -30,6 +30,9 @@ export class Router {
   private readonly nsIndexes: Map<string, number>;
   private readonly fields = new RoutingFields();
   private readonly keyReader = new Reader(new Uint8Array(0));
+  /** For one key of a batch, reused across keys and batches. */
+  private readonly batchKeyReader = new Reader(new Uint8Array(0));
+  private readonly batchKeyFields = new RoutingFields();
   private readonly scratch = new Writer(1 << 20);
   private readonly dirty = new Set<WorkerHandle>();
   private commitScheduled = false;
@@ -128,12 +131,12 @@ export class Router {
     const body = sub.copy();
     // Validate every key before sending any, so a bad key fails the batch as a whole.
     const targets = new Array<{ nsIndex: number; digest: Buffer; worker: WorkerHandle }>(count);
-    const kf = new RoutingFields();
+    const kf = this.batchKeyFields;
+    const one = this.batchKeyReader;
     for (let i = 0; i < count; i++) {
       const start = kr.pos;
       kr.skipValue();
       const end = kr.pos;
-      const one = new Reader(frame);
       one.reset(frame, start, end);
       readRoutingFields(one, end, kf, true);
       const nsIndex = this.nsIndex(kf.ns);

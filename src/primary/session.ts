@@ -23,7 +23,6 @@ export interface SessionHost {
   router: Router;
   inFlightMax: number;
   sendBufferBytesMax: number;
-  frameBytesMax: number;
   helloBody(): unknown;
   /** Runs the verify job over one namespace (or all) and resolves with its report. */
   verify(ns: string | null): Promise<unknown>;
@@ -38,6 +37,8 @@ export interface SessionHost {
 }
 
 const reader = new Reader(new Uint8Array(0));
+/** Decodes the bodies of the rare requests the primary answers itself (HELLO, VERIFY, FAULT). */
+const bodyReader = new Reader(new Uint8Array(0));
 /** A body map holds bins or ops, which hold values up to VALUE_DEPTH_MAX deep. */
 const BODY_DEPTH_MAX = VALUE_DEPTH_MAX + 3;
 
@@ -139,9 +140,7 @@ export class Session {
   }
 
   private onHello(id: number, frame: Buffer, bodyStart: number, bodyEnd: number): void {
-    const r = new Reader(frame);
-    r.reset(frame, bodyStart, bodyEnd);
-    const body = r.readValue() as Record<string, unknown> | null;
+    const body = readBody(frame, bodyStart, bodyEnd) as Record<string, unknown> | null;
     if (body === null || typeof body !== 'object' || body.protocol !== PROTOCOL_VERSION) {
       throw new AerieError(Status.PARAMETER, `HELLO must name protocol ${PROTOCOL_VERSION}`);
     }
@@ -153,9 +152,7 @@ export class Session {
   }
 
   private onVerify(id: number, frame: Buffer, bodyStart: number, bodyEnd: number): void {
-    const r = new Reader(frame);
-    r.reset(frame, bodyStart, bodyEnd);
-    const body = r.readValue();
+    const body = readBody(frame, bodyStart, bodyEnd);
     const ns = body !== null && typeof body === 'object' && 'ns' in body ? (body as { ns: unknown }).ns : null;
     if (ns !== null && typeof ns !== 'string') throw new AerieError(Status.PARAMETER, 'ns must be a string');
     this.inFlight++;
@@ -173,9 +170,7 @@ export class Session {
   }
 
   private onFault(id: number, frame: Buffer, bodyStart: number, bodyEnd: number): void {
-    const r = new Reader(frame);
-    r.reset(frame, bodyStart, bodyEnd);
-    const body = r.readValue() as { worker?: unknown; kind?: unknown } | null;
+    const body = readBody(frame, bodyStart, bodyEnd) as { worker?: unknown; kind?: unknown } | null;
     if (body === null || typeof body !== 'object' || typeof body.kind !== 'string') {
       throw new AerieError(Status.PARAMETER, 'FAULT needs {worker, kind}');
     }
@@ -287,4 +282,9 @@ export class Session {
     this.host.router.forget(this);
     this.host.closed(this);
   }
+}
+
+function readBody(frame: Buffer, start: number, end: number): unknown {
+  bodyReader.reset(frame, start, end);
+  return bodyReader.readValue();
 }

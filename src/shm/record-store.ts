@@ -417,6 +417,11 @@ export class RecordStore {
     return end >= capacity ? 0 : end;
   }
 
+  /** Index plus allocated blocks: what counts against memoryBytesMax (no allocation, per write). */
+  get memoryBytes(): number {
+    return this.index.memoryBytes + this.arena.bytesAllocated;
+  }
+
   stats(): RecordStoreStats {
     const indexBytes = this.index.memoryBytes;
     const arenaBytes = this.arena.bytesAllocated;

@@ -25,7 +25,7 @@ export class Namespace {
 
   /** True once memory use passes stop-writes: writes fail with SERVER_MEM, reads and deletes go on. */
   stopWrites(): boolean {
-    return this.store.stats().memoryBytes >= this.stopWritesBytes;
+    return this.store.memoryBytes >= this.stopWritesBytes;
   }
 
   /**
