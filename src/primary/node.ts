@@ -90,7 +90,15 @@ export async function startNode(config: NodeConfig): Promise<AerieNode> {
       ),
     );
   }
-  await Promise.all(workers.map((w) => w.start(false)));
+  try {
+    await Promise.all(workers.map((w) => w.start(false)));
+  } catch (error) {
+    // One worker could not start (its log is unreadable, say): stop the others, so the process
+    // ends with the error instead of living on with a partial node that never listens.
+    supervisor.stop();
+    await Promise.all(workers.map((w) => w.stop()));
+    throw error;
+  }
   supervisor.start();
   const jobs = new JobPool();
 

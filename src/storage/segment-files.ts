@@ -95,7 +95,12 @@ export function ensureDirectory(directory: string): void {
     if (path.dirname(at) === at) break;
   }
   for (let i = missing.length - 1; i >= 0; i--) {
-    fs.mkdirSync(missing[i]);
+    try {
+      fs.mkdirSync(missing[i]);
+    } catch (err) {
+      // Another worker of this node may create the same parent at the same moment.
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
     syncDirectory(path.dirname(missing[i]));
   }
   if (!fs.statSync(absolute).isDirectory()) throw new StorageError('bad-directory', `${absolute} is not a directory`, { file: absolute });

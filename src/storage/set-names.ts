@@ -21,7 +21,12 @@ export function loadSetNames(dir: string): string[] {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw new AerieError(Status.SERVER_ERROR, `cannot read ${path.join(dir, FILE)}: ${(err as Error).message}`);
   }
-  const names: unknown = JSON.parse(text);
+  let names: unknown;
+  try {
+    names = JSON.parse(text);
+  } catch {
+    names = null;
+  }
   if (!Array.isArray(names) || names.some((n) => typeof n !== 'string')) {
     throw new AerieError(Status.SERVER_ERROR, `${path.join(dir, FILE)} is not a list of set names`);
   }

@@ -2,7 +2,7 @@
 // (ready line, SIGTERM exits 0, a second signal exits 1), info --json and a piped shell session.
 import t from 'tap';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_CONFIG_PATH } from '../../src/config';
@@ -53,7 +53,12 @@ function run(args: string[], stdin = ''): Promise<{ code: number | null; stdout:
     let stderr = '';
     child.stdout.on('data', (chunk) => (stdout += chunk));
     child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.once('exit', (code) => resolve({ code, stdout, stderr }));
+    // A command that hangs is a failure, not a stuck suite.
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
     child.stdin.end(stdin);
   });
 }
@@ -101,4 +106,24 @@ t.test('a bad config fails start with exit 1', async (t) => {
   const result = await run(['start', '--config', file]);
   t.equal(result.code, 1);
   t.match(result.stderr, /aerie: could not start: error 4 PARAMETER: config: service\.port/);
+});
+
+t.test('a worker that cannot read its log fails start with exit 1, naming the file', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'aerie-cli-'));
+  // Damage in a segment that is not the last is corruption, never a torn tail.
+  const logDir = join(dir, 'data', 'test', 'worker-01');
+  mkdirSync(logDir, { recursive: true });
+  writeFileSync(join(logDir, 'seg-000000000001.log'), Buffer.alloc(200, 0xab));
+  writeFileSync(join(logDir, 'seg-000000000002.log'), Buffer.alloc(0));
+  const file = join(dir, 'aerie.json');
+  writeFileSync(file, JSON.stringify({
+    service: { port: 0 },
+    workers: { count: 2 },
+    namespaces: [{ name: 'test', storage: 'file', dataDir: join(dir, 'data') }],
+    log: { level: 'warn' },
+  }));
+  const result = await run(['start', '--config', file]);
+  t.equal(result.code, 1, 'the process ends instead of living on without a listener');
+  t.match(result.stderr, /aerie: could not start: .*seg-000000000001\.log offset 0/);
+  t.notMatch(result.stdout, 'node ready');
 });

@@ -12,6 +12,7 @@ import { prng, sleep } from '../helpers/node';
 const CLI = path.join(__dirname, '..', '..', 'src', 'cli', 'main.js');
 const ROUNDS = Number(process.env.KILL9_ROUNDS ?? 20);
 const KEYS = 150;
+const START_TIMEOUT_MS = 30_000;
 
 type Entry = { value: number | null; outcome: 'ok' | 'doubt' | 'failed' };
 
@@ -20,12 +21,23 @@ async function startNode(config: string): Promise<{ child: ChildProcess; host: s
   let out = '';
   child.stderr!.on('data', (d) => (out += d));
   const host = await new Promise<string>((resolve, reject) => {
+    // A node that neither listens nor exits is a failure with its output, not a stuck suite.
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`node not ready after ${START_TIMEOUT_MS} ms: ${out}`));
+    }, START_TIMEOUT_MS);
     child.stdout!.on('data', (d) => {
       out += d;
       const m = /ws:\/\/([\d.]+:\d+)/.exec(out);
-      if (m) resolve(m[1]);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
     });
-    child.once('exit', (code) => reject(new Error(`node exited ${code}: ${out}`)));
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`node exited ${code}: ${out}`));
+    });
   });
   return { child, host };
 }
