@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The `aerie` command: dispatches to start, info, shell, verify and fault. Exit codes: 0 success, 1 the command
+// The `aerie` command: dispatches to start, info, shell, verify, fault and truncate. Exit codes: 0 success, 1 the command
 // failed, 2 bad command line (docs/cli.md).
 
 import { CLIENT_VERSION } from '../client/version';
@@ -10,6 +10,7 @@ import { runShell, SHELL_USAGE } from './shell';
 import { runStart, START_USAGE } from './start';
 import { runVerify, VERIFY_USAGE } from './verify';
 import { FAULT_USAGE, runFault } from './fault';
+import { runTruncate, TRUNCATE_USAGE } from './truncate';
 
 export const MAIN_USAGE = `usage: aerie <command> [options]
 
@@ -19,6 +20,7 @@ commands:
   shell   read and write records interactively        aerie shell [--host HOST:PORT]
   verify  check every stored record against the index aerie verify [--host HOST:PORT] [--ns NS] [--json]
   fault   make a worker fail (drills; off by default) aerie fault --worker N --kind KIND [--host HOST:PORT]
+  truncate delete a set's or namespace's records      aerie truncate --ns NS [--set SET] [--before TIME]
   help    show help for a command                     aerie help <command>
 
 options:
@@ -27,7 +29,7 @@ options:
 
 exit codes: 0 success, 1 the command failed, 2 bad command line`;
 
-const USAGES: Record<string, string> = { start: START_USAGE, info: INFO_USAGE, shell: SHELL_USAGE, verify: VERIFY_USAGE, fault: FAULT_USAGE };
+const USAGES: Record<string, string> = { start: START_USAGE, info: INFO_USAGE, shell: SHELL_USAGE, verify: VERIFY_USAGE, fault: FAULT_USAGE, truncate: TRUNCATE_USAGE };
 
 /** Runs the command line; resolves the exit code, or null when the command keeps running (start). */
 export async function main(argv: string[], io: Io = processIo): Promise<ExitCodeValue | null> {
@@ -57,6 +59,8 @@ export async function main(argv: string[], io: Io = processIo): Promise<ExitCode
         return await runVerify(args, io);
       case 'fault':
         return await runFault(args, io);
+      case 'truncate':
+        return await runTruncate(args, io);
       default:
         throw new UsageError(`unknown command: ${command}`);
     }

@@ -244,6 +244,25 @@ export class Client extends EventEmitter<ClientEvents> {
   }
 
   /**
+   * Deletes every record of `set` (or, without a set, of the whole namespace) last updated at or
+   * before `beforeMs` (ms since 1970, a Date, or by default the node's now), as Aerospike's
+   * truncate does; durable on a file namespace. Answers how many records were deleted. A write:
+   * never retried, and in doubt (TIMEOUT) if a worker failed while applying it.
+   */
+  async truncate(ns: string, set?: string | null, options: { beforeMs?: number | Date } = {}, policy?: BasePolicy): Promise<{ deleted: number }> {
+    const body: Record<string, unknown> = { ns: checkNamespace(ns) };
+    const setName = checkSet(set);
+    if (setName !== null) body.set = setName;
+    if (options.beforeMs !== undefined) {
+      const ms = options.beforeMs instanceof Date ? options.beforeMs.getTime() : options.beforeMs;
+      if (!Number.isSafeInteger(ms) || ms < 0) throw parameterError('beforeMs must be a non-negative integer or a valid Date');
+      body.beforeMs = ms;
+    }
+    const reply = (await this.call(Op.TRUNCATE, body, true, policy)).body as { deleted?: unknown } | null;
+    return { deleted: typeof reply?.deleted === 'number' ? reply.deleted : 0 };
+  }
+
+  /**
    * Asks a worker to fail in the given way (tests and drills): 'crash' (uncaught exception),
    * 'exit', 'hang' (busy loop), 'stall' (blocked thread) or 'oom' (heap exhausted). The node must
    * have supervisor.faultInjection enabled, else FAIL_FORBIDDEN (22). Never retried.

@@ -5,7 +5,7 @@
 import { REQUEST_SLOTS_MAX } from '../constants';
 import type { Session } from './session';
 
-export const SlotKind = { SINGLE: 0, BATCH_ELEMENT: 1, SCAN: 2 } as const;
+export const SlotKind = { SINGLE: 0, BATCH_ELEMENT: 1, SCAN: 2, BROADCAST: 3 } as const;
 
 /** A batch in progress: its elements arrive from several workers in any order. */
 export interface BatchState {
@@ -15,6 +15,23 @@ export interface BatchState {
   /** BATCH_GET elements are [code, gen, ttl, bins]; BATCH_EXISTS elements have no bins. */
   withBins: boolean;
   elements: (Buffer | null)[];
+}
+
+/**
+ * A write sent to every worker (TRUNCATE), answered once all have answered: ok with the summed
+ * count, or the failure; in doubt when some part may have been applied and another was not.
+ */
+export interface BroadcastState {
+  session: Session;
+  clientId: number;
+  remaining: number;
+  /** Workers that answered ok, and what they deleted in all. */
+  applied: number;
+  deleted: number;
+  /** The first failure's code and message; inDoubt once any part's outcome is unknown. */
+  failedCode: number;
+  failedMessage: string;
+  inDoubt: boolean;
 }
 
 /** A scan page in progress on one worker. */
@@ -35,7 +52,7 @@ export class RequestTable {
   /** Op of a single-key request (a write in flight to a dead worker is answered in doubt). */
   ops = new Uint8Array(0);
   batchIndexes = new Uint32Array(0);
-  extras: (BatchState | ScanState | null)[] = [];
+  extras: (BatchState | ScanState | BroadcastState | null)[] = [];
   private free = new Int32Array(0);
   private freeCount = 0;
   private capacity = 0;

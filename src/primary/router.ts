@@ -13,11 +13,12 @@ import { AerieError, Status } from '../errors';
 import { partitionOf } from '../partition/digest';
 import type { PartitionMap } from '../partition/map';
 import { ReqFlag, ReqOffset, SCAN_ALL_SETS, SCAN_DONE } from '../protocol/internal';
-import { Op } from '../protocol/ops';
+import { Op, isWriteOp } from '../protocol/ops';
 import { Reader } from '../protocol/reader';
 import { Writer } from '../protocol/writer';
+import { unpackValue } from '../protocol/codec';
 import type { SetRegistry } from '../shm/set-registry';
-import { RequestTable, SlotKind, type BatchState, type ScanState } from './requests';
+import { RequestTable, SlotKind, type BatchState, type BroadcastState, type ScanState } from './requests';
 import { RoutingFields, readRoutingFields } from './routing-fields';
 import type { Session } from './session';
 import type { WorkerHandle } from './worker-handle';
@@ -91,6 +92,10 @@ export class Router {
       case Op.SCAN:
         readRoutingFields(r, bodyEnd, f, false);
         this.routeScan(session, id, frame, bodyStart, bodyEnd);
+        return;
+      case Op.TRUNCATE:
+        readRoutingFields(r, bodyEnd, f, false);
+        this.routeTruncate(session, id, frame, bodyStart, bodyEnd);
         return;
       default:
         throw new AerieError(Status.PARAMETER, `unknown op ${op}`);
@@ -212,6 +217,84 @@ export class Router {
   }
 
   /**
+   * Sends a TRUNCATE to every worker; each deletes what it holds of the set. Refused whole while
+   * a worker has failed for good (its partitions would keep their records). The cut-off is fixed
+   * here, once, so every worker applies the same one.
+   */
+  private routeTruncate(session: Session, id: number, frame: Uint8Array, bodyStart: number, bodyEnd: number): void {
+    const f = this.fields;
+    const nsIndex = this.nsIndex(f.ns);
+    const nowMs = Date.now();
+    if (f.beforeMs > nowMs) throw new AerieError(Status.PARAMETER, 'beforeMs must not be in the future');
+    const beforeMs = f.beforeMs < 0 ? nowMs : f.beforeMs;
+    const setId = f.set === null ? SCAN_ALL_SETS : this.setId(nsIndex, f.set, false);
+    if (setId < 0) {
+      // A set nobody has written to holds no records.
+      session.respondAnswer(id, 0, { deleted: 0 });
+      return;
+    }
+    const down = this.workers.find((w) => !w.accepting);
+    if (down !== undefined) throw new AerieError(Status.PARTITION_UNAVAILABLE, `worker ${down.index} is down: truncate refused`);
+    const slots: number[] = [];
+    for (const w of this.workers) {
+      const slot = this.table.acquire(session, id, SlotKind.BROADCAST, w.index);
+      if (slot < 0) {
+        for (const s of slots) this.table.release(s);
+        throw new AerieError(Status.DEVICE_OVERLOAD, 'too many requests in flight on the node');
+      }
+      slots.push(slot);
+    }
+    const state: BroadcastState = {
+      session, clientId: id, remaining: slots.length, applied: 0, deleted: 0, failedCode: 0, failedMessage: '', inDoubt: false,
+    };
+    const fields = Buffer.alloc(20);
+    fields.writeDoubleLE(beforeMs, ReqOffset.TRUNCATE_BEFORE_MS - ReqOffset.DIGEST);
+    for (let i = 0; i < slots.length; i++) {
+      const slot = slots[i];
+      const worker = this.workers[i];
+      this.table.ops[slot] = Op.TRUNCATE;
+      this.table.extras[slot] = state;
+      // The body goes along so each worker checks it as strictly as any other (unknown fields).
+      if (!worker.send(slot, Op.TRUNCATE, nsIndex, 0, setId, fields, frame, bodyStart, bodyEnd)) {
+        const body = elementMessage(`worker ${i} queue is full`);
+        this.onResponse(slot, Status.DEVICE_OVERLOAD, body, 0, body.length);
+        continue;
+      }
+      this.markDirty(worker);
+    }
+  }
+
+  /** One worker's part of a broadcast; the last one answers the client. */
+  private broadcastPart(state: BroadcastState, code: number, bytes: Uint8Array, start: number, end: number): void {
+    if (code === 0) {
+      state.applied++;
+      const body = end > start ? unpackValue(bytes, start, end) : null;
+      const deleted = body !== null && typeof body === 'object' ? (body as { deleted?: unknown }).deleted : 0;
+      state.deleted += typeof deleted === 'number' ? deleted : 0;
+    } else {
+      if (code === Status.TIMEOUT) state.inDoubt = true;
+      if (state.failedCode === 0) {
+        state.failedCode = code;
+        const body = end > start ? unpackValue(bytes, start, end) : null;
+        const message = body !== null && typeof body === 'object' ? (body as { message?: unknown }).message : undefined;
+        state.failedMessage = typeof message === 'string' ? message : `error ${code}`;
+      }
+    }
+    if (--state.remaining > 0) return;
+    if (state.failedCode === 0) {
+      state.session.respondAnswer(state.clientId, 0, { deleted: state.deleted });
+    } else if (state.inDoubt || state.applied > 0) {
+      // Some workers applied it and one did not, or may not have: the client cannot know what
+      // is left, so the answer is in doubt, never a plain failure.
+      state.session.respondAnswer(state.clientId, Status.TIMEOUT, {
+        message: `truncate applied on ${state.applied} of ${this.workers.length} workers: ${state.failedMessage}`,
+      });
+    } else {
+      state.session.respondAnswer(state.clientId, state.failedCode, { message: state.failedMessage });
+    }
+  }
+
+  /**
    * Commits every ring written this turn once, waking each worker at most once per turn. The
    * commit waits for setImmediate, not a microtask: every frame read in this turn (all sockets)
    * then shares one commit, and waking a sleeping worker is the primary's single largest cost
@@ -246,6 +329,8 @@ export class Router {
       const batch = t.extras[slot] as BatchState;
       batch.elements[t.batchIndexes[slot]] = Buffer.from(bytes.subarray(start, end));
       if (--batch.remaining === 0) this.finishBatch(batch);
+    } else if (kind === SlotKind.BROADCAST) {
+      this.broadcastPart(t.extras[slot] as BroadcastState, code, bytes, start, end);
     } else {
       const scan = t.extras[slot] as ScanState;
       this.finishScanPage(scan, code, bytes, start, end);
@@ -282,9 +367,9 @@ export class Router {
     for (let slot = 0; slot < t.sessions.length; slot++) {
       if (t.sessions[slot] === null || t.workers[slot] !== workerIndex || waiting.has(slot)) continue;
       const kind = t.kinds[slot];
-      if (kind === SlotKind.SINGLE) {
+      if (kind === SlotKind.SINGLE || kind === SlotKind.BROADCAST) {
         const op = t.ops[slot];
-        const write = op === Op.PUT || op === Op.REMOVE || op === Op.TOUCH || op === Op.OPERATE;
+        const write = isWriteOp(op);
         const code = write ? Status.TIMEOUT : Status.PARTITION_UNAVAILABLE;
         const body = elementMessage(write ? 'worker failed with the write in flight: outcome unknown' : 'worker failed');
         this.onResponse(slot, code, body, 0, body.length);

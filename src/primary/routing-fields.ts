@@ -18,6 +18,8 @@ export class RoutingFields {
   pageSize = 0;
   keysStart = -1;
   keysEnd = -1;
+  /** TRUNCATE's cut-off (ms since the Unix epoch); -1 when not given. */
+  beforeMs = -1;
 
   reset(): void {
     this.ns = null;
@@ -27,6 +29,7 @@ export class RoutingFields {
     this.cursor = null;
     this.pageSize = 0;
     this.keysStart = this.keysEnd = -1;
+    this.beforeMs = -1;
   }
 }
 
@@ -88,6 +91,12 @@ export function readRoutingFields(r: Reader, end: number, f: RoutingFields, need
           const p = r.readValue();
           if (typeof p !== 'number' || !Number.isInteger(p) || p < 1) bad('pageSize must be a positive integer');
           f.pageSize = p;
+          break;
+        }
+        case 'beforeMs': {
+          const b = r.readValue();
+          if (typeof b !== 'number' || !Number.isSafeInteger(b) || b < 0) bad('beforeMs must be a non-negative integer (ms since 1970)');
+          f.beforeMs = b;
           break;
         }
         default:

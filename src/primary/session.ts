@@ -247,6 +247,13 @@ export class Session {
     if (this.drainedId >= 0) this.maybeFinishDrain();
   }
 
+  /** The primary's own answer to a routed request (a broadcast's summary, say). */
+  respondAnswer(id: number, code: number, value: unknown): void {
+    this.inFlight--;
+    this.respondValue(id, code, value);
+    if (this.drainedId >= 0) this.maybeFinishDrain();
+  }
+
   private respondValue(id: number, code: number, value: unknown): void {
     if (this.closed) return;
     this.begin(id, code).writeValue(value as never);

@@ -10,7 +10,8 @@
 //   7  u8  reserved
 //   8  u16 setId      0 = no set; for SCAN, SCAN_ALL_SETS = every set
 //   10 u16 reserved
-//   12 20B digest     for SCAN: u32 startSlot, u32 pageRecordsMax, u32 pageBytesMax
+//   12 20B digest     for SCAN: u32 startSlot, u32 pageRecordsMax, u32 pageBytesMax;
+//                     for TRUNCATE: f64 beforeMs (setId SCAN_ALL_SETS = every set)
 //   32 ...            the request body as the client sent it (msgpack map), possibly empty
 // response (worker -> primary):
 //   0  u32 slot
@@ -31,6 +32,7 @@ export const ReqOffset = {
   SCAN_START_SLOT: 12,
   SCAN_RECORDS_MAX: 16,
   SCAN_BYTES_MAX: 20,
+  TRUNCATE_BEFORE_MS: 12,
 } as const;
 
 export const ReqFlag = {

@@ -47,7 +47,17 @@ export const Op = {
    *  FAIL_FORBIDDEN (22) unless the node's config enables fault injection. The worker answers,
    *  then fails as asked; the supervisor detects it and restarts the worker. */
   FAULT: 15,
+  /** body {ns, set?, beforeMs?} -> {deleted}. Deletes every record of the set (or of the whole
+   *  namespace) last updated at or before beforeMs (default: now), on every worker, durably (a
+   *  file namespace logs a truncate marker and answers after its group commit). A write: a
+   *  worker failing with it in flight answers TIMEOUT, in doubt. */
+  TRUNCATE: 16,
 } as const;
+
+/** Ops that change records: a worker failing with one in flight leaves its outcome unknown. */
+export function isWriteOp(op: number): boolean {
+  return op === Op.PUT || op === Op.REMOVE || op === Op.TOUCH || op === Op.OPERATE || op === Op.TRUNCATE;
+}
 
 /**
  * Server pushes use this id, which clients must never use for a request:

@@ -398,6 +398,23 @@ export class RecordStore {
   }
 
   /**
+   * Removes every live record of set `setId` (-1: every set) last updated at or before
+   * `beforeMs`; returns how many. One walk of the index: removal never moves live entries.
+   */
+  truncate(setId: number, beforeMs: number): number {
+    const capacity = this.index.capacity;
+    let removed = 0;
+    for (let slot = 0; slot < capacity; slot++) {
+      if (!this.index.isLive(slot)) continue;
+      if (setId >= 0 && this.setId(slot) !== setId) continue;
+      if (this.lastUpdateMs(slot) > beforeMs) continue;
+      this.remove(slot);
+      removed++;
+    }
+    return removed;
+  }
+
+  /**
    * Removes live records whose void-time has passed (0 < voidTime <= nowVoidSec), examining at
    * most `slotBudget` slots from `fromSlot`. Returns the slot to continue from (0 after the end).
    */

@@ -4,7 +4,7 @@
 
 import { AerieError, Status } from '../errors';
 import { Exists, GenPolicy, Op, Ttl } from '../protocol/ops';
-import { ReqFlag, ReqOffset } from '../protocol/internal';
+import { ReqFlag, ReqOffset, SCAN_ALL_SETS } from '../protocol/internal';
 import { Reader } from '../protocol/reader';
 import { Writer } from '../protocol/writer';
 import { packValue, unpackValue } from '../protocol/codec';
@@ -74,6 +74,8 @@ export class Engine {
           return this.count(this.touch(out), true);
         case Op.OPERATE:
           return this.count(this.operate(out), true);
+        case Op.TRUNCATE:
+          return this.count(this.truncate(view.getFloat64(start + ReqOffset.TRUNCATE_BEFORE_MS, true), out), true);
         default:
           return this.count(Status.PARAMETER, false);
       }
@@ -256,6 +258,24 @@ export class Engine {
     }
     ns.store.remove(slot);
     this.stats.add(WorkerStat.DELETES);
+    return 0;
+  }
+
+  /**
+   * Deletes the set's records (setId SCAN_ALL_SETS: every set) last updated at or before
+   * `beforeMs`, logging one marker first for a file namespace; writes {deleted}.
+   */
+  private truncate(beforeMs: number, out: Writer): number {
+    const { ns, setId } = this.ctx;
+    if (ns.log !== null) {
+      if (ns.log.checkWritable() !== 0) return Status.SERVER_ERROR;
+      ns.log.logTruncate(setId, beforeMs);
+    }
+    const deleted = ns.store.truncate(setId === SCAN_ALL_SETS ? -1 : setId, beforeMs);
+    this.stats.add(WorkerStat.DELETES, deleted);
+    out.writeMapHeader(1);
+    out.writeString('deleted');
+    out.writeUint(deleted);
     return 0;
   }
 

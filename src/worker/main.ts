@@ -5,7 +5,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import * as C from '../constants';
 import { Status } from '../errors';
-import { Op } from '../protocol/ops';
+import { Op, isWriteOp } from '../protocol/ops';
 import {
   RES_HEADER_BYTES,
   ReqOffset,
@@ -180,7 +180,7 @@ function drain(): number {
     if (offset < 0) break;
     out.reset();
     const op = requests.bytes[offset + ReqOffset.OP];
-    pendingIsWrite = op === Op.PUT || op === Op.REMOVE || op === Op.TOUCH || op === Op.OPERATE;
+    pendingIsWrite = isWriteOp(op);
     pendingCode = handleOne(offset, requests.length);
     pendingSlot = requests.view.getUint32(offset + ReqOffset.SLOT, true);
     handled++;

@@ -7,7 +7,7 @@ import type { NamespaceConfig } from '../config';
 import { DIGEST_BYTES } from '../constants';
 import { AerieError, Status } from '../errors';
 import { partitionOf } from '../partition/digest';
-import { LogRecordKind, type LogRecordInput } from '../storage/log-record';
+import { LogRecordKind, TRUNCATE_ALL_SETS, type LogRecordInput } from '../storage/log-record';
 import { recoverLog, type RecoveryReport } from '../storage/recovery';
 import { logDirectory } from '../storage/segment-files';
 import { SegmentWriter } from '../storage/segment-writer';
@@ -80,8 +80,29 @@ export class NamespaceLog {
     input.partitionId = store.partitionId(slot);
     input.setId = store.setId(slot);
     input.generation = store.generation(slot);
-    input.voidTime = 0;
     input.lastUpdateMs = Date.now();
+    this.appendWithoutData();
+  }
+
+  /**
+   * Appends a truncate marker: replay deletes what the store holds of set `setId` (or of every
+   * set, TRUNCATE_ALL_SETS) last updated at or before `beforeMs`, as the live truncate did.
+   */
+  logTruncate(setId: number, beforeMs: number): void {
+    const input = this.input;
+    input.kind = LogRecordKind.TRUNCATE;
+    input.digest.fill(0);
+    input.partitionId = 0;
+    input.setId = setId;
+    input.generation = 0;
+    input.lastUpdateMs = beforeMs;
+    this.appendWithoutData();
+  }
+
+  /** Appends the prepared tombstone or marker: no void-time, key or bins. */
+  private appendWithoutData(): void {
+    const input = this.input;
+    input.voidTime = 0;
     input.key = null;
     input.keyStart = input.keyEnd = 0;
     input.bins = null;
@@ -109,7 +130,11 @@ function apply(store: RecordStore, view: import('../storage/log-record').LogReco
     if (slot >= 0) store.remove(slot);
     return;
   }
-  if (view.kind !== LogRecordKind.PUT) return; // truncate markers arrive with truncation
+  if (view.kind === LogRecordKind.TRUNCATE) {
+    store.truncate(view.setId === TRUNCATE_ALL_SETS ? -1 : view.setId, view.lastUpdateMs);
+    return;
+  }
+  if (view.kind !== LogRecordKind.PUT) return;
   if (partitionOf(b, view.digestOffset) !== view.partitionId) {
     throw new AerieError(Status.SERVER_ERROR, 'log record partition does not match its digest');
   }

@@ -57,7 +57,7 @@ function readBinNames(r: Reader): string[] | null {
 /**
  * Reads the body map at r.pos..end into f. `readBins` says whether `bins` holds values (PUT) or
  * names (GET, BATCH_GET, SCAN). Fields that only the primary uses (ns, set, key, digest, keys,
- * cursor, pageSize) are skipped, except `key`, whose raw bytes are kept for sendKey.
+ * cursor, pageSize, beforeMs) are skipped, except `key`, whose raw bytes are kept for sendKey.
  */
 export function parseBody(r: Reader, end: number, f: RequestFields, binsAreValues: boolean): void {
   f.reset();
@@ -106,6 +106,7 @@ export function parseBody(r: Reader, end: number, f: RequestFields, binsAreValue
       case 'keys':
       case 'cursor':
       case 'pageSize':
+      case 'beforeMs':
         r.skipValue();
         break;
       default:

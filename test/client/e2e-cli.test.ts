@@ -127,3 +127,23 @@ t.test('a worker that cannot read its log fails start with exit 1, naming the fi
   t.match(result.stderr, /aerie: could not start: .*seg-000000000001\.log offset 0/);
   t.notMatch(result.stdout, 'node ready');
 });
+
+t.test('truncate a set from the command line', async (t) => {
+  const node = await startCli(t);
+  const put = await run(['shell', '--host', node.host], ['put test gone 1 {"v": 1}', 'put test gone 2 {"v": 1}', 'put test kept 1 {"v": 1}'].join('\n'));
+  t.equal(put.code, 0, put.stderr);
+  const result = await run(['truncate', '--ns', 'test', '--set', 'gone', '--host', node.host]);
+  t.equal(result.code, 0, result.stderr);
+  t.equal(result.stdout, 'truncated set test.gone: 2 records deleted\n');
+  const after = await run(['shell', '--host', node.host], ['get test kept 1', 'get test gone 1'].join('\n'));
+  t.match(after.stdout, /"v": 1/, 'the other set is intact');
+  t.match(after.stdout + after.stderr, /KEY_NOT_FOUND|not found/, 'the truncated record is gone');
+  t.equal(after.code, 1, 'the missing record fails the session');
+  const usage = await run(['truncate', '--ns', 'test', '--before', 'not a time', '--host', node.host]);
+  t.equal(usage.code, 2, 'a bad cut-off is a usage error');
+  t.match(usage.stderr, /--before: not a time/);
+  const missing = await run(['truncate', '--host', node.host]);
+  t.equal(missing.code, 2, '--ns is required');
+  node.child.kill('SIGTERM');
+  await node.exited;
+});
