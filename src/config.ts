@@ -26,6 +26,12 @@ export interface NamespaceConfig {
   /** TTL applied when a write asks for the namespace default (ttl 0); 0 = never expire. */
   defaultTtlSec: number;
   recordBytesMax: number;
+  /** For 'file': a log segment's size limit; the log rolls to a new segment past it. */
+  segmentBytes: number;
+  /** For 'file': how often the primary compacts each worker's log (0 = never). */
+  compactionIntervalMs: number;
+  /** For 'file': sealed segments with less than this share of live bytes are rewritten. */
+  compactionLiveRatioMax: number;
 }
 
 export interface NodeConfig {
@@ -75,6 +81,9 @@ const NAMESPACE_DEFAULTS: Omit<NamespaceConfig, 'name'> = {
   stopWritesPct: C.STOP_WRITES_PCT_DEFAULT,
   defaultTtlSec: 0,
   recordBytesMax: C.RECORD_BYTES_MAX_DEFAULT,
+  segmentBytes: C.SEGMENT_BYTES_DEFAULT,
+  compactionIntervalMs: C.COMPACTION_INTERVAL_MS_DEFAULT,
+  compactionLiveRatioMax: C.COMPACTION_LIVE_RATIO_MAX_DEFAULT,
 };
 
 function fail(where: string, what: string): never {
@@ -86,6 +95,13 @@ function int(obj: Record<string, unknown>, key: string, where: string, def: numb
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
     fail(`${where}.${key}`, `must be an integer from ${min} to ${max}`);
   }
+  return v;
+}
+
+/** A number in (min, max]: a ratio, not a count. */
+function ratio(obj: Record<string, unknown>, key: string, where: string, def: number, min: number, max: number): number {
+  const v = obj[key] ?? def;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= min || v > max) fail(`${where}.${key}`, `must be a number above ${min} and at most ${max}`);
   return v;
 }
 
@@ -103,7 +119,7 @@ function namespaceFrom(raw: unknown, index: number): NamespaceConfig {
   const where = `namespaces[${index}]`;
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail(where, 'must be an object');
   const o = raw as Record<string, unknown>;
-  onlyKeys(o, ['name', 'storage', 'dataDir', 'commit', 'flushMs', 'memoryBytesMax', 'stopWritesPct', 'defaultTtlSec', 'recordBytesMax'], where);
+  onlyKeys(o, ['name', 'storage', 'dataDir', 'commit', 'flushMs', 'memoryBytesMax', 'stopWritesPct', 'defaultTtlSec', 'recordBytesMax', 'segmentBytes', 'compactionIntervalMs', 'compactionLiveRatioMax'], where);
   const name = o.name;
   if (typeof name !== 'string' || name.length === 0 || Buffer.byteLength(name) > C.NAMESPACE_NAME_BYTES_MAX) {
     fail(`${where}.name`, `must be a non-empty string of at most ${C.NAMESPACE_NAME_BYTES_MAX} bytes`);
@@ -115,6 +131,16 @@ function namespaceFrom(raw: unknown, index: number): NamespaceConfig {
   const commit = o.commit ?? NAMESPACE_DEFAULTS.commit;
   if (commit !== 'commit-to-device' && commit !== 'flush-ms') fail(`${where}.commit`, "must be 'commit-to-device' or 'flush-ms'");
   const d = NAMESPACE_DEFAULTS;
+  const recordBytesMax = int(o, 'recordBytesMax', where, d.recordBytesMax, 1024, C.RECORD_BYTES_CEILING);
+  const segmentBytes = int(o, 'segmentBytes', where, d.segmentBytes, C.SEGMENT_BYTES_MIN, C.SEGMENT_BYTES_MAX);
+  // The log must hold a largest record (header, key and bins) in one segment.
+  if (segmentBytes % C.LOG_RECORD_ALIGN_BYTES !== 0 || segmentBytes < C.LOG_RECORD_HEADER_BYTES + recordBytesMax + C.LOG_RECORD_ALIGN_BYTES) {
+    fail(`${where}.segmentBytes`, `must be a multiple of ${C.LOG_RECORD_ALIGN_BYTES} holding a largest record (recordBytesMax + ${C.LOG_RECORD_HEADER_BYTES + C.LOG_RECORD_ALIGN_BYTES})`);
+  }
+  const compactionIntervalMs = int(o, 'compactionIntervalMs', where, d.compactionIntervalMs, 0, C.COMPACTION_INTERVAL_MS_MAX);
+  if (compactionIntervalMs !== 0 && compactionIntervalMs < C.COMPACTION_INTERVAL_MS_MIN) {
+    fail(`${where}.compactionIntervalMs`, `must be 0 (never) or from ${C.COMPACTION_INTERVAL_MS_MIN} to ${C.COMPACTION_INTERVAL_MS_MAX}`);
+  }
   return {
     name,
     storage,
@@ -124,7 +150,10 @@ function namespaceFrom(raw: unknown, index: number): NamespaceConfig {
     memoryBytesMax: int(o, 'memoryBytesMax', where, d.memoryBytesMax, 1024 * 1024, 2 ** 45),
     stopWritesPct: int(o, 'stopWritesPct', where, d.stopWritesPct, 1, 100),
     defaultTtlSec: int(o, 'defaultTtlSec', where, d.defaultTtlSec, 0, C.TTL_SEC_MAX),
-    recordBytesMax: int(o, 'recordBytesMax', where, d.recordBytesMax, 1024, C.RECORD_BYTES_CEILING),
+    recordBytesMax,
+    segmentBytes,
+    compactionIntervalMs,
+    compactionLiveRatioMax: ratio(o, 'compactionLiveRatioMax', where, d.compactionLiveRatioMax, 0, 1),
   };
 }
 

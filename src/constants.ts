@@ -155,3 +155,82 @@ assert(SEGMENT_BYTES_MIN % LOG_RECORD_ALIGN_BYTES === 0, 'segment sizes are 8-al
 assert(WRITE_BUFFER_BYTES_DEFAULT >= LOG_RECORD_HEADER_BYTES + LOG_RECORD_DATA_BYTES_MAX_DEFAULT + LOG_RECORD_ALIGN_BYTES, 'the default buffer holds a default-size record');
 assert(RECOVERY_READ_CHUNK_BYTES >= LOG_RECORD_HEADER_BYTES, 'a read chunk holds a header');
 assert(LOG_RECORD_BYTES_MAX <= 0xffff_ffff, 'record lengths fit u32');
+
+// ---- backup files (src/backup) ----
+/**
+ * Largest body of one frame of a backup file: a record's bins (at most RECORD_BYTES_CEILING, as
+ * the node stores them), its user key, set name, digest, and a little msgpack around them. A
+ * length field above this is corruption, never an allocation.
+ */
+export const BACKUP_FRAME_BYTES_MAX = RECORD_BYTES_CEILING + USER_KEY_BYTES_MAX + 64 * 1024;
+/** Records per scan page a backup asks for; one page is encoded while the next is fetched. */
+export const BACKUP_SCAN_PAGE_RECORDS = 5000;
+/** A backup hands the file stream chunks of about this size (and its stream buffers about as much). */
+export const BACKUP_WRITE_CHUNK_BYTES = 1024 * 1024;
+/** Restore reads the file in chunks of this size; the buffer grows only for a larger frame. */
+export const BACKUP_READ_CHUNK_BYTES = 1024 * 1024;
+/** Puts a restore keeps in flight unless told otherwise, and the most it accepts. */
+export const BACKUP_RESTORE_IN_FLIGHT_DEFAULT = 64;
+export const BACKUP_RESTORE_IN_FLIGHT_MAX = 4096;
+/**
+ * Record bytes a restore keeps in flight at most, whatever the count: 64 puts of the largest
+ * records would otherwise hold half a GiB. One record is always let through.
+ */
+export const BACKUP_RESTORE_IN_FLIGHT_BYTES_MAX = 32 * 1024 * 1024;
+/** Failed or in-doubt writes a restore report describes one by one (the rest are only counted). */
+export const BACKUP_RESTORE_ERRORS_KEPT_MAX = 10;
+/** A restore reports progress after about this many records. */
+export const BACKUP_RESTORE_PROGRESS_RECORDS = 1000;
+
+assert(BACKUP_FRAME_BYTES_MAX <= 0xffff_ffff, 'backup frame lengths fit u32');
+assert(BACKUP_FRAME_BYTES_MAX >= RECORD_BYTES_CEILING + USER_KEY_BYTES_MAX + SET_NAME_BYTES_MAX + DIGEST_BYTES + 64, 'a largest record fits in a backup frame');
+assert(BACKUP_SCAN_PAGE_RECORDS <= SCAN_PAGE_RECORDS_MAX, 'backup pages are valid scan pages');
+assert(BACKUP_RESTORE_IN_FLIGHT_DEFAULT <= BACKUP_RESTORE_IN_FLIGHT_MAX, 'the default restore concurrency is allowed');
+
+// ---- snapshots (src/snapshot, src/primary/snapshots.ts) ----
+/** The manifest format a node writes and reads. */
+export const SNAPSHOT_FORMAT_VERSION = 1;
+/** A snapshot copies a worker's memory in chunks of this size, advancing its heartbeat between. */
+export const SNAPSHOT_COPY_CHUNK_BYTES = 32 * 1024 * 1024;
+/** How long the primary waits for a worker to answer a snapshot or restore step. */
+export const SNAPSHOT_STEP_TIMEOUT_MS = 30_000;
+/**
+ * Longest a worker holds its requests between swapping in a restored store and the primary's
+ * commit; past it the worker swaps back on its own (the primary gave up long before).
+ */
+export const RESTORE_PAUSE_MS_MAX = 10_000;
+/** The primary aborts a restore whose swap-to-commit window would outlast this. */
+export const RESTORE_COMMIT_TIMEOUT_MS = 5_000;
+assert(RESTORE_COMMIT_TIMEOUT_MS < RESTORE_PAUSE_MS_MAX, 'the primary gives up before a paused worker does');
+
+// ---- log compaction (src/jobs/compaction.ts, src/primary/compaction-scheduler.ts) ----
+/** How often each file namespace's logs are compacted (configurable; 0 = never). */
+export const COMPACTION_INTERVAL_MS_DEFAULT = 60_000;
+export const COMPACTION_INTERVAL_MS_MIN = 100;
+export const COMPACTION_INTERVAL_MS_MAX = 86_400_000;
+/**
+ * How long a job waits for the log to make durable every write it saw in the store, before it
+ * gives up (nothing changed) and retries at the next interval. A flush-ms namespace adds flushMs.
+ */
+export const COMPACTION_DURABLE_WAIT_MS = 10_000;
+/** How often a waiting job re-reads the watermarks. */
+export const COMPACTION_POLL_MS = 2;
+/** Reads of one store entry under its seqlock before the job calls it unknown (and keeps the record). */
+export const COMPACTION_SEQLOCK_ATTEMPTS = 64;
+/** A job's output buffer; it grows only for a larger record, up to LOG_RECORD_BYTES_MAX. */
+export const COMPACTION_WRITE_BUFFER_BYTES = 1024 * 1024;
+/**
+ * Removed digests a job tracks per run, to keep only each one's last removal record; past this,
+ * every further removal record of the run is kept as a tombstone (always correct, less compact).
+ */
+export const COMPACTION_REMOVALS_PER_RUN_MAX = 1_000_000;
+
+assert(COMPACTION_INTERVAL_MS_MIN <= COMPACTION_INTERVAL_MS_DEFAULT && COMPACTION_INTERVAL_MS_DEFAULT <= COMPACTION_INTERVAL_MS_MAX, 'the default compaction interval is allowed');
+assert(COMPACTION_WRITE_BUFFER_BYTES >= LOG_RECORD_HEADER_BYTES && COMPACTION_WRITE_BUFFER_BYTES % LOG_RECORD_ALIGN_BYTES === 0, 'a compaction buffer holds a header, 8-aligned');
+assert(COMPACTION_POLL_MS < COMPACTION_DURABLE_WAIT_MS, 'a job polls more than once before giving up');
+
+// ---- repair (src/primary/verify-repair.ts) ----
+/** Writes a worker tracks while a repair reads the log; past it the repair changes nothing. */
+export const REPAIR_WATCH_DIGESTS_MAX = 100_000;
+/** Damaged records one repair pass fixes per worker (the verify report lists at most this many). */
+export const REPAIR_PROBLEMS_MAX = 100;

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// The `aerie` command: dispatches to start, info, shell, verify, fault and truncate. Exit codes: 0 success, 1 the command
-// failed, 2 bad command line (docs/cli.md).
+// The `aerie` command: dispatches to start, info, shell, verify, fault, truncate, snapshot, backup
+// and restore. Exit codes: 0 success, 1 the command failed, 2 bad command line (docs/cli.md).
 
 import { CLIENT_VERSION } from '../client/version';
 import { ExitCode, println, processIo, UsageError, type ExitCodeValue, type Io } from './args';
@@ -11,17 +11,23 @@ import { runStart, START_USAGE } from './start';
 import { runVerify, VERIFY_USAGE } from './verify';
 import { FAULT_USAGE, runFault } from './fault';
 import { runTruncate, TRUNCATE_USAGE } from './truncate';
+import { runSnapshot, SNAPSHOT_USAGE } from './snapshot';
+import { BACKUP_USAGE, runBackup } from './backup';
+import { RESTORE_USAGE, runRestore } from './restore';
 
 export const MAIN_USAGE = `usage: aerie <command> [options]
 
 commands:
-  start   run a node until SIGTERM/SIGINT            aerie start [--config FILE]
-  info    print a node's statistics                   aerie info [--host HOST:PORT] [--json]
-  shell   read and write records interactively        aerie shell [--host HOST:PORT]
-  verify  check every stored record against the index aerie verify [--host HOST:PORT] [--ns NS] [--json]
-  fault   make a worker fail (drills; off by default) aerie fault --worker N --kind KIND [--host HOST:PORT]
-  truncate delete a set's or namespace's records      aerie truncate --ns NS [--set SET] [--before TIME]
-  help    show help for a command                     aerie help <command>
+  start     run a node until SIGTERM/SIGINT             aerie start [--config FILE]
+  info      print a node's statistics                   aerie info [--host HOST:PORT] [--json]
+  shell     read and write records interactively        aerie shell [--host HOST:PORT]
+  verify    check every stored record against the index aerie verify [--host HOST:PORT] [--ns NS] [--repair] [--json]
+  fault     make a worker fail (drills; off by default) aerie fault --worker N --kind KIND [--host HOST:PORT]
+  truncate  delete a set's or namespace's records       aerie truncate --ns NS [--set SET] [--before TIME]
+  snapshot  create/list/restore/delete snapshots        aerie snapshot create|list|restore|delete [ID] --ns NS
+  backup    write a namespace to a backup file          aerie backup --ns NS --out FILE [--set SET] [--host HOST:PORT]
+  restore   write a backup file's records into a node   aerie restore FILE [--policy POLICY] [--ns NS] [--host HOST:PORT]
+  help      show help for a command                     aerie help <command>
 
 options:
   -h, --help     show this help
@@ -29,7 +35,8 @@ options:
 
 exit codes: 0 success, 1 the command failed, 2 bad command line`;
 
-const USAGES: Record<string, string> = { start: START_USAGE, info: INFO_USAGE, shell: SHELL_USAGE, verify: VERIFY_USAGE, fault: FAULT_USAGE, truncate: TRUNCATE_USAGE };
+const USAGES: Record<string, string> = { start: START_USAGE, info: INFO_USAGE, shell: SHELL_USAGE, verify: VERIFY_USAGE, fault: FAULT_USAGE, truncate: TRUNCATE_USAGE, snapshot: SNAPSHOT_USAGE,
+  backup: BACKUP_USAGE, restore: RESTORE_USAGE };
 
 /** Runs the command line; resolves the exit code, or null when the command keeps running (start). */
 export async function main(argv: string[], io: Io = processIo): Promise<ExitCodeValue | null> {
@@ -61,6 +68,12 @@ export async function main(argv: string[], io: Io = processIo): Promise<ExitCode
         return await runFault(args, io);
       case 'truncate':
         return await runTruncate(args, io);
+      case 'snapshot':
+        return await runSnapshot(args, io);
+      case 'backup':
+        return await runBackup(args, io);
+      case 'restore':
+        return await runRestore(args, io);
       default:
         throw new UsageError(`unknown command: ${command}`);
     }

@@ -5,16 +5,22 @@ import { DEFAULT_HOST, ExitCode, parseCommandArgs, println, type ExitCodeValue, 
 import { formatTable, toJson } from './format';
 import { withClient } from './with-client';
 
-export const VERIFY_USAGE = `usage: aerie verify [--host HOST:PORT] [--ns NAMESPACE] [--json]
+export const VERIFY_USAGE = `usage: aerie verify [--host HOST:PORT] [--ns NAMESPACE] [--repair] [--json]
 
 Checks every stored record of one namespace (or all) against the index: its
 location, its header (digest, generation, set, void-time), its lengths, and
 that its key and bins are well-formed. Records written during the check are
 counted as "changing" rather than judged. Exit code 1 when problems are found.
 
+With --repair, each damaged record of a file namespace is replaced by its newest
+durable version (base snapshot, then log) unless it was written meanwhile, or
+removed when it has none; a memory namespace's are only reported. Exit code 0
+when every problem found was repaired or removed, 1 otherwise.
+
 options:
   --host HOST:PORT   node to ask (default ${DEFAULT_HOST})
   --ns NAMESPACE     only this namespace
+  --repair           repair what is found (file namespaces)
   --json             print the raw report as JSON
   -h, --help         show this help`;
 
@@ -26,6 +32,7 @@ interface NsReport {
   problemCount: number;
   problems: { digest: string; problem: string }[];
   stale: boolean;
+  repair?: { repaired: number; removed: number; skipped: number; unrepairable: number; notAttempted: number; outcomes: { digest: string; outcome: string; detail: string }[] };
 }
 
 export async function runVerify(args: string[], io: Io): Promise<ExitCodeValue> {
@@ -33,6 +40,7 @@ export async function runVerify(args: string[], io: Io): Promise<ExitCodeValue> 
     host: { type: 'string', default: DEFAULT_HOST },
     ns: { type: 'string' },
     json: { type: 'boolean', default: false },
+    repair: { type: 'boolean', default: false },
   });
   if (values.help) {
     println(io.stdout, VERIFY_USAGE);
@@ -42,11 +50,14 @@ export async function runVerify(args: string[], io: Io): Promise<ExitCodeValue> 
     values.host as string,
     io,
     async (client) => {
-      const report = (await client.verify(values.ns as string | undefined)) as { namespaces: NsReport[] };
+      const ns = values.ns as string | undefined;
+      const report = (await (values.repair ? client.repair(ns) : client.verify(ns))) as { namespaces: NsReport[] };
       const namespaces = report.namespaces;
       if (values.json) println(io.stdout, toJson(report));
       else println(io.stdout, formatReport(namespaces));
-      return namespaces.some((n) => n.problemCount > 0) ? ExitCode.FAILURE : ExitCode.OK;
+      const unresolved = (n: NsReport) =>
+        n.repair === undefined ? n.problemCount > 0 : n.repair.skipped + n.repair.unrepairable + n.repair.notAttempted > 0;
+      return namespaces.some(unresolved) ? ExitCode.FAILURE : ExitCode.OK;
     },
     { timeoutMs: 600_000 },
   );
@@ -62,6 +73,13 @@ function formatReport(namespaces: NsReport[]): string {
     for (const p of n.problems) lines.push(`${n.name} ${p.digest}: ${p.problem}`);
     if (n.problemCount > n.problems.length) lines.push(`${n.name}: ${n.problemCount - n.problems.length} more problems not listed`);
     if (n.stale) lines.push(`${n.name}: the index changed during the check; run again for a complete answer`);
+  }
+  for (const n of namespaces) {
+    const r = n.repair;
+    if (r === undefined) continue;
+    for (const o of r.outcomes) lines.push(`${n.name} ${o.digest}: ${o.outcome}: ${o.detail}`);
+    lines.push(`${n.name}: repair: ${r.repaired} repaired, ${r.removed} removed, ${r.skipped} skipped, ${r.unrepairable} unrepairable` +
+      (r.notAttempted > 0 ? `, ${r.notAttempted} not attempted (run again)` : ''));
   }
   lines.push(namespaces.some((n) => n.problemCount > 0) ? 'problems found' : 'no problems found');
   return lines.join('\n');

@@ -244,6 +244,17 @@ export class Client extends EventEmitter<ClientEvents> {
   }
 
   /**
+   * Verifies, then repairs what it found: a file namespace's damaged record is replaced by its
+   * newest durable version (base snapshot, then log), unless it was written meanwhile; a memory
+   * namespace's is only reported. Each namespace's answer gains `repair: {repaired, removed,
+   * skipped, unrepairable, notAttempted, outcomes}` (docs/storage.md). Never retried.
+   */
+  async repair(ns?: string, policy?: BasePolicy): Promise<Record<string, unknown>> {
+    const body = ns === undefined ? { repair: true } : { ns: checkNamespace(ns), repair: true };
+    return ((await this.call(Op.VERIFY, body, true, policy)).body ?? {}) as Record<string, unknown>;
+  }
+
+  /**
    * Deletes every record of `set` (or, without a set, of the whole namespace) last updated at or
    * before `beforeMs` (ms since 1970, a Date, or by default the node's now), as Aerospike's
    * truncate does; durable on a file namespace. Answers how many records were deleted. A write:
@@ -260,6 +271,37 @@ export class Client extends EventEmitter<ClientEvents> {
     }
     const reply = (await this.call(Op.TRUNCATE, body, true, policy)).body as { deleted?: unknown } | null;
     return { deleted: typeof reply?.deleted === 'number' ? reply.deleted : 0 };
+  }
+
+  // ---- snapshots (docs/snapshots.md); none is ever retried ----
+
+  /**
+   * Takes a point-in-time snapshot of a namespace: each worker pauses only to copy its memory;
+   * the node's background pool writes the files. A file namespace then starts from it after a
+   * restart. Answers {id, records, bytes, elapsedMs, pauseMs, segmentsReleased}; give it a
+   * generous `timeoutMs` for a large namespace.
+   */
+  async createSnapshot(ns: string, policy?: BasePolicy): Promise<SnapshotCreated> {
+    return (await this.call(Op.SNAPSHOT, { action: 'create', ns: checkNamespace(ns) }, true, policy)).body as SnapshotCreated;
+  }
+
+  /** The namespace's complete snapshots, oldest first; `base` marks the one cold starts load. */
+  async listSnapshots(ns: string, policy?: ReadPolicy): Promise<SnapshotInfo[]> {
+    const body = (await this.call(Op.SNAPSHOT, { action: 'list', ns: checkNamespace(ns) }, false, policy)).body as { snapshots: SnapshotInfo[] };
+    return body.snapshots;
+  }
+
+  /**
+   * Returns the namespace to exactly the snapshot's state, as one step for clients: requests
+   * wait while the workers swap stores, and nobody sees a mix. Writes made since are gone.
+   */
+  async restoreSnapshot(ns: string, id: string, policy?: BasePolicy): Promise<SnapshotRestored> {
+    return (await this.call(Op.SNAPSHOT, { action: 'restore', ns: checkNamespace(ns), id: checkSnapshotIdArg(id) }, true, policy)).body as SnapshotRestored;
+  }
+
+  /** Deletes a snapshot; refused (FAIL_FORBIDDEN) for the base of a file namespace. */
+  async deleteSnapshot(ns: string, id: string, policy?: BasePolicy): Promise<void> {
+    await this.call(Op.SNAPSHOT, { action: 'delete', ns: checkNamespace(ns), id: checkSnapshotIdArg(id) }, true, policy);
   }
 
   /**
@@ -405,4 +447,37 @@ function positiveNumber(value: unknown): number | null {
 /** Creates a client and opens its first connection (HELLO included). */
 export async function connect(options: ClientOptions): Promise<Client> {
   return new Client(options).start();
+}
+
+export interface SnapshotCreated {
+  id: string;
+  records: number;
+  bytes: number;
+  elapsedMs: number;
+  /** The longest time one worker paused to copy its memory. */
+  pauseMs: number;
+  segmentsReleased: number;
+}
+
+export interface SnapshotInfo {
+  id: string;
+  createdAtMs: number;
+  records: number;
+  bytes: number;
+  /** Whether a cold start of the (file) namespace loads this snapshot. */
+  base: boolean;
+}
+
+export interface SnapshotRestored {
+  id: string;
+  records: number;
+  elapsedMs: number;
+  /** How long requests were held while the workers swapped stores. */
+  pauseMs: number;
+  segmentsReleased: number;
+}
+
+function checkSnapshotIdArg(id: unknown): string {
+  if (typeof id !== 'string' || !/^\d{13,16}$/.test(id)) throw parameterError('a snapshot id is a string of 13 to 16 digits');
+  return id;
 }

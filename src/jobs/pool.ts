@@ -4,7 +4,10 @@
 
 import * as path from 'node:path';
 import { Piscina } from 'piscina';
+import type { CompactionInput, CompactionReport } from './compaction';
 import type { VerifyInput, VerifyReport } from './verify';
+import type { BuildStoreInput, WritePartInput, buildStore } from '../snapshot/parts';
+import type { CollectInput, CollectedVersion } from './repair';
 
 const JOB_THREADS_MAX = 1;
 const JOB_QUEUE_MAX = 64;
@@ -21,6 +24,23 @@ export class JobPool {
 
   verify(input: VerifyInput): Promise<VerifyReport> {
     return this.pool.run(input, { name: 'verify' }) as Promise<VerifyReport>;
+  }
+
+  snapshotWrite(input: WritePartInput): Promise<{ records: number; bytes: number }> {
+    return this.pool.run(input, { name: 'snapshotWrite' }) as Promise<{ records: number; bytes: number }>;
+  }
+
+  snapshotBuild(input: BuildStoreInput): Promise<ReturnType<typeof buildStore>> {
+    return this.pool.run(input, { name: 'snapshotBuild' }) as Promise<ReturnType<typeof buildStore>>;
+  }
+
+  /** Compacts one worker's log of one namespace; resolves with a report, failures included. */
+  compact(input: CompactionInput): Promise<CompactionReport> {
+    return this.pool.run(input, { name: 'compact' }) as Promise<CompactionReport>;
+  }
+
+  repairCollect(input: CollectInput): Promise<CollectedVersion[]> {
+    return this.pool.run(input, { name: 'repairCollect' }) as Promise<CollectedVersion[]>;
   }
 
   async close(): Promise<void> {

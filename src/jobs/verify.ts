@@ -17,8 +17,11 @@ export interface VerifyInput {
 
 export interface VerifyProblem {
   slot: number;
+  /** The digest the index holds (hex). */
   digest: string;
   problem: string;
+  /** The digest in the record's header, when the header can be read and differs (hex). */
+  headerDigest?: string;
 }
 
 export interface VerifyReport {
@@ -59,7 +62,10 @@ export function verifyStore(input: VerifyInput): VerifyReport {
       report.problemCount++;
       if (report.problems.length < PROBLEMS_LISTED_MAX) {
         index.copyDigest(slot, digest, 0);
-        report.problems.push({ slot, digest: digest.toString('hex'), problem: verdict });
+        const problem: VerifyProblem = { slot, digest: digest.toString('hex'), problem: verdict };
+        const header = headerDigestOf(index, input.blocks, slot);
+        if (header !== null && header !== problem.digest) problem.headerDigest = header;
+        report.problems.push(problem);
       }
     }
   }
@@ -67,11 +73,20 @@ export function verifyStore(input: VerifyInput): VerifyReport {
   return report;
 }
 
+/** The digest in the header of the record `slot` points to, when it lies inside its block (hex). */
+function headerDigestOf(index: IndexTable, blocks: (SharedArrayBuffer | null)[], slot: number): string | null {
+  const loc = index.location(slot);
+  const block = blocks[Arena.blockIndexOf(loc)];
+  const offset = (loc & 0x1fffff) * 8;
+  if (!block || offset + RECORD_HEADER_BYTES > block.byteLength) return null;
+  return Buffer.from(block, offset + 8, DIGEST_BYTES).toString('hex');
+}
+
 /**
  * null when the record at `slot` is sound, a description of what is wrong with it, or undefined
  * when it cannot be judged now (its block is not known yet).
  */
-function checkRecord(index: IndexTable, blocks: (SharedArrayBuffer | null)[], slot: number, digest: Buffer, reader: Reader): string | null | undefined {
+export function checkRecord(index: IndexTable, blocks: (SharedArrayBuffer | null)[], slot: number, digest: Buffer, reader: Reader): string | null | undefined {
   if (!index.isLive(slot)) return null; // removed since we found it: nothing to check
   const loc = index.location(slot);
   const block = blocks[Arena.blockIndexOf(loc)];

@@ -15,6 +15,8 @@ export interface InfoSources {
   stats: StatsBlock[];
   connections: { open: number; opened: number; closed: number };
   requestsInFlight: number;
+  /** Log compaction figures of a file namespace (null when it is not compacted). */
+  compaction?: (nsIndex: number) => object | null;
 }
 
 export function buildInfo(s: InfoSources): Record<string, unknown> {
@@ -60,6 +62,7 @@ export function buildInfo(s: InfoSources): Record<string, unknown> {
       expired: sum(NamespaceStat.EXPIRED),
       defaultTtlSec: ns.defaultTtlSec,
       recordBytesMax: ns.recordBytesMax,
+      compaction: s.compaction?.(n) ?? null,
     };
   });
   return {

@@ -10,6 +10,10 @@ import { PROTOCOL_VERSION } from '../protocol/ops';
 import * as C from '../constants';
 import { SetRegistry } from '../shm/set-registry';
 import { loadSetNames, namespaceDirectory, saveSetNames } from '../storage/set-names';
+import { partDirectory, readBase, readManifest, removeIncomplete, snapshotDirectory } from '../snapshot/files';
+import { SnapshotManager } from './snapshots';
+import { Verifier } from './verify-repair';
+import { CompactionScheduler } from './compaction-scheduler';
 import { StatsBlock } from '../shm/stats';
 import { buildInfo } from './info';
 import { Router } from './router';
@@ -52,6 +56,19 @@ export async function startNode(config: NodeConfig): Promise<AerieNode> {
     }
     return registry;
   });
+  // A file namespace's cold start loads its base snapshot, then the log after it; what a crash
+  // left of a snapshot being written or deleted is removed first.
+  const bases = config.namespaces.map((ns) => {
+    removeIncomplete(ns.dataDir, ns.name);
+    const base = ns.storage === 'file' ? readBase(ns.dataDir, ns.name) : null;
+    if (base === null) return null;
+    const dir = snapshotDirectory(ns.dataDir, ns.name, base.snapshot);
+    if (readManifest(dir) === null) throw new AerieError(Status.SERVER_ERROR, `namespace ${ns.name}: its base snapshot ${base.snapshot} is missing from ${dir}`);
+    if (base.sequences.length !== n) {
+      throw new AerieError(Status.SERVER_ERROR, `namespace ${ns.name}: its base snapshot was taken with ${base.sequences.length} workers; set workers.count to ${base.sequences.length}`);
+    }
+    return { dir, sequences: base.sequences };
+  });
   const stats = Array.from({ length: n }, () => StatsBlock.create(config.namespaces.length));
   const sessions = new Set<Session>();
   const connections = { open: 0, opened: 0, closed: 0 };
@@ -77,6 +94,7 @@ export async function startNode(config: NodeConfig): Promise<AerieNode> {
           stats: stats[i].sab,
           setRegistries: sets.map((s) => s.sab),
           namespaces: config.namespaces,
+          bases: bases.map((b) => (b === null ? null : { directory: partDirectory(b.dir, i), sequence: b.sequences[i] })),
         },
         {
           onResponse: (slot, code, bytes, start, end) => router.onResponse(slot, code, bytes, start, end),
@@ -101,30 +119,14 @@ export async function startNode(config: NodeConfig): Promise<AerieNode> {
   }
   supervisor.start();
   const jobs = new JobPool();
+  const snapshots = new SnapshotManager(config, workers, jobs, sets, (m) => log(m));
+  // Log compaction of file namespaces; snapshots swap stores and release segments, so they run alone.
+  const compaction = new CompactionScheduler({ config, workers, stats, jobs, log, logError: (m) => console.error(`aerie: ${m}`) });
+  compaction.start();
 
-  /** Verifies one namespace on every live worker and sums the reports. */
-  const verifyNamespace = async (nsIndex: number, name: string) => {
-    const reports = await Promise.all(
-      workers
-        .filter((w) => w.alive && w.stores[nsIndex].indexSab !== null)
-        .map((w) => {
-          const m = w.stores[nsIndex];
-          return jobs.verify({ indexSab: m.indexSab!, controlSab: m.controlSab!, blocks: m.blocks });
-        }),
-    );
-    const sum = (f: (r: (typeof reports)[number]) => number) => reports.reduce((a, r) => a + f(r), 0);
-    return {
-      name,
-      records: sum((r) => r.records),
-      checked: sum((r) => r.checked),
-      changing: sum((r) => r.changing),
-      problemCount: sum((r) => r.problemCount),
-      problems: reports.flatMap((r) => r.problems).slice(0, 100),
-      stale: reports.some((r) => r.stale),
-    };
-  };
+  const verifier = new Verifier(config, workers, jobs);
   const info = () =>
-    buildInfo({ config, version: VERSION, startedAtMs, map, workers, stats, connections, requestsInFlight: router.table.inUse });
+    buildInfo({ config, version: VERSION, startedAtMs, map, workers, stats, connections, requestsInFlight: router.table.inUse, compaction: (n) => compaction.infoFor(n) });
 
   const pendingFlush: Session[] = [];
   let flushScheduled = false;
@@ -153,11 +155,8 @@ export async function startNode(config: NodeConfig): Promise<AerieNode> {
       },
     }),
     infoBody: info,
-    verify: async (ns) => {
-      const targets = config.namespaces.map((n, i) => ({ name: n.name, index: i })).filter((n) => ns === null || n.name === ns);
-      if (targets.length === 0) throw new AerieError(Status.INVALID_NAMESPACE, `namespace '${ns}' is not configured`);
-      return { namespaces: await Promise.all(targets.map((t) => verifyNamespace(t.index, t.name))) };
-    },
+    // A repair reads the log while compaction could rewrite it: they take turns.
+    verify: (ns, repair) => (repair ? compaction.exclusive(() => verifier.run(ns, true)) : verifier.run(ns, false)),
     scheduleFlush: (s) => {
       pendingFlush.push(s);
       if (!flushScheduled) {
@@ -172,6 +171,13 @@ export async function startNode(config: NodeConfig): Promise<AerieNode> {
       }
     },
     draining: () => draining,
+    snapshot: (action, ns, id) => {
+      if (action === 'create') return compaction.exclusive(() => snapshots.create(ns));
+      if (action === 'list') return Promise.resolve(snapshots.list(ns));
+      if (action === 'restore') return compaction.exclusive(() => snapshots.restore(ns, id ?? ''));
+      if (action === 'delete') return snapshots.delete(ns, id ?? '');
+      return Promise.reject(new AerieError(Status.PARAMETER, `unknown snapshot action '${action}' (create, list, restore, delete)`));
+    },
     fault: (worker, kind) => {
       if (!config.supervisor.faultInjection) {
         throw new AerieError(Status.FAIL_FORBIDDEN, 'fault injection is disabled (supervisor.faultInjection)');
@@ -224,6 +230,7 @@ export async function startNode(config: NodeConfig): Promise<AerieNode> {
       flushAll();
       for (const s of sessions) s.close(CloseCode.GOING_AWAY, 'node shutting down');
       supervisor.stop();
+      compaction.stop();
       await Promise.all(workers.map((w) => w.stop()));
       await jobs.close();
       wss.close();

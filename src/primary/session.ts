@@ -25,7 +25,7 @@ export interface SessionHost {
   sendBufferBytesMax: number;
   helloBody(): unknown;
   /** Runs the verify job over one namespace (or all) and resolves with its report. */
-  verify(ns: string | null): Promise<unknown>;
+  verify(ns: string | null, repair: boolean): Promise<unknown>;
   infoBody(): unknown;
   /** Called when a session has output to send this turn. */
   scheduleFlush(s: Session): void;
@@ -34,6 +34,8 @@ export interface SessionHost {
   draining(): boolean;
   /** The worker a FAULT request targets; throws FAIL_FORBIDDEN when fault injection is off. */
   fault(worker: number, kind: string): import('./worker-handle').WorkerHandle;
+  /** SNAPSHOT: create, list, restore or delete a namespace's snapshots. */
+  snapshot(action: string, ns: string, id: string | null): Promise<unknown>;
 }
 
 const reader = new Reader(new Uint8Array(0));
@@ -131,6 +133,7 @@ export class Session {
     if (op === Op.INFO) return this.respondValue(id, 0, this.host.infoBody());
     if (op === Op.VERIFY) return this.onVerify(id, frame, bodyStart, bodyEnd);
     if (op === Op.FAULT) return this.onFault(id, frame, bodyStart, bodyEnd);
+    if (op === Op.SNAPSHOT) return this.onSnapshot(id, frame, bodyStart, bodyEnd);
     if (this.inFlight >= this.host.inFlightMax) {
       throw new AerieError(Status.QUOTA_EXCEEDED, `at most ${this.host.inFlightMax} requests in flight per connection`);
     }
@@ -153,18 +156,37 @@ export class Session {
 
   private onVerify(id: number, frame: Buffer, bodyStart: number, bodyEnd: number): void {
     const body = readBody(frame, bodyStart, bodyEnd);
-    const ns = body !== null && typeof body === 'object' && 'ns' in body ? (body as { ns: unknown }).ns : null;
+    const fields = (body !== null && typeof body === 'object' ? body : {}) as { ns?: unknown; repair?: unknown };
+    const ns = fields.ns ?? null;
     if (ns !== null && typeof ns !== 'string') throw new AerieError(Status.PARAMETER, 'ns must be a string');
+    const repair = fields.repair ?? false;
+    if (typeof repair !== 'boolean') throw new AerieError(Status.PARAMETER, 'repair must be a boolean');
+    this.answerLater(id, this.host.verify(ns, repair));
+  }
+
+  private onSnapshot(id: number, frame: Buffer, bodyStart: number, bodyEnd: number): void {
+    const body = readBody(frame, bodyStart, bodyEnd) as { action?: unknown; ns?: unknown; id?: unknown } | null;
+    if (body === null || typeof body !== 'object' || typeof body.action !== 'string' || typeof body.ns !== 'string') {
+      throw new AerieError(Status.PARAMETER, 'SNAPSHOT needs {action, ns, id?}');
+    }
+    if (body.id !== undefined && body.id !== null && typeof body.id !== 'string') throw new AerieError(Status.PARAMETER, 'id must be a string');
+    const unknown = Object.keys(body).find((k) => k !== 'action' && k !== 'ns' && k !== 'id');
+    if (unknown !== undefined) throw new AerieError(Status.PARAMETER, `unknown field '${unknown}'`);
+    this.answerLater(id, this.host.snapshot(body.action, body.ns, (body.id as string | undefined) ?? null));
+  }
+
+  /** Answers `id` when an admin operation of the primary settles. */
+  private answerLater(id: number, work: Promise<unknown>): void {
     this.inFlight++;
-    this.host.verify(ns).then(
-      (report) => {
+    work.then(
+      (value) => {
         this.inFlight--;
-        this.respondValue(id, 0, report);
+        this.respondValue(id, 0, value);
       },
       (err: unknown) => {
         this.inFlight--;
-        const e = err instanceof AerieError ? err : new AerieError(Status.SERVER_ERROR, String(err));
-        this.respondError(id, e.code, e.message);
+        const e = err instanceof AerieError ? err : new AerieError(Status.SERVER_ERROR, String((err as Error)?.message ?? err));
+        this.respondValue(id, e.code, { message: e.message });
       },
     );
   }

@@ -6,7 +6,12 @@
 import { Worker } from 'node:worker_threads';
 import * as path from 'node:path';
 import { RING_BYTES, WORKER_BACKLOG_MAX } from '../constants';
-import { REQ_HEADER_BYTES, RES_HEADER_BYTES, ReqOffset, type ControlFromWorker, type StoreMemory, type WorkerInit } from '../protocol/internal';
+import { AerieError, Status } from '../errors';
+import {
+  REQ_HEADER_BYTES, RES_HEADER_BYTES, ReqOffset, type ControlFromWorker, type StoreControlMessage, type StoreMemory, type WorkerInit,
+} from '../protocol/internal';
+
+type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
 import { Ring } from '../shm/ring';
 
 export type ResponseHandler = (slot: number, code: number, bytes: Uint8Array, start: number, end: number) => void;
@@ -49,6 +54,9 @@ export class WorkerHandle {
   readonly stores: StoreMemory[];
   private life: Incarnation | null = null;
   private readonly backlog: Buffer[] = [];
+  /** Store control requests awaiting the thread's reply, by request id. */
+  private readonly pendingControl = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
+  private nextControlId = 1;
   private readonly base: WorkerBase;
   private readonly events: WorkerEvents;
   private readonly resourceLimits: { maxOldGenerationSizeMb: number };
@@ -101,6 +109,7 @@ export class WorkerHandle {
       });
       thread.on('exit', (code) => {
         life.alive = false;
+        this.failControl(new Error(`worker ${this.index} exited before answering`));
         reject(new Error(`worker ${this.index} exited with ${code}`));
         if (this.life === life && this.state !== 'stopped') this.events.onExit(this, life.killedFor ?? `exit code ${code}`);
       });
@@ -143,10 +152,48 @@ export class WorkerHandle {
           );
         }
         return;
+      case 'reply': {
+        const pending = this.pendingControl.get(m.requestId);
+        if (pending === undefined) return;
+        this.pendingControl.delete(m.requestId);
+        clearTimeout(pending.timer);
+        if (m.error === null) pending.resolve(m.value);
+        else pending.reject(new Error(`worker ${this.index}: ${m.error}`));
+        return;
+      }
       case 'fatal':
         life.killedFor ??= m.message.split('\n')[0];
         this.events.log(`worker ${this.index} failed: ${m.message}`);
         return;
+    }
+  }
+
+  /**
+   * Sends a snapshot or restore step to the current thread and resolves with its reply; rejects if
+   * the thread is not up, dies first, or does not answer within `timeoutMs`.
+   */
+  control(message: DistributiveOmit<StoreControlMessage, 'requestId'>, timeoutMs: number): Promise<unknown> {
+    const life = this.life;
+    if (life === null || !life.alive || this.state !== 'up') {
+      return Promise.reject(new AerieError(Status.PARTITION_UNAVAILABLE, `worker ${this.index} is not up`));
+    }
+    const requestId = this.nextControlId++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pendingControl.delete(requestId);
+        reject(new AerieError(Status.TIMEOUT, `worker ${this.index} did not answer ${message.type} within ${timeoutMs} ms`, true));
+      }, timeoutMs);
+      this.pendingControl.set(requestId, { resolve, reject, timer });
+      life.thread.postMessage({ ...message, requestId } as StoreControlMessage);
+      life.requests.wake();
+    });
+  }
+
+  private failControl(error: Error): void {
+    for (const [id, pending] of this.pendingControl) {
+      clearTimeout(pending.timer);
+      pending.reject(error);
+      this.pendingControl.delete(id);
     }
   }
 

@@ -44,7 +44,25 @@ export const SCAN_ALL_SETS = 0xffff;
 export const SCAN_DONE = 0xffffffff;
 
 /** Control messages over postMessage: rare, never per request. */
-export type ControlToWorker = { type: 'stop' };
+export type ControlToWorker =
+  | { type: 'stop' }
+  /** Copy the namespace's store now, between two batches (a snapshot's point in time). */
+  | { type: 'snapshot'; requestId: number; nsIndex: number }
+  /** Put this restored store in place and hold every request until commit or abort. */
+  | { type: 'restore-swap'; requestId: number; nsIndex: number; memory: import('../shm/record-store').RecordStoreAdoption }
+  /** The restore is durable: drop the old store and serve again. */
+  | { type: 'restore-commit'; requestId: number; nsIndex: number }
+  /** The restore failed elsewhere: put the old store back and serve again. */
+  | { type: 'restore-abort'; requestId: number; nsIndex: number }
+  /** A repair begins: note every digest written from now on (its versions are being read). */
+  | { type: 'repair-watch'; requestId: number; nsIndex: number }
+  /** Replace the damaged records with their newest durable versions, unless written since. */
+  | {
+      type: 'repair-apply'; requestId: number; nsIndex: number;
+      problems: import('../jobs/verify').VerifyProblem[]; versions: import('../jobs/repair').CollectedVersion[];
+    }
+  | { type: 'repair-cancel'; requestId: number; nsIndex: number };
+export type StoreControlMessage = Exclude<ControlToWorker, { type: 'stop' }>;
 export type ControlFromWorker =
   | { type: 'ready' }
   | { type: 'store'; nsIndex: number; indexSab: SharedArrayBuffer; controlSab: SharedArrayBuffer; arenaStatsSab: SharedArrayBuffer }
@@ -52,7 +70,9 @@ export type ControlFromWorker =
   | { type: 'recovered'; nsIndex: number; adopted: boolean; records: number; elapsedMs: number; recordsPerSecond: number; tornBytes: number }
   | { type: 'index-resized'; nsIndex: number; sab: SharedArrayBuffer }
   | { type: 'block'; nsIndex: number; blockIndex: number; sab: SharedArrayBuffer }
-  | { type: 'fatal'; message: string };
+  | { type: 'fatal'; message: string }
+  /** The answer to a StoreControlMessage: a value, or the error that stopped it. */
+  | { type: 'reply'; requestId: number; error: string | null; value: unknown };
 
 /** The shared memory of one namespace's store on one worker, kept by the primary. */
 export interface StoreMemory {
@@ -72,6 +92,11 @@ export interface WorkerInit {
   stats: SharedArrayBuffer;
   setRegistries: SharedArrayBuffer[];
   namespaces: import('../config').NamespaceConfig[];
+  /**
+   * Per namespace, for a cold start of a file namespace: the snapshot part to load first and the
+   * last log sequence it covers (replay starts after it); null to replay the whole log.
+   */
+  bases: ({ directory: string; sequence: number } | null)[];
   /** Per namespace, the store a dead predecessor left to adopt (null: start empty). */
   adopt: (StoreMemory | null)[] | null;
 }

@@ -52,6 +52,11 @@ export const Op = {
    *  file namespace logs a truncate marker and answers after its group commit). A write: a
    *  worker failing with it in flight answers TIMEOUT, in doubt. */
   TRUNCATE: 16,
+  /** body {action: 'create'|'list'|'restore'|'delete', ns, id?: str}: a namespace's snapshots
+   *  (docs/snapshots.md). create -> {id, records, bytes, elapsedMs, pauseMs, segmentsReleased};
+   *  list -> {snapshots: [{id, createdAtMs, records, bytes, base}]}; restore -> {id, records,
+   *  elapsedMs, pauseMs, segmentsReleased}; delete -> {id}. */
+  SNAPSHOT: 17,
 } as const;
 
 /** Ops that change records: a worker failing with one in flight leaves its outcome unknown. */

@@ -340,6 +340,30 @@ export class RecordStore {
   }
 
   /**
+   * Removes an entry whose record failed verification. Its bytes are freed only when the header's
+   * lengths are sane; otherwise they stay counted as used until the block is reused, rather than
+   * trusting a damaged length. Returns whether the bytes were freed.
+   */
+  removeDamaged(slot: number): boolean {
+    this.beginMutation();
+    try {
+      const location = this.index.location(slot);
+      this.index.remove(slot);
+      const block = this.arena.blocks()[Arena.blockIndexOf(location)];
+      const offset = this.arena.offsetOf(location);
+      if (!block || offset + RECORD_HEADER_BYTES > block.byteLength) return false;
+      const view = this.arena.dataViewOf(location);
+      const total = view.getUint32(offset + R_TOTAL_BYTES, true);
+      const sane = total === RECORD_HEADER_BYTES + view.getUint32(offset + R_KEY_BYTES, true) + view.getUint32(offset + R_BINS_BYTES, true) &&
+        offset + total <= block.byteLength;
+      if (sane) this.arena.free(location, total);
+      return sane;
+    } finally {
+      this.endMutation();
+    }
+  }
+
+  /**
    * Moves live records out of the emptiest defragmentation candidate, resuming where the previous
    * call stopped, until about `budgetBytes` of the block have been walked (moved or skipped as
    * dead), so each call's work is bounded; an emptied block is reused. Returns the bytes moved.

@@ -26,8 +26,16 @@ export const NamespaceStat = {
   STOP_WRITES: 5,
   EXPIRED: 6,
   WRITE_FAIL_MEMORY: 7,
+  // The log watermarks of a file namespace (LogWatermarks below): written with Atomics only.
+  LOG_APPENDED_SEQUENCE: 8,
+  LOG_DURABLE_SEQUENCE: 9,
+  LOG_ACTIVE_SEGMENT: 10,
+  LOG_FAILED: 11,
+  LOG_DRAIN_EPOCH: 12,
+  LOG_INCARNATION: 13,
+  LOG_STORE_AHEAD: 14,
 } as const;
-const NAMESPACE_SLOTS = 8;
+const NAMESPACE_SLOTS = 16;
 
 export class StatsBlock {
   readonly sab: SharedArrayBuffer;
@@ -62,5 +70,113 @@ export class StatsBlock {
 
   nsSlot(nsIndex: number, slot: number): number {
     return WORKER_SLOTS + nsIndex * NAMESPACE_SLOTS + slot;
+  }
+}
+
+/**
+ * What a worker tells a compaction job about one namespace's log, through the namespace's slots
+ * of its stats block. The worker applies a write to its record store before the write's log
+ * bytes are durable, so a job that sees a newer version in the store may drop the older one on
+ * disk only after the newer one's record is durable; these watermarks let it wait for that.
+ *
+ * - drain epoch (Int32, odd while a drain runs): every logged write happens inside a drain, and
+ *   the appended sequence is published before the epoch turns even. A job that read the store and
+ *   then sees the epoch even (or odd, then changed) knows the appended sequence covers every write
+ *   it saw.
+ * - appended / durable sequence, active segment, failed: from the writer (durable via onSync).
+ * - incarnation: bumped by each thread that opens the log; a change means the worker restarted.
+ * - store ahead: set (for good, until a cold start) when a thread adopts a store whose previous
+ *   thread died inside a drain or before its appended records were written: the store may then
+ *   hold versions the log never got, and no job may trust it.
+ *
+ * Sequences are exact up to 2^53 and published as BigInt64 with Atomics (a Float64 may tear);
+ * the epoch is a wrapping Int32, so a drain costs two Atomics.add and no allocation.
+ */
+export class LogWatermarks {
+  private readonly words: BigInt64Array;
+  private readonly halves: Int32Array;
+  private readonly base: number;
+  /** Last appended sequence published (the worker publishes only changes). */
+  private appendedPublished = -1;
+
+  constructor(stats: StatsBlock, nsIndex: number) {
+    this.words = new BigInt64Array(stats.sab);
+    this.halves = new Int32Array(stats.sab);
+    this.base = stats.nsSlot(nsIndex, 0);
+  }
+
+  // ---- worker side ----
+
+  /** A thread opened the log; `adopted` when it took over a dead thread's store. */
+  opened(adopted: boolean, recoveredLastSequence: number, activeSegment: number): void {
+    const epochIndex = this.epochIndex();
+    const diedInDrain = (Atomics.load(this.halves, epochIndex) & 1) === 1;
+    const lostAppends = this.load(NamespaceStat.LOG_APPENDED_SEQUENCE) > recoveredLastSequence;
+    if (adopted && (diedInDrain || lostAppends)) this.store(NamespaceStat.LOG_STORE_AHEAD, 1);
+    if (diedInDrain) Atomics.add(this.halves, epochIndex, 1);
+    this.store(NamespaceStat.LOG_FAILED, 0);
+    this.store(NamespaceStat.LOG_APPENDED_SEQUENCE, recoveredLastSequence);
+    this.appendedPublished = recoveredLastSequence;
+    this.store(NamespaceStat.LOG_DURABLE_SEQUENCE, recoveredLastSequence);
+    this.store(NamespaceStat.LOG_ACTIVE_SEGMENT, activeSegment);
+    this.store(NamespaceStat.LOG_INCARNATION, this.load(NamespaceStat.LOG_INCARNATION) + 1);
+  }
+
+  beginDrain(): void {
+    Atomics.add(this.halves, this.epochIndex(), 1);
+  }
+
+  /** After a drain: everything it logged is appended up to `appendedSequence`. */
+  endDrain(appendedSequence: number): void {
+    if (appendedSequence !== this.appendedPublished) {
+      this.appendedPublished = appendedSequence;
+      this.store(NamespaceStat.LOG_APPENDED_SEQUENCE, appendedSequence);
+    }
+    Atomics.add(this.halves, this.epochIndex(), 1);
+  }
+
+  synced(durableSequence: number, activeSegment: number): void {
+    this.store(NamespaceStat.LOG_DURABLE_SEQUENCE, durableSequence);
+    this.store(NamespaceStat.LOG_ACTIVE_SEGMENT, activeSegment);
+  }
+
+  failed(): void {
+    this.store(NamespaceStat.LOG_FAILED, 1);
+  }
+
+  // ---- reader side (jobs, INFO) ----
+
+  get drainEpoch(): number {
+    return Atomics.load(this.halves, this.epochIndex());
+  }
+  get appendedSequence(): number {
+    return this.load(NamespaceStat.LOG_APPENDED_SEQUENCE);
+  }
+  get durableSequence(): number {
+    return this.load(NamespaceStat.LOG_DURABLE_SEQUENCE);
+  }
+  /** The segment being appended to; every lower-numbered segment is sealed and durable. 0: no log open. */
+  get activeSegment(): number {
+    return this.load(NamespaceStat.LOG_ACTIVE_SEGMENT);
+  }
+  get isFailed(): boolean {
+    return this.load(NamespaceStat.LOG_FAILED) !== 0;
+  }
+  get incarnation(): number {
+    return this.load(NamespaceStat.LOG_INCARNATION);
+  }
+  get storeAhead(): boolean {
+    return this.load(NamespaceStat.LOG_STORE_AHEAD) !== 0;
+  }
+
+  private epochIndex(): number {
+    // The first Int32 of the 8-byte slot; the slot is never read as a BigInt.
+    return (this.base + NamespaceStat.LOG_DRAIN_EPOCH) * 2;
+  }
+  private load(slot: number): number {
+    return Number(Atomics.load(this.words, this.base + slot));
+  }
+  private store(slot: number, value: number): void {
+    Atomics.store(this.words, this.base + slot, BigInt(value));
   }
 }

@@ -150,7 +150,15 @@ export function recoverLog(options: RecoveryOptions): RecoveryReport {
     const segmentNumber = segments[i];
     const isLast = i === segments.length - 1;
     const file = path.join(options.directory, segmentFileName(segmentNumber));
-    const fd = fs.openSync(file, 'r');
+    let fd: number;
+    try {
+      fd = fs.openSync(file, 'r');
+    } catch (err) {
+      // Compaction or a snapshot's release may delete a sealed segment between the listing and
+      // here (a worker restarting by adoption reads the log while they run): nothing was lost.
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' && !isLast) continue;
+      throw err;
+    }
     let offset = 0;
     let fileBytes = 0;
     try {

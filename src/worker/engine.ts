@@ -162,6 +162,7 @@ export class Engine {
     if (RECORD_HEADER_BYTES + (keyEnd - keyStart) + packed.length > ns.config.recordBytesMax) return Status.RECORD_TOO_BIG;
     ns.store.write(bytes, digestOffset, gen, setId, voidTime, nowMs, key, keyStart, keyEnd, packed, 0, packed.length);
     if (ns.log !== null) ns.log.logPut(ns.store, ns.store.lookup(bytes, digestOffset));
+    if (ns.repairWatch !== null) ns.noteWrite(bytes, digestOffset);
     if (out !== null) writeMeta(out, gen, ttlOf(voidTime, nowVoid));
     return 0;
   }
@@ -257,6 +258,7 @@ export class Engine {
       ns.log.logDelete(ns.store, slot);
     }
     ns.store.remove(slot);
+    if (ns.repairWatch !== null) ns.noteWrite(this.ctx.bytes, this.ctx.digestOffset);
     this.stats.add(WorkerStat.DELETES);
     return 0;
   }
@@ -272,6 +274,7 @@ export class Engine {
       ns.log.logTruncate(setId, beforeMs);
     }
     const deleted = ns.store.truncate(setId === SCAN_ALL_SETS ? -1 : setId, beforeMs);
+    if (ns.repairWatch !== null) ns.repairWatchOverflow = true;
     this.stats.add(WorkerStat.DELETES, deleted);
     out.writeMapHeader(1);
     out.writeString('deleted');
@@ -296,6 +299,7 @@ export class Engine {
     const gen = nextGeneration(ns.store.generation(slot));
     ns.store.updateMeta(slot, gen, voidTime, nowMs);
     if (ns.log !== null) ns.log.logPut(ns.store, slot);
+    if (ns.repairWatch !== null) ns.noteWrite(this.ctx.bytes, this.ctx.digestOffset);
     if (out !== null) writeMeta(out, gen, ttlOf(voidTime, nowVoid));
     return 0;
   }

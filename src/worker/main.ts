@@ -16,16 +16,19 @@ import {
 import { Reader } from '../protocol/reader';
 import { Writer } from '../protocol/writer';
 import { PartitionMap } from '../partition/map';
-import { RecordStore } from '../shm/record-store';
+import { RecordStore, type RecordStoreOptions } from '../shm/record-store';
+import { loadPart } from '../snapshot/parts';
 import { Ring } from '../shm/ring';
 import { SetRegistry } from '../shm/set-registry';
-import { NamespaceStat, StatsBlock, WorkerStat } from '../shm/stats';
+import { LogWatermarks, NamespaceStat, StatsBlock, WorkerStat } from '../shm/stats';
 import { Engine } from './engine';
 import { Namespace, nowVoidSec } from './namespace';
+import { storeLimits } from '../shm/store-limits';
 import { RequestFields, parseBody } from './request';
 import { scanPage } from './scan';
 import { NamespaceLog } from './persistence';
 import { injectFault, isFaultKind, type FaultKind } from './faults';
+import { StoreControl } from './store-control';
 
 const init = workerData as WorkerInit;
 const port = parentPort!;
@@ -36,14 +39,14 @@ const responses = Ring.attach(init.responseRing);
 const map = PartitionMap.attach(init.partitionMap);
 const stats = StatsBlock.attach(init.stats, init.namespaces.length);
 const sets = init.setRegistries.map((sab) => SetRegistry.attach(sab));
+const storeOptions: RecordStoreOptions[] = [];
 const namespaces = init.namespaces.map((config, nsIndex) => {
-  const memoryBytesMax = Math.floor(config.memoryBytesMax / init.workerCount);
   const options = {
-    memoryBytesMax,
-    blockBytes: arenaBlockBytes(memoryBytesMax, config.recordBytesMax),
+    ...storeLimits(config, init.workerCount),
     onIndexResize: (sab: SharedArrayBuffer) => send({ type: 'index-resized', nsIndex, sab }),
     onBlock: (blockIndex: number, sab: SharedArrayBuffer) => send({ type: 'block', nsIndex, blockIndex, sab }),
   };
+  storeOptions.push(options);
   const left = init.adopt?.[nsIndex] ?? null;
   let store: RecordStore;
   if (left !== null && left.indexSab !== null && left.controlSab !== null && left.arenaStatsSab !== null) {
@@ -64,21 +67,14 @@ const namespaces = init.namespaces.map((config, nsIndex) => {
   return new Namespace(nsIndex, config, init.workerCount, store);
 });
 
-/**
- * Arena block size for a namespace share: small enough that block granularity does not distort
- * stop-writes (at most 1/16 of the share), large enough for a largest record, a power of two.
- */
-function arenaBlockBytes(memoryBytesMax: number, recordBytesMax: number): number {
-  let bytes = 64 * 1024;
-  while (bytes < recordBytesMax + 4096) bytes *= 2;
-  while (bytes * 2 <= memoryBytesMax / 16 && bytes * 2 <= C.ARENA_BLOCK_BYTES) bytes *= 2;
-  return bytes;
-}
 // File-backed namespaces: replay the log at a cold start, or just reopen it after adoption.
 for (const ns of namespaces) {
   if (ns.config.storage !== 'file') continue;
   const adopted = (init.adopt?.[ns.index] ?? null) !== null;
-  const { log, report } = NamespaceLog.open(ns.config, init.workerIndex, ns.store, adopted, nowVoidSec(Date.now()));
+  // A cold start loads the base snapshot first, then replays only the log written after it.
+  const base = adopted ? null : init.bases[ns.index];
+  if (base !== null) loadPart(ns.store, base.directory, nowVoidSec(Date.now()));
+  const { log, report } = NamespaceLog.open(ns.config, init.workerIndex, ns.store, adopted, nowVoidSec(Date.now()), new LogWatermarks(stats, ns.index), base?.sequence ?? 0);
   ns.log = log;
   send({
     type: 'recovered', nsIndex: ns.index, adopted, records: report.recordCount, elapsedMs: report.elapsedMs,
@@ -96,8 +92,18 @@ let lastStatsMs = 0;
 /** How stale INFO's per-namespace figures may be. */
 const STATS_INTERVAL_MS = 50;
 
+const control = new StoreControl(
+  namespaces, storeOptions, send, (m) => console.error(`aerie worker ${init.workerIndex}: ${m}`),
+  () => stats.set(WorkerStat.HEARTBEAT_MS, Date.now()),
+);
+/** Control messages wait for the event loop: under sustained load it is visited at least this often. */
+const CONTROL_YIELD_MS = 10;
+let lastYieldMs = 0;
+
 port.on('message', (m: ControlToWorker) => {
   if (m.type === 'stop') stopping = true;
+  else control.enqueue(m);
+  requests.wake();
 });
 
 /** A fault to inject once the current batch's responses are published (tests, operators). */
@@ -196,6 +202,19 @@ function drain(): number {
 }
 
 /**
+ * drain() between the log watermarks' drain marks: every write a drain logs is appended before
+ * the drain is marked done, which is what a compaction job's durability barrier waits on. A
+ * thread that dies inside a drain leaves the mark odd, and its successor knows the store may hold
+ * writes the log never got.
+ */
+function drainMarked(): number {
+  for (const ns of fileNamespaces) ns.log!.watermarks?.beginDrain();
+  const handled = drain();
+  for (const ns of fileNamespaces) ns.log!.watermarks?.endDrain(ns.log!.writer.lastSequence);
+  return handled;
+}
+
+/**
  * Publishes the batch's responses, after the logs of file namespaces say its writes may be
  * acknowledged. If a log fails, the batch's writes are answered TIMEOUT instead (in doubt: their
  * bytes may be on disk) and the namespace refuses writes from then on.
@@ -251,13 +270,23 @@ const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 async function run(): Promise<void> {
   send({ type: 'ready' });
   while (!stopping) {
-    const handled = drain();
+    control.run(Date.now());
+    if (control.paused) {
+      // A restore holds every request until the primary commits or aborts it.
+      stats.set(WorkerStat.HEARTBEAT_MS, Date.now());
+      await new Promise((r) => setTimeout(r, 1));
+      continue;
+    }
+    const handled = drainMarked();
     await publish();
     const nowMs = Date.now();
     background(nowMs);
     if (handled > 0 && !blocked) {
       // Let control messages and timers in between batches under sustained load.
-      if (handled >= C.WORKER_DRAIN_BATCH_MAX) await yieldToLoop();
+      if (handled >= C.WORKER_DRAIN_BATCH_MAX || nowMs - lastYieldMs >= CONTROL_YIELD_MS) {
+        lastYieldMs = nowMs;
+        await yieldToLoop();
+      }
       continue;
     }
     if (blocked) {

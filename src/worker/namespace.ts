@@ -2,17 +2,25 @@
 // memory and stop-writes. The worker's share of the namespace memory is memoryBytesMax / workers.
 
 import type { NamespaceConfig } from '../config';
-import { CITRUSLEAF_EPOCH_SEC, GENERATION_MAX, TTL_SEC_MAX } from '../constants';
+import { CITRUSLEAF_EPOCH_SEC, DIGEST_BYTES, GENERATION_MAX, REPAIR_WATCH_DIGESTS_MAX, TTL_SEC_MAX } from '../constants';
 import { Ttl } from '../protocol/ops';
 import { RecordStore } from '../shm/record-store';
 
 export class Namespace {
   readonly config: NamespaceConfig;
-  readonly store: RecordStore;
+  /** Replaced only by a restore (src/worker/store-control.ts), between batches. */
+  store: RecordStore;
   readonly index: number;
   private readonly stopWritesBytes: number;
   /** Where the background expiry sweep resumes. */
   sweepSlot = 0;
+  /**
+   * While a repair is under way (src/worker/store-control.ts): the digests written or deleted
+   * since it began (hex), so it never puts back an older version over a newer one.
+   */
+  repairWatch: Set<string> | null = null;
+  /** Too many writes to track, or a truncate: the repair leaves every record as it is. */
+  repairWatchOverflow = false;
   /** The log of a file-backed namespace; null in memory. */
   log: import('./persistence').NamespaceLog | null = null;
 
@@ -21,6 +29,16 @@ export class Namespace {
     this.config = config;
     this.store = store;
     this.stopWritesBytes = Math.floor(((config.memoryBytesMax / workerCount) * config.stopWritesPct) / 100);
+  }
+
+  /** Notes a write or delete of the digest at bytes[offset] for the repair under way. */
+  noteWrite(bytes: Uint8Array, offset: number): void {
+    if (this.repairWatch === null || this.repairWatchOverflow) return;
+    if (this.repairWatch.size >= REPAIR_WATCH_DIGESTS_MAX) {
+      this.repairWatchOverflow = true;
+      return;
+    }
+    this.repairWatch.add(Buffer.from(bytes.buffer, bytes.byteOffset + offset, DIGEST_BYTES).toString('hex'));
   }
 
   /** True once memory use passes stop-writes: writes fail with SERVER_MEM, reads and deletes go on. */

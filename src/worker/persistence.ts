@@ -3,24 +3,41 @@
 // log says they may be (src/storage: group commit). At a cold start the log is replayed into the
 // record store; a restarted thread that adopted the store from shared memory only reopens it.
 
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { NamespaceConfig } from '../config';
 import { DIGEST_BYTES } from '../constants';
 import { AerieError, Status } from '../errors';
 import { partitionOf } from '../partition/digest';
-import { LogRecordKind, TRUNCATE_ALL_SETS, type LogRecordInput } from '../storage/log-record';
+import { LogRecordKind, TRUNCATE_ALL_SETS, type LogRecordInput, type LogRecordView } from '../storage/log-record';
 import { recoverLog, type RecoveryReport } from '../storage/recovery';
-import { logDirectory } from '../storage/segment-files';
+import { logDirectory, segmentFileName } from '../storage/segment-files';
 import { SegmentWriter } from '../storage/segment-writer';
-import { RECORD_HEADER_BYTES, type RecordStore } from '../shm/record-store';
+import type { RecordStore } from '../shm/record-store';
+import type { LogWatermarks } from '../shm/stats';
+import { fillPutInput } from '../shm/record-input';
+
+/** fdatasync one file (opened read-only: Linux syncs through any descriptor). */
+function syncFile(file: string): void {
+  const fd = fs.openSync(file, 'r');
+  try {
+    fs.fdatasyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
 
 export class NamespaceLog {
   readonly writer: SegmentWriter;
+  /** Where this log publishes its sequences for compaction jobs (null in tests that need none). */
+  readonly watermarks: LogWatermarks | null;
   /** Appended to since the last flush: the batch's responses must wait for it. */
   dirty = false;
   private readonly input: LogRecordInput;
 
-  private constructor(writer: SegmentWriter) {
+  private constructor(writer: SegmentWriter, watermarks: LogWatermarks | null) {
     this.writer = writer;
+    this.watermarks = watermarks;
     this.input = {
       kind: LogRecordKind.PUT, partitionId: 0, setId: 0, digest: new Uint8Array(DIGEST_BYTES), digestOffset: 0,
       generation: 0, voidTime: 0, lastUpdateMs: 0, key: null, keyStart: 0, keyEnd: 0, bins: null, binsStart: 0, binsEnd: 0,
@@ -30,18 +47,35 @@ export class NamespaceLog {
   /**
    * Opens the namespace's log for this worker. Without `adopted`, the log is first replayed into
    * `store` (a cold start); with it, the store already holds everything and the log is only read
-   * to find where appending resumes.
+   * to find where appending resumes. `watermarks` receives the log's sequences (src/shm/stats.ts).
    */
-  static open(config: NamespaceConfig, workerIndex: number, store: RecordStore, adopted: boolean, nowVoid: number): { log: NamespaceLog; report: RecoveryReport } {
+  static open(
+    config: NamespaceConfig, workerIndex: number, store: RecordStore, adopted: boolean, nowVoid: number,
+    watermarks: LogWatermarks | null = null,
+    replayAfterSequence = 0,
+  ): { log: NamespaceLog; report: RecoveryReport } {
     const directory = logDirectory(config.dataDir, config.name, workerIndex);
-    const report = recoverLog({ directory, onRecord: adopted ? () => undefined : (view) => apply(store, view, nowVoid) });
-    const writer = SegmentWriter.open({
+    // Records up to replayAfterSequence are in the snapshot the store was loaded from.
+    const replay = (view: LogRecordView) => {
+      if (view.sequence > replayAfterSequence) apply(store, view, nowVoid);
+    };
+    const report = recoverLog({ directory, onRecord: adopted ? () => undefined : replay });
+    const writer: SegmentWriter = SegmentWriter.open({
       directory,
       commit: config.commit === 'flush-ms' ? { kind: 'flush-ms', flushMs: config.flushMs } : { kind: 'commit-to-device' },
+      segmentBytes: config.segmentBytes,
       recordDataBytesMax: config.recordBytesMax,
       resume: report.resume,
+      onSync: watermarks === null ? undefined : () => watermarks.synced(writer.durableSequenceNumber, writer.segmentNumber),
+      onFailure: watermarks === null ? undefined : () => watermarks.failed(),
     });
-    return { log: new NamespaceLog(writer), report };
+    if (watermarks !== null) {
+      // The recovered tail may still be only in the page cache (a killed process's unsynced
+      // writes): make it durable before publishing it as durable, which compaction relies on.
+      if (report.resume !== null) syncFile(path.join(directory, segmentFileName(report.resume.segmentNumber)));
+      watermarks.opened(adopted, report.lastSequence, writer.segmentNumber);
+    }
+    return { log: new NamespaceLog(writer, watermarks), report };
   }
 
   /** Refuses writes once the log has failed: nothing is acknowledged that is not durable. */
@@ -51,24 +85,8 @@ export class NamespaceLog {
 
   /** Appends the record now at `slot` (its full new version). */
   logPut(store: RecordStore, slot: number): void {
-    const input = this.input;
-    input.kind = LogRecordKind.PUT;
-    store.copyDigest(slot, input.digest, 0);
-    input.partitionId = store.partitionId(slot);
-    input.setId = store.setId(slot);
-    input.generation = store.generation(slot);
-    input.voidTime = store.voidTime(slot);
-    input.lastUpdateMs = store.lastUpdateMs(slot);
-    const block = store.recordBlock(slot);
-    const keyStart = store.recordOffset(slot) + RECORD_HEADER_BYTES;
-    const keyEnd = keyStart + store.keyLength(slot);
-    input.key = keyEnd > keyStart ? block : null;
-    input.keyStart = keyStart;
-    input.keyEnd = keyEnd;
-    input.bins = block;
-    input.binsStart = keyEnd;
-    input.binsEnd = keyEnd + store.binsLength(slot);
-    this.writer.append(input);
+    fillPutInput(this.input, store, slot);
+    this.writer.append(this.input);
     this.dirty = true;
   }
 

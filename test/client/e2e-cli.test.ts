@@ -15,8 +15,12 @@ function configFile(): string {
   config.service.port = 0;
   config.workers.count = 2;
   config.log.level = 'warn';
-  for (const ns of config.namespaces) ns.storage = 'memory';
-  const file = join(mkdtempSync(join(tmpdir(), 'aerie-cli-')), 'aerie.json');
+  const dir = mkdtempSync(join(tmpdir(), 'aerie-cli-'));
+  for (const ns of config.namespaces) {
+    ns.storage = 'memory';
+    ns.dataDir = join(dir, 'data'); // snapshots go here, never into the working directory
+  }
+  const file = join(dir, 'aerie.json');
   writeFileSync(file, JSON.stringify(config));
   return file;
 }
@@ -144,6 +148,33 @@ t.test('truncate a set from the command line', async (t) => {
   t.match(usage.stderr, /--before: not a time/);
   const missing = await run(['truncate', '--host', node.host]);
   t.equal(missing.code, 2, '--ns is required');
+  node.child.kill('SIGTERM');
+  await node.exited;
+});
+
+t.test('snapshot create, list, restore and delete from the command line', async (t) => {
+  const node = await startCli(t);
+  const put = await run(['shell', '--host', node.host], 'put test s 1 {"v": 1}');
+  t.equal(put.code, 0, put.stderr);
+  const created = await run(['snapshot', 'create', '--ns', 'test', '--host', node.host]);
+  t.equal(created.code, 0, created.stderr);
+  const id = /^snapshot (\d+) of test: 1 records/.exec(created.stdout)?.[1];
+  t.ok(id, created.stdout);
+  const list = await run(['snapshot', 'list', '--ns', 'test', '--json', '--host', node.host]);
+  t.same(JSON.parse(list.stdout).map((s: { id: string }) => s.id), [id]);
+  await run(['shell', '--host', node.host], 'put test s 1 {"v": 2}');
+  const restored = await run(['snapshot', 'restore', id!, '--ns', 'test', '--host', node.host]);
+  t.equal(restored.code, 0, restored.stderr);
+  t.match(restored.stdout, `restored test to snapshot ${id}: 1 records`);
+  const got = await run(['shell', '--host', node.host], 'get test s 1');
+  t.match(got.stdout, /"v": 1/, 'the value from before the snapshot');
+  const deleted = await run(['snapshot', 'delete', id!, '--ns', 'test', '--host', node.host]);
+  t.equal(deleted.stdout, `deleted snapshot ${id} of test\n`);
+  const missing = await run(['snapshot', 'restore', id!, '--ns', 'test', '--host', node.host]);
+  t.equal(missing.code, 1, 'restoring a deleted snapshot fails');
+  t.match(missing.stderr, /PARAMETER.*no snapshot/);
+  const usage = await run(['snapshot', 'restore', '--ns', 'test', '--host', node.host]);
+  t.equal(usage.code, 2, 'restore needs an ID');
   node.child.kill('SIGTERM');
   await node.exited;
 });

@@ -1,46 +1,19 @@
 // Proves a file-backed node killed with SIGKILL at random moments, during streams of
 // acknowledged writes and deletes, comes back with every acknowledged write at its latest value
-// and nothing that was never written: 20 seeded rounds against a real `aerie start` process.
+// and nothing that was never written: 20 seeded rounds against a real `aerie start` process, half
+// of them with a snapshot taken at a random moment (so kills land at every step of it).
 import t from 'tap';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { connect, Key } from '../../src/index';
 import { prng, sleep } from '../helpers/node';
+import { startCliNode } from '../helpers/cli-node';
 
-const CLI = path.join(__dirname, '..', '..', 'src', 'cli', 'main.js');
 const ROUNDS = Number(process.env.KILL9_ROUNDS ?? 20);
 const KEYS = 150;
-const START_TIMEOUT_MS = 30_000;
 
 type Entry = { value: number | null; outcome: 'ok' | 'doubt' | 'failed' };
-
-async function startNode(config: string): Promise<{ child: ChildProcess; host: string }> {
-  const child = spawn(process.execPath, [CLI, 'start', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stderr!.on('data', (d) => (out += d));
-  const host = await new Promise<string>((resolve, reject) => {
-    // A node that neither listens nor exits is a failure with its output, not a stuck suite.
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`node not ready after ${START_TIMEOUT_MS} ms: ${out}`));
-    }, START_TIMEOUT_MS);
-    child.stdout!.on('data', (d) => {
-      out += d;
-      const m = /ws:\/\/([\d.]+:\d+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`node exited ${code}: ${out}`));
-    });
-  });
-  return { child, host };
-}
 
 t.test('kill -9 loses no acknowledged write', async (t) => {
   const seed = Number(process.env.SEED ?? Math.floor(Math.random() * 1e9));
@@ -57,11 +30,11 @@ t.test('kill -9 loses no acknowledged write', async (t) => {
   const history = new Map<number, Entry[]>();
   const problems: string[] = [];
   let acked = 0;
+  let snapshots = 0;
   let nextValue = 1;
 
   for (let round = 0; round < ROUNDS; round++) {
-    const { child, host } = await startNode(config);
-    const exited = new Promise((r) => child.once('exit', r));
+    const { child, host, exited } = await startCliNode(config);
     const client = await connect({ hosts: host, reconnect: false, timeoutMs: 5000 });
     client.on('error', () => undefined);
 
@@ -101,7 +74,14 @@ t.test('kill -9 loses no acknowledged write', async (t) => {
       }
     };
     const loops = Array.from({ length: 10 }, (_, w) => writer(Array.from({ length: KEYS }, (_, k) => k).filter((k) => k % 10 === w)));
-    await sleep(50 + Math.floor(rand() * 250));
+    // Every other round also takes a snapshot at a random moment, so some kills land while its
+    // files are written, made the base, or the log it covers is released.
+    const snapshotAfterMs = rand() < 0.5 ? Math.floor(rand() * 200) : -1;
+    if (snapshotAfterMs >= 0) {
+      void sleep(snapshotAfterMs).then(() => client.createSnapshot('test').then(() => snapshots++, () => undefined));
+    }
+    // A snapshot takes a few hundred ms: those rounds run longer, so kills land at every step.
+    await sleep(snapshotAfterMs >= 0 ? snapshotAfterMs + Math.floor(rand() * 600) : 50 + Math.floor(rand() * 250));
     child.kill('SIGKILL');
     await exited;
     running = false;
@@ -109,5 +89,6 @@ t.test('kill -9 loses no acknowledged write', async (t) => {
     await client.close();
   }
   t.ok(acked > ROUNDS * 50, `${acked} writes acknowledged over ${ROUNDS} kills`);
+  t.comment(`${snapshots} snapshots completed between kills`);
   t.same(problems.slice(0, 10), [], `every acknowledged write survived (seed ${seed})`);
 });

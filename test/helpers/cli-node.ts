@@ -1,0 +1,36 @@
+// Starts `aerie start --config FILE` as a separate process (for tests that kill it with SIGKILL)
+// and resolves once it listens. A node that neither listens nor exits within the time limit is
+// killed and reported with its output, so a test never hangs on it.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as path from 'node:path';
+
+// Compiled, helpers live in dist/test/helpers and the CLI in dist/src/cli/main.js.
+const CLI = path.join(__dirname, '..', '..', 'src', 'cli', 'main.js');
+const START_TIMEOUT_MS = 30_000;
+
+export async function startCliNode(config: string): Promise<{ child: ChildProcess; host: string; exited: Promise<unknown> }> {
+  const child = spawn(process.execPath, [CLI, 'start', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise((r) => child.once('exit', r));
+  let out = '';
+  child.stderr!.on('data', (d) => (out += d));
+  const host = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`node not ready after ${START_TIMEOUT_MS} ms: ${out}`));
+    }, START_TIMEOUT_MS);
+    child.stdout!.on('data', (d) => {
+      out += d;
+      const m = /ws:\/\/([\d.]+:\d+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`node exited ${code}: ${out}`));
+    });
+  });
+  return { child, host, exited };
+}
