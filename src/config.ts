@@ -62,6 +62,14 @@ export interface NodeConfig {
     crashLoopWindowMs: number;
     /** A worker whose heap passes this share of heapMbMax is restarted before it runs out. */
     heapRestartPct: number;
+    /**
+     * A worker whose event loop was blocked longer than this (ms) at a stretch is restarted
+     * proactively; 0 (the default) turns this off. Its heartbeat may still beat (it advances
+     * inside long batches), so this catches a thread that serves but has stopped yielding:
+     * control messages, timers and expiry starve. Set it above the longest index rehash (a
+     * worker doubling a table of several million entries blocks for a second or more).
+     */
+    lagRestartMs: number;
     /** Allows the FAULT admin request (tests and drills); off in production. */
     faultInjection: boolean;
   };
@@ -169,7 +177,7 @@ export function parseConfig(raw: unknown): NodeConfig {
   const w = section(top, 'workers');
   onlyKeys(w, ['count', 'heapMbMax'], 'workers');
   const sv = section(top, 'supervisor');
-  onlyKeys(sv, ['heartbeatTimeoutMs', 'checkIntervalMs', 'restartDelayMsMin', 'restartDelayMsMax', 'crashLoopMax', 'crashLoopWindowMs', 'heapRestartPct', 'faultInjection'], 'supervisor');
+  onlyKeys(sv, ['heartbeatTimeoutMs', 'checkIntervalMs', 'restartDelayMsMin', 'restartDelayMsMax', 'crashLoopMax', 'crashLoopWindowMs', 'heapRestartPct', 'lagRestartMs', 'faultInjection'], 'supervisor');
   const faultInjection = sv.faultInjection ?? false;
   if (typeof faultInjection !== 'boolean') fail('supervisor.faultInjection', 'must be true or false');
   const l = section(top, 'log');
@@ -203,6 +211,7 @@ export function parseConfig(raw: unknown): NodeConfig {
       crashLoopMax: int(sv, 'crashLoopMax', 'supervisor', 5, 1, 1000),
       crashLoopWindowMs: int(sv, 'crashLoopWindowMs', 'supervisor', 60_000, 1000, 86_400_000),
       heapRestartPct: int(sv, 'heapRestartPct', 'supervisor', 90, 10, 100),
+      lagRestartMs: int(sv, 'lagRestartMs', 'supervisor', 0, 0, 600_000),
       faultInjection,
     },
     namespaces,

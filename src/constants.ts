@@ -65,6 +65,8 @@ export const INDEX_SLOT_BYTES = 32;
 export const INDEX_SLOTS_INITIAL = 1 << 14;
 /** Grow (double) the index when live + tombstone slots pass this share of capacity. */
 export const INDEX_LOAD_MAX = 0.75;
+/** A rehash reports progress (the worker's heartbeat) every this many slots; a power of two. */
+export const INDEX_REHASH_PROGRESS_SLOTS = 1 << 16;
 export const INDEX_SLOTS_MAX = 1 << 30;
 /** Arena block size: every record must fit in one block. */
 export const ARENA_BLOCK_BYTES = 16 * 1024 * 1024;
@@ -234,3 +236,7 @@ assert(COMPACTION_POLL_MS < COMPACTION_DURABLE_WAIT_MS, 'a job polls more than o
 export const REPAIR_WATCH_DIGESTS_MAX = 100_000;
 /** Damaged records one repair pass fixes per worker (the verify report lists at most this many). */
 export const REPAIR_PROBLEMS_MAX = 100;
+
+// ---- fault injection (src/worker/faults.ts) ----
+/** How long the 'lag' fault blocks a worker's event loop while its heartbeat keeps beating. */
+export const FAULT_LAG_MS = 2000;

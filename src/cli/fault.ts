@@ -4,12 +4,13 @@
 import { DEFAULT_HOST, ExitCode, parseCommandArgs, println, UsageError, type ExitCodeValue, type Io } from './args';
 import { withClient } from './with-client';
 
-const KINDS = ['crash', 'exit', 'hang', 'stall', 'oom'] as const;
+const KINDS = ['crash', 'exit', 'hang', 'stall', 'oom', 'lag'] as const;
 
-export const FAULT_USAGE = `usage: aerie fault --worker N --kind crash|exit|hang|stall|oom [--host HOST:PORT]
+export const FAULT_USAGE = `usage: aerie fault --worker N --kind crash|exit|hang|stall|oom|lag [--host HOST:PORT]
 
 Makes worker N fail: crash (uncaught exception), exit, hang (busy loop),
-stall (blocked thread) or oom (heap exhausted). The supervisor detects it and
+stall (blocked thread), oom (heap exhausted) or lag (event loop blocked for 2 s
+with the heartbeat still beating; restarted only with supervisor.lagRestartMs). The supervisor detects it and
 restarts the worker, which adopts its records from shared memory; watch it
 with 'aerie info'. Refused (FAIL_FORBIDDEN) unless the node's configuration
 sets supervisor.faultInjection to true.

@@ -306,10 +306,11 @@ export class Client extends EventEmitter<ClientEvents> {
 
   /**
    * Asks a worker to fail in the given way (tests and drills): 'crash' (uncaught exception),
-   * 'exit', 'hang' (busy loop), 'stall' (blocked thread) or 'oom' (heap exhausted). The node must
+   * 'exit', 'hang' (busy loop), 'stall' (blocked thread), 'oom' (heap exhausted) or 'lag' (event
+   * loop blocked for 2 s, heartbeat still beating). The node must
    * have supervisor.faultInjection enabled, else FAIL_FORBIDDEN (22). Never retried.
    */
-  async injectFault(fault: { worker: number; kind: 'crash' | 'exit' | 'hang' | 'stall' | 'oom' }, policy?: BasePolicy): Promise<void> {
+  async injectFault(fault: { worker: number; kind: 'crash' | 'exit' | 'hang' | 'stall' | 'oom' | 'lag' }, policy?: BasePolicy): Promise<void> {
     await this.call(Op.FAULT, { worker: fault.worker, kind: fault.kind }, true, policy);
   }
 

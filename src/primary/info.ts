@@ -44,6 +44,7 @@ export function buildInfo(s: InfoSources): Record<string, unknown> {
       scanPages: g(WorkerStat.SCAN_PAGES),
       heartbeatAgeMs: g(WorkerStat.HEARTBEAT_MS) === 0 ? -1 : Math.max(0, now - g(WorkerStat.HEARTBEAT_MS)),
       heapUsedBytes: g(WorkerStat.HEAP_USED_BYTES),
+      eventLoopLagMs: g(WorkerStat.EVENT_LOOP_LAG_MS),
     };
   });
   const namespaces = s.config.namespaces.map((ns, n) => {

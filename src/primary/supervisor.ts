@@ -56,6 +56,8 @@ export class Supervisor {
         h.kill(`hung: no heartbeat for ${now - beat} ms`);
       } else if (st.get(WorkerStat.HEAP_USED_BYTES) > (heapLimitBytes * sv.heapRestartPct) / 100) {
         h.kill(`heap at ${Math.round(st.get(WorkerStat.HEAP_USED_BYTES) / 1048576)} MiB of ${this.config.workers.heapMbMax}`);
+      } else if (sv.lagRestartMs > 0 && st.get(WorkerStat.EVENT_LOOP_LAG_MS) > sv.lagRestartMs) {
+        h.kill(`event loop blocked for ${st.get(WorkerStat.EVENT_LOOP_LAG_MS)} ms (lagRestartMs ${sv.lagRestartMs})`);
       }
     }
   }

@@ -43,7 +43,7 @@ export const Op = {
   /** body nil -> nil. A client sends it after a GOAWAY push, once it has stopped sending on this
    *  connection; the node answers it after every earlier request, then closes with 1001. */
   DRAINED: 14,
-  /** body {worker: int, kind: 'crash'|'exit'|'hang'|'stall'|'oom'} -> nil. Refused with
+  /** body {worker: int, kind: 'crash'|'exit'|'hang'|'stall'|'oom'|'lag'} -> nil. Refused with
    *  FAIL_FORBIDDEN (22) unless the node's config enables fault injection. The worker answers,
    *  then fails as asked; the supervisor detects it and restarts the worker. */
   FAULT: 15,

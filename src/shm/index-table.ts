@@ -11,7 +11,7 @@
 // One thread writes; other threads may read only under the record store's seqlock. Slot numbers
 // stay valid until the next insert: an insert may rehash into a new buffer and move every entry.
 
-import { DIGEST_BYTES, INDEX_LOAD_MAX, INDEX_SLOT_BYTES, INDEX_SLOTS_INITIAL, INDEX_SLOTS_MAX } from '../constants';
+import { DIGEST_BYTES, INDEX_LOAD_MAX, INDEX_REHASH_PROGRESS_SLOTS, INDEX_SLOT_BYTES, INDEX_SLOTS_INITIAL, INDEX_SLOTS_MAX } from '../constants';
 import { AerieError, Status } from '../errors';
 
 /** Header words (Int32 indexes into the first 64 bytes). */
@@ -45,6 +45,11 @@ const CAPACITY_MIN = 8;
 export interface IndexTableOptions {
   /** Called with the new buffer after every rehash, so other threads can re-attach. */
   onResize?: (sab: SharedArrayBuffer) => void;
+  /**
+   * Called every INDEX_REHASH_PROGRESS_SLOTS slots of a rehash: a rehash of millions of entries
+   * takes a second, and the worker's heartbeat must go on meanwhile or it is taken for hung.
+   */
+  onBusy?: () => void;
   /** Largest capacity the table may grow to (tests lower it); at most INDEX_SLOTS_MAX. */
   slotsMax?: number;
   /** Largest buffer the table may grow to; the record store moves this as the arena grows. */
@@ -66,6 +71,7 @@ export class IndexTable {
   private words: Uint32Array;
   private mask: number;
   private readonly onResize: ((sab: SharedArrayBuffer) => void) | undefined;
+  private readonly onBusy: (() => void) | undefined;
   private readonly slotsMax: number;
   /** Mutable so the owner can hand the index whatever memory the arena leaves. */
   memoryBytesMax: number;
@@ -76,6 +82,7 @@ export class IndexTable {
     this.words = new Uint32Array(sab);
     this.mask = this.header[H_CAPACITY] - 1;
     this.onResize = options.onResize;
+    this.onBusy = options.onBusy;
     this.slotsMax = options.slotsMax ?? INDEX_SLOTS_MAX;
     this.memoryBytesMax = options.memoryBytesMax ?? Number.MAX_SAFE_INTEGER;
     if (!isPowerOfTwo(this.slotsMax) || this.slotsMax > INDEX_SLOTS_MAX) {
@@ -233,6 +240,7 @@ export class IndexTable {
     this.words = new Uint32Array(sab);
     this.mask = newCapacity - 1;
     for (let slot = 0; slot < oldCapacity; slot++) {
+      if ((slot & (INDEX_REHASH_PROGRESS_SLOTS - 1)) === 0) this.onBusy?.();
       const b = HEADER_WORDS + slot * SLOT_WORDS;
       const meta = oldWords[b + W_META];
       if (meta >>> STATE_SHIFT !== STATE_LIVE) continue;

@@ -58,6 +58,8 @@ export interface RecordStoreOptions {
   blocksMax?: number;
   onIndexResize?: (sab: SharedArrayBuffer) => void;
   onBlock?: (blockIndex: number, sab: SharedArrayBuffer) => void;
+  /** Called now and then during long index rehashes (the worker beats its heartbeat). */
+  onBusy?: () => void;
 }
 
 /** The shared memory a dead thread's store leaves behind, enough to adopt it. */
@@ -109,6 +111,7 @@ export class RecordStore {
   static create(options: RecordStoreOptions): RecordStore {
     const index = IndexTable.create(options.indexSlotsInitial, {
       onResize: options.onIndexResize,
+      onBusy: options.onBusy,
       slotsMax: options.indexSlotsMax,
     });
     if (index.memoryBytes > options.memoryBytesMax) {
@@ -125,7 +128,7 @@ export class RecordStore {
    * seqlock shows a mutation was under way, `repair()` runs first; the result says what it did.
    */
   static adopt(options: RecordStoreOptions & RecordStoreAdoption): { store: RecordStore; repair: RepairReport | null } {
-    const index = IndexTable.attach(options.indexSab, { onResize: options.onIndexResize, slotsMax: options.indexSlotsMax });
+    const index = IndexTable.attach(options.indexSab, { onResize: options.onIndexResize, onBusy: options.onBusy, slotsMax: options.indexSlotsMax });
     if (index.retired) throw new Error('RecordStore.adopt: the index buffer was replaced by a rehash the primary never saw');
     const arena = new Arena({
       blockBytes: options.blockBytes,

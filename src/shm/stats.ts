@@ -14,6 +14,8 @@ export const WorkerStat = {
   EXPIRED: 8,
   DEFRAG_BYTES: 9,
   HEAP_USED_BYTES: 10,
+  /** The longest event-loop delay in the last stats window (ms): how long the thread went without yielding. */
+  EVENT_LOOP_LAG_MS: 11,
 } as const;
 const WORKER_SLOTS = 16;
 

@@ -1,17 +1,27 @@
 // Faults a worker can be asked to suffer (tests and operators exercising the supervisor). Each
-// imitates a real failure: an uncaught exception, an exit, a busy loop, a blocked thread, and
-// running out of heap.
+// imitates a real failure: an uncaught exception, an exit, a busy loop, a blocked thread, running
+// out of heap, and a thread that keeps its heartbeat but stops yielding to its event loop.
 
-export const FAULT_KINDS = ['crash', 'exit', 'hang', 'stall', 'oom'] as const;
+import { FAULT_LAG_MS } from '../constants';
+
+export const FAULT_KINDS = ['crash', 'exit', 'hang', 'stall', 'oom', 'lag'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 export function isFaultKind(kind: string): kind is FaultKind {
   return (FAULT_KINDS as readonly string[]).includes(kind);
 }
 
-/** Does not return (except for crash, which throws from a later microtask). */
-export function injectFault(kind: FaultKind): void {
+/**
+ * Does not return, except for crash (which throws from a later microtask) and lag (which returns
+ * after blocking the event loop for FAULT_LAG_MS while calling `beat` as a busy batch would).
+ */
+export function injectFault(kind: FaultKind, beat: () => void): void {
   switch (kind) {
+    case 'lag': {
+      const until = Date.now() + FAULT_LAG_MS;
+      while (Date.now() < until) beat();
+      return;
+    }
     case 'crash':
       queueMicrotask(() => {
         throw new Error('injected crash');

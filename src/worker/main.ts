@@ -45,6 +45,8 @@ const namespaces = init.namespaces.map((config, nsIndex) => {
     ...storeLimits(config, init.workerCount),
     onIndexResize: (sab: SharedArrayBuffer) => send({ type: 'index-resized', nsIndex, sab }),
     onBlock: (blockIndex: number, sab: SharedArrayBuffer) => send({ type: 'block', nsIndex, blockIndex, sab }),
+    // A rehash of millions of entries takes a second: not a hang.
+    onBusy: () => stats.set(WorkerStat.HEARTBEAT_MS, Date.now()),
   };
   storeOptions.push(options);
   const left = init.adopt?.[nsIndex] ?? null;
@@ -87,6 +89,25 @@ const out = new Writer(C.RING_MESSAGE_BYTES_MAX);
 const scanReader = new Reader(new Uint8Array(0));
 const scanFields = new RequestFields();
 let stopping = false;
+/**
+ * Event-loop lag, measured where it arises: the longest stretch between resuming from one await
+ * that yields to the event loop and reaching the next (control messages, timers and expiry wait
+ * that long). Node's monitorEventLoopDelay misses stretches spent in this loop's continuations.
+ */
+let resumedAtMs = Date.now();
+let longestStretchMs = 0;
+async function yielding<T>(p: Promise<T>): Promise<T> {
+  const now = Date.now();
+  if (now - resumedAtMs > longestStretchMs) longestStretchMs = now - resumedAtMs;
+  try {
+    return await p;
+  } finally {
+    resumedAtMs = Date.now();
+  }
+}
+// The stats block outlives threads: what a predecessor left must not condemn this one.
+stats.set(WorkerStat.EVENT_LOOP_LAG_MS, 0);
+stats.set(WorkerStat.HEAP_USED_BYTES, process.memoryUsage().heapUsed);
 let lastBackgroundMs = 0;
 let lastStatsMs = 0;
 /** How stale INFO's per-namespace figures may be. */
@@ -222,7 +243,7 @@ function drainMarked(): number {
 async function publish(): Promise<void> {
   const dirty = fileNamespaces.filter((ns) => ns.log!.dirty);
   if (dirty.length > 0) {
-    const results = await Promise.allSettled(dirty.map((ns) => ns.log!.flush()));
+    const results = await yielding(Promise.allSettled(dirty.map((ns) => ns.log!.flush())));
     const failed = results.find((r) => r.status === 'rejected') as PromiseRejectedResult | undefined;
     if (failed !== undefined) {
       console.error(`aerie worker ${init.workerIndex}: log failed, refusing writes: ${String(failed.reason?.message ?? failed.reason)}`);
@@ -232,7 +253,11 @@ async function publish(): Promise<void> {
   }
   batchWrites.length = 0;
   responses.commit();
-  if (pendingFault !== null) injectFault(pendingFault as FaultKind);
+  if (pendingFault !== null) {
+    const kind = pendingFault as FaultKind;
+    pendingFault = null;
+    injectFault(kind, () => stats.set(WorkerStat.HEARTBEAT_MS, Date.now()));
+  }
 }
 
 /** Expiry sweep, defragmentation and stats, at most every EXPIRY_SWEEP_INTERVAL_MS. */
@@ -253,6 +278,9 @@ function background(nowMs: number): void {
     publishNamespaceStats(ns);
   }
   stats.set(WorkerStat.HEAP_USED_BYTES, process.memoryUsage().heapUsed);
+  // The longest stretch without yielding since the last tick, the one under way included.
+  stats.set(WorkerStat.EVENT_LOOP_LAG_MS, Math.max(longestStretchMs, nowMs - resumedAtMs));
+  longestStretchMs = 0;
 }
 
 function publishNamespaceStats(ns: Namespace): void {
@@ -274,7 +302,7 @@ async function run(): Promise<void> {
     if (control.paused) {
       // A restore holds every request until the primary commits or aborts it.
       stats.set(WorkerStat.HEARTBEAT_MS, Date.now());
-      await new Promise((r) => setTimeout(r, 1));
+      await yielding(new Promise((r) => setTimeout(r, 1)));
       continue;
     }
     const handled = drainMarked();
@@ -285,13 +313,13 @@ async function run(): Promise<void> {
       // Let control messages and timers in between batches under sustained load.
       if (handled >= C.WORKER_DRAIN_BATCH_MAX || nowMs - lastYieldMs >= CONTROL_YIELD_MS) {
         lastYieldMs = nowMs;
-        await yieldToLoop();
+        await yielding(yieldToLoop());
       }
       continue;
     }
     if (blocked) {
       const wait = responses.waitForSpaceAsync(RES_HEADER_BYTES + out.length, C.WORKER_IDLE_WAKE_MS);
-      if (wait !== null) await wait;
+      if (wait !== null) await yielding(wait);
       continue;
     }
     // Poll briefly before sleeping: waking a sleeping thread costs far more than a short spin.
@@ -299,8 +327,7 @@ async function run(): Promise<void> {
     while (requests.isEmpty() && performance.now() < spinUntil);
     if (!requests.isEmpty()) continue;
     const wait = requests.waitAsync(C.WORKER_IDLE_WAKE_MS);
-    if (wait !== null) await wait;
-    else await yieldToLoop();
+    await yielding(wait ?? yieldToLoop());
   }
   for (const ns of namespaces) publishNamespaceStats(ns);
   await Promise.allSettled(fileNamespaces.map((ns) => ns.log!.close()));

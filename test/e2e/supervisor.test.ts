@@ -111,3 +111,29 @@ t.test('a crash loop is given up on; the other worker keeps serving', async (t) 
   t.equal((await client.get(alive)).bins.v, 1);
   await t.rejects(client.injectFault({ worker: 1, kind: 'crash' }), { code: status.PARTITION_UNAVAILABLE });
 });
+
+t.test('event-loop lag is reported, and restarts a worker only when lagRestartMs asks', async (t) => {
+  const { client } = await startTestNode(t, (c) => {
+    c.supervisor.faultInjection = true;
+    c.supervisor.lagRestartMs = 1000;
+  });
+  await client.put(new Key('test', 'lag', 1), { v: 1 });
+  await client.injectFault({ worker: 1, kind: 'lag' });
+  const w = await waitFor(client, 1, (x) => x.restarts > 0 && x.state === 'up');
+  t.equal(w.restarts, 1, 'restarted once');
+  t.match(w.lastFailure ?? '', /event loop blocked for \d+ ms/);
+  t.same((await client.get(new Key('test', 'lag', 1))).bins, { v: 1 }, 'its records came back');
+});
+
+t.test('without lagRestartMs a lagging worker is only reported', async (t) => {
+  const { client } = await startTestNode(t, (c) => (c.supervisor.faultInjection = true));
+  await client.injectFault({ worker: 0, kind: 'lag' });
+  let worst = 0;
+  const deadline = Date.now() + 10_000;
+  while (worst < 1500 && Date.now() < deadline) {
+    worst = Math.max(worst, ((await client.info()).workers as { eventLoopLagMs: number }[])[0].eventLoopLagMs);
+    await sleep(100);
+  }
+  t.ok(worst >= 1500, `INFO showed the lag (${worst} ms)`);
+  t.equal((await workerInfo(client, 0)).restarts, 0, 'not restarted');
+});

@@ -197,3 +197,16 @@ t.test('seeded random operations match a Map', async (t) => {
   t.equal(liveSeen, model.size, `seed ${seed}: nextLive visits every entry`);
   t.equal(table.liveCount, model.size, `seed ${seed}: live count`);
 });
+
+t.test('a long rehash reports progress, so a worker keeps its heartbeat', async (t) => {
+  let busy = 0;
+  let resizes = 0;
+  const table = IndexTable.create(1024, { onBusy: () => busy++, onResize: () => resizes++ });
+  const rand = mulberry32(7);
+  const n = 300_000;
+  for (let i = 0; i < n; i++) table.insert(digestWith(Math.floor(rand() * 0xffffffff), Math.floor(rand() * 0xffffffff), i), 0, 1, 0, 0, i);
+  t.equal(table.liveCount, n);
+  t.ok(resizes >= 8, `${resizes} rehashes`);
+  // Rehashes walk 1024 + 2048 + … + 262144 old slots: one call per 65536 of them, at least.
+  t.ok(busy >= 4, `onBusy called ${busy} times`);
+});
