@@ -105,7 +105,10 @@ async function yielding<T>(p: Promise<T>): Promise<T> {
     resumedAtMs = Date.now();
   }
 }
-// The stats block outlives threads: what a predecessor left must not condemn this one.
+// The stats block outlives threads: what a predecessor left must not condemn this one. Its last
+// heartbeat is as old as the restart delay (up to 2 s), and the supervisor checks this thread
+// as soon as it reports ready: without a fresh beat it was taken for hung before its first loop.
+stats.set(WorkerStat.HEARTBEAT_MS, Date.now());
 stats.set(WorkerStat.EVENT_LOOP_LAG_MS, 0);
 stats.set(WorkerStat.HEAP_USED_BYTES, process.memoryUsage().heapUsed);
 let lastBackgroundMs = 0;

@@ -137,3 +137,30 @@ t.test('without lagRestartMs a lagging worker is only reported', async (t) => {
   t.ok(worst >= 1500, `INFO showed the lag (${worst} ms)`);
   t.equal((await workerInfo(client, 0)).restarts, 0, 'not restarted');
 });
+
+t.test('a worker restarted after a long delay is not taken for hung by its predecessor\'s old heartbeat', async (t) => {
+  const { client } = await startTestNode(t, (c) => {
+    c.supervisor.faultInjection = true;
+    // Long enough that a healthy worker on a loaded machine keeps its beat.
+    c.supervisor.heartbeatTimeoutMs = 1000;
+    // The replacement starts 1.5 s after the exit: the last beat in the stats block is that old.
+    c.supervisor.restartDelayMsMin = 1500;
+    c.supervisor.restartDelayMsMax = 1500;
+    c.supervisor.crashLoopMax = 100;
+  });
+  // Writes pile up for the dead worker, so its replacement starts with a backlog to drain.
+  let running = true;
+  const writers = Array.from({ length: 20 }, (_, w) => (async () => {
+    for (let i = 0; running; i++) await client.put(new Key('test', 'beat', (w * 100_000 + i) % 20_000), { v: 'x'.repeat(200) }).catch(() => undefined);
+  })());
+  for (let round = 1; round <= 3; round++) {
+    await client.injectFault({ worker: 1, kind: 'exit' });
+    const w = await waitFor(client, 1, (x) => x.state === 'up' && x.restarts >= round);
+    await sleep(300);
+    const after = await workerInfo(client, 1);
+    t.equal(after.restarts, round, `round ${round}: restarted once, not again as hung`);
+    t.match(after.lastFailure ?? '', /exit code 70/, `round ${round}: ${w.lastFailure}`);
+  }
+  running = false;
+  await Promise.all(writers);
+});
