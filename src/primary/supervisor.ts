@@ -86,8 +86,11 @@ export class Supervisor {
       this.pendingRestarts.delete(timer);
       if (this.stopped) return;
       h.restarts++;
-      // The new thread adopts the stores from shared memory: no acknowledged write is lost.
-      h.start(true).catch(() => undefined);
+      // The new thread adopts the stores from shared memory: no acknowledged write is lost. If
+      // the last one died taking them over, file namespaces are rebuilt from disk instead.
+      const fromDisk = h.adoptionFailed;
+      if (fromDisk) this.hooks.log(`worker ${h.index} died adopting its stores: rebuilding its file namespaces from their snapshot and log`);
+      h.start(true, fromDisk).catch(() => undefined);
     }, delayMs);
     this.pendingRestarts.add(timer);
   }

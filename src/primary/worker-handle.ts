@@ -37,6 +37,9 @@ interface Incarnation {
   alive: boolean;
   /** Why it died, when the primary knows better than the exit code (hang, fault). */
   killedFor: string | null;
+  /** Whether it took over any store from shared memory, and whether it got as far as ready. */
+  adopted: boolean;
+  ready: boolean;
 }
 
 export type WorkerBase = Omit<WorkerInit, 'requestRing' | 'responseRing' | 'adopt'>;
@@ -83,22 +86,45 @@ export class WorkerHandle {
     return this.life?.thread ?? null;
   }
 
-  /** Starts a thread; with `adopt`, it takes over the stores the previous thread left. */
-  start(adopt: boolean): Promise<void> {
+  /**
+   * True when the last thread died before it was ready while taking over stores from shared
+   * memory: that memory may be what kills it, so the next start should not adopt it again where
+   * a durable copy exists.
+   */
+  get adoptionFailed(): boolean {
+    const life = this.life;
+    return life !== null && !life.alive && life.adopted && !life.ready;
+  }
+
+  /**
+   * Starts a thread; with `adopt`, it takes over the stores the previous thread left. With
+   * `fileFromDisk` too, file namespaces are rebuilt from their base snapshot and log instead
+   * (everything acknowledged is there); memory namespaces still adopt, having no other copy.
+   */
+  start(adopt: boolean, fileFromDisk = false): Promise<void> {
     const requests = Ring.create(RING_BYTES);
     const responses = Ring.create(RING_BYTES);
+    const adoptable = this.stores.map((s, i) => {
+      if (!adopt || s.indexSab === null) return null;
+      if (fileFromDisk && this.base.namespaces[i].storage === 'file') {
+        // The new thread builds a new store and reports it: forget the old memory.
+        this.stores[i] = { indexSab: null, controlSab: null, arenaStatsSab: null, blocks: [] };
+        return null;
+      }
+      return s;
+    });
     const init: WorkerInit = {
       ...this.base,
       requestRing: requests.sab,
       responseRing: responses.sab,
-      adopt: adopt ? this.stores.map((s) => (s.indexSab === null ? null : s)) : null,
+      adopt: adopt ? adoptable : null,
     };
     const thread = new Worker(WORKER_ENTRY, {
       workerData: init,
       name: `aerie-worker-${this.index}`,
       resourceLimits: this.resourceLimits,
     });
-    const life: Incarnation = { thread, requests, responses, alive: true, killedFor: null };
+    const life: Incarnation = { thread, requests, responses, alive: true, killedFor: null, adopted: adoptable.some((a) => a !== null), ready: false };
     this.life = life;
     this.state = 'starting';
     this.ready = new Promise<void>((resolve, reject) => {
@@ -124,6 +150,7 @@ export class WorkerHandle {
     switch (m.type) {
       case 'ready':
         if (this.life !== life) return;
+        life.ready = true;
         this.state = 'up';
         if (this.lastDownAtMs > 0) this.lastRestartMs = Date.now() - this.lastDownAtMs;
         this.drainBacklog();
