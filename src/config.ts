@@ -32,6 +32,11 @@ export interface NamespaceConfig {
   compactionIntervalMs: number;
   /** For 'file': sealed segments with less than this share of live bytes are rewritten. */
   compactionLiveRatioMax: number;
+  /**
+   * For 'file': a damaged record in the middle of a log normally stops start-up with its file and
+   * offset; true skips such regions instead (counted and logged loudly). Records in them are lost.
+   */
+  recoverySkipCorrupt: boolean;
 }
 
 export interface NodeConfig {
@@ -92,6 +97,7 @@ const NAMESPACE_DEFAULTS: Omit<NamespaceConfig, 'name'> = {
   segmentBytes: C.SEGMENT_BYTES_DEFAULT,
   compactionIntervalMs: C.COMPACTION_INTERVAL_MS_DEFAULT,
   compactionLiveRatioMax: C.COMPACTION_LIVE_RATIO_MAX_DEFAULT,
+  recoverySkipCorrupt: false,
 };
 
 function fail(where: string, what: string): never {
@@ -127,7 +133,7 @@ function namespaceFrom(raw: unknown, index: number): NamespaceConfig {
   const where = `namespaces[${index}]`;
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail(where, 'must be an object');
   const o = raw as Record<string, unknown>;
-  onlyKeys(o, ['name', 'storage', 'dataDir', 'commit', 'flushMs', 'memoryBytesMax', 'stopWritesPct', 'defaultTtlSec', 'recordBytesMax', 'segmentBytes', 'compactionIntervalMs', 'compactionLiveRatioMax'], where);
+  onlyKeys(o, ['name', 'storage', 'dataDir', 'commit', 'flushMs', 'memoryBytesMax', 'stopWritesPct', 'defaultTtlSec', 'recordBytesMax', 'segmentBytes', 'compactionIntervalMs', 'compactionLiveRatioMax', 'recoverySkipCorrupt'], where);
   const name = o.name;
   if (typeof name !== 'string' || name.length === 0 || Buffer.byteLength(name) > C.NAMESPACE_NAME_BYTES_MAX) {
     fail(`${where}.name`, `must be a non-empty string of at most ${C.NAMESPACE_NAME_BYTES_MAX} bytes`);
@@ -145,6 +151,8 @@ function namespaceFrom(raw: unknown, index: number): NamespaceConfig {
   if (segmentBytes % C.LOG_RECORD_ALIGN_BYTES !== 0 || segmentBytes < C.LOG_RECORD_HEADER_BYTES + recordBytesMax + C.LOG_RECORD_ALIGN_BYTES) {
     fail(`${where}.segmentBytes`, `must be a multiple of ${C.LOG_RECORD_ALIGN_BYTES} holding a largest record (recordBytesMax + ${C.LOG_RECORD_HEADER_BYTES + C.LOG_RECORD_ALIGN_BYTES})`);
   }
+  const recoverySkipCorrupt = o.recoverySkipCorrupt ?? d.recoverySkipCorrupt;
+  if (typeof recoverySkipCorrupt !== 'boolean') fail(`${where}.recoverySkipCorrupt`, 'must be true or false');
   const compactionIntervalMs = int(o, 'compactionIntervalMs', where, d.compactionIntervalMs, 0, C.COMPACTION_INTERVAL_MS_MAX);
   if (compactionIntervalMs !== 0 && compactionIntervalMs < C.COMPACTION_INTERVAL_MS_MIN) {
     fail(`${where}.compactionIntervalMs`, `must be 0 (never) or from ${C.COMPACTION_INTERVAL_MS_MIN} to ${C.COMPACTION_INTERVAL_MS_MAX}`);
@@ -162,6 +170,7 @@ function namespaceFrom(raw: unknown, index: number): NamespaceConfig {
     segmentBytes,
     compactionIntervalMs,
     compactionLiveRatioMax: ratio(o, 'compactionLiveRatioMax', where, d.compactionLiveRatioMax, 0, 1),
+    recoverySkipCorrupt,
   };
 }
 

@@ -172,6 +172,12 @@ export class WorkerHandle {
         this.events.log(`worker ${this.index}: adopted namespace ${m.nsIndex} after repair (${m.checked} checked, ${m.fixed} fixed, ${m.dropped} dropped)`);
         return;
       case 'recovered':
+        if (m.skippedRegions > 0) {
+          this.events.log(
+            `worker ${this.index}: namespace ${this.base.namespaces[m.nsIndex].name}: SKIPPED ${m.skippedRegions} damaged log regions ` +
+              `(${m.skippedBytes} bytes, records in them are lost; first at ${m.firstSkipped}) because recoverySkipCorrupt is set`,
+          );
+        }
         if (!m.adopted) {
           this.events.log(
             `worker ${this.index}: namespace ${this.base.namespaces[m.nsIndex].name} recovered ${m.records} log records in ${Math.round(m.elapsedMs)} ms ` +

@@ -67,7 +67,11 @@ export type ControlFromWorker =
   | { type: 'ready' }
   | { type: 'store'; nsIndex: number; indexSab: SharedArrayBuffer; controlSab: SharedArrayBuffer; arenaStatsSab: SharedArrayBuffer }
   | { type: 'repaired'; nsIndex: number; checked: number; fixed: number; dropped: number }
-  | { type: 'recovered'; nsIndex: number; adopted: boolean; records: number; elapsedMs: number; recordsPerSecond: number; tornBytes: number }
+  | {
+      type: 'recovered'; nsIndex: number; adopted: boolean; records: number; elapsedMs: number; recordsPerSecond: number; tornBytes: number;
+      /** Damaged regions skipped (recoverySkipCorrupt), their bytes, and the first of them. */
+      skippedRegions: number; skippedBytes: number; firstSkipped: string | null;
+    }
   | { type: 'index-resized'; nsIndex: number; sab: SharedArrayBuffer }
   | { type: 'block'; nsIndex: number; blockIndex: number; sab: SharedArrayBuffer }
   | { type: 'fatal'; message: string }

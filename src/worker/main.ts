@@ -81,6 +81,8 @@ for (const ns of namespaces) {
   send({
     type: 'recovered', nsIndex: ns.index, adopted, records: report.recordCount, elapsedMs: report.elapsedMs,
     recordsPerSecond: report.recordsPerSecond, tornBytes: report.tornTail?.bytesCut ?? 0,
+    skippedRegions: report.skippedRegionCount, skippedBytes: report.skippedBytes,
+    firstSkipped: report.skippedRegions.length > 0 ? `${report.skippedRegions[0].file} offset ${report.skippedRegions[0].offset} (${report.skippedRegions[0].reason})` : null,
   });
 }
 const fileNamespaces = namespaces.filter((ns) => ns.log !== null);

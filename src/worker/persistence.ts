@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { NamespaceConfig } from '../config';
-import { DIGEST_BYTES } from '../constants';
+import { DIGEST_BYTES, LOG_RECORD_ALIGN_BYTES, LOG_RECORD_HEADER_BYTES, WRITE_BUFFER_BYTES_DEFAULT } from '../constants';
 import { AerieError, Status } from '../errors';
 import { partitionOf } from '../partition/digest';
 import { LogRecordKind, TRUNCATE_ALL_SETS, type LogRecordInput, type LogRecordView } from '../storage/log-record';
@@ -59,12 +59,14 @@ export class NamespaceLog {
     const replay = (view: LogRecordView) => {
       if (view.sequence > replayAfterSequence) apply(store, view, nowVoid);
     };
-    const report = recoverLog({ directory, onRecord: adopted ? () => undefined : replay });
+    const report = recoverLog({ directory, onRecord: adopted ? () => undefined : replay, skipCorrupt: config.recoverySkipCorrupt });
     const writer: SegmentWriter = SegmentWriter.open({
       directory,
       commit: config.commit === 'flush-ms' ? { kind: 'flush-ms', flushMs: config.flushMs } : { kind: 'commit-to-device' },
       segmentBytes: config.segmentBytes,
       recordDataBytesMax: config.recordBytesMax,
+      // The buffer must hold a largest record; the default fits the default record size only.
+      bufferBytes: Math.max(WRITE_BUFFER_BYTES_DEFAULT, LOG_RECORD_HEADER_BYTES + config.recordBytesMax + LOG_RECORD_ALIGN_BYTES),
       resume: report.resume,
       onSync: watermarks === null ? undefined : () => watermarks.synced(writer.durableSequenceNumber, writer.segmentNumber),
       onFailure: watermarks === null ? undefined : () => watermarks.failed(),
