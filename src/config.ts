@@ -47,6 +47,11 @@ export interface NodeConfig {
     connectionsMax: number;
     inFlightPerConnectionMax: number;
     sendBufferBytesMax: number;
+    /**
+     * GET and EXISTS of memory namespaces are answered by the primary from the worker's shared
+     * memory under its seqlock, skipping the round trip through the rings (src/primary/direct-reads.ts).
+     */
+    directReads: boolean;
   };
   workers: {
     /** 0 = one per available core, at least 2. */
@@ -180,7 +185,9 @@ export function parseConfig(raw: unknown): NodeConfig {
   const top = raw as Record<string, unknown>;
   onlyKeys(top, ['service', 'workers', 'supervisor', 'namespaces', 'log'], '(top)');
   const s = section(top, 'service');
-  onlyKeys(s, ['host', 'port', 'frameBytesMax', 'connectionsMax', 'inFlightPerConnectionMax', 'sendBufferBytesMax'], 'service');
+  onlyKeys(s, ['host', 'port', 'frameBytesMax', 'connectionsMax', 'inFlightPerConnectionMax', 'sendBufferBytesMax', 'directReads'], 'service');
+  const directReads = s.directReads ?? true;
+  if (typeof directReads !== 'boolean') fail('service.directReads', 'must be true or false');
   const host = s.host ?? '127.0.0.1';
   if (typeof host !== 'string' || host.length === 0) fail('service.host', 'must be a non-empty string');
   const w = section(top, 'workers');
@@ -210,6 +217,7 @@ export function parseConfig(raw: unknown): NodeConfig {
       connectionsMax: int(s, 'connectionsMax', 'service', C.CONNECTIONS_MAX_DEFAULT, 1, 1_000_000),
       inFlightPerConnectionMax: int(s, 'inFlightPerConnectionMax', 'service', C.IN_FLIGHT_PER_CONNECTION_MAX_DEFAULT, 1, C.REQUEST_SLOTS_MAX),
       sendBufferBytesMax: int(s, 'sendBufferBytesMax', 'service', C.SEND_BUFFER_BYTES_MAX_DEFAULT, 1024 * 1024, 2 ** 40),
+      directReads,
     },
     workers: { count: int(w, 'count', 'workers', 0, 0, C.WORKERS_MAX), heapMbMax: int(w, 'heapMbMax', 'workers', 1024, 64, 65536) },
     supervisor: {

@@ -240,3 +240,7 @@ export const REPAIR_PROBLEMS_MAX = 100;
 // ---- fault injection (src/worker/faults.ts) ----
 /** How long the 'lag' fault blocks a worker's event loop while its heartbeat keeps beating. */
 export const FAULT_LAG_MS = 2000;
+
+// ---- direct reads (src/primary/direct-reads.ts) ----
+/** Reads of a record that keeps changing under the seqlock before the primary hands it to the worker. */
+export const DIRECT_READ_ATTEMPTS = 3;

@@ -17,6 +17,8 @@ export interface InfoSources {
   requestsInFlight: number;
   /** Log compaction figures of a file namespace (null when it is not compacted). */
   compaction?: (nsIndex: number) => object | null;
+  /** Per worker, the reads the primary answered from its shared memory. */
+  directReads?: Float64Array;
 }
 
 export function buildInfo(s: InfoSources): Record<string, unknown> {
@@ -35,8 +37,9 @@ export function buildInfo(s: InfoSources): Record<string, unknown> {
       lastRestartMs: w.lastRestartMs,
       partitions: partitions[i],
       records,
-      requests: g(WorkerStat.REQUESTS),
-      reads: g(WorkerStat.READS),
+      requests: g(WorkerStat.REQUESTS) + (s.directReads?.[i] ?? 0),
+      reads: g(WorkerStat.READS) + (s.directReads?.[i] ?? 0),
+      directReads: s.directReads?.[i] ?? 0,
       writes: g(WorkerStat.WRITES),
       deletes: g(WorkerStat.DELETES),
       notFound: g(WorkerStat.NOT_FOUND),

@@ -17,6 +17,7 @@ import { CompactionScheduler } from './compaction-scheduler';
 import { StatsBlock } from '../shm/stats';
 import { buildInfo } from './info';
 import { Router } from './router';
+import { DirectReader } from './direct-reads';
 import { CloseCode, Session, type SessionHost } from './session';
 import { WorkerHandle } from './worker-handle';
 import { Supervisor } from './supervisor';
@@ -75,7 +76,8 @@ export async function startNode(config: NodeConfig): Promise<AerieNode> {
   let draining = false;
 
   const workers: WorkerHandle[] = [];
-  const router = new Router(config.namespaces.map((ns) => ns.name), sets, map, workers);
+  const direct = config.service.directReads ? new DirectReader(config.namespaces, n) : null;
+  const router = new Router(config.namespaces.map((ns) => ns.name), sets, map, workers, direct);
   const supervisor = new Supervisor(workers, stats, config, {
     onWorkerDown: (h) => {
       h.pump(); // answers the thread published before it died are real answers
@@ -126,7 +128,7 @@ export async function startNode(config: NodeConfig): Promise<AerieNode> {
 
   const verifier = new Verifier(config, workers, jobs);
   const info = () =>
-    buildInfo({ config, version: VERSION, startedAtMs, map, workers, stats, connections, requestsInFlight: router.table.inUse, compaction: (n) => compaction.infoFor(n) });
+    buildInfo({ config, version: VERSION, startedAtMs, map, workers, stats, connections, requestsInFlight: router.table.inUse, compaction: (n) => compaction.infoFor(n), directReads: direct?.served });
 
   const pendingFlush: Session[] = [];
   let flushScheduled = false;

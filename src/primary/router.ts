@@ -22,6 +22,7 @@ import { RequestTable, SlotKind, type BatchState, type BroadcastState, type Scan
 import { RoutingFields, readRoutingFields } from './routing-fields';
 import type { Session } from './session';
 import type { WorkerHandle } from './worker-handle';
+import { NOT_HERE, type DirectReader } from './direct-reads';
 
 const CURSOR_VERSION = 1;
 const CURSOR_BYTES = 8;
@@ -43,6 +44,8 @@ export class Router {
     private readonly sets: SetRegistry[],
     private readonly map: PartitionMap,
     private readonly workers: WorkerHandle[],
+    /** GET and EXISTS of memory namespaces answered from shared memory (null: always the rings). */
+    readonly direct: DirectReader | null = null,
   ) {
     this.nsIndexes = new Map(namespaceNames.map((n, i) => [n, i]));
   }
@@ -81,6 +84,15 @@ export class Router {
         const isWrite = op === Op.PUT || op === Op.OPERATE;
         const setId = Math.max(0, this.setId(nsIndex, f.set, isWrite));
         const worker = this.workers[this.map.master(partitionOf(f.digest))];
+        if ((op === Op.GET || op === Op.EXISTS) && this.direct !== null) {
+          r.pos = bodyStart;
+          const code = this.direct.read(op, worker, nsIndex, f.digest, r, bodyEnd);
+          if (code !== NOT_HERE) {
+            const body = this.direct.out.bytes();
+            session.respondRaw(id, code, body, 0, body.length);
+            return;
+          }
+        }
         this.sendSingle(session, id, op, nsIndex, setId, worker, frame, bodyStart, bodyEnd);
         return;
       }
