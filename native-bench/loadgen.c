@@ -39,6 +39,7 @@
 // ---- limits (the node's own limits where they apply: src/constants.ts) ----
 #define CONNECTIONS_MAX 10000
 #define INFLIGHT_MAX 8192            /* node: IN_FLIGHT_PER_CONNECTION_MAX_DEFAULT */
+#define RATE_MAX 100000000           /* --rate: requests per second */
 #define BATCH_MAX 4096               /* node: REQUESTS_PER_FRAME_MAX */
 #define SLOT_INDEX_BITS 16
 #define SLOTS_MAX (1u << SLOT_INDEX_BITS)
@@ -87,6 +88,7 @@ typedef struct {
   uint32_t read_pct;
   double duration_s;
   uint64_t count; /* 0 = run for duration_s */
+  double rate;    /* requests per second over all connections once warmup starts; 0 = as fast as possible */
   double warmup_s;
   double timeout_s;
   const char *ns;
@@ -175,6 +177,8 @@ static struct {
   uint64_t prefill_start_ns, prefill_end_ns, prefill_next_key, prefill_completed, prefill_errors;
   uint64_t measure_start_ns, measure_stop_ns, measured_issued, measured_completed;
   uint64_t sent_total, completed_total, errors_all_phases, protocol_errors, unmatched;
+  /* --rate: when pacing began, and the requests sent since. */
+  uint64_t rate_origin_ns, rate_sent;
   struct rusage rusage_start, rusage_stop;
   int64_t server_cpu_start_us, server_cpu_stop_us;
   int64_t machine_busy_start_us, machine_busy_stop_us;
@@ -473,7 +477,11 @@ static void conn_fill(conn_t *c) {
     return;
   }
   uint64_t sent_ns = now_ns();
+  int paced = opt.rate > 0 && g.phase != PHASE_PREFILL;
+  if (paced && g.rate_origin_ns == 0) g.rate_origin_ns = sent_ns;
   while (c->outstanding + batch <= inflight) {
+    // Open-loop pacing: no more requests than the rate allows since warmup began.
+    if (paced && (double)(g.rate_sent + batch) > opt.rate * (double)(sent_ns - g.rate_origin_ns) / NS_PER_S) break;
     uint64_t count = batch;
     if (g.phase == PHASE_PREFILL) {
       uint64_t left = opt.keys - g.prefill_next_key;
@@ -484,6 +492,7 @@ static void conn_fill(conn_t *c) {
     }
     if (count == 0) break;
     send_frame(c, (uint32_t)count, sent_ns);
+    if (paced) g.rate_sent += count;
   }
 }
 
@@ -916,7 +925,8 @@ static void run(void) {
   g.phase_deadline_ns = g.start_ns + CONNECT_TIMEOUT_MS * NS_PER_MS;
   conns_create();
   while (g.phase != PHASE_DONE) {
-    int n = epoll_wait(g.epoll_fd, events, EVENTS_MAX, EPOLL_WAIT_MS);
+    // Paced runs wake every millisecond to hand out the requests the rate allows.
+    int n = epoll_wait(g.epoll_fd, events, EVENTS_MAX, opt.rate > 0 ? 1 : EPOLL_WAIT_MS);
     if (n < 0 && errno != EINTR) {
       fail("epoll_wait: %s", strerror(errno));
       break;
@@ -941,7 +951,7 @@ static void run(void) {
       conn_fill(c);
       conn_flush(c);
     }
-    g.refill_all = 0;
+    g.refill_all = opt.rate > 0; // a paced connection may have room but no tokens yet
     progress(now);
   }
   // Say goodbye properly; the report does not depend on it.
@@ -1000,9 +1010,9 @@ static void report(void) {
     printf(",\"protocol\":\"%s\",\"host\":", PROTOCOL_NAMES[opt.protocol]);
     print_json_string(opt.host);
     printf(",\"port\":%d,\"connections\":%u,\"inflight\":%u,\"batch\":%u,\"keys\":%" PRIu64
-           ",\"value_bytes\":%u,\"read_pct\":%u,\"key_type\":\"%s\",",
+           ",\"value_bytes\":%u,\"read_pct\":%u,\"key_type\":\"%s\",\"rate\":%.0f,",
            opt.port, opt.connections, opt.inflight, opt.batch, opt.keys, opt.value_bytes, opt.read_pct,
-           opt.protocol != PROTOCOL_AERIE || opt.string_keys ? "string" : "int");
+           opt.protocol != PROTOCOL_AERIE || opt.string_keys ? "string" : "int", opt.rate);
     printf("\"seconds\":%.3f,\"ops\":%" PRIu64 ",\"ops_per_sec\":%.0f,\"reads\":%" PRIu64 ",\"reads_per_sec\":%.0f,"
            "\"writes\":%" PRIu64 ",\"writes_per_sec\":%.0f,\"misses\":%" PRIu64 ",\"errors_total\":%" PRIu64 ",\"errors\":{",
            seconds, ops, ops * per_s, st->reads, st->reads * per_s, st->writes, st->writes * per_s, st->misses,
@@ -1044,6 +1054,7 @@ static void report(void) {
          PROTOCOL_NAMES[opt.protocol], opt.host, opt.port, opt.connections, opt.inflight, opt.batch, opt.keys,
          opt.protocol != PROTOCOL_AERIE || opt.string_keys ? "string" : "int",
          opt.value_bytes, opt.read_pct);
+  if (opt.rate > 0) printf("paced      at most %.0f requests/s\n", opt.rate);
   if (opt.prefill)
     printf("prefill    %" PRIu64 " keys in %.2f s (%.0f/s), %" PRIu64 " errors\n", g.prefill_completed, prefill_s,
            prefill_s > 0 ? g.prefill_completed / prefill_s : 0.0, g.prefill_errors);
@@ -1104,6 +1115,7 @@ static void usage(void) {
       "  --read-pct N        share of GETs, the rest PUTs (50)\n"
       "  --duration S        measured seconds (10); with --prefill, 0 = prefill only\n"
       "  --count N           measure exactly N requests instead of a duration\n"
+      "  --rate R            send at most R requests/s in all (open loop, from the warmup on); 0 = no limit\n"
       "  --warmup S          unmeasured seconds before measuring (1)\n"
       "  --timeout S         give up a --count run after S seconds (300)\n"
       "  --ns NAME --set NAME namespace (test) and set (b); redis and memcached keys are \"<set>:<n>\"\n"
@@ -1118,7 +1130,7 @@ static void usage(void) {
 
 static void parse_options(int argc, char **argv) {
   enum { O_HOST = 256, O_PORT, O_CONN, O_INFLIGHT, O_BATCH, O_KEYS, O_VALUE, O_READ, O_DURATION, O_COUNT,
-         O_WARMUP, O_TIMEOUT, O_NS, O_SET, O_STRING_KEYS, O_PREFILL, O_PID, O_SEED, O_PROGRESS, O_JSON, O_HELP, O_PROTOCOL };
+         O_WARMUP, O_TIMEOUT, O_NS, O_SET, O_STRING_KEYS, O_PREFILL, O_PID, O_SEED, O_PROGRESS, O_JSON, O_HELP, O_PROTOCOL, O_RATE };
   static const struct option longs[] = {
       {"protocol", 1, 0, O_PROTOCOL}, {"host", 1, 0, O_HOST}, {"port", 1, 0, O_PORT}, {"connections", 1, 0, O_CONN},
       {"inflight", 1, 0, O_INFLIGHT}, {"batch", 1, 0, O_BATCH}, {"keys", 1, 0, O_KEYS},
@@ -1126,7 +1138,7 @@ static void parse_options(int argc, char **argv) {
       {"count", 1, 0, O_COUNT}, {"warmup", 1, 0, O_WARMUP}, {"timeout", 1, 0, O_TIMEOUT}, {"ns", 1, 0, O_NS},
       {"set", 1, 0, O_SET}, {"string-keys", 0, 0, O_STRING_KEYS}, {"prefill", 0, 0, O_PREFILL},
       {"server-pid", 1, 0, O_PID}, {"seed", 1, 0, O_SEED}, {"progress", 0, 0, O_PROGRESS},
-      {"json", 0, 0, O_JSON}, {"help", 0, 0, O_HELP}, {0, 0, 0, 0}};
+      {"json", 0, 0, O_JSON}, {"help", 0, 0, O_HELP}, {"rate", 1, 0, O_RATE}, {0, 0, 0, 0}};
   int o;
   while ((o = getopt_long(argc, argv, "", longs, NULL)) != -1) {
     switch (o) {
@@ -1140,6 +1152,7 @@ static void parse_options(int argc, char **argv) {
       case O_PORT: opt.port = (int)parse_u64("port", optarg, 1, 65535); break;
       case O_CONN: opt.connections = (uint32_t)parse_u64("connections", optarg, 1, CONNECTIONS_MAX); break;
       case O_INFLIGHT: opt.inflight = (uint32_t)parse_u64("inflight", optarg, 1, INFLIGHT_MAX); break;
+      case O_RATE: opt.rate = (double)parse_u64("rate", optarg, 1, RATE_MAX); break;
       case O_BATCH: opt.batch = (uint32_t)parse_u64("batch", optarg, 1, BATCH_MAX); break;
       case O_KEYS: opt.keys = parse_u64("keys", optarg, 1, 1ull << 40); break;
       case O_VALUE: opt.value_bytes = (uint32_t)parse_u64("value-bytes", optarg, 0, VALUE_BYTES_MAX); break;

@@ -1,0 +1,97 @@
+#!/usr/bin/env node
+// The latency target of the performance issue: p99 under 1 ms at half of the maximum throughput.
+// For each workload, one in-memory Aerie node (pinned to CPU 0 when taskset exists, the generator
+// to CPU 1, as in run.js) is driven flat out to find its maximum (50 connections, unpipelined),
+// then paced at half of it (loadgen --rate, open loop) to read the latency percentiles there.
+//
+//   npx tsc -p . && make -C native-bench && node native-bench/latency.js [--keys 1000000] [--duration 8]
+'use strict';
+const { parseArgs } = require('node:util');
+const { spawn, spawnSync, execFileSync } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+
+const CLI = path.join(__dirname, '..', 'dist', 'src', 'cli', 'main.js');
+const LOADGEN = path.join(__dirname, 'build', 'loadgen');
+const RESULTS = path.join(__dirname, 'results');
+const CONNECTIONS = 50;
+const TARGET_P99_US = 1000;
+const WORKLOADS = [
+  { name: '50/50 get/put, unpipelined', readPct: 50 },
+  { name: '95/5 get/put, unpipelined', readPct: 95 },
+];
+
+const { values } = parseArgs({ options: { keys: { type: 'string', default: '1000000' }, duration: { type: 'string', default: '8' } } });
+const KEYS = Number(values.keys);
+const DURATION_S = Number(values.duration);
+const pin = os.availableParallelism() >= 2 && spawnSync('taskset', ['--version'], { stdio: 'ignore' }).status === 0;
+const onCpu = (cpu, cmd, args) => (pin ? ['taskset', ['-c', String(cpu), cmd, ...args]] : [cmd, args]);
+
+function startNode(config) {
+  return new Promise((resolve, reject) => {
+    const [cmd, args] = onCpu(0, process.execPath, [CLI, 'start', '--config', config]);
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    const grab = (d) => {
+      out += d;
+      const m = /ws:\/\/[\d.]+:(\d+).*\(pid (\d+)\)/.exec(out);
+      if (m) resolve({ child, port: Number(m[1]), pid: Number(m[2]) });
+    };
+    child.stdout.on('data', grab);
+    child.stderr.on('data', (d) => (out += d));
+    child.once('exit', (code) => reject(new Error(`node exited ${code}: ${out}`)));
+  });
+}
+
+function loadgen(port, pid, extra) {
+  const [cmd, args] = onCpu(1, LOADGEN, [
+    '--port', String(port), '--connections', String(CONNECTIONS), '--keys', String(KEYS), '--server-pid', String(pid), '--json', ...extra,
+  ]);
+  return JSON.parse(execFileSync(cmd, args, { encoding: 'utf8', timeout: 900_000 }));
+}
+
+async function main() {
+  if (!fs.existsSync(LOADGEN)) throw new Error('build the generator first: make -C native-bench');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aerie-latency-'));
+  const config = path.join(dir, 'aerie.json');
+  fs.writeFileSync(config, JSON.stringify({
+    service: { port: 0 }, workers: { count: 2 }, log: { level: 'warn' },
+    namespaces: [{ name: 'test', storage: 'memory', memoryBytesMax: 8 * 1024 ** 3 }],
+  }));
+  const node = await startNode(config);
+  const rows = [];
+  try {
+    loadgen(node.port, node.pid, ['--prefill', '--duration', '0']);
+    for (const w of WORKLOADS) {
+      const max = loadgen(node.port, node.pid, ['--read-pct', String(w.readPct), '--inflight', '1', '--duration', String(DURATION_S)]);
+      const rate = Math.floor(max.ops_per_sec / 2);
+      const half = loadgen(node.port, node.pid, ['--read-pct', String(w.readPct), '--inflight', '1', '--duration', String(DURATION_S), '--rate', String(rate)]);
+      rows.push({ workload: w.name, maxOpsPerSec: max.ops_per_sec, maxLatencyUs: max.latency_us, rate, halfOpsPerSec: half.ops_per_sec, halfLatencyUs: half.latency_us, errors: max.errors + half.errors });
+    }
+  } finally {
+    node.child.kill('SIGTERM');
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  const r = Math.round;
+  const lines = [
+    `# Latency at half of the maximum throughput, ${new Date().toISOString()}`,
+    '',
+    `Machine: ${os.cpus().length} CPUs (${os.cpus()[0]?.model}), Node ${process.version}. ${pin ? 'Node pinned to CPU 0, generator to CPU 1.' : 'Nothing pinned (no taskset).'}`,
+    `Command: \`node native-bench/latency.js --keys ${KEYS} --duration ${DURATION_S}\`. ${CONNECTIONS} connections, 100-byte values, ${KEYS} prefilled keys, memory namespace, 2 workers; the half-rate run is paced open loop (\`loadgen --rate\`).`,
+    '',
+    '| workload | max ops/s | p99 at max, µs | paced at, ops/s | achieved ops/s | p50 µs | p99 µs | p99.9 µs | target p99 < 1 ms |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---|',
+    ...rows.map((x) => `| ${x.workload} | ${r(x.maxOpsPerSec)} | ${r(x.maxLatencyUs.p99)} | ${x.rate} | ${r(x.halfOpsPerSec)} | ${r(x.halfLatencyUs.p50)} | ${r(x.halfLatencyUs.p99)} | ${r(x.halfLatencyUs.p999)} | ${x.halfLatencyUs.p99 < TARGET_P99_US ? 'met' : 'missed'} |`),
+  ];
+  const md = lines.join('\n') + '\n';
+  fs.mkdirSync(RESULTS, { recursive: true });
+  fs.writeFileSync(path.join(RESULTS, 'latency.md'), md);
+  fs.writeFileSync(path.join(RESULTS, 'latency.json'), JSON.stringify({ date: new Date().toISOString(), pin, keys: KEYS, durationS: DURATION_S, rows }, null, 1) + '\n');
+  process.stdout.write(md);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
