@@ -16,15 +16,16 @@
 //     put), but only a tombstone removes unconditionally: a marker removes what it meets only if
 //     set and last-update time match, and an older version of D (in an older segment, or in the
 //     base snapshot a cold start loads before replaying the log after it) may not match. So the
-//     job keeps, per run, the last removal of each digest as a tombstone at its own place, which
-//     removes every older version whatever it is, and drops the removals before it.
+//     job keeps, per run, the last removal of each digest at its own place (whole, or as a
+//     tombstone when it is one or an expired put: src/jobs/compaction.ts), which supersedes every
+//     older version whatever it is, and drops the removals before it.
 
 import { COMPACTION_SEQLOCK_ATTEMPTS, DIGEST_BYTES } from '../constants';
 import { Arena } from '../shm/arena';
 import { IndexTable } from '../shm/index-table';
 import { LogRecordKind, type LogRecordView } from '../storage/log-record';
 
-/** See the file comment; a removal is kept (as a tombstone) only if it is its digest's last in the run. */
+/** See the file comment; a removal is kept only if it is its digest's last in the run. */
 export type Verdict = 'keep' | 'drop' | 'removal';
 
 /** The store's version of a record's digest, compared with the record. */

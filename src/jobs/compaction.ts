@@ -15,7 +15,7 @@
 import { performance } from 'node:perf_hooks';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { COMPACTION_POLL_MS, COMPACTION_REMOVALS_PER_RUN_MAX, DIGEST_BYTES, LOG_RECORD_HEADER_BYTES } from '../constants';
+import { CITRUSLEAF_EPOCH_SEC, COMPACTION_POLL_MS, COMPACTION_REMOVALS_PER_RUN_MAX, DIGEST_BYTES, LOG_RECORD_HEADER_BYTES } from '../constants';
 import { AerieError, Status } from '../errors';
 import { LogWatermarks, StatsBlock } from '../shm/stats';
 import { type CompactionRun, type SegmentUsage, planCompaction } from '../storage/compaction-plan';
@@ -180,7 +180,7 @@ export function measureSegment(directory: string, segmentNumber: number, judge: 
   const { fileBytes } = forEachSealedRecord(segmentPath(directory, segmentNumber), (view) => {
     const verdict = judge.judge(view);
     if (verdict === 'keep') liveBytes += view.spanBytes;
-    else if (verdict === 'removal') liveBytes += TOMBSTONE_BYTES;
+    else if (verdict === 'removal') liveBytes += view.kind === LogRecordKind.PUT && !isExpired(view) ? view.spanBytes : TOMBSTONE_BYTES;
   });
   return { segmentNumber, totalBytes: fileBytes, liveBytes };
 }
@@ -213,7 +213,10 @@ function rewrite(directory: string, run: CompactionRun, judge: LivenessJudge, on
           return;
         }
         prepared.output ??= new RunOutput(directory, last);
-        prepared.output.add(view, verdict === 'removal' && view.kind === LogRecordKind.PUT);
+        // A put of a digest the store no longer holds shrinks to a tombstone only once expired.
+        // Otherwise it stays whole: the absence may be memory damage, and this is the durable copy a
+        // repair restores from; replay is the same either way (what removed it comes later).
+        prepared.output.add(view, verdict === 'removal' && view.kind === LogRecordKind.PUT && isExpired(view));
       });
       prepared.inputBytes += fileBytes;
     }
@@ -244,4 +247,9 @@ async function waitUntilDurable(marks: LogWatermarks, incarnation: number, waitM
     if (performance.now() >= deadline) return 'durable-wait-timeout';
     await new Promise<void>((resolve) => setTimeout(resolve, COMPACTION_POLL_MS));
   }
+}
+
+/** Whether a put's void-time has passed (it replays as a removal). */
+function isExpired(view: LogRecordView): boolean {
+  return view.voidTime !== 0 && view.voidTime <= Math.floor(Date.now() / 1000) - CITRUSLEAF_EPOCH_SEC;
 }

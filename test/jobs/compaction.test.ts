@@ -78,7 +78,7 @@ t.test('live bytes per sealed segment follow the rules', async (t) => {
   const usage = segments.slice(0, 3).map((n) => measureSegment(w.directory, n, judge));
   t.same(usage.map((u) => u.totalBytes), [16 * SPAN, 16 * SPAN, 4 * TOMBSTONE + 2 * SPAN + TOMBSTONE + 12 * SPAN]);
   t.equal(usage[0].liveBytes, 8 * SPAN, 'segment 1: the 8 keys not overwritten');
-  t.equal(usage[1].liveBytes, 12 * SPAN + 4 * TOMBSTONE, 'segment 2: 8 overwrites, 4 keys not deleted, 4 deleted ones as tombstones at most');
+  t.equal(usage[1].liveBytes, 16 * SPAN, 'segment 2: 8 overwrites, 4 keys not deleted, 4 deleted ones kept whole (what deleted them comes later; absence could be memory damage)');
   t.equal(usage[2].liveBytes, 4 * TOMBSTONE + SPAN + TOMBSTONE + TOMBSTONE + 12 * SPAN, 'segment 3: tombstones, the unswept expired put, the swept one as a tombstone, the marker');
   t.equal(judge.stale, false);
 });
