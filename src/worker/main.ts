@@ -327,10 +327,12 @@ async function run(): Promise<void> {
       if (wait !== null) await yielding(wait);
       continue;
     }
-    // Poll briefly before sleeping: waking a sleeping thread costs far more than a short spin.
-    const spinUntil = performance.now() + C.RING_SPIN_MS;
-    while (requests.isEmpty() && performance.now() < spinUntil);
-    if (!requests.isEmpty()) continue;
+    // Poll before sleeping only when configured to (RING_SPIN_MS: measured not to pay here).
+    if (C.RING_SPIN_MS > 0) {
+      const spinUntil = performance.now() + C.RING_SPIN_MS;
+      while (requests.isEmpty() && performance.now() < spinUntil);
+      if (!requests.isEmpty()) continue;
+    }
     const wait = requests.waitAsync(C.WORKER_IDLE_WAKE_MS);
     await yielding(wait ?? yieldToLoop());
   }
