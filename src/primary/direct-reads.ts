@@ -86,6 +86,70 @@ export class DirectReader {
     return NOT_HERE;
   }
 
+  /**
+   * One element of a BATCH_GET (withBins) or BATCH_EXISTS into `out` (reset first), as the worker
+   * writes it: [code, gen, ttl, bins?]. Returns the element's code, or NOT_HERE.
+   */
+  readElement(worker: WorkerHandle, nsIndex: number, digest: Uint8Array, withBins: boolean): number {
+    if (!this.eligible[nsIndex] || worker.state !== 'up') return NOT_HERE;
+    const a = this.attach(worker, nsIndex);
+    if (a === null) return NOT_HERE;
+    const blocks = worker.stores[nsIndex].blocks;
+    const out = this.out;
+    const nowVoid = Math.floor(Date.now() / 1000) - CITRUSLEAF_EPOCH_SEC;
+    for (let attempt = 0; attempt < DIRECT_READ_ATTEMPTS; attempt++) {
+      const before = Atomics.load(a.control, 0);
+      if ((before & 1) !== 0) continue;
+      if (a.index.retired) return NOT_HERE;
+      out.reset();
+      const code = this.elementOnce(a.index, blocks, digest, nowVoid, withBins);
+      if (code === NOT_HERE) return NOT_HERE;
+      if (Atomics.load(a.control, 0) === before) {
+        this.served[worker.index]++;
+        return code;
+      }
+    }
+    return NOT_HERE;
+  }
+
+  private elementOnce(index: IndexTable, blocks: SharedArrayBuffer[], digest: Uint8Array, nowVoid: number, withBins: boolean): number {
+    const out = this.out;
+    const slot = index.find(digest, 0);
+    const voidTime = slot < 0 ? 0 : index.voidTime(slot);
+    out.writeArrayHeader(withBins ? 4 : 3);
+    if (slot < 0 || (voidTime !== 0 && voidTime <= nowVoid)) {
+      out.writeInt(Status.KEY_NOT_FOUND);
+      out.writeUint(0);
+      out.writeInt(0);
+      if (withBins) out.writeNil();
+      return Status.KEY_NOT_FOUND;
+    }
+    out.writeInt(0);
+    out.writeUint(index.generation(slot));
+    out.writeInt(voidTime === 0 ? -1 : Math.max(1, voidTime - nowVoid));
+    if (!withBins) return 0;
+    const bins = this.binsOf(index, blocks, slot);
+    if (bins === null) return NOT_HERE;
+    out.writeRaw(bins.bytes, bins.start, bins.end);
+    return 0;
+  }
+
+  /** Where the stored bins of `slot` are, or null when this reader cannot tell. */
+  private binsOf(index: IndexTable, blocks: SharedArrayBuffer[], slot: number): { bytes: Uint8Array; start: number; end: number } | null {
+    const location = index.location(slot);
+    const block = blocks[Arena.blockIndexOf(location)];
+    if (block === undefined || block === null) return null; // made moments ago, not reported yet
+    const offset = (location & 0x1fffff) * 8;
+    if (offset + RECORD_HEADER_BYTES > block.byteLength) return null;
+    const { view, bytes } = this.views(block);
+    const keyBytes = view.getUint32(offset + 40, true);
+    const binsBytes = view.getUint32(offset + 44, true);
+    const start = offset + RECORD_HEADER_BYTES + keyBytes;
+    // Torn by a concurrent mutation: the seqlock check rejects this read; just stay in bounds.
+    if (start + binsBytes > block.byteLength || binsBytes === 0) return null;
+    return { bytes, start, end: start + binsBytes };
+  }
+
   private readOnce(op: number, index: IndexTable, blocks: SharedArrayBuffer[], digest: Uint8Array, nowVoid: number): number {
     const slot = index.find(digest, 0);
     if (slot < 0) return Status.KEY_NOT_FOUND;
@@ -100,19 +164,10 @@ export class DirectReader {
     out.writeString('ttl');
     out.writeInt(voidTime === 0 ? -1 : Math.max(1, voidTime - nowVoid));
     if (op !== Op.GET) return 0;
-    const location = index.location(slot);
-    const block = blocks[Arena.blockIndexOf(location)];
-    if (block === undefined || block === null) return NOT_HERE; // made moments ago, not reported yet
-    const offset = (location & 0x1fffff) * 8;
-    if (offset + RECORD_HEADER_BYTES > block.byteLength) return NOT_HERE;
-    const { view, bytes } = this.views(block);
-    const keyBytes = view.getUint32(offset + 40, true);
-    const binsBytes = view.getUint32(offset + 44, true);
-    const start = offset + RECORD_HEADER_BYTES + keyBytes;
-    // Torn by a concurrent mutation: the seqlock check rejects this read; just stay in bounds.
-    if (start + binsBytes > block.byteLength || binsBytes === 0) return NOT_HERE;
+    const bins = this.binsOf(index, blocks, slot);
+    if (bins === null) return NOT_HERE;
     out.writeString('bins');
-    out.writeRaw(bytes, start, start + binsBytes);
+    out.writeRaw(bins.bytes, bins.start, bins.end);
     return 0;
   }
 

@@ -165,8 +165,15 @@ export class Router {
       return;
     }
     const subOp = op === Op.BATCH_GET ? Op.GET : Op.EXISTS;
+    // Memory namespaces' elements come straight from shared memory when the batch reads all bins.
+    const direct = op === Op.BATCH_EXISTS || f.binsStart < 0 ? this.direct : null;
     for (let i = 0; i < count; i++) {
       const t = targets[i];
+      if (direct !== null && direct.readElement(t.worker, t.nsIndex, t.digest, op === Op.BATCH_GET) !== NOT_HERE) {
+        batch.elements[i] = Buffer.from(direct.out.bytes());
+        batch.remaining--;
+        continue;
+      }
       if (!t.worker.accepting) {
         batch.elements[i] = elementError(Status.PARTITION_UNAVAILABLE, op === Op.BATCH_GET);
         batch.remaining--;

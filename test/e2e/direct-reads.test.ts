@@ -1,5 +1,5 @@
 // Proves GET and EXISTS answered by the primary from shared memory (service.directReads): they
-// are counted in INFO, see every acknowledged write, never see a record half written while writes
+// (and batch elements) are counted in INFO, see every acknowledged write, never see a record half written while writes
 // race them, honour expiry, fall back to the worker for bin selection, and are never used for a
 // file namespace (a read there must wait for the group commit).
 import t from 'tap';
@@ -23,6 +23,12 @@ t.test('memory namespace reads come from shared memory and stay consistent under
   await t.rejects(client.get(new Key('test', 'd', 'absent')), { code: status.KEY_NOT_FOUND });
   t.equal(await directReads(client), before + 3, 'answered by the primary');
   t.same((await client.get(keys[0], ['a'])).bins, { a: 0 }, 'bin selection still works (through the worker)');
+  const batchBefore = await directReads(client);
+  const batch = await client.batchGet([keys[0], new Key('test', 'd', 'absent'), keys[1]]);
+  t.same(batch.map((r) => r?.bins ?? null), [{ a: 0, b: 0, s: '' }, null, { a: 0, b: 0, s: '' }], 'a batch, with a missing key');
+  t.same((await client.batchExists([keys[2], new Key('test', 'd', 'absent')])).map((r) => r?.gen ?? null), [1, null]);
+  t.equal(await directReads(client), batchBefore + 5, 'batch elements answered by the primary too');
+  t.same((await client.batchGet([keys[3]], ['b']))[0]?.bins, { b: 0 }, 'a batch selecting bins goes through the workers');
 
   // Writers keep a + b = 0 and grow s; readers must never see a record mixing two versions, and
   // never an older version than one acknowledged before the read was sent.
