@@ -186,7 +186,13 @@ export class DirectReader {
     if (mem.indexSab === null || mem.controlSab === null) return null;
     let a = this.attached[worker.index][nsIndex];
     if (a === null || a.sab !== mem.indexSab) {
-      a = { sab: mem.indexSab, index: IndexTable.attach(mem.indexSab), control: new Int32Array(mem.controlSab) };
+      let index: IndexTable;
+      try {
+        index = IndexTable.attach(mem.indexSab);
+      } catch {
+        return null; // a damaged header: the worker decides what to answer
+      }
+      a = { sab: mem.indexSab, index, control: new Int32Array(mem.controlSab) };
       this.attached[worker.index][nsIndex] = a;
     }
     return a;
