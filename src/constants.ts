@@ -59,6 +59,11 @@ export const REQUEST_SLOTS_MAX = 1 << 20;
  * and not spinning gave +16 % unpipelined (pinned or not) and +3 % with 16 in flight.
  */
 export const RING_SPIN_MS = 0;
+/**
+ * An idle worker blocks in Atomics.wait at most this long at a time, then looks at its event loop
+ * (timers, control messages) and heartbeat; a request or the primary's wake ends the wait at once.
+ */
+export const WORKER_SYNC_WAIT_MS = 10;
 /** A sleeping worker wakes at least this often to run timers (expiry, stats). */
 export const WORKER_IDLE_WAKE_MS = 50;
 /** A worker yields to its event loop after this many requests in one drain. */

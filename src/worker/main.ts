@@ -333,8 +333,16 @@ async function run(): Promise<void> {
       while (requests.isEmpty() && performance.now() < spinUntil);
       if (!requests.isEmpty()) continue;
     }
-    const wait = requests.waitAsync(C.WORKER_IDLE_WAKE_MS);
-    await yielding(wait ?? yieldToLoop());
+    // An idle worker blocks in Atomics.wait rather than waitAsync: the primary's notify of a
+    // blocked thread is cheaper than waking an event loop (docs/benchmarks.md, +10 % pinned).
+    // It wakes for requests, for a control message (the primary wakes the ring after posting
+    // one) and every SYNC_WAIT_MS, and visits its event loop every CONTROL_YIELD_MS.
+    requests.waitSync(C.WORKER_SYNC_WAIT_MS);
+    const now = Date.now();
+    if (now - lastYieldMs >= CONTROL_YIELD_MS) {
+      lastYieldMs = now;
+      await yielding(yieldToLoop());
+    }
   }
   for (const ns of namespaces) publishNamespaceStats(ns);
   await Promise.allSettled(fileNamespaces.map((ns) => ns.log!.close()));
