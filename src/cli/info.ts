@@ -72,15 +72,20 @@ export function formatInfo(info: Record<string, unknown>): string {
     '',
     'workers',
     formatTable(
-      ['#', 'STATE', 'PARTITIONS', 'RECORDS', 'REQUESTS', 'READS', 'WRITES', 'DELETES', 'NOT-FOUND', 'ERRORS', 'SCAN-PAGES', 'HEARTBEAT', 'HEAP'],
+      ['#', 'STATE', 'PARTITIONS', 'RECORDS', 'REQUESTS', 'READS', 'WRITES', 'DELETES', 'NOT-FOUND', 'ERRORS', 'SCAN-PAGES', 'HEARTBEAT', 'LAG', 'HEAP', 'RESTARTS'],
       listOf(info.workers).map((w) => [
         cell(w.index), cell(w.state), cell(w.partitions), cell(w.records), cell(w.requests), cell(w.reads), cell(w.writes),
         cell(w.deletes), cell(w.notFound), cell(w.errors), cell(w.scanPages),
         typeof w.heartbeatAgeMs === 'number' && w.heartbeatAgeMs >= 0 ? `${w.heartbeatAgeMs}ms ago` : '-',
-        formatBytes(w.heapUsedBytes),
+        typeof w.eventLoopLagMs === 'number' ? `${w.eventLoopLagMs}ms` : '-',
+        formatBytes(w.heapUsedBytes), cell(w.restarts),
       ]),
-      ['right', 'left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
+      ['right', 'left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
     ),
   ];
+  // Why each restarted worker last died, so an operator need not reach for --json.
+  for (const w of listOf(info.workers)) {
+    if (typeof w.lastFailure === 'string') lines.push(`worker ${cell(w.index)} last failure: ${w.lastFailure}`);
+  }
   return lines.join('\n');
 }

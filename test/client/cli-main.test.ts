@@ -26,7 +26,8 @@ const INFO = {
   namespaces: [{ name: 'test', storage: 'memory', records: 10, memoryBytes: 1024 * 1024, memoryBytesMax: 4 * 1024 ** 3,
     stopWrites: false, stopWritesPct: 90, expired: 0, defaultTtlSec: 0 }],
   workers: [{ index: 0, state: 'up', partitions: 2048, records: 10, requests: 20, reads: 8, writes: 10, deletes: 1,
-    notFound: 1, errors: 0, scanPages: 0, heartbeatAgeMs: 12, heapUsedBytes: 6 * 1024 * 1024 }],
+    notFound: 1, errors: 0, scanPages: 0, heartbeatAgeMs: 12, eventLoopLagMs: 3, heapUsedBytes: 6 * 1024 * 1024, restarts: 1,
+    lastFailure: 'exit code 70' }],
   big: 2n ** 62n,
 };
 
@@ -66,7 +67,8 @@ t.test('info', async (t) => {
   t.match(readable.out(), /node\s+aerie 0\.1\.0 \(pid 42\), up 1m 1s/);
   t.match(readable.out(), /partition map version\s+3/);
   t.match(readable.out(), /test\s+memory\s+10\s+1\.0 MiB\s+4\.0 GiB\s+0\.0%\s+no\s+90%/);
-  t.match(readable.out(), /0\s+up\s+2048\s+10\s+20\s+8\s+10\s+1\s+1\s+0\s+0\s+12ms ago\s+6\.0 MiB/);
+  t.match(readable.out(), /0\s+up\s+2048\s+10\s+20\s+8\s+10\s+1\s+1\s+0\s+0\s+12ms ago\s+3ms\s+6\.0 MiB\s+1/);
+  t.match(readable.out(), /worker 0 last failure: exit code 70/);
   const json = capture();
   t.equal(await main(['info', '--host', node.host, '--json'], json.io), ExitCode.OK);
   const parsed = JSON.parse(json.out());
