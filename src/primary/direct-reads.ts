@@ -30,6 +30,9 @@ import type { WorkerHandle } from './worker-handle';
 /** The request must go to the worker. */
 export const NOT_HERE = -1;
 
+/** What a read answers: a GET or EXISTS body, or a batch element with or without bins. */
+const Shape = { GET: 0, EXISTS: 1, ELEMENT_GET: 2, ELEMENT_EXISTS: 3 } as const;
+
 /** The index attached for one worker's namespace, and the buffer it was attached from. */
 interface Attached {
   sab: SharedArrayBuffer;
@@ -58,8 +61,6 @@ export class DirectReader {
    */
   read(op: number, worker: WorkerHandle, nsIndex: number, digest: Uint8Array, r: Reader, bodyEnd: number): number {
     if (!this.eligible[nsIndex] || worker.state !== 'up') return NOT_HERE;
-    const a = this.attach(worker, nsIndex);
-    if (a === null) return NOT_HERE;
     const f = this.fields;
     try {
       parseBody(r, bodyEnd, f, false);
@@ -67,23 +68,7 @@ export class DirectReader {
       return NOT_HERE; // the worker answers with the precise error
     }
     if (f.binNames !== null) return NOT_HERE;
-    const blocks = worker.stores[nsIndex].blocks;
-    const out = this.out;
-    const nowVoid = Math.floor(Date.now() / 1000) - CITRUSLEAF_EPOCH_SEC;
-    for (let attempt = 0; attempt < DIRECT_READ_ATTEMPTS; attempt++) {
-      const before = Atomics.load(a.control, 0);
-      if ((before & 1) !== 0) continue;
-      // A rehash replaced the index: the new buffer's message has not arrived yet.
-      if (a.index.retired) return NOT_HERE;
-      out.reset();
-      const code = this.readOnce(op, a.index, blocks, digest, nowVoid);
-      if (code === NOT_HERE) return NOT_HERE;
-      if (Atomics.load(a.control, 0) === before) {
-        this.served[worker.index]++;
-        return code;
-      }
-    }
-    return NOT_HERE;
+    return this.underSeqlock(worker, nsIndex, digest, op === Op.GET ? Shape.GET : Shape.EXISTS);
   }
 
   /**
@@ -92,17 +77,24 @@ export class DirectReader {
    */
   readElement(worker: WorkerHandle, nsIndex: number, digest: Uint8Array, withBins: boolean): number {
     if (!this.eligible[nsIndex] || worker.state !== 'up') return NOT_HERE;
+    return this.underSeqlock(worker, nsIndex, digest, withBins ? Shape.ELEMENT_GET : Shape.ELEMENT_EXISTS);
+  }
+
+  /** Writes the answer of `shape` into `out`, retried until the store's seqlock shows it whole. */
+  private underSeqlock(worker: WorkerHandle, nsIndex: number, digest: Uint8Array, shape: number): number {
     const a = this.attach(worker, nsIndex);
     if (a === null) return NOT_HERE;
     const blocks = worker.stores[nsIndex].blocks;
-    const out = this.out;
     const nowVoid = Math.floor(Date.now() / 1000) - CITRUSLEAF_EPOCH_SEC;
     for (let attempt = 0; attempt < DIRECT_READ_ATTEMPTS; attempt++) {
       const before = Atomics.load(a.control, 0);
       if ((before & 1) !== 0) continue;
+      // A rehash replaced the index: the new buffer's message has not arrived yet.
       if (a.index.retired) return NOT_HERE;
-      out.reset();
-      const code = this.elementOnce(a.index, blocks, digest, nowVoid, withBins);
+      this.out.reset();
+      const code = shape === Shape.GET || shape === Shape.EXISTS
+        ? this.readOnce(shape === Shape.GET ? Op.GET : Op.EXISTS, a.index, blocks, digest, nowVoid)
+        : this.elementOnce(a.index, blocks, digest, nowVoid, shape === Shape.ELEMENT_GET);
       if (code === NOT_HERE) return NOT_HERE;
       if (Atomics.load(a.control, 0) === before) {
         this.served[worker.index]++;

@@ -88,8 +88,7 @@ export class Router {
           r.pos = bodyStart;
           const code = this.direct.read(op, worker, nsIndex, f.digest, r, bodyEnd);
           if (code !== NOT_HERE) {
-            const body = this.direct.out.bytes();
-            session.respondRaw(id, code, body, 0, body.length);
+            session.respondRaw(id, code, this.direct.out.buffer, 0, this.direct.out.length);
             return;
           }
         }

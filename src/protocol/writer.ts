@@ -57,6 +57,11 @@ export class Writer {
     return this.buf.subarray(0, this.pos);
   }
 
+  /** The whole buffer, the bytes written so far being [0, length): no subarray per call. */
+  get buffer(): Buffer {
+    return this.buf;
+  }
+
   /** The bytes written so far, in a Buffer of their own. */
   copy(): Buffer {
     return Buffer.from(this.buf.subarray(0, this.pos));

@@ -3,12 +3,9 @@
 // snapshot's value or the value from before the restore — the same one for every key, on both
 // workers — never a mix. Seeded rounds against a real `aerie start` process.
 import t from 'tap';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import * as path from 'node:path';
 import { connect, Key } from '../../src/index';
 import { prng, sleep } from '../helpers/node';
-import { startCliNode } from '../helpers/cli-node';
+import { fileNodeConfig, startCliNode } from '../helpers/cli-node';
 
 const ROUNDS = Number(process.env.KILL9_RESTORE_ROUNDS ?? 8);
 const KEYS = 400;
@@ -17,14 +14,7 @@ t.test('kill -9 during a restore leaves the old state or the new one', async (t)
   const seed = Number(process.env.SEED ?? Math.floor(Math.random() * 1e9));
   t.comment(`seed ${seed}`);
   const rand = prng(seed);
-  const dir = mkdtempSync(path.join(tmpdir(), 'aerie-kill9-restore-'));
-  const config = path.join(dir, 'config.json');
-  writeFileSync(config, JSON.stringify({
-    service: { port: 0 },
-    workers: { count: 2 },
-    namespaces: [{ name: 'test', storage: 'file', dataDir: path.join(dir, 'data') }],
-    log: { level: 'warn' },
-  }));
+  const config = fileNodeConfig('kill9-restore');
   const keys = Array.from({ length: KEYS }, (_, k) => new Key('test', 'r', k));
   let snapshotId = '';
   const outcomes = { old: 0, restored: 0 };

@@ -3,12 +3,9 @@
 // and nothing that was never written: 20 seeded rounds against a real `aerie start` process, half
 // of them with a snapshot taken at a random moment (so kills land at every step of it).
 import t from 'tap';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import * as path from 'node:path';
 import { connect, Key } from '../../src/index';
 import { prng, sleep } from '../helpers/node';
-import { startCliNode } from '../helpers/cli-node';
+import { fileNodeConfig, startCliNode } from '../helpers/cli-node';
 
 const ROUNDS = Number(process.env.KILL9_ROUNDS ?? 20);
 const KEYS = 150;
@@ -19,14 +16,7 @@ t.test('kill -9 loses no acknowledged write', async (t) => {
   const seed = Number(process.env.SEED ?? Math.floor(Math.random() * 1e9));
   t.comment(`seed ${seed}`);
   const rand = prng(seed);
-  const dir = mkdtempSync(path.join(tmpdir(), 'aerie-kill9-'));
-  const config = path.join(dir, 'config.json');
-  writeFileSync(config, JSON.stringify({
-    service: { port: 0 },
-    workers: { count: 2 },
-    namespaces: [{ name: 'test', storage: 'file', dataDir: path.join(dir, 'data') }],
-    log: { level: 'warn' },
-  }));
+  const config = fileNodeConfig('kill9');
   const history = new Map<number, Entry[]>();
   const problems: string[] = [];
   let acked = 0;

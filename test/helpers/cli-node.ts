@@ -3,6 +3,8 @@
 // killed and reported with its output, so a test never hangs on it.
 
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 
 // Compiled, helpers live in dist/test/helpers and the CLI in dist/src/cli/main.js.
@@ -33,4 +35,17 @@ export async function startCliNode(config: string): Promise<{ child: ChildProces
     });
   });
   return { child, host, exited };
+}
+
+/** A config file for a 2-worker node with one file namespace `test`, in a new temp directory. */
+export function fileNodeConfig(prefix: string): string {
+  const dir = mkdtempSync(path.join(tmpdir(), `aerie-${prefix}-`));
+  const config = path.join(dir, 'config.json');
+  writeFileSync(config, JSON.stringify({
+    service: { port: 0 },
+    workers: { count: 2 },
+    namespaces: [{ name: 'test', storage: 'file', dataDir: path.join(dir, 'data') }],
+    log: { level: 'warn' },
+  }));
+  return config;
 }
