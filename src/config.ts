@@ -37,6 +37,11 @@ export interface NamespaceConfig {
    * offset; true skips such regions instead (counted and logged loudly). Records in them are lost.
    */
   recoverySkipCorrupt: boolean;
+  /**
+   * Copies of each partition, on distinct workers: one master and replicationFactor - 1 replicas
+   * (docs/replication.md). Capped at the number of workers.
+   */
+  replicationFactor: number;
 }
 
 export interface NodeConfig {
@@ -103,6 +108,7 @@ const NAMESPACE_DEFAULTS: Omit<NamespaceConfig, 'name'> = {
   compactionIntervalMs: C.COMPACTION_INTERVAL_MS_DEFAULT,
   compactionLiveRatioMax: C.COMPACTION_LIVE_RATIO_MAX_DEFAULT,
   recoverySkipCorrupt: false,
+  replicationFactor: C.REPLICATION_FACTOR_DEFAULT,
 };
 
 function fail(where: string, what: string): never {
@@ -138,7 +144,7 @@ function namespaceFrom(raw: unknown, index: number): NamespaceConfig {
   const where = `namespaces[${index}]`;
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail(where, 'must be an object');
   const o = raw as Record<string, unknown>;
-  onlyKeys(o, ['name', 'storage', 'dataDir', 'commit', 'flushMs', 'memoryBytesMax', 'stopWritesPct', 'defaultTtlSec', 'recordBytesMax', 'segmentBytes', 'compactionIntervalMs', 'compactionLiveRatioMax', 'recoverySkipCorrupt'], where);
+  onlyKeys(o, ['name', 'storage', 'dataDir', 'commit', 'flushMs', 'memoryBytesMax', 'stopWritesPct', 'defaultTtlSec', 'recordBytesMax', 'segmentBytes', 'compactionIntervalMs', 'compactionLiveRatioMax', 'recoverySkipCorrupt', 'replicationFactor'], where);
   const name = o.name;
   if (typeof name !== 'string' || name.length === 0 || Buffer.byteLength(name) > C.NAMESPACE_NAME_BYTES_MAX) {
     fail(`${where}.name`, `must be a non-empty string of at most ${C.NAMESPACE_NAME_BYTES_MAX} bytes`);
@@ -176,6 +182,7 @@ function namespaceFrom(raw: unknown, index: number): NamespaceConfig {
     compactionIntervalMs,
     compactionLiveRatioMax: ratio(o, 'compactionLiveRatioMax', where, d.compactionLiveRatioMax, 0, 1),
     recoverySkipCorrupt,
+    replicationFactor: int(o, 'replicationFactor', where, d.replicationFactor, 1, C.REPLICATION_FACTOR_MAX),
   };
 }
 
@@ -257,4 +264,9 @@ export function loadConfig(file: string = DEFAULT_CONFIG_PATH): NodeConfig {
 export function workerCount(config: NodeConfig): number {
   if (config.workers.count > 0) return Math.max(1, config.workers.count);
   return Math.min(C.WORKERS_MAX, Math.max(2, availableParallelism()));
+}
+
+/** A namespace's copies per partition on a node of `workers` workers: its factor, capped. */
+export function replicationOf(ns: NamespaceConfig, workers: number): number {
+  return Math.max(1, Math.min(ns.replicationFactor, workers));
 }

@@ -49,6 +49,29 @@ export const WORKERS_MAX = 64;
 export const RING_BYTES = 32 * 1024 * 1024;
 /** A single ring message may not exceed this; a record plus its envelope always fits. */
 export const RING_MESSAGE_BYTES_MAX = RING_BYTES / 2;
+// ---- replication (docs/replication.md) ----
+/** Copies of each partition unless a namespace says otherwise (capped at the workers). */
+export const REPLICATION_FACTOR_DEFAULT = 2;
+export const REPLICATION_FACTOR_MAX = 4;
+/**
+ * Bytes of each master->replica channel's data region. A channel also journals a dead replica's
+ * writes until it returns (then only the partitions it mastered are copied); past this the
+ * journal overflows and the replica is copied whole.
+ */
+export const REPL_RING_BYTES = 32 * 1024 * 1024;
+/** Replication messages a worker applies from one channel per loop turn, before its requests. */
+export const REPL_DRAIN_MESSAGES_MAX = 16384;
+/** Index slots a master walks per loop turn while it copies partitions to a rebuilding worker. */
+export const MIGRATE_STEP_SLOTS = 16384;
+/** Partitions copied per migration round; progress in INFO moves by this step. */
+export const MIGRATE_PARTITIONS_PER_ROUND = 256;
+/** Requests the primary holds for partitions changing master (failover, handoff) before refusing. */
+export const HELD_REQUESTS_MAX = 65536;
+/** A partition changing master is held at most this long; its held requests then fail unavailable. */
+export const HOLD_TIMEOUT_MS = 5000;
+/** A write waiting for its replicas is answered in doubt (TIMEOUT) after this long. */
+export const REPLICA_ACK_TIMEOUT_MS = 5000;
+
 /** Requests the primary holds for a worker whose ring is full, before answering DEVICE_OVERLOAD. */
 export const WORKER_BACKLOG_MAX = 65536;
 /** Requests in flight on the primary at once (its request-slot table). */

@@ -13,7 +13,7 @@ export type { DigestOnly } from './key';
 export { ops, lists, maps } from './operations';
 export type { OperateOp, MapKey, Increment } from './operations';
 export type {
-  BinsInput, BasePolicy, ReadPolicy, WritePolicy, OperatePolicy, GenerationCheckPolicy, RecordMeta,
+  BinsInput, BasePolicy, ReadPolicy, WritePolicy, OperatePolicy, GenerationCheckPolicy, RecordMeta, CommitLevel,
   ExistsPolicy, ExistsName, GenerationPolicy, GenPolicyName,
 } from './policy';
 export type { AerieRecord, ExistsResult, OperateResult, RecordMetadata, ScanPage } from './records';

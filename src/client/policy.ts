@@ -46,7 +46,16 @@ export interface ReadPolicy extends BasePolicy {
   maxRetries?: number;
 }
 
+/**
+ * 'all' (default): the write is answered once every replica in sync holds it; 'master': once its
+ * master applied it (faster; a write acknowledged this way is lost if the master dies before it
+ * reaches a replica). docs/replication.md.
+ */
+export type CommitLevel = 'all' | 'master';
+
 export interface WritePolicy extends BasePolicy {
+  /** When the write is acknowledged. Default 'all'. */
+  commitLevel?: CommitLevel;
   /** What to do when the record does or does not exist. Default 'update'. */
   exists?: ExistsPolicy;
   /** How `meta.gen` is compared with the stored generation. Default 'none'. */
@@ -57,6 +66,8 @@ export interface WritePolicy extends BasePolicy {
 
 /** remove() and touch() have no meta argument: the expected generation travels in the policy. */
 export interface GenerationCheckPolicy extends BasePolicy {
+  /** When the write is acknowledged. Default 'all'. */
+  commitLevel?: CommitLevel;
   gen?: number;
   genPolicy?: GenerationPolicy;
 }
@@ -82,6 +93,7 @@ export interface WriteFields {
   exists?: ExistsCode;
   genPolicy?: GenPolicyCode;
   sendKey?: boolean;
+  commitLevel?: CommitLevel;
 }
 
 /** Maps meta and policy of put()/operate() to wire fields, checking each. */
@@ -94,13 +106,21 @@ export function writeFields(meta: RecordMeta | undefined, policy: WritePolicy | 
     if (typeof policy.sendKey !== 'boolean') throw parameterError('sendKey must be a boolean');
     fields.sendKey = policy.sendKey;
   }
+  addCommitLevel(fields, policy?.commitLevel);
   return fields;
+}
+
+function addCommitLevel(fields: WriteFields, commitLevel: unknown): void {
+  if (commitLevel === undefined) return;
+  if (commitLevel !== 'all' && commitLevel !== 'master') throw parameterError(`unknown commit level: ${String(commitLevel)} ('all' or 'master')`);
+  fields.commitLevel = commitLevel;
 }
 
 /** Maps the generation check of remove()/touch(). */
 export function generationFields(policy: GenerationCheckPolicy | undefined): WriteFields {
   const fields: WriteFields = {};
   addGeneration(fields, policy?.gen, policy?.genPolicy);
+  addCommitLevel(fields, policy?.commitLevel);
   return fields;
 }
 

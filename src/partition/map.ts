@@ -1,6 +1,13 @@
-// The versioned partition map: which worker masters each of the 4096 partitions. It lives in a
-// SharedArrayBuffer written only by the primary, so workers read ownership without messages and a
-// later supervisor can move partitions by bumping the version.
+// The versioned partition map. Each namespace's partition has a fixed list of holders (the
+// workers that keep a copy: replicationFactor of them, the first being its configured master),
+// and a current master, which failover moves to another holder. The current masters live in a
+// SharedArrayBuffer written only by the primary, so workers read ownership (scans, replication)
+// without messages; every change bumps the version.
+//
+// Holders: partition p's succession list starts at worker p mod n, and its replicas follow at an
+// offset that cycles with p / n. So the replicas of one worker's masters are spread evenly over
+// all the other workers, and when it dies its masters are promoted on every survivor rather than
+// doubling one neighbour's load (docs/replication.md).
 
 import { PARTITION_COUNT } from '../constants';
 
@@ -9,39 +16,75 @@ const MASTERS_OFFSET = 16; // Int32 words; the version sits on its own cache lin
 
 export class PartitionMap {
   readonly sab: SharedArrayBuffer;
+  readonly workerCount: number;
+  /** Per namespace, the copies each partition has (replicationFactor capped at the workers). */
+  readonly copies: number[];
   private readonly words: Int32Array;
 
-  private constructor(sab: SharedArrayBuffer) {
+  private constructor(sab: SharedArrayBuffer, workerCount: number, copies: number[]) {
     this.sab = sab;
     this.words = new Int32Array(sab);
+    this.workerCount = workerCount;
+    this.copies = copies;
   }
 
-  static create(): PartitionMap {
-    return new PartitionMap(new SharedArrayBuffer((MASTERS_OFFSET + PARTITION_COUNT) * 4));
+  static create(workerCount: number, copies: number[]): PartitionMap {
+    const map = new PartitionMap(new SharedArrayBuffer((MASTERS_OFFSET + copies.length * PARTITION_COUNT) * 4), workerCount, copies);
+    for (let ns = 0; ns < copies.length; ns++) {
+      for (let p = 0; p < PARTITION_COUNT; p++) map.words[MASTERS_OFFSET + ns * PARTITION_COUNT + p] = holderOf(p, workerCount, 0);
+    }
+    Atomics.add(map.words, VERSION_INDEX, 1);
+    return map;
   }
 
-  static attach(sab: SharedArrayBuffer): PartitionMap {
-    return new PartitionMap(sab);
-  }
-
-  /** Spreads partitions evenly, partition p to worker p mod n, and bumps the version. */
-  assignRoundRobin(workerCount: number): void {
-    for (let p = 0; p < PARTITION_COUNT; p++) this.words[MASTERS_OFFSET + p] = p % workerCount;
-    Atomics.add(this.words, VERSION_INDEX, 1);
+  static attach(sab: SharedArrayBuffer, workerCount: number, copies: number[]): PartitionMap {
+    return new PartitionMap(sab, workerCount, copies);
   }
 
   get version(): number {
     return Atomics.load(this.words, VERSION_INDEX);
   }
 
-  master(partitionId: number): number {
-    return this.words[MASTERS_OFFSET + partitionId];
+  /** The worker serving the partition now. */
+  master(ns: number, partitionId: number): number {
+    return this.words[MASTERS_OFFSET + ns * PARTITION_COUNT + partitionId];
   }
 
-  /** How many partitions each worker masters. */
-  countsByWorker(workerCount: number): number[] {
-    const counts = new Array<number>(workerCount).fill(0);
-    for (let p = 0; p < PARTITION_COUNT; p++) counts[this.words[MASTERS_OFFSET + p]]++;
+  /** The k-th holder of the partition (0: its configured master), for k < copies[ns]. */
+  holder(ns: number, partitionId: number, k: number): number {
+    return holderOf(partitionId, this.workerCount, k);
+  }
+
+  /** Whether the worker keeps a copy of the partition in the namespace. */
+  holds(ns: number, partitionId: number, worker: number): boolean {
+    for (let k = 0; k < this.copies[ns]; k++) if (holderOf(partitionId, this.workerCount, k) === worker) return true;
+    return false;
+  }
+
+  /** Primary only: moves a partition's master. Call bump() once after a set of moves. */
+  setMaster(ns: number, partitionId: number, worker: number): void {
+    Atomics.store(this.words, MASTERS_OFFSET + ns * PARTITION_COUNT + partitionId, worker);
+  }
+
+  bump(): void {
+    Atomics.add(this.words, VERSION_INDEX, 1);
+  }
+
+  /** How many partitions of the namespace each worker masters now. */
+  countsByWorker(ns: number): number[] {
+    const counts = new Array<number>(this.workerCount).fill(0);
+    for (let p = 0; p < PARTITION_COUNT; p++) counts[this.master(ns, p)]++;
     return counts;
   }
+}
+
+/**
+ * Partition p's k-th holder among n workers: k = 0 is p mod n; replicas follow the master at an
+ * offset that cycles with p / n, never repeating a worker.
+ */
+export function holderOf(p: number, n: number, k: number): number {
+  const master = p % n;
+  if (k === 0 || n === 1) return master;
+  const offset = Math.floor(p / n) % (n - 1);
+  return (master + 1 + ((offset + k - 1) % (n - 1))) % n;
 }

@@ -19,11 +19,15 @@ export interface InfoSources {
   compaction?: (nsIndex: number) => object | null;
   /** Per worker, the reads the primary answered from its shared memory. */
   directReads?: Float64Array;
+  /** Failover's view (src/primary/failover.ts), null when no namespace is replicated. */
+  replication?: Record<string, unknown> | null;
 }
 
 export function buildInfo(s: InfoSources): Record<string, unknown> {
   const now = Date.now();
-  const partitions = s.map.countsByWorker(s.workers.length);
+  const partitions = new Array<number>(s.workers.length).fill(0);
+  for (let n = 0; n < s.config.namespaces.length; n++) s.map.countsByWorker(n).forEach((c, i) => (partitions[i] += c));
+  const roles = (s.replication?.workers ?? null) as Record<string, unknown>[] | null;
   const workers = s.workers.map((w, i) => {
     const st = s.stats[i];
     const g = (slot: number) => st.get(slot);
@@ -35,8 +39,17 @@ export function buildInfo(s: InfoSources): Record<string, unknown> {
       restarts: w.restarts,
       lastFailure: w.lastFailure,
       lastRestartMs: w.lastRestartMs,
+      /** Partitions it masters now, summed over namespaces. */
       partitions: partitions[i],
+      /** Per role, over namespaces: masters, replicas, and copies still out of sync (being rebuilt). */
+      roles: roles === null ? { master: partitions[i], replica: 0, outOfSync: 0 } : { master: roles[i].master, replica: roles[i].replica, outOfSync: roles[i].outOfSync },
+      rebuild: roles === null ? null : roles[i].rebuild,
+      lastRebuild: roles === null ? null : roles[i].lastRebuild,
       records,
+      replicationSent: g(WorkerStat.REPL_SENT),
+      replicationApplied: g(WorkerStat.REPL_APPLIED),
+      replicationOverflows: g(WorkerStat.REPL_OVERFLOWS),
+      migratedRecords: g(WorkerStat.MIGRATED_RECORDS),
       requests: g(WorkerStat.REQUESTS) + (s.directReads?.[i] ?? 0),
       reads: g(WorkerStat.READS) + (s.directReads?.[i] ?? 0),
       directReads: s.directReads?.[i] ?? 0,
@@ -55,7 +68,10 @@ export function buildInfo(s: InfoSources): Record<string, unknown> {
     return {
       name: ns.name,
       storage: ns.storage,
-      records: sum(NamespaceStat.RECORDS),
+      replicationFactor: s.map.copies[n],
+      /** Records, each counted once (on its master); `copies` counts every copy held. */
+      records: sum(NamespaceStat.MASTER_RECORDS),
+      copies: sum(NamespaceStat.RECORDS),
       memoryBytes: sum(NamespaceStat.MEMORY_BYTES),
       memoryBytesMax: ns.memoryBytesMax,
       indexBytes: sum(NamespaceStat.INDEX_BYTES),
@@ -75,6 +91,11 @@ export function buildInfo(s: InfoSources): Record<string, unknown> {
     pid: process.pid,
     uptimeMs: now - s.startedAtMs,
     partitionMapVersion: s.map.version,
+    replication: s.replication === undefined || s.replication === null ? null : {
+      partitionsMoving: s.replication.partitionsMoving,
+      movesDone: s.replication.movesDone,
+      writesWaiting: s.replication.writesWaiting,
+    },
     connections: s.connections,
     requestsInFlight: s.requestsInFlight,
     namespaces,

@@ -4,7 +4,10 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
-import { workerCount, type NodeConfig } from '../config';
+import { replicationOf, workerCount, type NodeConfig } from '../config';
+import { ReplicationChannels } from '../replication/channels';
+import { ReplicaWaits } from './replica-waits';
+import { Failover } from './failover';
 import { PartitionMap } from '../partition/map';
 import { PROTOCOL_VERSION } from '../protocol/ops';
 import * as C from '../constants';
@@ -45,8 +48,12 @@ export async function startNode(config: NodeConfig): Promise<AerieNode> {
   };
   const startedAtMs = Date.now();
   const n = workerCount(config);
-  const map = PartitionMap.create();
-  map.assignRoundRobin(n);
+  // Copies per partition, per namespace; channels between workers only when some namespace has two.
+  const copies = config.namespaces.map((ns) => replicationOf(ns, n));
+  const replicated = copies.some((c) => c > 1);
+  const map = PartitionMap.create(n, copies);
+  const channels = ReplicationChannels.create(n, replicated ? C.REPL_RING_BYTES : 0);
+  const peerRings: (SharedArrayBuffer | null)[] = new Array(n).fill(null);
   const sets = config.namespaces.map((ns) => {
     const registry = SetRegistry.create();
     if (ns.storage === 'file') {
@@ -77,14 +84,38 @@ export async function startNode(config: NodeConfig): Promise<AerieNode> {
 
   const workers: WorkerHandle[] = [];
   const direct = config.service.directReads ? new DirectReader(config.namespaces, n) : null;
-  const router = new Router(config.namespaces.map((ns) => ns.name), sets, map, workers, direct);
+  const logError = (m: string) => console.error(`aerie: ${m}`);
+  // eslint-disable-next-line prefer-const
+  let router: Router;
+  const waits = new ReplicaWaits(channels, { answer: (slot, code, body) => router.answerReplicated(slot, code, body) });
+  const failover = new Failover({ workers, map, channels, waits, namespaces: config.namespaces, released: () => router.releaseHeld(), log: logError });
+  const replication = replicated
+    ? {
+        failover, waits, channels,
+        onOverflow: () => {
+          for (let from = 0; from < n; from++) for (let to = 0; to < n; to++) if (from !== to && channels.overflowed(from, to)) failover.channelOverflowed(from, to);
+        },
+      }
+    : null;
+  router = new Router(config.namespaces.map((ns) => ns.name), sets, map, workers, direct, replication);
   const supervisor = new Supervisor(workers, stats, config, {
     onWorkerDown: (h) => {
       h.pump(); // answers the thread published before it died are real answers
+      // A truncate the thread may not have applied leaves its copies unlike their masters'.
+      const missedTruncates = replicated ? router.truncatesOn(h.index) : [];
       router.failWorker(h.index, h.backlogSlots());
+      if (replicated) {
+        // Its partitions fail over: what waited for this thread was never sent, so it is refused
+        // (not applied) rather than left for a thread that may no longer master it.
+        router.refuseSlots(h.takeBacklog());
+        failover.onWorkerDown(h, missedTruncates);
+      }
     },
     onWorkerFailed: (h) => router.refuseSlots(h.takeBacklog()),
-    log: (m) => console.error(`aerie: ${m}`),
+    beforeRestart: (h) => {
+      if (replicated) failover.beforeRestart(h);
+    },
+    log: logError,
   });
   for (let i = 0; i < n; i++) {
     workers.push(
@@ -93,6 +124,10 @@ export async function startNode(config: NodeConfig): Promise<AerieNode> {
           workerIndex: i,
           workerCount: n,
           partitionMap: map.sab,
+          copies,
+          replRings: channels.rings,
+          replFlags: channels.flagsSab,
+          peerRequestRings: peerRings,
           stats: stats[i].sab,
           setRegistries: sets.map((s) => s.sab),
           namespaces: config.namespaces,
@@ -102,7 +137,15 @@ export async function startNode(config: NodeConfig): Promise<AerieNode> {
           onResponse: (slot, code, bytes, start, end) => router.onResponse(slot, code, bytes, start, end),
           onExit: (h, why) => supervisor.onExit(h, why),
           onReady: (h) => {
-            if (h.restarts > 0) log(`worker ${h.index} is back (restart ${h.restarts})`);
+            peerRings[h.index] = h.requestRingSab;
+            if (h.restarts > 0) {
+              log(`worker ${h.index} is back (restart ${h.restarts})`);
+              if (replicated) failover.onWorkerReady(h);
+            }
+          },
+          onAck: (h) => {
+            waits.onAck(h.index);
+            failover.tick();
           },
           log: (m) => console.error(`aerie: ${m}`),
         },
@@ -120,15 +163,20 @@ export async function startNode(config: NodeConfig): Promise<AerieNode> {
     throw error;
   }
   supervisor.start();
+  if (replicated) failover.start();
   const jobs = new JobPool();
-  const snapshots = new SnapshotManager(config, workers, jobs, sets, (m) => log(m));
+  const snapshots = new SnapshotManager(config, workers, jobs, sets, (m) => log(m), (ns) => failover.resync(ns));
   // Log compaction of file namespaces; snapshots swap stores and release segments, so they run alone.
   const compaction = new CompactionScheduler({ config, workers, stats, jobs, log, logError: (m) => console.error(`aerie: ${m}`) });
   compaction.start();
 
   const verifier = new Verifier(config, workers, jobs);
   const info = () =>
-    buildInfo({ config, version: VERSION, startedAtMs, map, workers, stats, connections, requestsInFlight: router.table.inUse, compaction: (n) => compaction.infoFor(n), directReads: direct?.served });
+    buildInfo({
+      config, version: VERSION, startedAtMs, map, workers, stats, connections, requestsInFlight: router.table.inUse,
+      compaction: (n) => compaction.infoFor(n), directReads: direct?.served,
+      replication: replicated ? { ...failover.info(), writesWaiting: waits.count } : null,
+    });
 
   const pendingFlush: Session[] = [];
   let flushScheduled = false;
@@ -232,6 +280,8 @@ export async function startNode(config: NodeConfig): Promise<AerieNode> {
       flushAll();
       for (const s of sessions) s.close(CloseCode.GOING_AWAY, 'node shutting down');
       supervisor.stop();
+      failover.stop();
+      waits.stop();
       compaction.stop();
       await Promise.all(workers.map((w) => w.stop()));
       await jobs.close();

@@ -5,7 +5,11 @@
 import { REQUEST_SLOTS_MAX } from '../constants';
 import type { Session } from './session';
 
-export const SlotKind = { SINGLE: 0, BATCH_ELEMENT: 1, SCAN: 2, BROADCAST: 3 } as const;
+export const SlotKind = {
+  SINGLE: 0, BATCH_ELEMENT: 1, SCAN: 2, BROADCAST: 3,
+  /** A write its master answered, waiting for its replicas (src/primary/replica-waits.ts). */
+  REPLICATING: 4,
+} as const;
 
 /** A batch in progress: its elements arrive from several workers in any order. */
 export interface BatchState {
@@ -51,6 +55,10 @@ export class RequestTable {
   workers = new Uint8Array(0);
   /** Op of a single-key request (a write in flight to a dead worker is answered in doubt). */
   ops = new Uint8Array(0);
+  /** Namespace and partition of a single-key request, and whether it asked for commit level master. */
+  nsIndexes = new Uint8Array(0);
+  partitions = new Uint16Array(0);
+  commitMaster = new Uint8Array(0);
   batchIndexes = new Uint32Array(0);
   extras: (BatchState | ScanState | BroadcastState | null)[] = [];
   private free = new Int32Array(0);
@@ -87,7 +95,7 @@ export class RequestTable {
 
   private grow(capacity: number): void {
     const old = this.capacity;
-    const copy = <T extends Uint8Array | Uint32Array>(a: T, make: (n: number) => T): T => {
+    const copy = <T extends Uint8Array | Uint16Array | Uint32Array>(a: T, make: (n: number) => T): T => {
       const b = make(capacity);
       b.set(a);
       return b;
@@ -96,6 +104,9 @@ export class RequestTable {
     this.kinds = copy(this.kinds, (n) => new Uint8Array(n));
     this.workers = copy(this.workers, (n) => new Uint8Array(n));
     this.ops = copy(this.ops, (n) => new Uint8Array(n));
+    this.nsIndexes = copy(this.nsIndexes, (n) => new Uint8Array(n));
+    this.partitions = copy(this.partitions, (n) => new Uint16Array(n));
+    this.commitMaster = copy(this.commitMaster, (n) => new Uint8Array(n));
     this.batchIndexes = copy(this.batchIndexes, (n) => new Uint32Array(n));
     const free = new Int32Array(capacity);
     free.set(this.free.subarray(0, this.freeCount));

@@ -5,6 +5,8 @@
 
 import {
   BATCH_KEYS_MAX,
+  HELD_REQUESTS_MAX,
+  HOLD_TIMEOUT_MS,
   SCAN_PAGE_BYTES_MAX,
   SCAN_PAGE_RECORDS_DEFAULT,
   SCAN_PAGE_RECORDS_MAX,
@@ -23,6 +25,27 @@ import { RoutingFields, readRoutingFields } from './routing-fields';
 import type { Session } from './session';
 import type { WorkerHandle } from './worker-handle';
 import { NOT_HERE, type DirectReader } from './direct-reads';
+import type { Failover } from './failover';
+import type { ReplicaWaits } from './replica-waits';
+import type { ReplicationChannels } from '../replication/channels';
+
+/** Replication as the router sees it: who must acknowledge a write, and partitions on hold. */
+export interface RouterReplication {
+  failover: Failover;
+  waits: ReplicaWaits;
+  channels: ReplicationChannels;
+  /** A master flagged a channel overflowed (its replica missed writes). */
+  onOverflow(): void;
+}
+
+/** A request for a partition changing master, kept until the move completes. */
+interface HeldRequest {
+  session: Session;
+  id: number;
+  op: number;
+  body: Buffer;
+  sinceMs: number;
+}
 
 const CURSOR_VERSION = 1;
 const CURSOR_BYTES = 8;
@@ -38,6 +61,10 @@ export class Router {
   private readonly scratch = new Writer(1 << 20);
   private readonly dirty = new Set<WorkerHandle>();
   private commitScheduled = false;
+  private held: HeldRequest[] = [];
+  private heldTimer: NodeJS.Timeout | null = null;
+  private readonly replicaScratch = new Int32Array(32);
+  private overflowEpochSeen = 0;
 
   constructor(
     namespaceNames: string[],
@@ -46,6 +73,8 @@ export class Router {
     private readonly workers: WorkerHandle[],
     /** GET and EXISTS of memory namespaces answered from shared memory (null: always the rings). */
     readonly direct: DirectReader | null = null,
+    /** Null when no namespace keeps more than one copy. */
+    private readonly replication: RouterReplication | null = null,
   ) {
     this.nsIndexes = new Map(namespaceNames.map((n, i) => [n, i]));
   }
@@ -83,7 +112,12 @@ export class Router {
         const nsIndex = this.nsIndex(f.ns);
         const isWrite = op === Op.PUT || op === Op.OPERATE;
         const setId = Math.max(0, this.setId(nsIndex, f.set, isWrite));
-        const worker = this.workers[this.map.master(partitionOf(f.digest))];
+        const partitionId = partitionOf(f.digest);
+        if (this.replication !== null && this.replication.failover.held[nsIndex][partitionId] === 1) {
+          this.hold(session, id, op, frame, bodyStart, bodyEnd);
+          return;
+        }
+        const worker = this.workers[this.map.master(nsIndex, partitionId)];
         if ((op === Op.GET || op === Op.EXISTS) && this.direct !== null) {
           r.pos = bodyStart;
           const code = this.direct.read(op, worker, nsIndex, f.digest, r, bodyEnd);
@@ -92,13 +126,13 @@ export class Router {
             return;
           }
         }
-        this.sendSingle(session, id, op, nsIndex, setId, worker, frame, bodyStart, bodyEnd);
+        this.sendSingle(session, id, op, nsIndex, setId, worker, frame, bodyStart, bodyEnd, partitionId);
         return;
       }
       case Op.BATCH_GET:
       case Op.BATCH_EXISTS:
         readRoutingFields(r, bodyEnd, f, false);
-        this.routeBatch(session, id, op, frame);
+        this.routeBatch(session, id, op, frame, bodyStart, bodyEnd);
         return;
       case Op.SCAN:
         readRoutingFields(r, bodyEnd, f, false);
@@ -115,12 +149,15 @@ export class Router {
 
   private sendSingle(
     session: Session, id: number, op: number, nsIndex: number, setId: number, worker: WorkerHandle,
-    frame: Uint8Array, bodyStart: number, bodyEnd: number,
+    frame: Uint8Array, bodyStart: number, bodyEnd: number, partitionId: number,
   ): void {
     if (!worker.accepting) throw new AerieError(Status.PARTITION_UNAVAILABLE, `partition's worker ${worker.index} is down`);
     const slot = this.table.acquire(session, id, SlotKind.SINGLE, worker.index);
     if (slot < 0) throw new AerieError(Status.DEVICE_OVERLOAD, 'too many requests in flight on the node');
     this.table.ops[slot] = op;
+    this.table.nsIndexes[slot] = nsIndex;
+    this.table.partitions[slot] = partitionId;
+    this.table.commitMaster[slot] = this.fields.commitMaster ? 1 : 0;
     const ok = worker.send(slot, op, nsIndex, 0, setId, this.fields.digest, frame, bodyStart, bodyEnd);
     if (!ok) {
       this.table.release(slot);
@@ -129,7 +166,7 @@ export class Router {
     this.markDirty(worker);
   }
 
-  private routeBatch(session: Session, id: number, op: number, frame: Uint8Array): void {
+  private routeBatch(session: Session, id: number, op: number, frame: Uint8Array, bodyStart: number, bodyEnd: number): void {
     const f = this.fields;
     if (f.keysStart < 0) throw new AerieError(Status.PARAMETER, 'keys is required');
     const kr = this.keyReader;
@@ -156,7 +193,13 @@ export class Router {
       one.reset(frame, start, end);
       readRoutingFields(one, end, kf, true);
       const nsIndex = this.nsIndex(kf.ns);
-      targets[i] = { nsIndex, digest: Buffer.from(kf.digest), worker: this.workers[this.map.master(partitionOf(kf.digest))] };
+      const partitionId = partitionOf(kf.digest);
+      if (this.replication !== null && this.replication.failover.held[nsIndex][partitionId] === 1) {
+        // A key's partition is changing master: the batch waits whole, as a single request would.
+        this.hold(session, id, op, frame, bodyStart, bodyEnd);
+        return;
+      }
+      targets[i] = { nsIndex, digest: Buffer.from(kf.digest), worker: this.workers[this.map.master(nsIndex, partitionId)] };
     }
     const batch: BatchState = { session, clientId: id, remaining: count, withBins: op === Op.BATCH_GET, elements: new Array(count).fill(null) };
     if (count === 0) {
@@ -215,6 +258,15 @@ export class Router {
       session.respondScan(id, null, 0, 0, null);
       return;
     }
+    // A worker that is away and masters nothing now (its partitions failed over) has nothing to scan.
+    while (workerIndex < this.workers.length && this.workers[workerIndex].state !== 'up' && this.mastersNothing(nsIndex, workerIndex)) {
+      workerIndex++;
+      startSlot = 0;
+    }
+    if (workerIndex >= this.workers.length) {
+      session.respondScan(id, null, 0, 0, null);
+      return;
+    }
     const worker = this.workers[workerIndex];
     if (!worker.accepting) throw new AerieError(Status.PARTITION_UNAVAILABLE, `worker ${workerIndex} is down`);
     const slot = this.table.acquire(session, id, SlotKind.SCAN, workerIndex);
@@ -251,10 +303,13 @@ export class Router {
       session.respondAnswer(id, 0, { deleted: 0 });
       return;
     }
-    const down = this.workers.find((w) => !w.accepting);
+    // A worker given up on is skipped if every partition it held has a master elsewhere (it will
+    // never serve again); otherwise its records would survive the truncate, so it is refused.
+    const targets = this.workers.filter((w) => w.accepting || !this.mastersNothing(nsIndex, w.index));
+    const down = targets.find((w) => !w.accepting);
     if (down !== undefined) throw new AerieError(Status.PARTITION_UNAVAILABLE, `worker ${down.index} is down: truncate refused`);
     const slots: number[] = [];
-    for (const w of this.workers) {
+    for (const w of targets) {
       const slot = this.table.acquire(session, id, SlotKind.BROADCAST, w.index);
       if (slot < 0) {
         for (const s of slots) this.table.release(s);
@@ -269,12 +324,13 @@ export class Router {
     fields.writeDoubleLE(beforeMs, ReqOffset.TRUNCATE_BEFORE_MS - ReqOffset.DIGEST);
     for (let i = 0; i < slots.length; i++) {
       const slot = slots[i];
-      const worker = this.workers[i];
+      const worker = targets[i];
       this.table.ops[slot] = Op.TRUNCATE;
+      this.table.nsIndexes[slot] = nsIndex;
       this.table.extras[slot] = state;
       // The body goes along so each worker checks it as strictly as any other (unknown fields).
       if (!worker.send(slot, Op.TRUNCATE, nsIndex, 0, setId, fields, frame, bodyStart, bodyEnd)) {
-        const body = elementMessage(`worker ${i} queue is full`);
+        const body = elementMessage(`worker ${worker.index} queue is full`);
         this.onResponse(slot, Status.DEVICE_OVERLOAD, body, 0, body.length);
         continue;
       }
@@ -342,6 +398,7 @@ export class Router {
       return;
     }
     if (kind === SlotKind.SINGLE) {
+      if (code === 0 && this.replication !== null && isWriteOp(t.ops[slot]) && t.commitMaster[slot] === 0 && this.waitForReplicas(slot, code, bytes, start, end)) return;
       session.respondRaw(t.clientIds[slot], code, bytes, start, end);
     } else if (kind === SlotKind.BATCH_ELEMENT) {
       const batch = t.extras[slot] as BatchState;
@@ -383,7 +440,7 @@ export class Router {
   failWorker(workerIndex: number, waiting: Set<number>): void {
     const t = this.table;
     for (let slot = 0; slot < t.sessions.length; slot++) {
-      if (t.sessions[slot] === null || t.workers[slot] !== workerIndex || waiting.has(slot)) continue;
+      if (t.sessions[slot] === null || t.workers[slot] !== workerIndex || waiting.has(slot) || t.kinds[slot] === SlotKind.REPLICATING) continue;
       const kind = t.kinds[slot];
       if (kind === SlotKind.SINGLE || kind === SlotKind.BROADCAST) {
         const op = t.ops[slot];
@@ -399,6 +456,18 @@ export class Router {
         this.onResponse(slot, Status.PARTITION_UNAVAILABLE, EMPTY, 0, 0);
       }
     }
+  }
+
+  /** Namespaces with a TRUNCATE on its way to (or in) the worker: a dying worker may have missed them. */
+  truncatesOn(workerIndex: number): number[] {
+    const t = this.table;
+    const out = new Set<number>();
+    for (let slot = 0; slot < t.sessions.length; slot++) {
+      if (t.sessions[slot] !== null && t.workers[slot] === workerIndex && t.kinds[slot] === SlotKind.BROADCAST && t.ops[slot] === Op.TRUNCATE) {
+        out.add(t.nsIndexes[slot]);
+      }
+    }
+    return [...out];
   }
 
   /** Answers requests that were never sent to any thread: refused, definitely not applied. */
@@ -433,6 +502,86 @@ export class Router {
       throw new AerieError(Status.DEVICE_OVERLOAD, `worker ${worker.index} queue is full`);
     }
     this.markDirty(worker);
+  }
+
+  /**
+   * Holds a write's answer until its in-sync replicas applied it (commit level all). Returns false
+   * when there is nothing to wait for. The slot stays taken, as REPLICATING, until then.
+   */
+  private waitForReplicas(slot: number, code: number, bytes: Uint8Array, start: number, end: number): boolean {
+    const rep = this.replication!;
+    const epoch = rep.channels.overflowEpoch;
+    if (epoch !== this.overflowEpochSeen) {
+      // A replica missed writes (its channel was full): it stops counting as a copy first.
+      this.overflowEpochSeen = epoch;
+      rep.onOverflow();
+    }
+    const t = this.table;
+    const master = t.workers[slot];
+    const count = rep.failover.syncReplicas(t.nsIndexes[slot], t.partitions[slot], master, this.replicaScratch);
+    if (count === 0) return false;
+    if (!rep.waits.hold(slot, master, this.replicaScratch, count, code, bytes, start, end)) return false;
+    t.kinds[slot] = SlotKind.REPLICATING;
+    return true;
+  }
+
+  /** A write's replicas applied it (or stopped counting): answer it now. */
+  answerReplicated(slot: number, code: number, body: Buffer): void {
+    const session = this.table.sessions[slot];
+    if (session !== null) session.respondRaw(this.table.clientIds[slot], code, body, 0, body.length);
+    this.table.release(slot);
+  }
+
+  private mastersNothing(nsIndex: number, worker: number): boolean {
+    for (let p = 0; p < 4096; p++) if (this.map.master(nsIndex, p) === worker) return false;
+    return true;
+  }
+
+  /** Keeps a request for a partition changing master; it is routed again when the move completes. */
+  private hold(session: Session, id: number, op: number, frame: Uint8Array, bodyStart: number, bodyEnd: number): void {
+    if (this.held.length >= HELD_REQUESTS_MAX) throw new AerieError(Status.DEVICE_OVERLOAD, 'too many requests held for partitions changing master');
+    this.held.push({ session, id, op, body: Buffer.from(frame.subarray(bodyStart, bodyEnd)), sinceMs: Date.now() });
+    if (this.heldTimer === null) {
+      this.heldTimer = setInterval(() => this.expireHeld(), 100);
+      this.heldTimer.unref();
+    }
+  }
+
+  /** Routes the held requests again: those whose partition moved go to its new master. */
+  releaseHeld(): void {
+    if (this.held.length === 0) return;
+    const list = this.held;
+    this.held = [];
+    const r = new Reader(new Uint8Array(0));
+    for (const h of list) {
+      if (h.session.closed) continue;
+      r.reset(h.body, 0, h.body.length);
+      try {
+        this.route(h.session, h.id, h.op, h.body, 0, h.body.length, r);
+      } catch (err) {
+        const e = err instanceof AerieError ? err : new AerieError(Status.SERVER_ERROR, String(err));
+        h.session.respondAnswer(h.id, e.code, { message: e.message });
+      }
+    }
+    if (this.held.length === 0 && this.heldTimer !== null) {
+      clearInterval(this.heldTimer);
+      this.heldTimer = null;
+    }
+  }
+
+  /** Held too long: refused, never sent anywhere (not applied). */
+  private expireHeld(): void {
+    const now = Date.now();
+    const keep: HeldRequest[] = [];
+    for (const h of this.held) {
+      if (now - h.sinceMs < HOLD_TIMEOUT_MS) keep.push(h);
+      else if (!h.session.closed) h.session.respondAnswer(h.id, Status.PARTITION_UNAVAILABLE, { message: `partition still changing master after ${HOLD_TIMEOUT_MS} ms` });
+    }
+    this.held = keep;
+    if (keep.length === 0 && this.heldTimer !== null) {
+      clearInterval(this.heldTimer);
+      this.heldTimer = null;
+    }
   }
 
   /** Forgets a closed session's requests: their responses will be dropped on arrival. */

@@ -20,6 +20,8 @@ export class RoutingFields {
   keysEnd = -1;
   /** TRUNCATE's cut-off (ms since the Unix epoch); -1 when not given. */
   beforeMs = -1;
+  /** commitLevel 'master': answer a write once its master applied it, without waiting for replicas. */
+  commitMaster = false;
 
   reset(): void {
     this.ns = null;
@@ -30,6 +32,7 @@ export class RoutingFields {
     this.pageSize = 0;
     this.keysStart = this.keysEnd = -1;
     this.beforeMs = -1;
+    this.commitMaster = false;
   }
 }
 
@@ -97,6 +100,12 @@ export function readRoutingFields(r: Reader, end: number, f: RoutingFields, need
           const b = r.readValue();
           if (typeof b !== 'number' || !Number.isSafeInteger(b) || b < 0) bad('beforeMs must be a non-negative integer (ms since 1970)');
           f.beforeMs = b;
+          break;
+        }
+        case 'commitLevel': {
+          const c = r.readValue();
+          if (c !== 'all' && c !== 'master') bad("commitLevel must be 'all' or 'master'");
+          f.commitMaster = c === 'master';
           break;
         }
         default:

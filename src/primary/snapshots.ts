@@ -31,6 +31,8 @@ interface CopyReply {
   memory: RecordStoreAdoption | null;
   sequence: number;
   records: number;
+  /** The records of the partitions the worker mastered at the copy (absent from older workers). */
+  masterRecords?: number;
   pauseMs: number;
 }
 
@@ -47,6 +49,8 @@ export class SnapshotManager {
     private readonly jobs: JobPool,
     private readonly sets: SetRegistry[],
     private readonly log: (message: string) => void,
+    /** A restore committed: the namespace's replicas are to be copied from their masters. */
+    private readonly onRestored: (nsIndex: number) => void = () => undefined,
   ) {}
 
   create(ns: string): Promise<Record<string, unknown>> {
@@ -107,7 +111,8 @@ export class SnapshotManager {
       manifest = {
         format: SNAPSHOT_FORMAT_VERSION, id, namespace: config.name, createdAtMs: Date.now(),
         sets: Array.from({ length: registry.size }, (_, i) => registry.nameOf(i + 1)),
-        workers: parts, records: parts.reduce((a, p) => a + p.records, 0), bytes: parts.reduce((a, p) => a + p.bytes, 0),
+        // Each record once (a replica's copy is in its worker's part too, not counted again).
+        workers: parts, records: copies.reduce((a, c) => a + (c.masterRecords ?? c.records), 0), bytes: parts.reduce((a, p) => a + p.bytes, 0),
       };
       writeManifest(tmp, manifest);
       fs.renameSync(tmp, dir);
@@ -176,7 +181,10 @@ export class SnapshotManager {
     await Promise.allSettled(this.workers.map((w) => w.control({ type: 'restore-commit', nsIndex: index }, RESTORE_COMMIT_TIMEOUT_MS)));
     const pauseMs = performance.now() - swapStarted;
     const released = config.storage === 'file' ? this.releaseLogs(config, sequences) : 0;
-    const records = built.reduce((a, b) => a + b.records, 0);
+    // Each worker's part held its copies from a moment of its own: replicas are copied again from
+    // their masters, so that every holder ends identical (writes go on meanwhile).
+    this.onRestored(index);
+    const records = manifest.records;
     const elapsedMs = Math.round(performance.now() - started);
     this.log(`restored ${config.name} to snapshot ${id}: ${records} records in ${elapsedMs} ms (requests held ${pauseMs.toFixed(1)} ms)`);
     return { id, records, elapsedMs, pauseMs: Math.round(pauseMs * 10) / 10, segmentsReleased: released };

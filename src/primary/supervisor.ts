@@ -13,6 +13,8 @@ export interface SupervisorHooks {
   onWorkerDown(h: WorkerHandle): void;
   /** The worker will not be restarted: answer its backlog and refuse its partitions. */
   onWorkerFailed(h: WorkerHandle): void;
+  /** Just before a new thread starts in the slot. */
+  beforeRestart?(h: WorkerHandle): void;
   log(message: string): void;
 }
 
@@ -89,7 +91,8 @@ export class Supervisor {
       // The new thread adopts the stores from shared memory: no acknowledged write is lost. If
       // the last one died taking them over, file namespaces are rebuilt from disk instead.
       const fromDisk = h.adoptionFailed;
-      if (fromDisk) this.hooks.log(`worker ${h.index} died adopting its stores: rebuilding its file namespaces from their snapshot and log`);
+      if (fromDisk) this.hooks.log(`worker ${h.index} died adopting its stores: rebuilding its file namespaces from their snapshot and log, and copying its replicated ones`);
+      this.hooks.beforeRestart?.(h);
       h.start(true, fromDisk).catch(() => undefined);
     }, delayMs);
     this.pendingRestarts.add(timer);

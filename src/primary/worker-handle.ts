@@ -8,7 +8,8 @@ import * as path from 'node:path';
 import { RING_BYTES, WORKER_BACKLOG_MAX } from '../constants';
 import { AerieError, Status } from '../errors';
 import {
-  REQ_HEADER_BYTES, RES_HEADER_BYTES, ReqOffset, type ControlFromWorker, type StoreControlMessage, type StoreMemory, type WorkerInit,
+  ACK_SLOT, REQ_HEADER_BYTES, RES_HEADER_BYTES, ReqOffset, type ControlFromWorker, type ControlToWorker, type StoreControlMessage,
+  type StoreMemory, type WorkerInit,
 } from '../protocol/internal';
 
 type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
@@ -24,6 +25,8 @@ export interface WorkerEvents {
   /** The thread died (not during stop()); `why` says how. */
   onExit(h: WorkerHandle, why: string): void;
   onReady(h: WorkerHandle): void;
+  /** The thread released replication channels: writes waiting for it may be answered. */
+  onAck(h: WorkerHandle): void;
   log(message: string): void;
 }
 
@@ -64,6 +67,11 @@ export class WorkerHandle {
   private readonly events: WorkerEvents;
   private readonly resourceLimits: { maxOldGenerationSizeMb: number };
   ready: Promise<void> = Promise.resolve();
+  /** Requests handed to threads or the backlog, and responses received, over all lives (handoffs wait on them). */
+  sent = 0;
+  answered = 0;
+  /** Per namespace: whether the current thread took its store over from shared memory. */
+  adoptedNamespaces: boolean[] = [];
 
   constructor(base: WorkerBase, events: WorkerEvents, heapMbMax: number) {
     this.index = base.workerIndex;
@@ -82,6 +90,19 @@ export class WorkerHandle {
     return this.state === 'up' || this.state === 'starting' || this.state === 'down';
   }
 
+  /** The current thread's request ring (peers ring its doorbell after writing its channels). */
+  get requestRingSab(): SharedArrayBuffer | null {
+    return this.life?.requests.sab ?? null;
+  }
+
+  /** Posts a message that needs no reply to the current thread, if it lives. */
+  post(message: ControlToWorker): void {
+    const life = this.life;
+    if (life === null || !life.alive) return;
+    life.thread.postMessage(message);
+    life.requests.wake();
+  }
+
   get thread(): Worker | null {
     return this.life?.thread ?? null;
   }
@@ -98,15 +119,17 @@ export class WorkerHandle {
 
   /**
    * Starts a thread; with `adopt`, it takes over the stores the previous thread left. With
-   * `fileFromDisk` too, file namespaces are rebuilt from their base snapshot and log instead
-   * (everything acknowledged is there); memory namespaces still adopt, having no other copy.
+   * `distrustMemory` too (the last thread died taking that memory over), file namespaces are
+   * rebuilt from their base snapshot and log instead (everything acknowledged is there), and
+   * replicated memory namespaces start empty and are copied from the other holders; a memory
+   * namespace with one copy still adopts, having no other.
    */
-  start(adopt: boolean, fileFromDisk = false): Promise<void> {
+  start(adopt: boolean, distrustMemory = false): Promise<void> {
     const requests = Ring.create(RING_BYTES);
     const responses = Ring.create(RING_BYTES);
     const adoptable = this.stores.map((s, i) => {
       if (!adopt || s.indexSab === null) return null;
-      if (fileFromDisk && this.base.namespaces[i].storage === 'file') {
+      if (distrustMemory && (this.base.namespaces[i].storage === 'file' || this.base.copies[i] > 1)) {
         // The new thread builds a new store and reports it: forget the old memory.
         this.stores[i] = { indexSab: null, controlSab: null, arenaStatsSab: null, blocks: [] };
         return null;
@@ -115,6 +138,7 @@ export class WorkerHandle {
     });
     const init: WorkerInit = {
       ...this.base,
+      peerRequestRings: this.base.peerRequestRings.map((sab, i) => (i === this.index ? requests.sab : sab)),
       requestRing: requests.sab,
       responseRing: responses.sab,
       adopt: adopt ? adoptable : null,
@@ -125,6 +149,7 @@ export class WorkerHandle {
       resourceLimits: this.resourceLimits,
     });
     const life: Incarnation = { thread, requests, responses, alive: true, killedFor: null, adopted: adoptable.some((a) => a !== null), ready: false };
+    this.adoptedNamespaces = adoptable.map((a) => a !== null);
     this.life = life;
     this.state = 'starting';
     this.ready = new Promise<void>((resolve, reject) => {
@@ -251,6 +276,11 @@ export class WorkerHandle {
     return slots;
   }
 
+  /** The thread died and its requests were answered for it: count them as answered. */
+  settleCounts(): void {
+    this.answered = this.sent - this.backlog.length;
+  }
+
   /** Slots waiting in the backlog, left in place. */
   backlogSlots(): Set<number> {
     return new Set(this.backlog.map((b) => b.readUInt32LE(ReqOffset.SLOT)));
@@ -269,6 +299,7 @@ export class WorkerHandle {
     if (this.backlog.length === 0 && this.state === 'up' && life !== null) {
       const at = life.requests.reserve(length);
       if (at >= 0) {
+        this.sent++;
         writeHeader(life.requests.view, life.requests.bytes, at, slot, op, nsIndex, flags, setId, digest);
         life.requests.bytes.set(body.subarray(bodyStart, bodyEnd), at + REQ_HEADER_BYTES);
         return true;
@@ -279,6 +310,7 @@ export class WorkerHandle {
     writeHeader(new DataView(copy.buffer, copy.byteOffset, copy.length), copy, 0, slot, op, nsIndex, flags, setId, digest);
     copy.set(body.subarray(bodyStart, bodyEnd), REQ_HEADER_BYTES);
     this.backlog.push(copy);
+    this.sent++;
     return true;
   }
 
@@ -310,11 +342,19 @@ export class WorkerHandle {
     if (life === null) return 0;
     const ring = life.responses;
     let count = 0;
+    let acked = false;
     for (let at = ring.next(); at >= 0; at = ring.next()) {
-      this.events.onResponse(ring.view.getUint32(at, true), ring.view.getInt32(at + 4, true), ring.bytes, at + RES_HEADER_BYTES, at + ring.length);
+      const slot = ring.view.getUint32(at, true);
+      if (slot === ACK_SLOT) {
+        acked = true;
+        continue;
+      }
+      this.answered++;
+      this.events.onResponse(slot, ring.view.getInt32(at + 4, true), ring.bytes, at + RES_HEADER_BYTES, at + ring.length);
       count++;
     }
-    if (count > 0) ring.release();
+    if (acked) this.events.onAck(this);
+    if (count > 0 || acked) ring.release();
     if (this.backlog.length > 0) this.drainBacklog();
     return count;
   }

@@ -41,11 +41,24 @@ export const ReqFlag = {
 } as const;
 
 export const SCAN_ALL_SETS = 0xffff;
+/**
+ * A response with this slot answers no request: the worker acknowledged replication messages
+ * (released a channel), so the primary looks at the writes waiting for their replicas.
+ */
+export const ACK_SLOT = 0xffffffff;
 export const SCAN_DONE = 0xffffffff;
 
 /** Control messages over postMessage: rare, never per request. */
 export type ControlToWorker =
   | { type: 'stop' }
+  /** A peer's thread restarted: wake it through its new request ring. */
+  | { type: 'peer-ring'; worker: number; sab: SharedArrayBuffer }
+  /** The channel from -> to was replaced (its reader is copied whole): use the new one. */
+  | { type: 'repl-ring'; from: number; to: number; sab: SharedArrayBuffer }
+  /** Copy these partitions to `target` (docs/replication.md); answered with {records} after END. */
+  | { type: 'migrate'; requestId: number; nsIndex: number; target: number; partitions: number[] }
+  /** `target` died: drop the migrations to it. */
+  | { type: 'migrate-cancel'; target: number }
   /** Copy the namespace's store now, between two batches (a snapshot's point in time). */
   | { type: 'snapshot'; requestId: number; nsIndex: number }
   /** Put this restored store in place and hold every request until commit or abort. */
@@ -62,7 +75,7 @@ export type ControlToWorker =
       problems: import('../jobs/verify').VerifyProblem[]; versions: import('../jobs/repair').CollectedVersion[];
     }
   | { type: 'repair-cancel'; requestId: number; nsIndex: number };
-export type StoreControlMessage = Exclude<ControlToWorker, { type: 'stop' }>;
+export type StoreControlMessage = Exclude<ControlToWorker, { type: 'stop' | 'peer-ring' | 'repl-ring' | 'migrate-cancel' }>;
 export type ControlFromWorker =
   | { type: 'ready' }
   | { type: 'store'; nsIndex: number; indexSab: SharedArrayBuffer; controlSab: SharedArrayBuffer; arenaStatsSab: SharedArrayBuffer }
@@ -93,6 +106,13 @@ export interface WorkerInit {
   requestRing: SharedArrayBuffer;
   responseRing: SharedArrayBuffer;
   partitionMap: SharedArrayBuffer;
+  /** Per namespace, the copies of each partition (replicationFactor capped at the workers). */
+  copies: number[];
+  /** Replication channels, [from * workerCount + to] (null on the diagonal), and their flags. */
+  replRings: (SharedArrayBuffer | null)[];
+  replFlags: SharedArrayBuffer;
+  /** Every worker's current request ring (to wake a replica after writing its channel). */
+  peerRequestRings: (SharedArrayBuffer | null)[];
   stats: SharedArrayBuffer;
   setRegistries: SharedArrayBuffer[];
   namespaces: import('../config').NamespaceConfig[];

@@ -11,7 +11,7 @@
 // One thread writes; other threads may read only under the record store's seqlock. Slot numbers
 // stay valid until the next insert: an insert may rehash into a new buffer and move every entry.
 
-import { DIGEST_BYTES, INDEX_LOAD_MAX, INDEX_REHASH_PROGRESS_SLOTS, INDEX_SLOT_BYTES, INDEX_SLOTS_INITIAL, INDEX_SLOTS_MAX } from '../constants';
+import { DIGEST_BYTES, PARTITION_COUNT, INDEX_LOAD_MAX, INDEX_REHASH_PROGRESS_SLOTS, INDEX_SLOT_BYTES, INDEX_SLOTS_INITIAL, INDEX_SLOTS_MAX } from '../constants';
 import { AerieError, Status } from '../errors';
 
 /** Header words (Int32 indexes into the first 64 bytes). */
@@ -75,6 +75,12 @@ export class IndexTable {
   private readonly slotsMax: number;
   /** Mutable so the owner can hand the index whatever memory the arena leaves. */
   memoryBytesMax: number;
+  /**
+   * Live entries per partition, kept by this thread only (not shared): what INFO reports as a
+   * worker's master and replica records, and what a migration expects to move. Counted afresh
+   * when a table is attached.
+   */
+  readonly partitionCounts = new Int32Array(PARTITION_COUNT);
 
   private constructor(sab: SharedArrayBuffer, options: IndexTableOptions) {
     this.buffer = sab;
@@ -87,6 +93,9 @@ export class IndexTable {
     this.memoryBytesMax = options.memoryBytesMax ?? Number.MAX_SAFE_INTEGER;
     if (!isPowerOfTwo(this.slotsMax) || this.slotsMax > INDEX_SLOTS_MAX) {
       throw new Error(`IndexTable: slotsMax ${this.slotsMax} must be a power of two <= INDEX_SLOTS_MAX`);
+    }
+    if (this.header[H_LIVE_COUNT] > 0) {
+      for (let slot = 0; slot <= this.mask; slot++) if (this.isLive(slot)) this.partitionCounts[this.partitionId(slot)]++;
     }
   }
 
@@ -291,6 +300,7 @@ export class IndexTable {
     words[base + W_LOCATION] = location;
     words[base + W_META] = meta;
     this.header[H_LIVE_COUNT]++;
+    if (check) this.partitionCounts[w0 & 0xfff]++;
     return target;
   }
 
@@ -305,6 +315,7 @@ export class IndexTable {
     const base = HEADER_WORDS + slot * SLOT_WORDS;
     if (words[base + W_META] >>> STATE_SHIFT !== STATE_LIVE) throw new Error(`IndexTable.remove: slot ${slot} is not live`);
     this.header[H_LIVE_COUNT]--;
+    this.partitionCounts[words[base] & 0xfff]--;
     const next = (slot + 1) & mask;
     if (words[HEADER_WORDS + next * SLOT_WORDS + W_META] >>> STATE_SHIFT !== STATE_EMPTY) {
       words[base + W_META] = (STATE_TOMBSTONE << STATE_SHIFT) >>> 0;

@@ -135,6 +135,12 @@ export class Ring {
     if (Atomics.load(this.words, CONSUMER_SLEEPING) !== 0) Atomics.notify(this.words, TAIL);
   }
 
+  /** Producer: bytes free now (published and reserved messages take the rest). */
+  freeBytes(): number {
+    this.headSeen = Atomics.load(this.words, HEAD) >>> 0;
+    return this.dataBytes - ((this.tailLocal - this.headSeen) >>> 0);
+  }
+
   /** True if reserve(length) would succeed now. */
   canReserve(length: number): boolean {
     const need = this.needFor(length);
@@ -232,6 +238,52 @@ export class Ring {
   wake(): void {
     Atomics.notify(this.words, TAIL);
     Atomics.notify(this.words, HEAD);
+  }
+
+  // ---- third parties ----
+
+  /** Int32 view of a ring's header words, for the static helpers below (allocate once). */
+  static wordsOf(sab: SharedArrayBuffer): Int32Array {
+    return new Int32Array(sab, 0, DATA_OFFSET / 4);
+  }
+
+  /** The producer's published position, as u32 (any thread may read it). */
+  static publishedTail(words: Int32Array): number {
+    return Atomics.load(words, TAIL) >>> 0;
+  }
+
+  /** The consumer's released position, as u32 (any thread may read it). */
+  static releasedHead(words: Int32Array): number {
+    return Atomics.load(words, HEAD) >>> 0;
+  }
+
+  /**
+   * Wakes this ring's consumer if it sleeps, for a third thread that published work the consumer
+   * reads elsewhere (a replication channel): the consumer checks that work after announcing its
+   * sleep (prepareSleep), so either it sees the work or this sees the flag.
+   */
+  static ringDoorbell(words: Int32Array): void {
+    if (Atomics.load(words, CONSUMER_SLEEPING) !== 0) Atomics.notify(words, TAIL);
+  }
+
+  /**
+   * Consumer, in two steps around checking other sources of work: announces the sleep and returns
+   * the tail observed, or -1 when a message is already waiting (then no sleep is due).
+   */
+  prepareSleep(): number {
+    Atomics.store(this.words, CONSUMER_SLEEPING, 1);
+    const tail = Atomics.load(this.words, TAIL);
+    if (tail >>> 0 !== this.headLocal) {
+      Atomics.store(this.words, CONSUMER_SLEEPING, 0);
+      return -1;
+    }
+    return tail >>> 0;
+  }
+
+  /** Sleeps (blocking, worker threads only) unless the tail moved since prepareSleep; `sleep` false just cancels. */
+  finishSleep(observedTail: number, timeoutMs: number, sleep: boolean): void {
+    if (sleep && observedTail >= 0) Atomics.wait(this.words, TAIL, observedTail | 0, timeoutMs);
+    Atomics.store(this.words, CONSUMER_SLEEPING, 0);
   }
 
   // ---- internals ----

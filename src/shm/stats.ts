@@ -16,6 +16,13 @@ export const WorkerStat = {
   HEAP_USED_BYTES: 10,
   /** The longest event-loop delay in the last stats window (ms): how long the thread went without yielding. */
   EVENT_LOOP_LAG_MS: 11,
+  /** Replication messages written to replicas' channels, and applied from masters' (docs/replication.md). */
+  REPL_SENT: 12,
+  REPL_APPLIED: 13,
+  /** Times a channel had no room, so its replica will be copied whole. */
+  REPL_OVERFLOWS: 14,
+  /** Records this worker copied to rebuilding workers. */
+  MIGRATED_RECORDS: 15,
 } as const;
 const WORKER_SLOTS = 16;
 
@@ -36,6 +43,8 @@ export const NamespaceStat = {
   LOG_DRAIN_EPOCH: 12,
   LOG_INCARNATION: 13,
   LOG_STORE_AHEAD: 14,
+  /** Records of partitions this worker masters now (RECORDS counts every copy it holds). */
+  MASTER_RECORDS: 15,
 } as const;
 const NAMESPACE_SLOTS = 16;
 

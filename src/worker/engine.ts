@@ -15,6 +15,7 @@ import { applyOps } from './operate';
 import { Namespace, nextGeneration, nowVoidSec, ttlOf } from './namespace';
 import { RequestFields, parseBody } from './request';
 import type { Bins } from '../protocol/ops';
+import type { ReplicationOut } from './replication';
 
 /** What the engine knows about the current request while it runs. */
 interface Ctx {
@@ -33,9 +34,17 @@ export class Engine {
   private readonly fields = new RequestFields();
   private readonly ctx: Ctx;
 
-  constructor(namespaces: Namespace[], stats: StatsBlock) {
+  /** Sends each applied write to the partition's other holders (null: nothing is replicated). */
+  private readonly repl: ReplicationOut | null;
+
+  /** Records of the partitions this worker masters in a namespace (a truncate reports those). */
+  private readonly masterRecords: (ns: Namespace) => number;
+
+  constructor(namespaces: Namespace[], stats: StatsBlock, repl: ReplicationOut | null = null, masterRecords: (ns: Namespace) => number = (ns) => ns.store.recordCount) {
     this.namespaces = namespaces;
     this.stats = stats;
+    this.repl = repl;
+    this.masterRecords = masterRecords;
     this.ctx = { ns: namespaces[0], bytes: new Uint8Array(0), digestOffset: 0, setId: 0, nowMs: 0, nowVoid: 0 };
   }
 
@@ -161,7 +170,11 @@ export class Engine {
     const packed = packValue(bins);
     if (RECORD_HEADER_BYTES + (keyEnd - keyStart) + packed.length > ns.config.recordBytesMax) return Status.RECORD_TOO_BIG;
     ns.store.write(bytes, digestOffset, gen, setId, voidTime, nowMs, key, keyStart, keyEnd, packed, 0, packed.length);
-    if (ns.log !== null) ns.log.logPut(ns.store, ns.store.lookup(bytes, digestOffset));
+    if (ns.log !== null || this.repl !== null) {
+      const stored = ns.store.lookup(bytes, digestOffset);
+      if (ns.log !== null) ns.log.logPut(ns.store, stored);
+      if (this.repl !== null) this.repl.put(ns, stored);
+    }
     if (ns.repairWatch !== null) ns.noteWrite(bytes, digestOffset);
     if (out !== null) writeMeta(out, gen, ttlOf(voidTime, nowVoid));
     return 0;
@@ -257,7 +270,9 @@ export class Engine {
       if (ns.log.checkWritable() !== 0) return Status.SERVER_ERROR;
       ns.log.logDelete(ns.store, slot);
     }
+    const partitionId = ns.store.partitionId(slot);
     ns.store.remove(slot);
+    if (this.repl !== null) this.repl.remove(ns.index, partitionId, this.ctx.bytes, this.ctx.digestOffset);
     if (ns.repairWatch !== null) ns.noteWrite(this.ctx.bytes, this.ctx.digestOffset);
     this.stats.add(WorkerStat.DELETES);
     return 0;
@@ -273,12 +288,15 @@ export class Engine {
       if (ns.log.checkWritable() !== 0) return Status.SERVER_ERROR;
       ns.log.logTruncate(setId, beforeMs);
     }
+    // Every worker truncates every copy it holds; each reports only its masters' records, so the
+    // node's sum counts each record once.
+    const mastersBefore = this.masterRecords(ns);
     const deleted = ns.store.truncate(setId === SCAN_ALL_SETS ? -1 : setId, beforeMs);
     if (ns.repairWatch !== null) ns.repairWatchOverflow = true;
     this.stats.add(WorkerStat.DELETES, deleted);
     out.writeMapHeader(1);
     out.writeString('deleted');
-    out.writeUint(deleted);
+    out.writeUint(mastersBefore - this.masterRecords(ns));
     return 0;
   }
 
@@ -299,6 +317,7 @@ export class Engine {
     const gen = nextGeneration(ns.store.generation(slot));
     ns.store.updateMeta(slot, gen, voidTime, nowMs);
     if (ns.log !== null) ns.log.logPut(ns.store, slot);
+    if (this.repl !== null) this.repl.put(ns, slot);
     if (ns.repairWatch !== null) ns.noteWrite(this.ctx.bytes, this.ctx.digestOffset);
     if (out !== null) writeMeta(out, gen, ttlOf(voidTime, nowVoid));
     return 0;

@@ -7,6 +7,7 @@ import * as C from '../constants';
 import { Status } from '../errors';
 import { Op, isWriteOp } from '../protocol/ops';
 import {
+  ACK_SLOT,
   RES_HEADER_BYTES,
   ReqOffset,
   type ControlFromWorker,
@@ -29,6 +30,9 @@ import { scanPage } from './scan';
 import { NamespaceLog } from './persistence';
 import { injectFault, isFaultKind, type FaultKind } from './faults';
 import { StoreControl } from './store-control';
+import { ReplicationChannels } from '../replication/channels';
+import { ReplicationIn, ReplicationOut } from './replication';
+import { Migrations } from './migrate-out';
 
 const init = workerData as WorkerInit;
 const port = parentPort!;
@@ -36,7 +40,7 @@ const send = (m: ControlFromWorker) => port.postMessage(m);
 
 const requests = Ring.attach(init.requestRing);
 const responses = Ring.attach(init.responseRing);
-const map = PartitionMap.attach(init.partitionMap);
+const map = PartitionMap.attach(init.partitionMap, init.workerCount, init.copies);
 const stats = StatsBlock.attach(init.stats, init.namespaces.length);
 const sets = init.setRegistries.map((sab) => SetRegistry.attach(sab));
 const storeOptions: RecordStoreOptions[] = [];
@@ -86,7 +90,11 @@ for (const ns of namespaces) {
   });
 }
 const fileNamespaces = namespaces.filter((ns) => ns.log !== null);
-const engine = new Engine(namespaces, stats);
+const channels = ReplicationChannels.attach(init.workerCount, init.replRings, init.replFlags);
+const replicated = init.copies.some((c) => c > 1);
+const replOut = replicated ? new ReplicationOut(init.workerIndex, map, channels, init.peerRequestRings, stats) : null;
+const replIn = replicated ? new ReplicationIn(init.workerIndex, namespaces, channels, stats) : null;
+const engine = new Engine(namespaces, stats, replOut, (ns) => masterRecords(ns));
 const out = new Writer(C.RING_MESSAGE_BYTES_MAX);
 const scanReader = new Reader(new Uint8Array(0));
 const scanFields = new RequestFields();
@@ -120,14 +128,27 @@ const STATS_INTERVAL_MS = 50;
 
 const control = new StoreControl(
   namespaces, storeOptions, send, (m) => console.error(`aerie worker ${init.workerIndex}: ${m}`),
-  () => stats.set(WorkerStat.HEARTBEAT_MS, Date.now()),
+  () => stats.set(WorkerStat.HEARTBEAT_MS, Date.now()), (ns) => masterRecords(ns),
 );
 /** Control messages wait for the event loop: under sustained load it is visited at least this often. */
 const CONTROL_YIELD_MS = 10;
 let lastYieldMs = 0;
 
+const migrations = replOut === null ? null : new Migrations(
+  namespaces, replOut, (requestId, error, value) => send({ type: 'reply', requestId, error, value }), stats,
+);
+
 port.on('message', (m: ControlToWorker) => {
+  // Handled here, between batches (this thread's batches never yield mid-way).
   if (m.type === 'stop') stopping = true;
+  else if (m.type === 'peer-ring') replOut?.setDoorbell(m.worker, m.sab);
+  else if (m.type === 'repl-ring') {
+    if (m.from === init.workerIndex) replOut?.replaceRing(m.to, m.sab);
+    else if (m.to === init.workerIndex) replIn?.replaceRing(m.from, m.sab);
+  } else if (m.type === 'migrate') {
+    if (migrations === null) send({ type: 'reply', requestId: m.requestId, error: 'no namespace is replicated', value: null });
+    else migrations.start(m.requestId, m.nsIndex, m.target, m.partitions);
+  } else if (m.type === 'migrate-cancel') migrations?.cancel(m.target);
   else control.enqueue(m);
   requests.wake();
 });
@@ -235,9 +256,30 @@ function drain(): number {
  */
 function drainMarked(): number {
   for (const ns of fileNamespaces) ns.log!.watermarks?.beginDrain();
+  // What the masters sent first: a partition promoted to this worker must hold everything its
+  // old master replicated before this worker serves it (the primary also waits for that).
+  const applied = replIn === null ? 0 : replIn.drain();
   const handled = drain();
   for (const ns of fileNamespaces) ns.log!.watermarks?.endDrain(ns.log!.writer.lastSequence);
-  return handled;
+  if (migrations !== null) migrationState = migrations.step(Date.now());
+  // Before the responses: the primary may read a write's answer only once the write is on its way.
+  replOut?.commit();
+  return handled + applied;
+}
+let migrationState: 'idle' | 'progress' | 'blocked' = 'idle';
+/** An acknowledgement of replication that did not fit in the response ring yet. */
+let ackPending = false;
+
+/** Tells the primary that channels were released (a response without a request). */
+function writeAck(): void {
+  const at = responses.reserve(RES_HEADER_BYTES);
+  if (at < 0) {
+    ackPending = true;
+    return;
+  }
+  ackPending = false;
+  responses.view.setUint32(at, ACK_SLOT, true);
+  responses.view.setInt32(at + 4, 0, true);
 }
 
 /**
@@ -247,16 +289,22 @@ function drainMarked(): number {
  */
 async function publish(): Promise<void> {
   const dirty = fileNamespaces.filter((ns) => ns.log!.dirty);
+  let logFailed = false;
   if (dirty.length > 0) {
     const results = await yielding(Promise.allSettled(dirty.map((ns) => ns.log!.flush())));
     const failed = results.find((r) => r.status === 'rejected') as PromiseRejectedResult | undefined;
     if (failed !== undefined) {
+      logFailed = true;
       console.error(`aerie worker ${init.workerIndex}: log failed, refusing writes: ${String(failed.reason?.message ?? failed.reason)}`);
       for (const at of batchWrites) responses.view.setInt32(at, Status.TIMEOUT, true);
       if (pendingSlot >= 0 && pendingIsWrite && pendingCode === 0) pendingCode = Status.TIMEOUT;
     }
   }
   batchWrites.length = 0;
+  // Channels are released only after the group commit: the released position is this replica's
+  // acknowledgement. After a log failure nothing is: its masters' writes stay waiting, and this
+  // worker fails at its next replicated write (a replica that cannot log is no copy).
+  if (!logFailed && ((replIn !== null && replIn.release()) || ackPending)) writeAck();
   responses.commit();
   if (pendingFault !== null) {
     const kind = pendingFault as FaultKind;
@@ -296,6 +344,15 @@ function publishNamespaceStats(ns: Namespace): void {
   stats.set(stats.nsSlot(ns.index, NamespaceStat.ARENA_BYTES), s.arenaBytes);
   stats.set(stats.nsSlot(ns.index, NamespaceStat.LIVE_BYTES), s.liveBytes);
   stats.set(stats.nsSlot(ns.index, NamespaceStat.STOP_WRITES), ns.stopWrites() ? 1 : 0);
+  stats.set(stats.nsSlot(ns.index, NamespaceStat.MASTER_RECORDS), masterRecords(ns));
+}
+
+/** Records of the partitions this worker masters now (the rest of its records are replicas). */
+function masterRecords(ns: Namespace): number {
+  const counts = ns.store.index.partitionCounts;
+  let sum = 0;
+  for (let p = 0; p < counts.length; p++) if (map.master(ns.index, p) === init.workerIndex) sum += counts[p];
+  return sum;
 }
 
 const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -314,7 +371,7 @@ async function run(): Promise<void> {
     await publish();
     const nowMs = Date.now();
     background(nowMs);
-    if (handled > 0 && !blocked) {
+    if ((handled > 0 || migrationState === 'progress') && !blocked) {
       // Let control messages and timers in between batches under sustained load.
       if (handled >= C.WORKER_DRAIN_BATCH_MAX || nowMs - lastYieldMs >= CONTROL_YIELD_MS) {
         lastYieldMs = nowMs;
@@ -337,7 +394,12 @@ async function run(): Promise<void> {
     // blocked thread is cheaper than waking an event loop (docs/benchmarks.md, +10 % pinned).
     // It wakes for requests, for a control message (the primary wakes the ring after posting
     // one) and every SYNC_WAIT_MS, and visits its event loop every CONTROL_YIELD_MS.
-    requests.waitSync(C.WORKER_SYNC_WAIT_MS);
+    // Masters ring this ring's doorbell after writing this worker's channels: announce the
+    // sleep first, then look at the channels, so a message is either seen now or wakes us.
+    const observed = requests.prepareSleep();
+    const idle = observed >= 0 && (replIn === null || replIn.isEmpty());
+    // A migration waiting for its channel to drain sleeps briefly; the replica frees it.
+    requests.finishSleep(observed, migrationState === 'blocked' ? 1 : C.WORKER_SYNC_WAIT_MS, idle && migrationState !== 'progress');
     const now = Date.now();
     if (now - lastYieldMs >= CONTROL_YIELD_MS) {
       lastYieldMs = now;

@@ -107,6 +107,7 @@ export function parseBody(r: Reader, end: number, f: RequestFields, binsAreValue
       case 'cursor':
       case 'pageSize':
       case 'beforeMs':
+      case 'commitLevel':
         r.skipValue();
         break;
       default:

@@ -54,7 +54,7 @@ export function scanPage(p: ScanPage, out: Writer): void {
     const wanted =
       (voidTime === 0 || voidTime > p.nowVoid) &&
       (p.setId === SCAN_ALL_SETS || p.setId === setId) &&
-      p.map.master(store.partitionId(slot)) === p.workerIndex;
+      p.map.master(p.ns.index, store.partitionId(slot)) === p.workerIndex;
     if (wanted) {
       writeRecord(p, slot, setId, voidTime, out);
       count++;

@@ -45,6 +45,8 @@ export class StoreControl {
     private readonly log: (message: string) => void,
     /** Advances the heartbeat: a large copy must not look like a hang. */
     private readonly beat: () => void,
+    /** Records of the partitions this worker masters (a snapshot counts each record once). */
+    private readonly masterRecords: (ns: Namespace) => number = (ns) => ns.store.recordCount,
   ) {}
 
   enqueue(m: StoreControlMessage): void {
@@ -102,6 +104,8 @@ export class StoreControl {
         return null;
       case 'repair-apply':
         return this.repair(ns, m.problems, m.versions);
+      case 'migrate':
+        throw new Error('migrate is handled by the worker loop (src/worker/migrate-out.ts)');
     }
   }
 
@@ -154,7 +158,7 @@ export class StoreControl {
   }
 
   /** A frozen copy of the namespace's shared memory and the log position it reflects. */
-  private copy(ns: Namespace): { memory: RecordStoreAdoption; sequence: number; records: number; pauseMs: number } {
+  private copy(ns: Namespace): { memory: RecordStoreAdoption; sequence: number; records: number; masterRecords: number; pauseMs: number } {
     const started = performance.now();
     const s = ns.store;
     const copy = (sab: SharedArrayBuffer) => copySab(sab, this.beat);
@@ -165,7 +169,7 @@ export class StoreControl {
       arenaStatsSab: copy(s.arena.statsSab),
       blocks: s.arena.blocks().map((b) => (b === null ? null : copy(b))),
     };
-    return { memory, sequence: ns.log?.writer.lastSequence ?? 0, records: s.recordCount, pauseMs: performance.now() - started };
+    return { memory, sequence: ns.log?.writer.lastSequence ?? 0, records: s.recordCount, masterRecords: this.masterRecords(ns), pauseMs: performance.now() - started };
   }
 
   private reply(requestId: number, error: string | null, value: unknown): void {

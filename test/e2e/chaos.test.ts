@@ -1,11 +1,14 @@
 // Proves no acknowledged write is lost and no read lies while workers are crashed, exited, hung
-// and stalled over and over under concurrent load. Seeded (SEED=… replays the fault schedule):
-// a register workload (generation-checked puts, reads that must never go back in time), a
-// counter workload (every final count lies between acknowledged and attempted increments) and a
-// set workload (every acknowledged create-only insert is present).
+// and stalled over and over under concurrent load, with two copies of every partition (each
+// failure promotes replicas, each restart rebuilds from them), and that the copies end identical.
+// Seeded (SEED=… replays the fault schedule): a register workload (generation-checked puts,
+// reads that must never go back in time), a counter workload (every final count lies between
+// acknowledged and attempted increments) and a set workload (every acknowledged create-only
+// insert is present).
 import t from 'tap';
 import { connect, Key, ops, status, type Client } from '../../src/index';
 import { prng, sleep, startTestNode, waitStable } from '../helpers/node';
+import { compareCopies, waitInSync } from '../helpers/replicas';
 
 const DURATION_MS = Number(process.env.CHAOS_MS ?? 8000);
 const REGISTERS = 120;
@@ -19,7 +22,7 @@ t.test('chaos: faults under load lose nothing acknowledged', async (t) => {
   const seed = Number(process.env.SEED ?? Math.floor(Math.random() * 1e9));
   t.comment(`seed ${seed}`);
   const rand = prng(seed);
-  const { client: admin, url } = await startTestNode(t, (c) => {
+  const { client: admin, url, node } = await startTestNode(t, (c) => {
     c.workers.count = 3;
     c.supervisor.faultInjection = true;
     c.supervisor.heartbeatTimeoutMs = 250;
@@ -130,6 +133,10 @@ t.test('chaos: faults under load lose nothing acknowledged', async (t) => {
   // Every worker back, and none restarting, before the final reads.
   await waitStable(admin, 600);
   t.ok(faults >= 5, `${faults} faults injected`);
+  // Every worker rebuilt, and each partition's two copies identical.
+  t.ok(await waitInSync(admin), 'every copy back in sync');
+  const copies = compareCopies(node);
+  t.same(copies.problems.slice(0, 10), [], `master and replica copies identical (${copies.records} records)`);
 
   // Final state against the history.
   const regs = await admin.batchGet(Array.from({ length: REGISTERS }, (_, k) => new Key('test', 'reg', k)));

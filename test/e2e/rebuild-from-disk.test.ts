@@ -57,6 +57,8 @@ t.test('a file namespace whose memory cannot be adopted is rebuilt from disk', a
 
 t.test('a memory namespace is never started empty in place of memory it cannot adopt', async (t) => {
   const { node, client } = await startTestNode(t, (c) => {
+    // One copy: nothing to copy from, so the partitions must stay unavailable.
+    c.namespaces[0].replicationFactor = 1;
     c.supervisor.faultInjection = true;
     c.supervisor.crashLoopMax = 3;
     c.supervisor.restartDelayMsMin = 10;

@@ -95,6 +95,8 @@ t.test('fault injection is refused unless enabled', async (t) => {
 
 t.test('a crash loop is given up on; the other worker keeps serving', async (t) => {
   const { client } = await startTestNode(t, (c) => {
+    // One copy: the given-up worker's partitions have no other home.
+    c.namespaces[0].replicationFactor = 1;
     c.supervisor.faultInjection = true;
     c.supervisor.crashLoopMax = 2;
   });

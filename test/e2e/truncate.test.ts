@@ -95,6 +95,8 @@ t.test('a file namespace replays the truncate at every cold start', async (t) =>
 
 t.test('a worker failing with the truncate in flight makes it in doubt', async (t) => {
   const { client } = await startTestNode(t, (c) => {
+    // One copy: the dead worker's partitions wait for it, so what it did not truncate shows.
+    c.namespaces[0].replicationFactor = 1;
     c.supervisor.faultInjection = true;
     c.supervisor.heartbeatTimeoutMs = 300;
     c.supervisor.crashLoopMax = 100;

@@ -22,8 +22,9 @@ t.test('verify passes a healthy store and catches a corrupted record', async (t)
   const peer = await rawPeer(url);
   peer.request(1, 13, { ns: 'test' });
   const healthy = (await peer.waitFor(1, 20_000))[2] as { namespaces: NsReport[] };
-  t.equal(healthy.namespaces[0].records, 2000);
-  t.equal(healthy.namespaces[0].checked, 2000);
+  // Every copy is checked: each record has two (master and replica).
+  t.equal(healthy.namespaces[0].records, 4000);
+  t.equal(healthy.namespaces[0].checked, 4000);
   t.equal(healthy.namespaces[0].problemCount, 0);
 
   // Under concurrent writes every record is either checked or reported as changing.

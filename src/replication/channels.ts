@@ -1,0 +1,69 @@
+// The shared memory of replication: one ring per ordered worker pair (master -> replica), which
+// outlives both threads, and one overflow flag per ring. The primary creates them all and hands
+// them to every worker; a ring is replaced only when its reader must be copied whole anyway.
+//
+// flags (Int32): word 0 counts overflows (any channel; the primary watches it), then one word per
+// channel, at 1 + from * n + to: set by the master when the ring had no room, so the replica missed
+// writes and must be copied; cleared by the master when the primary hands it a fresh ring.
+
+import { REPL_RING_BYTES } from '../constants';
+import { Ring } from '../shm/ring';
+
+export const OVERFLOW_EPOCH = 0;
+
+export class ReplicationChannels {
+  readonly n: number;
+  /** rings[from * n + to]; null on the diagonal. */
+  readonly rings: (SharedArrayBuffer | null)[];
+  readonly flagsSab: SharedArrayBuffer;
+  readonly flags: Int32Array;
+
+  private constructor(n: number, rings: (SharedArrayBuffer | null)[], flagsSab: SharedArrayBuffer) {
+    this.n = n;
+    this.rings = rings;
+    this.flagsSab = flagsSab;
+    this.flags = new Int32Array(flagsSab);
+  }
+
+  /** Rings between every pair of workers; ringBytes 0: none (no namespace is replicated). */
+  static create(n: number, ringBytes: number = REPL_RING_BYTES): ReplicationChannels {
+    const rings: (SharedArrayBuffer | null)[] = [];
+    for (let from = 0; from < n; from++) {
+      for (let to = 0; to < n; to++) rings.push(from === to || ringBytes === 0 ? null : Ring.create(ringBytes).sab);
+    }
+    return new ReplicationChannels(n, rings, new SharedArrayBuffer((1 + n * n) * 4));
+  }
+
+  static attach(n: number, rings: (SharedArrayBuffer | null)[], flagsSab: SharedArrayBuffer): ReplicationChannels {
+    return new ReplicationChannels(n, rings, flagsSab);
+  }
+
+  ring(from: number, to: number): SharedArrayBuffer | null {
+    return this.rings[from * this.n + to];
+  }
+
+  overflowed(from: number, to: number): boolean {
+    return Atomics.load(this.flags, 1 + from * this.n + to) !== 0;
+  }
+
+  setOverflowed(from: number, to: number, on: boolean): void {
+    Atomics.store(this.flags, 1 + from * this.n + to, on ? 1 : 0);
+    if (on) Atomics.add(this.flags, OVERFLOW_EPOCH, 1);
+  }
+
+  get overflowEpoch(): number {
+    return Atomics.load(this.flags, OVERFLOW_EPOCH);
+  }
+
+  /** Primary: a fresh ring for from -> to (the old one's content is dropped with it). */
+  replace(from: number, to: number, ringBytes: number = REPL_RING_BYTES): SharedArrayBuffer {
+    const sab = Ring.create(ringBytes).sab;
+    this.rings[from * this.n + to] = sab;
+    return sab;
+  }
+}
+
+/** Ring positions are free-running u32: true when `a` is at or past `b`. */
+export function reached(a: number, b: number): boolean {
+  return ((a - b) | 0) >= 0;
+}

@@ -1,0 +1,232 @@
+// Replica workers (docs/replication.md): every partition has a master and replicas on other
+// workers; a write is answered once its replicas hold it; a dead master's partitions are promoted
+// at once; a restarted worker takes back its journal or is copied; a partition with no copy left
+// is unavailable, never wrong; a file namespace's cold start never serves a copy that fell behind.
+import t from 'tap';
+import * as fs from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { Key, status, type Client } from '../../src/index';
+import { holderOf } from '../../src/partition/map';
+import { partitionOf } from '../../src/partition/digest';
+import { sleep, startTestNode, waitStable } from '../helpers/node';
+import { compareCopies, waitInSync } from '../helpers/replicas';
+
+interface WorkerInfo {
+  state: string;
+  restarts: number;
+  roles: { master: number; replica: number; outOfSync: number };
+  lastRebuild: { partitions: number; records: number } | null;
+}
+const workersOf = async (c: Client) => (await c.info()).workers as WorkerInfo[];
+
+async function waitFor(c: Client, pred: (ws: WorkerInfo[]) => boolean, timeoutMs = 20_000): Promise<WorkerInfo[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ws = await workersOf(c);
+    if (pred(ws) || Date.now() > deadline) return ws;
+    await sleep(20);
+  }
+}
+
+const keys = (set: string, n: number) => Array.from({ length: n }, (_, i) => new Key('test', set, i));
+const masterOf = (k: Key, n: number) => holderOf(partitionOf(k.digest), n, 0);
+
+t.test('every partition has a master and a replica; the copies are identical', async (t) => {
+  const { node, client } = await startTestNode(t, (c) => {
+    c.workers.count = 3;
+  });
+  const ks = keys('r', 3000);
+  await Promise.all(ks.map((k, i) => client.put(k, { i })));
+  await Promise.all(ks.slice(0, 500).map((k) => client.remove(k)));
+  await Promise.all(ks.slice(500, 1000).map((k) => client.touch(k)));
+  t.ok(await waitInSync(client), 'in sync');
+  const { problems, records } = compareCopies(node);
+  t.same(problems.slice(0, 5), [], 'each record is on both its holders, at the same generation');
+  t.equal(records, 2500, 'deletes reached the replicas too');
+  const ws = await workersOf(client);
+  for (const w of ws) {
+    t.ok(w.roles.master >= 1365 && w.roles.master <= 1366, `worker masters a third (${w.roles.master})`);
+    t.ok(Math.abs(w.roles.replica - w.roles.master) <= 1, `and about as many as replica (${w.roles.replica})`);
+  }
+  const deadline = Date.now() + 5000;
+  let ns = (await client.info()).namespaces as { records: number; copies: number; replicationFactor: number }[];
+  while ((ns[0].records !== 2500 || ns[0].copies !== 5000) && Date.now() < deadline) {
+    await sleep(60);
+    ns = (await client.info()).namespaces as typeof ns;
+  }
+  t.same([ns[0].replicationFactor, ns[0].records, ns[0].copies], [2, 2500, 5000], 'INFO counts each record once, and its copies');
+});
+
+t.test('the replication factor is capped at the workers', async (t) => {
+  const { client } = await startTestNode(t, (c) => {
+    c.namespaces[0].replicationFactor = 4;
+  });
+  const ns = (await client.info()).namespaces as { replicationFactor: number }[];
+  t.equal(ns[0].replicationFactor, 2);
+});
+
+t.test('a dead master fails over at once, and its replacement copies only what it mastered', async (t) => {
+  const { node, client } = await startTestNode(t, (c) => {
+    c.supervisor.faultInjection = true;
+  });
+  const ks = keys('f', 2000);
+  await Promise.all(ks.map((k, i) => client.put(k, { i })));
+  // Writes go on while worker 1 dies; every acknowledged one must survive.
+  let running = true;
+  const acked = new Map<number, number>();
+  const doubt = new Map<number, number[]>();
+  const writer = (async () => {
+    for (let round = 1; running; round++) {
+      await Promise.all(ks.slice(0, 200).map(async (k, i) => {
+        try {
+          await client.put(k, { i: round * 10_000 + i });
+          acked.set(i, round * 10_000 + i);
+        } catch (e) {
+          if ((e as { inDoubt?: boolean }).inDoubt) doubt.set(i, [...(doubt.get(i) ?? []), round * 10_000 + i]);
+        }
+      }));
+    }
+  })();
+  await sleep(100);
+  const faultAt = Date.now();
+  await client.injectFault({ worker: 1, kind: 'crash' });
+  const onDead = ks.find((k) => masterOf(k, 2) === 1)!;
+  // The first successful read of a partition that worker 1 mastered, after the fault.
+  for (;;) {
+    try {
+      await client.get(onDead);
+      break;
+    } catch {
+      await sleep(1);
+    }
+  }
+  t.comment(`first read served on a failed-over partition ${Date.now() - faultAt} ms after the fault`);
+  const ws = await waitFor(client, (w) => w[1].state === 'up' && w[1].lastRebuild !== null);
+  running = false;
+  await writer;
+  t.ok(await waitInSync(client), 'in sync again');
+  t.equal(ws[1].lastRebuild?.partitions, 2048, 'it copied the partitions it mastered; its replica partitions came back from their journal');
+  const got = await client.batchGet(ks);
+  for (let i = 0; i < 200; i++) {
+    const v = got[i]?.bins.i;
+    const allowed = [acked.get(i), ...(doubt.get(i) ?? [])];
+    if (!allowed.includes(v as number)) t.fail(`key ${i}: ${String(v)}, acknowledged ${acked.get(i)}, in doubt ${JSON.stringify(doubt.get(i) ?? [])}`);
+  }
+  t.same(got.slice(200).map((r) => r?.bins.i), ks.slice(200).map((_, i) => i + 200), 'untouched records all there');
+  t.same(compareCopies(node).problems.slice(0, 5), [], 'copies identical after the rebuild');
+  const roles = (await workersOf(client)).map((w) => w.roles.master);
+  t.same(roles, [2048, 2048], 'each worker masters its own partitions again');
+});
+
+t.test('memory that cannot be adopted is copied whole from the other holders', async (t) => {
+  const { node, client } = await startTestNode(t, (c) => {
+    c.supervisor.faultInjection = true;
+    c.supervisor.crashLoopMax = 10;
+    c.supervisor.restartDelayMsMin = 10;
+    c.supervisor.restartDelayMsMax = 20;
+  });
+  const ks = keys('m', 1000);
+  await Promise.all(ks.map((k, i) => client.put(k, { i })));
+  new Int32Array(node.workers[1].stores[0].indexSab!)[0] ^= 0x5a5a; // its index header, damaged
+  await client.injectFault({ worker: 1, kind: 'exit' });
+  const ws = await waitFor(client, (w) => w[1].state === 'up' && w[1].restarts >= 2 && w[1].lastRebuild !== null);
+  t.equal(ws[1].restarts, 2, 'one replacement died adopting; the next started empty');
+  t.equal(ws[1].lastRebuild?.partitions, 4096, 'and was copied every partition it holds');
+  t.ok(await waitInSync(client), 'in sync');
+  t.same((await client.batchGet(ks)).map((r) => r?.bins.i), ks.map((_, i) => i), 'every record served');
+  t.same(compareCopies(node).problems.slice(0, 5), [], 'copies identical');
+});
+
+t.test('a partition whose every copy is down is unavailable; the others are served', async (t) => {
+  const { client } = await startTestNode(t, (c) => {
+    c.workers.count = 3;
+    c.supervisor.faultInjection = true;
+    c.supervisor.crashLoopMax = 1; // given up on at the first failure
+  });
+  const ks = keys('u', 600);
+  await Promise.all(ks.map((k, i) => client.put(k, { i })));
+  await client.injectFault({ worker: 0, kind: 'crash' });
+  await waitFor(client, (w) => w[0].state === 'failed');
+  await t.resolves(client.get(ks.find((k) => masterOf(k, 3) === 0)!), 'one copy down: served by its replica');
+  await client.injectFault({ worker: 1, kind: 'crash' });
+  await waitFor(client, (w) => w[1].state === 'failed');
+  await sleep(100);
+  const holders = (k: Key) => [0, 1].map((j) => holderOf(partitionOf(k.digest), 3, j));
+  const lost = ks.filter((k) => holders(k).every((w) => w !== 2));
+  const kept = ks.filter((k) => holders(k).includes(2));
+  t.ok(lost.length > 0 && kept.length > 0);
+  await t.rejects(client.get(lost[0], undefined, { maxRetries: 0 }), { code: status.PARTITION_UNAVAILABLE }, 'no copy left: unavailable, not empty');
+  await t.rejects(client.put(lost[0], { i: -1 }), { code: status.PARTITION_UNAVAILABLE, inDoubt: false }, 'a write there is refused, not in doubt');
+  const got = await client.batchGet(kept);
+  t.same(got.map((r) => r?.bins.i), kept.map((k) => ks.indexOf(k)), 'every partition with a copy on the survivor is served');
+  await t.resolves(client.put(kept[0], { i: 'new' }), 'and takes writes');
+});
+
+t.test('commit level master answers before the replica holds the write; all waits for it', async (t) => {
+  const { client } = await startTestNode(t, (c) => {
+    c.supervisor.faultInjection = true;
+    c.supervisor.heartbeatTimeoutMs = 2000;
+  });
+  const onZero = keys('c', 100).filter((k) => masterOf(k, 2) === 0);
+  await client.injectFault({ worker: 1, kind: 'stall' }); // the replica stops applying
+  let allDone = false;
+  const all = client.put(onZero[0], { v: 'all' }, undefined, { commitLevel: 'all' }).then((r) => {
+    allDone = true;
+    return r;
+  });
+  await client.put(onZero[1], { v: 'master' }, undefined, { commitLevel: 'master' });
+  t.equal(allDone, false, 'the master-level write is answered while the all-level one waits for the stalled replica');
+  await t.resolves(all, 'once the replica is declared hung, the write is answered: its master holds it');
+  await waitStable(client, 300);
+  t.ok(await waitInSync(client), 'the replica is rebuilt');
+  t.same((await client.get(onZero[0])).bins, { v: 'all' });
+  t.same((await client.get(onZero[1])).bins, { v: 'master' });
+  await t.rejects(client.put(onZero[2], { v: 1 }, undefined, { commitLevel: 'some' as never }), { code: status.PARAMETER });
+});
+
+t.test('a worker given up on leaves every partition served by the survivors', async (t) => {
+  const { client } = await startTestNode(t, (c) => {
+    c.supervisor.faultInjection = true;
+    c.supervisor.crashLoopMax = 1;
+  });
+  const ks = keys('g', 400);
+  await Promise.all(ks.map((k, i) => client.put(k, { i })));
+  await client.injectFault({ worker: 1, kind: 'crash' });
+  await waitFor(client, (w) => w[1].state === 'failed');
+  t.same((await client.batchGet(ks)).map((r) => r?.bins.i), ks.map((_, i) => i), 'all read');
+  await Promise.all(ks.map((k, i) => client.put(k, { i: i + 1 })));
+  t.same((await client.batchGet(ks)).map((r) => r?.bins.i), ks.map((_, i) => i + 1), 'all written');
+  t.same((await client.truncate('test', 'g')), { deleted: 400 }, 'a truncate goes ahead without it');
+});
+
+t.test('a file namespace never cold-starts on a copy that fell behind', async (t) => {
+  const dataDir = path.join(fs.mkdtempSync(path.join(tmpdir(), 'aerie-replicas-')), 'data');
+  t.teardown(() => fs.rmSync(path.dirname(dataDir), { recursive: true, force: true }));
+  const patch = (c: import('../../src/config').NodeConfig) => {
+    c.namespaces[0].storage = 'file';
+    c.namespaces[0].dataDir = dataDir;
+    c.supervisor.faultInjection = true;
+    c.supervisor.crashLoopMax = 1;
+  };
+  const ks = keys('d', 400);
+  {
+    const tt = t; // the first node lives in a subtest so its teardown runs before the restart
+    await tt.test('first life: worker 1 is lost, writes go on', async (t) => {
+      const { client } = await startTestNode(t, patch);
+      await Promise.all(ks.map((k, i) => client.put(k, { i, life: 1 })));
+      await client.injectFault({ worker: 1, kind: 'crash' });
+      await waitFor(client, (w) => w[1].state === 'failed');
+      await Promise.all(ks.map((k, i) => client.put(k, { i, life: 2 })));
+      t.ok(fs.existsSync(path.join(dataDir, 'test', 'replicas.json')), 'the stale copies are on record');
+    });
+  }
+  const { client } = await startTestNode(t, patch);
+  const got = await client.batchGet(ks);
+  t.same(got.map((r) => r?.bins.life), ks.map(() => 2), 'every record at its newest value: worker 1\'s old copies are not served');
+  t.ok(await waitInSync(client), 'worker 1 is rebuilt from worker 0');
+  const ws = await workersOf(client);
+  t.ok((ws[1].lastRebuild?.partitions ?? 0) === 4096, 'every partition it holds was copied');
+  t.same(ws.map((w) => w.roles.master), [2048, 2048], 'then it masters its own partitions again');
+  t.same((await client.batchGet(ks)).map((r) => r?.bins.life), ks.map(() => 2));
+});
