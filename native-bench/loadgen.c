@@ -96,6 +96,7 @@ typedef struct {
   int prefill;
   int json;
   int progress;
+  int progress_ms;
   int string_keys;
   int server_pid; /* 0 = do not sample the server's CPU */
   uint64_t seed;
@@ -153,7 +154,7 @@ typedef struct {
 static options_t opt = {
   .host = "127.0.0.1", .port = 3000, .connections = 50, .inflight = 1, .batch = 1, .keys = 1000000,
   .value_bytes = 100, .read_pct = 50, .duration_s = -1, .count = 0, .warmup_s = 1, .timeout_s = 300,
-  .ns = "test", .set = "b", .seed = 0x9e3779b97f4a7c15ull,
+  .ns = "test", .set = "b", .seed = 0x9e3779b97f4a7c15ull, .progress_ms = 1000,
 };
 
 static struct {
@@ -909,10 +910,10 @@ static int advance(uint64_t now) {
 }
 
 static void progress(uint64_t now) {
-  if (!opt.progress || g.phase != PHASE_MEASURE || now - g.progress_last_ns < NS_PER_S) return;
+  if (!opt.progress || g.phase != PHASE_MEASURE || now - g.progress_last_ns < (uint64_t)opt.progress_ms * NS_PER_MS) return;
   uint64_t ops = g.stats.reads + g.stats.writes;
   double s = (double)(now - g.progress_last_ns) / NS_PER_S;
-  fprintf(stderr, "loadgen: %5.1f s  %10.0f ops/s  errors %" PRIu64 "\n", (double)(now - g.measure_start_ns) / NS_PER_S,
+  fprintf(stderr, "loadgen: %7.2f s  %10.0f ops/s  errors %" PRIu64 "\n", (double)(now - g.measure_start_ns) / NS_PER_S,
           (double)(ops - g.progress_last_ops) / s, g.stats.errors);
   g.progress_last_ns = now;
   g.progress_last_ops = ops;
@@ -1124,13 +1125,14 @@ static void usage(void) {
       "  --server-pid PID    also report that process's CPU per op (/proc/PID/stat)\n"
       "  --seed N            random seed for keys and operations\n"
       "  --progress          print ops/s every second to stderr\n"
+      "  --progress-ms N     print ops/s every N ms instead (implies --progress)\n"
       "  --json              print one JSON object instead of the text report\n"
       "exit status: 0 ok, 1 bad options, 2 failure (disconnect, protocol error, timeout)\n");
 }
 
 static void parse_options(int argc, char **argv) {
   enum { O_HOST = 256, O_PORT, O_CONN, O_INFLIGHT, O_BATCH, O_KEYS, O_VALUE, O_READ, O_DURATION, O_COUNT,
-         O_WARMUP, O_TIMEOUT, O_NS, O_SET, O_STRING_KEYS, O_PREFILL, O_PID, O_SEED, O_PROGRESS, O_JSON, O_HELP, O_PROTOCOL, O_RATE };
+         O_WARMUP, O_TIMEOUT, O_NS, O_SET, O_STRING_KEYS, O_PREFILL, O_PID, O_SEED, O_PROGRESS, O_JSON, O_HELP, O_PROTOCOL, O_RATE, O_PROGRESS_MS };
   static const struct option longs[] = {
       {"protocol", 1, 0, O_PROTOCOL}, {"host", 1, 0, O_HOST}, {"port", 1, 0, O_PORT}, {"connections", 1, 0, O_CONN},
       {"inflight", 1, 0, O_INFLIGHT}, {"batch", 1, 0, O_BATCH}, {"keys", 1, 0, O_KEYS},
@@ -1138,7 +1140,7 @@ static void parse_options(int argc, char **argv) {
       {"count", 1, 0, O_COUNT}, {"warmup", 1, 0, O_WARMUP}, {"timeout", 1, 0, O_TIMEOUT}, {"ns", 1, 0, O_NS},
       {"set", 1, 0, O_SET}, {"string-keys", 0, 0, O_STRING_KEYS}, {"prefill", 0, 0, O_PREFILL},
       {"server-pid", 1, 0, O_PID}, {"seed", 1, 0, O_SEED}, {"progress", 0, 0, O_PROGRESS},
-      {"json", 0, 0, O_JSON}, {"help", 0, 0, O_HELP}, {"rate", 1, 0, O_RATE}, {0, 0, 0, 0}};
+      {"json", 0, 0, O_JSON}, {"help", 0, 0, O_HELP}, {"rate", 1, 0, O_RATE}, {"progress-ms", 1, 0, O_PROGRESS_MS}, {0, 0, 0, 0}};
   int o;
   while ((o = getopt_long(argc, argv, "", longs, NULL)) != -1) {
     switch (o) {
@@ -1168,6 +1170,14 @@ static void parse_options(int argc, char **argv) {
       case O_PID: opt.server_pid = (int)parse_u64("server-pid", optarg, 1, 1u << 30); break;
       case O_SEED: opt.seed = parse_u64("seed", optarg, 1, UINT64_MAX); break;
       case O_PROGRESS: opt.progress = 1; break;
+      case O_PROGRESS_MS:
+        opt.progress = 1;
+        opt.progress_ms = atoi(optarg);
+        if (opt.progress_ms < 10 || opt.progress_ms > 60000) {
+          fprintf(stderr, "loadgen: --progress-ms must be 10..60000\n");
+          exit(1);
+        }
+        break;
       case O_JSON: opt.json = 1; break;
       case O_HELP: usage(); exit(0);
       default: die_usage("unknown option");

@@ -1,6 +1,7 @@
 'use strict';
 // The servers `run.js` measures side by side: an Aerie node (pinned to one core like the peers,
-// and again unpinned, since a node runs a primary thread and two workers), Redis without
+// again unpinned, since a node runs a primary thread and two workers, and pinned with one copy of
+// each partition instead of the default two), Redis without
 // persistence, Redis with an append-only file fsynced every second, and memcached with one
 // worker thread. Each runs as a child process on a free loopback port, in its own temporary
 // directory, pinned with taskset to CPU 0 when pinning is on. Peers whose binaries are missing
@@ -27,6 +28,9 @@ const SERVER_CPU = 0;
 const SERVER_SPECS = [
   { id: 'aerie', label: 'Aerie', protocol: 'aerie', kind: 'aerie', pinned: true },
   { id: 'aerie-unpinned', label: 'Aerie, unpinned', protocol: 'aerie', kind: 'aerie', pinned: false },
+  // The default keeps two copies (a replica on the other worker, docs/replication.md); this row
+  // shows what replication costs.
+  { id: 'aerie-one-copy', label: 'Aerie, one copy', protocol: 'aerie', kind: 'aerie', pinned: true, replicationFactor: 1 },
   { id: 'redis', label: 'Redis', protocol: 'redis', kind: 'redis', pinned: true, binary: 'redis-server', aof: false,
     install: 'apt-get install -y redis-server' },
   { id: 'redis-aof', label: 'Redis, AOF everysec', protocol: 'redis', kind: 'redis', pinned: true, binary: 'redis-server',
@@ -60,7 +64,7 @@ function serverArgv(spec, port, dir, embedded) {
     const configPath = path.join(dir, 'aerie.json');
     const config = {
       service: { host: '127.0.0.1', port },
-      namespaces: [{ name: 'test', storage: 'memory' }],
+      namespaces: [{ name: 'test', storage: 'memory', ...(spec.replicationFactor === undefined ? {} : { replicationFactor: spec.replicationFactor }) }],
       log: { level: 'warn' },
     };
     fs.writeFileSync(configPath, JSON.stringify(config, null, 2));

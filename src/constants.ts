@@ -60,9 +60,14 @@ export const REPLICATION_FACTOR_MAX = 4;
  */
 export const REPL_RING_BYTES = 32 * 1024 * 1024;
 /** Replication messages a worker applies from one channel per loop turn, before its requests. */
-export const REPL_DRAIN_MESSAGES_MAX = 16384;
+export const REPL_DRAIN_MESSAGES_MAX = 4096;
 /** Index slots a master walks per loop turn while it copies partitions to a rebuilding worker. */
-export const MIGRATE_STEP_SLOTS = 16384;
+export const MIGRATE_STEP_SLOTS = 4096;
+/**
+ * A migration appends images only while its channel holds less than this unapplied: live writes
+ * share the channel, and a write waiting for its replica waits behind whatever is queued there.
+ */
+export const MIGRATE_CHANNEL_BYTES_MAX = 1024 * 1024;
 /** Partitions copied per migration round; progress in INFO moves by this step. */
 export const MIGRATE_PARTITIONS_PER_ROUND = 256;
 /** Requests the primary holds for partitions changing master (failover, handoff) before refusing. */

@@ -6,9 +6,11 @@ import { withClient } from './with-client';
 
 export const INFO_USAGE = `usage: aerie info [--host HOST:PORT] [--json]
 
-Prints a node's statistics: the node, its connections, each namespace
-(records, memory, stop-writes), each worker (state, partitions, records,
-operation counters) and the partition map version.
+Prints a node's statistics: the node, its connections, replication (partitions
+moving, writes waiting for replicas), each namespace (replication factor,
+records, copies, memory, stop-writes), each worker (state, partitions it masters
+and holds as replica, copies out of sync, rebuild progress, records, operation
+counters) and the partition map version.
 
 options:
   --host HOST:PORT   node to ask (default ${DEFAULT_HOST})
@@ -57,35 +59,53 @@ export function formatInfo(info: Record<string, unknown>): string {
     `partition map version  ${cell(info.partitionMapVersion)}`,
     `connections            ${cell(connections.open)} open, ${cell(connections.opened)} opened, ${cell(connections.closed)} closed`,
     `requests in flight     ${cell(info.requestsInFlight)}`,
+    `replication            ${replicationLine(fieldsOf(info.replication), info.replication)}`,
     '',
     'namespaces',
     formatTable(
-      ['NAME', 'STORAGE', 'RECORDS', 'MEMORY', 'LIMIT', 'USED', 'STOP-WRITES', 'AT', 'EXPIRED', 'DEFAULT-TTL'],
+      ['NAME', 'STORAGE', 'RF', 'RECORDS', 'COPIES', 'MEMORY', 'LIMIT', 'USED', 'STOP-WRITES', 'AT', 'EXPIRED', 'DEFAULT-TTL'],
       listOf(info.namespaces).map((ns) => [
-        cell(ns.name), cell(ns.storage), cell(ns.records), formatBytes(ns.memoryBytes), formatBytes(ns.memoryBytesMax),
+        cell(ns.name), cell(ns.storage), cell(ns.replicationFactor), cell(ns.records), cell(ns.copies), formatBytes(ns.memoryBytes), formatBytes(ns.memoryBytesMax),
         percent(ns.memoryBytes, ns.memoryBytesMax), ns.stopWrites === true ? 'YES' : ns.stopWrites === false ? 'no' : '-',
         typeof ns.stopWritesPct === 'number' ? `${ns.stopWritesPct}%` : '-', cell(ns.expired),
         ns.defaultTtlSec === 0 ? 'never' : typeof ns.defaultTtlSec === 'number' ? `${ns.defaultTtlSec}s` : '-',
       ]),
-      ['left', 'left', 'right', 'right', 'right', 'right', 'left', 'right', 'right', 'right'],
+      ['left', 'left', 'right', 'right', 'right', 'right', 'right', 'right', 'left', 'right', 'right', 'right'],
     ),
     '',
     'workers',
     formatTable(
-      ['#', 'STATE', 'PARTITIONS', 'RECORDS', 'REQUESTS', 'READS', 'WRITES', 'DELETES', 'NOT-FOUND', 'ERRORS', 'SCAN-PAGES', 'HEARTBEAT', 'LAG', 'HEAP', 'RESTARTS'],
+      ['#', 'STATE', 'PARTITIONS', 'REPLICA', 'OUT-OF-SYNC', 'RECORDS', 'REQUESTS', 'READS', 'WRITES', 'DELETES', 'NOT-FOUND', 'ERRORS', 'SCAN-PAGES', 'HEARTBEAT', 'LAG', 'HEAP', 'RESTARTS'],
       listOf(info.workers).map((w) => [
-        cell(w.index), cell(w.state), cell(w.partitions), cell(w.records), cell(w.requests), cell(w.reads), cell(w.writes),
+        cell(w.index), cell(w.state), cell(w.partitions), cell(fieldsOf(w.roles).replica), cell(fieldsOf(w.roles).outOfSync), cell(w.records), cell(w.requests), cell(w.reads), cell(w.writes),
         cell(w.deletes), cell(w.notFound), cell(w.errors), cell(w.scanPages),
         typeof w.heartbeatAgeMs === 'number' && w.heartbeatAgeMs >= 0 ? `${w.heartbeatAgeMs}ms ago` : '-',
         typeof w.eventLoopLagMs === 'number' ? `${w.eventLoopLagMs}ms` : '-',
         formatBytes(w.heapUsedBytes), cell(w.restarts),
       ]),
-      ['right', 'left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
+      ['right', 'left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
     ),
   ];
+  // A rebuild under way, and the last one each worker went through.
+  for (const w of listOf(info.workers)) {
+    const r = fieldsOf(w.rebuild);
+    if (w.rebuild !== null && w.rebuild !== undefined) {
+      lines.push(`worker ${cell(w.index)} rebuilding: ${cell(r.partitionsRemaining)} of ${cell(r.partitionsTotal)} partitions left, ${cell(r.recordsMoved)} records copied, ${formatDurationMs(r.elapsedMs)}`);
+    }
+    const last = fieldsOf(w.lastRebuild);
+    if (w.lastRebuild !== null && w.lastRebuild !== undefined) {
+      lines.push(`worker ${cell(w.index)} last rebuild: ${cell(last.partitions)} partitions, ${cell(last.records)} records in ${formatDurationMs(last.elapsedMs)}`);
+    }
+  }
   // Why each restarted worker last died, so an operator need not reach for --json.
   for (const w of listOf(info.workers)) {
     if (typeof w.lastFailure === 'string') lines.push(`worker ${cell(w.index)} last failure: ${w.lastFailure}`);
   }
   return lines.join('\n');
+}
+
+function replicationLine(r: Fields, raw: unknown): string {
+  if (raw === null) return 'none (every namespace keeps one copy)';
+  if (raw === undefined) return '-';
+  return `${cell(r.partitionsMoving)} partitions moving, ${cell(r.writesWaiting)} writes waiting for replicas, ${cell(r.movesDone)} moves done`;
 }

@@ -5,10 +5,11 @@
 // written after the walk passed it is sent again by the write, one deleted is deleted again.
 //
 // The walk restarts when the index rehashes or the store is swapped (a restore): sending an
-// image twice is harmless. It keeps half of the channel free for live writes, which must never
-// find it full while the holder is up.
+// image twice is harmless. It queues at most MIGRATE_CHANNEL_BYTES_MAX in the channel: live
+// writes must never find it full while the holder is up, and a live write waiting for its
+// replica's acknowledgement waits behind whatever the migration queued.
 
-import { MIGRATE_STEP_SLOTS } from '../constants';
+import { MIGRATE_CHANNEL_BYTES_MAX, MIGRATE_STEP_SLOTS } from '../constants';
 import { ReplKind } from '../replication/format';
 import type { RecordStore } from '../shm/record-store';
 import { StatsBlock, WorkerStat } from '../shm/stats';
@@ -65,8 +66,8 @@ export class Migrations {
     const job = this.jobs[0];
     if (job === undefined) return 'idle';
     const ns = this.namespaces[job.nsIndex];
-    // Half the channel stays free for live writes.
-    const reserveFloor = this.out.ringBytes(job.target) / 2;
+    // Most of the channel stays free for live writes, and little is queued ahead of them.
+    const reserveFloor = this.out.ringBytes(job.target) - Math.min(MIGRATE_CHANNEL_BYTES_MAX, this.out.ringBytes(job.target) / 2);
     if (!job.begun) {
       if (this.out.freeBytes(job.target) < reserveFloor || !this.out.marker(job.target, ReplKind.BEGIN, job.nsIndex, job.partitions)) return 'blocked';
       job.begun = true;

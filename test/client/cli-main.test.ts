@@ -23,11 +23,13 @@ function capture(): { io: Io; out: () => string; err: () => string } {
 const INFO = {
   node: 'aerie', version: '0.1.0', pid: 42, uptimeMs: 61_000, partitionMapVersion: 3,
   connections: { open: 2, opened: 5, closed: 3 }, requestsInFlight: 0,
-  namespaces: [{ name: 'test', storage: 'memory', records: 10, memoryBytes: 1024 * 1024, memoryBytesMax: 4 * 1024 ** 3,
+  replication: { partitionsMoving: 0, writesWaiting: 2, movesDone: 4 },
+  namespaces: [{ name: 'test', storage: 'memory', replicationFactor: 2, records: 10, copies: 20, memoryBytes: 1024 * 1024, memoryBytesMax: 4 * 1024 ** 3,
     stopWrites: false, stopWritesPct: 90, expired: 0, defaultTtlSec: 0 }],
-  workers: [{ index: 0, state: 'up', partitions: 2048, records: 10, requests: 20, reads: 8, writes: 10, deletes: 1,
+  workers: [{ index: 0, state: 'up', partitions: 2048, roles: { master: 2048, replica: 2048, outOfSync: 7 }, records: 10, requests: 20, reads: 8, writes: 10, deletes: 1,
     notFound: 1, errors: 0, scanPages: 0, heartbeatAgeMs: 12, eventLoopLagMs: 3, heapUsedBytes: 6 * 1024 * 1024, restarts: 1,
-    lastFailure: 'exit code 70' }],
+    lastFailure: 'exit code 70', rebuild: { partitionsRemaining: 7, partitionsTotal: 2048, recordsMoved: 1234, elapsedMs: 900 },
+    lastRebuild: { partitions: 2048, records: 5000, elapsedMs: 1500 } }],
   big: 2n ** 62n,
 };
 
@@ -66,8 +68,11 @@ t.test('info', async (t) => {
   t.equal(readable.out(), `${formatInfo(INFO)}\n`);
   t.match(readable.out(), /node\s+aerie 0\.1\.0 \(pid 42\), up 1m 1s/);
   t.match(readable.out(), /partition map version\s+3/);
-  t.match(readable.out(), /test\s+memory\s+10\s+1\.0 MiB\s+4\.0 GiB\s+0\.0%\s+no\s+90%/);
-  t.match(readable.out(), /0\s+up\s+2048\s+10\s+20\s+8\s+10\s+1\s+1\s+0\s+0\s+12ms ago\s+3ms\s+6\.0 MiB\s+1/);
+  t.match(readable.out(), /replication\s+0 partitions moving, 2 writes waiting for replicas, 4 moves done/);
+  t.match(readable.out(), /test\s+memory\s+2\s+10\s+20\s+1\.0 MiB\s+4\.0 GiB\s+0\.0%\s+no\s+90%/);
+  t.match(readable.out(), /0\s+up\s+2048\s+2048\s+7\s+10\s+20\s+8\s+10\s+1\s+1\s+0\s+0\s+12ms ago\s+3ms\s+6\.0 MiB\s+1/);
+  t.match(readable.out(), /worker 0 rebuilding: 7 of 2048 partitions left, 1234 records copied/);
+  t.match(readable.out(), /worker 0 last rebuild: 2048 partitions, 5000 records in/);
   t.match(readable.out(), /worker 0 last failure: exit code 70/);
   const json = capture();
   t.equal(await main(['info', '--host', node.host, '--json'], json.io), ExitCode.OK);
