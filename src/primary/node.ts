@@ -97,7 +97,8 @@ export async function startNode(config: NodeConfig): Promise<AerieNode> {
         },
       }
     : null;
-  router = new Router(config.namespaces.map((ns) => ns.name), sets, map, workers, direct, replication);
+  const truncateCutoffs: [number, number, number][] = [];
+  router = new Router(config.namespaces.map((ns) => ns.name), sets, map, workers, direct, replication, truncateCutoffs);
   const supervisor = new Supervisor(workers, stats, config, {
     onWorkerDown: (h) => {
       h.pump(); // answers the thread published before it died are real answers
@@ -128,6 +129,7 @@ export async function startNode(config: NodeConfig): Promise<AerieNode> {
           replRings: channels.rings,
           replFlags: channels.flagsSab,
           peerRequestRings: peerRings,
+          truncateCutoffs,
           stats: stats[i].sab,
           setRegistries: sets.map((s) => s.sab),
           namespaces: config.namespaces,

@@ -75,6 +75,8 @@ export class Router {
     readonly direct: DirectReader | null = null,
     /** Null when no namespace keeps more than one copy. */
     private readonly replication: RouterReplication | null = null,
+    /** [nsIndex, setId, beforeMs] of every truncate sent, the latest per set (shared with worker start-up). */
+    private readonly truncateCutoffs: [number, number, number][] = [],
   ) {
     this.nsIndexes = new Map(namespaceNames.map((n, i) => [n, i]));
   }
@@ -303,6 +305,24 @@ export class Router {
       session.respondAnswer(id, 0, { deleted: 0 });
       return;
     }
+    if (Date.now() > beforeMs) {
+      this.sendTruncate(session, id, nsIndex, setId, beforeMs, frame, bodyStart, bodyEnd);
+      return;
+    }
+    // Sent once the clock is past the cut-off: every write a master applies after the truncate
+    // then has a later update time, so a replica that truncates later cannot delete it.
+    const body = Buffer.from(frame.subarray(bodyStart, bodyEnd));
+    setTimeout(() => {
+      try {
+        this.sendTruncate(session, id, nsIndex, setId, beforeMs, body, 0, body.length);
+      } catch (err) {
+        const e = err instanceof AerieError ? err : new AerieError(Status.SERVER_ERROR, String(err));
+        session.respondAnswer(id, e.code, { message: e.message });
+      }
+    }, 1);
+  }
+
+  private sendTruncate(session: Session, id: number, nsIndex: number, setId: number, beforeMs: number, frame: Uint8Array, bodyStart: number, bodyEnd: number): void {
     // A worker given up on is skipped if every partition it held has a master elsewhere (it will
     // never serve again); otherwise its records would survive the truncate, so it is refused.
     const targets = this.workers.filter((w) => w.accepting || !this.mastersNothing(nsIndex, w.index));
@@ -322,6 +342,10 @@ export class Router {
     };
     const fields = Buffer.alloc(20);
     fields.writeDoubleLE(beforeMs, ReqOffset.TRUNCATE_BEFORE_MS - ReqOffset.DIGEST);
+    // Workers started from now on know the cut-off: a replica drops older images its master truncated.
+    const known = this.truncateCutoffs.find((c) => c[0] === nsIndex && c[1] === setId);
+    if (known === undefined) this.truncateCutoffs.push([nsIndex, setId, beforeMs]);
+    else known[2] = Math.max(known[2], beforeMs);
     for (let i = 0; i < slots.length; i++) {
       const slot = slots[i];
       const worker = targets[i];

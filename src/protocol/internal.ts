@@ -113,6 +113,8 @@ export interface WorkerInit {
   replFlags: SharedArrayBuffer;
   /** Every worker's current request ring (to wake a replica after writing its channel). */
   peerRequestRings: (SharedArrayBuffer | null)[];
+  /** [nsIndex, setId, beforeMs]: the latest truncate of each set (SCAN_ALL_SETS: the namespace) sent so far. */
+  truncateCutoffs: [number, number, number][];
   stats: SharedArrayBuffer;
   setRegistries: SharedArrayBuffer[];
   namespaces: import('../config').NamespaceConfig[];

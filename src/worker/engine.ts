@@ -290,6 +290,7 @@ export class Engine {
     }
     // Every worker truncates every copy it holds; each reports only its masters' records, so the
     // node's sum counts each record once.
+    ns.truncateCutoffs.set(setId, Math.max(ns.truncateCutoffs.get(setId) ?? -1, beforeMs));
     const mastersBefore = this.masterRecords(ns);
     const deleted = ns.store.truncate(setId === SCAN_ALL_SETS ? -1 : setId, beforeMs);
     if (ns.repairWatch !== null) ns.repairWatchOverflow = true;

@@ -90,6 +90,7 @@ for (const ns of namespaces) {
   });
 }
 const fileNamespaces = namespaces.filter((ns) => ns.log !== null);
+for (const [nsIndex, setId, beforeMs] of init.truncateCutoffs) namespaces[nsIndex]?.truncateCutoffs.set(setId, beforeMs);
 const channels = ReplicationChannels.attach(init.workerCount, init.replRings, init.replFlags);
 const replicated = init.copies.some((c) => c > 1);
 const replOut = replicated ? new ReplicationOut(init.workerIndex, map, channels, init.peerRequestRings, stats) : null;

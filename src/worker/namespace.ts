@@ -21,6 +21,11 @@ export class Namespace {
   repairWatch: Set<string> | null = null;
   /** Too many writes to track, or a truncate: the repair leaves every record as it is. */
   repairWatchOverflow = false;
+  /**
+   * The latest truncate cut-off per set id (SCAN_ALL_SETS: the whole namespace): a replicated
+   * image last updated at or before it was truncated on its master, or is about to be.
+   */
+  readonly truncateCutoffs = new Map<number, number>();
   /** The log of a file-backed namespace; null in memory. */
   log: import('./persistence').NamespaceLog | null = null;
 

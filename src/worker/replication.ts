@@ -16,6 +16,7 @@ import { AerieError } from '../errors';
 import { PARTITION_COUNT, REPL_DRAIN_MESSAGES_MAX } from '../constants';
 import type { PartitionMap } from '../partition/map';
 import { ReplKind, ReplOffset, REPL_DELETE_BYTES, replMarkerBytes } from '../replication/format';
+import { SCAN_ALL_SETS } from '../protocol/internal';
 import type { ReplicationChannels } from '../replication/channels';
 import { RECORD_HEADER_BYTES, type RecordStore } from '../shm/record-store';
 import { Ring } from '../shm/ring';
@@ -241,6 +242,11 @@ export class ReplicationIn {
     const digestAt = at + ReplOffset.DIGEST;
     switch (b[at + ReplOffset.KIND]) {
       case ReplKind.PUT: {
+        if (ns.truncateCutoffs.size > 0) {
+          // Its master truncated it already, or will: this replica may have truncated first.
+          const cut = Math.max(ns.truncateCutoffs.get(v.getUint16(at + ReplOffset.SET_ID, true)) ?? -1, ns.truncateCutoffs.get(SCAN_ALL_SETS) ?? -1);
+          if (v.getFloat64(at + ReplOffset.LAST_UPDATE_MS, true) <= cut) return;
+        }
         const keyEnd = at + ReplOffset.PAYLOAD + v.getUint32(at + ReplOffset.KEY_BYTES, true);
         const binsEnd = keyEnd + v.getUint32(at + ReplOffset.BINS_BYTES, true);
         if (ns.log !== null && ns.log.checkWritable() !== 0) throw new Error(`replication: the log of namespace ${ns.config.name} failed; this replica cannot keep up`);

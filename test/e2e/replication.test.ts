@@ -230,3 +230,22 @@ t.test('a file namespace never cold-starts on a copy that fell behind', async (t
   t.same(ws.map((w) => w.roles.master), [2048, 2048], 'then it masters its own partitions again');
   t.same((await client.batchGet(ks)).map((r) => r?.bins.life), ks.map(() => 2));
 });
+
+t.test('a truncate under concurrent writes leaves master and replica identical', async (t) => {
+  const { node, client } = await startTestNode(t);
+  const ks = keys('t', 400);
+  let running = true;
+  const writer = (async () => {
+    for (let round = 0; running; round++) await Promise.all(ks.map((k, i) => client.put(k, { i, round }).catch(() => undefined)));
+  })();
+  await sleep(50);
+  for (let i = 0; i < 5; i++) {
+    await client.truncate('test', 't');
+    await sleep(10);
+  }
+  running = false;
+  await writer;
+  t.ok(await waitInSync(client), 'in sync');
+  const { problems, records } = compareCopies(node);
+  t.same(problems.slice(0, 5), [], `each copy of each record the same after the truncates (${records} records)`);
+});

@@ -117,3 +117,21 @@ t.test('a migration round replaces what the replica held of the partitions with 
   t.same(contents(replica, new Set([...Array(4096).keys()].filter((p) => !chosen.has(p)))), untouchedBefore, 'the others are untouched');
   t.equal(into.roundsEnded, 1);
 });
+
+t.test('an image its master truncated is not applied by a replica that truncated first', async (t) => {
+  const { master, replica, out, into } = setup();
+  // The replica applied a truncate of set 1 at cut-off 1001 before its master's older writes arrived.
+  replica.truncateCutoffs.set(1, 1001);
+  put(master, out, 1, 1, 'written at 1001: truncated on the master too'); // last update 1000 + gen = 1001
+  put(master, out, 2, 2, 'written at 1002: after the cut-off');
+  out.commit();
+  into.drain();
+  t.equal(replica.store.lookup(computeDigest('s', 1), 0), -1, 'dropped');
+  t.not(replica.store.lookup(computeDigest('s', 2), 0), -1, 'applied');
+  replica.truncateCutoffs.clear();
+  replica.truncateCutoffs.set(0xffff, 5000); // the whole namespace
+  put(master, out, 3, 3, 'older than a namespace truncate');
+  out.commit();
+  into.drain();
+  t.equal(replica.store.lookup(computeDigest('s', 3), 0), -1, 'a namespace-wide cut-off applies to every set');
+});
