@@ -138,6 +138,24 @@ export class Failover {
       map.bump();
       host.log(`${moved} partitions start on a replica: their configured master's copy is behind and is rebuilt first`);
     }
+    // A cold start trusts only each partition's master: a master's log may hold a write it never
+    // got to replicate (answered in doubt, yet read back since), and a replica's one its master
+    // never made durable. So every other copy is recorded stale and copied from the master
+    // (start()), which keeps what was read before the restart readable after any later failover.
+    for (let ns = 0; ns < host.namespaces.length; ns++) {
+      const stale = this.stale[ns];
+      if (stale === null) continue;
+      for (let p = 0; p < PARTITION_COUNT; p++) {
+        const m = map.master(ns, p);
+        for (let k = 0; k < map.copies[ns]; k++) {
+          const w = map.holder(ns, p, k);
+          if (w === m) continue;
+          this.sync[ns][w][p] = 0;
+          stale[w][p] = 1;
+        }
+      }
+      writeStaleCopies(host.namespaces[ns].dataDir, host.namespaces[ns].name, stale);
+    }
   }
 
   /** After the first start of every worker: rebuild the copies a file namespace recorded as stale. */
@@ -154,14 +172,26 @@ export class Failover {
     return -1;
   }
 
+  /**
+   * The partitions `w` holds as a replica now. When it stops taking writes these fall behind at
+   * once (their masters go on without it); those it masters only when they move to another holder.
+   * Marking those earlier could leave a partition with no current copy on record, its master's
+   * being the only one.
+   */
+  private replicaPartitions(ns: number, w: number): number[] {
+    const { map } = this.host;
+    const out: number[] = [];
+    for (let p = 0; p < PARTITION_COUNT; p++) if (map.holds(ns, p, w) && map.master(ns, p) !== w) out.push(p);
+    return out;
+  }
+
   /** Records copies as stale (or whole again) on disk, for replicated file namespaces. */
-  private markStale(ns: number, worker: number, partitions: Iterable<number> | 'held', value: 0 | 1): void {
+  private markStale(ns: number, worker: number, partitions: Iterable<number>, value: 0 | 1): void {
     const stale = this.stale[ns];
     if (stale === null) return;
-    const { map, namespaces } = this.host;
+    const { namespaces } = this.host;
     let changed = false;
-    const list = partitions === 'held' ? Array.from({ length: PARTITION_COUNT }, (_, p) => p).filter((p) => map.holds(ns, p, worker)) : partitions;
-    for (const p of list) {
+    for (const p of partitions) {
       if (stale[worker][p] !== value) {
         stale[worker][p] = value;
         changed = true;
@@ -207,8 +237,9 @@ export class Failover {
     for (const ns of missedTruncates) {
       for (let p = 0; p < PARTITION_COUNT; p++) if (map.holds(ns, p, w)) this.mustCopy[ns][w][p] = 1;
     }
-    // On disk first: from the next line on, writes are acknowledged without this worker's copies.
-    for (let ns = 0; ns < map.copies.length; ns++) this.markStale(ns, w, 'held', 1);
+    // On disk first: from the next line on, its masters' writes are acknowledged without its copies.
+    // The partitions it mastered fall behind only once they move (checkMoves).
+    for (let ns = 0; ns < map.copies.length; ns++) this.markStale(ns, w, this.replicaPartitions(ns, w), 1);
     h.settleCounts();
     waits.dropReplica(w);
     for (const other of workers) if (other !== h) other.post({ type: 'migrate-cancel', target: w });
@@ -352,7 +383,7 @@ export class Failover {
     const h = this.host.workers[to];
     if (h.state !== 'up') return;
     // It missed writes it was owed: stop waiting for it and have it copied afresh.
-    for (let ns = 0; ns < this.sync.length; ns++) this.markStale(ns, to, 'held', 1);
+    for (let ns = 0; ns < this.sync.length; ns++) this.markStale(ns, to, this.replicaPartitions(ns, to), 1);
     for (let ns = 0; ns < this.sync.length; ns++) {
       const sync = this.sync[ns][to];
       for (let p = 0; p < PARTITION_COUNT; p++) if (this.host.map.master(ns, p) !== to) sync[p] = 0;
@@ -522,6 +553,10 @@ export class Failover {
         remaining.push(move);
         continue;
       }
+      // On disk before the switch: the new master's copy is current (it applied and logged all of
+      // the old master's channel), and a dead old master's falls behind from now on.
+      this.markStale(move.ns, move.to, move.partitions, 0);
+      if (from.state !== 'up') this.markStale(move.ns, move.from, move.partitions, 1);
       for (const p of move.partitions) {
         map.setMaster(move.ns, p, move.to);
         this.held[move.ns][p] = 0;

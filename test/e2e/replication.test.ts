@@ -214,6 +214,8 @@ t.test('a file namespace never cold-starts on a copy that fell behind', async (t
     const tt = t; // the first node lives in a subtest so its teardown runs before the restart
     await tt.test('first life: worker 1 is lost, writes go on', async (t) => {
       const { client } = await startTestNode(t, patch);
+      // A cold start copies every replica from its master first: until then a master has no copy to fail over to.
+      t.ok(await waitInSync(client), 'replicas copied after the cold start');
       await Promise.all(ks.map((k, i) => client.put(k, { i, life: 1 })));
       await client.injectFault({ worker: 1, kind: 'crash' });
       await waitFor(client, (w) => w[1].state === 'failed');

@@ -3,7 +3,7 @@
 // killed and reported with its output, so a test never hangs on it.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 
@@ -16,6 +16,13 @@ export async function startCliNode(config: string): Promise<{ child: ChildProces
   const exited = new Promise((r) => child.once('exit', r));
   let out = '';
   child.stderr!.on('data', (d) => (out += d));
+  // AERIE_TEST_NODE_LOG=FILE keeps every such node's output, for a failure that needs its story.
+  const keep = process.env.AERIE_TEST_NODE_LOG;
+  if (keep !== undefined) {
+    appendFileSync(keep, `--- node pid ${child.pid} started ${new Date().toISOString()}\n`);
+    child.stdout!.on('data', (d) => appendFileSync(keep, d));
+    child.stderr!.on('data', (d) => appendFileSync(keep, d));
+  }
   const host = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');

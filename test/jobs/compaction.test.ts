@@ -97,7 +97,9 @@ t.test('a job reclaims dead segments; replay, sequences, order and contents are 
 
   const report = await compactLog(w.jobInput());
   t.equal(report.outcome, 'compacted', JSON.stringify(report));
-  t.ok(report.bytesReclaimed > bytesBefore / 2, `${report.bytesReclaimed} of ${bytesBefore} bytes reclaimed`);
+  // Most of a log of 1500 random writes over 60 keys is dead; how much depends on the seed (seed
+  // 872737265 leaves 45 % reclaimable, most seeds 60–80 %).
+  t.ok(report.bytesReclaimed > bytesBefore / 3, `${report.bytesReclaimed} of ${bytesBefore} bytes reclaimed`);
   t.equal(logBytes(w.directory), bytesBefore - report.bytesReclaimed);
   t.equal(firstDifference(replayState(w.directory), before), null, 'replay gives the same state');
   t.same(fs.readdirSync(w.directory).filter((n) => !n.startsWith('seg-')), [], 'no temporary file left');
