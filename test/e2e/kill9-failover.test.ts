@@ -12,12 +12,12 @@ import { connect, Key } from '../../src/index';
 import { prng, sleep } from '../helpers/node';
 import { partitionOf } from '../../src/partition/digest';
 import { startCliNode } from '../helpers/cli-node';
+import { allowedValues, story, type Entry } from '../helpers/history';
 
 const ROUNDS = Number(process.env.KILL9_ROUNDS ?? 10);
 const KEYS = 150;
 const KINDS = ['crash', 'exit', 'hang', 'stall'] as const;
 
-type Entry = { value: number | null; outcome: 'ok' | 'doubt' | 'failed'; code?: number };
 
 function configFile(): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'aerie-kill9-failover-'));
@@ -53,14 +53,11 @@ t.test('kill -9 during failover and rebuild loses no acknowledged write', async 
     const got = await client.batchGet(Array.from({ length: KEYS }, (_, k) => new Key('test', 'kf', k)));
     for (let k = 0; k < KEYS; k++) {
       const log = history.get(k) ?? [];
-      const lastOk = log.map((e) => e.outcome).lastIndexOf('ok');
-      const allowed = log.filter((e, i) => i === lastOk || (i > lastOk && e.outcome === 'doubt')).map((e) => e.value);
-      if (lastOk < 0) allowed.push(null);
+      const allowed = allowedValues(log);
       const v = (got[k]?.bins.v as number | undefined) ?? null;
       if (!allowed.includes(v)) {
-        const story = log.slice(Math.max(0, lastOk)).map((e) => `${e.value}:${e.outcome}${e.code === undefined ? '' : `(${e.code})`}`).join(' ');
         const p = partitionOf(new Key('test', 'kf', k).digest);
-        problems.push(`round ${round} key ${k} (partition ${p}, configured master ${p % 2}; last round: ${lastRound}): found ${v}, allowed ${JSON.stringify(allowed)}; history ${story}`);
+        problems.push(`round ${round} key ${k} (partition ${p}, configured master ${p % 2}; last round: ${lastRound}): found ${v}, allowed ${JSON.stringify(allowed)}; history ${story(log)}`);
       }
       history.set(k, [{ value: v, outcome: 'ok' }]);
     }

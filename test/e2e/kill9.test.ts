@@ -6,11 +6,11 @@ import t from 'tap';
 import { connect, Key } from '../../src/index';
 import { prng, sleep } from '../helpers/node';
 import { fileNodeConfig, startCliNode } from '../helpers/cli-node';
+import { allowedValues, type Entry } from '../helpers/history';
 
 const ROUNDS = Number(process.env.KILL9_ROUNDS ?? 20);
 const KEYS = 150;
 
-type Entry = { value: number | null; outcome: 'ok' | 'doubt' | 'failed' };
 
 t.test('kill -9 loses no acknowledged write', async (t) => {
   const seed = Number(process.env.SEED ?? Math.floor(Math.random() * 1e9));
@@ -31,10 +31,7 @@ t.test('kill -9 loses no acknowledged write', async (t) => {
     // Check what survived the previous kill against the history.
     const got = await client.batchGet(Array.from({ length: KEYS }, (_, k) => new Key('test', 'k9', k)));
     for (let k = 0; k < KEYS; k++) {
-      const log = history.get(k) ?? [];
-      const lastOk = log.map((e) => e.outcome).lastIndexOf('ok');
-      const allowed = log.filter((e, i) => i === lastOk || (i > lastOk && e.outcome === 'doubt')).map((e) => e.value);
-      if (lastOk < 0) allowed.push(null);
+      const allowed = allowedValues(history.get(k) ?? []);
       const v = (got[k]?.bins.v as number | undefined) ?? null;
       if (!allowed.includes(v)) problems.push(`round ${round} key ${k}: found ${v}, allowed ${JSON.stringify(allowed)}`);
       // What is there now is the new baseline, acknowledged as far as the next round is concerned.
