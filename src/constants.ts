@@ -72,6 +72,11 @@ export const MIGRATE_CHANNEL_BYTES_MAX = 1024 * 1024;
 export const MIGRATE_PARTITIONS_PER_ROUND = 256;
 /** Requests the primary holds for partitions changing master (failover, handoff) before refusing. */
 export const HELD_REQUESTS_MAX = 65536;
+/**
+ * How often the primary checks moves and rebuilds in progress when nothing else prompts it (every
+ * replica acknowledgement does): short, since a move holds its partitions' requests.
+ */
+export const FAILOVER_TICK_MS = 2;
 /** A partition changing master is held at most this long; its held requests then fail unavailable. */
 export const HOLD_TIMEOUT_MS = 5000;
 /** A write waiting for its replicas is answered in doubt (TIMEOUT) after this long. */

@@ -18,7 +18,7 @@
 // never reached a replica) are copied from their masters, round by round (src/worker/migrate-out.ts),
 // and then it takes its own partitions back.
 
-import { HOLD_TIMEOUT_MS, MIGRATE_PARTITIONS_PER_ROUND, PARTITION_COUNT } from '../constants';
+import { FAILOVER_TICK_MS, HOLD_TIMEOUT_MS, MIGRATE_PARTITIONS_PER_ROUND, PARTITION_COUNT } from '../constants';
 import type { NamespaceConfig } from '../config';
 import type { PartitionMap } from '../partition/map';
 import { reached, type ReplicationChannels } from '../replication/channels';
@@ -582,7 +582,7 @@ export class Failover {
         clearInterval(this.timer);
         this.timer = null;
       }
-    }, 1);
+    }, FAILOVER_TICK_MS);
   }
 
   /** Progress checks, also run whenever a worker acknowledges replication. */
