@@ -4,7 +4,7 @@
 // to CPU 1, as in run.js) is driven flat out to find its maximum (50 connections, unpipelined),
 // then paced at half of it (loadgen --rate, open loop) to read the latency percentiles there.
 //
-//   npx tsc -p . && make -C native-bench && node native-bench/latency.js [--keys 1000000] [--duration 8]
+//   npx tsc -p . && make -C native-bench && node native-bench/latency.js [--keys 1000000] [--duration 8] [--replication-factor 1]
 'use strict';
 const { parseArgs } = require('node:util');
 const { spawn, spawnSync, execFileSync } = require('node:child_process');
@@ -22,7 +22,11 @@ const WORKLOADS = [
   { name: '95/5 get/put, unpipelined', readPct: 95 },
 ];
 
-const { values } = parseArgs({ options: { keys: { type: 'string', default: '1000000' }, duration: { type: 'string', default: '8' } } });
+const { values } = parseArgs({
+  options: { keys: { type: 'string', default: '1000000' }, duration: { type: 'string', default: '8' }, 'replication-factor': { type: 'string' } },
+});
+/** Unset: the node's default (2 copies). Set: also named in the result files (latency-rfN.md). */
+const RF = values['replication-factor'] === undefined ? null : Number(values['replication-factor']);
 const KEYS = Number(values.keys);
 const DURATION_S = Number(values.duration);
 const pin = os.availableParallelism() >= 2 && spawnSync('taskset', ['--version'], { stdio: 'ignore' }).status === 0;
@@ -57,7 +61,7 @@ async function main() {
   const config = path.join(dir, 'aerie.json');
   fs.writeFileSync(config, JSON.stringify({
     service: { port: 0 }, workers: { count: 2 }, log: { level: 'warn' },
-    namespaces: [{ name: 'test', storage: 'memory', memoryBytesMax: 8 * 1024 ** 3 }],
+    namespaces: [{ name: 'test', storage: 'memory', memoryBytesMax: 8 * 1024 ** 3, ...(RF === null ? {} : { replicationFactor: RF }) }],
   }));
   const node = await startNode(config);
   const rows = [];
@@ -78,7 +82,7 @@ async function main() {
     `# Latency at half of the maximum throughput, ${new Date().toISOString()}`,
     '',
     `Machine: ${os.cpus().length} CPUs (${os.cpus()[0]?.model}), Node ${process.version}. ${pin ? 'Node pinned to CPU 0, generator to CPU 1.' : 'Nothing pinned (no taskset).'}`,
-    `Command: \`node native-bench/latency.js --keys ${KEYS} --duration ${DURATION_S}\`. ${CONNECTIONS} connections, 100-byte values, ${KEYS} prefilled keys, memory namespace, 2 workers; the half-rate run is paced open loop (\`loadgen --rate\`).`,
+    `Command: \`node native-bench/latency.js --keys ${KEYS} --duration ${DURATION_S}${RF === null ? '' : ` --replication-factor ${RF}`}\`. ${CONNECTIONS} connections, 100-byte values, ${KEYS} prefilled keys, memory namespace, 2 workers, ${RF ?? 2} ${(RF ?? 2) === 1 ? 'copy' : 'copies'} of each record; the half-rate run is paced open loop (\`loadgen --rate\`).`,
     '',
     '| workload | max ops/s | p99 at max, µs | paced at, ops/s | achieved ops/s | p50 µs | p99 µs | p99.9 µs | target p99 < 1 ms |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---|',
@@ -86,8 +90,9 @@ async function main() {
   ];
   const md = lines.join('\n') + '\n';
   fs.mkdirSync(RESULTS, { recursive: true });
-  fs.writeFileSync(path.join(RESULTS, 'latency.md'), md);
-  fs.writeFileSync(path.join(RESULTS, 'latency.json'), JSON.stringify({ date: new Date().toISOString(), pin, keys: KEYS, durationS: DURATION_S, rows }, null, 1) + '\n');
+  const name = RF === null ? 'latency' : `latency-rf${RF}`;
+  fs.writeFileSync(path.join(RESULTS, `${name}.md`), md);
+  fs.writeFileSync(path.join(RESULTS, `${name}.json`), JSON.stringify({ date: new Date().toISOString(), pin, keys: KEYS, durationS: DURATION_S, rows }, null, 1) + '\n');
   process.stdout.write(md);
 }
 

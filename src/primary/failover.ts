@@ -280,10 +280,8 @@ export class Failover {
 
   /** A restarted worker is ready: decide what it holds in sync; the rest is copied. */
   onWorkerReady(h: WorkerHandle): void {
-    const { map, workers } = this.host;
+    const { map } = this.host;
     const w = h.index;
-    const sab = h.requestRingSab;
-    if (sab !== null) for (const other of workers) if (other !== h) other.post({ type: 'peer-ring', worker: w, sab });
     for (let ns = 0; ns < map.copies.length; ns++) {
       if (map.copies[ns] < 2) continue;
       const was = this.wasReplica[ns][w];

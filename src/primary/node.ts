@@ -139,7 +139,11 @@ export async function startNode(config: NodeConfig): Promise<AerieNode> {
           onResponse: (slot, code, bytes, start, end) => router.onResponse(slot, code, bytes, start, end),
           onExit: (h, why) => supervisor.onExit(h, why),
           onReady: (h) => {
+            // Its peers ring this ring's doorbell after writing its channels; a peer started
+            // before it learns it here (one started later finds it in its init).
             peerRings[h.index] = h.requestRingSab;
+            const sab = h.requestRingSab;
+            if (replicated && sab !== null) for (const other of workers) if (other !== h) other.post({ type: 'peer-ring', worker: h.index, sab });
             if (h.restarts > 0) {
               log(`worker ${h.index} is back (restart ${h.restarts})`);
               if (replicated) failover.onWorkerReady(h);
