@@ -63,6 +63,11 @@ export interface NodeConfig {
     count: number;
     /** A worker's JS heap limit (resourceLimits.maxOldGenerationSizeMb). Records live off-heap. */
     heapMbMax: number;
+    /**
+     * Data bytes of each replication channel between two workers (a power of two): how much a
+     * dead replica's journal holds before it is copied whole instead (docs/replication.md).
+     */
+    replicationChannelBytes: number;
   };
   supervisor: {
     /** A worker whose heartbeat is older than this is declared hung and restarted. */
@@ -198,7 +203,9 @@ export function parseConfig(raw: unknown): NodeConfig {
   const host = s.host ?? '127.0.0.1';
   if (typeof host !== 'string' || host.length === 0) fail('service.host', 'must be a non-empty string');
   const w = section(top, 'workers');
-  onlyKeys(w, ['count', 'heapMbMax'], 'workers');
+  onlyKeys(w, ['count', 'heapMbMax', 'replicationChannelBytes'], 'workers');
+  const replicationChannelBytes = int(w, 'replicationChannelBytes', 'workers', C.REPL_RING_BYTES, C.REPL_RING_BYTES_MIN, C.REPL_RING_BYTES);
+  if ((replicationChannelBytes & (replicationChannelBytes - 1)) !== 0) fail('workers.replicationChannelBytes', 'must be a power of two');
   const sv = section(top, 'supervisor');
   onlyKeys(sv, ['heartbeatTimeoutMs', 'checkIntervalMs', 'restartDelayMsMin', 'restartDelayMsMax', 'crashLoopMax', 'crashLoopWindowMs', 'heapRestartPct', 'lagRestartMs', 'faultInjection'], 'supervisor');
   const faultInjection = sv.faultInjection ?? false;
@@ -216,6 +223,13 @@ export function parseConfig(raw: unknown): NodeConfig {
   const names = new Set(namespaces.map((n) => n.name));
   if (names.size !== namespaces.length) fail('namespaces', 'names must be unique');
 
+  // A replicated record travels as one channel message, which may take half a channel.
+  for (const [i, ns] of namespaces.entries()) {
+    if (ns.replicationFactor > 1 && ns.recordBytesMax + C.REPL_MESSAGE_OVERHEAD_BYTES > replicationChannelBytes / 2) {
+      fail('workers.replicationChannelBytes', `must be at least twice namespaces[${i}].recordBytesMax plus ${C.REPL_MESSAGE_OVERHEAD_BYTES} bytes`);
+    }
+  }
+
   return {
     service: {
       host,
@@ -226,7 +240,7 @@ export function parseConfig(raw: unknown): NodeConfig {
       sendBufferBytesMax: int(s, 'sendBufferBytesMax', 'service', C.SEND_BUFFER_BYTES_MAX_DEFAULT, 1024 * 1024, 2 ** 40),
       directReads,
     },
-    workers: { count: int(w, 'count', 'workers', 0, 0, C.WORKERS_MAX), heapMbMax: int(w, 'heapMbMax', 'workers', 1024, 64, 65536) },
+    workers: { count: int(w, 'count', 'workers', 0, 0, C.WORKERS_MAX), heapMbMax: int(w, 'heapMbMax', 'workers', 1024, 64, 65536), replicationChannelBytes },
     supervisor: {
       heartbeatTimeoutMs: int(sv, 'heartbeatTimeoutMs', 'supervisor', 500, 50, 600_000),
       checkIntervalMs: int(sv, 'checkIntervalMs', 'supervisor', 50, 10, 60_000),

@@ -59,6 +59,10 @@ export const REPLICATION_FACTOR_MAX = 4;
  * journal overflows and the replica is copied whole.
  */
 export const REPL_RING_BYTES = 32 * 1024 * 1024;
+/** The smallest channel `workers.replicationChannelBytes` allows (at least twice a largest record). */
+export const REPL_RING_BYTES_MIN = 64 * 1024;
+/** A record image's bytes beyond its key and bins (header, with room to spare). */
+export const REPL_MESSAGE_OVERHEAD_BYTES = 64;
 /** Replication messages a worker applies from one channel per loop turn, before its requests. */
 export const REPL_DRAIN_MESSAGES_MAX = 4096;
 /** Index slots a master walks per loop turn while it copies partitions to a rebuilding worker. */

@@ -52,7 +52,7 @@ export async function startNode(config: NodeConfig): Promise<AerieNode> {
   const copies = config.namespaces.map((ns) => replicationOf(ns, n));
   const replicated = copies.some((c) => c > 1);
   const map = PartitionMap.create(n, copies);
-  const channels = ReplicationChannels.create(n, replicated ? C.REPL_RING_BYTES : 0);
+  const channels = ReplicationChannels.create(n, replicated ? config.workers.replicationChannelBytes : 0);
   const peerRings: (SharedArrayBuffer | null)[] = new Array(n).fill(null);
   const sets = config.namespaces.map((ns) => {
     const registry = SetRegistry.create();

@@ -13,13 +13,16 @@ export const OVERFLOW_EPOCH = 0;
 
 export class ReplicationChannels {
   readonly n: number;
+  /** Data bytes of each ring (replacements get the same). */
+  readonly ringBytes: number;
   /** rings[from * n + to]; null on the diagonal. */
   readonly rings: (SharedArrayBuffer | null)[];
   readonly flagsSab: SharedArrayBuffer;
   readonly flags: Int32Array;
 
-  private constructor(n: number, rings: (SharedArrayBuffer | null)[], flagsSab: SharedArrayBuffer) {
+  private constructor(n: number, rings: (SharedArrayBuffer | null)[], flagsSab: SharedArrayBuffer, ringBytes: number) {
     this.n = n;
+    this.ringBytes = ringBytes;
     this.rings = rings;
     this.flagsSab = flagsSab;
     this.flags = new Int32Array(flagsSab);
@@ -31,11 +34,11 @@ export class ReplicationChannels {
     for (let from = 0; from < n; from++) {
       for (let to = 0; to < n; to++) rings.push(from === to || ringBytes === 0 ? null : Ring.create(ringBytes).sab);
     }
-    return new ReplicationChannels(n, rings, new SharedArrayBuffer((1 + n * n) * 4));
+    return new ReplicationChannels(n, rings, new SharedArrayBuffer((1 + n * n) * 4), ringBytes);
   }
 
   static attach(n: number, rings: (SharedArrayBuffer | null)[], flagsSab: SharedArrayBuffer): ReplicationChannels {
-    return new ReplicationChannels(n, rings, flagsSab);
+    return new ReplicationChannels(n, rings, flagsSab, 0);
   }
 
   ring(from: number, to: number): SharedArrayBuffer | null {
@@ -56,8 +59,8 @@ export class ReplicationChannels {
   }
 
   /** Primary: a fresh ring for from -> to (the old one's content is dropped with it). */
-  replace(from: number, to: number, ringBytes: number = REPL_RING_BYTES): SharedArrayBuffer {
-    const sab = Ring.create(ringBytes).sab;
+  replace(from: number, to: number): SharedArrayBuffer {
+    const sab = Ring.create(this.ringBytes > 0 ? this.ringBytes : REPL_RING_BYTES).sab;
     this.rings[from * this.n + to] = sab;
     return sab;
   }

@@ -251,3 +251,32 @@ t.test('a truncate under concurrent writes leaves master and replica identical',
   const { problems, records } = compareCopies(node);
   t.same(problems.slice(0, 5), [], `each copy of each record the same after the truncates (${records} records)`);
 });
+
+t.test('a replica whose channel overflows is restarted and copied afresh', async (t) => {
+  const { node, client } = await startTestNode(t, (c) => {
+    c.workers.replicationChannelBytes = 64 * 1024;
+    c.namespaces[0].recordBytesMax = 16 * 1024;
+    c.supervisor.faultInjection = true;
+    c.supervisor.heartbeatTimeoutMs = 3000;
+  });
+  const ks = keys('o', 400);
+  await Promise.all(ks.map((k, i) => client.put(k, { i })));
+  const onZero = ks.filter((k) => masterOf(k, 2) === 0);
+  await client.injectFault({ worker: 1, kind: 'stall' }); // the replica stops reading its channel
+  // Commit level master: answered without the stalled replica, while its channel fills past 64 KiB.
+  const big = 'x'.repeat(2000);
+  for (const k of onZero) await client.put(k, { i: ks.indexOf(k), big }, undefined, { commitLevel: 'master' });
+  // The next write that waits for replicas finds the overflow first: the replica stops counting
+  // (so this write is not answered on a channel with a gap) and is restarted to be copied.
+  await client.put(onZero[0], { i: ks.indexOf(onZero[0]), big: 'after' });
+  const ws = await waitFor(client, (w) => w[1].state === 'up' && w[1].restarts >= 1 && w[1].lastRebuild !== null);
+  t.ok(await waitInSync(client), 'in sync again');
+  const info = (await client.info()).workers as { replicationOverflows: number; lastFailure: string | null }[];
+  t.ok(info[0].replicationOverflows >= 1, 'worker 0 counted the overflow');
+  t.match(info[1].lastFailure ?? '', /overflowed/, 'worker 1 was restarted for it');
+  t.equal(ws[1].lastRebuild?.partitions, 4096, 'and copied every partition it holds: its own, and those whose channel overflowed');
+  const got = await client.batchGet(ks);
+  t.same(got.map((r) => r?.bins.i), ks.map((_, i) => i), 'every record served');
+  t.equal(got[ks.indexOf(onZero[0])]?.bins.big, 'after');
+  t.same(compareCopies(node).problems.slice(0, 5), [], 'copies identical');
+});
