@@ -87,7 +87,7 @@ export async function startNode(config: NodeConfig): Promise<AerieNode> {
   const logError = (m: string) => console.error(`aerie: ${m}`);
   // eslint-disable-next-line prefer-const
   let router: Router;
-  const waits = new ReplicaWaits(channels, { answer: (slot, code, body) => router.answerReplicated(slot, code, body) });
+  const waits = new ReplicaWaits(channels, { answer: (slot, code, bytes, start, end) => router.answerReplicated(slot, code, bytes, start, end) });
   const failover = new Failover({ workers, map, channels, waits, namespaces: config.namespaces, released: () => router.releaseHeld(), log: logError });
   const replication = replicated
     ? {

@@ -9,6 +9,11 @@
 // A replica that dies or falls out of sync stops counting: what it was owed is then on the master
 // (and in the channel, for when it returns). A write still waiting after REPLICA_ACK_TIMEOUT_MS is
 // answered TIMEOUT, in doubt: it is applied on the master, but not known to be on the replica.
+//
+// Nearly every write waits here, so nothing is allocated per write: per request slot, typed arrays
+// hold the answer's code, the channels still owed and the time, and the answer's body when it is
+// short (a put's {gen, ttl}); per channel, a growable ring of (slot, stamp, tail) keeps the waits in
+// tail order. A stamp per slot tells a queued wait from a later request that reuses its slot.
 
 import { REPLICA_ACK_TIMEOUT_MS } from '../constants';
 import { Status } from '../errors';
@@ -16,38 +21,75 @@ import { reached, type ReplicationChannels } from '../replication/channels';
 import { Ring } from '../shm/ring';
 import { Writer } from '../protocol/writer';
 
-interface Waiting {
-  slot: number;
-  code: number;
-  body: Buffer;
-  /** Channels still to acknowledge. */
-  needs: number;
-  sinceMs: number;
-  done: boolean;
-}
-
-interface Position {
-  tail: number;
-  entry: Waiting;
-}
-
 export interface WaitHost {
   /** Answers a held write (its slot is released by the callee). */
-  answer(slot: number, code: number, body: Buffer): void;
+  answer(slot: number, code: number, body: Uint8Array, start: number, end: number): void;
+}
+
+/** Answer bodies up to this many bytes are kept inline; longer ones are copied. */
+const INLINE_BODY_BYTES = 48;
+const SLOTS_INITIAL = 1024;
+const QUEUE_INITIAL = 256;
+
+/** The waits on one channel, oldest first: a ring of (slot, stamp, tail) that doubles when full. */
+class ChannelQueue {
+  slots = new Int32Array(QUEUE_INITIAL);
+  stamps = new Uint32Array(QUEUE_INITIAL);
+  tails = new Uint32Array(QUEUE_INITIAL);
+  head = 0;
+  length = 0;
+
+  push(slot: number, stamp: number, tail: number): void {
+    if (this.length === this.slots.length) this.grow();
+    const i = (this.head + this.length) & (this.slots.length - 1);
+    this.slots[i] = slot;
+    this.stamps[i] = stamp;
+    this.tails[i] = tail;
+    this.length++;
+  }
+
+  shift(): void {
+    this.head = (this.head + 1) & (this.slots.length - 1);
+    this.length--;
+  }
+
+  private grow(): void {
+    const n = this.slots.length;
+    const slots = new Int32Array(n * 2);
+    const stamps = new Uint32Array(n * 2);
+    const tails = new Uint32Array(n * 2);
+    for (let k = 0; k < this.length; k++) {
+      const i = (this.head + k) & (n - 1);
+      slots[k] = this.slots[i];
+      stamps[k] = this.stamps[i];
+      tails[k] = this.tails[i];
+    }
+    this.slots = slots;
+    this.stamps = stamps;
+    this.tails = tails;
+    this.head = 0;
+  }
 }
 
 export class ReplicaWaits {
   private readonly n: number;
-  /** Per channel (from * n + to): the writes waiting on it, in tail order. */
-  private readonly queues: Position[][];
+  private readonly queues: ChannelQueue[];
   /** Int32 views of each channel's header, refreshed when a ring is replaced. */
   private readonly words: (Int32Array | null)[];
+  // Per request slot, grown to the highest slot seen.
+  private needs = new Uint8Array(SLOTS_INITIAL);
+  private stamps = new Uint32Array(SLOTS_INITIAL);
+  private codes = new Int32Array(SLOTS_INITIAL);
+  private sinceMs = new Float64Array(SLOTS_INITIAL);
+  private bodyLengths = new Int32Array(SLOTS_INITIAL);
+  private inline = new Uint8Array(SLOTS_INITIAL * INLINE_BODY_BYTES);
+  private readonly longBodies = new Map<number, Buffer>();
   private timer: NodeJS.Timeout | null = null;
   count = 0;
 
   constructor(private readonly channels: ReplicationChannels, private readonly host: WaitHost) {
     this.n = channels.n;
-    this.queues = Array.from({ length: this.n * this.n }, () => []);
+    this.queues = Array.from({ length: this.n * this.n }, () => new ChannelQueue());
     this.words = channels.rings.map((sab) => (sab === null ? null : Ring.wordsOf(sab)));
   }
 
@@ -62,18 +104,19 @@ export class ReplicaWaits {
    * partition, the master excluded) have applied it. Returns false when none has to be waited for.
    */
   hold(slot: number, from: number, replicas: Int32Array, count: number, code: number, bytes: Uint8Array, start: number, end: number): boolean {
-    let entry: Waiting | null = null;
+    let owed = 0;
     for (let i = 0; i < count; i++) {
       const to = replicas[i];
       const words = this.words[from * this.n + to];
       if (words === null) continue;
       const tail = Ring.publishedTail(words);
       if (reached(Ring.releasedHead(words), tail)) continue;
-      entry ??= { slot, code, body: Buffer.from(bytes.subarray(start, end)), needs: 0, sinceMs: Date.now(), done: false };
-      entry.needs++;
-      this.queues[from * this.n + to].push({ tail, entry });
+      if (owed === 0) this.keep(slot, code, bytes, start, end);
+      owed++;
+      this.queues[from * this.n + to].push(slot, this.stamps[slot], tail);
     }
-    if (entry === null) return false;
+    if (owed === 0) return false;
+    this.needs[slot] = owed;
     this.count++;
     if (this.timer === null) {
       this.timer = setInterval(() => this.expire(), 100);
@@ -88,9 +131,12 @@ export class ReplicaWaits {
       const q = this.queues[from * this.n + to];
       if (q.length === 0) continue;
       const head = Ring.releasedHead(this.words[from * this.n + to]!);
-      let i = 0;
-      while (i < q.length && reached(head, q[i].tail)) this.settle(q[i++].entry);
-      if (i > 0) q.splice(0, i);
+      while (q.length > 0 && reached(head, q.tails[q.head])) {
+        const slot = q.slots[q.head];
+        const stamp = q.stamps[q.head];
+        q.shift();
+        this.settle(slot, stamp);
+      }
     }
   }
 
@@ -98,30 +144,81 @@ export class ReplicaWaits {
   dropReplica(to: number): void {
     for (let from = 0; from < this.n; from++) {
       const q = this.queues[from * this.n + to];
-      for (const p of q) this.settle(p.entry);
-      q.length = 0;
+      while (q.length > 0) {
+        const slot = q.slots[q.head];
+        const stamp = q.stamps[q.head];
+        q.shift();
+        this.settle(slot, stamp);
+      }
     }
   }
 
-  private settle(entry: Waiting): void {
-    if (entry.done || --entry.needs > 0) return;
-    entry.done = true;
-    this.count--;
-    this.host.answer(entry.slot, entry.code, entry.body);
+  private keep(slot: number, code: number, bytes: Uint8Array, start: number, end: number): void {
+    if (slot >= this.needs.length) this.growSlots(slot + 1);
+    this.stamps[slot] = (this.stamps[slot] + 1) >>> 0;
+    this.codes[slot] = code;
+    this.sinceMs[slot] = Date.now();
+    const length = end - start;
+    if (length <= INLINE_BODY_BYTES) {
+      this.bodyLengths[slot] = length;
+      const at = slot * INLINE_BODY_BYTES;
+      for (let i = 0; i < length; i++) this.inline[at + i] = bytes[start + i];
+    } else {
+      this.bodyLengths[slot] = -1;
+      this.longBodies.set(slot, Buffer.from(bytes.subarray(start, end)));
+    }
   }
 
+  /** One channel acknowledged the write waiting in `slot` (if that wait is still the slot's). */
+  private settle(slot: number, stamp: number): void {
+    if (this.stamps[slot] !== stamp || this.needs[slot] === 0 || --this.needs[slot] > 0) return;
+    this.finish(slot, this.codes[slot]);
+  }
+
+  private finish(slot: number, code: number): void {
+    this.needs[slot] = 0;
+    this.count--;
+    const length = this.bodyLengths[slot];
+    if (code !== this.codes[slot]) {
+      this.host.answer(slot, code, inDoubtBody, 0, inDoubtBody.length);
+    } else if (length >= 0) {
+      const at = slot * INLINE_BODY_BYTES;
+      this.host.answer(slot, code, this.inline, at, at + length);
+    } else {
+      const body = this.longBodies.get(slot)!;
+      this.host.answer(slot, code, body, 0, body.length);
+    }
+    if (length < 0) this.longBodies.delete(slot);
+  }
+
+  private growSlots(atLeast: number): void {
+    let size = this.needs.length;
+    while (size < atLeast) size *= 2;
+    const grow = <T extends Uint8Array | Uint32Array | Int32Array | Float64Array>(a: T, make: (n: number) => T): T => {
+      const b = make(size);
+      b.set(a);
+      return b;
+    };
+    this.needs = grow(this.needs, (k) => new Uint8Array(k));
+    this.stamps = grow(this.stamps, (k) => new Uint32Array(k));
+    this.codes = grow(this.codes, (k) => new Int32Array(k));
+    this.sinceMs = grow(this.sinceMs, (k) => new Float64Array(k));
+    this.bodyLengths = grow(this.bodyLengths, (k) => new Int32Array(k));
+    this.inline = grow(this.inline, (k) => new Uint8Array(k * INLINE_BODY_BYTES));
+  }
+
+  /** Waits older than REPLICA_ACK_TIMEOUT_MS are answered in doubt; their queue entries go stale. */
   private expire(): void {
     const now = Date.now();
     for (const q of this.queues) {
-      let i = 0;
-      while (i < q.length && (q[i].entry.done || now - q[i].entry.sinceMs >= REPLICA_ACK_TIMEOUT_MS)) {
-        const e = q[i++].entry;
-        if (e.done) continue;
-        e.done = true;
-        this.count--;
-        this.host.answer(e.slot, Status.TIMEOUT, inDoubtBody);
+      while (q.length > 0) {
+        const slot = q.slots[q.head];
+        if (this.stamps[slot] === q.stamps[q.head] && this.needs[slot] > 0) {
+          if (now - this.sinceMs[slot] < REPLICA_ACK_TIMEOUT_MS) break;
+          this.finish(slot, Status.TIMEOUT);
+        }
+        q.shift();
       }
-      if (i > 0) q.splice(0, i);
     }
     if (this.count === 0 && this.timer !== null) {
       clearInterval(this.timer);

@@ -549,10 +549,10 @@ export class Router {
     return true;
   }
 
-  /** A write's replicas applied it (or stopped counting): answer it now. */
-  answerReplicated(slot: number, code: number, body: Buffer): void {
+  /** A write's replicas applied it (or stopped counting): answer it now with body bytes[start, end). */
+  answerReplicated(slot: number, code: number, bytes: Uint8Array, start: number, end: number): void {
     const session = this.table.sessions[slot];
-    if (session !== null) session.respondRaw(this.table.clientIds[slot], code, body, 0, body.length);
+    if (session !== null) session.respondRaw(this.table.clientIds[slot], code, bytes, start, end);
     this.table.release(slot);
   }
 

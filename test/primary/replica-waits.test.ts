@@ -1,0 +1,65 @@
+// Writes held for their replicas over real channel rings: answered once the replica releases past
+// the tail the master had published, in order; never twice; a slot reused by a later write is not
+// confused with the wait it held before; a replica that stops counting releases what waited on it.
+import t from 'tap';
+import { ReplicationChannels } from '../../src/replication/channels';
+import { ReplicaWaits } from '../../src/primary/replica-waits';
+import { Ring } from '../../src/shm/ring';
+
+function setup() {
+  const channels = ReplicationChannels.create(2, 1 << 16);
+  const answered: { slot: number; code: number; body: string }[] = [];
+  const waits = new ReplicaWaits(channels, {
+    answer: (slot, code, bytes, start, end) => answered.push({ slot, code, body: Buffer.from(bytes.subarray(start, end)).toString() }),
+  });
+  const producer = Ring.attach(channels.ring(0, 1)!);
+  const consumer = Ring.attach(channels.ring(0, 1)!);
+  /** The master replicates one write: a message committed to the channel. */
+  const replicate = () => {
+    producer.reserve(8);
+    producer.commit();
+  };
+  /** The replica applies what is there and releases. */
+  const applyAll = () => {
+    while (consumer.next() >= 0);
+    consumer.release();
+  };
+  t.teardown(() => waits.stop());
+  return { waits, answered, replicate, applyAll };
+}
+
+const replicaOne = Int32Array.of(1);
+const body = (s: string) => Buffer.from(s);
+
+t.test('answered once the replica released past the tail, in order', async (t) => {
+  const { waits, answered, replicate, applyAll } = setup();
+  replicate();
+  t.equal(waits.hold(3, 0, replicaOne, 1, 0, body('a'), 0, 1), true);
+  replicate();
+  t.equal(waits.hold(9, 0, replicaOne, 1, 0, body('b'.repeat(100)), 0, 100), true, 'a long body is kept too');
+  waits.onAck(1);
+  t.same(answered, [], 'nothing released yet');
+  applyAll();
+  waits.onAck(1);
+  t.same(answered.map((a) => [a.slot, a.code, a.body.length]), [[3, 0, 1], [9, 0, 100]]);
+  t.equal(waits.count, 0);
+  waits.onAck(1);
+  t.equal(answered.length, 2, 'never twice');
+  t.equal(waits.hold(4, 0, replicaOne, 1, 0, body('c'), 0, 1), false, 'nothing to wait for once released');
+});
+
+t.test('a replica that stops counting answers what waited on it; a reused slot keeps its own wait', async (t) => {
+  const { waits, answered, replicate, applyAll } = setup();
+  replicate();
+  waits.hold(5, 0, replicaOne, 1, 0, body('old'), 0, 3);
+  waits.dropReplica(1);
+  t.same(answered.map((a) => a.body), ['old']);
+  // Slot 5 is reused by a new write before the replica catches up.
+  replicate();
+  waits.hold(5, 0, replicaOne, 1, 0, body('new'), 0, 3);
+  waits.onAck(1);
+  t.equal(answered.length, 1, 'the new wait is not settled by anything stale');
+  applyAll();
+  waits.onAck(1);
+  t.same(answered.map((a) => a.body), ['old', 'new']);
+});
