@@ -22,7 +22,6 @@ import { FAILOVER_TICK_MS, HOLD_TIMEOUT_MS, MIGRATE_PARTITIONS_PER_ROUND, PARTIT
 import type { NamespaceConfig } from '../config';
 import type { PartitionMap } from '../partition/map';
 import { reached, type ReplicationChannels } from '../replication/channels';
-import { Ring } from '../shm/ring';
 import { readStaleCopies, writeStaleCopies } from '../storage/replica-state';
 import type { ReplicaWaits } from './replica-waits';
 import type { WorkerHandle } from './worker-handle';
@@ -263,12 +262,11 @@ export class Failover {
    * skipped them), and what they carried must be copied.
    */
   beforeRestart(h: WorkerHandle): void {
-    const { channels, workers, map, waits } = this.host;
+    const { channels, workers, map } = this.host;
     const w = h.index;
     for (let from = 0; from < this.n; from++) {
       if (from === w || !channels.overflowed(from, w)) continue;
       const sab = channels.replace(from, w);
-      waits.ringReplaced(from, w);
       workers[from].post({ type: 'repl-ring', from, to: w, sab });
       for (let ns = 0; ns < map.copies.length; ns++) {
         if (map.copies[ns] < 2) continue;
@@ -308,7 +306,7 @@ export class Failover {
         const tails: { from: number; tail: number }[] = [];
         for (let from = 0; from < this.n; from++) {
           const sab = this.host.channels.ring(from, w);
-          if (sab !== null) tails.push({ from, tail: Ring.publishedTail(Ring.wordsOf(sab)) });
+          if (sab !== null) tails.push({ from, tail: this.host.channels.tail(from, w) });
         }
         this.pendingClears.push({ ns, worker: w, partitions: journalled, tails });
         this.ensureTimer();
@@ -331,26 +329,16 @@ export class Failover {
       const w = h.index;
       if (h.state !== 'up' || this.fills.has(w)) continue;
       const rounds: Round[] = [];
-      let partitionsTotal = 0;
       for (let ns = 0; ns < map.copies.length; ns++) {
         if (map.copies[ns] < 2) continue;
-        const bySource = new Map<number, number[]>();
+        const outOfSync: number[] = [];
         for (let p = 0; p < PARTITION_COUNT; p++) {
-          if (this.sync[ns][w][p] === 1 || !map.holds(ns, p, w) || this.held[ns][p] === 1) continue;
-          const m = map.master(ns, p);
-          if (m === w || workers[m].state !== 'up' || this.sync[ns][m][p] !== 1) continue;
-          let list = bySource.get(m);
-          if (list === undefined) bySource.set(m, (list = []));
-          list.push(p);
+          if (this.sync[ns][w][p] === 0 && map.holds(ns, p, w) && this.held[ns][p] === 0) outOfSync.push(p);
         }
-        for (const [source, list] of bySource) {
-          for (let i = 0; i < list.length; i += MIGRATE_PARTITIONS_PER_ROUND) {
-            rounds.push({ ns, source, partitions: list.slice(i, i + MIGRATE_PARTITIONS_PER_ROUND) });
-          }
-          partitionsTotal += list.length;
-        }
+        rounds.push(...this.roundsFor(w, ns, outOfSync));
       }
       if (rounds.length === 0) continue;
+      const partitionsTotal = rounds.reduce((sum, r) => sum + r.partitions.length, 0);
       this.host.log(`worker ${w}: rebuilding ${partitionsTotal} partitions from their masters`);
       const fill: Fill = { worker: h, rounds, current: null, waitTail: -1, records: 0, partitionsTotal, partitionsDone: 0, startedMs: Date.now() };
       this.fills.set(w, fill);
@@ -424,7 +412,7 @@ export class Failover {
         if (this.fills.get(w) !== fill) return;
         fill.records += (value as { records: number }).records;
         // END is in the channel: in sync once the worker has applied up to here.
-        fill.waitTail = Ring.publishedTail(Ring.wordsOf(this.host.channels.ring(round.source, w)!));
+        fill.waitTail = this.host.channels.tail(round.source, w);
         this.ensureTimer();
       })
       .catch((err: Error) => {
@@ -438,24 +426,38 @@ export class Failover {
 
   /** Puts partitions back in the plan, each under its current master (skipped if none can give it). */
   private replan(fill: Fill, ns: number, partitions: number[]): void {
+    fill.rounds.push(...this.roundsFor(fill.worker.index, ns, partitions));
+  }
+
+  /**
+   * Rounds copying these partitions to worker `w`, each from the partition's current master, at
+   * most MIGRATE_PARTITIONS_PER_ROUND a round. A partition whose master is `w` itself, away or
+   * not in sync is left out (a later refill takes it).
+   */
+  private roundsFor(w: number, ns: number, partitions: number[]): Round[] {
     const { map, workers } = this.host;
     const bySource = new Map<number, number[]>();
     for (const p of partitions) {
       const m = map.master(ns, p);
-      if (m === fill.worker.index || workers[m].state !== 'up' || this.sync[ns][m][p] !== 1) continue;
+      if (m === w || workers[m].state !== 'up' || this.sync[ns][m][p] !== 1) continue;
       let list = bySource.get(m);
       if (list === undefined) bySource.set(m, (list = []));
       list.push(p);
     }
-    for (const [source, list] of bySource) fill.rounds.push({ ns, source, partitions: list });
+    const rounds: Round[] = [];
+    for (const [source, list] of bySource) {
+      for (let i = 0; i < list.length; i += MIGRATE_PARTITIONS_PER_ROUND) {
+        rounds.push({ ns, source, partitions: list.slice(i, i + MIGRATE_PARTITIONS_PER_ROUND) });
+      }
+    }
+    return rounds;
   }
 
   private checkFills(): void {
     for (const fill of this.fills.values()) {
       const round = fill.current;
       if (round === null || fill.waitTail < 0) continue;
-      const words = Ring.wordsOf(this.host.channels.ring(round.source, fill.worker.index)!);
-      if (!reached(Ring.releasedHead(words), fill.waitTail)) continue;
+      if (!reached(this.host.channels.head(round.source, fill.worker.index), fill.waitTail)) continue;
       for (const p of round.partitions) this.sync[round.ns][fill.worker.index][p] = 1;
       this.markStale(round.ns, fill.worker.index, round.partitions, 0);
       fill.partitionsDone += round.partitions.length;
@@ -539,10 +541,10 @@ export class Failover {
           const holder = map.holder(move.ns, move.partitions[0], k);
           if (holder === move.from || workers[holder].state !== 'up') continue;
           const sab = channels.ring(move.from, holder);
-          if (sab !== null) move.tails.push({ holder, tail: Ring.publishedTail(Ring.wordsOf(sab)) });
+          if (sab !== null) move.tails.push({ holder, tail: channels.tail(move.from, holder) });
         }
       }
-      const drained = move.tails.every(({ holder, tail }) => reached(Ring.releasedHead(Ring.wordsOf(channels.ring(move.from, holder)!)), tail));
+      const drained = move.tails.every(({ holder, tail }) => reached(channels.head(move.from, holder), tail));
       if (!drained) {
         if (!move.warned && Date.now() - move.startedMs > HOLD_TIMEOUT_MS) {
           move.warned = true;
@@ -594,7 +596,7 @@ export class Failover {
     const { channels, workers } = this.host;
     this.pendingClears = this.pendingClears.filter((c) => {
       if (workers[c.worker].state !== 'up') return false; // died again: still stale
-      const done = c.tails.every(({ from, tail }) => reached(Ring.releasedHead(Ring.wordsOf(channels.ring(from, c.worker)!)), tail));
+      const done = c.tails.every(({ from, tail }) => reached(channels.head(from, c.worker), tail));
       if (!done) return true;
       if (c.partitions.every((p) => this.sync[c.ns][c.worker][p] === 1)) this.markStale(c.ns, c.worker, c.partitions, 0);
       return false;

@@ -18,7 +18,6 @@
 import { REPLICA_ACK_TIMEOUT_MS } from '../constants';
 import { Status } from '../errors';
 import { reached, type ReplicationChannels } from '../replication/channels';
-import { Ring } from '../shm/ring';
 import { Writer } from '../protocol/writer';
 
 export interface WaitHost {
@@ -74,8 +73,6 @@ class ChannelQueue {
 export class ReplicaWaits {
   private readonly n: number;
   private readonly queues: ChannelQueue[];
-  /** Int32 views of each channel's header, refreshed when a ring is replaced. */
-  private readonly words: (Int32Array | null)[];
   // Per request slot, grown to the highest slot seen.
   private needs = new Uint8Array(SLOTS_INITIAL);
   private stamps = new Uint32Array(SLOTS_INITIAL);
@@ -90,13 +87,6 @@ export class ReplicaWaits {
   constructor(private readonly channels: ReplicationChannels, private readonly host: WaitHost) {
     this.n = channels.n;
     this.queues = Array.from({ length: this.n * this.n }, () => new ChannelQueue());
-    this.words = channels.rings.map((sab) => (sab === null ? null : Ring.wordsOf(sab)));
-  }
-
-  /** The ring of a channel was replaced: nothing can be waiting on it (its reader was not in sync). */
-  ringReplaced(from: number, to: number): void {
-    const sab = this.channels.ring(from, to);
-    this.words[from * this.n + to] = sab === null ? null : Ring.wordsOf(sab);
   }
 
   /**
@@ -107,10 +97,9 @@ export class ReplicaWaits {
     let owed = 0;
     for (let i = 0; i < count; i++) {
       const to = replicas[i];
-      const words = this.words[from * this.n + to];
-      if (words === null) continue;
-      const tail = Ring.publishedTail(words);
-      if (reached(Ring.releasedHead(words), tail)) continue;
+      if (this.channels.ring(from, to) === null) continue;
+      const tail = this.channels.tail(from, to);
+      if (reached(this.channels.head(from, to), tail)) continue;
       if (owed === 0) this.keep(slot, code, bytes, start, end);
       owed++;
       this.queues[from * this.n + to].push(slot, this.stamps[slot], tail);
@@ -130,7 +119,7 @@ export class ReplicaWaits {
     for (let from = 0; from < this.n; from++) {
       const q = this.queues[from * this.n + to];
       if (q.length === 0) continue;
-      const head = Ring.releasedHead(this.words[from * this.n + to]!);
+      const head = this.channels.head(from, to);
       while (q.length > 0 && reached(head, q.tails[q.head])) {
         const slot = q.slots[q.head];
         const stamp = q.stamps[q.head];

@@ -19,6 +19,8 @@ export class ReplicationChannels {
   readonly rings: (SharedArrayBuffer | null)[];
   readonly flagsSab: SharedArrayBuffer;
   readonly flags: Int32Array;
+  /** Int32 views of each ring's header (Ring.wordsOf), for reading positions from any thread. */
+  private readonly headers: (Int32Array | null)[];
 
   private constructor(n: number, rings: (SharedArrayBuffer | null)[], flagsSab: SharedArrayBuffer, ringBytes: number) {
     this.n = n;
@@ -26,6 +28,7 @@ export class ReplicationChannels {
     this.rings = rings;
     this.flagsSab = flagsSab;
     this.flags = new Int32Array(flagsSab);
+    this.headers = rings.map((sab) => (sab === null ? null : Ring.wordsOf(sab)));
   }
 
   /** Rings between every pair of workers; ringBytes 0: none (no namespace is replicated). */
@@ -45,6 +48,16 @@ export class ReplicationChannels {
     return this.rings[from * this.n + to];
   }
 
+  /** The producer's published position of from -> to (u32). */
+  tail(from: number, to: number): number {
+    return Ring.publishedTail(this.headers[from * this.n + to]!);
+  }
+
+  /** The consumer's released position of from -> to (u32): what the replica acknowledged. */
+  head(from: number, to: number): number {
+    return Ring.releasedHead(this.headers[from * this.n + to]!);
+  }
+
   overflowed(from: number, to: number): boolean {
     return Atomics.load(this.flags, 1 + from * this.n + to) !== 0;
   }
@@ -62,6 +75,7 @@ export class ReplicationChannels {
   replace(from: number, to: number): SharedArrayBuffer {
     const sab = Ring.create(this.ringBytes > 0 ? this.ringBytes : REPL_RING_BYTES).sab;
     this.rings[from * this.n + to] = sab;
+    this.headers[from * this.n + to] = Ring.wordsOf(sab);
     return sab;
   }
 }

@@ -14,7 +14,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { AerieError, Status } from '../errors';
 import { SNAPSHOT_FORMAT_VERSION } from '../constants';
-import { syncDirectory } from '../storage/segment-files';
+import { syncDirectory, writeFileAtomic } from '../storage/segment-files';
 
 export interface SnapshotPartSummary {
   records: number;
@@ -61,20 +61,6 @@ export function partDirectory(snapshotDir: string, workerIndex: number): string 
 export function checkSnapshotId(id: unknown): string {
   if (typeof id !== 'string' || !ID_PATTERN.test(id)) throw new AerieError(Status.PARAMETER, `not a snapshot id: ${String(id)}`);
   return id;
-}
-
-/** Writes `file` atomically: a temp file, fdatasync, rename, directory fsync. */
-export function writeFileAtomic(file: string, text: string): void {
-  const tmp = `${file}.tmp`;
-  const fd = fs.openSync(tmp, 'w');
-  try {
-    fs.writeSync(fd, text);
-    fs.fdatasyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(tmp, file);
-  syncDirectory(path.dirname(file));
 }
 
 function readJson(file: string): unknown {

@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { PARTITION_COUNT } from '../constants';
 import { AerieError, Status } from '../errors';
-import { ensureDirectory, syncDirectory } from './segment-files';
+import { ensureDirectory, writeFileAtomic } from './segment-files';
 
 const FILE = 'replicas.json';
 const FORMAT = 1;
@@ -58,15 +58,5 @@ export function writeStaleCopies(dataDir: string, ns: string, stale: Uint8Array[
   });
   const file = fileOf(dataDir, ns);
   ensureDirectory(path.dirname(file));
-  // A temp file, fdatasync, rename, directory fsync: the old state or the new, never half.
-  const tmp = `${file}.tmp`;
-  const fd = fs.openSync(tmp, 'w');
-  try {
-    fs.writeSync(fd, JSON.stringify({ format: FORMAT, workers: stale.length, stale: hex }));
-    fs.fdatasyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(tmp, file);
-  syncDirectory(path.dirname(file));
+  writeFileAtomic(file, JSON.stringify({ format: FORMAT, workers: stale.length, stale: hex }));
 }

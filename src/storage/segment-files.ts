@@ -110,3 +110,17 @@ export function ensureDirectory(directory: string): void {
 export function logDirectory(dataDirectory: string, namespace: string, workerIndex: number): string {
   return path.join(dataDirectory, namespace, `worker-${String(workerIndex).padStart(2, '0')}`);
 }
+
+/** Writes `file` atomically: a temp file, fdatasync, rename, directory fsync. */
+export function writeFileAtomic(file: string, text: string): void {
+  const tmp = `${file}.tmp`;
+  const fd = fs.openSync(tmp, 'w');
+  try {
+    fs.writeSync(fd, text);
+    fs.fdatasyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(tmp, file);
+  syncDirectory(path.dirname(file));
+}

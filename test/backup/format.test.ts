@@ -64,13 +64,14 @@ t.test('an empty backup is a header and a trailer', async (t) => {
 
 t.test('a file cut at any byte is refused as truncated, at the frame cut', async (t) => {
   const { bytes, frameOffsets } = buildFile(HEADER, SAMPLE);
+  const problems: string[] = [];
   for (let length = 0; length < bytes.length; length++) {
     const error = await failure(bytes.subarray(0, length));
     const frameAt = length < PREAMBLE_BYTES ? 0 : Math.max(...frameOffsets.filter((o) => o <= length));
     const ok = error.failure === 'truncated' && error.code === Status.PARAMETER && error.offset === frameAt;
-    if (!ok) t.fail(`cut at ${length}: ${error.failure} at ${error.offset}, expected truncated at ${frameAt}`);
+    if (!ok) problems.push(`cut at ${length}: ${error.failure} at ${error.offset}, expected truncated at ${frameAt}`);
   }
-  t.pass(`every one of ${bytes.length} cuts refused`);
+  t.same(problems.slice(0, 5), [], `every one of ${bytes.length} cuts refused`);
 });
 
 t.test('any single flipped bit is refused, naming the frame it is in', async (t) => {

@@ -12,7 +12,7 @@ import { connect, Key } from '../../src/index';
 import { prng, sleep } from '../helpers/node';
 import { partitionOf } from '../../src/partition/digest';
 import { startCliNode } from '../helpers/cli-node';
-import { allowedValues, story, type Entry } from '../helpers/history';
+import { allowedValues, recordWrite, story, type Entry } from '../helpers/history';
 
 const ROUNDS = Number(process.env.KILL9_ROUNDS ?? 10);
 const KEYS = 150;
@@ -75,16 +75,9 @@ t.test('kill -9 during failover and rebuild loses no acknowledged write', async 
         const remove = rand() < 0.1;
         const entry: Entry = { value: remove ? null : nextValue++, outcome: 'failed' };
         history.get(k)!.push(entry);
-        try {
-          if (remove) await client.remove(new Key('test', 'kf', k)).catch((e) => {
-            if (e.code !== 2) throw e; // already absent: still a definite outcome
-          });
-          else await client.put(new Key('test', 'kf', k), { v: entry.value });
-          entry.outcome = 'ok';
+        if (await recordWrite(client, new Key('test', 'kf', k), entry)) {
           acked++;
-        } catch (e) {
-          entry.outcome = (e as { inDoubt?: boolean }).inDoubt ? 'doubt' : 'failed';
-          entry.code = (e as { code?: number }).code;
+        } else {
           if (!running) return;
           await sleep(1);
         }

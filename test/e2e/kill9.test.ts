@@ -6,7 +6,7 @@ import t from 'tap';
 import { connect, Key } from '../../src/index';
 import { prng, sleep } from '../helpers/node';
 import { fileNodeConfig, startCliNode } from '../helpers/cli-node';
-import { allowedValues, type Entry } from '../helpers/history';
+import { allowedValues, recordWrite, type Entry } from '../helpers/history';
 
 const ROUNDS = Number(process.env.KILL9_ROUNDS ?? 20);
 const KEYS = 150;
@@ -46,15 +46,9 @@ t.test('kill -9 loses no acknowledged write', async (t) => {
         const remove = rand() < 0.1;
         const entry: Entry = { value: remove ? null : nextValue++, outcome: 'failed' };
         history.get(k)!.push(entry);
-        try {
-          if (remove) await client.remove(new Key('test', 'k9', k)).catch((e) => {
-            if (e.code !== 2) throw e; // already absent: the delete is still a definite outcome
-          });
-          else await client.put(new Key('test', 'k9', k), { v: entry.value });
-          entry.outcome = 'ok';
+        if (await recordWrite(client, new Key('test', 'k9', k), entry)) {
           acked++;
-        } catch (e) {
-          entry.outcome = (e as { inDoubt?: boolean }).inDoubt ? 'doubt' : 'failed';
+        } else {
           if (!running) return;
           await sleep(1);
         }

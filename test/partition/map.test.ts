@@ -6,13 +6,14 @@ import { PARTITION_COUNT } from '../../src/constants';
 import { PartitionMap, holderOf } from '../../src/partition/map';
 
 t.test('holders are distinct, and the first is p mod n', async (t) => {
+  const problems: string[] = [];
   for (let n = 1; n <= 8; n++) {
     for (let p = 0; p < PARTITION_COUNT; p++) {
       const holders = Array.from({ length: n }, (_, k) => holderOf(p, n, k));
-      if (new Set(holders).size !== n || holders[0] !== p % n) t.fail(`n ${n}, partition ${p}: ${holders}`);
+      if (new Set(holders).size !== n || holders[0] !== p % n) problems.push(`n ${n}, partition ${p}: ${holders}`);
     }
   }
-  t.pass('checked n = 1..8');
+  t.same(problems.slice(0, 5), [], 'every partition of n = 1..8 workers');
 });
 
 t.test("a worker's masters have their first replicas spread evenly over the others", async (t) => {
