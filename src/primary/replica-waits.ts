@@ -14,6 +14,10 @@
 // hold the answer's code, the channels still owed and the time, and the answer's body when it is
 // short (a put's {gen, ttl}); per channel, a growable ring of (slot, stamp, tail) keeps the waits in
 // tail order. A stamp per slot tells a queued wait from a later request that reuses its slot.
+//
+// A replica sends an ACK (which wakes this thread) only while a channel's ack flag is up: raised
+// here when a channel's first wait is queued, dropped when its queue empties. A write whose
+// replicas released before its answer was read costs no ACK at all.
 
 import { REPLICA_ACK_TIMEOUT_MS } from '../constants';
 import { Status } from '../errors';
@@ -98,11 +102,18 @@ export class ReplicaWaits {
     for (let i = 0; i < count; i++) {
       const to = replicas[i];
       if (this.channels.ring(from, to) === null) continue;
+      const q = this.queues[from * this.n + to];
+      // Ask for an ACK before looking at the head (channels.ts): a release after this look is
+      // then announced. Most often the replica released already and nothing is held.
+      if (q.length === 0) this.channels.setAckWanted(from, to, true);
       const tail = this.channels.tail(from, to);
-      if (reached(this.channels.head(from, to), tail)) continue;
+      if (reached(this.channels.head(from, to), tail)) {
+        if (q.length === 0) this.channels.setAckWanted(from, to, false);
+        continue;
+      }
       if (owed === 0) this.keep(slot, code, bytes, start, end);
       owed++;
-      this.queues[from * this.n + to].push(slot, this.stamps[slot], tail);
+      q.push(slot, this.stamps[slot], tail);
     }
     if (owed === 0) return false;
     this.needs[slot] = owed;
@@ -126,6 +137,7 @@ export class ReplicaWaits {
         q.shift();
         this.settle(slot, stamp);
       }
+      if (q.length === 0) this.channels.setAckWanted(from, to, false);
     }
   }
 
@@ -139,6 +151,7 @@ export class ReplicaWaits {
         q.shift();
         this.settle(slot, stamp);
       }
+      this.channels.setAckWanted(from, to, false);
     }
   }
 
@@ -199,7 +212,9 @@ export class ReplicaWaits {
   /** Waits older than REPLICA_ACK_TIMEOUT_MS are answered in doubt; their queue entries go stale. */
   private expire(): void {
     const now = Date.now();
-    for (const q of this.queues) {
+    for (let c = 0; c < this.queues.length; c++) {
+      const q = this.queues[c];
+      if (q.length === 0) continue;
       while (q.length > 0) {
         const slot = q.slots[q.head];
         if (this.stamps[slot] === q.stamps[q.head] && this.needs[slot] > 0) {
@@ -208,6 +223,7 @@ export class ReplicaWaits {
         }
         q.shift();
       }
+      if (q.length === 0) this.channels.setAckWanted(Math.floor(c / this.n), c % this.n, false);
     }
     if (this.count === 0 && this.timer !== null) {
       clearInterval(this.timer);

@@ -4,7 +4,10 @@
 //
 // flags (Int32): word 0 counts overflows (any channel; the primary watches it), then one word per
 // channel, at 1 + from * n + to: set by the master when the ring had no room, so the replica missed
-// writes and must be copied; cleared by the master when the primary hands it a fresh ring.
+// writes and must be copied; cleared by the master when the primary hands it a fresh ring. Then one
+// word per channel, at 1 + n * n + from * n + to: set by the primary while it holds writes waiting
+// for that replica's release, so the replica tells it when it releases (an ACK response); when
+// the replica released before the master's answer was read, nobody waits and no ACK is sent.
 
 import { REPL_RING_BYTES } from '../constants';
 import { Ring } from '../shm/ring';
@@ -37,7 +40,7 @@ export class ReplicationChannels {
     for (let from = 0; from < n; from++) {
       for (let to = 0; to < n; to++) rings.push(from === to || ringBytes === 0 ? null : Ring.create(ringBytes).sab);
     }
-    return new ReplicationChannels(n, rings, new SharedArrayBuffer((1 + n * n) * 4), ringBytes);
+    return new ReplicationChannels(n, rings, new SharedArrayBuffer((1 + 2 * n * n) * 4), ringBytes);
   }
 
   static attach(n: number, rings: (SharedArrayBuffer | null)[], flagsSab: SharedArrayBuffer): ReplicationChannels {
@@ -65,6 +68,20 @@ export class ReplicationChannels {
   setOverflowed(from: number, to: number, on: boolean): void {
     Atomics.store(this.flags, 1 + from * this.n + to, on ? 1 : 0);
     if (on) Atomics.add(this.flags, OVERFLOW_EPOCH, 1);
+  }
+
+  /**
+   * Primary: writes are (or are about to be) held for `to`'s release of from -> to. Set it before
+   * reading the head, and the replica reads it after storing the head: with both sequentially
+   * consistent, either the primary sees the release or the replica sees the wish.
+   */
+  setAckWanted(from: number, to: number, on: boolean): void {
+    Atomics.store(this.flags, 1 + this.n * this.n + from * this.n + to, on ? 1 : 0);
+  }
+
+  /** Replica, after releasing from -> to: must it tell the primary? */
+  ackWanted(from: number, to: number): boolean {
+    return Atomics.load(this.flags, 1 + this.n * this.n + from * this.n + to) !== 0;
   }
 
   get overflowEpoch(): number {

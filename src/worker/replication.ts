@@ -175,9 +175,9 @@ export class ReplicationIn {
   roundsEnded = 0;
 
   constructor(
-    self: number,
+    private readonly self: number,
     private readonly namespaces: Namespace[],
-    channels: ReplicationChannels,
+    private readonly channels: ReplicationChannels,
     private readonly stats: StatsBlock,
   ) {
     this.rings = Array.from({ length: channels.n }, (_, from) => {
@@ -220,17 +220,18 @@ export class ReplicationIn {
 
   /**
    * Acknowledges everything applied so far (call after the log's group commit). Returns true when
-   * anything was acknowledged, so the primary should look at its waiting writes.
+   * the primary holds writes for a channel released now, so it must be told (an ACK response).
    */
   release(): boolean {
-    let any = false;
+    let tell = false;
     for (let from = 0; from < this.rings.length; from++) {
       if (this.consumed[from] === 0) continue;
       this.consumed[from] = 0;
       this.rings[from]!.release();
-      any = true;
+      // After the release's store (channels.ts): a primary that looked before it asked first.
+      if (this.channels.ackWanted(from, this.self)) tell = true;
     }
-    return any;
+    return tell;
   }
 
   private apply(ring: Ring, at: number): void {

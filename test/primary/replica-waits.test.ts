@@ -25,16 +25,18 @@ function setup() {
     consumer.release();
   };
   t.teardown(() => waits.stop());
-  return { waits, answered, replicate, applyAll };
+  return { waits, answered, replicate, applyAll, channels };
 }
 
 const replicaOne = Int32Array.of(1);
 const body = (s: string) => Buffer.from(s);
 
 t.test('answered once the replica released past the tail, in order', async (t) => {
-  const { waits, answered, replicate, applyAll } = setup();
+  const { waits, answered, replicate, applyAll, channels } = setup();
   replicate();
+  t.equal(channels.ackWanted(0, 1), false);
   t.equal(waits.hold(3, 0, replicaOne, 1, 0, body('a'), 0, 1), true);
+  t.equal(channels.ackWanted(0, 1), true, 'a held write asks the replica for an ACK');
   replicate();
   t.equal(waits.hold(9, 0, replicaOne, 1, 0, body('b'.repeat(100)), 0, 100), true, 'a long body is kept too');
   waits.onAck(1);
@@ -43,17 +45,20 @@ t.test('answered once the replica released past the tail, in order', async (t) =
   waits.onAck(1);
   t.same(answered.map((a) => [a.slot, a.code, a.body.length]), [[3, 0, 1], [9, 0, 100]]);
   t.equal(waits.count, 0);
+  t.equal(channels.ackWanted(0, 1), false, 'nothing waits: no ACK wanted');
   waits.onAck(1);
   t.equal(answered.length, 2, 'never twice');
   t.equal(waits.hold(4, 0, replicaOne, 1, 0, body('c'), 0, 1), false, 'nothing to wait for once released');
+  t.equal(channels.ackWanted(0, 1), false, 'and no ACK asked for');
 });
 
 t.test('a replica that stops counting answers what waited on it; a reused slot keeps its own wait', async (t) => {
-  const { waits, answered, replicate, applyAll } = setup();
+  const { waits, answered, replicate, applyAll, channels } = setup();
   replicate();
   waits.hold(5, 0, replicaOne, 1, 0, body('old'), 0, 3);
   waits.dropReplica(1);
   t.same(answered.map((a) => a.body), ['old']);
+  t.equal(channels.ackWanted(0, 1), false);
   // Slot 5 is reused by a new write before the replica catches up.
   replicate();
   waits.hold(5, 0, replicaOne, 1, 0, body('new'), 0, 3);

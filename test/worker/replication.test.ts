@@ -63,9 +63,16 @@ t.test('writes and deletes reach the replica as images, in order', async (t) => 
   t.same(contents(replica), contents(master), 'the replica holds exactly what the master holds');
   const words = Ring.wordsOf(channels.ring(0, 1)!);
   t.not(Ring.releasedHead(words), Ring.publishedTail(words), 'applied, but not acknowledged before release');
-  t.equal(into.release(), true);
+  channels.setAckWanted(0, 1, true);
+  t.equal(into.release(), true, 'the primary waits on this channel: tell it');
   t.equal(Ring.releasedHead(words), Ring.publishedTail(words), 'acknowledged up to the tail');
   t.equal(into.release(), false, 'nothing new to acknowledge');
+  put(master, out, 1000, 1, 'late');
+  out.commit();
+  channels.setAckWanted(0, 1, false);
+  t.equal(into.drain(), 1);
+  t.equal(into.release(), false, 'released, but nobody waits: no ACK');
+  t.equal(Ring.releasedHead(words), Ring.publishedTail(words), 'released all the same');
   t.ok(stats.get(WorkerStat.REPL_APPLIED) > 500);
 });
 
