@@ -1,9 +1,9 @@
 // Aerospike's record digest and partition id, bit for bit (reference.md, "Digest and partitions").
 // digest = RIPEMD-160(set name UTF-8 ‖ key type byte ‖ key bytes); the namespace is not hashed.
 
-import { hash } from 'node:crypto';
 import { DIGEST_BYTES, PARTITION_COUNT, USER_KEY_BYTES_MAX } from '../constants';
 import { AerieError, Status } from '../errors';
+import { ripemd160 } from './ripemd160';
 
 /** Aerospike's particle types for user keys. */
 export const KeyType = { INTEGER: 1, STRING: 3, BYTES: 4 } as const;
@@ -11,34 +11,59 @@ export const KeyType = { INTEGER: 1, STRING: 3, BYTES: 4 } as const;
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
 
-// One scratch buffer for the hashed bytes: digests are computed synchronously, one at a time.
+// One scratch buffer for the hashed bytes: digests are computed synchronously, one at a time. It
+// starts with the set name of the last call, kept while the next call names the same set.
 const scratch = Buffer.allocUnsafe(1 + 63 * 3 + 1 + USER_KEY_BYTES_MAX * 3 + 16);
+let scratchSet: string | null = null;
+let scratchSetBytes = 0;
+const TWO_32 = 0x100000000;
 
 /**
  * The digest of a user key in a set. Throws AerieError(PARAMETER) for keys Aerospike's clients
  * reject: empty strings and bytes, non-integral or unsafe numbers, out-of-range bigints.
  */
 export function computeDigest(set: string | null | undefined, key: unknown): Buffer {
-  let pos = set ? scratch.write(set, 0, 'utf8') : 0;
-  if (set && pos >= 64 * 3) throw new AerieError(Status.PARAMETER, 'set name too long');
+  const out = Buffer.allocUnsafe(DIGEST_BYTES);
+  computeDigestInto(set, key, out, 0);
+  return out;
+}
+
+/** computeDigest into out[at, at + 20), allocating nothing for string and safe-integer keys. */
+export function computeDigestInto(set: string | null | undefined, key: unknown, out: Uint8Array, at: number): void {
+  let pos: number;
+  if (!set) {
+    pos = 0;
+    scratchSet = null;
+    scratchSetBytes = 0;
+  } else if (set === scratchSet) {
+    pos = scratchSetBytes;
+  } else {
+    scratchSet = null; // the bytes are overwritten now, whether or not the name is accepted
+    pos = scratch.write(set, 0, 'utf8');
+    if (pos >= 64 * 3) throw new AerieError(Status.PARAMETER, 'set name too long');
+    scratchSet = set;
+    scratchSetBytes = pos;
+  }
   if (typeof key === 'string') {
     if (key.length === 0) throw new AerieError(Status.PARAMETER, 'empty string key');
-    if (Buffer.byteLength(key, 'utf8') > USER_KEY_BYTES_MAX) {
+    // A string of n UTF-16 units takes at most 3n UTF-8 bytes: only a long one needs measuring.
+    if (key.length * 3 > USER_KEY_BYTES_MAX && Buffer.byteLength(key, 'utf8') > USER_KEY_BYTES_MAX) {
       throw new AerieError(Status.PARAMETER, `key longer than ${USER_KEY_BYTES_MAX} bytes`);
     }
     scratch[pos++] = KeyType.STRING;
     pos += scratch.write(key, pos, 'utf8');
-  } else if (typeof key === 'number' || typeof key === 'bigint') {
-    let n: bigint;
-    if (typeof key === 'number') {
-      if (!Number.isSafeInteger(key)) throw new AerieError(Status.PARAMETER, 'integer key must be a safe integer or a bigint');
-      n = BigInt(key);
-    } else {
-      if (key < INT64_MIN || key > INT64_MAX) throw new AerieError(Status.PARAMETER, 'integer key out of 64-bit range');
-      n = key;
-    }
+  } else if (typeof key === 'number') {
+    if (!Number.isSafeInteger(key)) throw new AerieError(Status.PARAMETER, 'integer key must be a safe integer or a bigint');
+    // Big-endian two's complement in two 32-bit halves (no BigInt): exact for safe integers.
+    const high = Math.floor(key / TWO_32);
     scratch[pos++] = KeyType.INTEGER;
-    scratch.writeBigInt64BE(n, pos);
+    scratch.writeInt32BE(high, pos);
+    scratch.writeUInt32BE(key - high * TWO_32, pos + 4);
+    pos += 8;
+  } else if (typeof key === 'bigint') {
+    if (key < INT64_MIN || key > INT64_MAX) throw new AerieError(Status.PARAMETER, 'integer key out of 64-bit range');
+    scratch[pos++] = KeyType.INTEGER;
+    scratch.writeBigInt64BE(key, pos);
     pos += 8;
   } else if (key instanceof Uint8Array) {
     if (key.length === 0) throw new AerieError(Status.PARAMETER, 'empty bytes key');
@@ -49,7 +74,7 @@ export function computeDigest(set: string | null | undefined, key: unknown): Buf
   } else {
     throw new AerieError(Status.PARAMETER, 'key must be a string, an integer or bytes');
   }
-  return hash('ripemd160', scratch.subarray(0, pos), 'buffer') as unknown as Buffer;
+  ripemd160(scratch, 0, pos, out, at);
 }
 
 /** Partition id of a digest: the first 12 bits, little-endian, as Aerospike computes it. */

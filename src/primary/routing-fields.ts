@@ -3,7 +3,7 @@
 
 import { DIGEST_BYTES, SET_NAME_BYTES_MAX, VALUE_DEPTH_MAX } from '../constants';
 import { AerieError, Status } from '../errors';
-import { computeDigest, isDigest } from '../partition/digest';
+import { computeDigestInto, isDigest } from '../partition/digest';
 import type { Reader } from '../protocol/reader';
 
 export class RoutingFields {
@@ -119,10 +119,13 @@ export function readRoutingFields(r: Reader, end: number, f: RoutingFields, need
   if (!needKey) return;
   if (digest !== undefined && digest !== null) {
     if (!isDigest(digest)) bad(`digest must be ${DIGEST_BYTES} bytes`);
-    if (key !== undefined && key !== null && !computeDigest(f.set, key).equals(digest)) bad('key and digest disagree');
+    if (key !== undefined && key !== null) {
+      computeDigestInto(f.set, key, f.digest, 0);
+      if (!f.digest.equals(digest)) bad('key and digest disagree');
+    }
     f.digest.set(digest);
   } else if (key !== undefined && key !== null) {
-    f.digest.set(computeDigest(f.set, key));
+    computeDigestInto(f.set, key, f.digest, 0);
   } else {
     bad('a key or a digest is required');
   }

@@ -9,6 +9,7 @@ import { Op, PROTOCOL_VERSION, PUSH_ID } from '../protocol/ops';
 import { Reader } from '../protocol/reader';
 import { Writer } from '../protocol/writer';
 import type { Router } from './router';
+import { sendBinary } from './ws-frame';
 
 /** WebSocket close codes the node uses (docs/protocol.md). */
 export const CloseCode = {
@@ -294,7 +295,7 @@ export class Session {
     if (this.ws.bufferedAmount > this.host.sendBufferBytesMax) {
       return this.close(CloseCode.TRY_AGAIN_LATER, 'client is not reading its responses');
     }
-    this.ws.send(this.out.copy(), { binary: true });
+    sendBinary(this.ws, this.out.bytes());
   }
 
   close(code: number, reason: string): void {
