@@ -7,15 +7,12 @@
 //   npx tsc -p . && make -C native-bench && node native-bench/latency.js [--keys 1000000] [--duration 8] [--replication-factor 1]
 'use strict';
 const { parseArgs } = require('node:util');
-const { spawn, spawnSync, execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
+const { LOADGEN, CONNECTIONS, pin, startNode, loadgen: run, machineLine } = require('./pinned-node');
 
-const CLI = path.join(__dirname, '..', 'dist', 'src', 'cli', 'main.js');
-const LOADGEN = path.join(__dirname, 'build', 'loadgen');
 const RESULTS = path.join(__dirname, 'results');
-const CONNECTIONS = 50;
 const TARGET_P99_US = 1000;
 const WORKLOADS = [
   { name: '50/50 get/put, unpipelined', readPct: 50 },
@@ -29,31 +26,7 @@ const { values } = parseArgs({
 const RF = values['replication-factor'] === undefined ? null : Number(values['replication-factor']);
 const KEYS = Number(values.keys);
 const DURATION_S = Number(values.duration);
-const pin = os.availableParallelism() >= 2 && spawnSync('taskset', ['--version'], { stdio: 'ignore' }).status === 0;
-const onCpu = (cpu, cmd, args) => (pin ? ['taskset', ['-c', String(cpu), cmd, ...args]] : [cmd, args]);
-
-function startNode(config) {
-  return new Promise((resolve, reject) => {
-    const [cmd, args] = onCpu(0, process.execPath, [CLI, 'start', '--config', config]);
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    const grab = (d) => {
-      out += d;
-      const m = /ws:\/\/[\d.]+:(\d+).*\(pid (\d+)\)/.exec(out);
-      if (m) resolve({ child, port: Number(m[1]), pid: Number(m[2]) });
-    };
-    child.stdout.on('data', grab);
-    child.stderr.on('data', (d) => (out += d));
-    child.once('exit', (code) => reject(new Error(`node exited ${code}: ${out}`)));
-  });
-}
-
-function loadgen(port, pid, extra) {
-  const [cmd, args] = onCpu(1, LOADGEN, [
-    '--port', String(port), '--connections', String(CONNECTIONS), '--keys', String(KEYS), '--server-pid', String(pid), '--json', ...extra,
-  ]);
-  return JSON.parse(execFileSync(cmd, args, { encoding: 'utf8', timeout: 900_000 }));
-}
+const loadgen = (port, pid, extra) => run(port, pid, KEYS, extra);
 
 async function main() {
   if (!fs.existsSync(LOADGEN)) throw new Error('build the generator first: make -C native-bench');
@@ -81,7 +54,7 @@ async function main() {
   const lines = [
     `# Latency at half of the maximum throughput, ${new Date().toISOString()}`,
     '',
-    `Machine: ${os.cpus().length} CPUs (${os.cpus()[0]?.model}), Node ${process.version}. ${pin ? 'Node pinned to CPU 0, generator to CPU 1.' : 'Nothing pinned (no taskset).'}`,
+    machineLine(),
     `Command: \`node native-bench/latency.js --keys ${KEYS} --duration ${DURATION_S}${RF === null ? '' : ` --replication-factor ${RF}`}\`. ${CONNECTIONS} connections, 100-byte values, ${KEYS} prefilled keys, memory namespace, 2 workers, ${RF ?? 2} ${(RF ?? 2) === 1 ? 'copy' : 'copies'} of each record; the half-rate run is paced open loop (\`loadgen --rate\`).`,
     '',
     '| workload | max ops/s | p99 at max, µs | paced at, ops/s | achieved ops/s | p50 µs | p99 µs | p99.9 µs | target p99 < 1 ms |',
