@@ -21,8 +21,8 @@ import {
 t.test('100,000 records: backup, change, restore create-only, restore replace', async (t) => {
   const { client } = await startTestNode(t);
   let started = Date.now();
-  // A TTL counts down with the clock, and a restore writes the TTL the backup read: whatever the
-  // machine's speed, a record's TTL stays within the seconds since it was first written.
+  // A TTL counts down with the clock, and a restore keeps the expiry time (docs/backup.md): whatever
+  // the machine's speed, a record's TTL stays within the seconds since it was first written.
   const loadedFrom = started;
   const ttlFloor = () => TTL_SEC - Math.ceil((Date.now() - loadedFrom) / 1000) - 1;
   await loadDataSet(client);
