@@ -113,7 +113,7 @@ t.test('on a terminal, a progress line is drawn on stderr and cleared', async (t
   await Promise.all(Array.from({ length: 2000 }, (_, i) => client.put(new Key('test', null, i), { i })));
   // INFO's record counts are published by the workers a little after the writes.
   const infoRecords = async () => ((await client.info()).namespaces as { records: number }[])[0].records;
-  for (let tries = 0; (await infoRecords()) < 2000 && tries < 100; tries++) await new Promise((resolve) => setTimeout(resolve, 50));
+  for (const deadline = Date.now() + 10_000; (await infoRecords()) < 2000 && Date.now() < deadline;) await new Promise((resolve) => setTimeout(resolve, 50));
   const capture = () => {
     const stream = new PassThrough();
     let text = '';

@@ -63,7 +63,7 @@ t.test('stop-writes refuses writes, serves reads and deletes', async (t) => {
   t.equal(await client.exists(new Key('test', 'fill', 0)), null, 'deletes still work');
   // INFO's namespace figures are published by the workers every few tens of milliseconds.
   let stopWrites = false;
-  for (let i = 0; i < 100 && !stopWrites; i++) {
+  for (const deadline = Date.now() + 10_000; Date.now() < deadline && !stopWrites;) {
     stopWrites = ((await client.info()).namespaces as { stopWrites: boolean }[])[0].stopWrites;
     if (!stopWrites) await sleep(20);
   }
