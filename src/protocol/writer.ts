@@ -12,6 +12,8 @@ const INT64_MAX = 2n ** 63n - 1n;
 /** Strings longer than this are measured before writing instead of reserving 3 bytes a char. */
 const STRING_RESERVE_CHARS_MAX = 1024;
 const INITIAL_BYTES_DEFAULT = 1024;
+/** writeRaw copies runs up to this long byte by byte rather than through a subarray. */
+const RAW_COPY_LOOP_BYTES_MAX = 64;
 
 export class Writer {
   private buf: Buffer;
@@ -163,7 +165,14 @@ export class Writer {
     if (!(start >= 0 && start <= end && end <= bytes.length)) throw this.invalid(`raw range [${start}, ${end})`);
     const byteCount = end - start;
     this.ensure(byteCount);
-    this.buf.set(start === 0 && end === bytes.length ? bytes : bytes.subarray(start, end), this.pos);
+    if (byteCount <= RAW_COPY_LOOP_BYTES_MAX) {
+      // Most answers are short ({gen, ttl}, a small record): a loop allocates no subarray view.
+      const buf = this.buf;
+      let at = this.pos;
+      for (let i = start; i < end; i++) buf[at++] = bytes[i];
+    } else {
+      this.buf.set(start === 0 && end === bytes.length ? bytes : bytes.subarray(start, end), this.pos);
+    }
     this.pos += byteCount;
   }
 

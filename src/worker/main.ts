@@ -215,7 +215,15 @@ function writeResponse(code: number): boolean {
   const view = responses.view;
   view.setUint32(at, pendingSlot, true);
   view.setInt32(at + 4, code, true);
-  responses.bytes.set(out.bytes(), at + RES_HEADER_BYTES);
+  const n = out.length;
+  if (n <= 64) {
+    // Most answers are short: a loop allocates no subarray view per response.
+    const src = out.buffer;
+    const dst = responses.bytes;
+    for (let i = 0, j = at + RES_HEADER_BYTES; i < n; i++, j++) dst[j] = src[i];
+  } else {
+    responses.bytes.set(out.bytes(), at + RES_HEADER_BYTES);
+  }
   pendingSlot = -1;
   return true;
 }
