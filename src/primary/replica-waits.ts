@@ -102,14 +102,18 @@ export class ReplicaWaits {
     for (let i = 0; i < count; i++) {
       const to = replicas[i];
       if (this.channels.ring(from, to) === null) continue;
-      const q = this.queues[from * this.n + to];
-      // Ask for an ACK before looking at the head (channels.ts): a release after this look is
-      // then announced. Most often the replica released already and nothing is held.
-      if (q.length === 0) this.channels.setAckWanted(from, to, true);
       const tail = this.channels.tail(from, to);
-      if (reached(this.channels.head(from, to), tail)) {
-        if (q.length === 0) this.channels.setAckWanted(from, to, false);
-        continue;
+      // Most often the replica released already and nothing is held.
+      if (reached(this.channels.head(from, to), tail)) continue;
+      const q = this.queues[from * this.n + to];
+      if (q.length === 0) {
+        // About to wait: ask for an ACK, then look again (channels.ts): a release between the two
+        // looks sees the flag, or the second look sees the release.
+        this.channels.setAckWanted(from, to, true);
+        if (reached(this.channels.head(from, to), tail)) {
+          this.channels.setAckWanted(from, to, false);
+          continue;
+        }
       }
       if (owed === 0) this.keep(slot, code, bytes, start, end);
       owed++;
