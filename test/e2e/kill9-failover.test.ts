@@ -12,7 +12,7 @@ import { connect, Key } from '../../src/index';
 import { prng, sleep } from '../helpers/node';
 import { partitionOf } from '../../src/partition/digest';
 import { startCliNode } from '../helpers/cli-node';
-import { allowedValues, recordWrite, story, type Entry } from '../helpers/history';
+import { allowedValues, story, streamWrites, type Entry, type StreamTally } from '../helpers/history';
 
 const ROUNDS = Number(process.env.KILL9_ROUNDS ?? 10);
 const KEYS = 150;
@@ -39,9 +39,8 @@ t.test('kill -9 during failover and rebuild loses no acknowledged write', async 
   const config = configFile();
   const history = new Map<number, Entry[]>();
   const problems: string[] = [];
-  let acked = 0;
   let faults = 0;
-  let nextValue = 1;
+  const tally: StreamTally = { nextValue: 1, acked: 0 };
   let lastRound = '';
 
   for (let round = 0; round <= ROUNDS; round++) {
@@ -68,22 +67,7 @@ t.test('kill -9 during failover and rebuild loses no acknowledged write', async 
       break;
     }
 
-    let running = true;
-    const writer = async (keys: number[]) => {
-      while (running) {
-        const k = keys[Math.floor(rand() * keys.length)];
-        const remove = rand() < 0.1;
-        const entry: Entry = { value: remove ? null : nextValue++, outcome: 'failed' };
-        history.get(k)!.push(entry);
-        if (await recordWrite(client, new Key('test', 'kf', k), entry)) {
-          acked++;
-        } else {
-          if (!running) return;
-          await sleep(1);
-        }
-      }
-    };
-    const loops = Array.from({ length: 10 }, (_, w) => writer(Array.from({ length: KEYS }, (_, k) => k).filter((k) => k % 10 === w)));
+    const stopWriting = streamWrites(client, 'kf', KEYS, history, rand, tally);
     // A fault soon, and the kill anywhere from before its detection to after the rebuild.
     await sleep(30 + Math.floor(rand() * 100));
     const kind = KINDS[Math.floor(rand() * KINDS.length)];
@@ -94,10 +78,9 @@ t.test('kill -9 during failover and rebuild loses no acknowledged write', async 
     await sleep(killAfterMs);
     child.kill('SIGKILL');
     await exited;
-    running = false;
-    await Promise.all(loops);
+    await stopWriting();
     await client.close();
   }
-  t.ok(acked > ROUNDS * 30, `${acked} writes acknowledged over ${ROUNDS} kills, ${faults} worker faults`);
+  t.ok(tally.acked > ROUNDS * 30, `${tally.acked} writes acknowledged over ${ROUNDS} kills, ${faults} worker faults`);
   t.same(problems.slice(0, 10), [], `every acknowledged write survived (seed ${seed})`);
 });

@@ -6,7 +6,7 @@ import t from 'tap';
 import { connect, Key } from '../../src/index';
 import { prng, sleep } from '../helpers/node';
 import { fileNodeConfig, startCliNode } from '../helpers/cli-node';
-import { allowedValues, recordWrite, type Entry } from '../helpers/history';
+import { allowedValues, streamWrites, type Entry, type StreamTally } from '../helpers/history';
 
 const ROUNDS = Number(process.env.KILL9_ROUNDS ?? 20);
 const KEYS = 150;
@@ -19,9 +19,8 @@ t.test('kill -9 loses no acknowledged write', async (t) => {
   const config = fileNodeConfig('kill9');
   const history = new Map<number, Entry[]>();
   const problems: string[] = [];
-  let acked = 0;
   let snapshots = 0;
-  let nextValue = 1;
+  const tally: StreamTally = { nextValue: 1, acked: 0 };
 
   for (let round = 0; round < ROUNDS; round++) {
     const { child, host, exited } = await startCliNode(config);
@@ -39,22 +38,7 @@ t.test('kill -9 loses no acknowledged write', async (t) => {
     }
 
     // Stream writes (and some deletes), one at a time per key, until the kill.
-    let running = true;
-    const writer = async (keys: number[]) => {
-      while (running) {
-        const k = keys[Math.floor(rand() * keys.length)];
-        const remove = rand() < 0.1;
-        const entry: Entry = { value: remove ? null : nextValue++, outcome: 'failed' };
-        history.get(k)!.push(entry);
-        if (await recordWrite(client, new Key('test', 'k9', k), entry)) {
-          acked++;
-        } else {
-          if (!running) return;
-          await sleep(1);
-        }
-      }
-    };
-    const loops = Array.from({ length: 10 }, (_, w) => writer(Array.from({ length: KEYS }, (_, k) => k).filter((k) => k % 10 === w)));
+    const stopWriting = streamWrites(client, 'k9', KEYS, history, rand, tally);
     // Every other round also takes a snapshot at a random moment, so some kills land while its
     // files are written, made the base, or the log it covers is released.
     const snapshotAfterMs = rand() < 0.5 ? Math.floor(rand() * 200) : -1;
@@ -65,11 +49,10 @@ t.test('kill -9 loses no acknowledged write', async (t) => {
     await sleep(snapshotAfterMs >= 0 ? snapshotAfterMs + Math.floor(rand() * 600) : 50 + Math.floor(rand() * 250));
     child.kill('SIGKILL');
     await exited;
-    running = false;
-    await Promise.all(loops);
+    await stopWriting();
     await client.close();
   }
-  t.ok(acked > ROUNDS * 50, `${acked} writes acknowledged over ${ROUNDS} kills`);
+  t.ok(tally.acked > ROUNDS * 50, `${tally.acked} writes acknowledged over ${ROUNDS} kills`);
   t.comment(`${snapshots} snapshots completed between kills`);
   t.same(problems.slice(0, 10), [], `every acknowledged write survived (seed ${seed})`);
 });
