@@ -28,7 +28,20 @@ t.test('a crash after any step of a job replays to the same state', async (t) =>
   for (let i = 0; i < 60; i++) w.put(1000 + i, { setId: 1, binsBytes: 200 });
   await w.flush();
   await randomWorkload(w, random, 600, 30);
+  // And whatever the timing, segments that stay a third live, so the job always rewrites some: the
+  // random workload's truncates cut by the millisecond, and whether its segments end up worth
+  // rewriting varied from run to run with the same seed (seed 3276743076: 0 or 2 rewritten).
+  for (let i = 0; i < 40; i++) {
+    w.put(2000 + i, { setId: 1, binsBytes: 200 });
+    w.put(2500 + i, { setId: 1, binsBytes: 200 });
+    w.put(3000 + i, { setId: 1, binsBytes: 200 });
+  }
+  await w.flush();
   for (let i = 0; i < 60; i++) w.put(1000 + i, { setId: 1, binsBytes: 20 });
+  for (let i = 0; i < 40; i++) {
+    w.put(2000 + i, { setId: 1, binsBytes: 20 });
+    w.put(2500 + i, { setId: 1, binsBytes: 20 });
+  }
   await w.flush();
   const expected = replayState(w.directory);
   const pristine = path.join(dataDir, 'pristine');
