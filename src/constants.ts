@@ -213,6 +213,11 @@ assert(LOG_RECORD_BYTES_MAX <= 0xffff_ffff, 'record lengths fit u32');
 export const BACKUP_FRAME_BYTES_MAX = RECORD_BYTES_CEILING + USER_KEY_BYTES_MAX + 64 * 1024;
 /** Records per scan page a backup asks for; one page is encoded while the next is fetched. */
 export const BACKUP_SCAN_PAGE_RECORDS = 5000;
+/**
+ * A backup whose scan is overtaken (SCAN_ABORT: partitions moved, an index rehashed) starts over
+ * this many times in all before it fails: each new attempt is a complete scan from the start.
+ */
+export const BACKUP_SCAN_ATTEMPTS_MAX = 5;
 /** A backup hands the file stream chunks of about this size (and its stream buffers about as much). */
 export const BACKUP_WRITE_CHUNK_BYTES = 1024 * 1024;
 /** Restore reads the file in chunks of this size; the buffer grows only for a larger frame. */

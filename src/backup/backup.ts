@@ -7,7 +7,8 @@
 // record and a restore can tell what has expired since. The time a page was requested stands in
 // for the node's clock: it is never later, so a restored TTL is never longer than the original.
 
-import { BACKUP_SCAN_PAGE_RECORDS, SCAN_PAGE_RECORDS_MAX } from '../constants';
+import { BACKUP_SCAN_ATTEMPTS_MAX, BACKUP_SCAN_PAGE_RECORDS, SCAN_PAGE_RECORDS_MAX } from '../constants';
+import { AerieError, Status } from '../errors';
 import type { Client } from '../client/client';
 import type { AerieRecord, ScanPage } from '../client/records';
 import { checkCount, checkNamespace, checkSet, parameterError } from '../client/validate';
@@ -56,6 +57,19 @@ export async function backupNamespace(client: Client, options: BackupOptions): P
   const pageSize = options.pageSize === undefined ? BACKUP_SCAN_PAGE_RECORDS : checkCount(options.pageSize, 'pageSize', 1, SCAN_PAGE_RECORDS_MAX);
   throwIfAborted(options.signal);
   const startedAtMs = performance.now();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await backupOnce(client, options, ns, set, pageSize, startedAtMs);
+    } catch (error) {
+      // A scan overtaken by a partition move or a rehash may have skipped records: start over.
+      if (!(error instanceof AerieError && error.code === Status.SCAN_ABORT) || attempt >= BACKUP_SCAN_ATTEMPTS_MAX) throw error;
+    }
+  }
+}
+
+async function backupOnce(
+  client: Client, options: BackupOptions, ns: string, set: string | null, pageSize: number, startedAtMs: number,
+): Promise<BackupResult> {
   const header: BackupHeader = {
     ns,
     set,

@@ -43,6 +43,8 @@ export interface ScanState {
   session: Session;
   clientId: number;
   workerIndex: number;
+  /** The partition map's version when the scan started (from its cursor, or now). */
+  mapVersion: number;
 }
 
 const INITIAL_SLOTS = 1 << 12;

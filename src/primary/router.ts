@@ -47,8 +47,13 @@ interface HeldRequest {
   sinceMs: number;
 }
 
-const CURSOR_VERSION = 1;
-const CURSOR_BYTES = 8;
+/**
+ * A scan cursor: [version, worker, 0, 0, u32 slot, u32 map version, u32 index id]. The map version
+ * is the one the scan started under: a partition that changed master since may have been walked
+ * on neither worker, so a page under another version is refused (SCAN_ABORT) and the scan restarts.
+ */
+const CURSOR_VERSION = 2;
+const CURSOR_BYTES = 16;
 
 export class Router {
   readonly table = new RequestTable();
@@ -244,13 +249,18 @@ export class Router {
     const nsIndex = this.nsIndex(f.ns);
     let workerIndex = 0;
     let startSlot = 0;
+    let indexId = 0;
+    const mapVersion = this.map.version >>> 0;
     if (f.cursor !== null) {
       const c = f.cursor;
       if (c.length !== CURSOR_BYTES || c[0] !== CURSOR_VERSION || c[1] >= this.workers.length) {
         throw new AerieError(Status.PARAMETER, 'invalid scan cursor');
       }
+      const view = Buffer.from(c.buffer, c.byteOffset, c.length);
+      if (view.readUInt32LE(8) !== mapVersion) throw scanAborted();
       workerIndex = c[1];
-      startSlot = Buffer.from(c.buffer, c.byteOffset, c.length).readUInt32LE(4);
+      startSlot = view.readUInt32LE(4);
+      indexId = view.readUInt32LE(12);
     }
     const pageSize = f.pageSize === 0 ? SCAN_PAGE_RECORDS_DEFAULT : f.pageSize;
     if (pageSize > SCAN_PAGE_RECORDS_MAX) throw new AerieError(Status.PARAMETER, `pageSize is at most ${SCAN_PAGE_RECORDS_MAX}`);
@@ -264,6 +274,7 @@ export class Router {
     while (workerIndex < this.workers.length && this.workers[workerIndex].state !== 'up' && this.mastersNothing(nsIndex, workerIndex)) {
       workerIndex++;
       startSlot = 0;
+      indexId = 0;
     }
     if (workerIndex >= this.workers.length) {
       session.respondScan(id, null, 0, 0, null);
@@ -273,13 +284,14 @@ export class Router {
     if (!worker.accepting) throw new AerieError(Status.PARTITION_UNAVAILABLE, `worker ${workerIndex} is down`);
     const slot = this.table.acquire(session, id, SlotKind.SCAN, workerIndex);
     if (slot < 0) throw new AerieError(Status.DEVICE_OVERLOAD, 'too many requests in flight on the node');
-    const state: ScanState = { session, clientId: id, workerIndex };
+    const state: ScanState = { session, clientId: id, workerIndex, mapVersion };
     this.table.extras[slot] = state;
     // The digest field of a SCAN carries the page bounds.
     const fields = Buffer.alloc(20);
     fields.writeUInt32LE(startSlot, ReqOffset.SCAN_START_SLOT - ReqOffset.DIGEST);
     fields.writeUInt32LE(pageSize, ReqOffset.SCAN_RECORDS_MAX - ReqOffset.DIGEST);
     fields.writeUInt32LE(SCAN_PAGE_BYTES_MAX, ReqOffset.SCAN_BYTES_MAX - ReqOffset.DIGEST);
+    fields.writeUInt32LE(indexId, ReqOffset.SCAN_INDEX_ID - ReqOffset.DIGEST);
     const sent = worker.send(slot, Op.SCAN, nsIndex, 0, setId, fields, frame, bodyStart, bodyEnd);
     if (!sent) {
       this.table.release(slot);
@@ -442,19 +454,28 @@ export class Router {
   }
 
   private finishScanPage(scan: ScanState, code: number, bytes: Uint8Array, start: number, end: number): void {
+    // A page walked while partitions changed master may have skipped the ones that moved.
+    if (code === Status.SCAN_ABORT || (code === 0 && (this.map.version >>> 0) !== scan.mapVersion)) {
+      const e = scanAborted();
+      scan.session.respondAnswer(scan.clientId, e.code, { message: e.message });
+      return;
+    }
     if (code !== 0) {
       scan.session.respondRaw(scan.clientId, code, bytes, start, start);
       return;
     }
-    const next = new DataView(bytes.buffer, bytes.byteOffset).getUint32(start, true);
+    const view = new DataView(bytes.buffer, bytes.byteOffset);
+    const next = view.getUint32(start, true);
     let cursor: Buffer | null = null;
     if (next !== SCAN_DONE || scan.workerIndex + 1 < this.workers.length) {
       cursor = Buffer.alloc(CURSOR_BYTES);
       cursor[0] = CURSOR_VERSION;
       cursor[1] = next === SCAN_DONE ? scan.workerIndex + 1 : scan.workerIndex;
       cursor.writeUInt32LE(next === SCAN_DONE ? 0 : next, 4);
+      cursor.writeUInt32LE(scan.mapVersion, 8);
+      cursor.writeUInt32LE(next === SCAN_DONE ? 0 : view.getUint32(start + 4, true), 12);
     }
-    scan.session.respondScan(scan.clientId, bytes, start + 4, end, cursor);
+    scan.session.respondScan(scan.clientId, bytes, start + 8, end, cursor);
   }
 
   /**
@@ -632,4 +653,9 @@ function elementError(code: number, withBins: boolean): Buffer {
   w.writeInt(0);
   if (withBins) w.writeNil();
   return w.copy();
+}
+
+/** Partitions moved or an index was replaced since the scan's cursor was made. */
+function scanAborted(): AerieError {
+  return new AerieError(Status.SCAN_ABORT, 'the scan was overtaken by a partition move, an index rehash or a restore; restart it without a cursor');
 }

@@ -10,14 +10,16 @@
 //   7  u8  reserved
 //   8  u16 setId      0 = no set; for SCAN, SCAN_ALL_SETS = every set
 //   10 u16 reserved
-//   12 20B digest     for SCAN: u32 startSlot, u32 pageRecordsMax, u32 pageBytesMax;
+//   12 20B digest     for SCAN: u32 startSlot, u32 pageRecordsMax, u32 pageBytesMax,
+//                     u32 indexId (the index the cursor was made on; 0 on a worker's first page);
 //                     for TRUNCATE: f64 beforeMs (setId SCAN_ALL_SETS = every set)
 //   32 ...            the request body as the client sent it (msgpack map), possibly empty
 // response (worker -> primary):
 //   0  u32 slot
 //   4  i32 code       result code (src/errors.ts)
 //   8  ...            the response body (msgpack), empty = nil;
-//                     for SCAN: u32 nextSlot (SCAN_DONE = finished), then the records array
+//                     for SCAN: u32 nextSlot (SCAN_DONE = finished), u32 indexId, then the records
+//                     array; SCAN_ABORT and no body when the index is not the cursor's
 
 export const REQ_HEADER_BYTES = 32;
 export const RES_HEADER_BYTES = 8;
@@ -32,6 +34,7 @@ export const ReqOffset = {
   SCAN_START_SLOT: 12,
   SCAN_RECORDS_MAX: 16,
   SCAN_BYTES_MAX: 20,
+  SCAN_INDEX_ID: 24,
   TRUNCATE_BEFORE_MS: 12,
 } as const;
 

@@ -177,7 +177,7 @@ function handleOne(offset: number, length: number): number {
     return Status.PARAMETER;
   }
   const nowMs = Date.now();
-  scanPage(
+  const code = scanPage(
     {
       ns: namespaces[bytes[offset + ReqOffset.NS]],
       sets: sets[bytes[offset + ReqOffset.NS]],
@@ -185,6 +185,7 @@ function handleOne(offset: number, length: number): number {
       workerIndex: init.workerIndex,
       setId: view.getUint16(offset + ReqOffset.SET_ID, true),
       startSlot: view.getUint32(offset + ReqOffset.SCAN_START_SLOT, true),
+      indexId: view.getUint32(offset + ReqOffset.SCAN_INDEX_ID, true),
       recordsMax: view.getUint32(offset + ReqOffset.SCAN_RECORDS_MAX, true),
       bytesMax: view.getUint32(offset + ReqOffset.SCAN_BYTES_MAX, true),
       binNames: scanFields.binNames,
@@ -193,7 +194,7 @@ function handleOne(offset: number, length: number): number {
     out,
   );
   stats.add(WorkerStat.SCAN_PAGES);
-  return 0;
+  return code;
 }
 
 // A response that did not fit in the response ring waits here (its request is already applied
