@@ -189,6 +189,7 @@ function handleOne(offset: number, length: number): number {
       bytesMax: view.getUint32(offset + ReqOffset.SCAN_BYTES_MAX, true),
       binNames: scanFields.binNames,
       nowVoid: nowVoidSec(nowMs),
+      nowMs,
     },
     out,
   );

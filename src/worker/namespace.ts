@@ -2,9 +2,12 @@
 // memory and stop-writes. The worker's share of the namespace memory is memoryBytesMax / workers.
 
 import type { NamespaceConfig } from '../config';
-import { CITRUSLEAF_EPOCH_SEC, DIGEST_BYTES, GENERATION_MAX, REPAIR_WATCH_DIGESTS_MAX, TTL_SEC_MAX } from '../constants';
+import { DIGEST_BYTES, GENERATION_MAX, REPAIR_WATCH_DIGESTS_MAX, TTL_SEC_MAX } from '../constants';
 import { Ttl } from '../protocol/ops';
 import { RecordStore } from '../shm/record-store';
+import { voidTimeAfter } from '../shm/void-time';
+
+export { nowVoidSec, ttlOf } from '../shm/void-time';
 
 export class Namespace {
   readonly config: NamespaceConfig;
@@ -64,21 +67,6 @@ export class Namespace {
     if (!Number.isInteger(ttl) || ttl < 1 || ttl > TTL_SEC_MAX) return -1;
     return voidTimeAfter(ttl, nowMs);
   }
-}
-
-/** Void-time of now + ttlSec, rounded up so a record lives at least its TTL. */
-function voidTimeAfter(ttlSec: number, nowMs: number): number {
-  return Math.ceil(nowMs / 1000 + ttlSec) - CITRUSLEAF_EPOCH_SEC;
-}
-
-/** Whole seconds since the citrusleaf epoch: a record with 0 < voidTime <= this has expired. */
-export function nowVoidSec(nowMs: number): number {
-  return Math.floor(nowMs / 1000) - CITRUSLEAF_EPOCH_SEC;
-}
-
-/** The TTL a client sees: seconds left, or -1 for a record that never expires. */
-export function ttlOf(voidTime: number, nowVoid: number): number {
-  return voidTime === 0 ? -1 : Math.max(1, voidTime - nowVoid);
 }
 
 /** Generations wrap 65535 -> 1, as in Aerospike; 0 means "no record". */
