@@ -49,7 +49,12 @@ export interface NodeConfig {
     host: string;
     port: number;
     frameBytesMax: number;
+    /** Sessions (finished upgrades) at once; sockets are capped by this and the descriptor budget. */
     connectionsMax: number;
+    /** A socket that has not finished its WebSocket upgrade this long after connecting is dropped. */
+    handshakeTimeoutMs: number;
+    /** A session that has not sent HELLO this long after its upgrade is closed (1008). */
+    helloTimeoutMs: number;
     inFlightPerConnectionMax: number;
     sendBufferBytesMax: number;
     /**
@@ -197,7 +202,7 @@ export function parseConfig(raw: unknown): NodeConfig {
   const top = raw as Record<string, unknown>;
   onlyKeys(top, ['service', 'workers', 'supervisor', 'namespaces', 'log'], '(top)');
   const s = section(top, 'service');
-  onlyKeys(s, ['host', 'port', 'frameBytesMax', 'connectionsMax', 'inFlightPerConnectionMax', 'sendBufferBytesMax', 'directReads'], 'service');
+  onlyKeys(s, ['host', 'port', 'frameBytesMax', 'connectionsMax', 'handshakeTimeoutMs', 'helloTimeoutMs', 'inFlightPerConnectionMax', 'sendBufferBytesMax', 'directReads'], 'service');
   const directReads = s.directReads ?? true;
   if (typeof directReads !== 'boolean') fail('service.directReads', 'must be true or false');
   const host = s.host ?? '127.0.0.1';
@@ -236,6 +241,8 @@ export function parseConfig(raw: unknown): NodeConfig {
       port: int(s, 'port', 'service', 3000, 0, 65535),
       frameBytesMax: int(s, 'frameBytesMax', 'service', C.FRAME_BYTES_MAX_DEFAULT, 64 * 1024, C.RING_MESSAGE_BYTES_MAX),
       connectionsMax: int(s, 'connectionsMax', 'service', C.CONNECTIONS_MAX_DEFAULT, 1, 1_000_000),
+      handshakeTimeoutMs: int(s, 'handshakeTimeoutMs', 'service', C.HANDSHAKE_TIMEOUT_MS_DEFAULT, 100, 600_000),
+      helloTimeoutMs: int(s, 'helloTimeoutMs', 'service', C.HELLO_TIMEOUT_MS_DEFAULT, 100, 600_000),
       inFlightPerConnectionMax: int(s, 'inFlightPerConnectionMax', 'service', C.IN_FLIGHT_PER_CONNECTION_MAX_DEFAULT, 1, C.REQUEST_SLOTS_MAX),
       sendBufferBytesMax: int(s, 'sendBufferBytesMax', 'service', C.SEND_BUFFER_BYTES_MAX_DEFAULT, 1024 * 1024, 2 ** 40),
       directReads,

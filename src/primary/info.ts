@@ -15,6 +15,8 @@ export interface InfoSources {
   stats: StatsBlock[];
   connections: { open: number; opened: number; closed: number };
   requestsInFlight: number;
+  /** The descriptor budget and the sockets held against it (src/primary/descriptors.ts, socket-guard.ts). */
+  descriptors?: Record<string, unknown>;
   /** Log compaction figures of a file namespace (null when it is not compacted). */
   compaction?: (nsIndex: number) => object | null;
   /** Per worker, the reads the primary answered from its shared memory. */
@@ -97,6 +99,7 @@ export function buildInfo(s: InfoSources): Record<string, unknown> {
       writesWaiting: s.replication.writesWaiting,
     },
     connections: s.connections,
+    descriptors: s.descriptors ?? null,
     requestsInFlight: s.requestsInFlight,
     namespaces,
     workers,
