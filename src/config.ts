@@ -6,6 +6,7 @@ import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
 import * as C from './constants';
 import { AerieError, Status } from './errors';
+import { arenaBlockBytes, indexBytesFor, workerShareBytes, workerShareBytesMin } from './memory-sizing';
 
 export interface NamespaceConfig {
   name: string;
@@ -235,7 +236,7 @@ export function parseConfig(raw: unknown): NodeConfig {
     }
   }
 
-  return {
+  const config: NodeConfig = {
     service: {
       host,
       port: int(s, 'port', 'service', 3000, 0, 65535),
@@ -262,6 +263,25 @@ export function parseConfig(raw: unknown): NodeConfig {
     namespaces,
     log: { level: level as NodeConfig['log']['level'] },
   };
+  checkMemoryShares(config);
+  return config;
+}
+
+/**
+ * Each worker's share of a namespace must take a write: hold the initial index and one arena
+ * block for a largest record, with the index alone below stop-writes (src/memory-sizing.ts).
+ * Smaller, the node would start and refuse every write (or not start at all).
+ */
+function checkMemoryShares(config: NodeConfig): void {
+  const workers = workerCount(config);
+  for (const [i, ns] of config.namespaces.entries()) {
+    const shareMin = workerShareBytesMin(ns.recordBytesMax, ns.stopWritesPct);
+    if (workerShareBytes(ns.memoryBytesMax, workers) >= shareMin) continue;
+    const index = indexBytesFor(C.INDEX_SLOTS_INITIAL);
+    fail(`namespaces[${i}].memoryBytesMax`, `must be at least ${shareMin * workers} bytes for ${workers} workers: each worker's share must hold the initial index `
+      + `(${index} bytes) and one arena block for a largest record (${arenaBlockBytes(0, ns.recordBytesMax)} bytes, from recordBytesMax ${ns.recordBytesMax}), `
+      + `with the index below stopWritesPct ${ns.stopWritesPct}`);
+  }
 }
 
 /** Reads and validates a config file; without a path, the embedded default. */

@@ -124,6 +124,8 @@ export const WORKER_DRAIN_BATCH_MAX = 4096;
 
 // ---- index and arena ----
 export const INDEX_SLOT_BYTES = 32;
+/** The index table's header before its slots (counts, capacity, flags). */
+export const INDEX_HEADER_BYTES = 64;
 export const INDEX_SLOTS_INITIAL = 1 << 14;
 /** Grow (double) the index when live + tombstone slots pass this share of capacity. */
 export const INDEX_LOAD_MAX = 0.75;

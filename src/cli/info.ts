@@ -51,6 +51,13 @@ function percent(used: unknown, max: unknown): string {
   return typeof used === 'number' && typeof max === 'number' && max > 0 ? `${((used / max) * 100).toFixed(1)}%` : '-';
 }
 
+/** YES when some worker refuses writes; past its hard share rather than stopWritesPct, says so. */
+function stopWritesCell(ns: Record<string, unknown>): string {
+  if (ns.stopWrites === false) return 'no';
+  if (ns.stopWrites !== true) return '-';
+  return ns.stopWritesReason === 'memoryBytesMax' ? 'YES (memoryBytesMax)' : 'YES';
+}
+
 /** The INFO body (docs/protocol.md) as sections of text; missing fields print as '-'. */
 export function formatInfo(info: Record<string, unknown>): string {
   const connections = fieldsOf(info.connections);
@@ -66,7 +73,7 @@ export function formatInfo(info: Record<string, unknown>): string {
       ['NAME', 'STORAGE', 'RF', 'RECORDS', 'COPIES', 'MEMORY', 'LIMIT', 'USED', 'STOP-WRITES', 'AT', 'EXPIRED', 'DEFAULT-TTL'],
       listOf(info.namespaces).map((ns) => [
         cell(ns.name), cell(ns.storage), cell(ns.replicationFactor), cell(ns.records), cell(ns.copies), formatBytes(ns.memoryBytes), formatBytes(ns.memoryBytesMax),
-        percent(ns.memoryBytes, ns.memoryBytesMax), ns.stopWrites === true ? 'YES' : ns.stopWrites === false ? 'no' : '-',
+        typeof ns.memoryUsedPct === 'number' ? `${ns.memoryUsedPct.toFixed(1)}%` : percent(ns.memoryBytes, ns.memoryBytesMax), stopWritesCell(ns),
         typeof ns.stopWritesPct === 'number' ? `${ns.stopWritesPct}%` : '-', cell(ns.expired),
         ns.defaultTtlSec === 0 ? 'never' : typeof ns.defaultTtlSec === 'number' ? `${ns.defaultTtlSec}s` : '-',
       ]),

@@ -9,7 +9,7 @@ import { Reader } from '../protocol/reader';
 import { Writer } from '../protocol/writer';
 import { packValue, unpackValue } from '../protocol/codec';
 import { RECORD_HEADER_BYTES } from '../shm/record-store';
-import { StatsBlock, WorkerStat } from '../shm/stats';
+import { NamespaceStat, StatsBlock, WorkerStat } from '../shm/stats';
 import { checkBinsForWrite, mergeBins, selectBins } from './bins';
 import { applyOps } from './operate';
 import { Namespace, nextGeneration, nowVoidSec, ttlOf } from './namespace';
@@ -78,7 +78,11 @@ export class Engine {
     } catch (err) {
       code = err instanceof AerieError ? err.code : Status.SERVER_ERROR;
       if (!(err instanceof AerieError)) console.error('aerie worker: unexpected error', err);
-      else this.refusal = err.message;
+      else if (code === Status.SERVER_MEM) {
+        // The store's own limit, met before stop-writes: INFO shows it until a write fits again.
+        ctx.ns.memoryRefused = true;
+        this.refuseForMemory(ctx.ns, ctx.ns.memoryLimitMessage(err.message));
+      } else this.refusal = err.message;
       this.count(code, false);
     }
     // A refusal says why (which limit, what was expected): the client's error carries it. A batch
@@ -111,6 +115,17 @@ export class Engine {
       default:
         return this.count(Status.PARAMETER, false);
     }
+  }
+
+  /**
+   * A write refused for memory: says which limit, with the figures, and publishes the state at
+   * once, so an INFO sent after the refusal shows what refused it (not the last periodic figures).
+   */
+  private refuseForMemory(ns: Namespace, message: string): number {
+    this.refusal = message;
+    this.stats.set(this.stats.nsSlot(ns.index, NamespaceStat.MEMORY_BYTES), ns.store.memoryBytes);
+    this.stats.set(this.stats.nsSlot(ns.index, NamespaceStat.STOP_WRITES), ns.stopWritesReason());
+    return Status.SERVER_MEM;
   }
 
   private count(code: number, write: boolean): number {
@@ -167,7 +182,7 @@ export class Engine {
   private store(slot: number, bins: Bins, touchTtl: boolean, out: Writer | null): number {
     const { ns, bytes, digestOffset, nowMs } = this.ctx;
     const f = this.fields;
-    if (ns.stopWrites()) return Status.SERVER_MEM;
+    if (ns.stopWrites()) return this.refuseForMemory(ns, ns.stopWritesMessage());
     if (ns.log !== null && ns.log.checkWritable() !== 0) return Status.SERVER_ERROR;
     const exists = slot >= 0;
     const currentVoid = exists ? ns.store.voidTime(slot) : 0;
@@ -193,6 +208,7 @@ export class Engine {
     const packed = packValue(bins);
     if (RECORD_HEADER_BYTES + (keyEnd - keyStart) + packed.length > ns.config.recordBytesMax) return Status.RECORD_TOO_BIG;
     ns.store.write(bytes, digestOffset, gen, setId, voidTime, nowMs, key, keyStart, keyEnd, packed, 0, packed.length);
+    ns.memoryRefused = false;
     if (ns.log !== null || this.repl !== null) {
       const stored = ns.store.lookup(bytes, digestOffset);
       if (ns.log !== null) ns.log.logPut(ns.store, stored);
@@ -334,7 +350,7 @@ export class Engine {
 
   private touchSlot(slot: number, out: Writer | null): number {
     const { ns, nowMs } = this.ctx;
-    if (ns.stopWrites()) return Status.SERVER_MEM;
+    if (ns.stopWrites()) return this.refuseForMemory(ns, ns.stopWritesMessage());
     if (ns.log !== null && ns.log.checkWritable() !== 0) return Status.SERVER_ERROR;
     const voidTime = ns.voidTimeFor(this.fields.ttl, ns.store.voidTime(slot), true, nowMs);
     if (voidTime < 0) return Status.PARAMETER;

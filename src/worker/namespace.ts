@@ -5,6 +5,8 @@ import type { NamespaceConfig } from '../config';
 import { DIGEST_BYTES, GENERATION_MAX, REPAIR_WATCH_DIGESTS_MAX, TTL_SEC_MAX } from '../constants';
 import { Ttl } from '../protocol/ops';
 import { RecordStore } from '../shm/record-store';
+import { StopWritesReason } from '../shm/stats';
+import { workerShareBytes } from '../memory-sizing';
 import { voidTimeAfter } from '../shm/void-time';
 
 export { nowVoidSec, ttlOf } from '../shm/void-time';
@@ -15,6 +17,13 @@ export class Namespace {
   store: RecordStore;
   readonly index: number;
   private readonly stopWritesBytes: number;
+  private readonly shareBytes: number;
+  private readonly workerIndex: number;
+  /**
+   * The store refused the last write that needed memory (no block or index growth to be had
+   * within the worker's share) though stop-writes had not begun; the next write it takes clears it.
+   */
+  memoryRefused = false;
   /** Where the background expiry sweep resumes. */
   sweepSlot = 0;
   /**
@@ -32,11 +41,13 @@ export class Namespace {
   /** The log of a file-backed namespace; null in memory. */
   log: import('./persistence').NamespaceLog | null = null;
 
-  constructor(index: number, config: NamespaceConfig, workerCount: number, store: RecordStore) {
+  constructor(index: number, config: NamespaceConfig, workerCount: number, store: RecordStore, workerIndex = 0) {
     this.index = index;
     this.config = config;
     this.store = store;
-    this.stopWritesBytes = Math.floor(((config.memoryBytesMax / workerCount) * config.stopWritesPct) / 100);
+    this.workerIndex = workerIndex;
+    this.shareBytes = workerShareBytes(config.memoryBytesMax, workerCount);
+    this.stopWritesBytes = Math.floor((this.shareBytes * config.stopWritesPct) / 100);
   }
 
   /** Notes a write or delete of the digest at bytes[offset] for the repair under way. */
@@ -52,6 +63,26 @@ export class Namespace {
   /** True once memory use passes stop-writes: writes fail with SERVER_MEM, reads and deletes go on. */
   stopWrites(): boolean {
     return this.store.memoryBytes >= this.stopWritesBytes;
+  }
+
+  /** What INFO shows: the state that refuses writes, and which limit it is (shm/stats.ts). */
+  stopWritesReason(): number {
+    if (this.stopWrites()) return StopWritesReason.STOP_WRITES_PCT;
+    return this.memoryRefused ? StopWritesReason.MEMORY_BYTES_MAX : StopWritesReason.NONE;
+  }
+
+  /** Why a write is refused in stop-writes, with the figures (built only on a refusal). */
+  stopWritesMessage(): string {
+    const used = this.store.memoryBytes;
+    return `namespace ${this.config.name}: stop-writes: worker ${this.workerIndex} uses ${used} bytes (index ${this.store.index.memoryBytes}, `
+      + `records ${this.store.arena.bytesAllocated}) of its ${this.shareBytes}-byte share of memoryBytesMax ${this.config.memoryBytesMax}: `
+      + `${((used / this.shareBytes) * 100).toFixed(1)} %, stopWritesPct ${this.config.stopWritesPct}`;
+  }
+
+  /** Why the store itself refused a write for memory (the arena or index limit), with the figures. */
+  memoryLimitMessage(reason: string): string {
+    return `namespace ${this.config.name}: memoryBytesMax: worker ${this.workerIndex} at ${this.store.memoryBytes} of its ${this.shareBytes}-byte share `
+      + `(${((this.store.memoryBytes / this.shareBytes) * 100).toFixed(1)} %, below stopWritesPct ${this.config.stopWritesPct}): ${reason}`;
   }
 
   /**
