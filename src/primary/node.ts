@@ -261,7 +261,7 @@ export async function startNode(config: NodeConfig): Promise<AerieNode> {
   if (descriptors.limit === null) logError(`descriptors: the limit is unknown here (no /proc); sockets are capped by service.connectionsMax (${config.service.connectionsMax}) alone`);
   else if (descriptors.socketsMax < config.service.connectionsMax) {
     logError(`descriptors: limit ${descriptors.limit} (hard ${descriptors.hardLimit}), ${descriptors.openAtStart} open, ${descriptors.reserve} reserved: at most ${descriptors.socketsMax} client sockets, below service.connectionsMax ${config.service.connectionsMax} (raise ulimit -n)`);
-  }
+  } else log(`descriptors: limit ${descriptors.limit}, ${descriptors.openAtStart} open, ${descriptors.reserve} reserved: up to ${descriptors.socketsMax} client sockets (service.connectionsMax)`);
   socketGuard = new SocketGuard(http, descriptors.socketsMax, config.service.handshakeTimeoutMs);
   descriptorInfo = descriptors;
   const wss = new WebSocketServer({
