@@ -51,6 +51,13 @@ function percent(used: unknown, max: unknown): string {
   return typeof used === 'number' && typeof max === 'number' && max > 0 ? `${((used / max) * 100).toFixed(1)}%` : '-';
 }
 
+/** Client sockets against the descriptor budget (README, "Connections and file descriptors"). */
+function socketsLine(d: Record<string, unknown>): string {
+  const s = fieldsOf(d.sockets);
+  return `${cell(s.open)} open (${cell(s.handshaking)} in their upgrade) of ${cell(d.socketsMax)} allowed, descriptor limit ${cell(d.limit)}; `
+    + `${cell(s.refused)} refused, ${cell(s.handshakeTimeouts)} timed out in their upgrade`;
+}
+
 /** YES when some worker refuses writes; past its hard share rather than stopWritesPct, says so. */
 function stopWritesCell(ns: Record<string, unknown>): string {
   if (ns.stopWrites === false) return 'no';
@@ -65,6 +72,7 @@ export function formatInfo(info: Record<string, unknown>): string {
     `node                   ${cell(info.node)} ${cell(info.version)} (pid ${cell(info.pid)}), up ${formatDurationMs(info.uptimeMs)}`,
     `partition map version  ${cell(info.partitionMapVersion)}`,
     `connections            ${cell(connections.open)} open, ${cell(connections.opened)} opened, ${cell(connections.closed)} closed`,
+    `sockets                ${socketsLine(fieldsOf(info.descriptors))}`,
     `requests in flight     ${cell(info.requestsInFlight)}`,
     `replication            ${replicationLine(fieldsOf(info.replication), info.replication)}`,
     '',

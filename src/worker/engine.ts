@@ -76,6 +76,7 @@ export class Engine {
       parseBody(this.reader, end, this.fields, op === Op.PUT);
       code = this.apply(op, batch, view, start, out);
     } catch (err) {
+      out.truncate(mark);
       code = err instanceof AerieError ? err.code : Status.SERVER_ERROR;
       if (!(err instanceof AerieError)) console.error('aerie worker: unexpected error', err);
       else if (code === Status.SERVER_MEM) {
