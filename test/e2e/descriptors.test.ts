@@ -115,6 +115,7 @@ t.test('1,000 slow sockets under ulimit -n 1024 while a worker restarts', async 
   t.equal(found.filter((r) => r === null).length, 0, `all ${acknowledged.length} acknowledged records are there`);
   t.notMatch(stderr, /EMFILE/, 'no descriptor ran out');
   const descriptors = info.descriptors as { limit: number; socketsMax: number } | undefined;
+  t.comment(`descriptors: ${JSON.stringify(descriptors)}`);
   t.ok(descriptors !== undefined && descriptors.limit === DESCRIPTORS_MAX && descriptors.socketsMax < DESCRIPTORS_MAX, 'INFO shows the limit and the sockets it allows');
 });
 
