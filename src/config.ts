@@ -6,6 +6,7 @@ import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
 import * as C from './constants';
 import { AerieError, Status } from './errors';
+import { arenaBlockBytes, indexBytesFor, workerShareBytes, workerShareBytesMin } from './memory-sizing';
 
 export interface NamespaceConfig {
   name: string;
@@ -49,7 +50,12 @@ export interface NodeConfig {
     host: string;
     port: number;
     frameBytesMax: number;
+    /** Sessions (finished upgrades) at once; sockets are capped by this and the descriptor budget. */
     connectionsMax: number;
+    /** A socket that has not finished its WebSocket upgrade this long after connecting is dropped. */
+    handshakeTimeoutMs: number;
+    /** A session that has not sent HELLO this long after its upgrade is closed (1008). */
+    helloTimeoutMs: number;
     inFlightPerConnectionMax: number;
     sendBufferBytesMax: number;
     /**
@@ -197,7 +203,7 @@ export function parseConfig(raw: unknown): NodeConfig {
   const top = raw as Record<string, unknown>;
   onlyKeys(top, ['service', 'workers', 'supervisor', 'namespaces', 'log'], '(top)');
   const s = section(top, 'service');
-  onlyKeys(s, ['host', 'port', 'frameBytesMax', 'connectionsMax', 'inFlightPerConnectionMax', 'sendBufferBytesMax', 'directReads'], 'service');
+  onlyKeys(s, ['host', 'port', 'frameBytesMax', 'connectionsMax', 'handshakeTimeoutMs', 'helloTimeoutMs', 'inFlightPerConnectionMax', 'sendBufferBytesMax', 'directReads'], 'service');
   const directReads = s.directReads ?? true;
   if (typeof directReads !== 'boolean') fail('service.directReads', 'must be true or false');
   const host = s.host ?? '127.0.0.1';
@@ -230,12 +236,14 @@ export function parseConfig(raw: unknown): NodeConfig {
     }
   }
 
-  return {
+  const config: NodeConfig = {
     service: {
       host,
       port: int(s, 'port', 'service', 3000, 0, 65535),
       frameBytesMax: int(s, 'frameBytesMax', 'service', C.FRAME_BYTES_MAX_DEFAULT, 64 * 1024, C.RING_MESSAGE_BYTES_MAX),
       connectionsMax: int(s, 'connectionsMax', 'service', C.CONNECTIONS_MAX_DEFAULT, 1, 1_000_000),
+      handshakeTimeoutMs: int(s, 'handshakeTimeoutMs', 'service', C.HANDSHAKE_TIMEOUT_MS_DEFAULT, 100, 600_000),
+      helloTimeoutMs: int(s, 'helloTimeoutMs', 'service', C.HELLO_TIMEOUT_MS_DEFAULT, 100, 600_000),
       inFlightPerConnectionMax: int(s, 'inFlightPerConnectionMax', 'service', C.IN_FLIGHT_PER_CONNECTION_MAX_DEFAULT, 1, C.REQUEST_SLOTS_MAX),
       sendBufferBytesMax: int(s, 'sendBufferBytesMax', 'service', C.SEND_BUFFER_BYTES_MAX_DEFAULT, 1024 * 1024, 2 ** 40),
       directReads,
@@ -255,6 +263,25 @@ export function parseConfig(raw: unknown): NodeConfig {
     namespaces,
     log: { level: level as NodeConfig['log']['level'] },
   };
+  checkMemoryShares(config);
+  return config;
+}
+
+/**
+ * Each worker's share of a namespace must take a write: hold the initial index and one arena
+ * block for a largest record, with the index alone below stop-writes (src/memory-sizing.ts).
+ * Smaller, the node would start and refuse every write (or not start at all).
+ */
+function checkMemoryShares(config: NodeConfig): void {
+  const workers = workerCount(config);
+  for (const [i, ns] of config.namespaces.entries()) {
+    const shareMin = workerShareBytesMin(ns.recordBytesMax, ns.stopWritesPct);
+    if (workerShareBytes(ns.memoryBytesMax, workers) >= shareMin) continue;
+    const index = indexBytesFor(C.INDEX_SLOTS_INITIAL);
+    fail(`namespaces[${i}].memoryBytesMax`, `must be at least ${shareMin * workers} bytes for ${workers} workers: each worker's share must hold the initial index `
+      + `(${index} bytes) and one arena block for a largest record (${arenaBlockBytes(0, ns.recordBytesMax)} bytes, from recordBytesMax ${ns.recordBytesMax}), `
+      + `with the index below stopWritesPct ${ns.stopWritesPct}`);
+  }
 }
 
 /** Reads and validates a config file; without a path, the embedded default. */

@@ -35,8 +35,24 @@ export const IN_FLIGHT_PER_CONNECTION_MAX_DEFAULT = 8192;
 export const CONNECTIONS_MAX_DEFAULT = 10000;
 /** A connection whose unsent output exceeds this is closed (1013): it is not reading. */
 export const SEND_BUFFER_BYTES_MAX_DEFAULT = 64 * 1024 * 1024;
-/** A connection must send hello within this long after opening. */
-export const HELLO_TIMEOUT_MS = 10_000;
+/**
+ * A socket must finish its WebSocket upgrade within this long (configurable, service.handshakeTimeoutMs),
+ * and then send HELLO within the next (service.helloTimeoutMs): a slow-loris socket holds a
+ * descriptor for no longer than both.
+ */
+export const HANDSHAKE_TIMEOUT_MS_DEFAULT = 5000;
+export const HELLO_TIMEOUT_MS_DEFAULT = 5000;
+
+// ---- file descriptors (src/primary/descriptors.ts, README "Connections and file descriptors") ----
+/**
+ * Descriptors kept free for everything but client sockets, beyond those open when the node
+ * starts listening: log and snapshot files, backups, config reads, a verify or compaction job.
+ */
+export const DESCRIPTORS_RESERVE_BASE = 64;
+/** Per worker thread: its event loop's descriptors (about 5 measured), twice over while a replacement starts, with room. */
+export const DESCRIPTORS_RESERVE_PER_WORKER = 16;
+/** Per worker and file namespace: its open log segments, a compaction's output, a snapshot part. */
+export const DESCRIPTORS_RESERVE_PER_FILE_STORE = 8;
 export const BATCH_KEYS_MAX = 5000;
 export const SCAN_PAGE_RECORDS_MAX = 10_000;
 export const SCAN_PAGE_RECORDS_DEFAULT = 1000;
@@ -108,6 +124,8 @@ export const WORKER_DRAIN_BATCH_MAX = 4096;
 
 // ---- index and arena ----
 export const INDEX_SLOT_BYTES = 32;
+/** The index table's header before its slots (counts, capacity, flags). */
+export const INDEX_HEADER_BYTES = 64;
 export const INDEX_SLOTS_INITIAL = 1 << 14;
 /** Grow (double) the index when live + tombstone slots pass this share of capacity. */
 export const INDEX_LOAD_MAX = 0.75;

@@ -51,6 +51,20 @@ function percent(used: unknown, max: unknown): string {
   return typeof used === 'number' && typeof max === 'number' && max > 0 ? `${((used / max) * 100).toFixed(1)}%` : '-';
 }
 
+/** Client sockets against the descriptor budget (README, "Connections and file descriptors"). */
+function socketsLine(d: Record<string, unknown>): string {
+  const s = fieldsOf(d.sockets);
+  return `${cell(s.open)} open (${cell(s.handshaking)} in their upgrade) of ${cell(d.socketsMax)} allowed, descriptor limit ${cell(d.limit)}; `
+    + `${cell(s.refused)} refused, ${cell(s.handshakeTimeouts)} timed out in their upgrade`;
+}
+
+/** YES when some worker refuses writes; past its hard share rather than stopWritesPct, says so. */
+function stopWritesCell(ns: Record<string, unknown>): string {
+  if (ns.stopWrites === false) return 'no';
+  if (ns.stopWrites !== true) return '-';
+  return ns.stopWritesReason === 'memoryBytesMax' ? 'YES (memoryBytesMax)' : 'YES';
+}
+
 /** The INFO body (docs/protocol.md) as sections of text; missing fields print as '-'. */
 export function formatInfo(info: Record<string, unknown>): string {
   const connections = fieldsOf(info.connections);
@@ -58,6 +72,7 @@ export function formatInfo(info: Record<string, unknown>): string {
     `node                   ${cell(info.node)} ${cell(info.version)} (pid ${cell(info.pid)}), up ${formatDurationMs(info.uptimeMs)}`,
     `partition map version  ${cell(info.partitionMapVersion)}`,
     `connections            ${cell(connections.open)} open, ${cell(connections.opened)} opened, ${cell(connections.closed)} closed`,
+    `sockets                ${socketsLine(fieldsOf(info.descriptors))}`,
     `requests in flight     ${cell(info.requestsInFlight)}`,
     `replication            ${replicationLine(fieldsOf(info.replication), info.replication)}`,
     '',
@@ -66,7 +81,7 @@ export function formatInfo(info: Record<string, unknown>): string {
       ['NAME', 'STORAGE', 'RF', 'RECORDS', 'COPIES', 'MEMORY', 'LIMIT', 'USED', 'STOP-WRITES', 'AT', 'EXPIRED', 'DEFAULT-TTL'],
       listOf(info.namespaces).map((ns) => [
         cell(ns.name), cell(ns.storage), cell(ns.replicationFactor), cell(ns.records), cell(ns.copies), formatBytes(ns.memoryBytes), formatBytes(ns.memoryBytesMax),
-        percent(ns.memoryBytes, ns.memoryBytesMax), ns.stopWrites === true ? 'YES' : ns.stopWrites === false ? 'no' : '-',
+        typeof ns.memoryUsedPct === 'number' ? `${ns.memoryUsedPct.toFixed(1)}%` : percent(ns.memoryBytes, ns.memoryBytesMax), stopWritesCell(ns),
         typeof ns.stopWritesPct === 'number' ? `${ns.stopWritesPct}%` : '-', cell(ns.expired),
         ns.defaultTtlSec === 0 ? 'never' : typeof ns.defaultTtlSec === 'number' ? `${ns.defaultTtlSec}s` : '-',
       ]),

@@ -15,7 +15,7 @@
 // heard of yet, a block not yet reported, a record that kept changing, bin selection — answers
 // NOT_HERE and the request takes the rings as before.
 
-import { CITRUSLEAF_EPOCH_SEC, DIRECT_READ_ATTEMPTS } from '../constants';
+import { DIRECT_READ_ATTEMPTS } from '../constants';
 import type { NamespaceConfig } from '../config';
 import { Status } from '../errors';
 import { Op } from '../protocol/ops';
@@ -24,6 +24,7 @@ import { Writer } from '../protocol/writer';
 import { Arena } from '../shm/arena';
 import { IndexTable } from '../shm/index-table';
 import { RECORD_HEADER_BYTES } from '../shm/record-store';
+import { nowVoidSec, ttlOf } from '../shm/void-time';
 import { RequestFields, parseBody } from '../worker/request';
 import type { WorkerHandle } from './worker-handle';
 
@@ -85,7 +86,8 @@ export class DirectReader {
     const a = this.attach(worker, nsIndex);
     if (a === null) return NOT_HERE;
     const blocks = worker.stores[nsIndex].blocks;
-    const nowVoid = Math.floor(Date.now() / 1000) - CITRUSLEAF_EPOCH_SEC;
+    const nowMs = Date.now();
+    const nowVoid = nowVoidSec(nowMs);
     for (let attempt = 0; attempt < DIRECT_READ_ATTEMPTS; attempt++) {
       const before = Atomics.load(a.control, 0);
       if ((before & 1) !== 0) continue;
@@ -93,8 +95,8 @@ export class DirectReader {
       if (a.index.retired) return NOT_HERE;
       this.out.reset();
       const code = shape === Shape.GET || shape === Shape.EXISTS
-        ? this.readOnce(shape === Shape.GET ? Op.GET : Op.EXISTS, a.index, blocks, digest, nowVoid)
-        : this.elementOnce(a.index, blocks, digest, nowVoid, shape === Shape.ELEMENT_GET);
+        ? this.readOnce(shape === Shape.GET ? Op.GET : Op.EXISTS, a.index, blocks, digest, nowVoid, nowMs)
+        : this.elementOnce(a.index, blocks, digest, nowVoid, nowMs, shape === Shape.ELEMENT_GET);
       if (code === NOT_HERE) return NOT_HERE;
       if (Atomics.load(a.control, 0) === before) {
         this.served[worker.index]++;
@@ -104,7 +106,7 @@ export class DirectReader {
     return NOT_HERE;
   }
 
-  private elementOnce(index: IndexTable, blocks: SharedArrayBuffer[], digest: Uint8Array, nowVoid: number, withBins: boolean): number {
+  private elementOnce(index: IndexTable, blocks: SharedArrayBuffer[], digest: Uint8Array, nowVoid: number, nowMs: number, withBins: boolean): number {
     const out = this.out;
     const slot = index.find(digest, 0);
     const voidTime = slot < 0 ? 0 : index.voidTime(slot);
@@ -118,7 +120,7 @@ export class DirectReader {
     }
     out.writeInt(0);
     out.writeUint(index.generation(slot));
-    out.writeInt(voidTime === 0 ? -1 : Math.max(1, voidTime - nowVoid));
+    out.writeInt(ttlOf(voidTime, nowMs));
     if (!withBins) return 0;
     const bins = this.binsOf(index, blocks, slot);
     if (bins === null) return NOT_HERE;
@@ -142,7 +144,7 @@ export class DirectReader {
     return { bytes, start, end: start + binsBytes };
   }
 
-  private readOnce(op: number, index: IndexTable, blocks: SharedArrayBuffer[], digest: Uint8Array, nowVoid: number): number {
+  private readOnce(op: number, index: IndexTable, blocks: SharedArrayBuffer[], digest: Uint8Array, nowVoid: number, nowMs: number): number {
     const slot = index.find(digest, 0);
     if (slot < 0) return Status.KEY_NOT_FOUND;
     const voidTime = index.voidTime(slot);
@@ -154,7 +156,7 @@ export class DirectReader {
     out.writeString('gen');
     out.writeUint(generation);
     out.writeString('ttl');
-    out.writeInt(voidTime === 0 ? -1 : Math.max(1, voidTime - nowVoid));
+    out.writeInt(ttlOf(voidTime, nowMs));
     if (op !== Op.GET) return 0;
     const bins = this.binsOf(index, blocks, slot);
     if (bins === null) return NOT_HERE;

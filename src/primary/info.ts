@@ -3,7 +3,8 @@
 
 import type { NodeConfig } from '../config';
 import type { PartitionMap } from '../partition/map';
-import { NamespaceStat, StatsBlock, WorkerStat } from '../shm/stats';
+import { NamespaceStat, StatsBlock, StopWritesReason, WorkerStat } from '../shm/stats';
+import { workerShareBytes } from '../memory-sizing';
 import type { WorkerHandle } from './worker-handle';
 
 export interface InfoSources {
@@ -15,6 +16,8 @@ export interface InfoSources {
   stats: StatsBlock[];
   connections: { open: number; opened: number; closed: number };
   requestsInFlight: number;
+  /** The descriptor budget and the sockets held against it (src/primary/descriptors.ts, socket-guard.ts). */
+  descriptors?: Record<string, unknown>;
   /** Log compaction figures of a file namespace (null when it is not compacted). */
   compaction?: (nsIndex: number) => object | null;
   /** Per worker, the reads the primary answered from its shared memory. */
@@ -65,6 +68,16 @@ export function buildInfo(s: InfoSources): Record<string, unknown> {
   });
   const namespaces = s.config.namespaces.map((ns, n) => {
     const sum = (slot: number) => s.stats.reduce((acc, st) => acc + st.get(st.nsSlot(n, slot)), 0);
+    // Stop-writes is decided per worker, against its share: INFO shows the fullest worker and the
+    // worst state, the ones that refuse writes.
+    const share = workerShareBytes(ns.memoryBytesMax, s.stats.length);
+    let usedMax = 0;
+    let reason: number = StopWritesReason.NONE;
+    for (const st of s.stats) {
+      usedMax = Math.max(usedMax, st.get(st.nsSlot(n, NamespaceStat.MEMORY_BYTES)));
+      const r = st.get(st.nsSlot(n, NamespaceStat.STOP_WRITES));
+      if (r === StopWritesReason.STOP_WRITES_PCT || reason === StopWritesReason.NONE) reason = r;
+    }
     return {
       name: ns.name,
       storage: ns.storage,
@@ -77,7 +90,10 @@ export function buildInfo(s: InfoSources): Record<string, unknown> {
       indexBytes: sum(NamespaceStat.INDEX_BYTES),
       arenaBytes: sum(NamespaceStat.ARENA_BYTES),
       liveBytes: sum(NamespaceStat.LIVE_BYTES),
-      stopWrites: sum(NamespaceStat.STOP_WRITES) > 0,
+      /** Of the fullest worker's share of memoryBytesMax: what stop-writes compares with stopWritesPct. */
+      memoryUsedPct: Math.round((usedMax / share) * 1000) / 10,
+      stopWrites: reason !== StopWritesReason.NONE,
+      stopWritesReason: reason === StopWritesReason.STOP_WRITES_PCT ? 'stopWritesPct' : reason === StopWritesReason.MEMORY_BYTES_MAX ? 'memoryBytesMax' : null,
       stopWritesPct: ns.stopWritesPct,
       expired: sum(NamespaceStat.EXPIRED),
       defaultTtlSec: ns.defaultTtlSec,
@@ -97,6 +113,7 @@ export function buildInfo(s: InfoSources): Record<string, unknown> {
       writesWaiting: s.replication.writesWaiting,
     },
     connections: s.connections,
+    descriptors: s.descriptors ?? null,
     requestsInFlight: s.requestsInFlight,
     namespaces,
     workers,

@@ -25,6 +25,8 @@ import { CloseCode, Session, type SessionHost } from './session';
 import { WorkerHandle } from './worker-handle';
 import { Supervisor } from './supervisor';
 import { JobPool } from '../jobs/pool';
+import { descriptorBudget, descriptorReserve, openDescriptors, raiseDescriptorLimit, type DescriptorBudget } from './descriptors';
+import { SocketGuard } from './socket-guard';
 import { AerieError, Status } from '../errors';
 
 // eslint-disable-next-line @typescript-eslint/no-var-requires
@@ -177,9 +179,15 @@ export async function startNode(config: NodeConfig): Promise<AerieNode> {
   compaction.start();
 
   const verifier = new Verifier(config, workers, jobs);
+  // Drawn once the server exists, below; INFO reads them.
+  // eslint-disable-next-line prefer-const
+  let socketGuard: SocketGuard;
+  // eslint-disable-next-line prefer-const
+  let descriptorInfo: DescriptorBudget;
   const info = () =>
     buildInfo({
       config, version: VERSION, startedAtMs, map, workers, stats, connections, requestsInFlight: router.table.inUse,
+      descriptors: { ...descriptorInfo, sockets: socketGuard.counts },
       compaction: (n) => compaction.infoFor(n), directReads: direct?.served,
       replication: replicated ? { ...failover.info(), writesWaiting: waits.count } : null,
     });
@@ -195,6 +203,7 @@ export async function startNode(config: NodeConfig): Promise<AerieNode> {
     router,
     inFlightMax: config.service.inFlightPerConnectionMax,
     sendBufferBytesMax: config.service.sendBufferBytesMax,
+    helloTimeoutMs: config.service.helloTimeoutMs,
     helloBody: () => ({
       node: 'aerie',
       version: VERSION,
@@ -246,6 +255,15 @@ export async function startNode(config: NodeConfig): Promise<AerieNode> {
   const http: Server = createServer((_req, res) => {
     res.writeHead(426, { 'content-type': 'text/plain' }).end('Aerie speaks WebSocket only\n');
   });
+  // Sockets are capped from their first byte, by the descriptors left once everything else that
+  // needs one is counted (src/primary/descriptors.ts).
+  const descriptors = descriptorBudget(raiseDescriptorLimit(logError), openDescriptors(), descriptorReserve(config.namespaces, n), config.service.connectionsMax);
+  if (descriptors.limit === null) logError(`descriptors: the limit is unknown here (no /proc); sockets are capped by service.connectionsMax (${config.service.connectionsMax}) alone`);
+  else if (descriptors.socketsMax < config.service.connectionsMax) {
+    logError(`descriptors: limit ${descriptors.limit} (hard ${descriptors.hardLimit}), ${descriptors.openAtStart} open, ${descriptors.reserve} reserved: at most ${descriptors.socketsMax} client sockets, below service.connectionsMax ${config.service.connectionsMax} (raise ulimit -n)`);
+  } else log(`descriptors: limit ${descriptors.limit}, ${descriptors.openAtStart} open, ${descriptors.reserve} reserved: up to ${descriptors.socketsMax} client sockets (service.connectionsMax)`);
+  socketGuard = new SocketGuard(http, descriptors.socketsMax, config.service.handshakeTimeoutMs);
+  descriptorInfo = descriptors;
   const wss = new WebSocketServer({
     server: http,
     maxPayload: config.service.frameBytesMax,
@@ -253,6 +271,7 @@ export async function startNode(config: NodeConfig): Promise<AerieNode> {
     clientTracking: false,
   });
   wss.on('connection', (ws, req) => {
+    socketGuard.upgraded(req.socket);
     if (sessions.size >= config.service.connectionsMax || draining) {
       ws.close(CloseCode.TRY_AGAIN_LATER, draining ? 'shutting down' : 'too many connections');
       return;
@@ -277,6 +296,7 @@ export async function startNode(config: NodeConfig): Promise<AerieNode> {
     closing ??= (async () => {
       draining = true;
       http.close();
+      socketGuard.close();
       // Each client is told to stop sending; a connection closes once its client says DRAINED
       // and every request before that is answered, so nothing it sent is left in doubt. Clients
       // that never answer are closed at the deadline.

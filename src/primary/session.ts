@@ -3,7 +3,7 @@
 // are coalesced into one frame per connection per event-loop turn.
 
 import type WebSocket from 'ws';
-import { HELLO_TIMEOUT_MS, REQUESTS_PER_FRAME_MAX, VALUE_DEPTH_MAX } from '../constants';
+import { REQUESTS_PER_FRAME_MAX, VALUE_DEPTH_MAX } from '../constants';
 import { AerieError, Status } from '../errors';
 import { Op, PROTOCOL_VERSION, PUSH_ID } from '../protocol/ops';
 import { Reader } from '../protocol/reader';
@@ -24,6 +24,8 @@ export interface SessionHost {
   router: Router;
   inFlightMax: number;
   sendBufferBytesMax: number;
+  /** A session that has not sent HELLO this long after opening is closed. */
+  helloTimeoutMs: number;
   helloBody(): unknown;
   /** Runs the verify job over one namespace (or all) and resolves with its report. */
   verify(ns: string | null, repair: boolean): Promise<unknown>;
@@ -64,7 +66,7 @@ export class Session {
     this.ws = ws;
     this.host = host;
     this.remote = remote;
-    this.helloTimer = setTimeout(() => this.close(CloseCode.POLICY, 'no hello'), HELLO_TIMEOUT_MS);
+    this.helloTimer = setTimeout(() => this.close(CloseCode.POLICY, 'no hello'), host.helloTimeoutMs);
     ws.on('message', (data: Buffer, isBinary: boolean) => this.onFrame(data, isBinary));
     ws.on('close', () => this.onClose());
     ws.on('error', () => this.onClose());

@@ -263,7 +263,10 @@ export class Arena {
     const block = this.counters[I_BLOCK_COUNT];
     if (block >= this.blocksMax) throw new AerieError(Status.SERVER_MEM, `arena: all ${this.blocksMax} blocks in use`);
     if (this.totals[F_BYTES_ALLOCATED] + this.blockBytes > this.memoryBytesMax) {
-      throw new AerieError(Status.SERVER_MEM, 'arena: memory limit reached');
+      throw new AerieError(
+        Status.SERVER_MEM,
+        `arena: no room for another ${this.blockBytes}-byte block (${this.totals[F_BYTES_ALLOCATED]} bytes in blocks, ${this.memoryBytesMax} allowed beside the index)`,
+      );
     }
     let sab: SharedArrayBuffer;
     try {

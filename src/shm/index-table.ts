@@ -11,7 +11,7 @@
 // One thread writes; other threads may read only under the record store's seqlock. Slot numbers
 // stay valid until the next insert: an insert may rehash into a new buffer and move every entry.
 
-import { DIGEST_BYTES, PARTITION_COUNT, INDEX_LOAD_MAX, INDEX_REHASH_PROGRESS_SLOTS, INDEX_SLOT_BYTES, INDEX_SLOTS_INITIAL, INDEX_SLOTS_MAX } from '../constants';
+import { DIGEST_BYTES, PARTITION_COUNT, INDEX_HEADER_BYTES, INDEX_LOAD_MAX, INDEX_REHASH_PROGRESS_SLOTS, INDEX_SLOT_BYTES, INDEX_SLOTS_INITIAL, INDEX_SLOTS_MAX } from '../constants';
 import { AerieError, Status } from '../errors';
 
 /** Header words (Int32 indexes into the first 64 bytes). */
@@ -22,7 +22,7 @@ const H_RESIZE_EPOCH = 3;
 /** Set to 1 in a buffer that a rehash has replaced: a reader still attached to it is stale. */
 const H_RETIRED = 4;
 const H_MAGIC = 5;
-const HEADER_BYTES = 64;
+const HEADER_BYTES = INDEX_HEADER_BYTES;
 const HEADER_WORDS = HEADER_BYTES / 4;
 const MAGIC = 0x41455849; // "AEXI"
 
@@ -235,7 +235,7 @@ export class IndexTable {
     }
     throw new AerieError(
       Status.SERVER_MEM,
-      `index: cannot grow past ${capacity} slots (limit ${this.slotsMax} slots, ${this.memoryBytesMax} bytes)`,
+      `index: cannot grow past ${capacity} slots (${IndexTable.bytesFor(doubled)} bytes needed, ${this.memoryBytesMax} allowed beside the records; limit ${this.slotsMax} slots)`,
     );
   }
 

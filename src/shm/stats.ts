@@ -48,6 +48,15 @@ export const NamespaceStat = {
 } as const;
 const NAMESPACE_SLOTS = 16;
 
+/** The values of NamespaceStat.STOP_WRITES: whether a worker refuses writes, and which limit does. */
+export const StopWritesReason = {
+  NONE: 0,
+  /** Memory use passed stopWritesPct of the worker's share. */
+  STOP_WRITES_PCT: 1,
+  /** Below stopWritesPct, the store had no room for a block or a larger index within the share. */
+  MEMORY_BYTES_MAX: 2,
+} as const;
+
 export class StatsBlock {
   readonly sab: SharedArrayBuffer;
   readonly values: Float64Array;

@@ -9,7 +9,7 @@ import { Reader } from '../protocol/reader';
 import { Writer } from '../protocol/writer';
 import { packValue, unpackValue } from '../protocol/codec';
 import { RECORD_HEADER_BYTES } from '../shm/record-store';
-import { StatsBlock, WorkerStat } from '../shm/stats';
+import { NamespaceStat, StatsBlock, WorkerStat } from '../shm/stats';
 import { checkBinsForWrite, mergeBins, selectBins } from './bins';
 import { applyOps } from './operate';
 import { Namespace, nextGeneration, nowVoidSec, ttlOf } from './namespace';
@@ -33,6 +33,8 @@ export class Engine {
   private readonly reader = new Reader(new Uint8Array(0));
   private readonly fields = new RequestFields();
   private readonly ctx: Ctx;
+  /** Why the current request was refused, when a code alone does not say (null: nothing to add). */
+  private refusal: string | null = null;
 
   /** Sends each applied write to the partition's other holders (null: nothing is replicated). */
   private readonly repl: ReplicationOut | null;
@@ -66,34 +68,65 @@ export class Engine {
     const bodyStart = start + 32;
     this.stats.add(WorkerStat.REQUESTS);
     const mark = out.length;
+    this.refusal = null;
+    const batch = (flags & ReqFlag.BATCH_ELEMENT) !== 0;
+    let code: number;
     try {
       this.reader.reset(bytes, bodyStart, end);
-      const batch = (flags & ReqFlag.BATCH_ELEMENT) !== 0;
       parseBody(this.reader, end, this.fields, op === Op.PUT);
-      switch (op) {
-        case Op.PUT:
-          return this.count(this.put(out), true);
-        case Op.GET:
-          return this.count(batch ? this.batchGet(out, true) : this.get(out), false);
-        case Op.EXISTS:
-          return this.count(batch ? this.batchGet(out, false) : this.exists(out), false);
-        case Op.REMOVE:
-          return this.count(this.remove(), true);
-        case Op.TOUCH:
-          return this.count(this.touch(out), true);
-        case Op.OPERATE:
-          return this.count(this.operate(out), true);
-        case Op.TRUNCATE:
-          return this.count(this.truncate(view.getFloat64(start + ReqOffset.TRUNCATE_BEFORE_MS, true), out), true);
-        default:
-          return this.count(Status.PARAMETER, false);
-      }
+      code = this.apply(op, batch, view, start, out);
     } catch (err) {
       out.truncate(mark);
-      const code = err instanceof AerieError ? err.code : Status.SERVER_ERROR;
+      code = err instanceof AerieError ? err.code : Status.SERVER_ERROR;
       if (!(err instanceof AerieError)) console.error('aerie worker: unexpected error', err);
-      return this.count(code, false);
+      else if (code === Status.SERVER_MEM) {
+        // The store's own limit, met before stop-writes: INFO shows it until a write fits again.
+        ctx.ns.memoryRefused = true;
+        this.refuseForMemory(ctx.ns, ctx.ns.memoryLimitMessage(err.message));
+      } else this.refusal = err.message;
+      this.count(code, false);
     }
+    // A refusal says why (which limit, what was expected): the client's error carries it. A batch
+    // element's answer is its own array, never a message.
+    if (code !== 0 && this.refusal !== null && !batch) {
+      out.truncate(mark);
+      out.writeMapHeader(1);
+      out.writeString('message');
+      out.writeString(this.refusal);
+    }
+    return code;
+  }
+
+  private apply(op: number, batch: boolean, view: DataView, start: number, out: Writer): number {
+    switch (op) {
+      case Op.PUT:
+        return this.count(this.put(out), true);
+      case Op.GET:
+        return this.count(batch ? this.batchGet(out, true) : this.get(out), false);
+      case Op.EXISTS:
+        return this.count(batch ? this.batchGet(out, false) : this.exists(out), false);
+      case Op.REMOVE:
+        return this.count(this.remove(), true);
+      case Op.TOUCH:
+        return this.count(this.touch(out), true);
+      case Op.OPERATE:
+        return this.count(this.operate(out), true);
+      case Op.TRUNCATE:
+        return this.count(this.truncate(view.getFloat64(start + ReqOffset.TRUNCATE_BEFORE_MS, true), out), true);
+      default:
+        return this.count(Status.PARAMETER, false);
+    }
+  }
+
+  /**
+   * A write refused for memory: says which limit, with the figures, and publishes the state at
+   * once, so an INFO sent after the refusal shows what refused it (not the last periodic figures).
+   */
+  private refuseForMemory(ns: Namespace, message: string): number {
+    this.refusal = message;
+    this.stats.set(this.stats.nsSlot(ns.index, NamespaceStat.MEMORY_BYTES), ns.store.memoryBytes);
+    this.stats.set(this.stats.nsSlot(ns.index, NamespaceStat.STOP_WRITES), ns.stopWritesReason());
+    return Status.SERVER_MEM;
   }
 
   private count(code: number, write: boolean): number {
@@ -122,8 +155,14 @@ export class Engine {
     const f = this.fields;
     if (f.genPolicy === GenPolicy.NONE || slot < 0) return 0;
     const gen = this.ctx.ns.store.generation(slot);
-    if (f.genPolicy === GenPolicy.EXPECT_GEN_EQUAL && gen !== f.gen) return Status.GENERATION;
-    if (f.genPolicy === GenPolicy.EXPECT_GEN_GT && f.gen <= gen) return Status.GENERATION;
+    if (f.genPolicy === GenPolicy.EXPECT_GEN_EQUAL && gen !== f.gen) {
+      this.refusal = `generation: expected ${f.gen} (genPolicy eq), the record is at generation ${gen}`;
+      return Status.GENERATION;
+    }
+    if (f.genPolicy === GenPolicy.EXPECT_GEN_GT && f.gen <= gen) {
+      this.refusal = `generation: expected a gen above the record's ${gen} (genPolicy gt), got ${f.gen}`;
+      return Status.GENERATION;
+    }
     return 0;
   }
 
@@ -142,9 +181,9 @@ export class Engine {
 
   /** Encodes and stores bins as the record's new version; writes {gen, ttl} to out. */
   private store(slot: number, bins: Bins, touchTtl: boolean, out: Writer | null): number {
-    const { ns, bytes, digestOffset, nowMs, nowVoid } = this.ctx;
+    const { ns, bytes, digestOffset, nowMs } = this.ctx;
     const f = this.fields;
-    if (ns.stopWrites()) return Status.SERVER_MEM;
+    if (ns.stopWrites()) return this.refuseForMemory(ns, ns.stopWritesMessage());
     if (ns.log !== null && ns.log.checkWritable() !== 0) return Status.SERVER_ERROR;
     const exists = slot >= 0;
     const currentVoid = exists ? ns.store.voidTime(slot) : 0;
@@ -170,13 +209,14 @@ export class Engine {
     const packed = packValue(bins);
     if (RECORD_HEADER_BYTES + (keyEnd - keyStart) + packed.length > ns.config.recordBytesMax) return Status.RECORD_TOO_BIG;
     ns.store.write(bytes, digestOffset, gen, setId, voidTime, nowMs, key, keyStart, keyEnd, packed, 0, packed.length);
+    ns.memoryRefused = false;
     if (ns.log !== null || this.repl !== null) {
       const stored = ns.store.lookup(bytes, digestOffset);
       if (ns.log !== null) ns.log.logPut(ns.store, stored);
       if (this.repl !== null) this.repl.put(ns, stored);
     }
     if (ns.repairWatch !== null) ns.noteWrite(bytes, digestOffset);
-    if (out !== null) writeMeta(out, gen, ttlOf(voidTime, nowVoid));
+    if (out !== null) writeMeta(out, gen, ttlOf(voidTime, nowMs));
     return 0;
   }
 
@@ -205,12 +245,12 @@ export class Engine {
   private get(out: Writer): number {
     const slot = this.lookup();
     if (slot < 0) return Status.KEY_NOT_FOUND;
-    const { ns, nowVoid } = this.ctx;
+    const { ns, nowMs } = this.ctx;
     out.writeMapHeader(3);
     out.writeString('gen');
     out.writeUint(ns.store.generation(slot));
     out.writeString('ttl');
-    out.writeInt(ttlOf(ns.store.voidTime(slot), nowVoid));
+    out.writeInt(ttlOf(ns.store.voidTime(slot), nowMs));
     out.writeString('bins');
     this.writeBins(slot, out);
     return 0;
@@ -231,15 +271,15 @@ export class Engine {
   private exists(out: Writer): number {
     const slot = this.lookup();
     if (slot < 0) return Status.KEY_NOT_FOUND;
-    const { ns, nowVoid } = this.ctx;
-    writeMeta(out, ns.store.generation(slot), ttlOf(ns.store.voidTime(slot), nowVoid));
+    const { ns, nowMs } = this.ctx;
+    writeMeta(out, ns.store.generation(slot), ttlOf(ns.store.voidTime(slot), nowMs));
     return 0;
   }
 
   /** A batch element: [code, gen, ttl, bins] for GET or [code, gen, ttl] for EXISTS. */
   private batchGet(out: Writer, withBins: boolean): number {
     const slot = this.lookup();
-    const { ns, nowVoid } = this.ctx;
+    const { ns, nowMs } = this.ctx;
     out.writeArrayHeader(withBins ? 4 : 3);
     if (slot < 0) {
       out.writeInt(Status.KEY_NOT_FOUND);
@@ -250,7 +290,7 @@ export class Engine {
     }
     out.writeInt(0);
     out.writeUint(ns.store.generation(slot));
-    out.writeInt(ttlOf(ns.store.voidTime(slot), nowVoid));
+    out.writeInt(ttlOf(ns.store.voidTime(slot), nowMs));
     if (withBins) this.writeBins(slot, out);
     return 0;
   }
@@ -310,8 +350,8 @@ export class Engine {
   }
 
   private touchSlot(slot: number, out: Writer | null): number {
-    const { ns, nowMs, nowVoid } = this.ctx;
-    if (ns.stopWrites()) return Status.SERVER_MEM;
+    const { ns, nowMs } = this.ctx;
+    if (ns.stopWrites()) return this.refuseForMemory(ns, ns.stopWritesMessage());
     if (ns.log !== null && ns.log.checkWritable() !== 0) return Status.SERVER_ERROR;
     const voidTime = ns.voidTimeFor(this.fields.ttl, ns.store.voidTime(slot), true, nowMs);
     if (voidTime < 0) return Status.PARAMETER;
@@ -320,7 +360,7 @@ export class Engine {
     if (ns.log !== null) ns.log.logPut(ns.store, slot);
     if (this.repl !== null) this.repl.put(ns, slot);
     if (ns.repairWatch !== null) ns.noteWrite(this.ctx.bytes, this.ctx.digestOffset);
-    if (out !== null) writeMeta(out, gen, ttlOf(voidTime, nowVoid));
+    if (out !== null) writeMeta(out, gen, ttlOf(voidTime, nowMs));
     return 0;
   }
 
@@ -329,13 +369,13 @@ export class Engine {
     const existing = slot >= 0 ? this.storedBins(slot) : null;
     const res = applyOps(existing, this.fields.ops);
     if (res.code !== 0) return res.code;
-    const { ns, nowVoid } = this.ctx;
+    const { ns, nowMs } = this.ctx;
     if (res.write || res.deleteRecord || res.touch) {
       const policy = this.checkExists(slot) || this.checkGeneration(slot);
       if (policy !== 0) return policy;
     }
     let gen = slot >= 0 ? ns.store.generation(slot) : 0;
-    let ttl = slot >= 0 ? ttlOf(ns.store.voidTime(slot), nowVoid) : 0;
+    let ttl = slot >= 0 ? ttlOf(ns.store.voidTime(slot), nowMs) : 0;
     if (res.deleteRecord) {
       if (slot >= 0) {
         const code = this.removeSlot(slot);
@@ -348,12 +388,12 @@ export class Engine {
       if (code !== 0) return code;
       const slotAfter = this.lookup();
       gen = ns.store.generation(slotAfter);
-      ttl = ttlOf(ns.store.voidTime(slotAfter), nowVoid);
+      ttl = ttlOf(ns.store.voidTime(slotAfter), nowMs);
     } else if (res.touch) {
       const code = this.touchSlot(slot, null);
       if (code !== 0) return code;
       gen = ns.store.generation(slot);
-      ttl = ttlOf(ns.store.voidTime(slot), nowVoid);
+      ttl = ttlOf(ns.store.voidTime(slot), nowMs);
     }
     out.writeMapHeader(3);
     out.writeString('gen');

@@ -70,7 +70,7 @@ const namespaces = init.namespaces.map((config, nsIndex) => {
     store = RecordStore.create(options);
   }
   send({ type: 'store', nsIndex, indexSab: store.index.sab, controlSab: store.controlSab, arenaStatsSab: store.arena.statsSab });
-  return new Namespace(nsIndex, config, init.workerCount, store);
+  return new Namespace(nsIndex, config, init.workerCount, store, init.workerIndex);
 });
 
 // File-backed namespaces: replay the log at a cold start, or just reopen it after adoption.
@@ -190,6 +190,7 @@ function handleOne(offset: number, length: number): number {
       bytesMax: view.getUint32(offset + ReqOffset.SCAN_BYTES_MAX, true),
       binNames: scanFields.binNames,
       nowVoid: nowVoidSec(nowMs),
+      nowMs,
     },
     out,
   );
@@ -353,7 +354,7 @@ function publishNamespaceStats(ns: Namespace): void {
   stats.set(stats.nsSlot(ns.index, NamespaceStat.INDEX_BYTES), s.indexBytes);
   stats.set(stats.nsSlot(ns.index, NamespaceStat.ARENA_BYTES), s.arenaBytes);
   stats.set(stats.nsSlot(ns.index, NamespaceStat.LIVE_BYTES), s.liveBytes);
-  stats.set(stats.nsSlot(ns.index, NamespaceStat.STOP_WRITES), ns.stopWrites() ? 1 : 0);
+  stats.set(stats.nsSlot(ns.index, NamespaceStat.STOP_WRITES), ns.stopWritesReason());
   stats.set(stats.nsSlot(ns.index, NamespaceStat.MASTER_RECORDS), masterRecords(ns));
 }
 

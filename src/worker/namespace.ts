@@ -2,9 +2,14 @@
 // memory and stop-writes. The worker's share of the namespace memory is memoryBytesMax / workers.
 
 import type { NamespaceConfig } from '../config';
-import { CITRUSLEAF_EPOCH_SEC, DIGEST_BYTES, GENERATION_MAX, REPAIR_WATCH_DIGESTS_MAX, TTL_SEC_MAX } from '../constants';
+import { DIGEST_BYTES, GENERATION_MAX, REPAIR_WATCH_DIGESTS_MAX, TTL_SEC_MAX } from '../constants';
 import { Ttl } from '../protocol/ops';
 import { RecordStore } from '../shm/record-store';
+import { StopWritesReason } from '../shm/stats';
+import { workerShareBytes } from '../memory-sizing';
+import { voidTimeAfter } from '../shm/void-time';
+
+export { nowVoidSec, ttlOf } from '../shm/void-time';
 
 export class Namespace {
   readonly config: NamespaceConfig;
@@ -12,6 +17,13 @@ export class Namespace {
   store: RecordStore;
   readonly index: number;
   private readonly stopWritesBytes: number;
+  private readonly shareBytes: number;
+  private readonly workerIndex: number;
+  /**
+   * The store refused the last write that needed memory (no block or index growth to be had
+   * within the worker's share) though stop-writes had not begun; the next write it takes clears it.
+   */
+  memoryRefused = false;
   /** Where the background expiry sweep resumes. */
   sweepSlot = 0;
   /**
@@ -29,11 +41,13 @@ export class Namespace {
   /** The log of a file-backed namespace; null in memory. */
   log: import('./persistence').NamespaceLog | null = null;
 
-  constructor(index: number, config: NamespaceConfig, workerCount: number, store: RecordStore) {
+  constructor(index: number, config: NamespaceConfig, workerCount: number, store: RecordStore, workerIndex = 0) {
     this.index = index;
     this.config = config;
     this.store = store;
-    this.stopWritesBytes = Math.floor(((config.memoryBytesMax / workerCount) * config.stopWritesPct) / 100);
+    this.workerIndex = workerIndex;
+    this.shareBytes = workerShareBytes(config.memoryBytesMax, workerCount);
+    this.stopWritesBytes = Math.floor((this.shareBytes * config.stopWritesPct) / 100);
   }
 
   /** Notes a write or delete of the digest at bytes[offset] for the repair under way. */
@@ -51,6 +65,26 @@ export class Namespace {
     return this.store.memoryBytes >= this.stopWritesBytes;
   }
 
+  /** What INFO shows: the state that refuses writes, and which limit it is (shm/stats.ts). */
+  stopWritesReason(): number {
+    if (this.stopWrites()) return StopWritesReason.STOP_WRITES_PCT;
+    return this.memoryRefused ? StopWritesReason.MEMORY_BYTES_MAX : StopWritesReason.NONE;
+  }
+
+  /** Why a write is refused in stop-writes, with the figures (built only on a refusal). */
+  stopWritesMessage(): string {
+    const used = this.store.memoryBytes;
+    return `namespace ${this.config.name}: stop-writes: worker ${this.workerIndex} uses ${used} bytes (index ${this.store.index.memoryBytes}, `
+      + `records ${this.store.arena.bytesAllocated}) of its ${this.shareBytes}-byte share of memoryBytesMax ${this.config.memoryBytesMax}: `
+      + `${((used / this.shareBytes) * 100).toFixed(1)} %, stopWritesPct ${this.config.stopWritesPct}`;
+  }
+
+  /** Why the store itself refused a write for memory (the arena or index limit), with the figures. */
+  memoryLimitMessage(reason: string): string {
+    return `namespace ${this.config.name}: memoryBytesMax: worker ${this.workerIndex} at ${this.store.memoryBytes} of its ${this.shareBytes}-byte share `
+      + `(${((this.store.memoryBytes / this.shareBytes) * 100).toFixed(1)} %, below stopWritesPct ${this.config.stopWritesPct}): ${reason}`;
+  }
+
   /**
    * The void-time for a write's ttl field, or -1 when the ttl is invalid.
    * ttl -2 keeps the current void-time (a new record gets the namespace default).
@@ -64,21 +98,6 @@ export class Namespace {
     if (!Number.isInteger(ttl) || ttl < 1 || ttl > TTL_SEC_MAX) return -1;
     return voidTimeAfter(ttl, nowMs);
   }
-}
-
-/** Void-time of now + ttlSec, rounded up so a record lives at least its TTL. */
-function voidTimeAfter(ttlSec: number, nowMs: number): number {
-  return Math.ceil(nowMs / 1000 + ttlSec) - CITRUSLEAF_EPOCH_SEC;
-}
-
-/** Whole seconds since the citrusleaf epoch: a record with 0 < voidTime <= this has expired. */
-export function nowVoidSec(nowMs: number): number {
-  return Math.floor(nowMs / 1000) - CITRUSLEAF_EPOCH_SEC;
-}
-
-/** The TTL a client sees: seconds left, or -1 for a record that never expires. */
-export function ttlOf(voidTime: number, nowVoid: number): number {
-  return voidTime === 0 ? -1 : Math.max(1, voidTime - nowVoid);
 }
 
 /** Generations wrap 65535 -> 1, as in Aerospike; 0 means "no record". */

@@ -33,6 +33,7 @@ export interface ScanPage {
   bytesMax: number;
   binNames: string[] | null;
   nowVoid: number;
+  nowMs: number;
 }
 
 const digest = Buffer.alloc(DIGEST_BYTES);
@@ -109,7 +110,7 @@ function writeRecord(p: ScanPage, slot: number, setId: number, voidTime: number,
   if (key === null) out.writeNil();
   else out.writeRaw(key, 0, key.length);
   out.writeUint(store.generation(slot));
-  out.writeInt(ttlOf(voidTime, p.nowVoid));
+  out.writeInt(ttlOf(voidTime, p.nowMs));
   const bins = store.binsBytes(slot);
   if (p.binNames === null) out.writeRaw(bins, 0, bins.length);
   else out.writeValue(selectBins(unpackValue(bins, 0, bins.length) as Bins, p.binNames));

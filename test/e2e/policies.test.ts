@@ -27,6 +27,9 @@ t.test('generation policies', async (t) => {
   await client.put(k, { v: 1 });
   await client.put(k, { v: 2 });
   await t.rejects(client.put(k, { v: 3 }, { gen: 1 }, { genPolicy: 'eq' }), { code: status.GENERATION });
+  // The refusal names both generations: the one expected and the one found.
+  const refused = (await client.put(k, { v: 3 }, { gen: 1 }, { genPolicy: 'eq' }).then(() => new Error('accepted'), (e: Error) => e));
+  t.ok(/\b1\b/.test(refused.message) && /\b2\b/.test(refused.message), `expected and found in '${refused.message}'`);
   t.equal((await client.put(k, { v: 3 }, { gen: 2 }, { genPolicy: 'eq' })).gen, 3);
   await t.rejects(client.put(k, { v: 4 }, { gen: 3 }, { genPolicy: 'gt' }), { code: status.GENERATION });
   t.equal((await client.put(k, { v: 4 }, { gen: 10 }, { genPolicy: 'gt' })).gen, 4);
@@ -54,12 +57,17 @@ t.test('ttl: never, namespace default, unchanged, seconds, and real expiry', asy
   });
   const k = new Key('test', 'ttl', 'a');
   t.equal((await client.put(k, { v: 1 }, { ttl: -1 })).ttl, -1);
-  const ten = await client.put(k, { v: 2 }, { ttl: 10 });
-  t.ok(ten.ttl >= 10 && ten.ttl <= 11, `ttl ${ten.ttl}`);
+  // The void-time is rounded up to a whole second, but the TTL shown is the whole seconds left:
+  // the write answers its own TTL, never one more (it showed 11 for 10, 3601 for 3600).
+  t.equal((await client.put(k, { v: 2 }, { ttl: 10 })).ttl, 10, 'a write answers its TTL');
+  const read = await client.get(k);
+  t.ok(read.ttl >= 1 && read.ttl <= 10, `a read shows the seconds left (${read.ttl})`);
+  t.ok((await client.exists(k))!.ttl <= 10, 'so does exists');
+  t.ok((await client.batchGet([k]))[0]!.ttl <= 10, 'and a batch read');
   const kept = await client.put(k, { v: 3 }, { ttl: -2 });
-  t.ok(kept.ttl >= 9 && kept.ttl <= 11, 'ttl -2 keeps the void-time');
-  const d = await client.put(new Key('short', 's', 'a'), { v: 1 });
-  t.ok(d.ttl > 3590 && d.ttl <= 3601, `namespace default ${d.ttl}`);
+  t.ok(kept.ttl >= 1 && kept.ttl <= 10, 'ttl -2 keeps the void-time');
+  t.equal((await client.put(new Key('short', 's', 'a'), { v: 1 })).ttl, 3600, 'namespace default');
+  t.ok((await client.get(new Key('short', 's', 'a'))).ttl <= 3600, 'namespace default, read back');
   t.equal((await client.put(new Key('short', 's', 'b'), { v: 1 }, { ttl: -1 })).ttl, -1);
   await t.rejects(client.put(k, { v: 1 }, { ttl: -3 }), { code: status.PARAMETER });
 

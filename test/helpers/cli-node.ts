@@ -11,11 +11,22 @@ import * as path from 'node:path';
 const CLI = path.join(__dirname, '..', '..', 'src', 'cli', 'main.js');
 const START_TIMEOUT_MS = 30_000;
 
-export async function startCliNode(config: string): Promise<{ child: ChildProcess; host: string; exited: Promise<unknown> }> {
-  const child = spawn(process.execPath, [CLI, 'start', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * `options.descriptorsMax` runs the node under `ulimit -n` (soft and hard) of that many descriptors;
+ * `options.stderr` sees everything the node writes there.
+ */
+export async function startCliNode(
+  config: string, options: { descriptorsMax?: number; stderr?: (text: string) => void } = {},
+): Promise<{ child: ChildProcess; host: string; exited: Promise<unknown> }> {
+  const child = options.descriptorsMax === undefined
+    ? spawn(process.execPath, [CLI, 'start', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawn('bash', ['-c', `ulimit -n ${options.descriptorsMax} && exec "$0" "$@"`, process.execPath, CLI, 'start', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise((r) => child.once('exit', r));
   let out = '';
-  child.stderr!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => {
+    out += d;
+    options.stderr?.(String(d));
+  });
   // AERIE_TEST_NODE_LOG=FILE keeps every such node's output, for a failure that needs its story.
   const keep = process.env.AERIE_TEST_NODE_LOG;
   if (keep !== undefined) {
