@@ -310,7 +310,10 @@ export class Client extends EventEmitter<ClientEvents> {
    * loop blocked for 2 s, heartbeat still beating). The node must
    * have supervisor.faultInjection enabled, else FAIL_FORBIDDEN (22). Never retried.
    */
-  async injectFault(fault: { worker: number; kind: 'crash' | 'exit' | 'hang' | 'stall' | 'oom' | 'lag' }, policy?: BasePolicy): Promise<void> {
+  async injectFault(
+    fault: { worker: number; kind: 'crash' | 'exit' | 'hang' | 'stall' | 'oom' | 'lag' | 'disk-full' | 'disk-eio' | 'sync-eio' | 'disk-low' | 'disk-ok' },
+    policy?: BasePolicy,
+  ): Promise<void> {
     await this.call(Op.FAULT, { worker: fault.worker, kind: fault.kind }, true, policy);
   }
 

@@ -2,7 +2,7 @@
 // follows the same steps: look up, apply policies, build the new bins, encode, store. Errors are
 // result codes; an AerieError thrown anywhere below becomes that code in the response.
 
-import { AerieError, Status } from '../errors';
+import { AerieError, Status, statusName } from '../errors';
 import { Exists, GenPolicy, Op, Ttl } from '../protocol/ops';
 import { ReqFlag, ReqOffset, SCAN_ALL_SETS } from '../protocol/internal';
 import { Reader } from '../protocol/reader';
@@ -66,9 +66,9 @@ export class Engine {
     const bodyStart = start + 32;
     this.stats.add(WorkerStat.REQUESTS);
     const mark = out.length;
+    const batch = (flags & ReqFlag.BATCH_ELEMENT) !== 0;
     try {
       this.reader.reset(bytes, bodyStart, end);
-      const batch = (flags & ReqFlag.BATCH_ELEMENT) !== 0;
       parseBody(this.reader, end, this.fields, op === Op.PUT);
       switch (op) {
         case Op.PUT:
@@ -92,6 +92,12 @@ export class Engine {
       out.truncate(mark);
       const code = err instanceof AerieError ? err.code : Status.SERVER_ERROR;
       if (!(err instanceof AerieError)) console.error('aerie worker: unexpected error', err);
+      else if (!batch && err.message !== statusName(code)) {
+        // The client sees why (a full device names its directory and free bytes, say).
+        out.writeMapHeader(1);
+        out.writeString('message');
+        out.writeString(err.message);
+      }
       return this.count(code, false);
     }
   }
@@ -145,7 +151,11 @@ export class Engine {
     const { ns, bytes, digestOffset, nowMs, nowVoid } = this.ctx;
     const f = this.fields;
     if (ns.stopWrites()) return Status.SERVER_MEM;
-    if (ns.log !== null && ns.log.checkWritable() !== 0) return Status.SERVER_ERROR;
+    // Refused before anything is applied: a clean failure, memory and log unchanged.
+    if (ns.log !== null) {
+      const refused = ns.log.writeRefusal();
+      if (refused !== null) throw refused;
+    }
     const exists = slot >= 0;
     const currentVoid = exists ? ns.store.voidTime(slot) : 0;
     const voidTime = ns.voidTimeFor(touchTtl ? f.ttl : Ttl.DONT_UPDATE, currentVoid, exists, nowMs);
@@ -267,7 +277,9 @@ export class Engine {
   private removeSlot(slot: number): number {
     const ns = this.ctx.ns;
     if (ns.log !== null) {
-      if (ns.log.checkWritable() !== 0) return Status.SERVER_ERROR;
+      // A tombstone may still go into the disk's reserve; not into a full or failed log.
+      const refused = ns.log.deleteRefusal();
+      if (refused !== null) throw refused;
       ns.log.logDelete(ns.store, slot);
     }
     const partitionId = ns.store.partitionId(slot);
@@ -285,7 +297,8 @@ export class Engine {
   private truncate(beforeMs: number, out: Writer): number {
     const { ns, setId } = this.ctx;
     if (ns.log !== null) {
-      if (ns.log.checkWritable() !== 0) return Status.SERVER_ERROR;
+      const refused = ns.log.deleteRefusal();
+      if (refused !== null) throw refused;
       ns.log.logTruncate(setId, beforeMs);
     }
     // Every worker truncates every copy it holds; each reports only its masters' records, so the
@@ -312,7 +325,10 @@ export class Engine {
   private touchSlot(slot: number, out: Writer | null): number {
     const { ns, nowMs, nowVoid } = this.ctx;
     if (ns.stopWrites()) return Status.SERVER_MEM;
-    if (ns.log !== null && ns.log.checkWritable() !== 0) return Status.SERVER_ERROR;
+    if (ns.log !== null) {
+      const refused = ns.log.writeRefusal();
+      if (refused !== null) throw refused;
+    }
     const voidTime = ns.voidTimeFor(this.fields.ttl, ns.store.voidTime(slot), true, nowMs);
     if (voidTime < 0) return Status.PARAMETER;
     const gen = nextGeneration(ns.store.generation(slot));
