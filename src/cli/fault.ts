@@ -13,8 +13,8 @@ stall (blocked thread), oom (heap exhausted) or lag (event loop blocked for 2 s
 with the heartbeat still beating; restarted only with supervisor.lagRestartMs). The supervisor detects it and
 restarts the worker, which adopts its records from shared memory; watch it
 with 'aerie info'. The disk kinds act on worker N's logs until disk-ok:
-disk-full (every write() fails ENOSPC and the device looks full), disk-low (the
-device looks full, writes succeed), disk-eio (write() fails EIO), sync-eio
+disk-full (every log write() fails ENOSPC), disk-low (free space reads as just
+under the reserve, writes succeed), disk-eio (write() fails EIO), sync-eio
 (fdatasync fails EIO: the log fails for good). Refused (FAIL_FORBIDDEN) unless the node's configuration
 sets supervisor.faultInjection to true.
 

@@ -71,9 +71,10 @@ export class DiskSpace {
     try {
       const s = fs.statfsSync(this.directory);
       // bavail, not bfree: what an unprivileged process may still use, as df reports it.
-      this.freeBytes = this.faults?.noFreeSpace === true ? 0 : s.bavail * s.bsize;
+      this.freeBytes = s.bavail * s.bsize;
       this.totalBytes = s.blocks * s.bsize;
       this.reserveBytes = Math.max(this.minFreeBytes, Math.floor((this.totalBytes * this.minFreePct) / 100));
+      if (this.faults?.lowSpace === true) this.freeBytes = Math.min(this.freeBytes, Math.max(0, this.reserveBytes - 1));
       this.error = null;
     } catch (err) {
       this.error = (err as Error).message;

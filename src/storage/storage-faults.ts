@@ -25,15 +25,19 @@ export class StorageFaults {
   writeErrno: string | null = null;
   /** errno every fdatasync fails with, or null. */
   syncErrno: string | null = null;
-  /** statfs reports no free space (the device looks full to the monitor). */
-  noFreeSpace = false;
+  /** statfs reports just under the reserve free (the monitor sees a device nearly full). */
+  lowSpace = false;
 
-  /** disk-full: write() → ENOSPC and statfs sees no space; disk-eio: write() → EIO; sync-eio:
-   *  fdatasync → EIO; disk-low: statfs sees no space (writes still succeed); disk-ok: clears all. */
+  /**
+   * disk-full: write() fails ENOSPC while statfs still shows space (another process filled the
+   * device between two reads); disk-low: statfs shows one byte less than the reserve free, writes
+   * still succeed; disk-eio:
+   * write() fails EIO; sync-eio: fdatasync fails EIO; disk-ok: clears every fault.
+   */
   set(kind: StorageFaultKind): void {
     this.writeErrno = kind === 'disk-full' ? 'ENOSPC' : kind === 'disk-eio' ? 'EIO' : kind === 'disk-ok' ? null : this.writeErrno;
     this.syncErrno = kind === 'sync-eio' ? 'EIO' : kind === 'disk-ok' ? null : this.syncErrno;
-    this.noFreeSpace = kind === 'disk-full' || kind === 'disk-low' ? true : kind === 'disk-ok' ? false : this.noFreeSpace;
+    this.lowSpace = kind === 'disk-low' ? true : kind === 'disk-ok' ? false : this.lowSpace;
   }
 
   beforeWrite(): void {
