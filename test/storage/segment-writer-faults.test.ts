@@ -7,22 +7,7 @@ import t from 'tap';
 import { Status } from '../../src/errors';
 import { SegmentWriter, type SyncMode } from '../../src/storage/segment-writer';
 import { StorageFaults } from '../../src/storage/storage-faults';
-import { recoverLog } from '../../src/storage/recovery';
-import { inputFor, makeTempDir, mismatch } from './helpers/records';
-
-function recoverAll(dir: string): { sequences: number[]; problems: string[] } {
-  const sequences: number[] = [];
-  const problems: string[] = [];
-  recoverLog({
-    directory: dir,
-    onRecord: (view) => {
-      sequences.push(view.sequence);
-      const wrong = mismatch(view, view.sequence);
-      if (wrong !== null) problems.push(`sequence ${view.sequence}: ${wrong}`);
-    },
-  });
-  return { sequences, problems };
-}
+import { inputFor, makeTempDir, recoverAll } from './helpers/records';
 
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 

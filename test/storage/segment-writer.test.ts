@@ -8,22 +8,7 @@ import t from 'tap';
 import { Status } from '../../src/errors';
 import { type SyncEvent, SegmentWriter, type SyncMode } from '../../src/storage/segment-writer';
 import { StorageError, listSegments, segmentFileName } from '../../src/storage/segment-files';
-import { recoverLog } from '../../src/storage/recovery';
-import { inputFor, makeTempDir, mismatch } from './helpers/records';
-
-function recoverAll(dir: string): { sequences: number[]; problems: string[] } {
-  const sequences: number[] = [];
-  const problems: string[] = [];
-  recoverLog({
-    directory: dir,
-    onRecord: (view) => {
-      sequences.push(view.sequence);
-      const wrong = mismatch(view, view.sequence);
-      if (wrong !== null) problems.push(`sequence ${view.sequence}: ${wrong}`);
-    },
-  });
-  return { sequences, problems };
-}
+import { inputFor, makeTempDir, recoverAll } from './helpers/records';
 
 for (const syncMode of ['inline', 'threadpool'] as SyncMode[]) {
   t.test(`${syncMode}: many records across roll-over come back in order`, async (t) => {
