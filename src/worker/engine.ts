@@ -90,7 +90,9 @@ export class Engine {
       }
     } catch (err) {
       out.truncate(mark);
-      const code = err instanceof AerieError ? err.code : Status.SERVER_ERROR;
+      // An in-doubt error (the log failed after this write reached memory: a roll-over's sync,
+      // say) is answered TIMEOUT: the write may survive, so it must never read as failed.
+      const code = err instanceof AerieError ? (err.inDoubt ? Status.TIMEOUT : err.code) : Status.SERVER_ERROR;
       if (!(err instanceof AerieError)) console.error('aerie worker: unexpected error', err);
       else if (!batch && err.message !== statusName(code)) {
         // The client sees why (a full device names its directory and free bytes, say).

@@ -201,3 +201,26 @@ t.test('an fsync error fails the log for good: in doubt, then SERVER_ERROR, no c
   await again.client.put(onZero[1], { v: 'after' });
   t.equal((await namespaceInfo(again.client)).disk?.state, 'ok', 'a restarted node writes again');
 });
+
+t.test('a write whose own roll-over meets an fsync error is in doubt, never failed', async (t) => {
+  const dataDir = path.join(fs.mkdtempSync(path.join(tmpdir(), 'aerie-diskroll-')), 'data');
+  t.teardown(() => fs.rmSync(path.dirname(dataDir), { recursive: true, force: true }));
+  const patch: ConfigPatch = (c) => {
+    fileNamespace(dataDir, 1)(c);
+    // Two records never share a segment: the second put's append rolls over, syncing the first.
+    c.namespaces[0].recordBytesMax = 3000;
+    c.namespaces[0].segmentBytes = 4096;
+  };
+  const { node, client } = await startTestNode(t, patch);
+  const onZero = Array.from({ length: 50 }, (_, i) => new Key('test', 'r', i)).filter((k) => partitionOf(k.digest) % 2 === 0);
+  const big = 'y'.repeat(2500);
+  await client.put(onZero[0], { v: 0, big });
+  await injectAll(client, 'sync-eio', [0]);
+  const second = await outcome(client.put(onZero[1], { v: 1, big }));
+  t.equal(second.code, status.TIMEOUT, 'applied in memory, then its log failed: in doubt');
+  t.equal(second.inDoubt, true);
+  await waitDiskState(t, client, 'failed');
+  await node.close();
+  const again = await startTestNode(t, patch);
+  t.equal((await again.client.get(onZero[0])).bins.v, 0, 'the acknowledged write is back after a restart');
+});
