@@ -39,6 +39,13 @@ export interface NamespaceConfig {
    */
   recoverySkipCorrupt: boolean;
   /**
+   * For 'file': writes stop (SERVER_MEM, 8) while the log device's free space is under
+   * max(diskMinFreeBytes, diskMinFreePct of the device); deletes and truncates go on into that
+   * reserve, and writes resume by themselves once space returns (docs/storage.md, "A full device").
+   */
+  diskMinFreeBytes: number;
+  diskMinFreePct: number;
+  /**
    * Copies of each partition, on distinct workers: one master and replicationFactor - 1 replicas
    * (docs/replication.md). Capped at the number of workers.
    */
@@ -119,6 +126,8 @@ const NAMESPACE_DEFAULTS: Omit<NamespaceConfig, 'name'> = {
   compactionIntervalMs: C.COMPACTION_INTERVAL_MS_DEFAULT,
   compactionLiveRatioMax: C.COMPACTION_LIVE_RATIO_MAX_DEFAULT,
   recoverySkipCorrupt: false,
+  diskMinFreeBytes: C.DISK_MIN_FREE_BYTES_DEFAULT,
+  diskMinFreePct: C.DISK_MIN_FREE_PCT_DEFAULT,
   replicationFactor: C.REPLICATION_FACTOR_DEFAULT,
 };
 
@@ -155,7 +164,7 @@ function namespaceFrom(raw: unknown, index: number): NamespaceConfig {
   const where = `namespaces[${index}]`;
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail(where, 'must be an object');
   const o = raw as Record<string, unknown>;
-  onlyKeys(o, ['name', 'storage', 'dataDir', 'commit', 'flushMs', 'memoryBytesMax', 'stopWritesPct', 'defaultTtlSec', 'recordBytesMax', 'segmentBytes', 'compactionIntervalMs', 'compactionLiveRatioMax', 'recoverySkipCorrupt', 'replicationFactor'], where);
+  onlyKeys(o, ['name', 'storage', 'dataDir', 'commit', 'flushMs', 'memoryBytesMax', 'stopWritesPct', 'defaultTtlSec', 'recordBytesMax', 'segmentBytes', 'compactionIntervalMs', 'compactionLiveRatioMax', 'recoverySkipCorrupt', 'diskMinFreeBytes', 'diskMinFreePct', 'replicationFactor'], where);
   const name = o.name;
   if (typeof name !== 'string' || name.length === 0 || Buffer.byteLength(name) > C.NAMESPACE_NAME_BYTES_MAX) {
     fail(`${where}.name`, `must be a non-empty string of at most ${C.NAMESPACE_NAME_BYTES_MAX} bytes`);
@@ -193,6 +202,8 @@ function namespaceFrom(raw: unknown, index: number): NamespaceConfig {
     compactionIntervalMs,
     compactionLiveRatioMax: ratio(o, 'compactionLiveRatioMax', where, d.compactionLiveRatioMax, 0, 1),
     recoverySkipCorrupt,
+    diskMinFreeBytes: int(o, 'diskMinFreeBytes', where, d.diskMinFreeBytes, 0, 2 ** 50),
+    diskMinFreePct: int(o, 'diskMinFreePct', where, d.diskMinFreePct, 0, 99),
     replicationFactor: int(o, 'replicationFactor', where, d.replicationFactor, 1, C.REPLICATION_FACTOR_MAX),
   };
 }

@@ -222,6 +222,35 @@ assert(WRITE_BUFFER_BYTES_DEFAULT >= LOG_RECORD_HEADER_BYTES + LOG_RECORD_DATA_B
 assert(RECOVERY_READ_CHUNK_BYTES >= LOG_RECORD_HEADER_BYTES, 'a read chunk holds a header');
 assert(LOG_RECORD_BYTES_MAX <= 0xffff_ffff, 'record lengths fit u32');
 
+// ---- free space on a log's device (src/storage/disk-space.ts) ----
+/**
+ * A file namespace stops writes once its device's free space falls under the reserve:
+ * max(diskMinFreeBytes, diskMinFreePct of the device), as Aerospike's stop-writes-avail-pct does.
+ * The reserve is what deletes and truncates (a 72-byte tombstone or marker each), compaction and
+ * the other workers' unseen appends still write into.
+ */
+export const DISK_MIN_FREE_BYTES_DEFAULT = 4 * 1024 * 1024;
+export const DISK_MIN_FREE_PCT_DEFAULT = 5;
+/** Deletes and truncates are refused too once free space falls under this share of the reserve. */
+export const DISK_DELETE_FLOOR_PCT = 25;
+/**
+ * A worker re-reads its device's free space (statfs, a few µs) after appending this much, and at
+ * least every DISK_CHECK_INTERVAL_MS: between two reads it counts its own appends against the
+ * last figure. Every worker of a node may append this much unseen by the others, so the reserve
+ * should exceed workers × this (it does by far at the defaults).
+ */
+export const DISK_CHECK_APPENDED_BYTES = 64 * 1024;
+export const DISK_CHECK_INTERVAL_MS = 500;
+/**
+ * While a log's write failed for want of space (ENOSPC) its unwritten records stay in its buffer,
+ * which may grow past its size by at most this much (the records of a drain already under way),
+ * until space returns and they are written. Past it the writer fails for good.
+ */
+export const STALLED_LOG_BYTES_MAX = 64 * 1024 * 1024;
+
+assert(DISK_CHECK_APPENDED_BYTES * 16 <= DISK_MIN_FREE_BYTES_DEFAULT, 'the default reserve covers 16 workers appending unseen');
+assert(DISK_DELETE_FLOOR_PCT > 0 && DISK_DELETE_FLOOR_PCT < 100, 'deletes stop after writes, before the device is full');
+
 // ---- backup files (src/backup) ----
 /**
  * Largest body of one frame of a backup file: a record's bins (at most RECORD_BYTES_CEILING, as

@@ -1,5 +1,5 @@
-// The configuration's replication fields: defaults, bounds, and the rule that a largest record
-// fits a replication channel message; every refusal names the field.
+// The configuration's replication and disk-reserve fields: defaults, bounds, and the rule that a
+// largest record fits a replication channel message; every refusal names the field.
 import t from 'tap';
 import { parseConfig, replicationOf } from '../src/config';
 import { AerieError } from '../src/errors';
@@ -33,4 +33,12 @@ t.test('bad replication settings are refused with their path', async (t) => {
   );
   t.equal(refusal({ workers: { replicationChannelBytes: 65536 }, namespaces: [{ name: 'a', recordBytesMax: 65536, replicationFactor: 1 }] }), 'accepted', 'one copy: no channel to fit');
   t.equal(refusal({ workers: { replicationChannelBytes: 65536 }, namespaces: [{ name: 'a', recordBytesMax: 16384 }] }), 'accepted');
+});
+
+t.test('disk reserve defaults and bounds', async (t) => {
+  const c = parseConfig({ namespaces: [{ name: 'a' }, { name: 'b', diskMinFreeBytes: 0, diskMinFreePct: 0 }] });
+  t.same(c.namespaces.map((ns) => [ns.diskMinFreeBytes, ns.diskMinFreePct]), [[4 * 1024 * 1024, 5], [0, 0]]);
+  t.match(refusal({ namespaces: [{ name: 'a', diskMinFreePct: 100 }] }), /namespaces\[0\]\.diskMinFreePct/);
+  t.match(refusal({ namespaces: [{ name: 'a', diskMinFreeBytes: -1 }] }), /namespaces\[0\]\.diskMinFreeBytes/);
+  t.match(refusal({ namespaces: [{ name: 'a', diskMinFreeBytes: 1.5 }] }), /namespaces\[0\]\.diskMinFreeBytes/);
 });

@@ -4,15 +4,18 @@
 import { DEFAULT_HOST, ExitCode, parseCommandArgs, println, UsageError, type ExitCodeValue, type Io } from './args';
 import { withClient } from './with-client';
 
-const KINDS = ['crash', 'exit', 'hang', 'stall', 'oom', 'lag'] as const;
+const KINDS = ['crash', 'exit', 'hang', 'stall', 'oom', 'lag', 'disk-full', 'disk-eio', 'sync-eio', 'disk-low', 'disk-ok'] as const;
 
-export const FAULT_USAGE = `usage: aerie fault --worker N --kind crash|exit|hang|stall|oom|lag [--host HOST:PORT]
+export const FAULT_USAGE = `usage: aerie fault --worker N --kind crash|exit|hang|stall|oom|lag|disk-full|disk-eio|sync-eio|disk-low|disk-ok [--host HOST:PORT]
 
 Makes worker N fail: crash (uncaught exception), exit, hang (busy loop),
 stall (blocked thread), oom (heap exhausted) or lag (event loop blocked for 2 s
 with the heartbeat still beating; restarted only with supervisor.lagRestartMs). The supervisor detects it and
 restarts the worker, which adopts its records from shared memory; watch it
-with 'aerie info'. Refused (FAIL_FORBIDDEN) unless the node's configuration
+with 'aerie info'. The disk kinds act on worker N's logs until disk-ok:
+disk-full (every log write() fails ENOSPC), disk-low (free space reads as just
+under the reserve, writes succeed), disk-eio (write() fails EIO), sync-eio
+(fdatasync fails EIO: the log fails for good). Refused (FAIL_FORBIDDEN) unless the node's configuration
 sets supervisor.faultInjection to true.
 
 options:

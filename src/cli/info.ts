@@ -8,7 +8,8 @@ export const INFO_USAGE = `usage: aerie info [--host HOST:PORT] [--json]
 
 Prints a node's statistics: the node, its connections, replication (partitions
 moving, writes waiting for replicas), each namespace (replication factor,
-records, copies, memory, stop-writes), each worker (state, partitions it masters
+records, copies, memory, stop-writes, the log device's state and free space,
+and why writes are refused when they are), each worker (state, partitions it masters
 and holds as replica, copies out of sync, rebuild progress, records, operation
 counters) and the partition map version.
 
@@ -78,15 +79,22 @@ export function formatInfo(info: Record<string, unknown>): string {
     '',
     'namespaces',
     formatTable(
-      ['NAME', 'STORAGE', 'RF', 'RECORDS', 'COPIES', 'MEMORY', 'LIMIT', 'USED', 'STOP-WRITES', 'AT', 'EXPIRED', 'DEFAULT-TTL'],
+      ['NAME', 'STORAGE', 'RF', 'RECORDS', 'COPIES', 'MEMORY', 'LIMIT', 'USED', 'STOP-WRITES', 'AT', 'DISK', 'EXPIRED', 'DEFAULT-TTL'],
       listOf(info.namespaces).map((ns) => [
         cell(ns.name), cell(ns.storage), cell(ns.replicationFactor), cell(ns.records), cell(ns.copies), formatBytes(ns.memoryBytes), formatBytes(ns.memoryBytesMax),
         typeof ns.memoryUsedPct === 'number' ? `${ns.memoryUsedPct.toFixed(1)}%` : percent(ns.memoryBytes, ns.memoryBytesMax), stopWritesCell(ns),
-        typeof ns.stopWritesPct === 'number' ? `${ns.stopWritesPct}%` : '-', cell(ns.expired),
+        typeof ns.stopWritesPct === 'number' ? `${ns.stopWritesPct}%` : '-', diskCell(ns.disk), cell(ns.expired),
         ns.defaultTtlSec === 0 ? 'never' : typeof ns.defaultTtlSec === 'number' ? `${ns.defaultTtlSec}s` : '-',
       ]),
-      ['left', 'left', 'right', 'right', 'right', 'right', 'right', 'right', 'left', 'right', 'right', 'right'],
+      ['left', 'left', 'right', 'right', 'right', 'right', 'right', 'right', 'left', 'right', 'left', 'right', 'right'],
     ),
+  ];
+  // Why a namespace refuses writes because of its disk, in the node's own words.
+  for (const ns of listOf(info.namespaces)) {
+    const reason = fieldsOf(ns.disk).reason;
+    if (typeof reason === 'string') lines.push(`namespace ${cell(ns.name)}: ${reason}`);
+  }
+  lines.push(
     '',
     'workers',
     formatTable(
@@ -100,7 +108,7 @@ export function formatInfo(info: Record<string, unknown>): string {
       ]),
       ['right', 'left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
     ),
-  ];
+  );
   // A rebuild under way, and the last one each worker went through.
   for (const w of listOf(info.workers)) {
     const r = fieldsOf(w.rebuild);
@@ -117,6 +125,14 @@ export function formatInfo(info: Record<string, unknown>): string {
     if (typeof w.lastFailure === 'string') lines.push(`worker ${cell(w.index)} last failure: ${w.lastFailure}`);
   }
   return lines.join('\n');
+}
+
+/** A file namespace's log device: its state and free space ('-' for memory). */
+function diskCell(disk: unknown): string {
+  if (disk === null || disk === undefined) return '-';
+  const d = fieldsOf(disk);
+  const state = typeof d.state === 'string' ? (d.state === 'ok' ? 'ok' : d.state.toUpperCase()) : '-';
+  return typeof d.freeBytes === 'number' && d.freeBytes >= 0 ? `${state} ${formatBytes(d.freeBytes)} free` : state;
 }
 
 function replicationLine(r: Fields, raw: unknown): string {

@@ -307,10 +307,15 @@ export class Client extends EventEmitter<ClientEvents> {
   /**
    * Asks a worker to fail in the given way (tests and drills): 'crash' (uncaught exception),
    * 'exit', 'hang' (busy loop), 'stall' (blocked thread), 'oom' (heap exhausted) or 'lag' (event
-   * loop blocked for 2 s, heartbeat still beating). The node must
+   * loop blocked for 2 s, heartbeat still beating); or, on that worker's logs until 'disk-ok',
+   * 'disk-full' (write() fails ENOSPC), 'disk-eio', 'sync-eio' (fdatasync fails EIO) or 'disk-low'
+   * (free space reads under the reserve): docs/storage.md, "A full device". The node must
    * have supervisor.faultInjection enabled, else FAIL_FORBIDDEN (22). Never retried.
    */
-  async injectFault(fault: { worker: number; kind: 'crash' | 'exit' | 'hang' | 'stall' | 'oom' | 'lag' }, policy?: BasePolicy): Promise<void> {
+  async injectFault(
+    fault: { worker: number; kind: 'crash' | 'exit' | 'hang' | 'stall' | 'oom' | 'lag' | 'disk-full' | 'disk-eio' | 'sync-eio' | 'disk-low' | 'disk-ok' },
+    policy?: BasePolicy,
+  ): Promise<void> {
     await this.call(Op.FAULT, { worker: fault.worker, kind: fault.kind }, true, policy);
   }
 

@@ -6,6 +6,7 @@ import type { PartitionMap } from '../partition/map';
 import { NamespaceStat, StatsBlock, StopWritesReason, WorkerStat } from '../shm/stats';
 import { workerShareBytes } from '../memory-sizing';
 import type { WorkerHandle } from './worker-handle';
+import { DiskState, diskStateName } from '../storage/disk-space';
 
 export interface InfoSources {
   config: NodeConfig;
@@ -24,6 +25,30 @@ export interface InfoSources {
   directReads?: Float64Array;
   /** Failover's view (src/primary/failover.ts), null when no namespace is replicated. */
   replication?: Record<string, unknown> | null;
+}
+
+/**
+ * A file namespace's disk, over its workers: the worst state, the least free space, and why
+ * writes are refused (null when they are not), in words an operator can act on.
+ */
+function diskInfo(s: InfoSources, n: number, dataDir: string): { state: string; freeBytes: number; reserveBytes: number; refused: number; reason: string | null } {
+  let state: number = DiskState.OK;
+  let freeBytes = -1;
+  let reserveBytes = 0;
+  let refused = 0;
+  s.stats.forEach((st, i) => {
+    if (s.workers[i].state !== 'up') return;
+    state = Math.max(state, st.get(st.nsSlot(n, NamespaceStat.DISK_STATE)));
+    const free = st.get(st.nsSlot(n, NamespaceStat.DISK_FREE_BYTES));
+    if (free >= 0 && (freeBytes < 0 || free < freeBytes)) freeBytes = free;
+    reserveBytes = Math.max(reserveBytes, st.get(st.nsSlot(n, NamespaceStat.DISK_RESERVE_BYTES)));
+    refused += st.get(st.nsSlot(n, NamespaceStat.DISK_REFUSED));
+  });
+  const reason = state === DiskState.OK ? null
+    : state === DiskState.STOP_WRITES ? `disk stop-writes: ${freeBytes} bytes free in ${dataDir}, under the reserve of ${reserveBytes}; writes fail SERVER_MEM (8), deletes go on, writes resume once space returns`
+      : state === DiskState.FULL ? `disk full: ${freeBytes} bytes free in ${dataDir}; writes and deletes fail SERVER_MEM (8) until space returns`
+        : `log failed (I/O error) in ${dataDir}: writes and deletes fail SERVER_ERROR (1) until the node restarts`;
+  return { state: diskStateName(state), freeBytes, reserveBytes, refused, reason };
 }
 
 export function buildInfo(s: InfoSources): Record<string, unknown> {
@@ -78,6 +103,7 @@ export function buildInfo(s: InfoSources): Record<string, unknown> {
       const r = st.get(st.nsSlot(n, NamespaceStat.STOP_WRITES));
       if (r === StopWritesReason.STOP_WRITES_PCT || reason === StopWritesReason.NONE) reason = r;
     }
+    const disk = ns.storage === 'file' ? diskInfo(s, n, ns.dataDir) : null;
     return {
       name: ns.name,
       storage: ns.storage,
@@ -92,8 +118,9 @@ export function buildInfo(s: InfoSources): Record<string, unknown> {
       liveBytes: sum(NamespaceStat.LIVE_BYTES),
       /** Of the fullest worker's share of memoryBytesMax: what stop-writes compares with stopWritesPct. */
       memoryUsedPct: Math.round((usedMax / share) * 1000) / 10,
-      stopWrites: reason !== StopWritesReason.NONE,
+      stopWrites: reason !== StopWritesReason.NONE || (disk !== null && disk.state !== 'ok'),
       stopWritesReason: reason === StopWritesReason.STOP_WRITES_PCT ? 'stopWritesPct' : reason === StopWritesReason.MEMORY_BYTES_MAX ? 'memoryBytesMax' : null,
+      disk,
       stopWritesPct: ns.stopWritesPct,
       expired: sum(NamespaceStat.EXPIRED),
       defaultTtlSec: ns.defaultTtlSec,

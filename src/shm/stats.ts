@@ -45,8 +45,16 @@ export const NamespaceStat = {
   LOG_STORE_AHEAD: 14,
   /** Records of partitions this worker masters now (RECORDS counts every copy it holds). */
   MASTER_RECORDS: 15,
+  /** A file namespace's disk state on this worker (src/storage/disk-space.ts DiskState), -1: no log. */
+  DISK_STATE: 16,
+  /** Free bytes on its log's device (estimated between two statfs reads), -1 unknown. */
+  DISK_FREE_BYTES: 17,
+  /** The reserve under which writes stop. */
+  DISK_RESERVE_BYTES: 18,
+  /** Requests refused because of the disk since the log opened. */
+  DISK_REFUSED: 19,
 } as const;
-const NAMESPACE_SLOTS = 16;
+const NAMESPACE_SLOTS = 24;
 
 /** The values of NamespaceStat.STOP_WRITES: whether a worker refuses writes, and which limit does. */
 export const StopWritesReason = {

@@ -12,11 +12,13 @@ import { SEGMENT_NUMBER_DIGITS, SEGMENT_NUMBER_MAX } from '../constants';
 
 /**
  * Why storage failed; stable strings beside the numeric code. All carry Status.SERVER_ERROR except
- * record-too-big (RECORD_TOO_BIG). Failures of write and sync are in doubt: the bytes may or may
+ * record-too-big (RECORD_TOO_BIG) and no-space (SERVER_MEM: the device is full, the log waits for
+ * space, as Aerospike's stop-writes). Failures of write and sync are in doubt: the bytes may or may
  * not have reached the device.
  */
 export type StorageFailure =
   | 'write-failed'
+  | 'no-space'
   | 'sync-failed'
   | 'open-failed'
   | 'writer-failed'
@@ -33,7 +35,7 @@ export class StorageError extends AerieError {
   readonly offset: number;
 
   constructor(failure: StorageFailure, message: string, options: { file?: string; offset?: number; inDoubt?: boolean; cause?: unknown } = {}) {
-    super(failure === 'record-too-big' ? Status.RECORD_TOO_BIG : Status.SERVER_ERROR, message, options.inDoubt ?? false);
+    super(failure === 'record-too-big' ? Status.RECORD_TOO_BIG : failure === 'no-space' ? Status.SERVER_MEM : Status.SERVER_ERROR, message, options.inDoubt ?? false);
     this.failure = failure;
     this.file = options.file ?? null;
     this.offset = options.offset ?? -1;

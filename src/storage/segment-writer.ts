@@ -10,19 +10,31 @@
 // (write + fdatasync, inline), then creates the next one and fsyncs the directory. So only the
 // last segment can ever end torn, which is what lets recovery call damage anywhere else corruption.
 //
-// Failure: a failed write or sync puts the writer in a failed state for good. After an fsync error
-// the kernel may have dropped the dirty pages and marked them clean, so a retry could "succeed"
-// without the data: the only honest answer is to stop acknowledging. Every later append and flush
-// throws or rejects with the same StorageError (SERVER_ERROR, inDoubt).
+// Failure: a failed sync, segment creation, or write for any reason but a full device puts the
+// writer in a failed state for good. After an fsync error the kernel may have dropped the dirty
+// pages and marked them clean, so a retry could "succeed" without the data: the only honest answer
+// is to stop acknowledging. Every later append and flush throws or rejects with the same
+// StorageError (SERVER_ERROR, inDoubt).
+//
+// A full device is different: a write() that fails with ENOSPC (or EDQUOT) wrote nothing past the
+// bytes it reported, so the writer *stalls* instead. The records not yet written stay in its
+// buffer, in order, behind the bytes that made it; every flush rejects with a 'no-space'
+// StorageError (SERVER_MEM, inDoubt), and retryStalled() writes and syncs them once space returns.
+// So the log never loses a record that memory holds: what the store applied is either written
+// later or lost with the process, and was never acknowledged either way. While stalled, appends
+// are still taken (the buffer grows by at most STALLED_LOG_BYTES_MAX): a caller that already
+// applied a write to memory must be able to log it; callers refuse new work before applying it.
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { type LogRecordInput, encodeInto, logRecordSpanBytes } from './log-record';
 import {
   FLUSH_MS_MAX, FLUSH_MS_MIN, LOG_RECORD_DATA_BYTES_MAX_DEFAULT, LOG_RECORD_HEADER_BYTES, LOG_SEQUENCE_MAX,
-  SEGMENT_BYTES_DEFAULT, SEGMENT_BYTES_MAX, SEGMENT_BYTES_MIN, SEGMENT_NUMBER_MAX, WRITE_BUFFER_BYTES_DEFAULT,
+  SEGMENT_BYTES_DEFAULT, SEGMENT_BYTES_MAX, SEGMENT_BYTES_MIN, SEGMENT_NUMBER_MAX, STALLED_LOG_BYTES_MAX,
+  WRITE_BUFFER_BYTES_DEFAULT,
 } from '../constants';
 import { StorageError, type StorageFailure, ensureDirectory, listSegments, segmentFileName } from './segment-files';
+import type { StorageFaults } from './storage-faults';
 
 /**
  * commit-to-device: flush() resolves after the records are fdatasync'd. flush-ms: flush() resolves
@@ -47,7 +59,7 @@ export interface WriterResume {
 }
 
 export interface SyncEvent {
-  cause: 'group' | 'timer' | 'roll' | 'directory';
+  cause: 'group' | 'timer' | 'roll' | 'directory' | 'retry';
   /** Records made durable by this sync (0 for a directory sync). */
   recordCount: number;
   /** Bytes written since the previous sync of this segment. */
@@ -67,6 +79,8 @@ export interface SegmentWriterOptions {
   onSync?: (event: SyncEvent) => void;
   /** Called once when the writer fails, so the owner can stop acknowledging and say so loudly. */
   onFailure?: (error: StorageError) => void;
+  /** Injected write and sync errors (tests and drills, src/storage/storage-faults.ts); null in production. */
+  faults?: StorageFaults | null;
 }
 
 interface Deferred {
@@ -98,7 +112,17 @@ export class SegmentWriter {
   syncCount = 0;
   appendCount = 0;
 
-  private readonly buffer: Buffer;
+  /** Total bytes appended since open (a free-space monitor counts them against its last statfs). */
+  appendedBytes = 0;
+  /** Times a write found the device full (each stall, however long). */
+  stallCount = 0;
+
+  /** Replaced by a larger one only while stalled (see the file comment). */
+  private buffer: Buffer;
+  private readonly bufferBytes: number;
+  private readonly faults: StorageFaults | null;
+  /** Set while a write waits for space: the 'no-space' error every flush rejects with. */
+  private stall: StorageError | null = null;
   private readonly onSync: ((event: SyncEvent) => void) | undefined;
   private readonly onFailure: ((error: StorageError) => void) | undefined;
   private readonly dirFd: number;
@@ -130,7 +154,9 @@ export class SegmentWriter {
     this.syncMode = options.syncMode ?? 'inline';
     this.segmentBytesMax = options.segmentBytes ?? SEGMENT_BYTES_DEFAULT;
     this.recordDataBytesMax = options.recordDataBytesMax ?? LOG_RECORD_DATA_BYTES_MAX_DEFAULT;
-    this.buffer = Buffer.allocUnsafeSlow(options.bufferBytes ?? WRITE_BUFFER_BYTES_DEFAULT);
+    this.bufferBytes = options.bufferBytes ?? WRITE_BUFFER_BYTES_DEFAULT;
+    this.buffer = Buffer.allocUnsafeSlow(this.bufferBytes);
+    this.faults = options.faults ?? null;
     this.onSync = options.onSync;
     this.onFailure = options.onFailure;
     this.dirFd = dirFd;
@@ -194,6 +220,18 @@ export class SegmentWriter {
   get error(): StorageError | null {
     return this.failure;
   }
+  /** True while records wait for space to be written (retryStalled). */
+  get stalled(): boolean {
+    return this.stall !== null && this.failure === null;
+  }
+  /** The 'no-space' error of the current stall, or null. */
+  get stallError(): StorageError | null {
+    return this.stall;
+  }
+  /** Bytes appended but not yet written to the file (all of them wait while stalled). */
+  get unwrittenBytes(): number {
+    return this.bufferUsed;
+  }
   /** The segment the next record goes to (unless it rolls). */
   get segmentNumber(): number {
     return this.currentSegment;
@@ -209,7 +247,8 @@ export class SegmentWriter {
 
   /**
    * Buffers one record and returns its sequence. Throws RECORD_TOO_BIG (the log is unchanged) or,
-   * if a roll-over or buffer spill fails, the writer's StorageError.
+   * if a roll-over or buffer spill fails for good, the writer's StorageError. A full device does
+   * not throw: the record waits in the buffer with the others (see the file comment).
    */
   append(input: LogRecordInput): number {
     this.checkUsable();
@@ -220,12 +259,22 @@ export class SegmentWriter {
     }
     if (this.nextSequence > LOG_SEQUENCE_MAX) throw new RangeError('log sequence exhausted');
     const spanBytes = logRecordSpanBytes(keyBytes, binsBytes);
-    if (this.appendedEnd + spanBytes > this.segmentBytesMax) this.roll();
-    if (this.bufferUsed + spanBytes > this.buffer.length) this.writeBuffered();
+    if (this.stall === null) {
+      try {
+        if (this.appendedEnd + spanBytes > this.segmentBytesMax) this.roll();
+        if (this.bufferUsed + spanBytes > this.buffer.length) this.writeBuffered();
+      } catch (err) {
+        if (err !== this.stall) throw err;
+      }
+    }
+    // Stalled (now or before): the segment rolls after the retry, so it may overshoot
+    // segmentBytes by what waits, which recovery does not mind.
+    if (this.bufferUsed + spanBytes > this.buffer.length) this.growStalledBuffer(spanBytes);
     const sequence = this.nextSequence;
     encodeInto(this.buffer, this.bufferUsed, input, sequence, this.durableEnd);
     this.bufferUsed += spanBytes;
     this.appendedEnd += spanBytes;
+    this.appendedBytes += spanBytes;
     this.nextSequence = sequence + 1;
     this.appendCount++;
     return sequence;
@@ -239,6 +288,7 @@ export class SegmentWriter {
     if (this.commit.kind === 'commit-to-device') return this.sync();
     if (this.failure !== null) return Promise.reject(this.failure);
     if (this.closed) return Promise.reject(this.closedError());
+    if (this.stall !== null) return Promise.reject(this.stall);
     try {
       this.writeBuffered();
     } catch (err) {
@@ -253,6 +303,7 @@ export class SegmentWriter {
     if (this.closed) return Promise.reject(this.closedError());
     const last = this.nextSequence - 1;
     if (last <= this.durableSequence) return RESOLVED;
+    if (this.stall !== null) return Promise.reject(this.stall);
     if (this.syncing && last <= this.syncingCovers) {
       // The sync in flight covers these records (a timer sync has no deferred until someone asks).
       this.syncingDeferred ??= deferred();
@@ -267,6 +318,35 @@ export class SegmentWriter {
       }
     }
     return this.nextDeferred.promise;
+  }
+
+  /**
+   * After a stall: writes what waits and fdatasyncs it. True when the log takes writes again;
+   * false while the device is still full (or the log failed for good, or a sync is in flight).
+   */
+  retryStalled(): boolean {
+    if (this.stall === null) return this.failure === null && !this.closed;
+    if (this.failure !== null || this.closed || this.syncing) return false;
+    try {
+      this.writeBuffered();
+    } catch {
+      return false; // still no space (the stall stands), or failed for good
+    }
+    const covers = this.nextSequence - 1;
+    const event: SyncEvent = { cause: 'retry', recordCount: covers - this.durableSequence, bytes: this.writtenEnd - this.durableEnd };
+    try {
+      this.faults?.beforeSync();
+      fs.fdatasyncSync(this.fd);
+    } catch (err) {
+      this.fail('sync-failed', err);
+      return false;
+    }
+    this.stall = null;
+    this.syncCount++;
+    this.durableSequence = covers;
+    this.durableEnd = this.writtenEnd;
+    this.onSync?.(event);
+    return true;
   }
 
   /** Syncs what was appended, then closes the files. Safe to call after a failure. */
@@ -304,13 +384,50 @@ export class SegmentWriter {
     let done = 0;
     try {
       while (done < this.bufferUsed) {
+        this.faults?.beforeWrite();
         done += fs.writeSync(this.fd, this.buffer, done, this.bufferUsed - done, this.writtenEnd + done);
       }
     } catch (err) {
-      throw this.fail('write-failed', err);
+      throw this.writeFailed(err, done);
     }
     this.writtenEnd += this.bufferUsed;
     this.bufferUsed = 0;
+  }
+
+  /**
+   * A write() failed after `done` bytes: those are in the file, the rest stays buffered. A full
+   * device stalls the writer (retryable); any other error fails it for good.
+   */
+  private writeFailed(err: unknown, done: number): StorageError {
+    if (done > 0) {
+      this.buffer.copyWithin(0, done, this.bufferUsed);
+      this.bufferUsed -= done;
+      this.writtenEnd += done;
+    }
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'ENOSPC' && code !== 'EDQUOT') return this.fail('write-failed', err);
+    if (this.stall === null) {
+      const file = path.join(this.directory, segmentFileName(this.currentSegment));
+      this.stall = new StorageError('no-space', `log ${file}: no space left on the device (${code}); ${this.bufferUsed} bytes wait to be written`, {
+        file, inDoubt: true, cause: err,
+      });
+      this.stallCount++;
+    }
+    // The records these flushes wait for are not on disk: in doubt, as the stall error says.
+    for (const pending of [this.syncingDeferred, this.nextDeferred]) pending?.reject(this.stall);
+    this.syncingDeferred = this.nextDeferred = null;
+    return this.stall;
+  }
+
+  /** Room for one more record while stalled (a caller's drain under way when space ran out). */
+  private growStalledBuffer(spanBytes: number): void {
+    const needed = this.bufferUsed + spanBytes;
+    if (this.stall === null || needed > this.bufferBytes + STALLED_LOG_BYTES_MAX) {
+      throw this.fail('write-failed', new Error(`${needed} bytes wait to be written, more than a stalled log may hold`));
+    }
+    const grown = Buffer.allocUnsafeSlow(Math.min(Math.max(needed, this.buffer.length * 2), this.bufferBytes + STALLED_LOG_BYTES_MAX));
+    this.buffer.copy(grown, 0, 0, this.bufferUsed);
+    this.buffer = grown;
   }
 
   private runSync(cause: 'group' | 'timer'): void {
@@ -318,7 +435,7 @@ export class SegmentWriter {
       this.syncScheduled = false;
       if (this.nextDeferred === null) return;
     }
-    if (this.failure !== null || this.syncing || (this.closed && cause === 'timer')) return;
+    if (this.failure !== null || this.stall !== null || this.syncing || (this.closed && cause === 'timer')) return;
     const pending = this.nextDeferred;
     this.nextDeferred = null;
     const covers = this.nextSequence - 1;
@@ -333,20 +450,28 @@ export class SegmentWriter {
       this.writeBuffered();
     } catch {
       this.syncing = false;
-      return; // fail() rejected `pending` through syncingDeferred
+      return; // fail() or writeFailed() rejected `pending` through syncingDeferred
     }
     const fd = this.fd;
     const segmentNumber = this.currentSegment;
     const end = this.writtenEnd;
     const event: SyncEvent = { cause, recordCount: covers - this.durableSequence, bytes: end - this.durableEnd };
+    let injected: Error | null = null;
+    try {
+      this.faults?.beforeSync();
+    } catch (err) {
+      injected = err as Error;
+    }
     if (this.syncMode === 'inline') {
-      let error: Error | null = null;
+      let error: Error | null = injected;
       try {
-        fs.fdatasyncSync(fd);
+        if (error === null) fs.fdatasyncSync(fd);
       } catch (err) {
         error = err as Error;
       }
       this.syncDone(error, covers, segmentNumber, end, event);
+    } else if (injected !== null) {
+      setImmediate(() => this.syncDone(injected, covers, segmentNumber, end, event));
     } else {
       fs.fdatasync(fd, (err) => this.syncDone(err, covers, segmentNumber, end, event));
     }
@@ -375,6 +500,7 @@ export class SegmentWriter {
     this.writeBuffered();
     const event: SyncEvent = { cause: 'roll', recordCount: this.nextSequence - 1 - this.durableSequence, bytes: this.writtenEnd - this.durableEnd };
     try {
+      this.faults?.beforeSync();
       fs.fdatasyncSync(this.fd);
     } catch (err) {
       throw this.fail('sync-failed', err);
@@ -396,6 +522,7 @@ export class SegmentWriter {
     this.currentSegment = segmentNumber;
     this.appendedEnd = this.writtenEnd = this.durableEnd = 0;
     try {
+      this.faults?.beforeSync();
       fs.fsyncSync(this.dirFd);
     } catch (err) {
       throw this.fail('sync-failed', err);

@@ -33,8 +33,21 @@ export function loadSetNames(dir: string): string[] {
   return names as string[];
 }
 
-/** Saves the names durably; throws (and the write that needed the new set fails) if it cannot. */
+/**
+ * Saves the names durably; throws (and the write that needed the new set fails, nothing applied)
+ * if it cannot: SERVER_MEM when the device is full, as every disk stop-writes refusal.
+ */
 export function saveSetNames(dir: string, names: readonly string[]): void {
+  try {
+    writeSetNames(dir, names);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'ENOSPC' && code !== 'EDQUOT') throw err;
+    throw new AerieError(Status.SERVER_MEM, `stop-writes: cannot record a new set name in ${dir}: the device is full (${code})`);
+  }
+}
+
+function writeSetNames(dir: string, names: readonly string[]): void {
   fs.mkdirSync(dir, { recursive: true });
   const tmp = path.join(dir, `${FILE}.tmp`);
   const fd = fs.openSync(tmp, 'w');

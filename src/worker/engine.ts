@@ -2,7 +2,7 @@
 // follows the same steps: look up, apply policies, build the new bins, encode, store. Errors are
 // result codes; an AerieError thrown anywhere below becomes that code in the response.
 
-import { AerieError, Status } from '../errors';
+import { AerieError, Status, statusName } from '../errors';
 import { Exists, GenPolicy, Op, Ttl } from '../protocol/ops';
 import { ReqFlag, ReqOffset, SCAN_ALL_SETS } from '../protocol/internal';
 import { Reader } from '../protocol/reader';
@@ -77,13 +77,16 @@ export class Engine {
       code = this.apply(op, batch, view, start, out);
     } catch (err) {
       out.truncate(mark);
-      code = err instanceof AerieError ? err.code : Status.SERVER_ERROR;
+      // An in-doubt error (the log failed after this write reached memory: a roll-over's sync,
+      // say) is answered TIMEOUT: the write may survive, so it must never read as failed.
+      code = err instanceof AerieError ? (err.inDoubt ? Status.TIMEOUT : err.code) : Status.SERVER_ERROR;
       if (!(err instanceof AerieError)) console.error('aerie worker: unexpected error', err);
       else if (code === Status.SERVER_MEM) {
         // The store's own limit, met before stop-writes: INFO shows it until a write fits again.
+        // (A full device refuses through refuse() before anything is applied, never by a throw.)
         ctx.ns.memoryRefused = true;
         this.refuseForMemory(ctx.ns, ctx.ns.memoryLimitMessage(err.message));
-      } else this.refusal = err.message;
+      } else if (err.message !== statusName(code)) this.refusal = err.message;
       this.count(code, false);
     }
     // A refusal says why (which limit, what was expected): the client's error carries it. A batch
@@ -127,6 +130,12 @@ export class Engine {
     this.stats.set(this.stats.nsSlot(ns.index, NamespaceStat.MEMORY_BYTES), ns.store.memoryBytes);
     this.stats.set(this.stats.nsSlot(ns.index, NamespaceStat.STOP_WRITES), ns.stopWritesReason());
     return Status.SERVER_MEM;
+  }
+
+  /** A refusal decided before anything was applied (a full device): its code, and why for the client. */
+  private refuse(err: AerieError): number {
+    this.refusal = err.message;
+    return err.code;
   }
 
   private count(code: number, write: boolean): number {
@@ -184,7 +193,11 @@ export class Engine {
     const { ns, bytes, digestOffset, nowMs } = this.ctx;
     const f = this.fields;
     if (ns.stopWrites()) return this.refuseForMemory(ns, ns.stopWritesMessage());
-    if (ns.log !== null && ns.log.checkWritable() !== 0) return Status.SERVER_ERROR;
+    // Refused before anything is applied: a clean failure, memory and log unchanged.
+    if (ns.log !== null) {
+      const refused = ns.log.writeRefusal();
+      if (refused !== null) return this.refuse(refused);
+    }
     const exists = slot >= 0;
     const currentVoid = exists ? ns.store.voidTime(slot) : 0;
     const voidTime = ns.voidTimeFor(touchTtl ? f.ttl : Ttl.DONT_UPDATE, currentVoid, exists, nowMs);
@@ -307,7 +320,9 @@ export class Engine {
   private removeSlot(slot: number): number {
     const ns = this.ctx.ns;
     if (ns.log !== null) {
-      if (ns.log.checkWritable() !== 0) return Status.SERVER_ERROR;
+      // A tombstone may still go into the disk's reserve; not into a full or failed log.
+      const refused = ns.log.deleteRefusal();
+      if (refused !== null) return this.refuse(refused);
       ns.log.logDelete(ns.store, slot);
     }
     const partitionId = ns.store.partitionId(slot);
@@ -325,7 +340,8 @@ export class Engine {
   private truncate(beforeMs: number, out: Writer): number {
     const { ns, setId } = this.ctx;
     if (ns.log !== null) {
-      if (ns.log.checkWritable() !== 0) return Status.SERVER_ERROR;
+      const refused = ns.log.deleteRefusal();
+      if (refused !== null) return this.refuse(refused);
       ns.log.logTruncate(setId, beforeMs);
     }
     // Every worker truncates every copy it holds; each reports only its masters' records, so the
@@ -352,7 +368,10 @@ export class Engine {
   private touchSlot(slot: number, out: Writer | null): number {
     const { ns, nowMs } = this.ctx;
     if (ns.stopWrites()) return this.refuseForMemory(ns, ns.stopWritesMessage());
-    if (ns.log !== null && ns.log.checkWritable() !== 0) return Status.SERVER_ERROR;
+    if (ns.log !== null) {
+      const refused = ns.log.writeRefusal();
+      if (refused !== null) return this.refuse(refused);
+    }
     const voidTime = ns.voidTimeFor(this.fields.ttl, ns.store.voidTime(slot), true, nowMs);
     if (voidTime < 0) return Status.PARAMETER;
     const gen = nextGeneration(ns.store.generation(slot));

@@ -29,6 +29,7 @@ import { RequestFields, parseBody } from './request';
 import { scanPage } from './scan';
 import { NamespaceLog } from './persistence';
 import { injectFault, isFaultKind, type FaultKind } from './faults';
+import { StorageFaults, isStorageFaultKind } from '../storage/storage-faults';
 import { StoreControl } from './store-control';
 import { ReplicationChannels } from '../replication/channels';
 import { ReplicationIn, ReplicationOut } from './replication';
@@ -73,6 +74,10 @@ const namespaces = init.namespaces.map((config, nsIndex) => {
   return new Namespace(nsIndex, config, init.workerCount, store, init.workerIndex);
 });
 
+// Injected write/fsync/statfs errors: set only by the FAULT op, which the primary refuses unless
+// supervisor.faultInjection is on.
+const storageFaults = new StorageFaults();
+const reportDisk = (m: string) => console.error(`aerie worker ${init.workerIndex}: ${m}`);
 // File-backed namespaces: replay the log at a cold start, or just reopen it after adoption.
 for (const ns of namespaces) {
   if (ns.config.storage !== 'file') continue;
@@ -80,7 +85,7 @@ for (const ns of namespaces) {
   // A cold start loads the base snapshot first, then replays only the log written after it.
   const base = adopted ? null : init.bases[ns.index];
   if (base !== null) loadPart(ns.store, base.directory, nowVoidSec(Date.now()));
-  const { log, report } = NamespaceLog.open(ns.config, init.workerIndex, ns.store, adopted, nowVoidSec(Date.now()), new LogWatermarks(stats, ns.index), base?.sequence ?? 0);
+  const { log, report } = NamespaceLog.open(ns.config, init.workerIndex, ns.store, adopted, nowVoidSec(Date.now()), new LogWatermarks(stats, ns.index), base?.sequence ?? 0, storageFaults, reportDisk);
   ns.log = log;
   send({
     type: 'recovered', nsIndex: ns.index, adopted, records: report.recordCount, elapsedMs: report.elapsedMs,
@@ -164,6 +169,12 @@ function handleOne(offset: number, length: number): number {
   if (op === Op.FAULT) {
     scanReader.reset(bytes, offset + 32, offset + length);
     const kind = scanReader.readValue();
+    if (typeof kind === 'string' && isStorageFaultKind(kind)) {
+      // A disk fault acts at once, on every log of this worker; its state shows at the next check.
+      storageFaults.set(kind);
+      for (const ns of fileNamespaces) ns.log!.tick(Date.now(), true);
+      return 0;
+    }
     if (typeof kind !== 'string' || !isFaultKind(kind)) return Status.PARAMETER;
     pendingFault = kind;
     return 0;
@@ -305,17 +316,22 @@ async function publish(): Promise<void> {
     const results = await yielding(Promise.allSettled(dirty.map((ns) => ns.log!.flush())));
     const failed = results.find((r) => r.status === 'rejected') as PromiseRejectedResult | undefined;
     if (failed !== undefined) {
+      // A full device (the log stalls) or an I/O error (it fails for good): the batch's writes
+      // may be on disk or not, so they are in doubt. The log's new state refuses further work
+      // and is logged once (src/worker/persistence.ts), not once per batch.
       logFailed = true;
-      console.error(`aerie worker ${init.workerIndex}: log failed, refusing writes: ${String(failed.reason?.message ?? failed.reason)}`);
       for (const at of batchWrites) responses.view.setInt32(at, Status.TIMEOUT, true);
       if (pendingSlot >= 0 && pendingIsWrite && pendingCode === 0) pendingCode = Status.TIMEOUT;
+      const nowMs = Date.now();
+      for (const ns of dirty) ns.log!.tick(nowMs, true);
     }
   }
   batchWrites.length = 0;
   // Channels are released only after the group commit: the released position is this replica's
-  // acknowledgement. After a log failure nothing is: its masters' writes stay waiting, and this
-  // worker fails at its next replicated write (a replica that cannot log is no copy).
-  if (!logFailed && ((replIn !== null && replIn.release()) || ackPending)) writeAck();
+  // acknowledgement. While a log is stalled or failed nothing is: its masters' writes stay
+  // waiting, and replication stops taking more (ReplicationIn.drain) until the log writes again.
+  const logsWriting = !logFailed && fileNamespaces.every((ns) => !ns.log!.blocked);
+  if (logsWriting && ((replIn !== null && replIn.release()) || ackPending)) writeAck();
   responses.commit();
   if (pendingFault !== null) {
     const kind = pendingFault as FaultKind;
@@ -327,6 +343,8 @@ async function publish(): Promise<void> {
 /** Expiry sweep, defragmentation and stats, at most every EXPIRY_SWEEP_INTERVAL_MS. */
 function background(nowMs: number): void {
   stats.set(WorkerStat.HEARTBEAT_MS, nowMs);
+  // Free space: re-read when due; a stalled log is retried once space is back.
+  for (const ns of fileNamespaces) ns.log!.tick(nowMs);
   if (nowMs - lastStatsMs >= STATS_INTERVAL_MS) {
     lastStatsMs = nowMs;
     for (const ns of namespaces) publishNamespaceStats(ns);
@@ -356,6 +374,11 @@ function publishNamespaceStats(ns: Namespace): void {
   stats.set(stats.nsSlot(ns.index, NamespaceStat.LIVE_BYTES), s.liveBytes);
   stats.set(stats.nsSlot(ns.index, NamespaceStat.STOP_WRITES), ns.stopWritesReason());
   stats.set(stats.nsSlot(ns.index, NamespaceStat.MASTER_RECORDS), masterRecords(ns));
+  const log = ns.log;
+  stats.set(stats.nsSlot(ns.index, NamespaceStat.DISK_STATE), log === null ? -1 : log.diskState);
+  stats.set(stats.nsSlot(ns.index, NamespaceStat.DISK_FREE_BYTES), log === null ? -1 : log.freeBytesEstimate);
+  stats.set(stats.nsSlot(ns.index, NamespaceStat.DISK_RESERVE_BYTES), log === null ? 0 : log.disk.reserveBytes);
+  stats.set(stats.nsSlot(ns.index, NamespaceStat.DISK_REFUSED), log === null ? 0 : log.refusedCount);
 }
 
 /** Records of the partitions this worker masters now (the rest of its records are replicas). */

@@ -16,6 +16,7 @@ import { StatsBlock, WorkerStat } from '../shm/stats';
 import type { Namespace } from './namespace';
 import { nowVoidSec } from './namespace';
 import type { ReplicationOut } from './replication';
+import { DiskState } from '../storage/disk-space';
 
 interface Job {
   requestId: number;
@@ -66,6 +67,14 @@ export class Migrations {
     const job = this.jobs[0];
     if (job === undefined) return 'idle';
     const ns = this.namespaces[job.nsIndex];
+    // A copy is written to the holder's log on the same device: it goes only while the device is
+    // above its reserve, and waits (without failing) while it is not, so a rebuild never fills
+    // the disk into a crash loop. Free space is read afresh at each step, since this worker's
+    // own appends do not show what the copy costs the holder.
+    if (ns.log !== null) {
+      ns.log.tick(nowMs, true);
+      if (ns.log.diskState !== DiskState.OK) return 'idle';
+    }
     // Most of the channel stays free for live writes, and little is queued ahead of them.
     const reserveFloor = this.out.ringBytes(job.target) - Math.min(MIGRATE_CHANNEL_BYTES_MAX, this.out.ringBytes(job.target) / 2);
     if (!job.begun) {

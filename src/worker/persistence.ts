@@ -2,17 +2,28 @@
 // (the full new record, or a tombstone), and the responses of a batch are released only once the
 // log says they may be (src/storage: group commit). At a cold start the log is replayed into the
 // record store; a restarted thread that adopted the store from shared memory only reopens it.
+//
+// The log also owns the namespace's disk state on this worker (src/storage/disk-space.ts): free
+// space under the reserve stops writes, a write that found the device full stalls the log until
+// space returns, an I/O error fails it for good. The engine asks writeRefusal() / deleteRefusal()
+// before it applies anything, so a refused request changed nothing (a clean failure); each change
+// of state is logged once, with what was refused in the episode that ends.
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { NamespaceConfig } from '../config';
-import { DIGEST_BYTES, LOG_RECORD_ALIGN_BYTES, LOG_RECORD_HEADER_BYTES, WRITE_BUFFER_BYTES_DEFAULT } from '../constants';
+import {
+  DIGEST_BYTES, DISK_CHECK_APPENDED_BYTES, DISK_CHECK_INTERVAL_MS, DISK_DELETE_FLOOR_PCT, LOG_RECORD_ALIGN_BYTES,
+  LOG_RECORD_HEADER_BYTES, WRITE_BUFFER_BYTES_DEFAULT,
+} from '../constants';
 import { AerieError, Status } from '../errors';
 import { partitionOf } from '../partition/digest';
 import { LogRecordKind, TRUNCATE_ALL_SETS, type LogRecordInput, type LogRecordView } from '../storage/log-record';
 import { recoverLog, type RecoveryReport } from '../storage/recovery';
 import { logDirectory, segmentFileName } from '../storage/segment-files';
 import { SegmentWriter } from '../storage/segment-writer';
+import { DiskSpace, DiskState, diskStateName, type DiskStateCode } from '../storage/disk-space';
+import type { StorageFaults } from '../storage/storage-faults';
 import type { RecordStore } from '../shm/record-store';
 import type { LogWatermarks } from '../shm/stats';
 import { fillPutInput } from '../shm/record-input';
@@ -27,17 +38,36 @@ function syncFile(file: string): void {
   }
 }
 
+/** Where a log reports its changes of disk state (once per episode): a line for the node's log. */
+export type DiskLogger = (message: string) => void;
+
 export class NamespaceLog {
   readonly writer: SegmentWriter;
   /** Where this log publishes its sequences for compaction jobs (null in tests that need none). */
   readonly watermarks: LogWatermarks | null;
   /** Appended to since the last flush: the batch's responses must wait for it. */
   dirty = false;
+  readonly disk: DiskSpace;
+  /** The namespace's disk state on this worker (DiskState). */
+  diskState: DiskStateCode = DiskState.OK;
+  /** Writes (and deletes) refused because of the disk, since open, and in the current episode. */
+  refusedCount = 0;
+  private episodeRefused = 0;
+  private episodeStartMs = 0;
+  /** The error a refused write is answered with in the current state (built once per change). */
+  private refusal: AerieError | null = null;
+  private nextCheckBytes = 0;
+  private appendedAtCheck = 0;
+  private readonly name: string;
+  private readonly report: DiskLogger;
   private readonly input: LogRecordInput;
 
-  private constructor(writer: SegmentWriter, watermarks: LogWatermarks | null) {
+  private constructor(writer: SegmentWriter, watermarks: LogWatermarks | null, disk: DiskSpace, name: string, report: DiskLogger) {
     this.writer = writer;
     this.watermarks = watermarks;
+    this.disk = disk;
+    this.name = name;
+    this.report = report;
     this.input = {
       kind: LogRecordKind.PUT, partitionId: 0, setId: 0, digest: new Uint8Array(DIGEST_BYTES), digestOffset: 0,
       generation: 0, voidTime: 0, lastUpdateMs: 0, key: null, keyStart: 0, keyEnd: 0, bins: null, binsStart: 0, binsEnd: 0,
@@ -53,36 +83,129 @@ export class NamespaceLog {
     config: NamespaceConfig, workerIndex: number, store: RecordStore, adopted: boolean, nowVoid: number,
     watermarks: LogWatermarks | null = null,
     replayAfterSequence = 0,
+    faults: StorageFaults | null = null,
+    report: DiskLogger = () => undefined,
   ): { log: NamespaceLog; report: RecoveryReport } {
     const directory = logDirectory(config.dataDir, config.name, workerIndex);
     // Records up to replayAfterSequence are in the snapshot the store was loaded from.
     const replay = (view: LogRecordView) => {
       if (view.sequence > replayAfterSequence) apply(store, view, nowVoid);
     };
-    const report = recoverLog({ directory, onRecord: adopted ? () => undefined : replay, skipCorrupt: config.recoverySkipCorrupt });
+    const recovery = recoverLog({ directory, onRecord: adopted ? () => undefined : replay, skipCorrupt: config.recoverySkipCorrupt });
     const writer: SegmentWriter = SegmentWriter.open({
+      faults,
       directory,
       commit: config.commit === 'flush-ms' ? { kind: 'flush-ms', flushMs: config.flushMs } : { kind: 'commit-to-device' },
       segmentBytes: config.segmentBytes,
       recordDataBytesMax: config.recordBytesMax,
       // The buffer must hold a largest record; the default fits the default record size only.
       bufferBytes: Math.max(WRITE_BUFFER_BYTES_DEFAULT, LOG_RECORD_HEADER_BYTES + config.recordBytesMax + LOG_RECORD_ALIGN_BYTES),
-      resume: report.resume,
+      resume: recovery.resume,
       onSync: watermarks === null ? undefined : () => watermarks.synced(writer.durableSequenceNumber, writer.segmentNumber),
       onFailure: watermarks === null ? undefined : () => watermarks.failed(),
     });
     if (watermarks !== null) {
       // The recovered tail may still be only in the page cache (a killed process's unsynced
       // writes): make it durable before publishing it as durable, which compaction relies on.
-      if (report.resume !== null) syncFile(path.join(directory, segmentFileName(report.resume.segmentNumber)));
-      watermarks.opened(adopted, report.lastSequence, writer.segmentNumber);
+      if (recovery.resume !== null) syncFile(path.join(directory, segmentFileName(recovery.resume.segmentNumber)));
+      watermarks.opened(adopted, recovery.lastSequence, writer.segmentNumber);
     }
-    return { log: new NamespaceLog(writer, watermarks), report };
+    const disk = new DiskSpace({ directory, minFreeBytes: config.diskMinFreeBytes, minFreePct: config.diskMinFreePct, faults });
+    const log = new NamespaceLog(writer, watermarks, disk, config.name, report);
+    log.checkSpace(Date.now());
+    return { log, report: recovery };
   }
 
-  /** Refuses writes once the log has failed: nothing is acknowledged that is not durable. */
+  /** Refuses writes once the log has failed for good: nothing is acknowledged that is not durable. */
   checkWritable(): number {
     return this.writer.failed ? Status.SERVER_ERROR : 0;
+  }
+
+  /** True while this log can take no record at all (stalled or failed): replicated writes wait. */
+  get blocked(): boolean {
+    return this.writer.failed || this.writer.stalled;
+  }
+
+  /**
+   * The error a write (put, touch, operate) must be refused with before it is applied, or null:
+   * SERVER_MEM while the disk is under its reserve or full, SERVER_ERROR once the log failed.
+   * Counts the refusal.
+   */
+  writeRefusal(): AerieError | null {
+    if (this.diskState === DiskState.OK) return null;
+    this.refusedCount++;
+    this.episodeRefused++;
+    return this.refusal;
+  }
+
+  /** The same for a delete or truncate, which may still write into the reserve. */
+  deleteRefusal(): AerieError | null {
+    if (this.diskState === DiskState.OK || this.diskState === DiskState.STOP_WRITES) return null;
+    this.refusedCount++;
+    this.episodeRefused++;
+    return this.refusal;
+  }
+
+  /** Free bytes now, as estimated from the last statfs less this worker's appends since. */
+  get freeBytesEstimate(): number {
+    if (this.disk.freeBytes < 0) return -1;
+    return Math.max(0, this.disk.freeBytes - (this.writer.appendedBytes - this.appendedAtCheck));
+  }
+
+  /**
+   * Re-reads free space when due (forced after a failed flush), retries a stalled log once space
+   * is back, and moves to the state that follows. Cheap when nothing is due.
+   */
+  tick(nowMs: number, force = false): void {
+    if (force || nowMs - this.disk.checkedAtMs >= DISK_CHECK_INTERVAL_MS || this.writer.appendedBytes >= this.nextCheckBytes) this.checkSpace(nowMs);
+    else this.updateState(nowMs);
+  }
+
+  private checkSpace(nowMs: number): void {
+    this.disk.check(nowMs);
+    this.appendedAtCheck = this.writer.appendedBytes;
+    this.nextCheckBytes = this.appendedAtCheck + DISK_CHECK_APPENDED_BYTES;
+    // What waits is written only with room to spare: a retry into a device that is still
+    // nearly full would stall again at once.
+    if (this.writer.stalled && this.disk.freeBytes > this.deleteFloorBytes() + this.writer.unwrittenBytes) this.writer.retryStalled();
+    this.updateState(nowMs);
+  }
+
+  private deleteFloorBytes(): number {
+    return Math.floor((this.disk.reserveBytes * DISK_DELETE_FLOOR_PCT) / 100);
+  }
+
+  private updateState(nowMs: number): void {
+    const free = this.freeBytesEstimate;
+    const known = free >= 0;
+    const next: DiskStateCode = this.writer.failed ? DiskState.FAILED
+      : this.writer.stalled || (known && free < this.deleteFloorBytes()) ? DiskState.FULL
+        : known && free < this.disk.reserveBytes ? DiskState.STOP_WRITES : DiskState.OK;
+    if (next === this.diskState) return;
+    const before = this.diskState;
+    this.diskState = next;
+    const where = `the device of ${this.disk.directory}`;
+    const figures = `${free} bytes free, reserve ${this.disk.reserveBytes} (diskMinFreeBytes / diskMinFreePct)`;
+    if (before === DiskState.OK) {
+      this.episodeStartMs = nowMs;
+      this.episodeRefused = 0;
+    }
+    if (next === DiskState.OK) {
+      this.refusal = null;
+      this.report(`namespace ${this.name}: disk ${diskStateName(before)} over after ${nowMs - this.episodeStartMs} ms (${this.episodeRefused} requests refused); writes resume; ${figures}`);
+    } else if (next === DiskState.STOP_WRITES) {
+      this.refusal = new AerieError(Status.SERVER_MEM, `stop-writes: ${where} has ${free} bytes free, under the reserve of ${this.disk.reserveBytes}; deletes and truncates go on`);
+      this.report(`namespace ${this.name}: DISK STOP-WRITES: ${figures} on ${where}; writes are refused with SERVER_MEM (8) until space returns, deletes and truncates go on`);
+    } else if (next === DiskState.FULL) {
+      const stall = this.writer.stallError;
+      const why = stall !== null ? `a log write failed (${(stall.cause as NodeJS.ErrnoException | undefined)?.code ?? 'ENOSPC'}); ${this.writer.unwrittenBytes} bytes wait to be written, the writes waiting for them are in doubt` : `free space is under the delete floor (${DISK_DELETE_FLOOR_PCT} % of the reserve)`;
+      this.refusal = new AerieError(Status.SERVER_MEM, `device full: ${where} has ${free} bytes free; writes, deletes and truncates are refused until space returns`);
+      this.report(`namespace ${this.name}: DISK FULL: ${why}; ${figures} on ${where}; writes, deletes and truncates are refused with SERVER_MEM (8) until space returns`);
+    } else {
+      const message = this.writer.error?.message ?? 'the log failed';
+      this.refusal = new AerieError(Status.SERVER_ERROR, `log failed: ${message}`);
+      this.report(`namespace ${this.name}: LOG FAILED: ${message}; writes, deletes and truncates are refused with SERVER_ERROR (1) until the node restarts (acknowledged writes are on disk; the ones in flight are in doubt)`);
+    }
   }
 
   /** Appends the record now at `slot` (its full new version). */
@@ -90,6 +213,7 @@ export class NamespaceLog {
     fillPutInput(this.input, store, slot);
     this.writer.append(this.input);
     this.dirty = true;
+    if (this.writer.appendedBytes >= this.nextCheckBytes) this.checkSpace(Date.now());
   }
 
   /** Appends a tombstone for the record at `slot`, before it is removed. */
@@ -129,6 +253,7 @@ export class NamespaceLog {
     input.binsStart = input.binsEnd = 0;
     this.writer.append(input);
     this.dirty = true;
+    if (this.writer.appendedBytes >= this.nextCheckBytes) this.checkSpace(Date.now());
   }
 
   /** Resolves when everything appended may be acknowledged; rejects once the log has failed. */

@@ -206,6 +206,9 @@ export class ReplicationIn {
       if (ring === null) continue;
       let count = 0;
       while (count < REPL_DRAIN_MESSAGES_MAX) {
+        // A log that cannot write (device full, or failed) takes nothing more: the masters' writes
+        // wait in the channel, unacknowledged, instead of this thread failing (docs/storage.md).
+        if (this.logBlocked()) break;
         const at = ring.next();
         if (at < 0) break;
         this.apply(ring, at);
@@ -216,6 +219,11 @@ export class ReplicationIn {
     }
     if (applied > 0) this.stats.add(WorkerStat.REPL_APPLIED, applied);
     return applied;
+  }
+
+  private logBlocked(): boolean {
+    for (const ns of this.namespaces) if (ns.log !== null && ns.log.blocked) return true;
+    return false;
   }
 
   /**

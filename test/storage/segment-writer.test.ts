@@ -1,29 +1,14 @@
 // Proves the segment writer round-trips records across roll-over, shares one fdatasync among
 // concurrent writers (group commit, counted through its onSync hook), honours flush-ms, refuses
-// records that are too big without changing the log, and once a real I/O error occurs stays
-// failed: every later append and flush fails with the same coded error.
+// records that are too big without changing the log, stalls (not fails) on a real full device,
+// and once a roll-over fails stays failed: every later append and flush fails with the same coded error.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import t from 'tap';
 import { Status } from '../../src/errors';
 import { type SyncEvent, SegmentWriter, type SyncMode } from '../../src/storage/segment-writer';
 import { StorageError, listSegments, segmentFileName } from '../../src/storage/segment-files';
-import { recoverLog } from '../../src/storage/recovery';
-import { inputFor, makeTempDir, mismatch } from './helpers/records';
-
-function recoverAll(dir: string): { sequences: number[]; problems: string[] } {
-  const sequences: number[] = [];
-  const problems: string[] = [];
-  recoverLog({
-    directory: dir,
-    onRecord: (view) => {
-      sequences.push(view.sequence);
-      const wrong = mismatch(view, view.sequence);
-      if (wrong !== null) problems.push(`sequence ${view.sequence}: ${wrong}`);
-    },
-  });
-  return { sequences, problems };
-}
+import { inputFor, makeTempDir, recoverAll } from './helpers/records';
 
 for (const syncMode of ['inline', 'threadpool'] as SyncMode[]) {
   t.test(`${syncMode}: many records across roll-over come back in order`, async (t) => {
@@ -155,7 +140,7 @@ t.test('opening refuses a directory with segments unless resumed, and bad sizes'
   await t.rejects(writer.flush(), { code: Status.SERVER_ERROR });
 });
 
-t.test('a real write error fails the writer for good', async (t) => {
+t.test('a real full device stalls the writer instead of failing it', async (t) => {
   // /dev/full accepts open and refuses every write with ENOSPC: a real device error, no mock.
   const { dir, cleanup } = makeTempDir('full');
   t.teardown(cleanup);
@@ -164,13 +149,15 @@ t.test('a real write error fails the writer for good', async (t) => {
   const writer = SegmentWriter.open({ directory: dir, resume: { segmentNumber: 1, segmentBytes: 0, nextSequence: 1 }, onFailure: (e) => failures.push(e) });
   writer.append(inputFor(1));
   const first = writer.flush();
-  await t.rejects(first, { code: Status.SERVER_ERROR, inDoubt: true, failure: 'write-failed' });
-  t.equal(writer.failed, true);
-  t.equal(failures.length, 1, 'onFailure fires once');
-  t.throws(() => writer.append(inputFor(2)), writer.error as Error);
-  await t.rejects(writer.flush(), writer.error as Error);
-  await t.rejects(writer.sync(), writer.error as Error);
-  await writer.close();
+  await t.rejects(first, { code: Status.SERVER_MEM, inDoubt: true, failure: 'no-space' });
+  t.equal(writer.failed, false, 'not failed for good');
+  t.equal(writer.stalled, true);
+  t.equal(failures.length, 0, 'onFailure does not fire for a full device');
+  t.equal(writer.append(inputFor(2)), 2, 'an append is still taken (its write is already in memory)');
+  await t.rejects(writer.flush(), writer.stallError as Error);
+  t.equal(writer.retryStalled(), false, 'still no space');
+  t.equal(writer.unwrittenBytes > 0, true, 'the records wait in the buffer');
+  await t.rejects(writer.close(), { code: Status.SERVER_MEM });
 });
 
 t.test('a roll-over that cannot create its segment fails the writer', async (t) => {

@@ -6,6 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { type LogRecordInput, LogRecordKind, type LogRecordView } from '../../../src/storage/log-record';
+import { recoverLog } from '../../../src/storage/recovery';
 
 /** A fresh directory under os.tmpdir(), removed by `cleanup`. */
 export function makeTempDir(prefix: string): { dir: string; cleanup: () => void } {
@@ -61,4 +62,19 @@ export function mismatch(view: LogRecordView, n: number, binsBytes = 100): strin
 /** Bin sizes that vary with n, so records straddle pages and segment ends. */
 export function binsBytesFor(n: number): number {
   return 50 + (((n * 2654435761) >>> 0) % 3000);
+}
+
+/** Recovers every record of a log: the sequences in order, and what differs from inputFor(sequence). */
+export function recoverAll(dir: string): { sequences: number[]; problems: string[] } {
+  const sequences: number[] = [];
+  const problems: string[] = [];
+  recoverLog({
+    directory: dir,
+    onRecord: (view) => {
+      sequences.push(view.sequence);
+      const wrong = mismatch(view, view.sequence);
+      if (wrong !== null) problems.push(`sequence ${view.sequence}: ${wrong}`);
+    },
+  });
+  return { sequences, problems };
 }
