@@ -187,7 +187,7 @@ export function recoverLog(options: RecoveryOptions): RecoveryReport {
           break;
         }
         if (!skipCorrupt) {
-          throw new StorageError('corrupt', `${file} offset ${offset}: ${reason}; recovery stopped (skipCorrupt would skip it)`, { file, offset });
+          throw new StorageError('corrupt', `${file} offset ${offset}: ${reason}; recovery stopped. With the node stopped, \`aerie verify --data-dir DIR --repair\` cuts the damage out (counting what is lost) or restores it from a copy; the namespace's recoverySkipCorrupt: true skips it at start instead`, { file, offset });
         }
         const next = nextValidRecord(reader, view, offset + LOG_RECORD_ALIGN_BYTES, fileBytes);
         const resumeAt = next < 0 ? fileBytes : next;
