@@ -69,6 +69,7 @@ export function scanLog(directory: string, lastIsTail: boolean, onRecord?: (view
     directory,
     skipCorrupt: true,
     truncateTornTail: false,
+    tornTailPossible: lastIsTail,
     onRecord: (view, segment, offset) => {
       let s = seen.get(segment);
       if (s === undefined) seen.set(segment, (s = { end: 0, first: view.sequence, last: 0 }));

@@ -70,6 +70,7 @@ export function loadPart(store: RecordStore, directory: string, nowVoid: number,
     directory,
     skipCorrupt: skip !== undefined,
     truncateTornTail: false,
+    tornTailPossible: false,
     onRecord: (view) => {
       const b = view.buffer;
       if (view.kind !== LogRecordKind.PUT) return;
@@ -86,16 +87,9 @@ export function loadPart(store: RecordStore, directory: string, nowVoid: number,
       loaded++;
     },
   });
-  if (skip !== undefined) {
-    for (const r of report.skippedRegions) skip.onSkipped(`${r.file} offset ${r.offset}: ${r.bytes} bytes (${r.reason})`);
-    const tail = report.tornTail;
-    if (tail !== null) skip.onSkipped(`${tail.file} offset ${tail.offset}: ${tail.bytesCut} bytes to the end (${tail.reason})`);
-    return loaded;
-  }
-  if (report.tornTail !== null) {
-    // A part is complete before its snapshot exists: a short or bad end is damage, not a crash.
-    throw new AerieError(Status.SERVER_ERROR, `${report.tornTail.file} offset ${report.tornTail.offset}: snapshot damaged (${report.tornTail.reason}); see docs/snapshots.md, Damage, for the way forward`);
-  }
+  // A part is complete before its snapshot exists: a short or bad end is damage, not a crash, and
+  // recovery reported it as corruption (thrown above without `skip`).
+  for (const r of report.skippedRegions) skip?.onSkipped(`${r.file} offset ${r.offset}: ${r.bytes} bytes (${r.reason})`);
   return loaded;
 }
 

@@ -31,6 +31,11 @@ export interface RecoveryOptions {
   skipCorrupt?: boolean;
   /** Cut a torn tail off the last segment. Default true; false reads without changing anything. */
   truncateTornTail?: boolean;
+  /**
+   * Whether the last segment can end torn (a log: default true). A snapshot part is complete and
+   * synced before it exists, so any bad record in it is corruption, skipped record by record.
+   */
+  tornTailPossible?: boolean;
   readChunkBytes?: number;
   onProgress?: (progress: RecoveryProgress) => void;
 }
@@ -137,6 +142,7 @@ export function recoverLog(options: RecoveryOptions): RecoveryReport {
   const started = performance.now();
   const skipCorrupt = options.skipCorrupt ?? false;
   const truncateTornTail = options.truncateTornTail ?? true;
+  const tornTailPossible = options.tornTailPossible ?? true;
   const reader = new SegmentReader(options.readChunkBytes ?? RECOVERY_READ_CHUNK_BYTES);
   const view = new LogRecordView();
   const segments = listSegments(options.directory);
@@ -181,7 +187,7 @@ export function recoverLog(options: RecoveryOptions): RecoveryReport {
         }
         const reason: BadRecordReason = view.status === 'ok' ? 'sequence' : view.reason;
         // A valid record out of sequence order was written that way: never a torn write.
-        if (isLast && reason !== 'sequence' && !laterRecordProvesDurable(reader, view, offset, fileBytes)) {
+        if (isLast && tornTailPossible && reason !== 'sequence' && !laterRecordProvesDurable(reader, view, offset, fileBytes)) {
           report.tornTail = { file, offset, bytesCut: fileBytes - offset, reason };
           if (truncateTornTail) cutTail(file, offset);
           break;
