@@ -42,6 +42,7 @@ options:
 interface NsReport {
   name: string;
   records: number;
+  copies: number;
   checked: number;
   changing: number;
   problemCount: number;
@@ -86,8 +87,8 @@ export async function runVerify(args: string[], io: Io): Promise<ExitCodeValue> 
 
 function formatReport(namespaces: NsReport[]): string {
   const table = formatTable(
-    ['namespace', 'records', 'checked', 'changing', 'problems'],
-    namespaces.map((n) => [n.name, n.records, n.checked, n.changing, n.problemCount]),
+    ['namespace', 'records', 'copies', 'checked', 'changing', 'problems'],
+    namespaces.map((n) => [n.name, n.records, n.copies, n.checked, n.changing, n.problemCount]),
   );
   const lines = [table];
   for (const n of namespaces) {

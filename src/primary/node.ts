@@ -193,7 +193,7 @@ async function startLocked(config: NodeConfig, lockedDirs: string[]): Promise<Ae
   const compaction = new CompactionScheduler({ config, workers, stats, jobs, log, logError: (m) => console.error(`aerie: ${m}`) });
   compaction.start();
 
-  const verifier = new Verifier(config, workers, jobs);
+  const verifier = new Verifier(config, workers, jobs, map);
   const info = () =>
     buildInfo({
       config, version: VERSION, startedAtMs, map, workers, stats, connections, requestsInFlight: router.table.inUse,
