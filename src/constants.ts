@@ -290,6 +290,8 @@ export const OFFLINE_WALK_BYTES_MAX = 64 * 1024 * 1024;
 export const OFFLINE_HEADERS_LISTED_MAX = 10_000;
 /** Damaged digests one offline pass looks for in the other copies on disk. */
 export const OFFLINE_DIGESTS_TRACKED_MAX = 100_000;
+/** Records per worker an offline fallback to an older base snapshot replays in memory to check it. */
+export const OFFLINE_FALLBACK_RECORDS_MAX = 5_000_000;
 /** The lock file a node keeps in each file namespace's data directory while it runs. */
 export const DATA_LOCK_FILE = 'aerie.lock';
 

@@ -53,7 +53,7 @@ function problemReport(p: Problem): Record<string, unknown> {
 function toReport(r: NamespaceResult): Record<string, unknown> {
   const c = r.check;
   return {
-    namespace: c.namespace, workers: c.workers, base: c.base?.snapshot ?? null, records: c.records,
+    namespace: c.namespace, workers: c.workers, base: c.base?.snapshot ?? null, records: c.records, fallback: c.fallback?.base.snapshot ?? null,
     problems: c.problems.map(problemReport),
     recordsLost: c.problems.reduce((a, p) => a + p.lost, 0),
     repair: r.actions === null ? null : { actions: r.actions, problemsLeft: r.after!.problems.map(problemReport) },
@@ -72,7 +72,8 @@ function formatProblem(ns: string, p: Problem): string {
   if (p.kind === 'manifest') return `${ns}${who}: ${KIND_TEXT[p.kind]} ${p.file}: ${p.reason}`;
   const held = `${p.records} record(s)${p.recordsExact ? '' : ' (estimated from sequences)'}`;
   return `${ns}${who}: ${KIND_TEXT[p.kind]}: ${p.file} offset ${p.offset}, ${p.bytes} bytes (${p.reason}): held ${held}: ` +
-    `${p.superseded} written again later, ${p.onReplica} on another worker's copy, ${p.lost} lost or possibly lost if cut`;
+    `${p.superseded} written again later, ${p.onReplica} on another worker's copy, ` +
+    (p.remedy === 'fallback' ? 'all brought back by the older base snapshot and the log after it' : `${p.lost} lost or possibly lost if cut`);
 }
 
 function formatNamespace(r: NamespaceResult): string {

@@ -15,6 +15,7 @@ import { readStaleCopies } from '../storage/replica-state';
 import { logDirectory } from '../storage/segment-files';
 import { loadSetNames } from '../storage/set-names';
 import { partDirectory, readBase, readManifest, snapshotDirectory, snapshotsDirectory, type SnapshotBase } from '../snapshot/files';
+import { type Fallback, findFallback } from './fallback';
 import { type DamagedRegion, scanLog } from './log-scan';
 
 export type ProblemKind = 'torn-tail' | 'corrupt' | 'snapshot-part' | 'manifest';
@@ -38,8 +39,11 @@ export interface Problem {
   lost: number;
   /** Partitions whose copy on `worker` is rebuilt from another worker's after a repair. */
   rebuildPartitions: number[];
-  /** What --repair does about it; null when it cannot (the operator must decide). */
-  remedy: 'cut' | 'set-aside' | null;
+  /**
+   * What --repair does about it: cut the region, set a damaged snapshot aside, or (a damaged
+   * base) make an older snapshot the base, the log after it being complete; null when it cannot.
+   */
+  remedy: 'cut' | 'set-aside' | 'fallback' | null;
   /** The damaged region, for the repair (null for a namespace file). */
   region: DamagedRegion | null;
 }
@@ -52,6 +56,8 @@ export interface NamespaceCheck {
   /** Valid records read in logs and base parts. */
   records: number;
   problems: Problem[];
+  /** An older base that brings back the damaged base's records (null: none, or not needed). */
+  fallback: Fallback | null;
 }
 
 /** Newest version seen of a tracked digest, per worker. */
@@ -135,7 +141,7 @@ export function checkNamespace(dataDir: string, ns: string): NamespaceCheck {
     }
     if (manifest !== null) baseDir = dir;
   }
-  const check: NamespaceCheck = { namespace: ns, directory: nsDir, workers, base, records: 0, problems };
+  const check: NamespaceCheck = { namespace: ns, directory: nsDir, workers, base, records: 0, problems, fallback: null };
   const damage: { worker: number; inBase: boolean; region: DamagedRegion }[] = [];
   for (let w = 0; w < workers; w++) {
     if (baseDir !== null) {
@@ -150,6 +156,17 @@ export function checkNamespace(dataDir: string, ns: string): NamespaceCheck {
   if (damage.length === 0) return check;
   const seen = findOtherVersions(dataDir, ns, workers, baseDir, damage.flatMap((d) => d.region.headers.map((h) => h.digest)));
   for (const d of damage) problems.push(judge(d.worker, d.inBase, d.region, base?.sequences[d.worker] ?? 0, seen, stale));
+  const baseDamage = problems.filter((p) => p.kind === 'snapshot-part');
+  if (base !== null && baseDamage.some((p) => p.lost > 0)) {
+    const damagedRecords = new Array<number>(workers).fill(0);
+    for (const p of baseDamage) damagedRecords[p.worker] += p.records;
+    check.fallback = findFallback(dataDir, ns, base, damagedRecords);
+    for (const p of check.fallback === null ? [] : baseDamage) {
+      p.remedy = 'fallback';
+      p.lost = 0;
+      p.rebuildPartitions = [];
+    }
+  }
   return check;
 }
 

@@ -19,10 +19,11 @@ import * as path from 'node:path';
 import { PARTITION_COUNT } from '../constants';
 import { readStaleCopies, writeStaleCopies } from '../storage/replica-state';
 import { listSegments, parseSegmentFileName, syncDirectory } from '../storage/segment-files';
+import { snapshotDirectory, writeBase } from '../snapshot/files';
 import type { NamespaceCheck, Problem } from './check';
 
 export interface RepairAction {
-  action: 'rebuild-from-replica' | 'cut' | 'set-aside';
+  action: 'rebuild-from-replica' | 'cut' | 'set-aside' | 'older-base';
   file: string;
   detail: string;
 }
@@ -42,6 +43,7 @@ export function repairNamespace(dataDir: string, check: NamespaceCheck): RepairA
     byFile.set(p.file, list);
   }
   for (const [file, problems] of byFile) actions.push(cutRegions(file, problems));
+  if (check.fallback !== null && check.base !== null) actions.push(...fallBack(dataDir, check));
   for (const p of check.problems) {
     if (p.remedy !== 'set-aside') continue;
     const dir = path.dirname(p.file);
@@ -50,6 +52,22 @@ export function repairNamespace(dataDir: string, check: NamespaceCheck): RepairA
     actions.push({ action: 'set-aside', file: dir, detail: `renamed to ${path.basename(dir)}.damaged` });
   }
   return actions;
+}
+
+/**
+ * Makes the older snapshot the base (base.json replaced atomically), then sets the damaged one
+ * aside. A crash between the two leaves a sound base and a damaged snapshot that is no longer
+ * read at start; the next run sets nothing aside (it checks only the base's parts).
+ */
+function fallBack(dataDir: string, check: NamespaceCheck): RepairAction[] {
+  const damaged = snapshotDirectory(dataDir, check.namespace, check.base!.snapshot);
+  writeBase(dataDir, check.namespace, check.fallback!.base);
+  fs.renameSync(damaged, `${damaged}.damaged`);
+  syncDirectory(path.dirname(damaged));
+  return [
+    { action: 'older-base', file: path.join(check.directory, 'base.json'), detail: `the base is now snapshot ${check.fallback!.base.snapshot}, replayed with the log after it` },
+    { action: 'set-aside', file: damaged, detail: `renamed to ${path.basename(damaged)}.damaged` },
+  ];
 }
 
 function markStale(dataDir: string, check: NamespaceCheck, problems: Problem[]): RepairAction {
