@@ -24,8 +24,10 @@ export function runOfflineVerify(dataDir: string, ns: string | undefined, repair
   if (holder !== null) {
     throw new AerieError(Status.FAIL_FORBIDDEN, `${dataDir} is in use by a running node (pid ${holder}, ${lockFileOf(dataDir)}): stop it first, or use \`aerie verify --host\` to check the running node's memory`);
   }
-  const names = ns === undefined ? listNamespaces(dataDir) : [ns];
-  if (ns !== undefined && !listNamespaces(dataDir).includes(ns)) throw new AerieError(Status.INVALID_NAMESPACE, `no file namespace '${ns}' under ${dataDir}`);
+  const found = listNamespaces(dataDir);
+  if (found.length === 0) throw new AerieError(Status.PARAMETER, `no file namespace under ${dataDir} (give the namespaces' dataDir: it holds <ns>/worker-NN/)`);
+  if (ns !== undefined && !found.includes(ns)) throw new AerieError(Status.INVALID_NAMESPACE, `no file namespace '${ns}' under ${dataDir}`);
+  const names = ns === undefined ? found : [ns];
   // A repair holds the directory like a node, so a node started meanwhile refuses it.
   if (repair) acquireDataLock(dataDir);
   let results: NamespaceResult[];

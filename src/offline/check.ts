@@ -197,8 +197,7 @@ function judge(
   w: number, inBase: boolean, region: DamagedRegion, baseSequence: number, seen: Map<string, (Seen | undefined)[]>,
   stale: Uint8Array[] | null,
 ): Problem {
-  const fromSequences = region.sequenceBefore > 0 && region.sequenceAfter > 0 ? region.sequenceAfter - region.sequenceBefore - 1 : 0;
-  const records = region.headersComplete ? region.headers.length : Math.max(region.headers.length, fromSequences, 1);
+  const records = region.records;
   const problem: Problem = {
     kind: inBase ? 'snapshot-part' : region.kind, worker: w, file: region.file, offset: region.offset, bytes: region.bytes,
     reason: region.reason, records, recordsExact: region.headersComplete, superseded: 0, onReplica: 0, lost: 0,

@@ -38,6 +38,11 @@ export interface DamagedRegion {
   headers: DamagedHeader[];
   /** Whether that walk covered the whole region (then `headers` is every record it held). */
   headersComplete: boolean;
+  /**
+   * Records the region held: `headers.length` when complete; otherwise what the sequence gap
+   * around it leaves once the other regions in the same gap are counted (at least 1).
+   */
+  records: number;
 }
 
 export interface LogScan {
@@ -63,7 +68,7 @@ export function scanLog(directory: string, lastIsTail: boolean, onRecord?: (view
   let previousSequence = 0;
   const region = (segment: number, from: number, to: number, before: number, after: number): DamagedRegion => ({
     file: path.join(directory, segmentFileName(segment)), segmentNumber: segment, offset: from, bytes: to - from, kind: 'corrupt',
-    reason: 'unknown', sequenceBefore: before, sequenceAfter: after, headers: [], headersComplete: false,
+    reason: 'unknown', sequenceBefore: before, sequenceAfter: after, headers: [], headersComplete: false, records: 0,
   });
   const report = recoverLog({
     directory,
@@ -103,7 +108,32 @@ export function scanLog(directory: string, lastIsTail: boolean, onRecord?: (view
     if (torn && lastIsTail) d.kind = 'torn-tail';
     walkHeaders(d);
   }
+  countRecords(scan.damage);
   return scan;
+}
+
+/**
+ * Sets each region's record count. Regions with no valid record between them (the end of one
+ * segment, the start of the next) share one sequence gap; it is counted once: the records named
+ * by headers, and what the gap leaves over charged to the first region whose headers stop short.
+ */
+function countRecords(regions: DamagedRegion[]): void {
+  for (let i = 0; i < regions.length;) {
+    let j = i;
+    while (j < regions.length && regions[j].sequenceBefore === regions[i].sequenceBefore && regions[j].sequenceAfter === regions[i].sequenceAfter) j++;
+    const group = regions.slice(i, j);
+    const named = group.reduce((a, r) => a + r.headers.length, 0);
+    const { sequenceBefore: before, sequenceAfter: after } = group[0];
+    let leftOver = before > 0 && after > 0 ? Math.max(after - before - 1 - named, 0) : 0;
+    for (const r of group) {
+      r.records = r.headers.length;
+      if (r.headersComplete) continue;
+      r.records += leftOver;
+      leftOver = 0;
+      if (r.records === 0) r.records = 1; // something was there, even if the gap says otherwise
+    }
+    i = j;
+  }
 }
 
 /** Fills `region.headers` from its bytes, record by record, while the headers hang together. */
