@@ -72,8 +72,15 @@ const WORKER_DIR = /^worker-(\d{2,})$/;
 
 /** The file namespaces under `dataDir` (directories holding worker logs or a base). */
 export function listNamespaces(dataDir: string): string[] {
+  const holdsNamespace = (dir: string) => {
+    try {
+      return fs.readdirSync(dir).some((n) => WORKER_DIR.test(n) || n === 'base.json');
+    } catch {
+      return false; // unreadable: not one of ours
+    }
+  };
   return fs.readdirSync(dataDir, { withFileTypes: true })
-    .filter((e) => e.isDirectory() && fs.readdirSync(path.join(dataDir, e.name)).some((n) => WORKER_DIR.test(n) || n === 'base.json'))
+    .filter((e) => e.isDirectory() && holdsNamespace(path.join(dataDir, e.name)))
     .map((e) => e.name)
     .sort();
 }
