@@ -44,9 +44,18 @@ function configFor(dataDir: string, replicationFactor: number, patch?: (c: NodeC
   return c;
 }
 
+/**
+ * Starts a node and waits until every replica copy is in sync: a cold start records every
+ * non-master copy stale until it is rebuilt, and the offline check rightly trusts no stale copy.
+ */
 async function start(config: NodeConfig): Promise<Running> {
   const node = await startNode(config);
   const client = await connect({ hosts: `127.0.0.1:${node.address.port}`, timeoutMs: 10_000 });
+  const outOfSync = () => (node.info().workers as { roles: { outOfSync: number } }[]).reduce((a, w) => a + w.roles.outOfSync, 0);
+  for (const deadline = Date.now() + 30_000; outOfSync() > 0;) {
+    if (Date.now() > deadline) throw new Error(`replicas still out of sync after 30 s: ${outOfSync()}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
   return { node, client, stop: async () => { await client.close(); await node.close(); } };
 }
 
