@@ -335,6 +335,18 @@ export const REPAIR_WATCH_DIGESTS_MAX = 100_000;
 /** Damaged records one repair pass fixes per worker (the verify report lists at most this many). */
 export const REPAIR_PROBLEMS_MAX = 100;
 
+// ---- offline verify and repair (src/offline) ----
+/** Bytes of one damaged region whose record headers are read to say what it held. */
+export const OFFLINE_WALK_BYTES_MAX = 64 * 1024 * 1024;
+/** Record headers listed per damaged region; past it the region's contents are counted by sequence. */
+export const OFFLINE_HEADERS_LISTED_MAX = 10_000;
+/** Damaged digests one offline pass looks for in the other copies on disk. */
+export const OFFLINE_DIGESTS_TRACKED_MAX = 100_000;
+/** Records per worker an offline fallback to an older base snapshot replays in memory to check it. */
+export const OFFLINE_FALLBACK_RECORDS_MAX = 5_000_000;
+/** The lock file a node keeps in each file namespace's data directory while it runs. */
+export const DATA_LOCK_FILE = 'aerie.lock';
+
 // ---- fault injection (src/worker/faults.ts) ----
 /** How long the 'lag' fault blocks a worker's event loop while its heartbeat keeps beating. */
 export const FAULT_LAG_MS = 2000;

@@ -22,6 +22,7 @@ commands:
   info      print a node's statistics                   aerie info [--host HOST:PORT] [--json]
   shell     read and write records interactively        aerie shell [--host HOST:PORT]
   verify    check every stored record against the index aerie verify [--host HOST:PORT] [--ns NS] [--repair] [--json]
+            … or a stopped node's files                 aerie verify --data-dir DIR [--ns NS] [--repair] [--json]
   fault     make a worker fail (drills; off by default) aerie fault --worker N --kind KIND [--host HOST:PORT]
   truncate  delete a set's or namespace's records       aerie truncate --ns NS [--set SET] [--before TIME]
   snapshot  create/list/restore/delete snapshots        aerie snapshot create|list|restore|delete [ID] --ns NS

@@ -1,11 +1,14 @@
 // `aerie verify`: asks a node to check every stored record against its index (the verify job on
 // the node's background pool) and prints what it found. Exit 1 when a problem is found.
 
-import { DEFAULT_HOST, ExitCode, parseCommandArgs, println, type ExitCodeValue, type Io } from './args';
+import * as path from 'node:path';
+import { DEFAULT_HOST, ExitCode, parseCommandArgs, println, UsageError, type ExitCodeValue, type Io } from './args';
+import { runOfflineVerify } from './verify-offline';
 import { formatTable, toJson } from './format';
 import { withClient } from './with-client';
 
 export const VERIFY_USAGE = `usage: aerie verify [--host HOST:PORT] [--ns NAMESPACE] [--repair] [--json]
+       aerie verify --data-dir DIR [--ns NAMESPACE] [--repair] [--json]
 
 Checks every stored record of one namespace (or all) against the index: its
 location, its header (digest, generation, set, void-time), its lengths, and
@@ -17,8 +20,20 @@ durable version (base snapshot, then log) unless it was written meanwhile, or
 removed when it has none; a memory namespace's are only reported. Exit code 0
 when every problem found was repaired or removed, 1 otherwise.
 
+With --data-dir, no node is asked: the files of a stopped node's file namespaces
+under DIR (the namespaces' dataDir) are read — every worker's log, every part of
+the base snapshot, the manifests — and every damaged region is listed with its
+file, byte offset and kind (torn tail, bad record mid-log, bad base snapshot
+part, namespace file) and what cutting it would lose. With --repair, records
+another worker's log holds are rebuilt from that copy at the next start, the
+damaged regions are cut out (files rewritten, synced, renamed) and the records
+lost or possibly lost are counted and printed; afterwards the node starts
+without recoverySkipCorrupt. Refused while a node holds DIR (its aerie.lock).
+Exit code 0 when nothing was found or everything found was repaired.
+
 options:
   --host HOST:PORT   node to ask (default ${DEFAULT_HOST})
+  --data-dir DIR     check a stopped node's files instead (no node needed)
   --ns NAMESPACE     only this namespace
   --repair           repair what is found (file namespaces)
   --json             print the raw report as JSON
@@ -27,6 +42,7 @@ options:
 interface NsReport {
   name: string;
   records: number;
+  copies: number;
   checked: number;
   changing: number;
   problemCount: number;
@@ -37,7 +53,8 @@ interface NsReport {
 
 export async function runVerify(args: string[], io: Io): Promise<ExitCodeValue> {
   const { values } = parseCommandArgs('verify', args, {
-    host: { type: 'string', default: DEFAULT_HOST },
+    host: { type: 'string' },
+    'data-dir': { type: 'string' },
     ns: { type: 'string' },
     json: { type: 'boolean', default: false },
     repair: { type: 'boolean', default: false },
@@ -46,8 +63,13 @@ export async function runVerify(args: string[], io: Io): Promise<ExitCodeValue> 
     println(io.stdout, VERIFY_USAGE);
     return ExitCode.OK;
   }
+  const dataDir = values['data-dir'] as string | undefined;
+  if (dataDir !== undefined) {
+    if (values.host !== undefined) throw new UsageError('--host and --data-dir exclude each other: a running node, or a stopped node\'s files', 'verify');
+    return runOfflineVerify(path.resolve(dataDir), values.ns as string | undefined, values.repair === true, values.json === true, io);
+  }
   return withClient(
-    values.host as string,
+    (values.host as string | undefined) ?? DEFAULT_HOST,
     io,
     async (client) => {
       const ns = values.ns as string | undefined;
@@ -65,8 +87,8 @@ export async function runVerify(args: string[], io: Io): Promise<ExitCodeValue> 
 
 function formatReport(namespaces: NsReport[]): string {
   const table = formatTable(
-    ['namespace', 'records', 'checked', 'changing', 'problems'],
-    namespaces.map((n) => [n.name, n.records, n.checked, n.changing, n.problemCount]),
+    ['namespace', 'records', 'copies', 'checked', 'changing', 'problems'],
+    namespaces.map((n) => [n.name, n.records, n.copies, n.checked, n.changing, n.problemCount]),
   );
   const lines = [table];
   for (const n of namespaces) {

@@ -13,6 +13,11 @@ export interface VerifyInput {
   indexSab: SharedArrayBuffer;
   blocks: (SharedArrayBuffer | null)[];
   controlSab: SharedArrayBuffer;
+  /**
+   * 1 for each partition this worker masters now (4096 entries): its records there count as
+   * records, every other live entry is a replica's copy. Absent: every entry counts as a record.
+   */
+  masters?: Uint8Array;
 }
 
 export interface VerifyProblem {
@@ -25,7 +30,10 @@ export interface VerifyProblem {
 }
 
 export interface VerifyReport {
+  /** Records of the partitions this worker masters (a record once, whatever its copies). */
   records: number;
+  /** Every live entry of the index: master records and replica copies. */
+  copies: number;
   checked: number;
   /** Records that changed under every attempt to check them: neither good nor bad. */
   changing: number;
@@ -43,8 +51,10 @@ export function verifyStore(input: VerifyInput): VerifyReport {
   const control = new Int32Array(input.controlSab);
   const reader = new Reader(new Uint8Array(0));
   const digest = Buffer.alloc(DIGEST_BYTES);
-  const report: VerifyReport = { records: index.liveCount, checked: 0, changing: 0, problems: [], problemCount: 0, stale: false };
+  const report: VerifyReport = { records: 0, copies: 0, checked: 0, changing: 0, problems: [], problemCount: 0, stale: false };
   for (let slot = index.nextLive(0); slot >= 0; slot = index.nextLive(slot + 1)) {
+    report.copies++;
+    if (input.masters === undefined || input.masters[index.partitionId(slot)] === 1) report.records++;
     let verdict: string | null | undefined;
     for (let attempt = 0; attempt < ATTEMPTS && verdict === undefined; attempt++) {
       const before = Atomics.load(control, 0);

@@ -13,6 +13,7 @@ import { PROTOCOL_VERSION } from '../protocol/ops';
 import * as C from '../constants';
 import { SetRegistry } from '../shm/set-registry';
 import { loadSetNames, namespaceDirectory, saveSetNames } from '../storage/set-names';
+import { acquireDataLock, releaseDataLock } from '../storage/data-lock';
 import { partDirectory, readBase, readManifest, removeIncomplete, snapshotDirectory } from '../snapshot/files';
 import { SnapshotManager } from './snapshots';
 import { Verifier } from './verify-repair';
@@ -45,6 +46,22 @@ export interface AerieNode {
 }
 
 export async function startNode(config: NodeConfig): Promise<AerieNode> {
+  // Offline tools refuse a directory a node holds (src/storage/data-lock.ts).
+  const lockedDirs = [...new Set(config.namespaces.filter((ns) => ns.storage === 'file').map((ns) => ns.dataDir))];
+  const held: string[] = [];
+  try {
+    for (const dir of lockedDirs) {
+      acquireDataLock(dir);
+      held.push(dir);
+    }
+    return await startLocked(config, lockedDirs);
+  } catch (error) {
+    for (const dir of held) releaseDataLock(dir);
+    throw error;
+  }
+}
+
+async function startLocked(config: NodeConfig, lockedDirs: string[]): Promise<AerieNode> {
   const log = (msg: string) => {
     if (config.log.level === 'debug' || config.log.level === 'info') console.log(`aerie: ${msg}`);
   };
@@ -178,7 +195,7 @@ export async function startNode(config: NodeConfig): Promise<AerieNode> {
   const compaction = new CompactionScheduler({ config, workers, stats, jobs, log, logError: (m) => console.error(`aerie: ${m}`) });
   compaction.start();
 
-  const verifier = new Verifier(config, workers, jobs);
+  const verifier = new Verifier(config, workers, jobs, map);
   // Drawn once the server exists, below; INFO reads them.
   // eslint-disable-next-line prefer-const
   let socketGuard: SocketGuard;
@@ -313,6 +330,7 @@ export async function startNode(config: NodeConfig): Promise<AerieNode> {
       await jobs.close();
       wss.close();
       http.closeAllConnections();
+      for (const dir of lockedDirs) releaseDataLock(dir);
       log('stopped');
     })();
     return closing;

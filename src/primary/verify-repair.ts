@@ -9,7 +9,8 @@
 // A memory namespace has no durable copy: its damaged records are reported, not changed.
 
 import type { NodeConfig } from '../config';
-import { REPAIR_PROBLEMS_MAX, SNAPSHOT_STEP_TIMEOUT_MS } from '../constants';
+import { PARTITION_COUNT, REPAIR_PROBLEMS_MAX, SNAPSHOT_STEP_TIMEOUT_MS } from '../constants';
+import type { PartitionMap } from '../partition/map';
 import { AerieError, Status } from '../errors';
 import type { JobPool } from '../jobs/pool';
 import type { VerifyProblem, VerifyReport } from '../jobs/verify';
@@ -28,6 +29,7 @@ export class Verifier {
     private readonly config: NodeConfig,
     private readonly workers: WorkerHandle[],
     private readonly jobs: JobPool,
+    private readonly map: PartitionMap,
   ) {}
 
   async run(ns: string | null, repair: boolean): Promise<Record<string, unknown>> {
@@ -40,12 +42,16 @@ export class Verifier {
     const live = this.workers.filter((w) => w.alive && w.stores[nsIndex].indexSab !== null);
     const reports = await Promise.all(live.map((w) => {
       const m = w.stores[nsIndex];
-      return this.jobs.verify({ indexSab: m.indexSab!, controlSab: m.controlSab!, blocks: m.blocks });
+      // RECORDS counts each record once, on its master; COPIES every entry (masters and replicas).
+      const masters = new Uint8Array(PARTITION_COUNT);
+      for (let p = 0; p < PARTITION_COUNT; p++) masters[p] = this.map.master(nsIndex, p) === w.index ? 1 : 0;
+      return this.jobs.verify({ indexSab: m.indexSab!, controlSab: m.controlSab!, blocks: m.blocks, masters });
     }));
     const sum = (f: (r: VerifyReport) => number) => reports.reduce((a, r) => a + f(r), 0);
     const result: Record<string, unknown> = {
       name,
       records: sum((r) => r.records),
+      copies: sum((r) => r.copies),
       checked: sum((r) => r.checked),
       changing: sum((r) => r.changing),
       problemCount: sum((r) => r.problemCount),

@@ -53,16 +53,24 @@ export async function writePart(input: WritePartInput): Promise<{ records: numbe
   return { records, bytes };
 }
 
+/** A cold start with the namespace's recoverySkipCorrupt: damaged regions are skipped and told. */
+export interface SkipDamage {
+  onSkipped: (description: string) => void;
+}
+
 /**
  * Applies a part's records to `store` (which the caller owns). `setIds[id]` maps the snapshot's
  * set ids to the node's (identity when omitted); records past their void-time are skipped. A
- * damaged part fails with its file and offset: a snapshot is never half loaded silently.
+ * damaged part fails with its file and offset: a snapshot is never half loaded silently, unless
+ * `skip` is given, and then every damaged region is skipped and described to it (its records lost).
  */
-export function loadPart(store: RecordStore, directory: string, nowVoid: number, setIds?: ReadonlyArray<number>): number {
+export function loadPart(store: RecordStore, directory: string, nowVoid: number, setIds?: ReadonlyArray<number>, skip?: SkipDamage): number {
   let loaded = 0;
   const report = recoverLog({
     directory,
+    skipCorrupt: skip !== undefined,
     truncateTornTail: false,
+    tornTailPossible: false,
     onRecord: (view) => {
       const b = view.buffer;
       if (view.kind !== LogRecordKind.PUT) return;
@@ -79,10 +87,9 @@ export function loadPart(store: RecordStore, directory: string, nowVoid: number,
       loaded++;
     },
   });
-  if (report.tornTail !== null) {
-    // A part is complete before its snapshot exists: a short or bad end is damage, not a crash.
-    throw new AerieError(Status.SERVER_ERROR, `${report.tornTail.file} offset ${report.tornTail.offset}: snapshot damaged (${report.tornTail.reason})`);
-  }
+  // A part is complete before its snapshot exists: a short or bad end is damage, not a crash, and
+  // recovery reported it as corruption (thrown above without `skip`).
+  for (const r of report.skippedRegions) skip?.onSkipped(`${r.file} offset ${r.offset}: ${r.bytes} bytes (${r.reason})`);
   return loaded;
 }
 

@@ -31,6 +31,11 @@ export interface RecoveryOptions {
   skipCorrupt?: boolean;
   /** Cut a torn tail off the last segment. Default true; false reads without changing anything. */
   truncateTornTail?: boolean;
+  /**
+   * Whether the last segment can end torn (a log: default true). A snapshot part is complete and
+   * synced before it exists, so any bad record in it is corruption, skipped record by record.
+   */
+  tornTailPossible?: boolean;
   readChunkBytes?: number;
   onProgress?: (progress: RecoveryProgress) => void;
 }
@@ -137,6 +142,7 @@ export function recoverLog(options: RecoveryOptions): RecoveryReport {
   const started = performance.now();
   const skipCorrupt = options.skipCorrupt ?? false;
   const truncateTornTail = options.truncateTornTail ?? true;
+  const tornTailPossible = options.tornTailPossible ?? true;
   const reader = new SegmentReader(options.readChunkBytes ?? RECOVERY_READ_CHUNK_BYTES);
   const view = new LogRecordView();
   const segments = listSegments(options.directory);
@@ -181,13 +187,13 @@ export function recoverLog(options: RecoveryOptions): RecoveryReport {
         }
         const reason: BadRecordReason = view.status === 'ok' ? 'sequence' : view.reason;
         // A valid record out of sequence order was written that way: never a torn write.
-        if (isLast && reason !== 'sequence' && !laterRecordProvesDurable(reader, view, offset, fileBytes)) {
+        if (isLast && tornTailPossible && reason !== 'sequence' && !laterRecordProvesDurable(reader, view, offset, fileBytes)) {
           report.tornTail = { file, offset, bytesCut: fileBytes - offset, reason };
           if (truncateTornTail) cutTail(file, offset);
           break;
         }
         if (!skipCorrupt) {
-          throw new StorageError('corrupt', `${file} offset ${offset}: ${reason}; recovery stopped (skipCorrupt would skip it)`, { file, offset });
+          throw new StorageError('corrupt', `${file} offset ${offset}: ${reason}; recovery stopped. With the node stopped, \`aerie verify --data-dir DIR --repair\` cuts the damage out (counting what is lost) or restores it from a copy; the namespace's recoverySkipCorrupt: true skips it at start instead`, { file, offset });
         }
         const next = nextValidRecord(reader, view, offset + LOG_RECORD_ALIGN_BYTES, fileBytes);
         const resumeAt = next < 0 ? fileBytes : next;

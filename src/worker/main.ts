@@ -84,7 +84,12 @@ for (const ns of namespaces) {
   const adopted = (init.adopt?.[ns.index] ?? null) !== null;
   // A cold start loads the base snapshot first, then replays only the log written after it.
   const base = adopted ? null : init.bases[ns.index];
-  if (base !== null) loadPart(ns.store, base.directory, nowVoidSec(Date.now()));
+  // With recoverySkipCorrupt a damaged base is loaded without its damaged regions (their records
+  // are lost, unless the log after the base or a replica holds them); without it start-up stops.
+  const skip = ns.config.recoverySkipCorrupt
+    ? { onSkipped: (what: string) => console.error(`aerie worker ${init.workerIndex}: namespace ${ns.config.name}: SKIPPED damaged base snapshot region ${what}; its records are lost unless a later write or a replica has them (docs/snapshots.md)`) }
+    : undefined;
+  if (base !== null) loadPart(ns.store, base.directory, nowVoidSec(Date.now()), undefined, skip);
   const { log, report } = NamespaceLog.open(ns.config, init.workerIndex, ns.store, adopted, nowVoidSec(Date.now()), new LogWatermarks(stats, ns.index), base?.sequence ?? 0, storageFaults, reportDisk);
   ns.log = log;
   send({

@@ -1,5 +1,6 @@
 // Proves the verify job (run on the piscina pool against live shared memory) passes a healthy
-// store, even under concurrent writes, and reports a record whose stored header was corrupted.
+// store, even under concurrent writes, counts each record once and its copies apart, and reports
+// a record whose stored header was corrupted.
 import t from 'tap';
 import { execFile } from 'node:child_process';
 import * as path from 'node:path';
@@ -14,7 +15,7 @@ import { Arena } from '../../src/shm/arena';
 const run = promisify(execFile);
 const CLI = path.join(__dirname, '..', '..', 'src', 'cli', 'main.js');
 
-interface NsReport { name: string; records: number; checked: number; changing: number; problemCount: number; problems: { problem: string }[] }
+interface NsReport { name: string; records: number; copies: number; checked: number; changing: number; problemCount: number; problems: { problem: string }[] }
 
 t.test('verify passes a healthy store and catches a corrupted record', async (t) => {
   const { node, client, url } = await startTestNode(t);
@@ -22,8 +23,9 @@ t.test('verify passes a healthy store and catches a corrupted record', async (t)
   const peer = await rawPeer(url);
   peer.request(1, 13, { ns: 'test' });
   const healthy = (await peer.waitFor(1, 20_000))[2] as { namespaces: NsReport[] };
-  // Every copy is checked: each record has two (master and replica).
-  t.equal(healthy.namespaces[0].records, 4000);
+  // Every copy is checked: each record has two (master and replica), and is counted once.
+  t.equal(healthy.namespaces[0].records, 2000, 'records count each record once');
+  t.equal(healthy.namespaces[0].copies, 4000, 'copies count master and replica');
   t.equal(healthy.namespaces[0].checked, 4000);
   t.equal(healthy.namespaces[0].problemCount, 0);
 
@@ -51,6 +53,7 @@ t.test('verify passes a healthy store and catches a corrupted record', async (t)
   t.equal(cli.code, 1, 'aerie verify exits 1 when it finds a problem');
   t.match(cli.stdout, /generation/);
   t.match(cli.stdout, /problems found/);
+  t.match(cli.stdout, /records +copies/, 'the table shows records and copies apart');
   peer.request(4, 13, { ns: 'nope' });
   t.equal((await peer.waitFor(4))[1], 20);
   peer.ws.close();
