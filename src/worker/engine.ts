@@ -2,6 +2,7 @@
 // follows the same steps: look up, apply policies, build the new bins, encode, store. Errors are
 // result codes; an AerieError thrown anywhere below becomes that code in the response.
 
+import { OPERATE_COST_UNITS_MAX, OPERATE_COST_UNITS_PER_RECORD_BYTE } from '../constants';
 import { AerieError, Status } from '../errors';
 import { Exists, GenPolicy, Op, Ttl } from '../protocol/ops';
 import { ReqFlag, ReqOffset, SCAN_ALL_SETS } from '../protocol/internal';
@@ -33,6 +34,8 @@ export class Engine {
   private readonly reader = new Reader(new Uint8Array(0));
   private readonly fields = new RequestFields();
   private readonly ctx: Ctx;
+  /** Beats the worker's heartbeat: a long call is progress, not a hang. */
+  private readonly beat = () => this.stats.set(WorkerStat.HEARTBEAT_MS, Date.now());
 
   /** Sends each applied write to the partition's other holders (null: nothing is replicated). */
   private readonly repl: ReplicationOut | null;
@@ -46,6 +49,11 @@ export class Engine {
     this.repl = repl;
     this.masterRecords = masterRecords;
     this.ctx = { ns: namespaces[0], bytes: new Uint8Array(0), digestOffset: 0, setId: 0, nowMs: 0, nowVoid: 0 };
+  }
+
+  /** When the request being handled (or the last one) began: the drain's clock, at no extra cost. */
+  get nowMs(): number {
+    return this.ctx.nowMs;
   }
 
   /**
@@ -327,7 +335,8 @@ export class Engine {
   private operate(out: Writer): number {
     const slot = this.lookup();
     const existing = slot >= 0 ? this.storedBins(slot) : null;
-    const res = applyOps(existing, this.fields.ops);
+    const recordBytes = slot >= 0 ? this.ctx.ns.store.binsLength(slot) : 0;
+    const res = applyOps(existing, this.fields.ops, this.beat, OPERATE_COST_UNITS_MAX + OPERATE_COST_UNITS_PER_RECORD_BYTE * recordBytes);
     if (res.code !== 0) return res.code;
     const { ns, nowVoid } = this.ctx;
     if (res.write || res.deleteRecord || res.touch) {
@@ -363,6 +372,8 @@ export class Engine {
     out.writeString('results');
     out.writeArrayHeader(res.results.length);
     for (const r of res.results) out.writeValue(r as never);
+    // The encoding was paid for in the budget; it may have been the longest part of the call.
+    this.beat();
     return 0;
   }
 }

@@ -237,6 +237,7 @@ function drain(): number {
     return 0;
   }
   let handled = 0;
+  const startedMs = Date.now();
   while (handled < C.WORKER_DRAIN_BATCH_MAX) {
     const offset = requests.next();
     if (offset < 0) break;
@@ -252,6 +253,9 @@ function drain(): number {
       blocked = true;
       break;
     }
+    // Costly requests (each bounded: src/worker/operate-cost.ts) end the drain early, so their
+    // answers and everyone else's are published, and the heartbeat beats, at least this often.
+    if (engine.nowMs - startedMs >= C.WORKER_DRAIN_MS_MAX) break;
   }
   if (handled > 0) requests.release();
   return handled;
