@@ -314,6 +314,8 @@ export const REPAIR_PROBLEMS_MAX = 100;
 // ---- fault injection (src/worker/faults.ts) ----
 /** How long the 'lag' fault blocks a worker's event loop while its heartbeat keeps beating. */
 export const FAULT_LAG_MS = 2000;
+/** `aerie worker restart` waits this long for the worker to be up before answering TIMEOUT. */
+export const WORKER_RESTART_TIMEOUT_MS = 60_000;
 
 // ---- direct reads (src/primary/direct-reads.ts) ----
 /** Reads of a record that keeps changing under the seqlock before the primary hands it to the worker. */

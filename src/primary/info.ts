@@ -5,6 +5,7 @@ import type { NodeConfig } from '../config';
 import type { PartitionMap } from '../partition/map';
 import { NamespaceStat, StatsBlock, WorkerStat } from '../shm/stats';
 import type { WorkerHandle } from './worker-handle';
+import { masterRecordsLeft } from './idle-counts';
 
 export interface InfoSources {
   config: NodeConfig;
@@ -65,12 +66,16 @@ export function buildInfo(s: InfoSources): Record<string, unknown> {
   });
   const namespaces = s.config.namespaces.map((ns, n) => {
     const sum = (slot: number) => s.stats.reduce((acc, st) => acc + st.get(st.nsSlot(n, slot)), 0);
+    // A worker that is not running published its masters' records before its partitions moved
+    // to their replicas: count what it masters now, from the memory it left.
+    const records = s.stats.reduce((acc, st, i) => acc + (s.workers[i].state === 'up'
+      ? st.get(st.nsSlot(n, NamespaceStat.MASTER_RECORDS)) : masterRecordsLeft(s.workers[i], n, s.map)), 0);
     return {
       name: ns.name,
       storage: ns.storage,
       replicationFactor: s.map.copies[n],
       /** Records, each counted once (on its master); `copies` counts every copy held. */
-      records: sum(NamespaceStat.MASTER_RECORDS),
+      records,
       copies: sum(NamespaceStat.RECORDS),
       memoryBytes: sum(NamespaceStat.MEMORY_BYTES),
       memoryBytesMax: ns.memoryBytesMax,

@@ -34,8 +34,8 @@ export class Engine {
   private readonly reader = new Reader(new Uint8Array(0));
   private readonly fields = new RequestFields();
   private readonly ctx: Ctx;
-  /** Beats the worker's heartbeat: a long call is progress, not a hang. */
-  private readonly beat = () => this.stats.set(WorkerStat.HEARTBEAT_MS, Date.now());
+  /** Beats the worker's heartbeat (and reports its heap): a long call is progress, not a hang. */
+  private readonly beat: () => void;
 
   /** Sends each applied write to the partition's other holders (null: nothing is replicated). */
   private readonly repl: ReplicationOut | null;
@@ -43,7 +43,12 @@ export class Engine {
   /** Records of the partitions this worker masters in a namespace (a truncate reports those). */
   private readonly masterRecords: (ns: Namespace) => number;
 
-  constructor(namespaces: Namespace[], stats: StatsBlock, repl: ReplicationOut | null = null, masterRecords: (ns: Namespace) => number = (ns) => ns.store.recordCount) {
+  constructor(
+    namespaces: Namespace[], stats: StatsBlock, repl: ReplicationOut | null = null,
+    masterRecords: (ns: Namespace) => number = (ns) => ns.store.recordCount,
+    beat: () => void = () => stats.set(WorkerStat.HEARTBEAT_MS, Date.now()),
+  ) {
+    this.beat = beat;
     this.namespaces = namespaces;
     this.stats = stats;
     this.repl = repl;

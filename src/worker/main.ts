@@ -2,6 +2,7 @@
 // request ring in batches, answering on the response ring. Between batches it runs the background
 // work (expiry sweep, defragmentation, stats) and sleeps on the ring when there is nothing to do.
 
+import { getHeapStatistics } from 'node:v8';
 import { parentPort, workerData } from 'node:worker_threads';
 import * as C from '../constants';
 import { Status } from '../errors';
@@ -95,7 +96,15 @@ const channels = ReplicationChannels.attach(init.workerCount, init.replRings, in
 const replicated = init.copies.some((c) => c > 1);
 const replOut = replicated ? new ReplicationOut(init.workerIndex, map, channels, init.peerRequestRings, stats) : null;
 const replIn = replicated ? new ReplicationIn(init.workerIndex, namespaces, channels, stats) : null;
-const engine = new Engine(namespaces, stats, replOut, (ns) => masterRecords(ns));
+/**
+ * A beat from inside long work (a costly request, an injected fault): the heap goes with it, so a
+ * worker running out of memory is reported as such rather than as hung.
+ */
+const beatWithHeap = () => {
+  stats.set(WorkerStat.HEARTBEAT_MS, Date.now());
+  stats.set(WorkerStat.HEAP_USED_BYTES, getHeapStatistics().used_heap_size);
+};
+const engine = new Engine(namespaces, stats, replOut, (ns) => masterRecords(ns), beatWithHeap);
 const out = new Writer(C.RING_MESSAGE_BYTES_MAX);
 const scanReader = new Reader(new Uint8Array(0));
 const scanFields = new RequestFields();
@@ -322,7 +331,7 @@ async function publish(): Promise<void> {
   if (pendingFault !== null) {
     const kind = pendingFault as FaultKind;
     pendingFault = null;
-    injectFault(kind, () => stats.set(WorkerStat.HEARTBEAT_MS, Date.now()));
+    injectFault(kind, beatWithHeap);
   }
 }
 
