@@ -52,18 +52,26 @@ async function allThere(client: Client, keys: Key[]): Promise<number> {
   return got.filter((r, i) => r?.bins.i === i).length;
 }
 
-const keysOf = (set: string, n: number) => Array.from({ length: n }, (_, i) => new Key('test', set, i));
-
-t.test('a given-up worker is tried again after its back-off', async (t) => {
-  const { client } = await startTestNode(t, (c) => {
-    c.namespaces[0].replicationFactor = 1; // its partitions have no other home: only the retry serves them
+/**
+ * A node (crashLoopMax 2, giveUpRetryMs as given) holding `count` records of `set`, whose worker 1
+ * has just been given up on.
+ */
+async function givenUp(t: Test, set: string, count: number, giveUpRetryMs: number, replicationFactor = 2) {
+  const node = await startTestNode(t, (c) => {
+    c.namespaces[0].replicationFactor = replicationFactor;
     c.supervisor.faultInjection = true;
     c.supervisor.crashLoopMax = 2;
-    c.supervisor.giveUpRetryMs = 1500;
+    c.supervisor.giveUpRetryMs = giveUpRetryMs;
   });
-  const keys = keysOf('retry', 300);
-  await putAll(client, keys);
-  await crashLoop(t, client);
+  const keys = Array.from({ length: count }, (_, i) => new Key('test', set, i));
+  await putAll(node.client, keys);
+  await crashLoop(t, node.client);
+  return { ...node, keys };
+}
+
+t.test('a given-up worker is tried again after its back-off', async (t) => {
+  // One copy: its partitions have no other home, only the retry serves them.
+  const { client, keys } = await givenUp(t, 'retry', 300, 1500, 1);
   const dead = keys.find((k) => partitionOf(k.digest) % 2 === 1)!;
   await t.rejects(client.put(dead, { i: -1 }), { code: status.PARTITION_UNAVAILABLE, inDoubt: false }, 'unavailable while given up on');
   const back = await waitFor(t, client, 1, 'was retried', (w) => w.state === 'up');
@@ -73,14 +81,7 @@ t.test('a given-up worker is tried again after its back-off', async (t) => {
 });
 
 t.test('aerie worker restart brings back a worker given up on for good, and restarts one that is up', async (t) => {
-  const { client, url } = await startTestNode(t, (c) => {
-    c.supervisor.faultInjection = true;
-    c.supervisor.crashLoopMax = 2;
-    c.supervisor.giveUpRetryMs = 0; // never by itself
-  });
-  const keys = keysOf('restart', 300);
-  await putAll(client, keys);
-  await crashLoop(t, client);
+  const { client, url, keys } = await givenUp(t, 'restart', 300, 0); // never retried by itself
   await sleep(200);
   t.equal((await workerInfo(client, 1)).state, 'failed', 'not retried by itself');
   const r = await client.restartWorker(1);
@@ -101,14 +102,7 @@ t.test('aerie worker restart brings back a worker given up on for good, and rest
 });
 
 t.test('INFO counts each record once while a worker is given up on', async (t) => {
-  const { client } = await startTestNode(t, (c) => {
-    c.supervisor.faultInjection = true;
-    c.supervisor.crashLoopMax = 2;
-    c.supervisor.giveUpRetryMs = 0;
-  });
-  const keys = keysOf('count', 2000);
-  await putAll(client, keys);
-  await crashLoop(t, client);
+  const { client, keys } = await givenUp(t, 'count', 2000, 0);
   // Failover moves the given-up worker's partitions to their replicas; then a scan sees them all.
   let scanned = 0;
   const deadline = Date.now() + 20_000;
