@@ -314,6 +314,8 @@ export const REPAIR_PROBLEMS_MAX = 100;
 // ---- fault injection (src/worker/faults.ts) ----
 /** How long the 'lag' fault blocks a worker's event loop while its heartbeat keeps beating. */
 export const FAULT_LAG_MS = 2000;
+/** Requests a worker died applying that the node remembers and refuses (src/primary/quarantine.ts). */
+export const QUARANTINED_REQUESTS_MAX = 64;
 /** `aerie worker restart` waits this long for the worker to be up before answering TIMEOUT. */
 export const WORKER_RESTART_TIMEOUT_MS = 60_000;
 

@@ -26,6 +26,7 @@ import { WorkerHandle } from './worker-handle';
 import { Supervisor } from './supervisor';
 import { JobPool } from '../jobs/pool';
 import { AerieError, Status } from '../errors';
+import { ReqOffset } from '../protocol/internal';
 
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const VERSION: string = require('../../../package.json').version;
@@ -118,6 +119,10 @@ export async function startNode(config: NodeConfig): Promise<AerieNode> {
     },
     beforeRestart: (h) => {
       if (replicated) failover.beforeRestart(h);
+    },
+    onDiedApplying: (h, message) => {
+      router.quarantine.noteDeath(message);
+      logError(`worker ${h.index} died applying a request (op ${message[ReqOffset.OP]}, digest ${message.subarray(ReqOffset.DIGEST, ReqOffset.DIGEST + C.DIGEST_BYTES).toString('hex')}): it is quarantined, refused if sent again`);
     },
     log: logError,
   });

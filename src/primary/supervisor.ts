@@ -19,6 +19,8 @@ export interface SupervisorHooks {
   onWorkerFailed(h: WorkerHandle): void;
   /** Just before a new thread starts in the slot. */
   beforeRestart?(h: WorkerHandle): void;
+  /** The thread died applying this request message (not stopped by an operator). */
+  onDiedApplying?(h: WorkerHandle, message: Buffer): void;
   log(message: string): void;
 }
 
@@ -108,6 +110,7 @@ export class Supervisor {
     h.lastFailure = why;
     h.lastDownAtMs = Date.now();
     this.hooks.log(`worker ${h.index} ${this.requested.has(h.index) ? 'stopped' : 'failed'} (${why})`);
+    if (h.diedApplying !== null && !this.requested.has(h.index)) this.hooks.onDiedApplying?.(h, h.diedApplying);
     this.hooks.onWorkerDown(h);
     if (this.stopped) return;
     if (this.requested.delete(h.index)) {

@@ -14,6 +14,7 @@ import {
 
 type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
 import { Ring } from '../shm/ring';
+import { StatsBlock, WorkerStat } from '../shm/stats';
 
 export type ResponseHandler = (slot: number, code: number, bytes: Uint8Array, start: number, end: number) => void;
 
@@ -72,6 +73,9 @@ export class WorkerHandle {
   answered = 0;
   /** Per namespace: whether the current thread took its store over from shared memory. */
   adoptedNamespaces: boolean[] = [];
+  /** The request message the last thread was applying when it died (a copy), or null. */
+  diedApplying: Buffer | null = null;
+  private readonly stats: StatsBlock;
 
   constructor(base: WorkerBase, events: WorkerEvents, heapMbMax: number) {
     this.index = base.workerIndex;
@@ -79,6 +83,17 @@ export class WorkerHandle {
     this.events = events;
     this.resourceLimits = { maxOldGenerationSizeMb: heapMbMax };
     this.stores = base.namespaces.map(() => ({ indexSab: null, controlSab: null, arenaStatsSab: null, blocks: [] }));
+    this.stats = StatsBlock.attach(base.stats, base.namespaces.length);
+  }
+
+  /** The request message a dead thread was applying, copied from its ring (null: none). */
+  private applyingWhenDied(life: Incarnation): Buffer | null {
+    const at = this.stats.get(WorkerStat.APPLYING_OFFSET) - 1;
+    const length = this.stats.get(WorkerStat.APPLYING_LENGTH);
+    this.stats.set(WorkerStat.APPLYING_OFFSET, 0);
+    const bytes = life.requests.bytes;
+    if (at < 0 || length < REQ_HEADER_BYTES || at + length > bytes.length) return null;
+    return Buffer.from(bytes.subarray(at, at + length));
   }
 
   get alive(): boolean {
@@ -160,6 +175,7 @@ export class WorkerHandle {
       });
       thread.on('exit', (code) => {
         life.alive = false;
+        if (this.life === life) this.diedApplying = this.applyingWhenDied(life);
         this.failControl(new Error(`worker ${this.index} exited before answering`));
         reject(new Error(`worker ${this.index} exited with ${code}`));
         if (this.life === life && this.state !== 'stopped') this.events.onExit(this, life.killedFor ?? `exit code ${code}`);

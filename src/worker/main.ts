@@ -253,7 +253,10 @@ function drain(): number {
     out.reset();
     const op = requests.bytes[offset + ReqOffset.OP];
     pendingIsWrite = isWriteOp(op);
+    stats.set(WorkerStat.APPLYING_LENGTH, requests.length);
+    stats.set(WorkerStat.APPLYING_OFFSET, offset + 1);
     pendingCode = handleOne(offset, requests.length);
+    stats.set(WorkerStat.APPLYING_OFFSET, 0);
     pendingSlot = requests.view.getUint32(offset + ReqOffset.SLOT, true);
     handled++;
     // A long batch on a busy core must not look like a hang to the supervisor.
