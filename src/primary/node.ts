@@ -120,9 +120,10 @@ export async function startNode(config: NodeConfig): Promise<AerieNode> {
     beforeRestart: (h) => {
       if (replicated) failover.beforeRestart(h);
     },
-    onDiedApplying: (h, message) => {
-      router.quarantine.noteDeath(message);
-      logError(`worker ${h.index} died applying a request (op ${message[ReqOffset.OP]}, digest ${message.subarray(ReqOffset.DIGEST, ReqOffset.DIGEST + C.DIGEST_BYTES).toString('hex')}): it is quarantined, refused if sent again`);
+    onDiedApplying: (h, message, blamed) => {
+      const quarantined = router.quarantine.noteDeath(message, blamed);
+      const what = `op ${message[ReqOffset.OP]}, digest ${message.subarray(ReqOffset.DIGEST, ReqOffset.DIGEST + C.DIGEST_BYTES).toString('hex')}`;
+      logError(`worker ${h.index} died applying a request (${what}): ${quarantined ? 'it is quarantined, refused if sent again' : 'suspected; quarantined if it is in flight at another such death'}`);
     },
     log: logError,
   });

@@ -13,6 +13,13 @@ import { REQ_HEADER_BYTES, ReqOffset } from '../protocol/internal';
 import { crc32c } from '../storage/crc32c';
 import { CloseCode, type Session } from './session';
 
+/** Adds `key` as the newest, dropping the oldest past QUARANTINED_REQUESTS_MAX. */
+function addBounded(set: Set<string>, key: string): void {
+  set.delete(key);
+  set.add(key);
+  if (set.size > QUARANTINED_REQUESTS_MAX) set.delete(set.values().next().value as string);
+}
+
 /** What identifies a request across sends: op, namespace, digest and body (not its slot or flags). */
 function fingerprint(op: number, nsIndex: number, digest: Uint8Array, digestOffset: number, body: Uint8Array, start: number, end: number): string {
   let crc = crc32c(digest, digestOffset, digestOffset + DIGEST_BYTES, op * 256 + nsIndex);
@@ -23,18 +30,29 @@ function fingerprint(op: number, nsIndex: number, digest: Uint8Array, digestOffs
 export class Quarantine {
   /** Fingerprints, oldest first (at most QUARANTINED_REQUESTS_MAX). */
   private readonly requests = new Set<string>();
+  /** Requests in flight at a death that does not blame them alone (a hang), oldest first. */
+  private readonly suspects = new Set<string>();
 
   get size(): number {
     return this.requests.size;
   }
 
-  /** A worker died applying `message` (a request ring message: 32-byte header, then the body). */
-  noteDeath(message: Uint8Array): void {
-    const op = message[ReqOffset.OP];
-    const key = fingerprint(op, message[ReqOffset.NS], message, ReqOffset.DIGEST, message, REQ_HEADER_BYTES, message.length);
-    this.requests.delete(key);
-    this.requests.add(key);
-    if (this.requests.size > QUARANTINED_REQUESTS_MAX) this.requests.delete(this.requests.values().next().value as string);
+  /**
+   * A worker died applying `message` (a request ring message: 32-byte header, then the body).
+   * `blamed`: the death lies with the request (the thread failed by itself: an exception, an
+   * exit, its heap limit); otherwise (the supervisor ended it: a stale heartbeat, a heap past
+   * heapRestartPct) it is quarantined at its second such death. Returns
+   * whether it is quarantined now.
+   */
+  noteDeath(message: Uint8Array, blamed: boolean): boolean {
+    const key = fingerprint(message[ReqOffset.OP], message[ReqOffset.NS], message, ReqOffset.DIGEST, message, REQ_HEADER_BYTES, message.length);
+    if (!blamed && !this.suspects.has(key)) {
+      addBounded(this.suspects, key);
+      return false;
+    }
+    this.suspects.delete(key);
+    addBounded(this.requests, key);
+    return true;
   }
 
   /**

@@ -19,8 +19,11 @@ export interface SupervisorHooks {
   onWorkerFailed(h: WorkerHandle): void;
   /** Just before a new thread starts in the slot. */
   beforeRestart?(h: WorkerHandle): void;
-  /** The thread died applying this request message (not stopped by an operator). */
-  onDiedApplying?(h: WorkerHandle, message: Buffer): void;
+  /**
+   * The thread died applying this request message (not stopped by an operator); `blamed`: the
+   * death lies with the request (see WorkerHandle.kill).
+   */
+  onDiedApplying?(h: WorkerHandle, message: Buffer, blamed: boolean): void;
   log(message: string): void;
 }
 
@@ -110,7 +113,7 @@ export class Supervisor {
     h.lastFailure = why;
     h.lastDownAtMs = Date.now();
     this.hooks.log(`worker ${h.index} ${this.requested.has(h.index) ? 'stopped' : 'failed'} (${why})`);
-    if (h.diedApplying !== null && !this.requested.has(h.index)) this.hooks.onDiedApplying?.(h, h.diedApplying);
+    if (h.diedApplying !== null && !this.requested.has(h.index)) this.hooks.onDiedApplying?.(h, h.diedApplying, h.diedBlamingRequest);
     this.hooks.onWorkerDown(h);
     if (this.stopped) return;
     if (this.requested.delete(h.index)) {
