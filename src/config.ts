@@ -93,6 +93,12 @@ export interface NodeConfig {
     /** After this many failures of one worker within crashLoopWindowMs, it is not restarted. */
     crashLoopMax: number;
     crashLoopWindowMs: number;
+    /**
+     * A worker given up on is tried again after this long, doubling with each give-up in a row up
+     * to giveUpRetryMsMax (0: never, until an operator runs `aerie worker restart`).
+     */
+    giveUpRetryMs: number;
+    giveUpRetryMsMax: number;
     /** A worker whose heap passes this share of heapMbMax is restarted before it runs out. */
     heapRestartPct: number;
     /**
@@ -224,7 +230,7 @@ export function parseConfig(raw: unknown): NodeConfig {
   const replicationChannelBytes = int(w, 'replicationChannelBytes', 'workers', C.REPL_RING_BYTES, C.REPL_RING_BYTES_MIN, C.REPL_RING_BYTES);
   if ((replicationChannelBytes & (replicationChannelBytes - 1)) !== 0) fail('workers.replicationChannelBytes', 'must be a power of two');
   const sv = section(top, 'supervisor');
-  onlyKeys(sv, ['heartbeatTimeoutMs', 'checkIntervalMs', 'restartDelayMsMin', 'restartDelayMsMax', 'crashLoopMax', 'crashLoopWindowMs', 'heapRestartPct', 'lagRestartMs', 'faultInjection'], 'supervisor');
+  onlyKeys(sv, ['heartbeatTimeoutMs', 'checkIntervalMs', 'restartDelayMsMin', 'restartDelayMsMax', 'crashLoopMax', 'crashLoopWindowMs', 'giveUpRetryMs', 'giveUpRetryMsMax', 'heapRestartPct', 'lagRestartMs', 'faultInjection'], 'supervisor');
   const faultInjection = sv.faultInjection ?? false;
   if (typeof faultInjection !== 'boolean') fail('supervisor.faultInjection', 'must be true or false');
   const l = section(top, 'log');
@@ -267,6 +273,8 @@ export function parseConfig(raw: unknown): NodeConfig {
       restartDelayMsMax: int(sv, 'restartDelayMsMax', 'supervisor', 2000, 0, 600_000),
       crashLoopMax: int(sv, 'crashLoopMax', 'supervisor', 5, 1, 1000),
       crashLoopWindowMs: int(sv, 'crashLoopWindowMs', 'supervisor', 60_000, 1000, 86_400_000),
+      giveUpRetryMs: int(sv, 'giveUpRetryMs', 'supervisor', 30_000, 0, 86_400_000),
+      giveUpRetryMsMax: int(sv, 'giveUpRetryMsMax', 'supervisor', 3_600_000, 0, 86_400_000),
       heapRestartPct: int(sv, 'heapRestartPct', 'supervisor', 90, 10, 100),
       lagRestartMs: int(sv, 'lagRestartMs', 'supervisor', 0, 0, 600_000),
       faultInjection,

@@ -59,6 +59,34 @@ export const SCAN_PAGE_RECORDS_DEFAULT = 1000;
 /** A scan page stops growing past this many bytes of records. */
 export const SCAN_PAGE_BYTES_MAX = 2 * 1024 * 1024;
 
+// ---- request cost (docs/protocol.md, "Request cost") ----
+/**
+ * One cost unit: one bin, list element or map entry visited or copied, or this many bytes of a
+ * string or bytes value.
+ */
+export const COST_UNIT_BYTES = 64;
+/**
+ * Cost units one OPERATE may spend. Each op is charged before it runs, from the record as it
+ * stands; the call is refused with QUOTA_EXCEEDED before the op that would pass the budget (it
+ * works on a copy, so nothing is applied). Sized so that a call at the budget takes well under
+ * the heartbeat timeout here (docs/protocol.md gives the figure).
+ */
+export const OPERATE_COST_UNITS_MAX = 1 << 20;
+/**
+ * On top of OPERATE_COST_UNITS_MAX, a call may spend this many units per byte of the record it
+ * operates on: enough to copy the record's widest possible map once (a map entry takes at least
+ * 4 bytes and its copy 16 units), so that any single op on any record fits the budget, while
+ * repeating such work is refused.
+ */
+export const OPERATE_COST_UNITS_PER_RECORD_BYTE = 4;
+/** A call beats its worker's heartbeat each time it has spent this many more units. */
+export const OPERATE_BEAT_UNITS = 1 << 15;
+/**
+ * A worker ends a drain of its request ring once this long has passed since it began: it
+ * publishes the answers so far and beats its heartbeat, whatever the requests cost.
+ */
+export const WORKER_DRAIN_MS_MAX = 20;
+
 // ---- threads and rings ----
 export const WORKERS_MAX = 64;
 /** Bytes of each primary<->worker ring's data region (power of two). */
@@ -350,6 +378,10 @@ export const DATA_LOCK_FILE = 'aerie.lock';
 // ---- fault injection (src/worker/faults.ts) ----
 /** How long the 'lag' fault blocks a worker's event loop while its heartbeat keeps beating. */
 export const FAULT_LAG_MS = 2000;
+/** Requests a worker died applying that the node remembers and refuses (src/primary/quarantine.ts). */
+export const QUARANTINED_REQUESTS_MAX = 64;
+/** `aerie worker restart` waits this long for the worker to be up before answering TIMEOUT. */
+export const WORKER_RESTART_TIMEOUT_MS = 60_000;
 
 // ---- direct reads (src/primary/direct-reads.ts) ----
 /** Reads of a record that keeps changing under the seqlock before the primary hands it to the worker. */

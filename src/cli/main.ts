@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The `aerie` command: dispatches to start, info, shell, verify, fault, truncate, snapshot, backup
+// The `aerie` command: dispatches to start, info, shell, verify, fault, worker, truncate, snapshot, backup
 // and restore. Exit codes: 0 success, 1 the command failed, 2 bad command line (docs/cli.md).
 
 import { CLIENT_VERSION } from '../client/version';
@@ -14,6 +14,7 @@ import { runTruncate, TRUNCATE_USAGE } from './truncate';
 import { runSnapshot, SNAPSHOT_USAGE } from './snapshot';
 import { BACKUP_USAGE, runBackup } from './backup';
 import { RESTORE_USAGE, runRestore } from './restore';
+import { runWorker, WORKER_USAGE } from './worker';
 
 export const MAIN_USAGE = `usage: aerie <command> [options]
 
@@ -24,6 +25,7 @@ commands:
   verify    check every stored record against the index aerie verify [--host HOST:PORT] [--ns NS] [--repair] [--json]
             … or a stopped node's files                 aerie verify --data-dir DIR [--ns NS] [--repair] [--json]
   fault     make a worker fail (drills; off by default) aerie fault --worker N --kind KIND [--host HOST:PORT]
+  worker    restart a worker (even a given-up one)     aerie worker restart N [--host HOST:PORT]
   truncate  delete a set's or namespace's records       aerie truncate --ns NS [--set SET] [--before TIME]
   snapshot  create/list/restore/delete snapshots        aerie snapshot create|list|restore|delete [ID] --ns NS
   backup    write a namespace to a backup file          aerie backup --ns NS --out FILE [--set SET] [--host HOST:PORT]
@@ -37,7 +39,7 @@ options:
 exit codes: 0 success, 1 the command failed, 2 bad command line`;
 
 const USAGES: Record<string, string> = { start: START_USAGE, info: INFO_USAGE, shell: SHELL_USAGE, verify: VERIFY_USAGE, fault: FAULT_USAGE, truncate: TRUNCATE_USAGE, snapshot: SNAPSHOT_USAGE,
-  backup: BACKUP_USAGE, restore: RESTORE_USAGE };
+  backup: BACKUP_USAGE, restore: RESTORE_USAGE, worker: WORKER_USAGE };
 
 /** Runs the command line; resolves the exit code, or null when the command keeps running (start). */
 export async function main(argv: string[], io: Io = processIo): Promise<ExitCodeValue | null> {
@@ -67,6 +69,8 @@ export async function main(argv: string[], io: Io = processIo): Promise<ExitCode
         return await runVerify(args, io);
       case 'fault':
         return await runFault(args, io);
+      case 'worker':
+        return await runWorker(args, io);
       case 'truncate':
         return await runTruncate(args, io);
       case 'snapshot':

@@ -28,6 +28,14 @@ import { CLIENT_VERSION } from './version';
 /** Bound on waiting for the server to acknowledge a graceful close. */
 const CLOSE_GRACE_MS = 1000;
 
+/** What restartWorker() answers: the worker, its state (up), its restarts so far, the time taken. */
+export interface WorkerRestarted {
+  worker: number;
+  state: string;
+  restarts: number;
+  elapsedMs: number;
+}
+
 export type ClientState = 'connecting' | 'connected' | 'reconnecting' | 'closed';
 
 export interface ConnectionEvent {
@@ -317,6 +325,16 @@ export class Client extends EventEmitter<ClientEvents> {
     policy?: BasePolicy,
   ): Promise<void> {
     await this.call(Op.FAULT, { worker: fault.worker, kind: fault.kind }, true, policy);
+  }
+
+  /**
+   * Restarts worker `worker` (one that is up is stopped first; one the node gave up on after a
+   * crash loop is started again) and resolves once it is up. Never retried: PARTITION_UNAVAILABLE
+   * if the node gives up on it again first, TIMEOUT if it is not up within the call's timeout.
+   */
+  async restartWorker(worker: number, policy?: BasePolicy): Promise<WorkerRestarted> {
+    if (!Number.isSafeInteger(worker) || worker < 0) throw parameterError('worker must be a worker index');
+    return (await this.call(Op.WORKER_RESTART, { worker }, true, policy)).body as WorkerRestarted;
   }
 
   async ping(policy?: ReadPolicy): Promise<void> {

@@ -5,7 +5,7 @@
 //   await client.put(new Key('test', 'demo', 'k1'), { n: 1 });
 
 export { connect, Client } from './client';
-export type { ClientEvents, ClientState, ConnectionEvent, SnapshotCreated, SnapshotInfo, SnapshotRestored } from './client';
+export type { ClientEvents, ClientState, ConnectionEvent, SnapshotCreated, SnapshotInfo, SnapshotRestored, WorkerRestarted } from './client';
 export type { ClientOptions } from './options';
 export type { ServerInfo } from './connection';
 export { Key } from './key';

@@ -7,6 +7,7 @@ import { NamespaceStat, StatsBlock, StopWritesReason, WorkerStat } from '../shm/
 import { workerShareBytes } from '../memory-sizing';
 import type { WorkerHandle } from './worker-handle';
 import { DiskState, diskStateName } from '../storage/disk-space';
+import { masterRecordsLeft } from './idle-counts';
 
 export interface InfoSources {
   config: NodeConfig;
@@ -104,12 +105,16 @@ export function buildInfo(s: InfoSources): Record<string, unknown> {
       if (r === StopWritesReason.STOP_WRITES_PCT || reason === StopWritesReason.NONE) reason = r;
     }
     const disk = ns.storage === 'file' ? diskInfo(s, n, ns.dataDir) : null;
+    // A worker that is not running published its masters' records before its partitions moved
+    // to their replicas: count what it masters now, from the memory it left.
+    const records = s.stats.reduce((acc, st, i) => acc + (s.workers[i].state === 'up'
+      ? st.get(st.nsSlot(n, NamespaceStat.MASTER_RECORDS)) : masterRecordsLeft(s.workers[i], n, s.map)), 0);
     return {
       name: ns.name,
       storage: ns.storage,
       replicationFactor: s.map.copies[n],
       /** Records, each counted once (on its master); `copies` counts every copy held. */
-      records: sum(NamespaceStat.MASTER_RECORDS),
+      records,
       copies: sum(NamespaceStat.RECORDS),
       memoryBytes: sum(NamespaceStat.MEMORY_BYTES),
       memoryBytesMax: ns.memoryBytesMax,

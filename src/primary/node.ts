@@ -29,6 +29,7 @@ import { JobPool } from '../jobs/pool';
 import { descriptorBudget, descriptorReserve, openDescriptors, raiseDescriptorLimit, type DescriptorBudget } from './descriptors';
 import { SocketGuard } from './socket-guard';
 import { AerieError, Status } from '../errors';
+import { ReqOffset } from '../protocol/internal';
 
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const VERSION: string = require('../../../package.json').version;
@@ -131,12 +132,45 @@ async function startLocked(config: NodeConfig, lockedDirs: string[]): Promise<Ae
         failover.onWorkerDown(h, missedTruncates);
       }
     },
-    onWorkerFailed: (h) => router.refuseSlots(h.takeBacklog()),
+    onWorkerFailed: (h) => {
+      router.refuseSlots(h.takeBacklog());
+      logError(`worker ${h.index} given up on: ${describeUnavailable(h.index)}`);
+    },
     beforeRestart: (h) => {
       if (replicated) failover.beforeRestart(h);
     },
+    onDiedApplying: (h, message, blamed) => {
+      const quarantined = router.quarantine.noteDeath(message, blamed);
+      const what = `op ${message[ReqOffset.OP]}, digest ${message.subarray(ReqOffset.DIGEST, ReqOffset.DIGEST + C.DIGEST_BYTES).toString('hex')}`;
+      logError(`worker ${h.index} died applying a request (${what}): ${quarantined ? 'it is quarantined, refused if sent again' : 'suspected; quarantined if it is in flight at another such death'}`);
+    },
     log: logError,
   });
+  /**
+   * What a given-up worker leaves unserved, per namespace: of the partitions it was configured to
+   * master, those another holder in sync serves (or will, once failover moves them), and the rest.
+   */
+  const describeUnavailable = (w: number): string => {
+    const parts: string[] = [];
+    for (let ns = 0; ns < config.namespaces.length; ns++) {
+      let served = 0;
+      let unavailable = 0;
+      for (let p = 0; p < C.PARTITION_COUNT; p++) {
+        if (map.holder(ns, p, 0) !== w) continue;
+        let other = false;
+        for (let k = 1; k < map.copies[ns] && !other; k++) {
+          const d = map.holder(ns, p, k);
+          other = workers[d].state === 'up' && failover.sync[ns][d][p] === 1;
+        }
+        if (other) served++;
+        else unavailable++;
+      }
+      const name = config.namespaces[ns].name;
+      if (unavailable > 0) parts.push(`namespace ${name}: ${unavailable} of its partitions are UNAVAILABLE (no other copy in sync)${served > 0 ? `, ${served} served by replicas` : ''}`);
+      else if (served > 0) parts.push(`namespace ${name}: its ${served} partitions are served by replicas`);
+    }
+    return parts.join('; ');
+  };
   for (let i = 0; i < n; i++) {
     workers.push(
       new WorkerHandle(
@@ -158,6 +192,7 @@ async function startLocked(config: NodeConfig, lockedDirs: string[]): Promise<Ae
           onResponse: (slot, code, bytes, start, end) => router.onResponse(slot, code, bytes, start, end),
           onExit: (h, why) => supervisor.onExit(h, why),
           onReady: (h) => {
+            supervisor.onReady(h);
             // Its peers ring this ring's doorbell after writing its channels; a peer started
             // before it learns it here (one started later finds it in its init).
             peerRings[h.index] = h.requestRingSab;
@@ -259,6 +294,14 @@ async function startLocked(config: NodeConfig, lockedDirs: string[]): Promise<Ae
       if (action === 'restore') return compaction.exclusive(() => snapshots.restore(ns, id ?? ''));
       if (action === 'delete') return snapshots.delete(ns, id ?? '');
       return Promise.reject(new AerieError(Status.PARAMETER, `unknown snapshot action '${action}' (create, list, restore, delete)`));
+    },
+    restartWorker: (body) => {
+      const b = body as { worker?: unknown } | null;
+      const fields = b !== null && typeof b === 'object' ? Object.keys(b) : [];
+      if (fields.length !== 1 || fields[0] !== 'worker' || !Number.isInteger(b!.worker) || (b!.worker as number) < 0 || (b!.worker as number) >= n) {
+        return Promise.reject(new AerieError(Status.PARAMETER, `WORKER_RESTART needs {worker: 0..${n - 1}}`));
+      }
+      return supervisor.restartNow(b!.worker as number);
     },
     fault: (worker, kind) => {
       if (!config.supervisor.faultInjection) {

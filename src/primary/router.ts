@@ -23,6 +23,7 @@ import type { SetRegistry } from '../shm/set-registry';
 import { RequestTable, SlotKind, type BatchState, type BroadcastState, type ScanState } from './requests';
 import { RoutingFields, readRoutingFields } from './routing-fields';
 import type { Session } from './session';
+import { Quarantine } from './quarantine';
 import type { WorkerHandle } from './worker-handle';
 import { NOT_HERE, type DirectReader } from './direct-reads';
 import type { Failover } from './failover';
@@ -57,6 +58,8 @@ const CURSOR_BYTES = 16;
 
 export class Router {
   readonly table = new RequestTable();
+  /** Requests a worker died applying: refused when sent again. */
+  readonly quarantine = new Quarantine();
   private readonly nsIndexes: Map<string, number>;
   private readonly fields = new RoutingFields();
   private readonly keyReader = new Reader(new Uint8Array(0));
@@ -159,6 +162,7 @@ export class Router {
     frame: Uint8Array, bodyStart: number, bodyEnd: number, partitionId: number,
   ): void {
     if (!worker.accepting) throw new AerieError(Status.PARTITION_UNAVAILABLE, `partition's worker ${worker.index} is down`);
+    if (this.quarantine.size > 0) this.quarantine.check(session, op, nsIndex, this.fields.digest, frame, bodyStart, bodyEnd);
     const slot = this.table.acquire(session, id, SlotKind.SINGLE, worker.index);
     if (slot < 0) throw new AerieError(Status.DEVICE_OVERLOAD, 'too many requests in flight on the node');
     this.table.ops[slot] = op;

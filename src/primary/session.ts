@@ -39,6 +39,8 @@ export interface SessionHost {
   fault(worker: number, kind: string): import('./worker-handle').WorkerHandle;
   /** SNAPSHOT: create, list, restore or delete a namespace's snapshots. */
   snapshot(action: string, ns: string, id: string | null): Promise<unknown>;
+  /** WORKER_RESTART {worker}: restarts a worker (even one given up on); resolves once it is up. */
+  restartWorker(body: unknown): Promise<unknown>;
 }
 
 const reader = new Reader(new Uint8Array(0));
@@ -137,6 +139,7 @@ export class Session {
     if (op === Op.VERIFY) return this.onVerify(id, frame, bodyStart, bodyEnd);
     if (op === Op.FAULT) return this.onFault(id, frame, bodyStart, bodyEnd);
     if (op === Op.SNAPSHOT) return this.onSnapshot(id, frame, bodyStart, bodyEnd);
+    if (op === Op.WORKER_RESTART) return this.answerLater(id, this.host.restartWorker(readBody(frame, bodyStart, bodyEnd)));
     if (this.inFlight >= this.host.inFlightMax) {
       throw new AerieError(Status.QUOTA_EXCEEDED, `at most ${this.host.inFlightMax} requests in flight per connection`);
     }

@@ -1,28 +1,59 @@
 // Watches the workers and brings failed ones back. A worker is failed when its thread exits or
 // errors, when its heartbeat (a time it writes to shared memory on every loop) goes stale, or
 // when its heap nears its limit. A failed worker is restarted after a short, growing delay, and
-// the new thread adopts the old one's stores from shared memory; a worker that fails too often
-// within a window is given up on, loudly, and its partitions stay unavailable.
+// the new thread adopts the old one's stores from shared memory. A worker that fails too often
+// within a window is given up on, loudly, and tried again after a longer back-off
+// (`giveUpRetryMs`, doubling with each give-up in a row): a crash loop must never be an outage
+// for good. An operator can restart any worker at once (`aerie worker restart N`).
 
+import { WORKER_RESTART_TIMEOUT_MS } from '../constants';
 import type { NodeConfig } from '../config';
+import { AerieError, Status } from '../errors';
 import { StatsBlock, WorkerStat } from '../shm/stats';
 import type { WorkerHandle } from './worker-handle';
 
 export interface SupervisorHooks {
   /** Answer what the dead thread held (its backlog stays for the next thread). */
   onWorkerDown(h: WorkerHandle): void;
-  /** The worker will not be restarted: answer its backlog and refuse its partitions. */
+  /** The worker will not be restarted before its back-off: answer its backlog and refuse its partitions. */
   onWorkerFailed(h: WorkerHandle): void;
   /** Just before a new thread starts in the slot. */
   beforeRestart?(h: WorkerHandle): void;
+  /**
+   * The thread died applying this request message (not stopped by an operator); `blamed`: the
+   * death lies with the request (see WorkerHandle.kill).
+   */
+  onDiedApplying?(h: WorkerHandle, message: Buffer, blamed: boolean): void;
   log(message: string): void;
+}
+
+/** What `aerie worker restart` answers. */
+export interface RestartReport {
+  worker: number;
+  state: string;
+  restarts: number;
+  elapsedMs: number;
+}
+
+interface Waiter {
+  resolve(): void;
+  reject(err: Error): void;
 }
 
 export class Supervisor {
   /** Failure times per worker index, pruned to the crash-loop window. */
   private readonly failures = new Map<number, number[]>();
+  /** Give-ups in a row per worker (the back-off doubles with each), until it stays up a window. */
+  private readonly giveUps = new Map<number, number>();
+  /** When each worker was last ready. */
+  private readonly readyAtMs = new Map<number, number>();
   private timer: NodeJS.Timeout | null = null;
-  private readonly pendingRestarts = new Set<NodeJS.Timeout>();
+  /** The restart due for each worker (after a failure, or a give-up's back-off). */
+  private readonly pendingRestarts = new Map<number, NodeJS.Timeout>();
+  /** Workers an operator asked to restart: their exit is not a failure. */
+  private readonly requested = new Set<number>();
+  /** Operators waiting for a worker to be up. */
+  private readonly waiters = new Map<number, Waiter[]>();
   private stopped = false;
 
   constructor(
@@ -41,8 +72,10 @@ export class Supervisor {
   stop(): void {
     this.stopped = true;
     if (this.timer !== null) clearInterval(this.timer);
-    for (const t of this.pendingRestarts) clearTimeout(t);
+    for (const t of this.pendingRestarts.values()) clearTimeout(t);
     this.pendingRestarts.clear();
+    for (const [index, list] of this.waiters) for (const w of list) w.reject(new AerieError(Status.PARTITION_UNAVAILABLE, `worker ${index}: the node is stopping`));
+    this.waiters.clear();
   }
 
   /** Heartbeat and heap checks for every worker that is up. */
@@ -54,47 +87,123 @@ export class Supervisor {
       if (h.state !== 'up') continue;
       const st = this.stats[h.index];
       const beat = st.get(WorkerStat.HEARTBEAT_MS);
-      if (beat > 0 && now - beat > sv.heartbeatTimeoutMs) {
-        h.kill(`hung: no heartbeat for ${now - beat} ms`);
-      } else if (st.get(WorkerStat.HEAP_USED_BYTES) > (heapLimitBytes * sv.heapRestartPct) / 100) {
-        h.kill(`heap at ${Math.round(st.get(WorkerStat.HEAP_USED_BYTES) / 1048576)} MiB of ${this.config.workers.heapMbMax}`);
+      const heapBytes = st.get(WorkerStat.HEAP_USED_BYTES);
+      // The heap first: a thread collecting garbage near its limit may miss its heartbeat too.
+      if (heapBytes > (heapLimitBytes * sv.heapRestartPct) / 100) {
+        h.kill(`out of memory: heap at ${Math.round(heapBytes / 1048576)} MiB of ${this.config.workers.heapMbMax} (heapRestartPct ${sv.heapRestartPct})`);
+      } else if (beat > 0 && now - beat > sv.heartbeatTimeoutMs) {
+        h.kill(`hung: no heartbeat for ${now - beat} ms (heap ${Math.round(heapBytes / 1048576)} MiB of ${this.config.workers.heapMbMax} when last reported)`);
       } else if (sv.lagRestartMs > 0 && st.get(WorkerStat.EVENT_LOOP_LAG_MS) > sv.lagRestartMs) {
         h.kill(`event loop blocked for ${st.get(WorkerStat.EVENT_LOOP_LAG_MS)} ms (lagRestartMs ${sv.lagRestartMs})`);
       }
     }
   }
 
-  /** A worker's thread died: answer what it held, then restart it or give up on it. */
+  /** A worker's thread is ready: operators waiting for it are answered. */
+  onReady(h: WorkerHandle): void {
+    this.readyAtMs.set(h.index, Date.now());
+    const list = this.waiters.get(h.index);
+    this.waiters.delete(h.index);
+    for (const w of list ?? []) w.resolve();
+  }
+
+  /** A worker's thread died: answer what it held, then restart it or give up on it for a while. */
   onExit(h: WorkerHandle, why: string): void {
     h.state = 'down';
     h.lastFailure = why;
     h.lastDownAtMs = Date.now();
-    this.hooks.log(`worker ${h.index} failed (${why})`);
+    this.hooks.log(`worker ${h.index} ${this.requested.has(h.index) ? 'stopped' : 'failed'} (${why})`);
+    if (h.diedApplying !== null && !this.requested.has(h.index)) this.hooks.onDiedApplying?.(h, h.diedApplying, h.diedBlamingRequest);
     this.hooks.onWorkerDown(h);
     if (this.stopped) return;
+    if (this.requested.delete(h.index)) {
+      // An operator's restart is not a failure: no back-off, nothing counted.
+      this.restartAfter(h, 0);
+      return;
+    }
     const sv = this.config.supervisor;
     const now = Date.now();
+    if (now - (this.readyAtMs.get(h.index) ?? 0) >= sv.crashLoopWindowMs) this.giveUps.delete(h.index);
     const recent = (this.failures.get(h.index) ?? []).filter((t) => now - t < sv.crashLoopWindowMs);
     recent.push(now);
     this.failures.set(h.index, recent);
     if (recent.length >= sv.crashLoopMax) {
-      this.hooks.log(`worker ${h.index} failed ${recent.length} times within ${sv.crashLoopWindowMs} ms: NOT restarting it; its partitions are unavailable`);
-      h.giveUp();
-      this.hooks.onWorkerFailed(h);
+      this.giveUp(h, recent.length);
       return;
     }
-    const delayMs = Math.min(sv.restartDelayMsMax, sv.restartDelayMsMin * 2 ** (recent.length - 1));
+    this.restartAfter(h, Math.min(sv.restartDelayMsMax, sv.restartDelayMsMin * 2 ** (recent.length - 1)));
+  }
+
+  /** Too many failures: no restart before the back-off (if any); the node says what still serves. */
+  private giveUp(h: WorkerHandle, failures: number): void {
+    const sv = this.config.supervisor;
+    const count = (this.giveUps.get(h.index) ?? 0) + 1;
+    this.giveUps.set(h.index, count);
+    const retryMs = sv.giveUpRetryMs === 0 ? 0 : Math.min(sv.giveUpRetryMsMax, sv.giveUpRetryMs * 2 ** (count - 1));
+    h.giveUp();
+    const retry = retryMs === 0 ? 'not retried until `aerie worker restart`' : `retried in ${retryMs} ms`;
+    this.hooks.log(`worker ${h.index} failed ${failures} times within ${sv.crashLoopWindowMs} ms: given up on (${retry})`);
+    this.hooks.onWorkerFailed(h);
+    for (const w of this.waiters.get(h.index) ?? []) w.reject(new AerieError(Status.PARTITION_UNAVAILABLE, `worker ${h.index} was given up on: ${h.lastFailure}`));
+    this.waiters.delete(h.index);
+    if (retryMs > 0) this.restartAfter(h, retryMs);
+  }
+
+  private restartAfter(h: WorkerHandle, delayMs: number): void {
+    const previous = this.pendingRestarts.get(h.index);
+    if (previous !== undefined) clearTimeout(previous);
     const timer = setTimeout(() => {
-      this.pendingRestarts.delete(timer);
-      if (this.stopped) return;
-      h.restarts++;
-      // The new thread adopts the stores from shared memory: no acknowledged write is lost. If
-      // the last one died taking them over, file namespaces are rebuilt from disk instead.
-      const fromDisk = h.adoptionFailed;
-      if (fromDisk) this.hooks.log(`worker ${h.index} died adopting its stores: rebuilding its file namespaces from their snapshot and log, and copying its replicated ones`);
-      this.hooks.beforeRestart?.(h);
-      h.start(true, fromDisk).catch(() => undefined);
+      this.pendingRestarts.delete(h.index);
+      if (!this.stopped) this.restart(h);
     }, delayMs);
-    this.pendingRestarts.add(timer);
+    this.pendingRestarts.set(h.index, timer);
+  }
+
+  private restart(h: WorkerHandle): void {
+    h.restarts++;
+    // The new thread adopts the stores from shared memory: no acknowledged write is lost. If
+    // the last one died taking them over, file namespaces are rebuilt from disk instead.
+    const fromDisk = h.adoptionFailed;
+    if (fromDisk) this.hooks.log(`worker ${h.index} died adopting its stores: rebuilding its file namespaces from their snapshot and log, and copying its replicated ones`);
+    this.hooks.beforeRestart?.(h);
+    h.start(true, fromDisk).catch(() => undefined);
+  }
+
+  /**
+   * An operator's restart: a worker that is up is stopped and started again; one given up on, or
+   * waiting for its restart, is started now (its failure count starts afresh). Resolves once the
+   * worker is up; rejects with PARTITION_UNAVAILABLE if it is given up on again first, TIMEOUT
+   * after WORKER_RESTART_TIMEOUT_MS.
+   */
+  restartNow(index: number): Promise<RestartReport> {
+    const h = this.workers[index];
+    if (h === undefined) return Promise.reject(new AerieError(Status.PARAMETER, `worker must be 0..${this.workers.length - 1}`));
+    if (this.stopped) return Promise.reject(new AerieError(Status.PARTITION_UNAVAILABLE, 'the node is stopping'));
+    const startedMs = Date.now();
+    const up = new Promise<void>((resolve, reject) => {
+      const list = this.waiters.get(index) ?? [];
+      list.push({ resolve, reject });
+      this.waiters.set(index, list);
+    });
+    this.failures.delete(index);
+    this.giveUps.delete(index);
+    if (h.state === 'up') {
+      this.requested.add(index);
+      h.kill('restart requested by an operator');
+    } else if (h.state === 'failed' || h.state === 'down') {
+      this.hooks.log(`worker ${index}: restart requested by an operator (was ${h.state})`);
+      const pending = this.pendingRestarts.get(index);
+      if (pending !== undefined) clearTimeout(pending);
+      this.pendingRestarts.delete(index);
+      this.restart(h);
+    }
+    // 'starting': the thread on its way up answers.
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new AerieError(Status.TIMEOUT, `worker ${index} was not up within ${WORKER_RESTART_TIMEOUT_MS} ms`, true)), WORKER_RESTART_TIMEOUT_MS);
+    });
+    return Promise.race([up, timeout]).then(
+      () => ({ worker: index, state: h.state, restarts: h.restarts, elapsedMs: Date.now() - startedMs }),
+    ).finally(() => clearTimeout(timer));
   }
 }

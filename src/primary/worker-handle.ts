@@ -14,6 +14,7 @@ import {
 
 type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
 import { Ring } from '../shm/ring';
+import { StatsBlock, WorkerStat } from '../shm/stats';
 
 export type ResponseHandler = (slot: number, code: number, bytes: Uint8Array, start: number, end: number) => void;
 
@@ -40,6 +41,8 @@ interface Incarnation {
   alive: boolean;
   /** Why it died, when the primary knows better than the exit code (hang, fault). */
   killedFor: string | null;
+  /** Ended by the primary (kill()), not failed by itself: the request it was applying is only suspected. */
+  killedInnocent: boolean;
   /** Whether it took over any store from shared memory, and whether it got as far as ready. */
   adopted: boolean;
   ready: boolean;
@@ -72,6 +75,11 @@ export class WorkerHandle {
   answered = 0;
   /** Per namespace: whether the current thread took its store over from shared memory. */
   adoptedNamespaces: boolean[] = [];
+  /** The request message the last thread was applying when it died (a copy), or null. */
+  diedApplying: Buffer | null = null;
+  /** Whether that death blames the request: the thread failed by itself (an exception, an exit, its heap limit). */
+  diedBlamingRequest = false;
+  private readonly stats: StatsBlock;
 
   constructor(base: WorkerBase, events: WorkerEvents, heapMbMax: number) {
     this.index = base.workerIndex;
@@ -79,6 +87,17 @@ export class WorkerHandle {
     this.events = events;
     this.resourceLimits = { maxOldGenerationSizeMb: heapMbMax };
     this.stores = base.namespaces.map(() => ({ indexSab: null, controlSab: null, arenaStatsSab: null, blocks: [] }));
+    this.stats = StatsBlock.attach(base.stats, base.namespaces.length);
+  }
+
+  /** The request message a dead thread was applying, copied from its ring (null: none). */
+  private applyingWhenDied(life: Incarnation): Buffer | null {
+    const at = this.stats.get(WorkerStat.APPLYING_OFFSET) - 1;
+    const length = this.stats.get(WorkerStat.APPLYING_LENGTH);
+    this.stats.set(WorkerStat.APPLYING_OFFSET, 0);
+    const bytes = life.requests.bytes;
+    if (at < 0 || length < REQ_HEADER_BYTES || at + length > bytes.length) return null;
+    return Buffer.from(bytes.subarray(at, at + length));
   }
 
   get alive(): boolean {
@@ -148,7 +167,7 @@ export class WorkerHandle {
       name: `aerie-worker-${this.index}`,
       resourceLimits: this.resourceLimits,
     });
-    const life: Incarnation = { thread, requests, responses, alive: true, killedFor: null, adopted: adoptable.some((a) => a !== null), ready: false };
+    const life: Incarnation = { thread, requests, responses, alive: true, killedFor: null, killedInnocent: false, adopted: adoptable.some((a) => a !== null), ready: false };
     this.adoptedNamespaces = adoptable.map((a) => a !== null);
     this.life = life;
     this.state = 'starting';
@@ -160,6 +179,10 @@ export class WorkerHandle {
       });
       thread.on('exit', (code) => {
         life.alive = false;
+        if (this.life === life) {
+          this.diedApplying = this.applyingWhenDied(life);
+          this.diedBlamingRequest = !life.killedInnocent;
+        }
         this.failControl(new Error(`worker ${this.index} exited before answering`));
         reject(new Error(`worker ${this.index} exited with ${code}`));
         if (this.life === life && this.state !== 'stopped') this.events.onExit(this, life.killedFor ?? `exit code ${code}`);
@@ -255,11 +278,17 @@ export class WorkerHandle {
     }
   }
 
-  /** Ends the current thread now (hang, proactive restart); the exit handler takes it from there. */
+  /**
+   * Ends the current thread now (hang, heap, proactive restart); the exit handler takes it from
+   * there. Such a death does not blame the request being applied by itself (a healthy thread on a
+   * starved core misses its heartbeat too; a heap may be full of another request's garbage): that
+   * request is quarantined only if it is in flight at a second death (src/primary/quarantine.ts).
+   */
   kill(why: string): void {
     const life = this.life;
     if (life === null || !life.alive) return;
     life.killedFor = why;
+    life.killedInnocent = true;
     void life.thread.terminate();
   }
 

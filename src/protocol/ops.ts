@@ -57,6 +57,11 @@ export const Op = {
    *  list -> {snapshots: [{id, createdAtMs, records, bytes, base}]}; restore -> {id, records,
    *  elapsedMs, pauseMs, segmentsReleased}; delete -> {id}. */
   SNAPSHOT: 17,
+  /** body {worker: int} -> {worker, state, restarts, elapsedMs}: restarts the worker (a thread
+   *  that is up is stopped first; one given up on is started again, its failures forgotten) and
+   *  answers once it is up. PARAMETER for an unknown worker; PARTITION_UNAVAILABLE if it is given
+   *  up on again first; TIMEOUT if it is not up within a minute. */
+  WORKER_RESTART: 18,
 } as const;
 
 /** Ops that change records: a worker failing with one in flight leaves its outcome unknown. */

@@ -23,8 +23,14 @@ export const WorkerStat = {
   REPL_OVERFLOWS: 14,
   /** Records this worker copied to rebuilding workers. */
   MIGRATED_RECORDS: 15,
+  /**
+   * The request message the worker is applying: its offset in the request ring plus one (0: none),
+   * and its length. A thread that dies with it set died applying that request.
+   */
+  APPLYING_OFFSET: 16,
+  APPLYING_LENGTH: 17,
 } as const;
-const WORKER_SLOTS = 16;
+const WORKER_SLOTS = 20;
 
 export const NamespaceStat = {
   RECORDS: 0,

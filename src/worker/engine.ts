@@ -2,6 +2,7 @@
 // follows the same steps: look up, apply policies, build the new bins, encode, store. Errors are
 // result codes; an AerieError thrown anywhere below becomes that code in the response.
 
+import { OPERATE_COST_UNITS_MAX, OPERATE_COST_UNITS_PER_RECORD_BYTE } from '../constants';
 import { AerieError, Status, statusName } from '../errors';
 import { Exists, GenPolicy, Op, Ttl } from '../protocol/ops';
 import { ReqFlag, ReqOffset, SCAN_ALL_SETS } from '../protocol/internal';
@@ -35,6 +36,8 @@ export class Engine {
   private readonly ctx: Ctx;
   /** Why the current request was refused, when a code alone does not say (null: nothing to add). */
   private refusal: string | null = null;
+  /** Beats the worker's heartbeat (and reports its heap): a long call is progress, not a hang. */
+  private readonly beat: () => void;
 
   /** Sends each applied write to the partition's other holders (null: nothing is replicated). */
   private readonly repl: ReplicationOut | null;
@@ -42,12 +45,22 @@ export class Engine {
   /** Records of the partitions this worker masters in a namespace (a truncate reports those). */
   private readonly masterRecords: (ns: Namespace) => number;
 
-  constructor(namespaces: Namespace[], stats: StatsBlock, repl: ReplicationOut | null = null, masterRecords: (ns: Namespace) => number = (ns) => ns.store.recordCount) {
+  constructor(
+    namespaces: Namespace[], stats: StatsBlock, repl: ReplicationOut | null = null,
+    masterRecords: (ns: Namespace) => number = (ns) => ns.store.recordCount,
+    beat: () => void = () => stats.set(WorkerStat.HEARTBEAT_MS, Date.now()),
+  ) {
+    this.beat = beat;
     this.namespaces = namespaces;
     this.stats = stats;
     this.repl = repl;
     this.masterRecords = masterRecords;
     this.ctx = { ns: namespaces[0], bytes: new Uint8Array(0), digestOffset: 0, setId: 0, nowMs: 0, nowVoid: 0 };
+  }
+
+  /** When the request being handled (or the last one) began: the drain's clock, at no extra cost. */
+  get nowMs(): number {
+    return this.ctx.nowMs;
   }
 
   /**
@@ -386,7 +399,8 @@ export class Engine {
   private operate(out: Writer): number {
     const slot = this.lookup();
     const existing = slot >= 0 ? this.storedBins(slot) : null;
-    const res = applyOps(existing, this.fields.ops);
+    const recordBytes = slot >= 0 ? this.ctx.ns.store.binsLength(slot) : 0;
+    const res = applyOps(existing, this.fields.ops, this.beat, OPERATE_COST_UNITS_MAX + OPERATE_COST_UNITS_PER_RECORD_BYTE * recordBytes);
     if (res.code !== 0) return res.code;
     const { ns, nowMs } = this.ctx;
     if (res.write || res.deleteRecord || res.touch) {
@@ -422,6 +436,8 @@ export class Engine {
     out.writeString('results');
     out.writeArrayHeader(res.results.length);
     for (const r of res.results) out.writeValue(r as never);
+    // The encoding was paid for in the budget; it may have been the longest part of the call.
+    this.beat();
     return 0;
   }
 }

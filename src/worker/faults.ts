@@ -14,6 +14,7 @@ export function isFaultKind(kind: string): kind is FaultKind {
 /**
  * Does not return, except for crash (which throws from a later microtask) and lag (which returns
  * after blocking the event loop for FAULT_LAG_MS while calling `beat` as a busy batch would).
+ * oom calls `beat` too, with each allocation.
  */
 export function injectFault(kind: FaultKind, beat: () => void): void {
   switch (kind) {
@@ -39,9 +40,13 @@ export function injectFault(kind: FaultKind, beat: () => void): void {
       for (;;) Atomics.wait(word, 0, 0);
     }
     case 'oom': {
-      // Grow the heap until the worker's resourceLimits stop it.
+      // Grow the heap until the supervisor (heapRestartPct) or the worker's resourceLimits stop
+      // it, beating as a request allocating without bound would: out of memory, not hung.
       const hoard: number[][] = [];
-      for (;;) hoard.push(new Array<number>(1 << 20).fill(Math.random()));
+      for (;;) {
+        hoard.push(new Array<number>(1 << 20).fill(Math.random()));
+        beat();
+      }
     }
   }
 }

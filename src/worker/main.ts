@@ -2,6 +2,7 @@
 // request ring in batches, answering on the response ring. Between batches it runs the background
 // work (expiry sweep, defragmentation, stats) and sleeps on the ring when there is nothing to do.
 
+import { getHeapStatistics } from 'node:v8';
 import { parentPort, workerData } from 'node:worker_threads';
 import * as C from '../constants';
 import { Status } from '../errors';
@@ -105,7 +106,15 @@ const channels = ReplicationChannels.attach(init.workerCount, init.replRings, in
 const replicated = init.copies.some((c) => c > 1);
 const replOut = replicated ? new ReplicationOut(init.workerIndex, map, channels, init.peerRequestRings, stats) : null;
 const replIn = replicated ? new ReplicationIn(init.workerIndex, namespaces, channels, stats) : null;
-const engine = new Engine(namespaces, stats, replOut, (ns) => masterRecords(ns));
+/**
+ * A beat from inside long work (a costly request, an injected fault): the heap goes with it, so a
+ * worker running out of memory is reported as such rather than as hung.
+ */
+const beatWithHeap = () => {
+  stats.set(WorkerStat.HEARTBEAT_MS, Date.now());
+  stats.set(WorkerStat.HEAP_USED_BYTES, getHeapStatistics().used_heap_size);
+};
+const engine = new Engine(namespaces, stats, replOut, (ns) => masterRecords(ns), beatWithHeap);
 const out = new Writer(C.RING_MESSAGE_BYTES_MAX);
 const scanReader = new Reader(new Uint8Array(0));
 const scanFields = new RequestFields();
@@ -255,13 +264,17 @@ function drain(): number {
     return 0;
   }
   let handled = 0;
+  const startedMs = Date.now();
   while (handled < C.WORKER_DRAIN_BATCH_MAX) {
     const offset = requests.next();
     if (offset < 0) break;
     out.reset();
     const op = requests.bytes[offset + ReqOffset.OP];
     pendingIsWrite = isWriteOp(op);
+    stats.set(WorkerStat.APPLYING_LENGTH, requests.length);
+    stats.set(WorkerStat.APPLYING_OFFSET, offset + 1);
     pendingCode = handleOne(offset, requests.length);
+    stats.set(WorkerStat.APPLYING_OFFSET, 0);
     pendingSlot = requests.view.getUint32(offset + ReqOffset.SLOT, true);
     handled++;
     // A long batch on a busy core must not look like a hang to the supervisor.
@@ -270,6 +283,9 @@ function drain(): number {
       blocked = true;
       break;
     }
+    // Costly requests (each bounded: src/worker/operate-cost.ts) end the drain early, so their
+    // answers and everyone else's are published, and the heartbeat beats, at least this often.
+    if (engine.nowMs - startedMs >= C.WORKER_DRAIN_MS_MAX) break;
   }
   if (handled > 0) requests.release();
   return handled;
@@ -341,7 +357,7 @@ async function publish(): Promise<void> {
   if (pendingFault !== null) {
     const kind = pendingFault as FaultKind;
     pendingFault = null;
-    injectFault(kind, () => stats.set(WorkerStat.HEARTBEAT_MS, Date.now()));
+    injectFault(kind, beatWithHeap);
   }
 }
 

@@ -13,8 +13,10 @@
 //   the rule INCR applies to a non-numeric bin.
 // - Float addition whose result is integral in the safe range (1.5 + 1.5) stores a plain number,
 //   which reads back as an integer: the decoded value domain cannot tell 3.0 from 3.
+// - Every op is charged its cost before it runs (src/worker/operate-cost.ts); a call that would
+//   pass OPERATE_COST_UNITS_MAX fails QUOTA_EXCEEDED before that op, with nothing applied.
 
-import { BINS_PER_RECORD_MAX } from '../constants';
+import { BINS_PER_RECORD_MAX, OPERATE_COST_UNITS_MAX } from '../constants';
 import { Status } from '../errors';
 import { OpType } from '../protocol/ops';
 import type { BinValue, Bins } from '../protocol/ops';
@@ -22,6 +24,9 @@ import {
   binCount, checkBinName, checkValue, isBytes, isInt64, isInteger, isMapKey,
   isPlainObject, normalizeInt,
 } from './bins';
+import {
+  CostMeter, MAP_ENTRY_COPY_UNITS, PLAIN_KEY_COPY_UNITS, PLAIN_KEY_COUNT_UNITS, lengthUnits, weightOf,
+} from './operate-cost';
 
 export interface OperateResult {
   /** 0, or the status of the first failing op (the other fields are then empty). */
@@ -73,13 +78,17 @@ const READ_ONLY_TYPES: ReadonlySet<number> = new Set<number>([
   OpType.READ, OpType.TOUCH, OpType.LIST_GET, OpType.LIST_SIZE, OpType.MAP_GET_BY_KEY, OpType.MAP_SIZE,
 ]);
 
-export function applyOps(existing: Bins | null, ops: unknown): OperateResult {
+/**
+ * `beat` is called every OPERATE_BEAT_UNITS units spent (the worker's heartbeat: a call near the
+ * budget on a loaded machine is progress, not a hang); `budget` is the units the call may spend.
+ */
+export function applyOps(existing: Bins | null, ops: unknown, beat: (() => void) | null = null, budget: number = OPERATE_COST_UNITS_MAX): OperateResult {
   const parsed = parseOps(ops);
   if (!Array.isArray(parsed)) return failed(parsed);
   const write = parsed.some((op) => !READ_ONLY_TYPES.has(op.type));
   if (existing === null && !write) return failed({ code: Status.KEY_NOT_FOUND, message: 'record not found' });
 
-  const working = new Working(existing);
+  const working = new Working(existing, new CostMeter(budget, beat));
   const results: BinValue[] = [];
   let touch = false;
   let deleteRecord = false;
@@ -204,9 +213,21 @@ class Working {
   message = '';
   /** Bins whose list or map this call copied and nothing else references: safe to change in place. */
   private readonly owned = new Set<string>();
+  /**
+   * The last READ of all bins, answered again (the same object) while no bin has changed: the
+   * copy of a wide record is the dearest part of a read, and repeating it buys nothing.
+   */
+  private snapshot: Bins | null = null;
+  private snapshotUnits = 0;
+  /** Key counts of plain-object maps (they have no size field), by bin, while the bin is unchanged. */
+  private readonly plainSizes = new Map<string, number>();
+  private readonly meter: CostMeter;
 
-  constructor(existing: Bins | null) {
+  constructor(existing: Bins | null, meter: CostMeter) {
     this.bins = existing === null ? {} : { ...existing };
+    this.meter = meter;
+    // The copy above is the call's first cost.
+    meter.charge(existing === null ? 1 : binCount(existing) * PLAIN_KEY_COPY_UNITS);
   }
 
   apply(op: ParsedOp): BinValue {
@@ -237,40 +258,72 @@ class Working {
     return null;
   }
 
+  /** Charges an op's cost before it runs: false (and the call fails) when it passes the budget. */
+  private afford(units: number): boolean {
+    if (this.meter.charge(units)) return true;
+    this.fail(Status.QUOTA_EXCEEDED, `the call would cost more than ${this.meter.budget} units (${this.meter.spent} spent before this op, which costs ${units}); split it`);
+    return false;
+  }
+
+  /** Units to copy the bin's container unless this call already owns it. */
+  private copyUnits(bin: string, size: number): number {
+    return this.owned.has(bin) ? 0 : size;
+  }
+
   private get(bin: string): BinValue | undefined {
     const value = Object.hasOwn(this.bins, bin) ? this.bins[bin] : undefined;
     return value === null ? undefined : value;
   }
 
   private set(bin: string, value: BinValue): null {
+    this.snapshot = null;
     this.bins[bin] = value;
     this.owned.delete(bin);
+    this.plainSizes.delete(bin);
     return null;
   }
 
   private clear(): null {
+    this.snapshot = null;
     this.bins = {};
     this.owned.clear();
+    this.plainSizes.clear();
     return null;
   }
 
   private remove(bin: string): null {
+    this.snapshot = null;
     delete this.bins[bin];
     this.owned.delete(bin);
+    this.plainSizes.delete(bin);
     return null;
   }
 
   /** A result that aliases a bin's list or map makes that container shared again. */
   private read(bin: string | null): BinValue {
     if (bin === null) {
+      // The encoding of every bin into the answer (the copy costs as much, and is made at most
+      // once while nothing changes).
+      if (this.snapshot === null) {
+        let units = 1;
+        for (const name in this.bins) units += lengthUnits(name.length) + weightOf(this.bins[name]);
+        this.snapshotUnits = units;
+        if (!this.afford(units + binCount(this.bins) * PLAIN_KEY_COPY_UNITS)) return null;
+        this.snapshot = { ...this.bins };
+      } else if (!this.afford(this.snapshotUnits)) {
+        return null;
+      }
       this.owned.clear();
-      return { ...this.bins };
+      return this.snapshot;
     }
+    const value = this.get(bin) ?? null;
+    if (!this.afford(weightOf(value))) return null;
     this.owned.delete(bin);
-    return this.get(bin) ?? null;
+    return value;
   }
 
   private incr(bin: string, n: Num): null {
+    if (!this.afford(1)) return null;
     const current = this.get(bin) ?? 0;
     if (typeof current !== 'number' && typeof current !== 'bigint') return this.fail(Status.BIN_TYPE, `bin ${bin} is not numeric`);
     return this.set(bin, addNumbers(current, n));
@@ -278,6 +331,9 @@ class Working {
 
   private concat(bin: string, value: string | Uint8Array, prepend: boolean): null {
     const current = this.get(bin);
+    // Bytes are copied whole each time; strings join as ropes, flattened once when stored.
+    const copied = isBytes(current) ? current.length + value.length : value.length;
+    if (!this.afford(lengthUnits(copied))) return null;
     if (current === undefined) return this.set(bin, value);
     if (typeof current === 'string' && typeof value === 'string') {
       return this.set(bin, prepend ? value + current : current + value);
@@ -294,6 +350,7 @@ class Working {
   private ownedList(bin: string, list: BinValue[]): BinValue[] {
     if (this.owned.has(bin)) return list;
     const copy = list.slice();
+    this.snapshot = null;
     this.bins[bin] = copy;
     this.owned.add(bin);
     return copy;
@@ -301,7 +358,9 @@ class Working {
 
   private listAppend(bin: string, value: BinValue): BinValue {
     const current = this.get(bin);
+    if (!this.afford(1 + (Array.isArray(current) ? this.copyUnits(bin, current.length) : 0))) return null;
     if (current === undefined) {
+      this.snapshot = null;
       this.bins[bin] = [value];
       this.owned.add(bin);
       return 1;
@@ -319,6 +378,9 @@ class Working {
     if (typeof position !== 'number' || position < 0 || position >= current.length) {
       return this.fail(Status.OP_NOT_APPLICABLE, `index ${index} is outside a list of ${current.length}`);
     }
+    // The answer's encoding; a removal also copies the list unless owned, and shifts its tail.
+    const units = 1 + weightOf(current[position]) + (take ? this.copyUnits(bin, current.length) + current.length - position : 0);
+    if (!this.afford(units)) return null;
     if (!take) return current[position]!;
     return this.ownedList(bin, current).splice(position, 1)[0]!;
   }
@@ -331,6 +393,7 @@ class Working {
   }
 
   private listSize(bin: string): BinValue {
+    if (!this.afford(1)) return null;
     const current = this.get(bin);
     if (current === undefined) return 0;
     if (!Array.isArray(current)) return this.fail(Status.BIN_TYPE, `bin ${bin} is not a list`);
@@ -346,12 +409,37 @@ class Working {
     return this.fail(Status.BIN_TYPE, `bin ${bin} is not a map`);
   }
 
+  /** Units to copy the bin's map before changing it (see ownedMap). */
+  private mapChangeUnits(bin: string, map: AnyMap | undefined, key: MapKey): number {
+    if (map === undefined) return 1;
+    const convert = !(map instanceof Map) && typeof key !== 'string';
+    if (this.owned.has(bin) && !convert) return 1;
+    const perEntry = map instanceof Map ? MAP_ENTRY_COPY_UNITS : PLAIN_KEY_COPY_UNITS;
+    return 1 + perEntry * this.mapSizeOf(bin, map);
+  }
+
+  /**
+   * The map's entry count. A plain object has no size field: its keys are counted once (charged
+   * here) and the count kept until the bin is replaced (set, remove, clear drop it; this call's map
+   * ops keep it up to date).
+   */
+  private mapSizeOf(bin: string, map: AnyMap): number {
+    if (map instanceof Map) return map.size;
+    const known = this.plainSizes.get(bin);
+    if (known !== undefined) return known;
+    const size = Object.keys(map).length;
+    this.meter.spent += size * PLAIN_KEY_COUNT_UNITS; // already spent: the next afford() refuses if that passed the budget
+    this.plainSizes.set(bin, size);
+    return size;
+  }
+
   /** The bin's map ready to take `key`: copied unless owned, and a JS Map if `key` is an integer. */
   private ownedMap(bin: string, map: AnyMap, key: MapKey): AnyMap {
     const convert = !(map instanceof Map) && typeof key !== 'string';
     if (this.owned.has(bin) && !convert) return map;
     const copy: AnyMap = map instanceof Map ? new Map(map)
       : convert ? new Map<MapKey, BinValue>(Object.entries(map)) : { ...map };
+    this.snapshot = null;
     this.bins[bin] = copy;
     this.owned.add(bin);
     return copy;
@@ -359,15 +447,25 @@ class Working {
 
   private mapPut(bin: string, key: MapKey, value: BinValue): BinValue {
     const map = this.mapOf(bin);
-    if (map === null) return null;
+    if (map === null || !this.afford(this.mapChangeUnits(bin, map, key))) return null;
+    const size = map === undefined ? 0 : this.mapSizeOf(bin, map);
+    const added = map === undefined || getEntry(map, key) === undefined;
     const target = this.ownedMap(bin, map ?? {}, key);
     setEntry(target, key, value);
-    return sizeOf(target);
+    return this.resized(bin, target, added ? size + 1 : size);
+  }
+
+  /** Records a map's new size after this call changed it; returns the size. */
+  private resized(bin: string, map: AnyMap, size: number): number {
+    if (map instanceof Map) return map.size;
+    this.plainSizes.set(bin, size);
+    return size;
   }
 
   private mapGet(bin: string, key: MapKey): BinValue {
     const map = this.mapOf(bin);
-    return map ? getEntry(map, key) ?? null : null;
+    const value = map ? getEntry(map, key) ?? null : null;
+    return this.afford(weightOf(value)) ? value : null;
   }
 
   private mapRemove(bin: string, key: MapKey): BinValue {
@@ -375,27 +473,34 @@ class Working {
     if (!map) return null;
     const value = getEntry(map, key);
     if (value === undefined) return null;
+    if (!this.afford(this.mapChangeUnits(bin, map, key) + weightOf(value))) return null;
+    const size = this.mapSizeOf(bin, map);
     const target = this.ownedMap(bin, map, key);
     if (target instanceof Map) target.delete(key);
     else delete target[key as string];
+    this.resized(bin, target, size - 1);
     return value;
   }
 
   private mapSize(bin: string): BinValue {
     const map = this.mapOf(bin);
-    return map ? sizeOf(map) : 0;
+    if (!this.afford(1)) return null;
+    return map ? this.mapSizeOf(bin, map) : 0;
   }
 
   private mapIncrement(bin: string, key: MapKey, n: Num): BinValue {
     const map = this.mapOf(bin);
-    if (map === null) return null;
+    if (map === null || !this.afford(this.mapChangeUnits(bin, map, key))) return null;
     const entry = map === undefined ? undefined : getEntry(map, key);
     const current = entry === undefined ? 0 : entry;
     if (typeof current !== 'number' && typeof current !== 'bigint') {
       return this.fail(Status.BIN_TYPE, `map value at key ${String(key)} is not numeric`);
     }
     const sum = addNumbers(current, n);
-    setEntry(this.ownedMap(bin, map ?? {}, key), key, sum);
+    const size = map === undefined ? 0 : this.mapSizeOf(bin, map);
+    const target = this.ownedMap(bin, map ?? {}, key);
+    setEntry(target, key, sum);
+    this.resized(bin, target, entry === undefined ? size + 1 : size);
     return sum;
   }
 }
@@ -411,6 +516,3 @@ function setEntry(map: AnyMap, key: MapKey, value: BinValue): void {
   else map[key as string] = value;
 }
 
-function sizeOf(map: AnyMap): number {
-  return map instanceof Map ? map.size : Object.keys(map).length;
-}

@@ -2,7 +2,7 @@
 // allocates nothing per request beyond the values it must decode (bins, ops). Unknown fields are
 // rejected: a misspelt policy must fail loudly rather than be ignored.
 
-import { VALUE_DEPTH_MAX } from '../constants';
+import { BINS_PER_RECORD_MAX, VALUE_DEPTH_MAX } from '../constants';
 import { AerieError, Status } from '../errors';
 import { Exists, GenPolicy, Ttl } from '../protocol/ops';
 import { Reader } from '../protocol/reader';
@@ -51,6 +51,8 @@ function readBinNames(r: Reader): string[] | null {
   }
   const v = r.readValue();
   if (!Array.isArray(v) || v.some((n) => typeof n !== 'string')) bad('bins must be an array of bin names');
+  // Each name is looked up in every record read (a batch repeats that per key): bounded as bins are.
+  if (v.length > BINS_PER_RECORD_MAX) bad(`bins may name at most ${BINS_PER_RECORD_MAX} bins`);
   return v as string[];
 }
 
