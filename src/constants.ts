@@ -33,8 +33,32 @@ export const FRAME_BYTES_MAX_DEFAULT = 16 * 1024 * 1024;
 export const REQUESTS_PER_FRAME_MAX = 4096;
 export const IN_FLIGHT_PER_CONNECTION_MAX_DEFAULT = 8192;
 export const CONNECTIONS_MAX_DEFAULT = 10000;
-/** A connection whose unsent output exceeds this is closed (1013): it is not reading. */
+/**
+ * Answer bytes one connection may hold at once (configurable as service.sendBufferBytesMax):
+ * requests in flight at their answers' bounds, the frame being built and its socket's queue.
+ * Past it, the connection's further requests wait (docs/protocol.md §10).
+ */
 export const SEND_BUFFER_BYTES_MAX_DEFAULT = 64 * 1024 * 1024;
+/** Answer bytes the whole node may hold at once, over all connections (service.answerBytesMax). */
+export const ANSWER_BYTES_MAX_DEFAULT = 1024 * 1024 * 1024;
+/** An answer's bytes around a record's bins: [id, code, {gen, ttl, bins}] headers and keys. */
+export const ANSWER_ENVELOPE_BYTES = 64;
+/** One batch element's bytes around its bins: [code, gen, ttl, bins]. */
+export const BATCH_ELEMENT_ENVELOPE_BYTES = 32;
+/** The bound reserved for an answer that carries no record (a write's {gen, ttl}, PING, an error). */
+export const ANSWER_SMALL_BYTES = 256;
+/** The bound reserved for INFO, VERIFY and SNAPSHOT answers (reports of bounded length). */
+export const ANSWER_ADMIN_BYTES = 1024 * 1024;
+/**
+ * A request body's bytes beyond its record (namespace, set, key, digest, policies): a body larger
+ * than the namespace's recordBytesMax plus this cannot hold a storable record, and is refused
+ * RECORD_TOO_BIG before it reaches a worker's ring.
+ */
+export const REQUEST_BODY_OVERHEAD_BYTES = USER_KEY_BYTES_MAX + 4096;
+/** Smallest answer frame a client may announce in HELLO (`maxFrameBytes`). */
+export const CLIENT_FRAME_BYTES_MIN = 64 * 1024;
+/** A session's answer buffer grown past this is dropped after its frame is sent, not kept. */
+export const SESSION_OUT_KEEP_BYTES = 1024 * 1024;
 /** A connection must send hello within this long after opening. */
 export const HELLO_TIMEOUT_MS = 10_000;
 export const BATCH_KEYS_MAX = 5000;
@@ -148,6 +172,9 @@ assert(ARENA_BLOCK_BYTES / 8 <= 1 << 21, 'block offsets fit in 21 bits of a loca
 assert(ARENA_BLOCKS_MAX <= 1 << 11, 'block indexes fit in 11 bits of a location');
 assert(SCAN_PAGE_BYTES_MAX + RECORD_BYTES_CEILING < RING_MESSAGE_BYTES_MAX, 'a scan page fits in a ring message');
 assert(FRAME_BYTES_MAX_DEFAULT >= RECORD_BYTES_CEILING + 64 * 1024, 'a largest record fits in a default frame');
+assert(RECORD_BYTES_CEILING + REQUEST_BODY_OVERHEAD_BYTES + 64 <= RING_MESSAGE_BYTES_MAX - 4, 'a request the record check lets through fits a ring message');
+assert(SEND_BUFFER_BYTES_MAX_DEFAULT <= ANSWER_BYTES_MAX_DEFAULT, 'one connection fits in the node-wide answer budget');
+assert(SEND_BUFFER_BYTES_MAX_DEFAULT >= FRAME_BYTES_MAX_DEFAULT, 'a connection can hold one full answer frame');
 
 // ---- storage: the on-disk log (src/storage) ----
 /** First word of every log record; never 0 (zero fill) and never a plausible length. */

@@ -22,6 +22,7 @@ import { buildInfo } from './info';
 import { Router } from './router';
 import { DirectReader } from './direct-reads';
 import { CloseCode, Session, type SessionHost } from './session';
+import { AnswerBudget } from './answer-budget';
 import { WorkerHandle } from './worker-handle';
 import { Supervisor } from './supervisor';
 import { JobPool } from '../jobs/pool';
@@ -98,7 +99,7 @@ export async function startNode(config: NodeConfig): Promise<AerieNode> {
       }
     : null;
   const truncateCutoffs: [number, number, number][] = [];
-  router = new Router(config.namespaces.map((ns) => ns.name), sets, map, workers, direct, replication, truncateCutoffs);
+  router = new Router(config.namespaces.map((ns) => ns.name), sets, map, workers, direct, replication, truncateCutoffs, config.namespaces.map((ns) => ns.recordBytesMax));
   const supervisor = new Supervisor(workers, stats, config, {
     onWorkerDown: (h) => {
       h.pump(); // answers the thread published before it died are real answers
@@ -194,7 +195,8 @@ export async function startNode(config: NodeConfig): Promise<AerieNode> {
   const host: SessionHost = {
     router,
     inFlightMax: config.service.inFlightPerConnectionMax,
-    sendBufferBytesMax: config.service.sendBufferBytesMax,
+    budget: new AnswerBudget(config.service.answerBytesMax, config.service.sendBufferBytesMax, Math.max(...config.namespaces.map((ns) => ns.recordBytesMax))),
+    frameBytesMax: config.service.frameBytesMax,
     helloBody: () => ({
       node: 'aerie',
       version: VERSION,
