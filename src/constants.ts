@@ -55,6 +55,11 @@ export const ANSWER_ADMIN_BYTES = 1024 * 1024;
  * RECORD_TOO_BIG before it reaches a worker's ring.
  */
 export const REQUEST_BODY_OVERHEAD_BYTES = USER_KEY_BYTES_MAX + 4096;
+/**
+ * While the node's answer budget is short, a connection whose socket has sent none of its queued
+ * answers for this long is taken for one that does not read, and closed (1013), largest first.
+ */
+export const ANSWER_STALL_MS = 1000;
 /** Smallest answer frame a client may announce in HELLO (`maxFrameBytes`). */
 export const CLIENT_FRAME_BYTES_MIN = 64 * 1024;
 /** A session's answer buffer grown past this is dropped after its frame is sent, not kept. */

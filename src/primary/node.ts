@@ -185,6 +185,7 @@ export async function startNode(config: NodeConfig): Promise<AerieNode> {
       replication: replicated ? { ...failover.info(), writesWaiting: waits.count } : null,
     });
 
+  let infoThisTurn: Record<string, unknown> | null = null;
   const pendingFlush: Session[] = [];
   let flushScheduled = false;
   const flushAll = () => {
@@ -212,7 +213,17 @@ export async function startNode(config: NodeConfig): Promise<AerieNode> {
         recordBytesMax: Math.max(...config.namespaces.map((ns) => ns.recordBytesMax)),
       },
     }),
-    infoBody: info,
+    // One INFO body per event-loop turn: building one walks every partition of every worker, so
+    // a frame of 4096 INFOs must not cost 4096 walks.
+    infoBody: () => {
+      if (infoThisTurn === null) {
+        infoThisTurn = info();
+        setImmediate(() => {
+          infoThisTurn = null;
+        });
+      }
+      return infoThisTurn;
+    },
     // A repair reads the log while compaction could rewrite it: they take turns.
     verify: (ns, repair) => (repair ? compaction.exclusive(() => verifier.run(ns, true)) : verifier.run(ns, false)),
     scheduleFlush: (s) => {

@@ -11,7 +11,7 @@ import { AerieError, Status } from '../errors';
 import { Op, PROTOCOL_VERSION, PUSH_ID } from '../protocol/ops';
 import { Reader } from '../protocol/reader';
 import { Writer } from '../protocol/writer';
-import type { AnswerBudget, BudgetWaiter } from './answer-budget';
+import type { AnswerBudget, BudgetHolder, BudgetWaiter } from './answer-budget';
 import type { Router } from './router';
 import { sendBinary } from './ws-frame';
 
@@ -61,7 +61,7 @@ const LIST_ANSWER_OVERHEAD_BYTES = 64;
 const Handled = { OK: 0, MALFORMED: 1, WAIT: 2 } as const;
 const HELLO_FIELDS = new Set(['protocol', 'user', 'password', 'client', 'maxFrameBytes']);
 
-export class Session implements BudgetWaiter {
+export class Session implements BudgetWaiter, BudgetHolder {
   readonly ws: WebSocket;
   private readonly host: SessionHost;
   /** The largest answer frame the client accepts (HELLO maxFrameBytes, else the node's frameBytesMax). */
@@ -77,6 +77,9 @@ export class Session implements BudgetWaiter {
   private reserved = 0;
   /** Bytes of the open frame and the socket's queue charged to the node budget at the last sync. */
   private charged = 0;
+  /** The socket's unsent bytes when last looked at, and when they last went down (or were none). */
+  private queuedSeen = 0;
+  private movedAtMs = Date.now();
   /** What the request being routed reserved: the router keeps it with the request and hands it back. */
   routeReserve = 0;
   /** The frame being worked through (null when none) and where its next message starts. */
@@ -100,6 +103,7 @@ export class Session implements BudgetWaiter {
     this.remote = remote;
     this.frameBytesMax = Math.min(host.frameBytesMax, host.budget.perConnectionBytesMax);
     this.out = new Writer(this.frameBytesMax);
+    host.budget.hold(this);
     this.helloTimer = setTimeout(() => this.close(CloseCode.POLICY, 'no hello'), HELLO_TIMEOUT_MS);
     ws.on('message', (data: Buffer, isBinary: boolean) => this.onFrame(data, isBinary));
     ws.on('close', () => this.onClose());
@@ -351,7 +355,10 @@ export class Session implements BudgetWaiter {
   /** Charges the node for this connection's open frame and unsent socket bytes as they are now. */
   private sync(): void {
     if (this.closed) return;
-    const actual = (this.outArrayAt >= 0 ? this.out.length : 0) + this.ws.bufferedAmount;
+    const queued = this.ws.bufferedAmount;
+    if (queued === 0 || queued < this.queuedSeen) this.movedAtMs = Date.now();
+    this.queuedSeen = queued;
+    const actual = (this.outArrayAt >= 0 ? this.out.length : 0) + queued;
     const change = actual - this.charged;
     if (change === 0) return;
     this.charged = actual;
@@ -362,6 +369,15 @@ export class Session implements BudgetWaiter {
   private onDrain(): void {
     this.sync();
     if (this.frame !== null) this.scheduleResume();
+  }
+
+  stalledBytes(nowMs: number, stallMs: number): number {
+    this.sync();
+    return this.closed || nowMs - this.movedAtMs < stallMs ? 0 : this.queuedSeen;
+  }
+
+  evict(): void {
+    this.close(CloseCode.TRY_AGAIN_LATER, 'client is not reading its responses while the node is short of answer memory');
   }
 
   /** Node-wide room was freed (the budget calls this once per wait). */

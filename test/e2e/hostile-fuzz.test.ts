@@ -3,10 +3,13 @@
 // count it announces, no worker restarts, and a probe client's calls all succeed meanwhile.
 import t from 'tap';
 import WebSocket from 'ws';
-import { Key } from '../../src/index';
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { connect } from '../../src/index';
 import { Reader } from '../../src/protocol/reader';
 import { Writer } from '../../src/protocol/writer';
-import { startTestNode } from '../helpers/node';
+import { memoryNodeConfig, rssOf, startCliNode } from '../helpers/cli-node';
+import type { ProbeReport } from '../helpers/probe-worker';
 import { Random, randomValue, testSeed } from '../helpers/values';
 
 const FRAMES = Number(process.env.AERIE_FUZZ_FRAMES ?? 100_000);
@@ -172,48 +175,44 @@ function pack1(message: unknown[]): Buffer {
 }
 
 t.test(`${FRAMES} hostile frames: answers well-formed, node whole, probe served`, async (t) => {
-  const { client, node, url } = await startTestNode(t, (c) => {
-    c.namespaces.push({ ...c.namespaces[0], name: 'probe' });
+  // The node runs in a process of its own, so its RSS and the probe's latency are the node's.
+  const { child, host } = await startCliNode(memoryNodeConfig('fuzz', ['test', 'probe']));
+  t.teardown(() => {
+    child.kill('SIGKILL');
   });
-  const probeKey = new Key('probe', 'p', 'k');
-  let done = false;
-  let probeCalls = 0;
-  const probeFailures: string[] = [];
-  const latenciesMs: number[] = [];
-  const probe = (async () => {
-    for (let i = 0; !done; i++) {
-      const started = performance.now();
-      try {
-        await client.put(probeKey, { i });
-        const record = await client.get(probeKey);
-        if (record.bins.i !== i) probeFailures.push(`read ${String(record.bins.i)} after writing ${i}`);
-        await client.ping();
-      } catch (err) {
-        probeFailures.push(`${(err as { code?: number }).code}: ${(err as Error).message}`);
-      }
-      latenciesMs.push(performance.now() - started);
-      probeCalls += 3;
-      await new Promise((resolve) => setTimeout(resolve, 2));
-    }
-  })();
+  const url = `ws://${host}`;
+  const client = await connect({ hosts: host, timeoutMs: 10_000 });
+  t.teardown(() => client.close());
+  await client.ping();
+  const idleRss = rssOf(child.pid!);
+  // The probe runs in a thread of its own, so the fuzzer's work here does not count in its latency.
+  const probe = new Worker(path.join(__dirname, '..', 'helpers', 'probe-worker.js'), { workerData: { host, ns: 'probe' } });
+  t.teardown(() => probe.terminate());
+  const report = new Promise<ProbeReport>((resolve, reject) => {
+    probe.on('message', (m: unknown) => {
+      if (m !== 'ready') resolve(m as ProbeReport);
+    });
+    probe.once('error', reject);
+  });
+  await new Promise<void>((resolve) => probe.once('message', () => resolve()));
 
   const stats: FuzzStats = { frames: 0, answerFrames: 0, answers: 0, malformed: [], closes: new Map() };
   const startedMs = Date.now();
   await Promise.all(Array.from({ length: CONNECTIONS }, () => fuzzConnection(url, () => stats.frames < FRAMES, stats)));
   const elapsedMs = Date.now() - startedMs;
-  done = true;
-  await probe;
+  probe.postMessage('stop');
+  const { calls: probeCalls, failures: probeFailures, latenciesMs } = await report;
 
   latenciesMs.sort((a, b) => a - b);
   const p99 = latenciesMs[Math.floor(latenciesMs.length * 0.99)] ?? 0;
   const max = latenciesMs[latenciesMs.length - 1] ?? 0;
   t.comment(`${stats.frames} frames in ${elapsedMs} ms; ${stats.answerFrames} answer frames, ${stats.answers} answers; closes ${JSON.stringify([...stats.closes])}`);
-  t.comment(`probe: ${probeCalls} calls, put+get+ping p99 ${p99.toFixed(1)} ms, max ${max.toFixed(1)} ms; node RSS ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB (test and node share the process)`);
+  t.comment(`probe: ${probeCalls} calls, put+get+ping p99 ${p99.toFixed(1)} ms, max ${max.toFixed(1)} ms; node RSS ${(idleRss / 2 ** 20).toFixed(0)} MiB before, ${(rssOf(child.pid!) / 2 ** 20).toFixed(0)} MiB after`);
   t.ok(stats.frames >= FRAMES, `${stats.frames} frames sent`);
   t.same(stats.malformed.slice(0, 5), [], 'every answer frame decodes with exactly its announced count');
   t.same(probeFailures.slice(0, 5), [], 'every probe call succeeded');
   t.ok(probeCalls > 0, 'the probe ran');
-  const info = node.info() as { workers: { restarts: number; state: string }[] };
+  const info = (await client.info()) as { workers: { restarts: number; state: string }[] };
   t.same(info.workers.map((w) => [w.state, w.restarts]), info.workers.map(() => ['up', 0]), 'no worker restarted');
   await client.ping();
 });

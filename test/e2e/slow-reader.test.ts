@@ -1,15 +1,13 @@
 // Proves a client that never reads its socket cannot grow the node's memory past its answer budget:
 // three such clients each send 1,200 GETs of a 1 MB record, the node's RSS (a separate process)
-// stays within a bound, and a well-behaved SDK client meanwhile gets every answer.
+// stays within a bound, and a well-behaved SDK client meanwhile gets every answer; and that
+// enough such clients to fill the node-wide budget are closed rather than stall everyone else.
 import t from 'tap';
-import { readFileSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import * as path from 'node:path';
 import WebSocket from 'ws';
 import { pack } from 'msgpackr';
 import { connect, Key } from '../../src/index';
-import { startCliNode } from '../helpers/cli-node';
-import { sleep } from '../helpers/node';
+import { memoryNodeConfig, rssOf, startCliNode } from '../helpers/cli-node';
+import { sleep, startTestNode } from '../helpers/node';
 
 const RECORD_BYTES = 1_000_000;
 const ATTACKERS = 3;
@@ -22,14 +20,8 @@ const GETS_PER_FRAME = 300;
  */
 const RSS_GROWTH_BYTES_MAX = 512 * 1024 * 1024;
 
-function rssOf(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  if (m === null) throw new Error(`no VmRSS for ${pid}`);
-  return Number(m[1]) * 1024;
-}
-
 /** A client that says HELLO, then stops reading its socket and sends GETs of `key`. */
-async function attacker(url: string, key: string): Promise<WebSocket> {
+async function attacker(url: string, key: string, frames = FRAMES_PER_ATTACKER): Promise<WebSocket> {
   const ws = new WebSocket(url, { perMessageDeflate: false });
   await new Promise<void>((resolve, reject) => {
     ws.once('open', () => resolve());
@@ -40,22 +32,14 @@ async function attacker(url: string, key: string): Promise<WebSocket> {
   ws.send(pack([[0, 1, { protocol: 1 }]]));
   await helloAnswered;
   ws.pause(); // never reads again: the node's answers pile up in its socket
-  for (let f = 0; f < FRAMES_PER_ATTACKER; f++) {
+  for (let f = 0; f < frames; f++) {
     ws.send(pack(Array.from({ length: GETS_PER_FRAME }, (_, i) => [1 + f * GETS_PER_FRAME + i, 3, { ns: 'test', set: 's', key }])));
   }
   return ws;
 }
 
 t.test('slow readers are held to their answer budget', async (t) => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'aerie-slow-reader-'));
-  const config = path.join(dir, 'config.json');
-  writeFileSync(config, JSON.stringify({
-    service: { port: 0 },
-    workers: { count: 2 },
-    namespaces: [{ name: 'test', storage: 'memory' }],
-    log: { level: 'warn' },
-  }));
-  const { child, host } = await startCliNode(config);
+  const { child, host } = await startCliNode(memoryNodeConfig('slow-reader'));
   t.teardown(() => {
     child.kill('SIGKILL');
   });
@@ -90,4 +74,25 @@ t.test('slow readers are held to their answer budget', async (t) => {
   t.ok(growth < RSS_GROWTH_BYTES_MAX, `RSS grew ${(growth / 2 ** 20).toFixed(0)} MiB, under ${RSS_GROWTH_BYTES_MAX / 2 ** 20} MiB`);
   t.equal((info.connections as { open: number }).open, ATTACKERS + 1, 'the attackers are held, not dropped');
   t.ok((info.workers as { restarts: number }[]).every((w) => w.restarts === 0), 'no worker restarted');
+});
+
+t.test('clients that do not read are closed when they hold the node-wide budget', async (t) => {
+  const { client, url } = await startTestNode(t, (c) => {
+    c.service.sendBufferBytesMax = 16 * 1024 * 1024;
+    c.service.answerBytesMax = 40 * 1024 * 1024;
+  });
+  const key = new Key('test', 's', 'big');
+  await client.put(key, { b: Buffer.alloc(RECORD_BYTES, 5) });
+  const attackers: WebSocket[] = [];
+  for (let a = 0; a < 4; a++) {
+    attackers.push(await attacker(url, 'big', 1));
+  }
+  t.teardown(() => attackers.forEach((ws) => ws.terminate()));
+  // Four connections at 16 MiB each would hold more than the node's 40 MiB: the SDK client's
+  // reads wait until the readers that do not read are closed.
+  const records = await Promise.all(Array.from({ length: 50 }, () => client.get(key)));
+  t.equal(records.filter((r) => (r.bins.b as Buffer).length === RECORD_BYTES).length, 50, 'the SDK client got all 50 answers');
+  // A client that does not read does not see its close frame either: the node's count tells.
+  const connections = (await client.info()).connections as { open: number; closed: number };
+  t.ok(connections.closed >= 1, `${connections.closed} readers that do not read were closed`);
 });
