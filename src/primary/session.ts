@@ -6,11 +6,12 @@
 // with the rest of its frame, and the socket is not read meanwhile.
 
 import type WebSocket from 'ws';
-import { CLIENT_FRAME_BYTES_MIN, HELLO_TIMEOUT_MS, REQUESTS_PER_FRAME_MAX, SESSION_OUT_KEEP_BYTES, VALUE_DEPTH_MAX } from '../constants';
+import { CLIENT_FRAME_BYTES_MIN, HELLO_TIMEOUT_MS, REQUESTS_PER_FRAME_MAX, VALUE_DEPTH_MAX } from '../constants';
 import { AerieError, Status } from '../errors';
 import { Op, PROTOCOL_VERSION, PUSH_ID } from '../protocol/ops';
 import { Reader } from '../protocol/reader';
-import { Writer } from '../protocol/writer';
+import type { Writer } from '../protocol/writer';
+import { ANSWER_HEADER_BYTES_MAX, AnswerFrames } from './answer-frames';
 import type { AnswerBudget, BudgetHolder, BudgetWaiter } from './answer-budget';
 import type { Router } from './router';
 import { sendBinary } from './ws-frame';
@@ -51,10 +52,6 @@ const reader = new Reader(new Uint8Array(0));
 const bodyReader = new Reader(new Uint8Array(0));
 /** A body map holds bins or ops, which hold values up to VALUE_DEPTH_MAX deep. */
 const BODY_DEPTH_MAX = VALUE_DEPTH_MAX + 3;
-/** An answer's [id, code, …] header at most: fixarray, uint32 id, int64 code. */
-const ANSWER_HEADER_BYTES_MAX = 15;
-/** The frame's array32 header. */
-const FRAME_HEADER_BYTES = 5;
 /** Bytes a batch or scan answer adds around its records: map and array headers, keys, cursor. */
 const LIST_ANSWER_OVERHEAD_BYTES = 64;
 /** What onMessage did with one message. */
@@ -64,11 +61,8 @@ const HELLO_FIELDS = new Set(['protocol', 'user', 'password', 'client', 'maxFram
 export class Session implements BudgetWaiter, BudgetHolder {
   readonly ws: WebSocket;
   private readonly host: SessionHost;
-  /** The largest answer frame the client accepts (HELLO maxFrameBytes, else the node's frameBytesMax). */
-  private frameBytesMax: number;
-  private out: Writer;
-  private outCount = 0;
-  private outArrayAt = -1;
+  /** Answers being built, in frames of at most the client's limit (HELLO maxFrameBytes, else the node's frameBytesMax). */
+  private readonly frames: AnswerFrames;
   private flushQueued = false;
   private hello = false;
   private helloTimer: NodeJS.Timeout | null;
@@ -101,8 +95,15 @@ export class Session implements BudgetWaiter, BudgetHolder {
     this.ws = ws;
     this.host = host;
     this.remote = remote;
-    this.frameBytesMax = Math.min(host.frameBytesMax, host.budget.perConnectionBytesMax);
-    this.out = new Writer(this.frameBytesMax);
+    this.frames = new AnswerFrames(
+      Math.min(host.frameBytesMax, host.budget.perConnectionBytesMax),
+      () => {
+        if (this.flushQueued) return;
+        this.flushQueued = true;
+        this.host.scheduleFlush(this);
+      },
+      () => this.sendFrame(),
+    );
     host.budget.hold(this);
     this.helloTimer = setTimeout(() => this.close(CloseCode.POLICY, 'no hello'), HELLO_TIMEOUT_MS);
     ws.on('message', (data: Buffer, isBinary: boolean) => this.onFrame(data, isBinary));
@@ -202,7 +203,7 @@ export class Session implements BudgetWaiter, BudgetHolder {
       this.respondError(id, Status.PARAMETER, err instanceof AerieError ? err.message : 'malformed body');
       return Handled.MALFORMED;
     }
-    const reserve = this.host.budget.estimate(op, op === Op.BATCH_GET || op === Op.BATCH_EXISTS ? batchKeyCount(frame, bodyStart, bodyEnd) : 0, this.frameBytesMax);
+    const reserve = this.host.budget.estimate(op, op === Op.BATCH_GET || op === Op.BATCH_EXISTS ? batchKeyCount(frame, bodyStart, bodyEnd) : 0, this.frames.bytesMax);
     if (!this.canTake(reserve)) return Handled.WAIT;
     try {
       this.dispatch(id, op, frame, bodyStart, bodyEnd, r, reserve);
@@ -254,21 +255,13 @@ export class Session implements BudgetWaiter, BudgetHolder {
       if (typeof announced !== 'number' || !Number.isSafeInteger(announced) || announced < CLIENT_FRAME_BYTES_MIN) {
         throw new AerieError(Status.PARAMETER, `maxFrameBytes must be an integer of at least ${CLIENT_FRAME_BYTES_MIN}`);
       }
-      this.setFrameBytesMax(Math.min(announced, this.host.budget.perConnectionBytesMax));
+      this.frames.setBytesMax(Math.min(announced, this.host.budget.perConnectionBytesMax));
     }
     // Authentication arrives with security: until then any user is accepted.
     this.hello = true;
     if (this.helloTimer !== null) clearTimeout(this.helloTimer);
     this.helloTimer = null;
     this.respondValue(id, 0, this.host.helloBody());
-  }
-
-  /** Answer frames from now on hold at most `bytes` (the open frame is sent first). */
-  private setFrameBytesMax(bytes: number): void {
-    if (bytes === this.frameBytesMax) return;
-    if (this.outArrayAt >= 0) this.sendFrame();
-    this.frameBytesMax = bytes;
-    this.out = new Writer(bytes);
   }
 
   private onVerify(id: number, frame: Buffer, bodyStart: number, bodyEnd: number, reserve: number): void {
@@ -323,7 +316,7 @@ export class Session implements BudgetWaiter, BudgetHolder {
 
   /** The largest answer frame this client accepts. */
   get answerFrameBytesMax(): number {
-    return this.frameBytesMax;
+    return this.frames.bytesMax;
   }
 
   // ---- answer budget ----
@@ -358,7 +351,7 @@ export class Session implements BudgetWaiter, BudgetHolder {
     const queued = this.ws.bufferedAmount;
     if (queued === 0 || queued < this.queuedSeen) this.movedAtMs = Date.now();
     this.queuedSeen = queued;
-    const actual = (this.outArrayAt >= 0 ? this.out.length : 0) + queued;
+    const actual = this.frames.openBytes + queued;
     const change = actual - this.charged;
     if (change === 0) return;
     this.charged = actual;
@@ -376,8 +369,10 @@ export class Session implements BudgetWaiter, BudgetHolder {
     return this.closed || nowMs - this.movedAtMs < stallMs ? 0 : this.queuedSeen;
   }
 
+  /** Closes a connection that does not read: at once, since it would not read a close frame either. */
   evict(): void {
     this.close(CloseCode.TRY_AGAIN_LATER, 'client is not reading its responses while the node is short of answer memory');
+    this.ws.terminate(); // frees the socket's queued answers now, not after ws's 30 s close timeout
   }
 
   /** Node-wide room was freed (the budget calls this once per wait). */
@@ -414,80 +409,50 @@ export class Session implements BudgetWaiter, BudgetHolder {
   // ---- responses ----
 
   /**
-   * Makes room in the open frame for an answer of at most `bytes` bytes, sending the frame first
-   * if it is too full. False when no frame the client accepts can hold the answer.
+   * Settles a request that reserved `reserved` bytes and returns the open frame with the answer's
+   * header written, for a body of at most `bodyBytes`; null when the session is closed or no frame
+   * the client accepts can hold the answer (then it is answered RECORD_TOO_BIG). The caller
+   * writes the body and counts the message.
    */
-  private room(bytes: number): boolean {
-    if (FRAME_HEADER_BYTES + bytes > this.frameBytesMax) return false;
-    if (this.outArrayAt >= 0 && this.out.length + bytes > this.frameBytesMax) this.sendFrame();
-    if (this.outArrayAt < 0) this.openFrame();
-    return true;
-  }
-
-  private openFrame(): void {
-    this.out.reset();
-    this.outArrayAt = this.out.beginArray32();
-    this.outCount = 0;
-    if (!this.flushQueued) {
-      this.flushQueued = true;
-      this.host.scheduleFlush(this);
-    }
-  }
-
-  private header(id: number, code: number): Writer {
-    const w = this.out;
-    w.writeArrayHeader(3);
-    w.writeUint(id);
-    w.writeInt(code);
-    return w;
+  private answerWriter(id: number, code: number, bodyBytes: number, reserved: number): Writer | null {
+    this.inFlight--;
+    this.release(reserved);
+    if (this.closed) return null;
+    if (this.frames.room(ANSWER_HEADER_BYTES_MAX + bodyBytes)) return this.frames.header(id, code);
+    this.answerTooBig(id, bodyBytes);
+    return null;
   }
 
   /** A worker's answer: body bytes as the worker encoded them (empty = nil). */
   respondRaw(id: number, code: number, bytes: Uint8Array, start: number, end: number, reserved: number): void {
-    this.inFlight--;
-    this.release(reserved);
-    if (this.closed) return;
-    const bodyBytes = end > start ? end - start : 1;
-    if (!this.room(ANSWER_HEADER_BYTES_MAX + bodyBytes)) {
-      this.answerTooBig(id, bodyBytes);
-    } else {
-      const w = this.header(id, code);
+    const w = this.answerWriter(id, code, end > start ? end - start : 1, reserved);
+    if (w !== null) {
       if (end > start) w.writeRaw(bytes, start, end);
       else w.writeNil();
-      this.outCount++;
+      this.frames.counted();
     }
     if (this.drainedId >= 0) this.maybeFinishDrain();
   }
 
   /** A batch's answer; every element is one complete msgpack value. */
   respondBatch(id: number, elements: Buffer[], reserved: number): void {
-    this.inFlight--;
-    this.release(reserved);
-    if (this.closed) return;
     let bodyBytes = LIST_ANSWER_OVERHEAD_BYTES;
     for (const e of elements) bodyBytes += e.length;
-    if (!this.room(ANSWER_HEADER_BYTES_MAX + bodyBytes)) {
-      this.answerTooBig(id, bodyBytes);
-    } else {
-      const w = this.header(id, 0);
+    const w = this.answerWriter(id, 0, bodyBytes, reserved);
+    if (w !== null) {
       w.writeMapHeader(1);
       w.writeString('records');
       w.writeArrayHeader(elements.length);
       for (const e of elements) w.writeRaw(e, 0, e.length);
-      this.outCount++;
+      this.frames.counted();
     }
     if (this.drainedId >= 0) this.maybeFinishDrain();
   }
 
   respondScan(id: number, bytes: Uint8Array | null, start: number, end: number, cursor: Buffer | null, reserved: number): void {
-    this.inFlight--;
-    this.release(reserved);
-    if (this.closed) return;
     const bodyBytes = LIST_ANSWER_OVERHEAD_BYTES + (bytes === null ? 0 : end - start) + (cursor === null ? 0 : cursor.length);
-    if (!this.room(ANSWER_HEADER_BYTES_MAX + bodyBytes)) {
-      this.answerTooBig(id, bodyBytes);
-    } else {
-      const w = this.header(id, 0);
+    const w = this.answerWriter(id, 0, bodyBytes, reserved);
+    if (w !== null) {
       w.writeMapHeader(2);
       w.writeString('records');
       if (bytes === null) w.writeArrayHeader(0);
@@ -495,7 +460,7 @@ export class Session implements BudgetWaiter, BudgetHolder {
       w.writeString('cursor');
       if (cursor === null) w.writeNil();
       else w.writeBin(cursor);
-      this.outCount++;
+      this.frames.counted();
     }
     if (this.drainedId >= 0) this.maybeFinishDrain();
   }
@@ -509,41 +474,13 @@ export class Session implements BudgetWaiter, BudgetHolder {
   }
 
   private answerTooBig(id: number, bodyBytes: number): void {
-    this.respondError(id, Status.RECORD_TOO_BIG, `an answer of ${bodyBytes} bytes exceeds the connection's ${this.frameBytesMax}-byte frame limit`);
+    this.respondError(id, Status.RECORD_TOO_BIG, `an answer of ${bodyBytes} bytes exceeds the connection's ${this.frames.bytesMax}-byte frame limit`);
   }
 
-  /**
-   * Encodes `value` as the answer to `id`. Nothing it throws can leave a partial message: the
-   * frame is rolled back to before the answer, which becomes the error (RECORD_TOO_BIG when it
-   * does not fit a frame, SERVER_ERROR when it cannot be encoded).
-   */
+  /** The primary's own answer (HELLO, INFO, an error): encoded whole or not at all (answer-frames.ts). */
   private respondValue(id: number, code: number, value: unknown): void {
     if (this.closed) return;
-    this.room(ANSWER_HEADER_BYTES_MAX + 1);
-    let failure = this.tryValue(id, code, value);
-    if (failure !== null && failure.code === Status.RECORD_TOO_BIG && this.outCount > 0) {
-      this.sendFrame(); // a fresh frame may hold it
-      this.openFrame();
-      failure = this.tryValue(id, code, value);
-    }
-    if (failure !== null) {
-      // A short message of ASCII always fits an empty frame of at least CLIENT_FRAME_BYTES_MIN.
-      if (this.tryValue(id, failure.code, { message: failure.message.slice(0, 200) }) !== null) throw new Error('unreachable: an error answer did not fit');
-    }
-  }
-
-  /** Writes one answer, or rolls the frame back and returns why it could not. */
-  private tryValue(id: number, code: number, value: unknown): AerieError | null {
-    const mark = this.out.length;
-    try {
-      this.header(id, code).writeValue(value as never);
-      this.outCount++;
-      return null;
-    } catch (err) {
-      this.out.truncate(mark);
-      if (err instanceof AerieError) return err.code === Status.RECORD_TOO_BIG ? err : new AerieError(Status.SERVER_ERROR, `answer cannot be encoded: ${err.message}`);
-      return new AerieError(Status.SERVER_ERROR, `answer cannot be encoded: ${String(err)}`);
-    }
+    this.frames.writeValue(id, code, value);
   }
 
   private respondError(id: number, code: number, message: string): void {
@@ -553,23 +490,20 @@ export class Session implements BudgetWaiter, BudgetHolder {
   /** Sends everything answered this turn (called once per turn by the node). */
   flush(): void {
     this.flushQueued = false;
-    if (this.outArrayAt < 0 || this.closed) return;
+    if (!this.frames.isOpen || this.closed) return;
     this.sendFrame();
   }
 
   /** Sends the open frame now, with its message count patched in. */
   private sendFrame(): void {
-    this.out.patchArray32(this.outArrayAt, this.outCount);
-    this.outArrayAt = -1;
-    this.outCount = 0;
+    const bytes = this.frames.close();
     // Answers are reserved before they are built, so the queue stays near the budget; past it
     // and a frame more, something unreserved piled up and the client is not reading.
-    if (this.ws.bufferedAmount > this.host.budget.perConnectionBytesMax + this.frameBytesMax) {
+    if (this.ws.bufferedAmount > this.host.budget.perConnectionBytesMax + this.frames.bytesMax) {
       return this.close(CloseCode.TRY_AGAIN_LATER, 'client is not reading its responses');
     }
-    sendBinary(this.ws, this.out.bytes());
-    // A frame's bytes are copied into the socket's buffer: a large answer buffer is not kept.
-    if (this.out.buffer.length > SESSION_OUT_KEEP_BYTES) this.out = new Writer(this.frameBytesMax);
+    sendBinary(this.ws, bytes);
+    this.frames.shrink(); // the socket holds a copy
     this.sync();
     if (this.frame !== null) this.scheduleResume();
   }
