@@ -178,12 +178,15 @@ export async function startNode(config: NodeConfig): Promise<AerieNode> {
   compaction.start();
 
   const verifier = new Verifier(config, workers, jobs);
-  const info = () =>
-    buildInfo({
+  const budget = new AnswerBudget(config.service.answerBytesMax, config.service.sendBufferBytesMax, Math.max(...config.namespaces.map((ns) => ns.recordBytesMax)));
+  const info = () => ({
+    ...buildInfo({
       config, version: VERSION, startedAtMs, map, workers, stats, connections, requestsInFlight: router.table.inUse,
       compaction: (n) => compaction.infoFor(n), directReads: direct?.served,
       replication: replicated ? { ...failover.info(), writesWaiting: waits.count } : null,
-    });
+    }),
+    answerBytes: { used: budget.used, max: budget.bytesMax, perConnectionMax: budget.perConnectionBytesMax, evictions: budget.evictions },
+  });
 
   let infoThisTurn: Record<string, unknown> | null = null;
   const pendingFlush: Session[] = [];
@@ -196,7 +199,7 @@ export async function startNode(config: NodeConfig): Promise<AerieNode> {
   const host: SessionHost = {
     router,
     inFlightMax: config.service.inFlightPerConnectionMax,
-    budget: new AnswerBudget(config.service.answerBytesMax, config.service.sendBufferBytesMax, Math.max(...config.namespaces.map((ns) => ns.recordBytesMax))),
+    budget,
     frameBytesMax: config.service.frameBytesMax,
     helloBody: () => ({
       node: 'aerie',

@@ -73,6 +73,8 @@ t.test('slow readers are held to their answer budget', async (t) => {
   t.equal(answered, 500, 'the SDK client got all 500 answers');
   t.ok(growth < RSS_GROWTH_BYTES_MAX, `RSS grew ${(growth / 2 ** 20).toFixed(0)} MiB, under ${RSS_GROWTH_BYTES_MAX / 2 ** 20} MiB`);
   t.equal((info.connections as { open: number }).open, ATTACKERS + 1, 'the attackers are held, not dropped');
+  const budget = info.answerBytes as { used: number; perConnectionMax: number };
+  t.ok(budget.used <= (ATTACKERS + 1) * budget.perConnectionMax, `answer bytes held: ${(budget.used / 2 ** 20).toFixed(0)} MiB, within ${ATTACKERS + 1} connections' budgets`);
   t.ok((info.workers as { restarts: number }[]).every((w) => w.restarts === 0), 'no worker restarted');
 });
 
@@ -93,6 +95,9 @@ t.test('clients that do not read are closed when they hold the node-wide budget'
   const records = await Promise.all(Array.from({ length: 50 }, () => client.get(key)));
   t.equal(records.filter((r) => (r.bins.b as Buffer).length === RECORD_BYTES).length, 50, 'the SDK client got all 50 answers');
   // A client that does not read does not see its close frame either: the node's count tells.
-  const connections = (await client.info()).connections as { open: number; closed: number };
-  t.ok(connections.closed >= 1, `${connections.closed} readers that do not read were closed`);
+  const info = await client.info();
+  const { evictions, used, max } = info.answerBytes as { evictions: number; used: number; max: number };
+  t.ok(evictions >= 1, `${evictions} readers that do not read were closed`);
+  t.equal((info.connections as { closed: number }).closed, evictions, 'and no other connection');
+  t.ok(used <= max, `answer bytes ${used} within the node's ${max}`);
 });
