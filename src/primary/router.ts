@@ -203,10 +203,10 @@ export class Router {
     kr.reset(frame, f.keysStart, f.keysEnd);
     const count = kr.readArrayHeader();
     if (count > BATCH_KEYS_MAX) throw new AerieError(Status.BATCH_MAX_REQUESTS_EXCEEDED, `a batch takes at most ${BATCH_KEYS_MAX} keys`);
-    // Sub-request body: {bins: <raw>} for BATCH_GET with selected bins, else empty.
     // The primary consumes this body whole, so it checks every field now: an element the worker
     // then refused would have no answer of the batch's shape.
     onlyFields(f, op === Op.BATCH_GET ? Field.KEYS | Field.BINS : Field.KEYS, op === Op.BATCH_GET ? 'BATCH_GET' : 'BATCH_EXISTS');
+    // Sub-request body: {bins: <raw>} for BATCH_GET with selected bins, else empty.
     const sub = this.scratch;
     sub.reset();
     if (op === Op.BATCH_GET && f.binsStart >= 0) {
@@ -250,6 +250,11 @@ export class Router {
     const direct = op === Op.BATCH_EXISTS || f.binsStart < 0 ? this.direct : null;
     for (let i = 0; i < count; i++) {
       const t = targets[i];
+      if (batch.tooBig) {
+        // The answer has outgrown the client's frame: the keys left are not read at all.
+        batch.remaining--;
+        continue;
+      }
       if (direct !== null && direct.readElement(t.worker, t.nsIndex, t.digest, op === Op.BATCH_GET) !== NOT_HERE) {
         this.setElement(batch, i, Buffer.from(direct.out.bytes()));
         batch.remaining--;
