@@ -64,7 +64,10 @@ export interface NodeConfig {
     /** A session that has not sent HELLO this long after its upgrade is closed (1008). */
     helloTimeoutMs: number;
     inFlightPerConnectionMax: number;
+    /** Answer bytes one connection may hold (in flight at their bounds, being built, unsent). */
     sendBufferBytesMax: number;
+    /** Answer bytes the whole node may hold, over all connections. */
+    answerBytesMax: number;
     /**
      * GET and EXISTS of memory namespaces are answered by the primary from the worker's shared
      * memory under its seqlock, skipping the round trip through the rings (src/primary/direct-reads.ts).
@@ -220,7 +223,7 @@ export function parseConfig(raw: unknown): NodeConfig {
   const top = raw as Record<string, unknown>;
   onlyKeys(top, ['service', 'workers', 'supervisor', 'namespaces', 'log'], '(top)');
   const s = section(top, 'service');
-  onlyKeys(s, ['host', 'port', 'frameBytesMax', 'connectionsMax', 'handshakeTimeoutMs', 'helloTimeoutMs', 'inFlightPerConnectionMax', 'sendBufferBytesMax', 'directReads'], 'service');
+  onlyKeys(s, ['host', 'port', 'frameBytesMax', 'connectionsMax', 'handshakeTimeoutMs', 'helloTimeoutMs', 'inFlightPerConnectionMax', 'sendBufferBytesMax', 'answerBytesMax', 'directReads'], 'service');
   const directReads = s.directReads ?? true;
   if (typeof directReads !== 'boolean') fail('service.directReads', 'must be true or false');
   const host = s.host ?? '127.0.0.1';
@@ -246,6 +249,20 @@ export function parseConfig(raw: unknown): NodeConfig {
   const names = new Set(namespaces.map((n) => n.name));
   if (names.size !== namespaces.length) fail('namespaces', 'names must be unique');
 
+  // Limits along a request's path must be reachable in order (docs/protocol.md §10): a frame must
+  // carry a largest record's PUT, and a connection's answer budget one full frame, which the
+  // node's must hold too.
+  const frameBytesMax = int(s, 'frameBytesMax', 'service', C.FRAME_BYTES_MAX_DEFAULT, 64 * 1024, C.RING_MESSAGE_BYTES_MAX);
+  for (const [i, ns] of namespaces.entries()) {
+    if (ns.recordBytesMax + C.REQUEST_BODY_OVERHEAD_BYTES > frameBytesMax) {
+      fail('service.frameBytesMax', `must be at least namespaces[${i}].recordBytesMax plus ${C.REQUEST_BODY_OVERHEAD_BYTES} bytes, or that record size could never be written`);
+    }
+  }
+  const sendBufferBytesMax = int(s, 'sendBufferBytesMax', 'service', C.SEND_BUFFER_BYTES_MAX_DEFAULT, 1024 * 1024, 2 ** 40);
+  if (sendBufferBytesMax < frameBytesMax) fail('service.sendBufferBytesMax', 'must be at least service.frameBytesMax');
+  const answerBytesMax = int(s, 'answerBytesMax', 'service', C.ANSWER_BYTES_MAX_DEFAULT, 1024 * 1024, 2 ** 40);
+  if (answerBytesMax < sendBufferBytesMax) fail('service.answerBytesMax', 'must be at least service.sendBufferBytesMax');
+
   // A replicated record travels as one channel message, which may take half a channel.
   for (const [i, ns] of namespaces.entries()) {
     if (ns.replicationFactor > 1 && ns.recordBytesMax + C.REPL_MESSAGE_OVERHEAD_BYTES > replicationChannelBytes / 2) {
@@ -257,12 +274,13 @@ export function parseConfig(raw: unknown): NodeConfig {
     service: {
       host,
       port: int(s, 'port', 'service', 3000, 0, 65535),
-      frameBytesMax: int(s, 'frameBytesMax', 'service', C.FRAME_BYTES_MAX_DEFAULT, 64 * 1024, C.RING_MESSAGE_BYTES_MAX),
+      frameBytesMax,
       connectionsMax: int(s, 'connectionsMax', 'service', C.CONNECTIONS_MAX_DEFAULT, 1, 1_000_000),
       handshakeTimeoutMs: int(s, 'handshakeTimeoutMs', 'service', C.HANDSHAKE_TIMEOUT_MS_DEFAULT, 100, 600_000),
       helloTimeoutMs: int(s, 'helloTimeoutMs', 'service', C.HELLO_TIMEOUT_MS_DEFAULT, 100, 600_000),
       inFlightPerConnectionMax: int(s, 'inFlightPerConnectionMax', 'service', C.IN_FLIGHT_PER_CONNECTION_MAX_DEFAULT, 1, C.REQUEST_SLOTS_MAX),
-      sendBufferBytesMax: int(s, 'sendBufferBytesMax', 'service', C.SEND_BUFFER_BYTES_MAX_DEFAULT, 1024 * 1024, 2 ** 40),
+      sendBufferBytesMax,
+      answerBytesMax,
       directReads,
     },
     workers: { count: int(w, 'count', 'workers', 0, 0, C.WORKERS_MAX), heapMbMax: int(w, 'heapMbMax', 'workers', 1024, 64, 65536), replicationChannelBytes },

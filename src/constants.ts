@@ -33,7 +33,11 @@ export const FRAME_BYTES_MAX_DEFAULT = 16 * 1024 * 1024;
 export const REQUESTS_PER_FRAME_MAX = 4096;
 export const IN_FLIGHT_PER_CONNECTION_MAX_DEFAULT = 8192;
 export const CONNECTIONS_MAX_DEFAULT = 10000;
-/** A connection whose unsent output exceeds this is closed (1013): it is not reading. */
+/**
+ * Answer bytes one connection may hold at once (configurable as service.sendBufferBytesMax):
+ * requests in flight at their answers' bounds, the frame being built and its socket's queue.
+ * Past it, the connection's further requests wait (docs/protocol.md §10).
+ */
 export const SEND_BUFFER_BYTES_MAX_DEFAULT = 64 * 1024 * 1024;
 /**
  * A socket must finish its WebSocket upgrade within this long (configurable, service.handshakeTimeoutMs),
@@ -53,6 +57,31 @@ export const DESCRIPTORS_RESERVE_BASE = 64;
 export const DESCRIPTORS_RESERVE_PER_WORKER = 16;
 /** Per worker and file namespace: its open log segments, a compaction's output, a snapshot part. */
 export const DESCRIPTORS_RESERVE_PER_FILE_STORE = 8;
+/** Answer bytes the whole node may hold at once, over all connections (service.answerBytesMax). */
+export const ANSWER_BYTES_MAX_DEFAULT = 1024 * 1024 * 1024;
+/** An answer's bytes around a record's bins: [id, code, {gen, ttl, bins}] headers and keys. */
+export const ANSWER_ENVELOPE_BYTES = 64;
+/** One batch element's bytes around its bins: [code, gen, ttl, bins]. */
+export const BATCH_ELEMENT_ENVELOPE_BYTES = 32;
+/** The bound reserved for an answer that carries no record (a write's {gen, ttl}, PING, an error). */
+export const ANSWER_SMALL_BYTES = 256;
+/** The bound reserved for INFO, VERIFY and SNAPSHOT answers (reports of bounded length). */
+export const ANSWER_ADMIN_BYTES = 1024 * 1024;
+/**
+ * A request body's bytes beyond its record (namespace, set, key, digest, policies): a body larger
+ * than the namespace's recordBytesMax plus this cannot hold a storable record, and is refused
+ * RECORD_TOO_BIG before it reaches a worker's ring.
+ */
+export const REQUEST_BODY_OVERHEAD_BYTES = USER_KEY_BYTES_MAX + 4096;
+/**
+ * While the node's answer budget is short, a connection whose socket has sent none of its queued
+ * answers for this long is taken for one that does not read, and closed (1013), largest first.
+ */
+export const ANSWER_STALL_MS = 1000;
+/** Smallest answer frame a client may announce in HELLO (`maxFrameBytes`). */
+export const CLIENT_FRAME_BYTES_MIN = 64 * 1024;
+/** A session's answer buffer grown past this is dropped after its frame is sent, not kept. */
+export const SESSION_OUT_KEEP_BYTES = 1024 * 1024;
 export const BATCH_KEYS_MAX = 5000;
 export const SCAN_PAGE_RECORDS_MAX = 10_000;
 export const SCAN_PAGE_RECORDS_DEFAULT = 1000;
@@ -194,6 +223,9 @@ assert(ARENA_BLOCK_BYTES / 8 <= 1 << 21, 'block offsets fit in 21 bits of a loca
 assert(ARENA_BLOCKS_MAX <= 1 << 11, 'block indexes fit in 11 bits of a location');
 assert(SCAN_PAGE_BYTES_MAX + RECORD_BYTES_CEILING < RING_MESSAGE_BYTES_MAX, 'a scan page fits in a ring message');
 assert(FRAME_BYTES_MAX_DEFAULT >= RECORD_BYTES_CEILING + 64 * 1024, 'a largest record fits in a default frame');
+assert(RECORD_BYTES_CEILING + REQUEST_BODY_OVERHEAD_BYTES + 64 <= RING_MESSAGE_BYTES_MAX - 4, 'a request the record check lets through fits a ring message');
+assert(SEND_BUFFER_BYTES_MAX_DEFAULT <= ANSWER_BYTES_MAX_DEFAULT, 'one connection fits in the node-wide answer budget');
+assert(SEND_BUFFER_BYTES_MAX_DEFAULT >= FRAME_BYTES_MAX_DEFAULT, 'a connection can hold one full answer frame');
 
 // ---- storage: the on-disk log (src/storage) ----
 /** First word of every log record; never 0 (zero fill) and never a plausible length. */

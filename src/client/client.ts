@@ -375,7 +375,7 @@ export class Client extends EventEmitter<ClientEvents> {
       connectTimeoutMs: this.options.connectTimeoutMs,
       maxFrameBytes: this.options.maxFrameBytes,
       pingIntervalMs: this.options.pingIntervalMs,
-      hello: helloRequest(CLIENT_VERSION, this.options.user, this.options.password),
+      hello: helloRequest(CLIENT_VERSION, this.options.maxFrameBytes, this.options.user, this.options.password),
     });
   }
 

@@ -16,6 +16,8 @@ export const HELLO_REQUEST_ID = 0;
 export interface HelloRequest {
   protocol: number;
   client: string;
+  /** The largest answer frame this client accepts: the node splits its answers to fit. */
+  maxFrameBytes: number;
   user?: string;
   password?: string;
 }
@@ -44,8 +46,8 @@ export interface ConnectionHandlers {
   onClose(reason: AerieError): void;
 }
 
-export function helloRequest(version: string, user?: string, password?: string): HelloRequest {
-  const hello: HelloRequest = { protocol: PROTOCOL_VERSION, client: `aerie-ts/${version}` };
+export function helloRequest(version: string, maxFrameBytes: number, user?: string, password?: string): HelloRequest {
+  const hello: HelloRequest = { protocol: PROTOCOL_VERSION, client: `aerie-ts/${version}`, maxFrameBytes };
   if (user !== undefined) hello.user = user;
   if (password !== undefined) hello.password = password;
   return hello;

@@ -15,7 +15,7 @@
 // heard of yet, a block not yet reported, a record that kept changing, bin selection — answers
 // NOT_HERE and the request takes the rings as before.
 
-import { DIRECT_READ_ATTEMPTS } from '../constants';
+import { DIRECT_READ_ATTEMPTS, RECORD_BYTES_CEILING } from '../constants';
 import type { NamespaceConfig } from '../config';
 import { Status } from '../errors';
 import { Op } from '../protocol/ops';
@@ -42,7 +42,11 @@ interface Attached {
 }
 
 export class DirectReader {
-  readonly out = new Writer(1 << 20);
+  /**
+   * One answer: any record a namespace accepts (up to the ceiling) plus its envelope, so a read
+   * of an acknowledged record never fails for want of room here.
+   */
+  readonly out = new Writer(RECORD_BYTES_CEILING + 64 * 1024);
   /** Reads answered here (INFO adds them to the workers' counts). */
   readonly served: Float64Array;
   private readonly attached: (Attached | null)[][];

@@ -23,6 +23,7 @@ import { buildInfo } from './info';
 import { Router } from './router';
 import { DirectReader } from './direct-reads';
 import { CloseCode, Session, type SessionHost } from './session';
+import { AnswerBudget } from './answer-budget';
 import { WorkerHandle } from './worker-handle';
 import { Supervisor } from './supervisor';
 import { JobPool } from '../jobs/pool';
@@ -118,7 +119,7 @@ async function startLocked(config: NodeConfig, lockedDirs: string[]): Promise<Ae
       }
     : null;
   const truncateCutoffs: [number, number, number][] = [];
-  router = new Router(config.namespaces.map((ns) => ns.name), sets, map, workers, direct, replication, truncateCutoffs);
+  router = new Router(config.namespaces.map((ns) => ns.name), sets, map, workers, direct, replication, truncateCutoffs, config.namespaces.map((ns) => ns.recordBytesMax));
   const supervisor = new Supervisor(workers, stats, config, {
     onWorkerDown: (h) => {
       h.pump(); // answers the thread published before it died are real answers
@@ -231,19 +232,23 @@ async function startLocked(config: NodeConfig, lockedDirs: string[]): Promise<Ae
   compaction.start();
 
   const verifier = new Verifier(config, workers, jobs, map);
+  const budget = new AnswerBudget(config.service.answerBytesMax, config.service.sendBufferBytesMax, Math.max(...config.namespaces.map((ns) => ns.recordBytesMax)));
   // Drawn once the server exists, below; INFO reads them.
   // eslint-disable-next-line prefer-const
   let socketGuard: SocketGuard;
   // eslint-disable-next-line prefer-const
   let descriptorInfo: DescriptorBudget;
-  const info = () =>
-    buildInfo({
+  const info = () => ({
+    ...buildInfo({
       config, version: VERSION, startedAtMs, map, workers, stats, connections, requestsInFlight: router.table.inUse,
       descriptors: { ...descriptorInfo, sockets: socketGuard.counts },
       compaction: (n) => compaction.infoFor(n), directReads: direct?.served,
       replication: replicated ? { ...failover.info(), writesWaiting: waits.count } : null,
-    });
+    }),
+    answerBytes: { used: budget.used, max: budget.bytesMax, perConnectionMax: budget.perConnectionBytesMax, evictions: budget.evictions },
+  });
 
+  let infoThisTurn: Record<string, unknown> | null = null;
   const pendingFlush: Session[] = [];
   let flushScheduled = false;
   const flushAll = () => {
@@ -254,7 +259,8 @@ async function startLocked(config: NodeConfig, lockedDirs: string[]): Promise<Ae
   const host: SessionHost = {
     router,
     inFlightMax: config.service.inFlightPerConnectionMax,
-    sendBufferBytesMax: config.service.sendBufferBytesMax,
+    budget,
+    frameBytesMax: config.service.frameBytesMax,
     helloTimeoutMs: config.service.helloTimeoutMs,
     helloBody: () => ({
       node: 'aerie',
@@ -271,7 +277,17 @@ async function startLocked(config: NodeConfig, lockedDirs: string[]): Promise<Ae
         recordBytesMax: Math.max(...config.namespaces.map((ns) => ns.recordBytesMax)),
       },
     }),
-    infoBody: info,
+    // One INFO body per event-loop turn: building one walks every partition of every worker, so
+    // a frame of 4096 INFOs must not cost 4096 walks.
+    infoBody: () => {
+      if (infoThisTurn === null) {
+        infoThisTurn = info();
+        setImmediate(() => {
+          infoThisTurn = null;
+        });
+      }
+      return infoThisTurn;
+    },
     // A repair reads the log while compaction could rewrite it: they take turns.
     verify: (ns, repair) => (repair ? compaction.exclusive(() => verifier.run(ns, true)) : verifier.run(ns, false)),
     scheduleFlush: (s) => {

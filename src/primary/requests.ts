@@ -19,6 +19,15 @@ export interface BatchState {
   /** BATCH_GET elements are [code, gen, ttl, bins]; BATCH_EXISTS elements have no bins. */
   withBins: boolean;
   elements: (Buffer | null)[];
+  /** Answer bytes the session reserved for it (handed back with the answer). */
+  reserved: number;
+  /**
+   * Bytes of the elements received, and the most the client's frame can take: past it the
+   * answer cannot be sent, so later elements are dropped as they arrive (tooBig) instead of held.
+   */
+  bytes: number;
+  bytesMax: number;
+  tooBig: boolean;
 }
 
 /**
@@ -36,6 +45,7 @@ export interface BroadcastState {
   failedCode: number;
   failedMessage: string;
   inDoubt: boolean;
+  reserved: number;
 }
 
 /** A scan page in progress on one worker. */
@@ -45,6 +55,7 @@ export interface ScanState {
   workerIndex: number;
   /** The partition map's version when the scan started (from its cursor, or now). */
   mapVersion: number;
+  reserved: number;
 }
 
 const INITIAL_SLOTS = 1 << 12;
@@ -62,6 +73,8 @@ export class RequestTable {
   partitions = new Uint16Array(0);
   commitMaster = new Uint8Array(0);
   batchIndexes = new Uint32Array(0);
+  /** Answer bytes the request's session reserved (session.ts), handed back with its answer. */
+  reserved = new Float64Array(0);
   extras: (BatchState | ScanState | BroadcastState | null)[] = [];
   private free = new Int32Array(0);
   private freeCount = 0;
@@ -83,6 +96,7 @@ export class RequestTable {
     this.clientIds[slot] = clientId;
     this.kinds[slot] = kind;
     this.workers[slot] = worker;
+    this.reserved[slot] = session.routeReserve;
     this.extras[slot] = null;
     this.inUse++;
     return slot;
@@ -97,7 +111,7 @@ export class RequestTable {
 
   private grow(capacity: number): void {
     const old = this.capacity;
-    const copy = <T extends Uint8Array | Uint16Array | Uint32Array>(a: T, make: (n: number) => T): T => {
+    const copy = <T extends Uint8Array | Uint16Array | Uint32Array | Float64Array>(a: T, make: (n: number) => T): T => {
       const b = make(capacity);
       b.set(a);
       return b;
@@ -110,6 +124,7 @@ export class RequestTable {
     this.partitions = copy(this.partitions, (n) => new Uint16Array(n));
     this.commitMaster = copy(this.commitMaster, (n) => new Uint8Array(n));
     this.batchIndexes = copy(this.batchIndexes, (n) => new Uint32Array(n));
+    this.reserved = copy(this.reserved, (n) => new Float64Array(n));
     const free = new Int32Array(capacity);
     free.set(this.free.subarray(0, this.freeCount));
     // Hand out low slots first: push new ones in reverse so the next acquire takes `old`.

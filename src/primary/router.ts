@@ -7,6 +7,9 @@ import {
   BATCH_KEYS_MAX,
   HELD_REQUESTS_MAX,
   HOLD_TIMEOUT_MS,
+  RECORD_BYTES_CEILING,
+  REQUEST_BODY_OVERHEAD_BYTES,
+  RING_MESSAGE_BYTES_MAX,
   SCAN_PAGE_BYTES_MAX,
   SCAN_PAGE_RECORDS_DEFAULT,
   SCAN_PAGE_RECORDS_MAX,
@@ -14,14 +17,15 @@ import {
 import { AerieError, Status } from '../errors';
 import { partitionOf } from '../partition/digest';
 import type { PartitionMap } from '../partition/map';
-import { ReqFlag, ReqOffset, SCAN_ALL_SETS, SCAN_DONE } from '../protocol/internal';
+import { REQ_HEADER_BYTES, ReqFlag, ReqOffset, SCAN_ALL_SETS, SCAN_DONE } from '../protocol/internal';
 import { Op, isWriteOp } from '../protocol/ops';
 import { Reader } from '../protocol/reader';
 import { Writer } from '../protocol/writer';
 import { unpackValue } from '../protocol/codec';
 import type { SetRegistry } from '../shm/set-registry';
 import { RequestTable, SlotKind, type BatchState, type BroadcastState, type ScanState } from './requests';
-import { RoutingFields, readRoutingFields } from './routing-fields';
+import { Field, RoutingFields, onlyFields, readRoutingFields } from './routing-fields';
+import { RequestFields, parseBody } from '../worker/request';
 import type { Session } from './session';
 import { Quarantine } from './quarantine';
 import type { WorkerHandle } from './worker-handle';
@@ -46,6 +50,8 @@ interface HeldRequest {
   op: number;
   body: Buffer;
   sinceMs: number;
+  /** Answer bytes its session reserved. */
+  reserved: number;
 }
 
 /**
@@ -66,6 +72,9 @@ export class Router {
   /** For one key of a batch, reused across keys and batches. */
   private readonly batchKeyReader = new Reader(new Uint8Array(0));
   private readonly batchKeyFields = new RoutingFields();
+  /** Checks a batch's sub-request body as the worker will read it. */
+  private readonly subReader = new Reader(new Uint8Array(0));
+  private readonly subFields = new RequestFields();
   private readonly scratch = new Writer(1 << 20);
   private readonly dirty = new Set<WorkerHandle>();
   private commitScheduled = false;
@@ -85,6 +94,8 @@ export class Router {
     private readonly replication: RouterReplication | null = null,
     /** [nsIndex, setId, beforeMs] of every truncate sent, the latest per set (shared with worker start-up). */
     private readonly truncateCutoffs: [number, number, number][] = [],
+    /** Each namespace's recordBytesMax (absent: the ceiling). */
+    private readonly recordBytesMax: number[] = [],
   ) {
     this.nsIndexes = new Map(namespaceNames.map((n, i) => [n, i]));
   }
@@ -132,7 +143,7 @@ export class Router {
           r.pos = bodyStart;
           const code = this.direct.read(op, worker, nsIndex, f.digest, r, bodyEnd);
           if (code !== NOT_HERE) {
-            session.respondRaw(id, code, this.direct.out.buffer, 0, this.direct.out.length);
+            session.respondRaw(id, code, this.direct.out.buffer, 0, this.direct.out.length, session.routeReserve);
             return;
           }
         }
@@ -157,10 +168,27 @@ export class Router {
     }
   }
 
+  /**
+   * Every size limit a request body meets after the frame's (the socket closes a frame past
+   * frameBytesMax with 1009), checked here in order so the client gets the documented code:
+   * the namespace's record size, then the worker ring's message size. Config validation keeps
+   * frameBytesMax above a largest record's request, and the constants keep the ring above that.
+   */
+  private checkBodyBytes(nsIndex: number, bodyBytes: number): void {
+    const recordMax = this.recordBytesMax[nsIndex] ?? RECORD_BYTES_CEILING;
+    if (bodyBytes > recordMax + REQUEST_BODY_OVERHEAD_BYTES) {
+      throw new AerieError(Status.RECORD_TOO_BIG, `a request of ${bodyBytes} bytes exceeds the namespace's record limit of ${recordMax} bytes`);
+    }
+    if (REQ_HEADER_BYTES + bodyBytes > RING_MESSAGE_BYTES_MAX - 4) {
+      throw new AerieError(Status.RECORD_TOO_BIG, `a request of ${bodyBytes} bytes exceeds a worker ring's message limit`);
+    }
+  }
+
   private sendSingle(
     session: Session, id: number, op: number, nsIndex: number, setId: number, worker: WorkerHandle,
     frame: Uint8Array, bodyStart: number, bodyEnd: number, partitionId: number,
   ): void {
+    this.checkBodyBytes(nsIndex, bodyEnd - bodyStart);
     if (!worker.accepting) throw new AerieError(Status.PARTITION_UNAVAILABLE, `partition's worker ${worker.index} is down`);
     if (this.quarantine.size > 0) this.quarantine.check(session, op, nsIndex, this.fields.digest, frame, bodyStart, bodyEnd);
     const slot = this.table.acquire(session, id, SlotKind.SINGLE, worker.index);
@@ -184,6 +212,9 @@ export class Router {
     kr.reset(frame, f.keysStart, f.keysEnd);
     const count = kr.readArrayHeader();
     if (count > BATCH_KEYS_MAX) throw new AerieError(Status.BATCH_MAX_REQUESTS_EXCEEDED, `a batch takes at most ${BATCH_KEYS_MAX} keys`);
+    // The primary consumes this body whole, so it checks every field now: an element the worker
+    // then refused would have no answer of the batch's shape.
+    onlyFields(f, op === Op.BATCH_GET ? Field.KEYS | Field.BINS : Field.KEYS, op === Op.BATCH_GET ? 'BATCH_GET' : 'BATCH_EXISTS');
     // Sub-request body: {bins: <raw>} for BATCH_GET with selected bins, else empty.
     const sub = this.scratch;
     sub.reset();
@@ -193,6 +224,8 @@ export class Router {
       sub.writeRaw(frame, f.binsStart, f.binsEnd);
     }
     const body = sub.copy();
+    this.subReader.reset(body, 0, body.length);
+    parseBody(this.subReader, body.length, this.subFields, false); // bins: nil or a list of names
     // Validate every key before sending any, so a bad key fails the batch as a whole.
     const targets = new Array<{ nsIndex: number; digest: Buffer; worker: WorkerHandle }>(count);
     const kf = this.batchKeyFields;
@@ -203,6 +236,7 @@ export class Router {
       const end = kr.pos;
       one.reset(frame, start, end);
       readRoutingFields(one, end, kf, true);
+      onlyFields(kf, Field.NS | Field.SET | Field.KEY | Field.DIGEST, 'a batch key');
       const nsIndex = this.nsIndex(kf.ns);
       const partitionId = partitionOf(kf.digest);
       if (this.replication !== null && this.replication.failover.held[nsIndex][partitionId] === 1) {
@@ -212,7 +246,10 @@ export class Router {
       }
       targets[i] = { nsIndex, digest: Buffer.from(kf.digest), worker: this.workers[this.map.master(nsIndex, partitionId)] };
     }
-    const batch: BatchState = { session, clientId: id, remaining: count, withBins: op === Op.BATCH_GET, elements: new Array(count).fill(null) };
+    const batch: BatchState = {
+      session, clientId: id, remaining: count, withBins: op === Op.BATCH_GET, elements: new Array(count).fill(null),
+      reserved: session.routeReserve, bytes: 0, bytesMax: session.answerFrameBytesMax, tooBig: false,
+    };
     if (count === 0) {
       this.finishBatch(batch);
       return;
@@ -222,13 +259,18 @@ export class Router {
     const direct = op === Op.BATCH_EXISTS || f.binsStart < 0 ? this.direct : null;
     for (let i = 0; i < count; i++) {
       const t = targets[i];
+      if (batch.tooBig) {
+        // The answer has outgrown the client's frame: the keys left are not read at all.
+        batch.remaining--;
+        continue;
+      }
       if (direct !== null && direct.readElement(t.worker, t.nsIndex, t.digest, op === Op.BATCH_GET) !== NOT_HERE) {
-        batch.elements[i] = Buffer.from(direct.out.bytes());
+        this.setElement(batch, i, Buffer.from(direct.out.bytes()));
         batch.remaining--;
         continue;
       }
       if (!t.worker.accepting) {
-        batch.elements[i] = elementError(Status.PARTITION_UNAVAILABLE, op === Op.BATCH_GET);
+        this.setElement(batch, i, elementError(Status.PARTITION_UNAVAILABLE, op === Op.BATCH_GET));
         batch.remaining--;
         continue;
       }
@@ -237,7 +279,7 @@ export class Router {
       if (!sent) {
         if (slot >= 0) this.table.release(slot);
         // Reads only: an element that could not be queued answers DEVICE_OVERLOAD in place.
-        batch.elements[i] = elementError(Status.DEVICE_OVERLOAD, op === Op.BATCH_GET);
+        this.setElement(batch, i, elementError(Status.DEVICE_OVERLOAD, op === Op.BATCH_GET));
         batch.remaining--;
         continue;
       }
@@ -271,7 +313,7 @@ export class Router {
     const setId = f.set === null ? SCAN_ALL_SETS : this.setId(nsIndex, f.set, false);
     if (setId < 0) {
       // A set nobody has written to holds no records.
-      session.respondScan(id, null, 0, 0, null);
+      session.respondScan(id, null, 0, 0, null, session.routeReserve);
       return;
     }
     // A worker that is away and masters nothing now (its partitions failed over) has nothing to scan.
@@ -281,14 +323,15 @@ export class Router {
       indexId = 0;
     }
     if (workerIndex >= this.workers.length) {
-      session.respondScan(id, null, 0, 0, null);
+      session.respondScan(id, null, 0, 0, null, session.routeReserve);
       return;
     }
     const worker = this.workers[workerIndex];
+    this.checkBodyBytes(nsIndex, bodyEnd - bodyStart);
     if (!worker.accepting) throw new AerieError(Status.PARTITION_UNAVAILABLE, `worker ${workerIndex} is down`);
     const slot = this.table.acquire(session, id, SlotKind.SCAN, workerIndex);
     if (slot < 0) throw new AerieError(Status.DEVICE_OVERLOAD, 'too many requests in flight on the node');
-    const state: ScanState = { session, clientId: id, workerIndex, mapVersion };
+    const state: ScanState = { session, clientId: id, workerIndex, mapVersion, reserved: session.routeReserve };
     this.table.extras[slot] = state;
     // The digest field of a SCAN carries the page bounds.
     const fields = Buffer.alloc(20);
@@ -318,7 +361,7 @@ export class Router {
     const setId = f.set === null ? SCAN_ALL_SETS : this.setId(nsIndex, f.set, false);
     if (setId < 0) {
       // A set nobody has written to holds no records.
-      session.respondAnswer(id, 0, { deleted: 0 });
+      session.respondAnswer(id, 0, { deleted: 0 }, session.routeReserve);
       return;
     }
     if (Date.now() > beforeMs) {
@@ -328,12 +371,14 @@ export class Router {
     // Sent once the clock is past the cut-off: every write a master applies after the truncate
     // then has a later update time, so a replica that truncates later cannot delete it.
     const body = Buffer.from(frame.subarray(bodyStart, bodyEnd));
+    const reserved = session.routeReserve;
     setTimeout(() => {
       try {
+        session.routeReserve = reserved;
         this.sendTruncate(session, id, nsIndex, setId, beforeMs, body, 0, body.length);
       } catch (err) {
         const e = err instanceof AerieError ? err : new AerieError(Status.SERVER_ERROR, String(err));
-        session.respondAnswer(id, e.code, { message: e.message });
+        session.respondAnswer(id, e.code, { message: e.message }, reserved);
       }
     }, 1);
   }
@@ -342,6 +387,7 @@ export class Router {
     // A worker given up on is skipped if every partition it held has a master elsewhere (it will
     // never serve again); otherwise its records would survive the truncate, so it is refused.
     const targets = this.workers.filter((w) => w.accepting || !this.mastersNothing(nsIndex, w.index));
+    this.checkBodyBytes(nsIndex, bodyEnd - bodyStart);
     const down = targets.find((w) => !w.accepting);
     if (down !== undefined) throw new AerieError(Status.PARTITION_UNAVAILABLE, `worker ${down.index} is down: truncate refused`);
     const slots: number[] = [];
@@ -355,6 +401,7 @@ export class Router {
     }
     const state: BroadcastState = {
       session, clientId: id, remaining: slots.length, applied: 0, deleted: 0, failedCode: 0, failedMessage: '', inDoubt: false,
+      reserved: session.routeReserve,
     };
     const fields = Buffer.alloc(20);
     fields.writeDoubleLE(beforeMs, ReqOffset.TRUNCATE_BEFORE_MS - ReqOffset.DIGEST);
@@ -396,15 +443,15 @@ export class Router {
     }
     if (--state.remaining > 0) return;
     if (state.failedCode === 0) {
-      state.session.respondAnswer(state.clientId, 0, { deleted: state.deleted });
+      state.session.respondAnswer(state.clientId, 0, { deleted: state.deleted }, state.reserved);
     } else if (state.inDoubt || state.applied > 0) {
       // Some workers applied it and one did not, or may not have: the client cannot know what
       // is left, so the answer is in doubt, never a plain failure.
       state.session.respondAnswer(state.clientId, Status.TIMEOUT, {
         message: `truncate applied on ${state.applied} of ${this.workers.length} workers: ${state.failedMessage}`,
-      });
+      }, state.reserved);
     } else {
-      state.session.respondAnswer(state.clientId, state.failedCode, { message: state.failedMessage });
+      state.session.respondAnswer(state.clientId, state.failedCode, { message: state.failedMessage }, state.reserved);
     }
   }
 
@@ -439,10 +486,11 @@ export class Router {
     }
     if (kind === SlotKind.SINGLE) {
       if (code === 0 && this.replication !== null && isWriteOp(t.ops[slot]) && t.commitMaster[slot] === 0 && this.waitForReplicas(slot, code, bytes, start, end)) return;
-      session.respondRaw(t.clientIds[slot], code, bytes, start, end);
+      session.respondRaw(t.clientIds[slot], code, bytes, start, end, t.reserved[slot]);
     } else if (kind === SlotKind.BATCH_ELEMENT) {
       const batch = t.extras[slot] as BatchState;
-      batch.elements[t.batchIndexes[slot]] = Buffer.from(bytes.subarray(start, end));
+      // A worker that failed the element itself (code != 0) wrote no element: answer its code in place.
+      this.setElement(batch, t.batchIndexes[slot], code === 0 && end > start ? Buffer.from(bytes.subarray(start, end)) : elementError(code === 0 ? Status.SERVER_ERROR : code, batch.withBins));
       if (--batch.remaining === 0) this.finishBatch(batch);
     } else if (kind === SlotKind.BROADCAST) {
       this.broadcastPart(t.extras[slot] as BroadcastState, code, bytes, start, end);
@@ -453,19 +501,37 @@ export class Router {
     t.release(slot);
   }
 
+  /** Keeps one element of a batch, unless the answer has already outgrown the client's frame. */
+  private setElement(batch: BatchState, index: number, element: Buffer): void {
+    if (batch.tooBig) return;
+    batch.bytes += element.length;
+    if (batch.bytes > batch.bytesMax) {
+      batch.tooBig = true;
+      batch.elements = []; // the answer cannot be sent: its elements are not held either
+      return;
+    }
+    batch.elements[index] = element;
+  }
+
   private finishBatch(batch: BatchState): void {
-    batch.session.respondBatch(batch.clientId, batch.elements as Buffer[]);
+    if (batch.tooBig) {
+      batch.session.respondAnswer(batch.clientId, Status.RECORD_TOO_BIG, {
+        message: `the batch's answer exceeds the connection's ${batch.bytesMax}-byte frame limit`,
+      }, batch.reserved);
+      return;
+    }
+    batch.session.respondBatch(batch.clientId, batch.elements as Buffer[], batch.reserved);
   }
 
   private finishScanPage(scan: ScanState, code: number, bytes: Uint8Array, start: number, end: number): void {
     // A page walked while partitions changed master may have skipped the ones that moved.
     if (code === Status.SCAN_ABORT || (code === 0 && (this.map.version >>> 0) !== scan.mapVersion)) {
       const e = scanAborted();
-      scan.session.respondAnswer(scan.clientId, e.code, { message: e.message });
+      scan.session.respondAnswer(scan.clientId, e.code, { message: e.message }, scan.reserved);
       return;
     }
     if (code !== 0) {
-      scan.session.respondRaw(scan.clientId, code, bytes, start, start);
+      scan.session.respondRaw(scan.clientId, code, bytes, start, start, scan.reserved);
       return;
     }
     const view = new DataView(bytes.buffer, bytes.byteOffset);
@@ -479,7 +545,7 @@ export class Router {
       cursor.writeUInt32LE(scan.mapVersion, 8);
       cursor.writeUInt32LE(next === SCAN_DONE ? 0 : view.getUint32(start + 4, true), 12);
     }
-    scan.session.respondScan(scan.clientId, bytes, start + 8, end, cursor);
+    scan.session.respondScan(scan.clientId, bytes, start + 8, end, cursor, scan.reserved);
   }
 
   /**
@@ -577,7 +643,7 @@ export class Router {
   /** A write's replicas applied it (or stopped counting): answer it now with body bytes[start, end). */
   answerReplicated(slot: number, code: number, bytes: Uint8Array, start: number, end: number): void {
     const session = this.table.sessions[slot];
-    if (session !== null) session.respondRaw(this.table.clientIds[slot], code, bytes, start, end);
+    if (session !== null) session.respondRaw(this.table.clientIds[slot], code, bytes, start, end, this.table.reserved[slot]);
     this.table.release(slot);
   }
 
@@ -589,7 +655,7 @@ export class Router {
   /** Keeps a request for a partition changing master; it is routed again when the move completes. */
   private hold(session: Session, id: number, op: number, frame: Uint8Array, bodyStart: number, bodyEnd: number): void {
     if (this.held.length >= HELD_REQUESTS_MAX) throw new AerieError(Status.DEVICE_OVERLOAD, 'too many requests held for partitions changing master');
-    this.held.push({ session, id, op, body: Buffer.from(frame.subarray(bodyStart, bodyEnd)), sinceMs: Date.now() });
+    this.held.push({ session, id, op, body: Buffer.from(frame.subarray(bodyStart, bodyEnd)), sinceMs: Date.now(), reserved: session.routeReserve });
     if (this.heldTimer === null) {
       this.heldTimer = setInterval(() => this.expireHeld(), 100);
       this.heldTimer.unref();
@@ -606,10 +672,11 @@ export class Router {
       if (h.session.closed) continue;
       r.reset(h.body, 0, h.body.length);
       try {
+        h.session.routeReserve = h.reserved;
         this.route(h.session, h.id, h.op, h.body, 0, h.body.length, r);
       } catch (err) {
         const e = err instanceof AerieError ? err : new AerieError(Status.SERVER_ERROR, String(err));
-        h.session.respondAnswer(h.id, e.code, { message: e.message });
+        h.session.respondAnswer(h.id, e.code, { message: e.message }, h.reserved);
       }
     }
     if (this.held.length === 0 && this.heldTimer !== null) {
@@ -624,7 +691,7 @@ export class Router {
     const keep: HeldRequest[] = [];
     for (const h of this.held) {
       if (now - h.sinceMs < HOLD_TIMEOUT_MS) keep.push(h);
-      else if (!h.session.closed) h.session.respondAnswer(h.id, Status.PARTITION_UNAVAILABLE, { message: `partition still changing master after ${HOLD_TIMEOUT_MS} ms` });
+      else if (!h.session.closed) h.session.respondAnswer(h.id, Status.PARTITION_UNAVAILABLE, { message: `partition still changing master after ${HOLD_TIMEOUT_MS} ms` }, h.reserved);
     }
     this.held = keep;
     if (keep.length === 0 && this.heldTimer !== null) {

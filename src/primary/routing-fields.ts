@@ -6,6 +6,11 @@ import { AerieError, Status } from '../errors';
 import { computeDigestInto, isDigest } from '../partition/digest';
 import type { Reader } from '../protocol/reader';
 
+/** Bits of RoutingFields.seen: which of the fields read here a body named. */
+export const Field = {
+  NS: 1, SET: 2, KEY: 4, DIGEST: 8, BINS: 16, KEYS: 32, CURSOR: 64, PAGE_SIZE: 128, BEFORE_MS: 256, COMMIT_LEVEL: 512,
+} as const;
+
 export class RoutingFields {
   ns: string | null = null;
   set: string | null = null;
@@ -22,8 +27,13 @@ export class RoutingFields {
   beforeMs = -1;
   /** commitLevel 'master': answer a write once its master applied it, without waiting for replicas. */
   commitMaster = false;
+  /** Field bits named by the body, and the first field not read here (the worker checks those for its ops). */
+  seen = 0;
+  other: string | null = null;
 
   reset(): void {
+    this.seen = 0;
+    this.other = null;
     this.ns = null;
     this.set = null;
     this.hasKey = false;
@@ -61,54 +71,66 @@ export function readRoutingFields(r: Reader, end: number, f: RoutingFields, need
   if (r.pos < end && !r.isNil()) {
     const n = r.readMapHeader();
     for (let i = 0; i < n; i++) {
-      switch (r.readString()) {
+      const name = r.readString();
+      switch (name) {
         case 'ns':
+          f.seen |= Field.NS;
           f.ns = r.readString();
           break;
         case 'set':
+          f.seen |= Field.SET;
           f.set = readSet(r);
           break;
         case 'key':
+          f.seen |= Field.KEY;
           key = r.readValue();
           break;
         case 'digest':
+          f.seen |= Field.DIGEST;
           digest = r.readValue();
           break;
         case 'bins':
+          f.seen |= Field.BINS;
           f.binsStart = r.pos;
           r.skipValue(VALUE_DEPTH_MAX + 2);
           f.binsEnd = r.pos;
           break;
         case 'keys':
+          f.seen |= Field.KEYS;
           f.keysStart = r.pos;
           r.skipValue();
           f.keysEnd = r.pos;
           break;
         case 'cursor': {
+          f.seen |= Field.CURSOR;
           const c = r.readValue();
           if (c !== null && !(c instanceof Uint8Array)) bad('cursor must be bytes or nil');
           f.cursor = c as Uint8Array | null;
           break;
         }
         case 'pageSize': {
+          f.seen |= Field.PAGE_SIZE;
           const p = r.readValue();
           if (typeof p !== 'number' || !Number.isInteger(p) || p < 1) bad('pageSize must be a positive integer');
           f.pageSize = p;
           break;
         }
         case 'beforeMs': {
+          f.seen |= Field.BEFORE_MS;
           const b = r.readValue();
           if (typeof b !== 'number' || !Number.isSafeInteger(b) || b < 0) bad('beforeMs must be a non-negative integer (ms since 1970)');
           f.beforeMs = b;
           break;
         }
         case 'commitLevel': {
+          f.seen |= Field.COMMIT_LEVEL;
           const c = r.readValue();
           if (c !== 'all' && c !== 'master') bad("commitLevel must be 'all' or 'master'");
           f.commitMaster = c === 'master';
           break;
         }
         default:
+          f.other ??= name;
           r.skipValue(VALUE_DEPTH_MAX + 2);
       }
     }
@@ -130,4 +152,16 @@ export function readRoutingFields(r: Reader, end: number, f: RoutingFields, need
     bad('a key or a digest is required');
   }
   f.hasKey = key !== undefined && key !== null;
+}
+
+/**
+ * Throws PARAMETER unless the body named only fields of `allowed` (Field bits): for bodies the
+ * primary consumes whole (a batch and its key references), which no worker checks after it.
+ */
+export function onlyFields(f: RoutingFields, allowed: number, what: string): void {
+  if (f.other !== null) bad(`unknown field '${f.other}' in ${what}`);
+  const extra = f.seen & ~allowed;
+  if (extra === 0) return;
+  const name = Object.entries(Field).find(([, bit]) => (extra & bit) !== 0)![0];
+  bad(`field ${name.toLowerCase()} is not allowed in ${what}`);
 }

@@ -1,13 +1,18 @@
 // One client connection: decodes each binary frame (one msgpack array of requests), enforces the
 // connection's limits, answers HELLO/INFO/PING itself and hands the rest to the router. Responses
-// are coalesced into one frame per connection per event-loop turn.
+// are coalesced into frames of at most the client's announced size (HELLO `maxFrameBytes`), one
+// per connection per event-loop turn unless they need more. Each request reserves a bound of its
+// answer's bytes before it is dispatched (answer-budget.ts); a request that does not fit waits,
+// with the rest of its frame, and the socket is not read meanwhile.
 
 import type WebSocket from 'ws';
-import { REQUESTS_PER_FRAME_MAX, VALUE_DEPTH_MAX } from '../constants';
+import { CLIENT_FRAME_BYTES_MIN, REQUESTS_PER_FRAME_MAX, VALUE_DEPTH_MAX } from '../constants';
 import { AerieError, Status } from '../errors';
 import { Op, PROTOCOL_VERSION, PUSH_ID } from '../protocol/ops';
 import { Reader } from '../protocol/reader';
-import { Writer } from '../protocol/writer';
+import type { Writer } from '../protocol/writer';
+import { ANSWER_HEADER_BYTES_MAX, AnswerFrames } from './answer-frames';
+import type { AnswerBudget, BudgetHolder, BudgetWaiter } from './answer-budget';
 import type { Router } from './router';
 import { sendBinary } from './ws-frame';
 
@@ -23,7 +28,10 @@ export const CloseCode = {
 export interface SessionHost {
   router: Router;
   inFlightMax: number;
-  sendBufferBytesMax: number;
+  /** Answer bytes reserved per connection and node-wide. */
+  budget: AnswerBudget;
+  /** The answer frame size assumed for a client that does not announce one (service.frameBytesMax). */
+  frameBytesMax: number;
   /** A session that has not sent HELLO this long after opening is closed. */
   helloTimeoutMs: number;
   helloBody(): unknown;
@@ -48,16 +56,39 @@ const reader = new Reader(new Uint8Array(0));
 const bodyReader = new Reader(new Uint8Array(0));
 /** A body map holds bins or ops, which hold values up to VALUE_DEPTH_MAX deep. */
 const BODY_DEPTH_MAX = VALUE_DEPTH_MAX + 3;
+/** Bytes a batch or scan answer adds around its records: map and array headers, keys, cursor. */
+const LIST_ANSWER_OVERHEAD_BYTES = 64;
+/** What onMessage did with one message. */
+const Handled = { OK: 0, MALFORMED: 1, WAIT: 2 } as const;
+const HELLO_FIELDS = new Set(['protocol', 'user', 'password', 'client', 'maxFrameBytes']);
 
-export class Session {
+export class Session implements BudgetWaiter, BudgetHolder {
   readonly ws: WebSocket;
   private readonly host: SessionHost;
-  private out = new Writer(1 << 30);
-  private outCount = 0;
-  private outArrayAt = -1;
+  /** Answers being built, in frames of at most the client's limit (HELLO maxFrameBytes, else the node's frameBytesMax). */
+  private readonly frames: AnswerFrames;
+  private flushQueued = false;
   private hello = false;
   private helloTimer: NodeJS.Timeout | null;
   inFlight = 0;
+  /** Answer bytes reserved for requests in flight, each at its bound. */
+  private reserved = 0;
+  /** Bytes of the open frame and the socket's queue charged to the node budget at the last sync. */
+  private charged = 0;
+  /** The socket's unsent bytes when last looked at, and when they last went down (or were none). */
+  private queuedSeen = 0;
+  private movedAtMs = Date.now();
+  /** What the request being routed reserved: the router keeps it with the request and hands it back. */
+  routeReserve = 0;
+  /** The frame being worked through (null when none) and where its next message starts. */
+  private frame: Buffer | null = null;
+  private framePos = 0;
+  private frameLeft = 0;
+  /** Frames that arrived while one waits for budget (bounded: the socket is paused). */
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private paused = false;
+  private resumeScheduled = false;
   /** Id of the client's DRAINED request once it arrives (it is answered last, then we close). */
   private drainedId = -1;
   private goawaySent = false;
@@ -68,15 +99,40 @@ export class Session {
     this.ws = ws;
     this.host = host;
     this.remote = remote;
+    this.frames = new AnswerFrames(
+      Math.min(host.frameBytesMax, host.budget.perConnectionBytesMax),
+      () => {
+        if (this.flushQueued) return;
+        this.flushQueued = true;
+        this.host.scheduleFlush(this);
+      },
+      () => this.sendFrame(),
+    );
+    host.budget.hold(this);
     this.helloTimer = setTimeout(() => this.close(CloseCode.POLICY, 'no hello'), host.helloTimeoutMs);
     ws.on('message', (data: Buffer, isBinary: boolean) => this.onFrame(data, isBinary));
     ws.on('close', () => this.onClose());
     ws.on('error', () => this.onClose());
+    // Our frames go straight to the socket (ws-frame.ts): its drain is when queued answers left.
+    (ws as unknown as { _socket?: { on(e: string, f: () => void): void } | null })._socket?.on('drain', () => this.onDrain());
   }
 
   private onFrame(data: Buffer, isBinary: boolean): void {
     if (this.closed) return;
     if (!isBinary) return this.close(CloseCode.UNSUPPORTED_DATA, 'binary frames only');
+    if (this.frame !== null) {
+      // Waiting for answer budget: frames ws had already read keep their order behind it.
+      this.pendingBytes += data.length;
+      if (this.pendingBytes > 2 * this.host.frameBytesMax) return this.close(CloseCode.TRY_AGAIN_LATER, 'client is not reading its responses');
+      this.pending.push(data);
+      return;
+    }
+    this.startFrame(data);
+    this.work();
+  }
+
+  /** Reads a frame's array header and makes it the frame being worked through. */
+  private startFrame(data: Buffer): void {
     const r = reader;
     r.reset(data, 0, data.length);
     let count: number;
@@ -86,24 +142,60 @@ export class Session {
       return this.close(CloseCode.INVALID_PAYLOAD, 'a frame is a msgpack array of messages');
     }
     if (count > REQUESTS_PER_FRAME_MAX) return this.close(CloseCode.POLICY, `at most ${REQUESTS_PER_FRAME_MAX} requests per frame`);
-    for (let i = 0; i < count && !this.closed; i++) {
-      if (!this.onMessage(r, data)) return this.close(CloseCode.INVALID_PAYLOAD, 'malformed message');
-    }
-    if (!this.closed && r.pos !== data.length) this.close(CloseCode.INVALID_PAYLOAD, 'trailing bytes after the messages');
+    this.frame = data;
+    this.framePos = r.pos;
+    this.frameLeft = count;
   }
 
-  /** Handles one [id, op, body] message. Returns false when the frame cannot be parsed further. */
-  private onMessage(r: Reader, frame: Buffer): boolean {
+  /** Works through the current frame, then the pending ones, until done or short of budget. */
+  private work(): void {
+    while (!this.closed) {
+      if (this.frame === null) {
+        const next = this.pending.shift();
+        if (next === undefined) break;
+        this.pendingBytes -= next.length;
+        this.startFrame(next);
+        continue;
+      }
+      const data = this.frame;
+      const r = reader;
+      r.reset(data, this.framePos, data.length);
+      while (this.frameLeft > 0 && !this.closed) {
+        const at = r.pos;
+        const handled = this.onMessage(r, data);
+        if (handled === Handled.MALFORMED) return this.close(CloseCode.INVALID_PAYLOAD, 'malformed message');
+        if (handled === Handled.WAIT) {
+          this.framePos = at;
+          if (!this.paused) {
+            this.paused = true;
+            this.ws.pause();
+          }
+          return;
+        }
+        this.frameLeft--;
+      }
+      if (this.closed) return;
+      if (r.pos !== data.length) return this.close(CloseCode.INVALID_PAYLOAD, 'trailing bytes after the messages');
+      this.frame = null;
+    }
+    if (this.paused && !this.closed) {
+      this.paused = false;
+      this.ws.resume();
+    }
+  }
+
+  /** Handles one [id, op, body] message: OK, MALFORMED (the frame cannot be parsed further) or WAIT. */
+  private onMessage(r: Reader, frame: Buffer): number {
     let id: number;
     let op: number;
     let bodyStart: number;
     let bodyEnd: number;
     try {
-      if (r.readArrayHeader() !== 3) return false;
+      if (r.readArrayHeader() !== 3) return Handled.MALFORMED;
       id = r.readUint32();
       op = r.readUint32();
     } catch {
-      return false;
+      return Handled.MALFORMED;
     }
     try {
       bodyStart = r.pos;
@@ -113,20 +205,22 @@ export class Session {
       // The message has an id but its body cannot be walked (too deep, truncated, an extension):
       // answer that id, then close, since the rest of the frame cannot be located.
       this.respondError(id, Status.PARAMETER, err instanceof AerieError ? err.message : 'malformed body');
-      return false;
+      return Handled.MALFORMED;
     }
+    const reserve = this.host.budget.estimate(op, op === Op.BATCH_GET || op === Op.BATCH_EXISTS ? batchKeyCount(frame, bodyStart, bodyEnd) : 0, this.frames.bytesMax);
+    if (!this.canTake(reserve)) return Handled.WAIT;
     try {
-      this.dispatch(id, op, frame, bodyStart, bodyEnd, r);
+      this.dispatch(id, op, frame, bodyStart, bodyEnd, r, reserve);
     } catch (err) {
       const e = err instanceof AerieError ? err : new AerieError(Status.SERVER_ERROR, String(err));
       if (!(err instanceof AerieError)) console.error('aerie: request failed', err);
       this.respondError(id, e.code, e.message);
     }
     r.pos = bodyEnd;
-    return true;
+    return Handled.OK;
   }
 
-  private dispatch(id: number, op: number, frame: Buffer, bodyStart: number, bodyEnd: number, r: Reader): void {
+  private dispatch(id: number, op: number, frame: Buffer, bodyStart: number, bodyEnd: number, r: Reader, reserve: number): void {
     if (op === Op.HELLO) return this.onHello(id, frame, bodyStart, bodyEnd);
     if (!this.hello) throw new AerieError(Status.NOT_AUTHENTICATED, 'send HELLO first');
     if (op === Op.DRAINED) {
@@ -136,15 +230,21 @@ export class Session {
     if (this.host.draining()) throw new AerieError(Status.PARTITION_UNAVAILABLE, 'the node is shutting down');
     if (op === Op.PING) return this.respondValue(id, 0, null);
     if (op === Op.INFO) return this.respondValue(id, 0, this.host.infoBody());
-    if (op === Op.VERIFY) return this.onVerify(id, frame, bodyStart, bodyEnd);
-    if (op === Op.FAULT) return this.onFault(id, frame, bodyStart, bodyEnd);
-    if (op === Op.SNAPSHOT) return this.onSnapshot(id, frame, bodyStart, bodyEnd);
-    if (op === Op.WORKER_RESTART) return this.answerLater(id, this.host.restartWorker(readBody(frame, bodyStart, bodyEnd)));
+    if (op === Op.VERIFY) return this.onVerify(id, frame, bodyStart, bodyEnd, reserve);
+    if (op === Op.FAULT) return this.onFault(id, frame, bodyStart, bodyEnd, reserve);
+    if (op === Op.SNAPSHOT) return this.onSnapshot(id, frame, bodyStart, bodyEnd, reserve);
+    if (op === Op.WORKER_RESTART) return this.answerLater(id, this.host.restartWorker(readBody(frame, bodyStart, bodyEnd)), reserve);
     if (this.inFlight >= this.host.inFlightMax) {
       throw new AerieError(Status.QUOTA_EXCEEDED, `at most ${this.host.inFlightMax} requests in flight per connection`);
     }
     r.pos = bodyStart;
-    this.host.router.route(this, id, op, frame, bodyStart, bodyEnd, r);
+    this.take(reserve);
+    try {
+      this.host.router.route(this, id, op, frame, bodyStart, bodyEnd, r);
+    } catch (err) {
+      this.release(reserve);
+      throw err;
+    }
     this.inFlight++;
   }
 
@@ -153,6 +253,15 @@ export class Session {
     if (body === null || typeof body !== 'object' || body.protocol !== PROTOCOL_VERSION) {
       throw new AerieError(Status.PARAMETER, `HELLO must name protocol ${PROTOCOL_VERSION}`);
     }
+    const unknown = Object.keys(body).find((k) => !HELLO_FIELDS.has(k));
+    if (unknown !== undefined) throw new AerieError(Status.PARAMETER, `unknown field '${unknown}'`);
+    const announced = body.maxFrameBytes;
+    if (announced !== undefined && announced !== null) {
+      if (typeof announced !== 'number' || !Number.isSafeInteger(announced) || announced < CLIENT_FRAME_BYTES_MIN) {
+        throw new AerieError(Status.PARAMETER, `maxFrameBytes must be an integer of at least ${CLIENT_FRAME_BYTES_MIN}`);
+      }
+      this.frames.setBytesMax(Math.min(announced, this.host.budget.perConnectionBytesMax));
+    }
     // Authentication arrives with security: until then any user is accepted.
     this.hello = true;
     if (this.helloTimer !== null) clearTimeout(this.helloTimer);
@@ -160,17 +269,17 @@ export class Session {
     this.respondValue(id, 0, this.host.helloBody());
   }
 
-  private onVerify(id: number, frame: Buffer, bodyStart: number, bodyEnd: number): void {
+  private onVerify(id: number, frame: Buffer, bodyStart: number, bodyEnd: number, reserve: number): void {
     const body = readBody(frame, bodyStart, bodyEnd);
     const fields = (body !== null && typeof body === 'object' ? body : {}) as { ns?: unknown; repair?: unknown };
     const ns = fields.ns ?? null;
     if (ns !== null && typeof ns !== 'string') throw new AerieError(Status.PARAMETER, 'ns must be a string');
     const repair = fields.repair ?? false;
     if (typeof repair !== 'boolean') throw new AerieError(Status.PARAMETER, 'repair must be a boolean');
-    this.answerLater(id, this.host.verify(ns, repair));
+    this.answerLater(id, this.host.verify(ns, repair), reserve);
   }
 
-  private onSnapshot(id: number, frame: Buffer, bodyStart: number, bodyEnd: number): void {
+  private onSnapshot(id: number, frame: Buffer, bodyStart: number, bodyEnd: number, reserve: number): void {
     const body = readBody(frame, bodyStart, bodyEnd) as { action?: unknown; ns?: unknown; id?: unknown } | null;
     if (body === null || typeof body !== 'object' || typeof body.action !== 'string' || typeof body.ns !== 'string') {
       throw new AerieError(Status.PARAMETER, 'SNAPSHOT needs {action, ns, id?}');
@@ -178,33 +287,111 @@ export class Session {
     if (body.id !== undefined && body.id !== null && typeof body.id !== 'string') throw new AerieError(Status.PARAMETER, 'id must be a string');
     const unknown = Object.keys(body).find((k) => k !== 'action' && k !== 'ns' && k !== 'id');
     if (unknown !== undefined) throw new AerieError(Status.PARAMETER, `unknown field '${unknown}'`);
-    this.answerLater(id, this.host.snapshot(body.action, body.ns, (body.id as string | undefined) ?? null));
+    this.answerLater(id, this.host.snapshot(body.action, body.ns, (body.id as string | undefined) ?? null), reserve);
   }
 
   /** Answers `id` when an admin operation of the primary settles. */
-  private answerLater(id: number, work: Promise<unknown>): void {
+  private answerLater(id: number, work: Promise<unknown>, reserve: number): void {
     this.inFlight++;
+    this.take(reserve);
     work.then(
-      (value) => {
-        this.inFlight--;
-        this.respondValue(id, 0, value);
-      },
+      (value) => this.respondAnswer(id, 0, value, reserve),
       (err: unknown) => {
-        this.inFlight--;
         const e = err instanceof AerieError ? err : new AerieError(Status.SERVER_ERROR, String((err as Error)?.message ?? err));
-        this.respondValue(id, e.code, { message: e.message });
+        this.respondAnswer(id, e.code, { message: e.message }, reserve);
       },
     );
   }
 
-  private onFault(id: number, frame: Buffer, bodyStart: number, bodyEnd: number): void {
+  private onFault(id: number, frame: Buffer, bodyStart: number, bodyEnd: number, reserve: number): void {
     const body = readBody(frame, bodyStart, bodyEnd) as { worker?: unknown; kind?: unknown } | null;
     if (body === null || typeof body !== 'object' || typeof body.kind !== 'string') {
       throw new AerieError(Status.PARAMETER, 'FAULT needs {worker, kind}');
     }
     const worker = this.host.fault(body.worker as number, body.kind);
-    this.host.router.sendFault(this, id, worker, body.kind);
+    this.take(reserve);
+    try {
+      this.host.router.sendFault(this, id, worker, body.kind);
+    } catch (err) {
+      this.release(reserve);
+      throw err;
+    }
     this.inFlight++;
+  }
+
+  /** The largest answer frame this client accepts. */
+  get answerFrameBytesMax(): number {
+    return this.frames.bytesMax;
+  }
+
+  // ---- answer budget ----
+
+  /** Whether a request whose answer is bounded by `bytes` may start now; if not, it waits. */
+  private canTake(bytes: number): boolean {
+    this.sync();
+    const mine = this.reserved + this.charged;
+    // A connection holding nothing may always start one request, whatever its bound.
+    if (mine > 0 && mine + bytes > this.host.budget.perConnectionBytesMax) return false;
+    if (this.host.budget.fits(bytes)) return true;
+    this.host.budget.wait(this);
+    return false;
+  }
+
+  private take(bytes: number): void {
+    this.reserved += bytes;
+    this.routeReserve = bytes;
+    this.host.budget.take(bytes);
+  }
+
+  private release(bytes: number): void {
+    this.reserved -= bytes;
+    if (this.closed) return;
+    this.host.budget.give(bytes);
+    if (this.frame !== null) this.scheduleResume();
+  }
+
+  /** Charges the node for this connection's open frame and unsent socket bytes as they are now. */
+  private sync(): void {
+    if (this.closed) return;
+    const queued = this.ws.bufferedAmount;
+    if (queued === 0 || queued < this.queuedSeen) this.movedAtMs = Date.now();
+    this.queuedSeen = queued;
+    const actual = this.frames.openBytes + queued;
+    const change = actual - this.charged;
+    if (change === 0) return;
+    this.charged = actual;
+    if (change > 0) this.host.budget.take(change);
+    else this.host.budget.give(-change);
+  }
+
+  private onDrain(): void {
+    this.sync();
+    if (this.frame !== null) this.scheduleResume();
+  }
+
+  stalledBytes(nowMs: number, stallMs: number): number {
+    this.sync();
+    return this.closed || nowMs - this.movedAtMs < stallMs ? 0 : this.queuedSeen;
+  }
+
+  /** Closes a connection that does not read: at once, since it would not read a close frame either. */
+  evict(): void {
+    this.close(CloseCode.TRY_AGAIN_LATER, 'client is not reading its responses while the node is short of answer memory');
+    this.ws.terminate(); // frees the socket's queued answers now, not after ws's 30 s close timeout
+  }
+
+  /** Node-wide room was freed (the budget calls this once per wait). */
+  budgetFreed(): void {
+    if (this.frame !== null) this.scheduleResume();
+  }
+
+  private scheduleResume(): void {
+    if (this.resumeScheduled || this.closed) return;
+    this.resumeScheduled = true;
+    setImmediate(() => {
+      this.resumeScheduled = false;
+      if (this.frame !== null) this.work();
+    });
   }
 
   // ---- shutdown ----
@@ -226,81 +413,104 @@ export class Session {
 
   // ---- responses ----
 
-  private begin(id: number, code: number): Writer {
-    const w = this.out;
-    if (this.outArrayAt < 0) {
-      w.reset();
-      this.outArrayAt = w.beginArray32();
-      this.host.scheduleFlush(this);
-    }
-    w.writeArrayHeader(3);
-    w.writeUint(id);
-    w.writeInt(code);
-    this.outCount++;
-    return w;
+  /**
+   * Settles a request that reserved `reserved` bytes and returns the open frame with the answer's
+   * header written, for a body of at most `bodyBytes`; null when the session is closed or no frame
+   * the client accepts can hold the answer (then it is answered RECORD_TOO_BIG). The caller
+   * writes the body and counts the message.
+   */
+  private answerWriter(id: number, code: number, bodyBytes: number, reserved: number): Writer | null {
+    this.inFlight--;
+    this.release(reserved);
+    if (this.closed) return null;
+    if (this.frames.room(ANSWER_HEADER_BYTES_MAX + bodyBytes)) return this.frames.header(id, code);
+    this.answerTooBig(id, bodyBytes);
+    return null;
   }
 
   /** A worker's answer: body bytes as the worker encoded them (empty = nil). */
-  respondRaw(id: number, code: number, bytes: Uint8Array, start: number, end: number): void {
-    this.inFlight--;
-    if (this.closed) return;
-    const w = this.begin(id, code);
-    if (end > start) w.writeRaw(bytes, start, end);
-    else w.writeNil();
+  respondRaw(id: number, code: number, bytes: Uint8Array, start: number, end: number, reserved: number): void {
+    const w = this.answerWriter(id, code, end > start ? end - start : 1, reserved);
+    if (w !== null) {
+      if (end > start) w.writeRaw(bytes, start, end);
+      else w.writeNil();
+      this.frames.counted();
+    }
     if (this.drainedId >= 0) this.maybeFinishDrain();
   }
 
-  respondBatch(id: number, elements: Buffer[]): void {
-    this.inFlight--;
-    if (this.closed) return;
-    const w = this.begin(id, 0);
-    w.writeMapHeader(1);
-    w.writeString('records');
-    w.writeArrayHeader(elements.length);
-    for (const e of elements) w.writeRaw(e, 0, e.length);
+  /** A batch's answer; every element is one complete msgpack value. */
+  respondBatch(id: number, elements: Buffer[], reserved: number): void {
+    let bodyBytes = LIST_ANSWER_OVERHEAD_BYTES;
+    for (const e of elements) bodyBytes += e.length;
+    const w = this.answerWriter(id, 0, bodyBytes, reserved);
+    if (w !== null) {
+      w.writeMapHeader(1);
+      w.writeString('records');
+      w.writeArrayHeader(elements.length);
+      for (const e of elements) w.writeRaw(e, 0, e.length);
+      this.frames.counted();
+    }
     if (this.drainedId >= 0) this.maybeFinishDrain();
   }
 
-  respondScan(id: number, bytes: Uint8Array | null, start: number, end: number, cursor: Buffer | null): void {
-    this.inFlight--;
-    if (this.closed) return;
-    const w = this.begin(id, 0);
-    w.writeMapHeader(2);
-    w.writeString('records');
-    if (bytes === null) w.writeArrayHeader(0);
-    else w.writeRaw(bytes, start, end);
-    w.writeString('cursor');
-    if (cursor === null) w.writeNil();
-    else w.writeBin(cursor);
+  respondScan(id: number, bytes: Uint8Array | null, start: number, end: number, cursor: Buffer | null, reserved: number): void {
+    const bodyBytes = LIST_ANSWER_OVERHEAD_BYTES + (bytes === null ? 0 : end - start) + (cursor === null ? 0 : cursor.length);
+    const w = this.answerWriter(id, 0, bodyBytes, reserved);
+    if (w !== null) {
+      w.writeMapHeader(2);
+      w.writeString('records');
+      if (bytes === null) w.writeArrayHeader(0);
+      else w.writeRaw(bytes, start, end);
+      w.writeString('cursor');
+      if (cursor === null) w.writeNil();
+      else w.writeBin(cursor);
+      this.frames.counted();
+    }
     if (this.drainedId >= 0) this.maybeFinishDrain();
   }
 
-  /** The primary's own answer to a routed request (a broadcast's summary, say). */
-  respondAnswer(id: number, code: number, value: unknown): void {
+  /** The primary's own answer to a request that reserved `reserved` bytes (a broadcast's summary, say). */
+  respondAnswer(id: number, code: number, value: unknown, reserved: number): void {
     this.inFlight--;
+    this.release(reserved);
     this.respondValue(id, code, value);
     if (this.drainedId >= 0) this.maybeFinishDrain();
   }
 
+  private answerTooBig(id: number, bodyBytes: number): void {
+    this.respondError(id, Status.RECORD_TOO_BIG, `an answer of ${bodyBytes} bytes exceeds the connection's ${this.frames.bytesMax}-byte frame limit`);
+  }
+
+  /** The primary's own answer (HELLO, INFO, an error): encoded whole or not at all (answer-frames.ts). */
   private respondValue(id: number, code: number, value: unknown): void {
     if (this.closed) return;
-    this.begin(id, code).writeValue(value as never);
+    this.frames.writeValue(id, code, value);
   }
 
   private respondError(id: number, code: number, message: string): void {
     this.respondValue(id, code, { message });
   }
 
-  /** Sends everything answered this turn as one frame. */
+  /** Sends everything answered this turn (called once per turn by the node). */
   flush(): void {
-    if (this.outArrayAt < 0 || this.closed) return;
-    this.out.patchArray32(this.outArrayAt, this.outCount);
-    this.outArrayAt = -1;
-    this.outCount = 0;
-    if (this.ws.bufferedAmount > this.host.sendBufferBytesMax) {
+    this.flushQueued = false;
+    if (!this.frames.isOpen || this.closed) return;
+    this.sendFrame();
+  }
+
+  /** Sends the open frame now, with its message count patched in. */
+  private sendFrame(): void {
+    const bytes = this.frames.close();
+    // Answers are reserved before they are built, so the queue stays near the budget; past it
+    // and a frame more, something unreserved piled up and the client is not reading.
+    if (this.ws.bufferedAmount > this.host.budget.perConnectionBytesMax + this.frames.bytesMax) {
       return this.close(CloseCode.TRY_AGAIN_LATER, 'client is not reading its responses');
     }
-    sendBinary(this.ws, this.out.bytes());
+    sendBinary(this.ws, bytes);
+    this.frames.shrink(); // the socket holds a copy
+    this.sync();
+    if (this.frame !== null) this.scheduleResume();
   }
 
   close(code: number, reason: string): void {
@@ -312,11 +522,32 @@ export class Session {
 
   private onClose(): void {
     if (this.closed) return;
+    this.sync();
     this.closed = true;
+    this.host.budget.give(this.reserved + this.charged);
+    this.host.budget.forget(this);
+    this.frame = null;
+    this.pending = [];
     if (this.helloTimer !== null) clearTimeout(this.helloTimer);
     this.host.router.forget(this);
     this.host.closed(this);
   }
+}
+
+/** The length of a batch body's `keys` list (0 when it cannot be read: routing then fails it). */
+function batchKeyCount(frame: Buffer, start: number, end: number): number {
+  const r = bodyReader;
+  r.reset(frame, start, end);
+  try {
+    if (r.pos >= end || r.isNil()) return 0;
+    for (let n = r.readMapHeader(); n > 0; n--) {
+      if (r.readString() === 'keys') return r.readArrayHeader();
+      r.skipValue(BODY_DEPTH_MAX);
+    }
+  } catch {
+    // Malformed: the router answers PARAMETER.
+  }
+  return 0;
 }
 
 function readBody(frame: Buffer, start: number, end: number): unknown {

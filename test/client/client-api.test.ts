@@ -28,7 +28,7 @@ const key = new Key('test', 'demo', 'k1');
 
 t.test('HELLO first, and its answer kept as client.server', async (t) => {
   const { node, client } = await setup(t);
-  t.same(node.hellos, [{ protocol: 1, client: `aerie-ts/${CLIENT_VERSION}`, user: 'u', password: 'p' }]);
+  t.same(node.hellos, [{ protocol: 1, client: `aerie-ts/${CLIENT_VERSION}`, maxFrameBytes: 64 * 1024 * 1024, user: 'u', password: 'p' }]);
   t.same(client.server, DEFAULT_HELLO);
   t.equal(client.state, 'connected');
 });

@@ -3,7 +3,7 @@
 // killed and reported with its output, so a test never hangs on it.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 
@@ -66,4 +66,24 @@ export function fileNodeConfig(prefix: string): string {
     log: { level: 'warn' },
   }));
   return config;
+}
+
+/** A memory-only node's config (2 workers, the given namespaces), in a new temp directory. */
+export function memoryNodeConfig(prefix: string, namespaces: string[] = ['test']): string {
+  const dir = mkdtempSync(path.join(tmpdir(), `aerie-${prefix}-`));
+  const config = path.join(dir, 'config.json');
+  writeFileSync(config, JSON.stringify({
+    service: { port: 0 },
+    workers: { count: 2 },
+    namespaces: namespaces.map((name) => ({ name, storage: 'memory' })),
+    log: { level: 'warn' },
+  }));
+  return config;
+}
+
+/** Resident set size of a process (Linux), in bytes: what the node really holds. */
+export function rssOf(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  if (m === null) throw new Error(`no VmRSS for ${pid}`);
+  return Number(m[1]) * 1024;
 }

@@ -8,6 +8,10 @@ import { Reader } from '../../src/protocol/reader';
 export interface RawPeer {
   ws: WebSocket;
   responses: unknown[][];
+  /** Every answer frame: its size, the count its header announced, and the messages it held. */
+  frames: { bytes: number; announced: number; held: number }[];
+  /** Answer frames that did not decode fully (hex of their first bytes and the reason). */
+  malformed: string[];
   closed: Promise<{ code: number; reason: string }>;
   send(data: Buffer | string, binary?: boolean): void;
   request(id: number, op: number, body: unknown): void;
@@ -15,21 +19,35 @@ export interface RawPeer {
   waitFor(id: number, timeoutMs?: number): Promise<unknown[]>;
 }
 
-export async function rawPeer(url: string, hello = true): Promise<RawPeer> {
+export async function rawPeer(url: string, hello: boolean | Record<string, unknown> = true): Promise<RawPeer> {
   const ws = new WebSocket(url, { perMessageDeflate: false });
   await new Promise<void>((resolve, reject) => {
     ws.once('open', () => resolve());
     ws.once('error', reject);
   });
   const responses: unknown[][] = [];
+  const frames: RawPeer['frames'] = [];
+  const malformed: string[] = [];
   const waiters = new Map<number, (r: unknown[]) => void>();
   ws.on('message', (data: Buffer) => {
+    // Decoded message by message, so a frame that announces more than it holds is seen as such.
     const r = new Reader(data);
     r.reset(data, 0, data.length);
-    for (const msg of r.readValue() as unknown[][]) {
-      responses.push(msg);
-      waiters.get(msg[0] as number)?.(msg);
+    let announced = -1;
+    let held = 0;
+    try {
+      announced = r.readArrayHeader();
+      for (; held < announced; held++) {
+        const msg = r.readValue() as unknown[];
+        if (!Array.isArray(msg) || msg.length !== 3) throw new Error('an answer is not [id, code, body]');
+        responses.push(msg);
+        waiters.get(msg[0] as number)?.(msg);
+      }
+      if (!r.atEnd()) throw new Error('trailing bytes');
+    } catch (err) {
+      malformed.push(`${data.subarray(0, 32).toString('hex')}: ${(err as Error).message}`);
     }
+    frames.push({ bytes: data.length, announced, held });
   });
   const closed = new Promise<{ code: number; reason: string }>((resolve) =>
     ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })),
@@ -37,6 +55,8 @@ export async function rawPeer(url: string, hello = true): Promise<RawPeer> {
   const peer: RawPeer = {
     ws,
     responses,
+    frames,
+    malformed,
     closed,
     send: (data, binary = true) => ws.send(data, { binary }),
     request: (id, op, body) => ws.send(pack([[id, op, body]]), { binary: true }),
@@ -51,8 +71,8 @@ export async function rawPeer(url: string, hello = true): Promise<RawPeer> {
         });
       }),
   };
-  if (hello) {
-    peer.request(0, 1, { protocol: 1 });
+  if (hello !== false) {
+    peer.request(0, 1, { protocol: 1, ...(hello === true ? {} : hello) });
     await peer.waitFor(0);
   }
   return peer;

@@ -69,6 +69,8 @@ export class Simulation {
   private nextValue = 1;
   private lastFaultAtMs = 0;
   private killing: Promise<void> | null = null;
+  /** A disk fault injected in the current step, ended with the step. */
+  private diskFault: string | null = null;
   private readonly rand: () => number;
   readonly stats: SimStats = {
     writes: { ok: 0, doubt: 0, failed: 0 }, reads: 0, readErrors: 0, faults: 0, kills: 0, admin: {}, checks: 0,
@@ -181,9 +183,28 @@ export class Simulation {
         return;
       }
       this.stats.faults++;
+      if (fault.kind.startsWith('disk-') || fault.kind === 'sync-eio') this.diskFault = fault.kind;
       this.clients[0].injectFault({ worker: fault.worker, kind: fault.kind }, { timeoutMs: 5000 }).catch(() => undefined);
     }, fault.afterMs);
     return () => clearTimeout(timer);
+  }
+
+  /**
+   * Ends a step's disk fault: space returns (disk-ok on every worker), or a failed log (an I/O
+   * error is final until a restart) is healed by a kill -9 and a restart.
+   */
+  private async endDiskFault(): Promise<void> {
+    const kind = this.diskFault;
+    this.diskFault = null;
+    if (kind === null || this.killing !== null) return;
+    if (kind === 'disk-full' || kind === 'disk-low') {
+      for (let w = 0; w < SIM_WORKERS; w++) {
+        await this.clients[0].injectFault({ worker: w, kind: 'disk-ok' }, { timeoutMs: 5000 }).catch(() => undefined);
+      }
+      return;
+    }
+    await this.kill();
+    await this.restartAfterKill();
   }
 
   // ---- traffic ----
@@ -201,6 +222,7 @@ export class Simulation {
     cancel();
     running = false;
     await Promise.all(loops);
+    await this.endDiskFault();
     if (this.killing !== null) await this.restartAfterKill();
     // Nothing is in flight now: a truncate-before may cut here. The next write is sent later.
     this.quietPointsMs.push(Date.now());
@@ -274,6 +296,7 @@ export class Simulation {
       cancel();
     }
     tally[outcome]++;
+    await this.endDiskFault();
     if (this.killing !== null) await this.restartAfterKill();
   }
 

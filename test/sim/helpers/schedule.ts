@@ -6,7 +6,13 @@
 import { prng } from '../../helpers/prng';
 
 export const WORKER_FAULTS = ['crash', 'exit', 'hang', 'stall', 'oom', 'lag'] as const;
-export type WorkerFault = (typeof WORKER_FAULTS)[number];
+/**
+ * Faults of a worker's log device (docs/storage.md, "A full device"): full and low clear at the
+ * end of their step (space returns); an fsync error fails the log until the node restarts, so the
+ * step ends with a kill -9 and a restart.
+ */
+export const DISK_FAULTS = ['disk-full', 'disk-low', 'disk-eio', 'sync-eio'] as const;
+export type WorkerFault = (typeof WORKER_FAULTS)[number] | (typeof DISK_FAULTS)[number];
 
 export const ADMIN_OPS = [
   'snapshot-create', 'snapshot-restore', 'snapshot-delete', 'truncate', 'truncate-before',
@@ -38,7 +44,8 @@ export function makeSchedule(o: ScheduleOptions): Step[] {
     const r = rand();
     const afterMs = Math.floor(rand() * windowMs);
     if (o.kill9 && r < 0.08) return { afterMs, kind: 'kill9' };
-    if (r < 0.5) return { afterMs, worker: Math.floor(rand() * o.workers), kind: pick(WORKER_FAULTS) };
+    if (r < 0.42) return { afterMs, worker: Math.floor(rand() * o.workers), kind: pick(WORKER_FAULTS) };
+    if (r < 0.5) return { afterMs, worker: Math.floor(rand() * o.workers), kind: pick(DISK_FAULTS) };
     return null;
   };
   const steps: Step[] = [];
