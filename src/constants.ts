@@ -250,6 +250,11 @@ export const RESTORE_PAUSE_MS_MAX = 10_000;
 /** The primary aborts a restore whose swap-to-commit window would outlast this. */
 export const RESTORE_COMMIT_TIMEOUT_MS = 5_000;
 assert(RESTORE_COMMIT_TIMEOUT_MS < RESTORE_PAUSE_MS_MAX, 'the primary gives up before a paused worker does');
+/**
+ * Truncates of one namespace that may wait on the primary while a snapshot restore swaps its
+ * stores (src/primary/truncate-gate.ts); past it they fail DEVICE_OVERLOAD, never sent.
+ */
+export const RESTORE_TRUNCATES_WAITING_MAX = 1024;
 
 // ---- log compaction (src/jobs/compaction.ts, src/primary/compaction-scheduler.ts) ----
 /** How often each file namespace's logs are compacted (configurable; 0 = never). */

@@ -171,7 +171,12 @@ export async function startNode(config: NodeConfig): Promise<AerieNode> {
   supervisor.start();
   if (replicated) failover.start();
   const jobs = new JobPool();
-  const snapshots = new SnapshotManager(config, workers, jobs, sets, (m) => log(m), (ns) => failover.resync(ns));
+  const snapshots = new SnapshotManager(config, workers, jobs, sets, (m) => log(m), {
+    holdTruncates: (ns) => router.holdTruncates(ns, C.SNAPSHOT_STEP_TIMEOUT_MS),
+    releaseTruncates: (ns) => router.releaseTruncates(ns),
+    committing: (ns) => router.forgetTruncateCutoffs(ns),
+    restored: (ns) => failover.resync(ns),
+  });
   // Log compaction of file namespaces; snapshots swap stores and release segments, so they run alone.
   const compaction = new CompactionScheduler({ config, workers, stats, jobs, log, logError: (m) => console.error(`aerie: ${m}`) });
   compaction.start();
