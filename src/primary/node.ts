@@ -294,7 +294,10 @@ export async function startNode(config: NodeConfig): Promise<AerieNode> {
       failover.stop();
       waits.stop();
       compaction.stop();
-      await Promise.all(workers.map((w) => w.stop()));
+      const stoppedClean = await Promise.all(workers.map((w) => w.stop()));
+      // Every worker closed its log and applied every channel to its end: the copies are equal,
+      // and the next start need not copy the replicas (docs/replication.md, cold start).
+      if (replicated && stoppedClean.every((c) => c) && channels.allDrained()) failover.recordCleanStop();
       await jobs.close();
       wss.close();
       http.closeAllConnections();
