@@ -396,6 +396,32 @@ export class Failover {
     this.refill();
   }
 
+  /**
+   * Resolves true once every copy of the namespace is held in sync by a live worker and no
+   * partition of it moves; false after `timeoutMs` (a worker down, a copy still running).
+   */
+  async waitInSync(ns: number, timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.namespaceInSync(ns)) {
+      if (Date.now() >= deadline || this.stopped) return false;
+      await new Promise((resolve) => setTimeout(resolve, FAILOVER_TICK_MS));
+    }
+    return true;
+  }
+
+  private namespaceInSync(ns: number): boolean {
+    const { map, workers } = this.host;
+    if (map.copies[ns] < 2) return true;
+    for (let p = 0; p < PARTITION_COUNT; p++) {
+      if (this.held[ns][p] === 1) return false;
+      for (let k = 0; k < map.copies[ns]; k++) {
+        const w = map.holder(ns, p, k);
+        if (this.sync[ns][w][p] === 0 || workers[w].state !== 'up') return false;
+      }
+    }
+    return true;
+  }
+
   /** Another worker's copies of these partitions can no longer be trusted: its channel overflowed while it was up. */
   channelOverflowed(from: number, to: number): void {
     const h = this.host.workers[to];

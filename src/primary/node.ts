@@ -176,6 +176,7 @@ export async function startNode(config: NodeConfig): Promise<AerieNode> {
     releaseTruncates: (ns) => router.releaseTruncates(ns),
     committing: (ns) => router.forgetTruncateCutoffs(ns),
     restored: (ns) => failover.resync(ns),
+    replicasInSync: (ns) => failover.waitInSync(ns, C.RESTORE_RESYNC_WAIT_MS),
   });
   // Log compaction of file namespaces; snapshots swap stores and release segments, so they run alone.
   const compaction = new CompactionScheduler({ config, workers, stats, jobs, log, logError: (m) => console.error(`aerie: ${m}`) });

@@ -46,10 +46,13 @@ export interface RestoreHooks {
   committing(nsIndex: number): void;
   /** Committed: the namespace's replicas are to be copied from their masters. */
   restored(nsIndex: number): void;
+  /** Resolves true once every copy of the namespace is in sync, false past a bound (RESTORE_RESYNC_WAIT_MS). */
+  replicasInSync(nsIndex: number): Promise<boolean>;
 }
 
 const NO_HOOKS: RestoreHooks = {
   holdTruncates: () => Promise.resolve(), releaseTruncates: () => undefined, committing: () => undefined, restored: () => undefined,
+  replicasInSync: () => Promise.resolve(true),
 };
 
 /** Seconds since the citrusleaf epoch, as void-times count. */
@@ -169,11 +172,16 @@ export class SnapshotManager {
       this.hooks.releaseTruncates(index);
       throw err;
     });
+    let result: Record<string, unknown>;
     try {
-      return await this.swapAndCommit(index, config, id, manifest, built, started);
+      result = await this.swapAndCommit(index, config, id, manifest, built, started);
     } finally {
       this.hooks.releaseTruncates(index);
     }
+    // Answered once every replica is copied from its restored master, within a bound: the restore
+    // itself is done either way, and the answer says whether redundancy is whole yet.
+    result.replicasInSync = await this.hooks.replicasInSync(index);
+    return result;
   }
 
   private async swapAndCommit(

@@ -85,7 +85,11 @@ for (const storage of ['memory', 'file'] as const) {
     const snapshot = await n.client.createSnapshot('test');
     await n.client.truncate('test');
     t.equal(await present(n.client), 0, 'truncated');
-    t.equal((await n.client.restoreSnapshot('test', snapshot.id)).records, RECORDS, 'restored');
+    const restored = await n.client.restoreSnapshot('test', snapshot.id);
+    t.equal(restored.records, RECORDS, 'restored');
+    t.equal(restored.replicasInSync, true, 'answered once every replica was copied from its restored master');
+    const roles = ((await n.client.info()).workers as { roles: { outOfSync: number } }[]).map((w) => w.roles.outOfSync);
+    t.same(roles, [0, 0], 'no copy out of sync at the answer');
     await checkCopies(t, n, 'after the restore');
     await crashAndCheck(t, n);
     if (storage === 'file') {
