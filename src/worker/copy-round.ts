@@ -19,30 +19,44 @@ import { DIGEST_BYTES } from '../constants';
 import { RECORD_HEADER_BYTES, type RecordStore } from '../shm/record-store';
 
 export class CopyRound {
-  private readonly digests: Uint8Array;
-  private readonly confirmed: Uint8Array;
-  /** Open addressing over the noted digests: entry index + 1, 0 empty. */
-  private readonly table: Int32Array;
-  private readonly mask: number;
+  private digests: Uint8Array;
+  private confirmed: Uint8Array;
+  /** Open addressing over the noted digests: entry index + 1, 0 empty; at most half full. */
+  private table: Int32Array;
+  private mask: number;
   private count = 0;
 
   /** Notes the digests the store holds in the partitions marked 1 in `marks`. */
   constructor(store: RecordStore, marks: Uint8Array) {
+    // Sized from the index's per-partition counts; grown should they ever fall short.
     const counts = store.index.partitionCounts;
     let expected = 0;
     for (let p = 0; p < marks.length; p++) if (marks[p] === 1) expected += counts[p];
-    let capacity = 8;
-    while (capacity < expected * 2) capacity *= 2;
-    this.digests = new Uint8Array(expected * DIGEST_BYTES);
-    this.confirmed = new Uint8Array(expected);
-    this.table = new Int32Array(capacity);
-    this.mask = capacity - 1;
-    for (let slot = store.nextLive(0); slot >= 0 && this.count < expected; slot = store.nextLive(slot + 1)) {
+    this.digests = new Uint8Array(0);
+    this.confirmed = new Uint8Array(0);
+    this.table = new Int32Array(0);
+    this.mask = -1;
+    this.resize(Math.max(8, expected));
+    for (let slot = store.nextLive(0); slot >= 0; slot = store.nextLive(slot + 1)) {
       if (marks[store.partitionId(slot)] === 0) continue;
+      if (this.count === this.confirmed.length) this.resize(this.count * 2);
       const entry = this.count++;
       store.copyDigest(slot, this.digests, entry * DIGEST_BYTES);
       this.table[this.find(this.digests, entry * DIGEST_BYTES)] = entry + 1;
     }
+  }
+
+  /** Room for `entries` digests; the table is rebuilt at twice that or more. */
+  private resize(entries: number): void {
+    const digests = new Uint8Array(entries * DIGEST_BYTES);
+    digests.set(this.digests.subarray(0, this.count * DIGEST_BYTES));
+    this.digests = digests;
+    this.confirmed = new Uint8Array(entries);
+    let capacity = 8;
+    while (capacity < entries * 2) capacity *= 2;
+    this.table = new Int32Array(capacity);
+    this.mask = capacity - 1;
+    for (let entry = 0; entry < this.count; entry++) this.table[this.find(this.digests, entry * DIGEST_BYTES)] = entry + 1;
   }
 
   get noted(): number {
