@@ -156,17 +156,17 @@ t.test('a start after a stop that was not clean copies the replicas again, writi
   t.ok(log <= logBefore + 16 * 1024, `log ${log} bytes stays within 16 KiB of ${logBefore}`);
 });
 
-t.test('kill -9 restarts: each copies the replicas, and the log and memory stay put', async (t) => {
+t.test('kill -9 restarts near the memory limit: each copies the replicas, and the log and memory stay put', async (t) => {
   const dir = fs.mkdtempSync(path.join(tmpdir(), 'aerie-restart-kill9-'));
   const dataDir = path.join(dir, 'data');
   const config = path.join(dir, 'config.json');
   fs.writeFileSync(config, JSON.stringify({
     service: { port: 0 },
     workers: { count: 2 },
-    namespaces: [{ name: 'test', storage: 'file', dataDir, replicationFactor: 2, compactionIntervalMs: 0 }],
+    namespaces: [{ name: 'test', storage: 'file', dataDir, replicationFactor: 2, compactionIntervalMs: 0, memoryBytesMax: MEMORY_BYTES_MAX, stopWritesPct: 90 }],
     log: { level: 'warn' },
   }));
-  const keys = Array.from({ length: 4000 }, (_, i) => new Key('test', 's', i));
+  let keys: Key[] = [];
   let logFirst = 0;
   let memoryFirst = 0;
   for (let life = 0; life <= 3; life++) {
@@ -175,7 +175,7 @@ t.test('kill -9 restarts: each copies the replicas, and the log and memory stay 
     try {
       if (life === 0) {
         t.ok(await waitInSync(client), 'the first start\'s copies are done');
-        for (let i = 0; i < keys.length; i += CHUNK) await Promise.all(keys.slice(i, i + CHUNK).map((k, j) => client.put(k, { i: i + j, bin: 'z'.repeat(100) })));
+        keys = await fill(client);
       }
       t.ok(await waitInSync(client), `life ${life}: every copy in sync`);
       const deadline = Date.now() + 10_000;
@@ -188,6 +188,9 @@ t.test('kill -9 restarts: each copies the replicas, and the log and memory stay 
       if (life === 0) memoryFirst = ns.memoryBytes;
       else t.ok(ns.memoryBytes <= memoryFirst * 1.05, `life ${life}: memory ${ns.memoryBytes} within 5 % of ${memoryFirst}`);
       if (life > 0) {
+        const workers = (await client.info()).workers as WorkerInfo[];
+        t.same(workers.map((w) => [w.state, w.restarts]), workers.map(() => ['up', 0]), `life ${life}: every worker up, none restarted`);
+        t.notOk(ns.stopWrites, `life ${life}: writes are not stopped`);
         t.equal(await servedCount(client, keys), keys.length, `life ${life}: every record served`);
         const rebuilt = ((await client.info()).workers as { lastRebuild: { partitions: number } | null }[]).map((w) => w.lastRebuild?.partitions ?? 0);
         t.equal(rebuilt.reduce((a, b) => a + b, 0), 4096, `life ${life}: every replica partition was copied from its master`);
@@ -199,7 +202,7 @@ t.test('kill -9 restarts: each copies the replicas, and the log and memory stay 
     }
     const log = logBytes(dataDir);
     if (life === 0) logFirst = log;
-    // Each cold start used to log a delete and a put of every replica record (about 1 MB here).
+    // Each cold start used to log a delete and a put of every replica record (megabytes here).
     else t.ok(log <= logFirst + 64 * 1024, `life ${life}: log ${log} bytes within 64 KiB of ${logFirst}`);
   }
 });
