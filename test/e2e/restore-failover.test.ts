@@ -1,7 +1,8 @@
 // Proves a restore leaves every copy of a replicated namespace, memory and file: after truncate then
 // a snapshot restore (or a backup restore), every record is held twice, copies agree, and a
 // worker crash, its return and (file) a node restart lose none of the restored records; a truncate
-// that races the restore is ordered before or after it, never inside it.
+// that races the restore is ordered before or after it, never inside it; and a truncate with or
+// without a cut-off, then a crash, leaves exactly the records it should on every copy.
 import t, { type Test } from 'tap';
 import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,12 +19,12 @@ const RECORDS = 5000;
 const keys = Array.from({ length: RECORDS }, (_, i) => new Key('test', 'r', i));
 
 /** Records served with their value. A batch answered PARTITION_UNAVAILABLE (a move under way) is asked again, for 10 s at most. */
-async function present(client: Client): Promise<number> {
+async function present(client: Client, from = 0, to = RECORDS): Promise<number> {
   let found = 0;
-  for (let i = 0; i < keys.length; i += 500) {
+  for (let i = from; i < to; i += 500) {
     const deadline = Date.now() + 10_000;
     for (;;) {
-      const got = await client.batchGet(keys.slice(i, i + 500)).catch((err: { code?: number }) => {
+      const got = await client.batchGet(keys.slice(i, Math.min(to, i + 500))).catch((err: { code?: number }) => {
         if (err.code !== status.PARTITION_UNAVAILABLE || Date.now() > deadline) throw err;
         return null;
       });
@@ -40,8 +41,8 @@ async function present(client: Client): Promise<number> {
   return found;
 }
 
-async function load(client: Client): Promise<void> {
-  for (let i = 0; i < keys.length; i += 500) await Promise.all(keys.slice(i, i + 500).map((k, j) => client.put(k, { v: i + j })));
+async function load(client: Client, from = 0, to = RECORDS): Promise<void> {
+  for (let i = from; i < to; i += 500) await Promise.all(keys.slice(i, Math.min(to, i + 500)).map((k, j) => client.put(k, { v: i + j })));
 }
 
 /** Every copy back and equal: COPIES = 2 × RECORDS once in sync, and no record differs between holders. */
@@ -112,6 +113,32 @@ for (const storage of ['memory', 'file'] as const) {
     const report = await restoreFile(n.client, { file, policy: 'replace' });
     t.equal(report.restored, RECORDS, 'restored through the write path');
     await checkCopies(t, n, 'after the backup restore');
+    await crashAndCheck(t, n);
+  });
+
+  t.test(`${storage}: truncates with and without a cut-off, each meeting a crash`, async (t) => {
+    fs.rmSync(dataDir, { recursive: true, force: true });
+    const n = await startTestNode(t, patch);
+    const half = RECORDS / 2;
+    await load(n.client, 0, half);
+    await sleep(5);
+    const cutoffMs = Date.now();
+    await sleep(5);
+    await load(n.client, half, RECORDS);
+    await n.client.truncate('test', null, { beforeMs: cutoffMs });
+    await n.client.injectFault({ worker: 1, kind: 'crash' });
+    await waitStable(n.client, 300);
+    t.equal(await present(n.client, 0, half), 0, 'records before the cut-off stay gone after the crash');
+    t.equal(await present(n.client, half, RECORDS), half, 'records after it are all served after the crash');
+    await checkCopies(t, n, 'after truncate --before and a crash', half);
+
+    await n.client.truncate('test');
+    await n.client.injectFault({ worker: 0, kind: 'crash' });
+    await waitStable(n.client, 300);
+    t.equal(await present(n.client), 0, 'a full truncate stays whole after a crash');
+    await checkCopies(t, n, 'after truncate and a crash', 0);
+    // Written after the truncate: newer than its cut-off, so every copy keeps them through a crash.
+    await load(n.client);
     await crashAndCheck(t, n);
   });
 
