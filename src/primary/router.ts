@@ -500,13 +500,16 @@ export class Router {
 
   /**
    * A snapshot restore of the namespace begins: its truncates wait until releaseTruncates. Resolves
-   * once none is on its way to or in a worker; rejects (TIMEOUT, still held) past `timeoutMs`.
+   * once none is on its way to or in a worker; rejects (SERVER_ERROR, still held: the restore has
+   * not begun) past `timeoutMs`.
    */
   async holdTruncates(nsIndex: number, timeoutMs: number): Promise<void> {
     this.truncateGate.hold(nsIndex);
     const deadline = Date.now() + timeoutMs;
     while (this.truncateGate.deferredCount(nsIndex) > 0 || this.truncatesInFlight(nsIndex) > 0) {
-      if (Date.now() > deadline) throw new AerieError(Status.TIMEOUT, `a truncate of namespace ${nsIndex} is still under way after ${timeoutMs} ms`);
+      if (Date.now() > deadline) {
+        throw new AerieError(Status.SERVER_ERROR, `restore not begun, the namespace is unchanged: a truncate of it is still under way after ${timeoutMs} ms`);
+      }
       await new Promise((r) => setTimeout(r, 2));
     }
   }

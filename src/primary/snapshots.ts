@@ -38,7 +38,7 @@ interface CopyReply {
 
 /** What the rest of the node does around a restore's swap (src/primary/node.ts). */
 export interface RestoreHooks {
-  /** Before the swap: the namespace's truncates wait, and none is on its way (rejects if one stays). */
+  /** Before the swap: the namespace's truncates wait, and none is on its way (rejects, SERVER_ERROR, if one stays). */
   holdTruncates(nsIndex: number): Promise<void>;
   /** After the restore, committed or not: truncates go again. */
   releaseTruncates(nsIndex: number): void;
