@@ -362,6 +362,17 @@ export const RESTORE_PAUSE_MS_MAX = 10_000;
 /** The primary aborts a restore whose swap-to-commit window would outlast this. */
 export const RESTORE_COMMIT_TIMEOUT_MS = 5_000;
 assert(RESTORE_COMMIT_TIMEOUT_MS < RESTORE_PAUSE_MS_MAX, 'the primary gives up before a paused worker does');
+/**
+ * Truncates of one namespace that may wait on the primary while a snapshot restore swaps its
+ * stores (src/primary/truncate-gate.ts); past it they fail DEVICE_OVERLOAD, never sent.
+ */
+export const RESTORE_TRUNCATES_WAITING_MAX = 1024;
+/**
+ * How long a restore's answer waits for the replicas to be copied from the restored masters
+ * (about 1 s per million records); past it the answer says `replicasInSync: false` and the copy
+ * goes on. Well under the SDK's default timeout, which the restore itself also spends.
+ */
+export const RESTORE_RESYNC_WAIT_MS = 2_000;
 
 // ---- log compaction (src/jobs/compaction.ts, src/primary/compaction-scheduler.ts) ----
 /** How often each file namespace's logs are compacted (configurable; 0 = never). */

@@ -62,6 +62,7 @@ export async function runSnapshot(args: string[], io: Io): Promise<ExitCodeValue
     } else if (action === 'restore') {
       const r = await client.restoreSnapshot(ns, id);
       println(io.stdout, `restored ${ns} to snapshot ${r.id}: ${r.records} records in ${r.elapsedMs} ms (requests held ${r.pauseMs} ms)`);
+      if (r.replicasInSync === false) println(io.stdout, 'replicas are still being copied from the restored masters (aerie info shows outOfSync)');
     } else {
       await client.deleteSnapshot(ns, id);
       println(io.stdout, `deleted snapshot ${id} of ${ns}`);

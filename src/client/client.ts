@@ -499,6 +499,11 @@ export interface SnapshotRestored {
   /** How long requests were held while the workers swapped stores. */
   pauseMs: number;
   segmentsReleased: number;
+  /**
+   * True when every replica was copied from its restored master before the answer; false when
+   * that took longer than RESTORE_RESYNC_WAIT_MS (it goes on; INFO shows it) or a worker is down.
+   */
+  replicasInSync: boolean;
 }
 
 function checkSnapshotIdArg(id: unknown): string {

@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { OFFLINE_DIGESTS_TRACKED_MAX } from '../constants';
 import { LogRecordKind, type LogRecordView } from '../storage/log-record';
-import { readStaleCopies } from '../storage/replica-state';
+import { readReplicaState } from '../storage/replica-state';
 import { logDirectory } from '../storage/segment-files';
 import { loadSetNames } from '../storage/set-names';
 import { partDirectory, readBase, readManifest, snapshotDirectory, snapshotsDirectory, type SnapshotBase } from '../snapshot/files';
@@ -126,7 +126,7 @@ export function checkNamespace(dataDir: string, ns: string): NamespaceCheck {
   const base = attempt(problems, path.join(nsDir, 'base.json'), () => readBase(dataDir, ns));
   attempt(problems, path.join(nsDir, 'sets.json'), () => loadSetNames(nsDir));
   const workers = workerCountOf(dataDir, ns, base);
-  const stale = attempt(problems, path.join(nsDir, 'replicas.json'), () => readStaleCopies(dataDir, ns, workers));
+  const stale = attempt(problems, path.join(nsDir, 'replicas.json'), () => readReplicaState(dataDir, ns, workers)?.stale ?? null);
   for (const id of snapshotIds(dataDir, ns)) {
     const dir = snapshotDirectory(dataDir, ns, id);
     try {

@@ -17,7 +17,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { PARTITION_COUNT } from '../constants';
-import { readStaleCopies, writeStaleCopies } from '../storage/replica-state';
+import { readReplicaState, writeStaleCopies } from '../storage/replica-state';
 import { listSegments, parseSegmentFileName, syncDirectory } from '../storage/segment-files';
 import { snapshotDirectory, writeBase } from '../snapshot/files';
 import type { NamespaceCheck, Problem } from './check';
@@ -71,7 +71,7 @@ function fallBack(dataDir: string, check: NamespaceCheck): RepairAction[] {
 }
 
 function markStale(dataDir: string, check: NamespaceCheck, problems: Problem[]): RepairAction {
-  const stale = readStaleCopies(dataDir, check.namespace, check.workers) ?? Array.from({ length: check.workers }, () => new Uint8Array(PARTITION_COUNT));
+  const stale = readReplicaState(dataDir, check.namespace, check.workers)?.stale ?? Array.from({ length: check.workers }, () => new Uint8Array(PARTITION_COUNT));
   let count = 0;
   for (const p of problems) {
     for (const partition of p.rebuildPartitions) {

@@ -22,7 +22,7 @@ import { FAILOVER_TICK_MS, HOLD_TIMEOUT_MS, MIGRATE_PARTITIONS_PER_ROUND, PARTIT
 import type { NamespaceConfig } from '../config';
 import type { PartitionMap } from '../partition/map';
 import { reached, type ReplicationChannels } from '../replication/channels';
-import { readStaleCopies, writeStaleCopies } from '../storage/replica-state';
+import { readReplicaState, writeStaleCopies } from '../storage/replica-state';
 import type { ReplicaWaits } from './replica-waits';
 import type { WorkerHandle } from './worker-handle';
 
@@ -109,9 +109,12 @@ export class Failover {
     // worker's log of every write it applied as master or replica), except the copies a file
     // namespace recorded as stale: a holder with a current copy masters those partitions until
     // the stale ones are rebuilt (start()).
+    const cleanStop = host.namespaces.map(() => false);
     this.stale = host.namespaces.map((cfg, ns) => {
       if (cfg.storage !== 'file' || map.copies[ns] < 2) return null;
-      return readStaleCopies(cfg.dataDir, cfg.name, this.n) ?? Array.from({ length: this.n }, () => new Uint8Array(PARTITION_COUNT));
+      const state = readReplicaState(cfg.dataDir, cfg.name, this.n);
+      cleanStop[ns] = state?.cleanStop === true;
+      return state?.stale ?? Array.from({ length: this.n }, () => new Uint8Array(PARTITION_COUNT));
     });
     let moved = 0;
     for (let ns = 0; ns < host.namespaces.length; ns++) {
@@ -137,13 +140,20 @@ export class Failover {
       map.bump();
       host.log(`${moved} partitions start on a replica: their configured master's copy is behind and is rebuilt first`);
     }
-    // A cold start trusts only each partition's master: a master's log may hold a write it never
-    // got to replicate (answered in doubt, yet read back since), and a replica's one its master
-    // never made durable. So every other copy is recorded stale and copied from the master
-    // (start()), which keeps what was read before the restart readable after any later failover.
+    // A cold start after a crash trusts only each partition's master: a master's log may hold a
+    // write it never got to replicate (answered in doubt, yet read back since), and a replica's one
+    // its master never made durable. So every other copy is recorded stale and copied from the
+    // master (start()), which keeps what was read before the restart readable after any later
+    // failover. After a clean stop every copy not recorded stale is its master's equal: nothing is
+    // copied but the stale ones. Either way the file is written again, without the clean mark,
+    // before any write is acknowledged.
     for (let ns = 0; ns < host.namespaces.length; ns++) {
       const stale = this.stale[ns];
       if (stale === null) continue;
+      if (cleanStop[ns]) {
+        writeStaleCopies(host.namespaces[ns].dataDir, host.namespaces[ns].name, stale);
+        continue;
+      }
       for (let p = 0; p < PARTITION_COUNT; p++) {
         const m = map.master(ns, p);
         for (let k = 0; k < map.copies[ns]; k++) {
@@ -202,6 +212,28 @@ export class Failover {
     } catch (err) {
       this.host.log(`namespace ${namespaces[ns].name}: could not record which copies are stale: ${(err as Error).message}`);
     }
+  }
+
+  /**
+   * The node stops cleanly: every worker closed its log without error and applied every channel to
+   * its end, so each copy not recorded stale equals its master's. Says so on disk (the last write
+   * of the replica state); the next start then copies only the stale ones. False if it could not.
+   */
+  recordCleanStop(): boolean {
+    let ok = true;
+    for (let ns = 0; ns < this.stale.length; ns++) {
+      const stale = this.stale[ns];
+      if (stale === null) continue;
+      // A copy being rebuilt or moved is stale on record, or its move had not switched the map.
+      if (this.moves.some((m) => m.ns === ns)) continue;
+      try {
+        writeStaleCopies(this.host.namespaces[ns].dataDir, this.host.namespaces[ns].name, stale, true);
+      } catch (err) {
+        ok = false;
+        this.host.log(`namespace ${this.host.namespaces[ns].name}: could not record the clean stop: ${(err as Error).message}`);
+      }
+    }
+    return ok;
   }
 
   stop(): void {
@@ -362,6 +394,32 @@ export class Failover {
       for (const p of replicas) sync[p] = 0;
     }
     this.refill();
+  }
+
+  /**
+   * Resolves true once every copy of the namespace is held in sync by a live worker and no
+   * partition of it moves; false after `timeoutMs` (a worker down, a copy still running).
+   */
+  async waitInSync(ns: number, timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.namespaceInSync(ns)) {
+      if (Date.now() >= deadline || this.stopped) return false;
+      await new Promise((resolve) => setTimeout(resolve, FAILOVER_TICK_MS));
+    }
+    return true;
+  }
+
+  private namespaceInSync(ns: number): boolean {
+    const { map, workers } = this.host;
+    if (map.copies[ns] < 2) return true;
+    for (let p = 0; p < PARTITION_COUNT; p++) {
+      if (this.held[ns][p] === 1) return false;
+      for (let k = 0; k < map.copies[ns]; k++) {
+        const w = map.holder(ns, p, k);
+        if (this.sync[ns][w][p] === 0 || workers[w].state !== 'up') return false;
+      }
+    }
+    return true;
   }
 
   /** Another worker's copies of these partitions can no longer be trusted: its channel overflowed while it was up. */

@@ -226,7 +226,13 @@ async function startLocked(config: NodeConfig, lockedDirs: string[]): Promise<Ae
   supervisor.start();
   if (replicated) failover.start();
   const jobs = new JobPool();
-  const snapshots = new SnapshotManager(config, workers, jobs, sets, (m) => log(m), (ns) => failover.resync(ns));
+  const snapshots = new SnapshotManager(config, workers, jobs, sets, (m) => log(m), {
+    holdTruncates: (ns) => router.holdTruncates(ns, C.SNAPSHOT_STEP_TIMEOUT_MS),
+    releaseTruncates: (ns) => router.releaseTruncates(ns),
+    committing: (ns) => router.forgetTruncateCutoffs(ns),
+    restored: (ns) => failover.resync(ns),
+    replicasInSync: (ns) => failover.waitInSync(ns, C.RESTORE_RESYNC_WAIT_MS),
+  });
   // Log compaction of file namespaces; snapshots swap stores and release segments, so they run alone.
   const compaction = new CompactionScheduler({ config, workers, stats, jobs, log, logError: (m) => console.error(`aerie: ${m}`) });
   compaction.start();
@@ -385,7 +391,10 @@ async function startLocked(config: NodeConfig, lockedDirs: string[]): Promise<Ae
       failover.stop();
       waits.stop();
       compaction.stop();
-      await Promise.all(workers.map((w) => w.stop()));
+      const stoppedClean = await Promise.all(workers.map((w) => w.stop()));
+      // Every worker closed its log and applied every channel to its end: the copies are equal,
+      // and the next start need not copy the replicas (docs/replication.md, cold start).
+      if (replicated && stoppedClean.every((c) => c) && channels.allDrained()) failover.recordCleanStop();
       await jobs.close();
       wss.close();
       http.closeAllConnections();

@@ -32,6 +32,7 @@ import type { WorkerHandle } from './worker-handle';
 import { NOT_HERE, type DirectReader } from './direct-reads';
 import type { Failover } from './failover';
 import type { ReplicaWaits } from './replica-waits';
+import { TruncateGate } from './truncate-gate';
 import type { ReplicationChannels } from '../replication/channels';
 
 /** Replication as the router sees it: who must acknowledge a write, and partitions on hold. */
@@ -82,6 +83,8 @@ export class Router {
   private heldTimer: NodeJS.Timeout | null = null;
   private readonly replicaScratch = new Int32Array(32);
   private overflowEpochSeen = 0;
+  /** Truncates wait while a snapshot restore of their namespace runs (src/primary/truncate-gate.ts). */
+  private readonly truncateGate: TruncateGate;
 
   constructor(
     namespaceNames: string[],
@@ -98,6 +101,7 @@ export class Router {
     private readonly recordBytesMax: number[] = [],
   ) {
     this.nsIndexes = new Map(namespaceNames.map((n, i) => [n, i]));
+    this.truncateGate = new TruncateGate(namespaceNames.length);
   }
 
   private nsIndex(ns: string | null): number {
@@ -372,18 +376,32 @@ export class Router {
     // then has a later update time, so a replica that truncates later cannot delete it.
     const body = Buffer.from(frame.subarray(bodyStart, bodyEnd));
     const reserved = session.routeReserve;
+    this.truncateGate.defer(nsIndex, 1);
     setTimeout(() => {
-      try {
-        session.routeReserve = reserved;
-        this.sendTruncate(session, id, nsIndex, setId, beforeMs, body, 0, body.length);
-      } catch (err) {
-        const e = err instanceof AerieError ? err : new AerieError(Status.SERVER_ERROR, String(err));
-        session.respondAnswer(id, e.code, { message: e.message }, reserved);
-      }
+      this.truncateGate.defer(nsIndex, -1);
+      this.sendTruncateOrAnswer(session, id, nsIndex, setId, beforeMs, body, reserved);
     }, 1);
   }
 
+  /** Sends a deferred truncate with the answer bytes its request reserved, or answers its error. */
+  private sendTruncateOrAnswer(session: Session, id: number, nsIndex: number, setId: number, beforeMs: number, body: Uint8Array, reserved: number): void {
+    try {
+      session.routeReserve = reserved;
+      this.sendTruncate(session, id, nsIndex, setId, beforeMs, body, 0, body.length);
+    } catch (err) {
+      const e = err instanceof AerieError ? err : new AerieError(Status.SERVER_ERROR, String(err));
+      session.respondAnswer(id, e.code, { message: e.message }, reserved);
+    }
+  }
+
   private sendTruncate(session: Session, id: number, nsIndex: number, setId: number, beforeMs: number, frame: Uint8Array, bodyStart: number, bodyEnd: number): void {
+    if (this.truncateGate.held(nsIndex)) {
+      // A restore of the namespace is under way: sent after it, so it truncates the restored state.
+      const body = Buffer.from(frame.subarray(bodyStart, bodyEnd));
+      const reserved = session.routeReserve;
+      this.truncateGate.wait(nsIndex, () => this.sendTruncateOrAnswer(session, id, nsIndex, setId, beforeMs, body, reserved));
+      return;
+    }
     // A worker given up on is skipped if every partition it held has a master elsewhere (it will
     // never serve again); otherwise its records would survive the truncate, so it is refused.
     const targets = this.workers.filter((w) => w.accepting || !this.mastersNothing(nsIndex, w.index));
@@ -571,6 +589,43 @@ export class Router {
         this.onResponse(slot, Status.PARTITION_UNAVAILABLE, EMPTY, 0, 0);
       }
     }
+  }
+
+  /**
+   * A snapshot restore of the namespace begins: its truncates wait until releaseTruncates. Resolves
+   * once none is on its way to or in a worker; rejects (SERVER_ERROR, still held: the restore has
+   * not begun) past `timeoutMs`.
+   */
+  async holdTruncates(nsIndex: number, timeoutMs: number): Promise<void> {
+    this.truncateGate.hold(nsIndex);
+    const deadline = Date.now() + timeoutMs;
+    while (this.truncateGate.deferredCount(nsIndex) > 0 || this.truncatesInFlight(nsIndex) > 0) {
+      if (Date.now() > deadline) {
+        throw new AerieError(Status.SERVER_ERROR, `restore not begun, the namespace is unchanged: a truncate of it is still under way after ${timeoutMs} ms`);
+      }
+      await new Promise((r) => setTimeout(r, 2));
+    }
+  }
+
+  releaseTruncates(nsIndex: number): void {
+    this.truncateGate.release(nsIndex);
+  }
+
+  /**
+   * A restore of the namespace committed: the records it brought back may be older than any
+   * truncate's cut-off, which workers started from now on must not be given.
+   */
+  forgetTruncateCutoffs(nsIndex: number): void {
+    for (let i = this.truncateCutoffs.length - 1; i >= 0; i--) if (this.truncateCutoffs[i][0] === nsIndex) this.truncateCutoffs.splice(i, 1);
+  }
+
+  private truncatesInFlight(nsIndex: number): number {
+    const t = this.table;
+    let count = 0;
+    for (let slot = 0; slot < t.sessions.length; slot++) {
+      if (t.sessions[slot] !== null && t.kinds[slot] === SlotKind.BROADCAST && t.ops[slot] === Op.TRUNCATE && t.nsIndexes[slot] === nsIndex) count++;
+    }
+    return count;
   }
 
   /** Namespaces with a TRUNCATE on its way to (or in) the worker: a dying worker may have missed them. */

@@ -36,6 +36,25 @@ interface CopyReply {
   pauseMs: number;
 }
 
+/** What the rest of the node does around a restore's swap (src/primary/node.ts). */
+export interface RestoreHooks {
+  /** Before the swap: the namespace's truncates wait, and none is on its way (rejects, SERVER_ERROR, if one stays). */
+  holdTruncates(nsIndex: number): Promise<void>;
+  /** After the restore, committed or not: truncates go again. */
+  releaseTruncates(nsIndex: number): void;
+  /** At the commit, before the workers serve: cut-offs of older truncates no longer apply. */
+  committing(nsIndex: number): void;
+  /** Committed: the namespace's replicas are to be copied from their masters. */
+  restored(nsIndex: number): void;
+  /** Resolves true once every copy of the namespace is in sync, false past a bound (RESTORE_RESYNC_WAIT_MS). */
+  replicasInSync(nsIndex: number): Promise<boolean>;
+}
+
+const NO_HOOKS: RestoreHooks = {
+  holdTruncates: () => Promise.resolve(), releaseTruncates: () => undefined, committing: () => undefined, restored: () => undefined,
+  replicasInSync: () => Promise.resolve(true),
+};
+
 /** Seconds since the citrusleaf epoch, as void-times count. */
 const nowVoid = () => Math.floor(Date.now() / 1000) - CITRUSLEAF_EPOCH_SEC;
 
@@ -49,8 +68,7 @@ export class SnapshotManager {
     private readonly jobs: JobPool,
     private readonly sets: SetRegistry[],
     private readonly log: (message: string) => void,
-    /** A restore committed: the namespace's replicas are to be copied from their masters. */
-    private readonly onRestored: (nsIndex: number) => void = () => undefined,
+    private readonly hooks: RestoreHooks = NO_HOOKS,
   ) {}
 
   create(ns: string): Promise<Record<string, unknown>> {
@@ -150,6 +168,25 @@ export class SnapshotManager {
       built.push(await this.jobs.snapshotBuild({ limits, directory: partDirectory(dir, w), nowVoid: nowVoid(), setIds }));
     }
 
+    await this.hooks.holdTruncates(index).catch((err: unknown) => {
+      this.hooks.releaseTruncates(index);
+      throw err;
+    });
+    let result: Record<string, unknown>;
+    try {
+      result = await this.swapAndCommit(index, config, id, manifest, built, started);
+    } finally {
+      this.hooks.releaseTruncates(index);
+    }
+    // Answered once every replica is copied from its restored master, within a bound: the restore
+    // itself is done either way, and the answer says whether redundancy is whole yet.
+    result.replicasInSync = await this.hooks.replicasInSync(index);
+    return result;
+  }
+
+  private async swapAndCommit(
+    index: number, config: NamespaceConfig, id: string, manifest: SnapshotManifest, built: { memory: RecordStoreAdoption }[], started: number,
+  ): Promise<Record<string, unknown>> {
     // Swap: from here until the commit every worker holds its requests.
     const swapStarted = performance.now();
     const swaps = await Promise.allSettled(
@@ -177,13 +214,16 @@ export class SnapshotManager {
       }
     }
     // The restore is durable: serve again. A worker that died meanwhile comes back adopting the
-    // restored store (set above), so a failed commit changes nothing.
+    // restored store (set above), so a failed commit changes nothing. Each worker forgets the
+    // namespace's truncate cut-offs at its commit (the restored records may be older), and so
+    // does what the primary gives workers that start from now on.
+    this.hooks.committing(index);
     await Promise.allSettled(this.workers.map((w) => w.control({ type: 'restore-commit', nsIndex: index }, RESTORE_COMMIT_TIMEOUT_MS)));
     const pauseMs = performance.now() - swapStarted;
     const released = config.storage === 'file' ? this.releaseLogs(config, sequences) : 0;
     // Each worker's part held its copies from a moment of its own: replicas are copied again from
     // their masters, so that every holder ends identical (writes go on meanwhile).
-    this.onRestored(index);
+    this.hooks.restored(index);
     const records = manifest.records;
     const elapsedMs = Math.round(performance.now() - started);
     this.log(`restored ${config.name} to snapshot ${id}: ${records} records in ${elapsedMs} ms (requests held ${pauseMs.toFixed(1)} ms)`);

@@ -66,6 +66,8 @@ export class WorkerHandle {
   /** Store control requests awaiting the thread's reply, by request id. */
   private readonly pendingControl = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
   private nextControlId = 1;
+  /** Set by the thread's last message at a stop: it closed every log without error. */
+  private stoppedClean = false;
   private readonly base: WorkerBase;
   private readonly events: WorkerEvents;
   private readonly resourceLimits: { maxOldGenerationSizeMb: number };
@@ -242,6 +244,9 @@ export class WorkerHandle {
         else pending.reject(new Error(`worker ${this.index}: ${m.error}`));
         return;
       }
+      case 'stopped':
+        if (this.life === life) this.stoppedClean = m.logsClosed;
+        return;
       case 'fatal':
         life.killedFor ??= m.message.split('\n')[0];
         this.events.log(`worker ${this.index} failed: ${m.message}`);
@@ -400,10 +405,15 @@ export class WorkerHandle {
   }
 
   /** Stops the thread for good (node shutdown): it finishes its batch and exits. */
-  async stop(): Promise<void> {
+  /**
+   * Stops the thread; true when it was up and stopped cleanly (ended its loop and closed every log
+   * without error), false when it was down, failed, or had to be terminated.
+   */
+  async stop(): Promise<boolean> {
     const life = this.life;
+    const wasUp = this.state === 'up';
     this.state = 'stopped';
-    if (life === null || !life.alive) return;
+    if (life === null || !life.alive) return false;
     life.thread.postMessage({ type: 'stop' });
     life.requests.wake();
     const exited = new Promise<void>((resolve) => life.thread.once('exit', () => resolve()));
@@ -411,6 +421,7 @@ export class WorkerHandle {
     await exited;
     clearTimeout(timer);
     life.responses.wake();
+    return wasUp && this.stoppedClean;
   }
 }
 

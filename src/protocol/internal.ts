@@ -91,6 +91,8 @@ export type ControlFromWorker =
   | { type: 'index-resized'; nsIndex: number; sab: SharedArrayBuffer }
   | { type: 'block'; nsIndex: number; blockIndex: number; sab: SharedArrayBuffer }
   | { type: 'fatal'; message: string }
+  /** The thread's last message at a stop: whether every file namespace's log closed without error. */
+  | { type: 'stopped'; logsClosed: boolean }
   /** The answer to a StoreControlMessage: a value, or the error that stopped it. */
   | { type: 'reply'; requestId: number; error: string | null; value: unknown };
 

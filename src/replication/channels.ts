@@ -61,6 +61,17 @@ export class ReplicationChannels {
     return Ring.releasedHead(this.headers[from * this.n + to]!);
   }
 
+  /** Every channel released to its published end, none overflowed: each replica applied all it was sent. */
+  allDrained(): boolean {
+    for (let from = 0; from < this.n; from++) {
+      for (let to = 0; to < this.n; to++) {
+        if (this.ring(from, to) === null) continue;
+        if (this.overflowed(from, to) || this.head(from, to) !== this.tail(from, to)) return false;
+      }
+    }
+    return true;
+  }
+
   overflowed(from: number, to: number): boolean {
     return Atomics.load(this.flags, 1 + from * this.n + to) !== 0;
   }

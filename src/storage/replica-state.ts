@@ -5,7 +5,13 @@
 // this file (atomically, fsynced) before any write goes on without a copy, and a cold start masters
 // each partition on a holder whose copy is current and rebuilds the others from it.
 //
-// <dataDir>/<ns>/replicas.json: {format: 1, workers: n, stale: [hex bitmap of 4096 partitions per worker]}
+// A node that stopped cleanly (every worker closed its log without error, every replication
+// channel applied to its end) says so in the same file: its copies are then known equal, and the
+// next start trusts them all instead of copying every replica from its master. The start writes
+// the file again without the mark before any write is acknowledged, so a later kill -9 is never
+// taken for a clean stop.
+//
+// <dataDir>/<ns>/replicas.json: {format: 1, workers: n, stale: [hex bitmap of 4096 partitions per worker], cleanStop?: true}
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -20,8 +26,15 @@ function fileOf(dataDir: string, ns: string): string {
   return path.join(dataDir, ns, FILE);
 }
 
-/** Per worker, 1 for each partition whose copy there is stale; null when the file is absent. */
-export function readStaleCopies(dataDir: string, ns: string, workers: number): Uint8Array[] | null {
+export interface ReplicaState {
+  /** Per worker, 1 for each partition whose copy there is stale. */
+  stale: Uint8Array[];
+  /** The node stopped cleanly after writing this: every copy not stale equals its master's. */
+  cleanStop: boolean;
+}
+
+/** The copies recorded stale, and whether the node stopped cleanly; null when the file is absent. */
+export function readReplicaState(dataDir: string, ns: string, workers: number): ReplicaState | null {
   const file = fileOf(dataDir, ns);
   let text: string;
   try {
@@ -30,7 +43,7 @@ export function readStaleCopies(dataDir: string, ns: string, workers: number): U
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw new AerieError(Status.SERVER_ERROR, `cannot read ${file}: ${(err as Error).message}`);
   }
-  let doc: { format?: unknown; workers?: unknown; stale?: unknown };
+  let doc: { format?: unknown; workers?: unknown; stale?: unknown; cleanStop?: unknown };
   try {
     doc = JSON.parse(text) as typeof doc;
   } catch {
@@ -42,15 +55,17 @@ export function readStaleCopies(dataDir: string, ns: string, workers: number): U
   if (doc.workers !== workers) {
     throw new AerieError(Status.SERVER_ERROR, `namespace ${ns}: its copies were kept by ${String(doc.workers)} workers; set workers.count to ${String(doc.workers)}`);
   }
-  return (doc.stale as string[]).map((hex) => {
+  const stale = (doc.stale as string[]).map((hex) => {
     const bits = Buffer.from(hex, 'hex');
     const flags = new Uint8Array(PARTITION_COUNT);
     for (let p = 0; p < PARTITION_COUNT; p++) flags[p] = (bits[p >> 3] >> (p & 7)) & 1;
     return flags;
   });
+  return { stale, cleanStop: doc.cleanStop === true };
 }
 
-export function writeStaleCopies(dataDir: string, ns: string, stale: Uint8Array[]): void {
+/** Records the stale copies (atomically, fsynced); `cleanStop` only as the node's last write at a clean stop. */
+export function writeStaleCopies(dataDir: string, ns: string, stale: Uint8Array[], cleanStop = false): void {
   const hex = stale.map((flags) => {
     const bits = Buffer.alloc(PARTITION_COUNT / 8);
     for (let p = 0; p < PARTITION_COUNT; p++) if (flags[p] !== 0) bits[p >> 3] |= 1 << (p & 7);
@@ -58,5 +73,5 @@ export function writeStaleCopies(dataDir: string, ns: string, stale: Uint8Array[
   });
   const file = fileOf(dataDir, ns);
   ensureDirectory(path.dirname(file));
-  writeFileAtomic(file, JSON.stringify({ format: FORMAT, workers: stale.length, stale: hex }));
+  writeFileAtomic(file, JSON.stringify({ format: FORMAT, workers: stale.length, stale: hex, ...(cleanStop ? { cleanStop: true } : {}) }));
 }

@@ -72,7 +72,9 @@ const namespaces = init.namespaces.map((config, nsIndex) => {
     store = RecordStore.create(options);
   }
   send({ type: 'store', nsIndex, indexSab: store.index.sab, controlSab: store.controlSab, arenaStatsSab: store.arena.statsSab });
-  return new Namespace(nsIndex, config, init.workerCount, store, init.workerIndex);
+  const ns = new Namespace(nsIndex, config, init.workerCount, store, init.workerIndex);
+  ns.storeMatchesLog = left === null;
+  return ns;
 });
 
 // Injected write/fsync/statfs errors: set only by the FAULT op, which the primary refuses unless
@@ -462,7 +464,14 @@ async function run(): Promise<void> {
     }
   }
   for (const ns of namespaces) publishNamespaceStats(ns);
-  await Promise.allSettled(fileNamespaces.map((ns) => ns.log!.close()));
+  // A log that failed before (or fails its last sync) may lack writes its replicas hold: the
+  // primary then does not record a clean stop, and the next start copies every replica.
+  const closed = await Promise.allSettled(fileNamespaces.map(async (ns) => {
+    const failedBefore = ns.log!.checkWritable() !== 0;
+    await ns.log!.close();
+    if (failedBefore) throw new Error('the log had failed');
+  }));
+  send({ type: 'stopped', logsClosed: closed.every((c) => c.status === 'fulfilled') });
   port.close();
 }
 

@@ -1,6 +1,7 @@
 // A master copying partitions to a rebuilding holder, a step per loop turn between its batches
-// (docs/replication.md). A round sends BEGIN (the holder drops what it had of the partitions),
-// then the image of every live record of them, walking the index, then END. Live writes go on
+// (docs/replication.md). A round sends BEGIN (the holder notes what it has of the partitions),
+// then the image of every live record of them, walking the index, then END (the holder removes
+// what no image confirmed: src/worker/copy-round.ts). Live writes go on
 // the same channel in between, so the holder ends with exactly the master's records: a record
 // written after the walk passed it is sent again by the write, one deleted is deleted again.
 //

@@ -38,6 +38,11 @@ export class Namespace {
    * image last updated at or before it was truncated on its master, or is about to be.
    */
   readonly truncateCutoffs = new Map<number, number>();
+  /**
+   * False when the store was adopted from a thread that died: it may hold records whose log
+   * appends were still buffered, so a record kept as is by a copy round is logged again.
+   */
+  storeMatchesLog = true;
   /** The log of a file-backed namespace; null in memory. */
   log: import('./persistence').NamespaceLog | null = null;
 

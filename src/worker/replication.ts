@@ -22,6 +22,7 @@ import { RECORD_HEADER_BYTES, type RecordStore } from '../shm/record-store';
 import { Ring } from '../shm/ring';
 import { StatsBlock, WorkerStat } from '../shm/stats';
 import type { Namespace } from './namespace';
+import { CopyRound, sameVersion } from './copy-round';
 
 /** Copies bytes without allocating a view for the short runs most records are. */
 function copyInto(src: Uint8Array, start: number, end: number, dst: Uint8Array, at: number): void {
@@ -171,6 +172,8 @@ export class ReplicationIn {
   private readonly rings: (Ring | null)[];
   private readonly consumed: Uint8Array;
   private readonly marks = new Uint8Array(PARTITION_COUNT);
+  /** [ns]: the migration round under way into this worker (src/worker/copy-round.ts). */
+  private readonly rounds: (CopyRound | null)[];
   /** Migration rounds received complete, records copied in. */
   roundsEnded = 0;
 
@@ -185,6 +188,7 @@ export class ReplicationIn {
       return sab === null ? null : Ring.attach(sab);
     });
     this.consumed = new Uint8Array(channels.n);
+    this.rounds = namespaces.map(() => null);
   }
 
   /** The primary replaced the channel from `from`: read the new one. */
@@ -242,6 +246,27 @@ export class ReplicationIn {
     return tell;
   }
 
+  /**
+   * During a round: confirms the image's digest, and true when the replica already holds that
+   * very version. It is then left in place; it is logged again only if this store may hold what
+   * its log does not (memory adopted from a thread that died with log records still buffered).
+   */
+  private keptAsIs(ns: Namespace, b: Uint8Array, v: DataView, at: number, keyEnd: number, binsEnd: number): boolean {
+    const round = this.rounds[ns.index];
+    if (round === null) return false;
+    const store = ns.store;
+    round.confirm(b, at + ReplOffset.DIGEST);
+    const slot = store.lookup(b, at + ReplOffset.DIGEST);
+    if (slot < 0) return false;
+    const same = sameVersion(
+      store, slot, v.getUint16(at + ReplOffset.GENERATION, true), v.getUint32(at + ReplOffset.VOID_TIME, true),
+      v.getUint16(at + ReplOffset.SET_ID, true), v.getFloat64(at + ReplOffset.LAST_UPDATE_MS, true), b, at + ReplOffset.PAYLOAD, keyEnd, binsEnd,
+    );
+    if (!same) return false;
+    if (ns.log !== null && !ns.storeMatchesLog) ns.log.logPut(store, slot);
+    return true;
+  }
+
   private apply(ring: Ring, at: number): void {
     const b = ring.bytes;
     const v = ring.view;
@@ -259,6 +284,7 @@ export class ReplicationIn {
         const keyEnd = at + ReplOffset.PAYLOAD + v.getUint32(at + ReplOffset.KEY_BYTES, true);
         const binsEnd = keyEnd + v.getUint32(at + ReplOffset.BINS_BYTES, true);
         if (ns.log !== null && ns.log.checkWritable() !== 0) throw new Error(`replication: the log of namespace ${ns.config.name} failed; this replica cannot keep up`);
+        if (this.keptAsIs(ns, b, v, at, keyEnd, binsEnd)) return;
         try {
           store.write(
             b, digestAt, v.getUint16(at + ReplOffset.GENERATION, true), v.getUint16(at + ReplOffset.SET_ID, true),
@@ -286,21 +312,26 @@ export class ReplicationIn {
       case ReplKind.BEGIN: {
         // What this worker holds of the partitions may be stale or diverged: drop it, the master
         // sends every record next, and live writes follow in order on the same channel.
+        // Noted, not dropped: END removes what the master did not send (src/worker/copy-round.ts).
         const count = v.getUint16(at + ReplOffset.COUNT, true);
         const marks = this.marks;
         marks.fill(0);
         for (let i = 0; i < count; i++) marks[v.getUint16(at + ReplOffset.PARTITIONS + 2 * i, true)] = 1;
-        for (let slot = store.nextLive(0); slot >= 0; slot = store.nextLive(slot + 1)) {
-          if (marks[store.partitionId(slot)] === 0) continue;
-          if (ns.log !== null) ns.log.logDelete(store, slot);
-          store.remove(slot);
-        }
+        // A round left unfinished (its source died) stays out of sync and is begun again later.
+        this.rounds[ns.index] = new CopyRound(store, marks);
         if (ns.repairWatch !== null) ns.repairWatchOverflow = true;
         return;
       }
-      case ReplKind.END:
+      case ReplKind.END: {
+        const round = this.rounds[ns.index];
+        this.rounds[ns.index] = null;
+        round?.sweep(store, (slot) => {
+          if (ns.log !== null) ns.log.logDelete(store, slot);
+          store.remove(slot);
+        });
         this.roundsEnded++;
         return;
+      }
       default:
         throw new Error(`replication: unknown message kind ${b[at + ReplOffset.KIND]}`);
     }

@@ -5,7 +5,7 @@
 //                   costs this worker) and hand the copy to the primary for the background job.
 //   restore-swap    put a store built off-thread in place, keep the old one, and hold every
 //                   request (paused) so no client sees the restored state before it is durable.
-//   restore-commit  drop the old store and serve again.
+//   restore-commit  drop the old store, forget the namespace's truncate cut-offs, serve again.
 //   restore-abort   put the old store back and serve again. A worker left paused past
 //                   RESTORE_PAUSE_MS_MAX aborts by itself (the primary gave up long before).
 //   repair-watch    start noting the digests written or deleted (a repair is reading the log).
@@ -91,6 +91,9 @@ export class StoreControl {
       case 'restore-commit':
         if (this.held === null || this.held.nsIndex !== m.nsIndex) throw new Error('no restore to commit');
         this.held = null;
+        // The restored records may be older than any truncate's cut-off: a replica given them by
+        // its master (the copy after a restore) must keep them. No truncate is on its way now.
+        ns.truncateCutoffs.clear();
         return null;
       case 'restore-abort':
         this.abort(m.nsIndex);
