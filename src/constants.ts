@@ -294,6 +294,12 @@ export const DISK_MIN_FREE_PCT_DEFAULT = 5;
 /** Deletes and truncates are refused too once free space falls under this share of the reserve. */
 export const DISK_DELETE_FLOOR_PCT = 25;
 /**
+ * Writes stopped for the disk resume only once free space is this share above the reserve: free
+ * space hovering at the reserve (a compaction deleting a segment, the node's own appends) would
+ * otherwise flip the state on every check, each flip a log line and a different answer to INFO.
+ */
+export const DISK_RESUME_MARGIN_PCT = 10;
+/**
  * A worker re-reads its device's free space (statfs, a few µs) after appending this much, and at
  * least every DISK_CHECK_INTERVAL_MS: between two reads it counts its own appends against the
  * last figure. Every worker of a node may append this much unseen by the others, so the reserve

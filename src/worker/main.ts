@@ -398,8 +398,9 @@ function publishNamespaceStats(ns: Namespace): void {
   stats.set(stats.nsSlot(ns.index, NamespaceStat.STOP_WRITES), ns.stopWritesReason());
   stats.set(stats.nsSlot(ns.index, NamespaceStat.MASTER_RECORDS), masterRecords(ns));
   const log = ns.log;
-  stats.set(stats.nsSlot(ns.index, NamespaceStat.DISK_STATE), log === null ? -1 : log.diskState);
+  // The figures before the state: an INFO that sees a new state sees the free bytes behind it.
   stats.set(stats.nsSlot(ns.index, NamespaceStat.DISK_FREE_BYTES), log === null ? -1 : log.freeBytesEstimate);
+  stats.set(stats.nsSlot(ns.index, NamespaceStat.DISK_STATE), log === null ? -1 : log.diskState);
   stats.set(stats.nsSlot(ns.index, NamespaceStat.DISK_RESERVE_BYTES), log === null ? 0 : log.disk.reserveBytes);
   stats.set(stats.nsSlot(ns.index, NamespaceStat.DISK_REFUSED), log === null ? 0 : log.refusedCount);
 }

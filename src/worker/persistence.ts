@@ -13,7 +13,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { NamespaceConfig } from '../config';
 import {
-  DIGEST_BYTES, DISK_CHECK_APPENDED_BYTES, DISK_CHECK_INTERVAL_MS, DISK_DELETE_FLOOR_PCT, LOG_RECORD_ALIGN_BYTES,
+  DIGEST_BYTES, DISK_CHECK_APPENDED_BYTES, DISK_CHECK_INTERVAL_MS, DISK_DELETE_FLOOR_PCT, DISK_RESUME_MARGIN_PCT, LOG_RECORD_ALIGN_BYTES,
   LOG_RECORD_HEADER_BYTES, WRITE_BUFFER_BYTES_DEFAULT,
 } from '../constants';
 import { AerieError, Status } from '../errors';
@@ -178,9 +178,11 @@ export class NamespaceLog {
   private updateState(nowMs: number): void {
     const free = this.freeBytesEstimate;
     const known = free >= 0;
+    // Leaving a stop (to a milder state) needs free space past the reserve by a margin.
+    const margin = this.diskState === DiskState.OK ? 0 : Math.floor((this.disk.reserveBytes * DISK_RESUME_MARGIN_PCT) / 100);
     const next: DiskStateCode = this.writer.failed ? DiskState.FAILED
-      : this.writer.stalled || (known && free < this.deleteFloorBytes()) ? DiskState.FULL
-        : known && free < this.disk.reserveBytes ? DiskState.STOP_WRITES : DiskState.OK;
+      : this.writer.stalled || (known && free < this.deleteFloorBytes() + (this.diskState === DiskState.FULL ? margin : 0)) ? DiskState.FULL
+        : known && free < this.disk.reserveBytes + margin ? DiskState.STOP_WRITES : DiskState.OK;
     if (next === this.diskState) return;
     const before = this.diskState;
     this.diskState = next;

@@ -17,6 +17,7 @@ export type WorkerFault = (typeof WORKER_FAULTS)[number] | (typeof DISK_FAULTS)[
 export const ADMIN_OPS = [
   'snapshot-create', 'snapshot-restore', 'snapshot-delete', 'truncate', 'truncate-before',
   'backup', 'restore-create-only', 'restore-replace', 'restore-generation-gt', 'verify', 'repair',
+  'worker-restart',
 ] as const;
 export type AdminOp = (typeof ADMIN_OPS)[number];
 
