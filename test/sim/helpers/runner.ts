@@ -89,7 +89,7 @@ export class Simulation {
         // everything else happens (docs/storage.md, Compaction).
         {
           name: 'test', storage: 'file', dataDir: path.join(this.dir, 'data'), replicationFactor: 2,
-          segmentBytes: 64 * 1024, compactionIntervalMs: 1000,
+          segmentBytes: 64 * 1024, recordBytesMax: 32 * 1024, compactionIntervalMs: 1000,
         },
         { name: 'mem', storage: 'memory', dataDir: path.join(this.dir, 'data'), replicationFactor: 2 },
       ],
