@@ -8,6 +8,8 @@
 export type Value = number | null;
 export type Outcome = 'ok' | 'doubt' | 'failed';
 
+const HISTORY_PER_KEY_MAX = 12;
+
 /** One namespace's model: per key, the values a read may find, and when each value was written. */
 export class NamespaceModel {
   readonly ns: string;
@@ -15,6 +17,8 @@ export class NamespaceModel {
   /** Survives a kill -9 of the node (a file namespace) or not (memory). */
   readonly durable: boolean;
   private allowed: Set<Value>[];
+  /** The last few writes of each key with how they ended, for a failure's story. */
+  private readonly history: string[][];
   /**
    * When each value was last written (ms since 1970, earliest and latest possible), for
    * truncate-before: a backup restore writes a value again, later than its first write.
@@ -26,6 +30,18 @@ export class NamespaceModel {
     this.keyCount = keyCount;
     this.durable = durable;
     this.allowed = Array.from({ length: keyCount }, () => new Set<Value>([null]));
+    this.history = Array.from({ length: keyCount }, () => []);
+  }
+
+  /** The key's recent writes and the events that changed what it may hold. */
+  story(key: number): string {
+    return this.history[key].join(' ');
+  }
+
+  private note(key: number, event: string): void {
+    const h = this.history[key];
+    h.push(event);
+    if (h.length > HISTORY_PER_KEY_MAX) h.shift();
   }
 
   allowedFor(key: number): Value[] {
@@ -38,7 +54,8 @@ export class NamespaceModel {
   }
 
   /** A write of `value` (null: a delete) was sent at `sentAtMs` and ended with `outcome`. */
-  write(key: number, value: Value, outcome: Outcome, sentAtMs: number): void {
+  write(key: number, value: Value, outcome: Outcome, sentAtMs: number, code?: number): void {
+    this.note(key, `${value}:${outcome}${code === undefined ? '' : `(${code})`}@${sentAtMs % 100_000}`);
     if (value !== null) this.writtenAtMs.set(value, [sentAtMs, sentAtMs]);
     if (outcome === 'ok') this.allowed[key] = new Set([value]);
     else if (outcome === 'doubt') this.allowed[key].add(value);
@@ -46,6 +63,7 @@ export class NamespaceModel {
 
   /** A read of the quiet node found `value`: from now on that is the only value. */
   settle(key: number, value: Value): void {
+    if (this.allowed[key].size > 1) this.note(key, `settled:${value}`);
     this.allowed[key] = new Set([value]);
   }
 
@@ -61,6 +79,7 @@ export class NamespaceModel {
   truncate(outcome: Outcome, beforeMs: number | null): void {
     if (outcome === 'failed') return;
     for (let k = 0; k < this.keyCount; k++) {
+      this.note(k, `truncate${beforeMs === null ? '' : `<=${beforeMs % 100_000}`}:${outcome}`);
       const next = new Set<Value>();
       for (const v of this.allowed[k]) {
         const [first, last] = v === null ? [0, 0] : this.writtenAtMs.get(v) ?? [0, 0];
@@ -76,7 +95,10 @@ export class NamespaceModel {
   /** A snapshot restore: the namespace returns to the image (in doubt: to it or stays). */
   restoreImage(image: Set<Value>[], outcome: Outcome): void {
     if (outcome === 'failed') return;
-    this.allowed = this.allowed.map((now, k) => (outcome === 'ok' ? new Set(image[k]) : new Set([...now, ...image[k]])));
+    this.allowed = this.allowed.map((now, k) => {
+      this.note(k, `snapshot-restore:${outcome}`);
+      return outcome === 'ok' ? new Set(image[k]) : new Set([...now, ...image[k]]);
+    });
   }
 
   /**
@@ -88,6 +110,7 @@ export class NamespaceModel {
   restoreBackup(records: Map<number, number>, policy: string, outcomes: Map<number, Outcome>): void {
     for (const [k, v] of records) {
       const outcome = outcomes.get(k) ?? 'ok';
+      this.note(k, `backup-restore(${policy}):${v}:${outcome}`);
       if (outcome === 'failed') continue;
       const now = this.allowed[k];
       const next = new Set<Value>();
@@ -109,6 +132,7 @@ export class NamespaceModel {
 
   /** The node was killed: a memory namespace is empty after the restart, a file one keeps all. */
   killed(): void {
+    for (let k = 0; k < this.keyCount; k++) this.note(k, 'kill-9');
     if (!this.durable) this.allowed = this.allowed.map(() => new Set<Value>([null]));
   }
 }

@@ -253,6 +253,7 @@ export class Simulation {
     const key = this.key(model.ns, k);
     const sentAtMs = Date.now();
     let outcome: Outcome;
+    let code: number | undefined;
     try {
       if (how === 'remove') {
         await client.remove(key).catch((e) => {
@@ -267,9 +268,10 @@ export class Simulation {
       outcome = 'ok';
     } catch (e) {
       outcome = outcomeOf(e);
+      code = codeOf(e);
     }
     this.stats.writes[outcome]++;
-    model.write(k, value, outcome, sentAtMs);
+    model.write(k, value, outcome, sentAtMs, code);
   }
 
   private async read(client: Client, model: NamespaceModel, keys: number[]): Promise<void> {
@@ -285,7 +287,7 @@ export class Simulation {
     }
     this.stats.reads++;
     keys.forEach((k, i) => {
-      if (!model.permits(k, found[i])) this.problem(`${model.ns} key ${k}: read ${found[i]}, allowed ${JSON.stringify(model.allowedFor(k))}`);
+      if (!model.permits(k, found[i])) this.problem(`${model.ns} key ${k}: read ${found[i]}, allowed ${JSON.stringify(model.allowedFor(k))}; history ${model.story(k)}`);
     });
   }
 
@@ -401,7 +403,7 @@ export class Simulation {
       }
       // Tell a backup that missed or invented a record from a node that lost or invented it.
       const now = await client.get(this.key(model.ns, k)).then((r) => r.bins.v as number, (e) => (codeOf(e) === 2 ? null : `error ${codeOf(e)}`));
-      this.problem(`backup of ${model.ns} key ${k}: holds ${v}, allowed ${JSON.stringify(model.allowedFor(k))}; the node answers ${now}`);
+      this.problem(`backup of ${model.ns} key ${k}: holds ${v}, allowed ${JSON.stringify(model.allowedFor(k))}; the node answers ${now}; history ${model.story(k)}`);
     }
     this.backups.get(model.ns)!.push({ file, records });
     return 'ok';
@@ -453,7 +455,7 @@ export class Simulation {
         ks.forEach((k, i) => {
           const v = recs[i] === null ? null : (recs[i]!.bins.v as number);
           if (v !== null) nonNull++;
-          if (!model.permits(k, v)) this.problem(`${model.ns} key ${k}: found ${v}, allowed ${JSON.stringify(model.allowedFor(k))}`);
+          if (!model.permits(k, v)) this.problem(`${model.ns} key ${k}: found ${v}, allowed ${JSON.stringify(model.allowedFor(k))}; history ${model.story(k)}`);
           else model.settle(k, v);
         });
       }

@@ -16,6 +16,8 @@ const { values } = parseArgs({
   },
 });
 const minutes = Number(values.minutes);
+/** Lines of the failing schedule's log printed with a failure. */
+const LOG_LINES_KEPT = 80;
 const stepCount = Number(values.steps);
 const keys = Number(values.keys);
 
@@ -28,7 +30,11 @@ async function main(): Promise<number> {
   while (Date.now() < endAtMs) {
     const steps = makeSchedule({ seed, steps: stepCount, workers: SIM_WORKERS, namespaces: SIM_NAMESPACES, kill9: true });
     for (const s of steps) if (s.kind === 'admin') combos.add(`${s.op} × ${s.fault === null ? 'none' : s.fault.kind}`);
-    const result = await new Simulation(seed, keys).run(steps);
+    const lines: string[] = [];
+    const result = await new Simulation(seed, keys, (line) => {
+      lines.push(`${new Date().toISOString().slice(11, 23)} ${line}`);
+      if (lines.length > LOG_LINES_KEPT) lines.shift();
+    }).run(steps);
     add(total, result.stats);
     total.schedules++;
     console.log(`seed ${seed}: ${result.problems.length === 0 ? 'ok' : 'FAILED'} ${JSON.stringify(result.stats)}`);
@@ -36,6 +42,7 @@ async function main(): Promise<number> {
       const prefix = steps.slice(0, result.failedAtStep + 1);
       console.log(`problems:\n  ${result.problems.slice(0, 10).join('\n  ')}`);
       console.log(`schedule prefix (${prefix.length} steps):\n${describe(prefix)}`);
+      console.log(`last steps run:\n${lines.join('\n')}`);
       const replay = await new Simulation(seed, keys).run(prefix);
       console.log(`replay of the prefix: ${replay.problems.length === 0 ? 'did not reproduce (timing)' : `reproduced: ${replay.problems[0]}`}`);
       return 1;
