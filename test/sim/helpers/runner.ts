@@ -28,6 +28,8 @@ const BATCH_KEYS = 400;
 
 export interface SimStats {
   writes: Record<Outcome, number>;
+  /** Writes that ended failed (definitely not applied), by result code. */
+  failedCodes: Record<string, number>;
   reads: number;
   readErrors: number;
   faults: number;
@@ -73,7 +75,7 @@ export class Simulation {
   private diskFault: string | null = null;
   private readonly rand: () => number;
   readonly stats: SimStats = {
-    writes: { ok: 0, doubt: 0, failed: 0 }, reads: 0, readErrors: 0, faults: 0, kills: 0, admin: {}, checks: 0,
+    writes: { ok: 0, doubt: 0, failed: 0 }, failedCodes: {}, reads: 0, readErrors: 0, faults: 0, kills: 0, admin: {}, checks: 0,
   };
 
   constructor(seed: number, private readonly keyCount: number, private readonly log: (line: string) => void = () => undefined) {
@@ -271,6 +273,7 @@ export class Simulation {
       code = codeOf(e);
     }
     this.stats.writes[outcome]++;
+    if (outcome === 'failed') this.stats.failedCodes[String(code)] = (this.stats.failedCodes[String(code)] ?? 0) + 1;
     model.write(k, value, outcome, sentAtMs, code);
   }
 
