@@ -24,7 +24,7 @@ import { Writer } from '../protocol/writer';
 import { Arena } from '../shm/arena';
 import { IndexTable } from '../shm/index-table';
 import { RECORD_HEADER_BYTES } from '../shm/record-store';
-import { nowVoidSec, ttlOf } from '../shm/void-time';
+import { hasExpired, nowVoidSec, ttlOf } from '../shm/void-time';
 import { RequestFields, parseBody } from '../worker/request';
 import type { WorkerHandle } from './worker-handle';
 
@@ -115,7 +115,7 @@ export class DirectReader {
     const slot = index.find(digest, 0);
     const voidTime = slot < 0 ? 0 : index.voidTime(slot);
     out.writeArrayHeader(withBins ? 4 : 3);
-    if (slot < 0 || (voidTime !== 0 && voidTime <= nowVoid)) {
+    if (slot < 0 || hasExpired(voidTime, nowVoid)) {
       out.writeInt(Status.KEY_NOT_FOUND);
       out.writeUint(0);
       out.writeInt(0);
@@ -153,7 +153,7 @@ export class DirectReader {
     if (slot < 0) return Status.KEY_NOT_FOUND;
     const voidTime = index.voidTime(slot);
     // Expired: invisible at once, as on the worker (which also removes it on sight).
-    if (voidTime !== 0 && voidTime <= nowVoid) return Status.KEY_NOT_FOUND;
+    if (hasExpired(voidTime, nowVoid)) return Status.KEY_NOT_FOUND;
     const out = this.out;
     const generation = index.generation(slot);
     out.writeMapHeader(op === Op.GET ? 3 : 2);

@@ -20,6 +20,7 @@ import { DIGEST_BYTES, GENERATION_MAX, SETS_PER_NAMESPACE_MAX } from '../constan
 import { AerieError, Status } from '../errors';
 import { Arena, alignBytes } from './arena';
 import { IndexTable } from './index-table';
+import { hasExpired } from './void-time';
 
 export const RECORD_HEADER_BYTES = 48;
 const R_TOTAL_BYTES = 0;
@@ -452,7 +453,7 @@ export class RecordStore {
     for (let slot = start; slot < end; slot++) {
       if (!this.index.isLive(slot)) continue;
       const voidTime = this.index.voidTime(slot);
-      if (voidTime !== 0 && voidTime <= nowVoidSec) {
+      if (hasExpired(voidTime, nowVoidSec)) {
         // Removal never moves live entries, so the walk stays valid.
         this.remove(slot);
         this.expiredCount++;

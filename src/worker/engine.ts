@@ -13,10 +13,11 @@ import { RECORD_HEADER_BYTES } from '../shm/record-store';
 import { NamespaceStat, StatsBlock, WorkerStat } from '../shm/stats';
 import { checkBinsForWrite, mergeBins, selectBins } from './bins';
 import { applyOps } from './operate';
-import { Namespace, nextGeneration, nowVoidSec, ttlOf } from './namespace';
+import { Namespace, nextGeneration } from './namespace';
 import { RequestFields, parseBody } from './request';
 import type { Bins } from '../protocol/ops';
 import type { ReplicationOut } from './replication';
+import { hasExpired, nowVoidSec, ttlOf } from '../shm/void-time';
 
 /** What the engine knows about the current request while it runs. */
 interface Ctx {
@@ -164,7 +165,7 @@ export class Engine {
     const slot = ns.store.lookup(bytes, digestOffset);
     if (slot < 0) return -1;
     const voidTime = ns.store.voidTime(slot);
-    if (voidTime !== 0 && voidTime <= nowVoid) {
+    if (hasExpired(voidTime, nowVoid)) {
       ns.store.remove(slot);
       this.stats.add(WorkerStat.EXPIRED);
       return -1;

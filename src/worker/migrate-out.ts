@@ -15,7 +15,7 @@ import { ReplKind } from '../replication/format';
 import type { RecordStore } from '../shm/record-store';
 import { StatsBlock, WorkerStat } from '../shm/stats';
 import type { Namespace } from './namespace';
-import { nowVoidSec } from './namespace';
+import { nowVoidSec } from '../shm/void-time';
 import type { ReplicationOut } from './replication';
 import { DiskState } from '../storage/disk-space';
 

@@ -27,6 +27,7 @@ import type { StorageFaults } from '../storage/storage-faults';
 import type { RecordStore } from '../shm/record-store';
 import type { LogWatermarks } from '../shm/stats';
 import { fillPutInput } from '../shm/record-input';
+import { hasExpired } from '../shm/void-time';
 
 /** fdatasync one file (opened read-only: Linux syncs through any descriptor). */
 function syncFile(file: string): void {
@@ -271,7 +272,7 @@ export class NamespaceLog {
 function apply(store: RecordStore, view: import('../storage/log-record').LogRecordView, nowVoid: number): void {
   const b = view.buffer;
   const slot = store.lookup(b, view.digestOffset);
-  if (view.kind === LogRecordKind.TOMBSTONE || (view.kind === LogRecordKind.PUT && view.voidTime !== 0 && view.voidTime <= nowVoid)) {
+  if (view.kind === LogRecordKind.TOMBSTONE || (view.kind === LogRecordKind.PUT && hasExpired(view.voidTime, nowVoid))) {
     if (slot >= 0) store.remove(slot);
     return;
   }

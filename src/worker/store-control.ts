@@ -16,10 +16,11 @@ import { performance } from 'node:perf_hooks';
 import { DIGEST_BYTES, RESTORE_PAUSE_MS_MAX, SNAPSHOT_COPY_CHUNK_BYTES } from '../constants';
 import type { ControlFromWorker, StoreControlMessage } from '../protocol/internal';
 import { RecordStore, type RecordStoreAdoption, type RecordStoreOptions } from '../shm/record-store';
-import { nowVoidSec, type Namespace } from './namespace';
+import type { Namespace } from './namespace';
 import { checkRecord, type VerifyProblem } from '../jobs/verify';
 import type { CollectedVersion } from '../jobs/repair';
 import { Reader } from '../protocol/reader';
+import { hasExpired, nowVoidSec } from '../shm/void-time';
 
 export interface RepairOutcome {
   digest: string;
@@ -140,7 +141,7 @@ export class StoreControl {
       const restored: string[] = [];
       for (const d of candidates) {
         const v = byDigest.get(d)?.version ?? null;
-        if (v === null || (v.voidTime !== 0 && v.voidTime <= nowVoid)) continue;
+        if (v === null || hasExpired(v.voidTime, nowVoid)) continue;
         const db = Buffer.from(d, 'hex');
         if (store.lookup(db, 0) >= 0) continue; // a sound record of that digest is already there
         const key = v.key;
