@@ -25,7 +25,7 @@ import { Arena } from '../shm/arena';
 import { IndexTable } from '../shm/index-table';
 import { RECORD_HEADER_BYTES } from '../shm/record-store';
 import { hasExpired, nowVoidSec, ttlOf } from '../shm/void-time';
-import { RequestFields, parseBody } from '../worker/request';
+import { RequestFields, parseBody } from '../protocol/request-body';
 import type { WorkerHandle } from './worker-handle';
 
 /** The request must go to the worker. */

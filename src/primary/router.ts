@@ -24,8 +24,9 @@ import { Writer } from '../protocol/writer';
 import { unpackValue } from '../protocol/codec';
 import type { SetRegistry } from '../shm/set-registry';
 import { RequestTable, SlotKind, type BatchState, type BroadcastState, type ScanState } from './requests';
-import { Field, RoutingFields, onlyFields, readRoutingFields } from './routing-fields';
-import { RequestFields, parseBody } from '../worker/request';
+import { RoutingField as Field } from '../protocol/body-fields';
+import { RoutingFields, onlyFields, readRoutingFields } from './routing-fields';
+import { RequestFields, parseBody } from '../protocol/request-body';
 import type { Session } from './session';
 import { Quarantine } from './quarantine';
 import type { WorkerHandle } from './worker-handle';
@@ -218,7 +219,7 @@ export class Router {
     if (count > BATCH_KEYS_MAX) throw new AerieError(Status.BATCH_MAX_REQUESTS_EXCEEDED, `a batch takes at most ${BATCH_KEYS_MAX} keys`);
     // The primary consumes this body whole, so it checks every field now: an element the worker
     // then refused would have no answer of the batch's shape.
-    onlyFields(f, op === Op.BATCH_GET ? Field.KEYS | Field.BINS : Field.KEYS, op === Op.BATCH_GET ? 'BATCH_GET' : 'BATCH_EXISTS');
+    onlyFields(f, op === Op.BATCH_GET ? Field.keys | Field.bins : Field.keys, op === Op.BATCH_GET ? 'BATCH_GET' : 'BATCH_EXISTS');
     // Sub-request body: {bins: <raw>} for BATCH_GET with selected bins, else empty.
     const sub = this.scratch;
     sub.reset();
@@ -240,7 +241,7 @@ export class Router {
       const end = kr.pos;
       one.reset(frame, start, end);
       readRoutingFields(one, end, kf, true);
-      onlyFields(kf, Field.NS | Field.SET | Field.KEY | Field.DIGEST, 'a batch key');
+      onlyFields(kf, Field.ns | Field.set | Field.key | Field.digest, 'a batch key');
       const nsIndex = this.nsIndex(kf.ns);
       const partitionId = partitionOf(kf.digest);
       if (this.replication !== null && this.replication.failover.held[nsIndex][partitionId] === 1) {

@@ -14,7 +14,7 @@ import { NamespaceStat, StatsBlock, WorkerStat } from '../shm/stats';
 import { checkBinsForWrite, mergeBins, selectBins } from './bins';
 import { applyOps } from './operate';
 import { Namespace, nextGeneration } from './namespace';
-import { RequestFields, parseBody } from './request';
+import { RequestFields, parseBody } from '../protocol/request-body';
 import type { Bins } from '../protocol/ops';
 import type { ReplicationOut } from './replication';
 import { hasExpired, nowVoidSec, ttlOf } from '../shm/void-time';

@@ -27,7 +27,7 @@ import { Engine } from './engine';
 import { Namespace } from './namespace';
 import { nowVoidSec } from '../shm/void-time';
 import { storeLimits } from '../shm/store-limits';
-import { RequestFields, parseBody } from './request';
+import { RequestFields, parseBody } from '../protocol/request-body';
 import { scanPage } from './scan';
 import { NamespaceLog } from './persistence';
 import { injectFault, isFaultKind, type FaultKind } from './faults';
