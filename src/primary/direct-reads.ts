@@ -137,7 +137,7 @@ export class DirectReader {
     const location = index.location(slot);
     const block = blocks[Arena.blockIndexOf(location)];
     if (block === undefined || block === null) return null; // made moments ago, not reported yet
-    const offset = (location & 0x1fffff) * 8;
+    const offset = Arena.offsetInBlock(location);
     if (offset + RECORD_HEADER_BYTES > block.byteLength) return null;
     const { view, bytes } = this.views(block);
     const keyBytes = view.getUint32(offset + 40, true);

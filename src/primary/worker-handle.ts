@@ -7,10 +7,8 @@ import { Worker } from 'node:worker_threads';
 import * as path from 'node:path';
 import { RING_BYTES, WORKER_BACKLOG_MAX } from '../constants';
 import { AerieError, Status } from '../errors';
-import {
-  ACK_SLOT, REQ_HEADER_BYTES, RES_HEADER_BYTES, ReqOffset, type ControlFromWorker, type ControlToWorker, type StoreControlMessage,
-  type StoreMemory, type WorkerInit,
-} from '../protocol/internal';
+import { ACK_SLOT, REQ_HEADER_BYTES, RES_HEADER_BYTES, ReqOffset } from '../protocol/internal';
+import type { ControlFromWorker, ControlToWorker, StoreControlMessage, StoreMemory, WorkerInit } from '../worker/thread-messages';
 
 type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
 import { Ring } from '../shm/ring';

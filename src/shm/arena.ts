@@ -145,8 +145,12 @@ export class Arena {
   static blockIndexOf(location: number): number {
     return location >>> OFFSET_BITS;
   }
-  offsetOf(location: number): number {
+  /** A location's byte offset within its block. */
+  static offsetInBlock(location: number): number {
     return (location & OFFSET_WORD_MASK) * 8;
+  }
+  offsetOf(location: number): number {
+    return Arena.offsetInBlock(location);
   }
 
   /**

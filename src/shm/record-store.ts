@@ -23,14 +23,18 @@ import { IndexTable } from './index-table';
 import { hasExpired } from './void-time';
 
 export const RECORD_HEADER_BYTES = 48;
-const R_TOTAL_BYTES = 0;
-const R_GENERATION = 4;
-const R_SET_ID = 6;
-const R_DIGEST = 8;
-const R_VOID_TIME = 28;
-const R_LAST_UPDATE_MS = 32;
-const R_KEY_BYTES = 40;
-const R_BINS_BYTES = 44;
+/** Byte offsets of a record header's fields (the layout above), for readers on other threads. */
+export const RecordHeader = {
+  TOTAL_BYTES: 0, GENERATION: 4, SET_ID: 6, DIGEST: 8, VOID_TIME: 28, LAST_UPDATE_MS: 32, KEY_BYTES: 40, BINS_BYTES: 44,
+} as const;
+const R_TOTAL_BYTES = RecordHeader.TOTAL_BYTES;
+const R_GENERATION = RecordHeader.GENERATION;
+const R_SET_ID = RecordHeader.SET_ID;
+const R_DIGEST = RecordHeader.DIGEST;
+const R_VOID_TIME = RecordHeader.VOID_TIME;
+const R_LAST_UPDATE_MS = RecordHeader.LAST_UPDATE_MS;
+const R_KEY_BYTES = RecordHeader.KEY_BYTES;
+const R_BINS_BYTES = RecordHeader.BINS_BYTES;
 
 /** Control buffer words (Int32). The seqlock has its own 64-byte line. */
 const C_WRITE_EPOCH = 0;

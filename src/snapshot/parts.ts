@@ -8,7 +8,7 @@ import { DIGEST_BYTES } from '../constants';
 import { AerieError, Status } from '../errors';
 import { partitionOf } from '../partition/digest';
 import { RecordStore, type RecordStoreAdoption } from '../shm/record-store';
-import { fillPutInput } from '../shm/record-input';
+import { fillPutInput } from './record-input';
 import { LogRecordKind, type LogRecordInput } from '../storage/log-record';
 import { recoverLog } from '../storage/recovery';
 import { SegmentWriter } from '../storage/segment-writer';

@@ -7,14 +7,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 import * as C from '../constants';
 import { Status } from '../errors';
 import { Op, isWriteOp } from '../protocol/ops';
-import {
-  ACK_SLOT,
-  RES_HEADER_BYTES,
-  ReqOffset,
-  type ControlFromWorker,
-  type ControlToWorker,
-  type WorkerInit,
-} from '../protocol/internal';
+import { ACK_SLOT, RES_HEADER_BYTES, ReqOffset } from '../protocol/internal';
+import type { ControlFromWorker, ControlToWorker, WorkerInit } from './thread-messages';
 import { Reader } from '../protocol/reader';
 import { Writer } from '../protocol/writer';
 import { PartitionMap } from '../partition/map';

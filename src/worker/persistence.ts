@@ -26,7 +26,7 @@ import { DiskSpace, DiskState, diskStateName, type DiskStateCode } from '../stor
 import type { StorageFaults } from '../storage/storage-faults';
 import type { RecordStore } from '../shm/record-store';
 import type { LogWatermarks } from '../shm/stats';
-import { fillPutInput } from '../shm/record-input';
+import { fillPutInput } from '../snapshot/record-input';
 import { hasExpired } from '../shm/void-time';
 
 /** fdatasync one file (opened read-only: Linux syncs through any descriptor). */

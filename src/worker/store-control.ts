@@ -14,10 +14,11 @@
 
 import { performance } from 'node:perf_hooks';
 import { DIGEST_BYTES, RESTORE_PAUSE_MS_MAX, SNAPSHOT_COPY_CHUNK_BYTES } from '../constants';
-import type { ControlFromWorker, StoreControlMessage } from '../protocol/internal';
+import type { ControlFromWorker, StoreControlMessage } from './thread-messages';
 import { RecordStore, type RecordStoreAdoption, type RecordStoreOptions } from '../shm/record-store';
 import type { Namespace } from './namespace';
-import { checkRecord, type VerifyProblem } from '../jobs/verify';
+import type { VerifyProblem } from '../jobs/verify';
+import { checkRecord } from '../shm/record-check';
 import type { CollectedVersion } from '../jobs/repair';
 import { Reader } from '../protocol/reader';
 import { hasExpired, nowVoidSec } from '../shm/void-time';
