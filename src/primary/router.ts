@@ -14,6 +14,7 @@ import {
   SCAN_PAGE_RECORDS_DEFAULT,
   SCAN_PAGE_RECORDS_MAX,
 } from '../constants';
+import { assert } from '../assert';
 import { AerieError, Status } from '../errors';
 import { partitionOf } from '../partition/digest';
 import type { PartitionMap } from '../partition/map';
@@ -144,6 +145,7 @@ export class Router {
           return;
         }
         const worker = this.workers[this.map.master(nsIndex, partitionId)];
+        assert(worker !== undefined, 'a partition mastered by no worker');
         if ((op === Op.GET || op === Op.EXISTS) && this.direct !== null) {
           r.pos = bodyStart;
           const code = this.direct.read(op, worker, nsIndex, f.digest, r, bodyEnd);
@@ -514,6 +516,8 @@ export class Router {
     } else if (kind === SlotKind.BROADCAST) {
       this.broadcastPart(t.extras[slot] as BroadcastState, code, bytes, start, end);
     } else {
+      // A free slot or one waiting for its replicas was answered already: a second answer is a bug.
+      assert(kind === SlotKind.SCAN, 'a response for a request slot of an unexpected kind');
       const scan = t.extras[slot] as ScanState;
       this.finishScanPage(scan, code, bytes, start, end);
     }

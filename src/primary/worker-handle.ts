@@ -239,7 +239,7 @@ export class WorkerHandle {
         this.pendingControl.delete(m.requestId);
         clearTimeout(pending.timer);
         if (m.error === null) pending.resolve(m.value);
-        else pending.reject(new Error(`worker ${this.index}: ${m.error}`));
+        else pending.reject(new AerieError(m.error.code, `worker ${this.index}: ${m.error.message}`));
         return;
       }
       case 'stopped':

@@ -2,6 +2,7 @@
 // follows the same steps: look up, apply policies, build the new bins, encode, store. Errors are
 // result codes; an AerieError thrown anywhere below becomes that code in the response.
 
+import { InvariantError } from '../assert';
 import { OPERATE_COST_UNITS_MAX, OPERATE_COST_UNITS_PER_RECORD_BYTE } from '../constants';
 import { AerieError, Status, statusName } from '../errors';
 import { Exists, GenPolicy, Op, Ttl } from '../protocol/ops';
@@ -94,7 +95,7 @@ export class Engine {
       // An in-doubt error (the log failed after this write reached memory: a roll-over's sync,
       // say) is answered TIMEOUT: the write may survive, so it must never read as failed.
       code = err instanceof AerieError ? (err.inDoubt ? Status.TIMEOUT : err.code) : Status.SERVER_ERROR;
-      if (!(err instanceof AerieError)) console.error('aerie worker: unexpected error', err);
+      if (!(err instanceof AerieError) || err instanceof InvariantError) console.error('aerie worker: unexpected error', err);
       else if (code === Status.SERVER_MEM) {
         // The store's own limit, met before stop-writes: INFO shows it until a write fits again.
         // (A full device refuses through refuse() before anything is applied, never by a throw.)

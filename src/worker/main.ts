@@ -163,7 +163,7 @@ port.on('message', (m: ControlToWorker) => {
     if (m.from === init.workerIndex) replOut?.replaceRing(m.to, m.sab);
     else if (m.to === init.workerIndex) replIn?.replaceRing(m.from, m.sab);
   } else if (m.type === 'migrate') {
-    if (migrations === null) send({ type: 'reply', requestId: m.requestId, error: 'no namespace is replicated', value: null });
+    if (migrations === null) send({ type: 'reply', requestId: m.requestId, error: { code: Status.SERVER_ERROR, message: 'no namespace is replicated' }, value: null });
     else migrations.start(m.requestId, m.nsIndex, m.target, m.partitions);
   } else if (m.type === 'migrate-cancel') migrations?.cancel(m.target);
   else control.enqueue(m);

@@ -14,7 +14,7 @@
 
 import { performance } from 'node:perf_hooks';
 import { DIGEST_BYTES, RESTORE_PAUSE_MS_MAX, SNAPSHOT_COPY_CHUNK_BYTES } from '../constants';
-import type { ControlFromWorker, StoreControlMessage } from './thread-messages';
+import { controlError, type ControlError, type ControlFromWorker, type StoreControlMessage } from './thread-messages';
 import { RecordStore, type RecordStoreAdoption, type RecordStoreOptions } from '../shm/record-store';
 import type { Namespace } from './namespace';
 import type { VerifyProblem } from '../jobs/verify';
@@ -67,7 +67,7 @@ export class StoreControl {
       try {
         this.reply(m.requestId, null, this.handle(m));
       } catch (err) {
-        this.reply(m.requestId, String((err as Error)?.message ?? err), null);
+        this.reply(m.requestId, controlError(err), null);
       }
     }
     if (this.held !== null && nowMs > this.held.untilMs) {
@@ -177,7 +177,7 @@ export class StoreControl {
     return { memory, sequence: ns.log?.writer.lastSequence ?? 0, records: s.recordCount, masterRecords: this.masterRecords(ns), pauseMs: performance.now() - started };
   }
 
-  private reply(requestId: number, error: string | null, value: unknown): void {
+  private reply(requestId: number, error: ControlError | null, value: unknown): void {
     this.send({ type: 'reply', requestId, error, value });
   }
 }

@@ -1,9 +1,10 @@
 // The messages between the primary and a worker thread outside the rings: what a thread
 // receives at start-up, and the rare control messages over postMessage both ways (never one per
 // request). The worker side (src/worker/main.ts) and the pool side (src/primary/worker-handle.ts)
-// share these types and nothing else; the ring layouts are src/protocol/internal.ts.
+// share these types (and how an error crosses) and nothing else; the ring layouts are src/protocol/internal.ts.
 
 import type { NamespaceConfig } from '../config';
+import { AerieError, Status } from '../errors';
 import type { CollectedVersion } from '../jobs/repair';
 import type { VerifyProblem } from '../jobs/verify';
 import type { RecordStoreAdoption } from '../shm/record-store';
@@ -50,8 +51,20 @@ export type ControlFromWorker =
   | { type: 'fatal'; message: string }
   /** The thread's last message at a stop: whether every file namespace's log closed without error. */
   | { type: 'stopped'; logsClosed: boolean }
-  /** The answer to a StoreControlMessage: a value, or the error that stopped it. */
-  | { type: 'reply'; requestId: number; error: string | null; value: unknown };
+  /** The answer to a StoreControlMessage: a value, or the error that stopped it, code and all. */
+  | { type: 'reply'; requestId: number; error: ControlError | null; value: unknown };
+
+/** An error crossing the thread boundary: its result code (src/errors.ts Status) and message. */
+export interface ControlError {
+  code: number;
+  message: string;
+}
+
+/** An error thrown while handling a control message, as it crosses back: a bare Error is SERVER_ERROR. */
+export function controlError(err: unknown): ControlError {
+  if (err instanceof AerieError) return { code: err.code, message: err.message };
+  return { code: Status.SERVER_ERROR, message: String((err as Error)?.message ?? err) };
+}
 
 /** The shared memory of one namespace's store on one worker, kept by the primary. */
 export interface StoreMemory {
