@@ -3,7 +3,7 @@
 // adding up, key and bins well-formed msgpack). It reads shared memory while the worker keeps
 // writing, so each record is checked under the store's seqlock and re-checked if it changed.
 
-import { DIGEST_BYTES } from '../constants';
+import { DIGEST_BYTES, VERIFY_PROBLEMS_LISTED_MAX } from '../constants';
 import { Reader } from '../protocol/reader';
 import { Arena } from '../shm/arena';
 import { IndexTable } from '../shm/index-table';
@@ -45,7 +45,6 @@ export interface VerifyReport {
 }
 
 const ATTEMPTS = 4;
-const PROBLEMS_LISTED_MAX = 100;
 
 export function verifyStore(input: VerifyInput): VerifyReport {
   const index = IndexTable.attach(input.indexSab);
@@ -71,7 +70,7 @@ export function verifyStore(input: VerifyInput): VerifyReport {
     report.checked++;
     if (verdict !== null) {
       report.problemCount++;
-      if (report.problems.length < PROBLEMS_LISTED_MAX) {
+      if (report.problems.length < VERIFY_PROBLEMS_LISTED_MAX) {
         index.copyDigest(slot, digest, 0);
         const problem: VerifyProblem = { slot, digest: digest.toString('hex'), problem: verdict };
         const header = headerDigestOf(index, input.blocks, slot);

@@ -28,9 +28,6 @@ import type { WebSocketServer } from 'ws';
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const VERSION: string = require('../../../package.json').version;
 
-/** How long shutdown waits for requests in flight before closing connections anyway. */
-const SHUTDOWN_DRAIN_MS = 5000;
-
 export interface AerieNode {
   readonly address: { host: string; port: number };
   readonly config: NodeConfig;
@@ -300,8 +297,8 @@ async function stopNode(node: NodeParts): Promise<void> {
   // every request before that is answered, so nothing it sent is left in doubt. Clients that
   // never answer are closed at the deadline.
   for (const s of clients.sessions) s.goAway('node shutting down');
-  const deadline = Date.now() + SHUTDOWN_DRAIN_MS;
-  while ((clients.sessions.size > 0 || router.table.inUse > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  const deadline = Date.now() + C.SHUTDOWN_DRAIN_MS;
+  while ((clients.sessions.size > 0 || router.table.inUse > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, C.SHUTDOWN_POLL_MS));
   node.flushes.flushAll();
   for (const s of clients.sessions) s.close(CloseCode.GOING_AWAY, 'node shutting down');
   node.supervisor.stop();

@@ -7,6 +7,7 @@ import {
   BATCH_KEYS_MAX,
   HELD_REQUESTS_MAX,
   HOLD_TIMEOUT_MS,
+  PARTITION_COUNT,
   RECORD_BYTES_CEILING,
   REQUEST_BODY_OVERHEAD_BYTES,
   RING_MESSAGE_BYTES_MAX,
@@ -708,7 +709,7 @@ export class Router {
   }
 
   private mastersNothing(nsIndex: number, worker: number): boolean {
-    for (let p = 0; p < 4096; p++) if (this.map.master(nsIndex, p) === worker) return false;
+    for (let p = 0; p < PARTITION_COUNT; p++) if (this.map.master(nsIndex, p) === worker) return false;
     return true;
   }
 

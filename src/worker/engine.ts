@@ -6,7 +6,7 @@ import { InvariantError } from '../assert';
 import { OPERATE_COST_UNITS_MAX, OPERATE_COST_UNITS_PER_RECORD_BYTE } from '../constants';
 import { AerieError, Status, statusName } from '../errors';
 import { Exists, GenPolicy, Op, Ttl } from '../protocol/ops';
-import { ReqFlag, ReqOffset, SCAN_ALL_SETS } from '../protocol/internal';
+import { REQ_HEADER_BYTES, ReqFlag, ReqOffset, SCAN_ALL_SETS } from '../protocol/internal';
 import { Reader } from '../protocol/reader';
 import { Writer } from '../protocol/writer';
 import { packValue, unpackValue } from '../protocol/codec';
@@ -80,7 +80,7 @@ export class Engine {
     ctx.setId = view.getUint16(start + ReqOffset.SET_ID, true);
     ctx.nowMs = Date.now();
     ctx.nowVoid = nowVoidSec(ctx.nowMs);
-    const bodyStart = start + 32;
+    const bodyStart = start + REQ_HEADER_BYTES;
     this.stats.add(WorkerStat.REQUESTS);
     const mark = out.length;
     this.refusal = null;

@@ -12,7 +12,7 @@
 
 import { Status } from '../errors';
 import type { ControlError } from './thread-messages';
-import { MIGRATE_CHANNEL_BYTES_MAX, MIGRATE_STEP_SLOTS } from '../constants';
+import { MIGRATE_CHANNEL_BYTES_MAX, MIGRATE_STEP_SLOTS, PARTITION_COUNT } from '../constants';
 import { ReplKind } from '../replication/format';
 import type { RecordStore } from '../shm/record-store';
 import { StatsBlock, WorkerStat } from '../shm/stats';
@@ -51,7 +51,7 @@ export class Migrations {
   }
 
   start(requestId: number, nsIndex: number, target: number, partitions: number[]): void {
-    const marks = new Uint8Array(4096);
+    const marks = new Uint8Array(PARTITION_COUNT);
     for (const p of partitions) marks[p] = 1;
     this.jobs.push({ requestId, nsIndex, target, partitions, marks, begun: false, store: null, resizeEpoch: -1, cursor: 0, records: 0 });
   }
