@@ -8,7 +8,7 @@
 // compared with every valid record of the damaged base part. Any difference, or more records than
 // OFFLINE_FALLBACK_RECORDS_MAX, and the fallback is not offered (the damage is cut instead).
 
-import { OFFLINE_FALLBACK_RECORDS_MAX } from '../constants';
+import { DIGEST_BYTES, OFFLINE_FALLBACK_RECORDS_MAX } from '../constants';
 import { LogRecordKind, TRUNCATE_ALL_SETS, type LogRecordView } from '../storage/log-record';
 import { logDirectory } from '../storage/segment-files';
 import { listSnapshots, partDirectory, snapshotDirectory, type SnapshotBase, type SnapshotManifest } from '../snapshot/files';
@@ -31,7 +31,7 @@ export interface Fallback {
 class TooMany extends Error {}
 
 function digestOf(view: LogRecordView): string {
-  return Buffer.from(view.buffer.buffer, view.buffer.byteOffset + view.digestOffset, 20).toString('hex');
+  return Buffer.from(view.buffer.buffer, view.buffer.byteOffset + view.digestOffset, DIGEST_BYTES).toString('hex');
 }
 
 /** Applies one record as a cold start does (src/worker/persistence.ts apply). */

@@ -5,6 +5,7 @@
 
 import {
   BATCH_KEYS_MAX,
+  DIGEST_BYTES,
   HELD_REQUESTS_MAX,
   HOLD_TIMEOUT_MS,
   PARTITION_COUNT,
@@ -252,7 +253,9 @@ export class Router {
         this.hold(session, id, op, frame, bodyStart, bodyEnd);
         return;
       }
-      targets[i] = { nsIndex, digest: Buffer.from(kf.digest), worker: this.workers[this.map.master(nsIndex, partitionId)] };
+      const worker = this.workers[this.map.master(nsIndex, partitionId)];
+      assert(worker !== undefined, 'a partition mastered by no worker');
+      targets[i] = { nsIndex, digest: Buffer.from(kf.digest), worker };
     }
     const batch: BatchState = {
       session, clientId: id, remaining: count, withBins: op === Op.BATCH_GET, elements: new Array(count).fill(null),
@@ -342,7 +345,7 @@ export class Router {
     const state: ScanState = { session, clientId: id, workerIndex, mapVersion, reserved: session.routeReserve };
     this.table.extras[slot] = state;
     // The digest field of a SCAN carries the page bounds.
-    const fields = Buffer.alloc(20);
+    const fields = Buffer.alloc(DIGEST_BYTES);
     fields.writeUInt32LE(startSlot, ReqOffset.SCAN_START_SLOT - ReqOffset.DIGEST);
     fields.writeUInt32LE(pageSize, ReqOffset.SCAN_RECORDS_MAX - ReqOffset.DIGEST);
     fields.writeUInt32LE(SCAN_PAGE_BYTES_MAX, ReqOffset.SCAN_BYTES_MAX - ReqOffset.DIGEST);
@@ -425,7 +428,7 @@ export class Router {
       session, clientId: id, remaining: slots.length, applied: 0, deleted: 0, failedCode: 0, failedMessage: '', inDoubt: false,
       reserved: session.routeReserve,
     };
-    const fields = Buffer.alloc(20);
+    const fields = Buffer.alloc(DIGEST_BYTES);
     fields.writeDoubleLE(beforeMs, ReqOffset.TRUNCATE_BEFORE_MS - ReqOffset.DIGEST);
     // Workers started from now on know the cut-off: a replica drops older images its master truncated.
     const known = this.truncateCutoffs.find((c) => c[0] === nsIndex && c[1] === setId);
@@ -769,7 +772,7 @@ export class Router {
 }
 
 const EMPTY = Buffer.alloc(0);
-const NO_DIGEST = Buffer.alloc(20);
+const NO_DIGEST = Buffer.alloc(DIGEST_BYTES);
 
 function elementMessage(message: string): Buffer {
   const w = new Writer(256);
