@@ -25,7 +25,7 @@ const ALLOWED: Record<string, string[]> = {
   replication: ['shm'],
   snapshot: ['partition', 'shm', 'storage'],
   jobs: ['protocol', 'shm', 'snapshot', 'storage'],
-  worker: ['protocol', 'partition', 'shm', 'replication', 'storage', 'snapshot', 'jobs'],
+  worker: ['protocol', 'partition', 'shm', 'replication', 'storage', 'snapshot'],
   primary: ['protocol', 'partition', 'shm', 'replication', 'storage', 'snapshot', 'jobs', 'worker/thread-messages'],
   client: ['protocol', 'partition'],
   backup: ['protocol', 'partition', 'storage', 'client'],

@@ -8,7 +8,9 @@ import { Reader } from '../protocol/reader';
 import { Arena } from '../shm/arena';
 import { IndexTable } from '../shm/index-table';
 import { RECORD_HEADER_BYTES, RecordHeader } from '../shm/record-store';
-import { checkRecord } from '../shm/record-check';
+import { checkRecord, type VerifyProblem } from '../shm/record-check';
+
+export type { VerifyProblem } from '../shm/record-check';
 
 export interface VerifyInput {
   indexSab: SharedArrayBuffer;
@@ -19,15 +21,6 @@ export interface VerifyInput {
    * records, every other live entry is a replica's copy. Absent: every entry counts as a record.
    */
   masters?: Uint8Array;
-}
-
-export interface VerifyProblem {
-  slot: number;
-  /** The digest the index holds (hex). */
-  digest: string;
-  problem: string;
-  /** The digest in the record's header, when the header can be read and differs (hex). */
-  headerDigest?: string;
 }
 
 export interface VerifyReport {

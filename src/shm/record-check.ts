@@ -8,6 +8,16 @@ import { Arena } from './arena';
 import type { IndexTable } from './index-table';
 import { RECORD_HEADER_BYTES, RecordHeader } from './record-store';
 
+/** A record that failed its check, as the verify report lists it and a repair receives it. */
+export interface VerifyProblem {
+  slot: number;
+  /** The digest the index holds (hex). */
+  digest: string;
+  problem: string;
+  /** The digest in the record's header, when the header can be read and differs (hex). */
+  headerDigest?: string;
+}
+
 /**
  * null when the record at `slot` is sound, a description of what is wrong with it, or undefined
  * when it cannot be judged now (its block is not known yet).

@@ -17,9 +17,8 @@ import { DIGEST_BYTES, RESTORE_PAUSE_MS_MAX, SNAPSHOT_COPY_CHUNK_BYTES } from '.
 import { controlError, type ControlError, type ControlFromWorker, type StoreControlMessage } from './thread-messages';
 import { RecordStore, type RecordStoreAdoption, type RecordStoreOptions } from '../shm/record-store';
 import type { Namespace } from './namespace';
-import type { VerifyProblem } from '../jobs/verify';
-import { checkRecord } from '../shm/record-check';
-import type { CollectedVersion } from '../jobs/repair';
+import { checkRecord, type VerifyProblem } from '../shm/record-check';
+import type { CollectedVersion } from '../storage/record-version';
 import { Reader } from '../protocol/reader';
 import { hasExpired, nowVoidSec } from '../shm/void-time';
 

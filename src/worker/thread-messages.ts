@@ -5,9 +5,9 @@
 
 import type { NamespaceConfig } from '../config';
 import { AerieError, Status } from '../errors';
-import type { CollectedVersion } from '../jobs/repair';
-import type { VerifyProblem } from '../jobs/verify';
+import type { VerifyProblem } from '../shm/record-check';
 import type { RecordStoreAdoption } from '../shm/record-store';
+import type { CollectedVersion } from '../storage/record-version';
 
 /** Control messages over postMessage: rare, never per request. */
 export type ControlToWorker =
