@@ -202,7 +202,7 @@ function namespaceFrom(raw: unknown, index: number): NamespaceConfig {
     storage,
     dataDir: path.resolve(dataDir),
     commit,
-    flushMs: int(o, 'flushMs', where, d.flushMs, 1, 60_000),
+    flushMs: int(o, 'flushMs', where, d.flushMs, C.FLUSH_MS_MIN, C.FLUSH_MS_MAX),
     memoryBytesMax: int(o, 'memoryBytesMax', where, d.memoryBytesMax, 1024 * 1024, 2 ** 45),
     stopWritesPct: int(o, 'stopWritesPct', where, d.stopWritesPct, 1, 100),
     defaultTtlSec: int(o, 'defaultTtlSec', where, d.defaultTtlSec, 0, C.TTL_SEC_MAX),

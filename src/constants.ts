@@ -122,6 +122,20 @@ export const WORKERS_MAX = 64;
 export const RING_BYTES = 32 * 1024 * 1024;
 /** A single ring message may not exceed this; a record plus its envelope always fits. */
 export const RING_MESSAGE_BYTES_MAX = RING_BYTES / 2;
+/** How stale INFO's per-namespace figures from a worker may be. */
+export const WORKER_STATS_INTERVAL_MS = 50;
+/** Control messages wait for a worker's event loop: under sustained load it is visited at least this often. */
+export const WORKER_CONTROL_YIELD_MS = 10;
+/** Requests between heartbeats inside one drain (a power of two). */
+export const WORKER_HEARTBEAT_EVERY_REQUESTS = 256;
+
+// ---- the primary's start and stop (src/primary/node.ts, descriptors.ts) ----
+/** How long shutdown waits for requests in flight before closing connections anyway. */
+export const SHUTDOWN_DRAIN_MS = 5000;
+/** How often shutdown looks whether every connection drained. */
+export const SHUTDOWN_POLL_MS = 5;
+/** How long the prlimit call may take before start-up goes on without it. */
+export const PRLIMIT_TIMEOUT_MS = 2000;
 // ---- replication (docs/replication.md) ----
 /** Copies of each partition unless a namespace says otherwise (capped at the workers). */
 export const REPLICATION_FACTOR_DEFAULT = 2;
@@ -147,6 +161,8 @@ export const MIGRATE_STEP_SLOTS = 4096;
 export const MIGRATE_CHANNEL_BYTES_MAX = 1024 * 1024;
 /** Partitions copied per migration round; progress in INFO moves by this step. */
 export const MIGRATE_PARTITIONS_PER_ROUND = 256;
+/** A migration round not answered in this long is failed (a round of a large store takes minutes at most). */
+export const MIGRATE_ROUND_TIMEOUT_MS = 10 * 60_000;
 /** Requests the primary holds for partitions changing master (failover, handoff) before refusing. */
 export const HELD_REQUESTS_MAX = 65536;
 /**
@@ -411,6 +427,17 @@ assert(COMPACTION_POLL_MS < COMPACTION_DURABLE_WAIT_MS, 'a job polls more than o
 export const REPAIR_WATCH_DIGESTS_MAX = 100_000;
 /** Damaged records one repair pass fixes per worker (the verify report lists at most this many). */
 export const REPAIR_PROBLEMS_MAX = 100;
+/** Damaged records a verify report lists, per worker and over the node (the rest are counted). */
+export const VERIFY_PROBLEMS_LISTED_MAX = 100;
+assert(REPAIR_PROBLEMS_MAX <= VERIFY_PROBLEMS_LISTED_MAX, 'a repair pass fixes only problems a report listed');
+
+// ---- the background job pool (src/jobs/pool.ts) ----
+/** Pool threads: jobs are rare and long; one keeps them off the workers' cores. */
+export const JOB_THREADS_MAX = 1;
+/** Jobs queued for the pool before a new one is refused. */
+export const JOB_QUEUE_MAX = 64;
+/** An idle pool thread ends after this. */
+export const JOB_IDLE_TIMEOUT_MS = 30_000;
 
 // ---- offline verify and repair (src/offline) ----
 /** Bytes of one damaged region whose record headers are read to say what it held. */

@@ -6,6 +6,7 @@ import type { Client } from '../client';
 import { backupNamespace } from '../backup/backup';
 import { DEFAULT_HOST, ExitCode, parseCommandArgs, println, UsageError, type ExitCodeValue, type Io } from './args';
 import { formatBytes } from './format';
+import { ProgressLine, formatRate } from './progress';
 import { withClient } from './with-client';
 
 export const BACKUP_USAGE = `usage: aerie backup --ns NAMESPACE --out FILE [--set SET] [--host HOST:PORT]
@@ -27,8 +28,6 @@ exit codes: 0 backed up, 1 failed or interrupted (no FILE written), 2 bad comman
 
 /** A node answer gets this long per scan page; pages are at most a few MiB. */
 const BACKUP_PAGE_TIMEOUT_MS = 60_000;
-/** The progress line is redrawn at most this often. */
-const PROGRESS_REDRAW_MS = 100;
 
 export async function runBackup(args: string[], io: Io): Promise<ExitCodeValue> {
   const { values } = parseCommandArgs('backup', args, {
@@ -92,48 +91,5 @@ export async function whileInterruptible<T>(work: (signal: AbortSignal) => Promi
     return await work(controller.signal);
   } finally {
     process.removeListener('SIGINT', onSigint);
-  }
-}
-
-function isTerminal(stream: NodeJS.WritableStream): boolean {
-  return (stream as { isTTY?: boolean }).isTTY === true;
-}
-
-/** `3.2s (31,250 records/s)` */
-export function formatRate(records: number, elapsedMs: number): string {
-  const perSecond = elapsedMs > 0 ? Math.round((records * 1000) / elapsedMs) : 0;
-  return `${(elapsedMs / 1000).toFixed(1)}s (${perSecond.toLocaleString('en-US')} records/s)`;
-}
-
-/** One line on a terminal, redrawn in place: records done, of how many, and the rate. Silent elsewhere. */
-export class ProgressLine {
-  /** Whether anything is drawn: only on a terminal, so pipes and logs get the summary alone. */
-  readonly enabled: boolean;
-  private readonly stream: NodeJS.WritableStream;
-  private drawnAtMs = -Infinity;
-  private drawn = false;
-
-  constructor(stream: NodeJS.WritableStream) {
-    this.stream = stream;
-    this.enabled = isTerminal(stream);
-  }
-
-  /**
-   * `total`: records expected, or null when unknown. A namespace's count comes from INFO, which
-   * lags behind recent writes, so a total already passed is dropped rather than shown as > 100%.
-   */
-  update(records: number, total: number | null, elapsedMs: number): void {
-    if (!this.enabled || elapsedMs - this.drawnAtMs < PROGRESS_REDRAW_MS) return;
-    this.drawnAtMs = elapsedMs;
-    const done = records.toLocaleString('en-US');
-    const of = total === null || records > total ? '' : ` / ${total.toLocaleString('en-US')} (${Math.min(100, Math.floor((records * 100) / Math.max(1, total)))}%)`;
-    this.stream.write(`\r\x1b[K${done}${of} records, ${formatRate(records, elapsedMs)}`);
-    this.drawn = true;
-  }
-
-  clear(): void {
-    if (!this.drawn) return;
-    this.stream.write('\r\x1b[K');
-    this.drawn = false;
   }
 }

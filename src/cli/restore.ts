@@ -3,7 +3,8 @@
 
 import { restoreFile } from '../backup/restore';
 import { RESTORE_POLICIES, type RestorePolicy } from '../backup/restore-report';
-import { ProgressLine, formatRate, whileInterruptible } from './backup';
+import { whileInterruptible } from './backup';
+import { ProgressLine, formatRate } from './progress';
 import { DEFAULT_HOST, ExitCode, parseCommandArgs, println, UsageError, type ExitCodeValue, type Io } from './args';
 import { formatError } from './format';
 import { withClient } from './with-client';

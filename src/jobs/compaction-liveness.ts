@@ -23,6 +23,7 @@
 import { COMPACTION_SEQLOCK_ATTEMPTS, DIGEST_BYTES } from '../constants';
 import { Arena } from '../shm/arena';
 import { IndexTable } from '../shm/index-table';
+import { RecordHeader } from '../shm/record-store';
 import { LogRecordKind, type LogRecordView } from '../storage/log-record';
 
 /** See the file comment; a removal is kept only if it is its digest's last in the run. */
@@ -31,13 +32,8 @@ export type Verdict = 'keep' | 'drop' | 'removal';
 /** The store's version of a record's digest, compared with the record. */
 type Match = 'absent' | 'same' | 'other' | 'unknown';
 
-/**
- * Where the fields read here sit in an arena record's header (the layout documented in
- * src/shm/record-store.ts), and the bytes that must lie inside the block to read them.
- */
-const HEADER = { generation: 4, setId: 6, digest: 8, voidTime: 28, lastUpdateMs: 32, readBytes: 40 } as const;
-/** A location's offset within its block, in 8-byte units (src/shm/arena.ts). */
-const LOCATION_OFFSET_MASK = 0x1fffff;
+/** Bytes of a record's header that must lie inside its block for the fields read here (up to lastUpdateMs). */
+const HEADER_READ_BYTES = RecordHeader.KEY_BYTES;
 
 export interface StoreMemoryInput {
   indexSab: SharedArrayBuffer;
@@ -95,17 +91,17 @@ export class LivenessJudge {
     if (slot < 0) return 'absent';
     const location = index.location(slot);
     const block = this.views[Arena.blockIndexOf(location)] ?? null;
-    const at = (location & LOCATION_OFFSET_MASK) * 8;
+    const at = Arena.offsetInBlock(location);
     // A block made moments ago may not have reached the primary yet: unknown, not wrong.
-    if (block === null || at + HEADER.readBytes > block.byteLength) return 'unknown';
-    const generation = block.getUint16(at + HEADER.generation, true);
-    const setId = block.getUint16(at + HEADER.setId, true);
-    const voidTime = block.getUint32(at + HEADER.voidTime, true);
+    if (block === null || at + HEADER_READ_BYTES > block.byteLength) return 'unknown';
+    const generation = block.getUint16(at + RecordHeader.GENERATION, true);
+    const setId = block.getUint16(at + RecordHeader.SET_ID, true);
+    const voidTime = block.getUint32(at + RecordHeader.VOID_TIME, true);
     if (generation !== index.generation(slot) || setId !== index.setId(slot) || voidTime !== index.voidTime(slot)) return 'unknown';
     for (let i = 0; i < DIGEST_BYTES; i++) {
-      if (block.getUint8(at + HEADER.digest + i) !== view.buffer[view.digestOffset + i]) return 'unknown';
+      if (block.getUint8(at + RecordHeader.DIGEST + i) !== view.buffer[view.digestOffset + i]) return 'unknown';
     }
-    const lastUpdateMs = block.getFloat64(at + HEADER.lastUpdateMs, true);
+    const lastUpdateMs = block.getFloat64(at + RecordHeader.LAST_UPDATE_MS, true);
     if (generation === view.generation && setId === view.setId && voidTime === view.voidTime && lastUpdateMs === view.lastUpdateMs) return 'same';
     return lastUpdateMs >= view.lastUpdateMs ? 'other' : 'unknown';
   }

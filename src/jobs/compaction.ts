@@ -15,7 +15,7 @@
 import { performance } from 'node:perf_hooks';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { CITRUSLEAF_EPOCH_SEC, COMPACTION_POLL_MS, COMPACTION_REMOVALS_PER_RUN_MAX, DIGEST_BYTES, LOG_RECORD_HEADER_BYTES } from '../constants';
+import { COMPACTION_POLL_MS, COMPACTION_REMOVALS_PER_RUN_MAX, DIGEST_BYTES, LOG_RECORD_HEADER_BYTES } from '../constants';
 import { AerieError, Status } from '../errors';
 import { LogWatermarks, StatsBlock } from '../shm/stats';
 import { type CompactionRun, type SegmentUsage, planCompaction } from '../storage/compaction-plan';
@@ -23,6 +23,7 @@ import { RunOutput, type StepHook, commitRun, forEachSealedRecord, removeCompact
 import { LogRecordKind, type LogRecordView } from '../storage/log-record';
 import { listSegments, segmentFileName } from '../storage/segment-files';
 import { LivenessJudge, type StoreMemoryInput } from './compaction-liveness';
+import { hasExpired, nowVoidSec } from '../shm/void-time';
 
 export interface CompactionInput extends StoreMemoryInput {
   /** The worker's log directory for the namespace. */
@@ -251,5 +252,5 @@ async function waitUntilDurable(marks: LogWatermarks, incarnation: number, waitM
 
 /** Whether a put's void-time has passed (it replays as a removal). */
 function isExpired(view: LogRecordView): boolean {
-  return view.voidTime !== 0 && view.voidTime <= Math.floor(Date.now() / 1000) - CITRUSLEAF_EPOCH_SEC;
+  return hasExpired(view.voidTime, nowVoidSec(Date.now()));
 }

@@ -2,6 +2,7 @@
 // so they take CPU from no request path but the one they share a core with: one thread, started
 // on demand and stopped when idle.
 
+import { JOB_IDLE_TIMEOUT_MS, JOB_QUEUE_MAX, JOB_THREADS_MAX } from '../constants';
 import * as path from 'node:path';
 import { Piscina } from 'piscina';
 import type { CompactionInput, CompactionReport } from './compaction';
@@ -9,9 +10,6 @@ import type { VerifyInput, VerifyReport } from './verify';
 import type { BuildStoreInput, WritePartInput, buildStore } from '../snapshot/parts';
 import type { CollectInput, CollectedVersion } from './repair';
 
-const JOB_THREADS_MAX = 1;
-const JOB_QUEUE_MAX = 64;
-const JOB_IDLE_TIMEOUT_MS = 30_000;
 
 export class JobPool {
   private readonly pool = new Piscina({

@@ -6,15 +6,9 @@
 import { DIGEST_BYTES } from '../constants';
 import { LogRecordKind, TRUNCATE_ALL_SETS, type LogRecordView } from '../storage/log-record';
 import { recoverLog } from '../storage/recovery';
+import type { CollectedVersion } from '../storage/record-version';
 
-export interface RecordVersion {
-  generation: number;
-  setId: number;
-  voidTime: number;
-  lastUpdateMs: number;
-  key: Uint8Array | null;
-  bins: Uint8Array;
-}
+export type { CollectedVersion, RecordVersion } from '../storage/record-version';
 
 export interface CollectInput {
   logDirectory: string;
@@ -22,14 +16,6 @@ export interface CollectInput {
   base: { directory: string; sequence: number } | null;
   /** Hex digests. */
   digests: string[];
-}
-
-export interface CollectedVersion {
-  digest: string;
-  /** Whether the digest appears at all (a put or a tombstone). */
-  found: boolean;
-  /** The newest version, or null when the newest record deletes it. */
-  version: RecordVersion | null;
 }
 
 export function collectVersions(input: CollectInput): CollectedVersion[] {

@@ -9,7 +9,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { OFFLINE_DIGESTS_TRACKED_MAX } from '../constants';
+import { DIGEST_BYTES, OFFLINE_DIGESTS_TRACKED_MAX } from '../constants';
 import { LogRecordKind, type LogRecordView } from '../storage/log-record';
 import { readReplicaState } from '../storage/replica-state';
 import { logDirectory } from '../storage/segment-files';
@@ -184,7 +184,7 @@ function findOtherVersions(dataDir: string, ns: string, workers: number, baseDir
   for (let w = 0; w < workers; w++) {
     const note = (fromLog: boolean) => (view: LogRecordView) => {
       if (view.kind === LogRecordKind.TRUNCATE) return;
-      const versions = seen.get(Buffer.from(view.buffer.buffer, view.buffer.byteOffset + view.digestOffset, 20).toString('hex'));
+      const versions = seen.get(Buffer.from(view.buffer.buffer, view.buffer.byteOffset + view.digestOffset, DIGEST_BYTES).toString('hex'));
       if (versions === undefined) return;
       const s = (versions[w] ??= { lastUpdateMs: 0, generation: 0, logSequence: 0 });
       if (view.lastUpdateMs > s.lastUpdateMs || (view.lastUpdateMs === s.lastUpdateMs && view.generation > s.generation)) {

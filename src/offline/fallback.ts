@@ -8,11 +8,12 @@
 // compared with every valid record of the damaged base part. Any difference, or more records than
 // OFFLINE_FALLBACK_RECORDS_MAX, and the fallback is not offered (the damage is cut instead).
 
-import { CITRUSLEAF_EPOCH_SEC, OFFLINE_FALLBACK_RECORDS_MAX } from '../constants';
+import { DIGEST_BYTES, OFFLINE_FALLBACK_RECORDS_MAX } from '../constants';
 import { LogRecordKind, TRUNCATE_ALL_SETS, type LogRecordView } from '../storage/log-record';
 import { logDirectory } from '../storage/segment-files';
 import { listSnapshots, partDirectory, snapshotDirectory, type SnapshotBase, type SnapshotManifest } from '../snapshot/files';
 import { scanLog } from './log-scan';
+import { hasExpired, nowVoidSec } from '../shm/void-time';
 
 interface Version {
   generation: number;
@@ -30,7 +31,7 @@ export interface Fallback {
 class TooMany extends Error {}
 
 function digestOf(view: LogRecordView): string {
-  return Buffer.from(view.buffer.buffer, view.buffer.byteOffset + view.digestOffset, 20).toString('hex');
+  return Buffer.from(view.buffer.buffer, view.buffer.byteOffset + view.digestOffset, DIGEST_BYTES).toString('hex');
 }
 
 /** Applies one record as a cold start does (src/worker/persistence.ts apply). */
@@ -55,8 +56,8 @@ function apply(state: Map<string, Version>, view: LogRecordView): void {
  * replay may hold beyond the base's valid records).
  */
 export function findFallback(dataDir: string, ns: string, base: SnapshotBase, damagedRecords: number[]): Fallback | null {
-  const nowVoid = Math.floor(Date.now() / 1000) - CITRUSLEAF_EPOCH_SEC;
-  const live = (v: Version) => v.voidTime === 0 || v.voidTime > nowVoid;
+  const nowVoid = nowVoidSec(Date.now());
+  const live = (v: Version) => !hasExpired(v.voidTime, nowVoid);
   const older = listSnapshots(dataDir, ns).filter((m) => m.id !== base.snapshot && BigInt(m.id) < BigInt(base.snapshot) && m.workers.length === base.sequences.length);
   for (const candidate of older.reverse()) {
     try {

@@ -9,6 +9,7 @@
 // all the other workers, and when it dies its masters are promoted on every survivor rather than
 // doubling one neighbour's load (docs/replication.md).
 
+import { assert } from '../assert';
 import { PARTITION_COUNT } from '../constants';
 
 const VERSION_INDEX = 0;
@@ -63,6 +64,8 @@ export class PartitionMap {
 
   /** Primary only: moves a partition's master. Call bump() once after a set of moves. */
   setMaster(ns: number, partitionId: number, worker: number): void {
+    assert(partitionId >= 0 && partitionId < PARTITION_COUNT, 'a partition id out of range');
+    assert(worker >= 0 && worker < this.workerCount, 'a partition moved to a worker that does not exist');
     Atomics.store(this.words, MASTERS_OFFSET + ns * PARTITION_COUNT + partitionId, worker);
   }
 

@@ -11,10 +11,7 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import type { NamespaceConfig } from '../config';
-import { DESCRIPTORS_RESERVE_BASE, DESCRIPTORS_RESERVE_PER_FILE_STORE, DESCRIPTORS_RESERVE_PER_WORKER } from '../constants';
-
-/** How long the prlimit call may take before start-up goes on without it. */
-const PRLIMIT_TIMEOUT_MS = 2000;
+import { DESCRIPTORS_RESERVE_BASE, DESCRIPTORS_RESERVE_PER_FILE_STORE, DESCRIPTORS_RESERVE_PER_WORKER, PRLIMIT_TIMEOUT_MS } from '../constants';
 
 export interface DescriptorLimit {
   soft: number;

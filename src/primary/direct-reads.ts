@@ -24,8 +24,8 @@ import { Writer } from '../protocol/writer';
 import { Arena } from '../shm/arena';
 import { IndexTable } from '../shm/index-table';
 import { RECORD_HEADER_BYTES } from '../shm/record-store';
-import { nowVoidSec, ttlOf } from '../shm/void-time';
-import { RequestFields, parseBody } from '../worker/request';
+import { hasExpired, nowVoidSec, ttlOf } from '../shm/void-time';
+import { RequestFields, parseBody } from '../protocol/request-body';
 import type { WorkerHandle } from './worker-handle';
 
 /** The request must go to the worker. */
@@ -115,7 +115,7 @@ export class DirectReader {
     const slot = index.find(digest, 0);
     const voidTime = slot < 0 ? 0 : index.voidTime(slot);
     out.writeArrayHeader(withBins ? 4 : 3);
-    if (slot < 0 || (voidTime !== 0 && voidTime <= nowVoid)) {
+    if (slot < 0 || hasExpired(voidTime, nowVoid)) {
       out.writeInt(Status.KEY_NOT_FOUND);
       out.writeUint(0);
       out.writeInt(0);
@@ -137,7 +137,7 @@ export class DirectReader {
     const location = index.location(slot);
     const block = blocks[Arena.blockIndexOf(location)];
     if (block === undefined || block === null) return null; // made moments ago, not reported yet
-    const offset = (location & 0x1fffff) * 8;
+    const offset = Arena.offsetInBlock(location);
     if (offset + RECORD_HEADER_BYTES > block.byteLength) return null;
     const { view, bytes } = this.views(block);
     const keyBytes = view.getUint32(offset + 40, true);
@@ -153,7 +153,7 @@ export class DirectReader {
     if (slot < 0) return Status.KEY_NOT_FOUND;
     const voidTime = index.voidTime(slot);
     // Expired: invisible at once, as on the worker (which also removes it on sight).
-    if (voidTime !== 0 && voidTime <= nowVoid) return Status.KEY_NOT_FOUND;
+    if (hasExpired(voidTime, nowVoid)) return Status.KEY_NOT_FOUND;
     const out = this.out;
     const generation = index.generation(slot);
     out.writeMapHeader(op === Op.GET ? 3 : 2);

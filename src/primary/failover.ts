@@ -18,7 +18,7 @@
 // never reached a replica) are copied from their masters, round by round (src/worker/migrate-out.ts),
 // and then it takes its own partitions back.
 
-import { FAILOVER_TICK_MS, HOLD_TIMEOUT_MS, MIGRATE_PARTITIONS_PER_ROUND, PARTITION_COUNT } from '../constants';
+import { FAILOVER_TICK_MS, HOLD_TIMEOUT_MS, MIGRATE_PARTITIONS_PER_ROUND, MIGRATE_ROUND_TIMEOUT_MS, PARTITION_COUNT } from '../constants';
 import type { NamespaceConfig } from '../config';
 import type { PartitionMap } from '../partition/map';
 import { reached, type ReplicationChannels } from '../replication/channels';
@@ -465,7 +465,7 @@ export class Failover {
     fill.current = round;
     const source = workers[round.source];
     source
-      .control({ type: 'migrate', nsIndex: round.ns, target: w, partitions: round.partitions }, 10 * 60_000)
+      .control({ type: 'migrate', nsIndex: round.ns, target: w, partitions: round.partitions }, MIGRATE_ROUND_TIMEOUT_MS)
       .then((value) => {
         if (this.fills.get(w) !== fill) return;
         fill.records += (value as { records: number }).records;

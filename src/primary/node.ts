@@ -1,42 +1,32 @@
 // The node's composition root: shared memory, worker threads, router and WebSocket server, and
-// the order in which they start and stop.
+// the order in which they start and stop. Each builder below makes one part; startLocked says the
+// order.
 
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { WebSocketServer } from 'ws';
-import { replicationOf, workerCount, type NodeConfig } from '../config';
-import { ReplicationChannels } from '../replication/channels';
+import type { NodeConfig } from '../config';
+import * as C from '../constants';
+import { acquireDataLock, releaseDataLock } from '../storage/data-lock';
+import { partDirectory } from '../snapshot/files';
+import { ReqOffset } from '../protocol/internal';
+import { JobPool } from '../jobs/pool';
+import { buildSharedState, type SharedState } from './shared-state';
 import { ReplicaWaits } from './replica-waits';
 import { Failover } from './failover';
-import { PartitionMap } from '../partition/map';
-import { PROTOCOL_VERSION } from '../protocol/ops';
-import * as C from '../constants';
-import { SetRegistry } from '../shm/set-registry';
-import { loadSetNames, namespaceDirectory, saveSetNames } from '../storage/set-names';
-import { acquireDataLock, releaseDataLock } from '../storage/data-lock';
-import { partDirectory, readBase, readManifest, removeIncomplete, snapshotDirectory } from '../snapshot/files';
 import { SnapshotManager } from './snapshots';
 import { Verifier } from './verify-repair';
 import { CompactionScheduler } from './compaction-scheduler';
-import { StatsBlock } from '../shm/stats';
 import { buildInfo } from './info';
-import { Router } from './router';
+import { Router, type RouterReplication } from './router';
 import { DirectReader } from './direct-reads';
-import { CloseCode, Session, type SessionHost } from './session';
+import { CloseCode } from './session';
+import { buildSessionHost, FlushQueue, type ClientConnections } from './session-host';
+import { acceptSessions, buildSocketServer, listen, type NodeLog, type SocketServer } from './node-server';
 import { AnswerBudget } from './answer-budget';
 import { WorkerHandle } from './worker-handle';
 import { Supervisor } from './supervisor';
-import { JobPool } from '../jobs/pool';
-import { descriptorBudget, descriptorReserve, openDescriptors, raiseDescriptorLimit, type DescriptorBudget } from './descriptors';
-import { SocketGuard } from './socket-guard';
-import { AerieError, Status } from '../errors';
-import { ReqOffset } from '../protocol/internal';
+import type { WebSocketServer } from 'ws';
 
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const VERSION: string = require('../../../package.json').version;
-
-/** How long shutdown waits for requests in flight before closing connections anyway. */
-const SHUTDOWN_DRAIN_MS = 5000;
 
 export interface AerieNode {
   readonly address: { host: string; port: number };
@@ -63,64 +53,87 @@ export async function startNode(config: NodeConfig): Promise<AerieNode> {
   }
 }
 
-async function startLocked(config: NodeConfig, lockedDirs: string[]): Promise<AerieNode> {
-  const log = (msg: string) => {
-    if (config.log.level === 'debug' || config.log.level === 'info') console.log(`aerie: ${msg}`);
-  };
-  const startedAtMs = Date.now();
-  const n = workerCount(config);
-  // Copies per partition, per namespace; channels between workers only when some namespace has two.
-  const copies = config.namespaces.map((ns) => replicationOf(ns, n));
-  const replicated = copies.some((c) => c > 1);
-  const map = PartitionMap.create(n, copies);
-  const channels = ReplicationChannels.create(n, replicated ? config.workers.replicationChannelBytes : 0);
-  const peerRings: (SharedArrayBuffer | null)[] = new Array(n).fill(null);
-  const sets = config.namespaces.map((ns) => {
-    const registry = SetRegistry.create();
-    if (ns.storage === 'file') {
-      // Same names, same ids as before the restart; new ones are saved before they are used.
-      const dir = namespaceDirectory(ns.dataDir, ns.name);
-      for (const name of loadSetNames(dir)) registry.assign(name);
-      registry.onAssign = (names) => saveSetNames(dir, names);
-    }
-    return registry;
-  });
-  // A file namespace's cold start loads its base snapshot, then the log after it; what a crash
-  // left of a snapshot being written or deleted is removed first.
-  const bases = config.namespaces.map((ns) => {
-    removeIncomplete(ns.dataDir, ns.name);
-    const base = ns.storage === 'file' ? readBase(ns.dataDir, ns.name) : null;
-    if (base === null) return null;
-    const dir = snapshotDirectory(ns.dataDir, ns.name, base.snapshot);
-    if (readManifest(dir) === null) throw new AerieError(Status.SERVER_ERROR, `namespace ${ns.name}: its base snapshot ${base.snapshot} is missing from ${dir}`);
-    if (base.sequences.length !== n) {
-      throw new AerieError(Status.SERVER_ERROR, `namespace ${ns.name}: its base snapshot was taken with ${base.sequences.length} workers; set workers.count to ${base.sequences.length}`);
-    }
-    return { dir, sequences: base.sequences };
-  });
-  const stats = Array.from({ length: n }, () => StatsBlock.create(config.namespaces.length));
-  const sessions = new Set<Session>();
-  const connections = { open: 0, opened: 0, closed: 0 };
-  let draining = false;
+/** Failover, the writes waiting for replicas, and what the router needs of both. */
+interface ReplicationParts {
+  waits: ReplicaWaits;
+  failover: Failover;
+  /** Null when no namespace keeps more than one copy. */
+  forRouter: RouterReplication | null;
+}
 
+/** The jobs and schedulers that run beside the request path once the workers are up. */
+interface BackgroundServices {
+  jobs: JobPool;
+  snapshots: SnapshotManager;
+  compaction: CompactionScheduler;
+  verifier: Verifier;
+}
+
+async function startLocked(config: NodeConfig, lockedDirs: string[]): Promise<AerieNode> {
+  const log = nodeLog(config);
+  const startedAtMs = Date.now();
+  const shared = buildSharedState(config);
   const workers: WorkerHandle[] = [];
-  const direct = config.service.directReads ? new DirectReader(config.namespaces, n) : null;
-  const logError = (m: string) => console.error(`aerie: ${m}`);
-  // eslint-disable-next-line prefer-const
-  let router: Router;
-  const waits = new ReplicaWaits(channels, { answer: (slot, code, bytes, start, end) => router.answerReplicated(slot, code, bytes, start, end) });
-  const failover = new Failover({ workers, map, channels, waits, namespaces: config.namespaces, released: () => router.releaseHeld(), log: logError });
-  const replication = replicated
-    ? {
-        failover, waits, channels,
-        onOverflow: () => {
-          for (let from = 0; from < n; from++) for (let to = 0; to < n; to++) if (from !== to && channels.overflowed(from, to)) failover.channelOverflowed(from, to);
-        },
-      }
-    : null;
-  const truncateCutoffs: [number, number, number][] = [];
-  router = new Router(config.namespaces.map((ns) => ns.name), sets, map, workers, direct, replication, truncateCutoffs, config.namespaces.map((ns) => ns.recordBytesMax));
-  const supervisor = new Supervisor(workers, stats, config, {
+  const direct = config.service.directReads ? new DirectReader(config.namespaces, shared.workerCount) : null;
+  // Failover and the replica waits answer through the router, which is built from them: they
+  // reach it through a getter, called only once requests flow.
+  const replication = buildReplication(config, shared, workers, () => router, log);
+  const router = new Router(config.namespaces.map((ns) => ns.name), shared.sets, shared.map, workers, direct, replication.forRouter, shared.truncateCutoffs, config.namespaces.map((ns) => ns.recordBytesMax));
+  const supervisor = buildSupervisor(config, shared, workers, router, replication.failover, log);
+  for (let workerIndex = 0; workerIndex < shared.workerCount; workerIndex++) {
+    workers.push(buildWorkerHandle(config, shared, workerIndex, workers, { router, supervisor, replication }, log));
+  }
+  await startWorkers(workers, supervisor);
+  supervisor.start();
+  if (shared.replicated) replication.failover.start();
+  const services = buildBackgroundServices(config, shared, workers, router, replication.failover, log);
+  // The server is built once the workers hold their descriptors, so its budget counts them.
+  const server = buildSocketServer(config, shared.workerCount, log);
+  const budget = new AnswerBudget(config.service.answerBytesMax, config.service.sendBufferBytesMax, Math.max(...config.namespaces.map((ns) => ns.recordBytesMax)));
+  const clients: ClientConnections = { sessions: new Set(), counts: { open: 0, opened: 0, closed: 0 }, draining: false };
+  const info = () => ({
+    ...buildInfo({
+      config, version: VERSION, startedAtMs, map: shared.map, workers, stats: shared.stats, connections: clients.counts, requestsInFlight: router.table.inUse,
+      descriptors: { ...server.descriptors, sockets: server.socketGuard.counts },
+      compaction: (nsIndex) => services.compaction.infoFor(nsIndex), directReads: direct?.served,
+      replication: shared.replicated ? { ...replication.failover.info(), writesWaiting: replication.waits.count } : null,
+    }),
+    answerBytes: { used: budget.used, max: budget.bytesMax, perConnectionMax: budget.perConnectionBytesMax, evictions: budget.evictions },
+  });
+  const flushes = new FlushQueue();
+  const host = buildSessionHost({ config, version: VERSION, router, budget, workers, supervisor, ...services, clients, flushes, info });
+  const wss = acceptSessions(server, host, config, clients);
+  const addr = await listen(server.http, config);
+  log.info(`listening on ${addr.address}:${addr.port} with ${shared.workerCount} workers, namespaces ${config.namespaces.map((x) => x.name).join(', ')}`);
+  const close = buildClose({ shared, workers, router, supervisor, replication, services, server, wss, clients, flushes, lockedDirs, log });
+  return { address: { host: addr.address, port: addr.port }, config, info, close, workers };
+}
+
+function nodeLog(config: NodeConfig): NodeLog {
+  const verbose = config.log.level === 'debug' || config.log.level === 'info';
+  return {
+    info: (message) => {
+      if (verbose) console.log(`aerie: ${message}`);
+    },
+    error: (message) => console.error(`aerie: ${message}`),
+  };
+}
+
+function buildReplication(config: NodeConfig, shared: SharedState, workers: WorkerHandle[], router: () => Router, log: NodeLog): ReplicationParts {
+  const { channels, map, workerCount } = shared;
+  const waits = new ReplicaWaits(channels, { answer: (slot, code, bytes, start, end) => router().answerReplicated(slot, code, bytes, start, end) });
+  const failover = new Failover({ workers, map, channels, waits, namespaces: config.namespaces, released: () => router().releaseHeld(), log: log.error });
+  const onOverflow = () => {
+    for (let from = 0; from < workerCount; from++) {
+      for (let to = 0; to < workerCount; to++) if (from !== to && channels.overflowed(from, to)) failover.channelOverflowed(from, to);
+    }
+  };
+  return { waits, failover, forRouter: shared.replicated ? { failover, waits, channels, onOverflow } : null };
+}
+
+function buildSupervisor(config: NodeConfig, shared: SharedState, workers: WorkerHandle[], router: Router, failover: Failover, log: NodeLog): Supervisor {
+  const { replicated } = shared;
+  return new Supervisor(workers, shared.stats, config, {
     onWorkerDown: (h) => {
       h.pump(); // answers the thread published before it died are real answers
       // A truncate the thread may not have applied leaves its copies unlike their masters'.
@@ -135,7 +148,7 @@ async function startLocked(config: NodeConfig, lockedDirs: string[]): Promise<Ae
     },
     onWorkerFailed: (h) => {
       router.refuseSlots(h.takeBacklog());
-      logError(`worker ${h.index} given up on: ${describeUnavailable(h.index)}`);
+      log.error(`worker ${h.index} given up on: ${describeUnavailable(config, shared, workers, failover, h.index)}`);
     },
     beforeRestart: (h) => {
       if (replicated) failover.beforeRestart(h);
@@ -143,77 +156,87 @@ async function startLocked(config: NodeConfig, lockedDirs: string[]): Promise<Ae
     onDiedApplying: (h, message, blamed) => {
       const quarantined = router.quarantine.noteDeath(message, blamed);
       const what = `op ${message[ReqOffset.OP]}, digest ${message.subarray(ReqOffset.DIGEST, ReqOffset.DIGEST + C.DIGEST_BYTES).toString('hex')}`;
-      logError(`worker ${h.index} died applying a request (${what}): ${quarantined ? 'it is quarantined, refused if sent again' : 'suspected; quarantined if it is in flight at another such death'}`);
+      log.error(`worker ${h.index} died applying a request (${what}): ${quarantined ? 'it is quarantined, refused if sent again' : 'suspected; quarantined if it is in flight at another such death'}`);
     },
-    log: logError,
+    log: log.error,
   });
-  /**
-   * What a given-up worker leaves unserved, per namespace: of the partitions it was configured to
-   * master, those another holder in sync serves (or will, once failover moves them), and the rest.
-   */
-  const describeUnavailable = (w: number): string => {
-    const parts: string[] = [];
-    for (let ns = 0; ns < config.namespaces.length; ns++) {
-      let served = 0;
-      let unavailable = 0;
-      for (let p = 0; p < C.PARTITION_COUNT; p++) {
-        if (map.holder(ns, p, 0) !== w) continue;
-        let other = false;
-        for (let k = 1; k < map.copies[ns] && !other; k++) {
-          const d = map.holder(ns, p, k);
-          other = workers[d].state === 'up' && failover.sync[ns][d][p] === 1;
-        }
-        if (other) served++;
-        else unavailable++;
+}
+
+/**
+ * What a given-up worker leaves unserved, per namespace: of the partitions it was configured to
+ * master, those another holder in sync serves (or will, once failover moves them), and the rest.
+ */
+function describeUnavailable(config: NodeConfig, shared: SharedState, workers: WorkerHandle[], failover: Failover, workerIndex: number): string {
+  const { map } = shared;
+  const parts: string[] = [];
+  for (let nsIndex = 0; nsIndex < config.namespaces.length; nsIndex++) {
+    let served = 0;
+    let unavailable = 0;
+    for (let partition = 0; partition < C.PARTITION_COUNT; partition++) {
+      if (map.holder(nsIndex, partition, 0) !== workerIndex) continue;
+      let otherInSync = false;
+      for (let copy = 1; copy < map.copies[nsIndex] && !otherInSync; copy++) {
+        const holder = map.holder(nsIndex, partition, copy);
+        otherInSync = workers[holder].state === 'up' && failover.sync[nsIndex][holder][partition] === 1;
       }
-      const name = config.namespaces[ns].name;
-      if (unavailable > 0) parts.push(`namespace ${name}: ${unavailable} of its partitions are UNAVAILABLE (no other copy in sync)${served > 0 ? `, ${served} served by replicas` : ''}`);
-      else if (served > 0) parts.push(`namespace ${name}: its ${served} partitions are served by replicas`);
+      if (otherInSync) served++;
+      else unavailable++;
     }
-    return parts.join('; ');
-  };
-  for (let i = 0; i < n; i++) {
-    workers.push(
-      new WorkerHandle(
-        {
-          workerIndex: i,
-          workerCount: n,
-          partitionMap: map.sab,
-          copies,
-          replRings: channels.rings,
-          replFlags: channels.flagsSab,
-          peerRequestRings: peerRings,
-          truncateCutoffs,
-          stats: stats[i].sab,
-          setRegistries: sets.map((s) => s.sab),
-          namespaces: config.namespaces,
-          bases: bases.map((b) => (b === null ? null : { directory: partDirectory(b.dir, i), sequence: b.sequences[i] })),
-        },
-        {
-          onResponse: (slot, code, bytes, start, end) => router.onResponse(slot, code, bytes, start, end),
-          onExit: (h, why) => supervisor.onExit(h, why),
-          onReady: (h) => {
-            supervisor.onReady(h);
-            // Its peers ring this ring's doorbell after writing its channels; a peer started
-            // before it learns it here (one started later finds it in its init).
-            peerRings[h.index] = h.requestRingSab;
-            const sab = h.requestRingSab;
-            if (replicated && sab !== null) for (const other of workers) if (other !== h) other.post({ type: 'peer-ring', worker: h.index, sab });
-            if (h.restarts > 0) {
-              log(`worker ${h.index} is back (restart ${h.restarts})`);
-              if (replicated) failover.onWorkerReady(h);
-            }
-          },
-          onAck: (h) => {
-            waits.onAck(h.index);
-            failover.tick();
-          },
-          log: (m) => console.error(`aerie: ${m}`),
-        },
-        config.workers.heapMbMax,
-      ),
-    );
+    const name = config.namespaces[nsIndex].name;
+    if (unavailable > 0) parts.push(`namespace ${name}: ${unavailable} of its partitions are UNAVAILABLE (no other copy in sync)${served > 0 ? `, ${served} served by replicas` : ''}`);
+    else if (served > 0) parts.push(`namespace ${name}: its ${served} partitions are served by replicas`);
   }
+  return parts.join('; ');
+}
+
+function buildWorkerHandle(
+  config: NodeConfig,
+  shared: SharedState,
+  workerIndex: number,
+  workers: WorkerHandle[],
+  parts: { router: Router; supervisor: Supervisor; replication: ReplicationParts },
+  log: NodeLog,
+): WorkerHandle {
+  const { router, supervisor, replication } = parts;
+  const { replicated, peerRings, channels } = shared;
+  const base = {
+    workerIndex,
+    workerCount: shared.workerCount,
+    partitionMap: shared.map.sab,
+    copies: shared.copies,
+    replRings: channels.rings,
+    replFlags: channels.flagsSab,
+    peerRequestRings: peerRings,
+    truncateCutoffs: shared.truncateCutoffs,
+    stats: shared.stats[workerIndex].sab,
+    setRegistries: shared.sets.map((s) => s.sab),
+    namespaces: config.namespaces,
+    bases: shared.bases.map((b) => (b === null ? null : { directory: partDirectory(b.dir, workerIndex), sequence: b.sequences[workerIndex] })),
+  };
+  return new WorkerHandle(base, {
+    onResponse: (slot, code, bytes, start, end) => router.onResponse(slot, code, bytes, start, end),
+    onExit: (h, why) => supervisor.onExit(h, why),
+    onReady: (h) => {
+      supervisor.onReady(h);
+      // Its peers ring this ring's doorbell after writing its channels; a peer started
+      // before it learns it here (one started later finds it in its init).
+      peerRings[h.index] = h.requestRingSab;
+      const sab = h.requestRingSab;
+      if (replicated && sab !== null) for (const other of workers) if (other !== h) other.post({ type: 'peer-ring', worker: h.index, sab });
+      if (h.restarts > 0) {
+        log.info(`worker ${h.index} is back (restart ${h.restarts})`);
+        if (replicated) replication.failover.onWorkerReady(h);
+      }
+    },
+    onAck: (h) => {
+      replication.waits.onAck(h.index);
+      replication.failover.tick();
+    },
+    log: log.error,
+  }, config.workers.heapMbMax);
+}
+
+async function startWorkers(workers: WorkerHandle[], supervisor: Supervisor): Promise<void> {
   try {
     await Promise.all(workers.map((w) => w.start(false)));
   } catch (error) {
@@ -223,10 +246,11 @@ async function startLocked(config: NodeConfig, lockedDirs: string[]): Promise<Ae
     await Promise.all(workers.map((w) => w.stop()));
     throw error;
   }
-  supervisor.start();
-  if (replicated) failover.start();
+}
+
+function buildBackgroundServices(config: NodeConfig, shared: SharedState, workers: WorkerHandle[], router: Router, failover: Failover, log: NodeLog): BackgroundServices {
   const jobs = new JobPool();
-  const snapshots = new SnapshotManager(config, workers, jobs, sets, (m) => log(m), {
+  const snapshots = new SnapshotManager(config, workers, jobs, shared.sets, log.info, {
     holdTruncates: (ns) => router.holdTruncates(ns, C.SNAPSHOT_STEP_TIMEOUT_MS),
     releaseTruncates: (ns) => router.releaseTruncates(ns),
     committing: (ns) => router.forgetTruncateCutoffs(ns),
@@ -234,175 +258,60 @@ async function startLocked(config: NodeConfig, lockedDirs: string[]): Promise<Ae
     replicasInSync: (ns) => failover.waitInSync(ns, C.RESTORE_RESYNC_WAIT_MS),
   });
   // Log compaction of file namespaces; snapshots swap stores and release segments, so they run alone.
-  const compaction = new CompactionScheduler({ config, workers, stats, jobs, log, logError: (m) => console.error(`aerie: ${m}`) });
+  const compaction = new CompactionScheduler({ config, workers, stats: shared.stats, jobs, log: log.info, logError: log.error });
   compaction.start();
+  const verifier = new Verifier(config, workers, jobs, shared.map);
+  return { jobs, snapshots, compaction, verifier };
+}
 
-  const verifier = new Verifier(config, workers, jobs, map);
-  const budget = new AnswerBudget(config.service.answerBytesMax, config.service.sendBufferBytesMax, Math.max(...config.namespaces.map((ns) => ns.recordBytesMax)));
-  // Drawn once the server exists, below; INFO reads them.
-  // eslint-disable-next-line prefer-const
-  let socketGuard: SocketGuard;
-  // eslint-disable-next-line prefer-const
-  let descriptorInfo: DescriptorBudget;
-  const info = () => ({
-    ...buildInfo({
-      config, version: VERSION, startedAtMs, map, workers, stats, connections, requestsInFlight: router.table.inUse,
-      descriptors: { ...descriptorInfo, sockets: socketGuard.counts },
-      compaction: (n) => compaction.infoFor(n), directReads: direct?.served,
-      replication: replicated ? { ...failover.info(), writesWaiting: waits.count } : null,
-    }),
-    answerBytes: { used: budget.used, max: budget.bytesMax, perConnectionMax: budget.perConnectionBytesMax, evictions: budget.evictions },
-  });
+interface NodeParts {
+  shared: SharedState;
+  workers: WorkerHandle[];
+  router: Router;
+  supervisor: Supervisor;
+  replication: ReplicationParts;
+  services: BackgroundServices;
+  server: SocketServer;
+  wss: WebSocketServer;
+  clients: ClientConnections;
+  flushes: FlushQueue;
+  lockedDirs: string[];
+  log: NodeLog;
+}
 
-  let infoThisTurn: Record<string, unknown> | null = null;
-  const pendingFlush: Session[] = [];
-  let flushScheduled = false;
-  const flushAll = () => {
-    flushScheduled = false;
-    for (const s of pendingFlush) s.flush();
-    pendingFlush.length = 0;
-  };
-  const host: SessionHost = {
-    router,
-    inFlightMax: config.service.inFlightPerConnectionMax,
-    budget,
-    frameBytesMax: config.service.frameBytesMax,
-    helloTimeoutMs: config.service.helloTimeoutMs,
-    helloBody: () => ({
-      node: 'aerie',
-      version: VERSION,
-      protocol: PROTOCOL_VERSION,
-      workers: n,
-      namespaces: config.namespaces.map((ns) => ns.name),
-      limits: {
-        frameBytesMax: config.service.frameBytesMax,
-        requestsPerFrameMax: C.REQUESTS_PER_FRAME_MAX,
-        inFlightPerConnectionMax: config.service.inFlightPerConnectionMax,
-        batchKeysMax: C.BATCH_KEYS_MAX,
-        scanPageRecordsMax: C.SCAN_PAGE_RECORDS_MAX,
-        recordBytesMax: Math.max(...config.namespaces.map((ns) => ns.recordBytesMax)),
-      },
-    }),
-    // One INFO body per event-loop turn: building one walks every partition of every worker, so
-    // a frame of 4096 INFOs must not cost 4096 walks.
-    infoBody: () => {
-      if (infoThisTurn === null) {
-        infoThisTurn = info();
-        setImmediate(() => {
-          infoThisTurn = null;
-        });
-      }
-      return infoThisTurn;
-    },
-    // A repair reads the log while compaction could rewrite it: they take turns.
-    verify: (ns, repair) => (repair ? compaction.exclusive(() => verifier.run(ns, true)) : verifier.run(ns, false)),
-    scheduleFlush: (s) => {
-      pendingFlush.push(s);
-      if (!flushScheduled) {
-        flushScheduled = true;
-        setImmediate(flushAll);
-      }
-    },
-    closed: (s) => {
-      if (sessions.delete(s)) {
-        connections.open--;
-        connections.closed++;
-      }
-    },
-    draining: () => draining,
-    snapshot: (action, ns, id) => {
-      if (action === 'create') return compaction.exclusive(() => snapshots.create(ns));
-      if (action === 'list') return Promise.resolve(snapshots.list(ns));
-      if (action === 'restore') return compaction.exclusive(() => snapshots.restore(ns, id ?? ''));
-      if (action === 'delete') return snapshots.delete(ns, id ?? '');
-      return Promise.reject(new AerieError(Status.PARAMETER, `unknown snapshot action '${action}' (create, list, restore, delete)`));
-    },
-    restartWorker: (body) => {
-      const b = body as { worker?: unknown } | null;
-      const fields = b !== null && typeof b === 'object' ? Object.keys(b) : [];
-      if (fields.length !== 1 || fields[0] !== 'worker' || !Number.isInteger(b!.worker) || (b!.worker as number) < 0 || (b!.worker as number) >= n) {
-        return Promise.reject(new AerieError(Status.PARAMETER, `WORKER_RESTART needs {worker: 0..${n - 1}}`));
-      }
-      return supervisor.restartNow(b!.worker as number);
-    },
-    fault: (worker, kind) => {
-      if (!config.supervisor.faultInjection) {
-        throw new AerieError(Status.FAIL_FORBIDDEN, 'fault injection is disabled (supervisor.faultInjection)');
-      }
-      if (!Number.isInteger(worker) || worker < 0 || worker >= n) throw new AerieError(Status.PARAMETER, `worker must be 0..${n - 1}`);
-      return workers[worker];
-    },
-  };
-
-  const http: Server = createServer((_req, res) => {
-    res.writeHead(426, { 'content-type': 'text/plain' }).end('Aerie speaks WebSocket only\n');
-  });
-  // Sockets are capped from their first byte, by the descriptors left once everything else that
-  // needs one is counted (src/primary/descriptors.ts).
-  const descriptors = descriptorBudget(raiseDescriptorLimit(logError), openDescriptors(), descriptorReserve(config.namespaces, n), config.service.connectionsMax);
-  if (descriptors.limit === null) logError(`descriptors: the limit is unknown here (no /proc); sockets are capped by service.connectionsMax (${config.service.connectionsMax}) alone`);
-  else if (descriptors.socketsMax < config.service.connectionsMax) {
-    logError(`descriptors: limit ${descriptors.limit} (hard ${descriptors.hardLimit}), ${descriptors.openAtStart} open, ${descriptors.reserve} reserved: at most ${descriptors.socketsMax} client sockets, below service.connectionsMax ${config.service.connectionsMax} (raise ulimit -n)`);
-  } else log(`descriptors: limit ${descriptors.limit}, ${descriptors.openAtStart} open, ${descriptors.reserve} reserved: up to ${descriptors.socketsMax} client sockets (service.connectionsMax)`);
-  socketGuard = new SocketGuard(http, descriptors.socketsMax, config.service.handshakeTimeoutMs);
-  descriptorInfo = descriptors;
-  const wss = new WebSocketServer({
-    server: http,
-    maxPayload: config.service.frameBytesMax,
-    perMessageDeflate: false,
-    clientTracking: false,
-  });
-  wss.on('connection', (ws, req) => {
-    socketGuard.upgraded(req.socket);
-    if (sessions.size >= config.service.connectionsMax || draining) {
-      ws.close(CloseCode.TRY_AGAIN_LATER, draining ? 'shutting down' : 'too many connections');
-      return;
-    }
-    const session = new Session(ws, host, `${req.socket.remoteAddress}:${req.socket.remotePort}`);
-    sessions.add(session);
-    connections.open++;
-    connections.opened++;
-  });
-  await new Promise<void>((resolve, reject) => {
-    http.once('error', reject);
-    http.listen(config.service.port, config.service.host, () => {
-      http.off('error', reject);
-      resolve();
-    });
-  });
-  const addr = http.address() as AddressInfo;
-  log(`listening on ${addr.address}:${addr.port} with ${n} workers, namespaces ${config.namespaces.map((x) => x.name).join(', ')}`);
-
+/** The node's clean stop, run once however often close() is called. */
+function buildClose(node: NodeParts): () => Promise<void> {
   let closing: Promise<void> | null = null;
-  const close = () => {
-    closing ??= (async () => {
-      draining = true;
-      http.close();
-      socketGuard.close();
-      // Each client is told to stop sending; a connection closes once its client says DRAINED
-      // and every request before that is answered, so nothing it sent is left in doubt. Clients
-      // that never answer are closed at the deadline.
-      for (const s of sessions) s.goAway('node shutting down');
-      const deadline = Date.now() + SHUTDOWN_DRAIN_MS;
-      while ((sessions.size > 0 || router.table.inUse > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
-      flushAll();
-      for (const s of sessions) s.close(CloseCode.GOING_AWAY, 'node shutting down');
-      supervisor.stop();
-      failover.stop();
-      waits.stop();
-      compaction.stop();
-      const stoppedClean = await Promise.all(workers.map((w) => w.stop()));
-      // Every worker closed its log and applied every channel to its end: the copies are equal,
-      // and the next start need not copy the replicas (docs/replication.md, cold start).
-      if (replicated && stoppedClean.every((c) => c) && channels.allDrained()) failover.recordCleanStop();
-      await jobs.close();
-      wss.close();
-      http.closeAllConnections();
-      for (const dir of lockedDirs) releaseDataLock(dir);
-      log('stopped');
-    })();
+  return () => {
+    closing ??= stopNode(node);
     return closing;
   };
+}
 
-  return { address: { host: addr.address, port: addr.port }, config, info, close, workers };
+async function stopNode(node: NodeParts): Promise<void> {
+  const { clients, router, replication, server } = node;
+  clients.draining = true;
+  server.http.close();
+  server.socketGuard.close();
+  // Each client is told to stop sending; a connection closes once its client says DRAINED and
+  // every request before that is answered, so nothing it sent is left in doubt. Clients that
+  // never answer are closed at the deadline.
+  for (const s of clients.sessions) s.goAway('node shutting down');
+  const deadline = Date.now() + C.SHUTDOWN_DRAIN_MS;
+  while ((clients.sessions.size > 0 || router.table.inUse > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, C.SHUTDOWN_POLL_MS));
+  node.flushes.flushAll();
+  for (const s of clients.sessions) s.close(CloseCode.GOING_AWAY, 'node shutting down');
+  node.supervisor.stop();
+  replication.failover.stop();
+  replication.waits.stop();
+  node.services.compaction.stop();
+  const stoppedClean = await Promise.all(node.workers.map((w) => w.stop()));
+  // Every worker closed its log and applied every channel to its end: the copies are equal, and
+  // the next start need not copy the replicas (docs/replication.md, cold start).
+  if (node.shared.replicated && stoppedClean.every((c) => c) && node.shared.channels.allDrained()) replication.failover.recordCleanStop();
+  await node.services.jobs.close();
+  node.wss.close();
+  server.http.closeAllConnections();
+  for (const dir of node.lockedDirs) releaseDataLock(dir);
+  node.log.info('stopped');
 }

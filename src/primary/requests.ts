@@ -2,6 +2,7 @@
 // through the rings and comes back with the response; per-slot state lives in parallel arrays so
 // routing a request allocates no JS object (batches and scans, which are rarer, carry one).
 
+import { assert } from '../assert';
 import { REQUEST_SLOTS_MAX } from '../constants';
 import type { Session } from './session';
 
@@ -9,6 +10,8 @@ export const SlotKind = {
   SINGLE: 0, BATCH_ELEMENT: 1, SCAN: 2, BROADCAST: 3,
   /** A write its master answered, waiting for its replicas (src/primary/replica-waits.ts). */
   REPLICATING: 4,
+  /** Not in use: on the free list. */
+  FREE: 255,
 } as const;
 
 /** A batch in progress: its elements arrive from several workers in any order. */
@@ -103,6 +106,10 @@ export class RequestTable {
   }
 
   release(slot: number): void {
+    // A slot on the free list twice would be handed to two requests, and one client's answer
+    // to another.
+    assert(this.kinds[slot] !== SlotKind.FREE, 'a request slot released twice');
+    this.kinds[slot] = SlotKind.FREE;
     this.sessions[slot] = null;
     this.extras[slot] = null;
     this.free[this.freeCount++] = slot;
@@ -118,6 +125,7 @@ export class RequestTable {
     };
     this.clientIds = copy(this.clientIds, (n) => new Uint32Array(n));
     this.kinds = copy(this.kinds, (n) => new Uint8Array(n));
+    this.kinds.fill(SlotKind.FREE, old, capacity);
     this.workers = copy(this.workers, (n) => new Uint8Array(n));
     this.ops = copy(this.ops, (n) => new Uint8Array(n));
     this.nsIndexes = copy(this.nsIndexes, (n) => new Uint8Array(n));

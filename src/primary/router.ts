@@ -5,8 +5,10 @@
 
 import {
   BATCH_KEYS_MAX,
+  DIGEST_BYTES,
   HELD_REQUESTS_MAX,
   HOLD_TIMEOUT_MS,
+  PARTITION_COUNT,
   RECORD_BYTES_CEILING,
   REQUEST_BODY_OVERHEAD_BYTES,
   RING_MESSAGE_BYTES_MAX,
@@ -14,6 +16,7 @@ import {
   SCAN_PAGE_RECORDS_DEFAULT,
   SCAN_PAGE_RECORDS_MAX,
 } from '../constants';
+import { assert } from '../assert';
 import { AerieError, Status } from '../errors';
 import { partitionOf } from '../partition/digest';
 import type { PartitionMap } from '../partition/map';
@@ -24,8 +27,9 @@ import { Writer } from '../protocol/writer';
 import { unpackValue } from '../protocol/codec';
 import type { SetRegistry } from '../shm/set-registry';
 import { RequestTable, SlotKind, type BatchState, type BroadcastState, type ScanState } from './requests';
-import { Field, RoutingFields, onlyFields, readRoutingFields } from './routing-fields';
-import { RequestFields, parseBody } from '../worker/request';
+import { RoutingField as Field } from '../protocol/body-fields';
+import { RoutingFields, onlyFields, readRoutingFields } from './routing-fields';
+import { RequestFields, parseBody } from '../protocol/request-body';
 import type { Session } from './session';
 import { Quarantine } from './quarantine';
 import type { WorkerHandle } from './worker-handle';
@@ -143,6 +147,7 @@ export class Router {
           return;
         }
         const worker = this.workers[this.map.master(nsIndex, partitionId)];
+        assert(worker !== undefined, 'a partition mastered by no worker');
         if ((op === Op.GET || op === Op.EXISTS) && this.direct !== null) {
           r.pos = bodyStart;
           const code = this.direct.read(op, worker, nsIndex, f.digest, r, bodyEnd);
@@ -218,7 +223,7 @@ export class Router {
     if (count > BATCH_KEYS_MAX) throw new AerieError(Status.BATCH_MAX_REQUESTS_EXCEEDED, `a batch takes at most ${BATCH_KEYS_MAX} keys`);
     // The primary consumes this body whole, so it checks every field now: an element the worker
     // then refused would have no answer of the batch's shape.
-    onlyFields(f, op === Op.BATCH_GET ? Field.KEYS | Field.BINS : Field.KEYS, op === Op.BATCH_GET ? 'BATCH_GET' : 'BATCH_EXISTS');
+    onlyFields(f, op === Op.BATCH_GET ? Field.keys | Field.bins : Field.keys, op === Op.BATCH_GET ? 'BATCH_GET' : 'BATCH_EXISTS');
     // Sub-request body: {bins: <raw>} for BATCH_GET with selected bins, else empty.
     const sub = this.scratch;
     sub.reset();
@@ -240,7 +245,7 @@ export class Router {
       const end = kr.pos;
       one.reset(frame, start, end);
       readRoutingFields(one, end, kf, true);
-      onlyFields(kf, Field.NS | Field.SET | Field.KEY | Field.DIGEST, 'a batch key');
+      onlyFields(kf, Field.ns | Field.set | Field.key | Field.digest, 'a batch key');
       const nsIndex = this.nsIndex(kf.ns);
       const partitionId = partitionOf(kf.digest);
       if (this.replication !== null && this.replication.failover.held[nsIndex][partitionId] === 1) {
@@ -248,7 +253,9 @@ export class Router {
         this.hold(session, id, op, frame, bodyStart, bodyEnd);
         return;
       }
-      targets[i] = { nsIndex, digest: Buffer.from(kf.digest), worker: this.workers[this.map.master(nsIndex, partitionId)] };
+      const worker = this.workers[this.map.master(nsIndex, partitionId)];
+      assert(worker !== undefined, 'a partition mastered by no worker');
+      targets[i] = { nsIndex, digest: Buffer.from(kf.digest), worker };
     }
     const batch: BatchState = {
       session, clientId: id, remaining: count, withBins: op === Op.BATCH_GET, elements: new Array(count).fill(null),
@@ -338,7 +345,7 @@ export class Router {
     const state: ScanState = { session, clientId: id, workerIndex, mapVersion, reserved: session.routeReserve };
     this.table.extras[slot] = state;
     // The digest field of a SCAN carries the page bounds.
-    const fields = Buffer.alloc(20);
+    const fields = Buffer.alloc(DIGEST_BYTES);
     fields.writeUInt32LE(startSlot, ReqOffset.SCAN_START_SLOT - ReqOffset.DIGEST);
     fields.writeUInt32LE(pageSize, ReqOffset.SCAN_RECORDS_MAX - ReqOffset.DIGEST);
     fields.writeUInt32LE(SCAN_PAGE_BYTES_MAX, ReqOffset.SCAN_BYTES_MAX - ReqOffset.DIGEST);
@@ -421,7 +428,7 @@ export class Router {
       session, clientId: id, remaining: slots.length, applied: 0, deleted: 0, failedCode: 0, failedMessage: '', inDoubt: false,
       reserved: session.routeReserve,
     };
-    const fields = Buffer.alloc(20);
+    const fields = Buffer.alloc(DIGEST_BYTES);
     fields.writeDoubleLE(beforeMs, ReqOffset.TRUNCATE_BEFORE_MS - ReqOffset.DIGEST);
     // Workers started from now on know the cut-off: a replica drops older images its master truncated.
     const known = this.truncateCutoffs.find((c) => c[0] === nsIndex && c[1] === setId);
@@ -513,6 +520,8 @@ export class Router {
     } else if (kind === SlotKind.BROADCAST) {
       this.broadcastPart(t.extras[slot] as BroadcastState, code, bytes, start, end);
     } else {
+      // A free slot or one waiting for its replicas was answered already: a second answer is a bug.
+      assert(kind === SlotKind.SCAN, 'a response for a request slot of an unexpected kind');
       const scan = t.extras[slot] as ScanState;
       this.finishScanPage(scan, code, bytes, start, end);
     }
@@ -703,7 +712,7 @@ export class Router {
   }
 
   private mastersNothing(nsIndex: number, worker: number): boolean {
-    for (let p = 0; p < 4096; p++) if (this.map.master(nsIndex, p) === worker) return false;
+    for (let p = 0; p < PARTITION_COUNT; p++) if (this.map.master(nsIndex, p) === worker) return false;
     return true;
   }
 
@@ -763,7 +772,7 @@ export class Router {
 }
 
 const EMPTY = Buffer.alloc(0);
-const NO_DIGEST = Buffer.alloc(20);
+const NO_DIGEST = Buffer.alloc(DIGEST_BYTES);
 
 function elementMessage(message: string): Buffer {
   const w = new Writer(256);

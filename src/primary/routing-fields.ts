@@ -1,15 +1,12 @@
 // Reads the few body fields the primary needs to route a request (namespace, set, key or digest)
-// and validates them; every other field is skipped unread and checked later by the worker.
+// and validates them; every other field is skipped unread and checked later by the worker
+// (which fields exist, and who reads each: src/protocol/body-fields.ts).
 
 import { DIGEST_BYTES, SET_NAME_BYTES_MAX, VALUE_DEPTH_MAX } from '../constants';
 import { AerieError, Status } from '../errors';
 import { computeDigestInto, isDigest } from '../partition/digest';
+import { RoutingField as Field } from '../protocol/body-fields';
 import type { Reader } from '../protocol/reader';
-
-/** Bits of RoutingFields.seen: which of the fields read here a body named. */
-export const Field = {
-  NS: 1, SET: 2, KEY: 4, DIGEST: 8, BINS: 16, KEYS: 32, CURSOR: 64, PAGE_SIZE: 128, BEFORE_MS: 256, COMMIT_LEVEL: 512,
-} as const;
 
 export class RoutingFields {
   ns: string | null = null;
@@ -74,56 +71,56 @@ export function readRoutingFields(r: Reader, end: number, f: RoutingFields, need
       const name = r.readString();
       switch (name) {
         case 'ns':
-          f.seen |= Field.NS;
+          f.seen |= Field.ns;
           f.ns = r.readString();
           break;
         case 'set':
-          f.seen |= Field.SET;
+          f.seen |= Field.set;
           f.set = readSet(r);
           break;
         case 'key':
-          f.seen |= Field.KEY;
+          f.seen |= Field.key;
           key = r.readValue();
           break;
         case 'digest':
-          f.seen |= Field.DIGEST;
+          f.seen |= Field.digest;
           digest = r.readValue();
           break;
         case 'bins':
-          f.seen |= Field.BINS;
+          f.seen |= Field.bins;
           f.binsStart = r.pos;
           r.skipValue(VALUE_DEPTH_MAX + 2);
           f.binsEnd = r.pos;
           break;
         case 'keys':
-          f.seen |= Field.KEYS;
+          f.seen |= Field.keys;
           f.keysStart = r.pos;
           r.skipValue();
           f.keysEnd = r.pos;
           break;
         case 'cursor': {
-          f.seen |= Field.CURSOR;
+          f.seen |= Field.cursor;
           const c = r.readValue();
           if (c !== null && !(c instanceof Uint8Array)) bad('cursor must be bytes or nil');
           f.cursor = c as Uint8Array | null;
           break;
         }
         case 'pageSize': {
-          f.seen |= Field.PAGE_SIZE;
+          f.seen |= Field.pageSize;
           const p = r.readValue();
           if (typeof p !== 'number' || !Number.isInteger(p) || p < 1) bad('pageSize must be a positive integer');
           f.pageSize = p;
           break;
         }
         case 'beforeMs': {
-          f.seen |= Field.BEFORE_MS;
+          f.seen |= Field.beforeMs;
           const b = r.readValue();
           if (typeof b !== 'number' || !Number.isSafeInteger(b) || b < 0) bad('beforeMs must be a non-negative integer (ms since 1970)');
           f.beforeMs = b;
           break;
         }
         case 'commitLevel': {
-          f.seen |= Field.COMMIT_LEVEL;
+          f.seen |= Field.commitLevel;
           const c = r.readValue();
           if (c !== 'all' && c !== 'master') bad("commitLevel must be 'all' or 'master'");
           f.commitMaster = c === 'master';
@@ -163,5 +160,5 @@ export function onlyFields(f: RoutingFields, allowed: number, what: string): voi
   const extra = f.seen & ~allowed;
   if (extra === 0) return;
   const name = Object.entries(Field).find(([, bit]) => (extra & bit) !== 0)![0];
-  bad(`field ${name.toLowerCase()} is not allowed in ${what}`);
+  bad(`field ${name} is not allowed in ${what}`);
 }

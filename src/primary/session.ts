@@ -5,6 +5,7 @@
 // answer's bytes before it is dispatched (answer-budget.ts); a request that does not fit waits,
 // with the rest of its frame, and the socket is not read meanwhile.
 
+import { InvariantError } from '../assert';
 import type WebSocket from 'ws';
 import { CLIENT_FRAME_BYTES_MIN, REQUESTS_PER_FRAME_MAX, VALUE_DEPTH_MAX } from '../constants';
 import { AerieError, Status } from '../errors';
@@ -213,7 +214,7 @@ export class Session implements BudgetWaiter, BudgetHolder {
       this.dispatch(id, op, frame, bodyStart, bodyEnd, r, reserve);
     } catch (err) {
       const e = err instanceof AerieError ? err : new AerieError(Status.SERVER_ERROR, String(err));
-      if (!(err instanceof AerieError)) console.error('aerie: request failed', err);
+      if (!(err instanceof AerieError) || err instanceof InvariantError) console.error('aerie: request failed', err);
       this.respondError(id, e.code, e.message);
     }
     r.pos = bodyEnd;

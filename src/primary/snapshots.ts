@@ -13,7 +13,7 @@
 import * as fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import type { NodeConfig, NamespaceConfig } from '../config';
-import { CITRUSLEAF_EPOCH_SEC, RESTORE_COMMIT_TIMEOUT_MS, SNAPSHOT_FORMAT_VERSION, SNAPSHOT_STEP_TIMEOUT_MS } from '../constants';
+import { RESTORE_COMMIT_TIMEOUT_MS, SNAPSHOT_FORMAT_VERSION, SNAPSHOT_STEP_TIMEOUT_MS } from '../constants';
 import { AerieError, Status } from '../errors';
 import type { JobPool } from '../jobs/pool';
 import type { RecordStoreAdoption } from '../shm/record-store';
@@ -26,6 +26,7 @@ import {
 import { releaseSegments } from '../snapshot/release';
 import { ensureDirectory, logDirectory, syncDirectory } from '../storage/segment-files';
 import type { WorkerHandle } from './worker-handle';
+import { nowVoidSec } from '../shm/void-time';
 
 interface CopyReply {
   memory: RecordStoreAdoption | null;
@@ -55,8 +56,6 @@ const NO_HOOKS: RestoreHooks = {
   replicasInSync: () => Promise.resolve(true),
 };
 
-/** Seconds since the citrusleaf epoch, as void-times count. */
-const nowVoid = () => Math.floor(Date.now() / 1000) - CITRUSLEAF_EPOCH_SEC;
 
 export class SnapshotManager {
   private queue: Promise<unknown> = Promise.resolve();
@@ -120,7 +119,7 @@ export class SnapshotManager {
       const parts = [];
       for (let w = 0; w < copies.length; w++) {
         const written = await this.jobs.snapshotWrite({
-          memory: copies[w].memory!, limits, directory: partDirectory(tmp, w), recordBytesMax: config.recordBytesMax, nowVoid: nowVoid(),
+          memory: copies[w].memory!, limits, directory: partDirectory(tmp, w), recordBytesMax: config.recordBytesMax, nowVoid: nowVoidSec(Date.now()),
         });
         copies[w].memory = null; // the copy's memory goes as soon as its part is written
         parts.push({ records: written.records, bytes: written.bytes, sequence: copies[w].sequence });
@@ -165,7 +164,7 @@ export class SnapshotManager {
     const limits = storeLimits(config, this.workers.length);
     const built: { memory: RecordStoreAdoption; records: number }[] = [];
     for (let w = 0; w < this.workers.length; w++) {
-      built.push(await this.jobs.snapshotBuild({ limits, directory: partDirectory(dir, w), nowVoid: nowVoid(), setIds }));
+      built.push(await this.jobs.snapshotBuild({ limits, directory: partDirectory(dir, w), nowVoid: nowVoidSec(Date.now()), setIds }));
     }
 
     await this.hooks.holdTruncates(index).catch((err: unknown) => {

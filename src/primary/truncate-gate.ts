@@ -6,6 +6,7 @@
 // serves. So while a restore runs, new truncates of its namespace wait here (in order, answered
 // once sent and applied), and the restore starts its swap only once none is on its way.
 
+import { fail } from '../assert';
 import { RESTORE_TRUNCATES_WAITING_MAX } from '../constants';
 import { AerieError, Status } from '../errors';
 
@@ -42,7 +43,7 @@ export class TruncateGate {
 
   /** Ends a hold; the last one sends what waited, in arrival order. */
   release(nsIndex: number): void {
-    if (this.holds[nsIndex] <= 0) throw new Error(`truncate gate: namespace ${nsIndex} is not held`);
+    if (this.holds[nsIndex] <= 0) fail(`truncate gate: namespace ${nsIndex} is not held`);
     if (--this.holds[nsIndex] > 0) return;
     const list = this.waiting[nsIndex].splice(0);
     for (const send of list) send();

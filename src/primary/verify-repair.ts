@@ -9,7 +9,7 @@
 // A memory namespace has no durable copy: its damaged records are reported, not changed.
 
 import type { NodeConfig } from '../config';
-import { PARTITION_COUNT, REPAIR_PROBLEMS_MAX, SNAPSHOT_STEP_TIMEOUT_MS } from '../constants';
+import { PARTITION_COUNT, REPAIR_PROBLEMS_MAX, SNAPSHOT_STEP_TIMEOUT_MS, VERIFY_PROBLEMS_LISTED_MAX } from '../constants';
 import type { PartitionMap } from '../partition/map';
 import { AerieError, Status } from '../errors';
 import type { JobPool } from '../jobs/pool';
@@ -55,7 +55,7 @@ export class Verifier {
       checked: sum((r) => r.checked),
       changing: sum((r) => r.changing),
       problemCount: sum((r) => r.problemCount),
-      problems: reports.flatMap((r) => r.problems).slice(0, 100),
+      problems: reports.flatMap((r) => r.problems).slice(0, VERIFY_PROBLEMS_LISTED_MAX),
       stale: reports.some((r) => r.stale),
     };
     if (!repair) return result;
@@ -68,7 +68,7 @@ export class Verifier {
       repaired: count('repaired'), removed: count('removed'), skipped: count('skipped'), unrepairable: count('unrepairable'),
       // Problems past the listed ones were not attempted: run again.
       notAttempted: sum((r) => r.problemCount) - outcomes.length,
-      outcomes: outcomes.slice(0, 100),
+      outcomes: outcomes.slice(0, VERIFY_PROBLEMS_LISTED_MAX),
     };
     return result;
   }

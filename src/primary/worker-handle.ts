@@ -7,10 +7,8 @@ import { Worker } from 'node:worker_threads';
 import * as path from 'node:path';
 import { RING_BYTES, WORKER_BACKLOG_MAX } from '../constants';
 import { AerieError, Status } from '../errors';
-import {
-  ACK_SLOT, REQ_HEADER_BYTES, RES_HEADER_BYTES, ReqOffset, type ControlFromWorker, type ControlToWorker, type StoreControlMessage,
-  type StoreMemory, type WorkerInit,
-} from '../protocol/internal';
+import { ACK_SLOT, REQ_HEADER_BYTES, RES_HEADER_BYTES, ReqOffset } from '../protocol/internal';
+import type { ControlFromWorker, ControlToWorker, StoreControlMessage, StoreMemory, WorkerInit } from '../worker/thread-messages';
 
 type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
 import { Ring } from '../shm/ring';
@@ -241,7 +239,7 @@ export class WorkerHandle {
         this.pendingControl.delete(m.requestId);
         clearTimeout(pending.timer);
         if (m.error === null) pending.resolve(m.value);
-        else pending.reject(new Error(`worker ${this.index}: ${m.error}`));
+        else pending.reject(new AerieError(m.error.code, `worker ${this.index}: ${m.error.message}`));
         return;
       }
       case 'stopped':

@@ -16,6 +16,8 @@
 //   44 u32 binsBytes   PUT
 //   48 ...             PUT: key then bins
 
+import { DIGEST_BYTES } from '../constants';
+
 export const ReplKind = {
   /** Store this record image (a live write, or a record copied by a migration). */
   PUT: 1,
@@ -42,5 +44,5 @@ export const ReplOffset = {
   PARTITIONS: 20,
 } as const;
 
-export const REPL_DELETE_BYTES = ReplOffset.DIGEST + 20;
+export const REPL_DELETE_BYTES = ReplOffset.DIGEST + DIGEST_BYTES;
 export const replMarkerBytes = (count: number): number => ReplOffset.PARTITIONS + 2 * count;

@@ -9,6 +9,7 @@
 // Per-block statistics live in a small shared "stats" buffer so another thread (the primary) can
 // read them while this one writes: it may see a value one operation old, never a torn one.
 
+import { fail } from '../assert';
 import { ARENA_BLOCK_BYTES, ARENA_BLOCKS_MAX, ARENA_DEFRAG_LIVE_PCT } from '../constants';
 import { AerieError, Status } from '../errors';
 
@@ -78,16 +79,16 @@ export class Arena {
     this.blockBytes = options.blockBytes ?? ARENA_BLOCK_BYTES;
     this.blocksMax = options.blocksMax ?? ARENA_BLOCKS_MAX;
     if (this.blockBytes % 8 !== 0 || this.blockBytes < 64 || this.blockBytes > ARENA_BLOCK_BYTES) {
-      throw new Error(`Arena: blockBytes ${this.blockBytes} must be a multiple of 8 in [64, ARENA_BLOCK_BYTES]`);
+      fail(`Arena: blockBytes ${this.blockBytes} must be a multiple of 8 in [64, ARENA_BLOCK_BYTES]`);
     }
     if (!Number.isInteger(this.blocksMax) || this.blocksMax < 1 || this.blocksMax > ARENA_BLOCKS_MAX) {
-      throw new Error(`Arena: blocksMax ${this.blocksMax} must be in [1, ARENA_BLOCKS_MAX]`);
+      fail(`Arena: blocksMax ${this.blocksMax} must be in [1, ARENA_BLOCKS_MAX]`);
     }
     this.memoryBytesMax = options.memoryBytesMax ?? this.blockBytes * this.blocksMax;
     this.onBlock = options.onBlock;
     const n = this.blocksMax;
     this.statsSab = options.adopt?.statsSab ?? new SharedArrayBuffer(STATS_HEADER_BYTES + 16 * n);
-    if (this.statsSab.byteLength !== STATS_HEADER_BYTES + 16 * n) throw new Error('Arena: adopted stats buffer has the wrong size');
+    if (this.statsSab.byteLength !== STATS_HEADER_BYTES + 16 * n) fail('Arena: adopted stats buffer has the wrong size');
     this.totals = new Float64Array(this.statsSab, 0, 2);
     this.counters = new Int32Array(this.statsSab, 0, STATS_HEADER_BYTES / 4);
     this.used = new Int32Array(this.statsSab, STATS_HEADER_BYTES, n);
@@ -107,7 +108,7 @@ export class Arena {
     let free = 0;
     for (let block = 0; block < count; block++) {
       const sab = options.adopt.blocks[block];
-      if (!sab || sab.byteLength !== this.blockBytes) throw new Error(`Arena: adopted block ${block} is missing or the wrong size`);
+      if (!sab || sab.byteLength !== this.blockBytes) fail(`Arena: adopted block ${block} is missing or the wrong size`);
       this.sabs[block] = sab;
       this.byteViews[block] = new Uint8Array(sab);
       this.dataViews[block] = new DataView(sab);
@@ -145,8 +146,12 @@ export class Arena {
   static blockIndexOf(location: number): number {
     return location >>> OFFSET_BITS;
   }
-  offsetOf(location: number): number {
+  /** A location's byte offset within its block. */
+  static offsetInBlock(location: number): number {
     return (location & OFFSET_WORD_MASK) * 8;
+  }
+  offsetOf(location: number): number {
+    return Arena.offsetInBlock(location);
   }
 
   /**
@@ -180,7 +185,7 @@ export class Arena {
     const size = alignBytes(bytes);
     const live = this.live[block] - size;
     if (live < 0 || this.state[block] === BLOCK_FREE || this.state[block] === BLOCK_NONE) {
-      throw new Error(`Arena.free: block ${block} would have ${live} live bytes (state ${this.state[block]})`);
+      fail(`Arena.free: block ${block} would have ${live} live bytes (state ${this.state[block]})`);
     }
     this.live[block] = live;
     this.totals[F_LIVE_BYTES] -= size;
@@ -190,14 +195,14 @@ export class Arena {
   /** The byte view of the block holding `location`. */
   blockOf(location: number): Uint8Array {
     const view = this.byteViews[location >>> OFFSET_BITS];
-    if (view === null) throw new Error(`Arena.blockOf: no block for location ${location}`);
+    if (view === null) fail(`Arena.blockOf: no block for location ${location}`);
     return view;
   }
 
   /** A DataView of the block holding `location`, for the integer fields of record headers. */
   dataViewOf(location: number): DataView {
     const view = this.dataViews[location >>> OFFSET_BITS];
-    if (view === null) throw new Error(`Arena.dataViewOf: no block for location ${location}`);
+    if (view === null) fail(`Arena.dataViewOf: no block for location ${location}`);
     return view;
   }
 

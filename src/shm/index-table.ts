@@ -11,6 +11,7 @@
 // One thread writes; other threads may read only under the record store's seqlock. Slot numbers
 // stay valid until the next insert: an insert may rehash into a new buffer and move every entry.
 
+import { fail } from '../assert';
 import { DIGEST_BYTES, PARTITION_COUNT, INDEX_HEADER_BYTES, INDEX_LOAD_MAX, INDEX_REHASH_PROGRESS_SLOTS, INDEX_SLOT_BYTES, INDEX_SLOTS_INITIAL, INDEX_SLOTS_MAX } from '../constants';
 import { AerieError, Status } from '../errors';
 
@@ -92,7 +93,7 @@ export class IndexTable {
     this.slotsMax = options.slotsMax ?? INDEX_SLOTS_MAX;
     this.memoryBytesMax = options.memoryBytesMax ?? Number.MAX_SAFE_INTEGER;
     if (!isPowerOfTwo(this.slotsMax) || this.slotsMax > INDEX_SLOTS_MAX) {
-      throw new Error(`IndexTable: slotsMax ${this.slotsMax} must be a power of two <= INDEX_SLOTS_MAX`);
+      fail(`IndexTable: slotsMax ${this.slotsMax} must be a power of two <= INDEX_SLOTS_MAX`);
     }
     if (this.header[H_LIVE_COUNT] > 0) {
       for (let slot = 0; slot <= this.mask; slot++) if (this.isLive(slot)) this.partitionCounts[this.partitionId(slot)]++;
@@ -106,7 +107,7 @@ export class IndexTable {
 
   static create(capacitySlots: number = INDEX_SLOTS_INITIAL, options: IndexTableOptions = {}): IndexTable {
     if (!isPowerOfTwo(capacitySlots) || capacitySlots < CAPACITY_MIN || capacitySlots > (options.slotsMax ?? INDEX_SLOTS_MAX)) {
-      throw new Error(`IndexTable: capacity ${capacitySlots} must be a power of two in [${CAPACITY_MIN}, slotsMax]`);
+      fail(`IndexTable: capacity ${capacitySlots} must be a power of two in [${CAPACITY_MIN}, slotsMax]`);
     }
     return new IndexTable(IndexTable.allocate(capacitySlots, 0), options);
   }
@@ -116,7 +117,7 @@ export class IndexTable {
     const header = new Int32Array(sab, 0, HEADER_WORDS);
     const capacity = header[H_CAPACITY];
     if (header[H_MAGIC] !== MAGIC || !isPowerOfTwo(capacity) || sab.byteLength !== IndexTable.bytesFor(capacity)) {
-      throw new Error('IndexTable.attach: buffer is not an index table');
+      fail('IndexTable.attach: buffer is not an index table');
     }
     return new IndexTable(sab, options);
   }
@@ -256,7 +257,7 @@ export class IndexTable {
       const w = oldWords;
       this.place(w[b], w[b + 1], w[b + 2], w[b + 3], w[b + 4], meta, w[b + W_VOID_TIME], w[b + W_LOCATION], false);
     }
-    if (this.header[H_LIVE_COUNT] !== oldHeader[H_LIVE_COUNT]) throw new Error('IndexTable: rehash lost entries');
+    if (this.header[H_LIVE_COUNT] !== oldHeader[H_LIVE_COUNT]) fail('IndexTable: rehash lost entries');
     Atomics.store(oldHeader, H_RETIRED, 1);
     if (this.onResize !== undefined) this.onResize(sab);
   }
@@ -284,11 +285,11 @@ export class IndexTable {
         check && words[base + 2] === w2 && words[base] === w0 &&
         words[base + 1] === w1 && words[base + 3] === w3 && words[base + 4] === w4
       ) {
-        throw new Error('IndexTable.insert: digest already present');
+        fail('IndexTable.insert: digest already present');
       }
       slot = (slot + 1) & mask;
     }
-    if (target < 0) throw new Error('IndexTable: no free slot (load limit violated)');
+    if (target < 0) fail('IndexTable: no free slot (load limit violated)');
     const base = HEADER_WORDS + target * SLOT_WORDS;
     if (words[base + W_META] >>> STATE_SHIFT === STATE_TOMBSTONE) this.header[H_TOMBSTONE_COUNT]--;
     words[base] = w0;
@@ -313,7 +314,7 @@ export class IndexTable {
     const words = this.words;
     const mask = this.mask;
     const base = HEADER_WORDS + slot * SLOT_WORDS;
-    if (words[base + W_META] >>> STATE_SHIFT !== STATE_LIVE) throw new Error(`IndexTable.remove: slot ${slot} is not live`);
+    if (words[base + W_META] >>> STATE_SHIFT !== STATE_LIVE) fail(`IndexTable.remove: slot ${slot} is not live`);
     this.header[H_LIVE_COUNT]--;
     this.partitionCounts[words[base] & 0xfff]--;
     const next = (slot + 1) & mask;
@@ -388,7 +389,7 @@ export class IndexTable {
 
   private packMeta(generation: number, setId: number, state: number): number {
     if (generation < 0 || generation > GENERATION_MASK || setId < 0 || setId > SET_ID_MASK) {
-      throw new Error(`IndexTable: generation ${generation} or setId ${setId} out of range`);
+      fail(`IndexTable: generation ${generation} or setId ${setId} out of range`);
     }
     return (generation | (setId << SET_ID_SHIFT) | ((state & STATE_MASK) << STATE_SHIFT)) >>> 0;
   }

@@ -16,20 +16,26 @@
 // the next mutation of the store, and slot numbers only until the next write (an insert may
 // rehash the index).
 
+import { fail } from '../assert';
 import { DIGEST_BYTES, GENERATION_MAX, SETS_PER_NAMESPACE_MAX } from '../constants';
 import { AerieError, Status } from '../errors';
 import { Arena, alignBytes } from './arena';
 import { IndexTable } from './index-table';
+import { hasExpired } from './void-time';
 
 export const RECORD_HEADER_BYTES = 48;
-const R_TOTAL_BYTES = 0;
-const R_GENERATION = 4;
-const R_SET_ID = 6;
-const R_DIGEST = 8;
-const R_VOID_TIME = 28;
-const R_LAST_UPDATE_MS = 32;
-const R_KEY_BYTES = 40;
-const R_BINS_BYTES = 44;
+/** Byte offsets of a record header's fields (the layout above), for readers on other threads. */
+export const RecordHeader = {
+  TOTAL_BYTES: 0, GENERATION: 4, SET_ID: 6, DIGEST: 8, VOID_TIME: 28, LAST_UPDATE_MS: 32, KEY_BYTES: 40, BINS_BYTES: 44,
+} as const;
+const R_TOTAL_BYTES = RecordHeader.TOTAL_BYTES;
+const R_GENERATION = RecordHeader.GENERATION;
+const R_SET_ID = RecordHeader.SET_ID;
+const R_DIGEST = RecordHeader.DIGEST;
+const R_VOID_TIME = RecordHeader.VOID_TIME;
+const R_LAST_UPDATE_MS = RecordHeader.LAST_UPDATE_MS;
+const R_KEY_BYTES = RecordHeader.KEY_BYTES;
+const R_BINS_BYTES = RecordHeader.BINS_BYTES;
 
 /** Control buffer words (Int32). The seqlock has its own 64-byte line. */
 const C_WRITE_EPOCH = 0;
@@ -129,7 +135,7 @@ export class RecordStore {
    */
   static adopt(options: RecordStoreOptions & RecordStoreAdoption): { store: RecordStore; repair: RepairReport | null } {
     const index = IndexTable.attach(options.indexSab, { onResize: options.onIndexResize, onBusy: options.onBusy, slotsMax: options.indexSlotsMax });
-    if (index.retired) throw new Error('RecordStore.adopt: the index buffer was replaced by a rehash the primary never saw');
+    if (index.retired) fail('RecordStore.adopt: the index buffer was replaced by a rehash the primary never saw');
     const arena = new Arena({
       blockBytes: options.blockBytes,
       blocksMax: options.blocksMax,
@@ -271,9 +277,9 @@ export class RecordStore {
     const keyLength = key === null ? 0 : keyEnd - keyStart;
     const binsLength = binsEnd - binsStart;
     // Caller bugs are caught before anything is allocated, so they cannot leak arena space either.
-    if (keyLength < 0 || binsLength < 0) throw new Error('RecordStore.write: negative key or bins range');
+    if (keyLength < 0 || binsLength < 0) fail('RecordStore.write: negative key or bins range');
     if (!(generation >= 0 && generation <= GENERATION_MAX && setId >= 0 && setId <= SETS_PER_NAMESPACE_MAX)) {
-      throw new Error(`RecordStore.write: generation ${generation} or setId ${setId} out of range`);
+      fail(`RecordStore.write: generation ${generation} or setId ${setId} out of range`);
     }
     const totalBytes = RECORD_HEADER_BYTES + keyLength + binsLength;
     if (totalBytes > this.arena.blockBytes) {
@@ -393,7 +399,7 @@ export class RecordStore {
       while (this.defragOffset < used && walked < budgetBytes) {
         const at = this.defragOffset;
         const size = alignBytes(view.getUint32(at + R_TOTAL_BYTES, true));
-        if (size < RECORD_HEADER_BYTES || at + size > used) throw new Error(`defrag: bad record at block ${blockIndex} offset ${at}`);
+        if (size < RECORD_HEADER_BYTES || at + size > used) fail(`defrag: bad record at block ${blockIndex} offset ${at}`);
         walked += size;
         const location = Arena.location(blockIndex, at);
         const slot = this.index.find(block, at + R_DIGEST);
@@ -452,7 +458,7 @@ export class RecordStore {
     for (let slot = start; slot < end; slot++) {
       if (!this.index.isLive(slot)) continue;
       const voidTime = this.index.voidTime(slot);
-      if (voidTime !== 0 && voidTime <= nowVoidSec) {
+      if (hasExpired(voidTime, nowVoidSec)) {
         // Removal never moves live entries, so the walk stays valid.
         this.remove(slot);
         this.expiredCount++;
@@ -489,7 +495,7 @@ export class RecordStore {
   }
 
   private beginMutation(): void {
-    if ((Atomics.load(this.control, C_WRITE_EPOCH) & 1) !== 0) throw new Error('RecordStore: nested mutation');
+    if ((Atomics.load(this.control, C_WRITE_EPOCH) & 1) !== 0) fail('RecordStore: nested mutation');
     Atomics.add(this.control, C_WRITE_EPOCH, 1);
   }
   private endMutation(): void {

@@ -18,6 +18,7 @@
 // publisher sees the flag (and notifies) or the sleeper sees the new position (and does not
 // sleep). Atomics.wait also returns at once if the word no longer holds the value it observed.
 
+import { fail } from '../assert';
 import { RING_BYTES, RING_MESSAGE_BYTES_MAX } from '../constants';
 
 const TAIL = 0;
@@ -82,7 +83,7 @@ export class Ring {
 
   static create(dataBytes: number = RING_BYTES): Ring {
     if (!Number.isInteger(dataBytes) || dataBytes < DATA_BYTES_MIN || (dataBytes & (dataBytes - 1)) !== 0 || dataBytes > RING_BYTES) {
-      throw new Error(`Ring: data size ${dataBytes} must be a power of two in [${DATA_BYTES_MIN}, RING_BYTES]`);
+      fail(`Ring: data size ${dataBytes} must be a power of two in [${DATA_BYTES_MIN}, RING_BYTES]`);
     }
     const sab = new SharedArrayBuffer(DATA_OFFSET + dataBytes);
     const words = new Int32Array(sab);
@@ -95,7 +96,7 @@ export class Ring {
   static attach(sab: SharedArrayBuffer): Ring {
     const words = new Int32Array(sab);
     if (words[MAGIC_WORD] !== MAGIC || sab.byteLength !== DATA_OFFSET + words[DATA_SIZE]) {
-      throw new Error('Ring.attach: buffer is not a ring');
+      fail('Ring.attach: buffer is not a ring');
     }
     return new Ring(sab);
   }
@@ -189,12 +190,12 @@ export class Ring {
         this.headLocal = (this.headLocal + this.dataBytes - pos) >>> 0;
         continue;
       }
-      if (length > this.payloadBytesMax) throw new Error(`Ring.next: corrupt length ${length} at ${pos}`);
+      if (length > this.payloadBytesMax) fail(`Ring.next: corrupt length ${length} at ${pos}`);
       this.length = length;
       this.headLocal = (this.headLocal + ((length + 11) & ~7)) >>> 0;
       return DATA_OFFSET + pos + 4;
     }
-    throw new Error('Ring.next: wrap marker not followed by a message');
+    fail('Ring.next: wrap marker not followed by a message');
   }
 
   /** True when nothing is published beyond what this consumer has read (cheap: one atomic load). */
@@ -291,7 +292,7 @@ export class Ring {
   /** Bytes a message of `length` payload bytes occupies; an oversized payload is a caller bug. */
   private needFor(length: number): number {
     if (!(length >= 0 && length <= this.payloadBytesMax && length === (length | 0))) {
-      throw new Error(`Ring: payload of ${length} bytes exceeds ${this.payloadBytesMax}`);
+      fail(`Ring: payload of ${length} bytes exceeds ${this.payloadBytesMax}`);
     }
     return (length + 11) & ~7;
   }

@@ -24,3 +24,8 @@ export function ttlOf(voidTime: number, nowMs: number): number {
   if (voidTime === 0) return -1;
   return Math.max(1, Math.floor(((voidTime + CITRUSLEAF_EPOCH_SEC) * 1000 - nowMs) / 1000));
 }
+
+/** Whether a record with this void-time has expired at nowVoid (nowVoidSec); 0 never expires. */
+export function hasExpired(voidTime: number, nowVoid: number): boolean {
+  return voidTime !== 0 && voidTime <= nowVoid;
+}

@@ -8,10 +8,11 @@ import { DIGEST_BYTES } from '../constants';
 import { AerieError, Status } from '../errors';
 import { partitionOf } from '../partition/digest';
 import { RecordStore, type RecordStoreAdoption } from '../shm/record-store';
-import { fillPutInput } from '../shm/record-input';
+import { fillPutInput } from './record-input';
 import { LogRecordKind, type LogRecordInput } from '../storage/log-record';
 import { recoverLog } from '../storage/recovery';
 import { SegmentWriter } from '../storage/segment-writer';
+import { hasExpired } from '../shm/void-time';
 
 export interface StoreLimits {
   memoryBytesMax: number;
@@ -40,7 +41,7 @@ export async function writePart(input: WritePartInput): Promise<{ records: numbe
   try {
     for (let slot = store.nextLive(0); slot >= 0; slot = store.nextLive(slot + 1)) {
       const voidTime = store.voidTime(slot);
-      if (voidTime !== 0 && voidTime <= input.nowVoid) continue;
+      if (hasExpired(voidTime, input.nowVoid)) continue;
       fillPutInput(record, store, slot);
       writer.append(record);
       records++;
@@ -74,7 +75,7 @@ export function loadPart(store: RecordStore, directory: string, nowVoid: number,
     onRecord: (view) => {
       const b = view.buffer;
       if (view.kind !== LogRecordKind.PUT) return;
-      if (view.voidTime !== 0 && view.voidTime <= nowVoid) return;
+      if (hasExpired(view.voidTime, nowVoid)) return;
       if (partitionOf(b, view.digestOffset) !== view.partitionId) {
         throw new AerieError(Status.SERVER_ERROR, `${directory}: a record's partition does not match its digest`);
       }

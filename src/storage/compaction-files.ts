@@ -20,7 +20,8 @@ import {
   COMPACTION_WRITE_BUFFER_BYTES, LOG_RECORD_ALIGN_BYTES, LOG_RECORD_BYTES_MAX, LOG_RECORD_HEADER_BYTES,
   RECOVERY_READ_CHUNK_BYTES, SEGMENT_NUMBER_DIGITS,
 } from '../constants';
-import { StorageError, segmentFileName, syncDirectory } from './segment-files';
+import { StorageError } from './storage-error';
+import { segmentFileName, syncDirectory } from './segment-files';
 
 /** One step of swapping a run in; a test hook may stop the job at any of them (a crash). */
 export type CompactionStep =

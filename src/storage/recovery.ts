@@ -17,7 +17,8 @@ import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { type DecodeReason, LogRecordView, decodeAt } from './log-record';
 import { LOG_RECORD_ALIGN_BYTES, LOG_RECORD_BYTES_MAX, LOG_RECORD_HEADER_BYTES, RECOVERY_PROGRESS_BYTES, RECOVERY_READ_CHUNK_BYTES } from '../constants';
-import { StorageError, listSegments, segmentFileName } from './segment-files';
+import { StorageError } from './storage-error';
+import { listSegments, segmentFileName } from './segment-files';
 import type { WriterResume } from './segment-writer';
 
 export interface RecoveryOptions {

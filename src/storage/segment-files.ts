@@ -1,5 +1,4 @@
-// Segment file names, directory listing and directory sync, shared by the writer and recovery, and
-// StorageError, the AerieError every storage failure is raised as.
+// Segment file names, directory listing and directory sync, shared by the writer and recovery.
 //
 // A log directory holds one worker's segments for one namespace: `seg-000000000001.log`,
 // `seg-000000000002.log`, … Numbers only grow; compaction may leave gaps. Other files (a
@@ -7,41 +6,8 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { AerieError, Status } from '../errors';
+import { StorageError } from './storage-error';
 import { SEGMENT_NUMBER_DIGITS, SEGMENT_NUMBER_MAX } from '../constants';
-
-/**
- * Why storage failed; stable strings beside the numeric code. All carry Status.SERVER_ERROR except
- * record-too-big (RECORD_TOO_BIG) and no-space (SERVER_MEM: the device is full, the log waits for
- * space, as Aerospike's stop-writes). Failures of write and sync are in doubt: the bytes may or may
- * not have reached the device.
- */
-export type StorageFailure =
-  | 'write-failed'
-  | 'no-space'
-  | 'sync-failed'
-  | 'open-failed'
-  | 'writer-failed'
-  | 'writer-closed'
-  | 'record-too-big'
-  | 'corrupt'
-  | 'bad-directory';
-
-export class StorageError extends AerieError {
-  readonly failure: StorageFailure;
-  /** The file concerned, when there is one. */
-  readonly file: string | null;
-  /** Byte offset in `file` (corruption), else -1. */
-  readonly offset: number;
-
-  constructor(failure: StorageFailure, message: string, options: { file?: string; offset?: number; inDoubt?: boolean; cause?: unknown } = {}) {
-    super(failure === 'record-too-big' ? Status.RECORD_TOO_BIG : failure === 'no-space' ? Status.SERVER_MEM : Status.SERVER_ERROR, message, options.inDoubt ?? false);
-    this.failure = failure;
-    this.file = options.file ?? null;
-    this.offset = options.offset ?? -1;
-    if (options.cause !== undefined) this.cause = options.cause;
-  }
-}
 
 const SEGMENT_NAME = new RegExp(`^seg-(\\d{${SEGMENT_NUMBER_DIGITS}})\\.log$`);
 

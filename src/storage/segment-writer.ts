@@ -33,7 +33,8 @@ import {
   SEGMENT_BYTES_DEFAULT, SEGMENT_BYTES_MAX, SEGMENT_BYTES_MIN, SEGMENT_NUMBER_MAX, STALLED_LOG_BYTES_MAX,
   WRITE_BUFFER_BYTES_DEFAULT,
 } from '../constants';
-import { StorageError, type StorageFailure, ensureDirectory, listSegments, segmentFileName } from './segment-files';
+import { StorageError, type StorageFailure } from './storage-error';
+import { ensureDirectory, listSegments, segmentFileName } from './segment-files';
 import type { StorageFaults } from './storage-faults';
 
 /**

@@ -2,10 +2,11 @@
 // follows the same steps: look up, apply policies, build the new bins, encode, store. Errors are
 // result codes; an AerieError thrown anywhere below becomes that code in the response.
 
+import { InvariantError } from '../assert';
 import { OPERATE_COST_UNITS_MAX, OPERATE_COST_UNITS_PER_RECORD_BYTE } from '../constants';
 import { AerieError, Status, statusName } from '../errors';
 import { Exists, GenPolicy, Op, Ttl } from '../protocol/ops';
-import { ReqFlag, ReqOffset, SCAN_ALL_SETS } from '../protocol/internal';
+import { REQ_HEADER_BYTES, ReqFlag, ReqOffset, SCAN_ALL_SETS } from '../protocol/internal';
 import { Reader } from '../protocol/reader';
 import { Writer } from '../protocol/writer';
 import { packValue, unpackValue } from '../protocol/codec';
@@ -13,10 +14,11 @@ import { RECORD_HEADER_BYTES } from '../shm/record-store';
 import { NamespaceStat, StatsBlock, WorkerStat } from '../shm/stats';
 import { checkBinsForWrite, mergeBins, selectBins } from './bins';
 import { applyOps } from './operate';
-import { Namespace, nextGeneration, nowVoidSec, ttlOf } from './namespace';
-import { RequestFields, parseBody } from './request';
+import { Namespace, nextGeneration } from './namespace';
+import { RequestFields, parseBody } from '../protocol/request-body';
 import type { Bins } from '../protocol/ops';
 import type { ReplicationOut } from './replication';
+import { hasExpired, nowVoidSec, ttlOf } from '../shm/void-time';
 
 /** What the engine knows about the current request while it runs. */
 interface Ctx {
@@ -78,7 +80,7 @@ export class Engine {
     ctx.setId = view.getUint16(start + ReqOffset.SET_ID, true);
     ctx.nowMs = Date.now();
     ctx.nowVoid = nowVoidSec(ctx.nowMs);
-    const bodyStart = start + 32;
+    const bodyStart = start + REQ_HEADER_BYTES;
     this.stats.add(WorkerStat.REQUESTS);
     const mark = out.length;
     this.refusal = null;
@@ -93,7 +95,7 @@ export class Engine {
       // An in-doubt error (the log failed after this write reached memory: a roll-over's sync,
       // say) is answered TIMEOUT: the write may survive, so it must never read as failed.
       code = err instanceof AerieError ? (err.inDoubt ? Status.TIMEOUT : err.code) : Status.SERVER_ERROR;
-      if (!(err instanceof AerieError)) console.error('aerie worker: unexpected error', err);
+      if (!(err instanceof AerieError) || err instanceof InvariantError) console.error('aerie worker: unexpected error', err);
       else if (code === Status.SERVER_MEM) {
         // The store's own limit, met before stop-writes: INFO shows it until a write fits again.
         // (A full device refuses through refuse() before anything is applied, never by a throw.)
@@ -164,7 +166,7 @@ export class Engine {
     const slot = ns.store.lookup(bytes, digestOffset);
     if (slot < 0) return -1;
     const voidTime = ns.store.voidTime(slot);
-    if (voidTime !== 0 && voidTime <= nowVoid) {
+    if (hasExpired(voidTime, nowVoid)) {
       ns.store.remove(slot);
       this.stats.add(WorkerStat.EXPIRED);
       return -1;

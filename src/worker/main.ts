@@ -7,14 +7,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 import * as C from '../constants';
 import { Status } from '../errors';
 import { Op, isWriteOp } from '../protocol/ops';
-import {
-  ACK_SLOT,
-  RES_HEADER_BYTES,
-  ReqOffset,
-  type ControlFromWorker,
-  type ControlToWorker,
-  type WorkerInit,
-} from '../protocol/internal';
+import { ACK_SLOT, REQ_HEADER_BYTES, RES_HEADER_BYTES, ReqOffset } from '../protocol/internal';
+import type { ControlFromWorker, ControlToWorker, WorkerInit } from './thread-messages';
 import { Reader } from '../protocol/reader';
 import { Writer } from '../protocol/writer';
 import { PartitionMap } from '../partition/map';
@@ -24,9 +18,10 @@ import { Ring } from '../shm/ring';
 import { SetRegistry } from '../shm/set-registry';
 import { LogWatermarks, NamespaceStat, StatsBlock, WorkerStat } from '../shm/stats';
 import { Engine } from './engine';
-import { Namespace, nowVoidSec } from './namespace';
+import { Namespace } from './namespace';
+import { nowVoidSec } from '../shm/void-time';
 import { storeLimits } from '../shm/store-limits';
-import { RequestFields, parseBody } from './request';
+import { RequestFields, parseBody } from '../protocol/request-body';
 import { scanPage } from './scan';
 import { NamespaceLog } from './persistence';
 import { injectFault, isFaultKind, type FaultKind } from './faults';
@@ -145,15 +140,11 @@ stats.set(WorkerStat.EVENT_LOOP_LAG_MS, 0);
 stats.set(WorkerStat.HEAP_USED_BYTES, process.memoryUsage().heapUsed);
 let lastBackgroundMs = 0;
 let lastStatsMs = 0;
-/** How stale INFO's per-namespace figures may be. */
-const STATS_INTERVAL_MS = 50;
 
 const control = new StoreControl(
   namespaces, storeOptions, send, (m) => console.error(`aerie worker ${init.workerIndex}: ${m}`),
   () => stats.set(WorkerStat.HEARTBEAT_MS, Date.now()), (ns) => masterRecords(ns),
 );
-/** Control messages wait for the event loop: under sustained load it is visited at least this often. */
-const CONTROL_YIELD_MS = 10;
 let lastYieldMs = 0;
 
 const migrations = replOut === null ? null : new Migrations(
@@ -168,7 +159,7 @@ port.on('message', (m: ControlToWorker) => {
     if (m.from === init.workerIndex) replOut?.replaceRing(m.to, m.sab);
     else if (m.to === init.workerIndex) replIn?.replaceRing(m.from, m.sab);
   } else if (m.type === 'migrate') {
-    if (migrations === null) send({ type: 'reply', requestId: m.requestId, error: 'no namespace is replicated', value: null });
+    if (migrations === null) send({ type: 'reply', requestId: m.requestId, error: { code: Status.SERVER_ERROR, message: 'no namespace is replicated' }, value: null });
     else migrations.start(m.requestId, m.nsIndex, m.target, m.partitions);
   } else if (m.type === 'migrate-cancel') migrations?.cancel(m.target);
   else control.enqueue(m);
@@ -183,7 +174,7 @@ function handleOne(offset: number, length: number): number {
   const bytes = requests.bytes;
   const op = bytes[offset + ReqOffset.OP];
   if (op === Op.FAULT) {
-    scanReader.reset(bytes, offset + 32, offset + length);
+    scanReader.reset(bytes, offset + REQ_HEADER_BYTES, offset + length);
     const kind = scanReader.readValue();
     if (typeof kind === 'string' && isStorageFaultKind(kind)) {
       // A disk fault acts at once, on every log of this worker; its state shows at the next check.
@@ -197,7 +188,7 @@ function handleOne(offset: number, length: number): number {
   }
   if (op !== Op.SCAN) return engine.handle(bytes, requests.view, offset, offset + length, out);
   const view = requests.view;
-  scanReader.reset(bytes, offset + 32, offset + length);
+  scanReader.reset(bytes, offset + REQ_HEADER_BYTES, offset + length);
   try {
     parseBody(scanReader, offset + length, scanFields, false);
   } catch {
@@ -230,8 +221,6 @@ function handleOne(offset: number, length: number): number {
 let pendingSlot = -1;
 let blocked = false;
 
-/** Requests between heartbeats inside one drain (a power of two). */
-const HEARTBEAT_EVERY_REQUESTS = 256;
 
 /** Ring offsets of the codes of this batch's acknowledged writes, until the batch is committed. */
 const batchWrites: number[] = [];
@@ -280,7 +269,7 @@ function drain(): number {
     pendingSlot = requests.view.getUint32(offset + ReqOffset.SLOT, true);
     handled++;
     // A long batch on a busy core must not look like a hang to the supervisor.
-    if ((handled & (HEARTBEAT_EVERY_REQUESTS - 1)) === 0) stats.set(WorkerStat.HEARTBEAT_MS, Date.now());
+    if ((handled & (C.WORKER_HEARTBEAT_EVERY_REQUESTS - 1)) === 0) stats.set(WorkerStat.HEARTBEAT_MS, Date.now());
     if (!writeResponse(pendingCode)) {
       blocked = true;
       break;
@@ -368,7 +357,7 @@ function background(nowMs: number): void {
   stats.set(WorkerStat.HEARTBEAT_MS, nowMs);
   // Free space: re-read when due; a stalled log is retried once space is back.
   for (const ns of fileNamespaces) ns.log!.tick(nowMs);
-  if (nowMs - lastStatsMs >= STATS_INTERVAL_MS) {
+  if (nowMs - lastStatsMs >= C.WORKER_STATS_INTERVAL_MS) {
     lastStatsMs = nowMs;
     for (const ns of namespaces) publishNamespaceStats(ns);
   }
@@ -431,7 +420,7 @@ async function run(): Promise<void> {
     background(nowMs);
     if ((handled > 0 || migrationState === 'progress') && !blocked) {
       // Let control messages and timers in between batches under sustained load.
-      if (handled >= C.WORKER_DRAIN_BATCH_MAX || nowMs - lastYieldMs >= CONTROL_YIELD_MS) {
+      if (handled >= C.WORKER_DRAIN_BATCH_MAX || nowMs - lastYieldMs >= C.WORKER_CONTROL_YIELD_MS) {
         lastYieldMs = nowMs;
         await yielding(yieldToLoop());
       }
@@ -451,7 +440,7 @@ async function run(): Promise<void> {
     // An idle worker blocks in Atomics.wait rather than waitAsync: the primary's notify of a
     // blocked thread is cheaper than waking an event loop (docs/benchmarks.md, +10 % pinned).
     // It wakes for requests, for a control message (the primary wakes the ring after posting
-    // one) and every SYNC_WAIT_MS, and visits its event loop every CONTROL_YIELD_MS.
+    // one) and every SYNC_WAIT_MS, and visits its event loop every WORKER_CONTROL_YIELD_MS.
     // Masters ring this ring's doorbell after writing this worker's channels: announce the
     // sleep first, then look at the channels, so a message is either seen now or wakes us.
     const observed = requests.prepareSleep();
@@ -459,7 +448,7 @@ async function run(): Promise<void> {
     // A migration waiting for its channel to drain sleeps briefly; the replica frees it.
     requests.finishSleep(observed, migrationState === 'blocked' ? 1 : C.WORKER_SYNC_WAIT_MS, idle && migrationState !== 'progress');
     const now = Date.now();
-    if (now - lastYieldMs >= CONTROL_YIELD_MS) {
+    if (now - lastYieldMs >= C.WORKER_CONTROL_YIELD_MS) {
       lastYieldMs = now;
       await yielding(yieldToLoop());
     }

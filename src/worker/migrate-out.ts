@@ -10,12 +10,14 @@
 // writes must never find it full while the holder is up, and a live write waiting for its
 // replica's acknowledgement waits behind whatever the migration queued.
 
-import { MIGRATE_CHANNEL_BYTES_MAX, MIGRATE_STEP_SLOTS } from '../constants';
+import { Status } from '../errors';
+import type { ControlError } from './thread-messages';
+import { MIGRATE_CHANNEL_BYTES_MAX, MIGRATE_STEP_SLOTS, PARTITION_COUNT } from '../constants';
 import { ReplKind } from '../replication/format';
 import type { RecordStore } from '../shm/record-store';
 import { StatsBlock, WorkerStat } from '../shm/stats';
 import type { Namespace } from './namespace';
-import { nowVoidSec } from './namespace';
+import { nowVoidSec } from '../shm/void-time';
 import type { ReplicationOut } from './replication';
 import { DiskState } from '../storage/disk-space';
 
@@ -40,7 +42,7 @@ export class Migrations {
   constructor(
     private readonly namespaces: Namespace[],
     private readonly out: ReplicationOut,
-    private readonly reply: (requestId: number, error: string | null, value: unknown) => void,
+    private readonly reply: (requestId: number, error: ControlError | null, value: unknown) => void,
     private readonly stats: StatsBlock,
   ) {}
 
@@ -49,7 +51,7 @@ export class Migrations {
   }
 
   start(requestId: number, nsIndex: number, target: number, partitions: number[]): void {
-    const marks = new Uint8Array(4096);
+    const marks = new Uint8Array(PARTITION_COUNT);
     for (const p of partitions) marks[p] = 1;
     this.jobs.push({ requestId, nsIndex, target, partitions, marks, begun: false, store: null, resizeEpoch: -1, cursor: 0, records: 0 });
   }
@@ -58,7 +60,7 @@ export class Migrations {
   cancel(target: number): void {
     for (let i = this.jobs.length - 1; i >= 0; i--) {
       if (this.jobs[i].target !== target) continue;
-      this.reply(this.jobs[i].requestId, `migration to worker ${target} cancelled: it failed`, null);
+      this.reply(this.jobs[i].requestId, { code: Status.SERVER_ERROR, message: `migration to worker ${target} cancelled: it failed` }, null);
       this.jobs.splice(i, 1);
     }
   }

@@ -9,8 +9,6 @@ import { StopWritesReason } from '../shm/stats';
 import { workerShareBytes } from '../memory-sizing';
 import { voidTimeAfter } from '../shm/void-time';
 
-export { nowVoidSec, ttlOf } from '../shm/void-time';
-
 export class Namespace {
   readonly config: NamespaceConfig;
   /** Replaced only by a restore (src/worker/store-control.ts), between batches. */

@@ -26,7 +26,8 @@ import { DiskSpace, DiskState, diskStateName, type DiskStateCode } from '../stor
 import type { StorageFaults } from '../storage/storage-faults';
 import type { RecordStore } from '../shm/record-store';
 import type { LogWatermarks } from '../shm/stats';
-import { fillPutInput } from '../shm/record-input';
+import { fillPutInput } from '../snapshot/record-input';
+import { hasExpired } from '../shm/void-time';
 
 /** fdatasync one file (opened read-only: Linux syncs through any descriptor). */
 function syncFile(file: string): void {
@@ -273,7 +274,7 @@ export class NamespaceLog {
 function apply(store: RecordStore, view: import('../storage/log-record').LogRecordView, nowVoid: number): void {
   const b = view.buffer;
   const slot = store.lookup(b, view.digestOffset);
-  if (view.kind === LogRecordKind.TOMBSTONE || (view.kind === LogRecordKind.PUT && view.voidTime !== 0 && view.voidTime <= nowVoid)) {
+  if (view.kind === LogRecordKind.TOMBSTONE || (view.kind === LogRecordKind.PUT && hasExpired(view.voidTime, nowVoid))) {
     if (slot >= 0) store.remove(slot);
     return;
   }

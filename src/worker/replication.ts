@@ -13,7 +13,7 @@
 // waits for before answering the client (commit level all).
 
 import { AerieError } from '../errors';
-import { PARTITION_COUNT, REPL_DRAIN_MESSAGES_MAX } from '../constants';
+import { DIGEST_BYTES, PARTITION_COUNT, REPL_DRAIN_MESSAGES_MAX } from '../constants';
 import type { PartitionMap } from '../partition/map';
 import { ReplKind, ReplOffset, REPL_DELETE_BYTES, replMarkerBytes } from '../replication/format';
 import { SCAN_ALL_SETS } from '../protocol/internal';
@@ -97,7 +97,7 @@ export class ReplicationOut {
       const ring = this.rings[to]!;
       ring.bytes[at + ReplOffset.KIND] = ReplKind.DELETE;
       ring.bytes[at + ReplOffset.NS] = nsIndex;
-      copyInto(bytes, offset, offset + 20, ring.bytes, at + ReplOffset.DIGEST);
+      copyInto(bytes, offset, offset + DIGEST_BYTES, ring.bytes, at + ReplOffset.DIGEST);
     }
   }
 

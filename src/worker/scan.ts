@@ -13,7 +13,7 @@ import type { SetRegistry } from '../shm/set-registry';
 import { selectBins } from './bins';
 import { unpackValue } from '../protocol/codec';
 import type { Namespace } from './namespace';
-import { ttlOf } from './namespace';
+import { ttlOf } from '../shm/void-time';
 import type { Bins } from '../protocol/ops';
 import { Status } from '../errors';
 

@@ -14,12 +14,13 @@
 
 import { performance } from 'node:perf_hooks';
 import { DIGEST_BYTES, RESTORE_PAUSE_MS_MAX, SNAPSHOT_COPY_CHUNK_BYTES } from '../constants';
-import type { ControlFromWorker, StoreControlMessage } from '../protocol/internal';
+import { controlError, type ControlError, type ControlFromWorker, type StoreControlMessage } from './thread-messages';
 import { RecordStore, type RecordStoreAdoption, type RecordStoreOptions } from '../shm/record-store';
-import { nowVoidSec, type Namespace } from './namespace';
-import { checkRecord, type VerifyProblem } from '../jobs/verify';
-import type { CollectedVersion } from '../jobs/repair';
+import type { Namespace } from './namespace';
+import { checkRecord, type VerifyProblem } from '../shm/record-check';
+import type { CollectedVersion } from '../storage/record-version';
 import { Reader } from '../protocol/reader';
+import { hasExpired, nowVoidSec } from '../shm/void-time';
 
 export interface RepairOutcome {
   digest: string;
@@ -65,7 +66,7 @@ export class StoreControl {
       try {
         this.reply(m.requestId, null, this.handle(m));
       } catch (err) {
-        this.reply(m.requestId, String((err as Error)?.message ?? err), null);
+        this.reply(m.requestId, controlError(err), null);
       }
     }
     if (this.held !== null && nowMs > this.held.untilMs) {
@@ -140,7 +141,7 @@ export class StoreControl {
       const restored: string[] = [];
       for (const d of candidates) {
         const v = byDigest.get(d)?.version ?? null;
-        if (v === null || (v.voidTime !== 0 && v.voidTime <= nowVoid)) continue;
+        if (v === null || hasExpired(v.voidTime, nowVoid)) continue;
         const db = Buffer.from(d, 'hex');
         if (store.lookup(db, 0) >= 0) continue; // a sound record of that digest is already there
         const key = v.key;
@@ -175,7 +176,7 @@ export class StoreControl {
     return { memory, sequence: ns.log?.writer.lastSequence ?? 0, records: s.recordCount, masterRecords: this.masterRecords(ns), pauseMs: performance.now() - started };
   }
 
-  private reply(requestId: number, error: string | null, value: unknown): void {
+  private reply(requestId: number, error: ControlError | null, value: unknown): void {
     this.send({ type: 'reply', requestId, error, value });
   }
 }

@@ -10,7 +10,8 @@ import t from 'tap';
 import { RunOutput, commitRun, compactionTmpName, forEachSealedRecord, removeCompactionLeftovers } from '../../src/storage/compaction-files';
 import { LogRecordKind } from '../../src/storage/log-record';
 import { recoverLog } from '../../src/storage/recovery';
-import { StorageError, listSegments, segmentFileName } from '../../src/storage/segment-files';
+import { StorageError } from '../../src/storage/storage-error';
+import { listSegments, segmentFileName } from '../../src/storage/segment-files';
 import { SegmentWriter } from '../../src/storage/segment-writer';
 import { binsBytesFor, inputFor, makeTempDir, mismatch } from './helpers/records';
 

@@ -8,7 +8,8 @@ import t from 'tap';
 import { Status } from '../../src/errors';
 import { type RecoveryOptions, type RecoveryReport, recoverLog } from '../../src/storage/recovery';
 import { SegmentWriter } from '../../src/storage/segment-writer';
-import { StorageError, listSegments, segmentFileName } from '../../src/storage/segment-files';
+import { StorageError } from '../../src/storage/storage-error';
+import { listSegments, segmentFileName } from '../../src/storage/segment-files';
 import { inputFor, makeTempDir, mismatch } from './helpers/records';
 import { Random, testSeed } from '../helpers/values';
 

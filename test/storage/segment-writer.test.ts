@@ -7,7 +7,8 @@ import * as path from 'node:path';
 import t from 'tap';
 import { Status } from '../../src/errors';
 import { type SyncEvent, SegmentWriter, type SyncMode } from '../../src/storage/segment-writer';
-import { StorageError, listSegments, segmentFileName } from '../../src/storage/segment-files';
+import { StorageError } from '../../src/storage/storage-error';
+import { listSegments, segmentFileName } from '../../src/storage/segment-files';
 import { inputFor, makeTempDir, recoverAll } from './helpers/records';
 
 for (const syncMode of ['inline', 'threadpool'] as SyncMode[]) {

@@ -1,10 +1,12 @@
 // A stored record as a log record's input: the log, a snapshot part and compaction all write
 // records in the log's format, and this fills the one reusable input from the store without
-// copying a byte (the input's ranges point into the record's arena block).
+// copying a byte (the input's ranges point into the record's arena block). It joins the store
+// (shm) and the log format (storage), so it lives above both, where the snapshot writer and the
+// worker's log reach it.
 
 import type { LogRecordInput } from '../storage/log-record';
 import { LogRecordKind } from '../storage/log-record';
-import { RECORD_HEADER_BYTES, type RecordStore } from './record-store';
+import { RECORD_HEADER_BYTES, type RecordStore } from '../shm/record-store';
 
 /** Points `input` at the record now at `slot`: a PUT of its full current version. */
 export function fillPutInput(input: LogRecordInput, store: RecordStore, slot: number): void {

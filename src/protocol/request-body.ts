@@ -1,11 +1,13 @@
 // Parses a request body (the client's msgpack map) into one reused struct, so the worker
-// allocates nothing per request beyond the values it must decode (bins, ops). Unknown fields are
-// rejected: a misspelt policy must fail loudly rather than be ignored.
+// allocates nothing per request beyond the values it must decode (bins, ops); the primary reads
+// bin names with it too. Unknown fields are rejected: a misspelt policy must fail loudly rather
+// than be ignored. Which fields exist is src/protocol/body-fields.ts.
 
 import { BINS_PER_RECORD_MAX, VALUE_DEPTH_MAX } from '../constants';
 import { AerieError, Status } from '../errors';
-import { Exists, GenPolicy, Ttl } from '../protocol/ops';
-import { Reader } from '../protocol/reader';
+import { PRIMARY_ONLY_FIELDS } from './body-fields';
+import { Exists, GenPolicy, Ttl } from './ops';
+import { Reader } from './reader';
 
 export class RequestFields {
   bins: unknown = undefined;
@@ -58,8 +60,8 @@ function readBinNames(r: Reader): string[] | null {
 
 /**
  * Reads the body map at r.pos..end into f. `readBins` says whether `bins` holds values (PUT) or
- * names (GET, BATCH_GET, SCAN). Fields that only the primary uses (ns, set, key, digest, keys,
- * cursor, pageSize, beforeMs) are skipped, except `key`, whose raw bytes are kept for sendKey.
+ * names (GET, BATCH_GET, SCAN). Fields that only the primary uses (PRIMARY_ONLY_FIELDS) are
+ * skipped; of `key`, which the primary reads too, the raw bytes are kept for sendKey.
  */
 export function parseBody(r: Reader, end: number, f: RequestFields, binsAreValues: boolean): void {
   f.reset();
@@ -102,18 +104,9 @@ export function parseBody(r: Reader, end: number, f: RequestFields, binsAreValue
         r.skipValue();
         f.keyEnd = r.pos;
         break;
-      case 'ns':
-      case 'set':
-      case 'digest':
-      case 'keys':
-      case 'cursor':
-      case 'pageSize':
-      case 'beforeMs':
-      case 'commitLevel':
-        r.skipValue();
-        break;
       default:
-        bad(`unknown field '${field}'`);
+        if (!PRIMARY_ONLY_FIELDS.has(field)) bad(`unknown field '${field}'`);
+        r.skipValue();
     }
   }
   if (r.pos !== end) bad('trailing bytes after the body');

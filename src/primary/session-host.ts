@@ -1,0 +1,150 @@
+// What every session asks of the node (src/primary/session.ts, SessionHost): HELLO's body, INFO,
+// the admin requests (VERIFY, SNAPSHOT, WORKER_RESTART, FAULT), and one flush per turn.
+
+import * as C from '../constants';
+import type { NodeConfig } from '../config';
+import { AerieError, Status } from '../errors';
+import { PROTOCOL_VERSION } from '../protocol/ops';
+import type { AnswerBudget } from './answer-budget';
+import type { CompactionScheduler } from './compaction-scheduler';
+import type { Router } from './router';
+import type { Session, SessionHost } from './session';
+import type { SnapshotManager } from './snapshots';
+import type { Supervisor } from './supervisor';
+import type { Verifier } from './verify-repair';
+import type { WorkerHandle } from './worker-handle';
+
+/** The node's client connections: the sessions open now, their counts for INFO, and shutdown. */
+export interface ClientConnections {
+  readonly sessions: Set<Session>;
+  readonly counts: { open: number; opened: number; closed: number };
+  /** Set once shutdown begins: new connections and requests are refused. */
+  draining: boolean;
+}
+
+export interface SessionHostParts {
+  config: NodeConfig;
+  version: string;
+  router: Router;
+  budget: AnswerBudget;
+  workers: WorkerHandle[];
+  supervisor: Supervisor;
+  compaction: CompactionScheduler;
+  snapshots: SnapshotManager;
+  verifier: Verifier;
+  clients: ClientConnections;
+  flushes: FlushQueue;
+  info(): Record<string, unknown>;
+}
+
+/** Sessions with output this turn, each flushed once after the turn's messages are handled. */
+export class FlushQueue {
+  private readonly pending: Session[] = [];
+  private scheduled = false;
+
+  schedule(session: Session): void {
+    this.pending.push(session);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.flushAll());
+    }
+  }
+
+  flushAll(): void {
+    this.scheduled = false;
+    for (const s of this.pending) s.flush();
+    this.pending.length = 0;
+  }
+}
+
+export function buildSessionHost(parts: SessionHostParts): SessionHost {
+  const { config, router, budget, compaction, verifier, clients } = parts;
+  return {
+    router,
+    inFlightMax: config.service.inFlightPerConnectionMax,
+    budget,
+    frameBytesMax: config.service.frameBytesMax,
+    helloTimeoutMs: config.service.helloTimeoutMs,
+    helloBody: () => helloBody(config, parts.version, parts.workers.length),
+    infoBody: oncePerTurn(parts.info),
+    // A repair reads the log while compaction could rewrite it: they take turns.
+    verify: (ns, repair) => (repair ? compaction.exclusive(() => verifier.run(ns, true)) : verifier.run(ns, false)),
+    scheduleFlush: (s) => parts.flushes.schedule(s),
+    closed: (s) => {
+      if (clients.sessions.delete(s)) {
+        clients.counts.open--;
+        clients.counts.closed++;
+      }
+    },
+    draining: () => clients.draining,
+    snapshot: (action, ns, id) => runSnapshotAction(parts, action, ns, id),
+    restartWorker: (body) => {
+      const worker = workerToRestart(body, parts.workers.length);
+      return worker === null ? Promise.reject(new AerieError(Status.PARAMETER, `WORKER_RESTART needs {worker: 0..${parts.workers.length - 1}}`)) : parts.supervisor.restartNow(worker);
+    },
+    fault: (worker, _kind) => faultTarget(config, parts.workers, worker),
+  };
+}
+
+function helloBody(config: NodeConfig, version: string, workerCount: number): unknown {
+  return {
+    node: 'aerie',
+    version,
+    protocol: PROTOCOL_VERSION,
+    workers: workerCount,
+    namespaces: config.namespaces.map((ns) => ns.name),
+    limits: {
+      frameBytesMax: config.service.frameBytesMax,
+      requestsPerFrameMax: C.REQUESTS_PER_FRAME_MAX,
+      inFlightPerConnectionMax: config.service.inFlightPerConnectionMax,
+      batchKeysMax: C.BATCH_KEYS_MAX,
+      scanPageRecordsMax: C.SCAN_PAGE_RECORDS_MAX,
+      recordBytesMax: Math.max(...config.namespaces.map((ns) => ns.recordBytesMax)),
+    },
+  };
+}
+
+/**
+ * One INFO body per event-loop turn: building one walks every partition of every worker, so a
+ * frame of REQUESTS_PER_FRAME_MAX INFOs must not cost as many walks.
+ */
+function oncePerTurn(build: () => Record<string, unknown>): () => Record<string, unknown> {
+  let thisTurn: Record<string, unknown> | null = null;
+  return () => {
+    if (thisTurn === null) {
+      thisTurn = build();
+      setImmediate(() => {
+        thisTurn = null;
+      });
+    }
+    return thisTurn;
+  };
+}
+
+/** SNAPSHOT: create and restore swap stores and release segments, so compaction waits for them. */
+function runSnapshotAction(parts: SessionHostParts, action: string, ns: string, id: string | null): Promise<unknown> {
+  const { compaction, snapshots } = parts;
+  if (action === 'create') return compaction.exclusive(() => snapshots.create(ns));
+  if (action === 'list') return Promise.resolve(snapshots.list(ns));
+  if (action === 'restore') return compaction.exclusive(() => snapshots.restore(ns, id ?? ''));
+  if (action === 'delete') return snapshots.delete(ns, id ?? '');
+  return Promise.reject(new AerieError(Status.PARAMETER, `unknown snapshot action '${action}' (create, list, restore, delete)`));
+}
+
+/** The worker index of WORKER_RESTART's body, which must be exactly {worker: index}; null otherwise. */
+function workerToRestart(body: unknown, workerCount: number): number | null {
+  const b = body as { worker?: unknown } | null;
+  const fields = b !== null && typeof b === 'object' ? Object.keys(b) : [];
+  const worker = fields.length === 1 && fields[0] === 'worker' ? b!.worker : undefined;
+  if (typeof worker !== 'number' || !Number.isInteger(worker) || worker < 0 || worker >= workerCount) return null;
+  return worker;
+}
+
+/** The worker a FAULT request targets; FAIL_FORBIDDEN unless the configuration enables faults. */
+function faultTarget(config: NodeConfig, workers: WorkerHandle[], worker: number): WorkerHandle {
+  if (!config.supervisor.faultInjection) {
+    throw new AerieError(Status.FAIL_FORBIDDEN, 'fault injection is disabled (supervisor.faultInjection)');
+  }
+  if (!Number.isInteger(worker) || worker < 0 || worker >= workers.length) throw new AerieError(Status.PARAMETER, `worker must be 0..${workers.length - 1}`);
+  return workers[worker];
+}

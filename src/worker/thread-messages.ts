@@ -1,0 +1,103 @@
+// The messages between the primary and a worker thread outside the rings: what a thread
+// receives at start-up, and the rare control messages over postMessage both ways (never one per
+// request). The worker side (src/worker/main.ts) and the pool side (src/primary/worker-handle.ts)
+// share these types (and how an error crosses) and nothing else; the ring layouts are src/protocol/internal.ts.
+
+import type { NamespaceConfig } from '../config';
+import { AerieError, Status } from '../errors';
+import type { VerifyProblem } from '../shm/record-check';
+import type { RecordStoreAdoption } from '../shm/record-store';
+import type { CollectedVersion } from '../storage/record-version';
+
+/** Control messages over postMessage: rare, never per request. */
+export type ControlToWorker =
+  | { type: 'stop' }
+  /** A peer's thread restarted: wake it through its new request ring. */
+  | { type: 'peer-ring'; worker: number; sab: SharedArrayBuffer }
+  /** The channel from -> to was replaced (its reader is copied whole): use the new one. */
+  | { type: 'repl-ring'; from: number; to: number; sab: SharedArrayBuffer }
+  /** Copy these partitions to `target` (docs/replication.md); answered with {records} after END. */
+  | { type: 'migrate'; requestId: number; nsIndex: number; target: number; partitions: number[] }
+  /** `target` died: drop the migrations to it. */
+  | { type: 'migrate-cancel'; target: number }
+  /** Copy the namespace's store now, between two batches (a snapshot's point in time). */
+  | { type: 'snapshot'; requestId: number; nsIndex: number }
+  /** Put this restored store in place and hold every request until commit or abort. */
+  | { type: 'restore-swap'; requestId: number; nsIndex: number; memory: RecordStoreAdoption }
+  /** The restore is durable: drop the old store and serve again. */
+  | { type: 'restore-commit'; requestId: number; nsIndex: number }
+  /** The restore failed elsewhere: put the old store back and serve again. */
+  | { type: 'restore-abort'; requestId: number; nsIndex: number }
+  /** A repair begins: note every digest written from now on (its versions are being read). */
+  | { type: 'repair-watch'; requestId: number; nsIndex: number }
+  /** Replace the damaged records with their newest durable versions, unless written since. */
+  | {
+      type: 'repair-apply'; requestId: number; nsIndex: number;
+      problems: VerifyProblem[]; versions: CollectedVersion[];
+    }
+  | { type: 'repair-cancel'; requestId: number; nsIndex: number };
+export type StoreControlMessage = Exclude<ControlToWorker, { type: 'stop' | 'peer-ring' | 'repl-ring' | 'migrate-cancel' }>;
+export type ControlFromWorker =
+  | { type: 'ready' }
+  | { type: 'store'; nsIndex: number; indexSab: SharedArrayBuffer; controlSab: SharedArrayBuffer; arenaStatsSab: SharedArrayBuffer }
+  | { type: 'repaired'; nsIndex: number; checked: number; fixed: number; dropped: number }
+  | {
+      type: 'recovered'; nsIndex: number; adopted: boolean; records: number; elapsedMs: number; recordsPerSecond: number; tornBytes: number;
+      /** Damaged regions skipped (recoverySkipCorrupt), their bytes, and the first of them. */
+      skippedRegions: number; skippedBytes: number; firstSkipped: string | null;
+    }
+  | { type: 'index-resized'; nsIndex: number; sab: SharedArrayBuffer }
+  | { type: 'block'; nsIndex: number; blockIndex: number; sab: SharedArrayBuffer }
+  | { type: 'fatal'; message: string }
+  /** The thread's last message at a stop: whether every file namespace's log closed without error. */
+  | { type: 'stopped'; logsClosed: boolean }
+  /** The answer to a StoreControlMessage: a value, or the error that stopped it, code and all. */
+  | { type: 'reply'; requestId: number; error: ControlError | null; value: unknown };
+
+/** An error crossing the thread boundary: its result code (src/errors.ts Status) and message. */
+export interface ControlError {
+  code: number;
+  message: string;
+}
+
+/** An error thrown while handling a control message, as it crosses back: a bare Error is SERVER_ERROR. */
+export function controlError(err: unknown): ControlError {
+  if (err instanceof AerieError) return { code: err.code, message: err.message };
+  return { code: Status.SERVER_ERROR, message: String((err as Error)?.message ?? err) };
+}
+
+/** The shared memory of one namespace's store on one worker, kept by the primary. */
+export interface StoreMemory {
+  indexSab: SharedArrayBuffer | null;
+  controlSab: SharedArrayBuffer | null;
+  arenaStatsSab: SharedArrayBuffer | null;
+  blocks: SharedArrayBuffer[];
+}
+
+/** What a worker receives at start-up. */
+export interface WorkerInit {
+  workerIndex: number;
+  workerCount: number;
+  requestRing: SharedArrayBuffer;
+  responseRing: SharedArrayBuffer;
+  partitionMap: SharedArrayBuffer;
+  /** Per namespace, the copies of each partition (replicationFactor capped at the workers). */
+  copies: number[];
+  /** Replication channels, [from * workerCount + to] (null on the diagonal), and their flags. */
+  replRings: (SharedArrayBuffer | null)[];
+  replFlags: SharedArrayBuffer;
+  /** Every worker's current request ring (to wake a replica after writing its channel). */
+  peerRequestRings: (SharedArrayBuffer | null)[];
+  /** [nsIndex, setId, beforeMs]: the latest truncate of each set (SCAN_ALL_SETS: the namespace) sent so far. */
+  truncateCutoffs: [number, number, number][];
+  stats: SharedArrayBuffer;
+  setRegistries: SharedArrayBuffer[];
+  namespaces: NamespaceConfig[];
+  /**
+   * Per namespace, for a cold start of a file namespace: the snapshot part to load first and the
+   * last log sequence it covers (replay starts after it); null to replay the whole log.
+   */
+  bases: ({ directory: string; sequence: number } | null)[];
+  /** Per namespace, the store a dead predecessor left to adopt (null: start empty). */
+  adopt: (StoreMemory | null)[] | null;
+}
