@@ -17,13 +17,13 @@ import { startNode, type AerieNode } from '../../src/primary/node';
 import { decodeAt, LogRecordView } from '../../src/storage/log-record';
 import { listSegments, logDirectory, segmentFileName } from '../../src/storage/segment-files';
 import { Status } from '../../src/errors';
-import { prng } from '../helpers/node';
+import { prng, testSeed } from '../helpers/prng';
 
 const run = promisify(execFile);
 const CLI = path.join(__dirname, '..', '..', 'src', 'cli', 'main.js');
-const SEED = Number(process.env.AERIE_TEST_SEED ?? Math.floor(Math.random() * 2 ** 31));
-t.comment(`seed ${SEED} (AERIE_TEST_SEED=${SEED} replays it)`);
-const random = prng(SEED);
+const seed = testSeed();
+t.comment(`seed ${seed} (AERIE_SEED=${seed} replays it)`);
+const random = prng(seed);
 const KEYS = 400;
 
 interface Running {
