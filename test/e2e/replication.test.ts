@@ -137,7 +137,6 @@ t.test('a partition whose every copy is down is unavailable; the others are serv
   await t.resolves(client.get(ks.find((k) => masterOf(k, 3) === 0)!), 'one copy down: served by its replica');
   await client.injectFault({ worker: 1, kind: 'crash' });
   await workersWhen(client, (w) => w[1].state === 'failed', 'worker 1 given up on');
-  await sleep(100);
   const holders = (k: Key) => [0, 1].map((j) => holderOf(partitionOf(k.digest), 3, j));
   const lost = ks.filter((k) => holders(k).every((w) => w !== 2));
   const kept = ks.filter((k) => holders(k).includes(2));
