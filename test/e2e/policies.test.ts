@@ -1,7 +1,8 @@
 // Proves the record-exists, generation and TTL policies through a real node, including real expiry.
 import t from 'tap';
 import { Key, status } from '../../src/index';
-import { sleep, startTestNode } from '../helpers/node';
+import { startTestNode } from '../helpers/node';
+import { waitFor, waitForValue } from '../helpers/wait';
 
 t.test('record-exists policies', async (t) => {
   const { client } = await startTestNode(t);
@@ -74,7 +75,8 @@ t.test('ttl: never, namespace default, unchanged, seconds, and real expiry', asy
   const gone = new Key('test', 'ttl', 'expiring');
   await client.put(gone, { v: 1 }, { ttl: 1 });
   t.ok(await client.exists(gone), 'visible before expiry');
-  await sleep(2100);
+  // A TTL of 1 s rounds its void-time up to a whole second: gone within 2 s, waited for with room.
+  await waitFor(async () => (await client.exists(gone)) === null, { what: 'the record with TTL 1 s to expire', timeoutMs: 10_000, intervalMs: 100 });
   t.equal(await client.exists(gone), null, 'invisible once expired');
   await t.rejects(client.get(gone), { code: status.KEY_NOT_FOUND });
   t.equal((await client.put(gone, { v: 2 }, undefined, { exists: 'create-only' })).gen, 1, 'an expired record is absent for create-only');
@@ -88,9 +90,7 @@ t.test('expired records are reclaimed in the background', async (t) => {
   await Promise.all(puts);
   const recordsOf = async () => ((await client.info()).namespaces as { records: number }[])[0].records;
   // INFO's counts are published by the workers every few tens of milliseconds.
-  for (const until = Date.now() + 2000; (await recordsOf()) < 500 && Date.now() < until;) await sleep(20);
-  t.equal(await recordsOf(), 500);
-  const deadline = Date.now() + 15_000;
-  while ((await recordsOf()) > 0 && Date.now() < deadline) await sleep(200);
+  t.equal(await waitForValue(recordsOf, (n) => n >= 500, { what: 'INFO to count the 500 records', timeoutMs: 2000, intervalMs: 20 }), 500);
+  await waitForValue(recordsOf, (n) => n === 0, { what: 'the sweep to remove every expired record', timeoutMs: 15_000, intervalMs: 200 });
   t.equal(await recordsOf(), 0, 'the sweep removed every expired record without reads');
 });
