@@ -13,6 +13,7 @@ import { Key } from '../../src/client/index';
 import { main } from '../../src/cli/main';
 import { checkBackupFile } from '../../src/backup/file-reader';
 import { startTestNode } from '../helpers/node';
+import { waitForValue } from '../helpers/wait';
 
 // Compiled, this file is dist/test/backup/cli.test.js and the CLI dist/src/cli/main.js.
 const CLI = join(__dirname, '..', '..', 'src', 'cli', 'main.js');
@@ -113,7 +114,7 @@ t.test('on a terminal, a progress line is drawn on stderr and cleared', async (t
   await Promise.all(Array.from({ length: 2000 }, (_, i) => client.put(new Key('test', null, i), { i })));
   // INFO's record counts are published by the workers a little after the writes.
   const infoRecords = async () => ((await client.info()).namespaces as { records: number }[])[0].records;
-  for (const deadline = Date.now() + 10_000; (await infoRecords()) < 2000 && Date.now() < deadline;) await new Promise((resolve) => setTimeout(resolve, 50));
+  await waitForValue(infoRecords, (n) => n >= 2000, { what: 'INFO to count the 2000 records', timeoutMs: 10_000, intervalMs: 50 });
   const capture = () => {
     const stream = new PassThrough();
     let text = '';

@@ -7,7 +7,8 @@ import { Client, connect, Key } from '../../src/client';
 import { AerieError, Status } from '../../src/errors';
 import { Op, PUSH_ID } from '../../src/protocol/ops';
 import { responseFrame } from '../helpers/frames';
-import { DEFAULT_HELLO, MockNode, until, type MockRequest } from '../helpers/scripted-node';
+import { DEFAULT_HELLO, MockNode, type MockRequest } from '../helpers/scripted-node';
+import { waitFor } from '../helpers/wait';
 
 const key = new Key('test', 'demo', 'k');
 
@@ -48,13 +49,14 @@ t.test('the server in-flight limit lowers maxInFlight', async (t) => {
     await node.close();
   });
   const calls = Array.from({ length: 10 }, () => client.ping());
-  await until(() => held.length === 3);
+  await waitFor(() => held.length === 3, { what: 'the node to hold 3 requests', intervalMs: 5 });
+  // A quiet window for the negative check: a fourth request sent past the limit would arrive in it.
   await new Promise((resolve) => setTimeout(resolve, 20));
   t.equal(held.length, 3, 'never more than the server allows');
   t.equal(client.queuedCount, 7);
   let answered = 0;
   while (answered < calls.length) {
-    await until(() => held.length > 0);
+    await waitFor(() => held.length > 0, { what: 'the node to hold a request', intervalMs: 5 });
     t.ok(client.inFlightCount <= 3, `in flight ${client.inFlightCount}`);
     for (const request of held.splice(0)) {
       request.reply(0);
@@ -102,11 +104,11 @@ t.test('calls made while disconnected wait and are sent after reconnect', async 
   const client = await connect({ hosts: node.host });
   t.teardown(() => client.close());
   await node.close();
-  await until(() => client.state === 'reconnecting');
+  await waitFor(() => client.state === 'reconnecting', { what: 'the client to be reconnecting', intervalMs: 5 });
   const errors: AerieError[] = [];
   client.on('error', (error) => errors.push(error));
   const write = client.put(key, { a: 1 }, undefined, { timeoutMs: 10_000 });
-  await new Promise((resolve) => setTimeout(resolve, 150));
+  await waitFor(() => errors.length >= 1, { what: 'a failed reconnect attempt to be reported', intervalMs: 5 });
   t.ok(errors.length >= 1, 'failed reconnect attempts are reported as error events');
   t.equal(errors[0].code, Status.SERVER_NOT_AVAILABLE);
   const revived = await MockNode.start({ port, onRequest: (r) => r.reply(0, { gen: 1, ttl: -1 }) });
@@ -120,7 +122,7 @@ t.test('a queued call that outlives its timeout while disconnected is not in dou
   const client = await connect({ hosts: node.host });
   t.teardown(() => client.close());
   await node.close();
-  await until(() => client.state === 'reconnecting');
+  await waitFor(() => client.state === 'reconnecting', { what: 'the client to be reconnecting', intervalMs: 5 });
   await t.rejects(client.put(key, { a: 1 }, undefined, { timeoutMs: 30 }), { code: Status.SERVER_NOT_AVAILABLE, inDoubt: false });
 });
 
@@ -129,7 +131,7 @@ t.test('reconnect: false closes the client on the first loss', async (t) => {
   t.teardown(() => node.close());
   const client = await connect({ hosts: node.host, reconnect: false });
   const read = client.get(key).catch((error: AerieError) => error);
-  await until(() => node.requests.length === 1);
+  await waitFor(() => node.requests.length === 1, { what: 'the node to receive the request', intervalMs: 5 });
   node.dropAll();
   const error = (await read) as AerieError;
   t.equal(error.code, Status.CONNECTION_CLOSED, 'a read that cannot be re-sent');
@@ -145,7 +147,7 @@ t.test('a peer that stops answering pings is dropped and replaced', async (t) =>
   t.teardown(() => client.close());
   const lost = new Promise((resolve) => client.once('disconnected', resolve));
   await lost;
-  await until(() => client.state === 'connected');
+  await waitFor(() => client.state === 'connected', { what: 'the client to be connected again', intervalMs: 5 });
   t.ok(frozen.hellos.length >= 2, 'reconnected after the dead connection was dropped');
 });
 
@@ -158,7 +160,7 @@ t.test('close(): in-flight writes in doubt, queued calls never sent, later calls
   await starting;
   const write = client.put(key, { a: 1 }).catch((error: AerieError) => error);
   const queued = client.put(key, { a: 2 }).catch((error: AerieError) => error);
-  await until(() => node.requests.length === 1);
+  await waitFor(() => node.requests.length === 1, { what: 'the node to receive the request', intervalMs: 5 });
   await client.close();
   t.match(await write, { code: Status.CONNECTION_CLOSED, inDoubt: true });
   t.match(await queued, { code: Status.SERVER_NOT_AVAILABLE, inDoubt: false });
@@ -200,11 +202,12 @@ t.test('GOAWAY: requests in flight are answered, DRAINED sent, then a new connec
     await node.close();
   });
   const write = client.put(key, { a: 1 });
-  await until(() => held.length === 1);
+  await waitFor(() => held.length === 1, { what: 'the node to hold the write', intervalMs: 5 });
   const socket = held[0].socket;
   socket.send(responseFrame([[PUSH_ID, 0, { event: 'goaway', reason: 'node shutting down' }]]));
-  await until(() => drained !== null);
+  await waitFor(() => drained !== null, { what: 'the client to send DRAINED', intervalMs: 5 });
   const later = client.put(key, { a: 2 }); // made after GOAWAY: waits for the next connection
+  // A quiet window for the negative check: a request sent on the draining connection would arrive in it.
   await new Promise((resolve) => setTimeout(resolve, 20));
   t.equal(held.length, 1, 'nothing new was sent on the draining connection');
   held[0].reply(0, { gen: 1, ttl: -1 });

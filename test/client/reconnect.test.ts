@@ -3,12 +3,16 @@
 import t from 'tap';
 import { HostRotation, parseHost, reconnectDelayMs } from '../../src/client/reconnect';
 import { CLIENT_RECONNECT_DELAY_MS_MAX, CLIENT_RECONNECT_DELAY_MS_MIN } from '../../src/constants';
+import { prng, testSeed } from '../helpers/prng';
 
 t.test('delays stay within bounds and double until capped', async (t) => {
+  const seed = testSeed();
+  t.comment(`seed ${seed} (AERIE_SEED=${seed} replays it)`);
   const low = () => 0;
   const high = () => 0.999999;
+  const seeded = prng(seed);
   for (let attempt = 0; attempt < 100; attempt++) {
-    for (const random of [low, high, Math.random]) {
+    for (const random of [low, high, seeded]) {
       const delayMs = reconnectDelayMs(attempt, random);
       t.ok(delayMs >= CLIENT_RECONNECT_DELAY_MS_MIN && delayMs <= CLIENT_RECONNECT_DELAY_MS_MAX, `attempt ${attempt}: ${delayMs}`);
     }

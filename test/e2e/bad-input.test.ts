@@ -4,7 +4,8 @@ import t from 'tap';
 import { pack } from 'msgpackr';
 import { Key, status } from '../../src/index';
 import { rawPeer } from '../helpers/raw';
-import { prng, startTestNode } from '../helpers/node';
+import { startTestNode } from '../helpers/node';
+import { prng, testSeed } from '../helpers/prng';
 
 t.test('bad frames close their own connection only', async (t) => {
   const { client, url } = await startTestNode(t, (c) => {
@@ -103,7 +104,8 @@ t.test('requests before HELLO are refused', async (t) => {
 
 t.test('random garbage never crashes the node', async (t) => {
   const { client, url } = await startTestNode(t);
-  const seed = Number(process.env.SEED ?? Date.now() % 1e9);
+  const seed = testSeed();
+  t.comment(`seed ${seed} (AERIE_SEED=${seed} replays it)`);
   const rand = prng(seed);
   const valid = pack([[1, 2, { ns: 'test', set: 's', key: 'fuzz', bins: { a: [1, 'x', { b: 2 }] } }]]);
   for (let round = 0; round < 200; round++) {

@@ -1,13 +1,14 @@
 // Proves no acknowledged write is lost and no read lies while workers are crashed, exited, hung
 // and stalled over and over under concurrent load, with two copies of every partition (each
 // failure promotes replicas, each restart rebuilds from them), and that the copies end identical.
-// Seeded (SEED=… replays the fault schedule): a register workload (generation-checked puts,
+// Seeded (AERIE_SEED=… replays the fault schedule): a register workload (generation-checked puts,
 // reads that must never go back in time), a counter workload (every final count lies between
 // acknowledged and attempted increments) and a set workload (every acknowledged create-only
 // insert is present).
 import t from 'tap';
 import { connect, Key, ops, status, type Client } from '../../src/index';
-import { prng, sleep, startTestNode, waitStable } from '../helpers/node';
+import { sleep, startTestNode, waitStable } from '../helpers/node';
+import { prng, testSeed } from '../helpers/prng';
 import { compareCopies, waitInSync } from '../helpers/replicas';
 
 const DURATION_MS = Number(process.env.CHAOS_MS ?? 8000);
@@ -19,8 +20,8 @@ type Outcome = 'ok' | 'doubt' | 'failed';
 const outcomeOf = (e: unknown): Outcome => ((e as { inDoubt?: boolean }).inDoubt ? 'doubt' : 'failed');
 
 t.test('chaos: faults under load lose nothing acknowledged', async (t) => {
-  const seed = Number(process.env.SEED ?? Math.floor(Math.random() * 1e9));
-  t.comment(`seed ${seed}`);
+  const seed = testSeed();
+  t.comment(`seed ${seed} (AERIE_SEED=${seed} replays it)`);
   const rand = prng(seed);
   const { client: admin, url, node } = await startTestNode(t, (c) => {
     c.workers.count = 3;

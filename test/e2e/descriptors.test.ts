@@ -10,7 +10,8 @@ import * as path from 'node:path';
 import { connect, Key, type Client } from '../../src/index';
 import { startCliNode } from '../helpers/cli-node';
 import WebSocket from 'ws';
-import { sleep, startTestNode } from '../helpers/node';
+import { startTestNode } from '../helpers/node';
+import { waitFor, waitForValue } from '../helpers/wait';
 
 const DESCRIPTORS_MAX = 1024;
 const SLOW_SOCKETS = 1000;
@@ -43,14 +44,6 @@ function slowSocket(port: number, sockets: Set<Socket>, closedByNode: { count: n
       resolve();
     });
   });
-}
-
-async function waitFor(what: string, check: () => Promise<boolean> | boolean): Promise<void> {
-  const deadline = Date.now() + WAIT_MS;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
 }
 
 type WorkerInfo = { index: number; state: string; restarts: number };
@@ -92,10 +85,8 @@ t.test('1,000 slow sockets under ulimit -n 1024 while a worker restarts', async 
 
   // A worker dies in the middle of the attack: its restart needs descriptors (its thread, its file).
   await probe.injectFault({ worker: 1, kind: 'crash' });
-  await waitFor('worker 1 to restart', async () => {
-    const ws = (await probe!.info()).workers as WorkerInfo[];
-    return ws[1].restarts >= 1 && ws.every((w) => w.state === 'up');
-  });
+  const workersNow = async () => (await probe!.info()).workers as WorkerInfo[];
+  await waitForValue(workersNow, (ws) => ws[1].restarts >= 1 && ws.every((w) => w.state === 'up'), { what: 'worker 1 to restart', timeoutMs: WAIT_MS, intervalMs: 100 });
   for (let i = 0; i < 500; i++) {
     const key = new Key('test', 'fds', `during-${i}`);
     await probe.put(key, { i });
@@ -104,7 +95,7 @@ t.test('1,000 slow sockets under ulimit -n 1024 while a worker restarts', async 
   await probe.ping();
 
   // Sockets that never finish the upgrade are the node's to drop, long before they give up.
-  await waitFor('the node to drop every slow socket', () => sockets.size === 0);
+  await waitFor(() => sockets.size === 0, { what: 'the node to drop every slow socket', timeoutMs: WAIT_MS, intervalMs: 100 });
   t.ok(closedByNode.count >= SLOW_SOCKETS - 10, `the node closed ${closedByNode.count} of ${SLOW_SOCKETS} slow sockets itself`);
 
   const info = await probe.info();
@@ -131,7 +122,7 @@ t.test('sockets are capped from their first byte; a session without HELLO is clo
   const closedByNode = { count: 0 };
   // The SDK client holds one socket: three more fit, the other five are destroyed on arrival.
   for (let i = 0; i < 8; i++) await slowSocket(port, sockets, closedByNode);
-  await waitFor('the node to drop every slow socket', () => sockets.size === 0);
+  await waitFor(() => sockets.size === 0, { what: 'the node to drop every slow socket', timeoutMs: WAIT_MS, intervalMs: 100 });
   const counts = ((await client.info()).descriptors as { sockets: { refused: number; handshakeTimeouts: number; open: number } }).sockets;
   t.equal(counts.refused, 5, 'past the cap, destroyed at once');
   t.equal(counts.handshakeTimeouts, 3, 'the others, once their upgrade took too long');

@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { AerieError, Key, status } from '../../src/index';
 import type { Client } from '../../src/client/index';
-import { sleep, startTestNode, waitStable, type ConfigPatch } from '../helpers/node';
+import { startTestNode, waitStable, type ConfigPatch } from '../helpers/node';
+import { waitForValue } from '../helpers/wait';
 
 type NsInfo = { stopWrites: boolean; disk: { state: string; freeBytes: number; reserveBytes: number } | null };
 type WorkerInfo = { state: string; restarts: number };
@@ -93,7 +94,9 @@ t.test('a real 20 MB tmpfs filled by writes', { skip }, async (t) => {
   const first = await fillUntilRefused(t, client, 0, 100_000);
   t.ok(first.acked.length > 1000, `${first.acked.length} writes acknowledged before the reserve`);
   t.ok(first.refused > 0, 'then writes were refused SERVER_MEM');
-  const state = await disk(client);
+  // INFO's namespace figures are published by the workers every 50 ms: right after the refusal
+  // they may still show the free space before the last writes (they did, 2 runs in 3).
+  const state = await waitForValue(() => disk(client), (ns) => ns.stopWrites, { what: 'INFO to show stop-writes', timeoutMs: 5000 });
   t.equal(state.stopWrites, true, 'INFO: stop-writes');
   t.ok(state.disk!.state === 'stop-writes' || state.disk!.state === 'full', `INFO: disk ${state.disk!.state}, ${state.disk!.freeBytes} bytes free, reserve ${state.disk!.reserveBytes}`);
   t.same(await unreadable(client, first.acked), [], 'every acknowledged write reads back while the device is full');
@@ -105,19 +108,12 @@ t.test('a real 20 MB tmpfs filled by writes', { skip }, async (t) => {
 
   // Space freed: writes resume by themselves.
   fs.rmSync(ballast);
-  const deadline = Date.now() + 15_000;
-  let resumed = false;
-  while (!resumed && Date.now() < deadline) {
-    try {
-      await client.put(new Key('test', 'f', first.next), { v: first.next, pad: VALUE });
-      acked.push(first.next);
-      resumed = true;
-    } catch (err) {
-      if (!(err instanceof AerieError) || err.code !== status.SERVER_MEM) throw err;
-      await sleep(100);
-    }
-  }
-  t.ok(resumed, 'writes resumed once space was freed, without a restart');
+  // The put's code (0 once accepted) until it is anything but stop-writes' SERVER_MEM.
+  const putCode = () => client.put(new Key('test', 'f', first.next), { v: first.next, pad: VALUE })
+    .then(() => 0, (err: unknown) => (err instanceof AerieError ? err.code : -1));
+  const code = await waitForValue(putCode, (c) => c !== status.SERVER_MEM, { what: 'writes to resume once space was freed', timeoutMs: 15_000, intervalMs: 100 });
+  t.equal(code, 0, 'writes resumed once space was freed, without a restart');
+  acked.push(first.next);
   const second = await fillUntilRefused(t, client, first.next + 1, 100_000);
   t.ok(second.acked.length > 100 && second.refused > 0, `${second.acked.length} more acknowledged, then refused again`);
   acked.push(...second.acked);

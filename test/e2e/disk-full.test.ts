@@ -12,6 +12,7 @@ import { AerieError, Key, status } from '../../src/index';
 import type { Client } from '../../src/client/index';
 import { partitionOf } from '../../src/partition/digest';
 import { sleep, startTestNode, type ConfigPatch } from '../helpers/node';
+import { waitForValue } from '../helpers/wait';
 
 type NsInfo = { name: string; stopWrites: boolean; disk: { state: string; freeBytes: number; reserveBytes: number; refused: number; reason: string | null } | null };
 type WorkerInfo = { state: string; restarts: number };
@@ -20,19 +21,9 @@ async function namespaceInfo(client: Client): Promise<NsInfo> {
   return ((await client.info()).namespaces as NsInfo[])[0];
 }
 
-/** Polls INFO until the namespace's disk state is `state`; fails the test on timeout. */
-async function waitDiskState(t: Test, client: Client, state: string): Promise<NsInfo> {
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    const ns = await namespaceInfo(client);
-    if (ns.disk?.state === state) return ns;
-    if (Date.now() > deadline) {
-      t.fail(`disk state never became ${state}: ${JSON.stringify(ns.disk)}`);
-      return ns;
-    }
-    await sleep(20);
-  }
-}
+/** Polls INFO until the namespace's disk state is `state`, and returns it; fails the test on a timeout. */
+const waitDiskState = (client: Client, state: string) =>
+  waitForValue(() => namespaceInfo(client), (ns) => ns.disk?.state === state, { what: `disk state ${state}`, timeoutMs: 15_000, intervalMs: 20 });
 
 /** The code a call failed with (0 when it succeeded), and whether it is in doubt. */
 async function outcome(p: Promise<unknown>): Promise<{ code: number; inDoubt: boolean; message: string }> {
@@ -45,18 +36,9 @@ async function outcome(p: Promise<unknown>): Promise<{ code: number; inDoubt: bo
   }
 }
 
-/** Retries a put until it succeeds (writes resume by themselves); fails the test on timeout. */
-async function putUntilAccepted(t: Test, client: Client, key: Key, bins: { v: number }): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    const o = await outcome(client.put(key, bins));
-    if (o.code === 0) return;
-    if (Date.now() > deadline) {
-      t.fail(`writes never resumed: last code ${o.code}`);
-      return;
-    }
-    await sleep(50);
-  }
+/** Retries a put until it succeeds (writes resume by themselves); fails the test on a timeout. */
+async function putUntilAccepted(client: Client, key: Key, bins: { v: number }): Promise<void> {
+  await waitForValue(() => outcome(client.put(key, bins)), (o) => o.code === 0, { what: 'writes to resume', timeoutMs: 15_000, intervalMs: 50 });
 }
 
 async function injectAll(client: Client, kind: 'disk-full' | 'disk-low' | 'sync-eio' | 'disk-ok', workers = [0, 1]): Promise<void> {
@@ -95,7 +77,7 @@ t.test('a device under its reserve, then full, then back: coded refusals, delete
 
   // 1. Free space under the reserve: stop-writes, coded and explained; deletes and truncates go on.
   await injectAll(client, 'disk-low');
-  const low = await waitDiskState(t, client, 'stop-writes');
+  const low = await waitDiskState(client, 'stop-writes');
   t.equal(low.stopWrites, true, 'INFO: stop-writes');
   t.ok(low.disk!.freeBytes < low.disk!.reserveBytes, 'INFO: free bytes under the reserve');
   t.type(low.disk?.reason, 'string', 'INFO says why');
@@ -112,8 +94,8 @@ t.test('a device under its reserve, then full, then back: coded refusals, delete
   t.same(await client.truncate('test', 'never-written'), { deleted: 0 }, 'a truncate is logged into the reserve');
 
   await injectAll(client, 'disk-ok');
-  await waitDiskState(t, client, 'ok');
-  await putUntilAccepted(t, client, keys[300], { v: 300 });
+  await waitDiskState(client, 'ok');
+  await putUntilAccepted(client, keys[300], { v: 300 });
   expected.set(keys[300], 300);
 
   // 2. A write() fails ENOSPC: the writes of that batch are in doubt, then refused until space returns.
@@ -121,7 +103,7 @@ t.test('a device under its reserve, then full, then back: coded refusals, delete
   const during = await Promise.all(keys.slice(301, 340).map((k, i) => outcome(client.put(k, { v: 301 + i }))));
   t.equal(during.filter((o) => o.code === 0).length, 0, 'nothing is acknowledged while the log cannot write');
   t.ok(during.every((o) => (o.code === status.TIMEOUT && o.inDoubt) || o.code === status.SERVER_MEM), `each in doubt or refused: ${JSON.stringify([...new Set(during.map((o) => o.code))])}`);
-  const full = await waitDiskState(t, client, 'full');
+  const full = await waitDiskState(client, 'full');
   t.ok(full.disk!.refused >= 0, 'refusals are counted');
   const deleteWhileFull = await outcome(client.remove(keys[30]));
   t.equal(deleteWhileFull.code, status.SERVER_MEM, 'a delete cannot be logged on a full device: refused, not lost');
@@ -130,8 +112,8 @@ t.test('a device under its reserve, then full, then back: coded refusals, delete
 
   // 3. Space back: writes resume by themselves, no restart.
   await injectAll(client, 'disk-ok');
-  await waitDiskState(t, client, 'ok');
-  await putUntilAccepted(t, client, keys[340], { v: 340 });
+  await waitDiskState(client, 'ok');
+  await putUntilAccepted(client, keys[340], { v: 340 });
   expected.set(keys[340], 340);
   // The in-doubt writes waited in the log's buffer and were written once space returned.
   const inDoubt = keys.slice(301, 340).filter((_, i) => during[i].code === status.TIMEOUT);
@@ -157,7 +139,7 @@ t.test('free space is read from the real device: far under the reserve, writes a
     fileNamespace(dataDir, 2)(c);
     c.namespaces[0].diskMinFreeBytes = 2 ** 50;
   });
-  const ns = await waitDiskState(t, client, 'full');
+  const ns = await waitDiskState(client, 'full');
   t.ok(ns.disk!.freeBytes > 0 && ns.disk!.freeBytes < ns.disk!.reserveBytes, 'INFO: the device\'s free bytes, under the reserve');
   t.equal(ns.disk!.reserveBytes, 2 ** 50);
   t.equal(ns.stopWrites, true);
@@ -182,7 +164,7 @@ t.test('an fsync error fails the log for good: in doubt, then SERVER_ERROR, no c
   const first = await outcome(client.put(onZero[0], { v: -1 }));
   t.equal(first.code, status.TIMEOUT, 'the write whose fdatasync failed is in doubt');
   t.equal(first.inDoubt, true);
-  const ns = await waitDiskState(t, client, 'failed');
+  const ns = await waitDiskState(client, 'failed');
   t.equal(ns.stopWrites, true);
   t.equal((await outcome(client.put(onZero[1], { v: -1 }))).code, status.SERVER_ERROR, 'later writes refused');
   t.equal((await outcome(client.remove(onZero[1]))).code, status.SERVER_ERROR, 'so are deletes');
@@ -219,7 +201,7 @@ t.test('a write whose own roll-over meets an fsync error is in doubt, never fail
   const second = await outcome(client.put(onZero[1], { v: 1, big }));
   t.equal(second.code, status.TIMEOUT, 'applied in memory, then its log failed: in doubt');
   t.equal(second.inDoubt, true);
-  await waitDiskState(t, client, 'failed');
+  await waitDiskState(client, 'failed');
   await node.close();
   const again = await startTestNode(t, patch);
   t.equal((await again.client.get(onZero[0])).bins.v, 0, 'the acknowledged write is back after a restart');

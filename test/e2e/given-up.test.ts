@@ -10,6 +10,7 @@ import { Key, status } from '../../src/index';
 import type { Client } from '../../src/client/index';
 import { partitionOf } from '../../src/partition/digest';
 import { sleep, startTestNode } from '../helpers/node';
+import { waitForValue } from '../helpers/wait';
 
 const run = promisify(execFile);
 const CLI = path.join(__dirname, '..', '..', 'src', 'cli', 'main.js');
@@ -17,30 +18,24 @@ const CLI = path.join(__dirname, '..', '..', 'src', 'cli', 'main.js');
 type WorkerInfo = { state: string; restarts: number; lastFailure: string | null; partitions: number };
 const workerInfo = async (client: Client, i: number) => ((await client.info()).workers as WorkerInfo[])[i];
 
-/** Waits for the worker to satisfy `pred`; fails the test when it does not within 30 s. */
-async function waitFor(t: Test, client: Client, i: number, what: string, pred: (w: WorkerInfo) => boolean): Promise<WorkerInfo> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const w = await workerInfo(client, i);
-    if (pred(w)) return w;
-    if (Date.now() > deadline) {
-      t.fail(`worker ${i} never ${what}: ${JSON.stringify(w)}`);
-      return w;
-    }
-    await sleep(20);
-  }
-}
+/** Waits for worker `i`'s INFO entry to satisfy `pred`, and returns it; fails the test on a timeout. */
+const workerWhen = (client: Client, i: number, what: string, pred: (w: WorkerInfo) => boolean) =>
+  waitForValue(() => workerInfo(client, i), pred, { what: `worker ${i} ${what}`, timeoutMs: 30_000 });
+
+/** INFO's record count for the namespace, as the workers last published it. */
+const infoRecords = async (client: Client) => ((await client.info()).namespaces as { records: number }[])[0].records;
 
 /**
  * Crashes worker 1 until the supervisor gives up on it (crashLoopMax 2); the second time once it
  * masters its partitions again (rebuilt from its replicas), as a worker failing in service does.
  */
-async function crashLoop(t: Test, client: Client): Promise<void> {
+async function crashLoop(client: Client, records: number): Promise<void> {
   await client.injectFault({ worker: 1, kind: 'crash' });
-  await waitFor(t, client, 1, 'came back after the first crash', (w) => w.state === 'up' && w.restarts >= 1 && w.partitions > 0);
-  await sleep(100); // its per-namespace figures are published every 50 ms
+  await workerWhen(client, 1, 'came back after the first crash', (w) => w.state === 'up' && w.restarts >= 1 && w.partitions > 0);
+  // Its per-namespace figures are published every 50 ms: the count is whole once they are.
+  await waitForValue(() => infoRecords(client), (n) => n === records, { what: `INFO to count ${records} records again` });
   await client.injectFault({ worker: 1, kind: 'crash' });
-  await waitFor(t, client, 1, 'was given up on', (w) => w.state === 'failed');
+  await workerWhen(client, 1, 'given up on', (w) => w.state === 'failed');
 }
 
 async function putAll(client: Client, keys: Key[]): Promise<void> {
@@ -65,7 +60,7 @@ async function givenUp(t: Test, set: string, count: number, giveUpRetryMs: numbe
   });
   const keys = Array.from({ length: count }, (_, i) => new Key('test', set, i));
   await putAll(node.client, keys);
-  await crashLoop(t, node.client);
+  await crashLoop(node.client, count);
   return { ...node, keys };
 }
 
@@ -74,7 +69,7 @@ t.test('a given-up worker is tried again after its back-off', async (t) => {
   const { client, keys } = await givenUp(t, 'retry', 300, 1500, 1);
   const dead = keys.find((k) => partitionOf(k.digest) % 2 === 1)!;
   await t.rejects(client.put(dead, { i: -1 }), { code: status.PARTITION_UNAVAILABLE, inDoubt: false }, 'unavailable while given up on');
-  const back = await waitFor(t, client, 1, 'was retried', (w) => w.state === 'up');
+  const back = await workerWhen(client, 1, 'retried', (w) => w.state === 'up');
   t.equal(back.restarts, 2, 'restarted once more, by the back-off');
   t.equal(await allThere(client, keys), keys.length, 'every acknowledged record is back');
   await client.put(dead, { i: 0 });
@@ -82,7 +77,7 @@ t.test('a given-up worker is tried again after its back-off', async (t) => {
 
 t.test('aerie worker restart brings back a worker given up on for good, and restarts one that is up', async (t) => {
   const { client, url, keys } = await givenUp(t, 'restart', 300, 0); // never retried by itself
-  await sleep(200);
+  await sleep(200); // a quiet window: a retry by itself (giveUpRetryMs 0 forbids it) would show
   t.equal((await workerInfo(client, 1)).state, 'failed', 'not retried by itself');
   const r = await client.restartWorker(1);
   t.equal(r.worker, 1);
@@ -104,18 +99,16 @@ t.test('aerie worker restart brings back a worker given up on for good, and rest
 t.test('INFO counts each record once while a worker is given up on', async (t) => {
   const { client, keys } = await givenUp(t, 'count', 2000, 0);
   // Failover moves the given-up worker's partitions to their replicas; then a scan sees them all.
-  let scanned = 0;
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    scanned = 0;
+  const scanCount = async () => {
+    let scanned = 0;
     for await (const _ of client.scan('test', 'count')) scanned++;
-    if (scanned === keys.length || Date.now() > deadline) break;
-    await sleep(50);
-  }
+    return scanned;
+  };
+  const scanned = await waitForValue(scanCount, (n) => n === keys.length, { what: `a scan to find all ${keys.length} records`, intervalMs: 50 });
   t.equal(scanned, keys.length, 'a scan finds every record');
-  await sleep(200); // INFO's per-worker figures are published every 50 ms
-  const ns = ((await client.info()).namespaces as { records: number }[])[0];
-  t.equal(ns.records, scanned, 'INFO records equal the scan');
+  // INFO's per-worker figures are published every 50 ms.
+  const records = await waitForValue(() => infoRecords(client), (n) => n === scanned, { what: `INFO to count the ${scanned} records the scan found` });
+  t.equal(records, scanned, 'INFO records equal the scan');
 });
 
 t.test('a worker running out of heap is reported as out of memory', async (t) => {
@@ -125,6 +118,6 @@ t.test('a worker running out of heap is reported as out of memory', async (t) =>
     c.workers.heapMbMax = 512;
   });
   await client.injectFault({ worker: 0, kind: 'oom' });
-  const w = await waitFor(t, client, 0, 'was restarted', (x) => x.state === 'up' && x.restarts === 1);
+  const w = await workerWhen(client, 0, 'restarted', (x) => x.state === 'up' && x.restarts === 1);
   t.match(w.lastFailure ?? '', /memory/, `reported as out of memory: ${w.lastFailure}`);
 });

@@ -9,7 +9,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { connect, Key } from '../../src/index';
-import { prng, sleep } from '../helpers/node';
+import { sleep } from '../helpers/node';
+import { prng, testSeed } from '../helpers/prng';
 import { partitionOf } from '../../src/partition/digest';
 import { startCliNode } from '../helpers/cli-node';
 import { allowedValues, story, streamWrites, type Entry, type StreamTally } from '../helpers/history';
@@ -33,8 +34,8 @@ function configFile(): string {
 }
 
 t.test('kill -9 during failover and rebuild loses no acknowledged write', async (t) => {
-  const seed = Number(process.env.SEED ?? Math.floor(Math.random() * 1e9));
-  t.comment(`seed ${seed}`);
+  const seed = testSeed();
+  t.comment(`seed ${seed} (AERIE_SEED=${seed} replays it)`);
   const rand = prng(seed);
   const config = configFile();
   const history = new Map<number, Entry[]>();

@@ -4,15 +4,16 @@
 // workers — never a mix. Seeded rounds against a real `aerie start` process.
 import t from 'tap';
 import { connect, Key } from '../../src/index';
-import { prng, sleep } from '../helpers/node';
+import { sleep } from '../helpers/node';
+import { prng, testSeed } from '../helpers/prng';
 import { fileNodeConfig, startCliNode } from '../helpers/cli-node';
 
 const ROUNDS = Number(process.env.KILL9_RESTORE_ROUNDS ?? 8);
 const KEYS = 400;
 
 t.test('kill -9 during a restore leaves the old state or the new one', async (t) => {
-  const seed = Number(process.env.SEED ?? Math.floor(Math.random() * 1e9));
-  t.comment(`seed ${seed}`);
+  const seed = testSeed();
+  t.comment(`seed ${seed} (AERIE_SEED=${seed} replays it)`);
   const rand = prng(seed);
   const config = fileNodeConfig('kill9-restore');
   const keys = Array.from({ length: KEYS }, (_, k) => new Key('test', 'r', k));

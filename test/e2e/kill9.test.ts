@@ -4,7 +4,8 @@
 // of them with a snapshot taken at a random moment (so kills land at every step of it).
 import t from 'tap';
 import { connect, Key } from '../../src/index';
-import { prng, sleep } from '../helpers/node';
+import { sleep } from '../helpers/node';
+import { prng, testSeed } from '../helpers/prng';
 import { fileNodeConfig, startCliNode } from '../helpers/cli-node';
 import { allowedValues, streamWrites, type Entry, type StreamTally } from '../helpers/history';
 
@@ -13,8 +14,8 @@ const KEYS = 150;
 
 
 t.test('kill -9 loses no acknowledged write', async (t) => {
-  const seed = Number(process.env.SEED ?? Math.floor(Math.random() * 1e9));
-  t.comment(`seed ${seed}`);
+  const seed = testSeed();
+  t.comment(`seed ${seed} (AERIE_SEED=${seed} replays it)`);
   const rand = prng(seed);
   const config = fileNodeConfig('kill9');
   const history = new Map<number, Entry[]>();

@@ -3,7 +3,8 @@
 import t from 'tap';
 import { Key, status } from '../../src/index';
 import { rawPeer } from '../helpers/raw';
-import { sleep, startTestNode } from '../helpers/node';
+import { startTestNode } from '../helpers/node';
+import { waitFor } from '../helpers/wait';
 
 t.test('record-model limits', async (t) => {
   const { client, url } = await startTestNode(t, (c) => {
@@ -62,10 +63,6 @@ t.test('stop-writes refuses writes, serves reads and deletes', async (t) => {
   await client.remove(new Key('test', 'fill', 0));
   t.equal(await client.exists(new Key('test', 'fill', 0)), null, 'deletes still work');
   // INFO's namespace figures are published by the workers every few tens of milliseconds.
-  let stopWrites = false;
-  for (const deadline = Date.now() + 10_000; Date.now() < deadline && !stopWrites;) {
-    stopWrites = ((await client.info()).namespaces as { stopWrites: boolean }[])[0].stopWrites;
-    if (!stopWrites) await sleep(20);
-  }
-  t.equal(stopWrites, true, 'info reports stop-writes');
+  const stopWrites = async () => ((await client.info()).namespaces as { stopWrites: boolean }[])[0].stopWrites;
+  t.equal(await waitFor(stopWrites, { what: 'INFO to report stop-writes', timeoutMs: 10_000, intervalMs: 20 }), true, 'info reports stop-writes');
 });

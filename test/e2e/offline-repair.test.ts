@@ -17,13 +17,14 @@ import { startNode, type AerieNode } from '../../src/primary/node';
 import { decodeAt, LogRecordView } from '../../src/storage/log-record';
 import { listSegments, logDirectory, segmentFileName } from '../../src/storage/segment-files';
 import { Status } from '../../src/errors';
-import { prng } from '../helpers/node';
+import { prng, testSeed } from '../helpers/prng';
+import { waitForValue } from '../helpers/wait';
 
 const run = promisify(execFile);
 const CLI = path.join(__dirname, '..', '..', 'src', 'cli', 'main.js');
-const SEED = Number(process.env.AERIE_TEST_SEED ?? Math.floor(Math.random() * 2 ** 31));
-t.comment(`seed ${SEED} (AERIE_TEST_SEED=${SEED} replays it)`);
-const random = prng(SEED);
+const seed = testSeed();
+t.comment(`seed ${seed} (AERIE_SEED=${seed} replays it)`);
+const random = prng(seed);
 const KEYS = 400;
 
 interface Running {
@@ -52,10 +53,7 @@ async function start(config: NodeConfig): Promise<Running> {
   const node = await startNode(config);
   const client = await connect({ hosts: `127.0.0.1:${node.address.port}`, timeoutMs: 10_000 });
   const outOfSync = () => (node.info().workers as { roles: { outOfSync: number } }[]).reduce((a, w) => a + w.roles.outOfSync, 0);
-  for (const deadline = Date.now() + 30_000; outOfSync() > 0;) {
-    if (Date.now() > deadline) throw new Error(`replicas still out of sync after 30 s: ${outOfSync()}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  await waitForValue(outOfSync, (n) => n === 0, { what: 'every replica copy in sync after the start', timeoutMs: 30_000, intervalMs: 20 });
   return { node, client, stop: async () => { await client.close(); await node.close(); } };
 }
 

@@ -2,6 +2,7 @@
 import t from 'tap';
 import { Key, status } from '../../src/index';
 import { sleep, startTestNode } from '../helpers/node';
+import { waitForValue } from '../helpers/wait';
 
 t.test('record-exists policies', async (t) => {
   const { client } = await startTestNode(t);
@@ -74,6 +75,8 @@ t.test('ttl: never, namespace default, unchanged, seconds, and real expiry', asy
   const gone = new Key('test', 'ttl', 'expiring');
   await client.put(gone, { v: 1 }, { ttl: 1 });
   t.ok(await client.exists(gone), 'visible before expiry');
+  // A sleep, not a wait: the condition is the clock passing the void-time (a TTL of 1 s rounds it up
+  // to at most 2 s from now), and the record must be invisible from then on, not once a sweep ran.
   await sleep(2100);
   t.equal(await client.exists(gone), null, 'invisible once expired');
   await t.rejects(client.get(gone), { code: status.KEY_NOT_FOUND });
@@ -88,9 +91,7 @@ t.test('expired records are reclaimed in the background', async (t) => {
   await Promise.all(puts);
   const recordsOf = async () => ((await client.info()).namespaces as { records: number }[])[0].records;
   // INFO's counts are published by the workers every few tens of milliseconds.
-  for (const until = Date.now() + 2000; (await recordsOf()) < 500 && Date.now() < until;) await sleep(20);
-  t.equal(await recordsOf(), 500);
-  const deadline = Date.now() + 15_000;
-  while ((await recordsOf()) > 0 && Date.now() < deadline) await sleep(200);
+  t.equal(await waitForValue(recordsOf, (n) => n >= 500, { what: 'INFO to count the 500 records', timeoutMs: 2000, intervalMs: 20 }), 500);
+  await waitForValue(recordsOf, (n) => n === 0, { what: 'the sweep to remove every expired record', timeoutMs: 15_000, intervalMs: 200 });
   t.equal(await recordsOf(), 0, 'the sweep removed every expired record without reads');
 });

@@ -10,20 +10,16 @@ import * as path from 'node:path';
 import { Key, status } from '../../src/index';
 import type { Client } from '../../src/client/index';
 import { partitionOf } from '../../src/partition/digest';
-import { sleep, startTestNode } from '../helpers/node';
+import { startTestNode } from '../helpers/node';
+import { waitForValue } from '../helpers/wait';
 import type { AerieNode } from '../../src/primary/node';
 
 type WorkerInfo = { state: string; restarts: number; lastFailure: string | null };
 const worker = async (client: Client, i: number) => ((await client.info()).workers as WorkerInfo[])[i];
 
-async function waitFor(client: Client, i: number, pred: (w: WorkerInfo) => boolean): Promise<WorkerInfo> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const w = await worker(client, i);
-    if (pred(w) || Date.now() > deadline) return w;
-    await sleep(20);
-  }
-}
+/** Waits for worker `i`'s INFO entry to satisfy `pred`, and returns it; fails the test on a timeout. */
+const workerWhen = (client: Client, i: number, pred: (w: WorkerInfo) => boolean, what: string) =>
+  waitForValue(() => worker(client, i), pred, { what: `worker ${i}: ${what}` });
 
 /** Overwrites the magic word of worker 1's index: adopting it now fails. */
 function damageIndexHeader(node: AerieNode): void {
@@ -46,7 +42,7 @@ t.test('a file namespace whose memory cannot be adopted is rebuilt from disk', a
 
   damageIndexHeader(node);
   await client.injectFault({ worker: 1, kind: 'exit' });
-  const w = await waitFor(client, 1, (x) => x.state === 'up' && x.restarts >= 2);
+  const w = await workerWhen(client, 1, (x) => x.state === 'up' && x.restarts >= 2, 'up after two restarts');
   t.equal(w.state, 'up', 'the worker serves again');
   t.equal(w.restarts, 2, 'one replacement died adopting, the next rebuilt from disk');
   const got = await client.batchGet(keys);
@@ -68,7 +64,7 @@ t.test('a memory namespace is never started empty in place of memory it cannot a
   await Promise.all(keys.map((k, i) => client.put(k, { i })));
   damageIndexHeader(node);
   await client.injectFault({ worker: 1, kind: 'exit' });
-  const w = await waitFor(client, 1, (x) => x.state === 'failed');
+  const w = await workerWhen(client, 1, (x) => x.state === 'failed', 'given up on');
   t.equal(w.state, 'failed', 'given up on after the crash loop');
   const onOne = keys.find((k) => partitionOf(k.digest) % 2 === 1)!;
   await t.rejects(client.get(onOne, undefined, { maxRetries: 0 }), { code: status.PARTITION_UNAVAILABLE }, 'unavailable, not empty');

@@ -11,6 +11,7 @@ import { holderOf } from '../../src/partition/map';
 import { partitionOf } from '../../src/partition/digest';
 import { sleep, startTestNode, waitStable } from '../helpers/node';
 import { compareCopies, waitInSync } from '../helpers/replicas';
+import { waitFor, waitForValue } from '../helpers/wait';
 
 interface WorkerInfo {
   state: string;
@@ -20,14 +21,8 @@ interface WorkerInfo {
 }
 const workersOf = async (c: Client) => (await c.info()).workers as WorkerInfo[];
 
-async function waitFor(c: Client, pred: (ws: WorkerInfo[]) => boolean, timeoutMs = 20_000): Promise<WorkerInfo[]> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const ws = await workersOf(c);
-    if (pred(ws) || Date.now() > deadline) return ws;
-    await sleep(20);
-  }
-}
+/** Waits for the workers' INFO entries to satisfy `pred`, and returns them; fails the test on a timeout. */
+const workersWhen = (c: Client, pred: (ws: WorkerInfo[]) => boolean, what: string) => waitForValue(() => workersOf(c), pred, { what });
 
 const keys = (set: string, n: number) => Array.from({ length: n }, (_, i) => new Key('test', set, i));
 const masterOf = (k: Key, n: number) => holderOf(partitionOf(k.digest), n, 0);
@@ -49,12 +44,10 @@ t.test('every partition has a master and a replica; the copies are identical', a
     t.ok(w.roles.master >= 1365 && w.roles.master <= 1366, `worker masters a third (${w.roles.master})`);
     t.ok(Math.abs(w.roles.replica - w.roles.master) <= 1, `and about as many as replica (${w.roles.replica})`);
   }
-  const deadline = Date.now() + 5000;
-  let ns = (await client.info()).namespaces as { records: number; copies: number; replicationFactor: number }[];
-  while ((ns[0].records !== 2500 || ns[0].copies !== 5000) && Date.now() < deadline) {
-    await sleep(60);
-    ns = (await client.info()).namespaces as typeof ns;
-  }
+  // INFO's counts are published by the workers a little after the writes.
+  type NsInfo = { records: number; copies: number; replicationFactor: number };
+  const ns = await waitForValue(async () => (await client.info()).namespaces as NsInfo[], (n) => n[0].records === 2500 && n[0].copies === 5000,
+    { what: 'INFO to count 2500 records and 5000 copies', timeoutMs: 5000, intervalMs: 60 });
   t.same([ns[0].replicationFactor, ns[0].records, ns[0].copies], [2, 2500, 5000], 'INFO counts each record once, and its copies');
 });
 
@@ -93,16 +86,9 @@ t.test('a dead master fails over at once, and its replacement copies only what i
   await client.injectFault({ worker: 1, kind: 'crash' });
   const onDead = ks.find((k) => masterOf(k, 2) === 1)!;
   // The first successful read of a partition that worker 1 mastered, after the fault.
-  for (;;) {
-    try {
-      await client.get(onDead);
-      break;
-    } catch {
-      await sleep(1);
-    }
-  }
+  await waitFor(async () => (await client.get(onDead), true), { what: 'a read of a partition worker 1 mastered to be served', intervalMs: 1 });
   t.comment(`first read served on a failed-over partition ${Date.now() - faultAt} ms after the fault`);
-  const ws = await waitFor(client, (w) => w[1].state === 'up' && w[1].lastRebuild !== null);
+  const ws = await workersWhen(client, (w) => w[1].state === 'up' && w[1].lastRebuild !== null, 'worker 1 up and rebuilt');
   running = false;
   await writer;
   t.ok(await waitInSync(client), 'in sync again');
@@ -130,7 +116,7 @@ t.test('memory that cannot be adopted is copied whole from the other holders', a
   await Promise.all(ks.map((k, i) => client.put(k, { i })));
   new Int32Array(node.workers[1].stores[0].indexSab!)[0] ^= 0x5a5a; // its index header, damaged
   await client.injectFault({ worker: 1, kind: 'exit' });
-  const ws = await waitFor(client, (w) => w[1].state === 'up' && w[1].restarts >= 2 && w[1].lastRebuild !== null);
+  const ws = await workersWhen(client, (w) => w[1].state === 'up' && w[1].restarts >= 2 && w[1].lastRebuild !== null, 'worker 1 up after two restarts and rebuilt');
   t.equal(ws[1].restarts, 2, 'one replacement died adopting; the next started empty');
   t.equal(ws[1].lastRebuild?.partitions, 4096, 'and was copied every partition it holds');
   t.ok(await waitInSync(client), 'in sync');
@@ -147,11 +133,10 @@ t.test('a partition whose every copy is down is unavailable; the others are serv
   const ks = keys('u', 600);
   await Promise.all(ks.map((k, i) => client.put(k, { i })));
   await client.injectFault({ worker: 0, kind: 'crash' });
-  await waitFor(client, (w) => w[0].state === 'failed');
+  await workersWhen(client, (w) => w[0].state === 'failed', 'worker 0 given up on');
   await t.resolves(client.get(ks.find((k) => masterOf(k, 3) === 0)!), 'one copy down: served by its replica');
   await client.injectFault({ worker: 1, kind: 'crash' });
-  await waitFor(client, (w) => w[1].state === 'failed');
-  await sleep(100);
+  await workersWhen(client, (w) => w[1].state === 'failed', 'worker 1 given up on');
   const holders = (k: Key) => [0, 1].map((j) => holderOf(partitionOf(k.digest), 3, j));
   const lost = ks.filter((k) => holders(k).every((w) => w !== 2));
   const kept = ks.filter((k) => holders(k).includes(2));
@@ -193,7 +178,7 @@ t.test('a worker given up on leaves every partition served by the survivors', as
   const ks = keys('g', 400);
   await Promise.all(ks.map((k, i) => client.put(k, { i })));
   await client.injectFault({ worker: 1, kind: 'crash' });
-  await waitFor(client, (w) => w[1].state === 'failed');
+  await workersWhen(client, (w) => w[1].state === 'failed', 'worker 1 given up on');
   t.same((await client.batchGet(ks)).map((r) => r?.bins.i), ks.map((_, i) => i), 'all read');
   await Promise.all(ks.map((k, i) => client.put(k, { i: i + 1 })));
   t.same((await client.batchGet(ks)).map((r) => r?.bins.i), ks.map((_, i) => i + 1), 'all written');
@@ -218,7 +203,7 @@ t.test('a file namespace never cold-starts on a copy that fell behind', async (t
       t.ok(await waitInSync(client), 'replicas copied after the cold start');
       await Promise.all(ks.map((k, i) => client.put(k, { i, life: 1 })));
       await client.injectFault({ worker: 1, kind: 'crash' });
-      await waitFor(client, (w) => w[1].state === 'failed');
+      await workersWhen(client, (w) => w[1].state === 'failed', 'worker 1 given up on');
       await Promise.all(ks.map((k, i) => client.put(k, { i, life: 2 })));
       t.ok(fs.existsSync(path.join(dataDir, 'test', 'replicas.json')), 'the stale copies are on record');
     });
@@ -269,7 +254,7 @@ t.test('a replica whose channel overflows is restarted and copied afresh', async
   // The next write that waits for replicas finds the overflow first: the replica stops counting
   // (so this write is not answered on a channel with a gap) and is restarted to be copied.
   await client.put(onZero[0], { i: ks.indexOf(onZero[0]), big: 'after' });
-  const ws = await waitFor(client, (w) => w[1].state === 'up' && w[1].restarts >= 1 && w[1].lastRebuild !== null);
+  const ws = await workersWhen(client, (w) => w[1].state === 'up' && w[1].restarts >= 1 && w[1].lastRebuild !== null, 'worker 1 up after a restart and rebuilt');
   t.ok(await waitInSync(client), 'in sync again');
   const info = (await client.info()).workers as { replicationOverflows: number; lastFailure: string | null }[];
   t.ok(info[0].replicationOverflows >= 1, 'worker 0 counted the overflow');

@@ -14,6 +14,7 @@ import { connect } from '../../src/client/index';
 import { startCliNode } from '../helpers/cli-node';
 import { startTestNode, type TestNode } from '../helpers/node';
 import { compareCopies, waitInSync } from '../helpers/replicas';
+import { waitForValue } from '../helpers/wait';
 
 const RESTARTS = 4;
 const MEMORY_BYTES_MAX = 24 * 1024 * 1024;
@@ -64,16 +65,11 @@ async function fill(client: Client): Promise<Key[]> {
   throw new Error(`${keys.length} records did not reach ${FILL_PCT} % of memory`);
 }
 
-/** INFO once every copy is in sync and its counts show every record twice (10 s at most). */
+/** INFO once every copy is in sync and its counts show every record twice; fails after 10 s. */
 async function settled(t: Test, n: TestNode, records: number): Promise<NsInfo> {
   t.ok(await waitInSync(n.client), 'every copy in sync');
-  const deadline = Date.now() + 10_000;
-  let ns = await nsInfo(n.client);
-  while (Date.now() < deadline && !(ns.records === records && ns.copies === 2 * records)) {
-    await new Promise((r) => setTimeout(r, 50));
-    ns = await nsInfo(n.client);
-  }
-  return ns;
+  return waitForValue(() => nsInfo(n.client), (ns) => ns.records === records && ns.copies === 2 * records,
+    { what: `INFO to count ${records} records held twice`, timeoutMs: 10_000, intervalMs: 50 });
 }
 
 t.test('clean restarts near the memory limit come back to the state they left', async (t) => {
@@ -178,12 +174,8 @@ t.test('kill -9 restarts near the memory limit: each copies the replicas, and th
         keys = await fill(client);
       }
       t.ok(await waitInSync(client), `life ${life}: every copy in sync`);
-      const deadline = Date.now() + 10_000;
-      let ns = await nsInfo(client);
-      while (Date.now() < deadline && ns.copies !== 2 * keys.length) {
-        await new Promise((r) => setTimeout(r, 50));
-        ns = await nsInfo(client);
-      }
+      const ns = await waitForValue(() => nsInfo(client), (n) => n.copies === 2 * keys.length,
+        { what: `life ${life}: INFO to count ${2 * keys.length} copies`, timeoutMs: 10_000, intervalMs: 50 });
       t.equal(ns.copies, 2 * keys.length, `life ${life}: every record held twice`);
       if (life === 0) memoryFirst = ns.memoryBytes;
       else t.ok(ns.memoryBytes <= memoryFirst * 1.05, `life ${life}: memory ${ns.memoryBytes} within 5 % of ${memoryFirst}`);

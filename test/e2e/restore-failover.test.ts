@@ -14,6 +14,7 @@ import { backupNamespace } from '../../src/backup/backup';
 import { restoreFile } from '../../src/backup/restore';
 import { sleep, startTestNode, waitStable, type TestNode } from '../helpers/node';
 import { compareCopies, waitInSync } from '../helpers/replicas';
+import { waitForValue } from '../helpers/wait';
 
 const RECORDS = 5000;
 const keys = Array.from({ length: RECORDS }, (_, i) => new Key('test', 'r', i));
@@ -49,13 +50,9 @@ async function load(client: Client, from = 0, to = RECORDS): Promise<void> {
 async function checkCopies(t: Test, n: TestNode, when: string, records = RECORDS): Promise<void> {
   t.ok(await waitInSync(n.client), `${when}: every copy in sync`);
   // INFO's counts are published every 50 ms: wait (10 s at most) for them to reach the expected ones.
-  const deadline = Date.now() + 10_000;
-  let ns = { records: -1, copies: -1 };
-  while (Date.now() < deadline) {
-    ns = ((await n.client.info()).namespaces as { records: number; copies: number }[])[0];
-    if (ns.records === records && ns.copies === 2 * records) break;
-    await sleep(50);
-  }
+  const nsInfo = async () => ((await n.client.info()).namespaces as { records: number; copies: number }[])[0];
+  const ns = await waitForValue(nsInfo, (x) => x.records === records && x.copies === 2 * records,
+    { what: `${when}: INFO to count ${records} records and ${2 * records} copies`, timeoutMs: 10_000, intervalMs: 50 });
   t.equal(ns.records, records, `${when}: RECORDS`);
   t.equal(ns.copies, 2 * records, `${when}: COPIES is twice RECORDS`);
   t.same(compareCopies(n.node).problems, [], `${when}: the copies agree`);

@@ -9,6 +9,7 @@ import { Key, status } from '../../src/index';
 import type { Client } from '../../src/client/index';
 import { partitionOf } from '../../src/partition/digest';
 import { sleep, startTestNode, waitStable } from '../helpers/node';
+import { waitForValue } from '../helpers/wait';
 
 const run = promisify(execFile);
 const CLI = path.join(__dirname, '..', '..', 'src', 'cli', 'main.js');
@@ -16,14 +17,9 @@ const CLI = path.join(__dirname, '..', '..', 'src', 'cli', 'main.js');
 type WorkerInfo = { state: string; restarts: number; lastFailure: string | null };
 const workerInfo = async (client: Client, i: number) => ((await client.info()).workers as WorkerInfo[])[i];
 
-async function waitFor(client: Client, i: number, pred: (w: WorkerInfo) => boolean): Promise<WorkerInfo> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const w = await workerInfo(client, i);
-    if (pred(w) || Date.now() > deadline) return w;
-    await sleep(20);
-  }
-}
+/** Waits for worker `i`'s INFO entry to satisfy `pred`, and returns it; fails the test on a timeout. */
+const workerWhen = (client: Client, i: number, pred: (w: WorkerInfo) => boolean, what: string) =>
+  waitForValue(() => workerInfo(client, i), pred, { what: `worker ${i}: ${what}` });
 
 const KINDS: [string, RegExp][] = [
   ['crash', /injected crash/],
@@ -50,7 +46,7 @@ t.test('every fault kind is detected and the worker comes back with its data', a
     // Reads keep flowing across the failure; the SDK retries a read the node could not serve.
     const reads = Promise.all(onVictim.slice(0, 100).map(async (k) => (await client.get(k)).bins.round));
     await client.injectFault({ worker: 1, kind: kind as 'crash' });
-    const w = await waitFor(client, 1, (x) => x.state === 'up' && x.restarts > before);
+    const w = await workerWhen(client, 1, (x) => x.state === 'up' && x.restarts > before, `${kind}: up after a restart`);
     t.equal(w.state, 'up', `${kind}: the worker is back`);
     t.ok(w.restarts > before, `${kind}: restarted`);
     t.match(w.lastFailure ?? '', why, `${kind}: detected as ${why}`);
@@ -74,7 +70,7 @@ t.test('a worker that runs out of heap is restarted with its data', async (t) =>
   const keys = Array.from({ length: 300 }, (_, i) => new Key('test', 'oom', i));
   await Promise.all(keys.map((k) => client.put(k, { v: i(k) })));
   await client.injectFault({ worker: 0, kind: 'oom' });
-  const w = await waitFor(client, 0, (x) => x.state === 'up' && x.restarts === 1);
+  const w = await workerWhen(client, 0, (x) => x.state === 'up' && x.restarts === 1, 'up after one restart');
   t.equal(w.state, 'up');
   t.match(w.lastFailure ?? '', /memory/i, 'detected as out of memory');
   const got = await client.batchGet(keys);
@@ -103,9 +99,9 @@ t.test('a crash loop is given up on; the other worker keeps serving', async (t) 
   const keys = Array.from({ length: 100 }, (_, i) => new Key('test', 'loop', i));
   await Promise.all(keys.map((k) => client.put(k, { v: 1 })));
   await client.injectFault({ worker: 1, kind: 'crash' });
-  await waitFor(client, 1, (w) => w.state === 'up' && w.restarts >= 1);
+  await workerWhen(client, 1, (w) => w.state === 'up' && w.restarts >= 1, 'up after a restart');
   await client.injectFault({ worker: 1, kind: 'crash' });
-  const w = await waitFor(client, 1, (x) => x.state === 'failed');
+  const w = await workerWhen(client, 1, (x) => x.state === 'failed', 'given up on');
   t.equal(w.state, 'failed', 'second failure within the window: not restarted');
   const dead = keys.find((k) => partitionOf(k.digest) % 2 === 1)!;
   const alive = keys.find((k) => partitionOf(k.digest) % 2 === 0)!;
@@ -121,7 +117,7 @@ t.test('event-loop lag is reported, and restarts a worker only when lagRestartMs
   });
   await client.put(new Key('test', 'lag', 1), { v: 1 });
   await client.injectFault({ worker: 1, kind: 'lag' });
-  const w = await waitFor(client, 1, (x) => x.restarts > 0 && x.state === 'up');
+  const w = await workerWhen(client, 1, (x) => x.restarts > 0 && x.state === 'up', 'up after a restart');
   t.equal(w.restarts, 1, 'restarted once');
   t.match(w.lastFailure ?? '', /event loop blocked for \d+ ms/);
   t.same((await client.get(new Key('test', 'lag', 1))).bins, { v: 1 }, 'its records came back');
@@ -130,12 +126,8 @@ t.test('event-loop lag is reported, and restarts a worker only when lagRestartMs
 t.test('without lagRestartMs a lagging worker is only reported', async (t) => {
   const { client } = await startTestNode(t, (c) => (c.supervisor.faultInjection = true));
   await client.injectFault({ worker: 0, kind: 'lag' });
-  let worst = 0;
-  const deadline = Date.now() + 10_000;
-  while (worst < 1500 && Date.now() < deadline) {
-    worst = Math.max(worst, ((await client.info()).workers as { eventLoopLagMs: number }[])[0].eventLoopLagMs);
-    await sleep(100);
-  }
+  const lagMs = async () => ((await client.info()).workers as { eventLoopLagMs: number }[])[0].eventLoopLagMs;
+  const worst = await waitForValue(lagMs, (ms) => ms >= 1500, { what: 'INFO to show worker 0 lagging 1500 ms', timeoutMs: 10_000, intervalMs: 100 });
   t.ok(worst >= 1500, `INFO showed the lag (${worst} ms)`);
   t.equal((await workerInfo(client, 0)).restarts, 0, 'not restarted');
 });
@@ -157,7 +149,8 @@ t.test('a worker restarted after a long delay is not taken for hung by its prede
   })());
   for (let round = 1; round <= 3; round++) {
     await client.injectFault({ worker: 1, kind: 'exit' });
-    const w = await waitFor(client, 1, (x) => x.state === 'up' && x.restarts >= round);
+    const w = await workerWhen(client, 1, (x) => x.state === 'up' && x.restarts >= round, `round ${round}: up after a restart`);
+    // A quiet window for the false detection this test is about: it would restart the worker again.
     await sleep(300);
     const after = await workerInfo(client, 1);
     t.equal(after.restarts, round, `round ${round}: restarted once, not again as hung`);

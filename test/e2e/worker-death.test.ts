@@ -5,7 +5,8 @@
 import t from 'tap';
 import { Key, status } from '../../src/index';
 import { partitionOf } from '../../src/partition/digest';
-import { sleep, startTestNode } from '../helpers/node';
+import { startTestNode } from '../helpers/node';
+import { waitForValue } from '../helpers/wait';
 
 t.test('a killed worker comes back with every acknowledged write', async (t) => {
   // This test is about a thread that dies; a long heartbeat timeout keeps a loaded machine from
@@ -34,13 +35,8 @@ t.test('a killed worker comes back with every acknowledged write', async (t) => 
       if (held) doubtful++;
     }
   }
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline && (await client.info()).workers instanceof Array) {
-    const w = ((await client.info()).workers as { state: string; restarts: number }[])[1];
-    if (w.state === 'up' && w.restarts >= 1) break;
-    await sleep(20);
-  }
-  const w1 = ((await client.info()).workers as { state: string; restarts: number; lastFailure: string }[])[1];
+  const worker1 = async () => ((await client.info()).workers as { state: string; restarts: number; lastFailure: string }[])[1];
+  const w1 = await waitForValue(worker1, (w) => w.state === 'up' && w.restarts >= 1, { what: 'worker 1 up after a restart', timeoutMs: 10_000, intervalMs: 20 });
   t.equal(w1.state, 'up', 'the worker is back');
   t.ok(w1.restarts >= 1, 'restarted');
   t.match(w1.lastFailure, /exit/);

@@ -5,6 +5,7 @@ import type { Test } from 'tap';
 import { loadConfig, type NodeConfig } from '../../src/config';
 import { startNode, type AerieNode } from '../../src/primary/node';
 import { connect, type Client } from '../../src/client/index';
+import { waitForValue } from './wait';
 
 export interface TestNode {
   node: AerieNode;
@@ -34,36 +35,22 @@ export async function startTestNode(t: Test, patch?: ConfigPatch): Promise<TestN
   return { node, client, url: `ws://127.0.0.1:${node.address.port}` };
 }
 
-/** A small seeded PRNG (mulberry32) for tests that must replay from a printed seed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /**
  * Waits until every worker is up and none has restarted for `quietMs` (longer than the heartbeat
- * timeout, so a worker hung by a last fault has been caught and restarted by then).
+ * timeout, so a worker hung by a last fault has been caught and restarted by then); fails the test
+ * when that does not happen within `timeoutMs`.
  */
 export async function waitStable(client: Client, quietMs: number, timeoutMs = 30_000): Promise<void> {
   let stableSince = Date.now();
   let lastRestarts = -1;
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const ws = (await client.info()).workers as { state: string; restarts: number }[];
+  await waitForValue(async () => (await client.info()).workers as { state: string; restarts: number }[], (ws) => {
     const restarts = ws.reduce((a, w) => a + w.restarts, 0);
     if (restarts !== lastRestarts || !ws.every((w) => w.state === 'up')) {
       stableSince = Date.now();
       lastRestarts = restarts;
     }
-    if (Date.now() - stableSince > quietMs) return;
-    await sleep(50);
-  }
+    return Date.now() - stableSince > quietMs;
+  }, { what: `every worker up with no restart for ${quietMs} ms`, timeoutMs, intervalMs: 50 });
 }

@@ -6,23 +6,23 @@ import { replicationOf } from '../../src/config';
 import { holderOf } from '../../src/partition/map';
 import type { AerieNode } from '../../src/primary/node';
 import { IndexTable } from '../../src/shm/index-table';
-import { sleep } from './node';
+import { waitForValue } from './wait';
 
 interface RoleInfo { state: string; roles: { master: number; replica: number; outOfSync: number }; rebuild: unknown }
 
-/** Waits until every worker is up, every copy in sync, nothing moving and no write waiting. */
-export async function waitInSync(client: Client, timeoutMs = 30_000): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
+/**
+ * Waits until every worker is up, every copy in sync, nothing moving and no write waiting. Resolves
+ * true (callers assert it, naming the step); a timeout rejects, naming the state it was stuck in.
+ */
+export async function waitInSync(client: Client, timeoutMs = 30_000): Promise<true> {
+  const state = async () => {
     const info = await client.info();
-    const workers = info.workers as RoleInfo[];
-    const rep = info.replication as { partitionsMoving: number; writesWaiting: number } | null;
-    if (workers.every((w) => w.state === 'up' && w.roles.outOfSync === 0 && w.rebuild === null) && (rep === null || (rep.partitionsMoving === 0 && rep.writesWaiting === 0))) {
-      return true;
-    }
-    await sleep(50);
-  }
-  return false;
+    return { workers: info.workers as RoleInfo[], replication: info.replication as { partitionsMoving: number; writesWaiting: number } | null };
+  };
+  await waitForValue(state, ({ workers, replication: rep }) =>
+    workers.every((w) => w.state === 'up' && w.roles.outOfSync === 0 && w.rebuild === null) && (rep === null || (rep.partitionsMoving === 0 && rep.writesWaiting === 0)),
+  { what: 'every copy in sync', timeoutMs, intervalMs: 50 });
+  return true;
 }
 
 /**

@@ -2,27 +2,21 @@
 // BinValue generator, and a canonical form that compares decoded values by meaning.
 
 import type { BinValue } from '../../src/protocol/ops';
+import { prng } from './prng';
 
-/** A seed from AERIE_SEED (to replay a failure) or a fresh one; tests print it. */
-export function testSeed(): number {
-  const fromEnv = process.env.AERIE_SEED;
-  return fromEnv !== undefined ? Number(fromEnv) >>> 0 : (Math.random() * 0x1_0000_0000) >>> 0;
-}
+export { testSeed } from './prng';
 
-/** mulberry32: small, fast, and good enough to drive test inputs. */
+/** Integer-valued draws over the shared mulberry32 generator (same seed, same sequence). */
 export class Random {
-  private state: number;
+  private readonly next: () => number;
 
   constructor(seed: number) {
-    this.state = seed >>> 0;
+    this.next = prng(seed);
   }
 
+  /** The generator's 32-bit output: its float is exactly this over 2^32. */
   uint32(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
+    return this.next() * 0x1_0000_0000;
   }
 
   /** An integer in [0, n). */

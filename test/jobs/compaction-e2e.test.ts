@@ -10,7 +10,7 @@ import { connect, Key, type Client } from '../../src/client/index';
 import { loadConfig, type NodeConfig } from '../../src/config';
 import { startNode, type AerieNode } from '../../src/primary/node';
 import { logDirectory } from '../../src/storage/segment-files';
-import { sleep } from '../helpers/node';
+import { waitForValue } from '../helpers/wait';
 import { logBytes } from './helpers/log-harness';
 
 const KEYS = 300;
@@ -81,14 +81,10 @@ t.test('a node compacts under traffic and cold-starts from the compacted logs', 
   t.ok(reclaimedDuringTraffic > 0, `compaction reclaimed ${reclaimedDuringTraffic} bytes while ${round + 1} rounds of ${KEYS} puts ran`);
   await Promise.all(Array.from({ length: DELETED }, (_, k) => client.remove(new Key('test', 'c', k))));
 
-  // Let it catch up with the last writes, then read INFO.
-  const deadline = Date.now() + 20_000;
-  let info = await figures(client);
-  const runsAtEnd = info.runs;
-  while (Date.now() < deadline && (info.runs < runsAtEnd + 2 || logSize(dataDir) > bytesWritten / 2)) {
-    await sleep(100);
-    info = await figures(client);
-  }
+  // Let it catch up with the last writes (two more runs, the log under half its peak), then read INFO.
+  const runsAtEnd = (await figures(client)).runs;
+  const info = await waitForValue(() => figures(client), (f) => f.runs >= runsAtEnd + 2 && logSize(dataDir) <= bytesWritten / 2,
+    { what: `two more compaction runs and the log under ${bytesWritten / 2} bytes`, timeoutMs: 20_000, intervalMs: 100 });
   const finalBytes = logSize(dataDir);
   t.comment(`log: ${finalBytes} bytes after compaction; ${round + 1} rounds wrote ${(round + 1) * KEYS} puts; INFO ${JSON.stringify(info)}`);
   t.ok(finalBytes < (round + 1) * KEYS * 300 / 4, 'the log is a fraction of what was written');

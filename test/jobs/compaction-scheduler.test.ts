@@ -11,6 +11,7 @@ import { CompactionScheduler } from '../../src/primary/compaction-scheduler';
 import type { WorkerHandle } from '../../src/primary/worker-handle';
 import { StatsBlock } from '../../src/shm/stats';
 import { sleep } from '../helpers/node';
+import { waitFor } from '../helpers/wait';
 
 function report(input: CompactionInput, outcome: CompactionReport['outcome'], bytesReclaimed = 0): CompactionReport {
   return {
@@ -47,8 +48,7 @@ t.test('one job at a time, down workers skipped, failures recorded and retried',
   });
   scheduler.start();
   t.teardown(() => scheduler.stop());
-  const deadline = Date.now() + 10_000;
-  while ((scheduler.infoFor(0)?.runs ?? 0) < 3 && Date.now() < deadline) await sleep(20);
+  await waitFor(() => (scheduler.infoFor(0)?.runs ?? 0) >= 3, { what: 'three compaction runs', timeoutMs: 10_000, intervalMs: 20 });
   scheduler.stop();
   const info = scheduler.infoFor(0)!;
   t.ok(info.runs >= 3, `${info.runs} runs`);
@@ -74,7 +74,7 @@ t.test('exclusive work waits for the job under way and holds the next one', asyn
   const scheduler = new CompactionScheduler({ config, workers: [fakeWorker(0, true)], stats: [StatsBlock.create(1)], jobs, log: () => undefined, logError: () => undefined });
   scheduler.start();
   t.teardown(() => scheduler.stop());
-  while (!events.includes('job start')) await sleep(5);
+  await waitFor(() => events.includes('job start'), { what: 'the first job to start', intervalMs: 5 });
   await scheduler.exclusive(async () => {
     events.push('exclusive start');
     await sleep(300);

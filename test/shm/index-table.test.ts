@@ -3,16 +3,7 @@
 import t from 'tap';
 import { IndexTable } from '../../src/shm/index-table';
 import { Status } from '../../src/errors';
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let r = Math.imul(a ^ (a >>> 15), 1 | a);
-    r = (r + Math.imul(r ^ (r >>> 7), 61 | r)) ^ r;
-    return ((r ^ (r >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng, testSeed } from '../helpers/prng';
 
 /** A digest whose word w2 (the home-slot word) and w1 are chosen, so tests can force collisions. */
 function digestWith(w1: number, w2: number, w0 = 0x12345): Uint8Array {
@@ -161,8 +152,9 @@ t.test('the size limit answers SERVER_MEM and leaves the table usable', async (t
 });
 
 t.test('seeded random operations match a Map', async (t) => {
-  const seed = Number(process.env.SEED ?? Date.now() % 1_000_000);
-  const rand = mulberry32(seed);
+  const seed = testSeed();
+  t.comment(`seed ${seed} (AERIE_SEED=${seed} replays it)`);
+  const rand = prng(seed);
   const table = IndexTable.create(8);
   const model = new Map<number, { gen: number; set: number; loc: number }>();
   const keySpace = 3000;
@@ -202,7 +194,7 @@ t.test('a long rehash reports progress, so a worker keeps its heartbeat', async 
   let busy = 0;
   let resizes = 0;
   const table = IndexTable.create(1024, { onBusy: () => busy++, onResize: () => resizes++ });
-  const rand = mulberry32(7);
+  const rand = prng(7);
   const n = 300_000;
   for (let i = 0; i < n; i++) table.insert(digestWith(Math.floor(rand() * 0xffffffff), Math.floor(rand() * 0xffffffff), i), 0, 1, 0, 0, i);
   t.equal(table.liveCount, n);

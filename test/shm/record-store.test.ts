@@ -7,16 +7,7 @@ import { RecordStore, RECORD_HEADER_BYTES } from '../../src/shm/record-store';
 import { IndexTable } from '../../src/shm/index-table';
 import { alignBytes } from '../../src/shm/arena';
 import { Status } from '../../src/errors';
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let r = Math.imul(a ^ (a >>> 15), 1 | a);
-    r = (r + Math.imul(r ^ (r >>> 7), 61 | r)) ^ r;
-    return ((r ^ (r >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng, testSeed } from '../helpers/prng';
 
 function digestOf(k: number): Uint8Array {
   return new Uint8Array(createHash('sha1').update(`key-${k}`).digest());
@@ -88,7 +79,7 @@ t.test('defragmentation keeps memory bounded under repeated updates', async (t) 
   const blockBytes = 4096;
   const store = RecordStore.create({ memoryBytesMax: BIG, blockBytes });
   const keys = 200;
-  const rand = mulberry32(7);
+  const rand = prng(7);
   let moved = 0;
   for (let version = 0; version < 50; version++) {
     for (let i = 0; i < keys; i++) {
@@ -164,8 +155,9 @@ t.test('SERVER_MEM leaves the store intact', async (t) => {
 });
 
 t.test('seeded random workload matches a Map, with defrag and sweeps interleaved', async (t) => {
-  const seed = Number(process.env.SEED ?? Date.now() % 1_000_000);
-  const rand = mulberry32(seed);
+  const seed = testSeed();
+  t.comment(`seed ${seed} (AERIE_SEED=${seed} replays it)`);
+  const rand = prng(seed);
   const resizes: SharedArrayBuffer[] = [];
   const store = RecordStore.create({ memoryBytesMax: BIG, blockBytes: 2048, indexSlotsInitial: 8, onIndexResize: (sab) => resizes.push(sab) });
   type Entry = { gen: number; set: number; voidTime: number; key: Uint8Array | null; bins: Uint8Array };

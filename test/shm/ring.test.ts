@@ -6,16 +6,7 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { Ring } from '../../src/shm/ring';
 import type { EchoWorkerData } from './ring-echo.worker';
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let r = Math.imul(a ^ (a >>> 15), 1 | a);
-    r = (r + Math.imul(r ^ (r >>> 7), 61 | r)) ^ r;
-    return ((r ^ (r >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng, testSeed } from '../helpers/prng';
 
 /** Message `seq` of `length` bytes: its bytes are a function of both, so any mix-up shows. */
 function fill(bytes: Uint8Array, at: number, length: number, seq: number): void {
@@ -36,8 +27,9 @@ function ringNearWrap(dataBytes: number, start: number): { producer: Ring; consu
 }
 
 t.test('round trips of variable-length messages across region and position wrap-around', async (t) => {
-  const seed = Number(process.env.SEED ?? Date.now() % 1_000_000);
-  const rand = mulberry32(seed);
+  const seed = testSeed();
+  t.comment(`seed ${seed} (AERIE_SEED=${seed} replays it)`);
+  const rand = prng(seed);
   const { producer, consumer } = ringNearWrap(4096, 0xffff0000);
   let sent = 0;
   let received = 0;
@@ -134,13 +126,14 @@ t.test('sleepers are woken by commit and release', async (t) => {
 });
 
 t.test('200k messages echo through a worker thread, intact and in order', async (t) => {
-  const seed = Number(process.env.SEED ?? Date.now() % 1_000_000);
+  const seed = testSeed();
+  t.comment(`seed ${seed} (AERIE_SEED=${seed} replays it)`);
   const messageCount = 200_000;
   const toWorker = Ring.create(1 << 16);
   const fromWorker = Ring.create(1 << 16);
   // Sizes come from the seed so a failure replays; most are small, a few near the maximum.
   const sizes = new Uint32Array(messageCount);
-  const rand = mulberry32(seed);
+  const rand = prng(seed);
   for (let i = 0; i < messageCount; i++) {
     const r = rand();
     sizes[i] = r < 0.001 ? Math.floor(rand() * (toWorker.payloadBytesMax + 1)) : r < 0.05 ? Math.floor(rand() * 2000) : Math.floor(rand() * 64);

@@ -8,6 +8,7 @@ import type { BinValue, Bins } from '../../src/protocol/ops';
 import { INT64_MAX, INT64_MIN } from '../../src/worker/bins';
 import { addNumbers, applyOps } from '../../src/worker/operate';
 import type { OperateResult } from '../../src/worker/operate';
+import { Random, testSeed } from '../helpers/values';
 
 const O = OpType;
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
@@ -125,15 +126,10 @@ t.test('INCR', async (t) => {
 });
 
 t.test('addNumbers matches a 64-bit model (seeded)', async (t) => {
-  const seed = Number(process.env.AERIE_SEED ?? Date.now() % 0x7fffffff);
-  t.comment(`seed ${seed} (replay with AERIE_SEED=${seed})`);
-  let state = seed >>> 0 || 1;
-  const next32 = (): bigint => {
-    state ^= state << 13; state >>>= 0;
-    state ^= state >>> 17;
-    state ^= state << 5; state >>>= 0;
-    return BigInt(state);
-  };
+  const seed = testSeed();
+  t.comment(`seed ${seed} (AERIE_SEED=${seed} replays it)`);
+  const random = new Random(seed);
+  const next32 = (): bigint => BigInt(random.uint32());
   const randomInt64 = (): bigint => {
     const shift = next32() % 64n; // a spread of magnitudes, not just huge numbers
     return BigInt.asIntN(64, ((next32() << 32n) | next32()) >> shift);

@@ -12,6 +12,7 @@ import { backupNamespace, connect, Key, OpType, restoreFile, type Client } from 
 import { BackupFileReader } from '../../../src/backup/file-reader';
 import { startCliNode } from '../../helpers/cli-node';
 import { prng } from '../../helpers/prng';
+import { waitForValue } from '../../helpers/wait';
 import { NamespaceModel, type Outcome, type Value } from './model';
 import type { AdminOp, Fault, Step } from './schedule';
 
@@ -489,16 +490,11 @@ export class Simulation {
 
   /** INFO counts each record once and every copy: both must agree with what the reads found. */
   private async checkCounts(client: Client, ns: string, records: number): Promise<void> {
-    const deadline = Date.now() + 10_000;
-    let last = '';
-    while (Date.now() < deadline) {
-      const info = await client.info();
-      const n = (info.namespaces as { name: string; records: number; copies: number; replicationFactor: number }[]).find((x) => x.name === ns)!;
-      if (n.records === records && n.copies === records * n.replicationFactor) return;
-      last = `records ${n.records}, copies ${n.copies} (replication factor ${n.replicationFactor})`;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    this.problem(`${ns}: reads found ${records} records but INFO says ${last}`);
+    type NsInfo = { name: string; records: number; copies: number; replicationFactor: number };
+    const counts = async () => ((await client.info()).namespaces as NsInfo[]).find((x) => x.name === ns)!;
+    await waitForValue(counts, (n) => n.records === records && n.copies === records * n.replicationFactor,
+      { what: `${ns}: INFO to count the ${records} records the reads found, and their copies`, timeoutMs: 10_000, intervalMs: 50 })
+      .catch((err: Error) => this.problem(err.message));
   }
 
   /**
@@ -506,27 +502,22 @@ export class Simulation {
    * restart for a while, and long enough after the last fault that a hung worker was caught.
    */
   private async settle(client: Client): Promise<void> {
-    const deadline = Date.now() + SETTLE_TIMEOUT_MS;
     let stableSince = Date.now();
     let lastRestarts = -1;
-    let why = '';
-    while (Date.now() < deadline) {
-      const info = await client.info().catch(() => null);
-      if (info !== null) {
-        const workers = info.workers as { state: string; restarts: number; roles: { outOfSync: number } }[];
-        const moving = (info.replication as { partitionsMoving: number } | null)?.partitionsMoving ?? 0;
-        const restarts = workers.reduce((a, w) => a + w.restarts, 0);
-        const settled = workers.every((w) => w.state === 'up' && w.roles.outOfSync === 0) && moving === 0;
-        why = JSON.stringify({ workers: workers.map((w) => [w.state, w.restarts, w.roles]), moving });
-        if (!settled || restarts !== lastRestarts) {
-          stableSince = Date.now();
-          lastRestarts = restarts;
-        }
-        const sinceFault = Date.now() - this.lastFaultAtMs;
-        if (Date.now() - stableSince > 300 && sinceFault > HEARTBEAT_TIMEOUT_MS + 2500) return;
+    const state = async () => {
+      const info = await client.info();
+      const workers = info.workers as { state: string; restarts: number; roles: { outOfSync: number } }[];
+      return { workers, moving: (info.replication as { partitionsMoving: number } | null)?.partitionsMoving ?? 0 };
+    };
+    await waitForValue(state, ({ workers, moving }) => {
+      const restarts = workers.reduce((a, w) => a + w.restarts, 0);
+      const settled = workers.every((w) => w.state === 'up' && w.roles.outOfSync === 0) && moving === 0;
+      if (!settled || restarts !== lastRestarts) {
+        stableSince = Date.now();
+        lastRestarts = restarts;
       }
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    this.problem(`the node did not settle within ${SETTLE_TIMEOUT_MS} ms: ${why}`);
+      const sinceFault = Date.now() - this.lastFaultAtMs;
+      return Date.now() - stableSince > 300 && sinceFault > HEARTBEAT_TIMEOUT_MS + 2500;
+    }, { what: 'the node to settle', timeoutMs: SETTLE_TIMEOUT_MS, intervalMs: 50 }).catch((err: Error) => this.problem(err.message));
   }
 }

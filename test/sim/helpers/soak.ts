@@ -6,6 +6,7 @@
 import { parseArgs } from 'node:util';
 import { Simulation, SIM_NAMESPACES, SIM_WORKERS, type SimStats } from './runner';
 import { describe, makeSchedule } from './schedule';
+import { testSeed } from '../../helpers/prng';
 
 const { values } = parseArgs({
   options: {
@@ -25,7 +26,7 @@ async function main(): Promise<number> {
   const endAtMs = Date.now() + minutes * 60_000;
   const total = { schedules: 0, writes: 0, reads: 0, faults: 0, kills: 0, admin: 0, checks: 0 };
   const combos = new Set<string>();
-  let seed = values.seed !== undefined ? Number(values.seed) >>> 0 : Math.floor(Math.random() * 2 ** 32);
+  let seed = values.seed !== undefined ? Number(values.seed) >>> 0 : testSeed();
   const startedAtMs = Date.now();
   while (Date.now() < endAtMs) {
     const steps = makeSchedule({ seed, steps: stepCount, workers: SIM_WORKERS, namespaces: SIM_NAMESPACES, kill9: true });
