@@ -114,6 +114,9 @@ t.test('a real 20 MB tmpfs filled by writes', { skip }, async (t) => {
   const code = await waitForValue(putCode, (c) => c !== status.SERVER_MEM, { what: 'writes to resume once space was freed', timeoutMs: 15_000, intervalMs: 100 });
   t.equal(code, 0, 'writes resumed once space was freed, without a restart');
   acked.push(first.next);
+  // Each worker reads its device's free space on its own clock (DISK_CHECK_INTERVAL_MS): the
+  // write above reached one of them; fill again once every worker has seen the space.
+  await waitForValue(() => disk(client), (ns) => !ns.stopWrites, { what: 'INFO to show writes resumed on every worker', timeoutMs: 5000 });
   const second = await fillUntilRefused(t, client, first.next + 1, 100_000);
   t.ok(second.acked.length > 100 && second.refused > 0, `${second.acked.length} more acknowledged, then refused again`);
   acked.push(...second.acked);
