@@ -495,6 +495,12 @@ export class Simulation {
     await waitForValue(counts, (n) => n.records === records && n.copies === records * n.replicationFactor,
       { what: `${ns}: INFO to count the ${records} records the reads found, and their copies`, timeoutMs: 10_000, intervalMs: 50 })
       .catch((err: Error) => this.problem(err.message));
+    // Nothing is in flight (INFO's own answer is not counted while its body is built): every answer
+    // reservation made before, through every fault, was handed back.
+    type Budget = { used: number };
+    await waitForValue(async () => ((await client.info()).answerBytes as Budget).used, (used) => used === 0,
+      { what: 'the answer budget to be handed back on a quiet node', timeoutMs: 10_000, intervalMs: 50 })
+      .catch((err: Error) => this.problem(err.message));
   }
 
   /**
