@@ -44,6 +44,8 @@ interface Round {
   ns: number;
   source: number;
   partitions: number[];
+  /** The namespace's resync count when the round started (-1: not started). */
+  epoch: number;
 }
 
 /** A worker being filled from the masters of the partitions it holds out of sync. */
@@ -82,6 +84,12 @@ export class Failover {
   private readonly wasReplica: (Uint8Array | null)[][];
   private moves: Move[] = [];
   private readonly fills = new Map<number, Fill>();
+  /**
+   * [ns]: resyncs so far. A round that started before the latest one copied from the store a
+   * restore replaced (its images and its END may meet the replica before or after the swap), so
+   * it ends without putting its partitions in sync: they are copied again.
+   */
+  private readonly resyncs: Int32Array;
   /** Last completed rebuild per worker, for INFO. */
   private readonly lastRebuild = new Map<number, { partitions: number; records: number; elapsedMs: number }>();
   /**
@@ -105,6 +113,7 @@ export class Failover {
     this.mustCopy = host.namespaces.map(() => perWorker());
     this.wasReplica = host.namespaces.map(() => new Array<Uint8Array | null>(this.n).fill(null));
     this.held = host.namespaces.map(() => new Uint8Array(PARTITION_COUNT));
+    this.resyncs = new Int32Array(host.namespaces.length);
     // At start every holder is in sync (memory namespaces are empty, file namespaces replayed each
     // worker's log of every write it applied as master or replica), except the copies a file
     // namespace recorded as stale: a holder with a current copy masters those partitions until
@@ -386,6 +395,7 @@ export class Failover {
   resync(ns: number): void {
     const { map } = this.host;
     if (map.copies[ns] < 2) return;
+    this.resyncs[ns]++;
     for (let w = 0; w < this.n; w++) {
       const sync = this.sync[ns][w];
       const replicas: number[] = [];
@@ -462,6 +472,7 @@ export class Failover {
       return;
     }
     round.partitions = still;
+    round.epoch = this.resyncs[round.ns];
     fill.current = round;
     const source = workers[round.source];
     source
@@ -505,7 +516,7 @@ export class Failover {
     const rounds: Round[] = [];
     for (const [source, list] of bySource) {
       for (let i = 0; i < list.length; i += MIGRATE_PARTITIONS_PER_ROUND) {
-        rounds.push({ ns, source, partitions: list.slice(i, i + MIGRATE_PARTITIONS_PER_ROUND) });
+        rounds.push({ ns, source, partitions: list.slice(i, i + MIGRATE_PARTITIONS_PER_ROUND), epoch: -1 });
       }
     }
     return rounds;
@@ -516,6 +527,14 @@ export class Failover {
       const round = fill.current;
       if (round === null || fill.waitTail < 0) continue;
       if (!reached(this.host.channels.head(round.source, fill.worker.index), fill.waitTail)) continue;
+      if (round.epoch !== this.resyncs[round.ns]) {
+        // A restore replaced the store the round copied from: its copy may mix both (resync()).
+        fill.current = null;
+        fill.waitTail = -1;
+        this.replan(fill, round.ns, round.partitions);
+        this.nextRound(fill);
+        continue;
+      }
       for (const p of round.partitions) this.sync[round.ns][fill.worker.index][p] = 1;
       this.markStale(round.ns, fill.worker.index, round.partitions, 0);
       fill.partitionsDone += round.partitions.length;

@@ -155,3 +155,35 @@ for (const storage of ['memory', 'file'] as const) {
     await crashAndCheck(t, n, served);
   });
 }
+
+// A restore that lands while a crashed replica is being copied from its masters: a copy round
+// that began on the old stores and ended after the restore carried records the snapshot lacks, and
+// used to mark its partitions in sync, so the replica kept them (soak seed 2027813484: COPIES was
+// 2 × RECORDS + 1 after a kill -9 and a restore). Such a round is now copied again.
+for (const storage of ['memory', 'file'] as const) t.test(`${storage}: a snapshot restore meeting a replica rebuild leaves equal copies`, async (t) => {
+  const dataDir = path.join(fs.mkdtempSync(path.join(tmpdir(), 'aerie-restore-rebuild-')), 'data');
+  // Large enough that copying them to the rebuilt replica outlasts the restore's own steps.
+  const OTHERS = 40_000;
+  const filler = 'f'.repeat(1000);
+  const others = Array.from({ length: OTHERS }, (_, i) => new Key('test', 'x', i));
+  const n = await startTestNode(t, (c) => {
+    c.supervisor.faultInjection = true;
+    c.supervisor.restartDelayMsMin = 10;
+    c.namespaces[0].replicationFactor = 2;
+    c.namespaces[0].storage = storage;
+    c.namespaces[0].dataDir = dataDir;
+  });
+  await load(n.client);
+  const snapshot = await n.client.createSnapshot('test');
+  for (let round = 0; round < 3; round++) {
+    await n.client.truncate('test');
+    for (let i = 0; i < OTHERS; i += 1000) await Promise.all(others.slice(i, i + 1000).map((k, j) => n.client.put(k, { x: i + j, f: filler })));
+    await n.client.injectFault({ worker: 1, kind: 'crash' });
+    await waitForValue(() => n.client.info(), (i) => (i.workers as { rebuild: unknown }[])[1].rebuild !== null,
+      { what: 'worker 1 rebuilding its replicas', timeoutMs: 20_000, intervalMs: 2 });
+    const restored = await n.client.restoreSnapshot('test', snapshot.id);
+    t.equal(restored.records, RECORDS, `round ${round}: restored`);
+    t.equal(await present(n.client), RECORDS, `round ${round}: every restored record served`);
+    await checkCopies(t, n, `round ${round}: after the restore met the rebuild`);
+  }
+});
