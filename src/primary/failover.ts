@@ -98,6 +98,8 @@ export class Failover {
    * cleared once the copy is whole again and logged.
    */
   private readonly stale: (Uint8Array[] | null)[];
+  /** `stale` as the file had it at start, before a crash made every replica's copy suspect. */
+  private readonly staleOnRecord: (Uint8Array[] | null)[];
   /** Copies found whole at a restart, to be cleared from `stale` once their journal is applied. */
   private pendingClears: { ns: number; worker: number; partitions: number[]; tails: { from: number; tail: number }[] }[] = [];
   private timer: NodeJS.Timeout | null = null;
@@ -149,6 +151,7 @@ export class Failover {
       map.bump();
       host.log(`${moved} partitions start on a replica: their configured master's copy is behind and is rebuilt first`);
     }
+    this.staleOnRecord = this.stale.map((s) => (s === null ? null : s.map((w) => w.slice())));
     // A cold start after a crash trusts only each partition's master: a master's log may hold a
     // write it never got to replicate (answered in doubt, yet read back since), and a replica's one
     // its master never made durable. So every other copy is recorded stale and copied from the
@@ -178,7 +181,60 @@ export class Failover {
 
   /** After the first start of every worker: rebuild the copies a file namespace recorded as stale. */
   start(): void {
+    this.distrustDamaged();
     this.refill();
+  }
+
+  /**
+   * A worker whose recovery skipped damaged log regions (recoverySkipCorrupt) lost the records in
+   * them, in partitions nobody can name: every copy it holds is stale and is copied again, and a
+   * partition it masters goes to a holder whose log is whole. That holder's copy is trusted over
+   * the damaged one even when a crash marked it stale: a write is acknowledged only once its
+   * replicas hold it, so it misses only writes answered in doubt. A copy already behind on record
+   * before the crash (its worker was away) is not trusted: the damaged master then stays.
+   */
+  private distrustDamaged(): void {
+    const { map, workers } = this.host;
+    for (let ns = 0; ns < map.copies.length; ns++) {
+      const onRecord = this.staleOnRecord[ns];
+      if (map.copies[ns] < 2 || onRecord === null) continue;
+      const damaged = workers.map((h) => h.damagedNamespaces[ns] === true);
+      if (!damaged.includes(true)) continue;
+      const distrusted: number[][] = workers.map(() => []);
+      const trusted: number[][] = workers.map(() => []);
+      let kept = 0;
+      for (let p = 0; p < PARTITION_COUNT; p++) {
+        const m = map.master(ns, p);
+        for (let k = 0; k < map.copies[ns]; k++) {
+          const w = map.holder(ns, p, k);
+          if (!damaged[w]) continue;
+          if (w === m) {
+            let whole = -1;
+            for (let j = 0; j < map.copies[ns] && whole < 0; j++) {
+              const r = map.holder(ns, p, j);
+              if (r !== w && !damaged[r] && onRecord[r][p] === 0) whole = r;
+            }
+            if (whole < 0) {
+              kept++;
+              continue;
+            }
+            this.sync[ns][whole][p] = 1;
+            trusted[whole].push(p);
+          }
+          this.sync[ns][w][p] = 0;
+          distrusted[w].push(p);
+        }
+      }
+      workers.forEach((_, w) => {
+        if (trusted[w].length > 0) this.markStale(ns, w, trusted[w], 0);
+        if (distrusted[w].length > 0) this.markStale(ns, w, distrusted[w], 1);
+      });
+      const name = this.host.namespaces[ns].name;
+      const which = damaged.flatMap((d, w) => (d ? [w] : [])).join(', ');
+      this.host.log(`namespace ${name}: worker ${which} skipped damaged log regions: its copies are copied again from whole ones` +
+        (kept > 0 ? `; ${kept} partitions have no whole copy on record and keep the damaged one` : ''));
+    }
+    this.reconcile();
   }
 
   private firstInSync(ns: number, p: number): number {

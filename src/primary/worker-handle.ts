@@ -75,6 +75,8 @@ export class WorkerHandle {
   answered = 0;
   /** Per namespace: whether the current thread took its store over from shared memory. */
   adoptedNamespaces: boolean[] = [];
+  /** [ns]: this start's recovery skipped damaged log regions (recoverySkipCorrupt): records were lost. */
+  damagedNamespaces: boolean[] = [];
   /** The request message the last thread was applying when it died (a copy), or null. */
   diedApplying: Buffer | null = null;
   /** Whether that death blames the request: the thread failed by itself (an exception, an exit, its heap limit). */
@@ -169,6 +171,7 @@ export class WorkerHandle {
     });
     const life: Incarnation = { thread, requests, responses, alive: true, killedFor: null, killedInnocent: false, adopted: adoptable.some((a) => a !== null), ready: false };
     this.adoptedNamespaces = adoptable.map((a) => a !== null);
+    this.damagedNamespaces = adoptable.map(() => false);
     this.life = life;
     this.state = 'starting';
     this.ready = new Promise<void>((resolve, reject) => {
@@ -221,6 +224,7 @@ export class WorkerHandle {
         return;
       case 'recovered':
         if (m.skippedRegions > 0) {
+          this.damagedNamespaces[m.nsIndex] = true;
           this.events.log(
             `worker ${this.index}: namespace ${this.base.namespaces[m.nsIndex].name}: SKIPPED ${m.skippedRegions} damaged log regions ` +
               `(${m.skippedBytes} bytes, records in them are lost; first at ${m.firstSkipped}) because recoverySkipCorrupt is set`,

@@ -1,7 +1,7 @@
 // Proves two file-namespace options through a real node: records up to a recordBytesMax above
 // the log writer's default buffer go to the log and come back after a restart; and a log damaged
 // in the middle stops start-up with its file and offset unless recoverySkipCorrupt is set, when
-// the node starts with every record outside the damaged region.
+// the node starts with every record outside the damaged region; with two copies, with every record.
 import t from 'tap';
 import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,6 +11,8 @@ import type { NodeConfig } from '../../src/config';
 import { startNode } from '../../src/primary/node';
 import { loadConfig } from '../../src/config';
 import { startTestNode } from '../helpers/node';
+import { compareCopies, waitInSync } from '../helpers/replicas';
+import { waitForValue } from '../helpers/wait';
 
 const fileNs = (dataDir: string, more: (c: NodeConfig) => void = () => undefined) => (c: NodeConfig) => {
   c.namespaces[0].storage = 'file';
@@ -72,4 +74,42 @@ t.test('a log damaged in the middle: refused, or skipped when asked', async (t) 
   const got = (await client.batchGet(keys)).filter((r) => r !== null);
   t.ok(got.length > 1900 && got.length < 2000, `started with the ${got.length} records outside the damage`);
   t.ok(got.every((r) => r!.bins.pad === 'p'.repeat(100)), 'and nothing garbled among them');
+});
+
+// With two copies, the damaged worker's records are still on the other worker: it masters them
+// and the damaged worker is copied again, so nothing is lost (before, the damaged worker kept
+// mastering its partitions and the records in the skipped region were gone).
+t.test('a damaged log skipped with two copies: every record served from the whole copy', async (t) => {
+  const dataDir = path.join(fs.mkdtempSync(path.join(tmpdir(), 'aerie-options-')), 'data');
+  const smallSegments = (c: NodeConfig) => {
+    c.namespaces[0].segmentBytes = 64 * 1024;
+    c.namespaces[0].recordBytesMax = 32 * 1024;
+    c.namespaces[0].replicationFactor = 2;
+  };
+  const keys = Array.from({ length: 2000 }, (_, i) => new Key('test', 's', i));
+  {
+    const { node, client } = await startTestNode(t, fileNs(dataDir, smallSegments));
+    for (let i = 0; i < keys.length; i += 200) await Promise.all(keys.slice(i, i + 200).map((k, j) => client.put(k, { i: i + j, pad: 'p'.repeat(100) })));
+    await client.close();
+    await node.close();
+  }
+  const dir = path.join(dataDir, 'test', 'worker-00');
+  const segments = fs.readdirSync(dir).filter((n) => n.endsWith('.log')).sort();
+  const first = path.join(dir, segments[0]);
+  const bytes = fs.readFileSync(first);
+  bytes.fill(0x55, 1000, 1100);
+  fs.writeFileSync(first, bytes);
+
+  const { node, client } = await startTestNode(t, fileNs(dataDir, (c) => {
+    smallSegments(c);
+    c.namespaces[0].recoverySkipCorrupt = true;
+  }));
+  t.ok(await waitInSync(client), 'every copy in sync once the damaged worker is copied again');
+  const got = (await client.batchGet(keys)).filter((r) => r !== null);
+  t.equal(got.length, keys.length, 'every record served');
+  t.ok(got.every((r) => r!.bins.pad === 'p'.repeat(100)), 'and nothing garbled');
+  const ns = await waitForValue(async () => ((await client.info()).namespaces as { records: number; copies: number }[])[0],
+    (x) => x.records === keys.length && x.copies === 2 * keys.length, { what: 'INFO to count every record twice', timeoutMs: 10_000, intervalMs: 50 });
+  t.equal(ns.copies, 2 * keys.length, 'both copies whole');
+  t.same(compareCopies(node).problems, [], 'the copies agree');
 });
