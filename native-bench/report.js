@@ -25,7 +25,7 @@ function otherCpuPct(r) {
 
 function find(runs, serverId, workloadId) {
   const run = runs.find((x) => x.server === serverId && x.workload === workloadId);
-  return run && run.result.ok ? run.result : null;
+  return run?.result.ok ? run.result : null;
 }
 
 /** Issue 5's targets: unpipelined at least Redis's throughput, pipelined at least 0.8 of it. */

@@ -2,7 +2,7 @@
 // node gracefully (requests in flight are answered) and exits 0; a second one exits 1 at once.
 
 import { loadConfig } from '../config';
-import { startNode } from '../primary/node';
+import { startNode, type AerieNode } from '../primary/node';
 import { ExitCode, parseCommandArgs, println, type ExitCodeValue, type Io } from './args';
 import { formatError } from './format';
 
@@ -23,7 +23,7 @@ export async function runStart(args: string[], io: Io, exit: (code: number) => v
     println(io.stdout, START_USAGE);
     return ExitCode.OK;
   }
-  let node;
+  let node: AerieNode;
   try {
     const config = loadConfig(values.config as string | undefined);
     node = await startNode(config);

@@ -8,7 +8,7 @@
 import * as fs from 'node:fs';
 import { DIGEST_BYTES, LOG_MAGIC, LOG_RECORD_ALIGN_BYTES, LOG_RECORD_BYTES_MAX, LOG_RECORD_HEADER_BYTES, OFFLINE_HEADERS_LISTED_MAX, OFFLINE_WALK_BYTES_MAX, PARTITION_COUNT } from '../constants';
 import { partitionOf } from '../partition/digest';
-import { LogRecordKind, type LogRecordView } from '../storage/log-record';
+import { LogRecordKind, O_BINS_BYTES, O_DIGEST, O_GENERATION, O_KEY_BYTES, O_KIND, O_LAST_UPDATE_MS, O_MAGIC, O_PARTITION_ID, O_TOTAL_BYTES, type LogRecordView } from '../storage/log-record';
 import { type BadRecordReason, recoverLog } from '../storage/recovery';
 import { listSegments, segmentFileName } from '../storage/segment-files';
 import * as path from 'node:path';
@@ -150,7 +150,7 @@ function walkHeaders(region: DamagedRegion): void {
   while (at + LOG_RECORD_HEADER_BYTES <= length && region.headers.length < OFFLINE_HEADERS_LISTED_MAX) {
     const header = plausibleHeader(bytes, at);
     if (header === null) break;
-    const span = Math.ceil(bytes.readUInt32LE(at + 4) / LOG_RECORD_ALIGN_BYTES) * LOG_RECORD_ALIGN_BYTES;
+    const span = Math.ceil(bytes.readUInt32LE(at + O_TOTAL_BYTES) / LOG_RECORD_ALIGN_BYTES) * LOG_RECORD_ALIGN_BYTES;
     if (at + span > region.bytes) break;
     region.headers.push(header);
     at += span;
@@ -160,17 +160,17 @@ function walkHeaders(region: DamagedRegion): void {
 
 /** A header whose magic, length, kind and partition agree with each other and its digest, or null. */
 function plausibleHeader(b: Buffer, at: number): DamagedHeader | null {
-  if (b.readUInt32LE(at) !== LOG_MAGIC) return null;
-  const total = b.readUInt32LE(at + 4);
+  if (b.readUInt32LE(at + O_MAGIC) !== LOG_MAGIC) return null;
+  const total = b.readUInt32LE(at + O_TOTAL_BYTES);
   if (total < LOG_RECORD_HEADER_BYTES || total > LOG_RECORD_BYTES_MAX) return null;
-  if (b.readUInt32LE(at + 64) + b.readUInt32LE(at + 68) + LOG_RECORD_HEADER_BYTES !== total) return null;
-  const kind = b[at + 20];
-  const partitionId = b.readUInt16LE(at + 22);
+  if (b.readUInt32LE(at + O_KEY_BYTES) + b.readUInt32LE(at + O_BINS_BYTES) + LOG_RECORD_HEADER_BYTES !== total) return null;
+  const kind = b[at + O_KIND];
+  const partitionId = b.readUInt16LE(at + O_PARTITION_ID);
   if (kind < LogRecordKind.PUT || kind > LogRecordKind.TRUNCATE || partitionId >= PARTITION_COUNT) return null;
   // A truncate marker has a zero digest and partition 0; anything else must hash to its partition.
-  if (kind !== LogRecordKind.TRUNCATE && partitionOf(b, at + 28) !== partitionId) return null;
+  if (kind !== LogRecordKind.TRUNCATE && partitionOf(b, at + O_DIGEST) !== partitionId) return null;
   return {
-    digest: b.toString('hex', at + 28, at + 28 + DIGEST_BYTES), partitionId, kind,
-    generation: b.readUInt16LE(at + 26), lastUpdateMs: b.readDoubleLE(at + 56),
+    digest: b.toString('hex', at + O_DIGEST, at + O_DIGEST + DIGEST_BYTES), partitionId, kind,
+    generation: b.readUInt16LE(at + O_GENERATION), lastUpdateMs: b.readDoubleLE(at + O_LAST_UPDATE_MS),
   };
 }

@@ -52,7 +52,7 @@ export class PartitionMap {
   }
 
   /** The k-th holder of the partition (0: its configured master), for k < copies[ns]. */
-  holder(ns: number, partitionId: number, k: number): number {
+  holder(_ns: number, partitionId: number, k: number): number {
     return holderOf(partitionId, this.workerCount, k);
   }
 

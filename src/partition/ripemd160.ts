@@ -4,6 +4,7 @@
 // one allocates nothing; test/partition/ripemd160.test.ts checks it against node:crypto.
 
 /** Message word read at each step: left line, then right line. */
+// biome-ignore format: one row of 16 per round, as the specification lays them out.
 const R_LEFT = Uint8Array.from([
   0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
   7, 4, 13, 1, 10, 6, 15, 3, 12, 0, 9, 5, 2, 14, 11, 8,
@@ -11,6 +12,7 @@ const R_LEFT = Uint8Array.from([
   1, 9, 11, 10, 0, 8, 12, 4, 13, 3, 7, 15, 14, 5, 6, 2,
   4, 0, 5, 9, 7, 12, 2, 10, 14, 1, 3, 8, 11, 6, 15, 13,
 ]);
+// biome-ignore format: one row of 16 per round, as the specification lays them out.
 const R_RIGHT = Uint8Array.from([
   5, 14, 7, 0, 9, 2, 11, 4, 13, 6, 15, 8, 1, 10, 3, 12,
   6, 11, 3, 7, 0, 13, 5, 10, 14, 15, 8, 12, 4, 9, 1, 2,
@@ -19,6 +21,7 @@ const R_RIGHT = Uint8Array.from([
   12, 15, 10, 4, 1, 5, 8, 7, 6, 2, 13, 14, 0, 3, 9, 11,
 ]);
 /** Left rotation at each step. */
+// biome-ignore format: one row of 16 per round, as the specification lays them out.
 const S_LEFT = Uint8Array.from([
   11, 14, 15, 12, 5, 8, 7, 9, 11, 13, 14, 15, 6, 7, 9, 8,
   7, 6, 8, 13, 11, 9, 7, 15, 7, 12, 15, 9, 11, 7, 13, 12,
@@ -26,6 +29,7 @@ const S_LEFT = Uint8Array.from([
   11, 12, 14, 15, 14, 15, 9, 8, 9, 14, 5, 6, 8, 6, 5, 12,
   9, 15, 5, 11, 6, 8, 13, 12, 5, 12, 13, 14, 11, 8, 5, 6,
 ]);
+// biome-ignore format: one row of 16 per round, as the specification lays them out.
 const S_RIGHT = Uint8Array.from([
   8, 9, 9, 11, 13, 15, 15, 5, 7, 7, 8, 11, 14, 14, 12, 6,
   9, 13, 15, 7, 12, 8, 9, 11, 7, 7, 12, 7, 6, 15, 13, 11,
@@ -41,7 +45,7 @@ const tailBlock = new Uint8Array(128);
 // Each round's loop spells out its round functions (left: x^y^z, (x&y)|(~x&z), (x|~y)^z,
 // (x&z)|(y&~z), x^(y|~z); the right line takes them in reverse) with the registers in locals:
 // V8 keeps them in machine registers, about twice as fast as a shared step function.
-/* eslint-disable one-var */
+// biome-ignore format: one line per round step, as the specification writes them (V8 keeps the registers in locals).
 function compress(bytes: Uint8Array, at: number): void {
   const w = words;
   for (let i = 0; i < 16; i++, at += 4) w[i] = bytes[at] | (bytes[at + 1] << 8) | (bytes[at + 2] << 16) | (bytes[at + 3] << 24);

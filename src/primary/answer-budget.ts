@@ -12,6 +12,7 @@
 
 import { ANSWER_ADMIN_BYTES, ANSWER_STALL_MS, ANSWER_ENVELOPE_BYTES, ANSWER_SMALL_BYTES, BATCH_ELEMENT_ENVELOPE_BYTES, SCAN_PAGE_BYTES_MAX } from '../constants';
 import { Op } from '../protocol/ops';
+import { fail } from '../assert';
 
 /** A session as the budget sees it: it is told when room may have been freed. */
 export interface BudgetWaiter {
@@ -45,8 +46,10 @@ export class AnswerBudget {
     /** The largest record any namespace accepts: the bound of one read's answer. */
     readonly recordBytesMax: number,
   ) {
+    // Configuration validation refuses these (service.answerBytesMax >= sendBufferBytesMax), so a
+    // violation is a bug: an invariant, coded SERVER_ERROR.
     if (!(perConnectionBytesMax > 0 && perConnectionBytesMax <= bytesMax && recordBytesMax > 0)) {
-      throw new Error(`answer budget: per connection ${perConnectionBytesMax}, node ${bytesMax}, record ${recordBytesMax}`);
+      fail(`answer budget: per connection ${perConnectionBytesMax}, node ${bytesMax}, record ${recordBytesMax}`);
     }
   }
 

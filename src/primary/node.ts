@@ -24,9 +24,7 @@ import { AnswerBudget } from './answer-budget';
 import { WorkerHandle } from './worker-handle';
 import { Supervisor } from './supervisor';
 import type { WebSocketServer } from 'ws';
-
-// eslint-disable-next-line @typescript-eslint/no-var-requires
-const VERSION: string = require('../../../package.json').version;
+import { NODE_VERSION as VERSION } from './version';
 
 export interface AerieNode {
   readonly address: { host: string; port: number };

@@ -381,7 +381,7 @@ export class IndexTable {
   nextLive(fromSlot: number): number {
     const words = this.words;
     const capacity = this.mask + 1;
-    for (let slot = fromSlot < 0 ? 0 : fromSlot; slot < capacity; slot++) {
+    for (let slot = Math.max(fromSlot, 0); slot < capacity; slot++) {
       if (words[HEADER_WORDS + slot * SLOT_WORDS + W_META] >>> STATE_SHIFT === STATE_LIVE) return slot;
     }
     return -1;

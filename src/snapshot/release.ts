@@ -6,11 +6,13 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LOG_MAGIC } from '../constants';
+import { O_MAGIC, O_SEQUENCE_HIGH, O_SEQUENCE_LOW } from '../storage/log-record';
 import { listSegments, segmentFileName, syncDirectory } from '../storage/segment-files';
 
 /** The first record's sequence in a segment, or -1 when the segment starts with no valid header. */
 function firstSequence(file: string): number {
-  const header = Buffer.alloc(20);
+  // The header through the sequence's high word: the rest is not needed.
+  const header = Buffer.alloc(O_SEQUENCE_HIGH + 4);
   let fd = -1;
   try {
     fd = fs.openSync(file, 'r');
@@ -20,8 +22,8 @@ function firstSequence(file: string): number {
   } finally {
     if (fd >= 0) fs.closeSync(fd);
   }
-  if (header.readUInt32LE(0) !== LOG_MAGIC) return -1;
-  return header.readUInt32LE(12) + header.readUInt32LE(16) * 0x1_0000_0000;
+  if (header.readUInt32LE(O_MAGIC) !== LOG_MAGIC) return -1;
+  return header.readUInt32LE(O_SEQUENCE_LOW) + header.readUInt32LE(O_SEQUENCE_HIGH) * 0x1_0000_0000;
 }
 
 /** Deletes the segments of `directory` whose records are all at or below `sequence`; returns them. */

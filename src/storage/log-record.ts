@@ -39,22 +39,23 @@ export type LogRecordKindCode = (typeof LogRecordKind)[keyof typeof LogRecordKin
 /** setId of a TRUNCATE record that covers every set of the namespace. */
 export const TRUNCATE_ALL_SETS = 0xffff;
 
-const O_MAGIC = 0;
-const O_TOTAL_BYTES = 4;
-const O_CRC = 8;
-const O_SEQUENCE_LOW = 12;
-const O_SEQUENCE_HIGH = 16;
-const O_KIND = 20;
-const O_VERSION = 21;
-const O_PARTITION_ID = 22;
-const O_SET_ID = 24;
-const O_GENERATION = 26;
-const O_DIGEST = 28;
-const O_VOID_TIME = 48;
-const O_DURABLE_BYTES = 52;
-const O_LAST_UPDATE_MS = 56;
-const O_KEY_BYTES = 64;
-const O_BINS_BYTES = 68;
+/** Byte offsets of the header's fields (the layout above); readers of raw headers use these too. */
+export const O_MAGIC = 0;
+export const O_TOTAL_BYTES = 4;
+export const O_CRC = 8;
+export const O_SEQUENCE_LOW = 12;
+export const O_SEQUENCE_HIGH = 16;
+export const O_KIND = 20;
+export const O_VERSION = 21;
+export const O_PARTITION_ID = 22;
+export const O_SET_ID = 24;
+export const O_GENERATION = 26;
+export const O_DIGEST = 28;
+export const O_VOID_TIME = 48;
+export const O_DURABLE_BYTES = 52;
+export const O_LAST_UPDATE_MS = 56;
+export const O_KEY_BYTES = 64;
+export const O_BINS_BYTES = 68;
 /** The CRC starts right after its own field. */
 const CRC_START = O_CRC + 4;
 const TWO_POW_32 = 0x1_0000_0000;

@@ -28,9 +28,9 @@ export function injectFault(kind: FaultKind, beat: () => void): void {
         throw new Error('injected crash');
       });
       return;
+    // biome-ignore lint/suspicious/noFallthroughSwitchClause: process.exit does not return.
     case 'exit':
       process.exit(70);
-    // falls through (process.exit does not return)
     case 'hang':
       // A busy loop: the thread never returns to its event loop and stops heartbeating.
       for (;;);

@@ -343,7 +343,7 @@ async function publish(): Promise<void> {
   // acknowledgement. While a log is stalled or failed nothing is: its masters' writes stay
   // waiting, and replication stops taking more (ReplicationIn.drain) until the log writes again.
   const logsWriting = !logFailed && fileNamespaces.every((ns) => !ns.log!.blocked);
-  if (logsWriting && ((replIn !== null && replIn.release()) || ackPending)) writeAck();
+  if (logsWriting && (replIn?.release() || ackPending)) writeAck();
   responses.commit();
   if (pendingFault !== null) {
     const kind = pendingFault as FaultKind;

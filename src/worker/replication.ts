@@ -226,7 +226,7 @@ export class ReplicationIn {
   }
 
   private logBlocked(): boolean {
-    for (const ns of this.namespaces) if (ns.log !== null && ns.log.blocked) return true;
+    for (const ns of this.namespaces) if (ns.log?.blocked) return true;
     return false;
   }
 

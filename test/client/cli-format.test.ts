@@ -15,7 +15,7 @@ t.test('values', async (t) => {
 
 t.test('strict JSON', async (t) => {
   const json = toJson({ big: 2n ** 62n, b: Buffer.from('hi'), m: new Map<unknown, unknown>([[1, { x: [true] }]]), n: Infinity, e: [] });
-  t.same(JSON.parse(json), { big: 4611686018427387904, b: '6869', m: { 1: { x: [true] } }, n: null, e: [] });
+  t.same(JSON.parse(json), { big: 2 ** 62, b: '6869', m: { 1: { x: [true] } }, n: null, e: [] });
   t.match(json, /"big": 4611686018427387904\b/, 'bigint digits kept exactly');
 });
 

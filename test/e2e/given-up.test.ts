@@ -10,17 +10,14 @@ import { Key, status } from '../../src/index';
 import type { Client } from '../../src/client/index';
 import { partitionOf } from '../../src/partition/digest';
 import { sleep, startTestNode } from '../helpers/node';
+import { workerInfo, workerWhen } from '../helpers/worker-info';
 import { waitForValue } from '../helpers/wait';
 
 const run = promisify(execFile);
 const CLI = path.join(__dirname, '..', '..', 'src', 'cli', 'main.js');
 
-type WorkerInfo = { state: string; restarts: number; lastFailure: string | null; partitions: number };
-const workerInfo = async (client: Client, i: number) => ((await client.info()).workers as WorkerInfo[])[i];
-
-/** Waits for worker `i`'s INFO entry to satisfy `pred`, and returns it; fails the test on a timeout. */
-const workerWhen = (client: Client, i: number, what: string, pred: (w: WorkerInfo) => boolean) =>
-  waitForValue(() => workerInfo(client, i), pred, { what: `worker ${i} ${what}`, timeoutMs: 30_000 });
+/** A worker's restarts here include back-offs and rebuilds from its replicas: allow them time. */
+const WORKER_WAIT_MS = 30_000;
 
 /** INFO's record count for the namespace, as the workers last published it. */
 const infoRecords = async (client: Client) => ((await client.info()).namespaces as { records: number }[])[0].records;
@@ -31,11 +28,11 @@ const infoRecords = async (client: Client) => ((await client.info()).namespaces 
  */
 async function crashLoop(client: Client, records: number): Promise<void> {
   await client.injectFault({ worker: 1, kind: 'crash' });
-  await workerWhen(client, 1, 'came back after the first crash', (w) => w.state === 'up' && w.restarts >= 1 && w.partitions > 0);
+  await workerWhen(client, 1, (w) => w.state === 'up' && w.restarts >= 1 && w.partitions > 0, 'came back after the first crash', WORKER_WAIT_MS);
   // Its per-namespace figures are published every 50 ms: the count is whole once they are.
   await waitForValue(() => infoRecords(client), (n) => n === records, { what: `INFO to count ${records} records again` });
   await client.injectFault({ worker: 1, kind: 'crash' });
-  await workerWhen(client, 1, 'given up on', (w) => w.state === 'failed');
+  await workerWhen(client, 1, (w) => w.state === 'failed', 'given up on', WORKER_WAIT_MS);
 }
 
 async function putAll(client: Client, keys: Key[]): Promise<void> {
@@ -69,7 +66,7 @@ t.test('a given-up worker is tried again after its back-off', async (t) => {
   const { client, keys } = await givenUp(t, 'retry', 300, 1500, 1);
   const dead = keys.find((k) => partitionOf(k.digest) % 2 === 1)!;
   await t.rejects(client.put(dead, { i: -1 }), { code: status.PARTITION_UNAVAILABLE, inDoubt: false }, 'unavailable while given up on');
-  const back = await workerWhen(client, 1, 'retried', (w) => w.state === 'up');
+  const back = await workerWhen(client, 1, (w) => w.state === 'up', 'retried', WORKER_WAIT_MS);
   t.equal(back.restarts, 2, 'restarted once more, by the back-off');
   t.equal(await allThere(client, keys), keys.length, 'every acknowledged record is back');
   await client.put(dead, { i: 0 });
@@ -118,6 +115,6 @@ t.test('a worker running out of heap is reported as out of memory', async (t) =>
     c.workers.heapMbMax = 512;
   });
   await client.injectFault({ worker: 0, kind: 'oom' });
-  const w = await workerWhen(client, 0, 'restarted', (x) => x.state === 'up' && x.restarts === 1);
+  const w = await workerWhen(client, 0, (x) => x.state === 'up' && x.restarts === 1, 'restarted', WORKER_WAIT_MS);
   t.match(w.lastFailure ?? '', /memory/, `reported as out of memory: ${w.lastFailure}`);
 });

@@ -6,20 +6,13 @@ import { execFile } from 'node:child_process';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { Key, status } from '../../src/index';
-import type { Client } from '../../src/client/index';
 import { partitionOf } from '../../src/partition/digest';
 import { sleep, startTestNode, waitStable } from '../helpers/node';
+import { workerInfo, workerWhen } from '../helpers/worker-info';
 import { waitForValue } from '../helpers/wait';
 
 const run = promisify(execFile);
 const CLI = path.join(__dirname, '..', '..', 'src', 'cli', 'main.js');
-
-type WorkerInfo = { state: string; restarts: number; lastFailure: string | null };
-const workerInfo = async (client: Client, i: number) => ((await client.info()).workers as WorkerInfo[])[i];
-
-/** Waits for worker `i`'s INFO entry to satisfy `pred`, and returns it; fails the test on a timeout. */
-const workerWhen = (client: Client, i: number, pred: (w: WorkerInfo) => boolean, what: string) =>
-  waitForValue(() => workerInfo(client, i), pred, { what: `worker ${i}: ${what}` });
 
 const KINDS: [string, RegExp][] = [
   ['crash', /injected crash/],

@@ -4,6 +4,7 @@ import t from 'tap';
 import { AnswerBudget, type BudgetHolder } from '../../src/primary/answer-budget';
 import { Op } from '../../src/protocol/ops';
 import { ANSWER_STALL_MS } from '../../src/constants';
+import { Status } from '../../src/errors';
 
 const MIB = 1024 * 1024;
 
@@ -14,7 +15,7 @@ t.test('estimates are bounded by the record and the frame', async (t) => {
   t.equal(b.estimate(Op.BATCH_GET, 5000, 16 * MIB), 16 * MIB, 'a batch never reserves more than a frame');
   t.equal(b.estimate(Op.BATCH_EXISTS, 10, 16 * MIB), 64 + 320);
   t.equal(b.estimate(Op.PUT, 0, 16 * MIB), 256);
-  t.throws(() => new AnswerBudget(MIB, 2 * MIB, MIB), 'a connection may not exceed the node');
+  t.throws(() => new AnswerBudget(MIB, 2 * MIB, MIB), { code: Status.SERVER_ERROR }, 'a connection may not exceed the node: an invariant');
 });
 
 t.test('the node takes up to its bound, and one request when it holds nothing', async (t) => {

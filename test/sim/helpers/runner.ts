@@ -449,7 +449,7 @@ export class Simulation {
       let nonNull = 0;
       for (let from = 0; from < model.keyCount; from += BATCH_KEYS) {
         const ks = Array.from({ length: Math.min(BATCH_KEYS, model.keyCount - from) }, (_, i) => from + i);
-        let recs;
+        let recs: Awaited<ReturnType<Client['batchGet']>>;
         try {
           recs = await client.batchGet(ks.map((k) => this.key(model.ns, k)));
         } catch (e) {
