@@ -116,7 +116,13 @@ export interface NodeConfig {
     faultInjection: boolean;
   };
   namespaces: NamespaceConfig[];
-  log: { level: 'debug' | 'info' | 'warn' | 'error' | 'silent' };
+  log: {
+    level: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+    /** Append log lines to this file instead of standard output (null: standard output). */
+    file: string | null;
+    /** 'json': one JSON object per line; 'pretty': readable lines; 'auto': pretty on a terminal. */
+    format: 'auto' | 'json' | 'pretty';
+  };
 }
 
 /** The embedded default configuration shipped in config/. */
@@ -237,9 +243,13 @@ export function parseConfig(raw: unknown): NodeConfig {
   const faultInjection = sv.faultInjection ?? false;
   if (typeof faultInjection !== 'boolean') fail('supervisor.faultInjection', 'must be true or false');
   const l = section(top, 'log');
-  onlyKeys(l, ['level'], 'log');
+  onlyKeys(l, ['level', 'file', 'format'], 'log');
   const level = l.level ?? 'info';
   if (!['debug', 'info', 'warn', 'error', 'silent'].includes(level as string)) fail('log.level', 'must be debug, info, warn, error or silent');
+  const logFile = l.file ?? null;
+  if (logFile !== null && (typeof logFile !== 'string' || logFile.length === 0)) fail('log.file', 'must be a non-empty path or null');
+  const logFormat = l.format ?? 'auto';
+  if (!['auto', 'json', 'pretty'].includes(logFormat as string)) fail('log.format', 'must be auto, json or pretty');
 
   const nsRaw = top.namespaces ?? [{ name: 'test' }];
   if (!Array.isArray(nsRaw) || nsRaw.length === 0 || nsRaw.length > C.NAMESPACES_MAX) {
@@ -298,7 +308,7 @@ export function parseConfig(raw: unknown): NodeConfig {
       faultInjection,
     },
     namespaces,
-    log: { level: level as NodeConfig['log']['level'] },
+    log: { level: level as NodeConfig['log']['level'], file: logFile as string | null, format: logFormat as NodeConfig['log']['format'] },
   };
   checkMemoryShares(config);
   return config;

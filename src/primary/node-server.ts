@@ -1,6 +1,7 @@
 // The node's listening side: the HTTP server that upgrades to WebSocket, the descriptor budget
 // that caps its sockets from their first byte, and the sessions it accepts.
 
+import type { NodeLog } from '../log';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
@@ -19,12 +20,7 @@ export interface SocketServer {
   descriptors: DescriptorBudget;
 }
 
-export interface NodeLog {
-  /** Shown at log levels debug and info. */
-  info(message: string): void;
-  /** Always shown. */
-  error(message: string): void;
-}
+export type { NodeLog } from '../log';
 
 /**
  * Sockets are capped from their first byte, by the descriptors left once everything else that
@@ -36,9 +32,9 @@ export function buildSocketServer(config: NodeConfig, workerCount: number, log: 
   });
   const connectionsMax = config.service.connectionsMax;
   const descriptors = descriptorBudget(raiseDescriptorLimit(log.error), openDescriptors(), descriptorReserve(config.namespaces, workerCount), connectionsMax);
-  if (descriptors.limit === null) log.error(`descriptors: the limit is unknown here (no /proc); sockets are capped by service.connectionsMax (${connectionsMax}) alone`);
+  if (descriptors.limit === null) log.warn(`descriptors: the limit is unknown here (no /proc); sockets are capped by service.connectionsMax (${connectionsMax}) alone`);
   else if (descriptors.socketsMax < connectionsMax) {
-    log.error(`descriptors: limit ${descriptors.limit} (hard ${descriptors.hardLimit}), ${descriptors.openAtStart} open, ${descriptors.reserve} reserved: at most ${descriptors.socketsMax} client sockets, below service.connectionsMax ${connectionsMax} (raise ulimit -n)`);
+    log.warn(`descriptors: limit ${descriptors.limit} (hard ${descriptors.hardLimit}), ${descriptors.openAtStart} open, ${descriptors.reserve} reserved: at most ${descriptors.socketsMax} client sockets, below service.connectionsMax ${connectionsMax} (raise ulimit -n)`);
   } else log.info(`descriptors: limit ${descriptors.limit}, ${descriptors.openAtStart} open, ${descriptors.reserve} reserved: up to ${descriptors.socketsMax} client sockets (service.connectionsMax)`);
   const socketGuard = new SocketGuard(http, descriptors.socketsMax, config.service.handshakeTimeoutMs);
   return { http, socketGuard, descriptors };

@@ -19,7 +19,8 @@ import { Router, type RouterReplication } from './router';
 import { DirectReader } from './direct-reads';
 import { CloseCode } from './session';
 import { buildSessionHost, FlushQueue, type ClientConnections } from './session-host';
-import { acceptSessions, buildSocketServer, listen, type NodeLog, type SocketServer } from './node-server';
+import { acceptSessions, buildSocketServer, listen, type SocketServer } from './node-server';
+import { createLog, logSettings, type NodeLog } from '../log';
 import { AnswerBudget } from './answer-budget';
 import { WorkerHandle } from './worker-handle';
 import { Supervisor } from './supervisor';
@@ -108,19 +109,13 @@ async function startLocked(config: NodeConfig, lockedDirs: string[]): Promise<Ae
 }
 
 function nodeLog(config: NodeConfig): NodeLog {
-  const verbose = config.log.level === 'debug' || config.log.level === 'info';
-  return {
-    info: (message) => {
-      if (verbose) console.log(`aerie: ${message}`);
-    },
-    error: (message) => console.error(`aerie: ${message}`),
-  };
+  return createLog(logSettings(config), 'primary');
 }
 
 function buildReplication(config: NodeConfig, shared: SharedState, workers: WorkerHandle[], router: () => Router, log: NodeLog): ReplicationParts {
   const { channels, map, workerCount } = shared;
   const waits = new ReplicaWaits(channels, { answer: (slot, code, bytes, start, end) => router().answerReplicated(slot, code, bytes, start, end) });
-  const failover = new Failover({ workers, map, channels, waits, namespaces: config.namespaces, released: () => router().releaseHeld(), log: log.error });
+  const failover = new Failover({ workers, map, channels, waits, namespaces: config.namespaces, released: () => router().releaseHeld(), log: (message) => log.warn(message) });
   const onOverflow = () => {
     for (let from = 0; from < workerCount; from++) {
       for (let to = 0; to < workerCount; to++) if (from !== to && channels.overflowed(from, to)) failover.channelOverflowed(from, to);
@@ -209,6 +204,7 @@ function buildWorkerHandle(
     stats: shared.stats[workerIndex].sab,
     setRegistries: shared.sets.map((s) => s.sab),
     namespaces: config.namespaces,
+    log: logSettings(config),
     bases: shared.bases.map((b) => (b === null ? null : { directory: partDirectory(b.dir, workerIndex), sequence: b.sequences[workerIndex] })),
   };
   return new WorkerHandle(base, {
@@ -231,6 +227,7 @@ function buildWorkerHandle(
       replication.failover.tick();
     },
     log: log.error,
+    info: log.info,
   }, config.workers.heapMbMax);
 }
 

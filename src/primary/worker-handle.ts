@@ -27,6 +27,8 @@ export interface WorkerEvents {
   /** The thread released replication channels: writes waiting for it may be answered. */
   onAck(h: WorkerHandle): void;
   log(message: string): void;
+  /** Routine news (a recovery's figures): shown at levels debug and info. */
+  info(message: string): void;
 }
 
 const WORKER_ENTRY = path.join(__dirname, '..', 'worker', 'main.js');
@@ -220,7 +222,7 @@ export class WorkerHandle {
         s!.blocks[m.blockIndex] = m.sab;
         return;
       case 'repaired':
-        this.events.log(`worker ${this.index}: adopted namespace ${m.nsIndex} after repair (${m.checked} checked, ${m.fixed} fixed, ${m.dropped} dropped)`);
+        this.events.info(`worker ${this.index}: adopted namespace ${m.nsIndex} after repair (${m.checked} checked, ${m.fixed} fixed, ${m.dropped} dropped)`);
         return;
       case 'recovered':
         if (m.skippedRegions > 0) {
@@ -231,7 +233,7 @@ export class WorkerHandle {
           );
         }
         if (!m.adopted) {
-          this.events.log(
+          this.events.info(
             `worker ${this.index}: namespace ${this.base.namespaces[m.nsIndex].name} recovered ${m.records} log records in ${Math.round(m.elapsedMs)} ms ` +
               `(${Math.round(m.recordsPerSecond)} records/s${m.tornBytes > 0 ? `, torn tail of ${m.tornBytes} bytes cut` : ''})`,
           );

@@ -51,6 +51,7 @@ export class Engine {
     namespaces: Namespace[], stats: StatsBlock, repl: ReplicationOut | null = null,
     masterRecords: (ns: Namespace) => number = (ns) => ns.store.recordCount,
     beat: () => void = () => stats.set(WorkerStat.HEARTBEAT_MS, Date.now()),
+    private readonly logError: (message: string) => void = (message) => console.error(message),
   ) {
     this.beat = beat;
     this.namespaces = namespaces;
@@ -95,7 +96,7 @@ export class Engine {
       // An in-doubt error (the log failed after this write reached memory: a roll-over's sync,
       // say) is answered TIMEOUT: the write may survive, so it must never read as failed.
       code = err instanceof AerieError ? (err.inDoubt ? Status.TIMEOUT : err.code) : Status.SERVER_ERROR;
-      if (!(err instanceof AerieError) || err instanceof InvariantError) console.error('aerie worker: unexpected error', err);
+      if (!(err instanceof AerieError) || err instanceof InvariantError) this.logError(`unexpected error: ${(err as Error)?.stack ?? String(err)}`);
       else if (code === Status.SERVER_MEM) {
         // The store's own limit, met before stop-writes: INFO shows it until a write fits again.
         // (A full device refuses through refuse() before anything is applied, never by a throw.)

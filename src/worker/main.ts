@@ -2,6 +2,7 @@
 // request ring in batches, answering on the response ring. Between batches it runs the background
 // work (expiry sweep, defragmentation, stats) and sleeps on the ring when there is nothing to do.
 
+import { createLog } from '../log';
 import { getHeapStatistics } from 'node:v8';
 import { parentPort, workerData } from 'node:worker_threads';
 import * as C from '../constants';
@@ -32,6 +33,8 @@ import { ReplicationIn, ReplicationOut } from './replication';
 import { Migrations } from './migrate-out';
 
 const init = workerData as WorkerInit;
+/** This thread's log, at the node's level (log.ts). */
+const threadLog = createLog(init.log, `worker ${init.workerIndex}`);
 const port = parentPort!;
 const send = (m: ControlFromWorker) => port.postMessage(m);
 
@@ -75,7 +78,7 @@ const namespaces = init.namespaces.map((config, nsIndex) => {
 // Injected write/fsync/statfs errors: set only by the FAULT op, which the primary refuses unless
 // supervisor.faultInjection is on.
 const storageFaults = new StorageFaults();
-const reportDisk = (m: string) => console.error(`aerie worker ${init.workerIndex}: ${m}`);
+const reportDisk = (m: string) => threadLog.error(m);
 // File-backed namespaces: replay the log at a cold start, or just reopen it after adoption.
 for (const ns of namespaces) {
   if (ns.config.storage !== 'file') continue;
@@ -85,7 +88,7 @@ for (const ns of namespaces) {
   // With recoverySkipCorrupt a damaged base is loaded without its damaged regions (their records
   // are lost, unless the log after the base or a replica holds them); without it start-up stops.
   const skip = ns.config.recoverySkipCorrupt
-    ? { onSkipped: (what: string) => console.error(`aerie worker ${init.workerIndex}: namespace ${ns.config.name}: SKIPPED damaged base snapshot region ${what}; its records are lost unless a later write or a replica has them (docs/snapshots.md)`) }
+    ? { onSkipped: (what: string) => threadLog.error(`namespace ${ns.config.name}: SKIPPED damaged base snapshot region ${what}; its records are lost unless a later write or a replica has them (docs/snapshots.md)`) }
     : undefined;
   if (base !== null) loadPart(ns.store, base.directory, nowVoidSec(Date.now()), undefined, skip);
   const { log, report } = NamespaceLog.open(ns.config, init.workerIndex, ns.store, adopted, nowVoidSec(Date.now()), new LogWatermarks(stats, ns.index), base?.sequence ?? 0, storageFaults, reportDisk);
@@ -111,7 +114,7 @@ const beatWithHeap = () => {
   stats.set(WorkerStat.HEARTBEAT_MS, Date.now());
   stats.set(WorkerStat.HEAP_USED_BYTES, getHeapStatistics().used_heap_size);
 };
-const engine = new Engine(namespaces, stats, replOut, (ns) => masterRecords(ns), beatWithHeap);
+const engine = new Engine(namespaces, stats, replOut, (ns) => masterRecords(ns), beatWithHeap, (m) => threadLog.error(m));
 const out = new Writer(C.RING_MESSAGE_BYTES_MAX);
 const scanReader = new Reader(new Uint8Array(0));
 const scanFields = new RequestFields();
@@ -142,7 +145,7 @@ let lastBackgroundMs = 0;
 let lastStatsMs = 0;
 
 const control = new StoreControl(
-  namespaces, storeOptions, send, (m) => console.error(`aerie worker ${init.workerIndex}: ${m}`),
+  namespaces, storeOptions, send, (m) => threadLog.error(m),
   () => stats.set(WorkerStat.HEARTBEAT_MS, Date.now()), (ns) => masterRecords(ns),
 );
 let lastYieldMs = 0;

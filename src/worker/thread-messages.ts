@@ -3,6 +3,7 @@
 // request). The worker side (src/worker/main.ts) and the pool side (src/primary/worker-handle.ts)
 // share these types (and how an error crosses) and nothing else; the ring layouts are src/protocol/internal.ts.
 
+import type { LogSettings } from '../log';
 import type { NamespaceConfig } from '../config';
 import { AerieError, Status } from '../errors';
 import type { VerifyProblem } from '../shm/record-check';
@@ -77,6 +78,8 @@ export interface StoreMemory {
 /** What a worker receives at start-up. */
 export interface WorkerInit {
   workerIndex: number;
+  /** How this thread logs (the node's log settings: level, file, format). */
+  log: LogSettings;
   workerCount: number;
   requestRing: SharedArrayBuffer;
   responseRing: SharedArrayBuffer;

@@ -2,6 +2,9 @@
 // config overrides, and a connected SDK client; tears both down when the test ends.
 
 import type { Test } from 'tap';
+import * as fs from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
 import { loadConfig, type NodeConfig } from '../../src/config';
 import { startNode, type AerieNode } from '../../src/primary/node';
 import { connect, type Client } from '../../src/client/index';
@@ -15,10 +18,18 @@ export interface TestNode {
 
 export type ConfigPatch = (c: NodeConfig) => void;
 
+/** Lines of a test node's log shown when its test fails. */
+const LOG_LINES_SHOWN = 60;
+let nodesStarted = 0;
+
 export async function startTestNode(t: Test, patch?: ConfigPatch): Promise<TestNode> {
   const config = loadConfig();
   config.service.port = 0;
-  config.log.level = 'warn';
+  // The node's log goes to a file, shown only when the test fails (AERIE_TEST_LOG=1: to stdout).
+  const logFile = process.env.AERIE_TEST_LOG === '1' ? null : path.join(tmpdir(), `aerie-test-${process.pid}-${++nodesStarted}.log`);
+  config.log.level = 'info';
+  config.log.file = logFile;
+  config.log.format = 'json';
   config.workers.count = 2;
   // Tests run in memory unless they ask for files (and then name their own directory).
   for (const ns of config.namespaces) ns.storage = 'memory';
@@ -31,6 +42,11 @@ export async function startTestNode(t: Test, patch?: ConfigPatch): Promise<TestN
   t.teardown(async () => {
     await client.close();
     await node.close();
+    if (logFile === null) return;
+    if (!t.passing() && fs.existsSync(logFile)) {
+      const lines = fs.readFileSync(logFile, 'utf8').trimEnd().split('\n');
+      t.comment(`the node's last ${Math.min(lines.length, LOG_LINES_SHOWN)} log lines (${logFile}):\n${lines.slice(-LOG_LINES_SHOWN).join('\n')}`);
+    } else fs.rmSync(logFile, { force: true });
   });
   return { node, client, url: `ws://127.0.0.1:${node.address.port}` };
 }

@@ -1,0 +1,62 @@
+// The node's log: one JSON object per line (pino) with time, level, thread and message, plus the
+// event's own fields; readable lines instead when the log goes to a terminal. Every thread builds
+// its own from the same settings (a worker names itself), so log.level holds in every thread.
+// Lines are written synchronously, whole: one logged just before a crash or a kill -9 is already
+// in the file or the pipe, and lines of two threads never interleave.
+
+import { pino, type Logger } from 'pino';
+import type { NodeConfig } from './config';
+
+export type LogLevel = NodeConfig['log']['level'];
+
+/** What a thread needs to build its log: the level, where lines go, and how they look. */
+export interface LogSettings {
+  level: LogLevel;
+  /** Append to this file; null: standard output. */
+  file: string | null;
+  /** 'pretty' when the primary found standard output a terminal (workers cannot tell). */
+  format: 'json' | 'pretty';
+}
+
+/** Fields of one event: numbers, strings, booleans, or null (no objects: lines stay flat). */
+export type LogFields = Record<string, string | number | boolean | null>;
+
+export interface NodeLog {
+  debug(message: string, fields?: LogFields): void;
+  info(message: string, fields?: LogFields): void;
+  warn(message: string, fields?: LogFields): void;
+  error(message: string, fields?: LogFields): void;
+}
+
+/** The settings the primary hands to every thread, from the node's configuration. */
+export function logSettings(config: NodeConfig): LogSettings {
+  const file = config.log.file;
+  return { level: config.log.level, file, format: config.log.format === 'auto' ? (file === null && process.stdout.isTTY === true ? 'pretty' : 'json') : config.log.format };
+}
+
+/** A log for one thread ('primary', 'worker 0', ...). */
+export function createLog(settings: LogSettings, thread: string): NodeLog {
+  if (settings.level === 'silent') return SILENT;
+  // SonicBoom, synchronous: it retries a pipe that is momentarily full (EAGAIN) instead of losing the line.
+  const sink = pino.destination({ dest: settings.file === null ? 1 : settings.file, sync: true, append: true, mkdir: true });
+  const options = { level: settings.level, base: { thread }, timestamp: pino.stdTimeFunctions.isoTime, formatters: { level: (label: string) => ({ level: label }) } };
+  const logger: Logger = settings.format === 'pretty' ? pino(options, { write: (line: string) => sink.write(pretty(line)) }) : pino(options, sink);
+  return {
+    debug: (message, fields) => logger.debug(fields ?? {}, message),
+    info: (message, fields) => logger.info(fields ?? {}, message),
+    warn: (message, fields) => logger.warn(fields ?? {}, message),
+    error: (message, fields) => logger.error(fields ?? {}, message),
+  };
+}
+
+const nothing = () => undefined;
+const SILENT: NodeLog = { debug: nothing, info: nothing, warn: nothing, error: nothing };
+
+/** `12:00:01.234 WARN  worker 1  message  key=value ...` from one JSON line. */
+function pretty(line: string): string {
+  const o = JSON.parse(line) as Record<string, unknown>;
+  const { time, level, thread, msg, ...fields } = o;
+  const extra = Object.entries(fields).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ');
+  const clock = typeof time === 'string' ? time.slice(11, 23) : '';
+  return `${clock} ${String(level).toUpperCase().padEnd(5)} ${String(thread).padEnd(9)} ${String(msg)}${extra === '' ? '' : `  ${extra}`}\n`;
+}
