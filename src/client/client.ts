@@ -2,12 +2,13 @@
 // reconnection round-robin over the configured hosts. Reads are re-sent after a lost connection;
 // writes never are (see outcome.ts for why an unanswered write is "in doubt").
 
-import { EventEmitter } from 'node:events';
+import { copyBytes } from '../bytes';
 import { BATCH_KEYS_MAX, FRAME_BYTES_MAX_DEFAULT, SCAN_PAGE_RECORDS_MAX } from '../constants';
 import { AerieError, Status } from '../errors';
 import { Op, type OpCode } from '../protocol/ops';
 import { encodeBody, FRAME_OVERHEAD_BYTES } from './codec';
 import { Connection, helloRequest, type ServerInfo } from './connection';
+import { TypedEmitter } from './events';
 import { Key } from './key';
 import { checkOperations, type OperateOp } from './operations';
 import { resolveOptions, type ClientOptions, type ResolvedOptions } from './options';
@@ -52,7 +53,7 @@ export interface ClientEvents {
   error: [error: AerieError];
 }
 
-export class Client extends EventEmitter<ClientEvents> {
+export class Client extends TypedEmitter<ClientEvents> {
   readonly options: Readonly<ResolvedOptions>;
   /** The node's HELLO answer on the current (or last) connection: node, namespaces, limits. */
   server: ServerInfo = {};
@@ -61,7 +62,7 @@ export class Client extends EventEmitter<ClientEvents> {
   private connection: Connection | null = null;
   private clientState: ClientState = 'connecting';
   private reconnectAttempt = 0;
-  private reconnectTimer: NodeJS.Timeout | null = null;
+  private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
   private batchKeysMax = BATCH_KEYS_MAX;
   private frameBytesMax = FRAME_BYTES_MAX_DEFAULT;
   /** The connection a GOAWAY is draining, if any: it carries answers but takes no new requests. */
@@ -205,15 +206,13 @@ export class Client extends EventEmitter<ClientEvents> {
   /** Every record of a namespace (or one set of it), as an async iterable fetched page by page. */
   scan(ns: string, set?: string | null, options: ScanOptions = {}): ScanStream {
     const request = this.scanRequest(ns, set, options);
-    const start = options.cursor === undefined || options.cursor === null ? null : Buffer.from(options.cursor);
-    return new ScanStream((cursor) => this.fetchScanPage(ns, request, cursor, options), start);
+    return new ScanStream((cursor) => this.fetchScanPage(ns, request, cursor, options), ownCursor(options.cursor));
   }
 
   /** One page of a scan; pass `cursor` back for the next page, until it is null. */
   async scanPage(ns: string, set?: string | null, options: ScanOptions = {}): Promise<ScanPage> {
     const request = this.scanRequest(ns, set, options);
-    const cursor = options.cursor === undefined || options.cursor === null ? null : Buffer.from(options.cursor);
-    return this.fetchScanPage(ns, request, cursor, options);
+    return this.fetchScanPage(ns, request, ownCursor(options.cursor), options);
   }
 
   private scanRequest(ns: string, set: string | null | undefined, options: ScanOptions): Record<string, unknown> {
@@ -228,7 +227,7 @@ export class Client extends EventEmitter<ClientEvents> {
     return request;
   }
 
-  private async fetchScanPage(ns: string, request: Record<string, unknown>, cursor: Buffer | null, policy: BasePolicy): Promise<ScanPage> {
+  private async fetchScanPage(ns: string, request: Record<string, unknown>, cursor: Uint8Array | null, policy: BasePolicy): Promise<ScanPage> {
     const body = cursor === null ? request : { ...request, cursor };
     return toScanPage(ns, (await this.call(Op.SCAN, body, false, policy)).body);
   }
@@ -461,6 +460,11 @@ export class Client extends EventEmitter<ClientEvents> {
 function keyFields(key: Key): Record<string, unknown> {
   if (!(key instanceof Key)) throw parameterError('key must be a Key (new Key(ns, set, value))');
   return key.toWire() as unknown as Record<string, unknown>;
+}
+
+/** A copy of the caller's cursor, which they may reuse while the scan goes on. */
+function ownCursor(cursor: Uint8Array | null | undefined): Uint8Array | null {
+  return cursor === undefined || cursor === null ? null : copyBytes(cursor, 0, cursor.length);
 }
 
 function positiveNumber(value: unknown): number | null {

@@ -30,7 +30,7 @@ export interface OperateResult extends AerieRecord {
 export interface ScanPage {
   records: AerieRecord[];
   /** Pass it back to continue; null when the scan is complete. */
-  cursor: Buffer | null;
+  cursor: Uint8Array | null;
 }
 
 function asObject(body: unknown, what: string): Record<string, unknown> {
@@ -129,9 +129,5 @@ export function toScanPage(ns: string, body: unknown): ScanPage {
       : new Key(ns, set as string | null, userKey as string, digest);
     return { key, bins: asBins(bins, 'scan'), gen: asNumber(gen, 'scan gen'), ttl: asNumber(ttl, 'scan ttl') };
   });
-  return { records, cursor: cursor instanceof Uint8Array ? toBuffer(cursor) : null };
-}
-
-function toBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return { records, cursor: cursor instanceof Uint8Array ? cursor : null };
 }

@@ -16,22 +16,22 @@ export interface ScanOptions {
   timeoutMs?: number;
 }
 
-export type PageFetcher = (cursor: Buffer | null) => Promise<ScanPage>;
+export type PageFetcher = (cursor: Uint8Array | null) => Promise<ScanPage>;
 
 export class ScanStream implements AsyncIterable<AerieRecord> {
   private readonly fetchPage: PageFetcher;
-  private resumeCursor: Buffer | null;
+  private resumeCursor: Uint8Array | null;
   private finished = false;
   private started = false;
   private pageCount = 0;
 
-  constructor(fetchPage: PageFetcher, cursor: Buffer | null) {
+  constructor(fetchPage: PageFetcher, cursor: Uint8Array | null) {
     this.fetchPage = fetchPage;
     this.resumeCursor = cursor;
   }
 
   /** The cursor to pass as `options.cursor` to resume; null before the first page or once done. */
-  get cursor(): Buffer | null {
+  get cursor(): Uint8Array | null {
     return this.finished ? null : this.resumeCursor;
   }
 
