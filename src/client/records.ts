@@ -13,22 +13,26 @@ export interface RecordMetadata {
   ttl: number;
 }
 
-export interface AerieRecord extends RecordMetadata {
+/**
+ * A record. `T` is the bins' shape as the caller declares it (`client.get<User>(key)`): the SDK
+ * does not check the bins against it, as JSON.parse's callers do not.
+ */
+export interface AerieRecord<T = Bins> extends RecordMetadata {
   key: Key;
-  bins: Bins;
+  bins: T;
 }
 
 export interface ExistsResult extends RecordMetadata {
   key: Key;
 }
 
-export interface OperateResult extends AerieRecord {
+export interface OperateResult<T = Bins> extends AerieRecord<T> {
   /** results[i] answers ops[i]; null for operations without a result. */
   results: unknown[];
 }
 
-export interface ScanPage {
-  records: AerieRecord[];
+export interface ScanPage<T = Bins> {
+  records: AerieRecord<T>[];
   /** Pass it back to continue; null when the scan is complete. */
   cursor: Uint8Array | null;
 }
