@@ -53,7 +53,7 @@ t.test("README's SDK snippet runs as written against a real node", async (t) => 
   const { node } = await startTestNode(t);
   // The one import becomes a destructuring of the SDK, and the documented address this node's.
   const body = snippet[1]
-    .replace(/^import (\{[^}]*\}) from 'aerie';$/m, 'const $1 = sdk;')
+    .replace(/^import (\{[^}]*\}) from 'aerie-kv';$/m, 'const $1 = sdk;')
     .replace("'127.0.0.1:3000'", `'127.0.0.1:${node.address.port}'`);
   t.notMatch(body, /^import /m, 'every import is rewritten');
   // The package's entry point, as `from 'aerie'` resolves it; clients the snippet opens are closed
