@@ -8,9 +8,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { loadConfig, type NodeConfig } from '../../src/config';
+import type { NodeConfig } from '../../src/config';
 import { Status } from '../../src/errors';
 import { startNode, type AerieNode } from '../../src/primary/node';
+import { testNodeConfig } from '../helpers/node';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ROOT = path.join(__dirname, '..', '..', '..');
@@ -21,11 +22,7 @@ const { bundleClient } = require(path.join(ROOT, 'scripts', 'bundle-client.js'))
 const { createPageServer } = require(path.join(ROOT, 'examples', 'browser', 'serve.js')) as { createPageServer(o: { bundleFile: string }): Server };
 
 function nodeConfig(port: number, pageOrigin: string): NodeConfig {
-  const config = loadConfig();
-  config.service.port = port;
-  config.log.level = 'warn';
-  config.workers.count = 2;
-  for (const ns of config.namespaces) ns.storage = 'memory';
+  const config = testNodeConfig(port);
   // TODO(lead): once src/config.ts accepts service.allowedOrigins (the Origin check), allow only
   // this page: (config.service as { allowedOrigins?: string[] }).allowedOrigins = [pageOrigin];
   void pageOrigin;

@@ -9,14 +9,14 @@ t.test('CLIENT_VERSION matches package.json', async (t) => {
   let dir = __dirname;
   for (let depth = 0; depth < 5 && !safeRead(join(dir, 'package.json')); depth++) dir = join(dir, '..');
   const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name: string; version: string };
-  t.equal(pkg.name, 'aerie');
+  t.equal(pkg.name, 'aerie-kv');
   t.equal(CLIENT_VERSION, pkg.version);
 });
 
 function safeRead(path: string): boolean {
   try {
     const pkg = JSON.parse(readFileSync(path, 'utf8')) as { name?: string };
-    return pkg.name === 'aerie';
+    return pkg.name === 'aerie-kv';
   } catch {
     return false;
   }
