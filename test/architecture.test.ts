@@ -10,7 +10,7 @@ const ROOT = path.join(__dirname, '..', '..');
 const SRC = path.join(ROOT, 'src');
 
 /** The foundation: top-level files every layer may import, and which import only each other. */
-const FOUNDATION = ['constants', 'errors', 'assert', 'config', 'memory-sizing', 'log'];
+const FOUNDATION = ['constants', 'errors', 'assert', 'config', 'memory-sizing', 'log', 'bytes'];
 
 /**
  * What each layer may import besides itself and the foundation. A `folder/file` entry allows that
@@ -43,6 +43,7 @@ const FOUNDATION_ALLOWED: Record<string, string[]> = {
   'memory-sizing': ['constants'],
   config: ['constants', 'errors', 'memory-sizing'],
   log: ['config'],
+  bytes: [],
 };
 
 const IMPORT = /(?:from\s+|import\s*\(\s*|require\s*\(\s*)'(\.{1,2}\/[^']+)'/g;

@@ -97,7 +97,7 @@ interface TimedPage {
 async function copyScan(
   client: Client, writer: BackupFileWriter, header: BackupHeader, pageSize: number, options: BackupOptions, startedAtMs: number,
 ): Promise<void> {
-  const fetchPage = (cursor: Buffer | null): Promise<TimedPage> => {
+  const fetchPage = (cursor: Uint8Array | null): Promise<TimedPage> => {
     const requestedAtMs = Date.now();
     const pending = client.scanPage(header.ns, header.set, { pageSize, cursor }).then((page) => ({ page, requestedAtMs }));
     // Marked handled: if writing fails while this page is on its way, nobody awaits it.
@@ -120,7 +120,7 @@ async function copyScan(
 function toBackupRecord(record: AerieRecord, ageSec: number): BackupRecord {
   const key = record.key;
   return {
-    digest: key.digest,
+    digest: Buffer.from(key.digest.buffer, key.digest.byteOffset, key.digest.byteLength),
     set: key.set,
     key: key.value,
     gen: record.gen,

@@ -102,7 +102,7 @@ function parseBins(text: string): BinsInput {
 }
 
 function describeKey(key: Key): string {
-  return key.value === null ? `digest:${key.digest.toString('hex')}` : formatValue(key.value, -1);
+  return key.value === null ? `digest:${Buffer.from(key.digest).toString('hex')}` : formatValue(key.value, -1);
 }
 
 interface Command {

@@ -2,18 +2,20 @@
 // reconnection round-robin over the configured hosts. Reads are re-sent after a lost connection;
 // writes never are (see outcome.ts for why an unanswered write is "in doubt").
 
-import { EventEmitter } from 'node:events';
+import { copyBytes } from '../bytes';
 import { BATCH_KEYS_MAX, FRAME_BYTES_MAX_DEFAULT, SCAN_PAGE_RECORDS_MAX } from '../constants';
 import { AerieError, Status } from '../errors';
-import { Op, type OpCode } from '../protocol/ops';
+import { Op, type Bins, type OpCode } from '../protocol/ops';
 import { encodeBody, FRAME_OVERHEAD_BYTES } from './codec';
 import { Connection, helloRequest, type ServerInfo } from './connection';
+import { TypedEmitter } from './events';
+import type { NodeInfo } from './info';
 import { Key } from './key';
 import { checkOperations, type OperateOp } from './operations';
 import { resolveOptions, type ClientOptions, type ResolvedOptions } from './options';
 import { Pipeline, type Reply } from './pipeline';
 import {
-  cleanBins, generationFields, type BinsInput, retriesOf, timeoutOf, writeFields,
+  cleanBins, generationFields, type BinsInput, type BinsShape, retriesOf, timeoutOf, writeFields,
   type BasePolicy, type GenerationCheckPolicy, type OperatePolicy, type ReadPolicy, type RecordMeta, type WritePolicy,
 } from './policy';
 import { HostRotation, reconnectDelayMs, type HostAddress } from './reconnect';
@@ -52,7 +54,7 @@ export interface ClientEvents {
   error: [error: AerieError];
 }
 
-export class Client extends EventEmitter<ClientEvents> {
+export class Client extends TypedEmitter<ClientEvents> {
   readonly options: Readonly<ResolvedOptions>;
   /** The node's HELLO answer on the current (or last) connection: node, namespaces, limits. */
   server: ServerInfo = {};
@@ -61,7 +63,7 @@ export class Client extends EventEmitter<ClientEvents> {
   private connection: Connection | null = null;
   private clientState: ClientState = 'connecting';
   private reconnectAttempt = 0;
-  private reconnectTimer: NodeJS.Timeout | null = null;
+  private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
   private batchKeysMax = BATCH_KEYS_MAX;
   private frameBytesMax = FRAME_BYTES_MAX_DEFAULT;
   /** The connection a GOAWAY is draining, if any: it carries answers but takes no new requests. */
@@ -126,16 +128,19 @@ export class Client extends EventEmitter<ClientEvents> {
   // ---- single-record calls ----
 
   /** Writes bins; answers the record's new generation and TTL. */
-  async put(key: Key, bins: BinsInput, meta?: RecordMeta, policy?: WritePolicy): Promise<RecordMetadata> {
+  async put<T extends BinsShape<T> = BinsInput>(key: Key, bins: T, meta?: RecordMeta, policy?: WritePolicy): Promise<RecordMetadata> {
     const body = { ...keyFields(key), bins: cleanBins(bins), ...writeFields(meta, policy) };
     return toMetadata((await this.call(Op.PUT, body, true, policy)).body, 'put');
   }
 
-  /** Reads a record (all bins, or the named ones). Rejects KEY_NOT_FOUND when it does not exist. */
-  async get(key: Key, bins?: string[], policy?: ReadPolicy): Promise<AerieRecord> {
+  /**
+   * Reads a record (all bins, or the named ones). Rejects KEY_NOT_FOUND when it does not exist.
+   * `get<User>(key)` types the bins as User; nothing checks them against it.
+   */
+  async get<T = Bins>(key: Key, bins?: string[], policy?: ReadPolicy): Promise<AerieRecord<T>> {
     const body: Record<string, unknown> = keyFields(key);
     if (bins !== undefined) body.bins = checkBinNames(bins);
-    return toRecord(key, (await this.call(Op.GET, body, false, policy)).body);
+    return toRecord(key, (await this.call(Op.GET, body, false, policy)).body) as AerieRecord<T>;
   }
 
   /** Generation and TTL of a record, or null when it does not exist. */
@@ -160,18 +165,18 @@ export class Client extends EventEmitter<ClientEvents> {
    * Applies operations to one record atomically. An operate made only of reads is a read (it may
    * be re-sent after a lost connection); any other is a write.
    */
-  async operate(key: Key, operations: OperateOp[], meta?: RecordMeta, policy?: OperatePolicy): Promise<OperateResult> {
+  async operate<T = Bins>(key: Key, operations: OperateOp[], meta?: RecordMeta, policy?: OperatePolicy): Promise<OperateResult<T>> {
     const readOnly = checkOperations(operations);
     const body = { ...keyFields(key), ops: operations, ...writeFields(meta, policy) };
-    return toOperateResult(key, operations, (await this.call(Op.OPERATE, body, !readOnly, policy)).body);
+    return toOperateResult(key, operations, (await this.call(Op.OPERATE, body, !readOnly, policy)).body) as OperateResult<T>;
   }
 
   // ---- batches ----
 
   /** Reads many records; one answer per key, in key order, null for keys that do not exist. */
-  async batchGet(keys: Key[], bins?: string[], policy?: ReadPolicy): Promise<(AerieRecord | null)[]> {
+  async batchGet<T = Bins>(keys: Key[], bins?: string[], policy?: ReadPolicy): Promise<(AerieRecord<T> | null)[]> {
     const binNames = bins === undefined ? undefined : checkBinNames(bins);
-    return this.batch(keys, Op.BATCH_GET, policy, binNames, toBatchRecords);
+    return this.batch(keys, Op.BATCH_GET, policy, binNames, toBatchRecords) as Promise<(AerieRecord<T> | null)[]>;
   }
 
   /** Existence of many records; one answer per key, in key order, null for keys that do not exist. */
@@ -203,17 +208,15 @@ export class Client extends EventEmitter<ClientEvents> {
   // ---- scans ----
 
   /** Every record of a namespace (or one set of it), as an async iterable fetched page by page. */
-  scan(ns: string, set?: string | null, options: ScanOptions = {}): ScanStream {
+  scan<T = Bins>(ns: string, set?: string | null, options: ScanOptions = {}): ScanStream<T> {
     const request = this.scanRequest(ns, set, options);
-    const start = options.cursor === undefined || options.cursor === null ? null : Buffer.from(options.cursor);
-    return new ScanStream((cursor) => this.fetchScanPage(ns, request, cursor, options), start);
+    return new ScanStream<T>((cursor) => this.fetchScanPage<T>(ns, request, cursor, options), ownCursor(options.cursor));
   }
 
   /** One page of a scan; pass `cursor` back for the next page, until it is null. */
-  async scanPage(ns: string, set?: string | null, options: ScanOptions = {}): Promise<ScanPage> {
+  async scanPage<T = Bins>(ns: string, set?: string | null, options: ScanOptions = {}): Promise<ScanPage<T>> {
     const request = this.scanRequest(ns, set, options);
-    const cursor = options.cursor === undefined || options.cursor === null ? null : Buffer.from(options.cursor);
-    return this.fetchScanPage(ns, request, cursor, options);
+    return this.fetchScanPage<T>(ns, request, ownCursor(options.cursor), options);
   }
 
   private scanRequest(ns: string, set: string | null | undefined, options: ScanOptions): Record<string, unknown> {
@@ -228,17 +231,17 @@ export class Client extends EventEmitter<ClientEvents> {
     return request;
   }
 
-  private async fetchScanPage(ns: string, request: Record<string, unknown>, cursor: Buffer | null, policy: BasePolicy): Promise<ScanPage> {
+  private async fetchScanPage<T>(ns: string, request: Record<string, unknown>, cursor: Uint8Array | null, policy: BasePolicy): Promise<ScanPage<T>> {
     const body = cursor === null ? request : { ...request, cursor };
-    return toScanPage(ns, (await this.call(Op.SCAN, body, false, policy)).body);
+    return toScanPage(ns, (await this.call(Op.SCAN, body, false, policy)).body) as ScanPage<T>;
   }
 
   // ---- node ----
 
-  /** The node's statistics (docs/protocol.md lists the fields). */
-  async info(policy?: ReadPolicy): Promise<Record<string, unknown>> {
+  /** The node's statistics (docs/protocol.md §11 lists the fields; NodeInfo types them). */
+  async info(policy?: ReadPolicy): Promise<NodeInfo> {
     const body = (await this.call(Op.INFO, null, false, policy)).body;
-    return (body ?? {}) as Record<string, unknown>;
+    return (body ?? {}) as NodeInfo;
   }
 
   /**
@@ -461,6 +464,11 @@ export class Client extends EventEmitter<ClientEvents> {
 function keyFields(key: Key): Record<string, unknown> {
   if (!(key instanceof Key)) throw parameterError('key must be a Key (new Key(ns, set, value))');
   return key.toWire() as unknown as Record<string, unknown>;
+}
+
+/** A copy of the caller's cursor, which they may reuse while the scan goes on. */
+function ownCursor(cursor: Uint8Array | null | undefined): Uint8Array | null {
+  return cursor === undefined || cursor === null ? null : copyBytes(cursor, 0, cursor.length);
 }
 
 function positiveNumber(value: unknown): number | null {

@@ -25,7 +25,7 @@ const EMPTY = new Uint8Array(0);
  * Encodes a request body into its own buffer. Encoding happens when the call is made, so an
  * unsupported value fails that call at once (PARAMETER) and a retry re-sends the same bytes.
  */
-export function encodeBody(body: unknown): Buffer {
+export function encodeBody(body: unknown): Uint8Array {
   bodyWriter.reset();
   bodyWriter.writeValue(body);
   return bodyWriter.copy();
@@ -63,7 +63,7 @@ export class FrameBuilder {
     this.requestCount++;
   }
 
-  finish(): Buffer {
+  finish(): Uint8Array {
     this.writer.patchArray32(this.countPos, this.requestCount);
     const frame = this.writer.copy();
     this.begin();
@@ -78,7 +78,7 @@ export class FrameBuilder {
 }
 
 /** Encodes a whole frame of requests at once (HELLO, tests). */
-export function encodeFrame(requests: ReadonlyArray<readonly [id: number, op: number, body: unknown]>): Buffer {
+export function encodeFrame(requests: ReadonlyArray<readonly [id: number, op: number, body: unknown]>): Uint8Array {
   const builder = new FrameBuilder();
   for (const [id, op, body] of requests) builder.add(id, op, encodeBody(body));
   return builder.finish();

@@ -1,16 +1,23 @@
-// One WebSocket to one node: open it, say HELLO, then carry frames until it closes. A ping every
+// One WebSocket to one node: open it, say HELLO, then carry frames until it closes. The socket is
+// the standard WebSocket, or `ws` on Node 20 (websocket.ts). A protocol PING every
 // pingIntervalMs detects a peer that vanished without closing (a pulled cable, a frozen host):
-// if neither a pong nor any message came back since the previous ping, the socket is terminated.
+// if no message at all came back since the previous ping, the connection is dropped. The PING
+// travels as a request, not a WebSocket ping, because browsers cannot send those.
 
-import WebSocket from 'ws';
 import { AerieError, Status } from '../errors';
 import { Op, PROTOCOL_VERSION } from '../protocol/ops';
 import { decodeResponses, encodeFrame } from './codec';
 import type { HostAddress } from './reconnect';
 import { serverError } from './outcome';
+import { dropSocket, messageBytes, socketFactory, SocketState, type SocketLike } from './websocket';
 
-/** The request id HELLO uses; the pipeline never hands it out. */
+/**
+ * The request id HELLO uses, and after it the liveness PINGs: the pipeline never hands it out,
+ * and ignores the answers to it.
+ */
 export const HELLO_REQUEST_ID = 0;
+/** The liveness PING, encoded once: [[0, PING, nil]]. */
+const PING_FRAME = encodeFrame([[HELLO_REQUEST_ID, Op.PING, null]]);
 
 /** The HELLO body the client sends (protocol/ops.ts, Op.HELLO). */
 export interface HelloRequest {
@@ -34,14 +41,14 @@ export interface ServerInfo {
 
 export interface ConnectionOptions {
   connectTimeoutMs: number;
-  /** Largest frame accepted from the server (ws maxPayload). */
+  /** Largest frame accepted from the server; a larger one drops the connection. */
   maxFrameBytes: number;
   hello: HelloRequest;
   pingIntervalMs: number;
 }
 
 export interface ConnectionHandlers {
-  onFrame(frame: Buffer): void;
+  onFrame(frame: Uint8Array): void;
   /** Called once, when the socket is gone for whatever reason. */
   onClose(reason: AerieError): void;
 }
@@ -65,69 +72,75 @@ function unavailable(address: HostAddress, why: string): AerieError {
 export class Connection {
   readonly address: HostAddress;
   readonly server: ServerInfo;
-  private readonly ws: WebSocket;
+  private readonly socket: SocketLike;
+  private readonly maxFrameBytes: number;
   private handlers: ConnectionHandlers | null = null;
-  private heartbeat: NodeJS.Timeout | null = null;
+  private heartbeat: ReturnType<typeof setInterval> | null = null;
   private heardSincePing = true;
-  private lastError: Error | null = null;
+  private lastError: string | null = null;
   private closed = false;
+  /** Settles close()'s promise once the socket is gone. */
+  private onGone: (() => void) | null = null;
 
-  private constructor(address: HostAddress, ws: WebSocket, server: ServerInfo) {
+  private constructor(address: HostAddress, socket: SocketLike, server: ServerInfo, maxFrameBytes: number) {
     this.address = address;
-    this.ws = ws;
+    this.socket = socket;
     this.server = server;
+    this.maxFrameBytes = maxFrameBytes;
   }
 
   /** Opens a socket and completes HELLO, or rejects with SERVER_NOT_AVAILABLE or HELLO's result code. */
-  static open(address: HostAddress, options: ConnectionOptions): Promise<Connection> {
+  static async open(address: HostAddress, options: ConnectionOptions): Promise<Connection> {
+    let createSocket;
+    try {
+      createSocket = await socketFactory();
+    } catch (error) {
+      throw unavailable(address, (error as Error).message);
+    }
     return new Promise<Connection>((resolve, reject) => {
-      let ws: WebSocket;
+      let socket: SocketLike;
       try {
-        ws = new WebSocket(urlOf(address), {
-          perMessageDeflate: false,
-          maxPayload: options.maxFrameBytes,
-          handshakeTimeout: options.connectTimeoutMs,
-        });
+        socket = createSocket(urlOf(address), { maxFrameBytes: options.maxFrameBytes, connectTimeoutMs: options.connectTimeoutMs });
       } catch (error) {
         reject(unavailable(address, (error as Error).message)); // a host that makes no valid URL
         return;
       }
       let settled = false;
       let failure: AerieError | null = null;
-      const timer = setTimeout(() => {
-        failure = unavailable(address, `no HELLO answer within ${options.connectTimeoutMs} ms`);
-        ws.terminate();
-      }, options.connectTimeoutMs);
       const settle = (error: AerieError | null, connection?: Connection) => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
-        ws.removeAllListeners();
+        socket.onopen = socket.onmessage = socket.onclose = null;
+        // A late socket error must not surface anywhere: the outcome is decided.
+        socket.onerror = () => {};
         if (error !== null) {
-          ws.on('error', () => {}); // a late socket error must not become an uncaught exception
-          if (ws.readyState !== WebSocket.CLOSED) ws.terminate();
+          dropSocket(socket);
           reject(error);
         } else {
           resolve(connection!);
         }
       };
-      ws.on('open', () => ws.send(encodeFrame([[HELLO_REQUEST_ID, Op.HELLO, options.hello]])));
-      ws.on('message', (data: Buffer, isBinary: boolean) => {
+      const timer = setTimeout(() => {
+        settle(failure ?? unavailable(address, `no HELLO answer within ${options.connectTimeoutMs} ms`));
+      }, options.connectTimeoutMs);
+      socket.onopen = () => socket.send(encodeFrame([[HELLO_REQUEST_ID, Op.HELLO, options.hello]]));
+      socket.onmessage = (event) => {
         try {
-          const server = readHelloAnswer(data, isBinary);
-          const connection = new Connection(address, ws, server);
+          const server = readHelloAnswer(messageBytes(event.data));
+          const connection = new Connection(address, socket, server, options.maxFrameBytes);
           settle(null, connection);
           connection.start(options.pingIntervalMs);
         } catch (error) {
           settle(error instanceof AerieError ? error : unavailable(address, String(error)));
         }
-      });
-      ws.on('error', (error: Error) => {
-        failure ??= unavailable(address, error.message);
-      });
-      ws.on('close', (code: number) => {
-        settle(failure ?? unavailable(address, `closed during HELLO (${code})`));
-      });
+      };
+      socket.onerror = (event) => {
+        failure ??= unavailable(address, errorText(event));
+      };
+      socket.onclose = (event) => {
+        settle(failure ?? unavailable(address, `closed during HELLO (${event.code})`));
+      };
     });
   }
 
@@ -137,77 +150,100 @@ export class Connection {
   }
 
   get isOpen(): boolean {
-    return !this.closed && this.ws.readyState === WebSocket.OPEN;
+    return !this.closed && this.socket.readyState === SocketState.OPEN;
   }
 
-  send(frame: Buffer): void {
+  send(frame: Uint8Array): void {
     // A frame sent on a closing socket is lost; the close that follows settles its calls.
-    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(frame, { binary: true });
+    if (!this.closed && this.socket.readyState === SocketState.OPEN) this.socket.send(frame);
   }
 
-  /** Closes gracefully, terminating the socket if the server has not acknowledged within graceMs. */
+  /** Closes gracefully, dropping the socket if the server has not acknowledged within graceMs. */
   close(graceMs: number): Promise<void> {
-    if (this.ws.readyState === WebSocket.CLOSED) return Promise.resolve();
+    if (this.closed || this.socket.readyState === SocketState.CLOSED) {
+      this.gone('closed by the client');
+      return Promise.resolve();
+    }
     return new Promise<void>((resolve) => {
-      const timer = setTimeout(() => this.ws.terminate(), graceMs);
-      this.ws.once('close', () => {
+      const timer = setTimeout(() => this.terminate('no close acknowledgement from the server'), graceMs);
+      const earlier = this.onGone;
+      this.onGone = () => {
+        earlier?.();
         clearTimeout(timer);
         resolve();
-      });
-      if (this.ws.readyState !== WebSocket.CLOSING) this.ws.close(1000);
+      };
+      if (this.socket.readyState !== SocketState.CLOSING) this.socket.close(1000);
     });
   }
 
+  /**
+   * Drops the connection now: the handlers hear of it at once, whatever the socket does next (a
+   * standard WebSocket cannot be cut without a handshake a dead peer never completes).
+   */
   terminate(reason?: string): void {
-    if (reason !== undefined) this.lastError ??= new Error(reason);
-    this.ws.terminate();
+    if (reason !== undefined) this.lastError ??= reason;
+    dropSocket(this.socket);
+    this.gone(`closed (${reason ?? 'terminated'})`);
   }
 
   private start(pingIntervalMs: number): void {
-    this.ws.on('message', (data: Buffer, isBinary: boolean) => {
+    this.socket.onmessage = (event) => {
       this.heardSincePing = true;
-      if (!isBinary) {
+      const frame = messageBytes(event.data);
+      if (frame === null) {
         this.terminate('text frame from server');
         return;
       }
+      if (frame.length > this.maxFrameBytes) {
+        this.terminate(`a frame of ${frame.length} bytes, over maxFrameBytes ${this.maxFrameBytes}`);
+        return;
+      }
       try {
-        this.handlers?.onFrame(data);
+        this.handlers?.onFrame(frame);
       } catch (error) {
         this.terminate(`malformed frame from server: ${(error as Error).message}`);
       }
-    });
-    this.ws.on('pong', () => {
-      this.heardSincePing = true;
-    });
-    this.ws.on('error', (error: Error) => {
-      this.lastError ??= error;
-    });
-    this.ws.on('close', (code: number) => this.onSocketClose(code));
+    };
+    this.socket.onerror = (event) => {
+      this.lastError ??= errorText(event);
+    };
+    this.socket.onclose = (event) => this.gone(`closed (${event.code})`);
     this.heartbeat = setInterval(() => this.beat(), pingIntervalMs);
-    this.heartbeat.unref();
+    // On Node, the heartbeat alone must not keep a process alive (browsers have no unref).
+    (this.heartbeat as { unref?: () => void }).unref?.();
   }
 
   private beat(): void {
     if (!this.heardSincePing) {
-      this.terminate('no pong from server');
+      this.terminate('no answer to PING from server');
       return;
     }
     this.heardSincePing = false;
-    if (this.ws.readyState === WebSocket.OPEN) this.ws.ping();
+    this.send(PING_FRAME);
   }
 
-  private onSocketClose(code: number): void {
-    if (this.closed) return;
+  /** The socket is gone (or treated as gone): tell the handlers once. */
+  private gone(why: string): void {
+    if (this.closed) {
+      this.onGone?.();
+      return;
+    }
     this.closed = true;
     if (this.heartbeat !== null) clearInterval(this.heartbeat);
-    const why = this.lastError?.message ?? `closed (${code})`;
-    this.handlers?.onClose(new AerieError(Status.CONNECTION_CLOSED, `${this.address.host}:${this.address.port}: ${why}`));
+    this.socket.onmessage = null;
+    this.handlers?.onClose(new AerieError(Status.CONNECTION_CLOSED, `${this.address.host}:${this.address.port}: ${this.lastError ?? why}`));
+    this.onGone?.();
   }
 }
 
+function errorText(event: unknown): string {
+  const message = (event as { message?: unknown } | null)?.message;
+  return typeof message === 'string' && message.length > 0 ? message : 'WebSocket error';
+}
+
 /** Decodes the first frame of a connection: the answer to HELLO, or the reason it was refused. */
-function readHelloAnswer(data: Buffer, isBinary: boolean): ServerInfo {
-  if (!isBinary) throw new AerieError(Status.PARAMETER, 'text frame in answer to HELLO');
+function readHelloAnswer(data: Uint8Array | null): ServerInfo {
+  if (data === null) throw new AerieError(Status.PARAMETER, 'text frame in answer to HELLO');
   const answers: { id: number; code: number; body: unknown }[] = [];
   decodeResponses(data, (id, code, body) => answers.push({ id, code, body }));
   const answer = answers[0];

@@ -1,6 +1,6 @@
 // The Aerie TypeScript SDK: everything an application imports.
 //
-//   import { connect, Key, ops } from 'aerie/client';
+//   import { connect, Key, ops } from 'aerie-kv/client';   // Node (ESM or CommonJS), browsers, Deno, Bun
 //   const client = await connect({ hosts: '127.0.0.1:3000' });
 //   await client.put(new Key('test', 'demo', 'k1'), { n: 1 });
 
@@ -8,12 +8,13 @@ export { connect, Client } from './client';
 export type { ClientEvents, ClientState, ConnectionEvent, SnapshotCreated, SnapshotInfo, SnapshotRestored, WorkerRestarted } from './client';
 export type { ClientOptions } from './options';
 export type { ServerInfo } from './connection';
+export type { NodeInfo, NamespaceInfo, NamespaceDiskInfo, WorkerInfo } from './info';
 export { Key } from './key';
 export type { DigestOnly } from './key';
 export { ops, lists, maps } from './operations';
 export type { OperateOp, MapKey, Increment } from './operations';
 export type {
-  BinsInput, BasePolicy, ReadPolicy, WritePolicy, OperatePolicy, GenerationCheckPolicy, RecordMeta, CommitLevel,
+  BinsInput, BinsShape, BasePolicy, ReadPolicy, WritePolicy, OperatePolicy, GenerationCheckPolicy, RecordMeta, CommitLevel,
   ExistsPolicy, ExistsName, GenerationPolicy, GenPolicyName,
 } from './policy';
 export type { AerieRecord, ExistsResult, OperateResult, RecordMetadata, ScanPage } from './records';

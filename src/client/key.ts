@@ -1,8 +1,9 @@
 // A record's address: namespace, set and either a user key or a bare digest. The digest is
 // computed only when asked for, because the wire carries the user key and the server hashes it.
 
+import { copyBytes, toHex, utf8ByteLength } from '../bytes';
 import { DIGEST_BYTES, USER_KEY_BYTES_MAX } from '../constants';
-import { computeDigest, isDigest, partitionOf } from '../partition/digest';
+import { computeDigestInto, isDigest, partitionOf } from '../partition/digest';
 import type { KeyRef, UserKey } from '../protocol/ops';
 import { checkNamespace, checkSet, parameterError } from './validate';
 
@@ -20,7 +21,7 @@ export class Key {
   readonly set: string | null;
   /** The user key, or null when the key is known only by its digest. */
   readonly value: UserKey | null;
-  private digestBytes: Buffer | null;
+  private digestBytes: Uint8Array | null;
 
   /**
    * Throws AerieError(PARAMETER) for keys the official clients reject: empty strings or bytes,
@@ -42,8 +43,8 @@ export class Key {
   }
 
   /** RIPEMD-160 of set and key, exactly as Aerospike computes it. */
-  get digest(): Buffer {
-    if (this.digestBytes === null) this.digestBytes = computeDigest(this.set, this.value);
+  get digest(): Uint8Array {
+    if (this.digestBytes === null) this.digestBytes = digestOf(this.set, this.value!);
     return this.digestBytes;
   }
 
@@ -62,7 +63,7 @@ export class Key {
   }
 
   toString(): string {
-    const shown = this.value === null ? `digest:${this.digest.toString('hex')}` : describeUserKey(this.value);
+    const shown = this.value === null ? `digest:${toHex(this.digest)}` : describeUserKey(this.value);
     return `${this.ns}:${this.set ?? ''}:${shown}`;
   }
 }
@@ -74,7 +75,7 @@ function isUserKey(value: unknown): value is UserKey {
 function checkUserKey(value: UserKey): UserKey {
   if (typeof value === 'string') {
     if (value.length === 0) throw parameterError('empty string key');
-    if (Buffer.byteLength(value, 'utf8') > USER_KEY_BYTES_MAX) throw parameterError(`key longer than ${USER_KEY_BYTES_MAX} bytes`);
+    if (utf8ByteLength(value) > USER_KEY_BYTES_MAX) throw parameterError(`key longer than ${USER_KEY_BYTES_MAX} bytes`);
   } else if (typeof value === 'number') {
     if (!Number.isSafeInteger(value)) throw parameterError('integer key must be a safe integer or a bigint');
   } else if (typeof value === 'bigint') {
@@ -86,12 +87,20 @@ function checkUserKey(value: UserKey): UserKey {
   return value;
 }
 
-function checkDigest(digest: unknown): Buffer {
+function checkDigest(digest: unknown): Uint8Array {
   if (!isDigest(digest)) throw parameterError(`digest must be ${DIGEST_BYTES} bytes`);
-  return Buffer.isBuffer(digest) ? digest : Buffer.from(digest.buffer, digest.byteOffset, digest.byteLength);
+  return digest;
+}
+
+/** Scratch for digests: computed synchronously, then copied out (a Buffer on Node). */
+const digestScratch = new Uint8Array(DIGEST_BYTES);
+
+function digestOf(set: string | null, value: UserKey): Uint8Array {
+  computeDigestInto(set, value, digestScratch, 0);
+  return copyBytes(digestScratch, 0, DIGEST_BYTES);
 }
 
 function describeUserKey(value: UserKey): string {
-  if (value instanceof Uint8Array) return `bytes:${Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('hex')}`;
+  if (value instanceof Uint8Array) return `bytes:${toHex(value)}`;
   return typeof value === 'string' ? JSON.stringify(value) : String(value);
 }

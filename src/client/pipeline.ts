@@ -9,13 +9,13 @@ import { decodeResponses, encodeFrame, FrameBuilder } from './codec';
 import { lossError, serverError } from './outcome';
 
 export interface Transport {
-  send(frame: Buffer): void;
+  send(frame: Uint8Array): void;
 }
 
 export interface RequestSpec {
   op: OpCode;
   /** The msgpack-encoded body (codec.encodeBody). */
-  body: Buffer;
+  body: Uint8Array;
   /** Writes are never re-sent; once sent, losing their answer leaves them in doubt. */
   write: boolean;
   /** Total time from the call to its answer, including time queued and re-sends. */
@@ -66,8 +66,8 @@ class Call {
   id = 0;
   sendCount = 0;
   unavailableCount = 0;
-  timer: NodeJS.Timeout | null = null;
-  retryTimer: NodeJS.Timeout | null = null;
+  timer: ReturnType<typeof setTimeout> | null = null;
+  retryTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(
     readonly spec: RequestSpec,
@@ -92,6 +92,10 @@ export class Pipeline {
   private transport: Transport | null = null;
   private closed = false;
   private flushScheduled = false;
+  private readonly flushTask = (): void => {
+    this.flushScheduled = false;
+    this.flush();
+  };
   private lastId = 0;
   private readonly frame = new FrameBuilder();
   /** Set by drain() until the next attach(): the node is shutting down. */
@@ -151,7 +155,7 @@ export class Pipeline {
    * answers in flight, which the node sends before it closes. Returns the DRAINED request that
    * tells the node we have stopped, for the caller to send on that connection.
    */
-  drain(): Buffer {
+  drain(): Uint8Array {
     this.transport = null;
     this.draining = true;
     const id = this.allocateId();
@@ -258,11 +262,10 @@ export class Pipeline {
   private scheduleFlush(): void {
     if (this.flushScheduled || this.transport === null) return;
     this.flushScheduled = true;
-    // setImmediate, not a microtask: every call made in this event-loop turn joins the frame.
-    setImmediate(() => {
-      this.flushScheduled = false;
-      this.flush();
-    });
+    // A microtask runs once the code that made this call has run to its end, so every call made
+    // in the same stretch of code (a loop, or the continuations one answer frame resumes, which
+    // run one after another) joins one frame. It exists in every runtime, unlike setImmediate.
+    queueMicrotask(this.flushTask);
   }
 
   /** Sends queued calls, as many as the in-flight cap allows, packed into as few frames as fit. */

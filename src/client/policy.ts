@@ -30,6 +30,12 @@ const GEN_POLICY_CODES: ReadonlySet<unknown> = new Set(Object.values(GenPolicy))
 /** Bins as a caller passes them: `undefined` values are dropped, as JSON.stringify drops them. */
 export type BinsInput = { [bin: string]: BinValue | undefined };
 
+/**
+ * What put<T>() accepts as T: any object type whose every field is a bin value, interfaces
+ * included (they have no index signature, so they are not BinsInput themselves).
+ */
+export type BinsShape<T> = { [K in keyof T]: BinValue | undefined };
+
 /** Record metadata of a write: `ttl` in seconds (or -2 keep, -1 never, 0 namespace default), expected `gen`. */
 export interface RecordMeta {
   ttl?: number;

@@ -13,24 +13,28 @@ export interface RecordMetadata {
   ttl: number;
 }
 
-export interface AerieRecord extends RecordMetadata {
+/**
+ * A record. `T` is the bins' shape as the caller declares it (`client.get<User>(key)`): the SDK
+ * does not check the bins against it, as JSON.parse's callers do not.
+ */
+export interface AerieRecord<T = Bins> extends RecordMetadata {
   key: Key;
-  bins: Bins;
+  bins: T;
 }
 
 export interface ExistsResult extends RecordMetadata {
   key: Key;
 }
 
-export interface OperateResult extends AerieRecord {
+export interface OperateResult<T = Bins> extends AerieRecord<T> {
   /** results[i] answers ops[i]; null for operations without a result. */
   results: unknown[];
 }
 
-export interface ScanPage {
-  records: AerieRecord[];
+export interface ScanPage<T = Bins> {
+  records: AerieRecord<T>[];
   /** Pass it back to continue; null when the scan is complete. */
-  cursor: Buffer | null;
+  cursor: Uint8Array | null;
 }
 
 function asObject(body: unknown, what: string): Record<string, unknown> {
@@ -129,9 +133,5 @@ export function toScanPage(ns: string, body: unknown): ScanPage {
       : new Key(ns, set as string | null, userKey as string, digest);
     return { key, bins: asBins(bins, 'scan'), gen: asNumber(gen, 'scan gen'), ttl: asNumber(ttl, 'scan ttl') };
   });
-  return { records, cursor: cursor instanceof Uint8Array ? toBuffer(cursor) : null };
-}
-
-function toBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return { records, cursor: cursor instanceof Uint8Array ? cursor : null };
 }

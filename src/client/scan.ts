@@ -3,6 +3,7 @@
 // page, so resuming after a `break` may deliver part of the page again (at least once, never less).
 
 import { AerieError, Status } from '../errors';
+import type { Bins } from '../protocol/ops';
 import type { AerieRecord, ScanPage } from './records';
 
 export interface ScanOptions {
@@ -16,22 +17,22 @@ export interface ScanOptions {
   timeoutMs?: number;
 }
 
-export type PageFetcher = (cursor: Buffer | null) => Promise<ScanPage>;
+export type PageFetcher<T = Bins> = (cursor: Uint8Array | null) => Promise<ScanPage<T>>;
 
-export class ScanStream implements AsyncIterable<AerieRecord> {
-  private readonly fetchPage: PageFetcher;
-  private resumeCursor: Buffer | null;
+export class ScanStream<T = Bins> implements AsyncIterable<AerieRecord<T>> {
+  private readonly fetchPage: PageFetcher<T>;
+  private resumeCursor: Uint8Array | null;
   private finished = false;
   private started = false;
   private pageCount = 0;
 
-  constructor(fetchPage: PageFetcher, cursor: Buffer | null) {
+  constructor(fetchPage: PageFetcher<T>, cursor: Uint8Array | null) {
     this.fetchPage = fetchPage;
     this.resumeCursor = cursor;
   }
 
   /** The cursor to pass as `options.cursor` to resume; null before the first page or once done. */
-  get cursor(): Buffer | null {
+  get cursor(): Uint8Array | null {
     return this.finished ? null : this.resumeCursor;
   }
 
@@ -44,7 +45,7 @@ export class ScanStream implements AsyncIterable<AerieRecord> {
     return this.pageCount;
   }
 
-  async *[Symbol.asyncIterator](): AsyncIterator<AerieRecord> {
+  async *[Symbol.asyncIterator](): AsyncIterator<AerieRecord<T>> {
     if (this.started) throw new AerieError(Status.PARAMETER, 'a scan can be iterated only once; resume with its cursor');
     this.started = true;
     while (!this.finished) {
@@ -57,8 +58,8 @@ export class ScanStream implements AsyncIterable<AerieRecord> {
   }
 
   /** Collects every remaining record; meant for small sets and tests. */
-  async toArray(limit = Number.MAX_SAFE_INTEGER): Promise<AerieRecord[]> {
-    const records: AerieRecord[] = [];
+  async toArray(limit = Number.MAX_SAFE_INTEGER): Promise<AerieRecord<T>[]> {
+    const records: AerieRecord<T>[] = [];
     if (limit <= 0) return records;
     for await (const record of this) {
       records.push(record);

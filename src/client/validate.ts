@@ -8,6 +8,7 @@ import {
   SET_NAME_BYTES_MAX,
   TTL_SEC_MAX,
 } from '../constants';
+import { utf8ByteLength } from '../bytes';
 import { AerieError, Status } from '../errors';
 import { Ttl } from '../protocol/ops';
 
@@ -17,7 +18,7 @@ export function parameterError(message: string): AerieError {
 
 export function checkNamespace(ns: unknown): string {
   if (typeof ns !== 'string' || ns.length === 0) throw parameterError('namespace must be a non-empty string');
-  if (Buffer.byteLength(ns, 'utf8') > NAMESPACE_NAME_BYTES_MAX) {
+  if (utf8ByteLength(ns) > NAMESPACE_NAME_BYTES_MAX) {
     throw parameterError(`namespace longer than ${NAMESPACE_NAME_BYTES_MAX} bytes`);
   }
   return ns;
@@ -27,7 +28,7 @@ export function checkNamespace(ns: unknown): string {
 export function checkSet(set: unknown): string | null {
   if (set === null || set === undefined || set === '') return null;
   if (typeof set !== 'string') throw parameterError('set must be a string or null');
-  if (Buffer.byteLength(set, 'utf8') > SET_NAME_BYTES_MAX) {
+  if (utf8ByteLength(set) > SET_NAME_BYTES_MAX) {
     throw parameterError(`set name longer than ${SET_NAME_BYTES_MAX} bytes`);
   }
   return set;
@@ -35,7 +36,7 @@ export function checkSet(set: unknown): string | null {
 
 export function checkBinName(bin: unknown): string {
   if (typeof bin !== 'string' || bin.length === 0) throw parameterError('bin name must be a non-empty string');
-  if (Buffer.byteLength(bin, 'utf8') > BIN_NAME_BYTES_MAX) {
+  if (utf8ByteLength(bin) > BIN_NAME_BYTES_MAX) {
     throw new AerieError(Status.BIN_NAME_TOO_LONG, `bin name longer than ${BIN_NAME_BYTES_MAX} bytes: ${bin}`);
   }
   return bin;

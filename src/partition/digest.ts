@@ -1,6 +1,7 @@
 // Aerospike's record digest and partition id, bit for bit (reference.md, "Digest and partitions").
 // digest = RIPEMD-160(set name UTF-8 ‖ key type byte ‖ key bytes); the namespace is not hashed.
 
+import { allocBytes, utf8ByteLength, utf8Write, writeBigInt64BE, writeUint32BE } from '../bytes';
 import { DIGEST_BYTES, PARTITION_COUNT, USER_KEY_BYTES_MAX } from '../constants';
 import { AerieError, Status } from '../errors';
 import { ripemd160 } from './ripemd160';
@@ -13,13 +14,14 @@ const INT64_MAX = 2n ** 63n - 1n;
 
 // One scratch buffer for the hashed bytes: digests are computed synchronously, one at a time. It
 // starts with the set name of the last call, kept while the next call names the same set.
-const scratch = Buffer.allocUnsafe(1 + 63 * 3 + 1 + USER_KEY_BYTES_MAX * 3 + 16);
+const scratch = allocBytes(1 + 63 * 3 + 1 + USER_KEY_BYTES_MAX * 3 + 16);
 let scratchSet: string | null = null;
 let scratchSetBytes = 0;
 const TWO_32 = 0x100000000;
 
 /**
- * The digest of a user key in a set. Throws AerieError(PARAMETER) for keys Aerospike's clients
+ * The digest of a user key in a set, in a Buffer (Node only: code that also runs in browsers calls
+ * computeDigestInto with bytes of its own). Throws AerieError(PARAMETER) for keys Aerospike's clients
  * reject: empty strings and bytes, non-integral or unsafe numbers, out-of-range bigints.
  */
 export function computeDigest(set: string | null | undefined, key: unknown): Buffer {
@@ -39,7 +41,7 @@ export function computeDigestInto(set: string | null | undefined, key: unknown, 
     pos = scratchSetBytes;
   } else {
     scratchSet = null; // the bytes are overwritten now, whether or not the name is accepted
-    pos = scratch.write(set, 0, 'utf8');
+    pos = utf8Write(scratch, set, 0, scratch.length);
     if (pos >= 64 * 3) throw new AerieError(Status.PARAMETER, 'set name too long');
     scratchSet = set;
     scratchSetBytes = pos;
@@ -47,23 +49,23 @@ export function computeDigestInto(set: string | null | undefined, key: unknown, 
   if (typeof key === 'string') {
     if (key.length === 0) throw new AerieError(Status.PARAMETER, 'empty string key');
     // A string of n UTF-16 units takes at most 3n UTF-8 bytes: only a long one needs measuring.
-    if (key.length * 3 > USER_KEY_BYTES_MAX && Buffer.byteLength(key, 'utf8') > USER_KEY_BYTES_MAX) {
+    if (key.length * 3 > USER_KEY_BYTES_MAX && utf8ByteLength(key) > USER_KEY_BYTES_MAX) {
       throw new AerieError(Status.PARAMETER, `key longer than ${USER_KEY_BYTES_MAX} bytes`);
     }
     scratch[pos++] = KeyType.STRING;
-    pos += scratch.write(key, pos, 'utf8');
+    pos += utf8Write(scratch, key, pos, scratch.length - pos);
   } else if (typeof key === 'number') {
     if (!Number.isSafeInteger(key)) throw new AerieError(Status.PARAMETER, 'integer key must be a safe integer or a bigint');
     // Big-endian two's complement in two 32-bit halves (no BigInt): exact for safe integers.
     const high = Math.floor(key / TWO_32);
     scratch[pos++] = KeyType.INTEGER;
-    scratch.writeInt32BE(high, pos);
-    scratch.writeUInt32BE(key - high * TWO_32, pos + 4);
+    writeUint32BE(scratch, high >>> 0, pos);
+    writeUint32BE(scratch, key - high * TWO_32, pos + 4);
     pos += 8;
   } else if (typeof key === 'bigint') {
     if (key < INT64_MIN || key > INT64_MAX) throw new AerieError(Status.PARAMETER, 'integer key out of 64-bit range');
     scratch[pos++] = KeyType.INTEGER;
-    scratch.writeBigInt64BE(key, pos);
+    writeBigInt64BE(scratch, key, pos);
     pos += 8;
   } else if (key instanceof Uint8Array) {
     if (key.length === 0) throw new AerieError(Status.PARAMETER, 'empty bytes key');

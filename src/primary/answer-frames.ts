@@ -95,7 +95,7 @@ export class AnswerFrames {
   }
 
   /** Ends the open frame: its bytes, valid until the next write. */
-  close(): Buffer {
+  close(): Uint8Array {
     this.out.patchArray32(this.countAt, this.count);
     this.countAt = -1;
     this.count = 0;

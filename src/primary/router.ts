@@ -777,7 +777,7 @@ const NO_DIGEST = Buffer.alloc(DIGEST_BYTES);
 function elementMessage(message: string): Buffer {
   const w = new Writer(256);
   w.writeValue({ message });
-  return w.copy();
+  return w.copy() as Buffer; // a Buffer on Node, where the primary runs
 }
 
 function elementError(code: number, withBins: boolean): Buffer {
@@ -787,7 +787,7 @@ function elementError(code: number, withBins: boolean): Buffer {
   w.writeUint(0);
   w.writeInt(0);
   if (withBins) w.writeNil();
-  return w.copy();
+  return w.copy() as Buffer;
 }
 
 /** Partitions moved or an index was replaced since the scan's cursor was made. */

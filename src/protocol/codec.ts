@@ -20,12 +20,12 @@ const reader = new Reader();
 const EMPTY = new Uint8Array(0);
 
 /**
- * Encodes a value into a Buffer of its own (a copy: the shared Writer is reused by the next call).
+ * Encodes a value into a buffer of its own (a Buffer on Node) (a copy: the shared Writer is reused by the next call).
  * Small results come from Node's shared 8 KiB pool, like any `Buffer.from`. Throws PARAMETER for a
  * value that is not a BinValue or nests deeper than `depthMax`, RECORD_TOO_BIG past
  * RECORD_BYTES_CEILING.
  */
-export function packValue(value: BinValue, depthMax: number = VALUE_DEPTH_MAX): Buffer {
+export function packValue(value: BinValue, depthMax: number = VALUE_DEPTH_MAX): Uint8Array {
   writer.reset();
   writer.writeValue(value, depthMax);
   return writer.copy();

@@ -7,7 +7,7 @@
 // structures compiled with `new Function`, huge BigInts and cyclic graphs. One Reader is reused
 // across frames (`reset`), and decoding allocates little beyond the values it returns.
 
-import { isUtf8 } from 'node:buffer';
+import { asNativeBytes, copyBytes, isUtf8, readFloat32BE, readFloat64BE, utf8Decode } from '../bytes';
 import { VALUE_DEPTH_MAX } from '../constants';
 import { AerieError, Status } from '../errors';
 import type { BinValue } from './ops';
@@ -56,7 +56,7 @@ const SAFE_HIGH_WORD = 0x20_0000;
 /** Strings up to this many bytes try the ASCII fast path before the native UTF-8 decoder. */
 const SHORT_STRING_BYTES = 16;
 const fromCharCode = String.fromCharCode;
-const EMPTY = Buffer.alloc(0);
+const EMPTY = new Uint8Array(0);
 /** Slots in the map-key cache (a power of two), shared by every Reader on this thread. */
 const KEY_CACHE_SLOTS = 4096;
 const keyCache: Array<string | undefined> = new Array<string | undefined>(KEY_CACHE_SLOTS).fill(undefined);
@@ -68,7 +68,7 @@ export class Reader {
   pos = 0;
   /** Offset one past the last byte this reader may read. */
   end = 0;
-  private buf: Buffer = EMPTY;
+  private buf: Uint8Array = EMPTY;
   /** The scalar decoded by the last `head()` (bool, int or float). */
   private scalar: boolean | number | bigint = 0;
   /** The length decoded by the last `head()` (str/bin bytes, array items, map pairs). */
@@ -87,7 +87,7 @@ export class Reader {
     if (!(start >= 0 && start <= end && end <= buf.length)) {
       throw new AerieError(Status.PARAMETER, `reader range [${start}, ${end}) outside a buffer of ${buf.length} bytes`);
     }
-    this.buf = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+    this.buf = asNativeBytes(buf);
     this.pos = start;
     this.end = end;
     return this;
@@ -111,7 +111,7 @@ export class Reader {
   /**
    * Decodes one whole value. Arrays and maps may nest `depthMax` deep (the value itself counts
    * as one level when it is a container). Integers are numbers when safe, else bigints; bins are
-   * Buffers that own their bytes; maps are plain objects when every key is a string, else Maps.
+   * byte arrays (Buffers on Node) that own their bytes; maps are plain objects when every key is a string, else Maps.
    */
   readValue(depthMax: number = VALUE_DEPTH_MAX): BinValue {
     try {
@@ -166,7 +166,7 @@ export class Reader {
   }
 
   /** A copy of a bin's bytes. */
-  readBin(): Buffer {
+  readBin(): Uint8Array {
     const at = this.pos;
     if (this.head() !== ValueType.BIN) throw this.fail('expected a bin', at);
     try {
@@ -212,7 +212,7 @@ export class Reader {
         this.scalar = b === 0xc3;
         return type;
       case ValueType.FLOAT:
-        this.scalar = b === 0xca ? this.buf.readFloatBE(this.take(4)) : this.buf.readDoubleBE(this.take(8));
+        this.scalar = b === 0xca ? readFloat32BE(this.buf, this.take(4)) : readFloat64BE(this.buf, this.take(8));
         return type;
       case ValueType.STR:
         this.len = b <= 0xbf ? b & 0x1f : b === 0xd9 ? this.u8() : b === 0xda ? this.u16() : this.u32();
@@ -375,24 +375,23 @@ export class Reader {
       for (let i = start; i < end; i++) bits |= buf[i];
       if (bits < 0x80) return shortAscii(buf, start, byteCount);
     }
-    if (!isUtf8(buf.subarray(start, end))) throw this.fail('invalid UTF-8 in string', start);
-    return buf.toString('utf8', start, end);
+    const text = utf8Decode(buf, start, end);
+    if (text === null) throw this.fail('invalid UTF-8 in string', start);
+    return text;
   }
 
   private isValidUtf8(start: number, end: number): boolean {
     const buf = this.buf;
     for (let i = start; i < end; i++) {
-      if (buf[i] >= 0x80) return isUtf8(buf.subarray(i, end));
+      if (buf[i] >= 0x80) return isUtf8(buf, i, end);
     }
     return true;
   }
 
   /** Copies: the frame buffer is reused, and a view would also pin the whole frame in memory. */
-  private binBody(byteCount: number): Buffer {
+  private binBody(byteCount: number): Uint8Array {
     const start = this.take(byteCount);
-    const out = Buffer.allocUnsafe(byteCount);
-    this.buf.copy(out, 0, start, start + byteCount);
-    return out;
+    return copyBytes(this.buf, start, start + byteCount);
   }
 
   private u64(): number | bigint {
@@ -458,7 +457,7 @@ export class Reader {
  * An ASCII string of 1..SHORT_STRING_BYTES bytes. One fromCharCode call with the bytes as
  * arguments is several times faster than a native decode or a concatenation loop at these sizes.
  */
-function shortAscii(b: Buffer, s: number, length: number): string {
+function shortAscii(b: Uint8Array, s: number, length: number): string {
   switch (length) {
     case 0: return '';
     case 1: return fromCharCode(b[s]);

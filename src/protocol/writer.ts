@@ -3,6 +3,7 @@
 // (`beginArray32` / `patchArray32`). Integers always take their smallest encoding, so anything
 // written here decodes identically in any msgpack implementation, not only in Aerie's Reader.
 
+import { allocBytes, copyBytes, utf8ByteLength, utf8Write, writeBigInt64BE, writeFloat64BE, writeUint32BE, writeUint32LE } from '../bytes';
 import { FRAME_BYTES_MAX_DEFAULT, VALUE_DEPTH_MAX } from '../constants';
 import { AerieError, Status } from '../errors';
 
@@ -16,7 +17,7 @@ const INITIAL_BYTES_DEFAULT = 1024;
 const RAW_COPY_LOOP_BYTES_MAX = 64;
 
 export class Writer {
-  private buf: Buffer;
+  private buf: Uint8Array;
   private pos = 0;
   private readonly bytesMax: number;
 
@@ -30,7 +31,7 @@ export class Writer {
       throw new AerieError(Status.PARAMETER, `writer sizes: bytesMax ${bytesMax}, initialBytes ${initialBytes}`);
     }
     this.bytesMax = bytesMax;
-    this.buf = Buffer.allocUnsafeSlow(initialBytes);
+    this.buf = allocBytes(initialBytes);
   }
 
   /** Bytes written since the last reset. */
@@ -55,18 +56,18 @@ export class Writer {
    * A view of the bytes written so far, not a copy: the next `reset`, or any write that grows the
    * buffer, invalidates it. Use `copy()` to keep the bytes.
    */
-  bytes(): Buffer {
+  bytes(): Uint8Array {
     return this.buf.subarray(0, this.pos);
   }
 
   /** The whole buffer, the bytes written so far being [0, length): no subarray per call. */
-  get buffer(): Buffer {
+  get buffer(): Uint8Array {
     return this.buf;
   }
 
-  /** The bytes written so far, in a Buffer of their own. */
-  copy(): Buffer {
-    return Buffer.from(this.buf.subarray(0, this.pos));
+  /** The bytes written so far, in a buffer of their own (a Buffer on Node). */
+  copy(): Uint8Array {
+    return copyBytes(this.buf, 0, this.pos);
   }
 
   writeNil(): void {
@@ -101,7 +102,7 @@ export class Writer {
   writeFloat64(value: number): void {
     this.ensure(9);
     this.buf[this.pos] = 0xcb;
-    this.buf.writeDoubleBE(value, this.pos + 1);
+    writeFloat64BE(this.buf, value, this.pos + 1);
     this.pos += 9;
   }
 
@@ -112,10 +113,10 @@ export class Writer {
     // Reserving 3 bytes per UTF-16 unit is a single pass, but only worth it when the room is
     // already there: otherwise it could grow the buffer, or hit the cap, for bytes never used.
     if (charCount > STRING_RESERVE_CHARS_MAX || this.pos + 5 + charCount * 3 > this.buf.length) {
-      const byteCount = Buffer.byteLength(value, 'utf8');
+      const byteCount = utf8ByteLength(value);
       this.strHeader(byteCount);
       this.ensure(byteCount);
-      this.pos += this.buf.write(value, this.pos, byteCount, 'utf8');
+      this.pos += utf8Write(this.buf, value, this.pos, byteCount);
       return;
     }
     // Write after the largest header the reservation could need, then close the gap if the
@@ -124,7 +125,7 @@ export class Writer {
     const headerReserved = strHeaderBytes(reserved);
     this.ensure(headerReserved + reserved);
     const start = this.pos;
-    const byteCount = this.buf.write(value, start + headerReserved, reserved, 'utf8');
+    const byteCount = utf8Write(this.buf, value, start + headerReserved, reserved);
     const headerBytes = strHeaderBytes(byteCount);
     if (headerBytes !== headerReserved) {
       this.buf.copyWithin(start + headerBytes, start + headerReserved, start + headerReserved + byteCount);
@@ -184,7 +185,7 @@ export class Writer {
     this.ensure(5);
     const at = this.pos;
     this.buf[at] = 0xdd;
-    this.buf.writeUInt32BE(0, at + 1);
+    writeUint32BE(this.buf, 0, at + 1);
     this.pos += 5;
     return at;
   }
@@ -192,7 +193,7 @@ export class Writer {
   patchArray32(at: number, count: number): void {
     if (!(at >= 0 && at + 5 <= this.pos && this.buf[at] === 0xdd)) throw this.invalid(`no array32 header at ${at}`);
     if (!(Number.isInteger(count) && count >= 0 && count < TWO_POW_32)) throw this.invalid(`array count ${count}`);
-    this.buf.writeUInt32BE(count, at + 1);
+    writeUint32BE(this.buf, count, at + 1);
   }
 
   /**
@@ -202,7 +203,7 @@ export class Writer {
   patchUint32LE(at: number, value: number): void {
     if (!(at >= 0 && at + 4 <= this.pos)) throw this.invalid(`no 4 bytes written at ${at}`);
     if (!(Number.isInteger(value) && value >= 0 && value < TWO_POW_32)) throw this.invalid(`uint32 ${value}`);
-    this.buf.writeUInt32LE(value, at);
+    writeUint32LE(this.buf, value, at);
   }
 
   /**
@@ -340,13 +341,8 @@ export class Writer {
   /** An int64 bigint outside the safe range: uint64 when positive (as msgpack prefers), else int64. */
   private bigint(value: bigint): void {
     this.ensure(9);
-    if (value > 0n) {
-      this.buf[this.pos] = 0xcf;
-      this.buf.writeBigUInt64BE(value, this.pos + 1);
-    } else {
-      this.buf[this.pos] = 0xd3;
-      this.buf.writeBigInt64BE(value, this.pos + 1);
-    }
+    this.buf[this.pos] = value > 0n ? 0xcf : 0xd3;
+    writeBigInt64BE(this.buf, value, this.pos + 1);
     this.pos += 9;
   }
 
@@ -408,7 +404,7 @@ export class Writer {
 
   /** Callers have ensured room. */
   private u32(value: number): void {
-    this.buf.writeUInt32BE(value, this.pos);
+    writeUint32BE(this.buf, value, this.pos);
     this.pos += 4;
   }
 
@@ -420,8 +416,8 @@ export class Writer {
     }
     let size = this.buf.length * 2;
     while (size < needed) size *= 2;
-    const grown = Buffer.allocUnsafeSlow(Math.min(size, this.bytesMax));
-    this.buf.copy(grown, 0, 0, this.pos);
+    const grown = allocBytes(Math.min(size, this.bytesMax));
+    grown.set(this.buf.subarray(0, this.pos));
     this.buf = grown;
   }
 

@@ -34,7 +34,7 @@ t.test('keys', async (t) => {
 /** A tiny store behind the mock node, keyed by digest, enough for the shell's commands. */
 function storeNode(): Promise<MockNode> {
   const records = new Map<string, { gen: number; bins: Record<string, unknown> }>();
-  const id = (body: { ns: string; set?: string; key: string | number }) => new Key(body.ns, body.set ?? null, body.key).digest.toString('hex');
+  const id = (body: { ns: string; set?: string; key: string | number }) => Buffer.from(new Key(body.ns, body.set ?? null, body.key).digest).toString('hex');
   return MockNode.start({
     onRequest: (r: MockRequest) => {
       const body = r.body as { ns: string; set?: string; key: string | number; bins?: Record<string, unknown>; ops?: unknown[][] };

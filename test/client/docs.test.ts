@@ -33,7 +33,7 @@ t.test('client.md names every export, option, method and client-side code', asyn
   for (const option of ['user', 'password']) t.match(clientDoc, `\`${option}\``, `option ${option}`);
   // Public methods are read from the compiled declarations, where private members are marked.
   const declarations = readFileSync(join(__dirname, '..', '..', 'src', 'client', 'client.d.ts'), 'utf8');
-  const methods = [...declarations.matchAll(/^ {4}([a-zA-Z]+)(?:<[^>]*>)?\(/gm)].map((m) => m[1]).filter((m) => m !== 'constructor');
+  const methods = [...declarations.matchAll(/^ {4}([a-zA-Z]+)(?:<.*?>)?\(/gm)].map((m) => m[1]).filter((m) => m !== 'constructor');
   t.ok(methods.includes('put') && methods.includes('close'), 'declarations found');
   for (const method of methods) t.match(clientDoc, `\`${method}(`, `method ${method}`);
   for (const [name, code] of Object.entries(Status)) {
@@ -53,7 +53,7 @@ t.test("README's SDK snippet runs as written against a real node", async (t) => 
   const { node } = await startTestNode(t);
   // The one import becomes a destructuring of the SDK, and the documented address this node's.
   const body = snippet[1]
-    .replace(/^import (\{[^}]*\}) from 'aerie';$/m, 'const $1 = sdk;')
+    .replace(/^import (\{[^}]*\}) from 'aerie-kv';$/m, 'const $1 = sdk;')
     .replace("'127.0.0.1:3000'", `'127.0.0.1:${node.address.port}'`);
   t.notMatch(body, /^import /m, 'every import is rewritten');
   // The package's entry point, as `from 'aerie'` resolves it; clients the snippet opens are closed

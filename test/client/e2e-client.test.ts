@@ -2,19 +2,12 @@
 // frames under a small in-flight cap, and a client riding through a node restart on the same
 // port (events, HELLO again, queued reads answered by the new node).
 import t from 'tap';
-import { loadConfig, type NodeConfig } from '../../src/config';
+import { testNodeConfig } from '../helpers/node';
 import { startNode } from '../../src/primary/node';
 import { connect, Key, type AerieError, type ClientEvents } from '../../src/client';
 import { Status } from '../../src/errors';
 
-function testConfig(port = 0): NodeConfig {
-  const config = loadConfig();
-  config.service.port = port;
-  config.log.level = 'warn';
-  config.workers.count = 2;
-  for (const ns of config.namespaces) ns.storage = 'memory';
-  return config;
-}
+const testConfig = testNodeConfig;
 
 t.test('thousands of calls in one turn, a small in-flight cap', async (t) => {
   const node = await startNode(testConfig());

@@ -12,7 +12,7 @@ function record(n: number): AerieRecord {
 
 /** Pages of two records, cursors 'c1', 'c2', ... ; the last page has a null cursor. */
 function fetcher(pageCount: number, asked: Array<string | null>) {
-  return async (cursor: Buffer | null): Promise<ScanPage> => {
+  return async (cursor: Uint8Array | null): Promise<ScanPage> => {
     asked.push(cursor === null ? null : cursor.toString());
     const index = cursor === null ? 0 : Number(cursor.toString().slice(1));
     const next = index + 1 < pageCount ? Buffer.from(`c${index + 1}`) : null;

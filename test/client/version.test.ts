@@ -10,7 +10,7 @@ t.test('CLIENT_VERSION and NODE_VERSION match package.json', async (t) => {
   let dir = __dirname;
   for (let depth = 0; depth < 5 && !safeRead(join(dir, 'package.json')); depth++) dir = join(dir, '..');
   const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name: string; version: string };
-  t.equal(pkg.name, 'aerie');
+  t.equal(pkg.name, 'aerie-kv');
   t.equal(CLIENT_VERSION, pkg.version);
   t.equal(NODE_VERSION, pkg.version, "the node reads its manifest's version at start-up");
 });
@@ -18,7 +18,7 @@ t.test('CLIENT_VERSION and NODE_VERSION match package.json', async (t) => {
 function safeRead(path: string): boolean {
   try {
     const pkg = JSON.parse(readFileSync(path, 'utf8')) as { name?: string };
-    return pkg.name === 'aerie';
+    return pkg.name === 'aerie-kv';
   } catch {
     return false;
   }

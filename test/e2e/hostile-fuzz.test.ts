@@ -102,7 +102,7 @@ function nextFrame(): { bytes: Buffer; messages: number } {
     writer.writeUint(hostileOp());
     writer.writeValue(hostileBody());
   }
-  const bytes = writer.copy();
+  const bytes = writer.copy() as Buffer;
   if (roll < RANDOM_PER_MILLE + MUTATED_PER_MILLE) {
     for (let e = 1 + r.below(3); e > 0; e--) bytes[r.below(bytes.length)] = r.below(256);
   }
@@ -171,7 +171,7 @@ function pack1(message: unknown[]): Buffer {
   const w = new Writer(256);
   w.writeArrayHeader(1);
   w.writeValue(message);
-  return w.copy();
+  return w.copy() as Buffer;
 }
 
 t.test(`${FRAMES} hostile frames: answers well-formed, node whole, probe served`, async (t) => {

@@ -256,7 +256,7 @@ t.test('a replica whose channel overflows is restarted and copied afresh', async
   await client.put(onZero[0], { i: ks.indexOf(onZero[0]), big: 'after' });
   const ws = await workersWhen(client, (w) => w[1].state === 'up' && w[1].restarts >= 1 && w[1].lastRebuild !== null, 'worker 1 up after a restart and rebuilt');
   t.ok(await waitInSync(client), 'in sync again');
-  const info = (await client.info()).workers as { replicationOverflows: number; lastFailure: string | null }[];
+  const info = (await client.info()).workers;
   t.ok(info[0].replicationOverflows >= 1, 'worker 0 counted the overflow');
   t.match(info[1].lastFailure ?? '', /overflowed/, 'worker 1 was restarted for it');
   t.equal(ws[1].lastRebuild?.partitions, 4096, 'and copied every partition it holds: its own, and those whose channel overflowed');

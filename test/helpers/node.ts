@@ -22,6 +22,16 @@ export type ConfigPatch = (c: NodeConfig) => void;
 const LOG_LINES_SHOWN = 60;
 let nodesStarted = 0;
 
+/** The test node's configuration (two workers, memory namespaces, warnings only) on `port`. */
+export function testNodeConfig(port = 0): NodeConfig {
+  const config = loadConfig();
+  config.service.port = port;
+  config.log.level = 'warn';
+  config.workers.count = 2;
+  for (const ns of config.namespaces) ns.storage = 'memory';
+  return config;
+}
+
 export async function startTestNode(t: Test, patch?: ConfigPatch): Promise<TestNode> {
   const config = loadConfig();
   config.service.port = 0;

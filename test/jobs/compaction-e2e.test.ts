@@ -44,7 +44,7 @@ interface CompactionFigures {
 }
 
 async function figures(client: Client): Promise<CompactionFigures> {
-  const ns = ((await client.info()).namespaces as { compaction: CompactionFigures }[])[0];
+  const ns = ((await client.info()).namespaces as unknown as { compaction: CompactionFigures }[])[0];
   return ns.compaction;
 }
 

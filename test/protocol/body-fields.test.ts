@@ -19,7 +19,7 @@ const SAMPLES: Record<string, unknown> = {
 function body(fields: Record<string, unknown>): Buffer {
   const w = new Writer(1 << 12);
   w.writeValue(fields);
-  return w.copy();
+  return w.copy() as Buffer;
 }
 
 t.test('every field has a sample, so the checks below cover the whole table', async (t) => {

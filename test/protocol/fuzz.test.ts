@@ -20,7 +20,7 @@ const HOSTILE = [0xc1, 0xd4, 0xc7, 0xdb, 0xdd, 0xdf, 0xc6, 0xcf, 0xd3, 0xff, 0x8
 function validMessage(): Buffer {
   writer.reset();
   writer.writeValue([r.below(1000), r.below(13), randomValue(r, 5)]);
-  return writer.copy();
+  return writer.copy() as Buffer;
 }
 
 function mutate(input: Buffer): Buffer {

@@ -9,7 +9,7 @@ import { Writer } from '../../src/protocol/writer';
 function encode(...values: unknown[]): Buffer {
   const w = new Writer(1 << 20);
   for (const v of values) w.writeValue(v);
-  return w.copy();
+  return w.copy() as Buffer;
 }
 
 t.test('reads a request-shaped frame field by field', async (t) => {

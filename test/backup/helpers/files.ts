@@ -66,7 +66,7 @@ export function buildFile(header: BackupHeader, records: BackupRecord[], options
   frame(FrameKind.HEADER, () => writeHeaderBody(w, header));
   for (const r of records) frame(FrameKind.RECORD, () => writeRecordBody(w, r));
   if (options.trailerRecords !== null) frame(FrameKind.TRAILER, () => writeTrailerBody(w, { records: options.trailerRecords ?? records.length }));
-  return { bytes: w.copy(), frameOffsets };
+  return { bytes: w.copy() as Buffer, frameOffsets };
 }
 
 export function memorySource(bytes: Buffer): ReadAt {

@@ -103,7 +103,7 @@ export class Simulation {
       this.snapshots.set(ns, []);
       this.backups.set(ns, []);
       const byDigest = new Map<string, number>();
-      for (let k = 0; k < keyCount; k++) byDigest.set(this.key(ns, k).digest.toString('hex'), k);
+      for (let k = 0; k < keyCount; k++) byDigest.set(Buffer.from(this.key(ns, k).digest).toString('hex'), k);
       this.keysByDigest.set(ns, byDigest);
     }
   }
@@ -449,7 +449,7 @@ export class Simulation {
       let nonNull = 0;
       for (let from = 0; from < model.keyCount; from += BATCH_KEYS) {
         const ks = Array.from({ length: Math.min(BATCH_KEYS, model.keyCount - from) }, (_, i) => from + i);
-        let recs: Awaited<ReturnType<Client['batchGet']>>;
+        let recs: ({ bins: Record<string, unknown> } | null)[];
         try {
           recs = await client.batchGet(ks.map((k) => this.key(model.ns, k)));
         } catch (e) {
@@ -473,7 +473,7 @@ export class Simulation {
     const seen = new Set<number>();
     try {
       for await (const r of client.scan(model.ns, 'sim')) {
-        const k = this.keysByDigest.get(model.ns)!.get(r.key.digest.toString('hex'));
+        const k = this.keysByDigest.get(model.ns)!.get(Buffer.from(r.key.digest).toString('hex'));
         if (k === undefined || seen.has(k) || !model.permits(k, r.bins.v as number)) {
           this.problem(`${model.ns}: scan returned key ${k} (${r.bins.v}) ${k !== undefined && seen.has(k) ? 'twice' : 'unexpected'}`);
           return;
