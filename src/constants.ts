@@ -45,6 +45,8 @@ export const SEND_BUFFER_BYTES_MAX_DEFAULT = 64 * 1024 * 1024;
  * descriptor for no longer than both.
  */
 export const HANDSHAKE_TIMEOUT_MS_DEFAULT = 5000;
+/** Sockets the admin port (service.adminPort: probes and scrapes, no clients) holds at once. */
+export const ADMIN_CONNECTIONS_MAX = 64;
 export const HELLO_TIMEOUT_MS_DEFAULT = 5000;
 
 // ---- file descriptors (src/primary/descriptors.ts, README "Connections and file descriptors") ----

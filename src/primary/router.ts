@@ -34,6 +34,7 @@ import type { Session } from './session';
 import { Quarantine } from './quarantine';
 import type { WorkerHandle } from './worker-handle';
 import { NOT_HERE, type DirectReader } from './direct-reads';
+import { RequestMetrics } from '../shm/request-metrics';
 import type { Failover } from './failover';
 import type { ReplicaWaits } from './replica-waits';
 import { TruncateGate } from './truncate-gate';
@@ -71,6 +72,8 @@ export class Router {
   readonly table = new RequestTable();
   /** Requests a worker died applying: refused when sent again. */
   readonly quarantine = new Quarantine();
+  /** The requests this thread answers itself (direct reads) or refuses, for /metrics. */
+  readonly metrics = RequestMetrics.create();
   private readonly nsIndexes: Map<string, number>;
   private readonly fields = new RoutingFields();
   private readonly keyReader = new Reader(new Uint8Array(0));
@@ -150,8 +153,10 @@ export class Router {
         assert(worker !== undefined, 'a partition mastered by no worker');
         if ((op === Op.GET || op === Op.EXISTS) && this.direct !== null) {
           r.pos = bodyStart;
+          const readStartMs = performance.now();
           const code = this.direct.read(op, worker, nsIndex, f.digest, r, bodyEnd);
           if (code !== NOT_HERE) {
+            this.metrics.record(op, code, (performance.now() - readStartMs) * 1000);
             session.respondRaw(id, code, this.direct.out.buffer, 0, this.direct.out.length, session.routeReserve);
             return;
           }
@@ -275,7 +280,10 @@ export class Router {
         batch.remaining--;
         continue;
       }
-      if (direct !== null && direct.readElement(t.worker, t.nsIndex, t.digest, op === Op.BATCH_GET) !== NOT_HERE) {
+      const readStartMs = performance.now();
+      const directCode = direct === null ? NOT_HERE : direct.readElement(t.worker, t.nsIndex, t.digest, op === Op.BATCH_GET);
+      if (direct !== null && directCode !== NOT_HERE) {
+        this.metrics.record(op, directCode, (performance.now() - readStartMs) * 1000);
         this.setElement(batch, i, Buffer.from(direct.out.bytes()));
         batch.remaining--;
         continue;
