@@ -15,6 +15,7 @@ import {
   SCAN_PAGE_BYTES_MAX,
   SCAN_PAGE_RECORDS_DEFAULT,
   SCAN_PAGE_RECORDS_MAX,
+  DIRECT_READ_TIMING_EVERY,
 } from '../constants';
 import { assert } from '../assert';
 import { AerieError, Status } from '../errors';
@@ -74,6 +75,8 @@ export class Router {
   readonly quarantine = new Quarantine();
   /** The requests this thread answers itself (direct reads) or refuses, for /metrics. */
   readonly metrics = RequestMetrics.create();
+  /** Direct reads seen, modulo DIRECT_READ_TIMING_EVERY. */
+  private directReadsSeen = 0;
   private readonly nsIndexes: Map<string, number>;
   private readonly fields = new RoutingFields();
   private readonly keyReader = new Reader(new Uint8Array(0));
@@ -153,10 +156,11 @@ export class Router {
         assert(worker !== undefined, 'a partition mastered by no worker');
         if ((op === Op.GET || op === Op.EXISTS) && this.direct !== null) {
           r.pos = bodyStart;
-          const readStartMs = performance.now();
+          const timed = this.timeDirectRead();
+          const readStartMs = timed ? performance.now() : 0;
           const code = this.direct.read(op, worker, nsIndex, f.digest, r, bodyEnd);
           if (code !== NOT_HERE) {
-            this.metrics.record(op, code, (performance.now() - readStartMs) * 1000);
+            this.countDirectRead(op, code, timed, readStartMs);
             session.respondRaw(id, code, this.direct.out.buffer, 0, this.direct.out.length, session.routeReserve);
             return;
           }
@@ -180,6 +184,17 @@ export class Router {
       default:
         throw new AerieError(Status.PARAMETER, `unknown op ${op}`);
     }
+  }
+
+  /** Whether to time this direct read: one in DIRECT_READ_TIMING_EVERY is. */
+  private timeDirectRead(): boolean {
+    this.directReadsSeen = (this.directReadsSeen + 1) & (DIRECT_READ_TIMING_EVERY - 1);
+    return this.directReadsSeen === 0;
+  }
+
+  private countDirectRead(op: number, code: number, timed: boolean, startedMs: number): void {
+    if (timed) this.metrics.recordSampled(op, code, (performance.now() - startedMs) * 1000, DIRECT_READ_TIMING_EVERY);
+    else this.metrics.count(op, code);
   }
 
   /**
@@ -280,10 +295,11 @@ export class Router {
         batch.remaining--;
         continue;
       }
-      const readStartMs = performance.now();
+      const timed = direct !== null && this.timeDirectRead();
+      const readStartMs = timed ? performance.now() : 0;
       const directCode = direct === null ? NOT_HERE : direct.readElement(t.worker, t.nsIndex, t.digest, op === Op.BATCH_GET);
       if (direct !== null && directCode !== NOT_HERE) {
-        this.metrics.record(op, directCode, (performance.now() - readStartMs) * 1000);
+        this.countDirectRead(op, directCode, timed, readStartMs);
         this.setElement(batch, i, Buffer.from(direct.out.bytes()));
         batch.remaining--;
         continue;

@@ -63,6 +63,19 @@ export class RequestMetrics {
     v[SUMS_BASE + op] += micros;
   }
 
+  /**
+   * One request of a kind timed one in `weight` (the primary's direct reads): counted once by
+   * code, and in the histogram as `weight` requests of its latency, so the histogram keeps the
+   * mix of timed-always and sampled requests right.
+   */
+  recordSampled(op: number, code: number, micros: number, weight: number): void {
+    if (op >= REQUEST_METRICS_OPS) return;
+    const v = this.values;
+    v[COUNTS_BASE + op * REQUEST_METRICS_CODES + codeSlot(code)] += 1;
+    v[BUCKETS_BASE + op * LATENCY_SLOTS + latencyBucket(micros)] += weight;
+    v[SUMS_BASE + op] += micros * weight;
+  }
+
   /** A request refused before any work was timed: counted by code, not in the histogram. */
   count(op: number, code: number): void {
     if (op >= REQUEST_METRICS_OPS) return;

@@ -48,6 +48,15 @@ t.test('record and count keep op, code and latency apart', async (t) => {
   t.equal(total, 3);
 });
 
+t.test('a sampled request counts once by code and `weight` times in the histogram', async (t) => {
+  const m = RequestMetrics.create();
+  m.recordSampled(Op.GET, 0, 40, 8);
+  m.count(Op.GET, 0);
+  t.equal(m.requests(Op.GET, 0), 2);
+  t.equal(m.bucket(Op.GET, latencyBucket(40)), 8);
+  t.equal(m.latencySumMicros(Op.GET), 320);
+});
+
 t.test('batch elements count under their batch; only data ops are counted', async (t) => {
   t.equal(countedOp(Op.GET, true), Op.BATCH_GET);
   t.equal(countedOp(Op.EXISTS, true), Op.BATCH_EXISTS);
