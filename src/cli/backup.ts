@@ -4,7 +4,7 @@
 
 import type { Client } from '../client';
 import { backupNamespace } from '../backup/backup';
-import { DEFAULT_HOST, ExitCode, parseCommandArgs, println, UsageError, type ExitCodeValue, type Io } from './args';
+import { DEFAULT_HOST, HOST_DEFAULT_TEXT, ExitCode, parseCommandArgs, println, UsageError, type ExitCodeValue, type Io } from './args';
 import { formatBytes } from './format';
 import { ProgressLine, formatRate } from './progress';
 import { withClient } from './with-client';
@@ -21,7 +21,7 @@ options:
   --ns NAMESPACE     namespace to back up (required)
   --out FILE         the backup file to write (required)
   --set SET          only the records of this set
-  --host HOST:PORT   node to read from (default ${DEFAULT_HOST})
+  --host HOST:PORT   node to read from (default ${HOST_DEFAULT_TEXT})
   -h, --help         show this help
 
 exit codes: 0 backed up, 1 failed or interrupted (no FILE written), 2 bad command line`;

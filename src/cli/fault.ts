@@ -1,7 +1,7 @@
 // `aerie fault`: asks a node to make one of its workers fail (drills and tests of the supervisor).
 // The node refuses unless its config enables supervisor.faultInjection.
 
-import { DEFAULT_HOST, ExitCode, parseCommandArgs, println, UsageError, type ExitCodeValue, type Io } from './args';
+import { DEFAULT_HOST, HOST_DEFAULT_TEXT, ExitCode, parseCommandArgs, println, UsageError, type ExitCodeValue, type Io } from './args';
 import { withClient } from './with-client';
 
 const KINDS = ['crash', 'exit', 'hang', 'stall', 'oom', 'lag', 'disk-full', 'disk-eio', 'sync-eio', 'disk-low', 'disk-ok'] as const;
@@ -21,7 +21,7 @@ sets supervisor.faultInjection to true.
 options:
   --worker N         worker index (see aerie info)
   --kind KIND        how it fails
-  --host HOST:PORT   node to ask (default ${DEFAULT_HOST})
+  --host HOST:PORT   node to ask (default ${HOST_DEFAULT_TEXT})
   -h, --help         show this help`;
 
 export async function runFault(args: string[], io: Io): Promise<ExitCodeValue> {

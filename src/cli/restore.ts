@@ -5,7 +5,7 @@ import { restoreFile } from '../backup/restore';
 import { RESTORE_POLICIES, type RestorePolicy } from '../backup/restore-report';
 import { whileInterruptible } from './backup';
 import { ProgressLine, formatRate } from './progress';
-import { DEFAULT_HOST, ExitCode, parseCommandArgs, println, UsageError, type ExitCodeValue, type Io } from './args';
+import { DEFAULT_HOST, HOST_DEFAULT_TEXT, ExitCode, parseCommandArgs, println, UsageError, type ExitCodeValue, type Io } from './args';
 import { formatError } from './format';
 import { withClient } from './with-client';
 
@@ -25,7 +25,7 @@ policies:
 options:
   --policy POLICY    see above (default create-only)
   --ns NAMESPACE     restore into this namespace instead of the backed-up one
-  --host HOST:PORT   node to write to (default ${DEFAULT_HOST})
+  --host HOST:PORT   node to write to (default ${HOST_DEFAULT_TEXT})
   -h, --help         show this help
 
 exit codes: 0 every record restored or deliberately skipped, 1 a write failed

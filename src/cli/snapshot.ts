@@ -1,7 +1,7 @@
 // `aerie snapshot create|list|restore|delete`: a namespace's point-in-time snapshots
 // (docs/snapshots.md). Each subcommand is one SNAPSHOT request to the node.
 
-import { DEFAULT_HOST, ExitCode, UsageError, parseCommandArgs, println, type ExitCodeValue, type Io } from './args';
+import { DEFAULT_HOST, HOST_DEFAULT_TEXT, ExitCode, UsageError, parseCommandArgs, println, type ExitCodeValue, type Io } from './args';
 import { formatTable, toJson } from './format';
 import { withClient } from './with-client';
 
@@ -23,7 +23,7 @@ delete   removes a snapshot (not the base of a file namespace).
 options:
   --ns NAMESPACE     the namespace (required)
   --json             list: print JSON
-  --host HOST:PORT   node to ask (default ${DEFAULT_HOST})
+  --host HOST:PORT   node to ask (default ${HOST_DEFAULT_TEXT})
   -h, --help         show this help`;
 
 const ACTIONS = ['create', 'list', 'restore', 'delete'];

@@ -1,7 +1,7 @@
 // `aerie truncate`: deletes every record of a set, or of a whole namespace, last updated before a
 // cut-off (default: now), on every worker of the node, durably for a file namespace.
 
-import { DEFAULT_HOST, ExitCode, UsageError, parseCommandArgs, println, type ExitCodeValue, type Io } from './args';
+import { DEFAULT_HOST, HOST_DEFAULT_TEXT, ExitCode, UsageError, parseCommandArgs, println, type ExitCodeValue, type Io } from './args';
 import { withClient } from './with-client';
 
 export const TRUNCATE_USAGE = `usage: aerie truncate --ns NAMESPACE [--set SET] [--before TIME] [--host HOST:PORT]
@@ -16,7 +16,7 @@ options:
   --ns NAMESPACE     namespace to truncate (required)
   --set SET          only this set
   --before TIME      cut-off: an ISO 8601 date-time or milliseconds since 1970
-  --host HOST:PORT   node to ask (default ${DEFAULT_HOST})
+  --host HOST:PORT   node to ask (default ${HOST_DEFAULT_TEXT})
   -h, --help         show this help`;
 
 export async function runTruncate(args: string[], io: Io): Promise<ExitCodeValue> {

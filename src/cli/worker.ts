@@ -1,7 +1,7 @@
 // `aerie worker restart N`: restarts one worker of a running node, including one the supervisor
 // has given up on, and returns once it is up again.
 
-import { DEFAULT_HOST, ExitCode, parseCommandArgs, println, UsageError, type ExitCodeValue, type Io } from './args';
+import { DEFAULT_HOST, HOST_DEFAULT_TEXT, ExitCode, parseCommandArgs, println, UsageError, type ExitCodeValue, type Io } from './args';
 import { withClient } from './with-client';
 
 export const WORKER_USAGE = `usage: aerie worker restart N [--host HOST:PORT]
@@ -13,7 +13,7 @@ crash loop is started again with its failure count cleared. The new thread
 adopts the worker's records from shared memory, as after any restart.
 
 options:
-  --host HOST:PORT   node to ask (default ${DEFAULT_HOST})
+  --host HOST:PORT   node to ask (default ${HOST_DEFAULT_TEXT})
   -h, --help         show this help`;
 
 export async function runWorker(args: string[], io: Io): Promise<ExitCodeValue> {
