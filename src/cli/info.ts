@@ -31,7 +31,7 @@ export async function runInfo(args: string[], io: Io): Promise<ExitCodeValue> {
     const info = await client.info();
     println(io.stdout, values.json ? toJson(info) : formatInfo(info));
     return ExitCode.OK;
-  });
+  }, {}, values.json === true);
 }
 
 type Fields = Record<string, unknown>;
