@@ -34,17 +34,8 @@ interface NamespaceView {
   compaction: CompactionView | null;
 }
 
-interface CompactionView {
-  runs: number;
-  lastRunAtMs: number;
-  lastDurationMs: number;
-  segmentsRewritten: number;
-  segmentsDeleted: number;
-  bytesReclaimed: number;
-  recordsDropped: number;
-  aborted: number;
-  failures: number;
-}
+/** The compaction figures /metrics reads (src/primary/compaction-scheduler.ts, CompactionInfo). */
+type CompactionView = Readonly<Record<'runs' | 'lastRunAtMs' | 'lastDurationMs' | 'segmentsRewritten' | 'segmentsDeleted' | 'bytesReclaimed' | 'recordsDropped' | 'aborted' | 'failures', number>>;
 
 interface WorkerView {
   index: number;

@@ -1,20 +1,10 @@
 // Proves $AERIE_HOST names the node a command talks to when --host is not given, that --host
 // still wins over it, and that an empty AERIE_HOST falls back to the default.
 import t from 'tap';
-import { PassThrough, Readable } from 'node:stream';
-import { DEFAULT_HOST, ExitCode, HOST_ENV, defaultHost, type Io } from '../../src/cli/args';
+import { DEFAULT_HOST, ExitCode, HOST_ENV, defaultHost } from '../../src/cli/args';
 import { main } from '../../src/cli/main';
+import { captureIo as capture } from '../helpers/cli-io';
 import { startTestNode } from '../helpers/node';
-
-function capture(): { io: Io; out: () => string; err: () => string } {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (chunk) => (out += chunk));
-  stderr.on('data', (chunk) => (err += chunk));
-  return { io: { stdout, stderr, stdin: Readable.from([]) }, out: () => out, err: () => err };
-}
 
 t.test('defaultHost reads AERIE_HOST, ignoring an empty one', async (t) => {
   t.equal(defaultHost({}), DEFAULT_HOST);

@@ -5,22 +5,16 @@ import t from 'tap';
 import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
-import { ExitCode, type Io } from '../../src/cli/args';
+import { ExitCode } from '../../src/cli/args';
 import { main } from '../../src/cli/main';
 import { Key, status } from '../../src/index';
+import { captureIo } from '../helpers/cli-io';
 import { startTestNode } from '../helpers/node';
 
 async function run(argv: string[]): Promise<{ code: number | null; json: Record<string, unknown>; err: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (chunk) => (out += chunk));
-  stderr.on('data', (chunk) => (err += chunk));
-  const io: Io = { stdout, stderr, stdin: Readable.from([]) };
+  const { io, out, err } = captureIo();
   const code = await main(argv, io);
-  return { code, json: JSON.parse(out) as Record<string, unknown>, err };
+  return { code, json: JSON.parse(out()) as Record<string, unknown>, err: err() };
 }
 
 t.test('answers as JSON', async (t) => {

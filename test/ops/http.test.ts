@@ -5,9 +5,10 @@ import t from 'tap';
 import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { Key, status, type AerieError, type Client } from '../../src/index';
+import { Key, status } from '../../src/index';
 import { Op } from '../../src/protocol/ops';
-import { startTestNode } from '../helpers/node';
+import { fillUntilRefused } from '../helpers/fill';
+import { startTestNode, type TestNode } from '../helpers/node';
 import { rawPeer } from '../helpers/raw';
 import { waitForValue } from '../helpers/wait';
 
@@ -78,14 +79,17 @@ t.test('/readyz answers 503 "draining" on the admin port during a drained shutdo
   await t.rejects(fetch(`http://127.0.0.1:${admin}/livez`), 'the admin port closes once the node has stopped');
 });
 
-t.test('a worker down with no replica: partitions_unserved until it is back', async (t) => {
-  const { node, client } = await startTestNode(t, (c) => {
+/** A node whose workers restart `restartDelayMs` after a crash (long enough for probes to see it). */
+const crashDrillNode = (t: Parameters<typeof startTestNode>[0], replicationFactor: number, restartDelayMs: number): Promise<TestNode> =>
+  startTestNode(t, (c) => {
     c.supervisor.faultInjection = true;
-    // The restart waits long enough for the probe to see the outage.
-    c.supervisor.restartDelayMsMin = 1500;
-    c.supervisor.restartDelayMsMax = 1500;
-    c.namespaces[0].replicationFactor = 1;
+    c.supervisor.restartDelayMsMin = restartDelayMs;
+    c.supervisor.restartDelayMsMax = restartDelayMs;
+    c.namespaces[0].replicationFactor = replicationFactor;
   });
+
+t.test('a worker down with no replica: partitions_unserved until it is back', async (t) => {
+  const { node, client } = await crashDrillNode(t, 1, 1500);
   const port = node.address.port;
   t.equal((await readyz(port)).status, 200);
   await client.injectFault({ worker: 1, kind: 'crash' });
@@ -96,12 +100,7 @@ t.test('a worker down with no replica: partitions_unserved until it is back', as
 });
 
 t.test('a worker down whose replicas took over: ready again while it is still down', async (t) => {
-  const { node, client } = await startTestNode(t, (c) => {
-    c.supervisor.faultInjection = true;
-    c.supervisor.restartDelayMsMin = 10_000;
-    c.supervisor.restartDelayMsMax = 10_000;
-    c.namespaces[0].replicationFactor = 2;
-  });
+  const { node, client } = await crashDrillNode(t, 2, 10_000);
   const port = node.address.port;
   await client.put(new Key('test', 's', 1), { v: 1 });
   await client.injectFault({ worker: 1, kind: 'crash' });
@@ -122,7 +121,7 @@ t.test('memory stop-writes: 503 "stop_writes" while writes are refused', async (
   });
   const port = node.address.port;
   t.equal((await readyz(port)).status, 200);
-  const refused = await fill(client, 8 * 1024, 2000);
+  const refused = await fillUntilRefused(client, 8 * 1024, 2000);
   t.equal(refused.code, status.SERVER_MEM);
   const stopped = await waitReadyz(port, (r) => r.status === 503, '503 in stop-writes');
   t.same(stopped.codes, ['stop_writes']);
@@ -146,14 +145,3 @@ t.test('disk stop-writes: 503 "stop_writes" while the log device is under its re
   for (const worker of [0, 1]) await client.injectFault({ worker, kind: 'disk-ok' });
   await waitReadyz(port, (r) => r.status === 200, '200 once space returns');
 });
-
-async function fill(client: Client, bytes: number, max: number): Promise<AerieError> {
-  for (let i = 0; i < max; i++) {
-    try {
-      await client.put(new Key('test', 'fill', i), { v: Buffer.alloc(bytes, i & 0xff) });
-    } catch (err) {
-      return err as AerieError;
-    }
-  }
-  throw new Error(`${max} writes and none refused`);
-}
