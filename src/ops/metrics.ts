@@ -22,6 +22,16 @@ function processMetrics(): Registry {
   return processRegistry;
 }
 
+/** The replication channels' backlog: what each replica has not acknowledged yet (docs/replication.md). */
+function channelFamilies(sources: OpsSources): Family[] {
+  return [
+    family('aerie_replication_backlog_bytes', 'Bytes a master worker wrote to a replica\'s channel that the replica has not acknowledged (applied, and logged for a file namespace).', 'gauge',
+      () => sources.replicationChannels().map((c) => ({ labels: { from: c.from, to: c.to }, value: c.backlogBytes }))),
+    family('aerie_replication_channel_overflowed', '1 while a channel overflowed: its replica will be copied whole instead.', 'gauge',
+      () => sources.replicationChannels().map((c) => ({ labels: { from: c.from, to: c.to }, value: c.overflowed ? 1 : 0 }))),
+  ];
+}
+
 export class MetricsEndpoint {
   private readonly registry = new Registry();
   /** INFO as read at the start of the scrape under way: every family reads this one copy. */
@@ -32,7 +42,7 @@ export class MetricsEndpoint {
   constructor(private readonly sources: OpsSources) {
     const info = () => this.current as InfoView;
     const ready: Family = family('aerie_ready', '1 when /readyz answers 200, else 0.', 'gauge', () => [{ labels: {}, value: notReadyReasons(sources.readiness()).length === 0 ? 1 : 0 }]);
-    for (const f of [ready, ...infoFamilies(info), ...requestFamilies(() => sources.requestBlocks())]) {
+    for (const f of [ready, ...infoFamilies(info), ...requestFamilies(() => sources.requestBlocks()), ...channelFamilies(sources)]) {
       // prom-client formats any object with its get() contract (src/ops/family.ts).
       this.registry.registerMetric(f as unknown as Metric);
     }

@@ -11,4 +11,13 @@ export interface OpsSources {
   /** Each worker's request counters, then the primary's. */
   requestBlocks(): ReadonlyArray<RequestMetrics>;
   readiness(): ReadinessInputs;
+  /** Each replication channel (master worker -> replica worker): bytes sent and not yet acknowledged, and whether it overflowed. */
+  replicationChannels(): ReadonlyArray<ChannelBacklog>;
+}
+
+export interface ChannelBacklog {
+  from: number;
+  to: number;
+  backlogBytes: number;
+  overflowed: boolean;
 }

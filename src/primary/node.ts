@@ -115,6 +115,7 @@ async function startLocked(config: NodeConfig, lockedDirs: string[]): Promise<Ae
       draining: clients.draining, map: shared.map, held: shared.replicated ? replication.failover.held : null, workers,
       namespaces: (info() as Record<string, unknown>).namespaces as NamespaceWrites[],
     }),
+    replicationChannels: () => channelBacklogs(shared),
   });
   answerHttp(server, http);
   const admin = await listenAdmin(config, http);
@@ -124,6 +125,19 @@ async function startLocked(config: NodeConfig, lockedDirs: string[]): Promise<Ae
   const close = buildClose({ shared, workers, router, supervisor, replication, services, server, wss, clients, flushes, lockedDirs, log, admin: admin?.http ?? null });
   const adminAddress = admin === null ? null : { host: admin.address.address, port: admin.address.port };
   return { address: { host: addr.address, port: addr.port }, adminAddress, config, info, close, workers };
+}
+
+/** Each replication channel's unacknowledged bytes (free-running u32 positions), for /metrics. */
+function channelBacklogs(shared: SharedState): { from: number; to: number; backlogBytes: number; overflowed: boolean }[] {
+  const { channels, workerCount } = shared;
+  const out = [];
+  for (let from = 0; from < workerCount; from++) {
+    for (let to = 0; to < workerCount; to++) {
+      if (from === to || channels.ring(from, to) === null) continue;
+      out.push({ from, to, backlogBytes: (channels.tail(from, to) - channels.head(from, to)) >>> 0, overflowed: channels.overflowed(from, to) });
+    }
+  }
+  return out;
 }
 
 function nodeLog(config: NodeConfig): NodeLog {

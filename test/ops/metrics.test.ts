@@ -103,6 +103,21 @@ t.test('the families read from INFO equal INFO, and survive a worker restart', a
   t.ok(sampleValue(m, 'nodejs_heap_size_used_bytes')! > 0, "prom-client's process metrics are there");
 });
 
+t.test('replication channels: a series per channel, back to 0 once the replicas acknowledged', async (t) => {
+  const { node, client } = await startTestNode(t, (c) => {
+    c.namespaces[0].replicationFactor = 2;
+  });
+  for (let i = 0; i < 200; i++) await client.put(new Key('test', 's', i), { v: i });
+  const { waitForValue } = await import('../helpers/wait');
+  const m = await waitForValue(() => scrape(node.address.port), (e) => sampleSum(e, 'aerie_replication_backlog_bytes') === 0, { what: 'every channel acknowledged' });
+  const channels = m.samples.filter((s) => s.name === 'aerie_replication_backlog_bytes').map((s) => `${s.labels.from}->${s.labels.to}`).sort();
+  t.same(channels, ['0->1', '1->0'], 'one channel each way between the two workers');
+  t.equal(sampleSum(m, 'aerie_replication_channel_overflowed'), 0);
+  const sent = ((await client.info()).workers as { replicationSent: number }[]).reduce((a, w) => a + w.replicationSent, 0);
+  t.ok(sent >= 200, `${sent} replication messages sent`);
+  t.equal(sampleSum(m, 'aerie_worker_replication_sent_total'), sent, 'as INFO says');
+});
+
 t.test('every aerie_ family is documented, and the dashboard uses only families that exist', async (t) => {
   const { node, client } = await startTestNode(t);
   await client.put(new Key('test', 's', 1), { v: 1 });
