@@ -73,6 +73,11 @@ export interface NodeConfig {
      * memory under its seqlock, skipping the round trip through the rings (src/primary/direct-reads.ts).
      */
     directReads: boolean;
+    /**
+     * A second port answering only the plain HTTP endpoints (/livez, /readyz, /metrics), open
+     * until the node has stopped: a probe there sees the drain (0: any free port; null: none).
+     */
+    adminPort: number | null;
   };
   workers: {
     /** 0 = one per available core, at least 2. */
@@ -229,9 +234,14 @@ export function parseConfig(raw: unknown): NodeConfig {
   const top = raw as Record<string, unknown>;
   onlyKeys(top, ['service', 'workers', 'supervisor', 'namespaces', 'log'], '(top)');
   const s = section(top, 'service');
-  onlyKeys(s, ['host', 'port', 'frameBytesMax', 'connectionsMax', 'handshakeTimeoutMs', 'helloTimeoutMs', 'inFlightPerConnectionMax', 'sendBufferBytesMax', 'answerBytesMax', 'directReads'], 'service');
+  onlyKeys(s, ['host', 'port', 'frameBytesMax', 'connectionsMax', 'handshakeTimeoutMs', 'helloTimeoutMs', 'inFlightPerConnectionMax', 'sendBufferBytesMax', 'answerBytesMax', 'directReads', 'adminPort'], 'service');
   const directReads = s.directReads ?? true;
   if (typeof directReads !== 'boolean') fail('service.directReads', 'must be true or false');
+  const adminPort = s.adminPort ?? null;
+  if (adminPort !== null && (typeof adminPort !== 'number' || !Number.isInteger(adminPort) || adminPort < 0 || adminPort > 65535)) {
+    fail('service.adminPort', 'must be null or an integer from 0 to 65535');
+  }
+  if (adminPort !== null && adminPort !== 0 && adminPort === s.port) fail('service.adminPort', 'must differ from service.port');
   const host = s.host ?? '127.0.0.1';
   if (typeof host !== 'string' || host.length === 0) fail('service.host', 'must be a non-empty string');
   const w = section(top, 'workers');
@@ -292,6 +302,7 @@ export function parseConfig(raw: unknown): NodeConfig {
       sendBufferBytesMax,
       answerBytesMax,
       directReads,
+      adminPort: adminPort as number | null,
     },
     workers: { count: int(w, 'count', 'workers', 0, 0, C.WORKERS_MAX), heapMbMax: int(w, 'heapMbMax', 'workers', 1024, 64, 65536), replicationChannelBytes },
     supervisor: {

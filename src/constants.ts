@@ -45,6 +45,14 @@ export const SEND_BUFFER_BYTES_MAX_DEFAULT = 64 * 1024 * 1024;
  * descriptor for no longer than both.
  */
 export const HANDSHAKE_TIMEOUT_MS_DEFAULT = 5000;
+/**
+ * The primary times one direct read in this many for /metrics' latency histogram (a power of
+ * two); the rest are counted only. A clock read costs about 0.2 µs on the VMs measured, two per
+ * read would be 2-3 % of the primary's CPU per read (docs/benchmarks.md).
+ */
+export const DIRECT_READ_TIMING_EVERY = 8;
+/** Sockets the admin port (service.adminPort: probes and scrapes, no clients) holds at once. */
+export const ADMIN_CONNECTIONS_MAX = 64;
 export const HELLO_TIMEOUT_MS_DEFAULT = 5000;
 
 // ---- file descriptors (src/primary/descriptors.ts, README "Connections and file descriptors") ----
@@ -233,6 +241,7 @@ function assert(cond: boolean, what: string): void {
   if (!cond) throw new Error(`constants: ${what}`);
 }
 assert((RING_BYTES & (RING_BYTES - 1)) === 0, 'RING_BYTES is a power of two');
+assert((DIRECT_READ_TIMING_EVERY & (DIRECT_READ_TIMING_EVERY - 1)) === 0, 'DIRECT_READ_TIMING_EVERY is a power of two: the router masks its count');
 assert(RING_MESSAGE_BYTES_MAX >= RECORD_BYTES_CEILING + 64 * 1024, 'a largest record fits in a ring message');
 assert(ARENA_BLOCK_BYTES >= RECORD_BYTES_CEILING + 4096, 'a largest record fits in one arena block');
 assert(ARENA_BLOCK_BYTES / 8 <= 1 << 21, 'block offsets fit in 21 bits of a location');

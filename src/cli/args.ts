@@ -35,6 +35,16 @@ export class UsageError extends Error {
 }
 
 export const DEFAULT_HOST = '127.0.0.1:3000';
+/** The environment variable naming the node a command talks to when --host is not given. */
+export const HOST_ENV = 'AERIE_HOST';
+/** How usage texts name the default of --host. */
+export const HOST_DEFAULT_TEXT = `$${HOST_ENV}, else ${DEFAULT_HOST}`;
+
+/** The node a command talks to without --host: $AERIE_HOST when set and not empty, else DEFAULT_HOST. */
+export function defaultHost(env: NodeJS.ProcessEnv = process.env): string {
+  const host = env[HOST_ENV];
+  return host !== undefined && host !== '' ? host : DEFAULT_HOST;
+}
 
 export type OptionSpec = Record<string, { type: 'string' | 'boolean'; short?: string; default?: string | boolean }>;
 
@@ -46,8 +56,10 @@ export interface ParsedArgs {
 /** parseArgs in strict mode (with -h/--help added), its errors turned into UsageError for `command`. */
 export function parseCommandArgs(command: string, args: string[], options: OptionSpec, positionalsMax = 0): ParsedArgs {
   let parsed: ParsedArgs;
+  // A --host that defaults to DEFAULT_HOST takes $AERIE_HOST first (an operator's habit from asadm's and redis-cli's).
+  const specs = options.host?.default === DEFAULT_HOST ? { ...options, host: { ...options.host, default: defaultHost() } } : options;
   try {
-    parsed = parseArgs({ args, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args, options: { ...specs, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
   } catch (error) {
     throw new UsageError((error as Error).message, command);
   }

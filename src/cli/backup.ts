@@ -4,12 +4,12 @@
 
 import type { Client } from '../client';
 import { backupNamespace } from '../backup/backup';
-import { DEFAULT_HOST, ExitCode, parseCommandArgs, println, UsageError, type ExitCodeValue, type Io } from './args';
-import { formatBytes } from './format';
+import { DEFAULT_HOST, HOST_DEFAULT_TEXT, ExitCode, parseCommandArgs, println, UsageError, type ExitCodeValue, type Io } from './args';
+import { formatBytes, toJson } from './format';
 import { ProgressLine, formatRate } from './progress';
 import { withClient } from './with-client';
 
-export const BACKUP_USAGE = `usage: aerie backup --ns NAMESPACE --out FILE [--set SET] [--host HOST:PORT]
+export const BACKUP_USAGE = `usage: aerie backup --ns NAMESPACE --out FILE [--set SET] [--host HOST:PORT] [--json]
 
 Writes every record of a namespace (or of one set) to a portable backup file:
 set, user key (when stored) and digest, generation, remaining TTL and every
@@ -21,7 +21,8 @@ options:
   --ns NAMESPACE     namespace to back up (required)
   --out FILE         the backup file to write (required)
   --set SET          only the records of this set
-  --host HOST:PORT   node to read from (default ${DEFAULT_HOST})
+  --host HOST:PORT   node to read from (default ${HOST_DEFAULT_TEXT})
+  --json             print the report (or the error) as JSON
   -h, --help         show this help
 
 exit codes: 0 backed up, 1 failed or interrupted (no FILE written), 2 bad command line`;
@@ -35,6 +36,7 @@ export async function runBackup(args: string[], io: Io): Promise<ExitCodeValue> 
     ns: { type: 'string' },
     set: { type: 'string' },
     out: { type: 'string' },
+    json: { type: 'boolean', default: false },
   });
   if (values.help) {
     println(io.stdout, BACKUP_USAGE);
@@ -58,13 +60,15 @@ export async function runBackup(args: string[], io: Io): Promise<ExitCodeValue> 
           const result = await backupNamespace(client, { ns, set, out, signal, onProgress: (p) => progress.update(p.records, total, p.elapsedMs) });
           progress.clear();
           const scope = set === null ? ns : `${ns}.${set}`;
-          println(io.stdout, `backed up ${result.records} records of ${scope} to ${out}: ${formatBytes(result.bytes)} in ${formatRate(result.records, result.elapsedMs)}`);
+          if (values.json) println(io.stdout, toJson({ out, ...result }));
+          else println(io.stdout, `backed up ${result.records} records of ${scope} to ${out}: ${formatBytes(result.bytes)} in ${formatRate(result.records, result.elapsedMs)}`);
           return ExitCode.OK;
         } finally {
           progress.clear();
         }
       }),
     { timeoutMs: BACKUP_PAGE_TIMEOUT_MS },
+    values.json === true,
   );
 }
 

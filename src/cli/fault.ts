@@ -1,12 +1,13 @@
 // `aerie fault`: asks a node to make one of its workers fail (drills and tests of the supervisor).
 // The node refuses unless its config enables supervisor.faultInjection.
 
-import { DEFAULT_HOST, ExitCode, parseCommandArgs, println, UsageError, type ExitCodeValue, type Io } from './args';
+import { DEFAULT_HOST, HOST_DEFAULT_TEXT, ExitCode, parseCommandArgs, println, UsageError, type ExitCodeValue, type Io } from './args';
+import { toJson } from './format';
 import { withClient } from './with-client';
 
 const KINDS = ['crash', 'exit', 'hang', 'stall', 'oom', 'lag', 'disk-full', 'disk-eio', 'sync-eio', 'disk-low', 'disk-ok'] as const;
 
-export const FAULT_USAGE = `usage: aerie fault --worker N --kind crash|exit|hang|stall|oom|lag|disk-full|disk-eio|sync-eio|disk-low|disk-ok [--host HOST:PORT]
+export const FAULT_USAGE = `usage: aerie fault --worker N --kind crash|exit|hang|stall|oom|lag|disk-full|disk-eio|sync-eio|disk-low|disk-ok [--host HOST:PORT] [--json]
 
 Makes worker N fail: crash (uncaught exception), exit, hang (busy loop),
 stall (blocked thread), oom (heap exhausted) or lag (event loop blocked for 2 s
@@ -21,7 +22,8 @@ sets supervisor.faultInjection to true.
 options:
   --worker N         worker index (see aerie info)
   --kind KIND        how it fails
-  --host HOST:PORT   node to ask (default ${DEFAULT_HOST})
+  --host HOST:PORT   node to ask (default ${HOST_DEFAULT_TEXT})
+  --json             print {worker, kind, injected} (or the error) as JSON
   -h, --help         show this help`;
 
 export async function runFault(args: string[], io: Io): Promise<ExitCodeValue> {
@@ -29,6 +31,7 @@ export async function runFault(args: string[], io: Io): Promise<ExitCodeValue> {
     host: { type: 'string', default: DEFAULT_HOST },
     worker: { type: 'string' },
     kind: { type: 'string' },
+    json: { type: 'boolean', default: false },
   });
   if (values.help) {
     println(io.stdout, FAULT_USAGE);
@@ -40,7 +43,7 @@ export async function runFault(args: string[], io: Io): Promise<ExitCodeValue> {
   if (!KINDS.includes(kind)) throw new UsageError(`--kind must be one of ${KINDS.join(', ')}`, 'fault');
   return withClient(values.host as string, io, async (client) => {
     await client.injectFault({ worker, kind });
-    println(io.stdout, `worker ${worker}: ${kind} injected`);
+    println(io.stdout, values.json ? toJson({ worker, kind, injected: true }) : `worker ${worker}: ${kind} injected`);
     return ExitCode.OK;
-  });
+  }, {}, values.json === true);
 }

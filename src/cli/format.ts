@@ -108,6 +108,18 @@ export function formatTtl(ttl: unknown): string {
 }
 
 /** The one-line form of an error: `error <code> <NAME>: message`. */
+/**
+ * An error as `--json` prints it: `{error: {code, name, message, inDoubt}}`, the code an Aerospike
+ * result code (docs/errors.md), -1 CLIENT_ERROR for a failure of the client itself.
+ */
+export function errorJson(error: unknown): { error: { code: number; name: string; message: string; inDoubt: boolean } } {
+  if (error !== null && typeof error === 'object' && typeof (error as { code?: unknown }).code === 'number') {
+    const { code, message, inDoubt } = error as { code: number; message: string; inDoubt?: boolean };
+    return { error: { code, name: statusName(code), message: message ?? '', inDoubt: inDoubt === true } };
+  }
+  return { error: { code: -1, name: 'CLIENT_ERROR', message: error instanceof Error ? error.message : String(error), inDoubt: false } };
+}
+
 export function formatError(error: unknown): string {
   if (error !== null && typeof error === 'object' && typeof (error as { code?: unknown }).code === 'number') {
     const { code, message, inDoubt } = error as { code: number; message: string; inDoubt?: boolean };

@@ -1,6 +1,6 @@
 // `aerie info`: a node's statistics as readable tables, or as raw JSON with --json.
 
-import { DEFAULT_HOST, ExitCode, parseCommandArgs, println, type ExitCodeValue, type Io } from './args';
+import { DEFAULT_HOST, HOST_DEFAULT_TEXT, ExitCode, parseCommandArgs, println, type ExitCodeValue, type Io } from './args';
 import { formatBytes, formatDurationMs, formatTable, toJson } from './format';
 import { withClient } from './with-client';
 
@@ -14,7 +14,7 @@ and holds as replica, copies out of sync, rebuild progress, records, operation
 counters) and the partition map version.
 
 options:
-  --host HOST:PORT   node to ask (default ${DEFAULT_HOST})
+  --host HOST:PORT   node to ask (default ${HOST_DEFAULT_TEXT})
   --json             print the raw INFO answer as JSON
   -h, --help         show this help`;
 
@@ -31,7 +31,7 @@ export async function runInfo(args: string[], io: Io): Promise<ExitCodeValue> {
     const info = await client.info();
     println(io.stdout, values.json ? toJson(info) : formatInfo(info));
     return ExitCode.OK;
-  });
+  }, {}, values.json === true);
 }
 
 type Fields = Record<string, unknown>;

@@ -4,7 +4,7 @@
 
 import { CLIENT_VERSION } from '../client/version';
 import { ExitCode, println, processIo, UsageError, type ExitCodeValue, type Io } from './args';
-import { formatError } from './format';
+import { formatError, toJson } from './format';
 import { INFO_USAGE, runInfo } from './info';
 import { runShell, SHELL_USAGE } from './shell';
 import { runStart, START_USAGE } from './start';
@@ -84,6 +84,8 @@ export async function main(argv: string[], io: Io = processIo): Promise<ExitCode
     }
   } catch (error) {
     if (error instanceof UsageError) {
+      // With --json a script still reads one JSON document, and the exit code says "usage".
+      if (argv.includes('--json')) println(io.stdout, toJson({ error: { code: null, name: 'USAGE', message: error.message, inDoubt: false } }));
       println(io.stderr, `aerie: ${error.message}`);
       println(io.stderr, error.command === null ? MAIN_USAGE : USAGES[error.command]);
       return ExitCode.USAGE;

@@ -5,11 +5,11 @@ import { restoreFile } from '../backup/restore';
 import { RESTORE_POLICIES, type RestorePolicy } from '../backup/restore-report';
 import { whileInterruptible } from './backup';
 import { ProgressLine, formatRate } from './progress';
-import { DEFAULT_HOST, ExitCode, parseCommandArgs, println, UsageError, type ExitCodeValue, type Io } from './args';
-import { formatError } from './format';
+import { DEFAULT_HOST, HOST_DEFAULT_TEXT, ExitCode, parseCommandArgs, println, UsageError, type ExitCodeValue, type Io } from './args';
+import { formatError, toJson } from './format';
 import { withClient } from './with-client';
 
-export const RESTORE_USAGE = `usage: aerie restore FILE [--policy create-only|replace|generation-gt] [--ns NAMESPACE] [--host HOST:PORT]
+export const RESTORE_USAGE = `usage: aerie restore FILE [--policy create-only|replace|generation-gt] [--ns NAMESPACE] [--host HOST:PORT] [--json]
 
 Writes the records of a backup file (from 'aerie backup') into a node. The
 whole file is checked first, so a damaged file writes nothing. Records whose
@@ -25,7 +25,8 @@ policies:
 options:
   --policy POLICY    see above (default create-only)
   --ns NAMESPACE     restore into this namespace instead of the backed-up one
-  --host HOST:PORT   node to write to (default ${DEFAULT_HOST})
+  --host HOST:PORT   node to write to (default ${HOST_DEFAULT_TEXT})
+  --json             print the report (or the error) as JSON
   -h, --help         show this help
 
 exit codes: 0 every record restored or deliberately skipped, 1 a write failed
@@ -36,6 +37,7 @@ export async function runRestore(args: string[], io: Io): Promise<ExitCodeValue>
     host: { type: 'string', default: DEFAULT_HOST },
     policy: { type: 'string', default: 'create-only' },
     ns: { type: 'string' },
+    json: { type: 'boolean', default: false },
   }, 1);
   if (values.help) {
     println(io.stdout, RESTORE_USAGE);
@@ -57,8 +59,9 @@ export async function runRestore(args: string[], io: Io): Promise<ExitCodeValue>
         progress.clear();
         const outcome = `${report.restored} restored, ${report.existed} existed, ${report.skippedOlder} skipped-older, ` +
           `${report.expired} expired, ${report.failed} failed, ${report.inDoubt} in doubt`;
-        println(io.stdout, `restored ${file} into ${report.ns}: ${report.records} records in ${formatRate(report.records, report.elapsedMs)}: ${outcome}`);
-        for (const error of report.errors) println(io.stderr, `${error.key}: ${formatError(error)}`);
+        if (values.json) println(io.stdout, toJson(report));
+        else println(io.stdout, `restored ${file} into ${report.ns}: ${report.records} records in ${formatRate(report.records, report.elapsedMs)}: ${outcome}`);
+        if (!values.json) for (const error of report.errors) println(io.stderr, `${error.key}: ${formatError(error)}`);
         const unlisted = report.failed + report.inDoubt - report.errors.length;
         if (unlisted > 0) println(io.stderr, `${unlisted} more failed or in-doubt writes not listed`);
         if (report.interrupted) println(io.stderr, `interrupted after ${report.records} records`);
@@ -67,5 +70,7 @@ export async function runRestore(args: string[], io: Io): Promise<ExitCodeValue>
         progress.clear();
       }
     }),
+    {},
+    values.json === true,
   );
 }

@@ -4,7 +4,7 @@
 
 import { createInterface } from 'node:readline';
 import { connect, type Client } from '../client';
-import { DEFAULT_HOST, ExitCode, parseCommandArgs, println, type ExitCodeValue, type Io } from './args';
+import { DEFAULT_HOST, HOST_DEFAULT_TEXT, ExitCode, parseCommandArgs, println, type ExitCodeValue, type Io } from './args';
 import { formatError } from './format';
 import { runShellLine, shellHelp } from './shell-commands';
 
@@ -21,7 +21,7 @@ With commands piped on stdin it runs them in order without prompting and
 exits 1 if any of them failed.
 
 options:
-  --host HOST:PORT   node to connect to (default ${DEFAULT_HOST})
+  --host HOST:PORT   node to connect to (default ${HOST_DEFAULT_TEXT})
   -h, --help         show this help`;
 
 const PROMPT = 'aerie> ';

@@ -1,14 +1,14 @@
 // `aerie snapshot create|list|restore|delete`: a namespace's point-in-time snapshots
 // (docs/snapshots.md). Each subcommand is one SNAPSHOT request to the node.
 
-import { DEFAULT_HOST, ExitCode, UsageError, parseCommandArgs, println, type ExitCodeValue, type Io } from './args';
+import { DEFAULT_HOST, HOST_DEFAULT_TEXT, ExitCode, UsageError, parseCommandArgs, println, type ExitCodeValue, type Io } from './args';
 import { formatTable, toJson } from './format';
 import { withClient } from './with-client';
 
-export const SNAPSHOT_USAGE = `usage: aerie snapshot create  --ns NAMESPACE [--host HOST:PORT]
+export const SNAPSHOT_USAGE = `usage: aerie snapshot create  --ns NAMESPACE [--json] [--host HOST:PORT]
        aerie snapshot list    --ns NAMESPACE [--json] [--host HOST:PORT]
-       aerie snapshot restore ID --ns NAMESPACE [--host HOST:PORT]
-       aerie snapshot delete  ID --ns NAMESPACE [--host HOST:PORT]
+       aerie snapshot restore ID --ns NAMESPACE [--json] [--host HOST:PORT]
+       aerie snapshot delete  ID --ns NAMESPACE [--json] [--host HOST:PORT]
 
 create   copies the namespace at one point in time (each worker pauses only to
          copy its memory) and writes it under <dataDir>/<ns>/snapshots/ID. A
@@ -22,8 +22,8 @@ delete   removes a snapshot (not the base of a file namespace).
 
 options:
   --ns NAMESPACE     the namespace (required)
-  --json             list: print JSON
-  --host HOST:PORT   node to ask (default ${DEFAULT_HOST})
+  --json             print the answer (or the error) as JSON
+  --host HOST:PORT   node to ask (default ${HOST_DEFAULT_TEXT})
   -h, --help         show this help`;
 
 const ACTIONS = ['create', 'list', 'restore', 'delete'];
@@ -48,7 +48,8 @@ export async function runSnapshot(args: string[], io: Io): Promise<ExitCodeValue
   return withClient(values.host as string, io, async (client) => {
     if (action === 'create') {
       const s = await client.createSnapshot(ns);
-      println(io.stdout, `snapshot ${s.id} of ${ns}: ${s.records} records, ${s.bytes} bytes in ${s.elapsedMs} ms (longest worker pause ${s.pauseMs} ms)`);
+      if (values.json) println(io.stdout, toJson(s));
+      else println(io.stdout, `snapshot ${s.id} of ${ns}: ${s.records} records, ${s.bytes} bytes in ${s.elapsedMs} ms (longest worker pause ${s.pauseMs} ms)`);
     } else if (action === 'list') {
       const list = await client.listSnapshots(ns);
       if (values.json) println(io.stdout, toJson(list));
@@ -61,12 +62,13 @@ export async function runSnapshot(args: string[], io: Io): Promise<ExitCodeValue
       }
     } else if (action === 'restore') {
       const r = await client.restoreSnapshot(ns, id);
-      println(io.stdout, `restored ${ns} to snapshot ${r.id}: ${r.records} records in ${r.elapsedMs} ms (requests held ${r.pauseMs} ms)`);
-      if (r.replicasInSync === false) println(io.stdout, 'replicas are still being copied from the restored masters (aerie info shows outOfSync)');
+      if (values.json) println(io.stdout, toJson(r));
+      else println(io.stdout, `restored ${ns} to snapshot ${r.id}: ${r.records} records in ${r.elapsedMs} ms (requests held ${r.pauseMs} ms)`);
+      if (!values.json && r.replicasInSync === false) println(io.stdout, 'replicas are still being copied from the restored masters (aerie info shows outOfSync)');
     } else {
       await client.deleteSnapshot(ns, id);
-      println(io.stdout, `deleted snapshot ${id} of ${ns}`);
+      println(io.stdout, values.json ? toJson({ ns, id, deleted: true }) : `deleted snapshot ${id} of ${ns}`);
     }
     return ExitCode.OK;
-  }, { timeoutMs: 600_000 });
+  }, { timeoutMs: 600_000 }, values.json === true);
 }

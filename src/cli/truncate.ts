@@ -1,10 +1,11 @@
 // `aerie truncate`: deletes every record of a set, or of a whole namespace, last updated before a
 // cut-off (default: now), on every worker of the node, durably for a file namespace.
 
-import { DEFAULT_HOST, ExitCode, UsageError, parseCommandArgs, println, type ExitCodeValue, type Io } from './args';
+import { DEFAULT_HOST, HOST_DEFAULT_TEXT, ExitCode, UsageError, parseCommandArgs, println, type ExitCodeValue, type Io } from './args';
+import { toJson } from './format';
 import { withClient } from './with-client';
 
-export const TRUNCATE_USAGE = `usage: aerie truncate --ns NAMESPACE [--set SET] [--before TIME] [--host HOST:PORT]
+export const TRUNCATE_USAGE = `usage: aerie truncate --ns NAMESPACE [--set SET] [--before TIME] [--host HOST:PORT] [--json]
 
 Deletes every record of SET (without --set: of the whole namespace) that was
 last updated at or before TIME (default: now), as Aerospike's truncate does.
@@ -16,7 +17,8 @@ options:
   --ns NAMESPACE     namespace to truncate (required)
   --set SET          only this set
   --before TIME      cut-off: an ISO 8601 date-time or milliseconds since 1970
-  --host HOST:PORT   node to ask (default ${DEFAULT_HOST})
+  --host HOST:PORT   node to ask (default ${HOST_DEFAULT_TEXT})
+  --json             print the answer (or the error) as JSON
   -h, --help         show this help`;
 
 export async function runTruncate(args: string[], io: Io): Promise<ExitCodeValue> {
@@ -25,6 +27,7 @@ export async function runTruncate(args: string[], io: Io): Promise<ExitCodeValue
     ns: { type: 'string' },
     set: { type: 'string' },
     before: { type: 'string' },
+    json: { type: 'boolean', default: false },
   });
   if (values.help) {
     println(io.stdout, TRUNCATE_USAGE);
@@ -35,9 +38,10 @@ export async function runTruncate(args: string[], io: Io): Promise<ExitCodeValue
   const set = values.set as string | undefined;
   return withClient(values.host as string, io, async (client) => {
     const { deleted } = await client.truncate(values.ns as string, set ?? null, beforeMs === undefined ? {} : { beforeMs });
-    println(io.stdout, `truncated ${set === undefined ? `namespace ${values.ns}` : `set ${values.ns}.${set}`}: ${deleted} records deleted`);
+    if (values.json) println(io.stdout, toJson({ ns: values.ns, set: set ?? null, deleted }));
+    else println(io.stdout, `truncated ${set === undefined ? `namespace ${values.ns}` : `set ${values.ns}.${set}`}: ${deleted} records deleted`);
     return ExitCode.OK;
-  });
+  }, {}, values.json === true);
 }
 
 /** Milliseconds since 1970 from digits or an ISO 8601 date-time. */

@@ -2,7 +2,7 @@
 // the node's background pool) and prints what it found. Exit 1 when a problem is found.
 
 import * as path from 'node:path';
-import { DEFAULT_HOST, ExitCode, parseCommandArgs, println, UsageError, type ExitCodeValue, type Io } from './args';
+import { defaultHost, HOST_DEFAULT_TEXT, ExitCode, parseCommandArgs, println, UsageError, type ExitCodeValue, type Io } from './args';
 import { runOfflineVerify } from './verify-offline';
 import { formatTable, toJson } from './format';
 import { withClient } from './with-client';
@@ -32,7 +32,7 @@ without recoverySkipCorrupt. Refused while a node holds DIR (its aerie.lock).
 Exit code 0 when nothing was found or everything found was repaired.
 
 options:
-  --host HOST:PORT   node to ask (default ${DEFAULT_HOST})
+  --host HOST:PORT   node to ask (default ${HOST_DEFAULT_TEXT})
   --data-dir DIR     check a stopped node's files instead (no node needed)
   --ns NAMESPACE     only this namespace
   --repair           repair what is found (file namespaces)
@@ -69,7 +69,7 @@ export async function runVerify(args: string[], io: Io): Promise<ExitCodeValue> 
     return runOfflineVerify(path.resolve(dataDir), values.ns as string | undefined, values.repair === true, values.json === true, io);
   }
   return withClient(
-    (values.host as string | undefined) ?? DEFAULT_HOST,
+    (values.host as string | undefined) ?? defaultHost(),
     io,
     async (client) => {
       const ns = values.ns as string | undefined;
@@ -82,6 +82,7 @@ export async function runVerify(args: string[], io: Io): Promise<ExitCodeValue> 
       return namespaces.some(unresolved) ? ExitCode.FAILURE : ExitCode.OK;
     },
     { timeoutMs: 600_000 },
+    values.json === true,
   );
 }
 

@@ -1,25 +1,29 @@
 // One connection for one command: connect to the node, run the command, close, and turn any
-// failure into its printed error and exit code 1.
+// failure into its printed error and exit code 1 (with --json, the error as one JSON document
+// on stdout, so a script reads exactly one document whatever happened).
 
 import { connect, type Client, type ClientOptions } from '../client';
 import { ExitCode, println, type ExitCodeValue, type Io } from './args';
-import { formatError } from './format';
+import { errorJson, formatError, toJson } from './format';
 
 export async function withClient(
-  host: string, io: Io, run: (client: Client) => Promise<ExitCodeValue>, options: Partial<ClientOptions> = {},
+  host: string, io: Io, run: (client: Client) => Promise<ExitCodeValue>, options: Partial<ClientOptions> = {}, json = false,
 ): Promise<ExitCodeValue> {
+  const fail = (error: unknown) => {
+    if (json) println(io.stdout, toJson(errorJson(error)));
+    else println(io.stderr, formatError(error));
+    return ExitCode.FAILURE;
+  };
   let client: Client;
   try {
     client = await connect({ hosts: host, reconnect: false, maxRetries: 0, ...options });
   } catch (error) {
-    println(io.stderr, formatError(error));
-    return ExitCode.FAILURE;
+    return fail(error);
   }
   try {
     return await run(client);
   } catch (error) {
-    println(io.stderr, formatError(error));
-    return ExitCode.FAILURE;
+    return fail(error);
   } finally {
     await client.close();
   }

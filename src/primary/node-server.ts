@@ -2,17 +2,15 @@
 // that caps its sockets from their first byte, and the sessions it accepts.
 
 import type { NodeLog } from '../log';
-import { createServer, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 import type { NodeConfig } from '../config';
+import { ADMIN_CONNECTIONS_MAX } from '../constants';
 import { descriptorBudget, descriptorReserve, openDescriptors, raiseDescriptorLimit, type DescriptorBudget } from './descriptors';
 import { CloseCode, Session, type SessionHost } from './session';
 import type { ClientConnections } from './session-host';
 import { SocketGuard } from './socket-guard';
-
-/** HTTP status for a plain HTTP request: the node speaks WebSocket only. */
-const HTTP_UPGRADE_REQUIRED = 426;
 
 export interface SocketServer {
   http: Server;
@@ -27,9 +25,8 @@ export type { NodeLog } from '../log';
  * needs one is counted (src/primary/descriptors.ts).
  */
 export function buildSocketServer(config: NodeConfig, workerCount: number, log: NodeLog): SocketServer {
-  const http = createServer((_req, res) => {
-    res.writeHead(HTTP_UPGRADE_REQUIRED, { 'content-type': 'text/plain' }).end('Aerie speaks WebSocket only\n');
-  });
+  // Plain HTTP requests (not upgrades) get the answers answerHttp() attaches.
+  const http = createServer();
   const connectionsMax = config.service.connectionsMax;
   const descriptors = descriptorBudget(raiseDescriptorLimit(log.error), openDescriptors(), descriptorReserve(config.namespaces, workerCount), connectionsMax);
   if (descriptors.limit === null) log.warn(`descriptors: the limit is unknown here (no /proc); sockets are capped by service.connectionsMax (${connectionsMax}) alone`);
@@ -62,13 +59,31 @@ export function acceptSessions(server: SocketServer, host: SessionHost, config: 
   return wss;
 }
 
-export async function listen(http: Server, config: NodeConfig): Promise<AddressInfo> {
+export async function listen(http: Server, config: NodeConfig, port = config.service.port): Promise<AddressInfo> {
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
-    http.listen(config.service.port, config.service.host, () => {
+    http.listen(port, config.service.host, () => {
       http.off('error', reject);
       resolve();
     });
   });
   return http.address() as AddressInfo;
+}
+
+/** Plain HTTP requests on the front port (not upgrades) go to `handler` (src/ops/http.ts). */
+export function answerHttp(server: SocketServer, handler: RequestListener): void {
+  server.http.on('request', handler);
+}
+
+/**
+ * The admin port (service.adminPort), when set: the same plain HTTP answers, on a server of its
+ * own that stays open until the node has stopped, so /readyz can say the node is draining. It
+ * takes no WebSocket clients and at most ADMIN_CONNECTIONS_MAX sockets.
+ */
+export async function listenAdmin(config: NodeConfig, handler: RequestListener): Promise<{ http: Server; address: AddressInfo } | null> {
+  if (config.service.adminPort === null) return null;
+  const http = createServer(handler);
+  http.maxConnections = ADMIN_CONNECTIONS_MAX;
+  const address = await listen(http, config, config.service.adminPort);
+  return { http, address };
 }

@@ -19,8 +19,11 @@ import { Router, type RouterReplication } from './router';
 import { DirectReader } from './direct-reads';
 import { CloseCode } from './session';
 import { buildSessionHost, FlushQueue, type ClientConnections } from './session-host';
-import { acceptSessions, buildSocketServer, listen, type SocketServer } from './node-server';
+import { acceptSessions, answerHttp, buildSocketServer, listen, listenAdmin, type SocketServer } from './node-server';
 import { createLog, logSettings, type NodeLog } from '../log';
+import { opsHandler } from '../ops/http';
+import type { NamespaceWrites } from '../ops/readiness';
+import type { Server } from 'node:http';
 import { AnswerBudget } from './answer-budget';
 import { WorkerHandle } from './worker-handle';
 import { Supervisor } from './supervisor';
@@ -29,6 +32,8 @@ import { NODE_VERSION as VERSION } from './version';
 
 export interface AerieNode {
   readonly address: { host: string; port: number };
+  /** Where service.adminPort listens (null when it is not set). */
+  readonly adminAddress: { host: string; port: number } | null;
   readonly config: NodeConfig;
   info(): Record<string, unknown>;
   close(): Promise<void>;
@@ -102,10 +107,36 @@ async function startLocked(config: NodeConfig, lockedDirs: string[]): Promise<Ae
   const flushes = new FlushQueue();
   const host = buildSessionHost({ config, version: VERSION, router, budget, workers, supervisor, ...services, clients, flushes, info });
   const wss = acceptSessions(server, host, config, clients);
+  const http = opsHandler({
+    info,
+    requestBlocks: () => [...shared.stats.map((st) => st.requests), router.metrics],
+    readiness: () => ({
+      draining: clients.draining, map: shared.map, held: shared.replicated ? replication.failover.held : null, workers,
+      namespaces: (info() as Record<string, unknown>).namespaces as NamespaceWrites[],
+    }),
+    replicationChannels: () => channelBacklogs(shared),
+  });
+  answerHttp(server, http);
+  const admin = await listenAdmin(config, http);
   const addr = await listen(server.http, config);
   log.info(`listening on ${addr.address}:${addr.port} with ${shared.workerCount} workers, namespaces ${config.namespaces.map((x) => x.name).join(', ')}`);
-  const close = buildClose({ shared, workers, router, supervisor, replication, services, server, wss, clients, flushes, lockedDirs, log });
-  return { address: { host: addr.address, port: addr.port }, config, info, close, workers };
+  if (admin !== null) log.info(`admin HTTP (/livez, /readyz, /metrics) on ${admin.address.address}:${admin.address.port}`);
+  const close = buildClose({ shared, workers, router, supervisor, replication, services, server, wss, clients, flushes, lockedDirs, log, admin: admin?.http ?? null });
+  const adminAddress = admin === null ? null : { host: admin.address.address, port: admin.address.port };
+  return { address: { host: addr.address, port: addr.port }, adminAddress, config, info, close, workers };
+}
+
+/** Each replication channel's unacknowledged bytes (free-running u32 positions), for /metrics. */
+function channelBacklogs(shared: SharedState): { from: number; to: number; backlogBytes: number; overflowed: boolean }[] {
+  const { channels, workerCount } = shared;
+  const out = [];
+  for (let from = 0; from < workerCount; from++) {
+    for (let to = 0; to < workerCount; to++) {
+      if (from === to || channels.ring(from, to) === null) continue;
+      out.push({ from, to, backlogBytes: (channels.tail(from, to) - channels.head(from, to)) >>> 0, overflowed: channels.overflowed(from, to) });
+    }
+  }
+  return out;
 }
 
 function nodeLog(config: NodeConfig): NodeLog {
@@ -272,6 +303,8 @@ interface NodeParts {
   flushes: FlushQueue;
   lockedDirs: string[];
   log: NodeLog;
+  /** The admin port's server: closed last, so probes see the drain. */
+  admin: Server | null;
 }
 
 /** The node's clean stop, run once however often close() is called. */
@@ -308,5 +341,7 @@ async function stopNode(node: NodeParts): Promise<void> {
   node.wss.close();
   server.http.closeAllConnections();
   for (const dir of node.lockedDirs) releaseDataLock(dir);
+  node.admin?.close();
+  node.admin?.closeAllConnections();
   node.log.info('stopped');
 }

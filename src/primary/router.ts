@@ -15,6 +15,7 @@ import {
   SCAN_PAGE_BYTES_MAX,
   SCAN_PAGE_RECORDS_DEFAULT,
   SCAN_PAGE_RECORDS_MAX,
+  DIRECT_READ_TIMING_EVERY,
 } from '../constants';
 import { assert } from '../assert';
 import { AerieError, Status } from '../errors';
@@ -34,6 +35,7 @@ import type { Session } from './session';
 import { Quarantine } from './quarantine';
 import type { WorkerHandle } from './worker-handle';
 import { NOT_HERE, type DirectReader } from './direct-reads';
+import { RequestMetrics } from '../shm/request-metrics';
 import type { Failover } from './failover';
 import type { ReplicaWaits } from './replica-waits';
 import { TruncateGate } from './truncate-gate';
@@ -71,6 +73,10 @@ export class Router {
   readonly table = new RequestTable();
   /** Requests a worker died applying: refused when sent again. */
   readonly quarantine = new Quarantine();
+  /** The requests this thread answers itself (direct reads) or refuses, for /metrics. */
+  readonly metrics = RequestMetrics.create();
+  /** Direct reads seen, modulo DIRECT_READ_TIMING_EVERY. */
+  private directReadsSeen = 0;
   private readonly nsIndexes: Map<string, number>;
   private readonly fields = new RoutingFields();
   private readonly keyReader = new Reader(new Uint8Array(0));
@@ -150,8 +156,11 @@ export class Router {
         assert(worker !== undefined, 'a partition mastered by no worker');
         if ((op === Op.GET || op === Op.EXISTS) && this.direct !== null) {
           r.pos = bodyStart;
+          const timed = this.timeDirectRead();
+          const readStartMs = timed ? performance.now() : 0;
           const code = this.direct.read(op, worker, nsIndex, f.digest, r, bodyEnd);
           if (code !== NOT_HERE) {
+            this.countDirectRead(op, code, timed, readStartMs);
             session.respondRaw(id, code, this.direct.out.buffer, 0, this.direct.out.length, session.routeReserve);
             return;
           }
@@ -175,6 +184,17 @@ export class Router {
       default:
         throw new AerieError(Status.PARAMETER, `unknown op ${op}`);
     }
+  }
+
+  /** Whether to time this direct read: one in DIRECT_READ_TIMING_EVERY is. */
+  private timeDirectRead(): boolean {
+    this.directReadsSeen = (this.directReadsSeen + 1) & (DIRECT_READ_TIMING_EVERY - 1);
+    return this.directReadsSeen === 0;
+  }
+
+  private countDirectRead(op: number, code: number, timed: boolean, startedMs: number): void {
+    if (timed) this.metrics.recordSampled(op, code, (performance.now() - startedMs) * 1000, DIRECT_READ_TIMING_EVERY);
+    else this.metrics.count(op, code);
   }
 
   /**
@@ -275,7 +295,11 @@ export class Router {
         batch.remaining--;
         continue;
       }
-      if (direct !== null && direct.readElement(t.worker, t.nsIndex, t.digest, op === Op.BATCH_GET) !== NOT_HERE) {
+      const timed = direct !== null && this.timeDirectRead();
+      const readStartMs = timed ? performance.now() : 0;
+      const directCode = direct === null ? NOT_HERE : direct.readElement(t.worker, t.nsIndex, t.digest, op === Op.BATCH_GET);
+      if (direct !== null && directCode !== NOT_HERE) {
+        this.countDirectRead(op, directCode, timed, readStartMs);
         this.setElement(batch, i, Buffer.from(direct.out.bytes()));
         batch.remaining--;
         continue;

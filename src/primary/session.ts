@@ -16,6 +16,7 @@ import { ANSWER_HEADER_BYTES_MAX, AnswerFrames } from './answer-frames';
 import type { AnswerBudget, BudgetHolder, BudgetWaiter } from './answer-budget';
 import type { Router } from './router';
 import { sendBinary } from './ws-frame';
+import { isDataOp } from '../shm/request-metrics';
 
 /** WebSocket close codes the node uses (docs/protocol.md). */
 export const CloseCode = {
@@ -215,6 +216,7 @@ export class Session implements BudgetWaiter, BudgetHolder {
     } catch (err) {
       const e = err instanceof AerieError ? err : new AerieError(Status.SERVER_ERROR, String(err));
       if (!(err instanceof AerieError) || err instanceof InvariantError) console.error('aerie: request failed', err);
+      if (isDataOp(op)) this.host.router.metrics.count(op, e.code);
       this.respondError(id, e.code, e.message);
     }
     r.pos = bodyEnd;

@@ -1,6 +1,9 @@
 // Per-worker statistics in a SharedArrayBuffer: the worker writes plain Float64 slots (no atomics
 // needed for monotonic counters read approximately), the primary reads them for INFO without
-// sending the worker a message. Slots are named constants, per worker and per namespace.
+// sending the worker a message. Slots are named constants, per worker and per namespace; the
+// requests by op and result code and their latencies follow them (src/shm/request-metrics.ts).
+
+import { REQUEST_METRICS_BYTES, RequestMetrics } from './request-metrics';
 
 export const WorkerStat = {
   HEARTBEAT_MS: 0,
@@ -75,15 +78,19 @@ export class StatsBlock {
   readonly sab: SharedArrayBuffer;
   readonly values: Float64Array;
   readonly namespaceCount: number;
+  /** The thread's requests by op and code, and their latencies, after the slots above. */
+  readonly requests: RequestMetrics;
 
   private constructor(sab: SharedArrayBuffer, namespaceCount: number) {
+    const slotBytes = (WORKER_SLOTS + namespaceCount * NAMESPACE_SLOTS) * 8;
     this.sab = sab;
-    this.values = new Float64Array(sab);
+    this.values = new Float64Array(sab, 0, slotBytes / 8);
     this.namespaceCount = namespaceCount;
+    this.requests = new RequestMetrics(sab, slotBytes);
   }
 
   static create(namespaceCount: number): StatsBlock {
-    return new StatsBlock(new SharedArrayBuffer((WORKER_SLOTS + namespaceCount * NAMESPACE_SLOTS) * 8), namespaceCount);
+    return new StatsBlock(new SharedArrayBuffer((WORKER_SLOTS + namespaceCount * NAMESPACE_SLOTS) * 8 + REQUEST_METRICS_BYTES), namespaceCount);
   }
 
   static attach(sab: SharedArrayBuffer, namespaceCount: number): StatsBlock {

@@ -2,23 +2,13 @@
 // mock node: readable tables, raw --json, and exit 1 when no node answers.
 import t from 'tap';
 import { createServer } from 'node:net';
-import { PassThrough, Readable } from 'node:stream';
-import { ExitCode, type Io } from '../../src/cli/args';
+import { ExitCode } from '../../src/cli/args';
 import { formatInfo } from '../../src/cli/info';
 import { main, MAIN_USAGE } from '../../src/cli/main';
 import { CLIENT_VERSION } from '../../src/client/version';
 import { Op } from '../../src/protocol/ops';
 import { MockNode } from '../helpers/scripted-node';
-
-function capture(): { io: Io; out: () => string; err: () => string } {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (chunk) => (out += chunk));
-  stderr.on('data', (chunk) => (err += chunk));
-  return { io: { stdout, stderr, stdin: Readable.from([]) }, out: () => out, err: () => err };
-}
+import { captureIo as capture } from '../helpers/cli-io';
 
 const INFO = {
   node: 'aerie', version: '0.1.0', pid: 42, uptimeMs: 61_000, partitionMapVersion: 3,

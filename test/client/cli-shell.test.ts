@@ -2,14 +2,13 @@
 // that piped commands run in order against a node, print readable answers and errors, and set
 // the exit code; the node here is the scripted mock with a small in-memory store.
 import t from 'tap';
-import { PassThrough, Readable } from 'node:stream';
-import type { Io } from '../../src/cli/args';
 import { main } from '../../src/cli/main';
 import { parseUserKey, tokenize } from '../../src/cli/shell-commands';
 import { Key } from '../../src/client';
 import { Status } from '../../src/errors';
 import { Op, OpType } from '../../src/protocol/ops';
 import { MockNode, type MockRequest } from '../helpers/scripted-node';
+import { captureIo as capture } from '../helpers/cli-io';
 
 t.test('tokenizing', async (t) => {
   t.same(tokenize(`get test demo "1" 'two words' a\\"b "q\\"x"`).map((tok) => [tok.text, tok.quoted]), [
@@ -67,16 +66,6 @@ function storeNode(): Promise<MockNode> {
       }
     },
   });
-}
-
-function capture(stdinText: string): { io: Io; out: () => string; err: () => string } {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (chunk) => (out += chunk));
-  stderr.on('data', (chunk) => (err += chunk));
-  return { io: { stdout, stderr, stdin: Readable.from([stdinText]) }, out: () => out, err: () => err };
 }
 
 t.test('piped commands', async (t) => {

@@ -24,7 +24,7 @@ function consumerDir(t: Test): string {
 t.test('npm pack ships the library, its types and the client bundle, and no tests', async (t) => {
   const out = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
   const files = (JSON.parse(out) as [{ files: { path: string }[] }])[0].files.map((f) => f.path);
-  t.same(files.filter((f) => !/^(dist\/src\/.*\.(js|d\.ts)|dist\/client\/aerie-client\.(mjs|d\.mts)|config\/default\.json|docs\/client\.md|package\.json|README\.md|LICENSE)$/.test(f)), [],
+  t.same(files.filter((f) => !/^(bin\/aerie\.js|dist\/src\/.*\.(js|d\.ts)|dist\/client\/aerie-client\.(mjs|d\.mts)|config\/default\.json|docs\/client\.md|package\.json|README\.md|LICENSE)$/.test(f)), [],
     'nothing but the library');
   for (const needed of ['dist/src/index.js', 'dist/src/client/index.js', 'dist/src/client/index.d.ts', 'dist/src/cli/main.js',
     'dist/client/aerie-client.mjs', 'dist/client/aerie-client.d.mts', 'config/default.json']) {

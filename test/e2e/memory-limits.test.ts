@@ -2,23 +2,12 @@
 // that refused it, INFO shows that same state at once, and a memoryBytesMax in which a worker
 // could never take a write is refused when the configuration is read.
 import t from 'tap';
-import { AerieError, Key, parseConfig, status, type Client } from '../../src/index';
+import { Key, parseConfig, status, type Client } from '../../src/index';
 import { workerShareBytesMin } from '../../src/memory-sizing';
+import { fillUntilRefused } from '../helpers/fill';
 import { startTestNode } from '../helpers/node';
 
 const MIB = 1024 * 1024;
-
-/** Writes records of `bytes` until one is refused; returns the refusal (and fails past `max`). */
-async function fillUntilRefused(client: Client, bytes: number, max: number): Promise<AerieError> {
-  for (let i = 0; i < max; i++) {
-    try {
-      await client.put(new Key('test', 'fill', i), { v: Buffer.alloc(bytes, i & 0xff) });
-    } catch (err) {
-      return err as AerieError;
-    }
-  }
-  throw new Error(`${max} writes and none refused`);
-}
 
 type NsInfo = { memoryUsedPct: number; stopWrites: boolean; stopWritesReason: string | null; stopWritesPct: number };
 const nsInfo = async (client: Client) => ((await client.info()).namespaces as NsInfo[])[0];
