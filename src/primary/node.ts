@@ -24,6 +24,7 @@ import { AnswerBudget } from './answer-budget';
 import { WorkerHandle } from './worker-handle';
 import { Supervisor } from './supervisor';
 import type { WebSocketServer } from 'ws';
+import { NodeSecurity } from '../security/node-security';
 
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const VERSION: string = require('../../../package.json').version;
@@ -72,6 +73,8 @@ interface BackgroundServices {
 async function startLocked(config: NodeConfig, lockedDirs: string[]): Promise<AerieNode> {
   const log = nodeLog(config);
   const startedAtMs = Date.now();
+  // First, so a node with security but no first admin password stops before it starts anything.
+  const security = config.security.enabled ? await NodeSecurity.open(config.security, log) : null;
   const shared = buildSharedState(config);
   const workers: WorkerHandle[] = [];
   const direct = config.service.directReads ? new DirectReader(config.namespaces, shared.workerCount) : null;
@@ -99,10 +102,11 @@ async function startLocked(config: NodeConfig, lockedDirs: string[]): Promise<Ae
       replication: shared.replicated ? { ...replication.failover.info(), writesWaiting: replication.waits.count } : null,
     }),
     answerBytes: { used: budget.used, max: budget.bytesMax, perConnectionMax: budget.perConnectionBytesMax, evictions: budget.evictions },
+    security: { enabled: false, ...security?.info(), upgradesRefused: server.upgradesRefused.count },
   });
   const flushes = new FlushQueue();
-  const host = buildSessionHost({ config, version: VERSION, router, budget, workers, supervisor, ...services, clients, flushes, info });
-  const wss = acceptSessions(server, host, config, clients);
+  const host = buildSessionHost({ config, version: VERSION, router, budget, workers, supervisor, ...services, clients, flushes, security, info });
+  const wss = acceptSessions(server, host, config, clients, log);
   const addr = await listen(server.http, config);
   log.info(`listening on ${addr.address}:${addr.port} with ${shared.workerCount} workers, namespaces ${config.namespaces.map((x) => x.name).join(', ')}`);
   const close = buildClose({ shared, workers, router, supervisor, replication, services, server, wss, clients, flushes, lockedDirs, log });

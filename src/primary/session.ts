@@ -16,6 +16,10 @@ import { ANSWER_HEADER_BYTES_MAX, AnswerFrames } from './answer-frames';
 import type { AnswerBudget, BudgetHolder, BudgetWaiter } from './answer-budget';
 import type { Router } from './router';
 import { sendBinary } from './ws-frame';
+import { ALL_GRANTS, NO_GRANTS, roleViolation, type Grants } from '../security/grants';
+import type { NodeSecurity } from '../security/node-security';
+import { scopesOf } from '../security/body-scope';
+import { runSecurityCommand } from '../security/user-admin';
 
 /** WebSocket close codes the node uses (docs/protocol.md). */
 export const CloseCode = {
@@ -50,6 +54,8 @@ export interface SessionHost {
   snapshot(action: string, ns: string, id: string | null): Promise<unknown>;
   /** WORKER_RESTART {worker}: restarts a worker (even one given up on); resolves once it is up. */
   restartWorker(body: unknown): Promise<unknown>;
+  /** Users and logins (docs/security.md); null when security.enabled is off. */
+  security: NodeSecurity | null;
 }
 
 const reader = new Reader(new Uint8Array(0));
@@ -61,7 +67,7 @@ const BODY_DEPTH_MAX = VALUE_DEPTH_MAX + 3;
 const LIST_ANSWER_OVERHEAD_BYTES = 64;
 /** What onMessage did with one message. */
 const Handled = { OK: 0, MALFORMED: 1, WAIT: 2 } as const;
-const HELLO_FIELDS = new Set(['protocol', 'user', 'password', 'client', 'maxFrameBytes']);
+const HELLO_FIELDS = new Set(['protocol', 'user', 'password', 'token', 'client', 'maxFrameBytes']);
 
 export class Session implements BudgetWaiter, BudgetHolder {
   readonly ws: WebSocket;
@@ -95,11 +101,17 @@ export class Session implements BudgetWaiter, BudgetHolder {
   private goawaySent = false;
   closed = false;
   readonly remote: string;
+  /** The logged-in user (null without security), what they may do, and the store's change count it was computed at. */
+  private user: string | null = null;
+  private grants: Grants;
+  private grantsChanges = 0;
+  private loginPending = false;
 
   constructor(ws: WebSocket, host: SessionHost, remote: string) {
     this.ws = ws;
     this.host = host;
     this.remote = remote;
+    this.grants = host.security === null ? ALL_GRANTS : NO_GRANTS;
     this.frames = new AnswerFrames(
       Math.min(host.frameBytesMax, host.budget.perConnectionBytesMax),
       () => {
@@ -224,6 +236,15 @@ export class Session implements BudgetWaiter, BudgetHolder {
   private dispatch(id: number, op: number, frame: Buffer, bodyStart: number, bodyEnd: number, r: Reader, reserve: number): void {
     if (op === Op.HELLO) return this.onHello(id, frame, bodyStart, bodyEnd);
     if (!this.hello) throw new AerieError(Status.NOT_AUTHENTICATED, 'send HELLO first');
+    // Authorization is decided per connection and per change of users or roles: per request it
+    // is one compare and one array read (security off: every op is allowed).
+    const security = this.host.security;
+    if (security !== null && security.changes[0] !== this.grantsChanges) this.regrant(security);
+    if (this.grants.opAllowed[op] !== 1) return this.authorize(id, op, frame, bodyStart, bodyEnd, r, reserve);
+    this.dispatchAllowed(id, op, frame, bodyStart, bodyEnd, r, reserve);
+  }
+
+  private dispatchAllowed(id: number, op: number, frame: Buffer, bodyStart: number, bodyEnd: number, r: Reader, reserve: number): void {
     if (op === Op.DRAINED) {
       this.drainedId = id;
       return this.maybeFinishDrain();
@@ -235,6 +256,7 @@ export class Session implements BudgetWaiter, BudgetHolder {
     if (op === Op.FAULT) return this.onFault(id, frame, bodyStart, bodyEnd, reserve);
     if (op === Op.SNAPSHOT) return this.onSnapshot(id, frame, bodyStart, bodyEnd, reserve);
     if (op === Op.WORKER_RESTART) return this.answerLater(id, this.host.restartWorker(readBody(frame, bodyStart, bodyEnd)), reserve);
+    if (op === Op.TOKEN || op === Op.USER || op === Op.ROLE) return this.onSecurityOp(id, op, frame, bodyStart, bodyEnd, reserve);
     if (this.inFlight >= this.host.inFlightMax) {
       throw new AerieError(Status.QUOTA_EXCEEDED, `at most ${this.host.inFlightMax} requests in flight per connection`);
     }
@@ -263,11 +285,83 @@ export class Session implements BudgetWaiter, BudgetHolder {
       }
       this.frames.setBytesMax(Math.min(announced, this.host.budget.perConnectionBytesMax));
     }
-    // Authentication arrives with security: until then any user is accepted.
+    const security = this.host.security;
+    if (security === null) {
+      if (body.user !== undefined || body.password !== undefined || body.token !== undefined) {
+        throw new AerieError(Status.SECURITY_NOT_ENABLED, 'this node runs without security: HELLO takes no user, password or token');
+      }
+      this.helloDone();
+      return this.respondValue(id, 0, this.host.helloBody());
+    }
+    if (this.loginPending) throw new AerieError(Status.PARAMETER, 'a login is already in progress on this connection');
+    this.loginPending = true;
+    // A new login replaces the connection's user only once it succeeds.
+    security.login(body, this.remote).then(
+      (login) => {
+        this.loginPending = false;
+        this.user = login.user;
+        this.grants = login.grants;
+        this.grantsChanges = security.changes[0];
+        this.helloDone();
+        this.respondValue(id, 0, { ...(this.host.helloBody() as object), token: login.token, tokenExpiresAtMs: login.tokenExpiresAtMs });
+        this.scheduleFlushNow();
+      },
+      (err: unknown) => {
+        this.loginPending = false;
+        const e = err instanceof AerieError ? err : new AerieError(Status.SERVER_ERROR, String(err));
+        this.respondError(id, e.code, e.message);
+        this.scheduleFlushNow();
+      },
+    );
+  }
+
+  private helloDone(): void {
     this.hello = true;
     if (this.helloTimer !== null) clearTimeout(this.helloTimer);
     this.helloTimer = null;
-    this.respondValue(id, 0, this.host.helloBody());
+  }
+
+  /** Answers written outside a frame's handling (a login settling) go out this turn. */
+  private scheduleFlushNow(): void {
+    if (this.flushQueued || this.closed) return;
+    this.flushQueued = true;
+    this.host.scheduleFlush(this);
+  }
+
+  /** The store changed since this connection's grants were computed: compute them again. */
+  private regrant(security: NodeSecurity): void {
+    this.grantsChanges = security.changes[0];
+    const grants = this.user === null ? null : security.grantsOf(this.user);
+    if (grants !== null) {
+      this.grants = grants;
+      return;
+    }
+    // The user was dropped: the connection must log in again.
+    this.user = null;
+    this.grants = NO_GRANTS;
+    this.hello = false;
+    throw new AerieError(Status.NOT_AUTHENTICATED, 'the user was dropped: log in again');
+  }
+
+  /**
+   * An op the connection's grants do not allow everywhere: USER and ROLE decide themselves (a
+   * user may change their own password); data ops may be allowed by a namespace- or set-scoped
+   * privilege, read from the body; anything else is a ROLE_VIOLATION.
+   */
+  private authorize(id: number, op: number, frame: Buffer, bodyStart: number, bodyEnd: number, r: Reader, reserve: number): void {
+    if (op === Op.USER || op === Op.ROLE) return this.dispatchAllowed(id, op, frame, bodyStart, bodyEnd, r, reserve);
+    if (!this.grants.mightAllow(op)) throw roleViolation(op);
+    const scopes = scopesOf(op, frame, bodyStart, bodyEnd);
+    if (scopes === null) throw roleViolation(op);
+    for (const s of scopes) if (!this.grants.allowsIn(op, s.ns, s.set)) throw roleViolation(op, s.set === null ? s.ns : `${s.ns}.${s.set}`);
+    this.dispatchAllowed(id, op, frame, bodyStart, bodyEnd, r, reserve);
+  }
+
+  private onSecurityOp(id: number, op: number, frame: Buffer, bodyStart: number, bodyEnd: number, reserve: number): void {
+    const security = this.host.security;
+    if (security === null || this.user === null) throw new AerieError(Status.SECURITY_NOT_ENABLED, 'this node runs without security');
+    if (op === Op.TOKEN) return this.respondValue(id, 0, security.issueToken(this.user));
+    this.answerLater(id, runSecurityCommand(security, op, readBody(frame, bodyStart, bodyEnd), this.user, this.grants), reserve);
   }
 
   private onVerify(id: number, frame: Buffer, bodyStart: number, bodyEnd: number, reserve: number): void {
