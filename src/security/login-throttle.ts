@@ -74,6 +74,14 @@ export class LoginThrottle {
     return { failures: entry.failures, delayMs: Math.max(0, entry.nextCheckAtMs - this.now()), waiting: entry.waiting };
   }
 
+  /** The longest hold a login would meet now, over every address (INFO; walks the bounded table). */
+  delayMsMax(): number {
+    const nowMs = this.now();
+    let max = 0;
+    for (const entry of this.addresses.values()) max = Math.max(max, entry.nextCheckAtMs - nowMs);
+    return max;
+  }
+
   /** Addresses with failures remembered now. */
   get addressCount(): number {
     return this.addresses.size;

@@ -114,7 +114,7 @@ export class NodeSecurity {
   }
 
   info(): Record<string, number | boolean> {
-    return { enabled: true, users: this.store.userCount, loginsOk: this.loginsOk, loginFailures: this.throttle.failuresTotal, throttledAddresses: this.throttle.addressCount };
+    return { enabled: true, users: this.store.userCount, loginsOk: this.loginsOk, loginFailures: this.throttle.failuresTotal, throttledAddresses: this.throttle.addressCount, loginDelayMsMax: this.throttle.delayMsMax() };
   }
 
   private async checkPassword(user: unknown, password: unknown): Promise<string> {
