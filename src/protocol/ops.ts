@@ -63,7 +63,7 @@ export const Op = {
    *  answers once it is up. PARAMETER for an unknown worker; PARTITION_UNAVAILABLE if it is given
    *  up on again first; TIMEOUT if it is not up within a minute. */
   WORKER_RESTART: 18,
-  /** body nil -> {token, expiresAtMs}: a fresh session token for the connection's user, so a
+  /** body nil -> {token, tokenExpiresAtMs}: a fresh session token for the connection's user, so a
    *  client renews its token before it expires without sending the password again
    *  (docs/security.md). SECURITY_NOT_ENABLED (52) on a node without security. */
   TOKEN: 19,

@@ -39,8 +39,9 @@ export interface LoggedIn {
 
 export class NodeSecurity {
   readonly throttle = new LoginThrottle();
-  /** Logins that succeeded, for INFO. */
-  loginsOk = 0;
+  /** Logins that succeeded, by password and by token, for INFO. */
+  loginsByPassword = 0;
+  loginsByToken = 0;
 
   private constructor(
     readonly store: UsersStore,
@@ -87,7 +88,8 @@ export class NodeSecurity {
     try {
       const name = token !== undefined ? this.checkToken(token, user) : await this.checkPassword(user, password);
       this.throttle.succeeded(address);
-      this.loginsOk++;
+      if (token !== undefined) this.loginsByToken++;
+      else this.loginsByPassword++;
       return { user: name, grants: this.grantsOf(name)!, ...this.issueToken(name) };
     } catch (err) {
       if (err instanceof AerieError && err.code !== Status.QUOTA_EXCEEDED && err.code !== Status.PARAMETER) {
@@ -114,7 +116,7 @@ export class NodeSecurity {
   }
 
   info(): Record<string, number | boolean> {
-    return { enabled: true, users: this.store.userCount, loginsOk: this.loginsOk, loginFailures: this.throttle.failuresTotal, throttledAddresses: this.throttle.addressCount, loginDelayMsMax: this.throttle.delayMsMax() };
+    return { enabled: true, users: this.store.userCount, loginsByPassword: this.loginsByPassword, loginsByToken: this.loginsByToken, loginFailures: this.throttle.failuresTotal, throttledAddresses: this.throttle.addressCount, loginDelayMsMax: this.throttle.delayMsMax() };
   }
 
   private async checkPassword(user: unknown, password: unknown): Promise<string> {
