@@ -20,6 +20,7 @@ import { ALL_GRANTS, NO_GRANTS, roleViolation, type Grants } from '../security/g
 import type { NodeSecurity } from '../security/node-security';
 import { scopesOf } from '../security/body-scope';
 import { runSecurityCommand } from '../security/user-admin';
+import { isKnownOp } from '../security/privileges';
 
 /** WebSocket close codes the node uses (docs/protocol.md). */
 export const CloseCode = {
@@ -345,11 +346,11 @@ export class Session implements BudgetWaiter, BudgetHolder {
 
   /**
    * An op the connection's grants do not allow everywhere: USER and ROLE decide themselves (a
-   * user may change their own password); data ops may be allowed by a namespace- or set-scoped
+   * user may change their own password), an unknown op goes on to its PARAMETER; data ops may be allowed by a namespace- or set-scoped
    * privilege, read from the body; anything else is a ROLE_VIOLATION.
    */
   private authorize(id: number, op: number, frame: Buffer, bodyStart: number, bodyEnd: number, r: Reader, reserve: number): void {
-    if (op === Op.USER || op === Op.ROLE) return this.dispatchAllowed(id, op, frame, bodyStart, bodyEnd, r, reserve);
+    if (op === Op.USER || op === Op.ROLE || !isKnownOp(op)) return this.dispatchAllowed(id, op, frame, bodyStart, bodyEnd, r, reserve);
     if (!this.grants.mightAllow(op)) throw roleViolation(op);
     const scopes = scopesOf(op, frame, bodyStart, bodyEnd);
     if (scopes === null) throw roleViolation(op);

@@ -60,6 +60,11 @@ export const OP_RIGHTS: Readonly<Record<number, number>> = {
   [Op.ROLE]: Right.USER_ADMIN,
 };
 
+/** Whether `op` is one of the protocol's: others are refused by the router with PARAMETER, as without security. */
+export function isKnownOp(op: number): boolean {
+  return OP_RIGHTS[op] !== undefined;
+}
+
 /** The highest op code: tables indexed by op are this long plus one. */
 export const OP_CODE_MAX = Math.max(...Object.values(Op));
 
