@@ -138,6 +138,10 @@ export interface SecurityConfig {
   dataDir: string;
   /** How long a session token from a login stays valid. */
   tokenTtlMs: number;
+  /** JSON lines of security-relevant actions (src/security/audit-log.ts); null: none. */
+  auditFile: string | null;
+  /** The audit file is rotated past this size. */
+  auditFileBytesMax: number;
 }
 
 /** The embedded default configuration shipped in config/. */
@@ -338,13 +342,15 @@ function stringList(obj: Record<string, unknown>, key: string, where: string): s
 }
 
 function securityFrom(o: Record<string, unknown>): SecurityConfig {
-  onlyKeys(o, ['enabled', 'allowUnauthenticated', 'adminPasswordFile', 'dataDir', 'tokenTtlMs'], 'security');
+  onlyKeys(o, ['enabled', 'allowUnauthenticated', 'adminPasswordFile', 'dataDir', 'tokenTtlMs', 'auditFile', 'auditFileBytesMax'], 'security');
   const enabled = o.enabled ?? false;
   if (typeof enabled !== 'boolean') fail('security.enabled', 'must be true or false');
   const allowUnauthenticated = o.allowUnauthenticated ?? false;
   if (typeof allowUnauthenticated !== 'boolean') fail('security.allowUnauthenticated', 'must be true or false');
   const adminPasswordFile = o.adminPasswordFile ?? null;
   if (adminPasswordFile !== null && (typeof adminPasswordFile !== 'string' || adminPasswordFile.length === 0)) fail('security.adminPasswordFile', 'must be a non-empty path');
+  const auditFile = o.auditFile ?? null;
+  if (auditFile !== null && (typeof auditFile !== 'string' || auditFile.length === 0)) fail('security.auditFile', 'must be a non-empty path');
   const dataDir = o.dataDir ?? 'data';
   if (typeof dataDir !== 'string' || dataDir.length === 0) fail('security.dataDir', 'must be a non-empty path');
   return {
@@ -353,6 +359,8 @@ function securityFrom(o: Record<string, unknown>): SecurityConfig {
     adminPasswordFile: adminPasswordFile === null ? null : path.resolve(adminPasswordFile as string),
     dataDir: path.resolve(dataDir),
     tokenTtlMs: int(o, 'tokenTtlMs', 'security', C.TOKEN_TTL_MS_DEFAULT, C.TOKEN_TTL_MS_MIN, C.TOKEN_TTL_MS_MAX),
+    auditFile: auditFile === null ? null : path.resolve(auditFile as string),
+    auditFileBytesMax: int(o, 'auditFileBytesMax', 'security', C.AUDIT_FILE_BYTES_MAX_DEFAULT, 4096, 2 ** 40),
   };
 }
 

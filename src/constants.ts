@@ -504,3 +504,11 @@ export const LOGINS_WAITING_PER_ADDRESS_MAX = 8;
 export const ALLOWED_ORIGINS_MAX = 256;
 /** The users file (src/security/users-store.ts) is read whole: a bound on its size. */
 export const USERS_FILE_BYTES_MAX = 64 * 1024 * 1024;
+/** The audit file (security.auditFile) is rotated past this size by default: file → file.1 → … */
+export const AUDIT_FILE_BYTES_MAX_DEFAULT = 64 * 1024 * 1024;
+/** Rotated audit files kept besides the current one. */
+export const AUDIT_FILES_KEPT = 5;
+/** Audit lines waiting for the disk; past it lines are dropped and counted (INFO security.auditDropped). */
+export const AUDIT_QUEUE_LINES_MAX = 10_000;
+/** An audit line's client-given fields (user, target) are cut to this many characters. */
+export const AUDIT_FIELD_CHARS_MAX = 200;

@@ -25,6 +25,7 @@ import { WorkerHandle } from './worker-handle';
 import { Supervisor } from './supervisor';
 import type { WebSocketServer } from 'ws';
 import { NodeSecurity } from '../security/node-security';
+import { AuditLog } from '../security/audit-log';
 
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const VERSION: string = require('../../../package.json').version;
@@ -75,6 +76,7 @@ async function startLocked(config: NodeConfig, lockedDirs: string[]): Promise<Ae
   const startedAtMs = Date.now();
   // First, so a node with security but no first admin password stops before it starts anything.
   const security = config.security.enabled ? await NodeSecurity.open(config.security, log) : null;
+  const audit = config.security.auditFile === null ? null : new AuditLog(config.security.auditFile, config.security.auditFileBytesMax);
   const shared = buildSharedState(config);
   const workers: WorkerHandle[] = [];
   const direct = config.service.directReads ? new DirectReader(config.namespaces, shared.workerCount) : null;
@@ -102,14 +104,17 @@ async function startLocked(config: NodeConfig, lockedDirs: string[]): Promise<Ae
       replication: shared.replicated ? { ...replication.failover.info(), writesWaiting: replication.waits.count } : null,
     }),
     answerBytes: { used: budget.used, max: budget.bytesMax, perConnectionMax: budget.perConnectionBytesMax, evictions: budget.evictions },
-    security: { enabled: false, ...security?.info(), upgradesRefused: server.upgradesRefused.count },
+    security: {
+      enabled: false, ...security?.info(), upgradesRefused: server.upgradesRefused.count,
+      ...(audit === null ? {} : { auditWritten: audit.written, auditDropped: audit.dropped, auditError: audit.lastError }),
+    },
   });
   const flushes = new FlushQueue();
-  const host = buildSessionHost({ config, version: VERSION, router, budget, workers, supervisor, ...services, clients, flushes, security, info });
+  const host = buildSessionHost({ config, version: VERSION, router, budget, workers, supervisor, ...services, clients, flushes, security, audit, info });
   const wss = acceptSessions(server, host, config, clients, log);
   const addr = await listen(server.http, config);
   log.info(`listening on ${addr.address}:${addr.port} with ${shared.workerCount} workers, namespaces ${config.namespaces.map((x) => x.name).join(', ')}`);
-  const close = buildClose({ shared, workers, router, supervisor, replication, services, server, wss, clients, flushes, lockedDirs, log });
+  const close = buildClose({ shared, workers, router, supervisor, replication, services, server, wss, clients, flushes, lockedDirs, log, audit });
   return { address: { host: addr.address, port: addr.port }, config, info, close, workers };
 }
 
@@ -281,6 +286,7 @@ interface NodeParts {
   flushes: FlushQueue;
   lockedDirs: string[];
   log: NodeLog;
+  audit: AuditLog | null;
 }
 
 /** The node's clean stop, run once however often close() is called. */
@@ -316,6 +322,7 @@ async function stopNode(node: NodeParts): Promise<void> {
   await node.services.jobs.close();
   node.wss.close();
   server.http.closeAllConnections();
+  await node.audit?.flush();
   for (const dir of node.lockedDirs) releaseDataLock(dir);
   node.log.info('stopped');
 }

@@ -14,6 +14,7 @@ import type { Supervisor } from './supervisor';
 import type { Verifier } from './verify-repair';
 import type { WorkerHandle } from './worker-handle';
 import type { NodeSecurity } from '../security/node-security';
+import type { AuditLog } from '../security/audit-log';
 
 /** The node's client connections: the sessions open now, their counts for INFO, and shutdown. */
 export interface ClientConnections {
@@ -36,6 +37,7 @@ export interface SessionHostParts {
   clients: ClientConnections;
   flushes: FlushQueue;
   security: NodeSecurity | null;
+  audit: AuditLog | null;
   info(): Record<string, unknown>;
 }
 
@@ -86,6 +88,7 @@ export function buildSessionHost(parts: SessionHostParts): SessionHost {
     },
     fault: (worker, _kind) => faultTarget(config, parts.workers, worker),
     security: parts.security,
+    audit: parts.audit,
   };
 }
 

@@ -21,6 +21,7 @@ import type { NodeSecurity } from '../security/node-security';
 import { scopesOf } from '../security/body-scope';
 import { runSecurityCommand } from '../security/user-admin';
 import { isKnownOp } from '../security/privileges';
+import type { AuditLog } from '../security/audit-log';
 
 /** WebSocket close codes the node uses (docs/protocol.md). */
 export const CloseCode = {
@@ -57,6 +58,14 @@ export interface SessionHost {
   restartWorker(body: unknown): Promise<unknown>;
   /** Users and logins (docs/security.md); null when security.enabled is off. */
   security: NodeSecurity | null;
+  /** The audit trail (security.auditFile); null when none is configured. */
+  audit: AuditLog | null;
+}
+
+/** What an audited request was, until its answer gives the result. */
+interface PendingAudit {
+  action: string;
+  target: string | null;
 }
 
 const reader = new Reader(new Uint8Array(0));
@@ -107,6 +116,8 @@ export class Session implements BudgetWaiter, BudgetHolder {
   private grants: Grants;
   private grantsChanges = 0;
   private loginPending = false;
+  /** TRUNCATEs sent and not yet answered, by request id, when an audit trail is kept. */
+  private auditPending: Map<number, PendingAudit> | null = null;
 
   constructor(ws: WebSocket, host: SessionHost, remote: string) {
     this.ws = ws;
@@ -256,11 +267,15 @@ export class Session implements BudgetWaiter, BudgetHolder {
     if (op === Op.VERIFY) return this.onVerify(id, frame, bodyStart, bodyEnd, reserve);
     if (op === Op.FAULT) return this.onFault(id, frame, bodyStart, bodyEnd, reserve);
     if (op === Op.SNAPSHOT) return this.onSnapshot(id, frame, bodyStart, bodyEnd, reserve);
-    if (op === Op.WORKER_RESTART) return this.answerLater(id, this.host.restartWorker(readBody(frame, bodyStart, bodyEnd)), reserve);
+    if (op === Op.WORKER_RESTART) {
+      const body = readBody(frame, bodyStart, bodyEnd) as { worker?: unknown } | null;
+      return this.answerLater(id, this.host.restartWorker(body), reserve, { action: 'worker restart', target: `worker ${String(body?.worker).slice(0, 20)}` });
+    }
     if (op === Op.TOKEN || op === Op.USER || op === Op.ROLE) return this.onSecurityOp(id, op, frame, bodyStart, bodyEnd, reserve);
     if (this.inFlight >= this.host.inFlightMax) {
       throw new AerieError(Status.QUOTA_EXCEEDED, `at most ${this.host.inFlightMax} requests in flight per connection`);
     }
+    if (op === Op.TRUNCATE && this.host.audit !== null) this.auditLater(id, 'truncate', scopeText(op, frame, bodyStart, bodyEnd));
     r.pos = bodyStart;
     this.take(reserve);
     try {
@@ -301,6 +316,7 @@ export class Session implements BudgetWaiter, BudgetHolder {
       (login) => {
         this.loginPending = false;
         this.user = login.user;
+        this.audit('login', null, 0);
         this.grants = login.grants;
         this.grantsChanges = security.changes[0];
         this.helloDone();
@@ -310,6 +326,7 @@ export class Session implements BudgetWaiter, BudgetHolder {
       (err: unknown) => {
         this.loginPending = false;
         const e = err instanceof AerieError ? err : new AerieError(Status.SERVER_ERROR, String(err));
+        this.host.audit?.record({ action: 'login', user: typeof body.user === 'string' ? body.user : null, client: this.remote, target: null, result: e.code });
         this.respondError(id, e.code, e.message);
         this.scheduleFlushNow();
       },
@@ -362,7 +379,11 @@ export class Session implements BudgetWaiter, BudgetHolder {
     const security = this.host.security;
     if (security === null || this.user === null) throw new AerieError(Status.SECURITY_NOT_ENABLED, 'this node runs without security');
     if (op === Op.TOKEN) return this.respondValue(id, 0, security.issueToken(this.user));
-    this.answerLater(id, runSecurityCommand(security, op, readBody(frame, bodyStart, bodyEnd), this.user, this.grants), reserve);
+    const body = readBody(frame, bodyStart, bodyEnd) as { action?: unknown; user?: unknown; role?: unknown } | null;
+    const action = `${op === Op.USER ? 'user' : 'role'} ${String(body?.action)}`;
+    const target = op === Op.USER ? body?.user : body?.role;
+    this.answerLater(id, runSecurityCommand(security, op, body, this.user, this.grants), reserve,
+      body?.action === 'list' ? undefined : { action, target: typeof target === 'string' ? target : null });
   }
 
   private onVerify(id: number, frame: Buffer, bodyStart: number, bodyEnd: number, reserve: number): void {
@@ -372,7 +393,7 @@ export class Session implements BudgetWaiter, BudgetHolder {
     if (ns !== null && typeof ns !== 'string') throw new AerieError(Status.PARAMETER, 'ns must be a string');
     const repair = fields.repair ?? false;
     if (typeof repair !== 'boolean') throw new AerieError(Status.PARAMETER, 'repair must be a boolean');
-    this.answerLater(id, this.host.verify(ns, repair), reserve);
+    this.answerLater(id, this.host.verify(ns, repair), reserve, repair ? { action: 'repair', target: ns } : undefined);
   }
 
   private onSnapshot(id: number, frame: Buffer, bodyStart: number, bodyEnd: number, reserve: number): void {
@@ -383,13 +404,16 @@ export class Session implements BudgetWaiter, BudgetHolder {
     if (body.id !== undefined && body.id !== null && typeof body.id !== 'string') throw new AerieError(Status.PARAMETER, 'id must be a string');
     const unknown = Object.keys(body).find((k) => k !== 'action' && k !== 'ns' && k !== 'id');
     if (unknown !== undefined) throw new AerieError(Status.PARAMETER, `unknown field '${unknown}'`);
-    this.answerLater(id, this.host.snapshot(body.action, body.ns, (body.id as string | undefined) ?? null), reserve);
+    const snapshotId = (body.id as string | undefined) ?? null;
+    const audited = body.action === 'list' ? undefined : { action: `snapshot ${body.action}`, target: snapshotId === null ? body.ns : `${body.ns}/${snapshotId}` };
+    this.answerLater(id, this.host.snapshot(body.action, body.ns, snapshotId), reserve, audited);
   }
 
-  /** Answers `id` when an admin operation of the primary settles. */
-  private answerLater(id: number, work: Promise<unknown>, reserve: number): void {
+  /** Answers `id` when an admin operation of the primary settles (and audits it, when asked). */
+  private answerLater(id: number, work: Promise<unknown>, reserve: number, audited?: PendingAudit): void {
     this.inFlight++;
     this.take(reserve);
+    if (audited !== undefined && this.host.audit !== null) this.auditLater(id, audited.action, audited.target);
     work.then(
       (value) => this.respondAnswer(id, 0, value, reserve),
       (err: unknown) => {
@@ -399,12 +423,30 @@ export class Session implements BudgetWaiter, BudgetHolder {
     );
   }
 
+  // ---- audit trail ----
+
+  private audit(action: string, target: string | null, result: number): void {
+    this.host.audit?.record({ action, user: this.user, client: this.remote, target, result });
+  }
+
+  /** Audits request `id` when respondAnswer gives its result. */
+  private auditLater(id: number, action: string, target: string | null): void {
+    this.auditPending ??= new Map();
+    this.auditPending.set(id, { action, target });
+  }
+
   private onFault(id: number, frame: Buffer, bodyStart: number, bodyEnd: number, reserve: number): void {
     const body = readBody(frame, bodyStart, bodyEnd) as { worker?: unknown; kind?: unknown } | null;
     if (body === null || typeof body !== 'object' || typeof body.kind !== 'string') {
       throw new AerieError(Status.PARAMETER, 'FAULT needs {worker, kind}');
     }
-    const worker = this.host.fault(body.worker as number, body.kind);
+    let worker;
+    try {
+      worker = this.host.fault(body.worker as number, body.kind);
+    } catch (err) {
+      this.audit('fault', `worker ${String(body.worker).slice(0, 20)} ${body.kind.slice(0, 20)}`, err instanceof AerieError ? err.code : Status.SERVER_ERROR);
+      throw err;
+    }
     this.take(reserve);
     try {
       this.host.router.sendFault(this, id, worker, body.kind);
@@ -413,6 +455,8 @@ export class Session implements BudgetWaiter, BudgetHolder {
       throw err;
     }
     this.inFlight++;
+    // The worker answers and then fails: the drill is audited as sent.
+    this.audit('fault', `worker ${body.worker} ${body.kind.slice(0, 20)}`, 0);
   }
 
   /** The largest answer frame this client accepts. */
@@ -568,6 +612,11 @@ export class Session implements BudgetWaiter, BudgetHolder {
 
   /** The primary's own answer to a request that reserved `reserved` bytes (a broadcast's summary, say). */
   respondAnswer(id: number, code: number, value: unknown, reserved: number): void {
+    const audited = this.auditPending?.get(id);
+    if (audited !== undefined) {
+      this.auditPending!.delete(id);
+      this.audit(audited.action, audited.target, code);
+    }
     this.inFlight--;
     this.release(reserved);
     this.respondValue(id, code, value);
@@ -644,6 +693,12 @@ function batchKeyCount(frame: Buffer, start: number, end: number): number {
     // Malformed: the router answers PARAMETER.
   }
   return 0;
+}
+
+/** `ns` or `ns.set` of a request body, for the audit trail. */
+function scopeText(op: number, frame: Buffer, start: number, end: number): string | null {
+  const scope = scopesOf(op, frame, start, end)?.[0];
+  return scope === undefined ? null : scope.set === null ? scope.ns : `${scope.ns}.${scope.set}`;
 }
 
 function readBody(frame: Buffer, start: number, end: number): unknown {

@@ -4,7 +4,7 @@
 // password or a token to its log.
 import t from 'tap';
 import WebSocket from 'ws';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { loadConfig } from '../../src/config';
@@ -29,7 +29,7 @@ for (const k of ['log', 'error', 'warn'] as const) {
 }
 const secrets = new Set<string>([ADMIN_PASSWORD, USER_PASSWORD]);
 
-async function startSecureNode(): Promise<{ node: AerieNode; url: string }> {
+async function startSecureNode(): Promise<{ node: AerieNode; url: string; auditFile: string }> {
   const dir = mkdtempSync(path.join(tmpdir(), 'aerie-security-'));
   writeFileSync(path.join(dir, 'admin-password'), `${ADMIN_PASSWORD}\n`);
   const config = loadConfig();
@@ -38,9 +38,9 @@ async function startSecureNode(): Promise<{ node: AerieNode; url: string }> {
   config.workers.count = 2;
   for (const ns of config.namespaces) ns.storage = 'memory';
   config.supervisor.heartbeatTimeoutMs = 5000;
-  config.security = { enabled: true, allowUnauthenticated: false, adminPasswordFile: path.join(dir, 'admin-password'), dataDir: path.join(dir, 'security'), tokenTtlMs: TOKEN_TTL_MS };
+  config.security = { ...config.security, enabled: true, adminPasswordFile: path.join(dir, 'admin-password'), dataDir: path.join(dir, 'security'), tokenTtlMs: TOKEN_TTL_MS, auditFile: path.join(dir, 'audit.jsonl') };
   const node = await startNode(config);
-  return { node, url: `ws://127.0.0.1:${node.address.port}` };
+  return { node, url: `ws://127.0.0.1:${node.address.port}`, auditFile: config.security.auditFile! };
 }
 
 /** HELLO with `fields`; resolves with the peer and HELLO's [id, code, body]. */
@@ -78,7 +78,7 @@ function upgradeStatus(url: string, options: WebSocket.ClientOptions): Promise<n
 }
 
 t.test('security end to end', async (t) => {
-  const { node, url } = await startSecureNode();
+  const { node, url, auditFile } = await startSecureNode();
   const peers: RawPeer[] = [];
   t.teardown(async () => {
     for (const p of peers) p.ws.terminate();
@@ -214,6 +214,36 @@ t.test('security end to end', async (t) => {
     const again = await login(url, { token: body.token });
     peers.push(again.peer);
     t.equal(again.code, Status.OK);
+  });
+
+  await t.test('the audit trail holds logins, user and role changes and admin actions, without secrets', async (t) => {
+    const wanted: [string, string | null, string | null, number][] = [
+      ['login', 'admin', null, Status.OK],
+      ['login', 'mallory', null, Status.INVALID_USER],
+      ['login', 'admin', null, Status.INVALID_CREDENTIAL],
+      ['user create', 'admin', 'u-read', Status.OK],
+      ['truncate', 'u-truncate', 'test.m-empty', Status.OK],
+      ['snapshot list', 'u-data-admin', null, -1],
+      ['fault', 'u-sys-admin', 'worker 0 crash', Status.FAIL_FORBIDDEN],
+      ['worker restart', 'u-sys-admin', 'worker 99', Status.PARAMETER],
+      ['role create', 'admin', 'demo-rw', Status.OK],
+      ['user grant', 'admin', 'dana', Status.OK],
+      ['user passwd', 'dana', 'dana', Status.OK],
+      ['user passwd', 'dana', 'admin', Status.ROLE_VIOLATION],
+      ['role drop', 'admin', 'demo-rw', Status.OK],
+      ['user drop', 'admin', 'dana', Status.OK],
+    ];
+    const read = () => readFileSync(auditFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const has = (lines: Record<string, unknown>[], [action, user, target, result]: (typeof wanted)[number]) =>
+      lines.some((l) => l.action === action && l.user === user && (target === null || l.target === target) && l.result === result);
+    const lines = await waitFor(() => {
+      const all = read();
+      return wanted.filter((w) => w[3] !== -1).every((w) => has(all, w)) ? all : null;
+    }, { what: 'every audited action in the file' });
+    for (const w of wanted) t.equal(has(lines, w), w[3] !== -1, `${w[0]} by ${w[1]} on ${w[2]}: ${w[3] === -1 ? 'not audited' : 'audited'}`);
+    t.ok(lines.every((l) => typeof l.time === 'string' && typeof l.client === 'string' && l.endpoint === 'primary'), 'time, client and endpoint on every line');
+    const text = readFileSync(auditFile, 'utf8');
+    for (const secret of secrets) t.notOk(text.includes(secret), 'no secret in the audit trail');
   });
 
   await t.test('no password or token in any log line', async (t) => {
