@@ -5,10 +5,10 @@ import t from 'tap';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { loadConfig } from '../../src/config';
 import { connect, roles, Status, users, type Client } from '../../src/client';
 import { startNode } from '../../src/primary/node';
 import { waitFor } from '../helpers/wait';
+import { testNodeConfig } from '../helpers/node';
 
 const ADMIN_PASSWORD = 'sdk-admin-pass-6611';
 const TOKEN_TTL_MS = 2000;
@@ -16,13 +16,9 @@ const TOKEN_TTL_MS = 2000;
 t.test('SDK login, token renewal and the security calls', async (t) => {
   const dir = mkdtempSync(path.join(tmpdir(), 'aerie-sec-sdk-'));
   writeFileSync(path.join(dir, 'admin.pw'), ADMIN_PASSWORD);
-  const config = loadConfig();
-  config.service.port = 0;
-  config.log.level = 'warn';
-  config.workers.count = 2;
-  for (const ns of config.namespaces) ns.storage = 'memory';
-  config.supervisor.heartbeatTimeoutMs = 5000;
-  config.security = { ...config.security, enabled: true, adminPasswordFile: path.join(dir, 'admin.pw'), dataDir: path.join(dir, 'sec'), tokenTtlMs: TOKEN_TTL_MS };
+  const config = testNodeConfig((c) => {
+    c.security = { ...c.security, enabled: true, adminPasswordFile: path.join(dir, 'admin.pw'), dataDir: path.join(dir, 'sec'), tokenTtlMs: TOKEN_TTL_MS };
+  });
   const node = await startNode(config);
   t.teardown(() => node.close());
   const hosts = `127.0.0.1:${node.address.port}`;

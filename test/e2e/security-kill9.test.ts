@@ -71,6 +71,19 @@ t.test('users survive kill -9', async (t) => {
   t.same((await carol.get(new Key('test', 'demo', 'k'))).bins, { a: 1 }, 'carol kept her role');
   await t.rejects(carol.get(new Key('test', 'other', 'k')), { code: Status.ROLE_VIOLATION }, 'and only it');
 
+  // The shell logs in too (password from AERIE_PASSWORD here), and keeps carol's scope.
+  const shell = capture();
+  shell.io.stdin = Readable.from(['get test demo k\n', 'get test other k\n']);
+  process.env.AERIE_PASSWORD = CAROL_PASSWORD_2;
+  try {
+    t.equal(await main(['shell', '--host', second.host, '--user', 'carol'], shell.io), 1, 'one command refused');
+  } finally {
+    delete process.env.AERIE_PASSWORD;
+  }
+  cli.push(shell.text());
+  t.match(shell.text(), /"a": ?1/, 'the shell read test.demo');
+  t.match(shell.text(), /ROLE_VIOLATION/, 'and was refused test.other');
+
   const usersFile = readFileSync(path.join(dir, 'security', 'users.json'), 'utf8');
   for (const secret of [ADMIN_PASSWORD, CAROL_PASSWORD, CAROL_PASSWORD_2]) {
     t.notOk(usersFile.includes(secret), 'the users file holds hashes only');

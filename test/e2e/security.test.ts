@@ -7,12 +7,12 @@ import WebSocket from 'ws';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { loadConfig } from '../../src/config';
 import { Status } from '../../src/errors';
 import { Op } from '../../src/protocol/ops';
 import { startNode, type AerieNode } from '../../src/primary/node';
 import { rawPeer, type RawPeer } from '../helpers/raw';
 import { waitFor } from '../helpers/wait';
+import { testNodeConfig } from '../helpers/node';
 
 const ADMIN_PASSWORD = 'admin-secret-31415';
 const USER_PASSWORD = 'user-secret-27182';
@@ -32,13 +32,10 @@ const secrets = new Set<string>([ADMIN_PASSWORD, USER_PASSWORD]);
 async function startSecureNode(): Promise<{ node: AerieNode; url: string; auditFile: string }> {
   const dir = mkdtempSync(path.join(tmpdir(), 'aerie-security-'));
   writeFileSync(path.join(dir, 'admin-password'), `${ADMIN_PASSWORD}\n`);
-  const config = loadConfig();
-  config.service.port = 0;
-  config.log.level = 'info';
-  config.workers.count = 2;
-  for (const ns of config.namespaces) ns.storage = 'memory';
-  config.supervisor.heartbeatTimeoutMs = 5000;
-  config.security = { ...config.security, enabled: true, adminPasswordFile: path.join(dir, 'admin-password'), dataDir: path.join(dir, 'security'), tokenTtlMs: TOKEN_TTL_MS, auditFile: path.join(dir, 'audit.jsonl') };
+  const config = testNodeConfig((c) => {
+    c.log.level = 'info';
+    c.security = { ...c.security, enabled: true, adminPasswordFile: path.join(dir, 'admin-password'), dataDir: path.join(dir, 'security'), tokenTtlMs: TOKEN_TTL_MS, auditFile: path.join(dir, 'audit.jsonl') };
+  });
   const node = await startNode(config);
   return { node, url: `ws://127.0.0.1:${node.address.port}`, auditFile: config.security.auditFile! };
 }

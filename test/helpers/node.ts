@@ -15,7 +15,8 @@ export interface TestNode {
 
 export type ConfigPatch = (c: NodeConfig) => void;
 
-export async function startTestNode(t: Test, patch?: ConfigPatch): Promise<TestNode> {
+/** The configuration test nodes run with: a free port, 2 workers, memory namespaces, then `patch`. */
+export function testNodeConfig(patch?: ConfigPatch): NodeConfig {
   const config = loadConfig();
   config.service.port = 0;
   config.log.level = 'warn';
@@ -26,7 +27,11 @@ export async function startTestNode(t: Test, patch?: ConfigPatch): Promise<TestN
   // hang detection set their own timeout.
   config.supervisor.heartbeatTimeoutMs = 5000;
   patch?.(config);
-  const node = await startNode(config);
+  return config;
+}
+
+export async function startTestNode(t: Test, patch?: ConfigPatch): Promise<TestNode> {
+  const node = await startNode(testNodeConfig(patch));
   const client = await connect({ hosts: `127.0.0.1:${node.address.port}`, timeoutMs: 10_000 });
   t.teardown(async () => {
     await client.close();
