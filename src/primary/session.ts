@@ -318,7 +318,9 @@ export class Session implements BudgetWaiter, BudgetHolder {
         this.user = login.user;
         this.audit('login', null, 0);
         this.grants = login.grants;
-        this.grantsChanges = security.changes[0];
+        // The count the grants were computed at: a change landing before this callback ran is
+        // seen on the next request.
+        this.grantsChanges = login.grantsChanges;
         this.helloDone();
         this.respondValue(id, 0, { ...(this.host.helloBody() as object), token: login.token, tokenExpiresAtMs: login.tokenExpiresAtMs });
         this.scheduleFlushNow();

@@ -33,6 +33,8 @@ export interface Credentials {
 export interface LoggedIn {
   user: string;
   grants: Grants;
+  /** The store's change count the grants were computed at. */
+  grantsChanges: number;
   token: string;
   tokenExpiresAtMs: number;
 }
@@ -90,7 +92,7 @@ export class NodeSecurity {
       this.throttle.succeeded(address);
       if (token !== undefined) this.loginsByToken++;
       else this.loginsByPassword++;
-      return { user: name, grants: this.grantsOf(name)!, ...this.issueToken(name) };
+      return { user: name, grants: this.grantsOf(name)!, grantsChanges: this.changes[0], ...this.issueToken(name) };
     } catch (err) {
       if (err instanceof AerieError && err.code !== Status.QUOTA_EXCEEDED && err.code !== Status.PARAMETER) {
         const state = this.throttle.failed(address);
