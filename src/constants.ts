@@ -484,6 +484,8 @@ export const USERS_MAX = 10_000;
 export const ROLES_MAX = 1000;
 export const ROLES_PER_USER_MAX = 64;
 export const PRIVILEGES_PER_ROLE_MAX = 256;
+/** Addresses or subnets in one role's allow-list. */
+export const ALLOWLIST_ENTRIES_MAX = 256;
 /** A session token's default lifetime (security.tokenTtlMs). */
 export const TOKEN_TTL_MS_DEFAULT = 60 * 60 * 1000;
 export const TOKEN_TTL_MS_MIN = 1000;

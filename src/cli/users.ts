@@ -27,16 +27,20 @@ options:
 
 ${LOGIN_HELP}`;
 
-export const ROLE_USAGE = `usage: aerie role create NAME --privilege PRIV...
+export const ROLE_USAGE = `usage: aerie role create NAME --privilege PRIV... [--allow ADDR]...
+       aerie role allowlist NAME [--allow ADDR]...
        aerie role drop NAME
        aerie role list
 
 Manages custom roles. A privilege is NAME[:NS[.SET]]: read, write, read-write,
 truncate (scoped to a namespace or a set), data-admin (to a namespace),
-sys-admin, user-admin (node-wide). Needs the user-admin role.
+sys-admin, user-admin (node-wide). Needs the user-admin role. A role with an
+allow-list (addresses or CIDR subnets) lets its holders log in only from those
+addresses; allowlist replaces it (none: any address again).
 
 options:
   --privilege PRIV   a privilege of the role (repeat for several)
+  --allow ADDR       an address or subnet of the allow-list (repeat for several)
   --host HOST:PORT   node to ask (default ${DEFAULT_HOST})
   -h, --help         show this help
 
@@ -97,7 +101,7 @@ async function newPassword(io: Io, user: string, file: string | undefined): Prom
 
 export async function runRole(args: string[], io: Io): Promise<ExitCodeValue> {
   const { values, positionals } = parseCommandArgs('role', args, {
-    host: { type: 'string', default: DEFAULT_HOST }, privilege: { type: 'string', multiple: true },
+    host: { type: 'string', default: DEFAULT_HOST }, privilege: { type: 'string', multiple: true }, allow: { type: 'string', multiple: true },
   }, 2);
   if (values.help) {
     println(io.stdout, ROLE_USAGE);
@@ -105,18 +109,25 @@ export async function runRole(args: string[], io: Io): Promise<ExitCodeValue> {
   }
   const [action, name] = positionals;
   const privileges = (values.privilege as string[] | undefined) ?? [];
-  if (!['create', 'drop', 'list'].includes(action ?? '')) throw new UsageError(action === undefined ? 'name an action' : `unknown action: ${action}`, 'role');
+  const allowlist = (values.allow as string[] | undefined) ?? [];
+  if (!['create', 'drop', 'allowlist', 'list'].includes(action ?? '')) throw new UsageError(action === undefined ? 'name an action' : `unknown action: ${action}`, 'role');
   if (action !== 'list' && (name === undefined || name === '')) throw new UsageError(`${action} needs a role NAME`, 'role');
   if (action === 'create' && privileges.length === 0) throw new UsageError('create needs --privilege', 'role');
   return withClient(values.host as string, io, async (client) => {
     if (action === 'create') {
-      await roles.create(client, name, privileges);
-      println(io.stdout, `role ${name} created: ${privileges.join(', ')}`);
+      await roles.create(client, name, privileges, allowlist);
+      println(io.stdout, `role ${name} created: ${privileges.join(', ')}${allowlist.length > 0 ? `; from ${allowlist.join(', ')} only` : ''}`);
+    } else if (action === 'allowlist') {
+      await roles.setAllowlist(client, name, allowlist);
+      println(io.stdout, allowlist.length > 0 ? `role ${name}: from ${allowlist.join(', ')} only` : `role ${name}: from any address`);
     } else if (action === 'drop') {
       await roles.drop(client, name);
       println(io.stdout, `role ${name} dropped`);
     } else {
-      for (const r of await roles.list(client)) println(io.stdout, `${r.role}\t${r.privileges.join(', ')}${r.predefined ? '\t(predefined)' : ''}`);
+      for (const r of await roles.list(client)) {
+        const from = r.allowlist !== undefined && r.allowlist.length > 0 ? `\tfrom ${r.allowlist.join(', ')}` : '';
+        println(io.stdout, `${r.role}\t${r.privileges.join(', ')}${r.predefined ? '\t(predefined)' : ''}${from}`);
+      }
     }
     return ExitCode.OK;
   });

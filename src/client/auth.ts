@@ -82,6 +82,8 @@ export interface RoleInfo {
   /** `name[:ns[.set]]` each. */
   privileges: string[];
   predefined: boolean;
+  /** Addresses or subnets a holder may log in from (custom roles; empty: any). */
+  allowlist?: string[];
 }
 
 /** USER and ROLE requests; each resolves once the change is durable on the node. */
@@ -95,7 +97,9 @@ export const users = {
 };
 
 export const roles = {
-  create: (c: SecurityCaller, role: string, privileges: string[]) => c.securityRequest(Op.ROLE, { action: 'create', role, privileges }).then(() => undefined),
+  create: (c: SecurityCaller, role: string, privileges: string[], allowlist: string[] = []) =>
+    c.securityRequest(Op.ROLE, { action: 'create', role, privileges, allowlist }).then(() => undefined),
+  setAllowlist: (c: SecurityCaller, role: string, allowlist: string[]) => c.securityRequest(Op.ROLE, { action: 'allowlist', role, allowlist }).then(() => undefined),
   drop: (c: SecurityCaller, role: string) => c.securityRequest(Op.ROLE, { action: 'drop', role }).then(() => undefined),
   list: async (c: SecurityCaller): Promise<RoleInfo[]> => ((await c.securityRequest(Op.ROLE, { action: 'list' })) as { roles: RoleInfo[] }).roles,
 };

@@ -70,8 +70,8 @@ export const Op = {
   /** body {action: 'create'|'drop'|'passwd'|'grant'|'revoke'|'list', user?, password?, roles?}:
    *  users (docs/security.md). list -> {users: [{user, roles}]}; the others -> nil. */
   USER: 20,
-  /** body {action: 'create'|'drop'|'list', role?, privileges?: str[]}: custom roles.
-   *  list -> {roles: [{role, privileges, predefined}]}; the others -> nil. */
+  /** body {action: 'create'|'drop'|'allowlist'|'list', role?, privileges?: str[], allowlist?: str[]}:
+   *  custom roles. list -> {roles: [{role, privileges, predefined, allowlist?}]}; the others -> nil. */
   ROLE: 21,
 } as const;
 

@@ -8,6 +8,7 @@ import * as C from '../constants';
 import { AerieError, Status, statusName } from '../errors';
 import { compileGrants, type Grants } from './grants';
 import { addressOf, LoginThrottle } from './login-throttle';
+import { addressAllowed } from './allowlist';
 import { checkPassword, hashPassword, UNMATCHABLE_HASH, verifyPassword } from './password-hash';
 import { loadTokenSecret, TokenSigner } from './tokens';
 import { USERS_FILE, UsersStore } from './users-store';
@@ -89,6 +90,7 @@ export class NodeSecurity {
     await this.throttle.admit(address);
     try {
       const name = token !== undefined ? this.checkToken(token, user) : await this.checkPassword(user, password);
+      this.checkAddress(name, address);
       this.throttle.succeeded(address);
       if (token !== undefined) this.loginsByToken++;
       else this.loginsByPassword++;
@@ -131,6 +133,16 @@ export class NodeSecurity {
     if (entry === undefined) throw new AerieError(Status.INVALID_USER, 'no such user');
     if (!matches) throw new AerieError(Status.INVALID_CREDENTIAL, 'wrong password');
     return user;
+  }
+
+  /** NOT_WHITELISTED when the user's roles have allow-lists and none lists `address`. */
+  private checkAddress(user: string, address: string): void {
+    const lists: (readonly string[])[] = [];
+    for (const role of this.store.user(user)?.roles ?? []) {
+      const list = this.store.allowlistOf(role);
+      if (list !== undefined) lists.push(list);
+    }
+    if (!addressAllowed(address, lists)) throw new AerieError(Status.NOT_WHITELISTED, 'this address is not in the allow-lists of the user\'s roles');
   }
 
   private checkToken(token: unknown, user: unknown): string {

@@ -10,9 +10,10 @@ import type { NodeSecurity } from './node-security';
 import { checkPassword, hashPassword } from './password-hash';
 import { formatPrivilege, isValidName, parsePrivilege, PREDEFINED_ROLES, Right } from './privileges';
 import type { StoreDraft } from './users-store';
+import { parseAllowlist } from './allowlist';
 
 const USER_FIELDS = ['action', 'user', 'password', 'roles'];
-const ROLE_FIELDS = ['action', 'role', 'privileges'];
+const ROLE_FIELDS = ['action', 'role', 'privileges', 'allowlist'];
 
 /** Runs a USER or ROLE request for `caller` (who holds `grants`); resolves with its answer body. */
 export async function runSecurityCommand(security: NodeSecurity, op: number, body: unknown, caller: string, grants: Grants): Promise<unknown> {
@@ -79,7 +80,7 @@ async function roleCommand(security: NodeSecurity, f: Record<string, unknown>): 
   switch (f.action) {
     case 'list': {
       const predefined = PREDEFINED_ROLES.map((role) => ({ role, privileges: [role], predefined: true }));
-      const custom = [...store.customRoles].map(([role, ps]) => ({ role, privileges: ps.map(formatPrivilege), predefined: false }));
+      const custom = [...store.customRoles].map(([role, ps]) => ({ role, privileges: ps.map(formatPrivilege), predefined: false, allowlist: store.allowlistOf(role) ?? [] }));
       return { roles: [...predefined, ...custom] };
     }
     case 'create': {
@@ -88,10 +89,23 @@ async function roleCommand(security: NodeSecurity, f: Record<string, unknown>): 
         throw new AerieError(Status.INVALID_PRIVILEGE, `a role has 1 to ${C.PRIVILEGES_PER_ROLE_MAX} privileges`);
       }
       const privileges = f.privileges.map(parsePrivilege);
+      const allowlist = parseAllowlist(f.allowlist ?? []);
       return store.mutate((d) => {
         if (PREDEFINED_ROLES.includes(role) || d.roles.has(role)) throw new AerieError(Status.ROLE_ALREADY_EXISTS, `role '${role}' exists`);
         if (d.roles.size >= C.ROLES_MAX) throw new AerieError(Status.QUOTA_EXCEEDED, `at most ${C.ROLES_MAX} roles`);
         d.roles.set(role, privileges);
+        if (allowlist.length > 0) d.allowlists.set(role, allowlist);
+        return null;
+      });
+    }
+    case 'allowlist': {
+      // Replaces the role's allow-list; an empty list allows every address again. Checked at login.
+      const role = roleName(f.role);
+      const allowlist = parseAllowlist(f.allowlist);
+      return store.mutate((d) => {
+        if (!d.roles.has(role)) throw new AerieError(Status.INVALID_ROLE, PREDEFINED_ROLES.includes(role) ? `'${role}' is predefined: give an allow-list to a custom role` : `no role '${role}'`);
+        if (allowlist.length > 0) d.allowlists.set(role, allowlist);
+        else d.allowlists.delete(role);
         return null;
       });
     }
@@ -100,12 +114,13 @@ async function roleCommand(security: NodeSecurity, f: Record<string, unknown>): 
       if (PREDEFINED_ROLES.includes(role)) throw new AerieError(Status.INVALID_ROLE, `'${role}' is predefined and cannot be dropped`);
       return store.mutate((d) => {
         if (!d.roles.delete(role)) throw new AerieError(Status.INVALID_ROLE, `no role '${role}'`);
+        d.allowlists.delete(role);
         for (const u of d.users.values()) u.roles = u.roles.filter((r) => r !== role);
         return null;
       });
     }
     default:
-      throw new AerieError(Status.INVALID_COMMAND, 'ROLE action is create, drop or list');
+      throw new AerieError(Status.INVALID_COMMAND, 'ROLE action is create, drop, allowlist or list');
   }
 }
 

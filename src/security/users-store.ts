@@ -26,18 +26,21 @@ export interface UserEntry {
 interface StoreFile {
   format: number;
   users: UserEntry[];
-  roles: { role: string; privileges: string[] }[];
+  roles: { role: string; privileges: string[]; allowlist?: string[] }[];
 }
 
 /** What a change sees and edits: copies, committed only once written to disk. */
 export interface StoreDraft {
   users: Map<string, UserEntry>;
   roles: Map<string, Privilege[]>;
+  /** Custom roles' client address allow-lists (addresses or CIDR subnets); absent: any address. */
+  allowlists: Map<string, string[]>;
 }
 
 export class UsersStore {
   private users = new Map<string, UserEntry>();
   private roles = new Map<string, Privilege[]>();
+  private allowlists = new Map<string, string[]>();
   private tail: Promise<unknown> = Promise.resolve();
   /** Changes so far: [0] is bumped (Atomics) after each committed change. */
   readonly changes: Int32Array;
@@ -63,12 +66,15 @@ export class UsersStore {
       users.set(u.user, { user: u.user, hash: u.hash, roles: u.roles.filter((r) => typeof r === 'string'), credentialEpoch: u.credentialEpoch });
     }
     const roles = new Map<string, Privilege[]>();
+    const allowlists = new Map<string, string[]>();
     for (const r of raw.roles) {
+      if (Array.isArray(r?.allowlist) && r.allowlist.length > 0) allowlists.set(r.role, r.allowlist.filter((a) => typeof a === 'string'));
       if (typeof r?.role !== 'string' || !Array.isArray(r.privileges)) throw damaged(this.file, 'a malformed role');
       roles.set(r.role, r.privileges.map(parsePrivilege));
     }
     this.users = users;
     this.roles = roles;
+    this.allowlists = allowlists;
     return true;
   }
 
@@ -78,6 +84,11 @@ export class UsersStore {
 
   get customRoles(): ReadonlyMap<string, readonly Privilege[]> {
     return this.roles;
+  }
+
+  /** A custom role's allow-list, or undefined when the role allows any address. */
+  allowlistOf(role: string): readonly string[] | undefined {
+    return this.allowlists.get(role);
   }
 
   get userCount(): number {
@@ -98,12 +109,14 @@ export class UsersStore {
       const draft: StoreDraft = {
         users: new Map([...this.users].map(([k, u]) => [k, { ...u, roles: [...u.roles] }])),
         roles: new Map([...this.roles].map(([k, p]) => [k, [...p]])),
+        allowlists: new Map([...this.allowlists].map(([k, a]) => [k, [...a]])),
       };
       const result = await change(draft);
       mkdirSync(path.dirname(this.file), { recursive: true, mode: 0o700 });
       await writeFileDurably(this.file, serialize(draft));
       this.users = draft.users;
       this.roles = draft.roles;
+      this.allowlists = draft.allowlists;
       Atomics.add(this.changes, 0, 1);
       return result;
     };
@@ -117,7 +130,10 @@ function serialize(draft: StoreDraft): string {
   const file: StoreFile = {
     format: FORMAT,
     users: [...draft.users.values()],
-    roles: [...draft.roles].map(([role, privileges]) => ({ role, privileges: privileges.map(formatPrivilege) })),
+    roles: [...draft.roles].map(([role, privileges]) => {
+      const allowlist = draft.allowlists.get(role);
+      return allowlist === undefined ? { role, privileges: privileges.map(formatPrivilege) } : { role, privileges: privileges.map(formatPrivilege), allowlist };
+    }),
   };
   return `${JSON.stringify(file, null, 1)}\n`;
 }

@@ -47,7 +47,7 @@ t.test('users survive kill -9', async (t) => {
     cli.push(c.text());
     return { code, text: c.text() };
   };
-  t.equal((await run('role', 'create', 'demo-writer', '--privilege', 'read-write:test.demo')).code, 0);
+  t.equal((await run('role', 'create', 'demo-writer', '--privilege', 'read-write:test.demo', '--allow', '127.0.0.0/8')).code, 0);
   t.equal((await run('user', 'create', 'carol', '--role', 'demo-writer', '--new-password-file', carolFile)).code, 0);
   writeFileSync(carolFile, CAROL_PASSWORD_2);
   t.equal((await run('user', 'passwd', 'carol', '--new-password-file', carolFile)).code, 0);
@@ -83,6 +83,10 @@ t.test('users survive kill -9', async (t) => {
   cli.push(shell.text());
   t.match(shell.text(), /"a": ?1/, 'the shell read test.demo');
   t.match(shell.text(), /ROLE_VIOLATION/, 'and was refused test.other');
+
+  const rolesAfter = capture();
+  t.equal(await main(['role', 'list', '--host', second.host, '--user', 'admin', '--password-file', adminFile], rolesAfter.io), 0);
+  t.match(rolesAfter.text(), /demo-writer\tread-write:test\.demo\tfrom 127\.0\.0\.0\/8/, 'the role kept its privileges and allow-list');
 
   const usersFile = readFileSync(path.join(dir, 'security', 'users.json'), 'utf8');
   for (const secret of [ADMIN_PASSWORD, CAROL_PASSWORD, CAROL_PASSWORD_2]) {

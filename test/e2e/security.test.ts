@@ -194,6 +194,20 @@ t.test('security end to end', async (t) => {
     t.equal((await ask(dana.peer, Op.PING, null)).code, Status.NOT_AUTHENTICATED, 'a dropped user must log in again');
     t.equal((await ask(admin.peer, Op.USER, { action: 'drop', user: 'dana' })).code, Status.INVALID_USER);
     t.equal((await ask(admin.peer, Op.USER, { action: 'rename', user: 'x' })).code, Status.INVALID_COMMAND);
+    // Allow-lists: a role listing only another network keeps its holder out of 127.0.0.1.
+    t.equal((await ask(admin.peer, Op.ROLE, { action: 'create', role: 'lan-reader', privileges: ['read'], allowlist: ['10.0.0.0/8'] })).code, Status.OK);
+    t.equal((await ask(admin.peer, Op.ROLE, { action: 'create', role: 'bad-list', privileges: ['read'], allowlist: ['evil.example'] })).code, Status.INVALID_FIELD);
+    t.equal((await ask(admin.peer, Op.USER, { action: 'create', user: 'lan', password: USER_PASSWORD, roles: ['lan-reader'] })).code, Status.OK);
+    const outside = await login(url, { user: 'lan', password: USER_PASSWORD });
+    peers.push(outside.peer);
+    t.equal(outside.code, Status.NOT_WHITELISTED, 'a login from outside the allow-list');
+    t.equal((await ask(admin.peer, Op.ROLE, { action: 'allowlist', role: 'lan-reader', allowlist: ['10.0.0.0/8', '127.0.0.0/8'] })).code, Status.OK);
+    const inside = await login(url, { user: 'lan', password: USER_PASSWORD });
+    peers.push(inside.peer);
+    t.equal(inside.code, Status.OK, 'once the list names its address');
+    const listed = (await ask(admin.peer, Op.ROLE, { action: 'list' })).body as { roles: { role: string; allowlist?: string[] }[] };
+    t.same(listed.roles.find((r) => r.role === 'lan-reader')?.allowlist, ['10.0.0.0/8', '127.0.0.0/8']);
+    t.equal((await ask(admin.peer, Op.ROLE, { action: 'allowlist', role: 'read', allowlist: [] })).code, Status.INVALID_ROLE, 'predefined roles take no list');
     t.equal((await ask(admin.peer, Op.USER, { action: 'list', colour: 1 })).code, Status.INVALID_FIELD);
   });
 

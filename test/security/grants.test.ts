@@ -59,3 +59,18 @@ t.test('privileges parse with their scope rules', async (t) => {
   };
   for (const bad of ['sys-admin:test', 'user-admin:test.x', 'data-admin:test.demo', 'root', 'read:', 'read:te st', 5]) t.equal(code(bad), Status.INVALID_PRIVILEGE, String(bad));
 });
+
+t.test('allow-lists: addresses and subnets, IPv4-mapped addresses, bad entries refused', async (t) => {
+  const { addressAllowed, parseAllowlist } = await import('../../src/security/allowlist');
+  t.ok(addressAllowed('127.0.0.1', []), 'no list: any address');
+  t.ok(addressAllowed('10.1.2.3', [['10.0.0.0/8']]));
+  t.ok(addressAllowed('::ffff:10.1.2.3', [['10.0.0.0/8']]), 'IPv4-mapped');
+  t.notOk(addressAllowed('127.0.0.1', [['10.0.0.0/8']]));
+  t.ok(addressAllowed('127.0.0.1', [['10.0.0.0/8'], ['127.0.0.1']]), 'the union of the roles\' lists');
+  t.ok(addressAllowed('::1', [['::1']]));
+  t.notOk(addressAllowed('not-an-address', [['10.0.0.0/8']]));
+  t.same(parseAllowlist(['10.0.0.0/8', '10.0.0.0/8', '::1']), ['10.0.0.0/8', '::1']);
+  for (const bad of [['example.com'], ['10.0.0.0/33'], ['10.0.0.0/'], [5], 'x']) {
+    t.throws(() => parseAllowlist(bad), { code: Status.INVALID_FIELD }, JSON.stringify(bad));
+  }
+});
