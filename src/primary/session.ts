@@ -16,12 +16,9 @@ import { ANSWER_HEADER_BYTES_MAX, AnswerFrames } from './answer-frames';
 import type { AnswerBudget, BudgetHolder, BudgetWaiter } from './answer-budget';
 import type { Router } from './router';
 import { sendBinary } from './ws-frame';
-import { ALL_GRANTS, NO_GRANTS, roleViolation, type Grants } from '../security/grants';
 import type { NodeSecurity } from '../security/node-security';
-import { scopesOf } from '../security/body-scope';
-import { runSecurityCommand } from '../security/user-admin';
-import { isKnownOp } from '../security/privileges';
 import type { AuditLog } from '../security/audit-log';
+import { credentialsWithoutSecurity, SessionAuth, type PendingAudit } from './session-auth';
 
 /** WebSocket close codes the node uses (docs/protocol.md). */
 export const CloseCode = {
@@ -60,12 +57,6 @@ export interface SessionHost {
   security: NodeSecurity | null;
   /** The audit trail (security.auditFile); null when none is configured. */
   audit: AuditLog | null;
-}
-
-/** What an audited request was, until its answer gives the result. */
-interface PendingAudit {
-  action: string;
-  target: string | null;
 }
 
 const reader = new Reader(new Uint8Array(0));
@@ -111,19 +102,14 @@ export class Session implements BudgetWaiter, BudgetHolder {
   private goawaySent = false;
   closed = false;
   readonly remote: string;
-  /** The logged-in user (null without security), what they may do, and the store's change count it was computed at. */
-  private user: string | null = null;
-  private grants: Grants;
-  private grantsChanges = 0;
-  private loginPending = false;
-  /** TRUNCATEs sent and not yet answered, by request id, when an audit trail is kept. */
-  private auditPending: Map<number, PendingAudit> | null = null;
+  /** Who the connection is logged in as and what they may do (session-auth.ts). */
+  private readonly auth: SessionAuth;
 
   constructor(ws: WebSocket, host: SessionHost, remote: string) {
     this.ws = ws;
     this.host = host;
     this.remote = remote;
-    this.grants = host.security === null ? ALL_GRANTS : NO_GRANTS;
+    this.auth = new SessionAuth(host.security, host.audit, remote);
     this.frames = new AnswerFrames(
       Math.min(host.frameBytesMax, host.budget.perConnectionBytesMax),
       () => {
@@ -250,9 +236,12 @@ export class Session implements BudgetWaiter, BudgetHolder {
     if (!this.hello) throw new AerieError(Status.NOT_AUTHENTICATED, 'send HELLO first');
     // Authorization is decided per connection and per change of users or roles: per request it
     // is one compare and one array read (security off: every op is allowed).
-    const security = this.host.security;
-    if (security !== null && security.changes[0] !== this.grantsChanges) this.regrant(security);
-    if (this.grants.opAllowed[op] !== 1) return this.authorize(id, op, frame, bodyStart, bodyEnd, r, reserve);
+    const auth = this.auth;
+    if (auth.changed() && !auth.regrant()) {
+      this.hello = false;
+      throw new AerieError(Status.NOT_AUTHENTICATED, 'the user was dropped: log in again');
+    }
+    if (auth.grants.opAllowed[op] !== 1) auth.authorize(op, frame, bodyStart, bodyEnd);
     this.dispatchAllowed(id, op, frame, bodyStart, bodyEnd, r, reserve);
   }
 
@@ -275,7 +264,7 @@ export class Session implements BudgetWaiter, BudgetHolder {
     if (this.inFlight >= this.host.inFlightMax) {
       throw new AerieError(Status.QUOTA_EXCEEDED, `at most ${this.host.inFlightMax} requests in flight per connection`);
     }
-    if (op === Op.TRUNCATE && this.host.audit !== null) this.auditLater(id, 'truncate', scopeText(op, frame, bodyStart, bodyEnd));
+    if (op === Op.TRUNCATE && this.auth.auditing) this.auth.auditLater(id, { action: 'truncate', target: SessionAuth.scopeText(op, frame, bodyStart, bodyEnd) });
     r.pos = bodyStart;
     this.take(reserve);
     try {
@@ -301,38 +290,17 @@ export class Session implements BudgetWaiter, BudgetHolder {
       }
       this.frames.setBytesMax(Math.min(announced, this.host.budget.perConnectionBytesMax));
     }
-    const security = this.host.security;
-    if (security === null) {
-      if (body.user !== undefined || body.password !== undefined || body.token !== undefined) {
-        throw new AerieError(Status.SECURITY_NOT_ENABLED, 'this node runs without security: HELLO takes no user, password or token');
-      }
+    if (this.auth.security === null) {
+      const refusal = credentialsWithoutSecurity(body);
+      if (refusal !== null) throw refusal;
       this.helloDone();
       return this.respondValue(id, 0, this.host.helloBody());
     }
-    if (this.loginPending) throw new AerieError(Status.PARAMETER, 'a login is already in progress on this connection');
-    this.loginPending = true;
-    // A new login replaces the connection's user only once it succeeds.
-    security.login(body, this.remote).then(
-      (login) => {
-        this.loginPending = false;
-        this.user = login.user;
-        this.audit('login', null, 0);
-        this.grants = login.grants;
-        // The count the grants were computed at: a change landing before this callback ran is
-        // seen on the next request.
-        this.grantsChanges = login.grantsChanges;
-        this.helloDone();
-        this.respondValue(id, 0, { ...(this.host.helloBody() as object), token: login.token, tokenExpiresAtMs: login.tokenExpiresAtMs });
-        this.scheduleFlushNow();
-      },
-      (err: unknown) => {
-        this.loginPending = false;
-        const e = err instanceof AerieError ? err : new AerieError(Status.SERVER_ERROR, String(err));
-        this.host.audit?.record({ action: 'login', user: typeof body.user === 'string' ? body.user : null, client: this.remote, target: null, result: e.code });
-        this.respondError(id, e.code, e.message);
-        this.scheduleFlushNow();
-      },
-    );
+    this.auth.login(body, () => this.host.helloBody(), (code, value) => {
+      if (code === 0) this.helloDone();
+      this.respondValue(id, code, value);
+      this.scheduleFlushNow();
+    });
   }
 
   private helloDone(): void {
@@ -348,44 +316,10 @@ export class Session implements BudgetWaiter, BudgetHolder {
     this.host.scheduleFlush(this);
   }
 
-  /** The store changed since this connection's grants were computed: compute them again. */
-  private regrant(security: NodeSecurity): void {
-    this.grantsChanges = security.changes[0];
-    const grants = this.user === null ? null : security.grantsOf(this.user);
-    if (grants !== null) {
-      this.grants = grants;
-      return;
-    }
-    // The user was dropped: the connection must log in again.
-    this.user = null;
-    this.grants = NO_GRANTS;
-    this.hello = false;
-    throw new AerieError(Status.NOT_AUTHENTICATED, 'the user was dropped: log in again');
-  }
-
-  /**
-   * An op the connection's grants do not allow everywhere: USER and ROLE decide themselves (a
-   * user may change their own password), an unknown op goes on to its PARAMETER; data ops may be allowed by a namespace- or set-scoped
-   * privilege, read from the body; anything else is a ROLE_VIOLATION.
-   */
-  private authorize(id: number, op: number, frame: Buffer, bodyStart: number, bodyEnd: number, r: Reader, reserve: number): void {
-    if (op === Op.USER || op === Op.ROLE || !isKnownOp(op)) return this.dispatchAllowed(id, op, frame, bodyStart, bodyEnd, r, reserve);
-    if (!this.grants.mightAllow(op)) throw roleViolation(op);
-    const scopes = scopesOf(op, frame, bodyStart, bodyEnd);
-    if (scopes === null) throw roleViolation(op);
-    for (const s of scopes) if (!this.grants.allowsIn(op, s.ns, s.set)) throw roleViolation(op, s.set === null ? s.ns : `${s.ns}.${s.set}`);
-    this.dispatchAllowed(id, op, frame, bodyStart, bodyEnd, r, reserve);
-  }
-
   private onSecurityOp(id: number, op: number, frame: Buffer, bodyStart: number, bodyEnd: number, reserve: number): void {
-    const security = this.host.security;
-    if (security === null || this.user === null) throw new AerieError(Status.SECURITY_NOT_ENABLED, 'this node runs without security');
-    if (op === Op.TOKEN) return this.respondValue(id, 0, security.issueToken(this.user));
-    const body = readBody(frame, bodyStart, bodyEnd) as { action?: unknown; user?: unknown; role?: unknown } | null;
-    const action = `${op === Op.USER ? 'user' : 'role'} ${String(body?.action)}`;
-    const target = op === Op.USER ? body?.user : body?.role;
-    this.answerLater(id, runSecurityCommand(security, op, body, this.user, this.grants), reserve,
-      body?.action === 'list' ? undefined : { action, target: typeof target === 'string' ? target : null });
+    if (op === Op.TOKEN) return this.respondValue(id, 0, this.auth.token());
+    const { work, audited } = this.auth.command(op, frame, bodyStart, bodyEnd);
+    this.answerLater(id, work, reserve, audited);
   }
 
   private onVerify(id: number, frame: Buffer, bodyStart: number, bodyEnd: number, reserve: number): void {
@@ -415,7 +349,7 @@ export class Session implements BudgetWaiter, BudgetHolder {
   private answerLater(id: number, work: Promise<unknown>, reserve: number, audited?: PendingAudit): void {
     this.inFlight++;
     this.take(reserve);
-    if (audited !== undefined && this.host.audit !== null) this.auditLater(id, audited.action, audited.target);
+    if (audited !== undefined) this.auth.auditLater(id, audited);
     work.then(
       (value) => this.respondAnswer(id, 0, value, reserve),
       (err: unknown) => {
@@ -423,18 +357,6 @@ export class Session implements BudgetWaiter, BudgetHolder {
         this.respondAnswer(id, e.code, { message: e.message }, reserve);
       },
     );
-  }
-
-  // ---- audit trail ----
-
-  private audit(action: string, target: string | null, result: number): void {
-    this.host.audit?.record({ action, user: this.user, client: this.remote, target, result });
-  }
-
-  /** Audits request `id` when respondAnswer gives its result. */
-  private auditLater(id: number, action: string, target: string | null): void {
-    this.auditPending ??= new Map();
-    this.auditPending.set(id, { action, target });
   }
 
   private onFault(id: number, frame: Buffer, bodyStart: number, bodyEnd: number, reserve: number): void {
@@ -446,7 +368,7 @@ export class Session implements BudgetWaiter, BudgetHolder {
     try {
       worker = this.host.fault(body.worker as number, body.kind);
     } catch (err) {
-      this.audit('fault', `worker ${String(body.worker).slice(0, 20)} ${body.kind.slice(0, 20)}`, err instanceof AerieError ? err.code : Status.SERVER_ERROR);
+      this.auth.audit('fault', `worker ${String(body.worker).slice(0, 20)} ${body.kind.slice(0, 20)}`, err instanceof AerieError ? err.code : Status.SERVER_ERROR);
       throw err;
     }
     this.take(reserve);
@@ -458,7 +380,7 @@ export class Session implements BudgetWaiter, BudgetHolder {
     }
     this.inFlight++;
     // The worker answers and then fails: the drill is audited as sent.
-    this.audit('fault', `worker ${body.worker} ${body.kind.slice(0, 20)}`, 0);
+    this.auth.audit('fault', `worker ${body.worker} ${body.kind.slice(0, 20)}`, 0);
   }
 
   /** The largest answer frame this client accepts. */
@@ -614,11 +536,7 @@ export class Session implements BudgetWaiter, BudgetHolder {
 
   /** The primary's own answer to a request that reserved `reserved` bytes (a broadcast's summary, say). */
   respondAnswer(id: number, code: number, value: unknown, reserved: number): void {
-    const audited = this.auditPending?.get(id);
-    if (audited !== undefined) {
-      this.auditPending!.delete(id);
-      this.audit(audited.action, audited.target, code);
-    }
+    this.auth.settled(id, code);
     this.inFlight--;
     this.release(reserved);
     this.respondValue(id, code, value);
@@ -695,12 +613,6 @@ function batchKeyCount(frame: Buffer, start: number, end: number): number {
     // Malformed: the router answers PARAMETER.
   }
   return 0;
-}
-
-/** `ns` or `ns.set` of a request body, for the audit trail. */
-function scopeText(op: number, frame: Buffer, start: number, end: number): string | null {
-  const scope = scopesOf(op, frame, start, end)?.[0];
-  return scope === undefined ? null : scope.set === null ? scope.ns : `${scope.ns}.${scope.set}`;
 }
 
 function readBody(frame: Buffer, start: number, end: number): unknown {
