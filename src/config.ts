@@ -78,7 +78,15 @@ export interface NodeConfig {
      * until the node has stopped: a probe there sees the drain (0: any free port; null: none).
      */
     adminPort: number | null;
+    /**
+     * Browser origins (scheme://host[:port]) whose WebSocket upgrades are accepted; "*" accepts
+     * every origin. An upgrade without an Origin header (a non-browser client) is always accepted.
+     */
+    allowedOrigins: string[];
+    /** Host header names accepted besides loopback ones on a loopback bind (docs/security.md). */
+    allowedHosts: string[];
   };
+  security: SecurityConfig;
   workers: {
     /** 0 = one per available core, at least 2. */
     count: number;
@@ -128,6 +136,23 @@ export interface NodeConfig {
     /** 'json': one JSON object per line; 'pretty': readable lines; 'auto': pretty on a terminal. */
     format: 'auto' | 'json' | 'pretty';
   };
+}
+
+export interface SecurityConfig {
+  /** Users, roles and logins (docs/security.md). Off: every client may do everything. */
+  enabled: boolean;
+  /** With security off, a bind to a non-loopback address is refused unless this says so. */
+  allowUnauthenticated: boolean;
+  /** A file holding the first admin's password, read at the first start (else AERIE_ADMIN_PASSWORD). */
+  adminPasswordFile: string | null;
+  /** Where users.json and the token key live (resolved against the working directory). */
+  dataDir: string;
+  /** How long a session token from a login stays valid. */
+  tokenTtlMs: number;
+  /** JSON lines of security-relevant actions (src/security/audit-log.ts); null: none. */
+  auditFile: string | null;
+  /** The audit file is rotated past this size. */
+  auditFileBytesMax: number;
 }
 
 /** The embedded default configuration shipped in config/. */
@@ -232,9 +257,9 @@ function namespaceFrom(raw: unknown, index: number): NamespaceConfig {
 export function parseConfig(raw: unknown): NodeConfig {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail('(top)', 'must be an object');
   const top = raw as Record<string, unknown>;
-  onlyKeys(top, ['service', 'workers', 'supervisor', 'namespaces', 'log'], '(top)');
+  onlyKeys(top, ['service', 'security', 'workers', 'supervisor', 'namespaces', 'log'], '(top)');
   const s = section(top, 'service');
-  onlyKeys(s, ['host', 'port', 'frameBytesMax', 'connectionsMax', 'handshakeTimeoutMs', 'helloTimeoutMs', 'inFlightPerConnectionMax', 'sendBufferBytesMax', 'answerBytesMax', 'directReads', 'adminPort'], 'service');
+  onlyKeys(s, ['host', 'port', 'frameBytesMax', 'connectionsMax', 'handshakeTimeoutMs', 'helloTimeoutMs', 'inFlightPerConnectionMax', 'sendBufferBytesMax', 'answerBytesMax', 'directReads', 'adminPort', 'allowedOrigins', 'allowedHosts'], 'service');
   const directReads = s.directReads ?? true;
   if (typeof directReads !== 'boolean') fail('service.directReads', 'must be true or false');
   const adminPort = s.adminPort ?? null;
@@ -303,7 +328,10 @@ export function parseConfig(raw: unknown): NodeConfig {
       answerBytesMax,
       directReads,
       adminPort: adminPort as number | null,
+      allowedOrigins: stringList(s, 'allowedOrigins', 'service'),
+      allowedHosts: stringList(s, 'allowedHosts', 'service'),
     },
+    security: securityFrom(section(top, 'security')),
     workers: { count: int(w, 'count', 'workers', 0, 0, C.WORKERS_MAX), heapMbMax: int(w, 'heapMbMax', 'workers', 1024, 64, 65536), replicationChannelBytes },
     supervisor: {
       heartbeatTimeoutMs: int(sv, 'heartbeatTimeoutMs', 'supervisor', 500, 50, 600_000),
@@ -322,7 +350,59 @@ export function parseConfig(raw: unknown): NodeConfig {
     log: { level: level as NodeConfig['log']['level'], file: logFile as string | null, format: logFormat as NodeConfig['log']['format'] },
   };
   checkMemoryShares(config);
+  checkProtectedMode(config);
   return config;
+}
+
+function stringList(obj: Record<string, unknown>, key: string, where: string): string[] {
+  const v = obj[key] ?? [];
+  if (!Array.isArray(v) || v.length > C.ALLOWED_ORIGINS_MAX || !v.every((x) => typeof x === 'string' && x.length > 0 && x.length <= 255)) {
+    fail(`${where}.${key}`, `must be an array of at most ${C.ALLOWED_ORIGINS_MAX} non-empty strings`);
+  }
+  return (v as string[]).map((x) => x.toLowerCase());
+}
+
+function securityFrom(o: Record<string, unknown>): SecurityConfig {
+  onlyKeys(o, ['enabled', 'allowUnauthenticated', 'adminPasswordFile', 'dataDir', 'tokenTtlMs', 'auditFile', 'auditFileBytesMax'], 'security');
+  const enabled = o.enabled ?? false;
+  if (typeof enabled !== 'boolean') fail('security.enabled', 'must be true or false');
+  const allowUnauthenticated = o.allowUnauthenticated ?? false;
+  if (typeof allowUnauthenticated !== 'boolean') fail('security.allowUnauthenticated', 'must be true or false');
+  const adminPasswordFile = o.adminPasswordFile ?? null;
+  if (adminPasswordFile !== null && (typeof adminPasswordFile !== 'string' || adminPasswordFile.length === 0)) fail('security.adminPasswordFile', 'must be a non-empty path');
+  const auditFile = o.auditFile ?? null;
+  if (auditFile !== null && (typeof auditFile !== 'string' || auditFile.length === 0)) fail('security.auditFile', 'must be a non-empty path');
+  const dataDir = o.dataDir ?? 'data';
+  if (typeof dataDir !== 'string' || dataDir.length === 0) fail('security.dataDir', 'must be a non-empty path');
+  return {
+    enabled,
+    allowUnauthenticated,
+    adminPasswordFile: adminPasswordFile === null ? null : path.resolve(adminPasswordFile as string),
+    dataDir: path.resolve(dataDir),
+    tokenTtlMs: int(o, 'tokenTtlMs', 'security', C.TOKEN_TTL_MS_DEFAULT, C.TOKEN_TTL_MS_MIN, C.TOKEN_TTL_MS_MAX),
+    auditFile: auditFile === null ? null : path.resolve(auditFile as string),
+    auditFileBytesMax: int(o, 'auditFileBytesMax', 'security', C.AUDIT_FILE_BYTES_MAX_DEFAULT, 4096, 2 ** 40),
+  };
+}
+
+/**
+ * Protected mode, as Redis has it: a node without security must not be reachable from other
+ * machines by accident. A bind to anything but a loopback address needs security or an explicit
+ * allowUnauthenticated.
+ */
+function checkProtectedMode(config: NodeConfig): void {
+  const { security, service } = config;
+  if (security.enabled || security.allowUnauthenticated || isLoopbackHost(service.host)) return;
+  fail('service.host', `'${service.host}' is not a loopback address and security is off, so anyone who can reach it could read, write and truncate every record: `
+    + 'set security.enabled (docs/security.md), bind to 127.0.0.1, or set security.allowUnauthenticated: true to run open on purpose');
+}
+
+/** Loopback: localhost, 127.0.0.0/8, ::1 (and its IPv4-mapped form of 127/8). */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.toLowerCase().replace(/^\[(.*)\]$/, '$1');
+  if (h === 'localhost' || h.endsWith('.localhost') || h === '::1' || h === '0:0:0:0:0:0:0:1') return true;
+  const v4 = h.startsWith('::ffff:') ? h.slice(7) : h;
+  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(v4);
 }
 
 /**

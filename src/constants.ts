@@ -471,3 +471,55 @@ export const WORKER_RESTART_TIMEOUT_MS = 60_000;
 // ---- direct reads (src/primary/direct-reads.ts) ----
 /** Reads of a record that keeps changing under the seqlock before the primary hands it to the worker. */
 export const DIRECT_READ_ATTEMPTS = 3;
+
+// ---- security (src/security, docs/security.md) ----
+/** scrypt cost of a stored password hash: N = 2^14, r 8, p 1 is 16 MiB and ~50 ms per hash here. */
+export const SCRYPT_COST_N = 16384;
+export const SCRYPT_BLOCK_SIZE_R = 8;
+export const SCRYPT_PARALLEL_P = 1;
+export const SCRYPT_SALT_BYTES = 16;
+export const SCRYPT_KEY_BYTES = 32;
+/** scrypt's memory bound: 128 * N * r bytes plus room; node:crypto refuses past maxmem. */
+export const SCRYPT_MAXMEM_BYTES = 64 * 1024 * 1024;
+/** Password hashes computed at once (each holds SCRYPT 16 MiB): more logins wait for a turn. */
+export const PASSWORD_HASHES_IN_FLIGHT_MAX = 2;
+/** Logins waiting for a hash turn before new ones are refused with QUOTA_EXCEEDED (83). */
+export const PASSWORD_HASHES_WAITING_MAX = 256;
+export const PASSWORD_BYTES_MIN = 8;
+export const PASSWORD_BYTES_MAX = 1024;
+export const USER_NAME_BYTES_MAX = 63;
+export const ROLE_NAME_BYTES_MAX = 63;
+export const USERS_MAX = 10_000;
+export const ROLES_MAX = 1000;
+export const ROLES_PER_USER_MAX = 64;
+export const PRIVILEGES_PER_ROLE_MAX = 256;
+/** Addresses or subnets in one role's allow-list. */
+export const ALLOWLIST_ENTRIES_MAX = 256;
+/** A session token's default lifetime (security.tokenTtlMs). */
+export const TOKEN_TTL_MS_DEFAULT = 60 * 60 * 1000;
+export const TOKEN_TTL_MS_MIN = 1000;
+export const TOKEN_TTL_MS_MAX = 7 * 24 * 60 * 60 * 1000;
+/** A token's longest text accepted in HELLO: payload and signature in base64url. */
+export const TOKEN_CHARS_MAX = 1024;
+export const TOKEN_SECRET_BYTES = 32;
+/** The first failed login from an address delays that address's next login by this; each more doubles it. */
+export const LOGIN_FAIL_DELAY_MS_BASE = 100;
+export const LOGIN_FAIL_DELAY_MS_MAX = 10_000;
+/** An address with no failed login for this long is forgotten (its failures count from zero). */
+export const LOGIN_FAIL_FORGET_MS = 10 * 60 * 1000;
+/** Addresses the login throttle remembers; past it the one quietest longest is forgotten. */
+export const LOGIN_THROTTLE_ADDRESSES_MAX = 10_000;
+/** Logins from one address waiting out its delay; more are refused with QUOTA_EXCEEDED (83). */
+export const LOGINS_WAITING_PER_ADDRESS_MAX = 8;
+/** Origins and hosts listed in service.allowedOrigins / allowedHosts. */
+export const ALLOWED_ORIGINS_MAX = 256;
+/** The users file (src/security/users-store.ts) is read whole: a bound on its size. */
+export const USERS_FILE_BYTES_MAX = 64 * 1024 * 1024;
+/** The audit file (security.auditFile) is rotated past this size by default: file → file.1 → … */
+export const AUDIT_FILE_BYTES_MAX_DEFAULT = 64 * 1024 * 1024;
+/** Rotated audit files kept besides the current one. */
+export const AUDIT_FILES_KEPT = 5;
+/** Audit lines waiting for the disk; past it lines are dropped and counted (INFO security.auditDropped). */
+export const AUDIT_QUEUE_LINES_MAX = 10_000;
+/** An audit line's client-given fields (user, target) are cut to this many characters. */
+export const AUDIT_FIELD_CHARS_MAX = 200;

@@ -46,23 +46,34 @@ export function defaultHost(env: NodeJS.ProcessEnv = process.env): string {
   return host !== undefined && host !== '' ? host : DEFAULT_HOST;
 }
 
-export type OptionSpec = Record<string, { type: 'string' | 'boolean'; short?: string; default?: string | boolean }>;
+export type OptionSpec = Record<string, { type: 'string' | 'boolean'; short?: string; default?: string | boolean; multiple?: boolean }>;
 
 export interface ParsedArgs {
-  values: Record<string, string | boolean | undefined>;
+  values: Record<string, string | boolean | string[] | undefined>;
   positionals: string[];
 }
 
-/** parseArgs in strict mode (with -h/--help added), its errors turned into UsageError for `command`. */
+/**
+ * Every command that talks to a node logs in with these (src/cli/login.ts): `--user` (or
+ * AERIE_USER) and the password from AERIE_PASSWORD, `--password-file`, or a prompt without
+ * echo — never from a flag, which would show in `ps` and in shell history.
+ */
+const LOGIN_OPTIONS: OptionSpec = { user: { type: 'string' }, 'password-file': { type: 'string' } };
+
+/** The login options of the command line parsed last: main runs one command per process (or per call, in tests). */
+export let commandLogin: { user?: string; passwordFile?: string } = {};
+
+/** parseArgs in strict mode (with -h/--help and the login options added), its errors turned into UsageError for `command`. */
 export function parseCommandArgs(command: string, args: string[], options: OptionSpec, positionalsMax = 0): ParsedArgs {
   let parsed: ParsedArgs;
   // A --host that defaults to DEFAULT_HOST takes $AERIE_HOST first (an operator's habit from asadm's and redis-cli's).
   const specs = options.host?.default === DEFAULT_HOST ? { ...options, host: { ...options.host, default: defaultHost() } } : options;
   try {
-    parsed = parseArgs({ args, options: { ...specs, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args, options: { ...LOGIN_OPTIONS, ...specs, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
   } catch (error) {
     throw new UsageError((error as Error).message, command);
   }
+  commandLogin = { user: parsed.values.user as string | undefined, passwordFile: parsed.values['password-file'] as string | undefined };
   if (parsed.positionals.length > positionalsMax) {
     throw new UsageError(`unexpected argument: ${parsed.positionals[positionalsMax]}`, command);
   }

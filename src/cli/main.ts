@@ -15,6 +15,7 @@ import { runSnapshot, SNAPSHOT_USAGE } from './snapshot';
 import { BACKUP_USAGE, runBackup } from './backup';
 import { RESTORE_USAGE, runRestore } from './restore';
 import { runWorker, WORKER_USAGE } from './worker';
+import { ROLE_USAGE, runRole, runUser, USER_USAGE } from './users';
 
 export const MAIN_USAGE = `usage: aerie <command> [options]
 
@@ -30,16 +31,20 @@ commands:
   snapshot  create/list/restore/delete snapshots        aerie snapshot create|list|restore|delete [ID] --ns NS
   backup    write a namespace to a backup file          aerie backup --ns NS --out FILE [--set SET] [--host HOST:PORT]
   restore   write a backup file's records into a node   aerie restore FILE [--policy POLICY] [--ns NS] [--host HOST:PORT]
+  user      manage users (security enabled)             aerie user create|drop|passwd|grant|revoke|list [NAME] [--role ROLE]...
+  role      manage custom roles (security enabled)      aerie role create|drop|allowlist|list [NAME] [--privilege PRIV]... [--allow ADDR]...
   help      show help for a command                     aerie help <command>
 
 options:
   -h, --help     show this help
   -v, --version  print the version
+  --user NAME    log in as NAME (every command that talks to a node; the
+                 password from AERIE_PASSWORD, --password-file or a prompt)
 
 exit codes: 0 success, 1 the command failed, 2 bad command line`;
 
 const USAGES: Record<string, string> = { start: START_USAGE, info: INFO_USAGE, shell: SHELL_USAGE, verify: VERIFY_USAGE, fault: FAULT_USAGE, truncate: TRUNCATE_USAGE, snapshot: SNAPSHOT_USAGE,
-  backup: BACKUP_USAGE, restore: RESTORE_USAGE, worker: WORKER_USAGE };
+  backup: BACKUP_USAGE, restore: RESTORE_USAGE, worker: WORKER_USAGE, user: USER_USAGE, role: ROLE_USAGE };
 
 /** Runs the command line; resolves the exit code, or null when the command keeps running (start). */
 export async function main(argv: string[], io: Io = processIo): Promise<ExitCodeValue | null> {
@@ -79,6 +84,10 @@ export async function main(argv: string[], io: Io = processIo): Promise<ExitCode
         return await runBackup(args, io);
       case 'restore':
         return await runRestore(args, io);
+      case 'user':
+        return await runUser(args, io);
+      case 'role':
+        return await runRole(args, io);
       default:
         throw new UsageError(`unknown command: ${command}`);
     }

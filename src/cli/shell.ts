@@ -6,6 +6,7 @@ import { createInterface } from 'node:readline';
 import { connect, type Client } from '../client';
 import { DEFAULT_HOST, HOST_DEFAULT_TEXT, ExitCode, parseCommandArgs, println, type ExitCodeValue, type Io } from './args';
 import { formatError } from './format';
+import { LOGIN_HELP, loginOptions } from './login';
 import { runShellLine, shellHelp } from './shell-commands';
 
 export const SHELL_USAGE = `usage: aerie shell [--host HOST:PORT]
@@ -22,7 +23,9 @@ exits 1 if any of them failed.
 
 options:
   --host HOST:PORT   node to connect to (default ${HOST_DEFAULT_TEXT})
-  -h, --help         show this help`;
+  -h, --help         show this help
+
+${LOGIN_HELP}`;
 
 const PROMPT = 'aerie> ';
 
@@ -34,7 +37,7 @@ export async function runShell(args: string[], io: Io): Promise<ExitCodeValue> {
   }
   let client: Client;
   try {
-    client = await connect({ hosts: values.host as string });
+    client = await connect({ hosts: values.host as string, ...(await loginOptions(io)) });
   } catch (error) {
     println(io.stderr, formatError(error));
     return ExitCode.FAILURE;

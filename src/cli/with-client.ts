@@ -5,6 +5,7 @@
 import { connect, type Client, type ClientOptions } from '../client';
 import { ExitCode, println, type ExitCodeValue, type Io } from './args';
 import { errorJson, formatError, toJson } from './format';
+import { loginOptions } from './login';
 
 export async function withClient(
   host: string, io: Io, run: (client: Client) => Promise<ExitCodeValue>, options: Partial<ClientOptions> = {}, json = false,
@@ -16,7 +17,7 @@ export async function withClient(
   };
   let client: Client;
   try {
-    client = await connect({ hosts: host, reconnect: false, maxRetries: 0, ...options });
+    client = await connect({ hosts: host, reconnect: false, maxRetries: 0, ...(await loginOptions(io)), ...options });
   } catch (error) {
     return fail(error);
   }

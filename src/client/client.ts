@@ -26,6 +26,7 @@ import {
 import { ScanStream, type ScanOptions } from './scan';
 import { checkBinNames, checkCount, checkNamespace, checkSet, parameterError } from './validate';
 import { CLIENT_VERSION } from './version';
+import { ClientAuth, type SecurityCaller } from './auth';
 
 /** Bound on waiting for the server to acknowledge a graceful close. */
 const CLOSE_GRACE_MS = 1000;
@@ -54,7 +55,7 @@ export interface ClientEvents {
   error: [error: AerieError];
 }
 
-export class Client extends TypedEmitter<ClientEvents> {
+export class Client extends TypedEmitter<ClientEvents> implements SecurityCaller {
   readonly options: Readonly<ResolvedOptions>;
   /** The node's HELLO answer on the current (or last) connection: node, namespaces, limits. */
   server: ServerInfo = {};
@@ -69,12 +70,15 @@ export class Client extends TypedEmitter<ClientEvents> {
   /** The connection a GOAWAY is draining, if any: it carries answers but takes no new requests. */
   private draining: Connection | null = null;
   private started = false;
+  /** The password, then session tokens (src/client/auth.ts). */
+  private readonly auth: ClientAuth;
 
   /** Prefer connect(), which also opens the first connection. */
   constructor(options: ClientOptions) {
     super();
     this.options = resolveOptions(options);
     this.hosts = new HostRotation(this.options.hosts);
+    this.auth = new ClientAuth(this.options.user, this.options.password);
     this.pipeline = new Pipeline(
       { maxInFlight: this.options.maxInFlight, maxQueued: this.options.maxQueued },
       {
@@ -378,12 +382,21 @@ export class Client extends TypedEmitter<ClientEvents> {
       connectTimeoutMs: this.options.connectTimeoutMs,
       maxFrameBytes: this.options.maxFrameBytes,
       pingIntervalMs: this.options.pingIntervalMs,
-      hello: helloRequest(CLIENT_VERSION, this.options.maxFrameBytes, this.options.user, this.options.password),
+      hello: this.auth.hello(helloRequest(CLIENT_VERSION, this.options.maxFrameBytes)),
+    }).catch((error: unknown) => {
+      this.auth.failed(error);
+      throw error;
     });
+  }
+
+  /** A TOKEN, USER or ROLE request (docs/security.md; src/client/auth.ts has the typed calls). */
+  async securityRequest(op: number, body: unknown, policy?: BasePolicy): Promise<unknown> {
+    return (await this.call(op as OpCode, body, op !== Op.TOKEN, policy)).body;
   }
 
   private adopt(connection: Connection): void {
     this.connection = connection;
+    this.auth.accepted(connection.server, () => this.securityRequest(Op.TOKEN, null));
     this.server = connection.server;
     this.applyServerLimits(connection.server);
     this.clientState = 'connected';
@@ -454,6 +467,7 @@ export class Client extends TypedEmitter<ClientEvents> {
 
   private shutdown(): void {
     this.clientState = 'closed';
+    this.auth.stop();
     if (this.reconnectTimer !== null) clearTimeout(this.reconnectTimer);
     this.reconnectTimer = null;
     this.connection = null;

@@ -27,6 +27,8 @@ export interface HelloRequest {
   maxFrameBytes: number;
   user?: string;
   password?: string;
+  /** A session token from an earlier login, instead of the password (src/client/auth.ts). */
+  token?: string;
 }
 
 /** The server's HELLO answer: {node, protocol, namespaces, workers, limits}, and whatever else it adds. */

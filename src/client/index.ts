@@ -21,6 +21,8 @@ export type { AerieRecord, ExistsResult, OperateResult, RecordMetadata, ScanPage
 export { ScanStream } from './scan';
 export type { ScanOptions } from './scan';
 export { CLIENT_VERSION } from './version';
+export { users, roles } from './auth';
+export type { UserInfo, RoleInfo } from './auth';
 export { AerieError, Status, statusName } from '../errors';
 export { Exists, GenPolicy, Ttl, OpType } from '../protocol/ops';
 export type { BinValue, Bins, UserKey } from '../protocol/ops';

@@ -11,11 +11,19 @@ import { descriptorBudget, descriptorReserve, openDescriptors, raiseDescriptorLi
 import { CloseCode, Session, type SessionHost } from './session';
 import type { ClientConnections } from './session-host';
 import { SocketGuard } from './socket-guard';
+import { refuseUpgrade } from '../security/upgrade-check';
+
+/** HTTP status of an upgrade refused for its Origin or Host (src/security/upgrade-check.ts). */
+const HTTP_FORBIDDEN = 403;
+/** Refused upgrades logged per second at most: a page retrying in a loop must not flood the log. */
+const REFUSALS_LOGGED_PER_SECOND_MAX = 5;
 
 export interface SocketServer {
   http: Server;
   socketGuard: SocketGuard;
   descriptors: DescriptorBudget;
+  /** Upgrades refused for their Origin or Host header, for INFO. */
+  upgradesRefused: { count: number };
 }
 
 export type { NodeLog } from '../log';
@@ -34,16 +42,28 @@ export function buildSocketServer(config: NodeConfig, workerCount: number, log: 
     log.warn(`descriptors: limit ${descriptors.limit} (hard ${descriptors.hardLimit}), ${descriptors.openAtStart} open, ${descriptors.reserve} reserved: at most ${descriptors.socketsMax} client sockets, below service.connectionsMax ${connectionsMax} (raise ulimit -n)`);
   } else log.info(`descriptors: limit ${descriptors.limit}, ${descriptors.openAtStart} open, ${descriptors.reserve} reserved: up to ${descriptors.socketsMax} client sockets (service.connectionsMax)`);
   const socketGuard = new SocketGuard(http, descriptors.socketsMax, config.service.handshakeTimeoutMs);
-  return { http, socketGuard, descriptors };
+  return { http, socketGuard, descriptors, upgradesRefused: { count: 0 } };
 }
 
 /** Opens a session per WebSocket connection, up to service.connectionsMax and not while draining. */
-export function acceptSessions(server: SocketServer, host: SessionHost, config: NodeConfig, clients: ClientConnections): WebSocketServer {
+export function acceptSessions(server: SocketServer, host: SessionHost, config: NodeConfig, clients: ClientConnections, log: NodeLog): WebSocketServer {
+  let loggedSecond = 0;
+  let loggedThisSecond = 0;
   const wss = new WebSocketServer({
     server: server.http,
     maxPayload: config.service.frameBytesMax,
     perMessageDeflate: false,
     clientTracking: false,
+    // Runs on the HTTP upgrade request, before the handshake completes: no frame is ever read.
+    verifyClient: (info, done) => {
+      const why = refuseUpgrade(info.req.headers, config.service.host, config.service);
+      if (why === null) return done(true);
+      server.upgradesRefused.count++;
+      const second = Math.floor(Date.now() / 1000);
+      if (second !== loggedSecond) [loggedSecond, loggedThisSecond] = [second, 0];
+      if (loggedThisSecond++ < REFUSALS_LOGGED_PER_SECOND_MAX) log.error(`refused a WebSocket upgrade from ${info.req.socket.remoteAddress}: ${why}`);
+      done(false, HTTP_FORBIDDEN, 'Forbidden');
+    },
   });
   wss.on('connection', (ws, req) => {
     server.socketGuard.upgraded(req.socket);

@@ -29,6 +29,8 @@ import { WorkerHandle } from './worker-handle';
 import { Supervisor } from './supervisor';
 import type { WebSocketServer } from 'ws';
 import { NODE_VERSION as VERSION } from './version';
+import { NodeSecurity } from '../security/node-security';
+import { AuditLog } from '../security/audit-log';
 
 export interface AerieNode {
   readonly address: { host: string; port: number };
@@ -76,6 +78,9 @@ interface BackgroundServices {
 async function startLocked(config: NodeConfig, lockedDirs: string[]): Promise<AerieNode> {
   const log = nodeLog(config);
   const startedAtMs = Date.now();
+  // First, so a node with security but no first admin password stops before it starts anything.
+  const security = config.security.enabled ? await NodeSecurity.open(config.security, log) : null;
+  const audit = config.security.auditFile === null ? null : new AuditLog(config.security.auditFile, config.security.auditFileBytesMax);
   const shared = buildSharedState(config);
   const workers: WorkerHandle[] = [];
   const direct = config.service.directReads ? new DirectReader(config.namespaces, shared.workerCount) : null;
@@ -103,10 +108,14 @@ async function startLocked(config: NodeConfig, lockedDirs: string[]): Promise<Ae
       replication: shared.replicated ? { ...replication.failover.info(), writesWaiting: replication.waits.count } : null,
     }),
     answerBytes: { used: budget.used, max: budget.bytesMax, perConnectionMax: budget.perConnectionBytesMax, evictions: budget.evictions },
+    security: {
+      enabled: false, ...security?.info(), upgradesRefused: server.upgradesRefused.count,
+      ...(audit === null ? {} : { auditWritten: audit.written, auditDropped: audit.dropped, auditError: audit.lastError }),
+    },
   });
   const flushes = new FlushQueue();
-  const host = buildSessionHost({ config, version: VERSION, router, budget, workers, supervisor, ...services, clients, flushes, info });
-  const wss = acceptSessions(server, host, config, clients);
+  const host = buildSessionHost({ config, version: VERSION, router, budget, workers, supervisor, ...services, clients, flushes, security, audit, info });
+  const wss = acceptSessions(server, host, config, clients, log);
   const http = opsHandler({
     info,
     requestBlocks: () => [...shared.stats.map((st) => st.requests), router.metrics],
@@ -121,7 +130,7 @@ async function startLocked(config: NodeConfig, lockedDirs: string[]): Promise<Ae
   const addr = await listen(server.http, config);
   log.info(`listening on ${addr.address}:${addr.port} with ${shared.workerCount} workers, namespaces ${config.namespaces.map((x) => x.name).join(', ')}`);
   if (admin !== null) log.info(`admin HTTP (/livez, /readyz, /metrics) on ${admin.address.address}:${admin.address.port}`);
-  const close = buildClose({ shared, workers, router, supervisor, replication, services, server, wss, clients, flushes, lockedDirs, log, admin: admin?.http ?? null });
+  const close = buildClose({ shared, workers, router, supervisor, replication, services, server, wss, clients, flushes, lockedDirs, log, audit, admin: admin?.http ?? null });
   const adminAddress = admin === null ? null : { host: admin.address.address, port: admin.address.port };
   return { address: { host: addr.address, port: addr.port }, adminAddress, config, info, close, workers };
 }
@@ -305,6 +314,7 @@ interface NodeParts {
   log: NodeLog;
   /** The admin port's server: closed last, so probes see the drain. */
   admin: Server | null;
+  audit: AuditLog | null;
 }
 
 /** The node's clean stop, run once however often close() is called. */
@@ -340,6 +350,7 @@ async function stopNode(node: NodeParts): Promise<void> {
   await node.services.jobs.close();
   node.wss.close();
   server.http.closeAllConnections();
+  await node.audit?.flush();
   for (const dir of node.lockedDirs) releaseDataLock(dir);
   node.admin?.close();
   node.admin?.closeAllConnections();

@@ -13,6 +13,8 @@ import type { SnapshotManager } from './snapshots';
 import type { Supervisor } from './supervisor';
 import type { Verifier } from './verify-repair';
 import type { WorkerHandle } from './worker-handle';
+import type { NodeSecurity } from '../security/node-security';
+import type { AuditLog } from '../security/audit-log';
 
 /** The node's client connections: the sessions open now, their counts for INFO, and shutdown. */
 export interface ClientConnections {
@@ -34,6 +36,8 @@ export interface SessionHostParts {
   verifier: Verifier;
   clients: ClientConnections;
   flushes: FlushQueue;
+  security: NodeSecurity | null;
+  audit: AuditLog | null;
   info(): Record<string, unknown>;
 }
 
@@ -83,6 +87,8 @@ export function buildSessionHost(parts: SessionHostParts): SessionHost {
       return worker === null ? Promise.reject(new AerieError(Status.PARAMETER, `WORKER_RESTART needs {worker: 0..${parts.workers.length - 1}}`)) : parts.supervisor.restartNow(worker);
     },
     fault: (worker, _kind) => faultTarget(config, parts.workers, worker),
+    security: parts.security,
+    audit: parts.audit,
   };
 }
 

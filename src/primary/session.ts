@@ -17,6 +17,9 @@ import type { AnswerBudget, BudgetHolder, BudgetWaiter } from './answer-budget';
 import type { Router } from './router';
 import { sendBinary } from './ws-frame';
 import { isDataOp } from '../shm/request-metrics';
+import type { NodeSecurity } from '../security/node-security';
+import type { AuditLog } from '../security/audit-log';
+import { credentialsWithoutSecurity, SessionAuth, type PendingAudit } from './session-auth';
 
 /** WebSocket close codes the node uses (docs/protocol.md). */
 export const CloseCode = {
@@ -51,6 +54,10 @@ export interface SessionHost {
   snapshot(action: string, ns: string, id: string | null): Promise<unknown>;
   /** WORKER_RESTART {worker}: restarts a worker (even one given up on); resolves once it is up. */
   restartWorker(body: unknown): Promise<unknown>;
+  /** Users and logins (docs/security.md); null when security.enabled is off. */
+  security: NodeSecurity | null;
+  /** The audit trail (security.auditFile); null when none is configured. */
+  audit: AuditLog | null;
 }
 
 const reader = new Reader(new Uint8Array(0));
@@ -62,7 +69,7 @@ const BODY_DEPTH_MAX = VALUE_DEPTH_MAX + 3;
 const LIST_ANSWER_OVERHEAD_BYTES = 64;
 /** What onMessage did with one message. */
 const Handled = { OK: 0, MALFORMED: 1, WAIT: 2 } as const;
-const HELLO_FIELDS = new Set(['protocol', 'user', 'password', 'client', 'maxFrameBytes']);
+const HELLO_FIELDS = new Set(['protocol', 'user', 'password', 'token', 'client', 'maxFrameBytes']);
 
 export class Session implements BudgetWaiter, BudgetHolder {
   readonly ws: WebSocket;
@@ -96,11 +103,14 @@ export class Session implements BudgetWaiter, BudgetHolder {
   private goawaySent = false;
   closed = false;
   readonly remote: string;
+  /** Who the connection is logged in as and what they may do (session-auth.ts). */
+  private readonly auth: SessionAuth;
 
   constructor(ws: WebSocket, host: SessionHost, remote: string) {
     this.ws = ws;
     this.host = host;
     this.remote = remote;
+    this.auth = new SessionAuth(host.security, host.audit, remote);
     this.frames = new AnswerFrames(
       Math.min(host.frameBytesMax, host.budget.perConnectionBytesMax),
       () => {
@@ -226,6 +236,18 @@ export class Session implements BudgetWaiter, BudgetHolder {
   private dispatch(id: number, op: number, frame: Buffer, bodyStart: number, bodyEnd: number, r: Reader, reserve: number): void {
     if (op === Op.HELLO) return this.onHello(id, frame, bodyStart, bodyEnd);
     if (!this.hello) throw new AerieError(Status.NOT_AUTHENTICATED, 'send HELLO first');
+    // Authorization is decided per connection and per change of users or roles: per request it
+    // is one compare and one array read (security off: every op is allowed).
+    const auth = this.auth;
+    if (auth.changed() && !auth.regrant()) {
+      this.hello = false;
+      throw new AerieError(Status.NOT_AUTHENTICATED, 'the user was dropped: log in again');
+    }
+    if (auth.grants.opAllowed[op] !== 1) auth.authorize(op, frame, bodyStart, bodyEnd);
+    this.dispatchAllowed(id, op, frame, bodyStart, bodyEnd, r, reserve);
+  }
+
+  private dispatchAllowed(id: number, op: number, frame: Buffer, bodyStart: number, bodyEnd: number, r: Reader, reserve: number): void {
     if (op === Op.DRAINED) {
       this.drainedId = id;
       return this.maybeFinishDrain();
@@ -236,10 +258,15 @@ export class Session implements BudgetWaiter, BudgetHolder {
     if (op === Op.VERIFY) return this.onVerify(id, frame, bodyStart, bodyEnd, reserve);
     if (op === Op.FAULT) return this.onFault(id, frame, bodyStart, bodyEnd, reserve);
     if (op === Op.SNAPSHOT) return this.onSnapshot(id, frame, bodyStart, bodyEnd, reserve);
-    if (op === Op.WORKER_RESTART) return this.answerLater(id, this.host.restartWorker(readBody(frame, bodyStart, bodyEnd)), reserve);
+    if (op === Op.WORKER_RESTART) {
+      const body = readBody(frame, bodyStart, bodyEnd) as { worker?: unknown } | null;
+      return this.answerLater(id, this.host.restartWorker(body), reserve, { action: 'worker restart', target: `worker ${String(body?.worker).slice(0, 20)}` });
+    }
+    if (op === Op.TOKEN || op === Op.USER || op === Op.ROLE) return this.onSecurityOp(id, op, frame, bodyStart, bodyEnd, reserve);
     if (this.inFlight >= this.host.inFlightMax) {
       throw new AerieError(Status.QUOTA_EXCEEDED, `at most ${this.host.inFlightMax} requests in flight per connection`);
     }
+    if (op === Op.TRUNCATE && this.auth.auditing) this.auth.auditLater(id, { action: 'truncate', target: SessionAuth.scopeText(op, frame, bodyStart, bodyEnd) });
     r.pos = bodyStart;
     this.take(reserve);
     try {
@@ -265,11 +292,36 @@ export class Session implements BudgetWaiter, BudgetHolder {
       }
       this.frames.setBytesMax(Math.min(announced, this.host.budget.perConnectionBytesMax));
     }
-    // Authentication arrives with security: until then any user is accepted.
+    if (this.auth.security === null) {
+      const refusal = credentialsWithoutSecurity(body);
+      if (refusal !== null) throw refusal;
+      this.helloDone();
+      return this.respondValue(id, 0, this.host.helloBody());
+    }
+    this.auth.login(body, () => this.host.helloBody(), (code, value) => {
+      if (code === 0) this.helloDone();
+      this.respondValue(id, code, value);
+      this.scheduleFlushNow();
+    });
+  }
+
+  private helloDone(): void {
     this.hello = true;
     if (this.helloTimer !== null) clearTimeout(this.helloTimer);
     this.helloTimer = null;
-    this.respondValue(id, 0, this.host.helloBody());
+  }
+
+  /** Answers written outside a frame's handling (a login settling) go out this turn. */
+  private scheduleFlushNow(): void {
+    if (this.flushQueued || this.closed) return;
+    this.flushQueued = true;
+    this.host.scheduleFlush(this);
+  }
+
+  private onSecurityOp(id: number, op: number, frame: Buffer, bodyStart: number, bodyEnd: number, reserve: number): void {
+    if (op === Op.TOKEN) return this.respondValue(id, 0, this.auth.token());
+    const { work, audited } = this.auth.command(op, frame, bodyStart, bodyEnd);
+    this.answerLater(id, work, reserve, audited);
   }
 
   private onVerify(id: number, frame: Buffer, bodyStart: number, bodyEnd: number, reserve: number): void {
@@ -279,7 +331,7 @@ export class Session implements BudgetWaiter, BudgetHolder {
     if (ns !== null && typeof ns !== 'string') throw new AerieError(Status.PARAMETER, 'ns must be a string');
     const repair = fields.repair ?? false;
     if (typeof repair !== 'boolean') throw new AerieError(Status.PARAMETER, 'repair must be a boolean');
-    this.answerLater(id, this.host.verify(ns, repair), reserve);
+    this.answerLater(id, this.host.verify(ns, repair), reserve, repair ? { action: 'repair', target: ns } : undefined);
   }
 
   private onSnapshot(id: number, frame: Buffer, bodyStart: number, bodyEnd: number, reserve: number): void {
@@ -290,13 +342,16 @@ export class Session implements BudgetWaiter, BudgetHolder {
     if (body.id !== undefined && body.id !== null && typeof body.id !== 'string') throw new AerieError(Status.PARAMETER, 'id must be a string');
     const unknown = Object.keys(body).find((k) => k !== 'action' && k !== 'ns' && k !== 'id');
     if (unknown !== undefined) throw new AerieError(Status.PARAMETER, `unknown field '${unknown}'`);
-    this.answerLater(id, this.host.snapshot(body.action, body.ns, (body.id as string | undefined) ?? null), reserve);
+    const snapshotId = (body.id as string | undefined) ?? null;
+    const audited = body.action === 'list' ? undefined : { action: `snapshot ${body.action}`, target: snapshotId === null ? body.ns : `${body.ns}/${snapshotId}` };
+    this.answerLater(id, this.host.snapshot(body.action, body.ns, snapshotId), reserve, audited);
   }
 
-  /** Answers `id` when an admin operation of the primary settles. */
-  private answerLater(id: number, work: Promise<unknown>, reserve: number): void {
+  /** Answers `id` when an admin operation of the primary settles (and audits it, when asked). */
+  private answerLater(id: number, work: Promise<unknown>, reserve: number, audited?: PendingAudit): void {
     this.inFlight++;
     this.take(reserve);
+    if (audited !== undefined) this.auth.auditLater(id, audited);
     work.then(
       (value) => this.respondAnswer(id, 0, value, reserve),
       (err: unknown) => {
@@ -311,7 +366,13 @@ export class Session implements BudgetWaiter, BudgetHolder {
     if (body === null || typeof body !== 'object' || typeof body.kind !== 'string') {
       throw new AerieError(Status.PARAMETER, 'FAULT needs {worker, kind}');
     }
-    const worker = this.host.fault(body.worker as number, body.kind);
+    let worker;
+    try {
+      worker = this.host.fault(body.worker as number, body.kind);
+    } catch (err) {
+      this.auth.audit('fault', `worker ${String(body.worker).slice(0, 20)} ${body.kind.slice(0, 20)}`, err instanceof AerieError ? err.code : Status.SERVER_ERROR);
+      throw err;
+    }
     this.take(reserve);
     try {
       this.host.router.sendFault(this, id, worker, body.kind);
@@ -320,6 +381,8 @@ export class Session implements BudgetWaiter, BudgetHolder {
       throw err;
     }
     this.inFlight++;
+    // The worker answers and then fails: the drill is audited as sent.
+    this.auth.audit('fault', `worker ${body.worker} ${body.kind.slice(0, 20)}`, 0);
   }
 
   /** The largest answer frame this client accepts. */
@@ -475,6 +538,7 @@ export class Session implements BudgetWaiter, BudgetHolder {
 
   /** The primary's own answer to a request that reserved `reserved` bytes (a broadcast's summary, say). */
   respondAnswer(id: number, code: number, value: unknown, reserved: number): void {
+    this.auth.settled(id, code);
     this.inFlight--;
     this.release(reserved);
     this.respondValue(id, code, value);

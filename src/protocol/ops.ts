@@ -11,7 +11,8 @@
 export const PROTOCOL_VERSION = 1;
 
 export const Op = {
-  /** body {protocol, user?, password?, client?} -> {node, protocol, namespaces, workers, limits} */
+  /** body {protocol, user?, password?|token?, client?} -> {node, protocol, namespaces, workers, limits,
+   *  token?, tokenExpiresAtMs?} (the token when security is enabled: docs/security.md) */
   HELLO: 1,
   /** body {ns, set?, key|digest, bins, ttl?, gen?, exists?, genPolicy?, sendKey?} -> {gen, ttl} */
   PUT: 2,
@@ -62,6 +63,16 @@ export const Op = {
    *  answers once it is up. PARAMETER for an unknown worker; PARTITION_UNAVAILABLE if it is given
    *  up on again first; TIMEOUT if it is not up within a minute. */
   WORKER_RESTART: 18,
+  /** body nil -> {token, tokenExpiresAtMs}: a fresh session token for the connection's user, so a
+   *  client renews its token before it expires without sending the password again
+   *  (docs/security.md). SECURITY_NOT_ENABLED (52) on a node without security. */
+  TOKEN: 19,
+  /** body {action: 'create'|'drop'|'passwd'|'grant'|'revoke'|'list', user?, password?, roles?}:
+   *  users (docs/security.md). list -> {users: [{user, roles}]}; the others -> nil. */
+  USER: 20,
+  /** body {action: 'create'|'drop'|'allowlist'|'list', role?, privileges?: str[], allowlist?: str[]}:
+   *  custom roles. list -> {roles: [{role, privileges, predefined, allowlist?}]}; the others -> nil. */
+  ROLE: 21,
 } as const;
 
 /** Ops that change records: a worker failing with one in flight leaves its outcome unknown. */

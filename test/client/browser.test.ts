@@ -22,10 +22,11 @@ const { bundleClient } = require(path.join(ROOT, 'scripts', 'bundle-client.js'))
 const { createPageServer } = require(path.join(ROOT, 'examples', 'browser', 'serve.js')) as { createPageServer(o: { bundleFile: string }): Server };
 
 function nodeConfig(port: number, pageOrigin: string): NodeConfig {
-  const config = testNodeConfig(port);
-  // TODO(lead): once src/config.ts accepts service.allowedOrigins (the Origin check), allow only
-  // this page: (config.service as { allowedOrigins?: string[] }).allowedOrigins = [pageOrigin];
-  void pageOrigin;
+  const config = testNodeConfig((c) => {
+    c.service.port = port;
+  });
+  // The Origin check (docs/security.md) lets only this page's upgrades in.
+  config.service.allowedOrigins = [pageOrigin];
   return config;
 }
 

@@ -7,7 +7,9 @@ import { startNode } from '../../src/primary/node';
 import { connect, Key, type AerieError, type ClientEvents } from '../../src/client';
 import { Status } from '../../src/errors';
 
-const testConfig = testNodeConfig;
+const testConfig = (port = 0) => testNodeConfig((c) => {
+  c.service.port = port;
+});
 
 t.test('thousands of calls in one turn, a small in-flight cap', async (t) => {
   const node = await startNode(testConfig());

@@ -22,20 +22,14 @@ export type ConfigPatch = (c: NodeConfig) => void;
 const LOG_LINES_SHOWN = 60;
 let nodesStarted = 0;
 
-/** The test node's configuration (two workers, memory namespaces, warnings only) on `port`. */
-export function testNodeConfig(port = 0): NodeConfig {
-  const config = loadConfig();
-  config.service.port = port;
-  config.log.level = 'warn';
-  config.workers.count = 2;
-  for (const ns of config.namespaces) ns.storage = 'memory';
-  return config;
-}
-
-export async function startTestNode(t: Test, patch?: ConfigPatch): Promise<TestNode> {
+/**
+ * The configuration test nodes run with: a free port, 2 workers, memory namespaces, the log in a
+ * file of its own (AERIE_TEST_LOG=1: on stdout), then `patch`.
+ */
+export function testNodeConfig(patch?: ConfigPatch): NodeConfig {
   const config = loadConfig();
   config.service.port = 0;
-  // The node's log goes to a file, shown only when the test fails (AERIE_TEST_LOG=1: to stdout).
+  // The node's log goes to a file, shown only when the test fails (startTestNode).
   const logFile = process.env.AERIE_TEST_LOG === '1' ? null : path.join(tmpdir(), `aerie-test-${process.pid}-${++nodesStarted}.log`);
   config.log.level = 'info';
   config.log.file = logFile;
@@ -47,6 +41,12 @@ export async function startTestNode(t: Test, patch?: ConfigPatch): Promise<TestN
   // hang detection set their own timeout.
   config.supervisor.heartbeatTimeoutMs = 5000;
   patch?.(config);
+  return config;
+}
+
+export async function startTestNode(t: Test, patch?: ConfigPatch): Promise<TestNode> {
+  const config = testNodeConfig(patch);
+  const logFile = config.log.file;
   const node = await startNode(config);
   const client = await connect({ hosts: `127.0.0.1:${node.address.port}`, timeoutMs: 10_000 });
   t.teardown(async () => {

@@ -1,0 +1,171 @@
+// A node's security with users on: the users store, the token signer and the login throttle,
+// and the one thing a session asks of them: log this HELLO in, and say what its user may do.
+
+import { mkdirSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import type { SecurityConfig } from '../config';
+import * as C from '../constants';
+import { AerieError, Status, statusName } from '../errors';
+import { compileGrants, type Grants } from './grants';
+import { addressOf, LoginThrottle } from './login-throttle';
+import { addressAllowed } from './allowlist';
+import { checkPassword, hashPassword, UNMATCHABLE_HASH, verifyPassword } from './password-hash';
+import { loadTokenSecret, TokenSigner } from './tokens';
+import { USERS_FILE, UsersStore } from './users-store';
+
+/** The first user, made at the first start: it can manage users, data and the node. */
+export const ADMIN_USER = 'admin';
+export const ADMIN_ROLES: readonly string[] = ['user-admin', 'sys-admin', 'data-admin'];
+/** The environment variable that carries the first admin's password. */
+export const ADMIN_PASSWORD_ENV = 'AERIE_ADMIN_PASSWORD';
+
+export interface SecurityLog {
+  info(message: string): void;
+  error(message: string): void;
+}
+
+/** HELLO's credential fields. */
+export interface Credentials {
+  user?: unknown;
+  password?: unknown;
+  token?: unknown;
+}
+
+export interface LoggedIn {
+  user: string;
+  grants: Grants;
+  /** The store's change count the grants were computed at. */
+  grantsChanges: number;
+  token: string;
+  tokenExpiresAtMs: number;
+}
+
+export class NodeSecurity {
+  readonly throttle = new LoginThrottle();
+  /** Logins that succeeded, by password and by token, for INFO. */
+  loginsByPassword = 0;
+  loginsByToken = 0;
+
+  private constructor(
+    readonly store: UsersStore,
+    private readonly signer: TokenSigner,
+    private readonly tokenTtlMs: number,
+    private readonly log: SecurityLog,
+  ) {}
+
+  /** Opens the store under security.dataDir, making the first admin on the first start. */
+  static async open(config: SecurityConfig, log: SecurityLog, env: NodeJS.ProcessEnv = process.env): Promise<NodeSecurity> {
+    mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+    const store = new UsersStore(path.join(config.dataDir, USERS_FILE));
+    if (!store.load()) {
+      const password = checkPassword(firstAdminPassword(config, env));
+      const hash = await hashPassword(password);
+      await store.mutate((draft) => {
+        draft.users.set(ADMIN_USER, { user: ADMIN_USER, hash, roles: [...ADMIN_ROLES], credentialEpoch: 0 });
+      });
+      log.info(`security: first start, user '${ADMIN_USER}' created with roles ${ADMIN_ROLES.join(', ')} in ${store.file}`);
+    }
+    const signer = new TokenSigner(await loadTokenSecret(config.dataDir));
+    return new NodeSecurity(store, signer, config.tokenTtlMs, log);
+  }
+
+  /** Bumped after every committed change of users or roles: sessions re-check their grants then. */
+  get changes(): Int32Array {
+    return this.store.changes;
+  }
+
+  /**
+   * Logs a HELLO in, by password or by token. NOT_AUTHENTICATED without credentials; INVALID_USER
+   * for an unknown user; INVALID_CREDENTIAL for a wrong password or a bad token; EXPIRED_SESSION
+   * for an expired one. Every failure slows the address's next login (login-throttle.ts).
+   */
+  async login(credentials: Credentials, remote: string): Promise<LoggedIn> {
+    const { user, password, token } = credentials;
+    if (password === undefined && token === undefined) {
+      throw new AerieError(Status.NOT_AUTHENTICATED, 'this node has security enabled: HELLO needs user and password, or a token');
+    }
+    if (password !== undefined && token !== undefined) throw new AerieError(Status.PARAMETER, 'HELLO takes a password or a token, not both');
+    if (user !== undefined && typeof user !== 'string') throw new AerieError(Status.PARAMETER, 'user must be a string');
+    const address = addressOf(remote);
+    await this.throttle.admit(address);
+    try {
+      const name = token !== undefined ? this.checkToken(token, user) : await this.checkPassword(user, password);
+      this.checkAddress(name, address);
+      this.throttle.succeeded(address);
+      if (token !== undefined) this.loginsByToken++;
+      else this.loginsByPassword++;
+      return { user: name, grants: this.grantsOf(name)!, grantsChanges: this.changes[0], ...this.issueToken(name) };
+    } catch (err) {
+      if (err instanceof AerieError && err.code !== Status.QUOTA_EXCEEDED && err.code !== Status.PARAMETER) {
+        const state = this.throttle.failed(address);
+        // The user name is the client's text: quoted and cut, so it cannot forge log lines. Never the password or token.
+        const who = typeof user === 'string' ? JSON.stringify(user.slice(0, C.USER_NAME_BYTES_MAX)) : '(by token)';
+        this.log.error(`security: login failed for user ${who} from ${address}: ${statusName(err.code)} (${state.failures} in a row; its next login waits ${state.delayMs} ms)`);
+      }
+      throw err;
+    }
+  }
+
+  /** What `user` may do now; null when the user no longer exists. */
+  grantsOf(user: string): Grants | null {
+    const entry = this.store.user(user);
+    return entry === undefined ? null : compileGrants(entry.roles, this.store.customRoles);
+  }
+
+  issueToken(user: string): { token: string; tokenExpiresAtMs: number } {
+    const entry = this.store.user(user);
+    if (entry === undefined) throw new AerieError(Status.INVALID_USER, 'the user no longer exists');
+    const tokenExpiresAtMs = Date.now() + this.tokenTtlMs;
+    return { token: this.signer.issue({ user, credentialEpoch: entry.credentialEpoch, expiresAtMs: tokenExpiresAtMs }), tokenExpiresAtMs };
+  }
+
+  info(): Record<string, number | boolean> {
+    return { enabled: true, users: this.store.userCount, loginsByPassword: this.loginsByPassword, loginsByToken: this.loginsByToken, loginFailures: this.throttle.failuresTotal, throttledAddresses: this.throttle.addressCount, loginDelayMsMax: this.throttle.delayMsMax() };
+  }
+
+  private async checkPassword(user: unknown, password: unknown): Promise<string> {
+    if (typeof user !== 'string') throw new AerieError(Status.NOT_AUTHENTICATED, 'HELLO needs a user with its password');
+    if (typeof password !== 'string') throw new AerieError(Status.PARAMETER, 'password must be a string');
+    if (Buffer.byteLength(password) > C.PASSWORD_BYTES_MAX) throw new AerieError(Status.INVALID_CREDENTIAL, 'wrong password');
+    const entry = this.store.user(user);
+    // An unknown user costs a hash too, so the answer's timing does not tell which part was wrong.
+    const matches = await verifyPassword(password, entry?.hash ?? UNMATCHABLE_HASH);
+    if (entry === undefined) throw new AerieError(Status.INVALID_USER, 'no such user');
+    if (!matches) throw new AerieError(Status.INVALID_CREDENTIAL, 'wrong password');
+    return user;
+  }
+
+  /** NOT_WHITELISTED when the user's roles have allow-lists and none lists `address`. */
+  private checkAddress(user: string, address: string): void {
+    const lists: (readonly string[])[] = [];
+    for (const role of this.store.user(user)?.roles ?? []) {
+      const list = this.store.allowlistOf(role);
+      if (list !== undefined) lists.push(list);
+    }
+    if (!addressAllowed(address, lists)) throw new AerieError(Status.NOT_WHITELISTED, 'this address is not in the allow-lists of the user\'s roles');
+  }
+
+  private checkToken(token: unknown, user: unknown): string {
+    const claims = this.signer.verify(token, Date.now());
+    if (user !== undefined && user !== claims.user) throw new AerieError(Status.INVALID_CREDENTIAL, 'the token is for another user');
+    const entry = this.store.user(claims.user);
+    if (entry === undefined) throw new AerieError(Status.INVALID_USER, 'the token\'s user no longer exists');
+    if (entry.credentialEpoch !== claims.credentialEpoch) throw new AerieError(Status.INVALID_CREDENTIAL, 'the password changed since the token was issued');
+    return claims.user;
+  }
+}
+
+/** AERIE_ADMIN_PASSWORD, else the file security.adminPasswordFile names; never a default. */
+function firstAdminPassword(config: SecurityConfig, env: NodeJS.ProcessEnv): string {
+  const fromEnv = env[ADMIN_PASSWORD_ENV];
+  if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
+  if (config.adminPasswordFile !== null) {
+    try {
+      return readFileSync(config.adminPasswordFile, 'utf8').replace(/\r?\n$/, '');
+    } catch (err) {
+      throw new AerieError(Status.PARAMETER, `config: security.adminPasswordFile: cannot read ${config.adminPasswordFile}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+    }
+  }
+  throw new AerieError(Status.PARAMETER, `security is enabled and ${config.dataDir} holds no users yet: set ${ADMIN_PASSWORD_ENV} or security.adminPasswordFile `
+    + `for the first admin's password (there is no default password)`);
+}
