@@ -6,9 +6,9 @@ import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 import type { NodeConfig } from '../config';
 import { descriptorBudget, descriptorReserve, openDescriptors, raiseDescriptorLimit, type DescriptorBudget } from './descriptors';
-import { CloseCode, Session, type SessionHost } from './session';
+import { CloseCode, Session, type SessionHost } from '../endpoint/session';
 import type { ClientConnections } from './session-host';
-import { SocketGuard } from './socket-guard';
+import { SocketGuard } from '../endpoint/socket-guard';
 
 /** HTTP status for a plain HTTP request: the node speaks WebSocket only. */
 const HTTP_UPGRADE_REQUIRED = 426;

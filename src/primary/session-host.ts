@@ -1,14 +1,14 @@
-// What every session asks of the node (src/primary/session.ts, SessionHost): HELLO's body, INFO,
+// What every session asks of the node (src/endpoint/session.ts, SessionHost): HELLO's body, INFO,
 // the admin requests (VERIFY, SNAPSHOT, WORKER_RESTART, FAULT), and one flush per turn.
 
 import * as C from '../constants';
 import type { NodeConfig } from '../config';
 import { AerieError, Status } from '../errors';
 import { PROTOCOL_VERSION } from '../protocol/ops';
-import type { AnswerBudget } from './answer-budget';
+import type { AnswerBudget } from '../endpoint/answer-budget';
 import type { CompactionScheduler } from './compaction-scheduler';
 import type { Router } from './router';
-import type { Session, SessionHost } from './session';
+import type { Session, SessionHost } from '../endpoint/session';
 import type { SnapshotManager } from './snapshots';
 import type { Supervisor } from './supervisor';
 import type { Verifier } from './verify-repair';
@@ -82,7 +82,9 @@ export function buildSessionHost(parts: SessionHostParts): SessionHost {
       const worker = workerToRestart(body, parts.workers.length);
       return worker === null ? Promise.reject(new AerieError(Status.PARAMETER, `WORKER_RESTART needs {worker: 0..${parts.workers.length - 1}}`)) : parts.supervisor.restartNow(worker);
     },
-    fault: (worker, _kind) => faultTarget(config, parts.workers, worker),
+    fault: (worker, _kind) => {
+      faultTarget(config, parts.workers, worker);
+    },
   };
 }
 

@@ -14,7 +14,6 @@ import { Reader } from '../protocol/reader';
 import type { Writer } from '../protocol/writer';
 import { ANSWER_HEADER_BYTES_MAX, AnswerFrames } from './answer-frames';
 import type { AnswerBudget, BudgetHolder, BudgetWaiter } from './answer-budget';
-import type { Router } from './router';
 import { sendBinary } from './ws-frame';
 
 /** WebSocket close codes the node uses (docs/protocol.md). */
@@ -26,8 +25,33 @@ export const CloseCode = {
   TRY_AGAIN_LATER: 1013,
 } as const;
 
+/**
+ * What the router needs of whoever asked: a client's session, or the requests a worker endpoint
+ * forwards to the primary (src/primary/forwarded.ts), answered through the same calls.
+ */
+export interface Answerer {
+  readonly closed: boolean;
+  /** What the request being routed reserved: the router keeps it with the request and hands it back. */
+  routeReserve: number;
+  /** The largest answer frame the asking client accepts. */
+  readonly answerFrameBytesMax: number;
+  respondRaw(id: number, code: number, bytes: Uint8Array, start: number, end: number, reserved: number): void;
+  respondBatch(id: number, elements: Buffer[], reserved: number): void;
+  respondScan(id: number, bytes: Uint8Array | null, start: number, end: number, cursor: Buffer | null, reserved: number): void;
+  respondAnswer(id: number, code: number, value: unknown, reserved: number): void;
+  close(code: number, reason: string): void;
+}
+
+/** Where a session's keyed requests go: the primary's router, or a worker endpoint's (src/worker/endpoint-router.ts). */
+export interface SessionRouter {
+  route(session: Session, id: number, op: number, frame: Uint8Array, bodyStart: number, bodyEnd: number, r: Reader): void;
+  /** FAULT {worker, kind}: the worker answers, then fails as asked. */
+  sendFault(session: Session, id: number, worker: number, kind: string): void;
+  forget(session: Session): void;
+}
+
 export interface SessionHost {
-  router: Router;
+  router: SessionRouter;
   inFlightMax: number;
   /** Answer bytes reserved per connection and node-wide. */
   budget: AnswerBudget;
@@ -38,14 +62,15 @@ export interface SessionHost {
   helloBody(): unknown;
   /** Runs the verify job over one namespace (or all) and resolves with its report. */
   verify(ns: string | null, repair: boolean): Promise<unknown>;
+  /** INFO's body: built at once on the primary, asked of the primary from a worker endpoint. */
   infoBody(): unknown;
   /** Called when a session has output to send this turn. */
   scheduleFlush(s: Session): void;
   closed(s: Session): void;
   /** True while the node drains for shutdown: new requests are refused. */
   draining(): boolean;
-  /** The worker a FAULT request targets; throws FAIL_FORBIDDEN when fault injection is off. */
-  fault(worker: number, kind: string): import('./worker-handle').WorkerHandle;
+  /** Checks a FAULT request's target; throws FAIL_FORBIDDEN when fault injection is off. */
+  fault(worker: number, kind: string): void;
   /** SNAPSHOT: create, list, restore or delete a namespace's snapshots. */
   snapshot(action: string, ns: string, id: string | null): Promise<unknown>;
   /** WORKER_RESTART {worker}: restarts a worker (even one given up on); resolves once it is up. */
@@ -63,7 +88,7 @@ const LIST_ANSWER_OVERHEAD_BYTES = 64;
 const Handled = { OK: 0, MALFORMED: 1, WAIT: 2 } as const;
 const HELLO_FIELDS = new Set(['protocol', 'user', 'password', 'client', 'maxFrameBytes']);
 
-export class Session implements BudgetWaiter, BudgetHolder {
+export class Session implements BudgetWaiter, BudgetHolder, Answerer {
   readonly ws: WebSocket;
   private readonly host: SessionHost;
   /** Answers being built, in frames of at most the client's limit (HELLO maxFrameBytes, else the node's frameBytesMax). */
@@ -230,7 +255,7 @@ export class Session implements BudgetWaiter, BudgetHolder {
     }
     if (this.host.draining()) throw new AerieError(Status.PARTITION_UNAVAILABLE, 'the node is shutting down');
     if (op === Op.PING) return this.respondValue(id, 0, null);
-    if (op === Op.INFO) return this.respondValue(id, 0, this.host.infoBody());
+    if (op === Op.INFO) return this.onInfo(id, reserve);
     if (op === Op.VERIFY) return this.onVerify(id, frame, bodyStart, bodyEnd, reserve);
     if (op === Op.FAULT) return this.onFault(id, frame, bodyStart, bodyEnd, reserve);
     if (op === Op.SNAPSHOT) return this.onSnapshot(id, frame, bodyStart, bodyEnd, reserve);
@@ -268,6 +293,12 @@ export class Session implements BudgetWaiter, BudgetHolder {
     if (this.helloTimer !== null) clearTimeout(this.helloTimer);
     this.helloTimer = null;
     this.respondValue(id, 0, this.host.helloBody());
+  }
+
+  private onInfo(id: number, reserve: number): void {
+    const info = this.host.infoBody();
+    if (info instanceof Promise) return this.answerLater(id, info, reserve);
+    this.respondValue(id, 0, info);
   }
 
   private onVerify(id: number, frame: Buffer, bodyStart: number, bodyEnd: number, reserve: number): void {
@@ -309,7 +340,8 @@ export class Session implements BudgetWaiter, BudgetHolder {
     if (body === null || typeof body !== 'object' || typeof body.kind !== 'string') {
       throw new AerieError(Status.PARAMETER, 'FAULT needs {worker, kind}');
     }
-    const worker = this.host.fault(body.worker as number, body.kind);
+    const worker = body.worker as number;
+    this.host.fault(worker, body.kind);
     this.take(reserve);
     try {
       this.host.router.sendFault(this, id, worker, body.kind);
