@@ -73,6 +73,12 @@ export interface NodeConfig {
      * memory under its seqlock, skipping the round trip through the rings (src/primary/direct-reads.ts).
      */
     directReads: boolean;
+    /**
+     * Where each worker thread's own WebSocket endpoint listens (docs/protocol.md, Worker
+     * endpoints): 'next' puts worker i on port + 1 + i (every one ephemeral when port is 0), 0
+     * makes every one ephemeral, a list names each worker's port (0: ephemeral).
+     */
+    workerPorts: 'next' | 0 | number[];
   };
   workers: {
     /** 0 = one per available core, at least 2. */
@@ -223,7 +229,7 @@ export function parseConfig(raw: unknown): NodeConfig {
   const top = raw as Record<string, unknown>;
   onlyKeys(top, ['service', 'workers', 'supervisor', 'namespaces', 'log'], '(top)');
   const s = section(top, 'service');
-  onlyKeys(s, ['host', 'port', 'frameBytesMax', 'connectionsMax', 'handshakeTimeoutMs', 'helloTimeoutMs', 'inFlightPerConnectionMax', 'sendBufferBytesMax', 'answerBytesMax', 'directReads'], 'service');
+  onlyKeys(s, ['host', 'port', 'frameBytesMax', 'connectionsMax', 'handshakeTimeoutMs', 'helloTimeoutMs', 'inFlightPerConnectionMax', 'sendBufferBytesMax', 'answerBytesMax', 'directReads', 'workerPorts'], 'service');
   const directReads = s.directReads ?? true;
   if (typeof directReads !== 'boolean') fail('service.directReads', 'must be true or false');
   const host = s.host ?? '127.0.0.1';
@@ -273,7 +279,7 @@ export function parseConfig(raw: unknown): NodeConfig {
   const config: NodeConfig = {
     service: {
       host,
-      port: int(s, 'port', 'service', 3000, 0, 65535),
+      port: int(s, 'port', 'service', 3000, 0, C.PORT_MAX),
       frameBytesMax,
       connectionsMax: int(s, 'connectionsMax', 'service', C.CONNECTIONS_MAX_DEFAULT, 1, 1_000_000),
       handshakeTimeoutMs: int(s, 'handshakeTimeoutMs', 'service', C.HANDSHAKE_TIMEOUT_MS_DEFAULT, 100, 600_000),
@@ -282,6 +288,7 @@ export function parseConfig(raw: unknown): NodeConfig {
       sendBufferBytesMax,
       answerBytesMax,
       directReads,
+      workerPorts: workerPortsFrom(s.workerPorts),
     },
     workers: { count: int(w, 'count', 'workers', 0, 0, C.WORKERS_MAX), heapMbMax: int(w, 'heapMbMax', 'workers', 1024, 64, 65536), replicationChannelBytes },
     supervisor: {
@@ -301,7 +308,42 @@ export function parseConfig(raw: unknown): NodeConfig {
     log: { level: level as NodeConfig['log']['level'] },
   };
   checkMemoryShares(config);
+  checkWorkerPorts(config);
   return config;
+}
+
+function workerPortsFrom(raw: unknown): 'next' | 0 | number[] {
+  const where = 'service.workerPorts';
+  if (raw === undefined || raw === 'next') return 'next';
+  if (raw === 0) return 0;
+  if (!Array.isArray(raw)) fail(where, `must be "next", 0 (ephemeral) or a list of ports, one per worker`);
+  for (const port of raw) {
+    if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > C.PORT_MAX) fail(where, `every port must be an integer in 0..${C.PORT_MAX}`);
+  }
+  return raw as number[];
+}
+
+/** Worker endpoints need a port each, none shared with another endpoint (the primary's included). */
+function checkWorkerPorts(config: NodeConfig): void {
+  const where = 'service.workerPorts';
+  const ports = config.service.workerPorts;
+  const workers = workerCount(config);
+  if (Array.isArray(ports)) {
+    if (config.workers.count === 0) fail(where, 'a list of ports needs workers.count set: one port per worker');
+    if (ports.length !== workers) fail(where, `must list ${workers} ports, one per worker (workers.count)`);
+  }
+  const fixed = Array.from({ length: workers }, (_, i) => workerPort(config, i)).filter((p) => p !== 0);
+  if (config.service.port !== 0) fixed.push(config.service.port);
+  if (new Set(fixed).size !== fixed.length) fail(where, 'two endpoints share a port (service.port counts too)');
+  if (fixed.some((p) => p > C.PORT_MAX)) fail(where, `"next" runs past port ${C.PORT_MAX}: lower service.port or list the ports`);
+}
+
+/** The port worker `workerIndex`'s endpoint listens on (0: any free one, reported once bound). */
+export function workerPort(config: NodeConfig, workerIndex: number): number {
+  const ports = config.service.workerPorts;
+  if (ports === 0) return 0;
+  if (ports === 'next') return config.service.port === 0 ? 0 : config.service.port + 1 + workerIndex;
+  return ports[workerIndex];
 }
 
 /**

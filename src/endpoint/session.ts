@@ -60,6 +60,8 @@ export interface SessionHost {
   /** A session that has not sent HELLO this long after opening is closed. */
   helloTimeoutMs: number;
   helloBody(): unknown;
+  /** The partition map's version now (shared memory): a change is pushed on the next answer frame. */
+  mapVersion(): number;
   /** Runs the verify job over one namespace (or all) and resolves with its report. */
   verify(ns: string | null, repair: boolean): Promise<unknown>;
   /** INFO's body: built at once on the primary, asked of the primary from a worker endpoint. */
@@ -95,6 +97,8 @@ export class Session implements BudgetWaiter, BudgetHolder, Answerer {
   private readonly frames: AnswerFrames;
   private flushQueued = false;
   private hello = false;
+  /** The map version this client was last told of (in HELLO or a push). */
+  private mapVersionTold = 0;
   private helloTimer: NodeJS.Timeout | null;
   inFlight = 0;
   /** Answer bytes reserved for requests in flight, each at its bound. */
@@ -292,6 +296,7 @@ export class Session implements BudgetWaiter, BudgetHolder, Answerer {
     this.hello = true;
     if (this.helloTimer !== null) clearTimeout(this.helloTimer);
     this.helloTimer = null;
+    this.mapVersionTold = this.host.mapVersion();
     this.respondValue(id, 0, this.host.helloBody());
   }
 
@@ -529,7 +534,21 @@ export class Session implements BudgetWaiter, BudgetHolder, Answerer {
   flush(): void {
     this.flushQueued = false;
     if (!this.frames.isOpen || this.closed) return;
+    this.tellMapChange();
     this.sendFrame();
+  }
+
+  /**
+   * The first frame after the partition map changed carries a push saying so (docs/protocol.md,
+   * The partition map): one load of a shared word per frame, and a routing client learns its map
+   * is stale with the answer it was waiting for anyway.
+   */
+  private tellMapChange(): void {
+    if (!this.hello) return;
+    const version = this.host.mapVersion();
+    if (version === this.mapVersionTold) return;
+    this.mapVersionTold = version;
+    this.frames.writeValue(PUSH_ID, 0, { event: 'map', version });
   }
 
   /** Sends the open frame now, with its message count patched in. */

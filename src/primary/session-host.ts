@@ -1,10 +1,10 @@
 // What every session asks of the node (src/endpoint/session.ts, SessionHost): HELLO's body, INFO,
 // the admin requests (VERIFY, SNAPSHOT, WORKER_RESTART, FAULT), and one flush per turn.
 
-import * as C from '../constants';
 import type { NodeConfig } from '../config';
 import { AerieError, Status } from '../errors';
-import { PROTOCOL_VERSION } from '../protocol/ops';
+import type { PartitionMap } from '../partition/map';
+import { helloBody } from '../endpoint/hello';
 import type { AnswerBudget } from '../endpoint/answer-budget';
 import type { CompactionScheduler } from './compaction-scheduler';
 import type { Router } from './router';
@@ -25,6 +25,7 @@ export interface ClientConnections {
 export interface SessionHostParts {
   config: NodeConfig;
   version: string;
+  map: PartitionMap;
   router: Router;
   budget: AnswerBudget;
   workers: WorkerHandle[];
@@ -65,7 +66,8 @@ export function buildSessionHost(parts: SessionHostParts): SessionHost {
     budget,
     frameBytesMax: config.service.frameBytesMax,
     helloTimeoutMs: config.service.helloTimeoutMs,
-    helloBody: () => helloBody(config, parts.version, parts.workers.length),
+    helloBody: () => helloBody(config, parts.version, parts.map),
+    mapVersion: () => parts.map.version >>> 0,
     infoBody: oncePerTurn(parts.info),
     // A repair reads the log while compaction could rewrite it: they take turns.
     verify: (ns, repair) => (repair ? compaction.exclusive(() => verifier.run(ns, true)) : verifier.run(ns, false)),
@@ -84,24 +86,6 @@ export function buildSessionHost(parts: SessionHostParts): SessionHost {
     },
     fault: (worker, _kind) => {
       faultTarget(config, parts.workers, worker);
-    },
-  };
-}
-
-function helloBody(config: NodeConfig, version: string, workerCount: number): unknown {
-  return {
-    node: 'aerie',
-    version,
-    protocol: PROTOCOL_VERSION,
-    workers: workerCount,
-    namespaces: config.namespaces.map((ns) => ns.name),
-    limits: {
-      frameBytesMax: config.service.frameBytesMax,
-      requestsPerFrameMax: C.REQUESTS_PER_FRAME_MAX,
-      inFlightPerConnectionMax: config.service.inFlightPerConnectionMax,
-      batchKeysMax: C.BATCH_KEYS_MAX,
-      scanPageRecordsMax: C.SCAN_PAGE_RECORDS_MAX,
-      recordBytesMax: Math.max(...config.namespaces.map((ns) => ns.recordBytesMax)),
     },
   };
 }
