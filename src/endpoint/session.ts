@@ -15,6 +15,7 @@ import type { Writer } from '../protocol/writer';
 import { ANSWER_HEADER_BYTES_MAX, AnswerFrames } from './answer-frames';
 import type { AnswerBudget, BudgetHolder, BudgetWaiter } from './answer-budget';
 import { sendBinary } from './ws-frame';
+import { batchBodyBytes, scanBodyBytes, writeBatchBody, writeScanBody } from './answer-bodies';
 
 /** WebSocket close codes the node uses (docs/protocol.md). */
 export const CloseCode = {
@@ -84,8 +85,6 @@ const reader = new Reader(new Uint8Array(0));
 const bodyReader = new Reader(new Uint8Array(0));
 /** A body map holds bins or ops, which hold values up to VALUE_DEPTH_MAX deep. */
 const BODY_DEPTH_MAX = VALUE_DEPTH_MAX + 3;
-/** Bytes a batch or scan answer adds around its records: map and array headers, keys, cursor. */
-const LIST_ANSWER_OVERHEAD_BYTES = 64;
 /** What onMessage did with one message. */
 const Handled = { OK: 0, MALFORMED: 1, WAIT: 2 } as const;
 const HELLO_FIELDS = new Set(['protocol', 'user', 'password', 'client', 'maxFrameBytes']);
@@ -479,30 +478,18 @@ export class Session implements BudgetWaiter, BudgetHolder, Answerer {
 
   /** A batch's answer; every element is one complete msgpack value. */
   respondBatch(id: number, elements: Buffer[], reserved: number): void {
-    let bodyBytes = LIST_ANSWER_OVERHEAD_BYTES;
-    for (const e of elements) bodyBytes += e.length;
-    const w = this.answerWriter(id, 0, bodyBytes, reserved);
+    const w = this.answerWriter(id, 0, batchBodyBytes(elements), reserved);
     if (w !== null) {
-      w.writeMapHeader(1);
-      w.writeString('records');
-      w.writeArrayHeader(elements.length);
-      for (const e of elements) w.writeRaw(e, 0, e.length);
+      writeBatchBody(w, elements);
       this.frames.counted();
     }
     if (this.drainedId >= 0) this.maybeFinishDrain();
   }
 
   respondScan(id: number, bytes: Uint8Array | null, start: number, end: number, cursor: Buffer | null, reserved: number): void {
-    const bodyBytes = LIST_ANSWER_OVERHEAD_BYTES + (bytes === null ? 0 : end - start) + (cursor === null ? 0 : cursor.length);
-    const w = this.answerWriter(id, 0, bodyBytes, reserved);
+    const w = this.answerWriter(id, 0, scanBodyBytes(bytes, start, end, cursor), reserved);
     if (w !== null) {
-      w.writeMapHeader(2);
-      w.writeString('records');
-      if (bytes === null) w.writeArrayHeader(0);
-      else w.writeRaw(bytes, start, end);
-      w.writeString('cursor');
-      if (cursor === null) w.writeNil();
-      else w.writeBin(cursor);
+      writeScanBody(w, bytes, start, end, cursor);
       this.frames.counted();
     }
     if (this.drainedId >= 0) this.maybeFinishDrain();

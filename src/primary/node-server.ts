@@ -9,6 +9,7 @@ import { descriptorBudget, descriptorReserve, openDescriptors, raiseDescriptorLi
 import { CloseCode, Session, type SessionHost } from '../endpoint/session';
 import type { ClientConnections } from './session-host';
 import { SocketGuard } from '../endpoint/socket-guard';
+import { FRONT_ENDPOINT, type ConnectionCounts } from '../endpoint/connection-counts';
 
 /** HTTP status for a plain HTTP request: the node speaks WebSocket only. */
 const HTTP_UPGRADE_REQUIRED = 426;
@@ -30,7 +31,7 @@ export interface NodeLog {
  * Sockets are capped from their first byte, by the descriptors left once everything else that
  * needs one is counted (src/primary/descriptors.ts).
  */
-export function buildSocketServer(config: NodeConfig, workerCount: number, log: NodeLog): SocketServer {
+export function buildSocketServer(config: NodeConfig, workerCount: number, log: NodeLog, shared: ConnectionCounts): SocketServer {
   const http = createServer((_req, res) => {
     res.writeHead(HTTP_UPGRADE_REQUIRED, { 'content-type': 'text/plain' }).end('Aerie speaks WebSocket only\n');
   });
@@ -40,7 +41,9 @@ export function buildSocketServer(config: NodeConfig, workerCount: number, log: 
   else if (descriptors.socketsMax < connectionsMax) {
     log.error(`descriptors: limit ${descriptors.limit} (hard ${descriptors.hardLimit}), ${descriptors.openAtStart} open, ${descriptors.reserve} reserved: at most ${descriptors.socketsMax} client sockets, below service.connectionsMax ${connectionsMax} (raise ulimit -n)`);
   } else log.info(`descriptors: limit ${descriptors.limit}, ${descriptors.openAtStart} open, ${descriptors.reserve} reserved: up to ${descriptors.socketsMax} client sockets (service.connectionsMax)`);
-  const socketGuard = new SocketGuard(http, descriptors.socketsMax, config.service.handshakeTimeoutMs);
+  // The cap holds across every endpoint: worker endpoints count in the same shared words.
+  shared.setSocketsMax(descriptors.socketsMax);
+  const socketGuard = new SocketGuard(http, descriptors.socketsMax, config.service.handshakeTimeoutMs, { counts: shared, endpoint: FRONT_ENDPOINT });
   return { http, socketGuard, descriptors };
 }
 
@@ -54,7 +57,7 @@ export function acceptSessions(server: SocketServer, host: SessionHost, config: 
   });
   wss.on('connection', (ws, req) => {
     server.socketGuard.upgraded(req.socket);
-    if (clients.sessions.size >= config.service.connectionsMax || clients.draining) {
+    if (clients.draining || !clients.shared.tryOpenSession(FRONT_ENDPOINT, config.service.connectionsMax)) {
       ws.close(CloseCode.TRY_AGAIN_LATER, clients.draining ? 'shutting down' : 'too many connections');
       return;
     }

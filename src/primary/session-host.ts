@@ -9,6 +9,8 @@ import type { AnswerBudget } from '../endpoint/answer-budget';
 import type { CompactionScheduler } from './compaction-scheduler';
 import type { Router } from './router';
 import type { Session, SessionHost } from '../endpoint/session';
+import type { FlushQueue } from '../endpoint/flush-queue';
+import { FRONT_ENDPOINT, type ConnectionCounts } from '../endpoint/connection-counts';
 import type { SnapshotManager } from './snapshots';
 import type { Supervisor } from './supervisor';
 import type { Verifier } from './verify-repair';
@@ -18,6 +20,8 @@ import type { WorkerHandle } from './worker-handle';
 export interface ClientConnections {
   readonly sessions: Set<Session>;
   readonly counts: { open: number; opened: number; closed: number };
+  /** Sockets and sessions of every endpoint of the node (the front's and each worker's). */
+  readonly shared: ConnectionCounts;
   /** Set once shutdown begins: new connections and requests are refused. */
   draining: boolean;
 }
@@ -38,26 +42,6 @@ export interface SessionHostParts {
   info(): Record<string, unknown>;
 }
 
-/** Sessions with output this turn, each flushed once after the turn's messages are handled. */
-export class FlushQueue {
-  private readonly pending: Session[] = [];
-  private scheduled = false;
-
-  schedule(session: Session): void {
-    this.pending.push(session);
-    if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(() => this.flushAll());
-    }
-  }
-
-  flushAll(): void {
-    this.scheduled = false;
-    for (const s of this.pending) s.flush();
-    this.pending.length = 0;
-  }
-}
-
 export function buildSessionHost(parts: SessionHostParts): SessionHost {
   const { config, router, budget, compaction, verifier, clients } = parts;
   return {
@@ -74,6 +58,7 @@ export function buildSessionHost(parts: SessionHostParts): SessionHost {
     scheduleFlush: (s) => parts.flushes.schedule(s),
     closed: (s) => {
       if (clients.sessions.delete(s)) {
+        clients.shared.closeSession(FRONT_ENDPOINT);
         clients.counts.open--;
         clients.counts.closed++;
       }
