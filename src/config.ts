@@ -74,9 +74,9 @@ export interface NodeConfig {
      */
     directReads: boolean;
     /**
-     * Where each worker thread's own WebSocket endpoint listens (docs/protocol.md, Worker
-     * endpoints): 'next' puts worker i on port + 1 + i (every one ephemeral when port is 0), 0
-     * makes every one ephemeral, a list names each worker's port (0: ephemeral).
+     * Where each worker thread's own WebSocket endpoint listens (docs/protocol.md §13): 'next'
+     * puts worker i on port + 1 + i (every one ephemeral when port is 0), 0 makes every one
+     * ephemeral, a list names each worker's port (0: ephemeral).
      */
     workerPorts: 'next' | 0 | number[];
   };

@@ -49,7 +49,7 @@ export const HELLO_TIMEOUT_MS_DEFAULT = 5000;
 /** The highest TCP port (service.port, service.workerPorts). */
 export const PORT_MAX = 65535;
 
-// ---- worker endpoints (src/worker/endpoint.ts, docs/protocol.md "Worker endpoints") ----
+// ---- worker endpoints (src/worker/endpoint.ts, docs/protocol.md §13) ----
 /**
  * A respawned worker listens on its predecessor's port again; the kernel may still hold it for a
  * moment after the thread's sockets closed, so binding is retried this often, this far apart.

@@ -1,4 +1,4 @@
-// The primary's side of worker endpoints (docs/protocol.md, Worker endpoints): requests a worker's
+// The primary's side of worker endpoints (docs/protocol.md §13): requests a worker's
 // endpoint forwards are routed here as if a session of the front had sent them, and their answers
 // go back to that worker, which writes them to the client's socket. Each forwarding connection is
 // an Answerer of its own, so the router's table, holds, quarantine and failure answers work on

@@ -23,6 +23,7 @@ import { FlushQueue } from '../endpoint/flush-queue';
 import { workerEndpoint } from '../endpoint/connection-counts';
 import type { SessionHost } from '../endpoint/session';
 import { ForwardedRequests } from './forwarded';
+import { WorkerStat } from '../shm/stats';
 import { AerieError, Status } from '../errors';
 import { acceptSessions, buildSocketServer, listen, type NodeLog, type SocketServer } from './node-server';
 import { AnswerBudget } from '../endpoint/answer-budget';
@@ -110,6 +111,7 @@ async function startLocked(config: NodeConfig, lockedDirs: string[]): Promise<Ae
     endpoints: workers.map((w) => ({
       worker: w.index, port: shared.map.endpointPort(w.index), error: w.endpoint?.error ?? null,
       sockets: shared.connections.socketsOf(workerEndpoint(w.index)), sessions: shared.connections.sessionsOf(workerEndpoint(w.index)),
+      localReads: shared.stats[w.index].get(WorkerStat.LOCAL_READS), forwarded: shared.stats[w.index].get(WorkerStat.FORWARDED),
     })),
     answerBytes: { used: budget.used, max: budget.bytesMax, perConnectionMax: budget.perConnectionBytesMax, evictions: budget.evictions },
   });
@@ -135,7 +137,7 @@ function nodeLog(config: NodeConfig): NodeLog {
 function buildReplication(config: NodeConfig, shared: SharedState, workers: WorkerHandle[], router: () => Router, log: NodeLog): ReplicationParts {
   const { channels, map, workerCount } = shared;
   const waits = new ReplicaWaits(channels, { answer: (slot, code, bytes, start, end) => router().answerReplicated(slot, code, bytes, start, end) });
-  const failover = new Failover({ workers, map, channels, waits, namespaces: config.namespaces, released: () => router().releaseHeld(), log: log.error });
+  const failover = new Failover({ workers, map, channels, waits, namespaces: config.namespaces, holds: shared.holds, released: () => router().releaseHeld(), log: log.error });
   const onOverflow = () => {
     for (let from = 0; from < workerCount; from++) {
       for (let to = 0; to < workerCount; to++) if (from !== to && channels.overflowed(from, to)) failover.channelOverflowed(from, to);
@@ -156,6 +158,7 @@ function buildSupervisor(
       // Its endpoint's sockets closed with it: what they awaited is dropped, their counts freed.
       forwarded.workerDown(h.index);
       shared.connections.reset(workerEndpoint(h.index));
+      shared.holds.clearLocal(h.index);
       // A truncate the thread may not have applied leaves its copies unlike their masters'.
       const missedTruncates = replicated ? router.truncatesOn(h.index) : [];
       router.failWorker(h.index, h.backlogSlots());
@@ -232,7 +235,7 @@ function buildWorkerHandle(
     setRegistries: shared.sets.map((s) => s.sab),
     namespaces: config.namespaces,
     bases: shared.bases.map((b) => (b === null ? null : { directory: partDirectory(b.dir, workerIndex), sequence: b.sequences[workerIndex] })),
-    endpoint: { port: workerPort(config, workerIndex), config, version: VERSION, connections: shared.connections.sab },
+    endpoint: { port: workerPort(config, workerIndex), config, version: VERSION, connections: shared.connections.sab, holds: shared.holds.sab },
   };
   return new WorkerHandle(base, {
     onResponse: (slot, code, bytes, start, end) => router.onResponse(slot, code, bytes, start, end),

@@ -28,7 +28,7 @@ import { unpackValue } from '../protocol/codec';
 import type { SetRegistry } from '../shm/set-registry';
 import { RequestTable, SlotKind, type BatchState, type BroadcastState, type ScanState } from './requests';
 import { RoutingField as Field } from '../protocol/body-fields';
-import { RoutingFields, onlyFields, readRoutingFields } from './routing-fields';
+import { RoutingFields, onlyFields, readRoutingFields } from '../endpoint/routing-fields';
 import { RequestFields, parseBody } from '../protocol/request-body';
 import type { Answerer } from '../endpoint/session';
 import { Quarantine } from './quarantine';

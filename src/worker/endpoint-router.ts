@@ -1,14 +1,15 @@
-// Where a worker endpoint's requests go. The first step of issue 12: every keyed request, batch,
-// scan and truncate is forwarded to the primary's router over postMessage and answered on the
-// socket it came from, so the ok / failed / in-doubt rules are the router's, unchanged; admin
-// requests (INFO, VERIFY, SNAPSHOT, WORKER_RESTART, FAULT) reach the primary the same way.
-// Serving the partitions this worker masters without the primary comes next (docs/protocol.md).
+// Where a worker endpoint's requests go. A read of a memory partition this worker masters is
+// served here (src/worker/local-reads.ts). Every other keyed request, batch, scan and truncate is
+// forwarded to the primary's router over postMessage and answered on the socket it came from, so
+// the ok / failed / in-doubt rules are the router's, unchanged; admin requests (INFO, VERIFY,
+// SNAPSHOT, WORKER_RESTART, FAULT) reach the primary the same way (docs/protocol.md §13).
 
 import { FORWARDS_IN_FLIGHT_MAX } from '../constants';
 import { AerieError, Status } from '../errors';
 import type { Session, SessionRouter } from '../endpoint/session';
 import type { Reader } from '../protocol/reader';
 import type { AdminAction, EndpointFromWorker } from './thread-messages';
+import type { LocalReads } from './local-reads';
 
 /** A request sent to the primary and not yet answered. */
 interface Forwarded {
@@ -32,9 +33,11 @@ export class ForwardingRouter implements SessionRouter {
     private readonly send: (m: EndpointFromWorker, transfer?: ArrayBuffer[]) => void,
     /** The connection number of a session (the primary names connections by it). */
     private readonly connOf: (s: Session) => number,
+    private readonly local: LocalReads,
   ) {}
 
-  route(session: Session, id: number, op: number, frame: Uint8Array, bodyStart: number, bodyEnd: number, _r: Reader): void {
+  route(session: Session, id: number, op: number, frame: Uint8Array, bodyStart: number, bodyEnd: number, r: Reader): void {
+    if (this.local.serve(session, id, op, frame, bodyStart, bodyEnd, r)) return;
     const seq = this.take(session, id);
     // A copy of its own: the frame's buffer is ws's, and the copy is handed over, not cloned again.
     const body = new Uint8Array(frame.subarray(bodyStart, bodyEnd));

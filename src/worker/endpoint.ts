@@ -1,4 +1,4 @@
-// A worker thread's own client endpoint (issue 12, docs/protocol.md "Worker endpoints"): an HTTP
+// A worker thread's own client endpoint (issue 12, docs/protocol.md §13): an HTTP
 // server on a port of its own that upgrades to WebSocket, with the same sessions and limits as
 // the primary's front (src/endpoint/). It never shares the primary's listening descriptor: a
 // thread that listened on it and died would close it for the whole process (libuv then aborts
@@ -17,6 +17,7 @@ import { CloseCode, Session, type SessionHost } from '../endpoint/session';
 import { SocketGuard } from '../endpoint/socket-guard';
 import type { PartitionMap } from '../partition/map';
 import { ForwardingRouter } from './endpoint-router';
+import type { LocalReads } from './local-reads';
 import type { EndpointFromWorker, EndpointInit, EndpointToWorker } from './thread-messages';
 
 /** HTTP status for a plain HTTP request: the node speaks WebSocket only. */
@@ -38,12 +39,13 @@ export class WorkerEndpoint {
     workerIndex: number,
     map: PartitionMap,
     private readonly send: (m: EndpointFromWorker, transfer?: ArrayBuffer[]) => void,
+    local: LocalReads,
   ) {
     const { config } = init;
     const service = config.service;
     this.counts = ConnectionCounts.attach(init.connections);
     this.endpoint = workerEndpoint(workerIndex);
-    this.router = new ForwardingRouter(send, (s) => this.conns.get(s) ?? 0);
+    this.router = new ForwardingRouter(send, (s) => this.conns.get(s) ?? 0, local);
     this.http = createServer((_req, res) => {
       res.writeHead(HTTP_UPGRADE_REQUIRED, { 'content-type': 'text/plain' }).end('Aerie speaks WebSocket only\n');
     });

@@ -31,6 +31,8 @@ import { ReplicationChannels } from '../replication/channels';
 import { ReplicationIn, ReplicationOut } from './replication';
 import { Migrations } from './migrate-out';
 import { WorkerEndpoint } from './endpoint';
+import { LocalReads } from './local-reads';
+import { PartitionHolds } from '../partition/holds';
 
 const init = workerData as WorkerInit;
 const port = parentPort!;
@@ -154,7 +156,17 @@ const migrations = replOut === null ? null : new Migrations(
 
 // This thread's own client endpoint: its sockets are served from its event loop, which the loop
 // below visits after every batch while any session is open.
-const endpoint = new WorkerEndpoint(init.endpoint, init.workerIndex, map, (m, transfer) => port.postMessage(m, transfer ?? []));
+const localReads = new LocalReads({
+  workerIndex: init.workerIndex, namespaces: init.namespaces, sets, map,
+  holds: PartitionHolds.attach(init.endpoint.holds, init.namespaces.length, init.workerCount),
+  apply: (bytes, view, start, end, o) => engine.handle(bytes, view, start, end, o),
+  paused: () => control.paused,
+  served: () => stats.add(WorkerStat.LOCAL_READS),
+});
+const endpoint = new WorkerEndpoint(init.endpoint, init.workerIndex, map, (m, transfer) => {
+  if (m.type === 'forward') stats.add(WorkerStat.FORWARDED);
+  port.postMessage(m, transfer ?? []);
+}, localReads);
 endpoint.listen();
 
 port.on('message', (m: ControlToWorker) => {

@@ -41,7 +41,7 @@ export type ControlToWorker =
 /**
  * To a worker's endpoint (src/worker/endpoint.ts): the answers to what it forwarded, and the
  * node's shutdown. One message per forwarded request: the first step, through the primary's
- * router; a routing client sends few (docs/protocol.md, Worker endpoints).
+ * router; a routing client sends few (docs/protocol.md §13).
  */
 export type EndpointToWorker =
   /** The answer to forwarded request `seq`: its code and msgpack body (empty: nil). */
@@ -132,7 +132,7 @@ export interface WorkerInit {
   bases: ({ directory: string; sequence: number } | null)[];
   /** Per namespace, the store a dead predecessor left to adopt (null: start empty). */
   adopt: (StoreMemory | null)[] | null;
-  /** This worker's client endpoint (docs/protocol.md, Worker endpoints). */
+  /** This worker's client endpoint (docs/protocol.md §13). */
   endpoint: EndpointInit;
 }
 
@@ -144,4 +144,6 @@ export interface EndpointInit {
   version: string;
   /** The node's socket and session counts (src/endpoint/connection-counts.ts). */
   connections: SharedArrayBuffer;
+  /** Partitions changing master, and this worker's busy word (src/partition/holds.ts). */
+  holds: SharedArrayBuffer;
 }

@@ -1,6 +1,6 @@
 // Proves every worker thread serves clients on its own port (issue 12, items 1-4): HELLO there
 // returns the partition map; keys of every partition are written and read there, whoever masters
-// them; a batch across owners and an admin request work there; the front still routes; a crashed
+// them (a read of its own memory partition served by the worker itself, the rest forwarded); a batch across owners and an admin request work there; the front still routes; a crashed
 // worker takes only its own sockets, its replacement listens on the same port, the map's version
 // moves and the next answer says so; and writes acknowledged through a worker endpoint survive it.
 import t from 'tap';
@@ -69,6 +69,18 @@ t.test('a worker endpoint serves every key and admin request, and its HELLO hold
   const [code, got] = await ask(w0, Op.GET, { ns: 'test', set: 'ep', key: theirs });
   t.equal(code, 0);
   t.same((got as { bins: unknown }).bins, { v: 'b' }, 'read back through the worker endpoint');
+  type EndpointInfo = { localReads: number; forwarded: number };
+  const counts = () => (node.info() as { endpoints: EndpointInfo[] }).endpoints[0];
+  const before0 = counts();
+  const [mcode, own] = await ask(w0, Op.GET, { ns: 'test', set: 'ep', key: mine });
+  t.equal(mcode, 0);
+  t.same((own as { bins: unknown }).bins, { v: 'a' }, 'a key it masters, read on its endpoint');
+  const after0 = counts();
+  t.equal(after0.localReads, before0.localReads + 1, 'served by the worker itself');
+  t.equal(after0.forwarded, before0.forwarded, 'not forwarded');
+  t.equal((await ask(w0, Op.EXISTS, { ns: 'test', set: 'ep', key: theirs }))[0], 0);
+  t.equal(counts().forwarded, after0.forwarded + 1, "a read of another worker's partition is forwarded");
+  t.equal((await ask(w0, Op.GET, { ns: 'nope', key: mine }))[0], Status.INVALID_NAMESPACE, 'an unknown namespace is refused as on the front');
   const [, viaFront] = await ask(front, Op.GET, { ns: 'test', set: 'ep', key: mine });
   t.same((viaFront as { bins: unknown }).bins, { v: 'a' }, 'the front routes as before and sees it');
   const [bcode, batch] = await ask(w0, Op.BATCH_GET, { keys: [mine, theirs, 999_999].map((key) => ({ ns: 'test', set: 'ep', key })) });
@@ -128,6 +140,23 @@ t.test('a crashed worker takes only its sockets, listens on the same port again,
   }
   t.pass('every acknowledged write is there through the new endpoint');
   for (const p of [front, w0, again!]) p.ws.close();
+});
+
+t.test('a hung worker, once terminated, closes the sockets of its endpoint', async (t) => {
+  const { url } = await startTestNode(t, (c) => {
+    c.supervisor.faultInjection = true;
+    c.supervisor.heartbeatTimeoutMs = 300;
+  });
+  const front = await rawPeer(url);
+  const map = helloMap(front);
+  const w0 = await rawPeer(`ws://${map.endpoints[0]}`);
+  const w1 = await rawPeer(`ws://${map.endpoints[1]}`);
+  const w1Closed = w1.closed;
+  t.equal((await ask(front, Op.FAULT, { worker: 1, kind: 'hang' }))[0], 0, 'worker 1 spins');
+  const closed = await w1Closed;
+  t.ok(closed.code !== 1000, `its connection closed when it was terminated (${closed.code})`);
+  t.equal((await ask(w0, Op.PING, null))[0], 0, "the other worker's endpoint still answers");
+  for (const p of [front, w0]) p.ws.close();
 });
 
 t.test('the SDK through the front is unaffected by worker endpoints', async (t) => {
