@@ -159,6 +159,29 @@ t.test('a hung worker, once terminated, closes the sockets of its endpoint', asy
   for (const p of [front, w0]) p.ws.close();
 });
 
+t.test("a worker endpoint keeps the front's limits, and the connection cap is the node's", async (t) => {
+  const { node, url } = await startTestNode(t, (c) => {
+    c.service.connectionsMax = 3; // the SDK client of startTestNode holds one
+    c.service.helloTimeoutMs = 200;
+    c.service.frameBytesMax = 1024 * 1024;
+  });
+  const front = await rawPeer(url);
+  const map = helloMap(front);
+  const silent = await rawPeer(`ws://${map.endpoints[1]}`, false);
+  t.equal((await silent.closed).code, 1008, 'no HELLO in time: closed as on the front');
+  const sockets = () => (node.info() as { endpoints: { sockets: number }[] }).endpoints[1].sockets;
+  await waitForValue(sockets, (n) => n === 0, { what: "the closed socket leaves worker 1's count", timeoutMs: 10_000, intervalMs: 20 });
+  const w0 = await rawPeer(`ws://${map.endpoints[0]}`);
+  // Sockets are capped at the same figure (the descriptor budget's smaller cap): the fourth is
+  // dropped as it arrives, or closed 1013 if it got as far as its upgrade.
+  const outcome = await rawPeer(`ws://${map.endpoints[1]}`, false).then((p) => p.closed.then((c) => c.code), (e: NodeJS.ErrnoException) => e.code);
+  t.ok(outcome === 1013 || outcome === 'ECONNRESET', `a fourth connection, on another endpoint, is past the node-wide cap (${outcome})`);
+  w0.ws.on('error', () => undefined); // the node may reset the socket after its close frame
+  w0.send(Buffer.alloc(1024 * 1024 + 1));
+  t.equal((await w0.closed).code, 1009, 'a frame past frameBytesMax');
+  front.ws.close();
+});
+
 t.test('the SDK through the front is unaffected by worker endpoints', async (t) => {
   const { client } = await startTestNode(t);
   await client.put(new Key('test', 'ep', 'x'), { v: 1 });
