@@ -182,6 +182,24 @@ t.test("a worker endpoint keeps the front's limits, and the connection cap is th
   front.ws.close();
 });
 
+t.test("shutdown drains a worker endpoint's clients as the front's", async (t) => {
+  const { node, url } = await startTestNode(t);
+  const front = await rawPeer(url);
+  const map = helloMap(front);
+  const w1 = await rawPeer(`ws://${map.endpoints[1]}`);
+  t.equal((await ask(w1, Op.PUT, { ns: 'test', set: 'ep', key: keyIn(0, map), bins: { v: 1 } }))[0], 0);
+  const closing = node.close();
+  await waitForValue(() => w1.responses.find((m) => m[0] === PUSH_ID && (m[2] as { event?: string }).event === 'goaway') ?? null, (m) => m !== null, {
+    what: 'a goaway push on the worker endpoint', timeoutMs: 10_000, intervalMs: 10,
+  });
+  t.equal((await ask(w1, Op.PUT, { ns: 'test', set: 'ep', key: 1, bins: { v: 1 } }))[0], Status.PARTITION_UNAVAILABLE, 'new requests are refused, definitely');
+  w1.request(77, Op.DRAINED, null);
+  t.equal((await w1.waitFor(77))[1], 0, 'DRAINED is answered');
+  t.equal((await w1.closed).code, 1001, 'then the connection closes, going away');
+  await closing;
+  front.ws.close();
+});
+
 t.test('the SDK through the front is unaffected by worker endpoints', async (t) => {
   const { client } = await startTestNode(t);
   await client.put(new Key('test', 'ep', 'x'), { v: 1 });
