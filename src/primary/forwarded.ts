@@ -27,25 +27,25 @@ class ForwardingConnection implements Answerer {
   constructor(private readonly worker: EndpointWorker, private readonly conn: number, private readonly out: Writer) {}
 
   respondRaw(seq: number, code: number, bytes: Uint8Array, start: number, end: number): void {
-    this.post(seq, code, bytes.slice(start, end));
+    this.post(seq, code, ownCopy(bytes.subarray(start, end)));
   }
 
   respondBatch(seq: number, elements: Buffer[]): void {
     const w = this.writer();
     writeBatchBody(w, elements);
-    this.post(seq, 0, w.copy());
+    this.post(seq, 0, ownCopy(w.bytes()));
   }
 
   respondScan(seq: number, bytes: Uint8Array | null, start: number, end: number, cursor: Buffer | null): void {
     const w = this.writer();
     writeScanBody(w, bytes, start, end, cursor);
-    this.post(seq, 0, w.copy());
+    this.post(seq, 0, ownCopy(w.bytes()));
   }
 
   respondAnswer(seq: number, code: number, value: unknown): void {
     const w = this.writer();
     w.writeValue(value as never);
-    this.post(seq, code, w.copy());
+    this.post(seq, code, ownCopy(w.bytes()));
   }
 
   close(code: number, reason: string): void {
@@ -168,6 +168,14 @@ export class ForwardedRequests {
       (err: unknown) => worker.post({ type: 'admin-reply', seq, error: controlError(err), value: null }),
     );
   }
+}
+
+/**
+ * The bytes in an ArrayBuffer of their own and their exact size: postMessage clones a view's whole
+ * buffer (a pooled slab, a writer's megabytes), and a view of shared memory would be shared.
+ */
+function ownCopy(bytes: Uint8Array): Uint8Array {
+  return new Uint8Array(bytes);
 }
 
 function notReady(): AerieError {

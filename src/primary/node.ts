@@ -20,11 +20,9 @@ import { DirectReader } from './direct-reads';
 import { CloseCode } from '../endpoint/session';
 import { buildSessionHost, type ClientConnections } from './session-host';
 import { FlushQueue } from '../endpoint/flush-queue';
-import { workerEndpoint } from '../endpoint/connection-counts';
 import type { SessionHost } from '../endpoint/session';
 import { ForwardedRequests } from './forwarded';
-import { WorkerStat } from '../shm/stats';
-import { AerieError, Status } from '../errors';
+import { checkEndpoints, endpointDown, endpointMessages, endpointsInfo } from './worker-endpoints';
 import { acceptSessions, buildSocketServer, listen, type NodeLog, type SocketServer } from './node-server';
 import { AnswerBudget } from '../endpoint/answer-budget';
 import { WorkerHandle } from './worker-handle';
@@ -108,11 +106,7 @@ async function startLocked(config: NodeConfig, lockedDirs: string[]): Promise<Ae
       compaction: (nsIndex) => services.compaction.infoFor(nsIndex), directReads: direct?.served,
       replication: shared.replicated ? { ...replication.failover.info(), writesWaiting: replication.waits.count } : null,
     }),
-    endpoints: workers.map((w) => ({
-      worker: w.index, port: shared.map.endpointPort(w.index), error: w.endpoint?.error ?? null,
-      sockets: shared.connections.socketsOf(workerEndpoint(w.index)), sessions: shared.connections.sessionsOf(workerEndpoint(w.index)),
-      localReads: shared.stats[w.index].get(WorkerStat.LOCAL_READS), forwarded: shared.stats[w.index].get(WorkerStat.FORWARDED),
-    })),
+    endpoints: endpointsInfo(workers, shared),
     answerBytes: { used: budget.used, max: budget.bytesMax, perConnectionMax: budget.perConnectionBytesMax, evictions: budget.evictions },
   });
   const flushes = new FlushQueue();
@@ -155,10 +149,7 @@ function buildSupervisor(
   return new Supervisor(workers, shared.stats, config, {
     onWorkerDown: (h) => {
       h.pump(); // answers the thread published before it died are real answers
-      // Its endpoint's sockets closed with it: what they awaited is dropped, their counts freed.
-      forwarded.workerDown(h.index);
-      shared.connections.reset(workerEndpoint(h.index));
-      shared.holds.clearLocal(h.index);
+      endpointDown(shared, forwarded, h.index);
       // A truncate the thread may not have applied leaves its copies unlike their masters'.
       const missedTruncates = replicated ? router.truncatesOn(h.index) : [];
       router.failWorker(h.index, h.backlogSlots());
@@ -252,11 +243,7 @@ function buildWorkerHandle(
         if (replicated) replication.failover.onWorkerReady(h);
       }
     },
-    onEndpoint: (h, m) => {
-      if (m.type !== 'endpoint') return forwarded.onMessage(h.index, m);
-      if (m.error !== null) log.error(`worker ${h.index}: ${m.error}; clients reach its partitions through the front`);
-      else shared.map.setEndpointPort(h.index, m.port);
-    },
+    onEndpoint: endpointMessages(shared, forwarded, log.error),
     onAck: (h) => {
       replication.waits.onAck(h.index);
       replication.failover.tick();
@@ -268,10 +255,7 @@ function buildWorkerHandle(
 async function startWorkers(workers: WorkerHandle[], supervisor: Supervisor): Promise<void> {
   try {
     await Promise.all(workers.map((w) => w.start(false)));
-    // A port taken at start is a configuration error: say so rather than run without it.
-    await Promise.all(workers.map((w) => w.endpointReported));
-    const failed = workers.find((w) => w.endpoint?.error);
-    if (failed !== undefined) throw new AerieError(Status.SERVER_ERROR, `worker ${failed.index}'s endpoint: ${failed.endpoint!.error} (service.workerPorts)`);
+    await checkEndpoints(workers);
   } catch (error) {
     // One worker could not start (its log is unreadable, say): stop the others, so the process
     // ends with the error instead of living on with a partial node that never listens.

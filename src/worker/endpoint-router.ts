@@ -49,8 +49,14 @@ export class ForwardingRouter implements SessionRouter {
     this.send({ type: 'forward-fault', seq, conn: this.connOf(session), worker, kind });
   }
 
-  /** A closed session's answers are dropped as they arrive (the session ignores them). */
-  forget(_session: Session): void {}
+  /**
+   * A closed session: its requests are forgotten here (the primary stops answering a closed
+   * connection's, so nothing else would remove them). A scan of the table, as the front's
+   * router does on a close.
+   */
+  forget(session: Session): void {
+    for (const [seq, f] of this.forwarded) if (f.session === session) this.forwarded.delete(seq);
+  }
 
   /** Runs an admin request on the primary; settles with its value or its coded error. */
   admin(action: AdminAction, args: unknown): Promise<unknown> {
