@@ -41,7 +41,7 @@ export function endpointsInfo(workers: WorkerHandle[], shared: SharedState): unk
     error: w.endpoint?.error ?? null,
     sockets: shared.connections.socketsOf(workerEndpoint(w.index)),
     sessions: shared.connections.sessionsOf(workerEndpoint(w.index)),
-    localReads: shared.stats[w.index].get(WorkerStat.LOCAL_READS),
+    localRequests: shared.stats[w.index].get(WorkerStat.LOCAL_REQUESTS),
     forwarded: shared.stats[w.index].get(WorkerStat.FORWARDED),
   }));
 }

@@ -1,5 +1,5 @@
 // Where a worker endpoint's requests go. A read of a memory partition this worker masters is
-// served here (src/worker/local-reads.ts). Every other keyed request, batch, scan and truncate is
+// served here (src/worker/local-requests.ts). Every other keyed request, batch, scan and truncate is
 // forwarded to the primary's router over postMessage and answered on the socket it came from, so
 // the ok / failed / in-doubt rules are the router's, unchanged; admin requests (INFO, VERIFY,
 // SNAPSHOT, WORKER_RESTART, FAULT) reach the primary the same way (docs/protocol.md §13).
@@ -9,7 +9,7 @@ import { AerieError, Status } from '../errors';
 import type { Session, SessionRouter } from '../endpoint/session';
 import type { Reader } from '../protocol/reader';
 import type { AdminAction, EndpointFromWorker } from './thread-messages';
-import type { LocalReads } from './local-reads';
+import type { LocalRequests } from './local-requests';
 
 /** A request sent to the primary and not yet answered. */
 interface Forwarded {
@@ -33,7 +33,7 @@ export class ForwardingRouter implements SessionRouter {
     private readonly send: (m: EndpointFromWorker, transfer?: ArrayBuffer[]) => void,
     /** The connection number of a session (the primary names connections by it). */
     private readonly connOf: (s: Session) => number,
-    private readonly local: LocalReads,
+    private readonly local: LocalRequests,
   ) {}
 
   route(session: Session, id: number, op: number, frame: Uint8Array, bodyStart: number, bodyEnd: number, r: Reader): void {

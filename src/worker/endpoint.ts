@@ -17,7 +17,7 @@ import { CloseCode, Session, type SessionHost } from '../endpoint/session';
 import { SocketGuard } from '../endpoint/socket-guard';
 import type { PartitionMap } from '../partition/map';
 import { ForwardingRouter } from './endpoint-router';
-import type { LocalReads } from './local-reads';
+import type { LocalRequests } from './local-requests';
 import type { EndpointFromWorker, EndpointInit, EndpointToWorker } from './thread-messages';
 
 /** HTTP status for a plain HTTP request: the node speaks WebSocket only. */
@@ -39,7 +39,7 @@ export class WorkerEndpoint {
     workerIndex: number,
     map: PartitionMap,
     private readonly send: (m: EndpointFromWorker, transfer?: ArrayBuffer[]) => void,
-    local: LocalReads,
+    local: LocalRequests,
   ) {
     const { config } = init;
     const service = config.service;

@@ -31,7 +31,7 @@ import { ReplicationChannels } from '../replication/channels';
 import { ReplicationIn, ReplicationOut } from './replication';
 import { Migrations } from './migrate-out';
 import { WorkerEndpoint } from './endpoint';
-import { LocalReads } from './local-reads';
+import { LocalRequests } from './local-requests';
 import { PartitionHolds } from '../partition/holds';
 
 const init = workerData as WorkerInit;
@@ -156,17 +156,17 @@ const migrations = replOut === null ? null : new Migrations(
 
 // This thread's own client endpoint: its sockets are served from its event loop, which the loop
 // below visits after every batch while any session is open.
-const localReads = new LocalReads({
+const localRequests = new LocalRequests({
   workerIndex: init.workerIndex, namespaces: init.namespaces, sets, map,
   holds: PartitionHolds.attach(init.endpoint.holds, init.namespaces.length, init.workerCount),
   apply: (bytes, view, start, end, o) => engine.handle(bytes, view, start, end, o),
   paused: () => control.paused,
-  served: () => stats.add(WorkerStat.LOCAL_READS),
+  served: () => stats.add(WorkerStat.LOCAL_REQUESTS),
 });
 const endpoint = new WorkerEndpoint(init.endpoint, init.workerIndex, map, (m, transfer) => {
   if (m.type === 'forward') stats.add(WorkerStat.FORWARDED);
   port.postMessage(m, transfer ?? []);
-}, localReads);
+}, localRequests);
 endpoint.listen();
 
 port.on('message', (m: ControlToWorker) => {

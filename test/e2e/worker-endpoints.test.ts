@@ -69,14 +69,14 @@ t.test('a worker endpoint serves every key and admin request, and its HELLO hold
   const [code, got] = await ask(w0, Op.GET, { ns: 'test', set: 'ep', key: theirs });
   t.equal(code, 0);
   t.same((got as { bins: unknown }).bins, { v: 'b' }, 'read back through the worker endpoint');
-  type EndpointInfo = { localReads: number; forwarded: number };
+  type EndpointInfo = { localRequests: number; forwarded: number };
   const counts = () => (node.info() as { endpoints: EndpointInfo[] }).endpoints[0];
   const before0 = counts();
   const [mcode, own] = await ask(w0, Op.GET, { ns: 'test', set: 'ep', key: mine });
   t.equal(mcode, 0);
   t.same((own as { bins: unknown }).bins, { v: 'a' }, 'a key it masters, read on its endpoint');
   const after0 = counts();
-  t.equal(after0.localReads, before0.localReads + 1, 'served by the worker itself');
+  t.equal(after0.localRequests, before0.localRequests + 1, 'served by the worker itself');
   t.equal(after0.forwarded, before0.forwarded, 'not forwarded');
   t.equal((await ask(w0, Op.EXISTS, { ns: 'test', set: 'ep', key: theirs }))[0], 0);
   t.equal(counts().forwarded, after0.forwarded + 1, "a read of another worker's partition is forwarded");
@@ -197,6 +197,43 @@ t.test("shutdown drains a worker endpoint's clients as the front's", async (t) =
   t.equal((await w1.waitFor(77))[1], 0, 'DRAINED is answered');
   t.equal((await w1.closed).code, 1001, 'then the connection closes, going away');
   await closing;
+  front.ws.close();
+});
+
+t.test('with one copy, a worker endpoint applies writes of its own partitions itself, and they survive its crash', async (t) => {
+  const { node, url } = await startTestNode(t, (c) => {
+    c.namespaces[0].replicationFactor = 1;
+    c.supervisor.faultInjection = true;
+  });
+  const front = await rawPeer(url);
+  const map = helloMap(front);
+  t.equal(map.replicas[0].length, 0, 'one copy: no replica bytes');
+  const w1 = await rawPeer(`ws://${map.endpoints[1]}`);
+  type EndpointInfo = { localRequests: number; forwarded: number };
+  const counts = () => (node.info() as { endpoints: EndpointInfo[] }).endpoints[1];
+  const first = keyIn(1, map);
+  const c0 = counts();
+  t.equal((await ask(w1, Op.PUT, { ns: 'test', set: 'ep', key: first, bins: { v: 0 } }))[0], 0);
+  t.equal(counts().forwarded, c0.forwarded + 1, 'a new set: forwarded, so the primary registers it');
+  const keys: number[] = [];
+  for (let k = keyIn(1, map, first + 1); keys.length < 30; k = keyIn(1, map, k + 1)) keys.push(k);
+  const c1 = counts();
+  for (const k of keys) t.equal((await ask(w1, Op.PUT, { ns: 'test', set: 'ep', key: k, bins: { v: k } }))[0], 0);
+  t.equal((await ask(w1, Op.REMOVE, { ns: 'test', set: 'ep', key: first }))[0], 0);
+  const c2 = counts();
+  t.equal(c2.localRequests, c1.localRequests + keys.length + 1, 'puts and a remove of its own partitions served by the worker');
+  t.equal(c2.forwarded, c1.forwarded, 'none forwarded');
+  t.equal((await ask(w1, Op.PUT, { ns: 'test', set: 'ep', key: keyIn(0, map), bins: { v: 1 } }))[0], 0, "another worker's key");
+  t.equal(counts().forwarded, c2.forwarded + 1, 'is forwarded');
+  const closed = w1.closed;
+  t.equal((await ask(front, Op.FAULT, { worker: 1, kind: 'crash' }))[0], 0);
+  await closed;
+  // The replacement adopts the store from shared memory: every acknowledged write is there.
+  for (const k of keys) {
+    const [c, r] = await ask(front, Op.GET, { ns: 'test', set: 'ep', key: k });
+    if (c !== 0 || (r as { bins: { v: number } }).bins.v !== k) t.fail(`key ${k}: code ${c}`);
+  }
+  t.equal((await ask(front, Op.EXISTS, { ns: 'test', set: 'ep', key: first }))[0], Status.KEY_NOT_FOUND, 'the remove held too');
   front.ws.close();
 });
 

@@ -1,9 +1,13 @@
-// The reads a worker endpoint serves itself (issue 12, item 3, first part): a GET or EXISTS of a
-// memory namespace's partition this worker masters is applied here, on the request's own socket,
-// without the hop through the primary. Everything else is forwarded (src/worker/endpoint-router.ts):
-// writes (their replica waits and group commits stay on the primary for now), file namespaces
-// (a read there waits for the group commit of the writes before it), a partition the primary is
-// moving (held: src/partition/holds.ts), and any request while a restore holds this worker's stores.
+// The requests a worker endpoint serves itself (issue 12, item 3, first part), applied here on the
+// request's own socket without the hop through the primary: a GET or EXISTS of a memory
+// namespace's partition this worker masters, and a PUT, REMOVE, TOUCH or OPERATE there when the
+// namespace keeps one copy (nothing to replicate, no log to wait for; its partitions never change
+// master). Everything else is forwarded (src/worker/endpoint-router.ts): writes of replicated
+// namespaces (their replica waits stay on the primary for now), file namespaces (an answer there
+// waits for the group commit), a write naming a set not registered yet (the primary registers
+// sets), a partition the primary is moving (held: src/partition/holds.ts), and any request while
+// a restore holds this worker's stores. A request that kills the worker here is not quarantined:
+// the connection dies with the thread, its outcome in doubt.
 
 import { REQUEST_BODY_OVERHEAD_BYTES, RING_MESSAGE_BYTES_MAX } from '../constants';
 import { AerieError, Status } from '../errors';
@@ -19,7 +23,7 @@ import type { Reader } from '../protocol/reader';
 import { Writer } from '../protocol/writer';
 import type { SetRegistry } from '../shm/set-registry';
 
-export interface LocalReadParts {
+export interface LocalRequestParts {
   workerIndex: number;
   namespaces: NamespaceConfig[];
   sets: SetRegistry[];
@@ -33,14 +37,14 @@ export interface LocalReadParts {
   served(): void;
 }
 
-export class LocalReads {
+export class LocalRequests {
   private readonly fields = new RoutingFields();
   private readonly nsIndexes: Map<string, number>;
   /** The request as the ring would carry it: header, then the body as it arrived. */
   private readonly message = Buffer.allocUnsafe(RING_MESSAGE_BYTES_MAX);
   private readonly view = new DataView(this.message.buffer, this.message.byteOffset, this.message.length);
   private readonly out = new Writer(RING_MESSAGE_BYTES_MAX);
-  constructor(private readonly parts: LocalReadParts) {
+  constructor(private readonly parts: LocalRequestParts) {
     this.nsIndexes = new Map(parts.namespaces.map((ns, i) => [ns.name, i]));
   }
 
@@ -50,14 +54,18 @@ export class LocalReads {
    * a request that cannot be routed.
    */
   serve(session: Session, id: number, op: number, frame: Uint8Array, bodyStart: number, bodyEnd: number, r: Reader): boolean {
-    if (op !== Op.GET && op !== Op.EXISTS) return false;
+    const read = op === Op.GET || op === Op.EXISTS;
+    if (!read && op !== Op.PUT && op !== Op.REMOVE && op !== Op.TOUCH && op !== Op.OPERATE) return false;
     const { workerIndex, holds, map } = this.parts;
     const f = this.fields;
     readRoutingFields(r, bodyEnd, f, true);
     const nsIndex = f.ns === null ? undefined : this.nsIndexes.get(f.ns);
     if (nsIndex === undefined) throw new AerieError(Status.INVALID_NAMESPACE, `namespace '${f.ns}' is not configured`);
     const ns = this.parts.namespaces[nsIndex];
-    if (ns.storage !== 'memory') return false;
+    if (ns.storage !== 'memory' || (!read && map.copies[nsIndex] !== 1)) return false;
+    const known = f.set === null ? 0 : this.parts.sets[nsIndex].idOf(f.set);
+    // A PUT or OPERATE of a new set registers it, which the primary does (src/primary/router.ts).
+    if (known < 0 && (op === Op.PUT || op === Op.OPERATE)) return false;
     const partitionId = partitionOf(f.digest);
     const bodyBytes = bodyEnd - bodyStart;
     if (bodyBytes > ns.recordBytesMax + REQUEST_BODY_OVERHEAD_BYTES || REQ_HEADER_BYTES + bodyBytes > this.message.length) return false;
@@ -66,8 +74,7 @@ export class LocalReads {
     holds.beginLocal(workerIndex);
     try {
       if (holds.isHeld(nsIndex, partitionId) || map.master(nsIndex, partitionId) !== workerIndex || this.parts.paused()) return false;
-      const setId = f.set === null ? 0 : Math.max(0, this.parts.sets[nsIndex].idOf(f.set));
-      const length = this.writeMessage(op, nsIndex, setId, f.digest, frame, bodyStart, bodyEnd);
+      const length = this.writeMessage(op, nsIndex, Math.max(0, known), f.digest, frame, bodyStart, bodyEnd);
       const out = this.out;
       out.reset();
       const code = this.parts.apply(this.message, this.view, 0, length, out);
