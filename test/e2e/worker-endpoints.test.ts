@@ -237,6 +237,32 @@ t.test('with one copy, a worker endpoint applies writes of its own partitions it
   front.ws.close();
 });
 
+t.test("an ephemeral endpoint's new port after a restart is in the map and INFO, under a new version", async (t) => {
+  const { node, url } = await startTestNode(t, (c) => {
+    c.namespaces[0].replicationFactor = 1; // no failover: only the endpoint can move the map
+    c.supervisor.faultInjection = true;
+  });
+  const front = await rawPeer(url);
+  const before = helloMap(front);
+  t.equal((await ask(front, Op.FAULT, { worker: 1, kind: 'exit' }))[0], 0);
+  const portNow = () => (node.info() as { endpoints: { port: number }[] });
+  // The map keeps the old port until the new thread reports the one it bound.
+  const oldPort = Number(before.endpoints[1]!.split(':')[1]);
+  await waitForValue(() => node.workers[1], (w) => w.restarts >= 1 && w.endpoint !== null && w.endpoint.port !== 0, {
+    what: 'worker 1 back and listening', timeoutMs: 20_000, intervalMs: 20,
+  });
+  const again = await rawPeer(url);
+  const after = helloMap(again);
+  const newPort = portNow().endpoints[1].port;
+  t.equal(after.endpoints[1], `127.0.0.1:${newPort}`, 'the map names the port INFO shows');
+  t.equal(after.endpoints[0], before.endpoints[0], "the other worker's is unchanged");
+  if (newPort !== oldPort) t.ok(after.version > before.version, 'a new port comes under a newer version');
+  else t.equal(after.version, before.version, 'the kernel gave the same port back: the map did not change');
+  const w1 = await rawPeer(`ws://${after.endpoints[1]}`);
+  t.equal((await ask(w1, Op.PING, null))[0], 0, 'and it answers there');
+  for (const p of [front, again, w1]) p.ws.close();
+});
+
 t.test('the SDK through the front is unaffected by worker endpoints', async (t) => {
   const { client } = await startTestNode(t);
   await client.put(new Key('test', 'ep', 'x'), { v: 1 });
