@@ -85,6 +85,12 @@ export interface NodeConfig {
     allowedOrigins: string[];
     /** Host header names accepted besides loopback ones on a loopback bind (docs/security.md). */
     allowedHosts: string[];
+    /**
+     * Where each worker thread's own WebSocket endpoint listens (docs/protocol.md §13): 'next'
+     * puts worker i on port + 1 + i (every one ephemeral when port is 0), 0 makes every one
+     * ephemeral, a list names each worker's port (0: ephemeral).
+     */
+    workerPorts: 'next' | 0 | number[];
   };
   security: SecurityConfig;
   workers: {
@@ -259,7 +265,7 @@ export function parseConfig(raw: unknown): NodeConfig {
   const top = raw as Record<string, unknown>;
   onlyKeys(top, ['service', 'security', 'workers', 'supervisor', 'namespaces', 'log'], '(top)');
   const s = section(top, 'service');
-  onlyKeys(s, ['host', 'port', 'frameBytesMax', 'connectionsMax', 'handshakeTimeoutMs', 'helloTimeoutMs', 'inFlightPerConnectionMax', 'sendBufferBytesMax', 'answerBytesMax', 'directReads', 'adminPort', 'allowedOrigins', 'allowedHosts'], 'service');
+  onlyKeys(s, ['host', 'port', 'frameBytesMax', 'connectionsMax', 'handshakeTimeoutMs', 'helloTimeoutMs', 'inFlightPerConnectionMax', 'sendBufferBytesMax', 'answerBytesMax', 'directReads', 'adminPort', 'allowedOrigins', 'allowedHosts', 'workerPorts'], 'service');
   const directReads = s.directReads ?? true;
   if (typeof directReads !== 'boolean') fail('service.directReads', 'must be true or false');
   const adminPort = s.adminPort ?? null;
@@ -318,7 +324,7 @@ export function parseConfig(raw: unknown): NodeConfig {
   const config: NodeConfig = {
     service: {
       host,
-      port: int(s, 'port', 'service', 3000, 0, 65535),
+      port: int(s, 'port', 'service', 3000, 0, C.PORT_MAX),
       frameBytesMax,
       connectionsMax: int(s, 'connectionsMax', 'service', C.CONNECTIONS_MAX_DEFAULT, 1, 1_000_000),
       handshakeTimeoutMs: int(s, 'handshakeTimeoutMs', 'service', C.HANDSHAKE_TIMEOUT_MS_DEFAULT, 100, 600_000),
@@ -330,6 +336,7 @@ export function parseConfig(raw: unknown): NodeConfig {
       adminPort: adminPort as number | null,
       allowedOrigins: stringList(s, 'allowedOrigins', 'service'),
       allowedHosts: stringList(s, 'allowedHosts', 'service'),
+      workerPorts: workerPortsFrom(s.workerPorts),
     },
     security: securityFrom(section(top, 'security')),
     workers: { count: int(w, 'count', 'workers', 0, 0, C.WORKERS_MAX), heapMbMax: int(w, 'heapMbMax', 'workers', 1024, 64, 65536), replicationChannelBytes },
@@ -351,6 +358,7 @@ export function parseConfig(raw: unknown): NodeConfig {
   };
   checkMemoryShares(config);
   checkProtectedMode(config);
+  checkWorkerPorts(config);
   return config;
 }
 
@@ -403,6 +411,40 @@ export function isLoopbackHost(host: string): boolean {
   if (h === 'localhost' || h.endsWith('.localhost') || h === '::1' || h === '0:0:0:0:0:0:0:1') return true;
   const v4 = h.startsWith('::ffff:') ? h.slice(7) : h;
   return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(v4);
+}
+
+function workerPortsFrom(raw: unknown): 'next' | 0 | number[] {
+  const where = 'service.workerPorts';
+  if (raw === undefined || raw === 'next') return 'next';
+  if (raw === 0) return 0;
+  if (!Array.isArray(raw)) fail(where, `must be "next", 0 (ephemeral) or a list of ports, one per worker`);
+  for (const port of raw) {
+    if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > C.PORT_MAX) fail(where, `every port must be an integer in 0..${C.PORT_MAX}`);
+  }
+  return raw as number[];
+}
+
+/** Worker endpoints need a port each, none shared with another endpoint (the primary's included). */
+function checkWorkerPorts(config: NodeConfig): void {
+  const where = 'service.workerPorts';
+  const ports = config.service.workerPorts;
+  const workers = workerCount(config);
+  if (Array.isArray(ports)) {
+    if (config.workers.count === 0) fail(where, 'a list of ports needs workers.count set: one port per worker');
+    if (ports.length !== workers) fail(where, `must list ${workers} ports, one per worker (workers.count)`);
+  }
+  const fixed = Array.from({ length: workers }, (_, i) => workerPort(config, i)).filter((p) => p !== 0);
+  if (config.service.port !== 0) fixed.push(config.service.port);
+  if (new Set(fixed).size !== fixed.length) fail(where, 'two endpoints share a port (service.port counts too)');
+  if (fixed.some((p) => p > C.PORT_MAX)) fail(where, `"next" runs past port ${C.PORT_MAX}: lower service.port or list the ports`);
+}
+
+/** The port worker `workerIndex`'s endpoint listens on (0: any free one, reported once bound). */
+export function workerPort(config: NodeConfig, workerIndex: number): number {
+  const ports = config.service.workerPorts;
+  if (ports === 0) return 0;
+  if (ports === 'next') return config.service.port === 0 ? 0 : config.service.port + 1 + workerIndex;
+  return ports[workerIndex];
 }
 
 /**

@@ -54,6 +54,22 @@ export const DIRECT_READ_TIMING_EVERY = 8;
 /** Sockets the admin port (service.adminPort: probes and scrapes, no clients) holds at once. */
 export const ADMIN_CONNECTIONS_MAX = 64;
 export const HELLO_TIMEOUT_MS_DEFAULT = 5000;
+/** The highest TCP port (service.port, service.workerPorts). */
+export const PORT_MAX = 65535;
+
+// ---- worker endpoints (src/worker/endpoint.ts, docs/protocol.md §13) ----
+/**
+ * A respawned worker listens on its predecessor's port again; the kernel may still hold it for a
+ * moment after the thread's sockets closed, so binding is retried this often, this far apart.
+ */
+export const ENDPOINT_LISTEN_ATTEMPTS_MAX = 20;
+export const ENDPOINT_LISTEN_RETRY_MS = 50;
+/**
+ * Requests a worker endpoint has forwarded to the primary and not yet had answered (each
+ * connection's in-flight limit bounds them too; this bounds the thread's table whatever the
+ * connection count). Past it a request is answered DEVICE_OVERLOAD (18), not sent.
+ */
+export const FORWARDS_IN_FLIGHT_MAX = 65536;
 
 // ---- file descriptors (src/primary/descriptors.ts, README "Connections and file descriptors") ----
 /**

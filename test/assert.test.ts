@@ -7,7 +7,7 @@ import { assert, fail, InvariantError } from '../src/assert';
 import { AerieError, Status } from '../src/errors';
 import { PartitionMap } from '../src/partition/map';
 import { RequestTable, SlotKind } from '../src/primary/requests';
-import type { Session } from '../src/primary/session';
+import type { Session } from '../src/endpoint/session';
 import { controlError } from '../src/worker/thread-messages';
 
 t.test('assert and fail throw InvariantError, a SERVER_ERROR', async (t) => {

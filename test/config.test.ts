@@ -1,7 +1,8 @@
-// The configuration's replication and disk-reserve fields: defaults, bounds, and the rule that a
-// largest record fits a replication channel message; every refusal names the field.
+// The configuration's replication, disk-reserve and worker-port fields: defaults, bounds, the rule
+// that a largest record fits a replication channel message, and that no two endpoints share a
+// port; every refusal names the field.
 import t from 'tap';
-import { parseConfig, replicationOf } from '../src/config';
+import { parseConfig, replicationOf, workerPort, type NodeConfig } from '../src/config';
 import { AerieError } from '../src/errors';
 
 const refusal = (raw: unknown): string => {
@@ -41,4 +42,30 @@ t.test('disk reserve defaults and bounds', async (t) => {
   t.match(refusal({ namespaces: [{ name: 'a', diskMinFreePct: 100 }] }), /namespaces\[0\]\.diskMinFreePct/);
   t.match(refusal({ namespaces: [{ name: 'a', diskMinFreeBytes: -1 }] }), /namespaces\[0\]\.diskMinFreeBytes/);
   t.match(refusal({ namespaces: [{ name: 'a', diskMinFreeBytes: 1.5 }] }), /namespaces\[0\]\.diskMinFreeBytes/);
+});
+
+const ports = (c: NodeConfig, n: number) => Array.from({ length: n }, (_, i) => workerPort(c, i));
+
+t.test('"next" follows service.port, and is ephemeral with it', async (t) => {
+  const c = parseConfig({ service: { port: 4000 }, workers: { count: 3 } });
+  t.equal(c.service.workerPorts, 'next', 'the default');
+  t.same(ports(c, 3), [4001, 4002, 4003]);
+  t.same(ports(parseConfig({ service: { port: 0 }, workers: { count: 2 } }), 2), [0, 0]);
+});
+
+t.test('0 and an explicit list', async (t) => {
+  t.same(ports(parseConfig({ service: { port: 4000, workerPorts: 0 }, workers: { count: 2 } }), 2), [0, 0]);
+  t.same(ports(parseConfig({ service: { port: 4000, workerPorts: [5000, 0] }, workers: { count: 2 } }), 2), [5000, 0]);
+});
+
+t.test('bad settings are refused with the field', async (t) => {
+  t.match(refusal({ service: { workerPorts: 'auto' }, workers: { count: 2 } }), /service\.workerPorts/);
+  t.match(refusal({ service: { workerPorts: [5000, 5001] } }), /service\.workerPorts: a list of ports needs workers\.count/);
+  t.match(refusal({ service: { workerPorts: [5000] }, workers: { count: 2 } }), /service\.workerPorts: must list 2 ports/);
+  t.match(refusal({ service: { workerPorts: [5000, 5000] }, workers: { count: 2 } }), /service\.workerPorts: two endpoints share a port/);
+  t.match(refusal({ service: { port: 5000, workerPorts: [5000, 5001] }, workers: { count: 2 } }), /service\.workerPorts: two endpoints share a port/);
+  t.match(refusal({ service: { workerPorts: [1.5, 2] }, workers: { count: 2 } }), /service\.workerPorts/);
+  t.match(refusal({ service: { workerPorts: [70000, 2] }, workers: { count: 2 } }), /service\.workerPorts/);
+  t.match(refusal({ service: { port: 65535 }, workers: { count: 2 } }), /service\.workerPorts: "next" runs past port 65535/);
+  t.equal(refusal({ service: { port: 5000, workerPorts: [0, 0] }, workers: { count: 2 } }), 'accepted', 'ephemeral ports never collide');
 });

@@ -14,6 +14,8 @@ import { PARTITION_COUNT } from '../constants';
 
 const VERSION_INDEX = 0;
 const MASTERS_OFFSET = 16; // Int32 words; the version sits on its own cache line
+/** After the masters: per worker, the port its endpoint listens on (0: none yet). */
+const portsOffset = (namespaceCount: number) => MASTERS_OFFSET + namespaceCount * PARTITION_COUNT;
 
 export class PartitionMap {
   readonly sab: SharedArrayBuffer;
@@ -30,7 +32,7 @@ export class PartitionMap {
   }
 
   static create(workerCount: number, copies: number[]): PartitionMap {
-    const map = new PartitionMap(new SharedArrayBuffer((MASTERS_OFFSET + copies.length * PARTITION_COUNT) * 4), workerCount, copies);
+    const map = new PartitionMap(new SharedArrayBuffer((portsOffset(copies.length) + workerCount) * 4), workerCount, copies);
     for (let ns = 0; ns < copies.length; ns++) {
       for (let p = 0; p < PARTITION_COUNT; p++) map.words[MASTERS_OFFSET + ns * PARTITION_COUNT + p] = holderOf(p, workerCount, 0);
     }
@@ -67,6 +69,21 @@ export class PartitionMap {
     assert(partitionId >= 0 && partitionId < PARTITION_COUNT, 'a partition id out of range');
     assert(worker >= 0 && worker < this.workerCount, 'a partition moved to a worker that does not exist');
     Atomics.store(this.words, MASTERS_OFFSET + ns * PARTITION_COUNT + partitionId, worker);
+  }
+
+  /** The port worker `worker`'s endpoint listens on, 0 while it has none (docs/protocol.md, the map). */
+  endpointPort(worker: number): number {
+    return Atomics.load(this.words, portsOffset(this.copies.length) + worker);
+  }
+
+  /**
+   * Primary only: records the port a worker's endpoint bound. A port that changed (an ephemeral
+   * one after a restart) bumps the version, so clients holding the old map learn of it.
+   */
+  setEndpointPort(worker: number, port: number): void {
+    assert(worker >= 0 && worker < this.workerCount, 'an endpoint for a worker that does not exist');
+    const at = portsOffset(this.copies.length) + worker;
+    if (Atomics.exchange(this.words, at, port) !== port) this.bump();
   }
 
   bump(): void {

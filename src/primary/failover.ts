@@ -21,6 +21,7 @@
 import { FAILOVER_TICK_MS, HOLD_TIMEOUT_MS, MIGRATE_PARTITIONS_PER_ROUND, MIGRATE_ROUND_TIMEOUT_MS, PARTITION_COUNT } from '../constants';
 import type { NamespaceConfig } from '../config';
 import type { PartitionMap } from '../partition/map';
+import type { PartitionHolds } from '../partition/holds';
 import { reached, type ReplicationChannels } from '../replication/channels';
 import { readReplicaState, writeStaleCopies } from '../storage/replica-state';
 import type { ReplicaWaits } from './replica-waits';
@@ -67,6 +68,8 @@ export interface FailoverHost {
   channels: ReplicationChannels;
   waits: ReplicaWaits;
   namespaces: NamespaceConfig[];
+  /** The holds, in shared memory: a worker serving reads itself sees them (src/partition/holds.ts). */
+  holds: PartitionHolds;
   /** Held requests may move on: route them again. */
   released(): void;
   log(message: string): void;
@@ -114,7 +117,7 @@ export class Failover {
     this.sync = host.namespaces.map(() => perWorker());
     this.mustCopy = host.namespaces.map(() => perWorker());
     this.wasReplica = host.namespaces.map(() => new Array<Uint8Array | null>(this.n).fill(null));
-    this.held = host.namespaces.map(() => new Uint8Array(PARTITION_COUNT));
+    this.held = host.holds.held;
     this.resyncs = new Int32Array(host.namespaces.length);
     // At start every holder is in sync (memory namespaces are empty, file namespaces replayed each
     // worker's log of every write it applied as master or replica), except the copies a file
@@ -640,7 +643,7 @@ export class Failover {
           groups.set(key, move);
         }
         move.partitions.push(p);
-        held[p] = 1;
+        this.host.holds.hold(ns, p);
       }
     }
     if (groups.size === 0) return;
@@ -665,7 +668,8 @@ export class Failover {
         continue;
       }
       if (move.phase === 'answers') {
-        if (from.state === 'up' && from.answered < move.answeredTarget) {
+        // A worker serving a read itself when the hold came finishes it first (holds.ts).
+        if (from.state === 'up' && (from.answered < move.answeredTarget || this.host.holds.localBusy(move.from))) {
           remaining.push(move);
           continue;
         }

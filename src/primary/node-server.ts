@@ -8,9 +8,10 @@ import { WebSocketServer } from 'ws';
 import type { NodeConfig } from '../config';
 import { ADMIN_CONNECTIONS_MAX } from '../constants';
 import { descriptorBudget, descriptorReserve, openDescriptors, raiseDescriptorLimit, type DescriptorBudget } from './descriptors';
-import { CloseCode, Session, type SessionHost } from './session';
+import { CloseCode, Session, type SessionHost } from '../endpoint/session';
 import type { ClientConnections } from './session-host';
-import { SocketGuard } from './socket-guard';
+import { SocketGuard } from '../endpoint/socket-guard';
+import { FRONT_ENDPOINT, type ConnectionCounts } from '../endpoint/connection-counts';
 import { refuseUpgrade } from '../security/upgrade-check';
 
 /** HTTP status of an upgrade refused for its Origin or Host (src/security/upgrade-check.ts). */
@@ -32,7 +33,7 @@ export type { NodeLog } from '../log';
  * Sockets are capped from their first byte, by the descriptors left once everything else that
  * needs one is counted (src/primary/descriptors.ts).
  */
-export function buildSocketServer(config: NodeConfig, workerCount: number, log: NodeLog): SocketServer {
+export function buildSocketServer(config: NodeConfig, workerCount: number, log: NodeLog, shared: ConnectionCounts): SocketServer {
   // Plain HTTP requests (not upgrades) get the answers answerHttp() attaches.
   const http = createServer();
   const connectionsMax = config.service.connectionsMax;
@@ -41,7 +42,9 @@ export function buildSocketServer(config: NodeConfig, workerCount: number, log: 
   else if (descriptors.socketsMax < connectionsMax) {
     log.warn(`descriptors: limit ${descriptors.limit} (hard ${descriptors.hardLimit}), ${descriptors.openAtStart} open, ${descriptors.reserve} reserved: at most ${descriptors.socketsMax} client sockets, below service.connectionsMax ${connectionsMax} (raise ulimit -n)`);
   } else log.info(`descriptors: limit ${descriptors.limit}, ${descriptors.openAtStart} open, ${descriptors.reserve} reserved: up to ${descriptors.socketsMax} client sockets (service.connectionsMax)`);
-  const socketGuard = new SocketGuard(http, descriptors.socketsMax, config.service.handshakeTimeoutMs);
+  // The cap holds across every endpoint: worker endpoints count in the same shared words.
+  shared.setSocketsMax(descriptors.socketsMax);
+  const socketGuard = new SocketGuard(http, descriptors.socketsMax, config.service.handshakeTimeoutMs, { counts: shared, endpoint: FRONT_ENDPOINT });
   return { http, socketGuard, descriptors, upgradesRefused: { count: 0 } };
 }
 
@@ -67,7 +70,7 @@ export function acceptSessions(server: SocketServer, host: SessionHost, config: 
   });
   wss.on('connection', (ws, req) => {
     server.socketGuard.upgraded(req.socket);
-    if (clients.sessions.size >= config.service.connectionsMax || clients.draining) {
+    if (clients.draining || !clients.shared.tryOpenSession(FRONT_ENDPOINT, config.service.connectionsMax)) {
       ws.close(CloseCode.TRY_AGAIN_LATER, clients.draining ? 'shutting down' : 'too many connections');
       return;
     }

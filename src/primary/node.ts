@@ -2,7 +2,7 @@
 // the order in which they start and stop. Each builder below makes one part; startLocked says the
 // order.
 
-import type { NodeConfig } from '../config';
+import { workerPort, type NodeConfig } from '../config';
 import * as C from '../constants';
 import { acquireDataLock, releaseDataLock } from '../storage/data-lock';
 import { partDirectory } from '../snapshot/files';
@@ -17,14 +17,18 @@ import { CompactionScheduler } from './compaction-scheduler';
 import { buildInfo } from './info';
 import { Router, type RouterReplication } from './router';
 import { DirectReader } from './direct-reads';
-import { CloseCode } from './session';
-import { buildSessionHost, FlushQueue, type ClientConnections } from './session-host';
+import { CloseCode } from '../endpoint/session';
+import { buildSessionHost, type ClientConnections } from './session-host';
+import { FlushQueue } from '../endpoint/flush-queue';
+import type { SessionHost } from '../endpoint/session';
+import { ForwardedRequests } from './forwarded';
+import { checkEndpoints, endpointDown, endpointMessages, endpointsInfo } from './worker-endpoints';
 import { acceptSessions, answerHttp, buildSocketServer, listen, listenAdmin, type SocketServer } from './node-server';
 import { createLog, logSettings, type NodeLog } from '../log';
 import { opsHandler } from '../ops/http';
 import type { NamespaceWrites } from '../ops/readiness';
 import type { Server } from 'node:http';
-import { AnswerBudget } from './answer-budget';
+import { AnswerBudget } from '../endpoint/answer-budget';
 import { WorkerHandle } from './worker-handle';
 import { Supervisor } from './supervisor';
 import type { WebSocketServer } from 'ws';
@@ -88,18 +92,22 @@ async function startLocked(config: NodeConfig, lockedDirs: string[]): Promise<Ae
   // reach it through a getter, called only once requests flow.
   const replication = buildReplication(config, shared, workers, () => router, log);
   const router = new Router(config.namespaces.map((ns) => ns.name), shared.sets, shared.map, workers, direct, replication.forRouter, shared.truncateCutoffs, config.namespaces.map((ns) => ns.recordBytesMax));
-  const supervisor = buildSupervisor(config, shared, workers, router, replication.failover, log);
+  // Worker endpoints forward what they do not serve; admin requests need the session host, built
+  // once the workers are up (until then they are answered PARTITION_UNAVAILABLE).
+  let host: SessionHost | null = null;
+  const forwarded = new ForwardedRequests(config.service.frameBytesMax, workers, router, () => host);
+  const supervisor = buildSupervisor(config, shared, workers, { router, failover: replication.failover, forwarded }, log);
   for (let workerIndex = 0; workerIndex < shared.workerCount; workerIndex++) {
-    workers.push(buildWorkerHandle(config, shared, workerIndex, workers, { router, supervisor, replication }, log));
+    workers.push(buildWorkerHandle(config, shared, workerIndex, workers, { router, supervisor, replication, forwarded }, log));
   }
   await startWorkers(workers, supervisor);
   supervisor.start();
   if (shared.replicated) replication.failover.start();
   const services = buildBackgroundServices(config, shared, workers, router, replication.failover, log);
   // The server is built once the workers hold their descriptors, so its budget counts them.
-  const server = buildSocketServer(config, shared.workerCount, log);
+  const server = buildSocketServer(config, shared.workerCount, log, shared.connections);
   const budget = new AnswerBudget(config.service.answerBytesMax, config.service.sendBufferBytesMax, Math.max(...config.namespaces.map((ns) => ns.recordBytesMax)));
-  const clients: ClientConnections = { sessions: new Set(), counts: { open: 0, opened: 0, closed: 0 }, draining: false };
+  const clients: ClientConnections = { sessions: new Set(), counts: { open: 0, opened: 0, closed: 0 }, shared: shared.connections, draining: false };
   const info = () => ({
     ...buildInfo({
       config, version: VERSION, startedAtMs, map: shared.map, workers, stats: shared.stats, connections: clients.counts, requestsInFlight: router.table.inUse,
@@ -107,6 +115,7 @@ async function startLocked(config: NodeConfig, lockedDirs: string[]): Promise<Ae
       compaction: (nsIndex) => services.compaction.infoFor(nsIndex), directReads: direct?.served,
       replication: shared.replicated ? { ...replication.failover.info(), writesWaiting: replication.waits.count } : null,
     }),
+    endpoints: endpointsInfo(workers, shared),
     answerBytes: { used: budget.used, max: budget.bytesMax, perConnectionMax: budget.perConnectionBytesMax, evictions: budget.evictions },
     security: {
       enabled: false, ...security?.info(), upgradesRefused: server.upgradesRefused.count,
@@ -114,7 +123,7 @@ async function startLocked(config: NodeConfig, lockedDirs: string[]): Promise<Ae
     },
   });
   const flushes = new FlushQueue();
-  const host = buildSessionHost({ config, version: VERSION, router, budget, workers, supervisor, ...services, clients, flushes, security, audit, info });
+  host = buildSessionHost({ config, version: VERSION, map: shared.map, router, budget, workers, supervisor, ...services, clients, flushes, security, audit, info });
   const wss = acceptSessions(server, host, config, clients, log);
   const http = opsHandler({
     info,
@@ -155,7 +164,7 @@ function nodeLog(config: NodeConfig): NodeLog {
 function buildReplication(config: NodeConfig, shared: SharedState, workers: WorkerHandle[], router: () => Router, log: NodeLog): ReplicationParts {
   const { channels, map, workerCount } = shared;
   const waits = new ReplicaWaits(channels, { answer: (slot, code, bytes, start, end) => router().answerReplicated(slot, code, bytes, start, end) });
-  const failover = new Failover({ workers, map, channels, waits, namespaces: config.namespaces, released: () => router().releaseHeld(), log: (message) => log.warn(message) });
+  const failover = new Failover({ workers, map, channels, waits, namespaces: config.namespaces, holds: shared.holds, released: () => router().releaseHeld(), log: (message) => log.warn(message) });
   const onOverflow = () => {
     for (let from = 0; from < workerCount; from++) {
       for (let to = 0; to < workerCount; to++) if (from !== to && channels.overflowed(from, to)) failover.channelOverflowed(from, to);
@@ -164,11 +173,16 @@ function buildReplication(config: NodeConfig, shared: SharedState, workers: Work
   return { waits, failover, forRouter: shared.replicated ? { failover, waits, channels, onOverflow } : null };
 }
 
-function buildSupervisor(config: NodeConfig, shared: SharedState, workers: WorkerHandle[], router: Router, failover: Failover, log: NodeLog): Supervisor {
+function buildSupervisor(
+  config: NodeConfig, shared: SharedState, workers: WorkerHandle[],
+  parts: { router: Router; failover: Failover; forwarded: ForwardedRequests }, log: NodeLog,
+): Supervisor {
   const { replicated } = shared;
+  const { router, failover, forwarded } = parts;
   return new Supervisor(workers, shared.stats, config, {
     onWorkerDown: (h) => {
       h.pump(); // answers the thread published before it died are real answers
+      endpointDown(shared, forwarded, h.index);
       // A truncate the thread may not have applied leaves its copies unlike their masters'.
       const missedTruncates = replicated ? router.truncatesOn(h.index) : [];
       router.failWorker(h.index, h.backlogSlots());
@@ -227,10 +241,10 @@ function buildWorkerHandle(
   shared: SharedState,
   workerIndex: number,
   workers: WorkerHandle[],
-  parts: { router: Router; supervisor: Supervisor; replication: ReplicationParts },
+  parts: { router: Router; supervisor: Supervisor; replication: ReplicationParts; forwarded: ForwardedRequests },
   log: NodeLog,
 ): WorkerHandle {
-  const { router, supervisor, replication } = parts;
+  const { router, supervisor, replication, forwarded } = parts;
   const { replicated, peerRings, channels } = shared;
   const base = {
     workerIndex,
@@ -246,6 +260,7 @@ function buildWorkerHandle(
     namespaces: config.namespaces,
     log: logSettings(config),
     bases: shared.bases.map((b) => (b === null ? null : { directory: partDirectory(b.dir, workerIndex), sequence: b.sequences[workerIndex] })),
+    endpoint: { port: workerPort(config, workerIndex), config, version: VERSION, connections: shared.connections.sab, holds: shared.holds.sab },
   };
   return new WorkerHandle(base, {
     onResponse: (slot, code, bytes, start, end) => router.onResponse(slot, code, bytes, start, end),
@@ -262,6 +277,7 @@ function buildWorkerHandle(
         if (replicated) replication.failover.onWorkerReady(h);
       }
     },
+    onEndpoint: endpointMessages(shared, forwarded, log.error),
     onAck: (h) => {
       replication.waits.onAck(h.index);
       replication.failover.tick();
@@ -274,6 +290,7 @@ function buildWorkerHandle(
 async function startWorkers(workers: WorkerHandle[], supervisor: Supervisor): Promise<void> {
   try {
     await Promise.all(workers.map((w) => w.start(false)));
+    await checkEndpoints(workers);
   } catch (error) {
     // One worker could not start (its log is unreadable, say): stop the others, so the process
     // ends with the error instead of living on with a partial node that never listens.
@@ -331,12 +348,13 @@ async function stopNode(node: NodeParts): Promise<void> {
   clients.draining = true;
   server.http.close();
   server.socketGuard.close();
+  for (const w of node.workers) w.post({ type: 'endpoint-drain' });
   // Each client is told to stop sending; a connection closes once its client says DRAINED and
   // every request before that is answered, so nothing it sent is left in doubt. Clients that
   // never answer are closed at the deadline.
   for (const s of clients.sessions) s.goAway('node shutting down');
   const deadline = Date.now() + C.SHUTDOWN_DRAIN_MS;
-  while ((clients.sessions.size > 0 || router.table.inUse > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, C.SHUTDOWN_POLL_MS));
+  while ((clients.shared.sessionsTotal() > 0 || router.table.inUse > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, C.SHUTDOWN_POLL_MS));
   node.flushes.flushAll();
   for (const s of clients.sessions) s.close(CloseCode.GOING_AWAY, 'node shutting down');
   node.supervisor.stop();

@@ -11,7 +11,7 @@ import { AerieError, Status } from '../errors';
 import { DIGEST_BYTES } from '../constants';
 import { REQ_HEADER_BYTES, ReqOffset } from '../protocol/internal';
 import { crc32c } from '../storage/crc32c';
-import { CloseCode, type Session } from './session';
+import { CloseCode, type Answerer } from '../endpoint/session';
 
 /** Adds `key` as the newest, dropping the oldest past QUARANTINED_REQUESTS_MAX. */
 function addBounded(set: Set<string>, key: string): void {
@@ -59,7 +59,7 @@ export class Quarantine {
    * Throws FAIL_FORBIDDEN for a quarantined request and closes its connection once the answer is
    * out. Callers check `size` first: nothing is hashed while the quarantine is empty.
    */
-  check(session: Session, op: number, nsIndex: number, digest: Uint8Array, body: Uint8Array, start: number, end: number): void {
+  check(session: Answerer, op: number, nsIndex: number, digest: Uint8Array, body: Uint8Array, start: number, end: number): void {
     if (!this.requests.has(fingerprint(op, nsIndex, digest, 0, body, start, end))) return;
     // After this turn's answers are flushed (close flushes too).
     setTimeout(() => session.close(CloseCode.POLICY, 'a request that killed a worker was sent again'), 0);

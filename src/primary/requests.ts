@@ -4,7 +4,7 @@
 
 import { assert } from '../assert';
 import { REQUEST_SLOTS_MAX } from '../constants';
-import type { Session } from './session';
+import type { Answerer } from '../endpoint/session';
 
 export const SlotKind = {
   SINGLE: 0, BATCH_ELEMENT: 1, SCAN: 2, BROADCAST: 3,
@@ -16,7 +16,7 @@ export const SlotKind = {
 
 /** A batch in progress: its elements arrive from several workers in any order. */
 export interface BatchState {
-  session: Session;
+  session: Answerer;
   clientId: number;
   remaining: number;
   /** BATCH_GET elements are [code, gen, ttl, bins]; BATCH_EXISTS elements have no bins. */
@@ -38,7 +38,7 @@ export interface BatchState {
  * count, or the failure; in doubt when some part may have been applied and another was not.
  */
 export interface BroadcastState {
-  session: Session;
+  session: Answerer;
   clientId: number;
   remaining: number;
   /** Workers that answered ok, and what they deleted in all. */
@@ -53,7 +53,7 @@ export interface BroadcastState {
 
 /** A scan page in progress on one worker. */
 export interface ScanState {
-  session: Session;
+  session: Answerer;
   clientId: number;
   workerIndex: number;
   /** The partition map's version when the scan started (from its cursor, or now). */
@@ -64,7 +64,7 @@ export interface ScanState {
 const INITIAL_SLOTS = 1 << 12;
 
 export class RequestTable {
-  sessions: (Session | null)[] = [];
+  sessions: (Answerer | null)[] = [];
   clientIds = new Uint32Array(0);
   kinds = new Uint8Array(0);
   /** Worker each slot was sent to, so a dead worker's slots can be found. */
@@ -89,7 +89,7 @@ export class RequestTable {
   }
 
   /** A free slot, or -1 when REQUEST_SLOTS_MAX are in flight. */
-  acquire(session: Session, clientId: number, kind: number, worker: number): number {
+  acquire(session: Answerer, clientId: number, kind: number, worker: number): number {
     if (this.freeCount === 0) {
       if (this.capacity >= REQUEST_SLOTS_MAX) return -1;
       this.grow(Math.min(REQUEST_SLOTS_MAX, this.capacity * 2));

@@ -29,9 +29,9 @@ import { unpackValue } from '../protocol/codec';
 import type { SetRegistry } from '../shm/set-registry';
 import { RequestTable, SlotKind, type BatchState, type BroadcastState, type ScanState } from './requests';
 import { RoutingField as Field } from '../protocol/body-fields';
-import { RoutingFields, onlyFields, readRoutingFields } from './routing-fields';
+import { RoutingFields, onlyFields, readRoutingFields } from '../endpoint/routing-fields';
 import { RequestFields, parseBody } from '../protocol/request-body';
-import type { Session } from './session';
+import type { Answerer } from '../endpoint/session';
 import { Quarantine } from './quarantine';
 import type { WorkerHandle } from './worker-handle';
 import { NOT_HERE, type DirectReader } from './direct-reads';
@@ -52,7 +52,7 @@ export interface RouterReplication {
 
 /** A request for a partition changing master, kept until the move completes. */
 interface HeldRequest {
-  session: Session;
+  session: Answerer;
   id: number;
   op: number;
   body: Buffer;
@@ -134,7 +134,7 @@ export class Router {
    * Routes one request whose body is frame[bodyStart, bodyEnd). Throws AerieError for a request
    * that cannot be routed; the session answers it.
    */
-  route(session: Session, id: number, op: number, frame: Uint8Array, bodyStart: number, bodyEnd: number, r: Reader): void {
+  route(session: Answerer, id: number, op: number, frame: Uint8Array, bodyStart: number, bodyEnd: number, r: Reader): void {
     const f = this.fields;
     switch (op) {
       case Op.PUT:
@@ -214,7 +214,7 @@ export class Router {
   }
 
   private sendSingle(
-    session: Session, id: number, op: number, nsIndex: number, setId: number, worker: WorkerHandle,
+    session: Answerer, id: number, op: number, nsIndex: number, setId: number, worker: WorkerHandle,
     frame: Uint8Array, bodyStart: number, bodyEnd: number, partitionId: number,
   ): void {
     this.checkBodyBytes(nsIndex, bodyEnd - bodyStart);
@@ -234,7 +234,7 @@ export class Router {
     this.markDirty(worker);
   }
 
-  private routeBatch(session: Session, id: number, op: number, frame: Uint8Array, bodyStart: number, bodyEnd: number): void {
+  private routeBatch(session: Answerer, id: number, op: number, frame: Uint8Array, bodyStart: number, bodyEnd: number): void {
     const f = this.fields;
     if (f.keysStart < 0) throw new AerieError(Status.PARAMETER, 'keys is required');
     const kr = this.keyReader;
@@ -325,7 +325,7 @@ export class Router {
     if (batch.remaining === 0) this.finishBatch(batch);
   }
 
-  private routeScan(session: Session, id: number, frame: Uint8Array, bodyStart: number, bodyEnd: number): void {
+  private routeScan(session: Answerer, id: number, frame: Uint8Array, bodyStart: number, bodyEnd: number): void {
     const f = this.fields;
     const nsIndex = this.nsIndex(f.ns);
     let workerIndex = 0;
@@ -387,7 +387,7 @@ export class Router {
    * a worker has failed for good (its partitions would keep their records). The cut-off is fixed
    * here, once, so every worker applies the same one.
    */
-  private routeTruncate(session: Session, id: number, frame: Uint8Array, bodyStart: number, bodyEnd: number): void {
+  private routeTruncate(session: Answerer, id: number, frame: Uint8Array, bodyStart: number, bodyEnd: number): void {
     const f = this.fields;
     const nsIndex = this.nsIndex(f.ns);
     const nowMs = Date.now();
@@ -415,7 +415,7 @@ export class Router {
   }
 
   /** Sends a deferred truncate with the answer bytes its request reserved, or answers its error. */
-  private sendTruncateOrAnswer(session: Session, id: number, nsIndex: number, setId: number, beforeMs: number, body: Uint8Array, reserved: number): void {
+  private sendTruncateOrAnswer(session: Answerer, id: number, nsIndex: number, setId: number, beforeMs: number, body: Uint8Array, reserved: number): void {
     try {
       session.routeReserve = reserved;
       this.sendTruncate(session, id, nsIndex, setId, beforeMs, body, 0, body.length);
@@ -425,7 +425,7 @@ export class Router {
     }
   }
 
-  private sendTruncate(session: Session, id: number, nsIndex: number, setId: number, beforeMs: number, frame: Uint8Array, bodyStart: number, bodyEnd: number): void {
+  private sendTruncate(session: Answerer, id: number, nsIndex: number, setId: number, beforeMs: number, frame: Uint8Array, bodyStart: number, bodyEnd: number): void {
     if (this.truncateGate.held(nsIndex)) {
       // A restore of the namespace is under way: sent after it, so it truncates the restored state.
       const body = Buffer.from(frame.subarray(bodyStart, bodyEnd));
@@ -692,7 +692,9 @@ export class Router {
   }
 
   /** Sends a FAULT to a worker: it answers, then fails as asked. */
-  sendFault(session: Session, id: number, worker: WorkerHandle, kind: string): void {
+  sendFault(session: Answerer, id: number, workerIndex: number, kind: string): void {
+    const worker = this.workers[workerIndex];
+    assert(worker !== undefined, 'a FAULT for a worker that does not exist');
     if (!worker.accepting) throw new AerieError(Status.PARTITION_UNAVAILABLE, `worker ${worker.index} is down`);
     const slot = this.table.acquire(session, id, SlotKind.SINGLE, worker.index);
     if (slot < 0) throw new AerieError(Status.DEVICE_OVERLOAD, 'too many requests in flight on the node');
@@ -741,7 +743,7 @@ export class Router {
   }
 
   /** Keeps a request for a partition changing master; it is routed again when the move completes. */
-  private hold(session: Session, id: number, op: number, frame: Uint8Array, bodyStart: number, bodyEnd: number): void {
+  private hold(session: Answerer, id: number, op: number, frame: Uint8Array, bodyStart: number, bodyEnd: number): void {
     if (this.held.length >= HELD_REQUESTS_MAX) throw new AerieError(Status.DEVICE_OVERLOAD, 'too many requests held for partitions changing master');
     this.held.push({ session, id, op, body: Buffer.from(frame.subarray(bodyStart, bodyEnd)), sinceMs: Date.now(), reserved: session.routeReserve });
     if (this.heldTimer === null) {
@@ -789,7 +791,7 @@ export class Router {
   }
 
   /** Forgets a closed session's requests: their responses will be dropped on arrival. */
-  forget(session: Session): void {
+  forget(session: Answerer): void {
     const t = this.table;
     for (let s = 0; s < t.sessions.length; s++) if (t.sessions[s] === session) t.sessions[s] = null;
   }

@@ -1,14 +1,16 @@
-// What every session asks of the node (src/primary/session.ts, SessionHost): HELLO's body, INFO,
+// What every session asks of the node (src/endpoint/session.ts, SessionHost): HELLO's body, INFO,
 // the admin requests (VERIFY, SNAPSHOT, WORKER_RESTART, FAULT), and one flush per turn.
 
-import * as C from '../constants';
 import type { NodeConfig } from '../config';
 import { AerieError, Status } from '../errors';
-import { PROTOCOL_VERSION } from '../protocol/ops';
-import type { AnswerBudget } from './answer-budget';
+import type { PartitionMap } from '../partition/map';
+import { helloBody } from '../endpoint/hello';
+import type { AnswerBudget } from '../endpoint/answer-budget';
 import type { CompactionScheduler } from './compaction-scheduler';
 import type { Router } from './router';
-import type { Session, SessionHost } from './session';
+import type { Session, SessionHost } from '../endpoint/session';
+import type { FlushQueue } from '../endpoint/flush-queue';
+import { FRONT_ENDPOINT, type ConnectionCounts } from '../endpoint/connection-counts';
 import type { SnapshotManager } from './snapshots';
 import type { Supervisor } from './supervisor';
 import type { Verifier } from './verify-repair';
@@ -20,6 +22,8 @@ import type { AuditLog } from '../security/audit-log';
 export interface ClientConnections {
   readonly sessions: Set<Session>;
   readonly counts: { open: number; opened: number; closed: number };
+  /** Sockets and sessions of every endpoint of the node (the front's and each worker's). */
+  readonly shared: ConnectionCounts;
   /** Set once shutdown begins: new connections and requests are refused. */
   draining: boolean;
 }
@@ -27,6 +31,7 @@ export interface ClientConnections {
 export interface SessionHostParts {
   config: NodeConfig;
   version: string;
+  map: PartitionMap;
   router: Router;
   budget: AnswerBudget;
   workers: WorkerHandle[];
@@ -41,26 +46,6 @@ export interface SessionHostParts {
   info(): Record<string, unknown>;
 }
 
-/** Sessions with output this turn, each flushed once after the turn's messages are handled. */
-export class FlushQueue {
-  private readonly pending: Session[] = [];
-  private scheduled = false;
-
-  schedule(session: Session): void {
-    this.pending.push(session);
-    if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(() => this.flushAll());
-    }
-  }
-
-  flushAll(): void {
-    this.scheduled = false;
-    for (const s of this.pending) s.flush();
-    this.pending.length = 0;
-  }
-}
-
 export function buildSessionHost(parts: SessionHostParts): SessionHost {
   const { config, router, budget, compaction, verifier, clients } = parts;
   return {
@@ -69,13 +54,15 @@ export function buildSessionHost(parts: SessionHostParts): SessionHost {
     budget,
     frameBytesMax: config.service.frameBytesMax,
     helloTimeoutMs: config.service.helloTimeoutMs,
-    helloBody: () => helloBody(config, parts.version, parts.workers.length),
+    helloBody: () => helloBody(config, parts.version, parts.map),
+    mapVersion: () => parts.map.version >>> 0,
     infoBody: oncePerTurn(parts.info),
     // A repair reads the log while compaction could rewrite it: they take turns.
     verify: (ns, repair) => (repair ? compaction.exclusive(() => verifier.run(ns, true)) : verifier.run(ns, false)),
     scheduleFlush: (s) => parts.flushes.schedule(s),
     closed: (s) => {
       if (clients.sessions.delete(s)) {
+        clients.shared.closeSession(FRONT_ENDPOINT);
         clients.counts.open--;
         clients.counts.closed++;
       }
@@ -86,27 +73,11 @@ export function buildSessionHost(parts: SessionHostParts): SessionHost {
       const worker = workerToRestart(body, parts.workers.length);
       return worker === null ? Promise.reject(new AerieError(Status.PARAMETER, `WORKER_RESTART needs {worker: 0..${parts.workers.length - 1}}`)) : parts.supervisor.restartNow(worker);
     },
-    fault: (worker, _kind) => faultTarget(config, parts.workers, worker),
+    fault: (worker, _kind) => {
+      faultTarget(config, parts.workers, worker);
+    },
     security: parts.security,
     audit: parts.audit,
-  };
-}
-
-function helloBody(config: NodeConfig, version: string, workerCount: number): unknown {
-  return {
-    node: 'aerie',
-    version,
-    protocol: PROTOCOL_VERSION,
-    workers: workerCount,
-    namespaces: config.namespaces.map((ns) => ns.name),
-    limits: {
-      frameBytesMax: config.service.frameBytesMax,
-      requestsPerFrameMax: C.REQUESTS_PER_FRAME_MAX,
-      inFlightPerConnectionMax: config.service.inFlightPerConnectionMax,
-      batchKeysMax: C.BATCH_KEYS_MAX,
-      scanPageRecordsMax: C.SCAN_PAGE_RECORDS_MAX,
-      recordBytesMax: Math.max(...config.namespaces.map((ns) => ns.recordBytesMax)),
-    },
   };
 }
 

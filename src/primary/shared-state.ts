@@ -5,6 +5,8 @@
 import { replicationOf, workerCount, type NodeConfig } from '../config';
 import { AerieError, Status } from '../errors';
 import { PartitionMap } from '../partition/map';
+import { PartitionHolds } from '../partition/holds';
+import { ConnectionCounts } from '../endpoint/connection-counts';
 import { ReplicationChannels } from '../replication/channels';
 import { SetRegistry } from '../shm/set-registry';
 import { StatsBlock } from '../shm/stats';
@@ -24,6 +26,10 @@ export interface SharedState {
   /** Some namespace keeps more than one copy: the workers talk over replication channels. */
   replicated: boolean;
   map: PartitionMap;
+  /** Partitions changing master, and reads workers serve themselves (src/partition/holds.ts). */
+  holds: PartitionHolds;
+  /** Client sockets and sessions of every endpoint (the front's and each worker's). */
+  connections: ConnectionCounts;
   channels: ReplicationChannels;
   /** Per worker, its request ring once it is up (its peers ring its doorbell). */
   peerRings: (SharedArrayBuffer | null)[];
@@ -46,6 +52,8 @@ export function buildSharedState(config: NodeConfig): SharedState {
     copies,
     replicated,
     map: PartitionMap.create(count, copies),
+    connections: ConnectionCounts.create(count),
+    holds: PartitionHolds.create(config.namespaces.length, count),
     // Channels between workers only when some namespace has two copies.
     channels: ReplicationChannels.create(count, replicated ? config.workers.replicationChannelBytes : 0),
     peerRings: new Array<SharedArrayBuffer | null>(count).fill(null),

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { RING_BYTES, WORKER_BACKLOG_MAX } from '../constants';
 import { AerieError, Status } from '../errors';
 import { ACK_SLOT, REQ_HEADER_BYTES, RES_HEADER_BYTES, ReqOffset } from '../protocol/internal';
-import type { ControlFromWorker, ControlToWorker, StoreControlMessage, StoreMemory, WorkerInit } from '../worker/thread-messages';
+import type { ControlFromWorker, ControlToWorker, EndpointFromWorker, StoreControlMessage, StoreMemory, WorkerInit } from '../worker/thread-messages';
 
 type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
 import { Ring } from '../shm/ring';
@@ -26,6 +26,8 @@ export interface WorkerEvents {
   onReady(h: WorkerHandle): void;
   /** The thread released replication channels: writes waiting for it may be answered. */
   onAck(h: WorkerHandle): void;
+  /** A message from the thread's client endpoint (src/worker/endpoint.ts). */
+  onEndpoint(h: WorkerHandle, m: EndpointFromWorker): void;
   log(message: string): void;
   /** Routine news (a recovery's figures): shown at levels debug and info. */
   info(message: string): void;
@@ -72,6 +74,11 @@ export class WorkerHandle {
   private readonly events: WorkerEvents;
   private readonly resourceLimits: { maxOldGenerationSizeMb: number };
   ready: Promise<void> = Promise.resolve();
+  /** The current thread's endpoint: the port it bound, or why it could not (null until it says). */
+  endpoint: { port: number; error: string | null } | null = null;
+  /** Settles once the current thread's endpoint reported (bound or not), or the thread died first. */
+  endpointReported: Promise<void> = Promise.resolve();
+  private endpointSettle: (() => void) | null = null;
   /** Requests handed to threads or the backlog, and responses received, over all lives (handoffs wait on them). */
   sent = 0;
   answered = 0;
@@ -176,6 +183,10 @@ export class WorkerHandle {
     this.damagedNamespaces = adoptable.map(() => false);
     this.life = life;
     this.state = 'starting';
+    this.endpoint = null;
+    this.endpointReported = new Promise((resolve) => {
+      this.endpointSettle = resolve;
+    });
     this.ready = new Promise<void>((resolve, reject) => {
       thread.on('message', (m: ControlFromWorker) => this.onControl(life, m, resolve));
       thread.on('error', (err) => {
@@ -189,6 +200,7 @@ export class WorkerHandle {
           this.diedBlamingRequest = !life.killedInnocent;
         }
         this.failControl(new Error(`worker ${this.index} exited before answering`));
+        if (this.life === life) this.endpointSettle?.();
         reject(new Error(`worker ${this.index} exited with ${code}`));
         if (this.life === life && this.state !== 'stopped') this.events.onExit(this, life.killedFor ?? `exit code ${code}`);
       });
@@ -250,6 +262,18 @@ export class WorkerHandle {
       }
       case 'stopped':
         if (this.life === life) this.stoppedClean = m.logsClosed;
+        return;
+      case 'endpoint':
+        if (this.life !== life) return;
+        this.endpoint = { port: m.port, error: m.error };
+        this.events.onEndpoint(this, m);
+        this.endpointSettle?.();
+        return;
+      case 'forward':
+      case 'forward-fault':
+      case 'conn-closed':
+      case 'admin':
+        if (this.life === life) this.events.onEndpoint(this, m);
         return;
       case 'fatal':
         life.killedFor ??= m.message.split('\n')[0];

@@ -1,5 +1,5 @@
 // Every field a request body may name, and which thread reads it: the primary reads the fields
-// it routes on (src/primary/routing-fields.ts), the worker the ones it applies
+// it routes on (src/endpoint/routing-fields.ts), the worker the ones it applies
 // (src/protocol/request-body.ts), and each skips the other's. One table, so a field one side
 // accepts is never refused by the other as unknown.
 

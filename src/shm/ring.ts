@@ -287,6 +287,18 @@ export class Ring {
     Atomics.store(this.words, CONSUMER_SLEEPING, 0);
   }
 
+  /**
+   * As finishSleep, waiting without blocking: for a worker thread whose event loop serves sockets
+   * (src/worker/endpoint.ts). Null when no sleep is due (the tail moved, or `observedTail` < 0).
+   */
+  finishSleepAsync(observedTail: number, timeoutMs: number): Promise<void> | null {
+    if (observedTail < 0) {
+      Atomics.store(this.words, CONSUMER_SLEEPING, 0);
+      return null;
+    }
+    return this.startWaitAsync(TAIL, observedTail | 0, timeoutMs, CONSUMER_SLEEPING, this.onConsumerWake);
+  }
+
   // ---- internals ----
 
   /** Bytes a message of `length` payload bytes occupies; an oversized payload is a caller bug. */

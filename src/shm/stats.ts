@@ -32,6 +32,9 @@ export const WorkerStat = {
    */
   APPLYING_OFFSET: 16,
   APPLYING_LENGTH: 17,
+  /** Reads this worker's endpoint served itself (src/worker/local-requests.ts), and requests it forwarded. */
+  LOCAL_REQUESTS: 18,
+  FORWARDED: 19,
 } as const;
 const WORKER_SLOTS = 20;
 

@@ -32,6 +32,9 @@ import { StoreControl } from './store-control';
 import { ReplicationChannels } from '../replication/channels';
 import { ReplicationIn, ReplicationOut } from './replication';
 import { Migrations } from './migrate-out';
+import { WorkerEndpoint } from './endpoint';
+import { LocalRequests } from './local-requests';
+import { PartitionHolds } from '../partition/holds';
 
 const init = workerData as WorkerInit;
 /** This thread's log, at the node's level (log.ts). */
@@ -155,9 +158,28 @@ const migrations = replOut === null ? null : new Migrations(
   namespaces, replOut, (requestId, error, value) => send({ type: 'reply', requestId, error, value }), stats,
 );
 
+// This thread's own client endpoint: its sockets are served from its event loop, which the loop
+// below visits after every batch while any session is open.
+const localRequests = new LocalRequests({
+  workerIndex: init.workerIndex, namespaces: init.namespaces, sets, map,
+  holds: PartitionHolds.attach(init.endpoint.holds, init.namespaces.length, init.workerCount),
+  apply: (bytes, view, start, end, o) => engine.handle(bytes, view, start, end, o),
+  paused: () => control.paused,
+  served: () => stats.add(WorkerStat.LOCAL_REQUESTS),
+});
+const endpoint = new WorkerEndpoint(init.endpoint, init.workerIndex, map, (m, transfer) => {
+  if (m.type === 'forward') stats.add(WorkerStat.FORWARDED);
+  port.postMessage(m, transfer ?? []);
+}, localRequests);
+endpoint.listen();
+
 port.on('message', (m: ControlToWorker) => {
   // Handled here, between batches (this thread's batches never yield mid-way).
   if (m.type === 'stop') stopping = true;
+  else if (m.type === 'answer' || m.type === 'admin-reply' || m.type === 'close-conn' || m.type === 'endpoint-drain') {
+    endpoint.onMessage(m);
+    return; // answers need no turn of the loop below
+  }
   else if (m.type === 'peer-ring') replOut?.setDoorbell(m.worker, m.sab);
   else if (m.type === 'repl-ring') {
     if (m.from === init.workerIndex) replOut?.replaceRing(m.to, m.sab);
@@ -429,9 +451,11 @@ async function run(): Promise<void> {
     await publish();
     const nowMs = Date.now();
     background(nowMs);
+    const serving = endpoint.sessionCount > 0;
     if ((handled > 0 || migrationState === 'progress') && !blocked) {
-      // Let control messages and timers in between batches under sustained load.
-      if (handled >= C.WORKER_DRAIN_BATCH_MAX || nowMs - lastYieldMs >= C.WORKER_CONTROL_YIELD_MS) {
+      // Let control messages and timers in between batches under sustained load, and this
+      // endpoint's sockets after every batch while it has clients.
+      if (serving || handled >= C.WORKER_DRAIN_BATCH_MAX || nowMs - lastYieldMs >= C.WORKER_CONTROL_YIELD_MS) {
         lastYieldMs = nowMs;
         await yielding(yieldToLoop());
       }
@@ -456,6 +480,13 @@ async function run(): Promise<void> {
     // sleep first, then look at the channels, so a message is either seen now or wakes us.
     const observed = requests.prepareSleep();
     const idle = observed >= 0 && (replIn === null || replIn.isEmpty());
+    if (serving) {
+      // Clients on this thread's endpoint: sleep in the event loop, where their sockets are read.
+      const wait = idle && migrationState !== 'progress' ? requests.finishSleepAsync(observed, migrationState === 'blocked' ? 1 : C.WORKER_SYNC_WAIT_MS) : requests.finishSleepAsync(-1, 0);
+      lastYieldMs = Date.now();
+      await yielding(wait ?? yieldToLoop());
+      continue;
+    }
     // A migration waiting for its channel to drain sleeps briefly; the replica frees it.
     requests.finishSleep(observed, migrationState === 'blocked' ? 1 : C.WORKER_SYNC_WAIT_MS, idle && migrationState !== 'progress');
     const now = Date.now();
@@ -464,6 +495,7 @@ async function run(): Promise<void> {
       await yielding(yieldToLoop());
     }
   }
+  endpoint.close();
   for (const ns of namespaces) publishNamespaceStats(ns);
   // A log that failed before (or fails its last sync) may lack writes its replicas hold: the
   // primary then does not record a clean stop, and the next start copies every replica.

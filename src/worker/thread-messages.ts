@@ -4,7 +4,7 @@
 // share these types (and how an error crosses) and nothing else; the ring layouts are src/protocol/internal.ts.
 
 import type { LogSettings } from '../log';
-import type { NamespaceConfig } from '../config';
+import type { NamespaceConfig, NodeConfig } from '../config';
 import { AerieError, Status } from '../errors';
 import type { VerifyProblem } from '../shm/record-check';
 import type { RecordStoreAdoption } from '../shm/record-store';
@@ -36,8 +36,24 @@ export type ControlToWorker =
       type: 'repair-apply'; requestId: number; nsIndex: number;
       problems: VerifyProblem[]; versions: CollectedVersion[];
     }
-  | { type: 'repair-cancel'; requestId: number; nsIndex: number };
-export type StoreControlMessage = Exclude<ControlToWorker, { type: 'stop' | 'peer-ring' | 'repl-ring' | 'migrate-cancel' }>;
+  | { type: 'repair-cancel'; requestId: number; nsIndex: number }
+  | EndpointToWorker;
+
+/**
+ * To a worker's endpoint (src/worker/endpoint.ts): the answers to what it forwarded, and the
+ * node's shutdown. One message per forwarded request: the first step, through the primary's
+ * router; a routing client sends few (docs/protocol.md §13).
+ */
+export type EndpointToWorker =
+  /** The answer to forwarded request `seq`: its code and msgpack body (empty: nil). */
+  | { type: 'answer'; seq: number; code: number; body: Uint8Array }
+  /** The outcome of admin request `seq` (INFO, VERIFY, SNAPSHOT, WORKER_RESTART). */
+  | { type: 'admin-reply'; seq: number; error: ControlError | null; value: unknown }
+  /** Close the connection `conn` (a request that killed a worker was sent again on it). */
+  | { type: 'close-conn'; conn: number; code: number; reason: string }
+  /** The node shuts down: tell every client to go away and accept no more. */
+  | { type: 'endpoint-drain' };
+export type StoreControlMessage = Exclude<ControlToWorker, { type: 'stop' | 'peer-ring' | 'repl-ring' | 'migrate-cancel' } | EndpointToWorker>;
 export type ControlFromWorker =
   | { type: 'ready' }
   | { type: 'store'; nsIndex: number; indexSab: SharedArrayBuffer; controlSab: SharedArrayBuffer; arenaStatsSab: SharedArrayBuffer }
@@ -53,7 +69,23 @@ export type ControlFromWorker =
   /** The thread's last message at a stop: whether every file namespace's log closed without error. */
   | { type: 'stopped'; logsClosed: boolean }
   /** The answer to a StoreControlMessage: a value, or the error that stopped it, code and all. */
-  | { type: 'reply'; requestId: number; error: ControlError | null; value: unknown };
+  | { type: 'reply'; requestId: number; error: ControlError | null; value: unknown }
+  | EndpointFromWorker;
+
+/** From a worker's endpoint to the primary. */
+export type EndpointFromWorker =
+  /** The endpoint listens on `port` (0 and an error: it could not bind, clients use the front). */
+  | { type: 'endpoint'; port: number; error: string | null }
+  /** A request the endpoint does not serve itself, from connection `conn`; answered by 'answer'. */
+  | { type: 'forward'; seq: number; conn: number; op: number; body: Uint8Array; frameBytesMax: number }
+  /** FAULT {worker, kind} from connection `conn`; answered by 'answer'. */
+  | { type: 'forward-fault'; seq: number; conn: number; worker: number; kind: string }
+  /** Connection `conn` closed: its forwarded requests' answers may be dropped. */
+  | { type: 'conn-closed'; conn: number }
+  /** An admin request the primary runs; answered by 'admin-reply'. */
+  | { type: 'admin'; seq: number; action: AdminAction; args: unknown };
+
+export type AdminAction = 'info' | 'verify' | 'snapshot' | 'restart';
 
 /** An error crossing the thread boundary: its result code (src/errors.ts Status) and message. */
 export interface ControlError {
@@ -103,4 +135,18 @@ export interface WorkerInit {
   bases: ({ directory: string; sequence: number } | null)[];
   /** Per namespace, the store a dead predecessor left to adopt (null: start empty). */
   adopt: (StoreMemory | null)[] | null;
+  /** This worker's client endpoint (docs/protocol.md §13). */
+  endpoint: EndpointInit;
+}
+
+export interface EndpointInit {
+  /** The port to listen on (0: any free one, reported to the primary). */
+  port: number;
+  config: NodeConfig;
+  /** The node's version, for HELLO. */
+  version: string;
+  /** The node's socket and session counts (src/endpoint/connection-counts.ts). */
+  connections: SharedArrayBuffer;
+  /** Partitions changing master, and this worker's busy word (src/partition/holds.ts). */
+  holds: SharedArrayBuffer;
 }

@@ -8,7 +8,7 @@ import { PRIMARY_ONLY_FIELDS, RoutingField, WORKER_FIELDS } from '../../src/prot
 import { Reader } from '../../src/protocol/reader';
 import { RequestFields, parseBody } from '../../src/protocol/request-body';
 import { Writer } from '../../src/protocol/writer';
-import { RoutingFields, readRoutingFields } from '../../src/primary/routing-fields';
+import { RoutingFields, readRoutingFields } from '../../src/endpoint/routing-fields';
 
 /** A valid value for each field, as a client would send it (bins as names: GET's shape). */
 const SAMPLES: Record<string, unknown> = {

@@ -1,10 +1,10 @@
-// The session's answer frames are written straight to the socket (src/primary/ws-frame.ts): a real
+// The session's answer frames are written straight to the socket (src/endpoint/ws-frame.ts): a real
 // ws client must read every length class of the header (7-bit, 16-bit, 64-bit) byte for byte, in
 // order with frames ws itself sends, and a socket no longer open must not be written to.
 import t from 'tap';
 import { randomBytes } from 'node:crypto';
 import { WebSocket, WebSocketServer } from 'ws';
-import { sendBinary } from '../../src/primary/ws-frame';
+import { sendBinary } from '../../src/endpoint/ws-frame';
 
 async function pair(): Promise<{ server: WebSocket; client: WebSocket; close: () => Promise<void> }> {
   const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate: false });

@@ -14,12 +14,12 @@ import { Reader } from '../protocol/reader';
 import type { Writer } from '../protocol/writer';
 import { ANSWER_HEADER_BYTES_MAX, AnswerFrames } from './answer-frames';
 import type { AnswerBudget, BudgetHolder, BudgetWaiter } from './answer-budget';
-import type { Router } from './router';
 import { sendBinary } from './ws-frame';
 import { isDataOp } from '../shm/request-metrics';
 import type { NodeSecurity } from '../security/node-security';
 import type { AuditLog } from '../security/audit-log';
 import { credentialsWithoutSecurity, SessionAuth, type PendingAudit } from './session-auth';
+import { batchBodyBytes, scanBodyBytes, writeBatchBody, writeScanBody } from './answer-bodies';
 
 /** WebSocket close codes the node uses (docs/protocol.md). */
 export const CloseCode = {
@@ -30,8 +30,35 @@ export const CloseCode = {
   TRY_AGAIN_LATER: 1013,
 } as const;
 
+/**
+ * What the router needs of whoever asked: a client's session, or the requests a worker endpoint
+ * forwards to the primary (src/primary/forwarded.ts), answered through the same calls.
+ */
+export interface Answerer {
+  readonly closed: boolean;
+  /** What the request being routed reserved: the router keeps it with the request and hands it back. */
+  routeReserve: number;
+  /** The largest answer frame the asking client accepts. */
+  readonly answerFrameBytesMax: number;
+  respondRaw(id: number, code: number, bytes: Uint8Array, start: number, end: number, reserved: number): void;
+  respondBatch(id: number, elements: Buffer[], reserved: number): void;
+  respondScan(id: number, bytes: Uint8Array | null, start: number, end: number, cursor: Buffer | null, reserved: number): void;
+  respondAnswer(id: number, code: number, value: unknown, reserved: number): void;
+  close(code: number, reason: string): void;
+}
+
+/** Where a session's keyed requests go: the primary's router, or a worker endpoint's (src/worker/endpoint-router.ts). */
+export interface SessionRouter {
+  route(session: Session, id: number, op: number, frame: Uint8Array, bodyStart: number, bodyEnd: number, r: Reader): void;
+  /** FAULT {worker, kind}: the worker answers, then fails as asked. */
+  sendFault(session: Session, id: number, worker: number, kind: string): void;
+  forget(session: Session): void;
+  /** Requests counted by op and code for /metrics (the primary's router; absent on a worker's endpoint). */
+  metrics?: { count(op: number, code: number): void };
+}
+
 export interface SessionHost {
-  router: Router;
+  router: SessionRouter;
   inFlightMax: number;
   /** Answer bytes reserved per connection and node-wide. */
   budget: AnswerBudget;
@@ -40,16 +67,19 @@ export interface SessionHost {
   /** A session that has not sent HELLO this long after opening is closed. */
   helloTimeoutMs: number;
   helloBody(): unknown;
+  /** The partition map's version now (shared memory): a change is pushed on the next answer frame. */
+  mapVersion(): number;
   /** Runs the verify job over one namespace (or all) and resolves with its report. */
   verify(ns: string | null, repair: boolean): Promise<unknown>;
+  /** INFO's body: built at once on the primary, asked of the primary from a worker endpoint. */
   infoBody(): unknown;
   /** Called when a session has output to send this turn. */
   scheduleFlush(s: Session): void;
   closed(s: Session): void;
   /** True while the node drains for shutdown: new requests are refused. */
   draining(): boolean;
-  /** The worker a FAULT request targets; throws FAIL_FORBIDDEN when fault injection is off. */
-  fault(worker: number, kind: string): import('./worker-handle').WorkerHandle;
+  /** Checks a FAULT request's target; throws FAIL_FORBIDDEN when fault injection is off. */
+  fault(worker: number, kind: string): void;
   /** SNAPSHOT: create, list, restore or delete a namespace's snapshots. */
   snapshot(action: string, ns: string, id: string | null): Promise<unknown>;
   /** WORKER_RESTART {worker}: restarts a worker (even one given up on); resolves once it is up. */
@@ -65,19 +95,19 @@ const reader = new Reader(new Uint8Array(0));
 const bodyReader = new Reader(new Uint8Array(0));
 /** A body map holds bins or ops, which hold values up to VALUE_DEPTH_MAX deep. */
 const BODY_DEPTH_MAX = VALUE_DEPTH_MAX + 3;
-/** Bytes a batch or scan answer adds around its records: map and array headers, keys, cursor. */
-const LIST_ANSWER_OVERHEAD_BYTES = 64;
 /** What onMessage did with one message. */
 const Handled = { OK: 0, MALFORMED: 1, WAIT: 2 } as const;
 const HELLO_FIELDS = new Set(['protocol', 'user', 'password', 'token', 'client', 'maxFrameBytes']);
 
-export class Session implements BudgetWaiter, BudgetHolder {
+export class Session implements BudgetWaiter, BudgetHolder, Answerer {
   readonly ws: WebSocket;
   private readonly host: SessionHost;
   /** Answers being built, in frames of at most the client's limit (HELLO maxFrameBytes, else the node's frameBytesMax). */
   private readonly frames: AnswerFrames;
   private flushQueued = false;
   private hello = false;
+  /** The map version this client was last told of (in HELLO or a push). */
+  private mapVersionTold = 0;
   private helloTimer: NodeJS.Timeout | null;
   inFlight = 0;
   /** Answer bytes reserved for requests in flight, each at its bound. */
@@ -226,7 +256,7 @@ export class Session implements BudgetWaiter, BudgetHolder {
     } catch (err) {
       const e = err instanceof AerieError ? err : new AerieError(Status.SERVER_ERROR, String(err));
       if (!(err instanceof AerieError) || err instanceof InvariantError) console.error('aerie: request failed', err);
-      if (isDataOp(op)) this.host.router.metrics.count(op, e.code);
+      if (isDataOp(op)) this.host.router.metrics?.count(op, e.code);
       this.respondError(id, e.code, e.message);
     }
     r.pos = bodyEnd;
@@ -254,7 +284,7 @@ export class Session implements BudgetWaiter, BudgetHolder {
     }
     if (this.host.draining()) throw new AerieError(Status.PARTITION_UNAVAILABLE, 'the node is shutting down');
     if (op === Op.PING) return this.respondValue(id, 0, null);
-    if (op === Op.INFO) return this.respondValue(id, 0, this.host.infoBody());
+    if (op === Op.INFO) return this.onInfo(id, reserve);
     if (op === Op.VERIFY) return this.onVerify(id, frame, bodyStart, bodyEnd, reserve);
     if (op === Op.FAULT) return this.onFault(id, frame, bodyStart, bodyEnd, reserve);
     if (op === Op.SNAPSHOT) return this.onSnapshot(id, frame, bodyStart, bodyEnd, reserve);
@@ -309,6 +339,7 @@ export class Session implements BudgetWaiter, BudgetHolder {
     this.hello = true;
     if (this.helloTimer !== null) clearTimeout(this.helloTimer);
     this.helloTimer = null;
+    this.mapVersionTold = this.host.mapVersion();
   }
 
   /** Answers written outside a frame's handling (a login settling) go out this turn. */
@@ -322,6 +353,12 @@ export class Session implements BudgetWaiter, BudgetHolder {
     if (op === Op.TOKEN) return this.respondValue(id, 0, this.auth.token());
     const { work, audited } = this.auth.command(op, frame, bodyStart, bodyEnd);
     this.answerLater(id, work, reserve, audited);
+  }
+
+  private onInfo(id: number, reserve: number): void {
+    const info = this.host.infoBody();
+    if (info instanceof Promise) return this.answerLater(id, info, reserve);
+    this.respondValue(id, 0, info);
   }
 
   private onVerify(id: number, frame: Buffer, bodyStart: number, bodyEnd: number, reserve: number): void {
@@ -366,9 +403,9 @@ export class Session implements BudgetWaiter, BudgetHolder {
     if (body === null || typeof body !== 'object' || typeof body.kind !== 'string') {
       throw new AerieError(Status.PARAMETER, 'FAULT needs {worker, kind}');
     }
-    let worker;
+    const worker = body.worker as number;
     try {
-      worker = this.host.fault(body.worker as number, body.kind);
+      this.host.fault(worker, body.kind);
     } catch (err) {
       this.auth.audit('fault', `worker ${String(body.worker).slice(0, 20)} ${body.kind.slice(0, 20)}`, err instanceof AerieError ? err.code : Status.SERVER_ERROR);
       throw err;
@@ -507,30 +544,18 @@ export class Session implements BudgetWaiter, BudgetHolder {
 
   /** A batch's answer; every element is one complete msgpack value. */
   respondBatch(id: number, elements: Buffer[], reserved: number): void {
-    let bodyBytes = LIST_ANSWER_OVERHEAD_BYTES;
-    for (const e of elements) bodyBytes += e.length;
-    const w = this.answerWriter(id, 0, bodyBytes, reserved);
+    const w = this.answerWriter(id, 0, batchBodyBytes(elements), reserved);
     if (w !== null) {
-      w.writeMapHeader(1);
-      w.writeString('records');
-      w.writeArrayHeader(elements.length);
-      for (const e of elements) w.writeRaw(e, 0, e.length);
+      writeBatchBody(w, elements);
       this.frames.counted();
     }
     if (this.drainedId >= 0) this.maybeFinishDrain();
   }
 
   respondScan(id: number, bytes: Uint8Array | null, start: number, end: number, cursor: Buffer | null, reserved: number): void {
-    const bodyBytes = LIST_ANSWER_OVERHEAD_BYTES + (bytes === null ? 0 : end - start) + (cursor === null ? 0 : cursor.length);
-    const w = this.answerWriter(id, 0, bodyBytes, reserved);
+    const w = this.answerWriter(id, 0, scanBodyBytes(bytes, start, end, cursor), reserved);
     if (w !== null) {
-      w.writeMapHeader(2);
-      w.writeString('records');
-      if (bytes === null) w.writeArrayHeader(0);
-      else w.writeRaw(bytes, start, end);
-      w.writeString('cursor');
-      if (cursor === null) w.writeNil();
-      else w.writeBin(cursor);
+      writeScanBody(w, bytes, start, end, cursor);
       this.frames.counted();
     }
     if (this.drainedId >= 0) this.maybeFinishDrain();
@@ -563,7 +588,21 @@ export class Session implements BudgetWaiter, BudgetHolder {
   flush(): void {
     this.flushQueued = false;
     if (!this.frames.isOpen || this.closed) return;
+    this.tellMapChange();
     this.sendFrame();
+  }
+
+  /**
+   * The first frame after the partition map changed carries a push saying so (docs/protocol.md,
+   * The partition map): one load of a shared word per frame, and a routing client learns its map
+   * is stale with the answer it was waiting for anyway.
+   */
+  private tellMapChange(): void {
+    if (!this.hello) return;
+    const version = this.host.mapVersion();
+    if (version === this.mapVersionTold) return;
+    this.mapVersionTold = version;
+    this.frames.writeValue(PUSH_ID, 0, { event: 'map', version });
   }
 
   /** Sends the open frame now, with its message count patched in. */

@@ -6,6 +6,13 @@
 
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
+import type { ConnectionCounts } from './connection-counts';
+
+/** The node-wide counts this guard's endpoint counts in (null: this server's sockets alone). */
+export interface SharedSockets {
+  counts: ConnectionCounts;
+  endpoint: number;
+}
 
 export interface SocketCounts {
   /** Sockets held now, upgraded or not. */
@@ -23,7 +30,12 @@ export class SocketGuard {
   private readonly handshakes = new Map<Socket, NodeJS.Timeout>();
   private closing = false;
 
-  constructor(server: Server, private readonly socketsMax: number, private readonly handshakeTimeoutMs: number) {
+  constructor(
+    server: Server,
+    private readonly socketsMax: number,
+    private readonly handshakeTimeoutMs: number,
+    private readonly shared: SharedSockets | null = null,
+  ) {
     server.on('connection', (socket: Socket) => this.accept(socket));
   }
 
@@ -44,7 +56,7 @@ export class SocketGuard {
 
   private accept(socket: Socket): void {
     const c = this.counts;
-    if (c.open >= this.socketsMax || this.closing) {
+    if (this.closing || !this.take()) {
       c.refused++;
       socket.destroy();
       return;
@@ -57,7 +69,14 @@ export class SocketGuard {
     }, this.handshakeTimeoutMs));
     socket.once('close', () => {
       c.open--;
+      this.shared?.counts.closeSocket(this.shared.endpoint);
       this.upgraded(socket);
     });
+  }
+
+  /** Counts one more socket if the cap allows: this server's own, or the node's across endpoints. */
+  private take(): boolean {
+    if (this.shared === null) return this.counts.open < this.socketsMax;
+    return this.shared.counts.tryOpenSocket(this.shared.endpoint, this.socketsMax);
   }
 }

@@ -1,7 +1,7 @@
 // Proves the answer budget's arithmetic: a bound per op within the client's frame, a node that
 // holding nothing always takes one request, and that only connections not reading are evicted.
 import t from 'tap';
-import { AnswerBudget, type BudgetHolder } from '../../src/primary/answer-budget';
+import { AnswerBudget, type BudgetHolder } from '../../src/endpoint/answer-budget';
 import { Op } from '../../src/protocol/ops';
 import { ANSWER_STALL_MS } from '../../src/constants';
 import { Status } from '../../src/errors';

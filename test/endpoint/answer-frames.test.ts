@@ -2,7 +2,7 @@
 // cannot be encoded or do not fit are rolled back and answered with their code, and frames are
 // split to stay within the client's limit.
 import t from 'tap';
-import { AnswerFrames } from '../../src/primary/answer-frames';
+import { AnswerFrames } from '../../src/endpoint/answer-frames';
 import { Status } from '../../src/errors';
 import { Reader } from '../../src/protocol/reader';
 

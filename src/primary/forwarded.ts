@@ -1,0 +1,183 @@
+// The primary's side of worker endpoints (docs/protocol.md §13): requests a worker's
+// endpoint forwards are routed here as if a session of the front had sent them, and their answers
+// go back to that worker, which writes them to the client's socket. Each forwarding connection is
+// an Answerer of its own, so the router's table, holds, quarantine and failure answers work on
+// it unchanged: a write in flight when its master dies is answered in doubt, wherever it came from.
+
+import { AerieError, Status } from '../errors';
+import { writeBatchBody, writeScanBody } from '../endpoint/answer-bodies';
+import type { Answerer, SessionHost } from '../endpoint/session';
+import { Reader } from '../protocol/reader';
+import { Writer } from '../protocol/writer';
+import { controlError, type EndpointFromWorker, type EndpointToWorker } from '../worker/thread-messages';
+import type { Router } from './router';
+
+/** The primary's view of one worker: where its answers go (dropped unless its thread lives). */
+export interface EndpointWorker {
+  readonly index: number;
+  post(m: EndpointToWorker): void;
+}
+
+/** One connection of a worker endpoint that forwarded requests; `id`s here are the endpoint's seqs. */
+class ForwardingConnection implements Answerer {
+  closed = false;
+  routeReserve = 0;
+  answerFrameBytesMax = 0;
+
+  constructor(private readonly worker: EndpointWorker, private readonly conn: number, private readonly out: Writer) {}
+
+  respondRaw(seq: number, code: number, bytes: Uint8Array, start: number, end: number): void {
+    this.post(seq, code, ownCopy(bytes.subarray(start, end)));
+  }
+
+  respondBatch(seq: number, elements: Buffer[]): void {
+    const w = this.writer();
+    writeBatchBody(w, elements);
+    this.post(seq, 0, ownCopy(w.bytes()));
+  }
+
+  respondScan(seq: number, bytes: Uint8Array | null, start: number, end: number, cursor: Buffer | null): void {
+    const w = this.writer();
+    writeScanBody(w, bytes, start, end, cursor);
+    this.post(seq, 0, ownCopy(w.bytes()));
+  }
+
+  respondAnswer(seq: number, code: number, value: unknown): void {
+    const w = this.writer();
+    w.writeValue(value as never);
+    this.post(seq, code, ownCopy(w.bytes()));
+  }
+
+  close(code: number, reason: string): void {
+    this.worker.post({ type: 'close-conn', conn: this.conn, code, reason });
+  }
+
+  private writer(): Writer {
+    this.out.reset();
+    return this.out;
+  }
+
+  private post(seq: number, code: number, body: Uint8Array): void {
+    if (!this.closed) this.worker.post({ type: 'answer', seq, code, body });
+  }
+}
+
+export class ForwardedRequests {
+  /** Per worker, its connections that forwarded something, by connection number. */
+  private readonly connections: Map<number, ForwardingConnection>[] = [];
+  private readonly reader = new Reader(new Uint8Array(0));
+  /** Answers are built here, at most a client's largest frame (the router refuses larger ones first). */
+  private readonly out: Writer;
+
+  constructor(
+    frameBytesMax: number,
+    private readonly workers: ReadonlyArray<EndpointWorker>,
+    private readonly router: Router,
+    /** The front's session host: INFO, VERIFY, SNAPSHOT, WORKER_RESTART and FAULT's checks. */
+    private readonly host: () => SessionHost | null,
+  ) {
+    this.out = new Writer(frameBytesMax);
+  }
+
+  /** A message from worker `index`'s endpoint (its current thread). */
+  onMessage(index: number, m: EndpointFromWorker): void {
+    const worker = this.workers[index];
+    const host = this.host();
+    switch (m.type) {
+      case 'forward': {
+        const c = this.connection(worker, m.conn);
+        c.routeReserve = 0; // the endpoint keeps its own reservation
+        c.answerFrameBytesMax = m.frameBytesMax;
+        this.reader.reset(m.body, 0, m.body.length);
+        try {
+          if (host === null) throw notReady();
+          this.router.route(c, m.seq, m.op, m.body, 0, m.body.length, this.reader);
+        } catch (err) {
+          const e = controlError(err);
+          c.respondAnswer(m.seq, e.code, { message: e.message });
+        }
+        return;
+      }
+      case 'forward-fault': {
+        const c = this.connection(worker, m.conn);
+        try {
+          if (host === null) throw notReady();
+          host.fault(m.worker, m.kind);
+          this.router.sendFault(c, m.seq, m.worker, m.kind);
+        } catch (err) {
+          const e = controlError(err);
+          c.respondAnswer(m.seq, e.code, { message: e.message });
+        }
+        return;
+      }
+      case 'admin':
+        this.admin(worker, host, m.seq, m.action, m.args);
+        return;
+      case 'conn-closed': {
+        const c = this.connectionsOf(index).get(m.conn);
+        if (c === undefined) return;
+        this.connectionsOf(index).delete(m.conn);
+        c.closed = true;
+        this.router.forget(c);
+        return;
+      }
+      case 'endpoint':
+        return; // the node records the port (src/primary/node.ts)
+    }
+  }
+
+  /** Worker `index`'s thread died: its sockets closed with it, and what they awaited is dropped. */
+  workerDown(index: number): void {
+    const connections = this.connectionsOf(index);
+    for (const c of connections.values()) {
+      c.closed = true;
+      this.router.forget(c);
+    }
+    connections.clear();
+  }
+
+  private connectionsOf(index: number): Map<number, ForwardingConnection> {
+    return (this.connections[index] ??= new Map());
+  }
+
+  private connection(worker: EndpointWorker, conn: number): ForwardingConnection {
+    const map = this.connectionsOf(worker.index);
+    let c = map.get(conn);
+    if (c === undefined) {
+      c = new ForwardingConnection(worker, conn, this.out);
+      map.set(conn, c);
+    }
+    return c;
+  }
+
+  private admin(worker: EndpointWorker, host: SessionHost | null, seq: number, action: string, args: unknown): void {
+    let work: Promise<unknown>;
+    try {
+      if (host === null) throw notReady();
+      const a = (args ?? {}) as { ns?: string | null; repair?: boolean; action?: string; id?: string | null };
+      if (action === 'info') work = Promise.resolve(host.infoBody());
+      else if (action === 'verify') work = host.verify(a.ns ?? null, a.repair ?? false);
+      else if (action === 'snapshot') work = host.snapshot(a.action ?? '', a.ns ?? '', a.id ?? null);
+      else if (action === 'restart') work = host.restartWorker(args);
+      else throw new AerieError(Status.PARAMETER, `unknown admin action '${action}'`);
+    } catch (err) {
+      work = Promise.reject(err);
+    }
+    work.then(
+      (value) => worker.post({ type: 'admin-reply', seq, error: null, value }),
+      (err: unknown) => worker.post({ type: 'admin-reply', seq, error: controlError(err), value: null }),
+    );
+  }
+}
+
+/**
+ * The bytes in an ArrayBuffer of their own and their exact size: postMessage clones a view's whole
+ * buffer (a pooled slab, a writer's megabytes), and a view of shared memory would be shared.
+ */
+function ownCopy(bytes: Uint8Array): Uint8Array {
+  return new Uint8Array(bytes);
+}
+
+function notReady(): AerieError {
+  return new AerieError(Status.PARTITION_UNAVAILABLE, 'the node is still starting');
+}

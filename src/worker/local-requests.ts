@@ -1,0 +1,99 @@
+// The requests a worker endpoint serves itself (issue 12, item 3, first part), applied here on the
+// request's own socket without the hop through the primary: a GET or EXISTS of a memory
+// namespace's partition this worker masters, and a PUT, REMOVE, TOUCH or OPERATE there when the
+// namespace keeps one copy (nothing to replicate, no log to wait for; its partitions never change
+// master). Everything else is forwarded (src/worker/endpoint-router.ts): writes of replicated
+// namespaces (their replica waits stay on the primary for now), file namespaces (an answer there
+// waits for the group commit), a write naming a set not registered yet (the primary registers
+// sets), a partition the primary is moving (held: src/partition/holds.ts), and any request while
+// a restore holds this worker's stores. A request that kills the worker here is not quarantined:
+// the connection dies with the thread, its outcome in doubt.
+
+import { REQUEST_BODY_OVERHEAD_BYTES, RING_MESSAGE_BYTES_MAX } from '../constants';
+import { AerieError, Status } from '../errors';
+import type { NamespaceConfig } from '../config';
+import type { Session } from '../endpoint/session';
+import { RoutingFields, readRoutingFields } from '../endpoint/routing-fields';
+import { partitionOf } from '../partition/digest';
+import type { PartitionHolds } from '../partition/holds';
+import type { PartitionMap } from '../partition/map';
+import { REQ_HEADER_BYTES, ReqOffset } from '../protocol/internal';
+import { Op } from '../protocol/ops';
+import type { Reader } from '../protocol/reader';
+import { Writer } from '../protocol/writer';
+import type { SetRegistry } from '../shm/set-registry';
+
+export interface LocalRequestParts {
+  workerIndex: number;
+  namespaces: NamespaceConfig[];
+  sets: SetRegistry[];
+  map: PartitionMap;
+  holds: PartitionHolds;
+  /** Applies one request message (the ring's layout) into `out` and returns its code (Engine.handle). */
+  apply(bytes: Uint8Array, view: DataView, start: number, end: number, out: Writer): number;
+  /** True while a restore holds this worker's stores (src/worker/store-control.ts). */
+  paused(): boolean;
+  /** Counts one read served here (INFO `endpoints`). */
+  served(): void;
+}
+
+export class LocalRequests {
+  private readonly fields = new RoutingFields();
+  private readonly nsIndexes: Map<string, number>;
+  /** The request as the ring would carry it: header, then the body as it arrived. */
+  private readonly message = Buffer.allocUnsafe(RING_MESSAGE_BYTES_MAX);
+  private readonly view = new DataView(this.message.buffer, this.message.byteOffset, this.message.length);
+  private readonly out = new Writer(RING_MESSAGE_BYTES_MAX);
+  constructor(private readonly parts: LocalRequestParts) {
+    this.nsIndexes = new Map(parts.namespaces.map((ns, i) => [ns.name, i]));
+  }
+
+  /**
+   * Answers the request here and returns true, or returns false (nothing done, the reader left
+   * anywhere) for the caller to forward it. Throws the coded error the primary would answer for
+   * a request that cannot be routed.
+   */
+  serve(session: Session, id: number, op: number, frame: Uint8Array, bodyStart: number, bodyEnd: number, r: Reader): boolean {
+    const read = op === Op.GET || op === Op.EXISTS;
+    if (!read && op !== Op.PUT && op !== Op.REMOVE && op !== Op.TOUCH && op !== Op.OPERATE) return false;
+    const { workerIndex, holds, map } = this.parts;
+    const f = this.fields;
+    readRoutingFields(r, bodyEnd, f, true);
+    const nsIndex = f.ns === null ? undefined : this.nsIndexes.get(f.ns);
+    if (nsIndex === undefined) throw new AerieError(Status.INVALID_NAMESPACE, `namespace '${f.ns}' is not configured`);
+    const ns = this.parts.namespaces[nsIndex];
+    if (ns.storage !== 'memory' || (!read && map.copies[nsIndex] !== 1)) return false;
+    const known = f.set === null ? 0 : this.parts.sets[nsIndex].idOf(f.set);
+    // A PUT or OPERATE of a new set registers it, which the primary does (src/primary/router.ts).
+    if (known < 0 && (op === Op.PUT || op === Op.OPERATE)) return false;
+    const partitionId = partitionOf(f.digest);
+    const bodyBytes = bodyEnd - bodyStart;
+    if (bodyBytes > ns.recordBytesMax + REQUEST_BODY_OVERHEAD_BYTES || REQ_HEADER_BYTES + bodyBytes > this.message.length) return false;
+    // Busy first, then the hold and the master: a move the primary starts after this look waits
+    // for endLocal (src/partition/holds.ts).
+    holds.beginLocal(workerIndex);
+    try {
+      if (holds.isHeld(nsIndex, partitionId) || map.master(nsIndex, partitionId) !== workerIndex || this.parts.paused()) return false;
+      const length = this.writeMessage(op, nsIndex, Math.max(0, known), f.digest, frame, bodyStart, bodyEnd);
+      const out = this.out;
+      out.reset();
+      const code = this.parts.apply(this.message, this.view, 0, length, out);
+      this.parts.served();
+      session.respondRaw(id, code, out.buffer, 0, out.length, session.routeReserve);
+      return true;
+    } finally {
+      holds.endLocal(workerIndex);
+    }
+  }
+
+  private writeMessage(op: number, nsIndex: number, setId: number, digest: Uint8Array, frame: Uint8Array, bodyStart: number, bodyEnd: number): number {
+    const m = this.message;
+    m.fill(0, 0, REQ_HEADER_BYTES);
+    m[ReqOffset.OP] = op;
+    m[ReqOffset.NS] = nsIndex;
+    this.view.setUint16(ReqOffset.SET_ID, setId, true);
+    m.set(digest, ReqOffset.DIGEST);
+    m.set(frame.subarray(bodyStart, bodyEnd), REQ_HEADER_BYTES);
+    return REQ_HEADER_BYTES + (bodyEnd - bodyStart);
+  }
+}
