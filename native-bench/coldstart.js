@@ -52,10 +52,15 @@ async function main() {
   for (const commit of ['commit-to-device', 'flush-ms']) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aerie-coldstart-'));
     const config = path.join(dir, 'config.json');
-    fs.writeFileSync(config, JSON.stringify({
-      service: { port: 0 }, workers: { count: 2 }, log: { level: 'info' },
-      namespaces: [{ name: 'test', storage: 'file', dataDir: path.join(dir, 'data'), commit, flushMs: 100 }],
-    }));
+    fs.writeFileSync(
+      config,
+      JSON.stringify({
+        service: { port: 0 },
+        workers: { count: 2 },
+        log: { level: 'info' },
+        namespaces: [{ name: 'test', storage: 'file', dataDir: path.join(dir, 'data'), commit, flushMs: 100 }],
+      }),
+    );
     const node = await start(config);
     const opsPerSecond = await load(node.host, RECORDS);
     rows.push({ commit, opsPerSecond });
@@ -67,7 +72,10 @@ async function main() {
       const records = (await client.info()).namespaces[0].records;
       await client.close();
       await new Promise((r) => setTimeout(r, 100));
-      const lines = again.log().split('\n').filter((l) => /recovered/.test(l));
+      const lines = again
+        .log()
+        .split('\n')
+        .filter((l) => /recovered/.test(l));
       recovery = { readyMs: again.readyMs, records, lines };
       again.child.kill('SIGTERM');
       await new Promise((r) => again.child.once('exit', r));

@@ -57,8 +57,7 @@ async function startBenchNode() {
 /** Every worker up, every copy in sync, nothing moving, each worker on its own masters. */
 function redundant(node) {
   const info = node.info();
-  return info.workers.every((w) => w.state === 'up' && w.roles.outOfSync === 0 && w.rebuild === null && w.roles.master === 2048) &&
-    info.replication.partitionsMoving === 0;
+  return info.workers.every((w) => w.state === 'up' && w.roles.outOfSync === 0 && w.rebuild === null && w.roles.master === 2048) && info.replication.partitionsMoving === 0;
 }
 
 async function prefill(port) {
@@ -138,7 +137,9 @@ async function rebuildUnderLoad(node, port, client, mode) {
   while (!redundant(node)) await sleep(20);
   await sleep(1000);
   const samples = [];
-  const gen = spawn(LOADGEN, ['--port', String(port), '--keys', String(RECORDS), '--connections', '50', '--inflight', '4', '--read-pct', '50', '--duration', '25', '--progress-ms', '100'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const gen = spawn(LOADGEN, ['--port', String(port), '--keys', String(RECORDS), '--connections', '50', '--inflight', '4', '--read-pct', '50', '--duration', '25', '--progress-ms', '100'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let buf = '';
   gen.stderr.on('data', (d) => {
     buf += d;
@@ -196,7 +197,9 @@ async function main() {
   lines.push(`# Failover and rebuild, ${new Date().toISOString()}`);
   lines.push('');
   lines.push(`Machine: ${os.cpus().length} CPUs (${cpu}), Node ${process.version}. Command: \`node native-bench/failover.js --records ${RECORDS} --rounds ${ROUNDS}\``);
-  lines.push(`Records: ${info.namespaces[0].records} of 100-byte bins, ${info.namespaces[0].copies} copies over 2 workers (replication factor 2, memory), loaded in ${loadS.toFixed(1)} s; heartbeat timeout ${config.supervisor.heartbeatTimeoutMs} ms.`);
+  lines.push(
+    `Records: ${info.namespaces[0].records} of 100-byte bins, ${info.namespaces[0].copies} copies over 2 workers (replication factor 2, memory), loaded in ${loadS.toFixed(1)} s; heartbeat timeout ${config.supervisor.heartbeatTimeoutMs} ms.`,
+  );
   lines.push('');
   lines.push('Failover: from the fault in worker 1 to the first successful request on a partition it mastered (median of ' + ROUNDS + ' rounds / worst).');
   lines.push('');
@@ -204,13 +207,17 @@ async function main() {
   lines.push('|---|---:|---:|---:|');
   for (const r of failover) lines.push(`| ${r.kind} | ${r.detect.toFixed(0)} | ${r.readMedian.toFixed(0)} / ${r.readMax.toFixed(0)} | ${r.writeMedian.toFixed(0)} / ${r.writeMax.toFixed(0)} |`);
   lines.push('');
-  lines.push(`Rebuild under load (loadgen: 50 connections, 4 in flight each, 50/50, ${RECORDS} keys): from the fault to full redundancy, with throughput during the rebuild against the 4 s before the fault.`);
+  lines.push(
+    `Rebuild under load (loadgen: 50 connections, 4 in flight each, 50/50, ${RECORDS} keys): from the fault to full redundancy, with throughput during the rebuild against the 4 s before the fault.`,
+  );
   lines.push('');
   lines.push('| fault | replacement | partitions copied | records copied | copy time, ms | fault to full redundancy, ms | ops/s before | ops/s during | share |');
   lines.push('|---|---|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of rebuilds) {
     const how = r.mode === 'crash' ? 'adopts its memory, journal for its replicas' : 'memory damaged: starts empty';
-    lines.push(`| ${r.mode === 'crash' ? 'crash' : 'exit + damaged index'} | ${how} | ${r.partitions} | ${r.copied} | ${r.rebuildMs} | ${r.redundantMs.toFixed(0)} | ${r.before.toFixed(0)} | ${r.during.toFixed(0)} | ${(r.during / r.before * 100).toFixed(0)} % |`);
+    lines.push(
+      `| ${r.mode === 'crash' ? 'crash' : 'exit + damaged index'} | ${how} | ${r.partitions} | ${r.copied} | ${r.rebuildMs} | ${r.redundantMs.toFixed(0)} | ${r.before.toFixed(0)} | ${r.during.toFixed(0)} | ${((r.during / r.before) * 100).toFixed(0)} % |`,
+    );
   }
   const text = lines.join('\n') + '\n';
   process.stdout.write(text);

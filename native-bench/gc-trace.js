@@ -52,11 +52,18 @@ class GcTrace {
     }
     return {
       byKind,
-      count: chosen.length, totalMs: round(sorted.reduce((a, b) => a + b, 0), 1),
-      maxMs: longest.ms, maxKind: longest.kind, maxIsolate: this.isolateName(longest.isolate),
+      count: chosen.length,
+      totalMs: round(
+        sorted.reduce((a, b) => a + b, 0),
+        1,
+      ),
+      maxMs: longest.ms,
+      maxKind: longest.kind,
+      maxIsolate: this.isolateName(longest.isolate),
       p99Ms: sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * 0.99) - 1)],
       p50Ms: sorted[Math.ceil(sorted.length * 0.5) - 1],
-      biggestMarkingStepMs: step.stepMs, biggestMarkingStepIsolate: this.isolateName(step.isolate),
+      biggestMarkingStepMs: step.stepMs,
+      biggestMarkingStepIsolate: this.isolateName(step.isolate),
     };
   }
 }

@@ -103,14 +103,22 @@ function options() {
 function machine() {
   const m = /^model name\s*:\s*(.+)$/m.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'));
   return {
-    cpuModel: m ? m[1].trim() : 'unknown', cores: os.availableParallelism(), memoryGiB: Math.round(os.totalmem() / 2 ** 30 * 10) / 10,
-    node: process.version, kernel: `${os.type()} ${os.release()}`,
+    cpuModel: m ? m[1].trim() : 'unknown',
+    cores: os.availableParallelism(),
+    memoryGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
+    node: process.version,
+    kernel: `${os.type()} ${os.release()}`,
   };
 }
 
 function uptime() {
   const r = spawnSync('uptime', { encoding: 'utf8' });
-  return r.status === 0 ? r.stdout.trim() : `load average: ${os.loadavg().map((x) => x.toFixed(2)).join(', ')}`;
+  return r.status === 0
+    ? r.stdout.trim()
+    : `load average: ${os
+        .loadavg()
+        .map((x) => x.toFixed(2))
+        .join(', ')}`;
 }
 
 function revision() {
@@ -258,8 +266,14 @@ async function snapshot(node, stage, recordsExpected) {
   const rss = rssBytes(node.pid);
   const ns = i.namespaces.find((n) => n.name === NS);
   return {
-    stage, rssBytes: rss, records: ns.records, indexBytes: ns.indexBytes, arenaBytes: ns.arenaBytes, liveBytes: ns.liveBytes,
-    memoryBytes: ns.memoryBytes, workerHeapUsedBytes: i.workers.reduce((a, w) => a + w.heapUsedBytes, 0),
+    stage,
+    rssBytes: rss,
+    records: ns.records,
+    indexBytes: ns.indexBytes,
+    arenaBytes: ns.arenaBytes,
+    liveBytes: ns.liveBytes,
+    memoryBytes: ns.memoryBytes,
+    workerHeapUsedBytes: i.workers.reduce((a, w) => a + w.heapUsedBytes, 0),
     workers: i.workers.map((w) => ({ index: w.index, state: w.state, restarts: w.restarts, lastFailure: w.lastFailure, records: w.records })),
   };
 }
@@ -331,20 +345,45 @@ async function throughput(node, records, opts) {
   const port = node.host.split(':')[1];
   const rows = {};
   for (const w of WORKLOADS) {
-    const args = ['--port', port, '--connections', String(CONNECTIONS), '--keys', String(records), '--value-bytes', String(VALUE_BYTES),
-      '--read-pct', '50', '--inflight', String(w.inflight), '--duration', String(opts.durationS), '--warmup', String(WARMUP_S),
-      '--server-pid', String(node.pid)];
+    const args = [
+      '--port',
+      port,
+      '--connections',
+      String(CONNECTIONS),
+      '--keys',
+      String(records),
+      '--value-bytes',
+      String(VALUE_BYTES),
+      '--read-pct',
+      '50',
+      '--inflight',
+      String(w.inflight),
+      '--duration',
+      String(opts.durationS),
+      '--warmup',
+      String(WARMUP_S),
+      '--server-pid',
+      String(node.pid),
+    ];
     await waitQuiet(opts.quiet);
     const r = await loadgen(args, (opts.durationS + WARMUP_S) * 1000 + LOADGEN_GRACE_MS, opts.pin);
     const other = otherCpuPct(r);
     rows[w.id] = {
-      ok: r.ok, failure: r.failure, opsPerSecond: r.ops_per_sec, misses: r.misses, errors: r.errors_total,
-      p50Us: r.latency_us?.p50 ?? null, p99Us: r.latency_us?.p99 ?? null, serverCpuUsPerOp: r.server_cpu_us_per_op,
-      serverCpuPct: r.server_cpu_pct, loadgenCpuPct: r.loadgen_cpu_pct, otherCpuPct: other === null ? null : round(other, 1),
-      noisy: other !== null && other > OTHER_CPU_PCT_NOISY, command: r.command,
+      ok: r.ok,
+      failure: r.failure,
+      opsPerSecond: r.ops_per_sec,
+      misses: r.misses,
+      errors: r.errors_total,
+      p50Us: r.latency_us?.p50 ?? null,
+      p99Us: r.latency_us?.p99 ?? null,
+      serverCpuUsPerOp: r.server_cpu_us_per_op,
+      serverCpuPct: r.server_cpu_pct,
+      loadgenCpuPct: r.loadgen_cpu_pct,
+      otherCpuPct: other === null ? null : round(other, 1),
+      noisy: other !== null && other > OTHER_CPU_PCT_NOISY,
+      command: r.command,
     };
-    console.error(`growth:   ${w.name}: ${r.ok ? `${r.ops_per_sec} ops/s` : `FAILED ${r.failure}`}` +
-      `${other !== null ? `, other processes ${Math.round(other)} % of a core` : ''}`);
+    console.error(`growth:   ${w.name}: ${r.ok ? `${r.ops_per_sec} ops/s` : `FAILED ${r.failure}`}` + `${other !== null ? `, other processes ${Math.round(other)} % of a core` : ''}`);
   }
   return rows;
 }
@@ -358,23 +397,46 @@ async function main() {
   const build = spawnSync('make', ['-C', __dirname], { stdio: ['ignore', 'ignore', 'inherit'] });
   if (build.status !== 0) throw new Error('building the load generator failed (make -C native-bench)');
   const rep = {
-    date: new Date().toISOString(), command: `node native-bench/growth.js ${process.argv.slice(2).join(' ')}`.trim(),
-    machine: machine(), revision: revision(), uptimeStart: uptime(), durationS: opts.durationS, pinned: opts.pin,
+    date: new Date().toISOString(),
+    command: `node native-bench/growth.js ${process.argv.slice(2).join(' ')}`.trim(),
+    machine: machine(),
+    revision: revision(),
+    uptimeStart: uptime(),
+    durationS: opts.durationS,
+    pinned: opts.pin,
     setup: {
-      ns: NS, set: SET, workers: WORKERS, memoryBytesMax: MEMORY_BYTES_MAX, valueBytes: VALUE_BYTES, connections: CONNECTIONS,
-      warmupS: WARMUP_S, loadInflight: LOAD_INFLIGHT, targetOverheadBytes: TARGET_OVERHEAD_BYTES,
+      ns: NS,
+      set: SET,
+      workers: WORKERS,
+      memoryBytesMax: MEMORY_BYTES_MAX,
+      valueBytes: VALUE_BYTES,
+      connections: CONNECTIONS,
+      warmupS: WARMUP_S,
+      loadInflight: LOAD_INFLIGHT,
+      targetOverheadBytes: TARGET_OVERHEAD_BYTES,
       // The stored layout, from the compiled sources: a record is header + key + msgpack bins.
-      recordHeaderBytes: RECORD_HEADER_BYTES, binsBytes: packValue({ v: Buffer.alloc(VALUE_BYTES) }).length,
-      indexSlotBytes: C.INDEX_SLOT_BYTES, indexHeaderBytes: INDEX_HEADER_BYTES,
+      recordHeaderBytes: RECORD_HEADER_BYTES,
+      binsBytes: packValue({ v: Buffer.alloc(VALUE_BYTES) }).length,
+      indexSlotBytes: C.INDEX_SLOT_BYTES,
+      indexHeaderBytes: INDEX_HEADER_BYTES,
     },
   };
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aerie-growth-'));
   const configPath = path.join(dir, 'aerie.json');
-  fs.writeFileSync(configPath, JSON.stringify({
-    service: { host: '127.0.0.1', port: 0 }, workers: { count: WORKERS }, log: { level: 'warn' },
-    supervisor: { heartbeatTimeoutMs: opts.heartbeatTimeoutMs },
-    namespaces: [{ name: NS, storage: 'memory', memoryBytesMax: MEMORY_BYTES_MAX }],
-  }, null, 2));
+  fs.writeFileSync(
+    configPath,
+    JSON.stringify(
+      {
+        service: { host: '127.0.0.1', port: 0 },
+        workers: { count: WORKERS },
+        log: { level: 'warn' },
+        supervisor: { heartbeatTimeoutMs: opts.heartbeatTimeoutMs },
+        namespaces: [{ name: NS, storage: 'memory', memoryBytesMax: MEMORY_BYTES_MAX }],
+      },
+      null,
+      2,
+    ),
+  );
   const gc = new GcTrace();
   let node = null;
   const onSignal = (sig) => {
@@ -409,13 +471,14 @@ async function main() {
       const loadResult = await load(node.host, loaded, records, value);
       loadResult.otherCpuPct = stop();
       loaded = records;
-      console.error(`growth:   ${loadResult.recordsPerSecond} records/s, ${loadResult.errors} errors, ` +
-        `other processes ${Math.round(loadResult.otherCpuPct)} % of a core`);
+      console.error(`growth:   ${loadResult.recordsPerSecond} records/s, ${loadResult.errors} errors, ` + `other processes ${Math.round(loadResult.otherCpuPct)} % of a core`);
       const s = await snapshot(node, stage, records);
       s.load = loadResult;
       s.analysis = analyse(s, start, rep.setup);
-      console.error(`growth:   RSS ${mib(s.rssBytes)} MiB, index ${mib(s.indexBytes)}, arena ${mib(s.arenaBytes)}, ` +
-        `live ${mib(s.liveBytes)}; overhead ${s.analysis.overheadBytesPerRecord} B/record, ΔRSS−data ${s.analysis.rssOverheadBytesPerRecord}`);
+      console.error(
+        `growth:   RSS ${mib(s.rssBytes)} MiB, index ${mib(s.indexBytes)}, arena ${mib(s.arenaBytes)}, ` +
+          `live ${mib(s.liveBytes)}; overhead ${s.analysis.overheadBytesPerRecord} B/record, ΔRSS−data ${s.analysis.rssOverheadBytesPerRecord}`,
+      );
       s.throughput = await throughput(node, records, opts);
       s.rssBytesAfterThroughput = rssBytes(node.pid);
       s.gc = gc.summary((p) => p.phase === stage);

@@ -32,10 +32,15 @@ async function main() {
   if (!fs.existsSync(LOADGEN)) throw new Error('build the generator first: make -C native-bench');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aerie-latency-'));
   const config = path.join(dir, 'aerie.json');
-  fs.writeFileSync(config, JSON.stringify({
-    service: { port: 0 }, workers: { count: 2 }, log: { level: 'warn' },
-    namespaces: [{ name: 'test', storage: 'memory', memoryBytesMax: 8 * 1024 ** 3, ...(RF === null ? {} : { replicationFactor: RF }) }],
-  }));
+  fs.writeFileSync(
+    config,
+    JSON.stringify({
+      service: { port: 0 },
+      workers: { count: 2 },
+      log: { level: 'warn' },
+      namespaces: [{ name: 'test', storage: 'memory', memoryBytesMax: 8 * 1024 ** 3, ...(RF === null ? {} : { replicationFactor: RF }) }],
+    }),
+  );
   const node = await startNode(config);
   const rows = [];
   try {
@@ -44,7 +49,15 @@ async function main() {
       const max = loadgen(node.port, node.pid, ['--read-pct', String(w.readPct), '--inflight', '1', '--duration', String(DURATION_S)]);
       const rate = Math.floor(max.ops_per_sec / 2);
       const half = loadgen(node.port, node.pid, ['--read-pct', String(w.readPct), '--inflight', '1', '--duration', String(DURATION_S), '--rate', String(rate)]);
-      rows.push({ workload: w.name, maxOpsPerSec: max.ops_per_sec, maxLatencyUs: max.latency_us, rate, halfOpsPerSec: half.ops_per_sec, halfLatencyUs: half.latency_us, errors: max.errors + half.errors });
+      rows.push({
+        workload: w.name,
+        maxOpsPerSec: max.ops_per_sec,
+        maxLatencyUs: max.latency_us,
+        rate,
+        halfOpsPerSec: half.ops_per_sec,
+        halfLatencyUs: half.latency_us,
+        errors: max.errors + half.errors,
+      });
     }
   } finally {
     node.child.kill('SIGTERM');
@@ -59,7 +72,10 @@ async function main() {
     '',
     '| workload | max ops/s | p99 at max, µs | paced at, ops/s | achieved ops/s | p50 µs | p99 µs | p99.9 µs | target p99 < 1 ms |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---|',
-    ...rows.map((x) => `| ${x.workload} | ${r(x.maxOpsPerSec)} | ${r(x.maxLatencyUs.p99)} | ${x.rate} | ${r(x.halfOpsPerSec)} | ${r(x.halfLatencyUs.p50)} | ${r(x.halfLatencyUs.p99)} | ${r(x.halfLatencyUs.p999)} | ${x.halfLatencyUs.p99 < TARGET_P99_US ? 'met' : 'missed'} |`),
+    ...rows.map(
+      (x) =>
+        `| ${x.workload} | ${r(x.maxOpsPerSec)} | ${r(x.maxLatencyUs.p99)} | ${x.rate} | ${r(x.halfOpsPerSec)} | ${r(x.halfLatencyUs.p50)} | ${r(x.halfLatencyUs.p99)} | ${r(x.halfLatencyUs.p999)} | ${x.halfLatencyUs.p99 < TARGET_P99_US ? 'met' : 'missed'} |`,
+    ),
   ];
   const md = lines.join('\n') + '\n';
   fs.mkdirSync(RESULTS, { recursive: true });

@@ -29,9 +29,7 @@ function startNode(config, nodeArgs = []) {
 }
 
 function loadgenArgv(port, pid, keys, extra) {
-  return onCpu(1, LOADGEN, [
-    '--port', String(port), '--connections', String(CONNECTIONS), '--keys', String(keys), '--server-pid', String(pid), '--json', ...extra,
-  ]);
+  return onCpu(1, LOADGEN, ['--port', String(port), '--connections', String(CONNECTIONS), '--keys', String(keys), '--server-pid', String(pid), '--json', ...extra]);
 }
 
 /** Runs the generator to the end and returns its JSON report. */

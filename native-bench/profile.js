@@ -65,7 +65,10 @@ function summarize(file, fromUs, toUs) {
     total += dt;
   }
   const idle = self.get('(idle)') ?? 0;
-  const rows = [...self.entries()].filter(([k]) => k !== '(idle)').sort((a, b) => b[1] - a[1]).slice(0, TOP);
+  const rows = [...self.entries()]
+    .filter(([k]) => k !== '(idle)')
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, TOP);
   const text = fs.readFileSync(file, 'utf8');
   const thread = text.includes('router.js') ? 'primary' : text.includes('worker/main.js') ? 'worker' : 'other';
   return { thread, total, idlePct: (100 * idle) / total, rows: rows.map(([fn, us]) => ({ fn, pct: (100 * us) / total })) };
@@ -85,10 +88,15 @@ async function main() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aerie-profile-'));
   const profDir = path.join(dir, 'prof');
   const config = path.join(dir, 'aerie.json');
-  fs.writeFileSync(config, JSON.stringify({
-    service: { port: 0 }, workers: { count: 2 }, log: { level: 'warn' },
-    namespaces: [{ name: 'test', storage: 'memory', memoryBytesMax: 8 * 1024 ** 3, ...(RF === null ? {} : { replicationFactor: RF }) }],
-  }));
+  fs.writeFileSync(
+    config,
+    JSON.stringify({
+      service: { port: 0 },
+      workers: { count: 2 },
+      log: { level: 'warn' },
+      namespaces: [{ name: 'test', storage: 'memory', memoryBytesMax: 8 * 1024 ** 3, ...(RF === null ? {} : { replicationFactor: RF }) }],
+    }),
+  );
   // --perf-basic-prof: perf names V8's generated code (a map file per process in /tmp).
   const node = await startNode(config, ['--cpu-prof', '--cpu-prof-dir', profDir, ...(havePerf ? ['--perf-basic-prof'] : [])]);
   let run;
@@ -108,7 +116,9 @@ async function main() {
     await new Promise((resolve) => node.child.once('exit', resolve));
     fs.rmSync(`/tmp/perf-${node.pid}.map`, { force: true });
   }
-  const threads = fs.readdirSync(profDir).filter((x) => x.endsWith('.cpuprofile'))
+  const threads = fs
+    .readdirSync(profDir)
+    .filter((x) => x.endsWith('.cpuprofile'))
     .map((f) => ({ file: f, ...summarize(path.join(profDir, f), fromUs, toUs) }))
     .sort((a, b) => (a.thread === 'primary' ? -1 : b.thread === 'primary' ? 1 : a.file.localeCompare(b.file)));
   fs.rmSync(dir, { recursive: true, force: true });
@@ -125,8 +135,10 @@ async function main() {
   ];
   if (cpu !== null) {
     lines.push(
-      '## CPU 0 by thread (perf: CPU time, kernel included)', '',
-      'The primary is the node\'s main thread; the workers are the next two. Jobs are named by the call chain (native-bench/perf-split.js).', '',
+      '## CPU 0 by thread (perf: CPU time, kernel included)',
+      '',
+      "The primary is the node's main thread; the workers are the next two. Jobs are named by the call chain (native-bench/perf-split.js).",
+      '',
     );
     for (const t of cpu.slice(0, 3)) {
       const name = t.tid === node.pid ? 'primary' : `thread ${t.tid}`;

@@ -51,7 +51,13 @@ function summaryTable(report) {
   }
   const hasRedis = peers.some((p) => p.id === 'redis');
   if (hasRedis) head.push('target vs Redis');
-  const lines = [`| ${head.join(' | ')} |`, `|---|${head.slice(1).map((h) => (h.startsWith('target') ? '---' : '---:')).join('|')}|`];
+  const lines = [
+    `| ${head.join(' | ')} |`,
+    `|---|${head
+      .slice(1)
+      .map((h) => (h.startsWith('target') ? '---' : '---:'))
+      .join('|')}|`,
+  ];
   for (const w of report.workloads) {
     const a = find(report.runs, 'aerie', w.id);
     const cells = [w.name, fmt(a?.ops_per_sec)];
@@ -99,8 +105,10 @@ function notes(report) {
       out.push(`${s.label}: skipped, ${s.skipped}.`);
     } else if (s.prefill) {
       const p = s.prefill.prefill;
-      out.push(`${s.label}: prefilled ${fmt(p.keys)} keys in ${fmt(p.seconds, 2)} s (${fmt(p.keys_per_sec)}/s), ` +
-        `${p.errors} errors; RSS after prefill ${fmt(s.rssMiBAfterPrefill)} MiB, ${s.osThreads ?? 'n/a'} OS threads.`);
+      out.push(
+        `${s.label}: prefilled ${fmt(p.keys)} keys in ${fmt(p.seconds, 2)} s (${fmt(p.keys_per_sec)}/s), ` +
+          `${p.errors} errors; RSS after prefill ${fmt(s.rssMiBAfterPrefill)} MiB, ${s.osThreads ?? 'n/a'} OS threads.`,
+      );
     }
   }
   let clean = true;
@@ -109,10 +117,14 @@ function notes(report) {
     const label = `${run.serverLabel}, ${run.workloadName}`;
     if (r.errors_total || r.misses || r.protocol_errors || !r.ok) {
       clean = false;
-      const codes = Object.entries(r.errors).map(([c, n]) => `code ${c}: ${n}`).join(', ');
-      out.push(`${label}: ${r.errors_total} errors${codes ? ` (${codes})` : ''}, ${r.misses} misses, ` +
-        `${r.protocol_errors} protocol errors${r.first_error_reply ? `, first error reply "${r.first_error_reply}"` : ''}` +
-        `${r.failure ? `; ${r.failure}` : ''}.`);
+      const codes = Object.entries(r.errors)
+        .map(([c, n]) => `code ${c}: ${n}`)
+        .join(', ');
+      out.push(
+        `${label}: ${r.errors_total} errors${codes ? ` (${codes})` : ''}, ${r.misses} misses, ` +
+          `${r.protocol_errors} protocol errors${r.first_error_reply ? `, first error reply "${r.first_error_reply}"` : ''}` +
+          `${r.failure ? `; ${r.failure}` : ''}.`,
+      );
     }
   }
   if (clean) out.push('No errors, no misses, no protocol errors in any run.');
@@ -130,17 +142,23 @@ function notes(report) {
     if (r.loadgen_cpu_pct > LOADGEN_CPU_PCT_BOUND) flags.push(`the generator used ${fmt(r.loadgen_cpu_pct)} % of its core and may have limited the run`);
     if (flags.length) out.push(`${run.serverLabel}, ${run.workloadName}: ${flags.join('; ')}.`);
   }
-  out.push(noisy === 0
-    ? `No row was disturbed by other processes (threshold ${OTHER_CPU_PCT_NOISY} % of a core).`
-    : `${noisy} of ${report.runs.length} rows were disturbed by other processes (more than ${OTHER_CPU_PCT_NOISY} % of a core); rerun on a quiet machine.`);
+  out.push(
+    noisy === 0
+      ? `No row was disturbed by other processes (threshold ${OTHER_CPU_PCT_NOISY} % of a core).`
+      : `${noisy} of ${report.runs.length} rows were disturbed by other processes (more than ${OTHER_CPU_PCT_NOISY} % of a core); rerun on a quiet machine.`,
+  );
   if (report.quietWaitS && report.quietWaitS.allowed > 0) {
-    out.push(`Before each row the runner waited for a quiet machine (all CPUs below ${OTHER_CPU_PCT_NOISY} % of a core for 1 s): ` +
-      `${fmt(report.quietWaitS.spent)} s spent of the ${fmt(report.quietWaitS.allowed)} s allowed.`);
+    out.push(
+      `Before each row the runner waited for a quiet machine (all CPUs below ${OTHER_CPU_PCT_NOISY} % of a core for 1 s): ` +
+        `${fmt(report.quietWaitS.spent)} s spent of the ${fmt(report.quietWaitS.allowed)} s allowed.`,
+    );
   }
   for (const again of report.remeasured ?? []) {
-    out.push(`At ${again.date}, \`${again.command}\` measured the ${again.rows.length} noisy rows again on freshly ` +
-      `started and prefilled servers (same settings; ${fmt(again.quietWaitS.spent)} s spent waiting for a quiet machine) ` +
-      `and kept the ${again.replaced.length} that were quieter: ${again.replaced.join(', ') || 'none'}.`);
+    out.push(
+      `At ${again.date}, \`${again.command}\` measured the ${again.rows.length} noisy rows again on freshly ` +
+        `started and prefilled servers (same settings; ${fmt(again.quietWaitS.spent)} s spent waiting for a quiet machine) ` +
+        `and kept the ${again.replaced.length} that were quieter: ${again.replaced.join(', ') || 'none'}.`,
+    );
     for (const s of again.servers) {
       if (s.stderrTail) out.push(`${s.label} (re-measurement) wrote to stderr: \`${s.stderrTail.replace(/\s*\n\s*/g, ' | ')}\`.`);
     }
@@ -154,8 +172,7 @@ function notes(report) {
 
 function markdown(report) {
   const m = report.machine;
-  const servers = report.servers.filter((s) => !s.skipped)
-    .map((s) => `${s.label} (${s.version}${s.pin ? ', CPU 0' : ', unpinned'}): \`${s.argvShown}\``);
+  const servers = report.servers.filter((s) => !s.skipped).map((s) => `${s.label} (${s.version}${s.pin ? ', CPU 0' : ', unpinned'}): \`${s.argvShown}\``);
   return [
     `# Aerie, Redis and memcached side by side, ${report.date}`,
     '',
@@ -163,9 +180,7 @@ function markdown(report) {
     `Command: \`${report.command}\`` +
       (report.revision ? ` at commit ${report.revision.commit}${report.revision.srcModified ? ' (with uncommitted changes in src/)' : ''}` : '') +
       (report.distBuiltAt ? `, dist/ built ${report.distBuiltAt}.` : '.'),
-    report.pinned
-      ? 'Pinned servers run on CPU 0 with the load generator on CPU 1; "Aerie, unpinned" and its generator may use both CPUs.'
-      : 'Nothing pinned: servers and generator share both CPUs.',
+    report.pinned ? 'Pinned servers run on CPU 0 with the load generator on CPU 1; "Aerie, unpinned" and its generator may use both CPUs.' : 'Nothing pinned: servers and generator share both CPUs.',
     `Each run: ${report.connections} connections, ${report.valueBytes}-byte values, ${fmt(report.keys)} prefilled keys ` +
       `(uniformly random), ${report.warmupS} s warmup, ${report.durationS} s measured; the same native generator ` +
       '(`native-bench/build/loadgen --protocol aerie|redis|memcached`) for every server.',

@@ -113,7 +113,10 @@ function options() {
   const pin = !values['no-pin'] && canPin();
   let ids = servers.SERVER_SPECS.map((s) => s.id);
   if (values.servers !== undefined) {
-    ids = values.servers.split(',').map((s) => s.trim()).filter(Boolean);
+    ids = values.servers
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
     const unknown = ids.filter((id) => !servers.SERVER_SPECS.some((s) => s.id === id));
     if (unknown.length) throw new Error(`unknown server ${unknown.join(', ')} (known: ${usage().match(/subset of (\S+)/)[1]})`);
   } else {
@@ -121,8 +124,7 @@ function options() {
     if (!pin) ids = ids.filter((id) => id !== 'aerie-unpinned'); // the pinned pass is unpinned too
   }
   const resultsDir = values.out !== undefined ? path.resolve(values.out) : RESULTS_DIR;
-  const opts = { durationS, keys, retries, waitQuietS, pin, embedded: values.embedded, serverIds: ids, rows: null, previous: null,
-    resultsDir };
+  const opts = { durationS, keys, retries, waitQuietS, pin, embedded: values.embedded, serverIds: ids, rows: null, previous: null, resultsDir };
   if (values['rerun-noisy']) rerunOptions(opts);
   return opts;
 }
@@ -227,8 +229,7 @@ function loadgen(args, timeoutMs, pin) {
 }
 
 function commonArgs(server, keys) {
-  return ['--protocol', server.spec.protocol, '--port', String(server.port), '--connections', String(CONNECTIONS),
-    '--keys', String(keys), '--value-bytes', String(VALUE_BYTES)];
+  return ['--protocol', server.spec.protocol, '--port', String(server.port), '--connections', String(CONNECTIONS), '--keys', String(keys), '--value-bytes', String(VALUE_BYTES)];
 }
 
 async function prefill(server, keys) {
@@ -255,7 +256,7 @@ async function waitQuiet(state) {
     const before = machineBusyTicks();
     await servers.sleep(QUIET_SAMPLE_MS);
     state.quietWaitLeftMs -= QUIET_SAMPLE_MS;
-    const busyPct = ((machineBusyTicks() - before) / ticksPerS) / (QUIET_SAMPLE_MS / 1000) * 100;
+    const busyPct = ((machineBusyTicks() - before) / ticksPerS / (QUIET_SAMPLE_MS / 1000)) * 100;
     if (busyPct <= QUIET_BUSY_PCT_MAX) return;
     state.quietWaitedMs += QUIET_SAMPLE_MS;
   }
@@ -263,9 +264,21 @@ async function waitQuiet(state) {
 
 /** Measures one row, again while other processes disturbed it (up to `retries` times); keeps the quietest. */
 async function measure(server, w, opts, state) {
-  const args = [...commonArgs(server, opts.keys), '--read-pct', String(w.readPct), '--inflight', String(w.inflight),
-    '--batch', String(w.batch), '--duration', String(opts.durationS), '--warmup', String(WARMUP_S),
-    '--server-pid', String(server.pid)];
+  const args = [
+    ...commonArgs(server, opts.keys),
+    '--read-pct',
+    String(w.readPct),
+    '--inflight',
+    String(w.inflight),
+    '--batch',
+    String(w.batch),
+    '--duration',
+    String(opts.durationS),
+    '--warmup',
+    String(WARMUP_S),
+    '--server-pid',
+    String(server.pid),
+  ];
   const timeoutMs = (opts.durationS + WARMUP_S) * 1000 + LOADGEN_GRACE_MS;
   let best = null;
   let attempts = 0;
@@ -303,21 +316,39 @@ function merge(previous, runs, selected, state, opts) {
     previous.runs[index] = { ...run, remeasuredAt: date };
     replaced.push(`${run.server}/${run.workload}`);
   }
-  previous.remeasured = [...(previous.remeasured ?? []), {
-    date, command: commandLine(), revision: state.revision, distBuiltAt: state.distBuiltAt,
-    quietWaitS: { allowed: opts.waitQuietS, spent: state.quietWaitedMs / 1000 },
-    rows: runs.map((r) => `${r.server}/${r.workload}`), replaced,
-    servers: selected.filter((sel) => !sel.skipped).map((sel) => describeServer(sel.server)),
-  }];
+  previous.remeasured = [
+    ...(previous.remeasured ?? []),
+    {
+      date,
+      command: commandLine(),
+      revision: state.revision,
+      distBuiltAt: state.distBuiltAt,
+      quietWaitS: { allowed: opts.waitQuietS, spent: state.quietWaitedMs / 1000 },
+      rows: runs.map((r) => `${r.server}/${r.workload}`),
+      replaced,
+      servers: selected.filter((sel) => !sel.skipped).map((sel) => describeServer(sel.server)),
+    },
+  ];
   return previous;
 }
 
 function describeServer(server) {
   return {
-    id: server.spec.id, label: server.spec.label, protocol: server.spec.protocol, version: server.version, pin: server.pin,
-    port: server.port, pid: server.pid, argv: server.argv, argvShown: server.argv.map(shellWord).join(' '),
-    config: server.config, prefill: server.prefill, rssMiBAfterPrefill: server.rssMiBAfterPrefill,
-    osThreads: server.osThreads, rssMiBAtEnd: server.rssMiBAtEnd, stderrTail: server.stderrTail || null,
+    id: server.spec.id,
+    label: server.spec.label,
+    protocol: server.spec.protocol,
+    version: server.version,
+    pin: server.pin,
+    port: server.port,
+    pid: server.pid,
+    argv: server.argv,
+    argvShown: server.argv.map(shellWord).join(' '),
+    config: server.config,
+    prefill: server.prefill,
+    rssMiBAfterPrefill: server.rssMiBAfterPrefill,
+    osThreads: server.osThreads,
+    rssMiBAtEnd: server.rssMiBAtEnd,
+    stderrTail: server.stderrTail || null,
     exitedDuringRun: server.exitedDuringRun ?? null,
   };
 }
@@ -355,8 +386,7 @@ async function main() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aerie-bench-'));
   const started = [];
   // Taken before the servers start: other engineers may commit while a run is in progress.
-  const state = { interrupted: false, retriesUsed: 0, quietWaitLeftMs: opts.waitQuietS * 1000, quietWaitedMs: 0,
-    revision: sourceRevision(), distBuiltAt: distBuiltAt() };
+  const state = { interrupted: false, retriesUsed: 0, quietWaitLeftMs: opts.waitQuietS * 1000, quietWaitedMs: 0, revision: sourceRevision(), distBuiltAt: distBuiltAt() };
   if (opts.rows && opts.rows.size === 0) {
     console.log('bench: results/latest.json has no noisy rows; nothing to measure again');
     return;
@@ -392,8 +422,7 @@ async function main() {
       }
       started.push(server);
       server.version = sel.version;
-      console.error(`bench: ${sel.spec.label} pid ${server.pid} on 127.0.0.1:${server.port}` +
-        `${server.pin ? ' (CPU 0; loadgen on CPU 1)' : ' (unpinned)'}; prefilling ${opts.keys} keys`);
+      console.error(`bench: ${sel.spec.label} pid ${server.pid} on 127.0.0.1:${server.port}` + `${server.pin ? ' (CPU 0; loadgen on CPU 1)' : ' (unpinned)'}; prefilling ${opts.keys} keys`);
       server.prefill = await prefill(server, opts.keys);
       if (state.interrupted) return;
       server.rssMiBAfterPrefill = servers.rssMiB(server.pid);
@@ -411,8 +440,7 @@ async function main() {
         console.error(`bench: ${w.name}: ${server.spec.label} (${opts.durationS} s)`);
         const { result, attempts } = await measure(server, w, opts, state);
         if (state.interrupted) return;
-        runs.push({ server: server.spec.id, serverLabel: server.spec.label, workload: w.id, workloadName: w.name,
-          attempts, result });
+        runs.push({ server: server.spec.id, serverLabel: server.spec.label, workload: w.id, workloadName: w.name, attempts, result });
         if (!result.ok) {
           // A failed run (the server died, a protocol error) makes this server's later rows meaningless.
           console.error(`bench:   FAILED: ${result.failure}${server.exited ? ` (${server.spec.label} exited: ${server.exit})` : ''}`);
@@ -428,24 +456,25 @@ async function main() {
     }
     for (const server of live) server.stderrTail = server.errors.text.trim().split('\n').slice(-STDERR_LINES_REPORTED).join('\n');
 
-    const report = opts.previous ? merge(opts.previous, runs, selected, state, opts) : {
-      date: new Date().toISOString(),
-      command: commandLine(),
-      machine: machine(),
-      revision: state.revision,
-      distBuiltAt: state.distBuiltAt,
-      quietWaitS: { allowed: opts.waitQuietS, spent: state.quietWaitedMs / 1000 },
-      pinned: opts.pin,
-      durationS: opts.durationS,
-      warmupS: WARMUP_S,
-      keys: opts.keys,
-      connections: CONNECTIONS,
-      valueBytes: VALUE_BYTES,
-      workloads: WORKLOADS,
-      servers: selected.map((sel) => (sel.skipped ? { id: sel.spec.id, label: sel.spec.label, skipped: sel.skipped }
-        : describeServer(sel.server))),
-      runs,
-    };
+    const report = opts.previous
+      ? merge(opts.previous, runs, selected, state, opts)
+      : {
+          date: new Date().toISOString(),
+          command: commandLine(),
+          machine: machine(),
+          revision: state.revision,
+          distBuiltAt: state.distBuiltAt,
+          quietWaitS: { allowed: opts.waitQuietS, spent: state.quietWaitedMs / 1000 },
+          pinned: opts.pin,
+          durationS: opts.durationS,
+          warmupS: WARMUP_S,
+          keys: opts.keys,
+          connections: CONNECTIONS,
+          valueBytes: VALUE_BYTES,
+          workloads: WORKLOADS,
+          servers: selected.map((sel) => (sel.skipped ? { id: sel.spec.id, label: sel.spec.label, skipped: sel.skipped } : describeServer(sel.server))),
+          runs,
+        };
     fs.mkdirSync(opts.resultsDir, { recursive: true });
     fs.writeFileSync(path.join(opts.resultsDir, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
     const text = markdown(report);

@@ -89,11 +89,13 @@ function median(values) {
 }
 
 async function main() {
-  const { values } = parseArgs({ options: {
-    seconds: { type: 'string', default: '5' },
-    rounds: { type: 'string', default: '3' },
-    keys: { type: 'string', default: '10000' },
-  } });
+  const { values } = parseArgs({
+    options: {
+      seconds: { type: 'string', default: '5' },
+      rounds: { type: 'string', default: '3' },
+      keys: { type: 'string', default: '10000' },
+    },
+  });
   const seconds = bounded(values.seconds, 'seconds', SECONDS_MAX);
   const rounds = bounded(values.rounds, 'rounds', ROUNDS_MAX);
   const keyCount = bounded(values.keys, 'keys', KEYS_MAX);
@@ -113,8 +115,7 @@ async function main() {
       const opsPerSec = median(results[w].map((r) => r.opsPerSec));
       const cpu = median(results[w].map((r) => r.clientCpuUsPerOp));
       const all = results[w].map((r) => Math.round(r.opsPerSec)).join(', ');
-      console.log(`  ${workload.name.padEnd(30)} ${Math.round(opsPerSec).toString().padStart(7)} ops/s  ` +
-        `client CPU ${cpu.toFixed(1)} µs/op  (rounds: ${all})`);
+      console.log(`  ${workload.name.padEnd(30)} ${Math.round(opsPerSec).toString().padStart(7)} ops/s  ` + `client CPU ${cpu.toFixed(1)} µs/op  (rounds: ${all})`);
     });
   } finally {
     await client.close();

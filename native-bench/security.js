@@ -24,10 +24,16 @@ const OP_TOKEN = 19;
 
 function writeConfig(dir, secure) {
   const file = path.join(dir, `config-${secure ? 'on' : 'off'}.json`);
-  fs.writeFileSync(file, JSON.stringify({
-    service: { port: 0 }, workers: { count: 2 }, namespaces: [{ name: 'test', storage: 'memory' }], log: { level: 'warn' },
-    security: { enabled: secure, dataDir: path.join(dir, 'security') },
-  }));
+  fs.writeFileSync(
+    file,
+    JSON.stringify({
+      service: { port: 0 },
+      workers: { count: 2 },
+      namespaces: [{ name: 'test', storage: 'memory' }],
+      log: { level: 'warn' },
+      security: { enabled: secure, dataDir: path.join(dir, 'security') },
+    }),
+  );
   return file;
 }
 
@@ -63,7 +69,9 @@ async function main() {
     }
     const median = (xs) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];
     for (const mode of ['off', 'on']) {
-      rows.push(`| ${inflight} | ${mode} | ${median(runs[mode].map((r) => r.ops_per_sec))} | ${median(runs[mode].map((r) => r.server_cpu_us_per_op)).toFixed(2)} | ${runs[mode].map((r) => r.server_cpu_us_per_op.toFixed(2)).join(', ')} |`);
+      rows.push(
+        `| ${inflight} | ${mode} | ${median(runs[mode].map((r) => r.ops_per_sec))} | ${median(runs[mode].map((r) => r.server_cpu_us_per_op)).toFixed(2)} | ${runs[mode].map((r) => r.server_cpu_us_per_op.toFixed(2)).join(', ')} |`,
+      );
     }
   }
   console.log(machineLine());

@@ -31,12 +31,9 @@ const SERVER_SPECS = [
   // The default keeps two copies (a replica on the other worker, docs/replication.md); this row
   // shows what replication costs.
   { id: 'aerie-one-copy', label: 'Aerie, one copy', protocol: 'aerie', kind: 'aerie', pinned: true, replicationFactor: 1 },
-  { id: 'redis', label: 'Redis', protocol: 'redis', kind: 'redis', pinned: true, binary: 'redis-server', aof: false,
-    install: 'apt-get install -y redis-server' },
-  { id: 'redis-aof', label: 'Redis, AOF everysec', protocol: 'redis', kind: 'redis', pinned: true, binary: 'redis-server',
-    aof: true, install: 'apt-get install -y redis-server' },
-  { id: 'memcached', label: 'memcached', protocol: 'memcached', kind: 'memcached', pinned: true, binary: 'memcached',
-    install: 'apt-get install -y memcached' },
+  { id: 'redis', label: 'Redis', protocol: 'redis', kind: 'redis', pinned: true, binary: 'redis-server', aof: false, install: 'apt-get install -y redis-server' },
+  { id: 'redis-aof', label: 'Redis, AOF everysec', protocol: 'redis', kind: 'redis', pinned: true, binary: 'redis-server', aof: true, install: 'apt-get install -y redis-server' },
+  { id: 'memcached', label: 'memcached', protocol: 'memcached', kind: 'memcached', pinned: true, binary: 'memcached', install: 'apt-get install -y memcached' },
 ];
 
 /** The version string of a peer's binary, or null when it cannot be run. */
@@ -69,21 +66,16 @@ function serverArgv(spec, port, dir, embedded) {
     };
     fs.writeFileSync(configPath, JSON.stringify(config, null, 2));
     if (fs.existsSync(CLI) && !embedded) return { argv: [process.execPath, CLI, 'start', '--config', configPath], config };
-    const script =
-      `const { startNode, loadConfig } = require(${JSON.stringify(INDEX)});` +
-      'startNode(loadConfig(process.argv[1])).catch((e) => { console.error(e); process.exit(1); });';
+    const script = `const { startNode, loadConfig } = require(${JSON.stringify(INDEX)});` + 'startNode(loadConfig(process.argv[1])).catch((e) => { console.error(e); process.exit(1); });';
     return { argv: [process.execPath, '-e', script, configPath], config };
   }
   if (spec.kind === 'redis') {
     // No RDB snapshots in either configuration. The AOF one fsyncs every second from Redis's
     // background thread; automatic AOF rewrites (a fork that rewrites the whole file) are off so
     // that no row is measured while a rewrite child competes for the server's core.
-    const persistence = spec.aof
-      ? ['--appendonly', 'yes', '--appendfsync', 'everysec', '--auto-aof-rewrite-percentage', '0']
-      : ['--appendonly', 'no'];
+    const persistence = spec.aof ? ['--appendonly', 'yes', '--appendfsync', 'everysec', '--auto-aof-rewrite-percentage', '0'] : ['--appendonly', 'no'];
     return {
-      argv: ['redis-server', '--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence, '--dir', dir,
-        '--daemonize', 'no', '--loglevel', 'warning'],
+      argv: ['redis-server', '--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence, '--dir', dir, '--daemonize', 'no', '--loglevel', 'warning'],
     };
   }
   return { argv: ['memcached', '-p', String(port), '-l', '127.0.0.1', '-t', '1', '-m', '1024', '-U', '0', ...memcachedUserArgs()] };
@@ -138,8 +130,7 @@ async function startServer(spec, dir, opts) {
   // taskset execs the server, so the child's pid is the server's own: /proc/<pid>/stat then
   // covers every thread of it (Aerie's primary and workers, Redis's background threads).
   const child = spawn(argv[0], argv.slice(1), { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-  const server = { spec, port, pin, argv, config, child, pid: child.pid, output: tail(child.stdout),
-    errors: tail(child.stderr), exited: false, exit: null };
+  const server = { spec, port, pin, argv, config, child, pid: child.pid, output: tail(child.stdout), errors: tail(child.stderr), exited: false, exit: null };
   child.once('exit', (code, signal) => {
     server.exited = true;
     server.exit = signal ?? code;
@@ -192,5 +183,15 @@ function rssMiB(pid) {
 }
 
 module.exports = {
-  SERVER_SPECS, INDEX, aerieVersion, peerVersion, startServer, stopServer, threadCount, rssMiB, pinnedArgv, tail, sleep,
+  SERVER_SPECS,
+  INDEX,
+  aerieVersion,
+  peerVersion,
+  startServer,
+  stopServer,
+  threadCount,
+  rssMiB,
+  pinnedArgv,
+  tail,
+  sleep,
 };

@@ -74,10 +74,15 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 async function main() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aerie-snapshot-bench-'));
   const config = path.join(dir, 'config.json');
-  fs.writeFileSync(config, JSON.stringify({
-    service: { port: 0 }, workers: { count: 2 }, log: { level: 'info' },
-    namespaces: [{ name: 'test', storage: 'file', dataDir: path.join(dir, 'data') }],
-  }));
+  fs.writeFileSync(
+    config,
+    JSON.stringify({
+      service: { port: 0 },
+      workers: { count: 2 },
+      log: { level: 'info' },
+      namespaces: [{ name: 'test', storage: 'file', dataDir: path.join(dir, 'data') }],
+    }),
+  );
   const node = await start(config);
   const client = await connect({ hosts: node.host, timeoutMs: 120_000 });
   await load(client, RECORDS);

@@ -32,9 +32,14 @@ async function bundleClient(outDir = OUT_DIR_DEFAULT) {
     logLevel: 'silent',
   });
   if (result.errors.length > 0) throw new Error(`esbuild: ${result.errors.map((e) => e.text).join('; ')}`);
-  const typesFrom = path.relative(outDir, path.join(ROOT, 'dist', 'src', 'client', 'index.js')).split(path.sep).join('/');
-  fs.writeFileSync(path.join(outDir, 'aerie-client.d.mts'),
-    `// The ES module's types: the same declarations as the CommonJS build.\nexport * from '${typesFrom.startsWith('.') ? typesFrom : `./${typesFrom}`}';\n`);
+  const typesFrom = path
+    .relative(outDir, path.join(ROOT, 'dist', 'src', 'client', 'index.js'))
+    .split(path.sep)
+    .join('/');
+  fs.writeFileSync(
+    path.join(outDir, 'aerie-client.d.mts'),
+    `// The ES module's types: the same declarations as the CommonJS build.\nexport * from '${typesFrom.startsWith('.') ? typesFrom : `./${typesFrom}`}';\n`,
+  );
   return outFile;
 }
 

@@ -32,8 +32,7 @@ const NodeBuffer = (globalThis as { Buffer?: NodeBufferClass }).Buffer;
  * Node's isUtf8 (simdutf) through process.getBuiltinModule (Node ≥ 20.16), a call bundlers do not
  * follow; null elsewhere, where TextDecoder's fatal mode validates instead.
  */
-const nodeIsUtf8: IsUtf8 | null =
-  (globalThis as { process?: NodeProcess }).process?.getBuiltinModule?.('node:buffer')?.isUtf8 ?? null;
+const nodeIsUtf8: IsUtf8 | null = (globalThis as { process?: NodeProcess }).process?.getBuiltinModule?.('node:buffer')?.isUtf8 ?? null;
 
 const encoder = new TextEncoder();
 const strictDecoder = new TextDecoder('utf-8', { fatal: true });
@@ -140,8 +139,14 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 export function writeFloat64BE(out: Uint8Array, value: number, at: number): void {
   scratchFloat64[0] = value;
   if (LITTLE_ENDIAN) {
-    out[at] = scratch[7]; out[at + 1] = scratch[6]; out[at + 2] = scratch[5]; out[at + 3] = scratch[4];
-    out[at + 4] = scratch[3]; out[at + 5] = scratch[2]; out[at + 6] = scratch[1]; out[at + 7] = scratch[0];
+    out[at] = scratch[7];
+    out[at + 1] = scratch[6];
+    out[at + 2] = scratch[5];
+    out[at + 3] = scratch[4];
+    out[at + 4] = scratch[3];
+    out[at + 5] = scratch[2];
+    out[at + 6] = scratch[1];
+    out[at + 7] = scratch[0];
   } else {
     out.set(scratch, at);
   }
@@ -149,8 +154,14 @@ export function writeFloat64BE(out: Uint8Array, value: number, at: number): void
 
 export function readFloat64BE(bytes: Uint8Array, at: number): number {
   if (LITTLE_ENDIAN) {
-    scratch[7] = bytes[at]; scratch[6] = bytes[at + 1]; scratch[5] = bytes[at + 2]; scratch[4] = bytes[at + 3];
-    scratch[3] = bytes[at + 4]; scratch[2] = bytes[at + 5]; scratch[1] = bytes[at + 6]; scratch[0] = bytes[at + 7];
+    scratch[7] = bytes[at];
+    scratch[6] = bytes[at + 1];
+    scratch[5] = bytes[at + 2];
+    scratch[4] = bytes[at + 3];
+    scratch[3] = bytes[at + 4];
+    scratch[2] = bytes[at + 5];
+    scratch[1] = bytes[at + 6];
+    scratch[0] = bytes[at + 7];
   } else {
     for (let i = 0; i < 8; i++) scratch[i] = bytes[at + i];
   }
@@ -159,7 +170,10 @@ export function readFloat64BE(bytes: Uint8Array, at: number): number {
 
 export function readFloat32BE(bytes: Uint8Array, at: number): number {
   if (LITTLE_ENDIAN) {
-    scratch[3] = bytes[at]; scratch[2] = bytes[at + 1]; scratch[1] = bytes[at + 2]; scratch[0] = bytes[at + 3];
+    scratch[3] = bytes[at];
+    scratch[2] = bytes[at + 1];
+    scratch[1] = bytes[at + 2];
+    scratch[0] = bytes[at + 3];
   } else {
     for (let i = 0; i < 4; i++) scratch[i] = bytes[at + i];
   }

@@ -215,7 +215,28 @@ function namespaceFrom(raw: unknown, index: number): NamespaceConfig {
   const where = `namespaces[${index}]`;
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail(where, 'must be an object');
   const o = raw as Record<string, unknown>;
-  onlyKeys(o, ['name', 'storage', 'dataDir', 'commit', 'flushMs', 'memoryBytesMax', 'stopWritesPct', 'defaultTtlSec', 'recordBytesMax', 'segmentBytes', 'compactionIntervalMs', 'compactionLiveRatioMax', 'recoverySkipCorrupt', 'diskMinFreeBytes', 'diskMinFreePct', 'replicationFactor'], where);
+  onlyKeys(
+    o,
+    [
+      'name',
+      'storage',
+      'dataDir',
+      'commit',
+      'flushMs',
+      'memoryBytesMax',
+      'stopWritesPct',
+      'defaultTtlSec',
+      'recordBytesMax',
+      'segmentBytes',
+      'compactionIntervalMs',
+      'compactionLiveRatioMax',
+      'recoverySkipCorrupt',
+      'diskMinFreeBytes',
+      'diskMinFreePct',
+      'replicationFactor',
+    ],
+    where,
+  );
   const name = o.name;
   if (typeof name !== 'string' || name.length === 0 || Buffer.byteLength(name) > C.NAMESPACE_NAME_BYTES_MAX) {
     fail(`${where}.name`, `must be a non-empty string of at most ${C.NAMESPACE_NAME_BYTES_MAX} bytes`);
@@ -265,7 +286,26 @@ export function parseConfig(raw: unknown): NodeConfig {
   const top = raw as Record<string, unknown>;
   onlyKeys(top, ['service', 'security', 'workers', 'supervisor', 'namespaces', 'log'], '(top)');
   const s = section(top, 'service');
-  onlyKeys(s, ['host', 'port', 'frameBytesMax', 'connectionsMax', 'handshakeTimeoutMs', 'helloTimeoutMs', 'inFlightPerConnectionMax', 'sendBufferBytesMax', 'answerBytesMax', 'directReads', 'adminPort', 'allowedOrigins', 'allowedHosts', 'workerPorts'], 'service');
+  onlyKeys(
+    s,
+    [
+      'host',
+      'port',
+      'frameBytesMax',
+      'connectionsMax',
+      'handshakeTimeoutMs',
+      'helloTimeoutMs',
+      'inFlightPerConnectionMax',
+      'sendBufferBytesMax',
+      'answerBytesMax',
+      'directReads',
+      'adminPort',
+      'allowedOrigins',
+      'allowedHosts',
+      'workerPorts',
+    ],
+    'service',
+  );
   const directReads = s.directReads ?? true;
   if (typeof directReads !== 'boolean') fail('service.directReads', 'must be true or false');
   const adminPort = s.adminPort ?? null;
@@ -280,7 +320,23 @@ export function parseConfig(raw: unknown): NodeConfig {
   const replicationChannelBytes = int(w, 'replicationChannelBytes', 'workers', C.REPL_RING_BYTES, C.REPL_RING_BYTES_MIN, C.REPL_RING_BYTES);
   if ((replicationChannelBytes & (replicationChannelBytes - 1)) !== 0) fail('workers.replicationChannelBytes', 'must be a power of two');
   const sv = section(top, 'supervisor');
-  onlyKeys(sv, ['heartbeatTimeoutMs', 'checkIntervalMs', 'restartDelayMsMin', 'restartDelayMsMax', 'crashLoopMax', 'crashLoopWindowMs', 'giveUpRetryMs', 'giveUpRetryMsMax', 'heapRestartPct', 'lagRestartMs', 'faultInjection'], 'supervisor');
+  onlyKeys(
+    sv,
+    [
+      'heartbeatTimeoutMs',
+      'checkIntervalMs',
+      'restartDelayMsMin',
+      'restartDelayMsMax',
+      'crashLoopMax',
+      'crashLoopWindowMs',
+      'giveUpRetryMs',
+      'giveUpRetryMsMax',
+      'heapRestartPct',
+      'lagRestartMs',
+      'faultInjection',
+    ],
+    'supervisor',
+  );
   const faultInjection = sv.faultInjection ?? false;
   if (typeof faultInjection !== 'boolean') fail('supervisor.faultInjection', 'must be true or false');
   const l = section(top, 'log');
@@ -401,8 +457,11 @@ function securityFrom(o: Record<string, unknown>): SecurityConfig {
 function checkProtectedMode(config: NodeConfig): void {
   const { security, service } = config;
   if (security.enabled || security.allowUnauthenticated || isLoopbackHost(service.host)) return;
-  fail('service.host', `'${service.host}' is not a loopback address and security is off, so anyone who can reach it could read, write and truncate every record: `
-    + 'set security.enabled (docs/security.md), bind to 127.0.0.1, or set security.allowUnauthenticated: true to run open on purpose');
+  fail(
+    'service.host',
+    `'${service.host}' is not a loopback address and security is off, so anyone who can reach it could read, write and truncate every record: ` +
+      'set security.enabled (docs/security.md), bind to 127.0.0.1, or set security.allowUnauthenticated: true to run open on purpose',
+  );
 }
 
 /** Loopback: localhost, 127.0.0.0/8, ::1 (and its IPv4-mapped form of 127/8). */
@@ -458,9 +517,12 @@ function checkMemoryShares(config: NodeConfig): void {
     const shareMin = workerShareBytesMin(ns.recordBytesMax, ns.stopWritesPct);
     if (workerShareBytes(ns.memoryBytesMax, workers) >= shareMin) continue;
     const index = indexBytesFor(C.INDEX_SLOTS_INITIAL);
-    fail(`namespaces[${i}].memoryBytesMax`, `must be at least ${shareMin * workers} bytes for ${workers} workers: each worker's share must hold the initial index `
-      + `(${index} bytes) and one arena block for a largest record (${arenaBlockBytes(0, ns.recordBytesMax)} bytes, from recordBytesMax ${ns.recordBytesMax}), `
-      + `with the index below stopWritesPct ${ns.stopWritesPct}`);
+    fail(
+      `namespaces[${i}].memoryBytesMax`,
+      `must be at least ${shareMin * workers} bytes for ${workers} workers: each worker's share must hold the initial index ` +
+        `(${index} bytes) and one arena block for a largest record (${arenaBlockBytes(0, ns.recordBytesMax)} bytes, from recordBytesMax ${ns.recordBytesMax}), ` +
+        `with the index below stopWritesPct ${ns.stopWritesPct}`,
+    );
   }
 }
 

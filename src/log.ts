@@ -56,7 +56,9 @@ const SILENT: NodeLog = { debug: nothing, info: nothing, warn: nothing, error: n
 function pretty(line: string): string {
   const o = JSON.parse(line) as Record<string, unknown>;
   const { time, level, thread, msg, ...fields } = o;
-  const extra = Object.entries(fields).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ');
+  const extra = Object.entries(fields)
+    .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+    .join(' ');
   const clock = typeof time === 'string' ? time.slice(11, 23) : '';
   return `${clock} ${String(level).toUpperCase().padEnd(5)} ${String(thread).padEnd(9)} ${String(msg)}${extra === '' ? '' : `  ${extra}`}\n`;
 }

@@ -106,7 +106,10 @@ t.test('docs/architecture.md lists each layer with the imports encoded here', as
   for (const [layer, row] of Object.entries(ALLOWED)) {
     if (layer === 'index') continue;
     t.ok(rows.has(layer), `the doc has a row for src/${layer}/`);
-    const listed = (rows.get(layer) ?? '').split(',').map((s) => s.trim().replace(/\s*\(.*\)$/, '')).filter((s) => s !== '' && s !== 'foundation');
+    const listed = (rows.get(layer) ?? '')
+      .split(',')
+      .map((s) => s.trim().replace(/\s*\(.*\)$/, ''))
+      .filter((s) => s !== '' && s !== 'foundation');
     t.same([...listed].sort(), [...row].sort(), `src/${layer}/: the doc's imports match the test's`);
   }
   for (const layer of rows.keys()) t.ok(layer in ALLOWED, `the doc's row src/${layer}/ is encoded in the test`);

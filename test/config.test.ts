@@ -17,9 +17,19 @@ const refusal = (raw: unknown): string => {
 
 t.test('replication defaults and caps', async (t) => {
   const c = parseConfig({ namespaces: [{ name: 'a' }, { name: 'b', replicationFactor: 1 }, { name: 'c', replicationFactor: 4 }] });
-  t.same(c.namespaces.map((ns) => ns.replicationFactor), [2, 1, 4]);
-  t.same(c.namespaces.map((ns) => replicationOf(ns, 2)), [2, 1, 2], 'capped at the workers');
-  t.same(c.namespaces.map((ns) => replicationOf(ns, 1)), [1, 1, 1]);
+  t.same(
+    c.namespaces.map((ns) => ns.replicationFactor),
+    [2, 1, 4],
+  );
+  t.same(
+    c.namespaces.map((ns) => replicationOf(ns, 2)),
+    [2, 1, 2],
+    'capped at the workers',
+  );
+  t.same(
+    c.namespaces.map((ns) => replicationOf(ns, 1)),
+    [1, 1, 1],
+  );
   t.equal(c.workers.replicationChannelBytes, 32 * 1024 * 1024);
 });
 
@@ -38,7 +48,13 @@ t.test('bad replication settings are refused with their path', async (t) => {
 
 t.test('disk reserve defaults and bounds', async (t) => {
   const c = parseConfig({ namespaces: [{ name: 'a' }, { name: 'b', diskMinFreeBytes: 0, diskMinFreePct: 0 }] });
-  t.same(c.namespaces.map((ns) => [ns.diskMinFreeBytes, ns.diskMinFreePct]), [[4 * 1024 * 1024, 5], [0, 0]]);
+  t.same(
+    c.namespaces.map((ns) => [ns.diskMinFreeBytes, ns.diskMinFreePct]),
+    [
+      [4 * 1024 * 1024, 5],
+      [0, 0],
+    ],
+  );
   t.match(refusal({ namespaces: [{ name: 'a', diskMinFreePct: 100 }] }), /namespaces\[0\]\.diskMinFreePct/);
   t.match(refusal({ namespaces: [{ name: 'a', diskMinFreeBytes: -1 }] }), /namespaces\[0\]\.diskMinFreeBytes/);
   t.match(refusal({ namespaces: [{ name: 'a', diskMinFreeBytes: 1.5 }] }), /namespaces\[0\]\.diskMinFreeBytes/);

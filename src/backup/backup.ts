@@ -67,9 +67,7 @@ export async function backupNamespace(client: Client, options: BackupOptions): P
   }
 }
 
-async function backupOnce(
-  client: Client, options: BackupOptions, ns: string, set: string | null, pageSize: number, startedAtMs: number,
-): Promise<BackupResult> {
+async function backupOnce(client: Client, options: BackupOptions, ns: string, set: string | null, pageSize: number, startedAtMs: number): Promise<BackupResult> {
   const header: BackupHeader = {
     ns,
     set,
@@ -94,9 +92,7 @@ interface TimedPage {
   requestedAtMs: number;
 }
 
-async function copyScan(
-  client: Client, writer: BackupFileWriter, header: BackupHeader, pageSize: number, options: BackupOptions, startedAtMs: number,
-): Promise<void> {
+async function copyScan(client: Client, writer: BackupFileWriter, header: BackupHeader, pageSize: number, options: BackupOptions, startedAtMs: number): Promise<void> {
   const fetchPage = (cursor: Uint8Array | null): Promise<TimedPage> => {
     const requestedAtMs = Date.now();
     const pending = client.scanPage(header.ns, header.set, { pageSize, cursor }).then((page) => ({ page, requestedAtMs }));

@@ -4,10 +4,7 @@
 
 import { open, type FileHandle } from 'node:fs/promises';
 import { BackupError, ioFailure } from './backup-error';
-import {
-  decodeHeaderBody, decodeRecordBody, decodeTrailerBody, FRAME_HEADER_BYTES, FrameKind,
-  type BackupHeader, type BackupRecord, type BackupTrailer,
-} from './format';
+import { decodeHeaderBody, decodeRecordBody, decodeTrailerBody, FRAME_HEADER_BYTES, FrameKind, type BackupHeader, type BackupRecord, type BackupTrailer } from './format';
 import { FrameReader, type Frame, type ReadAt } from './frames';
 
 const KIND_NAMES = ['', 'header', 'record', 'trailer'];

@@ -11,10 +11,7 @@ import { Key } from '../client/key';
 import { checkCount, checkNamespace, parameterError } from '../client/validate';
 import { BackupFileReader, checkBackupFile } from './file-reader';
 import { TTL_NEVER, type BackupHeader, type BackupRecord } from './format';
-import {
-  checkRestorePolicy, classifyError, RestoreTally, writePolicyFor,
-  type RecordOutcome, type RestoreCounts, type RestoreError, type RestorePolicy,
-} from './restore-report';
+import { checkRestorePolicy, classifyError, RestoreTally, writePolicyFor, type RecordOutcome, type RestoreCounts, type RestoreError, type RestorePolicy } from './restore-report';
 
 export interface RestoreOptions {
   file: string;
@@ -67,8 +64,13 @@ export async function restoreFile(client: Client, options: RestoreOptions): Prom
     const run = new RestoreRun(client, { policy, ns, header: reader.header, inFlightMax, total, startedAtMs, onProgress: options.onProgress, signal: options.signal });
     const interrupted = await run.copy(reader);
     return {
-      file: options.file, ns, header: reader.header, bytes: reader.bytesRead, interrupted,
-      ...run.progress(), errors: run.tally.errors,
+      file: options.file,
+      ns,
+      header: reader.header,
+      bytes: reader.bytesRead,
+      interrupted,
+      ...run.progress(),
+      errors: run.tally.errors,
     };
   } finally {
     await reader.close();
@@ -151,16 +153,19 @@ class RestoreRun {
     meta.ttl = ttl;
     this.inFlight++;
     this.inFlightBytes += recordBytes;
-    this.client.put(key, record.bins, meta, write).then(
-      () => this.settle('restored'),
-      (error: unknown) => this.settle(classifyError(policy, error), key.toString(), error),
-    ).finally(() => {
-      this.inFlight--;
-      this.inFlightBytes -= recordBytes;
-      const wake = this.wake;
-      this.wake = null;
-      wake?.();
-    });
+    this.client
+      .put(key, record.bins, meta, write)
+      .then(
+        () => this.settle('restored'),
+        (error: unknown) => this.settle(classifyError(policy, error), key.toString(), error),
+      )
+      .finally(() => {
+        this.inFlight--;
+        this.inFlightBytes -= recordBytes;
+        const wake = this.wake;
+        this.wake = null;
+        wake?.();
+      });
   }
 
   /** The TTL to write now: the backup's, less the time since the backup; null once it ran out. */

@@ -41,9 +41,15 @@ export async function runFault(args: string[], io: Io): Promise<ExitCodeValue> {
   const kind = values.kind as (typeof KINDS)[number];
   if (!Number.isInteger(worker) || worker < 0) throw new UsageError('--worker must be a worker index', 'fault');
   if (!KINDS.includes(kind)) throw new UsageError(`--kind must be one of ${KINDS.join(', ')}`, 'fault');
-  return withClient(values.host as string, io, async (client) => {
-    await client.injectFault({ worker, kind });
-    println(io.stdout, values.json ? toJson({ worker, kind, injected: true }) : `worker ${worker}: ${kind} injected`);
-    return ExitCode.OK;
-  }, {}, values.json === true);
+  return withClient(
+    values.host as string,
+    io,
+    async (client) => {
+      await client.injectFault({ worker, kind });
+      println(io.stdout, values.json ? toJson({ worker, kind, injected: true }) : `worker ${worker}: ${kind} injected`);
+      return ExitCode.OK;
+    },
+    {},
+    values.json === true,
+  );
 }

@@ -20,7 +20,14 @@ function render(value: unknown, indent: number, depth: number): string {
   if (typeof value === 'number') return Number.isFinite(value) ? String(value) : JSON.stringify(String(value));
   if (typeof value === 'string' || typeof value === 'boolean') return JSON.stringify(value);
   if (value instanceof Uint8Array) return `<bytes ${Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('hex')}>`;
-  if (Array.isArray(value)) return container('[', ']', value.map((item) => render(item, indent, depth + 1)), indent, depth);
+  if (Array.isArray(value))
+    return container(
+      '[',
+      ']',
+      value.map((item) => render(item, indent, depth + 1)),
+      indent,
+      depth,
+    );
   if (value instanceof Map) {
     const items = [...value].map(([k, v]) => `${typeof k === 'string' ? JSON.stringify(k) : String(k)}: ${render(v, indent, depth + 1)}`);
     return container('{', '}', items, indent, depth);
@@ -67,10 +74,12 @@ export type Align = 'left' | 'right';
 export function formatTable(headers: string[], rows: unknown[][], align?: Align[]): string {
   const cells = rows.map((row) => row.map((cell) => (typeof cell === 'string' ? cell : formatValue(cell, -1))));
   const widths = headers.map((header, column) => Math.max(header.length, ...cells.map((row) => (row[column] ?? '').length)));
-  const alignOf = (column: number): Align =>
-    align?.[column] ?? (rows.every((row) => typeof row[column] === 'number' || typeof row[column] === 'bigint' || row[column] === '-') ? 'right' : 'left');
+  const alignOf = (column: number): Align => align?.[column] ?? (rows.every((row) => typeof row[column] === 'number' || typeof row[column] === 'bigint' || row[column] === '-') ? 'right' : 'left');
   const line = (row: string[]) =>
-    row.map((cell, column) => (alignOf(column) === 'right' ? cell.padStart(widths[column]) : cell.padEnd(widths[column]))).join('  ').trimEnd();
+    row
+      .map((cell, column) => (alignOf(column) === 'right' ? cell.padStart(widths[column]) : cell.padEnd(widths[column])))
+      .join('  ')
+      .trimEnd();
   return [line(headers), ...cells.map(line)].join('\n');
 }
 

@@ -27,11 +27,17 @@ export async function runInfo(args: string[], io: Io): Promise<ExitCodeValue> {
     println(io.stdout, INFO_USAGE);
     return ExitCode.OK;
   }
-  return withClient(values.host as string, io, async (client) => {
-    const info = await client.info();
-    println(io.stdout, values.json ? toJson(info) : formatInfo(info));
-    return ExitCode.OK;
-  }, {}, values.json === true);
+  return withClient(
+    values.host as string,
+    io,
+    async (client) => {
+      const info = await client.info();
+      println(io.stdout, values.json ? toJson(info) : formatInfo(info));
+      return ExitCode.OK;
+    },
+    {},
+    values.json === true,
+  );
 }
 
 type Fields = Record<string, unknown>;
@@ -55,8 +61,10 @@ function percent(used: unknown, max: unknown): string {
 /** Client sockets against the descriptor budget (README, "Connections and file descriptors"). */
 function socketsLine(d: Record<string, unknown>): string {
   const s = fieldsOf(d.sockets);
-  return `${cell(s.open)} open (${cell(s.handshaking)} in their upgrade) of ${cell(d.socketsMax)} allowed, descriptor limit ${cell(d.limit)}; `
-    + `${cell(s.refused)} refused, ${cell(s.handshakeTimeouts)} timed out in their upgrade`;
+  return (
+    `${cell(s.open)} open (${cell(s.handshaking)} in their upgrade) of ${cell(d.socketsMax)} allowed, descriptor limit ${cell(d.limit)}; ` +
+    `${cell(s.refused)} refused, ${cell(s.handshakeTimeouts)} timed out in their upgrade`
+  );
 }
 
 /** YES when some worker refuses writes; past its hard share rather than stopWritesPct, says so. */
@@ -81,9 +89,18 @@ export function formatInfo(info: Record<string, unknown>): string {
     formatTable(
       ['NAME', 'STORAGE', 'RF', 'RECORDS', 'COPIES', 'MEMORY', 'LIMIT', 'USED', 'STOP-WRITES', 'AT', 'DISK', 'EXPIRED', 'DEFAULT-TTL'],
       listOf(info.namespaces).map((ns) => [
-        cell(ns.name), cell(ns.storage), cell(ns.replicationFactor), cell(ns.records), cell(ns.copies), formatBytes(ns.memoryBytes), formatBytes(ns.memoryBytesMax),
-        typeof ns.memoryUsedPct === 'number' ? `${ns.memoryUsedPct.toFixed(1)}%` : percent(ns.memoryBytes, ns.memoryBytesMax), stopWritesCell(ns),
-        typeof ns.stopWritesPct === 'number' ? `${ns.stopWritesPct}%` : '-', diskCell(ns.disk), cell(ns.expired),
+        cell(ns.name),
+        cell(ns.storage),
+        cell(ns.replicationFactor),
+        cell(ns.records),
+        cell(ns.copies),
+        formatBytes(ns.memoryBytes),
+        formatBytes(ns.memoryBytesMax),
+        typeof ns.memoryUsedPct === 'number' ? `${ns.memoryUsedPct.toFixed(1)}%` : percent(ns.memoryBytes, ns.memoryBytesMax),
+        stopWritesCell(ns),
+        typeof ns.stopWritesPct === 'number' ? `${ns.stopWritesPct}%` : '-',
+        diskCell(ns.disk),
+        cell(ns.expired),
         ns.defaultTtlSec === 0 ? 'never' : typeof ns.defaultTtlSec === 'number' ? `${ns.defaultTtlSec}s` : '-',
       ]),
       ['left', 'left', 'right', 'right', 'right', 'right', 'right', 'right', 'left', 'right', 'left', 'right', 'right'],
@@ -100,11 +117,23 @@ export function formatInfo(info: Record<string, unknown>): string {
     formatTable(
       ['#', 'STATE', 'PARTITIONS', 'REPLICA', 'OUT-OF-SYNC', 'RECORDS', 'REQUESTS', 'READS', 'WRITES', 'DELETES', 'NOT-FOUND', 'ERRORS', 'SCAN-PAGES', 'HEARTBEAT', 'LAG', 'HEAP', 'RESTARTS'],
       listOf(info.workers).map((w) => [
-        cell(w.index), cell(w.state), cell(w.partitions), cell(fieldsOf(w.roles).replica), cell(fieldsOf(w.roles).outOfSync), cell(w.records), cell(w.requests), cell(w.reads), cell(w.writes),
-        cell(w.deletes), cell(w.notFound), cell(w.errors), cell(w.scanPages),
+        cell(w.index),
+        cell(w.state),
+        cell(w.partitions),
+        cell(fieldsOf(w.roles).replica),
+        cell(fieldsOf(w.roles).outOfSync),
+        cell(w.records),
+        cell(w.requests),
+        cell(w.reads),
+        cell(w.writes),
+        cell(w.deletes),
+        cell(w.notFound),
+        cell(w.errors),
+        cell(w.scanPages),
         typeof w.heartbeatAgeMs === 'number' && w.heartbeatAgeMs >= 0 ? `${w.heartbeatAgeMs}ms ago` : '-',
         typeof w.eventLoopLagMs === 'number' ? `${w.eventLoopLagMs}ms` : '-',
-        formatBytes(w.heapUsedBytes), cell(w.restarts),
+        formatBytes(w.heapUsedBytes),
+        cell(w.restarts),
       ]),
       ['right', 'left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
     ),
@@ -113,7 +142,9 @@ export function formatInfo(info: Record<string, unknown>): string {
   for (const w of listOf(info.workers)) {
     const r = fieldsOf(w.rebuild);
     if (w.rebuild !== null && w.rebuild !== undefined) {
-      lines.push(`worker ${cell(w.index)} rebuilding: ${cell(r.partitionsRemaining)} of ${cell(r.partitionsTotal)} partitions left, ${cell(r.recordsMoved)} records copied, ${formatDurationMs(r.elapsedMs)}`);
+      lines.push(
+        `worker ${cell(w.index)} rebuilding: ${cell(r.partitionsRemaining)} of ${cell(r.partitionsTotal)} partitions left, ${cell(r.recordsMoved)} records copied, ${formatDurationMs(r.elapsedMs)}`,
+      );
     }
     const last = fieldsOf(w.lastRebuild);
     if (w.lastRebuild !== null && w.lastRebuild !== undefined) {

@@ -43,8 +43,20 @@ options:
 
 exit codes: 0 success, 1 the command failed, 2 bad command line`;
 
-const USAGES: Record<string, string> = { start: START_USAGE, info: INFO_USAGE, shell: SHELL_USAGE, verify: VERIFY_USAGE, fault: FAULT_USAGE, truncate: TRUNCATE_USAGE, snapshot: SNAPSHOT_USAGE,
-  backup: BACKUP_USAGE, restore: RESTORE_USAGE, worker: WORKER_USAGE, user: USER_USAGE, role: ROLE_USAGE };
+const USAGES: Record<string, string> = {
+  start: START_USAGE,
+  info: INFO_USAGE,
+  shell: SHELL_USAGE,
+  verify: VERIFY_USAGE,
+  fault: FAULT_USAGE,
+  truncate: TRUNCATE_USAGE,
+  snapshot: SNAPSHOT_USAGE,
+  backup: BACKUP_USAGE,
+  restore: RESTORE_USAGE,
+  worker: WORKER_USAGE,
+  user: USER_USAGE,
+  role: ROLE_USAGE,
+};
 
 /** Runs the command line; resolves the exit code, or null when the command keeps running (start). */
 export async function main(argv: string[], io: Io = processIo): Promise<ExitCodeValue | null> {

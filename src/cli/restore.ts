@@ -33,12 +33,17 @@ exit codes: 0 every record restored or deliberately skipped, 1 a write failed
 or is in doubt (or the file is damaged, or interrupted), 2 bad command line`;
 
 export async function runRestore(args: string[], io: Io): Promise<ExitCodeValue> {
-  const { values, positionals } = parseCommandArgs('restore', args, {
-    host: { type: 'string', default: DEFAULT_HOST },
-    policy: { type: 'string', default: 'create-only' },
-    ns: { type: 'string' },
-    json: { type: 'boolean', default: false },
-  }, 1);
+  const { values, positionals } = parseCommandArgs(
+    'restore',
+    args,
+    {
+      host: { type: 'string', default: DEFAULT_HOST },
+      policy: { type: 'string', default: 'create-only' },
+      ns: { type: 'string' },
+      json: { type: 'boolean', default: false },
+    },
+    1,
+  );
   if (values.help) {
     println(io.stdout, RESTORE_USAGE);
     return ExitCode.OK;
@@ -48,28 +53,34 @@ export async function runRestore(args: string[], io: Io): Promise<ExitCodeValue>
   const policy = values.policy as RestorePolicy;
   if (!RESTORE_POLICIES.includes(policy)) throw new UsageError(`--policy must be one of ${RESTORE_POLICIES.join(', ')}`, 'restore');
   const ns = values.ns as string | undefined;
-  return withClient(values.host as string, io, (client) =>
-    whileInterruptible(async (signal) => {
-      const progress = new ProgressLine(io.stderr);
-      try {
-        const report = await restoreFile(client, {
-          file, policy, ns, signal,
-          onProgress: (p) => progress.update(p.records, p.total, p.elapsedMs),
-        });
-        progress.clear();
-        const outcome = `${report.restored} restored, ${report.existed} existed, ${report.skippedOlder} skipped-older, ` +
-          `${report.expired} expired, ${report.failed} failed, ${report.inDoubt} in doubt`;
-        if (values.json) println(io.stdout, toJson(report));
-        else println(io.stdout, `restored ${file} into ${report.ns}: ${report.records} records in ${formatRate(report.records, report.elapsedMs)}: ${outcome}`);
-        if (!values.json) for (const error of report.errors) println(io.stderr, `${error.key}: ${formatError(error)}`);
-        const unlisted = report.failed + report.inDoubt - report.errors.length;
-        if (unlisted > 0) println(io.stderr, `${unlisted} more failed or in-doubt writes not listed`);
-        if (report.interrupted) println(io.stderr, `interrupted after ${report.records} records`);
-        return report.failed + report.inDoubt > 0 || report.interrupted ? ExitCode.FAILURE : ExitCode.OK;
-      } finally {
-        progress.clear();
-      }
-    }),
+  return withClient(
+    values.host as string,
+    io,
+    (client) =>
+      whileInterruptible(async (signal) => {
+        const progress = new ProgressLine(io.stderr);
+        try {
+          const report = await restoreFile(client, {
+            file,
+            policy,
+            ns,
+            signal,
+            onProgress: (p) => progress.update(p.records, p.total, p.elapsedMs),
+          });
+          progress.clear();
+          const outcome =
+            `${report.restored} restored, ${report.existed} existed, ${report.skippedOlder} skipped-older, ` + `${report.expired} expired, ${report.failed} failed, ${report.inDoubt} in doubt`;
+          if (values.json) println(io.stdout, toJson(report));
+          else println(io.stdout, `restored ${file} into ${report.ns}: ${report.records} records in ${formatRate(report.records, report.elapsedMs)}: ${outcome}`);
+          if (!values.json) for (const error of report.errors) println(io.stderr, `${error.key}: ${formatError(error)}`);
+          const unlisted = report.failed + report.inDoubt - report.errors.length;
+          if (unlisted > 0) println(io.stderr, `${unlisted} more failed or in-doubt writes not listed`);
+          if (report.interrupted) println(io.stderr, `interrupted after ${report.records} records`);
+          return report.failed + report.inDoubt > 0 || report.interrupted ? ExitCode.FAILURE : ExitCode.OK;
+        } finally {
+          progress.clear();
+        }
+      }),
     {},
     values.json === true,
   );

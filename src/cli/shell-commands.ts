@@ -157,7 +157,7 @@ export const COMMANDS: Record<string, Command> = {
   },
   touch: {
     usage: 'touch <ns> <set> <key> <ttl>',
-    summary: 'reset a record\'s TTL (seconds; -1 never expires, 0 namespace default)',
+    summary: "reset a record's TTL (seconds; -1 never expires, 0 namespace default)",
     async run(tokens, _line, client) {
       arity(tokens, 4, 4, this.usage);
       const touched = await client.touch(keyFrom(tokens), parseInteger(tokens[4].text, 'ttl'));
@@ -189,13 +189,13 @@ export const COMMANDS: Record<string, Command> = {
         records.map((r) => [r.key.set ?? '-', describeKey(r.key), r.gen, formatTtl(r.ttl), formatValue(r.bins, -1)]),
         ['left', 'left', 'right', 'right', 'left'],
       );
-      const more = scan.done ? "" : `; stopped at limit ${limit}`;
+      const more = scan.done ? '' : `; stopped at limit ${limit}`;
       return `${table}\n(${records.length} record${records.length === 1 ? '' : 's'}${more})`;
     },
   },
   info: {
     usage: 'info',
-    summary: 'the node\'s statistics',
+    summary: "the node's statistics",
     async run(tokens, _line, client) {
       arity(tokens, 0, 0, this.usage);
       return formatInfo(await client.info());

@@ -29,11 +29,16 @@ options:
 const ACTIONS = ['create', 'list', 'restore', 'delete'];
 
 export async function runSnapshot(args: string[], io: Io): Promise<ExitCodeValue> {
-  const { values, positionals } = parseCommandArgs('snapshot', args, {
-    host: { type: 'string', default: DEFAULT_HOST },
-    ns: { type: 'string' },
-    json: { type: 'boolean', default: false },
-  }, 2);
+  const { values, positionals } = parseCommandArgs(
+    'snapshot',
+    args,
+    {
+      host: { type: 'string', default: DEFAULT_HOST },
+      ns: { type: 'string' },
+      json: { type: 'boolean', default: false },
+    },
+    2,
+  );
   if (values.help) {
     println(io.stdout, SNAPSHOT_USAGE);
     return ExitCode.OK;
@@ -45,30 +50,39 @@ export async function runSnapshot(args: string[], io: Io): Promise<ExitCodeValue
   if (needsId !== (id !== undefined)) throw new UsageError(needsId ? `snapshot ${action} needs an ID` : `snapshot ${action} takes no ID`, 'snapshot');
   const ns = values.ns;
   // A snapshot of a large namespace takes a while: the node answers when the files are synced.
-  return withClient(values.host as string, io, async (client) => {
-    if (action === 'create') {
-      const s = await client.createSnapshot(ns);
-      if (values.json) println(io.stdout, toJson(s));
-      else println(io.stdout, `snapshot ${s.id} of ${ns}: ${s.records} records, ${s.bytes} bytes in ${s.elapsedMs} ms (longest worker pause ${s.pauseMs} ms)`);
-    } else if (action === 'list') {
-      const list = await client.listSnapshots(ns);
-      if (values.json) println(io.stdout, toJson(list));
-      else if (list.length === 0) println(io.stdout, `no snapshots of ${ns}`);
-      else {
-        println(io.stdout, formatTable(
-          ['id', 'created', 'records', 'bytes', 'base'],
-          list.map((s) => [s.id, new Date(s.createdAtMs).toISOString(), s.records, s.bytes, s.base ? 'yes' : '']),
-        ));
+  return withClient(
+    values.host as string,
+    io,
+    async (client) => {
+      if (action === 'create') {
+        const s = await client.createSnapshot(ns);
+        if (values.json) println(io.stdout, toJson(s));
+        else println(io.stdout, `snapshot ${s.id} of ${ns}: ${s.records} records, ${s.bytes} bytes in ${s.elapsedMs} ms (longest worker pause ${s.pauseMs} ms)`);
+      } else if (action === 'list') {
+        const list = await client.listSnapshots(ns);
+        if (values.json) println(io.stdout, toJson(list));
+        else if (list.length === 0) println(io.stdout, `no snapshots of ${ns}`);
+        else {
+          println(
+            io.stdout,
+            formatTable(
+              ['id', 'created', 'records', 'bytes', 'base'],
+              list.map((s) => [s.id, new Date(s.createdAtMs).toISOString(), s.records, s.bytes, s.base ? 'yes' : '']),
+            ),
+          );
+        }
+      } else if (action === 'restore') {
+        const r = await client.restoreSnapshot(ns, id);
+        if (values.json) println(io.stdout, toJson(r));
+        else println(io.stdout, `restored ${ns} to snapshot ${r.id}: ${r.records} records in ${r.elapsedMs} ms (requests held ${r.pauseMs} ms)`);
+        if (!values.json && r.replicasInSync === false) println(io.stdout, 'replicas are still being copied from the restored masters (aerie info shows outOfSync)');
+      } else {
+        await client.deleteSnapshot(ns, id);
+        println(io.stdout, values.json ? toJson({ ns, id, deleted: true }) : `deleted snapshot ${id} of ${ns}`);
       }
-    } else if (action === 'restore') {
-      const r = await client.restoreSnapshot(ns, id);
-      if (values.json) println(io.stdout, toJson(r));
-      else println(io.stdout, `restored ${ns} to snapshot ${r.id}: ${r.records} records in ${r.elapsedMs} ms (requests held ${r.pauseMs} ms)`);
-      if (!values.json && r.replicasInSync === false) println(io.stdout, 'replicas are still being copied from the restored masters (aerie info shows outOfSync)');
-    } else {
-      await client.deleteSnapshot(ns, id);
-      println(io.stdout, values.json ? toJson({ ns, id, deleted: true }) : `deleted snapshot ${id} of ${ns}`);
-    }
-    return ExitCode.OK;
-  }, { timeoutMs: 600_000 }, values.json === true);
+      return ExitCode.OK;
+    },
+    { timeoutMs: 600_000 },
+    values.json === true,
+  );
 }

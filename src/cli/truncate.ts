@@ -36,12 +36,18 @@ export async function runTruncate(args: string[], io: Io): Promise<ExitCodeValue
   if (typeof values.ns !== 'string') throw new UsageError('truncate needs --ns', 'truncate');
   const beforeMs = values.before === undefined ? undefined : parseTime(values.before as string);
   const set = values.set as string | undefined;
-  return withClient(values.host as string, io, async (client) => {
-    const { deleted } = await client.truncate(values.ns as string, set ?? null, beforeMs === undefined ? {} : { beforeMs });
-    if (values.json) println(io.stdout, toJson({ ns: values.ns, set: set ?? null, deleted }));
-    else println(io.stdout, `truncated ${set === undefined ? `namespace ${values.ns}` : `set ${values.ns}.${set}`}: ${deleted} records deleted`);
-    return ExitCode.OK;
-  }, {}, values.json === true);
+  return withClient(
+    values.host as string,
+    io,
+    async (client) => {
+      const { deleted } = await client.truncate(values.ns as string, set ?? null, beforeMs === undefined ? {} : { beforeMs });
+      if (values.json) println(io.stdout, toJson({ ns: values.ns, set: set ?? null, deleted }));
+      else println(io.stdout, `truncated ${set === undefined ? `namespace ${values.ns}` : `set ${values.ns}.${set}`}: ${deleted} records deleted`);
+      return ExitCode.OK;
+    },
+    {},
+    values.json === true,
+  );
 }
 
 /** Milliseconds since 1970 from digits or an ISO 8601 date-time. */

@@ -47,9 +47,16 @@ options:
 ${LOGIN_HELP}`;
 
 export async function runUser(args: string[], io: Io): Promise<ExitCodeValue> {
-  const { values, positionals } = parseCommandArgs('user', args, {
-    host: { type: 'string', default: DEFAULT_HOST }, role: { type: 'string', multiple: true }, 'new-password-file': { type: 'string' },
-  }, 2);
+  const { values, positionals } = parseCommandArgs(
+    'user',
+    args,
+    {
+      host: { type: 'string', default: DEFAULT_HOST },
+      role: { type: 'string', multiple: true },
+      'new-password-file': { type: 'string' },
+    },
+    2,
+  );
   if (values.help) {
     println(io.stdout, USER_USAGE);
     return ExitCode.OK;
@@ -100,9 +107,16 @@ async function newPassword(io: Io, user: string, file: string | undefined): Prom
 }
 
 export async function runRole(args: string[], io: Io): Promise<ExitCodeValue> {
-  const { values, positionals } = parseCommandArgs('role', args, {
-    host: { type: 'string', default: DEFAULT_HOST }, privilege: { type: 'string', multiple: true }, allow: { type: 'string', multiple: true },
-  }, 2);
+  const { values, positionals } = parseCommandArgs(
+    'role',
+    args,
+    {
+      host: { type: 'string', default: DEFAULT_HOST },
+      privilege: { type: 'string', multiple: true },
+      allow: { type: 'string', multiple: true },
+    },
+    2,
+  );
   if (values.help) {
     println(io.stdout, ROLE_USAGE);
     return ExitCode.OK;

@@ -22,7 +22,10 @@ export function runOfflineVerify(dataDir: string, ns: string | undefined, repair
   if (!fs.existsSync(dataDir)) throw new AerieError(Status.PARAMETER, `no such data directory: ${dataDir}`);
   const holder = lockHolder(dataDir);
   if (holder !== null) {
-    throw new AerieError(Status.FAIL_FORBIDDEN, `${dataDir} is in use by a running node (pid ${holder}, ${lockFileOf(dataDir)}): stop it first, or use \`aerie verify --host\` to check the running node's memory`);
+    throw new AerieError(
+      Status.FAIL_FORBIDDEN,
+      `${dataDir} is in use by a running node (pid ${holder}, ${lockFileOf(dataDir)}): stop it first, or use \`aerie verify --host\` to check the running node's memory`,
+    );
   }
   const found = listNamespaces(dataDir);
   if (found.length === 0) throw new AerieError(Status.PARAMETER, `no file namespace under ${dataDir} (give the namespaces' dataDir: it holds <ns>/worker-NN/)`);
@@ -55,7 +58,11 @@ function problemReport(p: Problem): Record<string, unknown> {
 function toReport(r: NamespaceResult): Record<string, unknown> {
   const c = r.check;
   return {
-    namespace: c.namespace, workers: c.workers, base: c.base?.snapshot ?? null, records: c.records, fallback: c.fallback?.base.snapshot ?? null,
+    namespace: c.namespace,
+    workers: c.workers,
+    base: c.base?.snapshot ?? null,
+    records: c.records,
+    fallback: c.fallback?.base.snapshot ?? null,
     problems: c.problems.map(problemReport),
     recordsLost: c.problems.reduce((a, p) => a + p.lost, 0),
     repair: r.actions === null ? null : { actions: r.actions, problemsLeft: r.after!.problems.map(problemReport) },
@@ -73,9 +80,11 @@ function formatProblem(ns: string, p: Problem): string {
   const who = p.worker >= 0 ? ` worker ${p.worker}` : '';
   if (p.kind === 'manifest') return `${ns}${who}: ${KIND_TEXT[p.kind]} ${p.file}: ${p.reason}`;
   const held = `${p.records} record(s)${p.recordsExact ? '' : ' (estimated from sequences)'}`;
-  return `${ns}${who}: ${KIND_TEXT[p.kind]}: ${p.file} offset ${p.offset}, ${p.bytes} bytes (${p.reason}): held ${held}: ` +
+  return (
+    `${ns}${who}: ${KIND_TEXT[p.kind]}: ${p.file} offset ${p.offset}, ${p.bytes} bytes (${p.reason}): held ${held}: ` +
     `${p.superseded} written again later, ${p.onReplica} on another worker's copy, ` +
-    (p.remedy === 'fallback' ? 'all brought back by the older base snapshot and the log after it' : `${p.lost} lost or possibly lost if cut`);
+    (p.remedy === 'fallback' ? 'all brought back by the older base snapshot and the log after it' : `${p.lost} lost or possibly lost if cut`)
+  );
 }
 
 function formatNamespace(r: NamespaceResult): string {

@@ -65,7 +65,7 @@ export async function runVerify(args: string[], io: Io): Promise<ExitCodeValue> 
   }
   const dataDir = values['data-dir'] as string | undefined;
   if (dataDir !== undefined) {
-    if (values.host !== undefined) throw new UsageError('--host and --data-dir exclude each other: a running node, or a stopped node\'s files', 'verify');
+    if (values.host !== undefined) throw new UsageError("--host and --data-dir exclude each other: a running node, or a stopped node's files", 'verify');
     return runOfflineVerify(path.resolve(dataDir), values.ns as string | undefined, values.repair === true, values.json === true, io);
   }
   return withClient(
@@ -77,8 +77,7 @@ export async function runVerify(args: string[], io: Io): Promise<ExitCodeValue> 
       const namespaces = report.namespaces;
       if (values.json) println(io.stdout, toJson(report));
       else println(io.stdout, formatReport(namespaces));
-      const unresolved = (n: NsReport) =>
-        n.repair === undefined ? n.problemCount > 0 : n.repair.skipped + n.repair.unrepairable + n.repair.notAttempted > 0;
+      const unresolved = (n: NsReport) => (n.repair === undefined ? n.problemCount > 0 : n.repair.skipped + n.repair.unrepairable + n.repair.notAttempted > 0);
       return namespaces.some(unresolved) ? ExitCode.FAILURE : ExitCode.OK;
     },
     { timeoutMs: 600_000 },
@@ -101,8 +100,10 @@ function formatReport(namespaces: NsReport[]): string {
     const r = n.repair;
     if (r === undefined) continue;
     for (const o of r.outcomes) lines.push(`${n.name} ${o.digest}: ${o.outcome}: ${o.detail}`);
-    lines.push(`${n.name}: repair: ${r.repaired} repaired, ${r.removed} removed, ${r.skipped} skipped, ${r.unrepairable} unrepairable` +
-      (r.notAttempted > 0 ? `, ${r.notAttempted} not attempted (run again)` : ''));
+    lines.push(
+      `${n.name}: repair: ${r.repaired} repaired, ${r.removed} removed, ${r.skipped} skipped, ${r.unrepairable} unrepairable` +
+        (r.notAttempted > 0 ? `, ${r.notAttempted} not attempted (run again)` : ''),
+    );
   }
   lines.push(namespaces.some((n) => n.problemCount > 0) ? 'problems found' : 'no problems found');
   return lines.join('\n');

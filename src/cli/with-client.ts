@@ -7,9 +7,7 @@ import { ExitCode, println, type ExitCodeValue, type Io } from './args';
 import { errorJson, formatError, toJson } from './format';
 import { loginOptions } from './login';
 
-export async function withClient(
-  host: string, io: Io, run: (client: Client) => Promise<ExitCodeValue>, options: Partial<ClientOptions> = {}, json = false,
-): Promise<ExitCodeValue> {
+export async function withClient(host: string, io: Io, run: (client: Client) => Promise<ExitCodeValue>, options: Partial<ClientOptions> = {}, json = false): Promise<ExitCodeValue> {
   const fail = (error: unknown) => {
     if (json) println(io.stdout, toJson(errorJson(error)));
     else println(io.stderr, formatError(error));

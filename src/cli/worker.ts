@@ -28,9 +28,15 @@ export async function runWorker(args: string[], io: Io): Promise<ExitCodeValue> 
   if (action !== 'restart') throw new UsageError(action === undefined ? 'name an action: restart' : `unknown action: ${action}`, 'worker');
   const worker = Number(index);
   if (index === undefined || !/^\d+$/.test(index) || !Number.isSafeInteger(worker)) throw new UsageError('restart needs a worker index', 'worker');
-  return withClient(values.host as string, io, async (client) => {
-    const r = await client.restartWorker(worker);
-    println(io.stdout, values.json ? toJson(r) : `worker ${r.worker}: ${r.state} after ${r.elapsedMs} ms (restarts ${r.restarts})`);
-    return ExitCode.OK;
-  }, {}, values.json === true);
+  return withClient(
+    values.host as string,
+    io,
+    async (client) => {
+      const r = await client.restartWorker(worker);
+      println(io.stdout, values.json ? toJson(r) : `worker ${r.worker}: ${r.state} after ${r.elapsedMs} ms (restarts ${r.restarts})`);
+      return ExitCode.OK;
+    },
+    {},
+    values.json === true,
+  );
 }

@@ -21,7 +21,10 @@ export class ClientAuth {
   private expiresAtMs = 0;
   private renewTimer: NodeJS.Timeout | null = null;
 
-  constructor(private readonly user: string | undefined, private readonly password: string | undefined) {}
+  constructor(
+    private readonly user: string | undefined,
+    private readonly password: string | undefined,
+  ) {}
 
   /** Adds the credentials to a HELLO: the token while it is fresh, else the password. */
   hello(request: HelloRequest): HelloRequest {
@@ -54,15 +57,18 @@ export class ClientAuth {
     this.token = token;
     this.expiresAtMs = expiresAtMs;
     this.stop();
-    this.renewTimer = setTimeout(() => {
-      renew().then(
-        (body) => {
-          const b = body as { token?: unknown; tokenExpiresAtMs?: unknown } | null;
-          if (typeof b?.token === 'string' && typeof b.tokenExpiresAtMs === 'number') this.keep(b.token, b.tokenExpiresAtMs, renew);
-        },
-        () => undefined, // not connected now: the next HELLO sends the password if the token has expired by then
-      );
-    }, Math.max(0, ((expiresAtMs - Date.now()) * 3) / 4));
+    this.renewTimer = setTimeout(
+      () => {
+        renew().then(
+          (body) => {
+            const b = body as { token?: unknown; tokenExpiresAtMs?: unknown } | null;
+            if (typeof b?.token === 'string' && typeof b.tokenExpiresAtMs === 'number') this.keep(b.token, b.tokenExpiresAtMs, renew);
+          },
+          () => undefined, // not connected now: the next HELLO sends the password if the token has expired by then
+        );
+      },
+      Math.max(0, ((expiresAtMs - Date.now()) * 3) / 4),
+    );
     this.renewTimer.unref();
   }
 }
@@ -97,8 +103,7 @@ export const users = {
 };
 
 export const roles = {
-  create: (c: SecurityCaller, role: string, privileges: string[], allowlist: string[] = []) =>
-    c.securityRequest(Op.ROLE, { action: 'create', role, privileges, allowlist }).then(() => undefined),
+  create: (c: SecurityCaller, role: string, privileges: string[], allowlist: string[] = []) => c.securityRequest(Op.ROLE, { action: 'create', role, privileges, allowlist }).then(() => undefined),
   setAllowlist: (c: SecurityCaller, role: string, allowlist: string[]) => c.securityRequest(Op.ROLE, { action: 'allowlist', role, allowlist }).then(() => undefined),
   drop: (c: SecurityCaller, role: string) => c.securityRequest(Op.ROLE, { action: 'drop', role }).then(() => undefined),
   list: async (c: SecurityCaller): Promise<RoleInfo[]> => ((await c.securityRequest(Op.ROLE, { action: 'list' })) as { roles: RoleInfo[] }).roles,

@@ -15,13 +15,33 @@ import { checkOperations, type OperateOp } from './operations';
 import { resolveOptions, type ClientOptions, type ResolvedOptions } from './options';
 import { Pipeline, type Reply } from './pipeline';
 import {
-  cleanBins, generationFields, type BinsInput, type BinsShape, retriesOf, timeoutOf, writeFields,
-  type BasePolicy, type GenerationCheckPolicy, type OperatePolicy, type ReadPolicy, type RecordMeta, type WritePolicy,
+  cleanBins,
+  generationFields,
+  type BinsInput,
+  type BinsShape,
+  retriesOf,
+  timeoutOf,
+  writeFields,
+  type BasePolicy,
+  type GenerationCheckPolicy,
+  type OperatePolicy,
+  type ReadPolicy,
+  type RecordMeta,
+  type WritePolicy,
 } from './policy';
 import { HostRotation, reconnectDelayMs, type HostAddress } from './reconnect';
 import {
-  toBatchExists, toBatchRecords, toMetadata, toOperateResult, toRecord, toScanPage,
-  type AerieRecord, type ExistsResult, type OperateResult, type RecordMetadata, type ScanPage,
+  toBatchExists,
+  toBatchRecords,
+  toMetadata,
+  toOperateResult,
+  toRecord,
+  toScanPage,
+  type AerieRecord,
+  type ExistsResult,
+  type OperateResult,
+  type RecordMetadata,
+  type ScanPage,
 } from './records';
 import { ScanStream, type ScanOptions } from './scan';
 import { checkBinNames, checkCount, checkNamespace, checkSet, parameterError } from './validate';
@@ -188,13 +208,7 @@ export class Client extends TypedEmitter<ClientEvents> implements SecurityCaller
     return this.batch(keys, Op.BATCH_EXISTS, policy, undefined, toBatchExists);
   }
 
-  private async batch<T>(
-    keys: Key[],
-    op: OpCode,
-    policy: ReadPolicy | undefined,
-    bins: string[] | undefined,
-    shape: (keys: Key[], body: unknown) => (T | null)[],
-  ): Promise<(T | null)[]> {
+  private async batch<T>(keys: Key[], op: OpCode, policy: ReadPolicy | undefined, bins: string[] | undefined, shape: (keys: Key[], body: unknown) => (T | null)[]): Promise<(T | null)[]> {
     if (!Array.isArray(keys)) throw parameterError('keys must be an array of Key');
     const wireKeys = keys.map(keyFields);
     const requests: Promise<(T | null)[]>[] = [];

@@ -93,7 +93,7 @@ export class Connection {
 
   /** Opens a socket and completes HELLO, or rejects with SERVER_NOT_AVAILABLE or HELLO's result code. */
   static async open(address: HostAddress, options: ConnectionOptions): Promise<Connection> {
-    let createSocket;
+    let createSocket: Awaited<ReturnType<typeof socketFactory>>;
     try {
       createSocket = await socketFactory();
     } catch (error) {

@@ -3,9 +3,8 @@
 // runtimes). Listener lists are copied on write, so a listener that adds or removes listeners
 // while an event is being emitted changes only the next emit.
 
-
 type Listener<Args extends unknown[]> = (...args: Args) => void;
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the map holds every event's listeners
+// biome-ignore lint/suspicious/noExplicitAny: the map holds every event's listeners, each with its own arguments
 type AnyListener = (...args: any[]) => void;
 
 /** Listeners per event, before a warning-free ceiling: more means a leak, as in node:events. */
@@ -30,10 +29,13 @@ export class TypedEmitter<Events extends { [E in keyof Events]: unknown[] }> {
 
   /** Calls `listener` on the next `event` only. `off` with the same listener cancels it. */
   once<E extends keyof Events>(event: E, listener: Listener<Events[E]>): this {
-    const wrapper = Object.assign((...args: Events[E]) => {
-      this.off(event, wrapper);
-      listener(...args);
-    }, { original: listener });
+    const wrapper = Object.assign(
+      (...args: Events[E]) => {
+        this.off(event, wrapper);
+        listener(...args);
+      },
+      { original: listener },
+    );
     return this.on(event, wrapper);
   }
 

@@ -14,8 +14,19 @@ export type { DigestOnly } from './key';
 export { ops, lists, maps } from './operations';
 export type { OperateOp, MapKey, Increment } from './operations';
 export type {
-  BinsInput, BinsShape, BasePolicy, ReadPolicy, WritePolicy, OperatePolicy, GenerationCheckPolicy, RecordMeta, CommitLevel,
-  ExistsPolicy, ExistsName, GenerationPolicy, GenPolicyName,
+  BinsInput,
+  BinsShape,
+  BasePolicy,
+  ReadPolicy,
+  WritePolicy,
+  OperatePolicy,
+  GenerationCheckPolicy,
+  RecordMeta,
+  CommitLevel,
+  ExistsPolicy,
+  ExistsName,
+  GenerationPolicy,
+  GenPolicyName,
 } from './policy';
 export type { AerieRecord, ExistsResult, OperateResult, RecordMetadata, ScanPage } from './records';
 export { ScanStream } from './scan';

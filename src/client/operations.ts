@@ -29,14 +29,26 @@ export type MapIncrementOp = [typeof OpType.MAP_INCREMENT, string, MapKey, Incre
 
 /** One operate() sub-operation as it travels on the wire. */
 export type OperateOp =
-  | ReadOp | WriteOp | IncrOp | AppendOp | PrependOp | TouchOp | DeleteOp
-  | ListAppendOp | ListGetOp | ListSizeOp | ListRemoveOp | ListPopOp
-  | MapPutOp | MapGetByKeyOp | MapRemoveByKeyOp | MapSizeOp | MapIncrementOp;
+  | ReadOp
+  | WriteOp
+  | IncrOp
+  | AppendOp
+  | PrependOp
+  | TouchOp
+  | DeleteOp
+  | ListAppendOp
+  | ListGetOp
+  | ListSizeOp
+  | ListRemoveOp
+  | ListPopOp
+  | MapPutOp
+  | MapGetByKeyOp
+  | MapRemoveByKeyOp
+  | MapSizeOp
+  | MapIncrementOp;
 
 /** Op types that only read; an operate() made of these alone is a read and may be retried. */
-const READ_ONLY_OP_TYPES: ReadonlySet<number> = new Set([
-  OpType.READ, OpType.LIST_GET, OpType.LIST_SIZE, OpType.MAP_GET_BY_KEY, OpType.MAP_SIZE,
-]);
+const READ_ONLY_OP_TYPES: ReadonlySet<number> = new Set([OpType.READ, OpType.LIST_GET, OpType.LIST_SIZE, OpType.MAP_GET_BY_KEY, OpType.MAP_SIZE]);
 const KNOWN_OP_TYPES: ReadonlySet<number> = new Set(Object.values(OpType));
 
 function checkIncrement(n: unknown): Increment {
@@ -98,8 +110,7 @@ export const maps = {
   removeByKey: (bin: string, key: MapKey): MapRemoveByKeyOp => [OpType.MAP_REMOVE_BY_KEY, checkBinName(bin), checkMapKey(key)],
   size: (bin: string): MapSizeOp => [OpType.MAP_SIZE, checkBinName(bin)],
   /** Add `n` to the number at `key`; a missing key starts at 0. Answers the new value. */
-  increment: (bin: string, key: MapKey, n: Increment): MapIncrementOp =>
-    [OpType.MAP_INCREMENT, checkBinName(bin), checkMapKey(key), checkIncrement(n)],
+  increment: (bin: string, key: MapKey, n: Increment): MapIncrementOp => [OpType.MAP_INCREMENT, checkBinName(bin), checkMapKey(key), checkIncrement(n)],
 };
 
 /** Checks the shape of an operate() list; throws PARAMETER. Answers whether every op only reads. */

@@ -79,15 +79,12 @@ export function resolveOptions(options: ClientOptions): ResolvedOptions {
     hosts,
     timeoutMs: optional(options.timeoutMs, CLIENT_TIMEOUT_MS_DEFAULT, (v) => checkTimeoutMs(v)),
     connectTimeoutMs: optional(options.connectTimeoutMs, CLIENT_CONNECT_TIMEOUT_MS_DEFAULT, (v) => checkTimeoutMs(v, 'connectTimeoutMs')),
-    maxInFlight: optional(options.maxInFlight, CLIENT_IN_FLIGHT_MAX_DEFAULT,
-      (v) => checkCount(v, 'maxInFlight', 1, IN_FLIGHT_PER_CONNECTION_MAX_DEFAULT)),
+    maxInFlight: optional(options.maxInFlight, CLIENT_IN_FLIGHT_MAX_DEFAULT, (v) => checkCount(v, 'maxInFlight', 1, IN_FLIGHT_PER_CONNECTION_MAX_DEFAULT)),
     maxQueued: optional(options.maxQueued, CLIENT_QUEUE_MAX_DEFAULT, (v) => checkCount(v, 'maxQueued', 0, CLIENT_QUEUE_MAX_CEILING)),
     maxRetries: optional(options.maxRetries, CLIENT_MAX_RETRIES_DEFAULT, (v) => checkCount(v, 'maxRetries', 0, CLIENT_MAX_RETRIES_MAX)),
     reconnect: options.reconnect ?? true,
-    maxFrameBytes: optional(options.maxFrameBytes, CLIENT_FRAME_BYTES_MAX_DEFAULT,
-      (v) => checkCount(v, 'maxFrameBytes', RECORD_BYTES_CEILING + 64 * 1024, CLIENT_FRAME_BYTES_MAX_CEILING)),
-    pingIntervalMs: optional(options.pingIntervalMs, PING_INTERVAL_MS,
-      (v) => checkCount(v, 'pingIntervalMs', PING_INTERVAL_MS_MIN, PING_INTERVAL_MS_MAX)),
+    maxFrameBytes: optional(options.maxFrameBytes, CLIENT_FRAME_BYTES_MAX_DEFAULT, (v) => checkCount(v, 'maxFrameBytes', RECORD_BYTES_CEILING + 64 * 1024, CLIENT_FRAME_BYTES_MAX_CEILING)),
+    pingIntervalMs: optional(options.pingIntervalMs, PING_INTERVAL_MS, (v) => checkCount(v, 'pingIntervalMs', PING_INTERVAL_MS_MIN, PING_INTERVAL_MS_MAX)),
   };
   if (options.user !== undefined) resolved.user = options.user;
   if (options.password !== undefined) resolved.password = options.password;

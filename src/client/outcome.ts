@@ -60,8 +60,6 @@ export function lossError(loss: Loss, call: CallFacts): AerieError | null {
  * server gave up waiting (for a worker, a replica, the disk) and the write may still be applied.
  */
 export function serverError(code: number, body: unknown, write: boolean): AerieError {
-  const message = body !== null && typeof body === 'object' && typeof (body as { message?: unknown }).message === 'string'
-    ? (body as { message: string }).message
-    : undefined;
+  const message = body !== null && typeof body === 'object' && typeof (body as { message?: unknown }).message === 'string' ? (body as { message: string }).message : undefined;
   return new AerieError(code, message, write && code === Status.TIMEOUT);
 }

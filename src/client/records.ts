@@ -128,9 +128,7 @@ export function toScanPage(ns: string, body: unknown): ScanPage {
     if (!Array.isArray(entry) || entry.length < 6) throw parameterError('malformed scan record');
     const [digest, set, userKey, gen, ttl, bins] = entry as unknown[];
     if (!(digest instanceof Uint8Array)) throw parameterError('malformed scan record: digest');
-    const key = userKey === null || userKey === undefined
-      ? new Key(ns, set as string | null, { digest })
-      : new Key(ns, set as string | null, userKey as string, digest);
+    const key = userKey === null || userKey === undefined ? new Key(ns, set as string | null, { digest }) : new Key(ns, set as string | null, userKey as string, digest);
     return { key, bins: asBins(bins, 'scan'), gen: asNumber(gen, 'scan gen'), ttl: asNumber(ttl, 'scan ttl') };
   });
   return { records, cursor: cursor instanceof Uint8Array ? cursor : null };

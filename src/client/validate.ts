@@ -1,13 +1,7 @@
 // Client-side checks of names and numbers, so that a malformed call fails at once with
 // AerieError(PARAMETER) instead of costing a round trip. The server checks everything again.
 
-import {
-  BIN_NAME_BYTES_MAX,
-  GENERATION_MAX,
-  NAMESPACE_NAME_BYTES_MAX,
-  SET_NAME_BYTES_MAX,
-  TTL_SEC_MAX,
-} from '../constants';
+import { BIN_NAME_BYTES_MAX, GENERATION_MAX, NAMESPACE_NAME_BYTES_MAX, SET_NAME_BYTES_MAX, TTL_SEC_MAX } from '../constants';
 import { utf8ByteLength } from '../bytes';
 import { AerieError, Status } from '../errors';
 import { Ttl } from '../protocol/ops';

@@ -15,7 +15,10 @@ export const workerEndpoint = (workerIndex: number): number => 1 + workerIndex;
 export class ConnectionCounts {
   private readonly words: Int32Array;
 
-  private constructor(readonly sab: SharedArrayBuffer, private readonly endpoints: number) {
+  private constructor(
+    readonly sab: SharedArrayBuffer,
+    private readonly endpoints: number,
+  ) {
     this.words = new Int32Array(sab);
   }
 

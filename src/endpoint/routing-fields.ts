@@ -63,8 +63,8 @@ function readSet(r: Reader): string | null {
  */
 export function readRoutingFields(r: Reader, end: number, f: RoutingFields, needKey: boolean): void {
   f.reset();
-  let key: unknown = undefined;
-  let digest: unknown = undefined;
+  let key: unknown;
+  let digest: unknown;
   if (r.pos < end && !r.isNil()) {
     const n = r.readMapHeader();
     for (let i = 0; i < n; i++) {

@@ -32,7 +32,11 @@ export class SessionAuth {
   /** Requests answered later (TRUNCATE, admin ops) waiting for their result, when auditing. */
   private auditPending: Map<number, PendingAudit> | null = null;
 
-  constructor(readonly security: NodeSecurity | null, private readonly auditLog: AuditLog | null, private readonly remote: string) {
+  constructor(
+    readonly security: NodeSecurity | null,
+    private readonly auditLog: AuditLog | null,
+    private readonly remote: string,
+  ) {
     this.grants = security === null ? ALL_GRANTS : NO_GRANTS;
   }
 

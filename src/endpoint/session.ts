@@ -328,11 +328,15 @@ export class Session implements BudgetWaiter, BudgetHolder, Answerer {
       this.helloDone();
       return this.respondValue(id, 0, this.host.helloBody());
     }
-    this.auth.login(body, () => this.host.helloBody(), (code, value) => {
-      if (code === 0) this.helloDone();
-      this.respondValue(id, code, value);
-      this.scheduleFlushNow();
-    });
+    this.auth.login(
+      body,
+      () => this.host.helloBody(),
+      (code, value) => {
+        if (code === 0) this.helloDone();
+        this.respondValue(id, code, value);
+        this.scheduleFlushNow();
+      },
+    );
   }
 
   private helloDone(): void {

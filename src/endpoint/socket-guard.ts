@@ -63,10 +63,13 @@ export class SocketGuard {
     }
     c.open++;
     c.handshaking++;
-    this.handshakes.set(socket, setTimeout(() => {
-      c.handshakeTimeouts++;
-      socket.destroy();
-    }, this.handshakeTimeoutMs));
+    this.handshakes.set(
+      socket,
+      setTimeout(() => {
+        c.handshakeTimeouts++;
+        socket.destroy();
+      }, this.handshakeTimeoutMs),
+    );
     socket.once('close', () => {
       c.open--;
       this.shared?.counts.closeSocket(this.shared.endpoint);

@@ -35,9 +35,16 @@ export function sendBinary(ws: WebSocket, payload: Uint8Array): void {
   const socket = w._socket;
   const sender = w._sender;
   if (
-    ws.readyState !== WebSocket.OPEN || socket === undefined || socket === null || sender === undefined || sender === null ||
-    sender._state !== 0 || sender._queue === undefined || sender._queue.length !== 0 ||
-    w._extensions === undefined || hasAny(w._extensions)
+    ws.readyState !== WebSocket.OPEN ||
+    socket === undefined ||
+    socket === null ||
+    sender === undefined ||
+    sender === null ||
+    sender._state !== 0 ||
+    sender._queue === undefined ||
+    sender._queue.length !== 0 ||
+    w._extensions === undefined ||
+    hasAny(w._extensions)
   ) {
     ws.send(Buffer.from(payload), { binary: true });
     return;

@@ -46,13 +46,7 @@ export interface CompactionInput extends StoreMemoryInput {
  */
 export type CompactionOutcome = 'compacted' | 'nothing-to-do' | 'skipped' | 'aborted' | 'failed';
 
-export type CompactionReason =
-  | 'log-not-open'
-  | 'log-failed'
-  | 'store-ahead-of-log'
-  | 'index-resized'
-  | 'durable-wait-timeout'
-  | 'worker-restarted';
+export type CompactionReason = 'log-not-open' | 'log-failed' | 'store-ahead-of-log' | 'index-resized' | 'durable-wait-timeout' | 'worker-restarted';
 
 export interface CompactionReport {
   directory: string;
@@ -113,12 +107,14 @@ export async function compactLog(input: CompactionInput, hooks: CompactionHooks 
   const plan = planCompaction(usage, { activeSegmentNumber: activeSegment, liveRatioMax: input.liveRatioMax, liveBytesPerRunMax: input.segmentBytes });
   if (plan.runs.length === 0) return done('nothing-to-do');
   const onStep = hooks.onStep ?? (() => undefined);
-  const prepared = plan.runs.map((run) => rewrite(directory, run, judge, onStep)).filter((p) => {
-    // The store moved on since the plan was made: a lone segment that loses nothing stays as it is.
-    const pointless = p.dropped === 0 && p.run.segments.length === 1;
-    if (pointless) p.output?.discard();
-    return !pointless;
-  });
+  const prepared = plan.runs
+    .map((run) => rewrite(directory, run, judge, onStep))
+    .filter((p) => {
+      // The store moved on since the plan was made: a lone segment that loses nothing stays as it is.
+      const pointless = p.dropped === 0 && p.run.segments.length === 1;
+      if (pointless) p.output?.discard();
+      return !pointless;
+    });
   const waitStarted = performance.now();
   const blocked = judge.stale ? 'index-resized' : await waitUntilDurable(marks, incarnation, input.durableWaitMsMax);
   report.durableWaitMs = performance.now() - waitStarted;
@@ -146,8 +142,19 @@ export async function compactLog(input: CompactionInput, hooks: CompactionHooks 
 
 function emptyReport(directory: string): CompactionReport {
   return {
-    directory, outcome: 'nothing-to-do', reason: null, error: null, segmentsScanned: 0, segmentsRewritten: 0, segmentsDeleted: 0,
-    recordsKept: 0, recordsDropped: 0, logBytesBefore: 0, bytesReclaimed: 0, durableWaitMs: 0, elapsedMs: 0,
+    directory,
+    outcome: 'nothing-to-do',
+    reason: null,
+    error: null,
+    segmentsScanned: 0,
+    segmentsRewritten: 0,
+    segmentsDeleted: 0,
+    recordsKept: 0,
+    recordsDropped: 0,
+    logBytesBefore: 0,
+    bytesReclaimed: 0,
+    durableWaitMs: 0,
+    elapsedMs: 0,
   };
 }
 

@@ -10,7 +10,6 @@ import type { VerifyInput, VerifyReport } from './verify';
 import type { BuildStoreInput, WritePartInput, buildStore } from '../snapshot/parts';
 import type { CollectInput, CollectedVersion } from './repair';
 
-
 export class JobPool {
   private readonly pool = new Piscina({
     filename: path.join(__dirname, 'tasks.js'),

@@ -32,14 +32,17 @@ export function collectVersions(input: CollectInput): CollectedVersion[] {
     const e = wanted.get(Buffer.from(b.buffer, b.byteOffset + view.digestOffset, DIGEST_BYTES).toString('hex'));
     if (e === undefined) return;
     e.found = true;
-    e.version = view.kind !== LogRecordKind.PUT ? null : {
-      generation: view.generation,
-      setId: view.setId,
-      voidTime: view.voidTime,
-      lastUpdateMs: view.lastUpdateMs,
-      key: view.hasKey ? b.slice(view.keyStart, view.keyEnd) : null,
-      bins: b.slice(view.binsStart, view.binsEnd),
-    };
+    e.version =
+      view.kind !== LogRecordKind.PUT
+        ? null
+        : {
+            generation: view.generation,
+            setId: view.setId,
+            voidTime: view.voidTime,
+            lastUpdateMs: view.lastUpdateMs,
+            key: view.hasKey ? b.slice(view.keyStart, view.keyEnd) : null,
+            bins: b.slice(view.binsStart, view.binsEnd),
+          };
   };
   const base = input.base;
   if (base !== null) recoverLog({ directory: base.directory, truncateTornTail: false, onRecord: apply });

@@ -84,4 +84,3 @@ function headerDigestOf(index: IndexTable, blocks: (SharedArrayBuffer | null)[],
   if (!block || offset + RECORD_HEADER_BYTES > block.byteLength) return null;
   return Buffer.from(block, offset + RecordHeader.DIGEST, DIGEST_BYTES).toString('hex');
 }
-

@@ -79,7 +79,8 @@ export function listNamespaces(dataDir: string): string[] {
       return false; // unreadable: not one of ours
     }
   };
-  return fs.readdirSync(dataDir, { withFileTypes: true })
+  return fs
+    .readdirSync(dataDir, { withFileTypes: true })
     .filter((e) => e.isDirectory() && holdsNamespace(path.join(dataDir, e.name)))
     .map((e) => e.name)
     .sort();
@@ -88,7 +89,10 @@ export function listNamespaces(dataDir: string): string[] {
 /** Snapshot ids (complete or not: a directory named by an id) of a namespace. */
 function snapshotIds(dataDir: string, ns: string): string[] {
   try {
-    return fs.readdirSync(snapshotsDirectory(dataDir, ns)).filter((n) => /^\d{13,16}$/.test(n)).sort();
+    return fs
+      .readdirSync(snapshotsDirectory(dataDir, ns))
+      .filter((n) => /^\d{13,16}$/.test(n))
+      .sort();
   } catch {
     return [];
   }
@@ -106,8 +110,20 @@ function workerCountOf(dataDir: string, ns: string, base: SnapshotBase | null): 
 
 function manifestProblem(file: string, reason: string, remedy: Problem['remedy'] = null): Problem {
   return {
-    kind: 'manifest', worker: -1, file, offset: 0, bytes: 0, reason, records: 0, recordsExact: true, superseded: 0, onReplica: 0,
-    lost: 0, rebuildPartitions: [], remedy, region: null,
+    kind: 'manifest',
+    worker: -1,
+    file,
+    offset: 0,
+    bytes: 0,
+    reason,
+    records: 0,
+    recordsExact: true,
+    superseded: 0,
+    onReplica: 0,
+    lost: 0,
+    rebuildPartitions: [],
+    remedy,
+    region: null,
   };
 }
 
@@ -161,7 +177,13 @@ export function checkNamespace(dataDir: string, ns: string): NamespaceCheck {
     for (const region of scan.damage) damage.push({ worker: w, inBase: false, region });
   }
   if (damage.length === 0) return check;
-  const seen = findOtherVersions(dataDir, ns, workers, baseDir, damage.flatMap((d) => d.region.headers.map((h) => h.digest)));
+  const seen = findOtherVersions(
+    dataDir,
+    ns,
+    workers,
+    baseDir,
+    damage.flatMap((d) => d.region.headers.map((h) => h.digest)),
+  );
   for (const d of damage) problems.push(judge(d.worker, d.inBase, d.region, base?.sequences[d.worker] ?? 0, seen, stale));
   const baseDamage = problems.filter((p) => p.kind === 'snapshot-part');
   if (base !== null && baseDamage.some((p) => p.lost > 0)) {
@@ -200,15 +222,23 @@ function findOtherVersions(dataDir: string, ns: string, workers: number, baseDir
 }
 
 /** What cutting `region` of worker `w` (its log, or its base part) would lose. */
-function judge(
-  w: number, inBase: boolean, region: DamagedRegion, baseSequence: number, seen: Map<string, (Seen | undefined)[]>,
-  stale: Uint8Array[] | null,
-): Problem {
+function judge(w: number, inBase: boolean, region: DamagedRegion, baseSequence: number, seen: Map<string, (Seen | undefined)[]>, stale: Uint8Array[] | null): Problem {
   const records = region.records;
   const problem: Problem = {
-    kind: inBase ? 'snapshot-part' : region.kind, worker: w, file: region.file, offset: region.offset, bytes: region.bytes,
-    reason: region.reason, records, recordsExact: region.headersComplete, superseded: 0, onReplica: 0, lost: 0,
-    rebuildPartitions: [], remedy: 'cut', region,
+    kind: inBase ? 'snapshot-part' : region.kind,
+    worker: w,
+    file: region.file,
+    offset: region.offset,
+    bytes: region.bytes,
+    reason: region.reason,
+    records,
+    recordsExact: region.headersComplete,
+    superseded: 0,
+    onReplica: 0,
+    lost: 0,
+    rebuildPartitions: [],
+    remedy: 'cut',
+    region,
   };
   // A log region whose sequences the base snapshot covers is skipped by replay anyway.
   if (!inBase && region.sequenceAfter > 0 && region.sequenceAfter - 1 <= baseSequence) {
@@ -234,8 +264,14 @@ function judge(
       problem.superseded++;
       continue;
     }
-    const copy = versions?.findIndex((s, other) => other !== w && s !== undefined && (stale === null || stale[other][h.partitionId] === 0) &&
-      (s.lastUpdateMs > h.lastUpdateMs || (s.lastUpdateMs === h.lastUpdateMs && s.generation >= h.generation))) ?? -1;
+    const copy =
+      versions?.findIndex(
+        (s, other) =>
+          other !== w &&
+          s !== undefined &&
+          (stale === null || stale[other][h.partitionId] === 0) &&
+          (s.lastUpdateMs > h.lastUpdateMs || (s.lastUpdateMs === h.lastUpdateMs && s.generation >= h.generation)),
+      ) ?? -1;
     if (copy >= 0) {
       problem.onReplica++;
       rebuild.add(h.partitionId);

@@ -72,9 +72,7 @@ export function findFallback(dataDir: string, ns: string, base: SnapshotBase, da
   return null;
 }
 
-function reproduces(
-  dataDir: string, ns: string, candidate: SnapshotManifest, base: SnapshotBase, damagedRecords: number[], live: (v: Version) => boolean,
-): boolean {
+function reproduces(dataDir: string, ns: string, candidate: SnapshotManifest, base: SnapshotBase, damagedRecords: number[], live: (v: Version) => boolean): boolean {
   const candidateDir = snapshotDirectory(dataDir, ns, candidate.id);
   const baseDir = snapshotDirectory(dataDir, ns, base.snapshot);
   for (let w = 0; w < base.sequences.length; w++) {

@@ -67,8 +67,17 @@ export function scanLog(directory: string, lastIsTail: boolean, onRecord?: (view
   const seen = new Map<number, { end: number; first: number; last: number }>();
   let previousSequence = 0;
   const region = (segment: number, from: number, to: number, before: number, after: number): DamagedRegion => ({
-    file: path.join(directory, segmentFileName(segment)), segmentNumber: segment, offset: from, bytes: to - from, kind: 'corrupt',
-    reason: 'unknown', sequenceBefore: before, sequenceAfter: after, headers: [], headersComplete: false, records: 0,
+    file: path.join(directory, segmentFileName(segment)),
+    segmentNumber: segment,
+    offset: from,
+    bytes: to - from,
+    kind: 'corrupt',
+    reason: 'unknown',
+    sequenceBefore: before,
+    sequenceAfter: after,
+    headers: [],
+    headersComplete: false,
+    records: 0,
   });
   const report = recoverLog({
     directory,
@@ -118,7 +127,7 @@ export function scanLog(directory: string, lastIsTail: boolean, onRecord?: (view
  * by headers, and what the gap leaves over charged to the first region whose headers stop short.
  */
 function countRecords(regions: DamagedRegion[]): void {
-  for (let i = 0; i < regions.length;) {
+  for (let i = 0; i < regions.length; ) {
     let j = i;
     while (j < regions.length && regions[j].sequenceBefore === regions[i].sequenceBefore && regions[j].sequenceAfter === regions[i].sequenceAfter) j++;
     const group = regions.slice(i, j);
@@ -170,7 +179,10 @@ function plausibleHeader(b: Buffer, at: number): DamagedHeader | null {
   // A truncate marker has a zero digest and partition 0; anything else must hash to its partition.
   if (kind !== LogRecordKind.TRUNCATE && partitionOf(b, at + O_DIGEST) !== partitionId) return null;
   return {
-    digest: b.toString('hex', at + O_DIGEST, at + O_DIGEST + DIGEST_BYTES), partitionId, kind,
-    generation: b.readUInt16LE(at + O_GENERATION), lastUpdateMs: b.readDoubleLE(at + O_LAST_UPDATE_MS),
+    digest: b.toString('hex', at + O_DIGEST, at + O_DIGEST + DIGEST_BYTES),
+    partitionId,
+    kind,
+    generation: b.readUInt16LE(at + O_GENERATION),
+    lastUpdateMs: b.readDoubleLE(at + O_LAST_UPDATE_MS),
   };
 }

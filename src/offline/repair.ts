@@ -120,10 +120,10 @@ function copyRanges(from: string, to: string, ranges: { from: number; to: number
     const buffer = Buffer.allocUnsafe(COPY_CHUNK_BYTES);
     let written = 0;
     for (const r of ranges) {
-      for (let at = r.from; at < r.to;) {
+      for (let at = r.from; at < r.to; ) {
         const n = fs.readSync(input, buffer, 0, Math.min(buffer.length, r.to - at), at);
         if (n === 0) throw new Error(`${from}: ended at ${at}, expected ${r.to}`);
-        for (let done = 0; done < n;) done += fs.writeSync(output, buffer, done, n - done, written + done);
+        for (let done = 0; done < n; ) done += fs.writeSync(output, buffer, done, n - done, written + done);
         written += n;
         at += n;
       }

@@ -23,7 +23,10 @@ export interface Family {
 /** A family whose samples `read` returns at each scrape. */
 export function family(name: string, help: string, type: MetricType, read: () => Sample[]): Family {
   return {
-    name, help, type, aggregator: 'sum',
+    name,
+    help,
+    type,
+    aggregator: 'sum',
     get: async () => ({ name, help, type, aggregator: 'sum', values: read() }),
   };
 }

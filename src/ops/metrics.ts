@@ -25,10 +25,12 @@ function processMetrics(): Registry {
 /** The replication channels' backlog: what each replica has not acknowledged yet (docs/replication.md). */
 function channelFamilies(sources: OpsSources): Family[] {
   return [
-    family('aerie_replication_backlog_bytes', 'Bytes a master worker wrote to a replica\'s channel that the replica has not acknowledged (applied, and logged for a file namespace).', 'gauge',
-      () => sources.replicationChannels().map((c) => ({ labels: { from: c.from, to: c.to }, value: c.backlogBytes }))),
-    family('aerie_replication_channel_overflowed', '1 while a channel overflowed: its replica will be copied whole instead.', 'gauge',
-      () => sources.replicationChannels().map((c) => ({ labels: { from: c.from, to: c.to }, value: c.overflowed ? 1 : 0 }))),
+    family('aerie_replication_backlog_bytes', "Bytes a master worker wrote to a replica's channel that the replica has not acknowledged (applied, and logged for a file namespace).", 'gauge', () =>
+      sources.replicationChannels().map((c) => ({ labels: { from: c.from, to: c.to }, value: c.backlogBytes })),
+    ),
+    family('aerie_replication_channel_overflowed', '1 while a channel overflowed: its replica will be copied whole instead.', 'gauge', () =>
+      sources.replicationChannels().map((c) => ({ labels: { from: c.from, to: c.to }, value: c.overflowed ? 1 : 0 })),
+    ),
   ];
 }
 

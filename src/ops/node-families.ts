@@ -74,7 +74,7 @@ function nodeFamilies(info: () => InfoView): Family[] {
   return [
     family('aerie_build_info', 'Always 1; the version label says which Aerie runs.', 'gauge', () => [{ labels: { version: info().version }, value: 1 }]),
     one(info, 'aerie_uptime_seconds', 'Seconds since the node started.', 'gauge', (i) => i.uptimeMs / 1000),
-    one(info, 'aerie_partition_map_version', 'The partition map\'s version: it changes with every failover and hand-back.', 'gauge', (i) => i.partitionMapVersion),
+    one(info, 'aerie_partition_map_version', "The partition map's version: it changes with every failover and hand-back.", 'gauge', (i) => i.partitionMapVersion),
     one(info, 'aerie_connections', 'Client sessions open now.', 'gauge', (i) => i.connections.open),
     one(info, 'aerie_connections_opened_total', 'Client sessions opened.', 'counter', (i) => i.connections.opened),
     one(info, 'aerie_connections_closed_total', 'Client sessions closed.', 'counter', (i) => i.connections.closed),
@@ -91,10 +91,17 @@ function nodeFamilies(info: () => InfoView): Family[] {
 
 function namespaceFamilies(info: () => InfoView): Family[] {
   const ns = (name: string, help: string, type: MetricType, value: (n: NamespaceView) => number | null) =>
-    per(info, name, help, type, (i) => i.namespaces, (n) => {
-      const v = value(n);
-      return v === null ? null : { labels: { namespace: n.name }, value: v };
-    });
+    per(
+      info,
+      name,
+      help,
+      type,
+      (i) => i.namespaces,
+      (n) => {
+        const v = value(n);
+        return v === null ? null : { labels: { namespace: n.name }, value: v };
+      },
+    );
   const compaction = (name: string, help: string, value: (c: CompactionView) => number) =>
     ns(name, help, name.endsWith('_total') ? 'counter' : 'gauge', (n) => (n.compaction === null ? null : value(n.compaction)));
   return [
@@ -105,12 +112,12 @@ function namespaceFamilies(info: () => InfoView): Family[] {
     ns('aerie_namespace_memory_limit_bytes', 'memoryBytesMax.', 'gauge', (n) => n.memoryBytesMax),
     ns('aerie_namespace_index_bytes', 'Index memory, over all workers.', 'gauge', (n) => n.indexBytes),
     ns('aerie_namespace_live_bytes', 'Bytes of live records in the arenas.', 'gauge', (n) => n.liveBytes),
-    ns('aerie_namespace_memory_used_ratio', 'The fullest worker\'s use of its share of memoryBytesMax (stop-writes compares it with stopWritesPct).', 'gauge', (n) => n.memoryUsedPct / 100),
+    ns('aerie_namespace_memory_used_ratio', "The fullest worker's use of its share of memoryBytesMax (stop-writes compares it with stopWritesPct).", 'gauge', (n) => n.memoryUsedPct / 100),
     ns('aerie_namespace_stop_writes', '1 while the namespace refuses writes (memory, disk or a failed log), else 0.', 'gauge', (n) => (n.stopWrites ? 1 : 0)),
     ns('aerie_namespace_expired_total', 'Records removed because their TTL passed.', 'counter', (n) => n.expired),
-    ns('aerie_namespace_disk_free_bytes', 'Least free space on a file namespace\'s log device, over its workers (-1 unknown).', 'gauge', (n) => n.disk?.freeBytes ?? null),
+    ns('aerie_namespace_disk_free_bytes', "Least free space on a file namespace's log device, over its workers (-1 unknown).", 'gauge', (n) => n.disk?.freeBytes ?? null),
     ns('aerie_namespace_disk_refused_total', 'Requests refused because of the disk.', 'counter', (n) => n.disk?.refused ?? null),
-    compaction('aerie_compaction_runs_total', 'Compaction passes over the namespace\'s worker logs.', (c) => c.runs),
+    compaction('aerie_compaction_runs_total', "Compaction passes over the namespace's worker logs.", (c) => c.runs),
     compaction('aerie_compaction_segments_rewritten_total', 'Log segments rewritten without their dead records.', (c) => c.segmentsRewritten),
     compaction('aerie_compaction_segments_deleted_total', 'Log segments deleted by compaction.', (c) => c.segmentsDeleted),
     compaction('aerie_compaction_reclaimed_bytes_total', 'Log bytes compaction gave back.', (c) => c.bytesReclaimed),
@@ -130,29 +137,54 @@ function failureKind(why: string): string {
 
 function workerFamilies(info: () => InfoView): Family[] {
   const w = (name: string, help: string, type: MetricType, value: (x: WorkerView) => number | null) =>
-    per(info, name, help, type, (i) => i.workers, (x) => {
-      const v = value(x);
-      return v === null ? null : { labels: { worker: x.index }, value: v };
-    });
+    per(
+      info,
+      name,
+      help,
+      type,
+      (i) => i.workers,
+      (x) => {
+        const v = value(x);
+        return v === null ? null : { labels: { worker: x.index }, value: v };
+      },
+    );
   return [
-    per(info, 'aerie_worker_state', '1 for the state each worker is in, 0 for the others.', 'gauge', (i) => i.workers,
-      (x) => WORKER_STATES.map((state) => ({ labels: { worker: x.index, state }, value: x.state === state ? 1 : 0 }))),
+    per(
+      info,
+      'aerie_worker_state',
+      '1 for the state each worker is in, 0 for the others.',
+      'gauge',
+      (i) => i.workers,
+      (x) => WORKER_STATES.map((state) => ({ labels: { worker: x.index, state }, value: x.state === state ? 1 : 0 })),
+    ),
     w('aerie_worker_restarts_total', 'Threads started for the worker after its first.', 'counter', (x) => x.restarts),
-    per(info, 'aerie_worker_last_failure_info', '1, labelled with the kind of the worker\'s last failure (first word of INFO\'s lastFailure); absent if it never failed.', 'gauge', (i) => i.workers,
-      (x) => (x.lastFailure === null ? null : { labels: { worker: x.index, kind: failureKind(x.lastFailure) }, value: 1 })),
-    w('aerie_worker_last_restart_seconds', 'How long the worker\'s last restart took.', 'gauge', (x) => (x.lastRestartMs < 0 ? null : x.lastRestartMs / 1000)),
-    per(info, 'aerie_worker_partitions', 'Partitions the worker holds, by role (over namespaces); out_of_sync: copies being rebuilt.', 'gauge', (i) => i.workers,
+    per(
+      info,
+      'aerie_worker_last_failure_info',
+      "1, labelled with the kind of the worker's last failure (first word of INFO's lastFailure); absent if it never failed.",
+      'gauge',
+      (i) => i.workers,
+      (x) => (x.lastFailure === null ? null : { labels: { worker: x.index, kind: failureKind(x.lastFailure) }, value: 1 }),
+    ),
+    w('aerie_worker_last_restart_seconds', "How long the worker's last restart took.", 'gauge', (x) => (x.lastRestartMs < 0 ? null : x.lastRestartMs / 1000)),
+    per(
+      info,
+      'aerie_worker_partitions',
+      'Partitions the worker holds, by role (over namespaces); out_of_sync: copies being rebuilt.',
+      'gauge',
+      (i) => i.workers,
       (x) => [
         { labels: { worker: x.index, role: 'master' }, value: x.roles.master },
         { labels: { worker: x.index, role: 'replica' }, value: x.roles.replica },
         { labels: { worker: x.index, role: 'out_of_sync' }, value: x.roles.outOfSync },
-      ]),
+      ],
+    ),
     w('aerie_worker_rebuild_partitions_remaining', 'Partitions still to copy to the worker while it is rebuilt (0: no rebuild).', 'gauge', (x) => x.rebuild?.partitionsRemaining ?? 0),
     w('aerie_worker_records', 'Record copies the worker holds.', 'gauge', (x) => x.records),
-    w('aerie_worker_heap_used_bytes', 'The worker thread\'s JS heap in use.', 'gauge', (x) => x.heapUsedBytes),
+    w('aerie_worker_heap_used_bytes', "The worker thread's JS heap in use.", 'gauge', (x) => x.heapUsedBytes),
     w('aerie_worker_event_loop_lag_seconds', 'The longest stretch in the last second the worker did not yield to its event loop.', 'gauge', (x) => x.eventLoopLagMs / 1000),
-    w('aerie_worker_heartbeat_age_seconds', 'Age of the worker\'s last heartbeat.', 'gauge', (x) => (x.heartbeatAgeMs < 0 ? null : x.heartbeatAgeMs / 1000)),
-    w('aerie_worker_replication_sent_total', 'Replication messages the worker wrote to its replicas\' channels.', 'counter', (x) => x.replicationSent),
+    w('aerie_worker_heartbeat_age_seconds', "Age of the worker's last heartbeat.", 'gauge', (x) => (x.heartbeatAgeMs < 0 ? null : x.heartbeatAgeMs / 1000)),
+    w('aerie_worker_replication_sent_total', "Replication messages the worker wrote to its replicas' channels.", 'counter', (x) => x.replicationSent),
     w('aerie_worker_replication_applied_total', 'Replication messages the worker applied as a replica.', 'counter', (x) => x.replicationApplied),
     w('aerie_worker_replication_overflows_total', 'Times a channel from the worker was full, so its replica is copied whole.', 'counter', (x) => x.replicationOverflows),
     w('aerie_worker_copied_records_total', 'Records the worker copied to rebuilding workers.', 'counter', (x) => x.migratedRecords),

@@ -69,5 +69,5 @@ function unservedPartitions(s: ReadinessInputs, n: number): number {
 function stopWritesWhy(ns: NamespaceWrites): string {
   if (ns.disk?.reason) return ns.disk.reason;
   if (ns.stopWritesReason === 'stopWritesPct') return 'stop-writes: memory use passed stopWritesPct; writes fail SERVER_MEM (8) until records are deleted or expire';
-  return 'stop-writes: a worker\'s share of memoryBytesMax has no room for another block or a larger index; writes fail SERVER_MEM (8) until records are deleted or expire';
+  return "stop-writes: a worker's share of memoryBytesMax has no room for another block or a larger index; writes fail SERVER_MEM (8) until records are deleted or expire";
 }

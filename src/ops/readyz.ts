@@ -11,6 +11,5 @@ const HTTP_SERVICE_UNAVAILABLE = 503;
 export function answerReadyz(res: ServerResponse, sources: OpsSources): void {
   const reasons = notReadyReasons(sources.readiness());
   const ready = reasons.length === 0;
-  res.writeHead(ready ? HTTP_OK : HTTP_SERVICE_UNAVAILABLE, { 'content-type': 'application/json', 'cache-control': 'no-store' })
-    .end(`${JSON.stringify({ ready, reasons })}\n`);
+  res.writeHead(ready ? HTTP_OK : HTTP_SERVICE_UNAVAILABLE, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(`${JSON.stringify({ ready, reasons })}\n`);
 }

@@ -2,9 +2,7 @@
 // latency buckets (src/shm/request-metrics.ts), added up at scrape time.
 
 import { statusName } from '../errors';
-import {
-  COUNTED_OPS, LATENCY_BUCKETS_FINITE, REQUEST_METRICS_CODE_OTHER, REQUEST_METRICS_CODES, latencyBucketBoundSec, type RequestMetrics,
-} from '../shm/request-metrics';
+import { COUNTED_OPS, LATENCY_BUCKETS_FINITE, REQUEST_METRICS_CODE_OTHER, REQUEST_METRICS_CODES, latencyBucketBoundSec, type RequestMetrics } from '../shm/request-metrics';
 import { family, type Family, type Sample } from './family';
 
 export const REQUESTS_TOTAL = 'aerie_requests_total';
@@ -53,6 +51,11 @@ function durationSamples(blocks: ReadonlyArray<RequestMetrics>): Sample[] {
 export function requestFamilies(blocks: () => ReadonlyArray<RequestMetrics>): Family[] {
   return [
     family(REQUESTS_TOTAL, 'Data requests answered, by op and result code (code "other": a code past the table).', 'counter', () => requestSamples(blocks())),
-    family(REQUEST_DURATION, 'Time the answering thread spent on a data request (a worker applying it, or the primary reading shared memory): excludes queueing in the rings and the group commit.', 'histogram', () => durationSamples(blocks())),
+    family(
+      REQUEST_DURATION,
+      'Time the answering thread spent on a data request (a worker applying it, or the primary reading shared memory): excludes queueing in the rings and the group commit.',
+      'histogram',
+      () => durationSamples(blocks()),
+    ),
   ];
 }

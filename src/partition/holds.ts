@@ -17,7 +17,11 @@ export class PartitionHolds {
   readonly held: Uint8Array[];
   private readonly busy: Int32Array;
 
-  private constructor(readonly sab: SharedArrayBuffer, namespaceCount: number, workerCount: number) {
+  private constructor(
+    readonly sab: SharedArrayBuffer,
+    namespaceCount: number,
+    workerCount: number,
+  ) {
     const busyBytes = workerCount * BUSY_STRIDE_WORDS * 4;
     this.busy = new Int32Array(sab, 0, workerCount * BUSY_STRIDE_WORDS);
     this.held = Array.from({ length: namespaceCount }, (_, ns) => new Uint8Array(sab, busyBytes + ns * PARTITION_COUNT, PARTITION_COUNT));

@@ -57,9 +57,20 @@ export class CompactionScheduler {
     this.info = deps.config.namespaces.map((ns) =>
       ns.storage === 'file' && ns.compactionIntervalMs > 0
         ? {
-            intervalMs: ns.compactionIntervalMs, liveRatioMax: ns.compactionLiveRatioMax, runs: 0, lastRunAtMs: 0, lastDurationMs: 0,
-            segmentsRewritten: 0, segmentsDeleted: 0, bytesReclaimed: 0, recordsDropped: 0, aborted: 0, skipped: 0, lastSkip: null,
-            failures: 0, lastFailure: null,
+            intervalMs: ns.compactionIntervalMs,
+            liveRatioMax: ns.compactionLiveRatioMax,
+            runs: 0,
+            lastRunAtMs: 0,
+            lastDurationMs: 0,
+            segmentsRewritten: 0,
+            segmentsDeleted: 0,
+            bytesReclaimed: 0,
+            recordsDropped: 0,
+            aborted: 0,
+            skipped: 0,
+            lastSkip: null,
+            failures: 0,
+            lastFailure: null,
           }
         : null,
     );
@@ -136,9 +147,15 @@ export class CompactionScheduler {
       let report: CompactionReport;
       try {
         report = await jobs.compact({
-          directory, indexSab: memory.indexSab, controlSab: memory.controlSab, blocks: memory.blocks,
-          statsSab: stats[w.index].sab, namespaceCount: config.namespaces.length, nsIndex,
-          liveRatioMax: ns.compactionLiveRatioMax, segmentBytes: ns.segmentBytes,
+          directory,
+          indexSab: memory.indexSab,
+          controlSab: memory.controlSab,
+          blocks: memory.blocks,
+          statsSab: stats[w.index].sab,
+          namespaceCount: config.namespaces.length,
+          nsIndex,
+          liveRatioMax: ns.compactionLiveRatioMax,
+          segmentBytes: ns.segmentBytes,
           durableWaitMsMax: COMPACTION_DURABLE_WAIT_MS + (ns.commit === 'flush-ms' ? ns.flushMs : 0),
         });
       } catch (err) {

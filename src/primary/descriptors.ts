@@ -79,9 +79,7 @@ export function descriptorReserve(namespaces: ReadonlyArray<NamespaceConfig>, wo
  * The budget from the limit, what is open now and the reserve. A limit too low to leave any
  * socket still allows one (a node nobody can reach is no safer), and start-up says so.
  */
-export function descriptorBudget(
-  limit: DescriptorLimit | null, openAtStart: number | null, reserve: number, connectionsMax: number,
-): DescriptorBudget {
+export function descriptorBudget(limit: DescriptorLimit | null, openAtStart: number | null, reserve: number, connectionsMax: number): DescriptorBudget {
   if (limit === null || openAtStart === null) return { limit: limit?.soft ?? null, hardLimit: limit?.hard ?? null, openAtStart, reserve, socketsMax: connectionsMax };
   const usable = limit.soft - openAtStart - reserve;
   return { limit: limit.soft, hardLimit: limit.hard, openAtStart, reserve, socketsMax: Math.max(1, Math.min(connectionsMax, usable)) };

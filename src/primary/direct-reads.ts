@@ -98,9 +98,10 @@ export class DirectReader {
       // A rehash replaced the index: the new buffer's message has not arrived yet.
       if (a.index.retired) return NOT_HERE;
       this.out.reset();
-      const code = shape === Shape.GET || shape === Shape.EXISTS
-        ? this.readOnce(shape === Shape.GET ? Op.GET : Op.EXISTS, a.index, blocks, digest, nowVoid, nowMs)
-        : this.elementOnce(a.index, blocks, digest, nowVoid, nowMs, shape === Shape.ELEMENT_GET);
+      const code =
+        shape === Shape.GET || shape === Shape.EXISTS
+          ? this.readOnce(shape === Shape.GET ? Op.GET : Op.EXISTS, a.index, blocks, digest, nowVoid, nowMs)
+          : this.elementOnce(a.index, blocks, digest, nowVoid, nowMs, shape === Shape.ELEMENT_GET);
       if (code === NOT_HERE) return NOT_HERE;
       if (Atomics.load(a.control, 0) === before) {
         this.served[worker.index]++;

@@ -234,8 +234,10 @@ export class Failover {
       });
       const name = this.host.namespaces[ns].name;
       const which = damaged.flatMap((d, w) => (d ? [w] : [])).join(', ');
-      this.host.log(`namespace ${name}: worker ${which} skipped damaged log regions: its copies are copied again from whole ones` +
-        (kept > 0 ? `; ${kept} partitions have no whole copy on record and keep the damaged one` : ''));
+      this.host.log(
+        `namespace ${name}: worker ${which} skipped damaged log regions: its copies are copied again from whole ones` +
+          (kept > 0 ? `; ${kept} partitions have no whole copy on record and keep the damaged one` : ''),
+      );
     }
     this.reconcile();
   }
@@ -637,8 +639,15 @@ export class Failover {
         let move = groups.get(key);
         if (move === undefined) {
           move = {
-            ns, partitions: [], from: current, to: best, phase: 'answers', answeredTarget: workers[current].sent, tails: [],
-            startedMs: Date.now(), warned: false,
+            ns,
+            partitions: [],
+            from: current,
+            to: best,
+            phase: 'answers',
+            answeredTarget: workers[current].sent,
+            tails: [],
+            startedMs: Date.now(),
+            warned: false,
           };
           groups.set(key, move);
         }
@@ -701,7 +710,9 @@ export class Failover {
       map.bump();
       this.movesDone++;
       changed = true;
-      this.host.log(`namespace ${this.host.namespaces[move.ns].name}: worker ${move.to} masters ${move.partitions.length} partitions from worker ${move.from} (map version ${map.version}, ${Date.now() - move.startedMs} ms)`);
+      this.host.log(
+        `namespace ${this.host.namespaces[move.ns].name}: worker ${move.to} masters ${move.partitions.length} partitions from worker ${move.from} (map version ${map.version}, ${Date.now() - move.startedMs} ms)`,
+      );
     }
     this.moves = remaining;
     if (changed) {
@@ -762,12 +773,15 @@ export class Failover {
         master,
         replica,
         outOfSync,
-        rebuild: fill === undefined ? null : {
-          partitionsRemaining: fill.partitionsTotal - fill.partitionsDone,
-          partitionsTotal: fill.partitionsTotal,
-          recordsMoved: fill.records,
-          elapsedMs: Date.now() - fill.startedMs,
-        },
+        rebuild:
+          fill === undefined
+            ? null
+            : {
+                partitionsRemaining: fill.partitionsTotal - fill.partitionsDone,
+                partitionsTotal: fill.partitionsTotal,
+                recordsMoved: fill.records,
+                elapsedMs: Date.now() - fill.startedMs,
+              },
         lastRebuild: this.lastRebuild.get(h.index) ?? null,
       };
     });

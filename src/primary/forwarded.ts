@@ -24,7 +24,11 @@ class ForwardingConnection implements Answerer {
   routeReserve = 0;
   answerFrameBytesMax = 0;
 
-  constructor(private readonly worker: EndpointWorker, private readonly conn: number, private readonly out: Writer) {}
+  constructor(
+    private readonly worker: EndpointWorker,
+    private readonly conn: number,
+    private readonly out: Writer,
+  ) {}
 
   respondRaw(seq: number, code: number, bytes: Uint8Array, start: number, end: number): void {
     this.post(seq, code, ownCopy(bytes.subarray(start, end)));

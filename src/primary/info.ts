@@ -3,7 +3,7 @@
 
 import type { NodeConfig } from '../config';
 import type { PartitionMap } from '../partition/map';
-import { NamespaceStat, StatsBlock, StopWritesReason, WorkerStat } from '../shm/stats';
+import { NamespaceStat, type StatsBlock, StopWritesReason, WorkerStat } from '../shm/stats';
 import { workerShareBytes } from '../memory-sizing';
 import type { WorkerHandle } from './worker-handle';
 import { DiskState, diskStateName } from '../storage/disk-space';
@@ -45,10 +45,14 @@ function diskInfo(s: InfoSources, n: number, dataDir: string): { state: string; 
     reserveBytes = Math.max(reserveBytes, st.get(st.nsSlot(n, NamespaceStat.DISK_RESERVE_BYTES)));
     refused += st.get(st.nsSlot(n, NamespaceStat.DISK_REFUSED));
   });
-  const reason = state === DiskState.OK ? null
-    : state === DiskState.STOP_WRITES ? `disk stop-writes: ${freeBytes} bytes free in ${dataDir}, under the reserve of ${reserveBytes}; writes fail SERVER_MEM (8), deletes go on, writes resume once space returns`
-      : state === DiskState.FULL ? `disk full: ${freeBytes} bytes free in ${dataDir}; writes and deletes fail SERVER_MEM (8) until space returns`
-        : `log failed (I/O error) in ${dataDir}: writes and deletes fail SERVER_ERROR (1) until the node restarts`;
+  const reason =
+    state === DiskState.OK
+      ? null
+      : state === DiskState.STOP_WRITES
+        ? `disk stop-writes: ${freeBytes} bytes free in ${dataDir}, under the reserve of ${reserveBytes}; writes fail SERVER_MEM (8), deletes go on, writes resume once space returns`
+        : state === DiskState.FULL
+          ? `disk full: ${freeBytes} bytes free in ${dataDir}; writes and deletes fail SERVER_MEM (8) until space returns`
+          : `log failed (I/O error) in ${dataDir}: writes and deletes fail SERVER_ERROR (1) until the node restarts`;
   return { state: diskStateName(state), freeBytes, reserveBytes, refused, reason };
 }
 
@@ -107,8 +111,7 @@ export function buildInfo(s: InfoSources): Record<string, unknown> {
     const disk = ns.storage === 'file' ? diskInfo(s, n, ns.dataDir) : null;
     // A worker that is not running published its masters' records before its partitions moved
     // to their replicas: count what it masters now, from the memory it left.
-    const records = s.stats.reduce((acc, st, i) => acc + (s.workers[i].state === 'up'
-      ? st.get(st.nsSlot(n, NamespaceStat.MASTER_RECORDS)) : masterRecordsLeft(s.workers[i], n, s.map)), 0);
+    const records = s.stats.reduce((acc, st, i) => acc + (s.workers[i].state === 'up' ? st.get(st.nsSlot(n, NamespaceStat.MASTER_RECORDS)) : masterRecordsLeft(s.workers[i], n, s.map)), 0);
     return {
       name: ns.name,
       storage: ns.storage,
@@ -139,11 +142,14 @@ export function buildInfo(s: InfoSources): Record<string, unknown> {
     pid: process.pid,
     uptimeMs: now - s.startedAtMs,
     partitionMapVersion: s.map.version,
-    replication: s.replication === undefined || s.replication === null ? null : {
-      partitionsMoving: s.replication.partitionsMoving,
-      movesDone: s.replication.movesDone,
-      writesWaiting: s.replication.writesWaiting,
-    },
+    replication:
+      s.replication === undefined || s.replication === null
+        ? null
+        : {
+            partitionsMoving: s.replication.partitionsMoving,
+            movesDone: s.replication.movesDone,
+            writesWaiting: s.replication.writesWaiting,
+          },
     connections: s.connections,
     descriptors: s.descriptors ?? null,
     requestsInFlight: s.requestsInFlight,

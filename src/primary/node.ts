@@ -91,7 +91,16 @@ async function startLocked(config: NodeConfig, lockedDirs: string[]): Promise<Ae
   // Failover and the replica waits answer through the router, which is built from them: they
   // reach it through a getter, called only once requests flow.
   const replication = buildReplication(config, shared, workers, () => router, log);
-  const router = new Router(config.namespaces.map((ns) => ns.name), shared.sets, shared.map, workers, direct, replication.forRouter, shared.truncateCutoffs, config.namespaces.map((ns) => ns.recordBytesMax));
+  const router = new Router(
+    config.namespaces.map((ns) => ns.name),
+    shared.sets,
+    shared.map,
+    workers,
+    direct,
+    replication.forRouter,
+    shared.truncateCutoffs,
+    config.namespaces.map((ns) => ns.recordBytesMax),
+  );
   // Worker endpoints forward what they do not serve; admin requests need the session host, built
   // once the workers are up (until then they are answered PARTITION_UNAVAILABLE).
   let host: SessionHost | null = null;
@@ -110,15 +119,25 @@ async function startLocked(config: NodeConfig, lockedDirs: string[]): Promise<Ae
   const clients: ClientConnections = { sessions: new Set(), counts: { open: 0, opened: 0, closed: 0 }, shared: shared.connections, draining: false };
   const info = () => ({
     ...buildInfo({
-      config, version: VERSION, startedAtMs, map: shared.map, workers, stats: shared.stats, connections: clients.counts, requestsInFlight: router.table.inUse,
+      config,
+      version: VERSION,
+      startedAtMs,
+      map: shared.map,
+      workers,
+      stats: shared.stats,
+      connections: clients.counts,
+      requestsInFlight: router.table.inUse,
       descriptors: { ...server.descriptors, sockets: server.socketGuard.counts },
-      compaction: (nsIndex) => services.compaction.infoFor(nsIndex), directReads: direct?.served,
+      compaction: (nsIndex) => services.compaction.infoFor(nsIndex),
+      directReads: direct?.served,
       replication: shared.replicated ? { ...replication.failover.info(), writesWaiting: replication.waits.count } : null,
     }),
     endpoints: endpointsInfo(workers, shared),
     answerBytes: { used: budget.used, max: budget.bytesMax, perConnectionMax: budget.perConnectionBytesMax, evictions: budget.evictions },
     security: {
-      enabled: false, ...security?.info(), upgradesRefused: server.upgradesRefused.count,
+      enabled: false,
+      ...security?.info(),
+      upgradesRefused: server.upgradesRefused.count,
       ...(audit === null ? {} : { auditWritten: audit.written, auditDropped: audit.dropped, auditError: audit.lastError }),
     },
   });
@@ -129,7 +148,10 @@ async function startLocked(config: NodeConfig, lockedDirs: string[]): Promise<Ae
     info,
     requestBlocks: () => [...shared.stats.map((st) => st.requests), router.metrics],
     readiness: () => ({
-      draining: clients.draining, map: shared.map, held: shared.replicated ? replication.failover.held : null, workers,
+      draining: clients.draining,
+      map: shared.map,
+      held: shared.replicated ? replication.failover.held : null,
+      workers,
       namespaces: (info() as Record<string, unknown>).namespaces as NamespaceWrites[],
     }),
     replicationChannels: () => channelBacklogs(shared),
@@ -173,10 +195,7 @@ function buildReplication(config: NodeConfig, shared: SharedState, workers: Work
   return { waits, failover, forRouter: shared.replicated ? { failover, waits, channels, onOverflow } : null };
 }
 
-function buildSupervisor(
-  config: NodeConfig, shared: SharedState, workers: WorkerHandle[],
-  parts: { router: Router; failover: Failover; forwarded: ForwardedRequests }, log: NodeLog,
-): Supervisor {
+function buildSupervisor(config: NodeConfig, shared: SharedState, workers: WorkerHandle[], parts: { router: Router; failover: Failover; forwarded: ForwardedRequests }, log: NodeLog): Supervisor {
   const { replicated } = shared;
   const { router, failover, forwarded } = parts;
   return new Supervisor(workers, shared.stats, config, {
@@ -262,29 +281,33 @@ function buildWorkerHandle(
     bases: shared.bases.map((b) => (b === null ? null : { directory: partDirectory(b.dir, workerIndex), sequence: b.sequences[workerIndex] })),
     endpoint: { port: workerPort(config, workerIndex), config, version: VERSION, connections: shared.connections.sab, holds: shared.holds.sab },
   };
-  return new WorkerHandle(base, {
-    onResponse: (slot, code, bytes, start, end) => router.onResponse(slot, code, bytes, start, end),
-    onExit: (h, why) => supervisor.onExit(h, why),
-    onReady: (h) => {
-      supervisor.onReady(h);
-      // Its peers ring this ring's doorbell after writing its channels; a peer started
-      // before it learns it here (one started later finds it in its init).
-      peerRings[h.index] = h.requestRingSab;
-      const sab = h.requestRingSab;
-      if (replicated && sab !== null) for (const other of workers) if (other !== h) other.post({ type: 'peer-ring', worker: h.index, sab });
-      if (h.restarts > 0) {
-        log.info(`worker ${h.index} is back (restart ${h.restarts})`);
-        if (replicated) replication.failover.onWorkerReady(h);
-      }
+  return new WorkerHandle(
+    base,
+    {
+      onResponse: (slot, code, bytes, start, end) => router.onResponse(slot, code, bytes, start, end),
+      onExit: (h, why) => supervisor.onExit(h, why),
+      onReady: (h) => {
+        supervisor.onReady(h);
+        // Its peers ring this ring's doorbell after writing its channels; a peer started
+        // before it learns it here (one started later finds it in its init).
+        peerRings[h.index] = h.requestRingSab;
+        const sab = h.requestRingSab;
+        if (replicated && sab !== null) for (const other of workers) if (other !== h) other.post({ type: 'peer-ring', worker: h.index, sab });
+        if (h.restarts > 0) {
+          log.info(`worker ${h.index} is back (restart ${h.restarts})`);
+          if (replicated) replication.failover.onWorkerReady(h);
+        }
+      },
+      onEndpoint: endpointMessages(shared, forwarded, log.error),
+      onAck: (h) => {
+        replication.waits.onAck(h.index);
+        replication.failover.tick();
+      },
+      log: log.error,
+      info: log.info,
     },
-    onEndpoint: endpointMessages(shared, forwarded, log.error),
-    onAck: (h) => {
-      replication.waits.onAck(h.index);
-      replication.failover.tick();
-    },
-    log: log.error,
-    info: log.info,
-  }, config.workers.heapMbMax);
+    config.workers.heapMbMax,
+  );
 }
 
 async function startWorkers(workers: WorkerHandle[], supervisor: Supervisor): Promise<void> {

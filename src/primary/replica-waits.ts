@@ -88,7 +88,10 @@ export class ReplicaWaits {
   private timer: NodeJS.Timeout | null = null;
   count = 0;
 
-  constructor(private readonly channels: ReplicationChannels, private readonly host: WaitHost) {
+  constructor(
+    private readonly channels: ReplicationChannels,
+    private readonly host: WaitHost,
+  ) {
     this.n = channels.n;
     this.queues = Array.from({ length: this.n * this.n }, () => new ChannelQueue());
   }

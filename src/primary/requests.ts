@@ -7,7 +7,10 @@ import { REQUEST_SLOTS_MAX } from '../constants';
 import type { Answerer } from '../endpoint/session';
 
 export const SlotKind = {
-  SINGLE: 0, BATCH_ELEMENT: 1, SCAN: 2, BROADCAST: 3,
+  SINGLE: 0,
+  BATCH_ELEMENT: 1,
+  SCAN: 2,
+  BROADCAST: 3,
   /** A write its master answered, waiting for its replicas (src/primary/replica-waits.ts). */
   REPLICATING: 4,
   /** Not in use: on the free list. */

@@ -214,8 +214,16 @@ export class Router {
   }
 
   private sendSingle(
-    session: Answerer, id: number, op: number, nsIndex: number, setId: number, worker: WorkerHandle,
-    frame: Uint8Array, bodyStart: number, bodyEnd: number, partitionId: number,
+    session: Answerer,
+    id: number,
+    op: number,
+    nsIndex: number,
+    setId: number,
+    worker: WorkerHandle,
+    frame: Uint8Array,
+    bodyStart: number,
+    bodyEnd: number,
+    partitionId: number,
   ): void {
     this.checkBodyBytes(nsIndex, bodyEnd - bodyStart);
     if (!worker.accepting) throw new AerieError(Status.PARTITION_UNAVAILABLE, `partition's worker ${worker.index} is down`);
@@ -278,8 +286,15 @@ export class Router {
       targets[i] = { nsIndex, digest: Buffer.from(kf.digest), worker };
     }
     const batch: BatchState = {
-      session, clientId: id, remaining: count, withBins: op === Op.BATCH_GET, elements: new Array(count).fill(null),
-      reserved: session.routeReserve, bytes: 0, bytesMax: session.answerFrameBytesMax, tooBig: false,
+      session,
+      clientId: id,
+      remaining: count,
+      withBins: op === Op.BATCH_GET,
+      elements: new Array(count).fill(null),
+      reserved: session.routeReserve,
+      bytes: 0,
+      bytesMax: session.answerFrameBytesMax,
+      tooBig: false,
     };
     if (count === 0) {
       this.finishBatch(batch);
@@ -449,7 +464,14 @@ export class Router {
       slots.push(slot);
     }
     const state: BroadcastState = {
-      session, clientId: id, remaining: slots.length, applied: 0, deleted: 0, failedCode: 0, failedMessage: '', inDoubt: false,
+      session,
+      clientId: id,
+      remaining: slots.length,
+      applied: 0,
+      deleted: 0,
+      failedCode: 0,
+      failedMessage: '',
+      inDoubt: false,
       reserved: session.routeReserve,
     };
     const fields = Buffer.alloc(DIGEST_BYTES);
@@ -496,9 +518,14 @@ export class Router {
     } else if (state.inDoubt || state.applied > 0) {
       // Some workers applied it and one did not, or may not have: the client cannot know what
       // is left, so the answer is in doubt, never a plain failure.
-      state.session.respondAnswer(state.clientId, Status.TIMEOUT, {
-        message: `truncate applied on ${state.applied} of ${this.workers.length} workers: ${state.failedMessage}`,
-      }, state.reserved);
+      state.session.respondAnswer(
+        state.clientId,
+        Status.TIMEOUT,
+        {
+          message: `truncate applied on ${state.applied} of ${this.workers.length} workers: ${state.failedMessage}`,
+        },
+        state.reserved,
+      );
     } else {
       state.session.respondAnswer(state.clientId, state.failedCode, { message: state.failedMessage }, state.reserved);
     }
@@ -566,9 +593,14 @@ export class Router {
 
   private finishBatch(batch: BatchState): void {
     if (batch.tooBig) {
-      batch.session.respondAnswer(batch.clientId, Status.RECORD_TOO_BIG, {
-        message: `the batch's answer exceeds the connection's ${batch.bytesMax}-byte frame limit`,
-      }, batch.reserved);
+      batch.session.respondAnswer(
+        batch.clientId,
+        Status.RECORD_TOO_BIG,
+        {
+          message: `the batch's answer exceeds the connection's ${batch.bytesMax}-byte frame limit`,
+        },
+        batch.reserved,
+      );
       return;
     }
     batch.session.respondBatch(batch.clientId, batch.elements as Buffer[], batch.reserved);
@@ -576,7 +608,7 @@ export class Router {
 
   private finishScanPage(scan: ScanState, code: number, bytes: Uint8Array, start: number, end: number): void {
     // A page walked while partitions changed master may have skipped the ones that moved.
-    if (code === Status.SCAN_ABORT || (code === 0 && (this.map.version >>> 0) !== scan.mapVersion)) {
+    if (code === Status.SCAN_ABORT || (code === 0 && this.map.version >>> 0 !== scan.mapVersion)) {
       const e = scanAborted();
       scan.session.respondAnswer(scan.clientId, e.code, { message: e.message }, scan.reserved);
       return;

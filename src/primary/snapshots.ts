@@ -20,8 +20,18 @@ import type { RecordStoreAdoption } from '../shm/record-store';
 import type { SetRegistry } from '../shm/set-registry';
 import { storeLimits } from '../shm/store-limits';
 import {
-  checkSnapshotId, compareIds, deleteSnapshotFiles, listSnapshots, partDirectory, readBase, readManifest,
-  snapshotDirectory, snapshotsDirectory, writeBase, writeManifest, type SnapshotManifest,
+  checkSnapshotId,
+  compareIds,
+  deleteSnapshotFiles,
+  listSnapshots,
+  partDirectory,
+  readBase,
+  readManifest,
+  snapshotDirectory,
+  snapshotsDirectory,
+  writeBase,
+  writeManifest,
+  type SnapshotManifest,
 } from '../snapshot/files';
 import { releaseSegments } from '../snapshot/release';
 import { ensureDirectory, logDirectory, syncDirectory } from '../storage/segment-files';
@@ -52,10 +62,12 @@ export interface RestoreHooks {
 }
 
 const NO_HOOKS: RestoreHooks = {
-  holdTruncates: () => Promise.resolve(), releaseTruncates: () => undefined, committing: () => undefined, restored: () => undefined,
+  holdTruncates: () => Promise.resolve(),
+  releaseTruncates: () => undefined,
+  committing: () => undefined,
+  restored: () => undefined,
   replicasInSync: () => Promise.resolve(true),
 };
-
 
 export class SnapshotManager {
   private queue: Promise<unknown> = Promise.resolve();
@@ -83,7 +95,11 @@ export class SnapshotManager {
     const base = config.storage === 'file' ? readBase(config.dataDir, config.name) : null;
     return {
       snapshots: listSnapshots(config.dataDir, config.name).map((m) => ({
-        id: m.id, createdAtMs: m.createdAtMs, records: m.records, bytes: m.bytes, base: m.id === base?.snapshot,
+        id: m.id,
+        createdAtMs: m.createdAtMs,
+        records: m.records,
+        bytes: m.bytes,
+        base: m.id === base?.snapshot,
       })),
     };
   }
@@ -111,25 +127,32 @@ export class SnapshotManager {
     let pauseMs = 0;
     try {
       // Every worker copies at about the same moment; each copy is one point of its request order.
-      const copies = (await Promise.all(
-        this.workers.map((w) => w.control({ type: 'snapshot', nsIndex: index }, SNAPSHOT_STEP_TIMEOUT_MS)),
-      )) as CopyReply[];
+      const copies = (await Promise.all(this.workers.map((w) => w.control({ type: 'snapshot', nsIndex: index }, SNAPSHOT_STEP_TIMEOUT_MS)))) as CopyReply[];
       pauseMs = Math.max(...copies.map((c) => c.pauseMs));
       const limits = storeLimits(config, this.workers.length);
       const parts = [];
       for (let w = 0; w < copies.length; w++) {
         const written = await this.jobs.snapshotWrite({
-          memory: copies[w].memory!, limits, directory: partDirectory(tmp, w), recordBytesMax: config.recordBytesMax, nowVoid: nowVoidSec(Date.now()),
+          memory: copies[w].memory!,
+          limits,
+          directory: partDirectory(tmp, w),
+          recordBytesMax: config.recordBytesMax,
+          nowVoid: nowVoidSec(Date.now()),
         });
         copies[w].memory = null; // the copy's memory goes as soon as its part is written
         parts.push({ records: written.records, bytes: written.bytes, sequence: copies[w].sequence });
       }
       const registry = this.sets[index];
       manifest = {
-        format: SNAPSHOT_FORMAT_VERSION, id, namespace: config.name, createdAtMs: Date.now(),
+        format: SNAPSHOT_FORMAT_VERSION,
+        id,
+        namespace: config.name,
+        createdAtMs: Date.now(),
         sets: Array.from({ length: registry.size }, (_, i) => registry.nameOf(i + 1)),
         // Each record once (a replica's copy is in its worker's part too, not counted again).
-        workers: parts, records: copies.reduce((a, c) => a + (c.masterRecords ?? c.records), 0), bytes: parts.reduce((a, p) => a + p.bytes, 0),
+        workers: parts,
+        records: copies.reduce((a, c) => a + (c.masterRecords ?? c.records), 0),
+        bytes: parts.reduce((a, p) => a + p.bytes, 0),
       };
       writeManifest(tmp, manifest);
       fs.renameSync(tmp, dir);
@@ -160,7 +183,7 @@ export class SnapshotManager {
     // The snapshot's set ids, in this node's numbering (new names are registered).
     const registry = this.sets[index];
     const setIds = [0, ...manifest.sets.map((name) => registry.assign(name))];
-    if (setIds.includes(-1)) throw new AerieError(Status.PARAMETER, 'the namespace has no room for the snapshot\'s sets');
+    if (setIds.includes(-1)) throw new AerieError(Status.PARAMETER, "the namespace has no room for the snapshot's sets");
     const limits = storeLimits(config, this.workers.length);
     const built: { memory: RecordStoreAdoption; records: number }[] = [];
     for (let w = 0; w < this.workers.length; w++) {
@@ -184,16 +207,22 @@ export class SnapshotManager {
   }
 
   private async swapAndCommit(
-    index: number, config: NamespaceConfig, id: string, manifest: SnapshotManifest, built: { memory: RecordStoreAdoption }[], started: number,
+    index: number,
+    config: NamespaceConfig,
+    id: string,
+    manifest: SnapshotManifest,
+    built: { memory: RecordStoreAdoption }[],
+    started: number,
   ): Promise<Record<string, unknown>> {
     // Swap: from here until the commit every worker holds its requests.
     const swapStarted = performance.now();
-    const swaps = await Promise.allSettled(
-      this.workers.map((w, i) => w.control({ type: 'restore-swap', nsIndex: index, memory: built[i].memory }, RESTORE_COMMIT_TIMEOUT_MS)),
-    );
+    const swaps = await Promise.allSettled(this.workers.map((w, i) => w.control({ type: 'restore-swap', nsIndex: index, memory: built[i].memory }, RESTORE_COMMIT_TIMEOUT_MS)));
     const failed = swaps.find((s) => s.status === 'rejected') as PromiseRejectedResult | undefined;
     if (failed !== undefined) {
-      await this.abortRestore(index, swaps.map((s) => s.status === 'fulfilled'));
+      await this.abortRestore(
+        index,
+        swaps.map((s) => s.status === 'fulfilled'),
+      );
       throw new AerieError(Status.SERVER_ERROR, `restore of ${id} abandoned, the namespace is unchanged: ${String(failed.reason?.message ?? failed.reason)}`);
     }
     const sequences = swaps.map((s) => ((s as PromiseFulfilledResult<unknown>).value as { sequence: number }).sequence);
@@ -208,7 +237,10 @@ export class SnapshotManager {
         writeBase(config.dataDir, config.name, { snapshot: id, sequences });
       } catch (err) {
         this.workers.forEach((w, i) => (w.stores[index] = previous[i]));
-        await this.abortRestore(index, this.workers.map(() => true));
+        await this.abortRestore(
+          index,
+          this.workers.map(() => true),
+        );
         throw new AerieError(Status.SERVER_ERROR, `restore of ${id} abandoned, the namespace is unchanged: ${(err as Error).message}`);
       }
     }
@@ -230,9 +262,7 @@ export class SnapshotManager {
   }
 
   private async abortRestore(index: number, swapped: boolean[]): Promise<void> {
-    await Promise.allSettled(
-      this.workers.filter((_, i) => swapped[i]).map((w) => w.control({ type: 'restore-abort', nsIndex: index }, RESTORE_COMMIT_TIMEOUT_MS)),
-    );
+    await Promise.allSettled(this.workers.filter((_, i) => swapped[i]).map((w) => w.control({ type: 'restore-abort', nsIndex: index }, RESTORE_COMMIT_TIMEOUT_MS)));
   }
 
   private releaseLogs(config: NamespaceConfig, sequences: number[]): number {
@@ -245,7 +275,9 @@ export class SnapshotManager {
 
   /** A new id: the creation time in ms, made unique and increasing. */
   private newId(config: NamespaceConfig): string {
-    const existing = listSnapshots(config.dataDir, config.name).map((m) => m.id).sort(compareIds);
+    const existing = listSnapshots(config.dataDir, config.name)
+      .map((m) => m.id)
+      .sort(compareIds);
     const last = existing.length > 0 ? Number(existing[existing.length - 1]) : 0;
     this.lastId = Math.max(Date.now(), last + 1, this.lastId + 1);
     return String(this.lastId);

@@ -9,7 +9,7 @@
 import { WORKER_RESTART_TIMEOUT_MS } from '../constants';
 import type { NodeConfig } from '../config';
 import { AerieError, Status } from '../errors';
-import { StatsBlock, WorkerStat } from '../shm/stats';
+import { type StatsBlock, WorkerStat } from '../shm/stats';
 import type { WorkerHandle } from './worker-handle';
 
 export interface SupervisorHooks {
@@ -61,8 +61,7 @@ export class Supervisor {
     private readonly stats: StatsBlock[],
     private readonly config: NodeConfig,
     private readonly hooks: SupervisorHooks,
-  ) {
-  }
+  ) {}
 
   start(): void {
     this.timer = setInterval(() => this.check(), this.config.supervisor.checkIntervalMs);
@@ -202,8 +201,8 @@ export class Supervisor {
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new AerieError(Status.TIMEOUT, `worker ${index} was not up within ${WORKER_RESTART_TIMEOUT_MS} ms`, true)), WORKER_RESTART_TIMEOUT_MS);
     });
-    return Promise.race([up, timeout]).then(
-      () => ({ worker: index, state: h.state, restarts: h.restarts, elapsedMs: Date.now() - startedMs }),
-    ).finally(() => clearTimeout(timer));
+    return Promise.race([up, timeout])
+      .then(() => ({ worker: index, state: h.state, restarts: h.restarts, elapsedMs: Date.now() - startedMs }))
+      .finally(() => clearTimeout(timer));
   }
 }

@@ -40,13 +40,15 @@ export class Verifier {
 
   private async namespace(nsIndex: number, name: string, repair: boolean): Promise<Record<string, unknown>> {
     const live = this.workers.filter((w) => w.alive && w.stores[nsIndex].indexSab !== null);
-    const reports = await Promise.all(live.map((w) => {
-      const m = w.stores[nsIndex];
-      // RECORDS counts each record once, on its master; COPIES every entry (masters and replicas).
-      const masters = new Uint8Array(PARTITION_COUNT);
-      for (let p = 0; p < PARTITION_COUNT; p++) masters[p] = this.map.master(nsIndex, p) === w.index ? 1 : 0;
-      return this.jobs.verify({ indexSab: m.indexSab!, controlSab: m.controlSab!, blocks: m.blocks, masters });
-    }));
+    const reports = await Promise.all(
+      live.map((w) => {
+        const m = w.stores[nsIndex];
+        // RECORDS counts each record once, on its master; COPIES every entry (masters and replicas).
+        const masters = new Uint8Array(PARTITION_COUNT);
+        for (let p = 0; p < PARTITION_COUNT; p++) masters[p] = this.map.master(nsIndex, p) === w.index ? 1 : 0;
+        return this.jobs.verify({ indexSab: m.indexSab!, controlSab: m.controlSab!, blocks: m.blocks, masters });
+      }),
+    );
     const sum = (f: (r: VerifyReport) => number) => reports.reduce((a, r) => a + f(r), 0);
     const result: Record<string, unknown> = {
       name,
@@ -65,7 +67,10 @@ export class Verifier {
     }
     const count = (what: RepairOutcome['outcome']) => outcomes.filter((o) => o.outcome === what).length;
     result.repair = {
-      repaired: count('repaired'), removed: count('removed'), skipped: count('skipped'), unrepairable: count('unrepairable'),
+      repaired: count('repaired'),
+      removed: count('removed'),
+      skipped: count('skipped'),
+      unrepairable: count('unrepairable'),
       // Problems past the listed ones were not attempted: run again.
       notAttempted: sum((r) => r.problemCount) - outcomes.length,
       outcomes: outcomes.slice(0, VERIFY_PROBLEMS_LISTED_MAX),

@@ -352,10 +352,7 @@ export class WorkerHandle {
    * Writes one request: the 32-byte header from the arguments (for SCAN, `digest` holds the scan
    * fields) and the body bytes. Returns false when both the ring and the backlog are full.
    */
-  send(
-    slot: number, op: number, nsIndex: number, flags: number, setId: number, digest: Uint8Array,
-    body: Uint8Array, bodyStart: number, bodyEnd: number,
-  ): boolean {
+  send(slot: number, op: number, nsIndex: number, flags: number, setId: number, digest: Uint8Array, body: Uint8Array, bodyStart: number, bodyEnd: number): boolean {
     const length = REQ_HEADER_BYTES + (bodyEnd - bodyStart);
     const life = this.life;
     if (this.backlog.length === 0 && this.state === 'up' && life !== null) {
@@ -453,10 +450,7 @@ export class WorkerHandle {
   }
 }
 
-function writeHeader(
-  view: DataView, bytes: Uint8Array, at: number, slot: number, op: number, nsIndex: number, flags: number,
-  setId: number, digest: Uint8Array,
-): void {
+function writeHeader(view: DataView, bytes: Uint8Array, at: number, slot: number, op: number, nsIndex: number, flags: number, setId: number, digest: Uint8Array): void {
   view.setUint32(at + ReqOffset.SLOT, slot, true);
   bytes[at + ReqOffset.OP] = op;
   bytes[at + ReqOffset.NS] = nsIndex;

@@ -5,7 +5,16 @@
 
 /** Fields the primary reads, each a bit of RoutingFields.seen. */
 export const RoutingField = {
-  ns: 1, set: 2, key: 4, digest: 8, bins: 16, keys: 32, cursor: 64, pageSize: 128, beforeMs: 256, commitLevel: 512,
+  ns: 1,
+  set: 2,
+  key: 4,
+  digest: 8,
+  bins: 16,
+  keys: 32,
+  cursor: 64,
+  pageSize: 128,
+  beforeMs: 256,
+  commitLevel: 512,
 } as const;
 
 /** Fields the worker reads; `key` (its raw bytes, for sendKey) and `bins` are read by both. */

@@ -165,14 +165,5 @@ export const OpType = {
 export type OpTypeCode = (typeof OpType)[keyof typeof OpType];
 
 /** A bin value as stored and as it crosses the wire. Maps with non-string keys are JS Maps. */
-export type BinValue =
-  | null
-  | boolean
-  | number
-  | bigint
-  | string
-  | Uint8Array
-  | BinValue[]
-  | { [key: string]: BinValue }
-  | Map<string | number | bigint, BinValue>;
+export type BinValue = null | boolean | number | bigint | string | Uint8Array | BinValue[] | { [key: string]: BinValue } | Map<string | number | bigint, BinValue>;
 export type Bins = { [bin: string]: BinValue };

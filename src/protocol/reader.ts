@@ -37,16 +37,39 @@ function classify(b: number): ValueTypeCode {
   if (b <= 0x9f) return ValueType.ARRAY;
   if (b <= 0xbf) return ValueType.STR;
   switch (b) {
-    case 0xc0: return ValueType.NIL;
-    case 0xc2: case 0xc3: return ValueType.BOOL;
-    case 0xc4: case 0xc5: case 0xc6: return ValueType.BIN;
-    case 0xca: case 0xcb: return ValueType.FLOAT;
-    case 0xcc: case 0xcd: case 0xce: case 0xcf:
-    case 0xd0: case 0xd1: case 0xd2: case 0xd3: return ValueType.INT;
-    case 0xd9: case 0xda: case 0xdb: return ValueType.STR;
-    case 0xdc: case 0xdd: return ValueType.ARRAY;
-    case 0xde: case 0xdf: return ValueType.MAP;
-    default: return ValueType.INVALID; // 0xc1, ext 0xc7-0xc9, fixext 0xd4-0xd8
+    case 0xc0:
+      return ValueType.NIL;
+    case 0xc2:
+    case 0xc3:
+      return ValueType.BOOL;
+    case 0xc4:
+    case 0xc5:
+    case 0xc6:
+      return ValueType.BIN;
+    case 0xca:
+    case 0xcb:
+      return ValueType.FLOAT;
+    case 0xcc:
+    case 0xcd:
+    case 0xce:
+    case 0xcf:
+    case 0xd0:
+    case 0xd1:
+    case 0xd2:
+    case 0xd3:
+      return ValueType.INT;
+    case 0xd9:
+    case 0xda:
+    case 0xdb:
+      return ValueType.STR;
+    case 0xdc:
+    case 0xdd:
+      return ValueType.ARRAY;
+    case 0xde:
+    case 0xdf:
+      return ValueType.MAP;
+    default:
+      return ValueType.INVALID; // 0xc1, ext 0xc7-0xc9, fixext 0xd4-0xd8
   }
 }
 
@@ -237,23 +260,34 @@ export class Reader {
 
   private intBody(b: number): number | bigint {
     switch (b) {
-      case 0xcc: return this.u8();
-      case 0xcd: return this.u16();
-      case 0xce: return this.u32();
-      case 0xcf: return this.u64();
-      case 0xd0: return (this.u8() << 24) >> 24;
-      case 0xd1: return (this.u16() << 16) >> 16;
-      case 0xd2: return this.u32() | 0;
-      default: return this.i64();
+      case 0xcc:
+        return this.u8();
+      case 0xcd:
+        return this.u16();
+      case 0xce:
+        return this.u32();
+      case 0xcf:
+        return this.u64();
+      case 0xd0:
+        return (this.u8() << 24) >> 24;
+      case 0xd1:
+        return (this.u16() << 16) >> 16;
+      case 0xd2:
+        return this.u32() | 0;
+      default:
+        return this.i64();
     }
   }
 
   private value(depthLeft: number): BinValue {
     const at = this.pos;
     switch (this.head()) {
-      case ValueType.NIL: return null;
-      case ValueType.STR: return this.stringBody(this.len);
-      case ValueType.BIN: return this.binBody(this.len);
+      case ValueType.NIL:
+        return null;
+      case ValueType.STR:
+        return this.stringBody(this.len);
+      case ValueType.BIN:
+        return this.binBody(this.len);
       case ValueType.ARRAY: {
         const count = this.len;
         this.enter(depthLeft, at);
@@ -261,8 +295,10 @@ export class Reader {
         for (let i = 0; i < count; i++) items.push(this.value(depthLeft - 1));
         return items;
       }
-      case ValueType.MAP: return this.mapBody(this.len, depthLeft, at);
-      default: return this.scalar; // BOOL, INT, FLOAT
+      case ValueType.MAP:
+        return this.mapBody(this.len, depthLeft, at);
+      default:
+        return this.scalar; // BOOL, INT, FLOAT
     }
   }
 
@@ -459,15 +495,24 @@ export class Reader {
  */
 function shortAscii(b: Uint8Array, s: number, length: number): string {
   switch (length) {
-    case 0: return '';
-    case 1: return fromCharCode(b[s]);
-    case 2: return fromCharCode(b[s], b[s + 1]);
-    case 3: return fromCharCode(b[s], b[s + 1], b[s + 2]);
-    case 4: return fromCharCode(b[s], b[s + 1], b[s + 2], b[s + 3]);
-    case 5: return fromCharCode(b[s], b[s + 1], b[s + 2], b[s + 3], b[s + 4]);
-    case 6: return fromCharCode(b[s], b[s + 1], b[s + 2], b[s + 3], b[s + 4], b[s + 5]);
-    case 7: return fromCharCode(b[s], b[s + 1], b[s + 2], b[s + 3], b[s + 4], b[s + 5], b[s + 6]);
-    case 8: return fromCharCode(b[s], b[s + 1], b[s + 2], b[s + 3], b[s + 4], b[s + 5], b[s + 6], b[s + 7]);
+    case 0:
+      return '';
+    case 1:
+      return fromCharCode(b[s]);
+    case 2:
+      return fromCharCode(b[s], b[s + 1]);
+    case 3:
+      return fromCharCode(b[s], b[s + 1], b[s + 2]);
+    case 4:
+      return fromCharCode(b[s], b[s + 1], b[s + 2], b[s + 3]);
+    case 5:
+      return fromCharCode(b[s], b[s + 1], b[s + 2], b[s + 3], b[s + 4]);
+    case 6:
+      return fromCharCode(b[s], b[s + 1], b[s + 2], b[s + 3], b[s + 4], b[s + 5]);
+    case 7:
+      return fromCharCode(b[s], b[s + 1], b[s + 2], b[s + 3], b[s + 4], b[s + 5], b[s + 6]);
+    case 8:
+      return fromCharCode(b[s], b[s + 1], b[s + 2], b[s + 3], b[s + 4], b[s + 5], b[s + 6], b[s + 7]);
     default: {
       const head = fromCharCode(b[s], b[s + 1], b[s + 2], b[s + 3], b[s + 4], b[s + 5], b[s + 6], b[s + 7]);
       return head + shortAscii(b, s + 8, length - 8);

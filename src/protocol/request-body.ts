@@ -7,7 +7,7 @@ import { BINS_PER_RECORD_MAX, VALUE_DEPTH_MAX } from '../constants';
 import { AerieError, Status } from '../errors';
 import { PRIMARY_ONLY_FIELDS } from './body-fields';
 import { Exists, GenPolicy, Ttl } from './ops';
-import { Reader } from './reader';
+import type { Reader } from './reader';
 
 export class RequestFields {
   bins: unknown = undefined;
@@ -75,7 +75,8 @@ export function parseBody(r: Reader, end: number, f: RequestFields, binsAreValue
     const field = r.readString();
     switch (field) {
       case 'bins':
-        if (binsAreValues) f.bins = r.readValue(VALUE_DEPTH_MAX + 1); // the bins map, then values
+        if (binsAreValues)
+          f.bins = r.readValue(VALUE_DEPTH_MAX + 1); // the bins map, then values
         else f.binNames = readBinNames(r);
         break;
       case 'ops':

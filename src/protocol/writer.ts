@@ -26,8 +26,7 @@ export class Writer {
    * `initialBytes` and doubles as needed; `reset` keeps it at its grown size.
    */
   constructor(bytesMax: number = FRAME_BYTES_MAX_DEFAULT, initialBytes: number = Math.min(bytesMax, INITIAL_BYTES_DEFAULT)) {
-    if (!(Number.isSafeInteger(bytesMax) && bytesMax > 0 && Number.isSafeInteger(initialBytes) &&
-      initialBytes > 0 && initialBytes <= bytesMax)) {
+    if (!(Number.isSafeInteger(bytesMax) && bytesMax > 0 && Number.isSafeInteger(initialBytes) && initialBytes > 0 && initialBytes <= bytesMax)) {
       throw new AerieError(Status.PARAMETER, `writer sizes: bytesMax ${bytesMax}, initialBytes ${initialBytes}`);
     }
     this.bytesMax = bytesMax;

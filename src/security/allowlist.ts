@@ -8,7 +8,8 @@ import { AerieError, Status } from '../errors';
 
 /** Checks and normalises an allow-list; INVALID_FIELD for an entry that is not an address or subnet. */
 export function parseAllowlist(entries: unknown): string[] {
-  if (!Array.isArray(entries) || entries.length > C.ALLOWLIST_ENTRIES_MAX) throw new AerieError(Status.INVALID_FIELD, `an allow-list is a list of at most ${C.ALLOWLIST_ENTRIES_MAX} addresses or subnets`);
+  if (!Array.isArray(entries) || entries.length > C.ALLOWLIST_ENTRIES_MAX)
+    throw new AerieError(Status.INVALID_FIELD, `an allow-list is a list of at most ${C.ALLOWLIST_ENTRIES_MAX} addresses or subnets`);
   for (const entry of entries) {
     if (typeof entry !== 'string' || addEntry(new BlockList(), entry) === false) {
       throw new AerieError(Status.INVALID_FIELD, `'${String(entry).slice(0, 64)}' is not an address or a CIDR subnet`);

@@ -64,7 +64,11 @@ export class AuditLog {
       while (this.queue.length > 0) {
         const text = this.queue.splice(0, this.queue.length).join('');
         const bytes = Buffer.byteLength(text);
-        if (this.sizeBytes < 0) this.sizeBytes = await fsp.stat(this.file).then((s) => s.size, () => 0);
+        if (this.sizeBytes < 0)
+          this.sizeBytes = await fsp.stat(this.file).then(
+            (s) => s.size,
+            () => 0,
+          );
         if (this.sizeBytes > 0 && this.sizeBytes + bytes > this.bytesMax) await this.rotate();
         try {
           await fsp.appendFile(this.file, text, { mode: 0o600 });

@@ -120,7 +120,15 @@ export class NodeSecurity {
   }
 
   info(): Record<string, number | boolean> {
-    return { enabled: true, users: this.store.userCount, loginsByPassword: this.loginsByPassword, loginsByToken: this.loginsByToken, loginFailures: this.throttle.failuresTotal, throttledAddresses: this.throttle.addressCount, loginDelayMsMax: this.throttle.delayMsMax() };
+    return {
+      enabled: true,
+      users: this.store.userCount,
+      loginsByPassword: this.loginsByPassword,
+      loginsByToken: this.loginsByToken,
+      loginFailures: this.throttle.failuresTotal,
+      throttledAddresses: this.throttle.addressCount,
+      loginDelayMsMax: this.throttle.delayMsMax(),
+    };
   }
 
   private async checkPassword(user: unknown, password: unknown): Promise<string> {
@@ -142,14 +150,14 @@ export class NodeSecurity {
       const list = this.store.allowlistOf(role);
       if (list !== undefined) lists.push(list);
     }
-    if (!addressAllowed(address, lists)) throw new AerieError(Status.NOT_WHITELISTED, 'this address is not in the allow-lists of the user\'s roles');
+    if (!addressAllowed(address, lists)) throw new AerieError(Status.NOT_WHITELISTED, "this address is not in the allow-lists of the user's roles");
   }
 
   private checkToken(token: unknown, user: unknown): string {
     const claims = this.signer.verify(token, Date.now());
     if (user !== undefined && user !== claims.user) throw new AerieError(Status.INVALID_CREDENTIAL, 'the token is for another user');
     const entry = this.store.user(claims.user);
-    if (entry === undefined) throw new AerieError(Status.INVALID_USER, 'the token\'s user no longer exists');
+    if (entry === undefined) throw new AerieError(Status.INVALID_USER, "the token's user no longer exists");
     if (entry.credentialEpoch !== claims.credentialEpoch) throw new AerieError(Status.INVALID_CREDENTIAL, 'the password changed since the token was issued');
     return claims.user;
   }
@@ -166,6 +174,8 @@ function firstAdminPassword(config: SecurityConfig, env: NodeJS.ProcessEnv): str
       throw new AerieError(Status.PARAMETER, `config: security.adminPasswordFile: cannot read ${config.adminPasswordFile}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
     }
   }
-  throw new AerieError(Status.PARAMETER, `security is enabled and ${config.dataDir} holds no users yet: set ${ADMIN_PASSWORD_ENV} or security.adminPasswordFile `
-    + `for the first admin's password (there is no default password)`);
+  throw new AerieError(
+    Status.PARAMETER,
+    `security is enabled and ${config.dataDir} holds no users yet: set ${ADMIN_PASSWORD_ENV} or security.adminPasswordFile ` + `for the first admin's password (there is no default password)`,
+  );
 }

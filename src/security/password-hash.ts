@@ -27,9 +27,12 @@ async function turn<T>(work: () => Promise<T>): Promise<T> {
 }
 
 function derive(password: string, salt: Buffer, n: number, r: number, p: number, keyBytes: number): Promise<Buffer> {
-  return turn(() => new Promise<Buffer>((resolve, reject) => {
-    scrypt(password, salt, keyBytes, { N: n, r, p, maxmem: C.SCRYPT_MAXMEM_BYTES }, (err, key) => (err === null ? resolve(key) : reject(err)));
-  }));
+  return turn(
+    () =>
+      new Promise<Buffer>((resolve, reject) => {
+        scrypt(password, salt, keyBytes, { N: n, r, p, maxmem: C.SCRYPT_MAXMEM_BYTES }, (err, key) => (err === null ? resolve(key) : reject(err)));
+      }),
+  );
 }
 
 /** Refuses a password that cannot be set: INVALID_PASSWORD (62). */

@@ -62,7 +62,8 @@ export async function loadTokenSecret(dir: string): Promise<Buffer> {
   const file = path.join(dir, TOKEN_KEY_FILE);
   if (existsSync(file)) {
     const secret = readFileSync(file);
-    if (secret.length !== C.TOKEN_SECRET_BYTES) throw new AerieError(Status.SERVER_ERROR, `security: ${file} is not a ${C.TOKEN_SECRET_BYTES}-byte key; delete it to make a new one (open tokens stop working)`);
+    if (secret.length !== C.TOKEN_SECRET_BYTES)
+      throw new AerieError(Status.SERVER_ERROR, `security: ${file} is not a ${C.TOKEN_SECRET_BYTES}-byte key; delete it to make a new one (open tokens stop working)`);
     return secret;
   }
   const secret = randomBytes(C.TOKEN_SECRET_BYTES);

@@ -45,7 +45,10 @@ export class UsersStore {
   /** Changes so far: [0] is bumped (Atomics) after each committed change. */
   readonly changes: Int32Array;
 
-  constructor(readonly file: string, changesSab: SharedArrayBuffer = new SharedArrayBuffer(4)) {
+  constructor(
+    readonly file: string,
+    changesSab: SharedArrayBuffer = new SharedArrayBuffer(4),
+  ) {
     this.changes = new Int32Array(changesSab);
   }
 
@@ -68,7 +71,11 @@ export class UsersStore {
     const roles = new Map<string, Privilege[]>();
     const allowlists = new Map<string, string[]>();
     for (const r of raw.roles) {
-      if (Array.isArray(r?.allowlist) && r.allowlist.length > 0) allowlists.set(r.role, r.allowlist.filter((a) => typeof a === 'string'));
+      if (Array.isArray(r?.allowlist) && r.allowlist.length > 0)
+        allowlists.set(
+          r.role,
+          r.allowlist.filter((a) => typeof a === 'string'),
+        );
       if (typeof r?.role !== 'string' || !Array.isArray(r.privileges)) throw damaged(this.file, 'a malformed role');
       roles.set(r.role, r.privileges.map(parsePrivilege));
     }

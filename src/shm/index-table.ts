@@ -176,14 +176,7 @@ export class IndexTable {
       const base = HEADER_WORDS + slot * SLOT_WORDS;
       const state = words[base + W_META] >>> STATE_SHIFT;
       if (state === STATE_EMPTY) return -1;
-      if (
-        state === STATE_LIVE &&
-        words[base + 2] === w2 &&
-        words[base] === w0 &&
-        words[base + 1] === w1 &&
-        words[base + 3] === w3 &&
-        words[base + 4] === w4
-      ) {
+      if (state === STATE_LIVE && words[base + 2] === w2 && words[base] === w0 && words[base + 1] === w1 && words[base + 3] === w3 && words[base + 4] === w4) {
         return slot;
       }
       slot = (slot + 1) & mask;
@@ -263,10 +256,7 @@ export class IndexTable {
   }
 
   /** Writes an entry at the first free slot of its probe sequence; `check` asserts absence. */
-  private place(
-    w0: number, w1: number, w2: number, w3: number, w4: number,
-    meta: number, voidTime: number, location: number, check: boolean,
-  ): number {
+  private place(w0: number, w1: number, w2: number, w3: number, w4: number, meta: number, voidTime: number, location: number, check: boolean): number {
     const words = this.words;
     const mask = this.mask;
     let slot = w2 & mask;
@@ -281,10 +271,7 @@ export class IndexTable {
       if (state === STATE_TOMBSTONE) {
         if (target < 0) target = slot;
         if (!check) break;
-      } else if (
-        check && words[base + 2] === w2 && words[base] === w0 &&
-        words[base + 1] === w1 && words[base + 3] === w3 && words[base + 4] === w4
-      ) {
+      } else if (check && words[base + 2] === w2 && words[base] === w0 && words[base + 1] === w1 && words[base + 3] === w3 && words[base + 4] === w4) {
         fail('IndexTable.insert: digest already present');
       }
       slot = (slot + 1) & mask;

@@ -26,7 +26,14 @@ import { hasExpired } from './void-time';
 export const RECORD_HEADER_BYTES = 48;
 /** Byte offsets of a record header's fields (the layout above), for readers on other threads. */
 export const RecordHeader = {
-  TOTAL_BYTES: 0, GENERATION: 4, SET_ID: 6, DIGEST: 8, VOID_TIME: 28, LAST_UPDATE_MS: 32, KEY_BYTES: 40, BINS_BYTES: 44,
+  TOTAL_BYTES: 0,
+  GENERATION: 4,
+  SET_ID: 6,
+  DIGEST: 8,
+  VOID_TIME: 28,
+  LAST_UPDATE_MS: 32,
+  KEY_BYTES: 40,
+  BINS_BYTES: 44,
 } as const;
 const R_TOTAL_BYTES = RecordHeader.TOTAL_BYTES;
 const R_GENERATION = RecordHeader.GENERATION;
@@ -271,8 +278,18 @@ export class RecordStore {
    * block and SERVER_MEM when memory is exhausted; in both cases the store is unchanged.
    */
   write(
-    digest: Uint8Array, offset: number, generation: number, setId: number, voidTime: number, lastUpdateMs: number,
-    key: Uint8Array | null, keyStart: number, keyEnd: number, bins: Uint8Array, binsStart: number, binsEnd: number,
+    digest: Uint8Array,
+    offset: number,
+    generation: number,
+    setId: number,
+    voidTime: number,
+    lastUpdateMs: number,
+    key: Uint8Array | null,
+    keyStart: number,
+    keyEnd: number,
+    bins: Uint8Array,
+    binsStart: number,
+    binsEnd: number,
   ): void {
     const keyLength = key === null ? 0 : keyEnd - keyStart;
     const binsLength = binsEnd - binsStart;
@@ -363,8 +380,7 @@ export class RecordStore {
       if (!block || offset + RECORD_HEADER_BYTES > block.byteLength) return false;
       const view = this.arena.dataViewOf(location);
       const total = view.getUint32(offset + R_TOTAL_BYTES, true);
-      const sane = total === RECORD_HEADER_BYTES + view.getUint32(offset + R_KEY_BYTES, true) + view.getUint32(offset + R_BINS_BYTES, true) &&
-        offset + total <= block.byteLength;
+      const sane = total === RECORD_HEADER_BYTES + view.getUint32(offset + R_KEY_BYTES, true) + view.getUint32(offset + R_BINS_BYTES, true) && offset + total <= block.byteLength;
       if (sane) this.arena.free(location, total);
       return sane;
     } finally {

@@ -39,7 +39,7 @@ export function latencyBucket(micros: number): number {
   if (us <= 1 << LATENCY_BUCKET_FIRST_SHIFT) return 0;
   // ceil(log2(us)) for us >= 2 is 32 - clz32(us - 1); a latency past 2^31 µs lands in +Inf.
   const index = 32 - Math.clz32(Math.min(us, 2 ** 31) - 1) - LATENCY_BUCKET_FIRST_SHIFT;
-  return index < LATENCY_BUCKETS_FINITE ? index : LATENCY_BUCKETS_FINITE;
+  return Math.min(index, LATENCY_BUCKETS_FINITE);
 }
 
 export class RequestMetrics {
@@ -98,8 +98,15 @@ export class RequestMetrics {
 
 /** The ops counted, by the name /metrics gives them (the client's data requests). */
 export const COUNTED_OPS: ReadonlyArray<readonly [op: number, name: string]> = [
-  [Op.PUT, 'put'], [Op.GET, 'get'], [Op.EXISTS, 'exists'], [Op.REMOVE, 'remove'], [Op.TOUCH, 'touch'],
-  [Op.OPERATE, 'operate'], [Op.BATCH_GET, 'batch_get'], [Op.BATCH_EXISTS, 'batch_exists'], [Op.SCAN, 'scan'],
+  [Op.PUT, 'put'],
+  [Op.GET, 'get'],
+  [Op.EXISTS, 'exists'],
+  [Op.REMOVE, 'remove'],
+  [Op.TOUCH, 'touch'],
+  [Op.OPERATE, 'operate'],
+  [Op.BATCH_GET, 'batch_get'],
+  [Op.BATCH_EXISTS, 'batch_exists'],
+  [Op.SCAN, 'scan'],
   [Op.TRUNCATE, 'truncate'],
 ];
 const COUNTED = new Uint8Array(REQUEST_METRICS_OPS);

@@ -86,8 +86,14 @@ export function writeManifest(snapshotDir: string, manifest: SnapshotManifest): 
 export function readManifest(snapshotDir: string): SnapshotManifest | null {
   const m = readJson(path.join(snapshotDir, MANIFEST)) as SnapshotManifest | undefined;
   if (m === undefined) return null;
-  const ok = m !== null && typeof m === 'object' && m.format === SNAPSHOT_FORMAT_VERSION && typeof m.id === 'string' &&
-    Array.isArray(m.sets) && Array.isArray(m.workers) && m.workers.every((w) => Number.isSafeInteger(w?.sequence) && Number.isSafeInteger(w?.records));
+  const ok =
+    m !== null &&
+    typeof m === 'object' &&
+    m.format === SNAPSHOT_FORMAT_VERSION &&
+    typeof m.id === 'string' &&
+    Array.isArray(m.sets) &&
+    Array.isArray(m.workers) &&
+    m.workers.every((w) => Number.isSafeInteger(w?.sequence) && Number.isSafeInteger(w?.records));
   if (!ok) throw new AerieError(Status.SERVER_ERROR, `${path.join(snapshotDir, MANIFEST)} is not a snapshot manifest of format ${SNAPSHOT_FORMAT_VERSION}`);
   return m;
 }

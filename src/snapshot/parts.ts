@@ -33,8 +33,20 @@ export async function writePart(input: WritePartInput): Promise<{ records: numbe
   const { store } = RecordStore.adopt({ ...input.limits, ...input.memory });
   const writer = SegmentWriter.open({ directory: input.directory, recordDataBytesMax: input.recordBytesMax });
   const record: LogRecordInput = {
-    kind: LogRecordKind.PUT, partitionId: 0, setId: 0, digest: new Uint8Array(DIGEST_BYTES), digestOffset: 0,
-    generation: 0, voidTime: 0, lastUpdateMs: 0, key: null, keyStart: 0, keyEnd: 0, bins: null, binsStart: 0, binsEnd: 0,
+    kind: LogRecordKind.PUT,
+    partitionId: 0,
+    setId: 0,
+    digest: new Uint8Array(DIGEST_BYTES),
+    digestOffset: 0,
+    generation: 0,
+    voidTime: 0,
+    lastUpdateMs: 0,
+    key: null,
+    keyStart: 0,
+    keyEnd: 0,
+    bins: null,
+    binsStart: 0,
+    binsEnd: 0,
   };
   let records = 0;
   let bytes = 0;
@@ -81,10 +93,7 @@ export function loadPart(store: RecordStore, directory: string, nowVoid: number,
       }
       const setId = setIds === undefined || view.setId === 0 ? view.setId : setIds[view.setId];
       if (setId === undefined) throw new AerieError(Status.SERVER_ERROR, `${directory}: set id ${view.setId} is not in the manifest`);
-      store.write(
-        b, view.digestOffset, view.generation, setId, view.voidTime, view.lastUpdateMs,
-        view.keyEnd > view.keyStart ? b : null, view.keyStart, view.keyEnd, b, view.binsStart, view.binsEnd,
-      );
+      store.write(b, view.digestOffset, view.generation, setId, view.voidTime, view.lastUpdateMs, view.keyEnd > view.keyStart ? b : null, view.keyStart, view.keyEnd, b, view.binsStart, view.binsEnd);
       loaded++;
     },
   });

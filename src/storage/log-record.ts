@@ -18,10 +18,7 @@
 // corruption, not a torn write.
 
 import { crc32c } from './crc32c';
-import {
-  DIGEST_BYTES, GENERATION_MAX, LOG_FORMAT_VERSION, LOG_MAGIC, LOG_RECORD_ALIGN_BYTES, LOG_RECORD_BYTES_MAX,
-  LOG_RECORD_HEADER_BYTES, LOG_SEQUENCE_MAX, PARTITION_COUNT,
-} from '../constants';
+import { DIGEST_BYTES, GENERATION_MAX, LOG_FORMAT_VERSION, LOG_MAGIC, LOG_RECORD_ALIGN_BYTES, LOG_RECORD_BYTES_MAX, LOG_RECORD_HEADER_BYTES, LOG_SEQUENCE_MAX, PARTITION_COUNT } from '../constants';
 
 export const LogRecordKind = {
   /** A record's new version: key (optional) and bins. */
@@ -83,15 +80,7 @@ export interface LogRecordInput {
 
 export type DecodeStatus = 'ok' | 'torn' | 'corrupt';
 /** Why a record is torn or corrupt; stable strings for reports and tests. */
-export type DecodeReason =
-  | 'none'
-  | 'short-header'
-  | 'short-record'
-  | 'zero-fill'
-  | 'bad-magic'
-  | 'bad-length'
-  | 'bad-checksum'
-  | 'bad-field';
+export type DecodeReason = 'none' | 'short-header' | 'short-record' | 'zero-fill' | 'bad-magic' | 'bad-length' | 'bad-checksum' | 'bad-field';
 
 /** Rounds a byte count up to the record alignment. */
 export function alignRecordBytes(bytes: number): number {
@@ -150,14 +139,28 @@ function checkInput(input: LogRecordInput, keyBytes: number, binsBytes: number, 
   const kindOk = input.kind === LogRecordKind.PUT || input.kind === LogRecordKind.TOMBSTONE || input.kind === LogRecordKind.TRUNCATE;
   const fieldsOk =
     kindOk &&
-    Number.isInteger(sequence) && sequence >= 1 && sequence <= LOG_SEQUENCE_MAX &&
-    Number.isInteger(input.partitionId) && input.partitionId >= 0 && input.partitionId < PARTITION_COUNT &&
-    Number.isInteger(input.setId) && input.setId >= 0 && input.setId <= 0xffff &&
-    Number.isInteger(input.generation) && input.generation >= 0 && input.generation <= GENERATION_MAX &&
-    Number.isInteger(input.voidTime) && input.voidTime >= 0 && input.voidTime <= 0xffff_ffff &&
-    Number.isInteger(durableBytes) && durableBytes >= 0 && durableBytes <= 0xffff_ffff &&
-    input.digestOffset >= 0 && input.digestOffset + DIGEST_BYTES <= input.digest.length &&
-    keyBytes >= 0 && binsBytes >= 0 &&
+    Number.isInteger(sequence) &&
+    sequence >= 1 &&
+    sequence <= LOG_SEQUENCE_MAX &&
+    Number.isInteger(input.partitionId) &&
+    input.partitionId >= 0 &&
+    input.partitionId < PARTITION_COUNT &&
+    Number.isInteger(input.setId) &&
+    input.setId >= 0 &&
+    input.setId <= 0xffff &&
+    Number.isInteger(input.generation) &&
+    input.generation >= 0 &&
+    input.generation <= GENERATION_MAX &&
+    Number.isInteger(input.voidTime) &&
+    input.voidTime >= 0 &&
+    input.voidTime <= 0xffff_ffff &&
+    Number.isInteger(durableBytes) &&
+    durableBytes >= 0 &&
+    durableBytes <= 0xffff_ffff &&
+    input.digestOffset >= 0 &&
+    input.digestOffset + DIGEST_BYTES <= input.digest.length &&
+    keyBytes >= 0 &&
+    binsBytes >= 0 &&
     (input.key === null || (input.keyStart >= 0 && input.keyEnd <= input.key.length)) &&
     (input.bins === null || (input.binsStart >= 0 && input.binsEnd <= input.bins.length));
   if (!fieldsOk) throw new RangeError(`encodeInto: a field is out of range (kind ${input.kind}, sequence ${sequence})`);
@@ -242,7 +245,8 @@ export function decodeAt(buf: Uint8Array, offset: number, end: number, out: LogR
     LOG_RECORD_HEADER_BYTES + keyBytes + binsBytes === totalBytes &&
     (kind === LogRecordKind.PUT || kind === LogRecordKind.TOMBSTONE || kind === LogRecordKind.TRUNCATE) &&
     buf[offset + O_VERSION] === LOG_FORMAT_VERSION &&
-    sequence >= 1 && sequence <= LOG_SEQUENCE_MAX &&
+    sequence >= 1 &&
+    sequence <= LOG_SEQUENCE_MAX &&
     partitionId < PARTITION_COUNT;
   if (!fieldsOk) return setStatus(out, 'corrupt', 'bad-field');
   out.sequence = sequence;

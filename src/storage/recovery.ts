@@ -148,8 +148,18 @@ export function recoverLog(options: RecoveryOptions): RecoveryReport {
   const view = new LogRecordView();
   const segments = listSegments(options.directory);
   const report: RecoveryReport = {
-    directory: options.directory, segmentCount: segments.length, recordCount: 0, bytesRead: 0, lastSequence: 0,
-    tornTail: null, skippedRegionCount: 0, skippedBytes: 0, skippedRegions: [], elapsedMs: 0, recordsPerSecond: 0, resume: null,
+    directory: options.directory,
+    segmentCount: segments.length,
+    recordCount: 0,
+    bytesRead: 0,
+    lastSequence: 0,
+    tornTail: null,
+    skippedRegionCount: 0,
+    skippedBytes: 0,
+    skippedRegions: [],
+    elapsedMs: 0,
+    recordsPerSecond: 0,
+    resume: null,
   };
   let progressAt = RECOVERY_PROGRESS_BYTES;
   let lastSegmentEnd = 0;
@@ -194,7 +204,11 @@ export function recoverLog(options: RecoveryOptions): RecoveryReport {
           break;
         }
         if (!skipCorrupt) {
-          throw new StorageError('corrupt', `${file} offset ${offset}: ${reason}; recovery stopped. With the node stopped, \`aerie verify --data-dir DIR --repair\` cuts the damage out (counting what is lost) or restores it from a copy; the namespace's recoverySkipCorrupt: true skips it at start instead`, { file, offset });
+          throw new StorageError(
+            'corrupt',
+            `${file} offset ${offset}: ${reason}; recovery stopped. With the node stopped, \`aerie verify --data-dir DIR --repair\` cuts the damage out (counting what is lost) or restores it from a copy; the namespace's recoverySkipCorrupt: true skips it at start instead`,
+            { file, offset },
+          );
         }
         const next = nextValidRecord(reader, view, offset + LOG_RECORD_ALIGN_BYTES, fileBytes);
         const resumeAt = next < 0 ? fileBytes : next;

@@ -29,8 +29,16 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { type LogRecordInput, encodeInto, logRecordSpanBytes } from './log-record';
 import {
-  FLUSH_MS_MAX, FLUSH_MS_MIN, LOG_RECORD_DATA_BYTES_MAX_DEFAULT, LOG_RECORD_HEADER_BYTES, LOG_SEQUENCE_MAX,
-  SEGMENT_BYTES_DEFAULT, SEGMENT_BYTES_MAX, SEGMENT_BYTES_MIN, SEGMENT_NUMBER_MAX, STALLED_LOG_BYTES_MAX,
+  FLUSH_MS_MAX,
+  FLUSH_MS_MIN,
+  LOG_RECORD_DATA_BYTES_MAX_DEFAULT,
+  LOG_RECORD_HEADER_BYTES,
+  LOG_SEQUENCE_MAX,
+  SEGMENT_BYTES_DEFAULT,
+  SEGMENT_BYTES_MAX,
+  SEGMENT_BYTES_MIN,
+  SEGMENT_NUMBER_MAX,
+  STALLED_LOG_BYTES_MAX,
   WRITE_BUFFER_BYTES_DEFAULT,
 } from '../constants';
 import { StorageError, type StorageFailure } from './storage-error';
@@ -410,7 +418,9 @@ export class SegmentWriter {
     if (this.stall === null) {
       const file = path.join(this.directory, segmentFileName(this.currentSegment));
       this.stall = new StorageError('no-space', `log ${file}: no space left on the device (${code}); ${this.bufferUsed} bytes wait to be written`, {
-        file, inDoubt: true, cause: err,
+        file,
+        inDoubt: true,
+        cause: err,
       });
       this.stallCount++;
     }
@@ -542,7 +552,9 @@ export class SegmentWriter {
     if (this.failure !== null) return this.failure;
     const file = path.join(this.directory, segmentFileName(this.currentSegment));
     const error = new StorageError(failure, `log ${file}: ${failure}: ${(cause as Error).message}; this log accepts no more writes`, {
-      file, inDoubt: true, cause,
+      file,
+      inDoubt: true,
+      cause,
     });
     this.failure = error;
     if (this.timer !== null) clearInterval(this.timer);
@@ -559,11 +571,19 @@ function checkOptions(options: SegmentWriterOptions): void {
   const bufferBytes = options.bufferBytes ?? WRITE_BUFFER_BYTES_DEFAULT;
   const largestSpan = logRecordSpanBytes(0, recordDataBytesMax);
   const ok =
-    Number.isInteger(segmentBytes) && segmentBytes >= SEGMENT_BYTES_MIN && segmentBytes <= SEGMENT_BYTES_MAX && segmentBytes % 8 === 0 &&
-    Number.isInteger(recordDataBytesMax) && recordDataBytesMax >= 0 &&
-    largestSpan <= segmentBytes && largestSpan <= bufferBytes && largestSpan >= LOG_RECORD_HEADER_BYTES;
+    Number.isInteger(segmentBytes) &&
+    segmentBytes >= SEGMENT_BYTES_MIN &&
+    segmentBytes <= SEGMENT_BYTES_MAX &&
+    segmentBytes % 8 === 0 &&
+    Number.isInteger(recordDataBytesMax) &&
+    recordDataBytesMax >= 0 &&
+    largestSpan <= segmentBytes &&
+    largestSpan <= bufferBytes &&
+    largestSpan >= LOG_RECORD_HEADER_BYTES;
   if (!ok) {
-    throw new RangeError(`SegmentWriter: segmentBytes ${segmentBytes}, bufferBytes ${bufferBytes} and recordDataBytesMax ${recordDataBytesMax} are inconsistent: a largest record (${largestSpan} bytes) must fit both`);
+    throw new RangeError(
+      `SegmentWriter: segmentBytes ${segmentBytes}, bufferBytes ${bufferBytes} and recordDataBytesMax ${recordDataBytesMax} are inconsistent: a largest record (${largestSpan} bytes) must fit both`,
+    );
   }
   const commit = options.commit;
   if (commit?.kind === 'flush-ms' && !(Number.isInteger(commit.flushMs) && commit.flushMs >= FLUSH_MS_MIN && commit.flushMs <= FLUSH_MS_MAX)) {

@@ -9,16 +9,7 @@ import { AerieError, Status } from '../errors';
  * space, as Aerospike's stop-writes). Failures of write and sync are in doubt: the bytes may or may
  * not have reached the device.
  */
-export type StorageFailure =
-  | 'write-failed'
-  | 'no-space'
-  | 'sync-failed'
-  | 'open-failed'
-  | 'writer-failed'
-  | 'writer-closed'
-  | 'record-too-big'
-  | 'corrupt'
-  | 'bad-directory';
+export type StorageFailure = 'write-failed' | 'no-space' | 'sync-failed' | 'open-failed' | 'writer-failed' | 'writer-closed' | 'record-too-big' | 'corrupt' | 'bad-directory';
 
 export class StorageError extends AerieError {
   readonly failure: StorageFailure;

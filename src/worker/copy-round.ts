@@ -105,8 +105,16 @@ export class CopyRound {
  * void-time, set, last-update time, key bytes and bin bytes.
  */
 export function sameVersion(
-  store: RecordStore, slot: number, generation: number, voidTime: number, setId: number, lastUpdateMs: number,
-  bytes: Uint8Array, keyStart: number, keyEnd: number, binsEnd: number,
+  store: RecordStore,
+  slot: number,
+  generation: number,
+  voidTime: number,
+  setId: number,
+  lastUpdateMs: number,
+  bytes: Uint8Array,
+  keyStart: number,
+  keyEnd: number,
+  binsEnd: number,
 ): boolean {
   if (store.generation(slot) !== generation || store.voidTime(slot) !== voidTime || store.setId(slot) !== setId) return false;
   if (store.lastUpdateMs(slot) !== lastUpdateMs) return false;

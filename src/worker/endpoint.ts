@@ -79,7 +79,10 @@ export class WorkerEndpoint {
       draining: () => this.draining,
     };
     const wss = new WebSocketServer({
-      server: this.http, maxPayload: service.frameBytesMax, perMessageDeflate: false, clientTracking: false,
+      server: this.http,
+      maxPayload: service.frameBytesMax,
+      perMessageDeflate: false,
+      clientTracking: false,
       // The front's Origin and Host checks (src/security/upgrade-check.ts), before any frame.
       verifyClient: (info, done) => (refuseUpgrade(info.req.headers, service.host, service) === null ? done(true) : done(false, HTTP_FORBIDDEN, 'Forbidden')),
     });

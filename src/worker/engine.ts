@@ -8,13 +8,13 @@ import { AerieError, Status, statusName } from '../errors';
 import { Exists, GenPolicy, Op, Ttl } from '../protocol/ops';
 import { REQ_HEADER_BYTES, ReqFlag, ReqOffset, SCAN_ALL_SETS } from '../protocol/internal';
 import { Reader } from '../protocol/reader';
-import { Writer } from '../protocol/writer';
+import type { Writer } from '../protocol/writer';
 import { packValue, unpackValue } from '../protocol/codec';
 import { RECORD_HEADER_BYTES } from '../shm/record-store';
-import { NamespaceStat, StatsBlock, WorkerStat } from '../shm/stats';
+import { NamespaceStat, type StatsBlock, WorkerStat } from '../shm/stats';
 import { checkBinsForWrite, mergeBins, selectBins } from './bins';
 import { applyOps } from './operate';
-import { Namespace, nextGeneration } from './namespace';
+import { type Namespace, nextGeneration } from './namespace';
 import { RequestFields, parseBody } from '../protocol/request-body';
 import type { Bins } from '../protocol/ops';
 import type { ReplicationOut } from './replication';
@@ -48,7 +48,9 @@ export class Engine {
   private readonly masterRecords: (ns: Namespace) => number;
 
   constructor(
-    namespaces: Namespace[], stats: StatsBlock, repl: ReplicationOut | null = null,
+    namespaces: Namespace[],
+    stats: StatsBlock,
+    repl: ReplicationOut | null = null,
     masterRecords: (ns: Namespace) => number = (ns) => ns.store.recordCount,
     beat: () => void = () => stats.set(WorkerStat.HEARTBEAT_MS, Date.now()),
     private readonly logError: (message: string) => void = (message) => console.error(message),

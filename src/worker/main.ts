@@ -92,15 +92,24 @@ for (const ns of namespaces) {
   // With recoverySkipCorrupt a damaged base is loaded without its damaged regions (their records
   // are lost, unless the log after the base or a replica holds them); without it start-up stops.
   const skip = ns.config.recoverySkipCorrupt
-    ? { onSkipped: (what: string) => threadLog.error(`namespace ${ns.config.name}: SKIPPED damaged base snapshot region ${what}; its records are lost unless a later write or a replica has them (docs/snapshots.md)`) }
+    ? {
+        onSkipped: (what: string) =>
+          threadLog.error(`namespace ${ns.config.name}: SKIPPED damaged base snapshot region ${what}; its records are lost unless a later write or a replica has them (docs/snapshots.md)`),
+      }
     : undefined;
   if (base !== null) loadPart(ns.store, base.directory, nowVoidSec(Date.now()), undefined, skip);
   const { log, report } = NamespaceLog.open(ns.config, init.workerIndex, ns.store, adopted, nowVoidSec(Date.now()), new LogWatermarks(stats, ns.index), base?.sequence ?? 0, storageFaults, reportDisk);
   ns.log = log;
   send({
-    type: 'recovered', nsIndex: ns.index, adopted, records: report.recordCount, elapsedMs: report.elapsedMs,
-    recordsPerSecond: report.recordsPerSecond, tornBytes: report.tornTail?.bytesCut ?? 0,
-    skippedRegions: report.skippedRegionCount, skippedBytes: report.skippedBytes,
+    type: 'recovered',
+    nsIndex: ns.index,
+    adopted,
+    records: report.recordCount,
+    elapsedMs: report.elapsedMs,
+    recordsPerSecond: report.recordsPerSecond,
+    tornBytes: report.tornTail?.bytesCut ?? 0,
+    skippedRegions: report.skippedRegionCount,
+    skippedBytes: report.skippedBytes,
     firstSkipped: report.skippedRegions.length > 0 ? `${report.skippedRegions[0].file} offset ${report.skippedRegions[0].offset} (${report.skippedRegions[0].reason})` : null,
   });
 }
@@ -118,7 +127,14 @@ const beatWithHeap = () => {
   stats.set(WorkerStat.HEARTBEAT_MS, Date.now());
   stats.set(WorkerStat.HEAP_USED_BYTES, getHeapStatistics().used_heap_size);
 };
-const engine = new Engine(namespaces, stats, replOut, (ns) => masterRecords(ns), beatWithHeap, (m) => threadLog.error(m));
+const engine = new Engine(
+  namespaces,
+  stats,
+  replOut,
+  (ns) => masterRecords(ns),
+  beatWithHeap,
+  (m) => threadLog.error(m),
+);
 const out = new Writer(C.RING_MESSAGE_BYTES_MAX);
 const scanReader = new Reader(new Uint8Array(0));
 const scanFields = new RequestFields();
@@ -149,28 +165,39 @@ let lastBackgroundMs = 0;
 let lastStatsMs = 0;
 
 const control = new StoreControl(
-  namespaces, storeOptions, send, (m) => threadLog.error(m),
-  () => stats.set(WorkerStat.HEARTBEAT_MS, Date.now()), (ns) => masterRecords(ns),
+  namespaces,
+  storeOptions,
+  send,
+  (m) => threadLog.error(m),
+  () => stats.set(WorkerStat.HEARTBEAT_MS, Date.now()),
+  (ns) => masterRecords(ns),
 );
 let lastYieldMs = 0;
 
-const migrations = replOut === null ? null : new Migrations(
-  namespaces, replOut, (requestId, error, value) => send({ type: 'reply', requestId, error, value }), stats,
-);
+const migrations = replOut === null ? null : new Migrations(namespaces, replOut, (requestId, error, value) => send({ type: 'reply', requestId, error, value }), stats);
 
 // This thread's own client endpoint: its sockets are served from its event loop, which the loop
 // below visits after every batch while any session is open.
 const localRequests = new LocalRequests({
-  workerIndex: init.workerIndex, namespaces: init.namespaces, sets, map,
+  workerIndex: init.workerIndex,
+  namespaces: init.namespaces,
+  sets,
+  map,
   holds: PartitionHolds.attach(init.endpoint.holds, init.namespaces.length, init.workerCount),
   apply: (bytes, view, start, end, o) => engine.handle(bytes, view, start, end, o),
   paused: () => control.paused,
   served: () => stats.add(WorkerStat.LOCAL_REQUESTS),
 });
-const endpoint = new WorkerEndpoint(init.endpoint, init.workerIndex, map, (m, transfer) => {
-  if (m.type === 'forward') stats.add(WorkerStat.FORWARDED);
-  port.postMessage(m, transfer ?? []);
-}, localRequests);
+const endpoint = new WorkerEndpoint(
+  init.endpoint,
+  init.workerIndex,
+  map,
+  (m, transfer) => {
+    if (m.type === 'forward') stats.add(WorkerStat.FORWARDED);
+    port.postMessage(m, transfer ?? []);
+  },
+  localRequests,
+);
 endpoint.listen();
 
 port.on('message', (m: ControlToWorker) => {
@@ -179,8 +206,7 @@ port.on('message', (m: ControlToWorker) => {
   else if (m.type === 'answer' || m.type === 'admin-reply' || m.type === 'close-conn' || m.type === 'endpoint-drain') {
     endpoint.onMessage(m);
     return; // answers need no turn of the loop below
-  }
-  else if (m.type === 'peer-ring') replOut?.setDoorbell(m.worker, m.sab);
+  } else if (m.type === 'peer-ring') replOut?.setDoorbell(m.worker, m.sab);
   else if (m.type === 'repl-ring') {
     if (m.from === init.workerIndex) replOut?.replaceRing(m.to, m.sab);
     else if (m.to === init.workerIndex) replIn?.replaceRing(m.from, m.sab);
@@ -246,7 +272,6 @@ function handleOne(offset: number, length: number): number {
 // and must not be handled again) until the primary frees space.
 let pendingSlot = -1;
 let blocked = false;
-
 
 /** Ring offsets of the codes of this batch's acknowledged writes, until the batch is committed. */
 const batchWrites: number[] = [];
@@ -499,11 +524,13 @@ async function run(): Promise<void> {
   for (const ns of namespaces) publishNamespaceStats(ns);
   // A log that failed before (or fails its last sync) may lack writes its replicas hold: the
   // primary then does not record a clean stop, and the next start copies every replica.
-  const closed = await Promise.allSettled(fileNamespaces.map(async (ns) => {
-    const failedBefore = ns.log!.checkWritable() !== 0;
-    await ns.log!.close();
-    if (failedBefore) throw new Error('the log had failed');
-  }));
+  const closed = await Promise.allSettled(
+    fileNamespaces.map(async (ns) => {
+      const failedBefore = ns.log!.checkWritable() !== 0;
+      await ns.log!.close();
+      if (failedBefore) throw new Error('the log had failed');
+    }),
+  );
   send({ type: 'stopped', logsClosed: closed.every((c) => c.status === 'fulfilled') });
   port.close();
 }

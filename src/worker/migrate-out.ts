@@ -15,7 +15,7 @@ import type { ControlError } from './thread-messages';
 import { MIGRATE_CHANNEL_BYTES_MAX, MIGRATE_STEP_SLOTS, PARTITION_COUNT } from '../constants';
 import { ReplKind } from '../replication/format';
 import type { RecordStore } from '../shm/record-store';
-import { StatsBlock, WorkerStat } from '../shm/stats';
+import { type StatsBlock, WorkerStat } from '../shm/stats';
 import type { Namespace } from './namespace';
 import { nowVoidSec } from '../shm/void-time';
 import type { ReplicationOut } from './replication';

@@ -4,7 +4,7 @@
 import type { NamespaceConfig } from '../config';
 import { DIGEST_BYTES, GENERATION_MAX, REPAIR_WATCH_DIGESTS_MAX, TTL_SEC_MAX } from '../constants';
 import { Ttl } from '../protocol/ops';
-import { RecordStore } from '../shm/record-store';
+import type { RecordStore } from '../shm/record-store';
 import { StopWritesReason } from '../shm/stats';
 import { workerShareBytes } from '../memory-sizing';
 import { voidTimeAfter } from '../shm/void-time';
@@ -77,15 +77,19 @@ export class Namespace {
   /** Why a write is refused in stop-writes, with the figures (built only on a refusal). */
   stopWritesMessage(): string {
     const used = this.store.memoryBytes;
-    return `namespace ${this.config.name}: stop-writes: worker ${this.workerIndex} uses ${used} bytes (index ${this.store.index.memoryBytes}, `
-      + `records ${this.store.arena.bytesAllocated}) of its ${this.shareBytes}-byte share of memoryBytesMax ${this.config.memoryBytesMax}: `
-      + `${((used / this.shareBytes) * 100).toFixed(1)} %, stopWritesPct ${this.config.stopWritesPct}`;
+    return (
+      `namespace ${this.config.name}: stop-writes: worker ${this.workerIndex} uses ${used} bytes (index ${this.store.index.memoryBytes}, ` +
+      `records ${this.store.arena.bytesAllocated}) of its ${this.shareBytes}-byte share of memoryBytesMax ${this.config.memoryBytesMax}: ` +
+      `${((used / this.shareBytes) * 100).toFixed(1)} %, stopWritesPct ${this.config.stopWritesPct}`
+    );
   }
 
   /** Why the store itself refused a write for memory (the arena or index limit), with the figures. */
   memoryLimitMessage(reason: string): string {
-    return `namespace ${this.config.name}: memoryBytesMax: worker ${this.workerIndex} at ${this.store.memoryBytes} of its ${this.shareBytes}-byte share `
-      + `(${((this.store.memoryBytes / this.shareBytes) * 100).toFixed(1)} %, below stopWritesPct ${this.config.stopWritesPct}): ${reason}`;
+    return (
+      `namespace ${this.config.name}: memoryBytesMax: worker ${this.workerIndex} at ${this.store.memoryBytes} of its ${this.shareBytes}-byte share ` +
+      `(${((this.store.memoryBytes / this.shareBytes) * 100).toFixed(1)} %, below stopWritesPct ${this.config.stopWritesPct}): ${reason}`
+    );
   }
 
   /**

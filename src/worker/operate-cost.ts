@@ -65,7 +65,10 @@ export class CostMeter {
   private beatAt = OPERATE_BEAT_UNITS;
 
   /** `beat` is called each time another OPERATE_BEAT_UNITS are spent. */
-  constructor(readonly budget: number = OPERATE_COST_UNITS_MAX, private readonly beat: (() => void) | null = null) {}
+  constructor(
+    readonly budget: number = OPERATE_COST_UNITS_MAX,
+    private readonly beat: (() => void) | null = null,
+  ) {}
 
   /** Adds `units` unless that passes the budget: false then, and the op must not run. */
   charge(units: number): boolean {

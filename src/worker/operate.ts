@@ -20,13 +20,8 @@ import { BINS_PER_RECORD_MAX, OPERATE_COST_UNITS_MAX } from '../constants';
 import { Status } from '../errors';
 import { OpType } from '../protocol/ops';
 import type { BinValue, Bins } from '../protocol/ops';
-import {
-  binCount, checkBinName, checkValue, isBytes, isInt64, isInteger, isMapKey,
-  isPlainObject, normalizeInt,
-} from './bins';
-import {
-  CostMeter, MAP_ENTRY_COPY_UNITS, PLAIN_KEY_COPY_UNITS, PLAIN_KEY_COUNT_UNITS, lengthUnits, weightOf,
-} from './operate-cost';
+import { binCount, checkBinName, checkValue, isBytes, isInt64, isInteger, isMapKey, isPlainObject, normalizeInt } from './bins';
+import { CostMeter, MAP_ENTRY_COPY_UNITS, PLAIN_KEY_COPY_UNITS, PLAIN_KEY_COUNT_UNITS, lengthUnits, weightOf } from './operate-cost';
 
 export interface OperateResult {
   /** 0, or the status of the first failing op (the other fields are then empty). */
@@ -62,21 +57,33 @@ type ParsedOp =
   | { type: typeof OpType.MAP_GET_BY_KEY | typeof OpType.MAP_REMOVE_BY_KEY; bin: string; key: MapKey }
   | { type: typeof OpType.MAP_INCREMENT; bin: string; key: MapKey; n: Num };
 
-interface Failure { code: number; message: string }
+interface Failure {
+  code: number;
+  message: string;
+}
 
 /** Array length of each op type: the type itself, the bin, then its arguments. */
 const OP_LENGTH: ReadonlyMap<number, number> = new Map<number, number>([
-  [OpType.READ, 2], [OpType.WRITE, 3], [OpType.INCR, 3], [OpType.APPEND, 3], [OpType.PREPEND, 3],
-  [OpType.TOUCH, 1], [OpType.DELETE, 1],
-  [OpType.LIST_APPEND, 3], [OpType.LIST_GET, 3], [OpType.LIST_SIZE, 2], [OpType.LIST_REMOVE, 3],
+  [OpType.READ, 2],
+  [OpType.WRITE, 3],
+  [OpType.INCR, 3],
+  [OpType.APPEND, 3],
+  [OpType.PREPEND, 3],
+  [OpType.TOUCH, 1],
+  [OpType.DELETE, 1],
+  [OpType.LIST_APPEND, 3],
+  [OpType.LIST_GET, 3],
+  [OpType.LIST_SIZE, 2],
+  [OpType.LIST_REMOVE, 3],
   [OpType.LIST_POP, 3],
-  [OpType.MAP_PUT, 4], [OpType.MAP_GET_BY_KEY, 3], [OpType.MAP_REMOVE_BY_KEY, 3], [OpType.MAP_SIZE, 2],
+  [OpType.MAP_PUT, 4],
+  [OpType.MAP_GET_BY_KEY, 3],
+  [OpType.MAP_REMOVE_BY_KEY, 3],
+  [OpType.MAP_SIZE, 2],
   [OpType.MAP_INCREMENT, 4],
 ]);
 
-const READ_ONLY_TYPES: ReadonlySet<number> = new Set<number>([
-  OpType.READ, OpType.TOUCH, OpType.LIST_GET, OpType.LIST_SIZE, OpType.MAP_GET_BY_KEY, OpType.MAP_SIZE,
-]);
+const READ_ONLY_TYPES: ReadonlySet<number> = new Set<number>([OpType.READ, OpType.TOUCH, OpType.LIST_GET, OpType.LIST_SIZE, OpType.MAP_GET_BY_KEY, OpType.MAP_SIZE]);
 
 /**
  * `beat` is called every OPERATE_BEAT_UNITS units spent (the worker's heartbeat: a call near the
@@ -232,23 +239,40 @@ class Working {
 
   apply(op: ParsedOp): BinValue {
     switch (op.type) {
-      case OpType.READ: return this.read(op.bin);
-      case OpType.WRITE: return op.value === null ? this.remove(op.bin) : this.set(op.bin, op.value);
-      case OpType.INCR: return this.incr(op.bin, op.n);
-      case OpType.APPEND: return this.concat(op.bin, op.value, false);
-      case OpType.PREPEND: return this.concat(op.bin, op.value, true);
-      case OpType.TOUCH: return null;
-      case OpType.DELETE: return this.clear();
-      case OpType.LIST_APPEND: return this.listAppend(op.bin, op.value);
-      case OpType.LIST_GET: return this.listAt(op.bin, op.index, false);
-      case OpType.LIST_POP: return this.listAt(op.bin, op.index, true);
-      case OpType.LIST_REMOVE: return this.listRemove(op.bin, op.index);
-      case OpType.LIST_SIZE: return this.listSize(op.bin);
-      case OpType.MAP_PUT: return this.mapPut(op.bin, op.key, op.value);
-      case OpType.MAP_GET_BY_KEY: return this.mapGet(op.bin, op.key);
-      case OpType.MAP_REMOVE_BY_KEY: return this.mapRemove(op.bin, op.key);
-      case OpType.MAP_SIZE: return this.mapSize(op.bin);
-      case OpType.MAP_INCREMENT: return this.mapIncrement(op.bin, op.key, op.n);
+      case OpType.READ:
+        return this.read(op.bin);
+      case OpType.WRITE:
+        return op.value === null ? this.remove(op.bin) : this.set(op.bin, op.value);
+      case OpType.INCR:
+        return this.incr(op.bin, op.n);
+      case OpType.APPEND:
+        return this.concat(op.bin, op.value, false);
+      case OpType.PREPEND:
+        return this.concat(op.bin, op.value, true);
+      case OpType.TOUCH:
+        return null;
+      case OpType.DELETE:
+        return this.clear();
+      case OpType.LIST_APPEND:
+        return this.listAppend(op.bin, op.value);
+      case OpType.LIST_GET:
+        return this.listAt(op.bin, op.index, false);
+      case OpType.LIST_POP:
+        return this.listAt(op.bin, op.index, true);
+      case OpType.LIST_REMOVE:
+        return this.listRemove(op.bin, op.index);
+      case OpType.LIST_SIZE:
+        return this.listSize(op.bin);
+      case OpType.MAP_PUT:
+        return this.mapPut(op.bin, op.key, op.value);
+      case OpType.MAP_GET_BY_KEY:
+        return this.mapGet(op.bin, op.key);
+      case OpType.MAP_REMOVE_BY_KEY:
+        return this.mapRemove(op.bin, op.key);
+      case OpType.MAP_SIZE:
+        return this.mapSize(op.bin);
+      case OpType.MAP_INCREMENT:
+        return this.mapIncrement(op.bin, op.key, op.n);
     }
   }
 
@@ -437,8 +461,7 @@ class Working {
   private ownedMap(bin: string, map: AnyMap, key: MapKey): AnyMap {
     const convert = !(map instanceof Map) && typeof key !== 'string';
     if (this.owned.has(bin) && !convert) return map;
-    const copy: AnyMap = map instanceof Map ? new Map(map)
-      : convert ? new Map<MapKey, BinValue>(Object.entries(map)) : { ...map };
+    const copy: AnyMap = map instanceof Map ? new Map(map) : convert ? new Map<MapKey, BinValue>(Object.entries(map)) : { ...map };
     this.snapshot = null;
     this.bins[bin] = copy;
     this.owned.add(bin);
@@ -464,7 +487,7 @@ class Working {
 
   private mapGet(bin: string, key: MapKey): BinValue {
     const map = this.mapOf(bin);
-    const value = map ? getEntry(map, key) ?? null : null;
+    const value = map ? (getEntry(map, key) ?? null) : null;
     return this.afford(weightOf(value)) ? value : null;
   }
 
@@ -515,4 +538,3 @@ function setEntry(map: AnyMap, key: MapKey, value: BinValue): void {
   if (map instanceof Map) map.set(key, value);
   else map[key as string] = value;
 }
-

@@ -13,8 +13,14 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { NamespaceConfig } from '../config';
 import {
-  DIGEST_BYTES, DISK_CHECK_APPENDED_BYTES, DISK_CHECK_INTERVAL_MS, DISK_DELETE_FLOOR_PCT, DISK_RESUME_MARGIN_PCT, LOG_RECORD_ALIGN_BYTES,
-  LOG_RECORD_HEADER_BYTES, WRITE_BUFFER_BYTES_DEFAULT,
+  DIGEST_BYTES,
+  DISK_CHECK_APPENDED_BYTES,
+  DISK_CHECK_INTERVAL_MS,
+  DISK_DELETE_FLOOR_PCT,
+  DISK_RESUME_MARGIN_PCT,
+  LOG_RECORD_ALIGN_BYTES,
+  LOG_RECORD_HEADER_BYTES,
+  WRITE_BUFFER_BYTES_DEFAULT,
 } from '../constants';
 import { AerieError, Status } from '../errors';
 import { partitionOf } from '../partition/digest';
@@ -70,8 +76,20 @@ export class NamespaceLog {
     this.name = name;
     this.report = report;
     this.input = {
-      kind: LogRecordKind.PUT, partitionId: 0, setId: 0, digest: new Uint8Array(DIGEST_BYTES), digestOffset: 0,
-      generation: 0, voidTime: 0, lastUpdateMs: 0, key: null, keyStart: 0, keyEnd: 0, bins: null, binsStart: 0, binsEnd: 0,
+      kind: LogRecordKind.PUT,
+      partitionId: 0,
+      setId: 0,
+      digest: new Uint8Array(DIGEST_BYTES),
+      digestOffset: 0,
+      generation: 0,
+      voidTime: 0,
+      lastUpdateMs: 0,
+      key: null,
+      keyStart: 0,
+      keyEnd: 0,
+      bins: null,
+      binsStart: 0,
+      binsEnd: 0,
     };
   }
 
@@ -81,7 +99,11 @@ export class NamespaceLog {
    * to find where appending resumes. `watermarks` receives the log's sequences (src/shm/stats.ts).
    */
   static open(
-    config: NamespaceConfig, workerIndex: number, store: RecordStore, adopted: boolean, nowVoid: number,
+    config: NamespaceConfig,
+    workerIndex: number,
+    store: RecordStore,
+    adopted: boolean,
+    nowVoid: number,
     watermarks: LogWatermarks | null = null,
     replayAfterSequence = 0,
     faults: StorageFaults | null = null,
@@ -181,9 +203,13 @@ export class NamespaceLog {
     const known = free >= 0;
     // Leaving a stop (to a milder state) needs free space past the reserve by a margin.
     const margin = this.diskState === DiskState.OK ? 0 : Math.floor((this.disk.reserveBytes * DISK_RESUME_MARGIN_PCT) / 100);
-    const next: DiskStateCode = this.writer.failed ? DiskState.FAILED
-      : this.writer.stalled || (known && free < this.deleteFloorBytes() + (this.diskState === DiskState.FULL ? margin : 0)) ? DiskState.FULL
-        : known && free < this.disk.reserveBytes + margin ? DiskState.STOP_WRITES : DiskState.OK;
+    const next: DiskStateCode = this.writer.failed
+      ? DiskState.FAILED
+      : this.writer.stalled || (known && free < this.deleteFloorBytes() + (this.diskState === DiskState.FULL ? margin : 0))
+        ? DiskState.FULL
+        : known && free < this.disk.reserveBytes + margin
+          ? DiskState.STOP_WRITES
+          : DiskState.OK;
     if (next === this.diskState) return;
     const before = this.diskState;
     this.diskState = next;
@@ -201,13 +227,18 @@ export class NamespaceLog {
       this.report(`namespace ${this.name}: DISK STOP-WRITES: ${figures} on ${where}; writes are refused with SERVER_MEM (8) until space returns, deletes and truncates go on`);
     } else if (next === DiskState.FULL) {
       const stall = this.writer.stallError;
-      const why = stall !== null ? `a log write failed (${(stall.cause as NodeJS.ErrnoException | undefined)?.code ?? 'ENOSPC'}); ${this.writer.unwrittenBytes} bytes wait to be written, the writes waiting for them are in doubt` : `free space is under the delete floor (${DISK_DELETE_FLOOR_PCT} % of the reserve)`;
+      const why =
+        stall !== null
+          ? `a log write failed (${(stall.cause as NodeJS.ErrnoException | undefined)?.code ?? 'ENOSPC'}); ${this.writer.unwrittenBytes} bytes wait to be written, the writes waiting for them are in doubt`
+          : `free space is under the delete floor (${DISK_DELETE_FLOOR_PCT} % of the reserve)`;
       this.refusal = new AerieError(Status.SERVER_MEM, `device full: ${where} has ${free} bytes free; writes, deletes and truncates are refused until space returns`);
       this.report(`namespace ${this.name}: DISK FULL: ${why}; ${figures} on ${where}; writes, deletes and truncates are refused with SERVER_MEM (8) until space returns`);
     } else {
       const message = this.writer.error?.message ?? 'the log failed';
       this.refusal = new AerieError(Status.SERVER_ERROR, `log failed: ${message}`);
-      this.report(`namespace ${this.name}: LOG FAILED: ${message}; writes, deletes and truncates are refused with SERVER_ERROR (1) until the node restarts (acknowledged writes are on disk; the ones in flight are in doubt)`);
+      this.report(
+        `namespace ${this.name}: LOG FAILED: ${message}; writes, deletes and truncates are refused with SERVER_ERROR (1) until the node restarts (acknowledged writes are on disk; the ones in flight are in doubt)`,
+      );
     }
   }
 
@@ -286,8 +317,5 @@ function apply(store: RecordStore, view: import('../storage/log-record').LogReco
   if (partitionOf(b, view.digestOffset) !== view.partitionId) {
     throw new AerieError(Status.SERVER_ERROR, 'log record partition does not match its digest');
   }
-  store.write(
-    b, view.digestOffset, view.generation, view.setId, view.voidTime, view.lastUpdateMs,
-    view.keyEnd > view.keyStart ? b : null, view.keyStart, view.keyEnd, b, view.binsStart, view.binsEnd,
-  );
+  store.write(b, view.digestOffset, view.generation, view.setId, view.voidTime, view.lastUpdateMs, view.keyEnd > view.keyStart ? b : null, view.keyStart, view.keyEnd, b, view.binsStart, view.binsEnd);
 }

@@ -20,7 +20,7 @@ import { SCAN_ALL_SETS } from '../protocol/internal';
 import type { ReplicationChannels } from '../replication/channels';
 import { RECORD_HEADER_BYTES, type RecordStore } from '../shm/record-store';
 import { Ring } from '../shm/ring';
-import { StatsBlock, WorkerStat } from '../shm/stats';
+import { type StatsBlock, WorkerStat } from '../shm/stats';
 import type { Namespace } from './namespace';
 import { CopyRound, sameVersion } from './copy-round';
 
@@ -259,8 +259,16 @@ export class ReplicationIn {
     const slot = store.lookup(b, at + ReplOffset.DIGEST);
     if (slot < 0) return false;
     const same = sameVersion(
-      store, slot, v.getUint16(at + ReplOffset.GENERATION, true), v.getUint32(at + ReplOffset.VOID_TIME, true),
-      v.getUint16(at + ReplOffset.SET_ID, true), v.getFloat64(at + ReplOffset.LAST_UPDATE_MS, true), b, at + ReplOffset.PAYLOAD, keyEnd, binsEnd,
+      store,
+      slot,
+      v.getUint16(at + ReplOffset.GENERATION, true),
+      v.getUint32(at + ReplOffset.VOID_TIME, true),
+      v.getUint16(at + ReplOffset.SET_ID, true),
+      v.getFloat64(at + ReplOffset.LAST_UPDATE_MS, true),
+      b,
+      at + ReplOffset.PAYLOAD,
+      keyEnd,
+      binsEnd,
     );
     if (!same) return false;
     if (ns.log !== null && !ns.storeMatchesLog) ns.log.logPut(store, slot);
@@ -287,9 +295,18 @@ export class ReplicationIn {
         if (this.keptAsIs(ns, b, v, at, keyEnd, binsEnd)) return;
         try {
           store.write(
-            b, digestAt, v.getUint16(at + ReplOffset.GENERATION, true), v.getUint16(at + ReplOffset.SET_ID, true),
-            v.getUint32(at + ReplOffset.VOID_TIME, true), v.getFloat64(at + ReplOffset.LAST_UPDATE_MS, true),
-            keyEnd > at + ReplOffset.PAYLOAD ? b : null, at + ReplOffset.PAYLOAD, keyEnd, b, keyEnd, binsEnd,
+            b,
+            digestAt,
+            v.getUint16(at + ReplOffset.GENERATION, true),
+            v.getUint16(at + ReplOffset.SET_ID, true),
+            v.getUint32(at + ReplOffset.VOID_TIME, true),
+            v.getFloat64(at + ReplOffset.LAST_UPDATE_MS, true),
+            keyEnd > at + ReplOffset.PAYLOAD ? b : null,
+            at + ReplOffset.PAYLOAD,
+            keyEnd,
+            b,
+            keyEnd,
+            binsEnd,
           );
         } catch (err) {
           // A replica that cannot store what its master stored is no copy: fail, be restarted

@@ -84,10 +84,7 @@ export function scanPage(p: ScanPage, out: Writer): number {
     }
     const voidTime = store.voidTime(slot);
     const setId = store.setId(slot);
-    const wanted =
-      (voidTime === 0 || voidTime > p.nowVoid) &&
-      (p.setId === SCAN_ALL_SETS || p.setId === setId) &&
-      p.map.master(p.ns.index, store.partitionId(slot)) === p.workerIndex;
+    const wanted = (voidTime === 0 || voidTime > p.nowVoid) && (p.setId === SCAN_ALL_SETS || p.setId === setId) && p.map.master(p.ns.index, store.partitionId(slot)) === p.workerIndex;
     if (wanted) {
       writeRecord(p, slot, setId, voidTime, out);
       count++;

@@ -33,8 +33,11 @@ export type ControlToWorker =
   | { type: 'repair-watch'; requestId: number; nsIndex: number }
   /** Replace the damaged records with their newest durable versions, unless written since. */
   | {
-      type: 'repair-apply'; requestId: number; nsIndex: number;
-      problems: VerifyProblem[]; versions: CollectedVersion[];
+      type: 'repair-apply';
+      requestId: number;
+      nsIndex: number;
+      problems: VerifyProblem[];
+      versions: CollectedVersion[];
     }
   | { type: 'repair-cancel'; requestId: number; nsIndex: number }
   | EndpointToWorker;
@@ -59,9 +62,17 @@ export type ControlFromWorker =
   | { type: 'store'; nsIndex: number; indexSab: SharedArrayBuffer; controlSab: SharedArrayBuffer; arenaStatsSab: SharedArrayBuffer }
   | { type: 'repaired'; nsIndex: number; checked: number; fixed: number; dropped: number }
   | {
-      type: 'recovered'; nsIndex: number; adopted: boolean; records: number; elapsedMs: number; recordsPerSecond: number; tornBytes: number;
+      type: 'recovered';
+      nsIndex: number;
+      adopted: boolean;
+      records: number;
+      elapsedMs: number;
+      recordsPerSecond: number;
+      tornBytes: number;
       /** Damaged regions skipped (recoverySkipCorrupt), their bytes, and the first of them. */
-      skippedRegions: number; skippedBytes: number; firstSkipped: string | null;
+      skippedRegions: number;
+      skippedBytes: number;
+      firstSkipped: string | null;
     }
   | { type: 'index-resized'; nsIndex: number; sab: SharedArrayBuffer }
   | { type: 'block'; nsIndex: number; blockIndex: number; sab: SharedArrayBuffer }

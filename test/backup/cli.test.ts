@@ -67,7 +67,7 @@ t.test('backup and restore through the command line', async (t) => {
   const tooBig = await run(['restore', file, '--ns', 'small', '--host', host]);
   t.equal(tooBig.code, 1, 'a failed write fails the command');
   t.match(tooBig.stdout, `${RECORDS - 3} restored, 0 existed, 0 skipped-older, 0 expired, 3 failed, 0 in doubt`);
-  t.match(tooBig.stderr, /small:even:digest:[0-9a-f]{40}: error 13 RECORD_TOO_BIG/, "a key stored without its key is named by its digest");
+  t.match(tooBig.stderr, /small:even:digest:[0-9a-f]{40}: error 13 RECORD_TOO_BIG/, 'a key stored without its key is named by its digest');
 
   const bytes = readFileSync(file);
   bytes[bytes.length - 30] ^= 1;
@@ -101,7 +101,10 @@ t.test('bad command lines exit 2 with the usage; --help exits 0', async (t) => {
     t.equal(result.code, 2, args.join(' '));
     t.match(result.stderr, stderr);
   }
-  for (const args of [['backup', '--help'], ['help', 'restore']]) {
+  for (const args of [
+    ['backup', '--help'],
+    ['help', 'restore'],
+  ]) {
     const result = await run(args);
     t.equal(result.code, 0);
     t.match(result.stdout, /usage: aerie (backup|restore)/);

@@ -36,8 +36,7 @@ t.test('an interrupted or failed backup leaves no file under its final name', as
   writeFileSync(file, 'an older backup');
 
   const controller = new AbortController();
-  const aborted = await backupNamespace(client, { ns: 'test', out: file, pageSize: 100, signal: controller.signal, onProgress: () => controller.abort() })
-    .catch((error: unknown) => error);
+  const aborted = await backupNamespace(client, { ns: 'test', out: file, pageSize: 100, signal: controller.signal, onProgress: () => controller.abort() }).catch((error: unknown) => error);
   t.match(aborted, { code: Status.CLIENT_ERROR, failure: 'interrupted' });
   t.equal(readFileSync(file, 'utf8'), 'an older backup', 'the older file is untouched');
   t.notOk(existsSync(`${file}.tmp`), 'the temporary file is removed');
@@ -45,8 +44,7 @@ t.test('an interrupted or failed backup leaves no file under its final name', as
   // A client of its own, with a short timeout: the next page waits for a node that is gone.
   const quick = await connect({ hosts: `127.0.0.1:${node.address.port}`, timeoutMs: 500 });
   t.teardown(() => quick.close());
-  const stopped = await backupNamespace(quick, { ns: 'test', out: join(dir, 'stopped.bak'), pageSize: 100, onProgress: () => void node.close() })
-    .catch((error: unknown) => error);
+  const stopped = await backupNamespace(quick, { ns: 'test', out: join(dir, 'stopped.bak'), pageSize: 100, onProgress: () => void node.close() }).catch((error: unknown) => error);
   t.ok(stopped instanceof Error && typeof (stopped as { code?: unknown }).code === 'number', `the scan's error: ${String(stopped)}`);
   t.notOk(existsSync(join(dir, 'stopped.bak')), 'no file');
   t.notOk(existsSync(join(dir, 'stopped.bak.tmp')), 'no temporary file');
@@ -78,7 +76,10 @@ t.test('a restore against a stopped node counts every record failed', async (t) 
     const report = await restoreFile(client, { file: sampleFile, policy: 'replace' });
     t.match(report, { records: RECORDS, restored: 0, failed: RECORDS, inDoubt: 0 });
     t.equal(report.errors.length, 10, 'the first ten described');
-    t.ok(report.errors.every((e) => e.code === Status.SERVER_NOT_AVAILABLE || e.code === Status.TIMEOUT_CLIENT), report.errors[0].name);
+    t.ok(
+      report.errors.every((e) => e.code === Status.SERVER_NOT_AVAILABLE || e.code === Status.TIMEOUT_CLIENT),
+      report.errors[0].name,
+    );
   }
 });
 
@@ -99,7 +100,10 @@ t.test('writes cut off by a lost connection are in doubt, never restored', async
   t.equal(report.restored, 100, 'the answered writes');
   t.ok(report.inDoubt > 0, `${report.inDoubt} in doubt`);
   t.equal(report.restored + report.inDoubt + report.failed, RECORDS, 'every record accounted for');
-  t.ok(report.errors.some((e) => e.inDoubt && e.code === Status.CONNECTION_CLOSED), 'an in-doubt write described as such');
+  t.ok(
+    report.errors.some((e) => e.inDoubt && e.code === Status.CONNECTION_CLOSED),
+    'an in-doubt write described as such',
+  );
 });
 
 t.test('a damaged file writes nothing; without the check, it stops at the damage', async (t) => {
@@ -169,7 +173,11 @@ t.test('bad options and unknown namespaces are refused with codes before anythin
   t.teardown(() => mock.close());
   const client = await connect({ hosts: mock.host });
   t.teardown(() => client.close());
-  const refusal = (promise: Promise<unknown>) => promise.then(() => 'accepted', (e: { code?: number; failure?: string }) => e.failure ?? e.code);
+  const refusal = (promise: Promise<unknown>) =>
+    promise.then(
+      () => 'accepted',
+      (e: { code?: number; failure?: string }) => e.failure ?? e.code,
+    );
   t.equal(await refusal(restoreFile(client, { file: sampleFile, policy: 'merge' as never })), Status.PARAMETER);
   t.equal(await refusal(restoreFile(client, { file: sampleFile, policy: 'replace', inFlightMax: 0 })), Status.PARAMETER);
   t.equal(await refusal(restoreFile(client, { file: sampleFile, policy: 'replace', ns: 'elsewhere' })), Status.INVALID_NAMESPACE);

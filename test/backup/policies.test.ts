@@ -34,8 +34,14 @@ t.test('generation-gt into another namespace writes only what is newer in the ba
   await writeDataSet(file, Date.now());
   // In 'other': i % 8 == 0 at generation 2, i % 8 == 1 at generation 1, the rest absent.
   const pre = { pre: 1 };
-  await inChunks(ids.filter((i) => i % 8 <= 1), (i) => client.put(keyIn('other', i), pre));
-  await inChunks(ids.filter((i) => i % 8 === 0), (i) => client.put(keyIn('other', i), pre));
+  await inChunks(
+    ids.filter((i) => i % 8 <= 1),
+    (i) => client.put(keyIn('other', i), pre),
+  );
+  await inChunks(
+    ids.filter((i) => i % 8 === 0),
+    (i) => client.put(keyIn('other', i), pre),
+  );
   const storedGen = (i: number) => (i % 8 === 0 ? 2 : i % 8 === 1 ? 1 : 0);
   const written = (i: number) => genOf(i) > storedGen(i);
   const started = Date.now();
@@ -54,7 +60,18 @@ t.test('records whose TTL ran out since the backup are skipped and counted', asy
   const expired = ids.slice(0, sample).filter(hasTtl).length;
   const report = await restoreFile(client, { file: aged, policy: 'replace' });
   t.match(report, { records: sample, total: sample, restored: sample - expired, expired, existed: 0, failed: 0, inDoubt: 0 });
-  t.equal((await client.batchGet(ids.slice(0, sample).filter(hasTtl).map((i) => keyIn('test', i)))).filter((r) => r !== null).length, 0, 'none written');
+  t.equal(
+    (
+      await client.batchGet(
+        ids
+          .slice(0, sample)
+          .filter(hasTtl)
+          .map((i) => keyIn('test', i)),
+      )
+    ).filter((r) => r !== null).length,
+    0,
+    'none written',
+  );
   t.equal(count(hasTtl), N / 10);
 });
 

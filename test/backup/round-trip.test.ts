@@ -14,9 +14,7 @@ import { restoreFile } from '../../src/backup/restore';
 import { BackupFileReader } from '../../src/backup/file-reader';
 import type { BackupRecord } from '../../src/backup/format';
 import { startTestNode } from '../helpers/node';
-import {
-  binsOf, count, genOf, hasTtl, ids, inChunks, keyIn, keyOf, keyStored, loadDataSet, mismatches, N, setOf, TTL_SEC,
-} from './helpers/dataset';
+import { binsOf, count, genOf, hasTtl, ids, inChunks, keyIn, keyOf, keyStored, loadDataSet, mismatches, N, setOf, TTL_SEC } from './helpers/dataset';
 
 t.test('100,000 records: backup, change, restore create-only, restore replace', async (t) => {
   const { client } = await startTestNode(t);
@@ -47,8 +45,7 @@ t.test('100,000 records: backup, change, restore create-only, restore replace', 
   for (const i of ids) {
     const r = byDigest.get(computeDigest(setOf(i), keyOf(i)).toString('hex'));
     const ttlOk = hasTtl(i) ? r !== undefined && r.ttl >= backupFloor && r.ttl <= TTL_SEC + 1 : r?.ttl === -1;
-    const ok = r !== undefined && r.set === setOf(i) && isDeepStrictEqual(r.key, keyStored(i) ? keyOf(i) : null) &&
-      r.gen === genOf(i) && ttlOk && isDeepStrictEqual(r.bins, binsOf(i));
+    const ok = r !== undefined && r.set === setOf(i) && isDeepStrictEqual(r.key, keyStored(i) ? keyOf(i) : null) && r.gen === genOf(i) && ttlOk && isDeepStrictEqual(r.bins, binsOf(i));
     if (!ok && wrong++ < 3) t.fail(`record ${i} differs in the file`);
   }
   t.equal(wrong, 0, 'the file holds set, key or digest only, generation, TTL and bins as written');

@@ -5,8 +5,10 @@ import { formatBytes, formatDurationMs, formatError, formatTable, formatTtl, for
 import { AerieError, Status } from '../../src/errors';
 
 t.test('values', async (t) => {
-  t.equal(formatValue({ a: 1, big: 2n ** 62n, b: Buffer.from([1, 255]), m: new Map([[1, 'x']]), l: [], o: {} }, -1),
-    '{"a": 1, "big": 4611686018427387904, "b": <bytes 01ff>, "m": {1: "x"}, "l": [], "o": {}}');
+  t.equal(
+    formatValue({ a: 1, big: 2n ** 62n, b: Buffer.from([1, 255]), m: new Map([[1, 'x']]), l: [], o: {} }, -1),
+    '{"a": 1, "big": 4611686018427387904, "b": <bytes 01ff>, "m": {1: "x"}, "l": [], "o": {}}',
+  );
   t.equal(formatValue({ a: [1, null] }), '{\n  "a": [\n    1,\n    null\n  ]\n}');
   t.equal(formatValue('s"q'), '"s\\"q"');
   t.equal(formatValue(NaN), '"NaN"');
@@ -20,7 +22,16 @@ t.test('strict JSON', async (t) => {
 });
 
 t.test('tables', async (t) => {
-  t.equal(formatTable(['NAME', 'N'], [['a', 1], ['long-name', 100]]), 'NAME         N\na            1\nlong-name  100');
+  t.equal(
+    formatTable(
+      ['NAME', 'N'],
+      [
+        ['a', 1],
+        ['long-name', 100],
+      ],
+    ),
+    'NAME         N\na            1\nlong-name  100',
+  );
   t.equal(formatTable(['X', 'Y'], [['-', 'y']], ['left', 'right']), 'X  Y\n-  y');
   t.equal(formatTable(['ONLY'], []), 'ONLY');
 });

@@ -11,10 +11,22 @@ import { MockNode, type MockRequest } from '../helpers/scripted-node';
 import { captureIo as capture } from '../helpers/cli-io';
 
 t.test('tokenizing', async (t) => {
-  t.same(tokenize(`get test demo "1" 'two words' a\\"b "q\\"x"`).map((tok) => [tok.text, tok.quoted]), [
-    ['get', false], ['test', false], ['demo', false], ['1', true], ['two words', true], ['a\\"b', false], ['q"x', true],
-  ]);
-  t.same(tokenize('  put  t  s  k  {"a": 1}').map((tok) => tok.text), ['put', 't', 's', 'k', '{"a":', '1}']);
+  t.same(
+    tokenize(`get test demo "1" 'two words' a\\"b "q\\"x"`).map((tok) => [tok.text, tok.quoted]),
+    [
+      ['get', false],
+      ['test', false],
+      ['demo', false],
+      ['1', true],
+      ['two words', true],
+      ['a\\"b', false],
+      ['q"x', true],
+    ],
+  );
+  t.same(
+    tokenize('  put  t  s  k  {"a": 1}').map((tok) => tok.text),
+    ['put', 't', 's', 'k', '{"a":', '1}'],
+  );
   t.equal(tokenize('put t s k {"a": 1}')[3].end, 9, 'the put command takes the line after the key');
   t.throws(() => tokenize('get "open'), { code: Status.PARAMETER });
   t.same(tokenize(''), []);
@@ -58,7 +70,13 @@ function storeNode(): Promise<MockNode> {
           return r.reply(0, { gen: next.gen, ttl: -1, results: [null, next.bins[bin]] });
         }
         case Op.SCAN:
-          return r.reply(0, { records: [[Buffer.alloc(20, 1), 'demo', 'k', 1, -1, { a: 1 }], [Buffer.alloc(20, 2), null, null, 2, 30, {}]], cursor: null });
+          return r.reply(0, {
+            records: [
+              [Buffer.alloc(20, 1), 'demo', 'k', 1, -1, { a: 1 }],
+              [Buffer.alloc(20, 2), null, null, 2, 30, {}],
+            ],
+            cursor: null,
+          });
         case Op.INFO:
           return r.reply(0, { node: 'aerie', version: '0.1.0', namespaces: [{ name: 'test', records: 3 }], workers: [] });
         default:
@@ -71,23 +89,25 @@ function storeNode(): Promise<MockNode> {
 t.test('piped commands', async (t) => {
   const node = await storeNode();
   t.teardown(() => node.close());
-  const { io, out } = capture([
-    '# a comment, then a blank line',
-    '',
-    'put test demo 1 {"name": "Ada", "n": 1}',
-    'get test demo 1',
-    'get test demo "1"',
-    'exists test demo 1',
-    'incr test demo 1 n 41',
-    'scan test demo 10',
-    'remove test demo 1',
-    'exists test demo 1',
-    'frobnicate',
-    'touch test demo 1',
-    'info',
-    'quit',
-    'get test demo 1',
-  ].join('\n'));
+  const { io, out } = capture(
+    [
+      '# a comment, then a blank line',
+      '',
+      'put test demo 1 {"name": "Ada", "n": 1}',
+      'get test demo 1',
+      'get test demo "1"',
+      'exists test demo 1',
+      'incr test demo 1 n 41',
+      'scan test demo 10',
+      'remove test demo 1',
+      'exists test demo 1',
+      'frobnicate',
+      'touch test demo 1',
+      'info',
+      'quit',
+      'get test demo 1',
+    ].join('\n'),
+  );
   const code = await main(['shell', '--host', node.host], io);
   t.equal(code, 1, 'some commands failed');
   const text = out();

@@ -41,11 +41,17 @@ t.test('put, get, exists, remove, touch', async (t) => {
   answers.set(Op.TOUCH, (r) => r.reply(0, { gen: 2, ttl: 100 }));
   answers.set(Op.REMOVE, (r) => r.reply(0, null));
 
-  t.same(await client.put(key, { a: 1, gone: undefined }, { ttl: 60, gen: 0 }, { exists: 'create-only', genPolicy: 'eq', sendKey: true }),
-    { gen: 1, ttl: 60 });
+  t.same(await client.put(key, { a: 1, gone: undefined }, { ttl: 60, gen: 0 }, { exists: 'create-only', genPolicy: 'eq', sendKey: true }), { gen: 1, ttl: 60 });
   t.same(node.requests.at(-1)!.body, {
-    ns: 'test', set: 'demo', key: 'k1', bins: { a: 1 }, ttl: 60, gen: 0,
-    exists: Exists.CREATE_ONLY, genPolicy: GenPolicy.EXPECT_GEN_EQUAL, sendKey: true,
+    ns: 'test',
+    set: 'demo',
+    key: 'k1',
+    bins: { a: 1 },
+    ttl: 60,
+    gen: 0,
+    exists: Exists.CREATE_ONLY,
+    genPolicy: GenPolicy.EXPECT_GEN_EQUAL,
+    sendKey: true,
   });
 
   const record = await client.get(key, ['a', 'big']);
@@ -80,8 +86,15 @@ t.test('operate', async (t) => {
   answers.set(Op.OPERATE, (r) => r.reply(0, { gen: 3, ttl: -1, results: [null, 6, 2] }));
   const result = await client.operate(key, [ops.incr('n', 1), ops.read('n'), lists.append('l', 'x')], { ttl: -1 });
   t.same(node.requests.at(-1)!.body, {
-    ns: 'test', set: 'demo', key: 'k1', ttl: -1,
-    ops: [[OpType.INCR, 'n', 1], [OpType.READ, 'n'], [OpType.LIST_APPEND, 'l', 'x']],
+    ns: 'test',
+    set: 'demo',
+    key: 'k1',
+    ttl: -1,
+    ops: [
+      [OpType.INCR, 'n', 1],
+      [OpType.READ, 'n'],
+      [OpType.LIST_APPEND, 'l', 'x'],
+    ],
   });
   t.same(result.bins, { n: 6, l: 2 });
   t.same(result.results, [null, 6, 2]);
@@ -96,14 +109,29 @@ t.test('batches split at the server batch limit and keep key order', async (t) =
   });
   const keys = [1, 2, 3, 4, 5].map((n) => new Key('test', 'demo', n));
   const records = await client.batchGet(keys, ['n']);
-  t.same(records.map((r) => (r === null ? null : r.bins.n)), [1, null, 3, null, 5]);
+  t.same(
+    records.map((r) => (r === null ? null : r.bins.n)),
+    [1, null, 3, null, 5],
+  );
   const batches = node.requests.filter((r) => r.op === Op.BATCH_GET).map((r) => r.body as { keys: unknown[]; bins: string[] });
-  t.same(batches.map((b) => b.keys.length), [2, 2, 1]);
-  t.same(batches[0], { keys: [{ ns: 'test', set: 'demo', key: 1 }, { ns: 'test', set: 'demo', key: 2 }], bins: ['n'] });
+  t.same(
+    batches.map((b) => b.keys.length),
+    [2, 2, 1],
+  );
+  t.same(batches[0], {
+    keys: [
+      { ns: 'test', set: 'demo', key: 1 },
+      { ns: 'test', set: 'demo', key: 2 },
+    ],
+    bins: ['n'],
+  });
   t.same(await client.batchGet([]), []);
 
   answers.set(Op.BATCH_EXISTS, (r) => r.reply(0, { records: (r.body as { keys: unknown[] }).keys.map(() => [0, 1, 5]) }));
-  t.same((await client.batchExists(keys.slice(0, 3))).map((r) => r?.gen), [1, 1, 1]);
+  t.same(
+    (await client.batchExists(keys.slice(0, 3))).map((r) => r?.gen),
+    [1, 1, 1],
+  );
 });
 
 t.test('scan pages and the scan iterator', async (t) => {
@@ -120,7 +148,10 @@ t.test('scan pages and the scan iterator', async (t) => {
   t.same(page.cursor, Buffer.from([1]));
   t.equal(page.records[0].key.value, 1);
   const all = await client.scan('test', 'demo', { pageSize: 1 }).toArray();
-  t.same(all.map((r) => r.bins.n), [1, 2, 3]);
+  t.same(
+    all.map((r) => r.bins.n),
+    [1, 2, 3],
+  );
   t.same(node.requests.at(-1)!.body, { ns: 'test', set: 'demo', pageSize: 1, cursor: Buffer.from([2]) });
   await client.scanPage('test', null, { cursor: Buffer.from([2]) });
   t.same(node.requests.at(-1)!.body, { ns: 'test', cursor: Buffer.from([2]) });
@@ -134,7 +165,15 @@ t.test('info, ping and verify', async (t) => {
   answers.set(Op.VERIFY, (r) => r.reply(0, { namespaces: [] }));
   t.same(await client.verify(), { namespaces: [] });
   t.same(await client.verify('test'), { namespaces: [] });
-  t.same(node.requests.map((r) => [r.op, r.body]), [[Op.INFO, null], [Op.PING, null], [Op.VERIFY, null], [Op.VERIFY, { ns: 'test' }]]);
+  t.same(
+    node.requests.map((r) => [r.op, r.body]),
+    [
+      [Op.INFO, null],
+      [Op.PING, null],
+      [Op.VERIFY, null],
+      [Op.VERIFY, { ns: 'test' }],
+    ],
+  );
 });
 
 t.test('client-side rejections never reach the node', async (t) => {

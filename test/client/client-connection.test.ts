@@ -4,7 +4,7 @@
 import t from 'tap';
 import { createServer } from 'node:net';
 import { Client, connect, Key } from '../../src/client';
-import { AerieError, Status } from '../../src/errors';
+import { type AerieError, Status } from '../../src/errors';
 import { Op, PUSH_ID } from '../../src/protocol/ops';
 import { responseFrame } from '../helpers/frames';
 import { DEFAULT_HELLO, MockNode, type MockRequest } from '../helpers/scripted-node';

@@ -9,8 +9,14 @@ import { decodeRequests, responseFrame } from '../helpers/frames';
 
 t.test('request frames', async (t) => {
   const body = { ns: 'test', set: 'demo', key: 2n ** 62n, bins: { a: 1, b: 'x', c: [1.5, null], d: new Map([[1, 'one']]) } };
-  const frame = encodeFrame([[1, Op.PUT, body], [2, Op.PING, null]]);
-  t.same(decodeRequests(frame), [{ id: 1, op: Op.PUT, body }, { id: 2, op: Op.PING, body: null }]);
+  const frame = encodeFrame([
+    [1, Op.PUT, body],
+    [2, Op.PING, null],
+  ]);
+  t.same(decodeRequests(frame), [
+    { id: 1, op: Op.PUT, body },
+    { id: 2, op: Op.PING, body: null },
+  ]);
   t.same(decodeRequests(encodeFrame([])), []);
 });
 
@@ -45,7 +51,10 @@ t.test('response frames', async (t) => {
     [8, Status.KEY_NOT_FOUND, { message: 'not here' }],
     [4294967295, Status.OK, null],
   ]);
-  t.equal(decodeResponses(frame, (id, code, body) => answers.push([id, code, body])), 3);
+  t.equal(
+    decodeResponses(frame, (id, code, body) => answers.push([id, code, body])),
+    3,
+  );
   t.same(answers, [
     [7, 0, { gen: 1, ttl: -1, bins: { big: 2n ** 60n, m: new Map([[5, 'five']]), b: Buffer.from('hi') } }],
     [8, 2, { message: 'not here' }],

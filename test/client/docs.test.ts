@@ -52,18 +52,19 @@ t.test("README's SDK snippet runs as written against a real node", async (t) => 
   if (snippet === null) throw new Error("README.md has no ```ts block under '## Using it'");
   const { node } = await startTestNode(t);
   // The one import becomes a destructuring of the SDK, and the documented address this node's.
-  const body = snippet[1]
-    .replace(/^import (\{[^}]*\}) from 'aerie-kv';$/m, 'const $1 = sdk;')
-    .replace("'127.0.0.1:3000'", `'127.0.0.1:${node.address.port}'`);
+  const body = snippet[1].replace(/^import (\{[^}]*\}) from 'aerie-kv';$/m, 'const $1 = sdk;').replace("'127.0.0.1:3000'", `'127.0.0.1:${node.address.port}'`);
   t.notMatch(body, /^import /m, 'every import is rewritten');
   // The package's entry point, as `from 'aerie'` resolves it; clients the snippet opens are closed
   // even when it throws, so a failure cannot hold the node open.
   const opened: Client[] = [];
-  const entry = { ...pkg, connect: async (options: Parameters<typeof pkg.connect>[0]) => {
-    const client = await pkg.connect(options);
-    opened.push(client);
-    return client;
-  } };
+  const entry = {
+    ...pkg,
+    connect: async (options: Parameters<typeof pkg.connect>[0]) => {
+      const client = await pkg.connect(options);
+      opened.push(client);
+      return client;
+    },
+  };
   t.teardown(() => Promise.all(opened.map((c) => c.close())));
   const logged: unknown[] = [];
   const AsyncFunction = Object.getPrototypeOf(async () => undefined).constructor as new (...args: string[]) => (...values: unknown[]) => Promise<void>;

@@ -69,13 +69,7 @@ function run(args: string[], stdin = ''): Promise<{ code: number | null; stdout:
 
 t.test('start, shell, info, SIGTERM', async (t) => {
   const node = await startCli(t);
-  const session = await run(['shell', '--host', node.host], [
-    'put test demo 7 {"name": "Ada", "n": 1}',
-    'incr test demo 7 n 2',
-    'get test demo 7 n',
-    'scan test demo',
-    'get test demo 8',
-  ].join('\n'));
+  const session = await run(['shell', '--host', node.host], ['put test demo 7 {"name": "Ada", "n": 1}', 'incr test demo 7 n 2', 'get test demo 7 n', 'scan test demo', 'get test demo 8'].join('\n'));
   t.equal(session.code, 1, 'the missing record fails the session');
   t.match(session.stdout, 'ok (gen 1, ttl never)\nn = 3 (gen 2)\ngen 2, ttl never\n{\n  "n": 3\n}\n');
   t.match(session.stdout, /demo\s+7\s+2\s+never\s+\{"name": "Ada", "n": 3\}\n\(1 record\)/);
@@ -120,12 +114,15 @@ t.test('a worker that cannot read its log fails start with exit 1, naming the fi
   writeFileSync(join(logDir, 'seg-000000000001.log'), Buffer.alloc(200, 0xab));
   writeFileSync(join(logDir, 'seg-000000000002.log'), Buffer.alloc(0));
   const file = join(dir, 'aerie.json');
-  writeFileSync(file, JSON.stringify({
-    service: { port: 0 },
-    workers: { count: 2 },
-    namespaces: [{ name: 'test', storage: 'file', dataDir: join(dir, 'data') }],
-    log: { level: 'warn' },
-  }));
+  writeFileSync(
+    file,
+    JSON.stringify({
+      service: { port: 0 },
+      workers: { count: 2 },
+      namespaces: [{ name: 'test', storage: 'file', dataDir: join(dir, 'data') }],
+      log: { level: 'warn' },
+    }),
+  );
   const result = await run(['start', '--config', file]);
   t.equal(result.code, 1, 'the process ends instead of living on without a listener');
   t.match(result.stderr, /aerie: could not start: .*seg-000000000001\.log offset 0/);
@@ -161,7 +158,10 @@ t.test('snapshot create, list, restore and delete from the command line', async 
   const id = /^snapshot (\d+) of test: 1 records/.exec(created.stdout)?.[1];
   t.ok(id, created.stdout);
   const list = await run(['snapshot', 'list', '--ns', 'test', '--json', '--host', node.host]);
-  t.same(JSON.parse(list.stdout).map((s: { id: string }) => s.id), [id]);
+  t.same(
+    JSON.parse(list.stdout).map((s: { id: string }) => s.id),
+    [id],
+  );
   await run(['shell', '--host', node.host], 'put test s 1 {"v": 2}');
   const restored = await run(['snapshot', 'restore', id!, '--ns', 'test', '--host', node.host]);
   t.equal(restored.code, 0, restored.stderr);

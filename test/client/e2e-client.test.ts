@@ -7,9 +7,10 @@ import { startNode } from '../../src/primary/node';
 import { connect, Key, type AerieError, type ClientEvents } from '../../src/client';
 import { Status } from '../../src/errors';
 
-const testConfig = (port = 0) => testNodeConfig((c) => {
-  c.service.port = port;
-});
+const testConfig = (port = 0) =>
+  testNodeConfig((c) => {
+    c.service.port = port;
+  });
 
 t.test('thousands of calls in one turn, a small in-flight cap', async (t) => {
   const node = await startNode(testConfig());
@@ -25,7 +26,10 @@ t.test('thousands of calls in one turn, a small in-flight cap', async (t) => {
   t.ok(client.inFlightCount === 0 && client.queuedCount === 0);
   const reads = await Promise.all(keys.map((key) => client.get(key)));
   // Integers decode as numbers while safe and as bigints beyond 2^53, whichever way they were sent.
-  t.ok(reads.every((r, i) => r.bins.i === i && BigInt(r.bins.big as number | bigint) === BigInt(i) * 2n ** 40n), 'every answer reached its own call');
+  t.ok(
+    reads.every((r, i) => r.bins.i === i && BigInt(r.bins.big as number | bigint) === BigInt(i) * 2n ** 40n),
+    'every answer reached its own call',
+  );
   t.type(reads[count - 1].bins.big, 'bigint');
   t.type(reads[1].bins.big, 'number');
   const stored = await client.put(new Key('test', 'pipe', 'with-key'), { a: 1 }, undefined, { sendKey: true });
@@ -92,10 +96,12 @@ t.test('a node shutting down answers every write in flight: none is in doubt', a
   });
   client.on('error', () => {});
   const keys = Array.from({ length: 5000 }, (_, i) => new Key('test', 'drain', i));
-  const writes = keys.map((key, i) => client.put(key, { i }).then(
-    () => 'ok',
-    (error: AerieError) => (error.inDoubt ? 'in doubt' : `failed ${error.code}`),
-  ));
+  const writes = keys.map((key, i) =>
+    client.put(key, { i }).then(
+      () => 'ok',
+      (error: AerieError) => (error.inDoubt ? 'in doubt' : `failed ${error.code}`),
+    ),
+  );
   // Let the first frames reach the node, then shut it down under them.
   await new Promise((resolve) => setTimeout(resolve, 5));
   const closing = first.close();

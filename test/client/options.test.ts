@@ -1,9 +1,7 @@
 // Proves connect() options get their documented defaults and that bad ones fail with PARAMETER.
 import t from 'tap';
 import { CLIENT_MAX_RETRIES_DEFAULT, resolveOptions } from '../../src/client/options';
-import {
-  CLIENT_CONNECT_TIMEOUT_MS_DEFAULT, CLIENT_IN_FLIGHT_MAX_DEFAULT, CLIENT_QUEUE_MAX_DEFAULT, CLIENT_TIMEOUT_MS_DEFAULT,
-} from '../../src/constants';
+import { CLIENT_CONNECT_TIMEOUT_MS_DEFAULT, CLIENT_IN_FLIGHT_MAX_DEFAULT, CLIENT_QUEUE_MAX_DEFAULT, CLIENT_TIMEOUT_MS_DEFAULT } from '../../src/constants';
 import { Status } from '../../src/errors';
 
 t.test('defaults', async (t) => {
@@ -19,8 +17,14 @@ t.test('defaults', async (t) => {
 });
 
 t.test('hosts as a list or comma-separated', async (t) => {
-  t.same(resolveOptions({ hosts: 'a:1,b:2' }).hosts, [{ host: 'a', port: 1 }, { host: 'b', port: 2 }]);
-  t.same(resolveOptions({ hosts: ['a:1', 'b'] }).hosts, [{ host: 'a', port: 1 }, { host: 'b', port: 3000 }]);
+  t.same(resolveOptions({ hosts: 'a:1,b:2' }).hosts, [
+    { host: 'a', port: 1 },
+    { host: 'b', port: 2 },
+  ]);
+  t.same(resolveOptions({ hosts: ['a:1', 'b'] }).hosts, [
+    { host: 'a', port: 1 },
+    { host: 'b', port: 3000 },
+  ]);
 });
 
 t.test('bad options', async (t) => {

@@ -24,10 +24,20 @@ function consumerDir(t: Test): string {
 t.test('npm pack ships the library, its types and the client bundle, and no tests', async (t) => {
   const out = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
   const files = (JSON.parse(out) as [{ files: { path: string }[] }])[0].files.map((f) => f.path);
-  t.same(files.filter((f) => !/^(bin\/aerie\.js|dist\/src\/.*\.(js|d\.ts)|dist\/client\/aerie-client\.(mjs|d\.mts)|config\/default\.json|docs\/client\.md|package\.json|README\.md|LICENSE)$/.test(f)), [],
-    'nothing but the library');
-  for (const needed of ['dist/src/index.js', 'dist/src/client/index.js', 'dist/src/client/index.d.ts', 'dist/src/cli/main.js',
-    'dist/client/aerie-client.mjs', 'dist/client/aerie-client.d.mts', 'config/default.json']) {
+  t.same(
+    files.filter((f) => !/^(bin\/aerie\.js|dist\/src\/.*\.(js|d\.ts)|dist\/client\/aerie-client\.(mjs|d\.mts)|config\/default\.json|docs\/client\.md|package\.json|README\.md|LICENSE)$/.test(f)),
+    [],
+    'nothing but the library',
+  );
+  for (const needed of [
+    'dist/src/index.js',
+    'dist/src/client/index.js',
+    'dist/src/client/index.d.ts',
+    'dist/src/cli/main.js',
+    'dist/client/aerie-client.mjs',
+    'dist/client/aerie-client.d.mts',
+    'config/default.json',
+  ]) {
     t.ok(files.includes(needed), `ships ${needed}`);
   }
 });
@@ -58,10 +68,13 @@ t.test('client types compile without @types/node or DOM types, as ESM and as Com
   const dir = consumerDir(t);
   fs.writeFileSync(path.join(dir, 'esm.mts'), CONSUMER);
   fs.writeFileSync(path.join(dir, 'cjs.cts'), CONSUMER);
-  fs.writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify({
-    compilerOptions: { strict: true, noEmit: true, types: [], lib: ['ES2022'], module: 'node16', moduleResolution: 'node16', target: 'ES2022', skipLibCheck: false },
-    files: ['esm.mts', 'cjs.cts'],
-  }));
+  fs.writeFileSync(
+    path.join(dir, 'tsconfig.json'),
+    JSON.stringify({
+      compilerOptions: { strict: true, noEmit: true, types: [], lib: ['ES2022'], module: 'node16', moduleResolution: 'node16', target: 'ES2022', skipLibCheck: false },
+      files: ['esm.mts', 'cjs.cts'],
+    }),
+  );
   const tsc = spawnSync(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', dir], { encoding: 'utf8', timeout: 120_000 });
   t.equal(tsc.status, 0, `tsc: ${tsc.stdout}${tsc.stderr}`);
 });
@@ -70,7 +83,9 @@ t.test('the ES module build works from Node 20 (ws fallback) through the exports
   t.ok(fs.existsSync(BUNDLE), 'the bundle was built (node scripts/bundle-client.js)');
   const { node } = await startTestNode(t);
   const dir = consumerDir(t);
-  fs.writeFileSync(path.join(dir, 'run.mjs'), `
+  fs.writeFileSync(
+    path.join(dir, 'run.mjs'),
+    `
 import { connect, Key } from 'aerie-kv/client';
 import * as cjs from 'aerie-kv/client';
 const client = await connect({ hosts: '127.0.0.1:${node.address.port}' });
@@ -79,7 +94,8 @@ await client.put(key, { n: 41 });
 const { bins } = await client.get(key);
 await client.close();
 console.log(JSON.stringify({ n: bins.n, hasKey: typeof cjs.Key === 'function' }));
-`);
+`,
+  );
   fs.writeFileSync(path.join(dir, 'run.cjs'), `const { connect, Key } = require('aerie-kv/client'); console.log(typeof connect, typeof Key);`);
   // Not spawnSync: the node runs in this process and must answer while the child waits.
   const esm = await promisify(execFile)(process.execPath, [path.join(dir, 'run.mjs')], { encoding: 'utf8', timeout: 60_000 });

@@ -5,7 +5,7 @@ import t from 'tap';
 import { encodeBody } from '../../src/client/codec';
 import { Pipeline, type Reply, type RequestSpec, type Transport } from '../../src/client/pipeline';
 import { REQUESTS_PER_FRAME_MAX } from '../../src/constants';
-import { AerieError, Status } from '../../src/errors';
+import { type AerieError, Status } from '../../src/errors';
 import { Op, PUSH_ID } from '../../src/protocol/ops';
 import { decodeRequests, nextTurn, responseFrame, type DecodedRequest } from '../helpers/frames';
 
@@ -52,7 +52,12 @@ t.test('calls in one turn share one frame and answers resolve them', async (t) =
   t.same(ra.body, { ns: 'test', key: 'k' });
   t.not(ra.id, rb.id);
   t.equal(pipeline.inFlightCount, 2);
-  pipeline.receive(responseFrame([[rb.id, Status.OK, { gen: 1, ttl: 5 }], [ra.id, Status.KEY_NOT_FOUND, { message: 'nope' }]]));
+  pipeline.receive(
+    responseFrame([
+      [rb.id, Status.OK, { gen: 1, ttl: 5 }],
+      [ra.id, Status.KEY_NOT_FOUND, { message: 'nope' }],
+    ]),
+  );
   t.same(await b, { code: 0, body: { gen: 1, ttl: 5 } });
   await t.rejects(a, { code: Status.KEY_NOT_FOUND, message: 'nope', inDoubt: false });
   t.equal(pipeline.inFlightCount, 0);
@@ -72,7 +77,10 @@ t.test('frames split at REQUESTS_PER_FRAME_MAX', async (t) => {
   pipeline.attach(transport);
   const calls = Array.from({ length: REQUESTS_PER_FRAME_MAX + 10 }, () => pipeline.request(spec()));
   await nextTurn();
-  t.same(transport.frames.map((frame) => frame.length), [REQUESTS_PER_FRAME_MAX, 10]);
+  t.same(
+    transport.frames.map((frame) => frame.length),
+    [REQUESTS_PER_FRAME_MAX, 10],
+  );
   t.equal(new Set(transport.requests.map((r) => r.id)).size, calls.length, 'ids are distinct');
   pipeline.close();
   await Promise.allSettled(calls);
@@ -86,7 +94,12 @@ t.test('the in-flight cap holds calls back until answers free slots', async (t) 
   t.equal(transport.requests.length, 2);
   t.equal(pipeline.queueLength, 3);
   const [first, second] = transport.requests;
-  pipeline.receive(responseFrame([[first.id, 0, null], [second.id, 0, null]]));
+  pipeline.receive(
+    responseFrame([
+      [first.id, 0, null],
+      [second.id, 0, null],
+    ]),
+  );
   t.equal(transport.requests.length, 4, 'an answer frame flushes the queue at once');
   t.equal(pipeline.inFlightCount, 2);
   for (const request of transport.requests.slice(2)) pipeline.receive(responseFrame([[request.id, 0, null]]));
@@ -156,7 +169,11 @@ t.test('a lost connection: writes in doubt, reads re-sent first, queued calls ke
   const next = new FakeTransport();
   pipeline.attach(next);
   await nextTurn();
-  t.same(next.requests.map((r) => r.body), ['read', 'queued'], 'the re-sent read goes before the queued call');
+  t.same(
+    next.requests.map((r) => r.body),
+    ['read', 'queued'],
+    'the re-sent read goes before the queued call',
+  );
   t.equal(next.requests[0].op, Op.GET);
   pipeline.receive(responseFrame([[next.requests[0].id, 0, 'r']]));
   pipeline.receive(responseFrame([[next.requests[1].id, 0, 'q']]));
@@ -179,11 +196,7 @@ t.test('reads give up after maxRetries re-sends', async (t) => {
 t.test('close: sent calls end CONNECTION_CLOSED (writes in doubt), queued ones SERVER_NOT_AVAILABLE', async (t) => {
   const { pipeline, transport } = setup({ maxInFlight: 2, maxQueued: 10 });
   pipeline.attach(transport);
-  const calls = [
-    outcome(pipeline.request(spec())),
-    outcome(pipeline.request(spec({ op: Op.PUT, write: true }))),
-    outcome(pipeline.request(spec({ op: Op.PUT, write: true }))),
-  ];
+  const calls = [outcome(pipeline.request(spec())), outcome(pipeline.request(spec({ op: Op.PUT, write: true }))), outcome(pipeline.request(spec({ op: Op.PUT, write: true })))];
   await nextTurn();
   pipeline.close();
   t.same(await Promise.all(calls), [
@@ -240,7 +253,12 @@ t.test('server pushes go to the hook, not to a call', async (t) => {
   pipeline.attach(transport);
   const call = pipeline.request(spec());
   await nextTurn();
-  pipeline.receive(responseFrame([[PUSH_ID, 0, { event: 'goaway', reason: 'bye' }], [transport.requests[0].id, 0, 'answer']]));
+  pipeline.receive(
+    responseFrame([
+      [PUSH_ID, 0, { event: 'goaway', reason: 'bye' }],
+      [transport.requests[0].id, 0, 'answer'],
+    ]),
+  );
   t.same(pushes, [[0, { event: 'goaway', reason: 'bye' }]]);
   t.same((await call).body, 'answer');
 });
@@ -266,7 +284,10 @@ t.test('drain: nothing new is sent, answers in flight still arrive, DRAINED is a
   const next = new FakeTransport();
   pipeline.attach(next);
   await nextTurn();
-  t.same(next.requests.map((r) => r.body), ['queued']);
+  t.same(
+    next.requests.map((r) => r.body),
+    ['queued'],
+  );
   pipeline.receive(responseFrame([[next.requests[0].id, 0, 'q']]));
   t.same((await queued).body, 'q');
 });
@@ -274,22 +295,30 @@ t.test('drain: nothing new is sent, answers in flight still arrive, DRAINED is a
 t.test('reads a draining node refused are sent again on the next connection; writes fail definitely', async (t) => {
   const { pipeline, transport } = setup();
   pipeline.attach(transport);
-  const calls = ['w1', 'w2', 'r3'].map((body, i) =>
-    outcome(pipeline.request(spec({ body: encodeBody(body), write: i < 2, op: i < 2 ? Op.PUT : Op.GET, maxRetries: i < 2 ? 0 : 2 }))));
+  const calls = ['w1', 'w2', 'r3'].map((body, i) => outcome(pipeline.request(spec({ body: encodeBody(body), write: i < 2, op: i < 2 ? Op.PUT : Op.GET, maxRetries: i < 2 ? 0 : 2 }))));
   await nextTurn();
   const [w1, w2, r3] = transport.requests;
   pipeline.receive(responseFrame([[w1.id, Status.PARTITION_UNAVAILABLE, { message: 'not draining yet' }]]));
   pipeline.drain();
-  pipeline.receive(responseFrame([[w2.id, Status.PARTITION_UNAVAILABLE, null], [r3.id, Status.PARTITION_UNAVAILABLE, null]]));
+  pipeline.receive(
+    responseFrame([
+      [w2.id, Status.PARTITION_UNAVAILABLE, null],
+      [r3.id, Status.PARTITION_UNAVAILABLE, null],
+    ]),
+  );
   pipeline.detach();
   const next = new FakeTransport();
   pipeline.attach(next);
   await nextTurn();
-  t.same(next.requests.map((r) => r.body), ['r3'], 'only the refused read goes again');
+  t.same(
+    next.requests.map((r) => r.body),
+    ['r3'],
+    'only the refused read goes again',
+  );
   pipeline.receive(responseFrame([[next.requests[0].id, 0, 'read']]));
-  t.same(await Promise.all(calls), [
-    { code: Status.PARTITION_UNAVAILABLE, inDoubt: false },
-    { code: Status.PARTITION_UNAVAILABLE, inDoubt: false },
-    { ok: { code: 0, body: 'read' } },
-  ], 'refused writes fail definitely (never in doubt, never retried)');
+  t.same(
+    await Promise.all(calls),
+    [{ code: Status.PARTITION_UNAVAILABLE, inDoubt: false }, { code: Status.PARTITION_UNAVAILABLE, inDoubt: false }, { ok: { code: 0, body: 'read' } }],
+    'refused writes fail definitely (never in doubt, never retried)',
+  );
 });

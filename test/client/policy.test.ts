@@ -28,8 +28,13 @@ t.test('generation policy names and codes', async (t) => {
 t.test('write fields carry only what was set', async (t) => {
   t.same(writeFields(undefined, undefined), {});
   t.same(writeFields({ ttl: 60 }, {}), { ttl: 60 });
-  t.same(writeFields({ ttl: -1, gen: 3 }, { exists: 'create-only', genPolicy: 'eq', sendKey: true }),
-    { ttl: -1, gen: 3, exists: Exists.CREATE_ONLY, genPolicy: GenPolicy.EXPECT_GEN_EQUAL, sendKey: true });
+  t.same(writeFields({ ttl: -1, gen: 3 }, { exists: 'create-only', genPolicy: 'eq', sendKey: true }), {
+    ttl: -1,
+    gen: 3,
+    exists: Exists.CREATE_ONLY,
+    genPolicy: GenPolicy.EXPECT_GEN_EQUAL,
+    sendKey: true,
+  });
   t.same(writeFields({}, { genPolicy: 'none' }), { genPolicy: GenPolicy.NONE });
   t.same(generationFields({ gen: 2, genPolicy: 'gt' }), { gen: 2, genPolicy: GenPolicy.EXPECT_GEN_GT });
   t.same(generationFields(undefined), {});

@@ -35,7 +35,10 @@ t.test('host parsing', async (t) => {
 });
 
 t.test('round-robin rotation', async (t) => {
-  const rotation = new HostRotation([{ host: 'a', port: 1 }, { host: 'b', port: 2 }]);
+  const rotation = new HostRotation([
+    { host: 'a', port: 1 },
+    { host: 'b', port: 2 },
+  ]);
   t.same([rotation.next().host, rotation.next().host, rotation.next().host], ['a', 'b', 'a']);
   t.throws(() => new HostRotation([]));
 });

@@ -13,7 +13,11 @@ t.test('get and metadata', async (t) => {
   t.same(toRecord(key, { gen: 2, ttl: -1, bins: null }).bins, {});
   t.same(toMetadata({ gen: 1n, ttl: 5 }, 'put'), { gen: 1, ttl: 5 }, 'small bigints become numbers');
   for (const bad of [null, [], { gen: 'x', ttl: 1 }, { gen: 1 }, { gen: 1, ttl: 2n ** 60n }]) {
-    t.throws(() => toMetadata(bad, 'put'), { code: Status.PARAMETER }, JSON.stringify(bad, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v)));
+    t.throws(
+      () => toMetadata(bad, 'put'),
+      { code: Status.PARAMETER },
+      JSON.stringify(bad, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v)),
+    );
   }
   t.throws(() => toRecord(key, { gen: 1, ttl: 1, bins: [1] }), { code: Status.PARAMETER });
 });
@@ -31,12 +35,37 @@ t.test('operate merges results into bins', async (t) => {
 
 t.test('batch answers', async (t) => {
   const keys = [new Key('test', 'demo', 1), new Key('test', 'demo', 2), new Key('test', 'demo', 3)];
-  const body = { records: [[0, 1, 50, { a: 1 }], [Status.KEY_NOT_FOUND, 0, 0, null], [0, 3, -1, {}]] };
+  const body = {
+    records: [
+      [0, 1, 50, { a: 1 }],
+      [Status.KEY_NOT_FOUND, 0, 0, null],
+      [0, 3, -1, {}],
+    ],
+  };
   t.same(toBatchRecords(keys, body), [{ key: keys[0], bins: { a: 1 }, gen: 1, ttl: 50 }, null, { key: keys[2], bins: {}, gen: 3, ttl: -1 }]);
-  t.same(toBatchExists(keys, { records: [[0, 1, 50], [2, 0, 0], [0, 3, -1]] }), [{ key: keys[0], gen: 1, ttl: 50 }, null, { key: keys[2], gen: 3, ttl: -1 }]);
+  t.same(
+    toBatchExists(keys, {
+      records: [
+        [0, 1, 50],
+        [2, 0, 0],
+        [0, 3, -1],
+      ],
+    }),
+    [{ key: keys[0], gen: 1, ttl: 50 }, null, { key: keys[2], gen: 3, ttl: -1 }],
+  );
   t.throws(() => toBatchRecords(keys, { records: [] }), { code: Status.PARAMETER }, 'one answer per key');
-  t.throws(() => toBatchRecords(keys, { records: [[0, 1, 1, {}], [Status.PARTITION_UNAVAILABLE, 0, 0, null], [0, 1, 1, {}]] }),
-    { code: Status.PARTITION_UNAVAILABLE }, 'other per-key codes fail the batch');
+  t.throws(
+    () =>
+      toBatchRecords(keys, {
+        records: [
+          [0, 1, 1, {}],
+          [Status.PARTITION_UNAVAILABLE, 0, 0, null],
+          [0, 1, 1, {}],
+        ],
+      }),
+    { code: Status.PARTITION_UNAVAILABLE },
+    'other per-key codes fail the batch',
+  );
 });
 
 t.test('scan pages', async (t) => {

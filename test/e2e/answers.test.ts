@@ -12,7 +12,10 @@ const codeOf = (m: unknown[]) => m[1] as number;
 
 function wellFormed(t: Test, peer: RawPeer): void {
   t.same(peer.malformed, [], 'every answer frame decodes fully');
-  t.ok(peer.frames.every((f) => f.announced === f.held), 'every frame holds exactly the count it announces');
+  t.ok(
+    peer.frames.every((f) => f.announced === f.held),
+    'every frame holds exactly the count it announces',
+  );
 }
 
 t.test('a batch element the node cannot serve leaves the frame whole', async (t) => {
@@ -21,7 +24,12 @@ t.test('a batch element the node cannot serve leaves the frame whole', async (t)
   const peer = await rawPeer(url);
   const key = { ns: 'test', set: 's', key: 'a' };
   // The issue's request: bins is not a list. A PING follows it in the same frame.
-  peer.send(pack([[10, 8, { keys: [key], bins: 5 }], [11, 12, null]]));
+  peer.send(
+    pack([
+      [10, 8, { keys: [key], bins: 5 }],
+      [11, 12, null],
+    ]),
+  );
   t.equal(codeOf(await peer.waitFor(10)), status.PARAMETER, 'bins not a list: PARAMETER');
   t.equal(codeOf(await peer.waitFor(11)), 0, 'the PING after it is answered');
   const cases: [string, number, unknown][] = [
@@ -57,7 +65,10 @@ t.test('answers are split into frames of the size the client announced', async (
   peer.request(202, 8, { keys: Array.from({ length: 5 }, () => ({ ns: 'test', set: 's', key: 'mid' })) });
   t.equal(codeOf(await peer.waitFor(202)), status.RECORD_TOO_BIG, 'a batch answer larger than a frame: RECORD_TOO_BIG');
   t.ok(peer.frames.length >= 12, `${peer.frames.length} frames for 3 MB of answers`);
-  t.ok(peer.frames.every((f) => f.bytes <= frameBytesMax), 'no frame exceeds the announced size');
+  t.ok(
+    peer.frames.every((f) => f.bytes <= frameBytesMax),
+    'no frame exceeds the announced size',
+  );
   wellFormed(t, peer);
   peer.request(203, 1, { protocol: 1, maxFrameBytes: 1000 });
   t.equal(codeOf(await peer.waitFor(203)), status.PARAMETER, 'an announced frame below the minimum is refused');
@@ -68,7 +79,10 @@ t.test('the SDK gets 100 concurrent reads of a 1 MB record', async (t) => {
   const key = new Key('test', 's', 'mb');
   await client.put(key, { b: Buffer.alloc(1_000_000, 7) });
   const records = await Promise.all(Array.from({ length: 100 }, () => client.get(key)));
-  t.ok(records.every((r) => (r.bins.b as Buffer).length === 1_000_000), 'all 100 answered');
+  t.ok(
+    records.every((r) => (r.bins.b as Buffer).length === 1_000_000),
+    'all 100 answered',
+  );
 });
 
 t.test('a record larger than 1 MiB reads back when recordBytesMax allows it', async (t) => {

@@ -64,13 +64,22 @@ t.test('malformed requests get coded errors and the connection lives on', async 
     t.equal(res[1], code, what);
   }
   // A well-formed frame with one bad message still answers the good ones.
-  peer.send(pack([[500, 12, null], [501, 99, null], [502, 12, null]]));
+  peer.send(
+    pack([
+      [500, 12, null],
+      [501, 99, null],
+      [502, 12, null],
+    ]),
+  );
   t.equal((await peer.waitFor(500))[1], 0);
   t.equal((await peer.waitFor(501))[1], status.PARAMETER);
   t.equal((await peer.waitFor(502))[1], 0);
   // A body too deep to walk is answered by id, then the connection closes: the frame cannot be
   // parsed past it.
-  for (const [what, bins] of [['deep nesting', { d: deep }], ['__proto__ key', JSON.parse('{"__proto__": 1}')]]) {
+  for (const [what, bins] of [
+    ['deep nesting', { d: deep }],
+    ['__proto__ key', JSON.parse('{"__proto__": 1}')],
+  ]) {
     const p = await rawPeer(url);
     p.request(7, 2, { ns: 'test', key: 'k', bins });
     t.equal((await p.waitFor(7))[1], status.PARAMETER, what as string);

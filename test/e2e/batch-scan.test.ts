@@ -17,9 +17,15 @@ t.test('batch get and exists across workers', async (t) => {
     else t.equal(got[i]?.bins.i, i, `present ${i}`);
   }
   const sel = await client.batchGet(keys.slice(1, 3), ['i']);
-  t.same(sel.map((r) => r?.bins), [{ i: 1 }, { i: 2 }]);
+  t.same(
+    sel.map((r) => r?.bins),
+    [{ i: 1 }, { i: 2 }],
+  );
   const ex = await client.batchExists(keys.slice(0, 3));
-  t.same(ex.map((e) => e?.gen ?? null), [null, 1, 1]);
+  t.same(
+    ex.map((e) => e?.gen ?? null),
+    [null, 1, 1],
+  );
   t.same(await client.batchGet([]), []);
   await t.rejects(client.batchGet([new Key('nope', 's', 1)]), { code: status.INVALID_NAMESPACE });
   const many = Array.from({ length: 12000 }, (_, i) => new Key('test', 'b', i));

@@ -23,7 +23,11 @@ t.test('chaos: faults under load lose nothing acknowledged', async (t) => {
   const seed = testSeed();
   t.comment(`seed ${seed} (AERIE_SEED=${seed} replays it)`);
   const rand = prng(seed);
-  const { client: admin, url, node } = await startTestNode(t, (c) => {
+  const {
+    client: admin,
+    url,
+    node,
+  } = await startTestNode(t, (c) => {
     c.workers.count = 3;
     c.supervisor.faultInjection = true;
     c.supervisor.heartbeatTimeoutMs = 250;
@@ -137,7 +141,7 @@ t.test('chaos: faults under load lose nothing acknowledged', async (t) => {
   // without new faults, until enough was acknowledged for the checks below to mean something.
   const insertsOk = () => [...inserted.values()].filter((o) => o === 'ok').length;
   const incrementsOk = () => counted.reduce((a, c) => a + c.ok, 0);
-  for (const until = Date.now() + 20_000; (insertsOk() <= 100 || incrementsOk() <= 100) && Date.now() < until;) await sleep(100);
+  for (const until = Date.now() + 20_000; (insertsOk() <= 100 || incrementsOk() <= 100) && Date.now() < until; ) await sleep(100);
   running = false;
   await Promise.all(loops);
   // Every worker back, and none restarting, before the final reads.
@@ -153,7 +157,7 @@ t.test('chaos: faults under load lose nothing acknowledged', async (t) => {
   for (let k = 0; k < REGISTERS; k++) {
     const log = written.get(k) ?? [];
     const lastOk = log.map((e) => e.outcome).lastIndexOf('ok');
-    const allowed = new Set(log.filter((e, i) => (i === lastOk) || (i > lastOk && e.outcome === 'doubt')).map((e) => e.value));
+    const allowed = new Set(log.filter((e, i) => i === lastOk || (i > lastOk && e.outcome === 'doubt')).map((e) => e.value));
     const v = (regs[k]?.bins.v as number | undefined) ?? null;
     if (v === null ? lastOk >= 0 : !allowed.has(v)) problems.push(`register ${k}: final ${v}, history ${JSON.stringify(log.slice(Math.max(0, lastOk - 1)))}`);
   }

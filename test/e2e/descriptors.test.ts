@@ -51,13 +51,16 @@ type WorkerInfo = { index: number; state: string; restarts: number };
 t.test('1,000 slow sockets under ulimit -n 1024 while a worker restarts', async (t) => {
   const dir = mkdtempSync(path.join(tmpdir(), 'aerie-fds-'));
   const config = path.join(dir, 'config.json');
-  writeFileSync(config, JSON.stringify({
-    service: { port: 0 },
-    workers: { count: 2 },
-    supervisor: { faultInjection: true, heartbeatTimeoutMs: 5000 },
-    namespaces: [{ name: 'test', storage: 'memory' }],
-    log: { level: 'warn' },
-  }));
+  writeFileSync(
+    config,
+    JSON.stringify({
+      service: { port: 0 },
+      workers: { count: 2 },
+      supervisor: { faultInjection: true, heartbeatTimeoutMs: 5000 },
+      namespaces: [{ name: 'test', storage: 'memory' }],
+      log: { level: 'warn' },
+    }),
+  );
   let stderr = '';
   const { child, host, exited } = await startCliNode(config, { descriptorsMax: DESCRIPTORS_MAX, stderr: (s) => (stderr += s) });
   const sockets = new Set<Socket>();
@@ -100,8 +103,16 @@ t.test('1,000 slow sockets under ulimit -n 1024 while a worker restarts', async 
 
   const info = await probe.info();
   const workers = info.workers as WorkerInfo[];
-  t.same(workers.map((w) => w.state), ['up', 'up'], 'every worker is up');
-  t.same(workers.map((w) => w.restarts), [0, 1], 'one restart, the drill: no worker failed for want of a descriptor');
+  t.same(
+    workers.map((w) => w.state),
+    ['up', 'up'],
+    'every worker is up',
+  );
+  t.same(
+    workers.map((w) => w.restarts),
+    [0, 1],
+    'one restart, the drill: no worker failed for want of a descriptor',
+  );
   const found = await probe.batchGet(acknowledged);
   t.equal(found.filter((r) => r === null).length, 0, `all ${acknowledged.length} acknowledged records are there`);
   t.notMatch(stderr, /EMFILE/, 'no descriptor ran out');

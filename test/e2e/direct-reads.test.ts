@@ -10,8 +10,7 @@ import { Key, status } from '../../src/index';
 import type { Client } from '../../src/client/index';
 import { sleep, startTestNode } from '../helpers/node';
 
-const directReads = async (client: Client) =>
-  ((await client.info()).workers as { directReads: number }[]).reduce((a, w) => a + w.directReads, 0);
+const directReads = async (client: Client) => ((await client.info()).workers as { directReads: number }[]).reduce((a, w) => a + w.directReads, 0);
 
 t.test('memory namespace reads come from shared memory and stay consistent under writes', async (t) => {
   const { client } = await startTestNode(t);
@@ -25,8 +24,15 @@ t.test('memory namespace reads come from shared memory and stay consistent under
   t.same((await client.get(keys[0], ['a'])).bins, { a: 0 }, 'bin selection still works (through the worker)');
   const batchBefore = await directReads(client);
   const batch = await client.batchGet([keys[0], new Key('test', 'd', 'absent'), keys[1]]);
-  t.same(batch.map((r) => r?.bins ?? null), [{ a: 0, b: 0, s: '' }, null, { a: 0, b: 0, s: '' }], 'a batch, with a missing key');
-  t.same((await client.batchExists([keys[2], new Key('test', 'd', 'absent')])).map((r) => r?.gen ?? null), [1, null]);
+  t.same(
+    batch.map((r) => r?.bins ?? null),
+    [{ a: 0, b: 0, s: '' }, null, { a: 0, b: 0, s: '' }],
+    'a batch, with a missing key',
+  );
+  t.same(
+    (await client.batchExists([keys[2], new Key('test', 'd', 'absent')])).map((r) => r?.gen ?? null),
+    [1, null],
+  );
   t.equal(await directReads(client), batchBefore + 5, 'batch elements answered by the primary too');
   t.same((await client.batchGet([keys[3]], ['b']))[0]?.bins, { b: 0 }, 'a batch selecting bins goes through the workers');
 
@@ -35,23 +41,27 @@ t.test('memory namespace reads come from shared memory and stay consistent under
   const acked = new Array<number>(keys.length).fill(0);
   let running = true;
   const problems: string[] = [];
-  const writers = Array.from({ length: 8 }, (_, w) => (async () => {
-    for (let n = 1; running; n++) {
-      const i = (w + n * 8) % keys.length;
-      const v = acked[i] + 1;
-      await client.put(keys[i], { a: v, b: -v, s: 'x'.repeat(v % 300) });
-      if (v > acked[i]) acked[i] = v;
-    }
-  })());
-  const readers = Array.from({ length: 8 }, (_, r) => (async () => {
-    for (let n = 0; running; n++) {
-      const i = (r + n) % keys.length;
-      const floor = acked[i];
-      const got = (await client.get(keys[i])).bins as { a: number; b: number; s: string };
-      if (got.a + got.b !== 0 || got.s.length !== got.a % 300) problems.push(`key ${i}: torn ${JSON.stringify(got).slice(0, 80)}`);
-      if (got.a < floor) problems.push(`key ${i}: read ${got.a} after ${floor} was acknowledged`);
-    }
-  })());
+  const writers = Array.from({ length: 8 }, (_, w) =>
+    (async () => {
+      for (let n = 1; running; n++) {
+        const i = (w + n * 8) % keys.length;
+        const v = acked[i] + 1;
+        await client.put(keys[i], { a: v, b: -v, s: 'x'.repeat(v % 300) });
+        if (v > acked[i]) acked[i] = v;
+      }
+    })(),
+  );
+  const readers = Array.from({ length: 8 }, (_, r) =>
+    (async () => {
+      for (let n = 0; running; n++) {
+        const i = (r + n) % keys.length;
+        const floor = acked[i];
+        const got = (await client.get(keys[i])).bins as { a: number; b: number; s: string };
+        if (got.a + got.b !== 0 || got.s.length !== got.a % 300) problems.push(`key ${i}: torn ${JSON.stringify(got).slice(0, 80)}`);
+        if (got.a < floor) problems.push(`key ${i}: read ${got.a} after ${floor} was acknowledged`);
+      }
+    })(),
+  );
   await sleep(1500);
   running = false;
   await Promise.all([...writers, ...readers]);

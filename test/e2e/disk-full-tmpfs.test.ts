@@ -42,20 +42,22 @@ async function fillUntilRefused(t: Test, client: Client, first: number, limit: n
   let refused = 0;
   let next = first;
   const other: number[] = [];
-  await Promise.all(Array.from({ length: 32 }, async () => {
-    while (refused === 0 && next < first + limit) {
-      const i = next++;
-      try {
-        await client.put(new Key('test', 'f', i), { v: i, pad: VALUE });
-        acked.push(i);
-      } catch (err) {
-        if (!(err instanceof AerieError)) throw err;
-        if (err.code === status.SERVER_MEM) refused++;
-        else if (err.inDoubt) inDoubt.push(i);
-        else other.push(err.code);
+  await Promise.all(
+    Array.from({ length: 32 }, async () => {
+      while (refused === 0 && next < first + limit) {
+        const i = next++;
+        try {
+          await client.put(new Key('test', 'f', i), { v: i, pad: VALUE });
+          acked.push(i);
+        } catch (err) {
+          if (!(err instanceof AerieError)) throw err;
+          if (err.code === status.SERVER_MEM) refused++;
+          else if (err.inDoubt) inDoubt.push(i);
+          else other.push(err.code);
+        }
       }
-    }
-  }));
+    }),
+  );
   t.same(other, [], 'no write failed with another code');
   return { acked, inDoubt, refused, next };
 }
@@ -96,7 +98,11 @@ t.test('a real 20 MB tmpfs filled by writes', { skip }, async (t) => {
   t.ok(first.refused > 0, 'then writes were refused SERVER_MEM');
   // INFO's namespace figures are published by the workers every 50 ms: right after the refusal
   // they may still show the free space before the last writes (they did, 2 runs in 3).
-  const state = await waitForValue(() => disk(client), (ns) => ns.stopWrites, { what: 'INFO to show stop-writes', timeoutMs: 5000 });
+  const state = await waitForValue(
+    () => disk(client),
+    (ns) => ns.stopWrites,
+    { what: 'INFO to show stop-writes', timeoutMs: 5000 },
+  );
   t.equal(state.stopWrites, true, 'INFO: stop-writes');
   t.ok(state.disk!.state === 'stop-writes' || state.disk!.state === 'full', `INFO: disk ${state.disk!.state}, ${state.disk!.freeBytes} bytes free, reserve ${state.disk!.reserveBytes}`);
   t.same(await unreadable(client, first.acked), [], 'every acknowledged write reads back while the device is full');
@@ -109,14 +115,21 @@ t.test('a real 20 MB tmpfs filled by writes', { skip }, async (t) => {
   // Space freed: writes resume by themselves.
   fs.rmSync(ballast);
   // The put's code (0 once accepted) until it is anything but stop-writes' SERVER_MEM.
-  const putCode = () => client.put(new Key('test', 'f', first.next), { v: first.next, pad: VALUE })
-    .then(() => 0, (err: unknown) => (err instanceof AerieError ? err.code : -1));
+  const putCode = () =>
+    client.put(new Key('test', 'f', first.next), { v: first.next, pad: VALUE }).then(
+      () => 0,
+      (err: unknown) => (err instanceof AerieError ? err.code : -1),
+    );
   const code = await waitForValue(putCode, (c) => c !== status.SERVER_MEM, { what: 'writes to resume once space was freed', timeoutMs: 15_000, intervalMs: 100 });
   t.equal(code, 0, 'writes resumed once space was freed, without a restart');
   acked.push(first.next);
   // Each worker reads its device's free space on its own clock (DISK_CHECK_INTERVAL_MS): the
   // write above reached one of them; fill again once every worker has seen the space.
-  await waitForValue(() => disk(client), (ns) => !ns.stopWrites, { what: 'INFO to show writes resumed on every worker', timeoutMs: 5000 });
+  await waitForValue(
+    () => disk(client),
+    (ns) => !ns.stopWrites,
+    { what: 'INFO to show writes resumed on every worker', timeoutMs: 5000 },
+  );
   const second = await fillUntilRefused(t, client, first.next + 1, 100_000);
   t.ok(second.acked.length > 100 && second.refused > 0, `${second.acked.length} more acknowledged, then refused again`);
   acked.push(...second.acked);
@@ -128,7 +141,14 @@ t.test('a real 20 MB tmpfs filled by writes', { skip }, async (t) => {
   // Long enough for the rebuild of replicas to have run into the full device, had it crashed.
   await waitStable(again.client, 3000);
   const workers = (await again.client.info()).workers as WorkerInfo[];
-  t.same(workers.map((w) => [w.state, w.restarts]), [['up', 0], ['up', 0]], 'every worker up, none restarted');
+  t.same(
+    workers.map((w) => [w.state, w.restarts]),
+    [
+      ['up', 0],
+      ['up', 0],
+    ],
+    'every worker up, none restarted',
+  );
   t.same(await unreadable(again.client, acked), [], 'every acknowledged record is served after the restart');
   const gone = (await again.client.batchGet(deleted.map((n) => new Key('test', 'f', n)))).filter((r) => r !== null);
   t.equal(gone.length, 0, 'deleted records stay deleted');

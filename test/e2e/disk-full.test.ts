@@ -23,7 +23,11 @@ async function namespaceInfo(client: Client): Promise<NsInfo> {
 
 /** Polls INFO until the namespace's disk state is `state`, and returns it; fails the test on a timeout. */
 const waitDiskState = (client: Client, state: string) =>
-  waitForValue(() => namespaceInfo(client), (ns) => ns.disk?.state === state, { what: `disk state ${state}`, timeoutMs: 15_000, intervalMs: 20 });
+  waitForValue(
+    () => namespaceInfo(client),
+    (ns) => ns.disk?.state === state,
+    { what: `disk state ${state}`, timeoutMs: 15_000, intervalMs: 20 },
+  );
 
 /** The code a call failed with (0 when it succeeded), and whether it is in doubt. */
 async function outcome(p: Promise<unknown>): Promise<{ code: number; inDoubt: boolean; message: string }> {
@@ -38,7 +42,11 @@ async function outcome(p: Promise<unknown>): Promise<{ code: number; inDoubt: bo
 
 /** Retries a put until it succeeds (writes resume by themselves); fails the test on a timeout. */
 async function putUntilAccepted(client: Client, key: Key, bins: { v: number }): Promise<void> {
-  await waitForValue(() => outcome(client.put(key, bins)), (o) => o.code === 0, { what: 'writes to resume', timeoutMs: 15_000, intervalMs: 50 });
+  await waitForValue(
+    () => outcome(client.put(key, bins)),
+    (o) => o.code === 0,
+    { what: 'writes to resume', timeoutMs: 15_000, intervalMs: 50 },
+  );
 }
 
 async function injectAll(client: Client, kind: 'disk-full' | 'disk-low' | 'sync-eio' | 'disk-ok', workers = [0, 1]): Promise<void> {
@@ -102,13 +110,23 @@ t.test('a device under its reserve, then full, then back: coded refusals, delete
   await injectAll(client, 'disk-full');
   const during = await Promise.all(keys.slice(301, 340).map((k, i) => outcome(client.put(k, { v: 301 + i }))));
   t.equal(during.filter((o) => o.code === 0).length, 0, 'nothing is acknowledged while the log cannot write');
-  t.ok(during.every((o) => (o.code === status.TIMEOUT && o.inDoubt) || o.code === status.SERVER_MEM), `each in doubt or refused: ${JSON.stringify([...new Set(during.map((o) => o.code))])}`);
+  t.ok(
+    during.every((o) => (o.code === status.TIMEOUT && o.inDoubt) || o.code === status.SERVER_MEM),
+    `each in doubt or refused: ${JSON.stringify([...new Set(during.map((o) => o.code))])}`,
+  );
   const full = await waitDiskState(client, 'full');
   t.ok(full.disk!.refused >= 0, 'refusals are counted');
   const deleteWhileFull = await outcome(client.remove(keys[30]));
   t.equal(deleteWhileFull.code, status.SERVER_MEM, 'a delete cannot be logged on a full device: refused, not lost');
   const workers = (await client.info()).workers as WorkerInfo[];
-  t.same(workers.map((w) => [w.state, w.restarts]), [['up', 0], ['up', 0]], 'no worker crashed');
+  t.same(
+    workers.map((w) => [w.state, w.restarts]),
+    [
+      ['up', 0],
+      ['up', 0],
+    ],
+    'no worker crashed',
+  );
 
   // 3. Space back: writes resume by themselves, no restart.
   await injectAll(client, 'disk-ok');
@@ -128,7 +146,11 @@ t.test('a device under its reserve, then full, then back: coded refusals, delete
   const again = await startTestNode(t, patch);
   await checkAll(t, again.client, expected, gone, 'after a restart');
   await again.client.put(keys[399], { v: 399 });
-  t.same(((await again.client.info()).workers as WorkerInfo[]).map((w) => w.restarts), [0, 0], 'no worker restarted');
+  t.same(
+    ((await again.client.info()).workers as WorkerInfo[]).map((w) => w.restarts),
+    [0, 0],
+    'no worker restarted',
+  );
 });
 
 t.test('free space is read from the real device: far under the reserve, writes and deletes stop from the start', async (t) => {
@@ -140,13 +162,17 @@ t.test('free space is read from the real device: far under the reserve, writes a
     c.namespaces[0].diskMinFreeBytes = 2 ** 50;
   });
   const ns = await waitDiskState(client, 'full');
-  t.ok(ns.disk!.freeBytes > 0 && ns.disk!.freeBytes < ns.disk!.reserveBytes, 'INFO: the device\'s free bytes, under the reserve');
+  t.ok(ns.disk!.freeBytes > 0 && ns.disk!.freeBytes < ns.disk!.reserveBytes, "INFO: the device's free bytes, under the reserve");
   t.equal(ns.disk!.reserveBytes, 2 ** 50);
   t.equal(ns.stopWrites, true);
   t.equal((await outcome(client.put(new Key('test', 's', 1), { v: 1 }))).code, status.SERVER_MEM, 'writes refused');
   t.equal((await outcome(client.truncate('test', 's'))).code, status.SERVER_MEM, 'under the delete floor, truncates are refused too');
   const workers = (await client.info()).workers as WorkerInfo[];
-  t.same(workers.map((w) => w.state), ['up', 'up'], 'and the node serves');
+  t.same(
+    workers.map((w) => w.state),
+    ['up', 'up'],
+    'and the node serves',
+  );
 });
 
 t.test('an fsync error fails the log for good: in doubt, then SERVER_ERROR, no crash loop, all acknowledged back after restart', async (t) => {
@@ -172,7 +198,14 @@ t.test('an fsync error fails the log for good: in doubt, then SERVER_ERROR, no c
   await sleep(600); // more than a free-space check interval: a failed log stays failed
   t.equal((await namespaceInfo(client)).disk?.state, 'failed', 'an fsync error is never retried');
   const workers = (await client.info()).workers as WorkerInfo[];
-  t.same(workers.map((w) => [w.state, w.restarts]), [['up', 0], ['up', 0]], 'no crash, no restart');
+  t.same(
+    workers.map((w) => [w.state, w.restarts]),
+    [
+      ['up', 0],
+      ['up', 0],
+    ],
+    'no crash, no restart',
+  );
 
   await node.close();
   const again = await startTestNode(t, patch);

@@ -30,7 +30,11 @@ async function crashLoop(client: Client, records: number): Promise<void> {
   await client.injectFault({ worker: 1, kind: 'crash' });
   await workerWhen(client, 1, (w) => w.state === 'up' && w.restarts >= 1 && w.partitions > 0, 'came back after the first crash', WORKER_WAIT_MS);
   // Its per-namespace figures are published every 50 ms: the count is whole once they are.
-  await waitForValue(() => infoRecords(client), (n) => n === records, { what: `INFO to count ${records} records again` });
+  await waitForValue(
+    () => infoRecords(client),
+    (n) => n === records,
+    { what: `INFO to count ${records} records again` },
+  );
   await client.injectFault({ worker: 1, kind: 'crash' });
   await workerWhen(client, 1, (w) => w.state === 'failed', 'given up on', WORKER_WAIT_MS);
 }
@@ -104,7 +108,11 @@ t.test('INFO counts each record once while a worker is given up on', async (t) =
   const scanned = await waitForValue(scanCount, (n) => n === keys.length, { what: `a scan to find all ${keys.length} records`, intervalMs: 50 });
   t.equal(scanned, keys.length, 'a scan finds every record');
   // INFO's per-worker figures are published every 50 ms.
-  const records = await waitForValue(() => infoRecords(client), (n) => n === scanned, { what: `INFO to count the ${scanned} records the scan found` });
+  const records = await waitForValue(
+    () => infoRecords(client),
+    (n) => n === scanned,
+    { what: `INFO to count the ${scanned} records the scan found` },
+  );
   t.equal(records, scanned, 'INFO records equal the scan');
 });
 

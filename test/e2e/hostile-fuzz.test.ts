@@ -30,11 +30,16 @@ const pick = <T>(items: readonly T[]): T => items[r.below(items.length)];
 
 function hostileKey(): unknown {
   switch (r.below(6)) {
-    case 0: return `k${r.below(64)}`;
-    case 1: return pick(INTS);
-    case 2: return r.bytes(r.below(3) === 0 ? 0 : 1 + r.below(40));
-    case 3: return pick(['', 'x'.repeat(1025), 'ключ']);
-    default: return randomValue(r, 1);
+    case 0:
+      return `k${r.below(64)}`;
+    case 1:
+      return pick(INTS);
+    case 2:
+      return r.bytes(r.below(3) === 0 ? 0 : 1 + r.below(40));
+    case 3:
+      return pick(['', 'x'.repeat(1025), 'ключ']);
+    default:
+      return randomValue(r, 1);
   }
 }
 
@@ -208,12 +213,18 @@ t.test(`${FRAMES} hostile frames: answers well-formed, node whole, probe served`
   const p99 = latenciesMs[Math.floor(latenciesMs.length * 0.99)] ?? 0;
   const max = latenciesMs[latenciesMs.length - 1] ?? 0;
   t.comment(`${stats.frames} frames in ${elapsedMs} ms; ${stats.answerFrames} answer frames, ${stats.answers} answers; closes ${JSON.stringify([...stats.closes])}`);
-  t.comment(`probe: ${probeCalls} calls, put+get+ping p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${max.toFixed(1)} ms; node RSS ${(idleRss / 2 ** 20).toFixed(0)} MiB before, ${(rssOf(child.pid!) / 2 ** 20).toFixed(0)} MiB after`);
+  t.comment(
+    `probe: ${probeCalls} calls, put+get+ping p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${max.toFixed(1)} ms; node RSS ${(idleRss / 2 ** 20).toFixed(0)} MiB before, ${(rssOf(child.pid!) / 2 ** 20).toFixed(0)} MiB after`,
+  );
   t.ok(stats.frames >= FRAMES, `${stats.frames} frames sent`);
   t.same(stats.malformed.slice(0, 5), [], 'every answer frame decodes with exactly its announced count');
   t.same(probeFailures.slice(0, 5), [], 'every probe call succeeded');
   t.ok(probeCalls > 0, 'the probe ran');
   const info = (await client.info()) as { workers: { restarts: number; state: string }[] };
-  t.same(info.workers.map((w) => [w.state, w.restarts]), info.workers.map(() => ['up', 0]), 'no worker restarted');
+  t.same(
+    info.workers.map((w) => [w.state, w.restarts]),
+    info.workers.map(() => ['up', 0]),
+    'no worker restarted',
+  );
   await client.ping();
 });

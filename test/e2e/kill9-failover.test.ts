@@ -19,17 +19,19 @@ const ROUNDS = Number(process.env.KILL9_ROUNDS ?? 10);
 const KEYS = 150;
 const KINDS = ['crash', 'exit', 'hang', 'stall'] as const;
 
-
 function configFile(): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'aerie-kill9-failover-'));
   const config = path.join(dir, 'config.json');
-  writeFileSync(config, JSON.stringify({
-    service: { port: 0 },
-    workers: { count: 2 },
-    supervisor: { faultInjection: true, heartbeatTimeoutMs: 300, crashLoopMax: 1000, restartDelayMsMin: 10, restartDelayMsMax: 50 },
-    namespaces: [{ name: 'test', storage: 'file', dataDir: path.join(dir, 'data'), replicationFactor: 2 }],
-    log: { level: 'warn' },
-  }));
+  writeFileSync(
+    config,
+    JSON.stringify({
+      service: { port: 0 },
+      workers: { count: 2 },
+      supervisor: { faultInjection: true, heartbeatTimeoutMs: 300, crashLoopMax: 1000, restartDelayMsMin: 10, restartDelayMsMax: 50 },
+      namespaces: [{ name: 'test', storage: 'file', dataDir: path.join(dir, 'data'), replicationFactor: 2 }],
+      log: { level: 'warn' },
+    }),
+  );
   return config;
 }
 
@@ -73,7 +75,10 @@ t.test('kill -9 during failover and rebuild loses no acknowledged write', async 
     await sleep(30 + Math.floor(rand() * 100));
     const kind = KINDS[Math.floor(rand() * KINDS.length)];
     const worker = Math.floor(rand() * 2);
-    await client.injectFault({ worker, kind }).then(() => faults++, () => undefined);
+    await client.injectFault({ worker, kind }).then(
+      () => faults++,
+      () => undefined,
+    );
     const killAfterMs = Math.floor(rand() * 900);
     lastRound = `${kind} of worker ${worker}, kill ${killAfterMs} ms later`;
     await sleep(killAfterMs);

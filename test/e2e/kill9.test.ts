@@ -12,7 +12,6 @@ import { allowedValues, streamWrites, type Entry, type StreamTally } from '../he
 const ROUNDS = Number(process.env.KILL9_ROUNDS ?? 20);
 const KEYS = 150;
 
-
 t.test('kill -9 loses no acknowledged write', async (t) => {
   const seed = testSeed();
   t.comment(`seed ${seed} (AERIE_SEED=${seed} replays it)`);
@@ -44,7 +43,12 @@ t.test('kill -9 loses no acknowledged write', async (t) => {
     // files are written, made the base, or the log it covers is released.
     const snapshotAfterMs = rand() < 0.5 ? Math.floor(rand() * 200) : -1;
     if (snapshotAfterMs >= 0) {
-      void sleep(snapshotAfterMs).then(() => client.createSnapshot('test').then(() => snapshots++, () => undefined));
+      void sleep(snapshotAfterMs).then(() =>
+        client.createSnapshot('test').then(
+          () => snapshots++,
+          () => undefined,
+        ),
+      );
     }
     // A snapshot takes a few hundred ms: those rounds run longer, so kills land at every step.
     await sleep(snapshotAfterMs >= 0 ? snapshotAfterMs + Math.floor(rand() * 600) : 50 + Math.floor(rand() * 250));

@@ -54,7 +54,14 @@ async function start(config: NodeConfig): Promise<Running> {
   const client = await connect({ hosts: `127.0.0.1:${node.address.port}`, timeoutMs: 10_000 });
   const outOfSync = () => (node.info().workers as { roles: { outOfSync: number } }[]).reduce((a, w) => a + w.roles.outOfSync, 0);
   await waitForValue(outOfSync, (n) => n === 0, { what: 'every replica copy in sync after the start', timeoutMs: 30_000, intervalMs: 20 });
-  return { node, client, stop: async () => { await client.close(); await node.close(); } };
+  return {
+    node,
+    client,
+    stop: async () => {
+      await client.close();
+      await node.close();
+    },
+  };
 }
 
 const keyOf = (i: number) => new Key('test', 'demo', i);
@@ -96,7 +103,7 @@ function recordsOf(file: string): { offset: number; span: number; keyBytes: numb
   const bytes = fs.readFileSync(file);
   const view = new LogRecordView();
   const out: { offset: number; span: number; keyBytes: number; binsBytes: number; digest: string }[] = [];
-  for (let at = 0; at < bytes.length;) {
+  for (let at = 0; at < bytes.length; ) {
     decodeAt(bytes, at, bytes.length, view);
     if (view.status !== 'ok') break;
     out.push({ offset: at, span: view.spanBytes, keyBytes: view.keyEnd - view.keyStart, binsBytes: view.binsEnd - view.binsStart, digest: Buffer.from(view.digestCopy()).toString('hex') });
@@ -140,7 +147,7 @@ function newDataDir(): string {
   return dir;
 }
 
-t.test('a clean directory reports nothing; a live node\'s directory is refused', async (t) => {
+t.test("a clean directory reports nothing; a live node's directory is refused", async (t) => {
   const dataDir = newDataDir();
   const n = await start(configFor(dataDir, 1));
   await fill(n.client, 0, 100, 'a');
@@ -150,7 +157,10 @@ t.test('a clean directory reports nothing; a live node\'s directory is refused',
   await n.stop();
   const clean = await offline(dataDir, false);
   t.equal(clean.code, 0);
-  t.same(clean.report.namespaces.map((ns) => ns.problems.length), [0]);
+  t.same(
+    clean.report.namespaces.map((ns) => ns.problems.length),
+    [0],
+  );
   const repaired = await offline(dataDir, true);
   t.equal(repaired.code, 0, 'repair of a clean directory is a no-op');
 });
@@ -161,7 +171,10 @@ t.test('a byte flipped mid-log: start-up stops with the hint, the repair cuts on
   const flipped = flipMidLog(logDirectory(dataDir, 'test', worker));
   t.comment(`flipped ${flipped.file} offset ${flipped.offset} (key ${flipped.key})`);
 
-  const refusal = await startNode(config).then(() => null, (e: { code: number; message: string }) => e);
+  const refusal = await startNode(config).then(
+    () => null,
+    (e: { code: number; message: string }) => e,
+  );
   t.equal(refusal?.code, Status.SERVER_ERROR, 'the node refuses to start');
   t.match(refusal?.message, 'recoverySkipCorrupt', 'the hint names the config key');
   t.match(refusal?.message, 'verify --data-dir', 'and the offline repair');
@@ -169,7 +182,10 @@ t.test('a byte flipped mid-log: start-up stops with the hint, the repair cuts on
   const found = await offline(dataDir, false);
   t.equal(found.code, 1);
   const problems = found.report.namespaces[0].problems;
-  t.same(problems.map((p) => [p.kind, p.worker, p.file, p.offset, p.lost]), [['corrupt', worker, flipped.file, flipped.offset, 1]]);
+  t.same(
+    problems.map((p) => [p.kind, p.worker, p.file, p.offset, p.lost]),
+    [['corrupt', worker, flipped.file, flipped.offset, 1]],
+  );
 
   const repaired = await offline(dataDir, true);
   t.equal(repaired.code, 0, 'repaired');
@@ -183,7 +199,7 @@ t.test('a byte flipped mid-log: start-up stops with the hint, the repair cuts on
   await n.stop();
 });
 
-t.test('with a replica, the damaged record is rebuilt from the other worker\'s copy: nothing lost', async (t) => {
+t.test("with a replica, the damaged record is rebuilt from the other worker's copy: nothing lost", async (t) => {
   const { dataDir, config } = await filledDataDir(2);
   const flipped = flipMidLog(logDirectory(dataDir, 'test', Math.floor(random() * 2)));
   const repaired = await offline(dataDir, true);
@@ -206,7 +222,10 @@ t.test('a torn tail is reported as such and cut', async (t) => {
   // Half of a record appended, as a crash mid-write leaves it.
   fs.appendFileSync(last, fs.readFileSync(last).subarray(first.offset, first.offset + Math.floor(first.span / 2)));
   const found = await offline(dataDir, false);
-  t.same(found.report.namespaces[0].problems.map((p) => [p.kind, p.file, p.offset]), [['torn-tail', last, size]]);
+  t.same(
+    found.report.namespaces[0].problems.map((p) => [p.kind, p.file, p.offset]),
+    [['torn-tail', last, size]],
+  );
   const repaired = await offline(dataDir, true);
   t.equal(repaired.code, 0);
   t.equal(fs.statSync(last).size, size, 'cut back to the last whole record');
@@ -228,7 +247,10 @@ t.test('a byte flipped in the base snapshot: skipped with recoverySkipCorrupt, o
   const lostExpected = flipped.key < 20 ? 0 : 1;
   t.comment(`flipped ${flipped.file} offset ${flipped.offset} (key ${flipped.key})`);
 
-  const refusal = await startNode(config).then(() => null, (e: { code: number }) => e);
+  const refusal = await startNode(config).then(
+    () => null,
+    (e: { code: number }) => e,
+  );
   t.equal(refusal?.code, Status.SERVER_ERROR, 'start-up stops');
 
   // recoverySkipCorrupt: the node starts without the damaged region (on a copy of the files).
@@ -239,7 +261,10 @@ t.test('a byte flipped in the base snapshot: skipped with recoverySkipCorrupt, o
   await n.stop();
 
   const found = await offline(dataDir, false);
-  t.same(found.report.namespaces[0].problems.map((p) => [p.kind, p.file, p.offset, p.lost]), [['snapshot-part', flipped.file, flipped.offset, lostExpected]]);
+  t.same(
+    found.report.namespaces[0].problems.map((p) => [p.kind, p.file, p.offset, p.lost]),
+    [['snapshot-part', flipped.file, flipped.offset, lostExpected]],
+  );
   const repaired = await offline(dataDir, true);
   t.equal(repaired.code, 0);
   t.equal(repaired.report.namespaces[0].recordsLost, lostExpected, 'the loss is counted');
@@ -284,7 +309,8 @@ async function valuesOf(client: Client): Promise<string[]> {
 // the repair falls back to it, losing nothing. With one, replaying across it would differ from the
 // base (the restore brought keys 0-49 back to 'a'): the fallback is refused and the damage is cut.
 for (const restoreBetween of [false, true]) {
-  const name = restoreBetween ? 'a restore between the older snapshot and the damaged base: no fallback, the damage is cut'
+  const name = restoreBetween
+    ? 'a restore between the older snapshot and the damaged base: no fallback, the damage is cut'
     : 'a damaged base whose older snapshot and log reproduce it: the repair falls back, nothing lost';
   t.test(name, async (t) => {
     const { dataDir, config, flipped, older } = await damagedBaseOverOlder(restoreBetween);

@@ -29,7 +29,10 @@ t.test('generation policies', async (t) => {
   await client.put(k, { v: 2 });
   await t.rejects(client.put(k, { v: 3 }, { gen: 1 }, { genPolicy: 'eq' }), { code: status.GENERATION });
   // The refusal names both generations: the one expected and the one found.
-  const refused = (await client.put(k, { v: 3 }, { gen: 1 }, { genPolicy: 'eq' }).then(() => new Error('accepted'), (e: Error) => e));
+  const refused = await client.put(k, { v: 3 }, { gen: 1 }, { genPolicy: 'eq' }).then(
+    () => new Error('accepted'),
+    (e: Error) => e,
+  );
   t.ok(/\b1\b/.test(refused.message) && /\b2\b/.test(refused.message), `expected and found in '${refused.message}'`);
   t.equal((await client.put(k, { v: 3 }, { gen: 2 }, { genPolicy: 'eq' })).gen, 3);
   await t.rejects(client.put(k, { v: 4 }, { gen: 3 }, { genPolicy: 'gt' }), { code: status.GENERATION });

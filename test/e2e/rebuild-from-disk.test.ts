@@ -18,8 +18,7 @@ type WorkerInfo = { state: string; restarts: number; lastFailure: string | null 
 const worker = async (client: Client, i: number) => ((await client.info()).workers as WorkerInfo[])[i];
 
 /** Waits for worker `i`'s INFO entry to satisfy `pred`, and returns it; fails the test on a timeout. */
-const workerWhen = (client: Client, i: number, pred: (w: WorkerInfo) => boolean, what: string) =>
-  waitForValue(() => worker(client, i), pred, { what: `worker ${i}: ${what}` });
+const workerWhen = (client: Client, i: number, pred: (w: WorkerInfo) => boolean, what: string) => waitForValue(() => worker(client, i), pred, { what: `worker ${i}: ${what}` });
 
 /** Overwrites the magic word of worker 1's index: adopting it now fails. */
 function damageIndexHeader(node: AerieNode): void {
@@ -38,7 +37,10 @@ t.test('a file namespace whose memory cannot be adopted is rebuilt from disk', a
   await Promise.all(keys.slice(0, 200).map((k, i) => client.put(k, { i })));
   await client.createSnapshot('test'); // half from the base snapshot, half from the log after it
   await Promise.all(keys.slice(200).map((k, i) => client.put(k, { i: i + 200 })));
-  t.ok(keys.some((k) => partitionOf(k.digest) % 2 === 1), 'worker 1 holds some of them');
+  t.ok(
+    keys.some((k) => partitionOf(k.digest) % 2 === 1),
+    'worker 1 holds some of them',
+  );
 
   damageIndexHeader(node);
   await client.injectFault({ worker: 1, kind: 'exit' });
@@ -46,7 +48,11 @@ t.test('a file namespace whose memory cannot be adopted is rebuilt from disk', a
   t.equal(w.state, 'up', 'the worker serves again');
   t.equal(w.restarts, 2, 'one replacement died adopting, the next rebuilt from disk');
   const got = await client.batchGet(keys);
-  t.same(got.map((r) => r?.bins.i), keys.map((_, i) => i), 'every acknowledged write is back');
+  t.same(
+    got.map((r) => r?.bins.i),
+    keys.map((_, i) => i),
+    'every acknowledged write is back',
+  );
   await client.put(keys[1], { i: 'after' });
   t.same((await client.get(keys[1])).bins, { i: 'after' }, 'and it takes writes');
 });

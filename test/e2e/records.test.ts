@@ -19,7 +19,10 @@ t.test('records round-trip every bin type', async (t) => {
     no: false,
     list: [1, 'two', [3, { four: 4 }]],
     map: { a: 1, nested: { b: [true, null] } },
-    intMap: new Map<number, string>([[1, 'one'], [2, 'two']]),
+    intMap: new Map<number, string>([
+      [1, 'one'],
+      [2, 'two'],
+    ]),
   };
   const w = await client.put(key, bins);
   t.equal(w.gen, 1);
@@ -74,7 +77,7 @@ t.test('key types and digest-only keys address the same record', async (t) => {
   t.equal((await client.get(new Key('test', 'demo', 2 ** 40))).bins.v, 'bigint', 'number and bigint of one value are one key');
   t.equal((await client.get(new Key('test', 'demo', Buffer.from('key')))).bins.v, 'bytes');
   t.equal((await client.get(byString)).bins.v, 'string key', 'bytes key differs from string key');
-  t.equal((await client.get(new Key('test', 'other', 'key')).catch((e) => e.code)), status.KEY_NOT_FOUND, 'set is hashed');
+  t.equal(await client.get(new Key('test', 'other', 'key')).catch((e) => e.code), status.KEY_NOT_FOUND, 'set is hashed');
 });
 
 t.test('removing the last bin removes the record', async (t) => {

@@ -46,8 +46,11 @@ t.test('every partition has a master and a replica; the copies are identical', a
   }
   // INFO's counts are published by the workers a little after the writes.
   type NsInfo = { records: number; copies: number; replicationFactor: number };
-  const ns = await waitForValue(async () => (await client.info()).namespaces as NsInfo[], (n) => n[0].records === 2500 && n[0].copies === 5000,
-    { what: 'INFO to count 2500 records and 5000 copies', timeoutMs: 5000, intervalMs: 60 });
+  const ns = await waitForValue(
+    async () => (await client.info()).namespaces as NsInfo[],
+    (n) => n[0].records === 2500 && n[0].copies === 5000,
+    { what: 'INFO to count 2500 records and 5000 copies', timeoutMs: 5000, intervalMs: 60 },
+  );
   t.same([ns[0].replicationFactor, ns[0].records, ns[0].copies], [2, 2500, 5000], 'INFO counts each record once, and its copies');
 });
 
@@ -71,14 +74,16 @@ t.test('a dead master fails over at once, and its replacement copies only what i
   const doubt = new Map<number, number[]>();
   const writer = (async () => {
     for (let round = 1; running; round++) {
-      await Promise.all(ks.slice(0, 200).map(async (k, i) => {
-        try {
-          await client.put(k, { i: round * 10_000 + i });
-          acked.set(i, round * 10_000 + i);
-        } catch (e) {
-          if ((e as { inDoubt?: boolean }).inDoubt) doubt.set(i, [...(doubt.get(i) ?? []), round * 10_000 + i]);
-        }
-      }));
+      await Promise.all(
+        ks.slice(0, 200).map(async (k, i) => {
+          try {
+            await client.put(k, { i: round * 10_000 + i });
+            acked.set(i, round * 10_000 + i);
+          } catch (e) {
+            if ((e as { inDoubt?: boolean }).inDoubt) doubt.set(i, [...(doubt.get(i) ?? []), round * 10_000 + i]);
+          }
+        }),
+      );
     }
   })();
   await sleep(100);
@@ -99,7 +104,11 @@ t.test('a dead master fails over at once, and its replacement copies only what i
     const allowed = [acked.get(i), ...(doubt.get(i) ?? [])];
     if (!allowed.includes(v as number)) t.fail(`key ${i}: ${String(v)}, acknowledged ${acked.get(i)}, in doubt ${JSON.stringify(doubt.get(i) ?? [])}`);
   }
-  t.same(got.slice(200).map((r) => r?.bins.i), ks.slice(200).map((_, i) => i + 200), 'untouched records all there');
+  t.same(
+    got.slice(200).map((r) => r?.bins.i),
+    ks.slice(200).map((_, i) => i + 200),
+    'untouched records all there',
+  );
   t.same(compareCopies(node).problems.slice(0, 5), [], 'copies identical after the rebuild');
   const roles = (await workersOf(client)).map((w) => w.roles.master);
   t.same(roles, [2048, 2048], 'each worker masters its own partitions again');
@@ -120,7 +129,11 @@ t.test('memory that cannot be adopted is copied whole from the other holders', a
   t.equal(ws[1].restarts, 2, 'one replacement died adopting; the next started empty');
   t.equal(ws[1].lastRebuild?.partitions, 4096, 'and was copied every partition it holds');
   t.ok(await waitInSync(client), 'in sync');
-  t.same((await client.batchGet(ks)).map((r) => r?.bins.i), ks.map((_, i) => i), 'every record served');
+  t.same(
+    (await client.batchGet(ks)).map((r) => r?.bins.i),
+    ks.map((_, i) => i),
+    'every record served',
+  );
   t.same(compareCopies(node).problems.slice(0, 5), [], 'copies identical');
 });
 
@@ -144,7 +157,11 @@ t.test('a partition whose every copy is down is unavailable; the others are serv
   await t.rejects(client.get(lost[0], undefined, { maxRetries: 0 }), { code: status.PARTITION_UNAVAILABLE }, 'no copy left: unavailable, not empty');
   await t.rejects(client.put(lost[0], { i: -1 }), { code: status.PARTITION_UNAVAILABLE, inDoubt: false }, 'a write there is refused, not in doubt');
   const got = await client.batchGet(kept);
-  t.same(got.map((r) => r?.bins.i), kept.map((k) => ks.indexOf(k)), 'every partition with a copy on the survivor is served');
+  t.same(
+    got.map((r) => r?.bins.i),
+    kept.map((k) => ks.indexOf(k)),
+    'every partition with a copy on the survivor is served',
+  );
   await t.resolves(client.put(kept[0], { i: 'new' }), 'and takes writes');
 });
 
@@ -179,10 +196,18 @@ t.test('a worker given up on leaves every partition served by the survivors', as
   await Promise.all(ks.map((k, i) => client.put(k, { i })));
   await client.injectFault({ worker: 1, kind: 'crash' });
   await workersWhen(client, (w) => w[1].state === 'failed', 'worker 1 given up on');
-  t.same((await client.batchGet(ks)).map((r) => r?.bins.i), ks.map((_, i) => i), 'all read');
+  t.same(
+    (await client.batchGet(ks)).map((r) => r?.bins.i),
+    ks.map((_, i) => i),
+    'all read',
+  );
   await Promise.all(ks.map((k, i) => client.put(k, { i: i + 1 })));
-  t.same((await client.batchGet(ks)).map((r) => r?.bins.i), ks.map((_, i) => i + 1), 'all written');
-  t.same((await client.truncate('test', 'g')), { deleted: 400 }, 'a truncate goes ahead without it');
+  t.same(
+    (await client.batchGet(ks)).map((r) => r?.bins.i),
+    ks.map((_, i) => i + 1),
+    'all written',
+  );
+  t.same(await client.truncate('test', 'g'), { deleted: 400 }, 'a truncate goes ahead without it');
 });
 
 t.test('a file namespace never cold-starts on a copy that fell behind', async (t) => {
@@ -210,12 +235,23 @@ t.test('a file namespace never cold-starts on a copy that fell behind', async (t
   }
   const { client } = await startTestNode(t, patch);
   const got = await client.batchGet(ks);
-  t.same(got.map((r) => r?.bins.life), ks.map(() => 2), 'every record at its newest value: worker 1\'s old copies are not served');
+  t.same(
+    got.map((r) => r?.bins.life),
+    ks.map(() => 2),
+    "every record at its newest value: worker 1's old copies are not served",
+  );
   t.ok(await waitInSync(client), 'worker 1 is rebuilt from worker 0');
   const ws = await workersOf(client);
   t.ok((ws[1].lastRebuild?.partitions ?? 0) === 4096, 'every partition it holds was copied');
-  t.same(ws.map((w) => w.roles.master), [2048, 2048], 'then it masters its own partitions again');
-  t.same((await client.batchGet(ks)).map((r) => r?.bins.life), ks.map(() => 2));
+  t.same(
+    ws.map((w) => w.roles.master),
+    [2048, 2048],
+    'then it masters its own partitions again',
+  );
+  t.same(
+    (await client.batchGet(ks)).map((r) => r?.bins.life),
+    ks.map(() => 2),
+  );
 });
 
 t.test('a truncate under concurrent writes leaves master and replica identical', async (t) => {
@@ -261,7 +297,11 @@ t.test('a replica whose channel overflows is restarted and copied afresh', async
   t.match(info[1].lastFailure ?? '', /overflowed/, 'worker 1 was restarted for it');
   t.equal(ws[1].lastRebuild?.partitions, 4096, 'and copied every partition it holds: its own, and those whose channel overflowed');
   const got = await client.batchGet(ks);
-  t.same(got.map((r) => r?.bins.i), ks.map((_, i) => i), 'every record served');
+  t.same(
+    got.map((r) => r?.bins.i),
+    ks.map((_, i) => i),
+    'every record served',
+  );
   t.equal(got[ks.indexOf(onZero[0])]?.bins.big, 'after');
   t.same(compareCopies(node).problems.slice(0, 5), [], 'copies identical');
 });

@@ -68,12 +68,18 @@ t.test('a large operate within the budget completes', async (t) => {
   // the answer): a hundred fit the budget.
   const reads = 100;
   t.ok(reads * 2 * BINS < OPERATE_COST_UNITS_MAX, 'within the budget');
-  const r = await client.operate(wide, Array.from({ length: reads }, () => ops.read(null)));
+  const r = await client.operate(
+    wide,
+    Array.from({ length: reads }, () => ops.read(null)),
+  );
   t.equal(r.results.length, reads);
   t.same(r.results[reads - 1], bins);
   // A list grown by 4,096 appends in one call: each append is cheap once the call owns the list.
   const list = new Key('test', 'cost', 'list');
-  const appended = await client.operate(list, Array.from({ length: BINS }, (_, i) => lists.append('l', i)));
+  const appended = await client.operate(
+    list,
+    Array.from({ length: BINS }, (_, i) => lists.append('l', i)),
+  );
   t.equal(appended.results[BINS - 1], BINS);
   t.equal(await restarts(client), 0, 'no worker was restarted');
 });

@@ -21,8 +21,16 @@ const MEMORY_BYTES_MAX = 24 * 1024 * 1024;
 const FILL_PCT = 75;
 const CHUNK = 500;
 
-interface NsInfo { records: number; copies: number; memoryBytes: number; stopWrites: boolean }
-interface WorkerInfo { state: string; restarts: number }
+interface NsInfo {
+  records: number;
+  copies: number;
+  memoryBytes: number;
+  stopWrites: boolean;
+}
+interface WorkerInfo {
+  state: string;
+  restarts: number;
+}
 
 const nsInfo = async (client: Client) => ((await client.info()).namespaces as NsInfo[])[0];
 
@@ -68,8 +76,11 @@ async function fill(client: Client): Promise<Key[]> {
 /** INFO once every copy is in sync and its counts show every record twice; fails after 10 s. */
 async function settled(t: Test, n: TestNode, records: number): Promise<NsInfo> {
   t.ok(await waitInSync(n.client), 'every copy in sync');
-  return waitForValue(() => nsInfo(n.client), (ns) => ns.records === records && ns.copies === 2 * records,
-    { what: `INFO to count ${records} records held twice`, timeoutMs: 10_000, intervalMs: 50 });
+  return waitForValue(
+    () => nsInfo(n.client),
+    (ns) => ns.records === records && ns.copies === 2 * records,
+    { what: `INFO to count ${records} records held twice`, timeoutMs: 10_000, intervalMs: 50 },
+  );
 }
 
 t.test('clean restarts near the memory limit come back to the state they left', async (t) => {
@@ -97,7 +108,11 @@ t.test('clean restarts near the memory limit come back to the state they left', 
     const records = keys.length + i - 1;
     const ns = await settled(t, n, records);
     const workers = (await n.client.info()).workers as WorkerInfo[];
-    t.same(workers.map((w) => [w.state, w.restarts]), workers.map(() => ['up', 0]), `restart ${i}: every worker up, none restarted`);
+    t.same(
+      workers.map((w) => [w.state, w.restarts]),
+      workers.map(() => ['up', 0]),
+      `restart ${i}: every worker up, none restarted`,
+    );
     t.equal(ns.copies, 2 * records, `restart ${i}: every record held twice`);
     t.ok(ns.memoryBytes <= first.memoryBytes * 1.05, `restart ${i}: memory ${ns.memoryBytes} stays within 5 % of ${first.memoryBytes}`);
     t.notOk(ns.stopWrites, `restart ${i}: writes are not stopped`);
@@ -122,7 +137,7 @@ t.test('a start after a stop that was not clean copies the replicas again, writi
   let n = await startTestNode(t, patch);
   const keys = Array.from({ length: 4000 }, (_, i) => new Key('test', 's', i));
   for (let i = 0; i < keys.length; i += CHUNK) await Promise.all(keys.slice(i, i + CHUNK).map((k, j) => n.client.put(k, { i: i + j, bin: 'y'.repeat(100) })));
-  t.ok(await waitInSync(n.client), 'the first start\'s copies are done');
+  t.ok(await waitInSync(n.client), "the first start's copies are done");
   const before = await settled(t, n, keys.length);
   await n.client.close();
   await n.node.close();
@@ -136,7 +151,11 @@ t.test('a start after a stop that was not clean copies the replicas again, writi
   n = await startTestNode(t, patch);
   t.ok(await waitInSync(n.client), 'every copy in sync');
   const rebuilt = ((await n.client.info()).workers as { lastRebuild: { partitions: number } | null }[]).map((w) => w.lastRebuild?.partitions ?? 0);
-  t.equal(rebuilt.reduce((a, b) => a + b, 0), 4096, 'every replica partition copied from its master');
+  t.equal(
+    rebuilt.reduce((a, b) => a + b, 0),
+    4096,
+    'every replica partition copied from its master',
+  );
   t.equal(await servedCount(n.client, keys), keys.length, 'every record served');
   t.equal(JSON.parse(fs.readFileSync(stateFile, 'utf8')).cleanStop, undefined, 'the mark is gone while the node runs');
   await t.rejects(n.client.get(new Key('test', 's', keys.length)), { code: status.KEY_NOT_FOUND }, 'nothing else appeared');
@@ -156,12 +175,15 @@ t.test('kill -9 restarts near the memory limit: each copies the replicas, and th
   const dir = fs.mkdtempSync(path.join(tmpdir(), 'aerie-restart-kill9-'));
   const dataDir = path.join(dir, 'data');
   const config = path.join(dir, 'config.json');
-  fs.writeFileSync(config, JSON.stringify({
-    service: { port: 0 },
-    workers: { count: 2 },
-    namespaces: [{ name: 'test', storage: 'file', dataDir, replicationFactor: 2, compactionIntervalMs: 0, memoryBytesMax: MEMORY_BYTES_MAX, stopWritesPct: 90 }],
-    log: { level: 'warn' },
-  }));
+  fs.writeFileSync(
+    config,
+    JSON.stringify({
+      service: { port: 0 },
+      workers: { count: 2 },
+      namespaces: [{ name: 'test', storage: 'file', dataDir, replicationFactor: 2, compactionIntervalMs: 0, memoryBytesMax: MEMORY_BYTES_MAX, stopWritesPct: 90 }],
+      log: { level: 'warn' },
+    }),
+  );
   let keys: Key[] = [];
   let logFirst = 0;
   let memoryFirst = 0;
@@ -170,22 +192,33 @@ t.test('kill -9 restarts near the memory limit: each copies the replicas, and th
     const client = await connect({ hosts: node.host, timeoutMs: 10_000 });
     try {
       if (life === 0) {
-        t.ok(await waitInSync(client), 'the first start\'s copies are done');
+        t.ok(await waitInSync(client), "the first start's copies are done");
         keys = await fill(client);
       }
       t.ok(await waitInSync(client), `life ${life}: every copy in sync`);
-      const ns = await waitForValue(() => nsInfo(client), (n) => n.copies === 2 * keys.length,
-        { what: `life ${life}: INFO to count ${2 * keys.length} copies`, timeoutMs: 10_000, intervalMs: 50 });
+      const ns = await waitForValue(
+        () => nsInfo(client),
+        (n) => n.copies === 2 * keys.length,
+        { what: `life ${life}: INFO to count ${2 * keys.length} copies`, timeoutMs: 10_000, intervalMs: 50 },
+      );
       t.equal(ns.copies, 2 * keys.length, `life ${life}: every record held twice`);
       if (life === 0) memoryFirst = ns.memoryBytes;
       else t.ok(ns.memoryBytes <= memoryFirst * 1.05, `life ${life}: memory ${ns.memoryBytes} within 5 % of ${memoryFirst}`);
       if (life > 0) {
         const workers = (await client.info()).workers as WorkerInfo[];
-        t.same(workers.map((w) => [w.state, w.restarts]), workers.map(() => ['up', 0]), `life ${life}: every worker up, none restarted`);
+        t.same(
+          workers.map((w) => [w.state, w.restarts]),
+          workers.map(() => ['up', 0]),
+          `life ${life}: every worker up, none restarted`,
+        );
         t.notOk(ns.stopWrites, `life ${life}: writes are not stopped`);
         t.equal(await servedCount(client, keys), keys.length, `life ${life}: every record served`);
         const rebuilt = ((await client.info()).workers as { lastRebuild: { partitions: number } | null }[]).map((w) => w.lastRebuild?.partitions ?? 0);
-        t.equal(rebuilt.reduce((a, b) => a + b, 0), 4096, `life ${life}: every replica partition was copied from its master`);
+        t.equal(
+          rebuilt.reduce((a, b) => a + b, 0),
+          4096,
+          `life ${life}: every replica partition was copied from its master`,
+        );
       }
     } finally {
       await client.close();

@@ -54,7 +54,10 @@ t.test('a backup taken while a worker fails and comes back holds every record', 
   // part of the scan is behind the cursor. Small pages keep the scan on worker 0 long enough.
   let crashed: Promise<void> | null = null;
   const result = await backupNamespace(client, {
-    ns: 'test', set: 'b', out, pageSize: 20,
+    ns: 'test',
+    set: 'b',
+    out,
+    pageSize: 20,
     onProgress: () => {
       crashed ??= client.injectFault({ worker: 1, kind: 'crash' });
     },

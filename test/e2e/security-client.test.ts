@@ -32,7 +32,10 @@ t.test('SDK login, token renewal and the security calls', async (t) => {
 
   await roles.create(admin, 'ns-reader', ['read:test']);
   await users.create(admin, 'erin', 'erin-pass-4412', ['ns-reader']);
-  t.same((await users.list(admin)).find((u) => u.user === 'erin'), { user: 'erin', roles: ['ns-reader'] });
+  t.same(
+    (await users.list(admin)).find((u) => u.user === 'erin'),
+    { user: 'erin', roles: ['ns-reader'] },
+  );
   t.ok((await roles.list(admin)).some((r) => r.role === 'ns-reader' && r.privileges[0] === 'read:test' && !r.predefined));
   await users.grant(admin, 'erin', ['write']);
   await users.revoke(admin, 'erin', ['write']);

@@ -30,10 +30,16 @@ t.test('users survive kill -9', async (t) => {
   writeFileSync(adminFile, `${ADMIN_PASSWORD}\n`);
   writeFileSync(carolFile, CAROL_PASSWORD);
   const config = path.join(dir, 'config.json');
-  writeFileSync(config, JSON.stringify({
-    service: { port: 0 }, workers: { count: 2 }, namespaces: [{ name: 'test', storage: 'memory' }], log: { level: 'info' },
-    security: { enabled: true, dataDir: path.join(dir, 'security'), adminPasswordFile: adminFile },
-  }));
+  writeFileSync(
+    config,
+    JSON.stringify({
+      service: { port: 0 },
+      workers: { count: 2 },
+      namespaces: [{ name: 'test', storage: 'memory' }],
+      log: { level: 'info' },
+      security: { enabled: true, dataDir: path.join(dir, 'security'), adminPasswordFile: adminFile },
+    }),
+  );
   let nodeOutput = '';
   const first = await startCliNode(config, { stderr: (s) => (nodeOutput += s) });
   first.child.stdout!.on('data', (d) => (nodeOutput += d));
@@ -92,7 +98,10 @@ t.test('users survive kill -9', async (t) => {
   for (const secret of [ADMIN_PASSWORD, CAROL_PASSWORD, CAROL_PASSWORD_2]) {
     t.notOk(usersFile.includes(secret), 'the users file holds hashes only');
     t.notOk(nodeOutput.includes(secret), 'the node never printed a password');
-    t.notOk(cli.some((text) => text.includes(secret)), 'the CLI never printed a password');
+    t.notOk(
+      cli.some((text) => text.includes(secret)),
+      'the CLI never printed a password',
+    );
   }
   t.match(usersFile, /"hash": "scrypt\$/);
   t.match(nodeOutput, /login failed for user \\?"carol/, 'the node output was captured (the old password refused)');

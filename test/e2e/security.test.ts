@@ -36,7 +36,14 @@ async function startSecureNode(): Promise<{ node: AerieNode; url: string; auditF
   writeFileSync(path.join(dir, 'admin-password'), `${ADMIN_PASSWORD}\n`);
   const config = testNodeConfig((c) => {
     c.log.level = 'info';
-    c.security = { ...c.security, enabled: true, adminPasswordFile: path.join(dir, 'admin-password'), dataDir: path.join(dir, 'security'), tokenTtlMs: TOKEN_TTL_MS, auditFile: path.join(dir, 'audit.jsonl') };
+    c.security = {
+      ...c.security,
+      enabled: true,
+      adminPasswordFile: path.join(dir, 'admin-password'),
+      dataDir: path.join(dir, 'security'),
+      tokenTtlMs: TOKEN_TTL_MS,
+      auditFile: path.join(dir, 'audit.jsonl'),
+    };
   });
   if (config.log.file !== null) logFiles.push(config.log.file);
   const node = await startNode(config);
@@ -98,7 +105,11 @@ t.test('security end to end', async (t) => {
 
   await t.test('worker endpoints, which do not check logins, stay closed while security is on', async (t) => {
     const map = admin.body.map as { endpoints: (string | null)[] };
-    t.same(map.endpoints, map.endpoints.map(() => null), 'HELLO lists no worker endpoint');
+    t.same(
+      map.endpoints,
+      map.endpoints.map(() => null),
+      'HELLO lists no worker endpoint',
+    );
     const endpoints = ((await ask(admin.peer, Op.INFO, null)).body as { endpoints: { port: number }[] }).endpoints;
     t.ok(endpoints.length > 0 && endpoints.every((e) => e.port === 0), 'INFO: no worker endpoint bound a port');
   });
@@ -144,14 +155,25 @@ t.test('security end to end', async (t) => {
   await t.test('every predefined role × every op over the wire', async (t) => {
     // Allowed ops must not answer 80 or 81 (they may fail for their own reasons); refused ones answer 81.
     const requests: [keyof typeof Op, unknown][] = [
-      ['PING', null], ['INFO', null], ['TOKEN', null],
-      ['GET', { ns: 'test', set: 'm', key: 'k' }], ['EXISTS', { ns: 'test', set: 'm', key: 'k' }],
-      ['BATCH_GET', { keys: [{ ns: 'test', set: 'm', key: 'k' }] }], ['BATCH_EXISTS', { keys: [{ ns: 'test', set: 'm', key: 'k' }] }],
-      ['SCAN', { ns: 'test', set: 'm' }], ['PUT', { ns: 'test', set: 'm', key: 'k', bins: { a: 1 } }],
-      ['TOUCH', { ns: 'test', set: 'm', key: 'k' }], ['OPERATE', { ns: 'test', set: 'm', key: 'k', ops: [[1, 'a']] }],
-      ['REMOVE', { ns: 'test', set: 'm', key: 'k' }], ['TRUNCATE', { ns: 'test', set: 'm-empty' }],
-      ['SNAPSHOT', { action: 'list', ns: 'test' }], ['VERIFY', { ns: 'test' }], ['FAULT', { worker: 0, kind: 'crash' }],
-      ['WORKER_RESTART', { worker: 99 }], ['USER', { action: 'list' }], ['ROLE', { action: 'list' }],
+      ['PING', null],
+      ['INFO', null],
+      ['TOKEN', null],
+      ['GET', { ns: 'test', set: 'm', key: 'k' }],
+      ['EXISTS', { ns: 'test', set: 'm', key: 'k' }],
+      ['BATCH_GET', { keys: [{ ns: 'test', set: 'm', key: 'k' }] }],
+      ['BATCH_EXISTS', { keys: [{ ns: 'test', set: 'm', key: 'k' }] }],
+      ['SCAN', { ns: 'test', set: 'm' }],
+      ['PUT', { ns: 'test', set: 'm', key: 'k', bins: { a: 1 } }],
+      ['TOUCH', { ns: 'test', set: 'm', key: 'k' }],
+      ['OPERATE', { ns: 'test', set: 'm', key: 'k', ops: [[1, 'a']] }],
+      ['REMOVE', { ns: 'test', set: 'm', key: 'k' }],
+      ['TRUNCATE', { ns: 'test', set: 'm-empty' }],
+      ['SNAPSHOT', { action: 'list', ns: 'test' }],
+      ['VERIFY', { ns: 'test' }],
+      ['FAULT', { worker: 0, kind: 'crash' }],
+      ['WORKER_RESTART', { worker: 99 }],
+      ['USER', { action: 'list' }],
+      ['ROLE', { action: 'list' }],
     ];
     const allowed: Record<string, string[]> = {
       read: ['GET', 'EXISTS', 'BATCH_GET', 'BATCH_EXISTS', 'SCAN'],
@@ -193,10 +215,21 @@ t.test('security end to end', async (t) => {
     t.equal((await ask(dana.peer, Op.GET, { ns: 'test', set: 'demo', key: 'k' })).code, Status.OK);
     t.equal((await ask(dana.peer, Op.GET, { ns: 'test', set: 'other', key: 'k' })).code, Status.ROLE_VIOLATION, 'another set');
     t.equal((await ask(dana.peer, Op.SCAN, { ns: 'test' })).code, Status.ROLE_VIOLATION, 'the whole namespace');
-    t.equal((await ask(dana.peer, Op.BATCH_GET, { keys: [{ ns: 'test', set: 'demo', key: 'k' }, { ns: 'test', set: 'other', key: 'k' }] })).code, Status.ROLE_VIOLATION, 'a batch reaching outside');
+    t.equal(
+      (
+        await ask(dana.peer, Op.BATCH_GET, {
+          keys: [
+            { ns: 'test', set: 'demo', key: 'k' },
+            { ns: 'test', set: 'other', key: 'k' },
+          ],
+        })
+      ).code,
+      Status.ROLE_VIOLATION,
+      'a batch reaching outside',
+    );
     t.equal((await ask(dana.peer, Op.USER, { action: 'passwd', user: 'dana', password: `${USER_PASSWORD}-2` })).code, Status.OK, 'a user changes their own password');
     secrets.add(`${USER_PASSWORD}-2`);
-    t.equal((await ask(dana.peer, Op.USER, { action: 'passwd', user: 'admin', password: USER_PASSWORD })).code, Status.ROLE_VIOLATION, 'but no one else\'s');
+    t.equal((await ask(dana.peer, Op.USER, { action: 'passwd', user: 'admin', password: USER_PASSWORD })).code, Status.ROLE_VIOLATION, "but no one else's");
     t.equal((await login(url, { token: dana.body.token })).code, Status.INVALID_CREDENTIAL, 'a token from before the password change');
     t.equal((await ask(admin.peer, Op.ROLE, { action: 'drop', role: 'demo-rw' })).code, Status.OK);
     t.equal((await ask(dana.peer, Op.GET, { ns: 'test', set: 'demo', key: 'k' })).code, Status.ROLE_VIOLATION, 'a dropped role is gone from the open connection');
@@ -254,22 +287,35 @@ t.test('security end to end', async (t) => {
       ['role drop', 'admin', 'demo-rw', Status.OK],
       ['user drop', 'admin', 'dana', Status.OK],
     ];
-    const read = () => readFileSync(auditFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const read = () =>
+      readFileSync(auditFile, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
     const has = (lines: Record<string, unknown>[], [action, user, target, result]: (typeof wanted)[number]) =>
       lines.some((l) => l.action === action && l.user === user && (target === null || l.target === target) && l.result === result);
-    const lines = await waitFor(() => {
-      const all = read();
-      return wanted.filter((w) => w[3] !== -1).every((w) => has(all, w)) ? all : null;
-    }, { what: 'every audited action in the file' });
+    const lines = await waitFor(
+      () => {
+        const all = read();
+        return wanted.filter((w) => w[3] !== -1).every((w) => has(all, w)) ? all : null;
+      },
+      { what: 'every audited action in the file' },
+    );
     for (const w of wanted) t.equal(has(lines, w), w[3] !== -1, `${w[0]} by ${w[1]} on ${w[2]}: ${w[3] === -1 ? 'not audited' : 'audited'}`);
-    t.ok(lines.every((l) => typeof l.time === 'string' && typeof l.client === 'string' && l.endpoint === 'primary'), 'time, client and endpoint on every line');
+    t.ok(
+      lines.every((l) => typeof l.time === 'string' && typeof l.client === 'string' && l.endpoint === 'primary'),
+      'time, client and endpoint on every line',
+    );
     const text = readFileSync(auditFile, 'utf8');
     for (const secret of secrets) t.notOk(text.includes(secret), 'no secret in the audit trail');
   });
 
   await t.test('no password or token in any log line', async (t) => {
     const lines = allLogLines();
-    t.ok(lines.some((l) => l.includes('login failed')), 'failed logins are logged');
+    t.ok(
+      lines.some((l) => l.includes('login failed')),
+      'failed logins are logged',
+    );
     for (const line of lines) for (const secret of secrets) t.notOk(line.includes(secret), `a log line holds a secret: ${line.slice(0, 80)}`);
     t.ok(secrets.size >= 4, `searched for ${secrets.size} secrets in ${lines.length} lines`);
   });

@@ -35,7 +35,12 @@ t.test('SIGTERM drains in-flight requests and exits 0', async (t) => {
     for (let round = 0; sending && round < 2000; round++) {
       for (let i = 0; i < 100; i++) {
         const n = writes.length;
-        writes.push(client.put(new Key('test', 's', n), { v: n }).then(() => 'ok', (e: { code: number; inDoubt: boolean }) => e));
+        writes.push(
+          client.put(new Key('test', 's', n), { v: n }).then(
+            () => 'ok',
+            (e: { code: number; inDoubt: boolean }) => e,
+          ),
+        );
       }
       await new Promise((r) => setTimeout(r, 1));
     }
@@ -52,10 +57,17 @@ t.test('SIGTERM drains in-flight requests and exits 0', async (t) => {
   const other = results.filter((r) => r !== 'ok' && (r as { code: number }).code !== status.PARTITION_UNAVAILABLE);
   t.ok(ok > 0, `${ok} writes acknowledged`);
   t.equal(ok + refused.length + other.length, writes.length, `every one of ${writes.length} writes settled (${refused.length} refused while draining, ${other.length} not sent)`);
-  t.ok(refused.every((r) => !(r as { inDoubt: boolean }).inDoubt), 'writes refused while draining are definite, not in doubt');
+  t.ok(
+    refused.every((r) => !(r as { inDoubt: boolean }).inDoubt),
+    'writes refused while draining are definite, not in doubt',
+  );
   // Writes the client had not yet sent when the socket closed fail as not sent, never as in doubt.
   const doubtful = other.filter((r) => (r as { inDoubt: boolean }).inDoubt);
-  t.same(doubtful.slice(0, 3).map((e) => ({ code: (e as { code: number }).code, message: (e as Error).message })), [], 'no write left in doubt by a graceful shutdown');
+  t.same(
+    doubtful.slice(0, 3).map((e) => ({ code: (e as { code: number }).code, message: (e as Error).message })),
+    [],
+    'no write left in doubt by a graceful shutdown',
+  );
   t.equal(code, 0, 'exit code 0');
   t.match(out, /shutting down/);
   await client.close();

@@ -69,13 +69,18 @@ t.test('slow readers are held to their answer budget', async (t) => {
   }
   const info = await client.info();
   const growth = peakRss - idleRss;
-  t.comment(`idle RSS ${(idleRss / 2 ** 20).toFixed(0)} MiB, peak ${(peakRss / 2 ** 20).toFixed(0)} MiB under ${ATTACKERS} readers that never read (${ATTACKERS * FRAMES_PER_ATTACKER * GETS_PER_FRAME} GETs of ${RECORD_BYTES} bytes)`);
+  t.comment(
+    `idle RSS ${(idleRss / 2 ** 20).toFixed(0)} MiB, peak ${(peakRss / 2 ** 20).toFixed(0)} MiB under ${ATTACKERS} readers that never read (${ATTACKERS * FRAMES_PER_ATTACKER * GETS_PER_FRAME} GETs of ${RECORD_BYTES} bytes)`,
+  );
   t.equal(answered, 500, 'the SDK client got all 500 answers');
   t.ok(growth < RSS_GROWTH_BYTES_MAX, `RSS grew ${(growth / 2 ** 20).toFixed(0)} MiB, under ${RSS_GROWTH_BYTES_MAX / 2 ** 20} MiB`);
   t.equal((info.connections as { open: number }).open, ATTACKERS + 1, 'the attackers are held, not dropped');
   const budget = info.answerBytes as { used: number; perConnectionMax: number };
   t.ok(budget.used <= (ATTACKERS + 1) * budget.perConnectionMax, `answer bytes held: ${(budget.used / 2 ** 20).toFixed(0)} MiB, within ${ATTACKERS + 1} connections' budgets`);
-  t.ok((info.workers as { restarts: number }[]).every((w) => w.restarts === 0), 'no worker restarted');
+  t.ok(
+    (info.workers as { restarts: number }[]).every((w) => w.restarts === 0),
+    'no worker restarted',
+  );
 });
 
 t.test('clients that do not read are closed when they hold the node-wide budget', async (t) => {

@@ -33,12 +33,19 @@ t.test('create, list, restore and delete in memory', async (t) => {
   await Promise.all(added.map((k) => client.put(k, { v: 7 })));
 
   const list = await client.listSnapshots('test');
-  t.same(list.map((s) => s.id), [created.id]);
+  t.same(
+    list.map((s) => s.id),
+    [created.id],
+  );
   t.equal(list[0].base, false, 'a memory namespace has no base');
   const restored = await client.restoreSnapshot('test', created.id);
   t.equal(restored.records, 500);
   t.same(await values(client, [...a, ...b]), expected, 'every record is back as it was');
-  t.same(await values(client, added), added.map(() => null), 'records written after the snapshot are gone');
+  t.same(
+    await values(client, added),
+    added.map(() => null),
+    'records written after the snapshot are gone',
+  );
   t.same((await client.get(a[5])).bins, { v: 5, list: [5, 'x'], m: { k: 5 } }, 'bins of every type intact');
   await client.put(a[0], { v: 'after' });
   t.same((await client.get(a[0])).bins, { v: 'after', list: [0, 'x'], m: { k: 0 } }, 'the restored namespace takes writes');
@@ -62,20 +69,22 @@ t.test('snapshot and restore under concurrent writes: one point in time per key'
   let restoring = false;
   await Promise.all(ks.map((k) => client.put(k, { v: 0 })));
   let running = true;
-  const writers = Array.from({ length: 20 }, (_, w) => (async () => {
-    for (let i = w; running; i = (i + 20) % ks.length) {
-      // While the restore runs, writes go on to even keys only; odd keys are left to judge it by.
-      if (restoring && i % 2 === 1) {
-        await sleep(0);
-        continue;
+  const writers = Array.from({ length: 20 }, (_, w) =>
+    (async () => {
+      for (let i = w; running; i = (i + 20) % ks.length) {
+        // While the restore runs, writes go on to even keys only; odd keys are left to judge it by.
+        if (restoring && i % 2 === 1) {
+          await sleep(0);
+          continue;
+        }
+        if (restoring) touched[i] = true;
+        inFlight[i] = true;
+        await client.put(ks[i], { v: acked[i] + 1 });
+        inFlight[i] = false;
+        acked[i]++;
       }
-      if (restoring) touched[i] = true;
-      inFlight[i] = true;
-      await client.put(ks[i], { v: acked[i] + 1 });
-      inFlight[i] = false;
-      acked[i]++;
-    }
-  })());
+    })(),
+  );
   await sleep(100);
   const before = [...acked];
   const created = await client.createSnapshot('test');
@@ -90,8 +99,15 @@ t.test('snapshot and restore under concurrent writes: one point in time per key'
   const judged = ks.map((_, i) => i).filter((i) => !touched[i]);
   const wrong = judged.filter((i) => !(got[i] >= before[i] && got[i] <= after[i]));
   t.ok(judged.length >= 80, `${judged.length} keys untouched since the restore was asked for`);
-  t.same(wrong.map((i) => ({ key: i, got: got[i], before: before[i], after: after[i] })), [], 'each holds a value acknowledged around the snapshot');
-  t.ok(after.some((v, i) => v > before[i]), 'writes went on while the snapshot was taken');
+  t.same(
+    wrong.map((i) => ({ key: i, got: got[i], before: before[i], after: after[i] })),
+    [],
+    'each holds a value acknowledged around the snapshot',
+  );
+  t.ok(
+    after.some((v, i) => v > before[i]),
+    'writes went on while the snapshot was taken',
+  );
 });
 
 t.test('a file namespace starts from its base snapshot and the log after it', async (t) => {
@@ -117,8 +133,16 @@ t.test('a file namespace starts from its base snapshot and the log after it', as
   }
   {
     const { node, client } = await startTestNode(t, fileNs);
-    t.same(await values(client, first.slice(1)), first.slice(1).map((_, i) => i + 1), 'snapshot records back');
-    t.same(await values(client, later), later.map(() => 'later'), 'log records after the snapshot replayed');
+    t.same(
+      await values(client, first.slice(1)),
+      first.slice(1).map((_, i) => i + 1),
+      'snapshot records back',
+    );
+    t.same(
+      await values(client, later),
+      later.map(() => 'later'),
+      'log records after the snapshot replayed',
+    );
     t.equal((await values(client, [first[0]]))[0], null, 'a delete after the snapshot replayed');
     await client.restoreSnapshot('test', snapshotId);
     await client.put(later[0], { v: 'after restore' });
@@ -127,8 +151,16 @@ t.test('a file namespace starts from its base snapshot and the log after it', as
   }
   {
     const { node, client } = await startTestNode(t, fileNs);
-    t.same(await values(client, first), first.map((_, i) => i), 'the restore survived a restart');
-    t.same(await values(client, later.slice(1)), later.slice(1).map(() => null), 'writes before the restore stay undone');
+    t.same(
+      await values(client, first),
+      first.map((_, i) => i),
+      'the restore survived a restart',
+    );
+    t.same(
+      await values(client, later.slice(1)),
+      later.slice(1).map(() => null),
+      'writes before the restore stay undone',
+    );
     t.equal((await values(client, [later[0]]))[0], 'after restore', 'writes after the restore replayed');
     await client.close();
     await node.close();
@@ -163,10 +195,17 @@ t.test('crash leftovers and damage', async (t) => {
   fs.writeFileSync(seg, bytes);
   {
     const { node, client } = await startTestNode(t, fileNs);
-    t.same(fs.readdirSync(snapshots).filter((n) => !/^\d+$/.test(n)), [], 'leftovers removed at start');
+    t.same(
+      fs.readdirSync(snapshots).filter((n) => !/^\d+$/.test(n)),
+      [],
+      'leftovers removed at start',
+    );
     t.equal((await client.listSnapshots('test')).length, 2, 'both complete snapshots listed');
     await client.put(ks[0], { v: 'changed' });
-    const err = await client.restoreSnapshot('test', id).then(() => null, (e: { code: number; message: string }) => e);
+    const err = await client.restoreSnapshot('test', id).then(
+      () => null,
+      (e: { code: number; message: string }) => e,
+    );
     t.equal(err?.code, status.SERVER_ERROR, 'a damaged snapshot is refused');
     t.match(err?.message ?? '', /worker-00.*offset \d+/, 'naming the file and offset');
     t.equal((await values(client, [ks[0]]))[0], 'changed', 'the namespace is unchanged');

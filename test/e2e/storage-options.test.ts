@@ -14,11 +14,13 @@ import { startTestNode } from '../helpers/node';
 import { compareCopies, waitInSync } from '../helpers/replicas';
 import { waitForValue } from '../helpers/wait';
 
-const fileNs = (dataDir: string, more: (c: NodeConfig) => void = () => undefined) => (c: NodeConfig) => {
-  c.namespaces[0].storage = 'file';
-  c.namespaces[0].dataDir = dataDir;
-  more(c);
-};
+const fileNs =
+  (dataDir: string, more: (c: NodeConfig) => void = () => undefined) =>
+  (c: NodeConfig) => {
+    c.namespaces[0].storage = 'file';
+    c.namespaces[0].dataDir = dataDir;
+    more(c);
+  };
 
 t.test('records larger than the default log buffer are logged and replayed', async (t) => {
   const dataDir = path.join(fs.mkdtempSync(path.join(tmpdir(), 'aerie-options-')), 'data');
@@ -53,7 +55,10 @@ t.test('a log damaged in the middle: refused, or skipped when asked', async (t) 
     await node.close();
   }
   const dir = path.join(dataDir, 'test', 'worker-00');
-  const segments = fs.readdirSync(dir).filter((n) => n.endsWith('.log')).sort();
+  const segments = fs
+    .readdirSync(dir)
+    .filter((n) => n.endsWith('.log'))
+    .sort();
   t.ok(segments.length >= 3, `${segments.length} segments`);
   const first = path.join(dir, segments[0]);
   const bytes = fs.readFileSync(first);
@@ -67,13 +72,19 @@ t.test('a log damaged in the middle: refused, or skipped when asked', async (t) 
   small(config);
   await t.rejects(startNode(config), { message: new RegExp(`${segments[0]} offset \\d+`) }, 'start-up stops, naming the file and offset');
 
-  const { client } = await startTestNode(t, fileNs(dataDir, (c) => {
-    smallSegments(c);
-    c.namespaces[0].recoverySkipCorrupt = true;
-  }));
+  const { client } = await startTestNode(
+    t,
+    fileNs(dataDir, (c) => {
+      smallSegments(c);
+      c.namespaces[0].recoverySkipCorrupt = true;
+    }),
+  );
   const got = (await client.batchGet(keys)).filter((r) => r !== null);
   t.ok(got.length > 1900 && got.length < 2000, `started with the ${got.length} records outside the damage`);
-  t.ok(got.every((r) => r!.bins.pad === 'p'.repeat(100)), 'and nothing garbled among them');
+  t.ok(
+    got.every((r) => r!.bins.pad === 'p'.repeat(100)),
+    'and nothing garbled among them',
+  );
 });
 
 // With two copies, the damaged worker's records are still on the other worker: it masters them
@@ -94,22 +105,34 @@ t.test('a damaged log skipped with two copies: every record served from the whol
     await node.close();
   }
   const dir = path.join(dataDir, 'test', 'worker-00');
-  const segments = fs.readdirSync(dir).filter((n) => n.endsWith('.log')).sort();
+  const segments = fs
+    .readdirSync(dir)
+    .filter((n) => n.endsWith('.log'))
+    .sort();
   const first = path.join(dir, segments[0]);
   const bytes = fs.readFileSync(first);
   bytes.fill(0x55, 1000, 1100);
   fs.writeFileSync(first, bytes);
 
-  const { node, client } = await startTestNode(t, fileNs(dataDir, (c) => {
-    smallSegments(c);
-    c.namespaces[0].recoverySkipCorrupt = true;
-  }));
+  const { node, client } = await startTestNode(
+    t,
+    fileNs(dataDir, (c) => {
+      smallSegments(c);
+      c.namespaces[0].recoverySkipCorrupt = true;
+    }),
+  );
   t.ok(await waitInSync(client), 'every copy in sync once the damaged worker is copied again');
   const got = (await client.batchGet(keys)).filter((r) => r !== null);
   t.equal(got.length, keys.length, 'every record served');
-  t.ok(got.every((r) => r!.bins.pad === 'p'.repeat(100)), 'and nothing garbled');
-  const ns = await waitForValue(async () => ((await client.info()).namespaces as { records: number; copies: number }[])[0],
-    (x) => x.records === keys.length && x.copies === 2 * keys.length, { what: 'INFO to count every record twice', timeoutMs: 10_000, intervalMs: 50 });
+  t.ok(
+    got.every((r) => r!.bins.pad === 'p'.repeat(100)),
+    'and nothing garbled',
+  );
+  const ns = await waitForValue(
+    async () => ((await client.info()).namespaces as { records: number; copies: number }[])[0],
+    (x) => x.records === keys.length && x.copies === 2 * keys.length,
+    { what: 'INFO to count every record twice', timeoutMs: 10_000, intervalMs: 50 },
+  );
   t.equal(ns.copies, 2 * keys.length, 'both copies whole');
   t.same(compareCopies(node).problems, [], 'the copies agree');
 });

@@ -125,7 +125,7 @@ t.test('without lagRestartMs a lagging worker is only reported', async (t) => {
   t.equal((await workerInfo(client, 0)).restarts, 0, 'not restarted');
 });
 
-t.test('a worker restarted after a long delay is not taken for hung by its predecessor\'s old heartbeat', async (t) => {
+t.test("a worker restarted after a long delay is not taken for hung by its predecessor's old heartbeat", async (t) => {
   const { client } = await startTestNode(t, (c) => {
     c.supervisor.faultInjection = true;
     // Long enough that a healthy worker on a loaded machine keeps its beat.
@@ -137,9 +137,11 @@ t.test('a worker restarted after a long delay is not taken for hung by its prede
   });
   // Writes pile up for the dead worker, so its replacement starts with a backlog to drain.
   let running = true;
-  const writers = Array.from({ length: 20 }, (_, w) => (async () => {
-    for (let i = 0; running; i++) await client.put(new Key('test', 'beat', (w * 100_000 + i) % 20_000), { v: 'x'.repeat(200) }).catch(() => undefined);
-  })());
+  const writers = Array.from({ length: 20 }, (_, w) =>
+    (async () => {
+      for (let i = 0; running; i++) await client.put(new Key('test', 'beat', (w * 100_000 + i) % 20_000), { v: 'x'.repeat(200) }).catch(() => undefined);
+    })(),
+  );
   for (let round = 1; round <= 3; round++) {
     await client.injectFault({ worker: 1, kind: 'exit' });
     const w = await workerWhen(client, 1, (x) => x.state === 'up' && x.restarts >= round, `round ${round}: up after a restart`);

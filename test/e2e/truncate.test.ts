@@ -87,7 +87,11 @@ t.test('a file namespace replays the truncate at every cold start', async (t) =>
     const { node, client } = await startTestNode(t, fileNs);
     t.equal(await present(client, gone), 0, `${start} restart: truncated records stay deleted`);
     t.equal(await present(client, kept), 100, `${start} restart: the other set is intact`);
-    t.same((await client.batchGet(after)).map((r) => r?.bins.v), after.map(() => 2), `${start} restart: later writes kept`);
+    t.same(
+      (await client.batchGet(after)).map((r) => r?.bins.v),
+      after.map(() => 2),
+      `${start} restart: later writes kept`,
+    );
     await client.close();
     await node.close();
   }
@@ -103,7 +107,10 @@ t.test('a worker failing with the truncate in flight makes it in doubt', async (
   });
   await putAll(client, keys('d', 100), 1);
   await client.injectFault({ worker: 1, kind: 'hang' }); // answered, then the thread spins
-  const err = await client.truncate('test', 'd').then(() => null, (e: { code: number; inDoubt: boolean }) => e);
+  const err = await client.truncate('test', 'd').then(
+    () => null,
+    (e: { code: number; inDoubt: boolean }) => e,
+  );
   t.ok(err !== null, 'not reported as done');
   t.equal(err?.code, status.TIMEOUT, 'one worker applied it, the other died with it: timeout');
   t.equal(err?.inDoubt, true, 'in doubt, never a plain failure');

@@ -15,7 +15,15 @@ import { Arena } from '../../src/shm/arena';
 const run = promisify(execFile);
 const CLI = path.join(__dirname, '..', '..', 'src', 'cli', 'main.js');
 
-interface NsReport { name: string; records: number; copies: number; checked: number; changing: number; problemCount: number; problems: { problem: string }[] }
+interface NsReport {
+  name: string;
+  records: number;
+  copies: number;
+  checked: number;
+  changing: number;
+  problemCount: number;
+  problems: { problem: string }[];
+}
 
 t.test('verify passes a healthy store and catches a corrupted record', async (t) => {
   const { node, client, url } = await startTestNode(t);

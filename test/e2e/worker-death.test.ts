@@ -19,7 +19,12 @@ t.test('a killed worker comes back with every acknowledged write', async (t) => 
   const owner = (k: Key) => partitionOf(k.digest) % 2;
   await Promise.all(keys.map((k) => client.put(k, { v: 1 })));
   // Writes in flight while the worker is terminated.
-  const inflight = keys.map((k) => client.put(k, { v: 2 }).then(() => 'ok', (e) => e));
+  const inflight = keys.map((k) =>
+    client.put(k, { v: 2 }).then(
+      () => 'ok',
+      (e) => e,
+    ),
+  );
   await victim.thread!.terminate();
   const results = await Promise.all(inflight);
   let doubtful = 0;

@@ -20,7 +20,7 @@ interface HelloMap {
   replicas: Uint8Array[];
 }
 
-const helloMap = (peer: RawPeer): HelloMap => ((peer.responses.find((m) => m[0] === 0)![2]) as { map: HelloMap }).map;
+const helloMap = (peer: RawPeer): HelloMap => (peer.responses.find((m) => m[0] === 0)![2] as { map: HelloMap }).map;
 const keyIn = (worker: number, map: HelloMap, from = 0): number => {
   for (let i = from; ; i++) if (map.masters[0][partitionOf(computeDigest('ep', i))] === worker) return i;
 };
@@ -47,7 +47,10 @@ t.test('a worker endpoint serves every key and admin request, and its HELLO hold
   const front = await rawPeer(url);
   const map = helloMap(front);
   t.equal(map.endpoints.length, 2, 'one endpoint per worker');
-  t.ok(map.endpoints.every((e) => e !== null && /^127\.0\.0\.1:\d+$/.test(e)), 'each worker listens');
+  t.ok(
+    map.endpoints.every((e) => e !== null && /^127\.0\.0\.1:\d+$/.test(e)),
+    'each worker listens',
+  );
   t.equal(map.masters.length, 1, 'one namespace');
   t.equal(map.masters[0].length, 4096, 'a byte per partition');
   t.equal(map.replicas[0].length, 4096, 'two copies: one replica byte per partition');
@@ -58,7 +61,11 @@ t.test('a worker endpoint serves every key and admin request, and its HELLO hold
     }
   }
   const info0 = node.info() as { endpoints: { port: number }[] };
-  t.same(info0.endpoints.map((e) => `127.0.0.1:${e.port}`), map.endpoints, 'INFO shows the ports the map names');
+  t.same(
+    info0.endpoints.map((e) => `127.0.0.1:${e.port}`),
+    map.endpoints,
+    'INFO shows the ports the map names',
+  );
 
   const w0 = await rawPeer(`ws://${map.endpoints[0]}`);
   t.same(helloMap(w0), map, 'a worker endpoint answers HELLO with the same map');
@@ -86,7 +93,11 @@ t.test('a worker endpoint serves every key and admin request, and its HELLO hold
   const [bcode, batch] = await ask(w0, Op.BATCH_GET, { keys: [mine, theirs, 999_999].map((key) => ({ ns: 'test', set: 'ep', key })) });
   t.equal(bcode, 0, 'a batch across both owners');
   const records = (batch as { records: unknown[][] }).records;
-  t.same(records.map((r) => r[0]), [0, 0, Status.KEY_NOT_FOUND], 'every element answered in key order');
+  t.same(
+    records.map((r) => r[0]),
+    [0, 0, Status.KEY_NOT_FOUND],
+    'every element answered in key order',
+  );
   const [icode, info] = await ask(w0, Op.INFO, null);
   t.equal(icode, 0, 'INFO through a worker endpoint');
   t.ok(Array.isArray((info as { workers: unknown }).workers), 'the primary answered it');
@@ -111,7 +122,11 @@ t.test('a crashed worker takes only its sockets, listens on the same port again,
   });
   const front = await rawPeer(url);
   const map = helloMap(front);
-  t.same(map.endpoints, ports.map((p) => `127.0.0.1:${p}`), 'the listed ports');
+  t.same(
+    map.endpoints,
+    ports.map((p) => `127.0.0.1:${p}`),
+    'the listed ports',
+  );
   const w0 = await rawPeer(`ws://${map.endpoints[0]}`);
   const w1 = await rawPeer(`ws://${map.endpoints[1]}`);
   // Acknowledged writes through worker 1's endpoint, of keys it masters: its replica must keep them.
@@ -124,7 +139,11 @@ t.test('a crashed worker takes only its sockets, listens on the same port again,
   t.ok(closed.code !== 1000, `the dead worker's connection closed (${closed.code})`);
   t.equal(w0.ws.readyState, w0.ws.OPEN, "the other worker's connection stays open");
   // The map moved (worker 1's partitions to their replica): the next answer on any endpoint says so.
-  await waitForValue(() => (node.info() as { workers: { restarts: number }[] }).workers[1].restarts, (r) => r >= 1, { what: 'worker 1 restarted', timeoutMs: 20_000, intervalMs: 20 });
+  await waitForValue(
+    () => (node.info() as { workers: { restarts: number }[] }).workers[1].restarts,
+    (r) => r >= 1,
+    { what: 'worker 1 restarted', timeoutMs: 20_000, intervalMs: 20 },
+  );
   const [gcode, got] = await ask(w0, Op.GET, { ns: 'test', set: 'ep', key: keys[0] });
   t.equal(gcode, 0, 'an acknowledged write survives the crash');
   t.same((got as { bins: unknown }).bins, { v: keys[0] });
@@ -132,7 +151,11 @@ t.test('a crashed worker takes only its sockets, listens on the same port again,
   t.ok(push !== undefined, 'a map push arrived with the answer');
   t.ok((push![2] as { version: number }).version > map.version, 'it names a newer version');
   // The replacement listens on the same port; HELLO there has the newest map.
-  const again = await waitForValue(async () => rawPeer(`ws://${map.endpoints[1]}`).catch(() => null), (p) => p !== null, { what: 'worker 1 listening again', timeoutMs: 20_000, intervalMs: 50 });
+  const again = await waitForValue(
+    async () => rawPeer(`ws://${map.endpoints[1]}`).catch(() => null),
+    (p) => p !== null,
+    { what: 'worker 1 listening again', timeoutMs: 20_000, intervalMs: 50 },
+  );
   t.same(helloMap(again!).endpoints, map.endpoints, 'on the same port');
   for (const k of keys) {
     const [c, r] = await ask(again!, Op.GET, { ns: 'test', set: 'ep', key: k });
@@ -174,7 +197,10 @@ t.test("a worker endpoint keeps the front's limits, and the connection cap is th
   const w0 = await rawPeer(`ws://${map.endpoints[0]}`);
   // Sockets are capped at the same figure (the descriptor budget's smaller cap): the fourth is
   // dropped as it arrives, or closed 1013 if it got as far as its upgrade.
-  const outcome = await rawPeer(`ws://${map.endpoints[1]}`, false).then((p) => p.closed.then((c) => c.code), (e: NodeJS.ErrnoException) => e.code);
+  const outcome = await rawPeer(`ws://${map.endpoints[1]}`, false).then(
+    (p) => p.closed.then((c) => c.code),
+    (e: NodeJS.ErrnoException) => e.code,
+  );
   t.ok(outcome === 1013 || outcome === 'ECONNRESET', `a fourth connection, on another endpoint, is past the node-wide cap (${outcome})`);
   w0.ws.on('error', () => undefined); // the node may reset the socket after its close frame
   w0.send(Buffer.alloc(1024 * 1024 + 1));
@@ -189,9 +215,15 @@ t.test("shutdown drains a worker endpoint's clients as the front's", async (t) =
   const w1 = await rawPeer(`ws://${map.endpoints[1]}`);
   t.equal((await ask(w1, Op.PUT, { ns: 'test', set: 'ep', key: keyIn(0, map), bins: { v: 1 } }))[0], 0);
   const closing = node.close();
-  await waitForValue(() => w1.responses.find((m) => m[0] === PUSH_ID && (m[2] as { event?: string }).event === 'goaway') ?? null, (m) => m !== null, {
-    what: 'a goaway push on the worker endpoint', timeoutMs: 10_000, intervalMs: 10,
-  });
+  await waitForValue(
+    () => w1.responses.find((m) => m[0] === PUSH_ID && (m[2] as { event?: string }).event === 'goaway') ?? null,
+    (m) => m !== null,
+    {
+      what: 'a goaway push on the worker endpoint',
+      timeoutMs: 10_000,
+      intervalMs: 10,
+    },
+  );
   t.equal((await ask(w1, Op.PUT, { ns: 'test', set: 'ep', key: 1, bins: { v: 1 } }))[0], Status.PARTITION_UNAVAILABLE, 'new requests are refused, definitely');
   w1.request(77, Op.DRAINED, null);
   t.equal((await w1.waitFor(77))[1], 0, 'DRAINED is answered');
@@ -245,12 +277,18 @@ t.test("an ephemeral endpoint's new port after a restart is in the map and INFO,
   const front = await rawPeer(url);
   const before = helloMap(front);
   t.equal((await ask(front, Op.FAULT, { worker: 1, kind: 'exit' }))[0], 0);
-  const portNow = () => (node.info() as { endpoints: { port: number }[] });
+  const portNow = () => node.info() as { endpoints: { port: number }[] };
   // The map keeps the old port until the new thread reports the one it bound.
   const oldPort = Number(before.endpoints[1]!.split(':')[1]);
-  await waitForValue(() => node.workers[1], (w) => w.restarts >= 1 && w.endpoint !== null && w.endpoint.port !== 0, {
-    what: 'worker 1 back and listening', timeoutMs: 20_000, intervalMs: 20,
-  });
+  await waitForValue(
+    () => node.workers[1],
+    (w) => w.restarts >= 1 && w.endpoint !== null && w.endpoint.port !== 0,
+    {
+      what: 'worker 1 back and listening',
+      timeoutMs: 20_000,
+      intervalMs: 20,
+    },
+  );
   const again = await rawPeer(url);
   const after = helloMap(again);
   const newPort = portNow().endpoints[1].port;

@@ -31,7 +31,16 @@ t.test('an answer that cannot be encoded is rolled back and answered SERVER_ERRO
   frames.writeValue(2, 0, { a: 1, bad: () => 1 });
   frames.writeValue(3, 0, null);
   flush();
-  t.same(sent.map((f) => f.map((a) => [a[0], a[1]])), [[[1, 0], [2, Status.SERVER_ERROR], [3, 0]]]);
+  t.same(
+    sent.map((f) => f.map((a) => [a[0], a[1]])),
+    [
+      [
+        [1, 0],
+        [2, Status.SERVER_ERROR],
+        [3, 0],
+      ],
+    ],
+  );
 });
 
 t.test('an answer larger than a frame is RECORD_TOO_BIG; others are split across frames', async (t) => {
@@ -40,9 +49,16 @@ t.test('an answer larger than a frame is RECORD_TOO_BIG; others are split across
   for (let id = 2; id < 12; id++) frames.writeValue(id, 0, 'y'.repeat(300));
   flush();
   const answers = sent.flat();
-  t.same(answers.map((a) => a[0]), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11], 'every id answered once, in order');
+  t.same(
+    answers.map((a) => a[0]),
+    [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11],
+    'every id answered once, in order',
+  );
   t.equal(answers[0][1], Status.RECORD_TOO_BIG);
-  t.ok(answers.slice(1).every((a) => a[1] === 0), 'the rest succeed');
+  t.ok(
+    answers.slice(1).every((a) => a[1] === 0),
+    'the rest succeed',
+  );
   t.ok(sent.length >= 4, `${sent.length} frames of at most ${LIMIT} bytes`);
   t.notOk(frames.room(LIMIT), 'room for a body as large as the frame is refused');
 });
@@ -51,6 +67,9 @@ t.test('a smaller announced limit sends the open frame first', async (t) => {
   const { frames, sent } = harness();
   frames.writeValue(1, 0, 'z');
   frames.setBytesMax(512);
-  t.same(sent.map((f) => f.map((a) => a[0])), [[1]]);
+  t.same(
+    sent.map((f) => f.map((a) => a[0])),
+    [[1]],
+  );
   t.equal(frames.bytesMax, 512);
 });

@@ -53,7 +53,10 @@ t.test('every header length class arrives intact and in order with ws frames', a
   }
   await done;
   t.equal(got.length, sent.length);
-  t.ok(got.every((g, i) => g.equals(sent[i])), 'every payload byte for byte, in order');
+  t.ok(
+    got.every((g, i) => g.equals(sent[i])),
+    'every payload byte for byte, in order',
+  );
 });
 
 t.test('the payload is copied: the caller may reuse its buffer at once', async (t) => {

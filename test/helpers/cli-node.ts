@@ -16,11 +16,13 @@ const START_TIMEOUT_MS = 30_000;
  * `options.stderr` sees everything the node writes there.
  */
 export async function startCliNode(
-  config: string, options: { descriptorsMax?: number; stderr?: (text: string) => void } = {},
+  config: string,
+  options: { descriptorsMax?: number; stderr?: (text: string) => void } = {},
 ): Promise<{ child: ChildProcess; host: string; exited: Promise<unknown> }> {
-  const child = options.descriptorsMax === undefined
-    ? spawn(process.execPath, [CLI, 'start', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] })
-    : spawn('bash', ['-c', `ulimit -n ${options.descriptorsMax} && exec "$0" "$@"`, process.execPath, CLI, 'start', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child =
+    options.descriptorsMax === undefined
+      ? spawn(process.execPath, [CLI, 'start', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn('bash', ['-c', `ulimit -n ${options.descriptorsMax} && exec "$0" "$@"`, process.execPath, CLI, 'start', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise((r) => child.once('exit', r));
   let out = '';
   child.stderr!.on('data', (d) => {
@@ -59,12 +61,15 @@ export async function startCliNode(
 export function fileNodeConfig(prefix: string): string {
   const dir = mkdtempSync(path.join(tmpdir(), `aerie-${prefix}-`));
   const config = path.join(dir, 'config.json');
-  writeFileSync(config, JSON.stringify({
-    service: { port: 0 },
-    workers: { count: 2 },
-    namespaces: [{ name: 'test', storage: 'file', dataDir: path.join(dir, 'data') }],
-    log: { level: 'warn' },
-  }));
+  writeFileSync(
+    config,
+    JSON.stringify({
+      service: { port: 0 },
+      workers: { count: 2 },
+      namespaces: [{ name: 'test', storage: 'file', dataDir: path.join(dir, 'data') }],
+      log: { level: 'warn' },
+    }),
+  );
   return config;
 }
 
@@ -72,12 +77,15 @@ export function fileNodeConfig(prefix: string): string {
 export function memoryNodeConfig(prefix: string, namespaces: string[] = ['test']): string {
   const dir = mkdtempSync(path.join(tmpdir(), `aerie-${prefix}-`));
   const config = path.join(dir, 'config.json');
-  writeFileSync(config, JSON.stringify({
-    service: { port: 0 },
-    workers: { count: 2 },
-    namespaces: namespaces.map((name) => ({ name, storage: 'memory' })),
-    log: { level: 'warn' },
-  }));
+  writeFileSync(
+    config,
+    JSON.stringify({
+      service: { port: 0 },
+      workers: { count: 2 },
+      namespaces: namespaces.map((name) => ({ name, storage: 'memory' })),
+      log: { level: 'warn' },
+    }),
+  );
   return config;
 }
 

@@ -18,7 +18,10 @@ export function allowedValues(log: Entry[]): (number | null)[] {
 /** The history from the last acknowledged write on, for a failure message. */
 export function story(log: Entry[]): string {
   const lastOk = log.map((e) => e.outcome).lastIndexOf('ok');
-  return log.slice(Math.max(0, lastOk)).map((e) => `${e.value}:${e.outcome}${e.code === undefined ? '' : `(${e.code})`}`).join(' ');
+  return log
+    .slice(Math.max(0, lastOk))
+    .map((e) => `${e.value}:${e.outcome}${e.code === undefined ? '' : `(${e.code})`}`)
+    .join(' ');
 }
 
 /**
@@ -54,9 +57,7 @@ export interface StreamTally {
  * time per key, each stream owning every tenth key; every write is recorded in `history` with its
  * outcome. Returns stop(), which resolves once every stream has ended.
  */
-export function streamWrites(
-  client: Client, set: string, keys: number, history: Map<number, Entry[]>, rand: () => number, tally: StreamTally,
-): () => Promise<void> {
+export function streamWrites(client: Client, set: string, keys: number, history: Map<number, Entry[]>, rand: () => number, tally: StreamTally): () => Promise<void> {
   let running = true;
   const writer = async (own: number[]) => {
     while (running) {

@@ -71,12 +71,16 @@ export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 export async function waitStable(client: Client, quietMs: number, timeoutMs = 30_000): Promise<void> {
   let stableSince = Date.now();
   let lastRestarts = -1;
-  await waitForValue(async () => (await client.info()).workers as { state: string; restarts: number }[], (ws) => {
-    const restarts = ws.reduce((a, w) => a + w.restarts, 0);
-    if (restarts !== lastRestarts || !ws.every((w) => w.state === 'up')) {
-      stableSince = Date.now();
-      lastRestarts = restarts;
-    }
-    return Date.now() - stableSince > quietMs;
-  }, { what: `every worker up with no restart for ${quietMs} ms`, timeoutMs, intervalMs: 50 });
+  await waitForValue(
+    async () => (await client.info()).workers as { state: string; restarts: number }[],
+    (ws) => {
+      const restarts = ws.reduce((a, w) => a + w.restarts, 0);
+      if (restarts !== lastRestarts || !ws.every((w) => w.state === 'up')) {
+        stableSince = Date.now();
+        lastRestarts = restarts;
+      }
+      return Date.now() - stableSince > quietMs;
+    },
+    { what: `every worker up with no restart for ${quietMs} ms`, timeoutMs, intervalMs: 50 },
+  );
 }

@@ -49,9 +49,7 @@ export async function rawPeer(url: string, hello: boolean | Record<string, unkno
     }
     frames.push({ bytes: data.length, announced, held });
   });
-  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
-    ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })),
-  );
+  const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
   const peer: RawPeer = {
     ws,
     responses,

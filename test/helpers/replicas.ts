@@ -8,7 +8,11 @@ import type { AerieNode } from '../../src/primary/node';
 import { IndexTable } from '../../src/shm/index-table';
 import { waitForValue } from './wait';
 
-interface RoleInfo { state: string; roles: { master: number; replica: number; outOfSync: number }; rebuild: unknown }
+interface RoleInfo {
+  state: string;
+  roles: { master: number; replica: number; outOfSync: number };
+  rebuild: unknown;
+}
 
 /**
  * Waits until every worker is up, every copy in sync, nothing moving and no write waiting. Resolves
@@ -19,9 +23,12 @@ export async function waitInSync(client: Client, timeoutMs = 30_000): Promise<tr
     const info = await client.info();
     return { workers: info.workers as RoleInfo[], replication: info.replication as { partitionsMoving: number; writesWaiting: number } | null };
   };
-  await waitForValue(state, ({ workers, replication: rep }) =>
-    workers.every((w) => w.state === 'up' && w.roles.outOfSync === 0 && w.rebuild === null) && (rep === null || (rep.partitionsMoving === 0 && rep.writesWaiting === 0)),
-  { what: 'every copy in sync', timeoutMs, intervalMs: 50 });
+  await waitForValue(
+    state,
+    ({ workers, replication: rep }) =>
+      workers.every((w) => w.state === 'up' && w.roles.outOfSync === 0 && w.rebuild === null) && (rep === null || (rep.partitionsMoving === 0 && rep.writesWaiting === 0)),
+    { what: 'every copy in sync', timeoutMs, intervalMs: 50 },
+  );
   return true;
 }
 

@@ -32,7 +32,7 @@ export async function waitFor<T>(probe: () => T | Promise<T>, options: WaitOptio
 export async function waitForValue<T>(read: () => T | Promise<T>, accept: (value: T) => boolean, options: WaitOptions): Promise<T> {
   const timeoutMs = options.timeoutMs ?? WAIT_TIMEOUT_MS_DEFAULT;
   const deadline = Date.now() + timeoutMs;
-  let last: unknown = undefined;
+  let last: unknown;
   for (;;) {
     try {
       const value = await read();

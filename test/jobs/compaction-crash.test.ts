@@ -57,7 +57,10 @@ t.test('a crash after any step of a job replays to the same state', async (t) =>
   t.equal(full.outcome, 'compacted');
   t.ok(full.segmentsRewritten >= 2 && full.segmentsDeleted >= 1, `${full.segmentsRewritten} rewritten, ${full.segmentsDeleted} deleted in ${steps.length} steps`);
   for (const kind of ['tmp-written', 'tmp-synced', 'renamed', 'unlinked', 'directory-synced']) {
-    t.ok(steps.some((s) => s.kind === kind), `the job has a ${kind} step`);
+    t.ok(
+      steps.some((s) => s.kind === kind),
+      `the job has a ${kind} step`,
+    );
   }
 
   const problems: string[] = [];
@@ -69,7 +72,10 @@ t.test('a crash after any step of a job replays to the same state', async (t) =>
       onStep: () => {
         if (count++ === crashAt) throw new SimulatedCrash(label);
       },
-    }).then(() => false, (err) => err instanceof SimulatedCrash);
+    }).then(
+      () => false,
+      (err) => err instanceof SimulatedCrash,
+    );
     if (!crashed) problems.push(`${label}: the job did not stop there`);
     const report = recoverLog({ directory: work, onRecord: () => undefined });
     if (report.tornTail !== null || report.skippedRegionCount !== 0) problems.push(`${label}: recovery found damage`);
@@ -96,6 +102,9 @@ t.test('a temporary file left by a job that died while writing it is ignored, th
   t.equal(firstDifference(replayState(w.directory), expected), null, 'recovery ignores it');
   const report = await compactLog(w.jobInput());
   t.equal(report.outcome, 'compacted');
-  t.same(fs.readdirSync(w.directory).filter((n) => n.endsWith('.tmp')), []);
+  t.same(
+    fs.readdirSync(w.directory).filter((n) => n.endsWith('.tmp')),
+    [],
+  );
   t.equal(firstDifference(replayState(w.directory), expected), null);
 });

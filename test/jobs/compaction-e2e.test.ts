@@ -24,7 +24,12 @@ function nodeConfig(dataDir: string): NodeConfig {
   config.workers.count = 2;
   config.supervisor.heartbeatTimeoutMs = 5000;
   Object.assign(config.namespaces[0], {
-    storage: 'file', dataDir, segmentBytes: 16 * 1024, recordBytesMax: 4096, compactionIntervalMs: 200, compactionLiveRatioMax: 0.5,
+    storage: 'file',
+    dataDir,
+    segmentBytes: 16 * 1024,
+    recordBytesMax: 4096,
+    compactionIntervalMs: 200,
+    compactionLiveRatioMax: 0.5,
   });
   return config;
 }
@@ -71,7 +76,7 @@ t.test('a node compacts under traffic and cold-starts from the compacted logs', 
   let bytesWritten = 0;
   let reclaimedDuringTraffic = 0;
   const trafficDeadline = Date.now() + 30_000;
-  for (;; round++) {
+  for (; ; round++) {
     await Promise.all(Array.from({ length: KEYS }, (_, k) => client.put(new Key('test', 'c', k), { v: round, pad: PAD })));
     bytesWritten = Math.max(bytesWritten, logSize(dataDir));
     reclaimedDuringTraffic = (await figures(client)).bytesReclaimed;
@@ -83,11 +88,14 @@ t.test('a node compacts under traffic and cold-starts from the compacted logs', 
 
   // Let it catch up with the last writes (two more runs, the log under half its peak), then read INFO.
   const runsAtEnd = (await figures(client)).runs;
-  const info = await waitForValue(() => figures(client), (f) => f.runs >= runsAtEnd + 2 && logSize(dataDir) <= bytesWritten / 2,
-    { what: `two more compaction runs and the log under ${bytesWritten / 2} bytes`, timeoutMs: 20_000, intervalMs: 100 });
+  const info = await waitForValue(
+    () => figures(client),
+    (f) => f.runs >= runsAtEnd + 2 && logSize(dataDir) <= bytesWritten / 2,
+    { what: `two more compaction runs and the log under ${bytesWritten / 2} bytes`, timeoutMs: 20_000, intervalMs: 100 },
+  );
   const finalBytes = logSize(dataDir);
   t.comment(`log: ${finalBytes} bytes after compaction; ${round + 1} rounds wrote ${(round + 1) * KEYS} puts; INFO ${JSON.stringify(info)}`);
-  t.ok(finalBytes < (round + 1) * KEYS * 300 / 4, 'the log is a fraction of what was written');
+  t.ok(finalBytes < ((round + 1) * KEYS * 300) / 4, 'the log is a fraction of what was written');
   t.ok(info.segmentsDeleted + info.segmentsRewritten > 0 && info.bytesReclaimed > 0);
   t.equal(info.failures, 0, 'no failed job');
 

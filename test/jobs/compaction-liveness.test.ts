@@ -13,9 +13,20 @@ const bins = Buffer.from('bins');
 
 function recordView(key: number, kind: LogRecordKindCode, generation: number, lastUpdateMs: number, voidTime = 0): LogRecordView {
   const input: LogRecordInput = {
-    kind, partitionId: 0, setId: 1, digest: kind === LogRecordKind.TRUNCATE ? new Uint8Array(20) : digestOf(key), digestOffset: 0,
-    generation, voidTime, lastUpdateMs, key: null, keyStart: 0, keyEnd: 0,
-    bins: kind === LogRecordKind.PUT ? bins : null, binsStart: 0, binsEnd: kind === LogRecordKind.PUT ? bins.length : 0,
+    kind,
+    partitionId: 0,
+    setId: 1,
+    digest: kind === LogRecordKind.TRUNCATE ? new Uint8Array(20) : digestOf(key),
+    digestOffset: 0,
+    generation,
+    voidTime,
+    lastUpdateMs,
+    key: null,
+    keyStart: 0,
+    keyEnd: 0,
+    bins: kind === LogRecordKind.PUT ? bins : null,
+    binsStart: 0,
+    binsEnd: kind === LogRecordKind.PUT ? bins.length : 0,
   };
   const buf = new Uint8Array(256);
   encodeInto(buf, 0, input, 1, 0);
@@ -31,15 +42,22 @@ function storeWith(keys: Array<[key: number, generation: number, lastUpdateMs: n
 const memoryOf = (store: RecordStore) => ({ indexSab: store.index.sab, controlSab: store.controlSab, blocks: store.arena.blocks() });
 
 t.test('each rule', async (t) => {
-  const judge = new LivenessJudge(memoryOf(storeWith([[1, 5, 1000], [2, 6, 2000]])));
+  const judge = new LivenessJudge(
+    memoryOf(
+      storeWith([
+        [1, 5, 1000],
+        [2, 6, 2000],
+      ]),
+    ),
+  );
   const P = LogRecordKind.PUT;
   const D = LogRecordKind.TOMBSTONE;
-  t.equal(judge.judge(recordView(1, P, 5, 1000)), 'keep', 'the store\'s version');
+  t.equal(judge.judge(recordView(1, P, 5, 1000)), 'keep', "the store's version");
   t.equal(judge.judge(recordView(1, P, 4, 900)), 'drop', 'an older version');
   t.equal(judge.judge(recordView(1, P, 5, 999)), 'drop', 'same generation, earlier time: another version');
   t.equal(judge.judge(recordView(2, D, 3, 1500)), 'drop', 'a tombstone before the digest was written again');
-  t.equal(judge.judge(recordView(3, P, 1, 100)), 'removal', 'a removed digest\'s put');
-  t.equal(judge.judge(recordView(3, D, 1, 200)), 'removal', 'a removed digest\'s tombstone');
+  t.equal(judge.judge(recordView(3, P, 1, 100)), 'removal', "a removed digest's put");
+  t.equal(judge.judge(recordView(3, D, 1, 200)), 'removal', "a removed digest's tombstone");
   t.equal(judge.judge(recordView(3, P, 1, 100, nowVoid() - 10)), 'removal', 'an expired put of a removed digest');
   t.equal(judge.judge(recordView(0, LogRecordKind.TRUNCATE, 0, 5000)), 'keep', 'a truncate marker');
   t.equal(judge.stale, false);

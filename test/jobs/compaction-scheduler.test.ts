@@ -15,8 +15,19 @@ import { waitFor } from '../helpers/wait';
 
 function report(input: CompactionInput, outcome: CompactionReport['outcome'], bytesReclaimed = 0): CompactionReport {
   return {
-    directory: input.directory, outcome, reason: null, error: null, segmentsScanned: 3, segmentsRewritten: 1, segmentsDeleted: 2,
-    recordsKept: 1, recordsDropped: 9, logBytesBefore: 100, bytesReclaimed, durableWaitMs: 0, elapsedMs: 1,
+    directory: input.directory,
+    outcome,
+    reason: null,
+    error: null,
+    segmentsScanned: 3,
+    segmentsRewritten: 1,
+    segmentsDeleted: 2,
+    recordsKept: 1,
+    recordsDropped: 9,
+    logBytesBefore: 100,
+    bytesReclaimed,
+    durableWaitMs: 0,
+    elapsedMs: 1,
   };
 }
 
@@ -43,8 +54,12 @@ t.test('one job at a time, down workers skipped, failures recorded and retried',
   } as unknown as JobPool;
   const errors: string[] = [];
   const scheduler = new CompactionScheduler({
-    config, workers: [fakeWorker(0, true), fakeWorker(1, false), fakeWorker(2, true)], stats: [0, 1, 2].map(() => StatsBlock.create(1)),
-    jobs, log: () => undefined, logError: (m) => errors.push(m),
+    config,
+    workers: [fakeWorker(0, true), fakeWorker(1, false), fakeWorker(2, true)],
+    stats: [0, 1, 2].map(() => StatsBlock.create(1)),
+    jobs,
+    log: () => undefined,
+    logError: (m) => errors.push(m),
   });
   scheduler.start();
   t.teardown(() => scheduler.stop());
@@ -87,9 +102,20 @@ t.test('namespace settings are validated', async (t) => {
   const ns = (o: Record<string, unknown>) => parseConfig({ namespaces: [{ name: 'ns', ...o }] }).namespaces[0];
   t.same([ns({}).compactionIntervalMs, ns({}).compactionLiveRatioMax, ns({}).segmentBytes], [60_000, 0.5, 64 * 1024 * 1024]);
   t.equal(ns({ compactionIntervalMs: 0 }).compactionIntervalMs, 0, '0 turns it off');
-  for (const bad of [{ compactionIntervalMs: 50 }, { compactionLiveRatioMax: 0 }, { compactionLiveRatioMax: 1.5 }, { compactionLiveRatioMax: '0.5' },
-    { segmentBytes: 4100 }, { segmentBytes: 8192, recordBytesMax: 16384 }, { segmentBytes: 1024 }]) {
+  for (const bad of [
+    { compactionIntervalMs: 50 },
+    { compactionLiveRatioMax: 0 },
+    { compactionLiveRatioMax: 1.5 },
+    { compactionLiveRatioMax: '0.5' },
+    { segmentBytes: 4100 },
+    { segmentBytes: 8192, recordBytesMax: 16384 },
+    { segmentBytes: 1024 },
+  ]) {
     t.equal((t.throws(() => ns(bad)) as unknown as { code: number }).code, Status.PARAMETER, JSON.stringify(bad));
   }
-  t.same(new CompactionScheduler({ config: parseConfig({}), workers: [], stats: [], jobs: {} as JobPool, log: () => undefined, logError: () => undefined }).infoFor(0), null, 'a memory namespace has no compaction');
+  t.same(
+    new CompactionScheduler({ config: parseConfig({}), workers: [], stats: [], jobs: {} as JobPool, log: () => undefined, logError: () => undefined }).infoFor(0),
+    null,
+    'a memory namespace has no compaction',
+  );
 });

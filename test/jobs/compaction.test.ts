@@ -36,7 +36,10 @@ function readAll(directory: string): Map<number, Seen> {
     truncateTornTail: false,
     onRecord: (view: LogRecordView, segmentNumber) => {
       seen.set(view.sequence, {
-        kind: view.kind, segmentNumber, generation: view.generation, lastUpdateMs: view.lastUpdateMs,
+        kind: view.kind,
+        segmentNumber,
+        generation: view.generation,
+        lastUpdateMs: view.lastUpdateMs,
         digest: Buffer.from(view.buffer.subarray(view.digestOffset, view.digestOffset + 20)).toString('hex'),
         data: Buffer.from(view.buffer.subarray(view.keyStart, view.binsEnd)).toString('hex'),
       });
@@ -76,7 +79,10 @@ t.test('live bytes per sealed segment follow the rules', async (t) => {
   t.same(segments, [1, 2, 3, 4]);
   const judge = new LivenessJudge(w.jobInput());
   const usage = segments.slice(0, 3).map((n) => measureSegment(w.directory, n, judge));
-  t.same(usage.map((u) => u.totalBytes), [16 * SPAN, 16 * SPAN, 4 * TOMBSTONE + 2 * SPAN + TOMBSTONE + 12 * SPAN]);
+  t.same(
+    usage.map((u) => u.totalBytes),
+    [16 * SPAN, 16 * SPAN, 4 * TOMBSTONE + 2 * SPAN + TOMBSTONE + 12 * SPAN],
+  );
   t.equal(usage[0].liveBytes, 8 * SPAN, 'segment 1: the 8 keys not overwritten');
   t.equal(usage[1].liveBytes, 16 * SPAN, 'segment 2: 8 overwrites, 4 keys not deleted, 4 deleted ones kept whole (what deleted them comes later; absence could be memory damage)');
   t.equal(usage[2].liveBytes, 4 * TOMBSTONE + SPAN + TOMBSTONE + TOMBSTONE + 12 * SPAN, 'segment 3: tombstones, the unswept expired put, the swept one as a tombstone, the marker');
@@ -104,7 +110,11 @@ t.test('a job reclaims dead segments; replay, sequences, order and contents are 
   t.ok(report.bytesReclaimed > 0 && report.segmentsRewritten + report.segmentsDeleted > 0, `${report.bytesReclaimed} of ${bytesBefore} bytes reclaimed`);
   t.equal(logBytes(w.directory), bytesBefore - report.bytesReclaimed);
   t.equal(firstDifference(replayState(w.directory), before), null, 'replay gives the same state');
-  t.same(fs.readdirSync(w.directory).filter((n) => !n.startsWith('seg-')), [], 'no temporary file left');
+  t.same(
+    fs.readdirSync(w.directory).filter((n) => !n.startsWith('seg-')),
+    [],
+    'no temporary file left',
+  );
 
   const recordsAfter = readAll(w.directory);
   let previous = 0;
@@ -195,7 +205,7 @@ t.test('a write seen in the store during a drain is waited for until the drain e
   w.log.logPut(w.store, w.store.lookup(digestOf(1), 0));
   endDrain();
   await new Promise((r) => setTimeout(r, 50));
-  t.equal(settled, false, 'then for the drain\'s records to be durable');
+  t.equal(settled, false, "then for the drain's records to be durable");
   await w.flush();
   t.equal((await job).outcome, 'compacted');
   t.equal(firstDifference(replayState(w.directory), w.storeState()), null);

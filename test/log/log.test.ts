@@ -14,7 +14,13 @@ import { waitForValue } from '../helpers/wait';
 
 type Line = { time: string; level: string; thread: string; msg: string } & Record<string, unknown>;
 const readLines = (file: string): Line[] =>
-  fs.existsSync(file) ? fs.readFileSync(file, 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Line) : [];
+  fs.existsSync(file)
+    ? fs
+        .readFileSync(file, 'utf8')
+        .split('\n')
+        .filter((l) => l !== '')
+        .map((l) => JSON.parse(l) as Line)
+    : [];
 
 t.test('a thread log writes JSON lines at its level and above', async (t) => {
   const file = path.join(fs.mkdtempSync(path.join(tmpdir(), 'aerie-log-')), 'node.log');
@@ -24,7 +30,13 @@ t.test('a thread log writes JSON lines at its level and above', async (t) => {
   log.warn('disk low', { worker: 3, freeBytes: 1024 });
   log.error('log failed', { code: 1 });
   const lines = readLines(file);
-  t.same(lines.map((l) => [l.level, l.thread, l.msg]), [['warn', 'worker 3', 'disk low'], ['error', 'worker 3', 'log failed']]);
+  t.same(
+    lines.map((l) => [l.level, l.thread, l.msg]),
+    [
+      ['warn', 'worker 3', 'disk low'],
+      ['error', 'worker 3', 'log failed'],
+    ],
+  );
   t.equal(lines[0].freeBytes, 1024, 'an event keeps its fields');
   t.ok(!Number.isNaN(Date.parse(lines[0].time)), 'each line has its time');
   const silent = path.join(path.dirname(file), 'silent.log');
@@ -49,7 +61,11 @@ async function runNode(_t: unknown, level: NodeConfig['log']['level']): Promise<
     await client.injectFault({ worker: 1, kind: 'disk-full' });
     await Promise.allSettled(Array.from({ length: 64 }, (_, i) => client.put(new Key('test', 'log', i), { i })));
     if (level !== 'silent' && level !== 'error') {
-      await waitForValue(() => readLines(file), (ls) => ls.some((l) => l.thread === 'worker 1'), { what: 'worker 1 to log the full disk', timeoutMs: 10_000 });
+      await waitForValue(
+        () => readLines(file),
+        (ls) => ls.some((l) => l.thread === 'worker 1'),
+        { what: 'worker 1 to log the full disk', timeoutMs: 10_000 },
+      );
     }
     await client.injectFault({ worker: 1, kind: 'disk-ok' });
   } finally {
@@ -61,9 +77,19 @@ async function runNode(_t: unknown, level: NodeConfig['log']['level']): Promise<
 
 t.test('the level holds in the primary and in every worker thread', async (t) => {
   const info = await runNode(t, 'info');
-  t.ok(info.some((l) => l.thread === 'primary' && l.level === 'info' && /listening on/.test(l.msg)), 'the primary logs at info');
-  t.ok(info.some((l) => l.thread === 'worker 1'), 'a worker logs with its name');
+  t.ok(
+    info.some((l) => l.thread === 'primary' && l.level === 'info' && /listening on/.test(l.msg)),
+    'the primary logs at info',
+  );
+  t.ok(
+    info.some((l) => l.thread === 'worker 1'),
+    'a worker logs with its name',
+  );
   const error = await runNode(t, 'error');
-  t.same(error.filter((l) => l.level === 'info' || l.level === 'warn' || l.level === 'debug'), [], 'level error: no info or warn line from any thread');
+  t.same(
+    error.filter((l) => l.level === 'info' || l.level === 'warn' || l.level === 'debug'),
+    [],
+    'level error: no info or warn line from any thread',
+  );
   t.same(await runNode(t, 'silent'), [], 'level silent: no line at all');
 });

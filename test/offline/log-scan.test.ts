@@ -64,7 +64,11 @@ t.test('mid-log damage: named from headers, or counted from sequences', async (t
   const [flip, zeroed] = scan.damage;
   t.same([flip.file, flip.offset, flip.bytes, flip.kind, flip.reason], [first, a[2].offset, a[2].span, 'corrupt', 'bad-checksum']);
   t.same([flip.sequenceBefore, flip.sequenceAfter, flip.headersComplete], [a[1].sequence, a[3].sequence, true]);
-  t.same(flip.headers.map((h) => h.digest), [Buffer.from(digestOf(a[2].sequence)).toString('hex')], 'named by its digest');
+  t.same(
+    flip.headers.map((h) => h.digest),
+    [Buffer.from(digestOf(a[2].sequence)).toString('hex')],
+    'named by its digest',
+  );
   t.same([zeroed.file, zeroed.offset, zeroed.bytes, zeroed.kind], [second, b[1].offset, b[3].offset - b[1].offset, 'corrupt']);
   t.same([zeroed.sequenceBefore, zeroed.sequenceAfter, zeroed.headers, zeroed.headersComplete], [b[0].sequence, b[3].sequence, [], false]);
   t.equal(scan.damage.length, 2);
@@ -80,10 +84,17 @@ t.test('the end of the last segment: a torn tail in a log, damage in a snapshot 
   const end = records[records.length - 1];
   fs.truncateSync(last, end.offset + 40); // the last record half written
   const log = scanLog(dir, true);
-  t.same(log.damage.map((d) => [d.file, d.offset, d.bytes, d.kind, d.sequenceAfter]), [[last, end.offset, 40, 'torn-tail', 0]]);
+  t.same(
+    log.damage.map((d) => [d.file, d.offset, d.bytes, d.kind, d.sequenceAfter]),
+    [[last, end.offset, 40, 'torn-tail', 0]],
+  );
   t.equal(fs.statSync(last).size, end.offset + 40, 'nothing cut: the scan only reads');
   const part = scanLog(dir, false);
-  t.same(part.damage.map((d) => [d.offset, d.kind]), [[end.offset, 'corrupt']], 'a part is complete before it exists');
+  t.same(
+    part.damage.map((d) => [d.offset, d.kind]),
+    [[end.offset, 'corrupt']],
+    'a part is complete before it exists',
+  );
   // A whole earlier segment unreadable from its first byte: one region over all of it.
   const earlier = path.join(dir, segmentFileName(segments[0]));
   patch(earlier, (bytes) => (bytes[0] ^= 0xff));

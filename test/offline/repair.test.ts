@@ -28,7 +28,12 @@ function sequencesOf(dir: string): number[] {
 }
 
 function snapshotOf(dir: string): Map<string, string> {
-  return new Map(fs.readdirSync(dir).sort().map((n) => [n, fs.readFileSync(path.join(dir, n)).toString('hex')]));
+  return new Map(
+    fs
+      .readdirSync(dir)
+      .sort()
+      .map((n) => [n, fs.readFileSync(path.join(dir, n)).toString('hex')]),
+  );
 }
 
 t.test('cuts exactly the damage, drops an emptied segment, clears leftovers, and is idempotent', async (t) => {
@@ -52,8 +57,14 @@ t.test('cuts exactly the damage, drops an emptied segment, clears leftovers, and
   fs.writeFileSync(path.join(dir, 'repair-3.tmp'), 'half written');
 
   const check = checkNamespace(dataDir, 'test');
-  t.same(check.problems.map((p) => [p.file, p.kind, p.remedy]), [[second, 'corrupt', 'cut'], [third, 'corrupt', 'cut']]);
-  t.equal(check.problems[0].lost, lostSequences.length, 'the emptied segment\'s records, counted from the sequences around it');
+  t.same(
+    check.problems.map((p) => [p.file, p.kind, p.remedy]),
+    [
+      [second, 'corrupt', 'cut'],
+      [third, 'corrupt', 'cut'],
+    ],
+  );
+  t.equal(check.problems[0].lost, lostSequences.length, "the emptied segment's records, counted from the sequences around it");
   t.equal(check.problems[1].lost, 1);
   repairNamespace(dataDir, check);
 

@@ -26,8 +26,7 @@ async function readyz(port: number): Promise<Readyz> {
   return { status: res.status, ready: body.ready, codes: body.reasons.map((r) => r.code) };
 }
 
-const waitReadyz = (port: number, accept: (r: Readyz) => boolean, what: string, timeoutMs = 20_000) =>
-  waitForValue(() => readyz(port), accept, { what, timeoutMs });
+const waitReadyz = (port: number, accept: (r: Readyz) => boolean, what: string, timeoutMs = 20_000) => waitForValue(() => readyz(port), accept, { what, timeoutMs });
 
 t.test('each endpoint answers its contract on the front port', async (t) => {
   const { node } = await startTestNode(t);
@@ -104,10 +103,14 @@ t.test('a worker down whose replicas took over: ready again while it is still do
   const port = node.address.port;
   await client.put(new Key('test', 's', 1), { v: 1 });
   await client.injectFault({ worker: 1, kind: 'crash' });
-  await waitForValue(() => node.workers[1].state, (s) => s === 'down', { what: 'worker 1 down' });
+  await waitForValue(
+    () => node.workers[1].state,
+    (s) => s === 'down',
+    { what: 'worker 1 down' },
+  );
   // The failover moves worker 1's partitions to their replicas on worker 0 (a hold of tens of
   // milliseconds, during which they have no serving master); then the node is ready again.
-  const ready = await waitReadyz(port, (r) => r.status === 200, '200 once the replicas serve worker 1\'s partitions');
+  const ready = await waitReadyz(port, (r) => r.status === 200, "200 once the replicas serve worker 1's partitions");
   t.same(ready.codes, []);
   t.equal(node.workers[1].state, 'down', 'worker 1 is still down: its restart is due in 10 s');
   t.equal((await client.get(new Key('test', 's', 1)))?.bins.v, 1, 'its records are served');

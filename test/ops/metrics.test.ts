@@ -51,13 +51,20 @@ t.test('request counters and histograms match a known workload and INFO', async 
   const handled = workers.reduce((a, w) => a + w.requests, 0);
   const counted = sampleSum(m, 'aerie_requests_total') - sampleSum(m, 'aerie_requests_total', { op: 'scan' }) - 1; // less the refusal
   t.equal(counted, handled, `requests: ${counted} in /metrics, ${handled} in INFO`);
-  t.equal(sampleSum(m, 'aerie_requests_total', { op: 'scan' }), workers.reduce((a, w) => a + w.scanPages, 0), 'scan pages');
+  t.equal(
+    sampleSum(m, 'aerie_requests_total', { op: 'scan' }),
+    workers.reduce((a, w) => a + w.scanPages, 0),
+    'scan pages',
+  );
 
   // The histogram: cumulative buckets ending at +Inf = _count = the requests timed.
   for (const op of ['put', 'get', 'remove', 'scan']) {
     const buckets = m.samples.filter((s) => s.name === 'aerie_request_duration_seconds_bucket' && s.labels.op === op);
     t.ok(buckets.length > 2, `${op}: buckets`);
-    t.ok(buckets.every((b, i) => i === 0 || b.value >= buckets[i - 1].value), `${op}: cumulative`);
+    t.ok(
+      buckets.every((b, i) => i === 0 || b.value >= buckets[i - 1].value),
+      `${op}: cumulative`,
+    );
     t.equal(buckets.at(-1)!.labels.le, '+Inf');
     const count = sampleValue(m, 'aerie_request_duration_seconds_count', { op });
     t.equal(buckets.at(-1)!.value, count, `${op}: +Inf bucket = count`);
@@ -78,7 +85,11 @@ t.test('the families read from INFO equal INFO, and survive a worker restart', a
   await client.injectFault({ worker: 0, kind: 'crash' });
   // Wait for the restart through INFO, then read both.
   const { waitForValue } = await import('../helpers/wait');
-  await waitForValue(async () => (await client.info()).workers as WorkerInfo[], (ws) => ws[0].restarts === 1 && ws.every((w) => w.state === 'up'), { what: 'worker 0 restarted and up' });
+  await waitForValue(
+    async () => (await client.info()).workers as WorkerInfo[],
+    (ws) => ws[0].restarts === 1 && ws.every((w) => w.state === 'up'),
+    { what: 'worker 0 restarted and up' },
+  );
   const m = await scrape(node.address.port);
   const info = await client.info();
   const ns = (info.namespaces as NsInfo[])[0];
@@ -109,8 +120,15 @@ t.test('replication channels: a series per channel, back to 0 once the replicas 
   });
   for (let i = 0; i < 200; i++) await client.put(new Key('test', 's', i), { v: i });
   const { waitForValue } = await import('../helpers/wait');
-  const m = await waitForValue(() => scrape(node.address.port), (e) => sampleSum(e, 'aerie_replication_backlog_bytes') === 0, { what: 'every channel acknowledged' });
-  const channels = m.samples.filter((s) => s.name === 'aerie_replication_backlog_bytes').map((s) => `${s.labels.from}->${s.labels.to}`).sort();
+  const m = await waitForValue(
+    () => scrape(node.address.port),
+    (e) => sampleSum(e, 'aerie_replication_backlog_bytes') === 0,
+    { what: 'every channel acknowledged' },
+  );
+  const channels = m.samples
+    .filter((s) => s.name === 'aerie_replication_backlog_bytes')
+    .map((s) => `${s.labels.from}->${s.labels.to}`)
+    .sort();
   t.same(channels, ['0->1', '1->0'], 'one channel each way between the two workers');
   t.equal(sampleSum(m, 'aerie_replication_channel_overflowed'), 0);
   const sent = ((await client.info()).workers as { replicationSent: number }[]).reduce((a, w) => a + w.replicationSent, 0);
@@ -131,6 +149,10 @@ t.test('every aerie_ family is documented, and the dashboard uses only families 
   const dashboard = JSON.parse(fs.readFileSync(path.join(ROOT, 'docs', 'grafana-dashboard.json'), 'utf8')) as { panels: { targets: { expr: string }[] }[] };
   const used = new Set(dashboard.panels.flatMap((p) => p.targets.flatMap((x) => [...x.expr.matchAll(/\b((?:aerie|nodejs|process)_[a-z0-9_]+)/g)].map((g) => g[1]))));
   const known = (name: string) => m.types.has(name) || m.types.has(name.replace(/_(bucket|sum|count)$/, ''));
-  t.same([...used].filter((u) => !known(u)), [], 'every family the dashboard queries exists');
+  t.same(
+    [...used].filter((u) => !known(u)),
+    [],
+    'every family the dashboard queries exists',
+  );
   t.ok(used.size >= 15, `the dashboard queries ${used.size} families`);
 });

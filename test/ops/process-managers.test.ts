@@ -56,7 +56,15 @@ t.test('SIGTERM to `npm start` stops the node and frees its port', async (t) => 
   await npmExited;
   await waitFor(() => !alive(nodePid), { what: `the node (pid ${nodePid}) to exit after npm got SIGTERM`, timeoutMs: 20_000 });
   const [host, port] = address.split(':');
-  const refused = await waitForValue(() => fetch(`http://${host}:${port}/livez`).then(() => 'answered', () => 'refused'), (r) => r === 'refused', { what: 'the port to be free' });
+  const refused = await waitForValue(
+    () =>
+      fetch(`http://${host}:${port}/livez`).then(
+        () => 'answered',
+        () => 'refused',
+      ),
+    (r) => r === 'refused',
+    { what: 'the port to be free' },
+  );
   t.equal(refused, 'refused');
   t.match(output.text, /shutting down|stopped/, 'the node drained on the signal');
 });

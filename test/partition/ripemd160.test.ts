@@ -68,11 +68,16 @@ t.test('computeDigest equals the construction for every key type (seeded)', asyn
     // Alternate sets often, so the cached set name is both reused and replaced.
     const set = sets[Math.floor(rand() * sets.length)];
     const pick = rand();
-    const key = i < edges.length ? edges[i]
-      : pick < 0.4 ? Math.floor((rand() - 0.5) * 2 ** 53)
-      : pick < 0.7 ? `k${Math.floor(rand() * 1e9)}é`
-      : pick < 0.85 ? BigInt(Math.floor((rand() - 0.5) * 2 ** 53)) * 1024n
-      : Buffer.from(Array.from({ length: 1 + Math.floor(rand() * 40) }, () => Math.floor(rand() * 256)));
+    const key =
+      i < edges.length
+        ? edges[i]
+        : pick < 0.4
+          ? Math.floor((rand() - 0.5) * 2 ** 53)
+          : pick < 0.7
+            ? `k${Math.floor(rand() * 1e9)}é`
+            : pick < 0.85
+              ? BigInt(Math.floor((rand() - 0.5) * 2 ** 53)) * 1024n
+              : Buffer.from(Array.from({ length: 1 + Math.floor(rand() * 40) }, () => Math.floor(rand() * 256)));
     if (computeDigest(set, key).toString('hex') !== reference(set, key)) bad.push(`${set} ${String(key)}`);
   }
   t.same(bad.slice(0, 5), [], 'every digest matches');

@@ -43,7 +43,13 @@ t.test('answered once the replica released past the tail, in order', async (t) =
   t.same(answered, [], 'nothing released yet');
   applyAll();
   waits.onAck(1);
-  t.same(answered.map((a) => [a.slot, a.code, a.body.length]), [[3, 0, 1], [9, 0, 100]]);
+  t.same(
+    answered.map((a) => [a.slot, a.code, a.body.length]),
+    [
+      [3, 0, 1],
+      [9, 0, 100],
+    ],
+  );
   t.equal(waits.count, 0);
   t.equal(channels.ackWanted(0, 1), false, 'nothing waits: no ACK wanted');
   waits.onAck(1);
@@ -57,7 +63,10 @@ t.test('a replica that stops counting answers what waited on it; a reused slot k
   replicate();
   waits.hold(5, 0, replicaOne, 1, 0, body('old'), 0, 3);
   waits.dropReplica(1);
-  t.same(answered.map((a) => a.body), ['old']);
+  t.same(
+    answered.map((a) => a.body),
+    ['old'],
+  );
   t.equal(channels.ackWanted(0, 1), false);
   // Slot 5 is reused by a new write before the replica catches up.
   replicate();
@@ -66,5 +75,8 @@ t.test('a replica that stops counting answers what waited on it; a reused slot k
   t.equal(answered.length, 1, 'the new wait is not settled by anything stale');
   applyAll();
   waits.onAck(1);
-  t.same(answered.map((a) => a.body), ['old', 'new']);
+  t.same(
+    answered.map((a) => a.body),
+    ['old', 'new'],
+  );
 });

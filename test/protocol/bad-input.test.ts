@@ -1,7 +1,7 @@
 // Proves that the Reader rejects every input outside Aerie's msgpack subset with PARAMETER, from
 // both readValue and skipValue, without allocating what a hostile header declares.
 
-import t, { Test } from 'tap';
+import t, { type Test } from 'tap';
 import { VALUE_DEPTH_MAX } from '../../src/constants';
 import { Status } from '../../src/errors';
 import { unpackValue } from '../../src/protocol/codec';
@@ -55,10 +55,16 @@ t.test('every ext and fixext type is rejected, whatever its type byte and payloa
 
 t.test('truncating a valid message at every byte position is rejected', async (t) => {
   const message = encode([
-    7, 2, {
-      ns: 'test', set: 'demo', key: -(2 ** 40), digest: Buffer.alloc(20, 1),
+    7,
+    2,
+    {
+      ns: 'test',
+      set: 'demo',
+      key: -(2 ** 40),
+      digest: Buffer.alloc(20, 1),
       bins: { s: 'héllo 😀', f: 1.25, f32: 0, big: 2n ** 62n, list: [1, [2, [3]]], m: new Map([[1, 'x']]) },
-      long: 'z'.repeat(300), bin16: Buffer.alloc(300),
+      long: 'z'.repeat(300),
+      bin16: Buffer.alloc(300),
     },
   ]);
   let checked = 0;
@@ -109,8 +115,7 @@ t.test('map keys must be strings or integers, never "__proto__", never repeated'
   rejects(t, bytes(0x81, 0xd4, 0, 0, 1), 'ext key');
   t.throws(() => reader.reset(bytes(0x82, 0xa1, 0x61, 1, 0xa1, 0x61, 2)).readValue(), PARAMETER, 'duplicate string key');
   t.throws(() => reader.reset(bytes(0x82, 5, 1, 0xd0, 5, 2)).readValue(), PARAMETER, 'duplicate integer key in two encodings');
-  t.throws(() => reader.reset(bytes(0x83, 0xa1, 0x61, 1, 5, 1, 0xa1, 0x61, 2)).readValue(), PARAMETER,
-    'duplicate string key after the switch to a Map');
+  t.throws(() => reader.reset(bytes(0x83, 0xa1, 0x61, 1, 5, 1, 0xa1, 0x61, 2)).readValue(), PARAMETER, 'duplicate string key after the switch to a Map');
   const decoded = reader.reset(bytes(0x81, 0xa8, [...Buffer.from('__proto_')], 1)).readValue();
   t.same(Object.keys(decoded as object), ['__proto_'], 'a near miss is an ordinary key');
 });

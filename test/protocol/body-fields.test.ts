@@ -12,8 +12,22 @@ import { RoutingFields, readRoutingFields } from '../../src/endpoint/routing-fie
 
 /** A valid value for each field, as a client would send it (bins as names: GET's shape). */
 const SAMPLES: Record<string, unknown> = {
-  ns: 'test', set: 'demo', key: 'k', digest: Buffer.alloc(20, 7), bins: ['a'], keys: [], cursor: null, pageSize: 1,
-  beforeMs: 0, commitLevel: 'all', ops: [], ttl: 0, gen: 0, exists: 0, genPolicy: 0, sendKey: false,
+  ns: 'test',
+  set: 'demo',
+  key: 'k',
+  digest: Buffer.alloc(20, 7),
+  bins: ['a'],
+  keys: [],
+  cursor: null,
+  pageSize: 1,
+  beforeMs: 0,
+  commitLevel: 'all',
+  ops: [],
+  ttl: 0,
+  gen: 0,
+  exists: 0,
+  genPolicy: 0,
+  sendKey: false,
 };
 
 function body(fields: Record<string, unknown>): Buffer {
@@ -45,7 +59,11 @@ t.test('the worker reads each of its fields, and the primary leaves the ones it 
     readRoutingFields(new Reader(bytes), bytes.length, routing, false);
     t.equal(routing.other, name in RoutingField ? null : name, `${name}: the primary ${name in RoutingField ? 'reads' : 'skips'} it`);
   }
-  t.same([...PRIMARY_ONLY_FIELDS].filter((name) => WORKER_FIELDS.has(name)), [], 'no field is both skipped and read by the worker');
+  t.same(
+    [...PRIMARY_ONLY_FIELDS].filter((name) => WORKER_FIELDS.has(name)),
+    [],
+    'no field is both skipped and read by the worker',
+  );
 });
 
 t.test('a field in neither list is refused by the worker with PARAMETER', async (t) => {

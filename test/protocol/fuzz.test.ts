@@ -30,11 +30,20 @@ function mutate(input: Buffer): Buffer {
   for (let e = 0; e < edits && bytes.length > 0; e++) {
     const at = r.below(bytes.length);
     switch (r.below(5)) {
-      case 0: bytes[at] ^= 1 << r.below(8); break;
-      case 1: bytes[at] = r.below(256); break;
-      case 2: bytes[at] = HOSTILE[r.below(HOSTILE.length)]; break;
-      case 3: bytes = bytes.subarray(0, at); break;
-      default: bytes = Buffer.concat([bytes.subarray(0, at), r.bytes(1 + r.below(4)), bytes.subarray(at)]);
+      case 0:
+        bytes[at] ^= 1 << r.below(8);
+        break;
+      case 1:
+        bytes[at] = r.below(256);
+        break;
+      case 2:
+        bytes[at] = HOSTILE[r.below(HOSTILE.length)];
+        break;
+      case 3:
+        bytes = bytes.subarray(0, at);
+        break;
+      default:
+        bytes = Buffer.concat([bytes.subarray(0, at), r.bytes(1 + r.below(4)), bytes.subarray(at)]);
     }
   }
   return bytes;

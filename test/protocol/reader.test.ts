@@ -13,7 +13,10 @@ function encode(...values: unknown[]): Buffer {
 }
 
 t.test('reads a request-shaped frame field by field', async (t) => {
-  const frame = encode([[7, 3, { ns: 'test', key: 'k' }], [8, 12, null]]);
+  const frame = encode([
+    [7, 3, { ns: 'test', key: 'k' }],
+    [8, 12, null],
+  ]);
   const r = new Reader(frame);
   t.equal(r.readArrayHeader(), 2);
   t.equal(r.readArrayHeader(), 3);
@@ -36,8 +39,14 @@ t.test('reads a request-shaped frame field by field', async (t) => {
 
 t.test('peekType names every accepted kind without consuming it', async (t) => {
   const cases: Array<[unknown, number]> = [
-    [null, ValueType.NIL], [true, ValueType.BOOL], [-3, ValueType.INT], [2n ** 60n, ValueType.INT],
-    [0.5, ValueType.FLOAT], ['s', ValueType.STR], [Buffer.from([1]), ValueType.BIN], [[1], ValueType.ARRAY],
+    [null, ValueType.NIL],
+    [true, ValueType.BOOL],
+    [-3, ValueType.INT],
+    [2n ** 60n, ValueType.INT],
+    [0.5, ValueType.FLOAT],
+    ['s', ValueType.STR],
+    [Buffer.from([1]), ValueType.BIN],
+    [[1], ValueType.ARRAY],
     [{ a: 1 }, ValueType.MAP],
   ];
   for (const [value, type] of cases) {
@@ -90,8 +99,20 @@ t.test('one reader serves many buffers, with sub-ranges and plain Uint8Arrays', 
 });
 
 t.test('skipValue ends where readValue ends', async (t) => {
-  const values: unknown[] = [null, 1, -(2 ** 40), 1.5, 'héllo', Buffer.alloc(300), [1, [2, { a: [3] }]],
-    new Map<number | string, unknown>([[1, 'x'], ['y', new Map([[2, 3]])]]), 'x'.repeat(70_000)];
+  const values: unknown[] = [
+    null,
+    1,
+    -(2 ** 40),
+    1.5,
+    'héllo',
+    Buffer.alloc(300),
+    [1, [2, { a: [3] }]],
+    new Map<number | string, unknown>([
+      [1, 'x'],
+      ['y', new Map([[2, 3]])],
+    ]),
+    'x'.repeat(70_000),
+  ];
   const frame = encode(...values);
   const reading = new Reader(frame);
   const skipping = new Reader(frame);
@@ -109,13 +130,45 @@ t.test('float32 decodes to the nearest number', async (t) => {
 });
 
 t.test('non-minimal encodings are accepted', async (t) => {
-  const r = new Reader(Buffer.from([
-    0xcf, 0, 0, 0, 0, 0, 0, 0, 5, // uint64 5
-    0xd3, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, // int64 -1
-    0xd9, 1, 0x61, // str8 "a"
-    0xdd, 0, 0, 0, 1, 0xc0, // array32 [nil]
-    0xdf, 0, 0, 0, 1, 0xa1, 0x6b, 0x01, // map32 {k: 1}
-  ]));
+  const r = new Reader(
+    Buffer.from([
+      0xcf,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      5, // uint64 5
+      0xd3,
+      0xff,
+      0xff,
+      0xff,
+      0xff,
+      0xff,
+      0xff,
+      0xff,
+      0xff, // int64 -1
+      0xd9,
+      1,
+      0x61, // str8 "a"
+      0xdd,
+      0,
+      0,
+      0,
+      1,
+      0xc0, // array32 [nil]
+      0xdf,
+      0,
+      0,
+      0,
+      1,
+      0xa1,
+      0x6b,
+      0x01, // map32 {k: 1}
+    ]),
+  );
   t.equal(r.readValue(), 5);
   t.equal(r.readValue(), -1);
   t.equal(r.readValue(), 'a');
@@ -131,9 +184,14 @@ t.test('int64 boundaries around the safe range', async (t) => {
     return b;
   };
   const cases: Array<[bigint, number | bigint]> = [
-    [2n ** 53n - 1n, 2 ** 53 - 1], [2n ** 53n, 2n ** 53n], [-(2n ** 53n) + 1n, -(2 ** 53) + 1],
-    [-(2n ** 53n), -(2n ** 53n)], [-(2n ** 32n), -(2 ** 32)], [-(2n ** 32n) - 1n, -(2 ** 32) - 1],
-    [-1n, -1], [-(2n ** 63n), -(2n ** 63n)],
+    [2n ** 53n - 1n, 2 ** 53 - 1],
+    [2n ** 53n, 2n ** 53n],
+    [-(2n ** 53n) + 1n, -(2 ** 53) + 1],
+    [-(2n ** 53n), -(2n ** 53n)],
+    [-(2n ** 32n), -(2 ** 32)],
+    [-(2n ** 32n) - 1n, -(2 ** 32) - 1],
+    [-1n, -1],
+    [-(2n ** 63n), -(2n ** 63n)],
   ];
   for (const [wire, want] of cases) t.equal(new Reader(int64(wire)).readValue(), want, `int64 ${wire}`);
 });

@@ -39,9 +39,36 @@ function writerToMsgpackr(value: BinValue): unknown {
 }
 
 const INT_EDGES: Array<number | bigint> = [
-  0, 1, 127, 128, 255, 256, 65535, 65536, 2 ** 31 - 1, 2 ** 31, -(2 ** 31), -(2 ** 31) - 1,
-  2 ** 32 - 1, 2 ** 32, -(2 ** 32), 2 ** 53 - 1, -(2 ** 53 - 1), -1, -32, -33, -128, -129, -32768, -32769,
-  2n ** 53n, -(2n ** 53n), 2n ** 53n + 1n, 2n ** 63n - 1n, -(2n ** 63n), -(2n ** 63n) + 1n,
+  0,
+  1,
+  127,
+  128,
+  255,
+  256,
+  65535,
+  65536,
+  2 ** 31 - 1,
+  2 ** 31,
+  -(2 ** 31),
+  -(2 ** 31) - 1,
+  2 ** 32 - 1,
+  2 ** 32,
+  -(2 ** 32),
+  2 ** 53 - 1,
+  -(2 ** 53 - 1),
+  -1,
+  -32,
+  -33,
+  -128,
+  -129,
+  -32768,
+  -32769,
+  2n ** 53n,
+  -(2n ** 53n),
+  2n ** 53n + 1n,
+  2n ** 63n - 1n,
+  -(2n ** 63n),
+  -(2n ** 63n) + 1n,
 ];
 
 const FIXED: Array<[string, BinValue]> = [
@@ -80,9 +107,29 @@ const FIXED: Array<[string, BinValue]> = [
   ['empty map', {}],
   ['map16', Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`k${i}`, i]))],
   ['nested', { a: [1, { b: [true, null, 'x'] }], c: { d: { e: Buffer.from('z') } } }],
-  ['integer-keyed Map', new Map<number, BinValue>([[1, 'one'], [-5, 'minus five'], [2 ** 31, 'big']])],
-  ['bigint-keyed Map', new Map<bigint, BinValue>([[2n ** 62n, 1], [-(2n ** 63n), 2]])],
-  ['mixed-key Map', new Map<string | number, BinValue>([['a', 1], [2, [3]], ['constructor', 4]])],
+  [
+    'integer-keyed Map',
+    new Map<number, BinValue>([
+      [1, 'one'],
+      [-5, 'minus five'],
+      [2 ** 31, 'big'],
+    ]),
+  ],
+  [
+    'bigint-keyed Map',
+    new Map<bigint, BinValue>([
+      [2n ** 62n, 1],
+      [-(2n ** 63n), 2],
+    ]),
+  ],
+  [
+    'mixed-key Map',
+    new Map<string | number, BinValue>([
+      ['a', 1],
+      [2, [3]],
+      ['constructor', 4],
+    ]),
+  ],
   ['keys that shadow Object.prototype', { constructor: 1, toString: 2, hasOwnProperty: 3 }],
   ['depth 32', nest(32)],
 ];
@@ -102,7 +149,11 @@ t.test('fixed values round-trip through packValue -> Reader', async (t) => {
 });
 
 t.test('integer map keys beyond 32 bits survive the Writer, but msgpackr makes them float keys', async (t) => {
-  const value = new Map<number | bigint, BinValue>([[2 ** 40, 'a'], [-(2 ** 40), 'b'], [2n ** 62n, 'c']]);
+  const value = new Map<number | bigint, BinValue>([
+    [2 ** 40, 'a'],
+    [-(2 ** 40), 'b'],
+    [2n ** 62n, 'c'],
+  ]);
   t.equal(canon(viaWriter(value)), canon(value));
   t.equal(canon(unpackValue(packValue(value))), canon(value));
   t.throws(() => viaMsgpackr(new Map([[2 ** 40, 'a']])), { code: Status.PARAMETER });
@@ -133,7 +184,12 @@ t.test('-0 survives the Writer as a float', async (t) => {
 t.test('maps decode to plain objects only when every key is a string', async (t) => {
   const object = viaWriter(new Map([['a', 1]]));
   t.equal(Object.getPrototypeOf(object), Object.prototype);
-  const map = viaWriter(new Map<string | number, BinValue>([['a', 1], [7, 2]]));
+  const map = viaWriter(
+    new Map<string | number, BinValue>([
+      ['a', 1],
+      [7, 2],
+    ]),
+  );
   t.ok(map instanceof Map);
   t.equal((map as Map<string | number, BinValue>).get(7), 2);
   t.equal((map as Map<string | number, BinValue>).get('a'), 1);

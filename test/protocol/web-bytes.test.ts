@@ -19,7 +19,15 @@ t.test('without Buffer the codec and digests match the Buffer path byte for byte
     return Buffer.from(writer.bytes()).toString('hex');
   });
   t.same(web.encoded, expected, 'every sample encodes to the same bytes');
-  t.same(web.roundTrips, expected.map(() => true), 'every sample decodes back to itself');
+  t.same(
+    web.roundTrips,
+    expected.map(() => true),
+    'every sample decodes back to itself',
+  );
   t.equal(web.invalidUtf8Code, Status.PARAMETER, 'invalid UTF-8 is refused');
-  t.same(web.digests, digestInputs().map(([set, key]) => computeDigest(set, key).toString('hex')), 'digests match');
+  t.same(
+    web.digests,
+    digestInputs().map(([set, key]) => computeDigest(set, key).toString('hex')),
+    'digests match',
+  );
 });

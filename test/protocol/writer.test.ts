@@ -17,37 +17,99 @@ function hex(write: (w: Writer) => void): string {
 
 t.test('integers take their smallest encoding', async (t) => {
   const cases: Array<[number | bigint, string]> = [
-    [0, '00'], [127, '7f'], [128, 'cc80'], [255, 'ccff'], [256, 'cd0100'], [65535, 'cdffff'],
-    [65536, 'ce00010000'], [2 ** 32 - 1, 'ceffffffff'], [2 ** 32, 'cf0000000100000000'],
-    [2 ** 53 - 1, 'cf001fffffffffffff'], [-1, 'ff'], [-32, 'e0'], [-33, 'd0df'], [-128, 'd080'],
-    [-129, 'd1ff7f'], [-32768, 'd18000'], [-32769, 'd2ffff7fff'], [-(2 ** 31), 'd280000000'],
-    [-(2 ** 31) - 1, 'd3ffffffff7fffffff'], [-(2 ** 53) + 1, 'd3ffe0000000000001'],
-    [5n, '05'], [-5n, 'fb'], [2n ** 63n - 1n, 'cf7fffffffffffffff'], [-(2n ** 63n), 'd38000000000000000'],
+    [0, '00'],
+    [127, '7f'],
+    [128, 'cc80'],
+    [255, 'ccff'],
+    [256, 'cd0100'],
+    [65535, 'cdffff'],
+    [65536, 'ce00010000'],
+    [2 ** 32 - 1, 'ceffffffff'],
+    [2 ** 32, 'cf0000000100000000'],
+    [2 ** 53 - 1, 'cf001fffffffffffff'],
+    [-1, 'ff'],
+    [-32, 'e0'],
+    [-33, 'd0df'],
+    [-128, 'd080'],
+    [-129, 'd1ff7f'],
+    [-32768, 'd18000'],
+    [-32769, 'd2ffff7fff'],
+    [-(2 ** 31), 'd280000000'],
+    [-(2 ** 31) - 1, 'd3ffffffff7fffffff'],
+    [-(2 ** 53) + 1, 'd3ffe0000000000001'],
+    [5n, '05'],
+    [-5n, 'fb'],
+    [2n ** 63n - 1n, 'cf7fffffffffffffff'],
+    [-(2n ** 63n), 'd38000000000000000'],
     [2n ** 53n, 'cf0020000000000000'],
   ];
   for (const [n, want] of cases) {
-    t.equal(hex((w) => w.writeInt(n)), want, `writeInt ${n}`);
-    t.equal(hex((w) => w.writeValue(n)), want, `writeValue ${n}`);
+    t.equal(
+      hex((w) => w.writeInt(n)),
+      want,
+      `writeInt ${n}`,
+    );
+    t.equal(
+      hex((w) => w.writeValue(n)),
+      want,
+      `writeValue ${n}`,
+    );
   }
-  t.equal(hex((w) => w.writeUint(300)), 'cd012c');
+  t.equal(
+    hex((w) => w.writeUint(300)),
+    'cd012c',
+  );
 });
 
 t.test('other scalars', async (t) => {
-  t.equal(hex((w) => w.writeNil()), 'c0');
-  t.equal(hex((w) => w.writeBool(true)), 'c3');
-  t.equal(hex((w) => w.writeBool(false)), 'c2');
-  t.equal(hex((w) => w.writeFloat64(1.5)), 'cb3ff8000000000000');
-  t.equal(hex((w) => w.writeValue(1.5)), 'cb3ff8000000000000', 'a fractional number is float64');
-  t.equal(hex((w) => w.writeValue(2 ** 60)), 'cb43b0000000000000', 'an unsafe integral number is float64');
-  t.equal(hex((w) => w.writeValue(-0)), 'cb8000000000000000', '-0 is float64');
+  t.equal(
+    hex((w) => w.writeNil()),
+    'c0',
+  );
+  t.equal(
+    hex((w) => w.writeBool(true)),
+    'c3',
+  );
+  t.equal(
+    hex((w) => w.writeBool(false)),
+    'c2',
+  );
+  t.equal(
+    hex((w) => w.writeFloat64(1.5)),
+    'cb3ff8000000000000',
+  );
+  t.equal(
+    hex((w) => w.writeValue(1.5)),
+    'cb3ff8000000000000',
+    'a fractional number is float64',
+  );
+  t.equal(
+    hex((w) => w.writeValue(2 ** 60)),
+    'cb43b0000000000000',
+    'an unsafe integral number is float64',
+  );
+  t.equal(
+    hex((w) => w.writeValue(-0)),
+    'cb8000000000000000',
+    '-0 is float64',
+  );
   t.equal(hex((w) => w.writeValue(NaN)).slice(0, 2), 'cb');
 });
 
 t.test('string headers follow the UTF-8 byte length, not the char count', async (t) => {
   const header = (s: string): string => hex((w) => w.writeString(s)).slice(0, 10);
-  t.equal(hex((w) => w.writeString('')), 'a0');
-  t.equal(hex((w) => w.writeString('abc')), 'a3616263');
-  t.equal(hex((w) => w.writeString('é')), 'a2c3a9');
+  t.equal(
+    hex((w) => w.writeString('')),
+    'a0',
+  );
+  t.equal(
+    hex((w) => w.writeString('abc')),
+    'a3616263',
+  );
+  t.equal(
+    hex((w) => w.writeString('é')),
+    'a2c3a9',
+  );
   t.equal(header('a'.repeat(31)).slice(0, 2), 'bf');
   t.equal(header('a'.repeat(32)).slice(0, 4), 'd920');
   t.equal(header('é'.repeat(15)).slice(0, 2), 'be', '15 chars, 30 bytes: fixstr although 45 bytes were reserved');
@@ -58,19 +120,43 @@ t.test('string headers follow the UTF-8 byte length, not the char count', async 
   t.equal(header('a'.repeat(65535)).slice(0, 6), 'daffff');
   t.equal(header('a'.repeat(65536)).slice(0, 10), 'db00010000');
   t.equal(header('😀'.repeat(20_000)).slice(0, 10), 'db00013880', '40000 UTF-16 units, 80000 bytes');
-  t.equal(hex((w) => w.writeString('😀')), 'a4f09f9880');
+  t.equal(
+    hex((w) => w.writeString('😀')),
+    'a4f09f9880',
+  );
 });
 
 t.test('bins and container headers', async (t) => {
-  t.equal(hex((w) => w.writeBin(new Uint8Array([1, 2]))), 'c4020102');
+  t.equal(
+    hex((w) => w.writeBin(new Uint8Array([1, 2]))),
+    'c4020102',
+  );
   t.equal(hex((w) => w.writeBin(Buffer.alloc(256))).slice(0, 6), 'c50100');
   t.equal(hex((w) => w.writeBin(Buffer.alloc(65536))).slice(0, 10), 'c600010000');
-  t.equal(hex((w) => w.writeArrayHeader(15)), '9f');
-  t.equal(hex((w) => w.writeArrayHeader(16)), 'dc0010');
-  t.equal(hex((w) => w.writeArrayHeader(65536)), 'dd00010000');
-  t.equal(hex((w) => w.writeMapHeader(0)), '80');
-  t.equal(hex((w) => w.writeMapHeader(65535)), 'deffff');
-  t.equal(hex((w) => w.writeMapHeader(2 ** 32 - 1)), 'dfffffffff');
+  t.equal(
+    hex((w) => w.writeArrayHeader(15)),
+    '9f',
+  );
+  t.equal(
+    hex((w) => w.writeArrayHeader(16)),
+    'dc0010',
+  );
+  t.equal(
+    hex((w) => w.writeArrayHeader(65536)),
+    'dd00010000',
+  );
+  t.equal(
+    hex((w) => w.writeMapHeader(0)),
+    '80',
+  );
+  t.equal(
+    hex((w) => w.writeMapHeader(65535)),
+    'deffff',
+  );
+  t.equal(
+    hex((w) => w.writeMapHeader(2 ** 32 - 1)),
+    'dfffffffff',
+  );
   t.throws(() => new Writer().writeArrayHeader(2 ** 32), PARAMETER);
   t.throws(() => new Writer().writeMapHeader(-1), PARAMETER);
 });
@@ -162,13 +248,22 @@ t.test('patchUint32LE overwrites four written bytes', async (t) => {
 
 t.test('writeValue refuses what is not a BinValue', async (t) => {
   const bad: Array<[string, unknown]> = [
-    ['undefined', undefined], ['a function', () => 1], ['a symbol', Symbol('s')],
-    ['a Date', new Date()], ['a class instance', new (class X {})()], ['a Set', new Set([1])],
-    ['a Uint16Array', new Uint16Array(2)], ['an ArrayBuffer', new ArrayBuffer(2)],
-    ['undefined inside an object', { a: undefined }], ['a hole in an array', [1, , 3]],
-    ['a bigint above int64', 2n ** 63n], ['a bigint below int64', -(2n ** 63n) - 1n],
-    ['a float Map key', new Map([[1.5, 1]])], ['a nil Map key', new Map([[null, 1]])],
-    ['an unsafe number Map key', new Map([[2 ** 60, 1]])], ['a __proto__ key', JSON.parse('{"__proto__": 1}')],
+    ['undefined', undefined],
+    ['a function', () => 1],
+    ['a symbol', Symbol('s')],
+    ['a Date', new Date()],
+    ['a class instance', new (class X {})()],
+    ['a Set', new Set([1])],
+    ['a Uint16Array', new Uint16Array(2)],
+    ['an ArrayBuffer', new ArrayBuffer(2)],
+    ['undefined inside an object', { a: undefined }],
+    ['a hole in an array', [1, , 3]],
+    ['a bigint above int64', 2n ** 63n],
+    ['a bigint below int64', -(2n ** 63n) - 1n],
+    ['a float Map key', new Map([[1.5, 1]])],
+    ['a nil Map key', new Map([[null, 1]])],
+    ['an unsafe number Map key', new Map([[2 ** 60, 1]])],
+    ['a __proto__ key', JSON.parse('{"__proto__": 1}')],
     ['a __proto__ Map key', new Map([['__proto__', 1]])],
   ];
   for (const [what, value] of bad) t.throws(() => new Writer().writeValue(value), PARAMETER, what);

@@ -20,10 +20,17 @@ t.test('lines in order, rotated by size', async (t) => {
   t.equal(audit.dropped, 0);
   t.ok(existsSync(`${file}.1`), 'rotated');
   t.notOk(existsSync(`${file}.${C.AUDIT_FILES_KEPT + 1}`), `at most ${C.AUDIT_FILES_KEPT} old files`);
-  const last = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const last = readFileSync(file, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   t.same(last.at(-1), { ...last.at(-1), user: `u${events - 1}`, action: 'login', result: 65, resultName: 'INVALID_CREDENTIAL', endpoint: 'primary' });
   const users = last.map((l) => Number(String(l.user).slice(1)));
-  t.same(users, users.slice().sort((a, b) => a - b), 'in order');
+  t.same(
+    users,
+    users.slice().sort((a, b) => a - b),
+    'in order',
+  );
 });
 
 t.test('client-given fields are cut', async (t) => {

@@ -4,23 +4,42 @@ import t from 'tap';
 import { Op } from '../../src/protocol/ops';
 import { compileGrants, NO_GRANTS } from '../../src/security/grants';
 import { OP_RIGHTS, parsePrivilege, PREDEFINED_ROLES } from '../../src/security/privileges';
-import { AerieError, Status } from '../../src/errors';
+import { type AerieError, Status } from '../../src/errors';
 
 /** The expected table, written out by hand (not derived from OP_RIGHTS): op name -> roles allowed. */
 const ANY = ['read', 'write', 'read-write', 'truncate', 'data-admin', 'sys-admin', 'user-admin'];
 const EXPECTED: Record<keyof typeof Op, string[]> = {
-  HELLO: ANY, PING: ANY, DRAINED: ANY, INFO: ANY, TOKEN: ANY,
-  GET: ['read', 'read-write', 'data-admin'], EXISTS: ['read', 'read-write', 'data-admin'],
-  BATCH_GET: ['read', 'read-write', 'data-admin'], BATCH_EXISTS: ['read', 'read-write', 'data-admin'], SCAN: ['read', 'read-write', 'data-admin'],
-  PUT: ['write', 'read-write', 'data-admin'], REMOVE: ['write', 'read-write', 'data-admin'], TOUCH: ['write', 'read-write', 'data-admin'],
+  HELLO: ANY,
+  PING: ANY,
+  DRAINED: ANY,
+  INFO: ANY,
+  TOKEN: ANY,
+  GET: ['read', 'read-write', 'data-admin'],
+  EXISTS: ['read', 'read-write', 'data-admin'],
+  BATCH_GET: ['read', 'read-write', 'data-admin'],
+  BATCH_EXISTS: ['read', 'read-write', 'data-admin'],
+  SCAN: ['read', 'read-write', 'data-admin'],
+  PUT: ['write', 'read-write', 'data-admin'],
+  REMOVE: ['write', 'read-write', 'data-admin'],
+  TOUCH: ['write', 'read-write', 'data-admin'],
   OPERATE: ['read-write', 'data-admin'],
-  TRUNCATE: ['truncate', 'data-admin'], SNAPSHOT: ['data-admin'],
-  VERIFY: ['sys-admin'], FAULT: ['sys-admin'], WORKER_RESTART: ['sys-admin'],
-  USER: ['user-admin'], ROLE: ['user-admin'],
+  TRUNCATE: ['truncate', 'data-admin'],
+  SNAPSHOT: ['data-admin'],
+  VERIFY: ['sys-admin'],
+  FAULT: ['sys-admin'],
+  WORKER_RESTART: ['sys-admin'],
+  USER: ['user-admin'],
+  ROLE: ['user-admin'],
 };
 
 t.test('every predefined role × every op', async (t) => {
-  t.same(Object.keys(OP_RIGHTS).map(Number).sort((a, b) => a - b), Object.values(Op).sort((a, b) => a - b), 'the table covers every op');
+  t.same(
+    Object.keys(OP_RIGHTS)
+      .map(Number)
+      .sort((a, b) => a - b),
+    Object.values(Op).sort((a, b) => a - b),
+    'the table covers every op',
+  );
   for (const [name, op] of Object.entries(Op)) {
     for (const role of PREDEFINED_ROLES) {
       const grants = compileGrants([role], new Map());
@@ -66,7 +85,7 @@ t.test('allow-lists: addresses and subnets, IPv4-mapped addresses, bad entries r
   t.ok(addressAllowed('10.1.2.3', [['10.0.0.0/8']]));
   t.ok(addressAllowed('::ffff:10.1.2.3', [['10.0.0.0/8']]), 'IPv4-mapped');
   t.notOk(addressAllowed('127.0.0.1', [['10.0.0.0/8']]));
-  t.ok(addressAllowed('127.0.0.1', [['10.0.0.0/8'], ['127.0.0.1']]), 'the union of the roles\' lists');
+  t.ok(addressAllowed('127.0.0.1', [['10.0.0.0/8'], ['127.0.0.1']]), "the union of the roles' lists");
   t.ok(addressAllowed('::1', [['::1']]));
   t.notOk(addressAllowed('not-an-address', [['10.0.0.0/8']]));
   t.same(parseAllowlist(['10.0.0.0/8', '10.0.0.0/8', '::1']), ['10.0.0.0/8', '::1']);

@@ -7,7 +7,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { isLoopbackHost, parseConfig } from '../../src/config';
-import { AerieError, Status } from '../../src/errors';
+import { type AerieError, Status } from '../../src/errors';
 import { main } from '../../src/cli/main';
 import type { Io } from '../../src/cli/args';
 

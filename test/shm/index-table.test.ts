@@ -165,7 +165,7 @@ t.test('seeded random operations match a Map', async (t) => {
     const d = digestOf(k);
     const slot = table.find(d, 0);
     const want = model.get(k);
-    if ((slot >= 0) !== (want !== undefined) || (want !== undefined && (table.generation(slot) !== want.gen || table.setId(slot) !== want.set || table.location(slot) !== want.loc))) {
+    if (slot >= 0 !== (want !== undefined) || (want !== undefined && (table.generation(slot) !== want.gen || table.setId(slot) !== want.set || table.location(slot) !== want.loc))) {
       t.fail(`seed ${seed}: step ${step} key ${k} differs from the model`);
       return;
     }

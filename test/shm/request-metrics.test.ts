@@ -3,9 +3,7 @@
 // share the "other" slot, batch elements count under their batch's op, and a stats block keeps
 // its named slots apart from the counters that follow them.
 import t from 'tap';
-import {
-  LATENCY_BUCKETS_FINITE, REQUEST_METRICS_CODE_OTHER, RequestMetrics, countedOp, isDataOp, latencyBucket, latencyBucketBoundSec,
-} from '../../src/shm/request-metrics';
+import { LATENCY_BUCKETS_FINITE, REQUEST_METRICS_CODE_OTHER, RequestMetrics, countedOp, isDataOp, latencyBucket, latencyBucketBoundSec } from '../../src/shm/request-metrics';
 import { StatsBlock, WorkerStat } from '../../src/shm/stats';
 import { Op } from '../../src/protocol/ops';
 

@@ -143,10 +143,12 @@ t.test('200k messages echo through a worker thread, intact and in order', async 
   let workerError: unknown = null;
   let exited = false;
   worker.on('error', (err) => (workerError = err));
-  const exit = new Promise<number>((resolve) => worker.once('exit', (code) => {
-    exited = true;
-    resolve(code);
-  }));
+  const exit = new Promise<number>((resolve) =>
+    worker.once('exit', (code) => {
+      exited = true;
+      resolve(code);
+    }),
+  );
 
   let sent = 0;
   let received = 0;

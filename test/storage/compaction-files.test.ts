@@ -10,7 +10,7 @@ import t from 'tap';
 import { RunOutput, commitRun, compactionTmpName, forEachSealedRecord, removeCompactionLeftovers } from '../../src/storage/compaction-files';
 import { LogRecordKind } from '../../src/storage/log-record';
 import { recoverLog } from '../../src/storage/recovery';
-import { StorageError } from '../../src/storage/storage-error';
+import type { StorageError } from '../../src/storage/storage-error';
 import { listSegments, segmentFileName } from '../../src/storage/segment-files';
 import { SegmentWriter } from '../../src/storage/segment-writer';
 import { binsBytesFor, inputFor, makeTempDir, mismatch } from './helpers/records';
@@ -31,11 +31,15 @@ t.test('a sealed segment reads like recovery reads it, whatever the chunk size',
   for (const chunk of [100, 1000, 4096, 1 << 20]) {
     const seen: number[] = [];
     const problems: string[] = [];
-    const { recordCount, fileBytes } = forEachSealedRecord(file, (view) => {
-      seen.push(view.sequence);
-      const wrong = mismatch(view, view.sequence, binsBytesFor(view.sequence));
-      if (wrong !== null) problems.push(`${view.sequence}: ${wrong}`);
-    }, chunk);
+    const { recordCount, fileBytes } = forEachSealedRecord(
+      file,
+      (view) => {
+        seen.push(view.sequence);
+        const wrong = mismatch(view, view.sequence, binsBytesFor(view.sequence));
+        if (wrong !== null) problems.push(`${view.sequence}: ${wrong}`);
+      },
+      chunk,
+    );
     t.same(seen, expected, `chunk ${chunk}`);
     t.same(problems, []);
     t.same([recordCount, fileBytes], [expected.length, fs.statSync(file).size]);

@@ -22,14 +22,21 @@ t.test('threads racing to create shared parents all succeed', async (t) => {
   t.teardown(cleanup);
   for (let round = 0; round < 10; round++) {
     const gate = new SharedArrayBuffer(4);
-    const threads = Array.from({ length: 4 }, (_, i) => new Worker(THREAD, {
-      eval: true,
-      workerData: { module: MODULE, gate, dir: path.join(dir, `r${round}`, 'data', 'ns', `worker-0${i}`) },
-    }));
-    const results = threads.map((w) => new Promise<string | null>((resolve, reject) => {
-      w.once('message', resolve);
-      w.once('error', reject);
-    }));
+    const threads = Array.from(
+      { length: 4 },
+      (_, i) =>
+        new Worker(THREAD, {
+          eval: true,
+          workerData: { module: MODULE, gate, dir: path.join(dir, `r${round}`, 'data', 'ns', `worker-0${i}`) },
+        }),
+    );
+    const results = threads.map(
+      (w) =>
+        new Promise<string | null>((resolve, reject) => {
+          w.once('message', resolve);
+          w.once('error', reject);
+        }),
+    );
     await new Promise((r) => setTimeout(r, 20)); // every thread is parked on the gate
     Atomics.store(new Int32Array(gate), 0, 1);
     Atomics.notify(new Int32Array(gate), 0);

@@ -2,9 +2,7 @@
 // padding, reads as torn when cut short or zero-filled, as corrupt after any single bit flip, and
 // that out-of-range fields are refused before anything is written.
 import t from 'tap';
-import {
-  LogRecordKind, LogRecordView, TRUNCATE_ALL_SETS, decodeAt, encodeInto, logRecordSpanBytes,
-} from '../../src/storage/log-record';
+import { LogRecordKind, LogRecordView, TRUNCATE_ALL_SETS, decodeAt, encodeInto, logRecordSpanBytes } from '../../src/storage/log-record';
 import { LOG_RECORD_HEADER_BYTES } from '../../src/constants';
 import { inputFor, mismatch } from './helpers/records';
 

@@ -8,7 +8,7 @@ import t from 'tap';
 import { Status } from '../../src/errors';
 import { type RecoveryOptions, type RecoveryReport, recoverLog } from '../../src/storage/recovery';
 import { SegmentWriter } from '../../src/storage/segment-writer';
-import { StorageError } from '../../src/storage/storage-error';
+import type { StorageError } from '../../src/storage/storage-error';
 import { listSegments, segmentFileName } from '../../src/storage/segment-files';
 import { inputFor, makeTempDir, mismatch } from './helpers/records';
 import { Random, testSeed } from '../helpers/values';
@@ -131,7 +131,11 @@ t.test('a bit flip in an earlier segment fails with file and offset; skipCorrupt
 
   const skipped = recover(dir, { skipCorrupt: true });
   t.same(skipped.problems, []);
-  t.same(skipped.sequences, range(1, count).filter((s) => s !== victim), 'everything but the flipped record');
+  t.same(
+    skipped.sequences,
+    range(1, count).filter((s) => s !== victim),
+    'everything but the flipped record',
+  );
   t.same([skipped.report.skippedRegionCount, skipped.report.skippedBytes], [1, at.spanBytes]);
   t.same(skipped.report.skippedRegions[0], { file, offset: at.offset, bytes: at.spanBytes, reason: skipped.report.skippedRegions[0].reason });
   t.equal(skipped.report.resume?.nextSequence, count + 1);
@@ -158,7 +162,10 @@ t.test('in the last segment, damage before a later record’s durable mark is co
   const error = t.throws(() => recover(dir, { truncateTornTail: false })) as StorageError;
   t.same([error.failure, error.offset], ['corrupt', clean.where.get(3)!.offset], 'record 3 was synced before record 11 was appended');
   const skipped = recover(dir, { skipCorrupt: true });
-  t.same(skipped.sequences, range(1, 20).filter((s) => s !== 3));
+  t.same(
+    skipped.sequences,
+    range(1, 20).filter((s) => s !== 3),
+  );
 
   flip(15);
   const readOnly = recover(dir, { truncateTornTail: false });
@@ -198,5 +205,8 @@ t.test('progress is reported and records per second computed', async (t) => {
   const { report } = recover(dir);
   t.equal(report.recordCount, 200);
   t.ok(report.recordsPerSecond > 0);
-  t.equal(report.bytesRead, listSegments(dir).reduce((sum, n) => sum + fs.statSync(path.join(dir, segmentFileName(n))).size, 0));
+  t.equal(
+    report.bytesRead,
+    listSegments(dir).reduce((sum, n) => sum + fs.statSync(path.join(dir, segmentFileName(n))).size, 0),
+  );
 });

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import t from 'tap';
 import { Status } from '../../src/errors';
 import { type SyncEvent, SegmentWriter, type SyncMode } from '../../src/storage/segment-writer';
-import { StorageError } from '../../src/storage/storage-error';
+import type { StorageError } from '../../src/storage/storage-error';
 import { listSegments, segmentFileName } from '../../src/storage/segment-files';
 import { inputFor, makeTempDir, recoverAll } from './helpers/records';
 
@@ -24,7 +24,11 @@ for (const syncMode of ['inline', 'threadpool'] as SyncMode[]) {
     await writer.close();
     const segments = listSegments(dir);
     t.ok(segments.length > 10, `${segments.length} segments`);
-    t.same(segments, segments.map((_, i) => i + 1), 'numbered from 1 without gaps');
+    t.same(
+      segments,
+      segments.map((_, i) => i + 1),
+      'numbered from 1 without gaps',
+    );
     for (const n of segments.slice(0, -1)) t.ok(fs.statSync(path.join(dir, segmentFileName(n))).size <= 8192);
     const { sequences, problems } = recoverAll(dir);
     t.same(problems, []);
@@ -90,7 +94,10 @@ t.test('threadpool: roll-overs while a sync is in flight keep every record', asy
   const { sequences, problems } = recoverAll(dir);
   t.same(problems, []);
   t.equal(sequences.length, n);
-  t.ok(sequences.every((s, i) => s === i + 1), 'in order, no gap');
+  t.ok(
+    sequences.every((s, i) => s === i + 1),
+    'in order, no gap',
+  );
   t.ok(acknowledged.length > 0);
   t.ok(listSegments(dir).length > 20);
 });

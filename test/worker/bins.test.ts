@@ -4,10 +4,7 @@ import t from 'tap';
 import { BIN_NAME_BYTES_MAX, BINS_PER_RECORD_MAX, VALUE_DEPTH_MAX } from '../../src/constants';
 import { Status } from '../../src/errors';
 import type { BinValue, Bins } from '../../src/protocol/ops';
-import {
-  binCount, checkBinName, checkBinsForWrite, checkValue, isFloat, isInteger, isMapKey, isPlainObject,
-  mergeBins, normalizeInt, selectBins, INT64_MAX, INT64_MIN,
-} from '../../src/worker/bins';
+import { binCount, checkBinName, checkBinsForWrite, checkValue, isFloat, isInteger, isMapKey, isPlainObject, mergeBins, normalizeInt, selectBins, INT64_MAX, INT64_MIN } from '../../src/worker/bins';
 
 function nested(levels: number): BinValue {
   let value: BinValue = 1;
@@ -75,9 +72,31 @@ t.test('isPlainObject', async (t) => {
 
 t.test('checkValue accepts the value domain', async (t) => {
   const good: unknown[] = [
-    null, true, false, 0, -1, 1.5, NaN, Infinity, -Infinity, 2n ** 62n, INT64_MIN, INT64_MAX, '', 'text',
-    Buffer.from('ab'), new Uint8Array(0), [], [1, 'a', null, [2]], {}, { a: 1, b: { c: [] } },
-    new Map<string | number | bigint, BinValue>([[1, 'a'], ['b', 2], [INT64_MIN, null]]),
+    null,
+    true,
+    false,
+    0,
+    -1,
+    1.5,
+    NaN,
+    Infinity,
+    -Infinity,
+    2n ** 62n,
+    INT64_MIN,
+    INT64_MAX,
+    '',
+    'text',
+    Buffer.from('ab'),
+    new Uint8Array(0),
+    [],
+    [1, 'a', null, [2]],
+    {},
+    { a: 1, b: { c: [] } },
+    new Map<string | number | bigint, BinValue>([
+      [1, 'a'],
+      ['b', 2],
+      [INT64_MIN, null],
+    ]),
     nested(VALUE_DEPTH_MAX),
   ];
   for (const v of good) t.equal(checkValue(v), 0, `accepts ${String(v)}`);
@@ -87,12 +106,24 @@ t.test('checkValue rejects values outside the domain', async (t) => {
   const cyclic: unknown[] = [];
   cyclic.push(cyclic);
   const bad: unknown[] = [
-    undefined, INT64_MAX + 1n, INT64_MIN - 1n, () => 1, Symbol('s'), new Date(), new Set(), new Uint16Array(2),
-    [undefined], { a: undefined }, { a: INT64_MAX + 1n },
-    new Map<unknown, unknown>([[1.5, 'a']]), new Map<unknown, unknown>([[null, 'a']]),
-    new Map<unknown, unknown>([['__proto__', 1]]), new Map<unknown, unknown>([[1, undefined]]),
+    undefined,
+    INT64_MAX + 1n,
+    INT64_MIN - 1n,
+    () => 1,
+    Symbol('s'),
+    new Date(),
+    new Set(),
+    new Uint16Array(2),
+    [undefined],
+    { a: undefined },
+    { a: INT64_MAX + 1n },
+    new Map<unknown, unknown>([[1.5, 'a']]),
+    new Map<unknown, unknown>([[null, 'a']]),
+    new Map<unknown, unknown>([['__proto__', 1]]),
+    new Map<unknown, unknown>([[1, undefined]]),
     JSON.parse('{"__proto__": 1}'),
-    nested(VALUE_DEPTH_MAX + 1), cyclic,
+    nested(VALUE_DEPTH_MAX + 1),
+    cyclic,
   ];
   for (const v of bad) t.equal(checkValue(v), Status.PARAMETER, `rejects ${typeof v}`);
   // The depth argument counts containers already around the value.

@@ -39,13 +39,17 @@ t.test('keeps confirmed records, removes the rest of the round, leaves other par
   for (const k of confirmed) round.confirm(digestOf(k), 0);
   round.confirm(digestOf(count + 1), 0); // a digest it never held: nothing happens
   const removed: number[] = [];
-  t.equal(round.sweep(store, (slot) => {
-    removed.push(slot);
-    store.remove(slot);
-  }), inRound.length - confirmed.size, 'what no image confirmed is removed');
+  t.equal(
+    round.sweep(store, (slot) => {
+      removed.push(slot);
+      store.remove(slot);
+    }),
+    inRound.length - confirmed.size,
+    'what no image confirmed is removed',
+  );
   for (let k = 0; k < count; k++) {
     const kept = marks[partitionOf(digestOf(k))] === 0 || confirmed.has(k);
-    if ((store.lookup(digestOf(k), 0) >= 0) !== kept) t.fail(`record ${k}: ${kept ? 'lost' : 'left'}`);
+    if (store.lookup(digestOf(k), 0) >= 0 !== kept) t.fail(`record ${k}: ${kept ? 'lost' : 'left'}`);
   }
   t.equal(store.recordCount, count - removed.length);
 });
@@ -57,7 +61,10 @@ t.test('notes every record when the per-partition counts fall short', async (t) 
   const round = new CopyRound(store, marks);
   t.equal(round.noted, 500, 'grown past its first size');
   for (let k = 0; k < 500; k += 2) round.confirm(digestOf(k), 0);
-  t.equal(round.sweep(store, (slot) => store.remove(slot)), 250);
+  t.equal(
+    round.sweep(store, (slot) => store.remove(slot)),
+    250,
+  );
 });
 
 t.test('sameVersion compares generation, times, set and bytes', async (t) => {

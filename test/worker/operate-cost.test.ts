@@ -35,7 +35,11 @@ t.test('the heartbeat hook is called as units are spent', async (t) => {
   const bins: Bins = {};
   for (let i = 0; i < 4096; i++) bins[`b${i}`] = i;
   let beats = 0;
-  const r = applyOps(bins, Array.from({ length: 50 }, () => [O.READ, null]), () => beats++);
+  const r = applyOps(
+    bins,
+    Array.from({ length: 50 }, () => [O.READ, null]),
+    () => beats++,
+  );
   t.equal(r.code, 0);
   t.ok(beats >= 1, `${beats} beats`);
   t.equal(r.results[0], r.results[49], 'a repeated read-all answers one copy');

@@ -92,7 +92,7 @@ t.test('a channel with no room is flagged overflowed; nothing is skipped silentl
   t.equal(stats.get(WorkerStat.REPL_SENT), sent + 1, 'and replication resumes');
 });
 
-t.test('a migration round replaces what the replica held of the partitions with the master\'s records', async (t) => {
+t.test("a migration round replaces what the replica held of the partitions with the master's records", async (t) => {
   const { master, replica, out, into } = setup();
   for (let i = 0; i < 2000; i++) put(master, null, i, 2, `m-${i}`);
   // The replica's copy is stale: older versions, records since deleted, and none of the rest.
@@ -120,7 +120,7 @@ t.test('a migration round replaces what the replica held of the partitions with 
   const reply = replies[0] as { id: number; error: string | null; value: { records: number } };
   t.equal(reply.error, null);
   t.ok(reply.value.records > 0, `${reply.value.records} records copied`);
-  t.same(contents(replica, chosen), contents(master, chosen), 'the chosen partitions are the master\'s exactly');
+  t.same(contents(replica, chosen), contents(master, chosen), "the chosen partitions are the master's exactly");
   t.same(contents(replica, new Set([...Array(4096).keys()].filter((p) => !chosen.has(p)))), untouchedBefore, 'the others are untouched');
   t.equal(into.roundsEnded, 1);
 });

@@ -14,16 +14,13 @@ export const TTL_SEC = 3600;
 export const ids = Array.from({ length: N }, (_, i) => i);
 
 export const setOf = (i: number): string | null => (i % 4 === 3 ? null : i % 4 === 2 ? 'b' : 'a');
-export const keyOf = (i: number): UserKey =>
-  i % 6 === 0 ? `k${i}` : i % 6 === 1 ? 2n ** 62n + BigInt(i) : i % 6 === 2 ? Buffer.from(`b${i}`) : i;
+export const keyOf = (i: number): UserKey => (i % 6 === 0 ? `k${i}` : i % 6 === 1 ? 2n ** 62n + BigInt(i) : i % 6 === 2 ? Buffer.from(`b${i}`) : i);
 export const keyStored = (i: number) => i % 3 !== 0;
 export const hasTtl = (i: number) => i % 10 === 0;
 /** Records written twice before the backup, so the file holds generation 2 for them. */
 export const genOf = (i: number) => (i % 5 === 0 ? 2 : 1);
 export const binsOf = (i: number): Bins =>
-  i % 50 === 0
-    ? allTypesBins(i)
-    : { i, big: 2n ** 53n + BigInt(i), f: i / 4 + 0.125, s: `s${i}`, e: '', b: Buffer.from([i & 0xff]), ok: i % 2 === 0, l: [i, [`${i}`]], m: { k: { n: i } } };
+  i % 50 === 0 ? allTypesBins(i) : { i, big: 2n ** 53n + BigInt(i), f: i / 4 + 0.125, s: `s${i}`, e: '', b: Buffer.from([i & 0xff]), ok: i % 2 === 0, l: [i, [`${i}`]], m: { k: { n: i } } };
 export const keyIn = (ns: string, i: number) => new Key(ns, setOf(i), keyOf(i));
 export const count = (predicate: (i: number) => boolean) => ids.filter(predicate).length;
 
@@ -48,7 +45,10 @@ export async function inChunks(items: number[], run: (i: number) => Promise<unkn
 export async function loadDataSet(client: Client): Promise<void> {
   const write = (i: number) => client.put(keyIn('test', i), binsOf(i), hasTtl(i) ? { ttl: TTL_SEC } : undefined, { sendKey: keyStored(i) });
   await inChunks(ids, write);
-  await inChunks(ids.filter((i) => genOf(i) === 2), write);
+  await inChunks(
+    ids.filter((i) => genOf(i) === 2),
+    write,
+  );
 }
 
 /** The records whose bins differ from `expected(i)` (null: must be absent); the first few with what was found. */

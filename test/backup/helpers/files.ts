@@ -6,14 +6,16 @@ import { computeDigest } from '../../../src/partition/digest';
 import { Writer } from '../../../src/protocol/writer';
 import type { Bins, UserKey } from '../../../src/protocol/ops';
 import { BackupFileReader } from '../../../src/backup/file-reader';
-import {
-  FrameKind, writeHeaderBody, writeRecordBody, writeTrailerBody,
-  type BackupHeader, type BackupRecord, type FrameKindCode,
-} from '../../../src/backup/format';
+import { FrameKind, writeHeaderBody, writeRecordBody, writeTrailerBody, type BackupHeader, type BackupRecord, type FrameKindCode } from '../../../src/backup/format';
 import { beginFrame, endFrame, writePreamble, type ReadAt } from '../../../src/backup/frames';
 
 export const HEADER: BackupHeader = {
-  ns: 'test', set: null, createdAtMs: 1_700_000_000_000, node: 'aerie', nodeVersion: '0.1.0', tool: 'aerie-ts/test',
+  ns: 'test',
+  set: null,
+  createdAtMs: 1_700_000_000_000,
+  node: 'aerie',
+  nodeVersion: '0.1.0',
+  tool: 'aerie-ts/test',
 };
 
 export function record(set: string | null, key: UserKey, bins: Bins, options: { storeKey?: boolean; gen?: number; ttl?: number } = {}): BackupRecord {
@@ -42,7 +44,10 @@ export function allTypesBins(i: number): Bins {
     no: false,
     list: [1, 'two', [3, [4n ** 30n]], { five: 5 }],
     map: { a: { b: { c: [i] } }, d: Buffer.alloc(0) },
-    intMap: new Map<string | number | bigint, never>([[1, 'one' as never], [2n ** 60n, [true] as never]]),
+    intMap: new Map<string | number | bigint, never>([
+      [1, 'one' as never],
+      [2n ** 60n, [true] as never],
+    ]),
   };
 }
 

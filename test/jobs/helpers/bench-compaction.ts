@@ -32,8 +32,10 @@ async function main(): Promise<void> {
     const after = logBytes(w.directory);
     const mib = (b: number) => (b / 1048576).toFixed(1);
     console.log(`${records} puts over ${keys} keys, ${segmentMiB} MiB segments, written in ${Math.round(writeMs)} ms`);
-    console.log(`log ${mib(before)} MiB -> ${mib(after)} MiB: ${mib(report.bytesReclaimed)} MiB reclaimed, ${report.segmentsScanned} sealed segments scanned, ` +
-      `${report.segmentsRewritten} rewritten, ${report.segmentsDeleted} deleted, ${report.recordsDropped} records dropped, ${report.recordsKept} kept`);
+    console.log(
+      `log ${mib(before)} MiB -> ${mib(after)} MiB: ${mib(report.bytesReclaimed)} MiB reclaimed, ${report.segmentsScanned} sealed segments scanned, ` +
+        `${report.segmentsRewritten} rewritten, ${report.segmentsDeleted} deleted, ${report.recordsDropped} records dropped, ${report.recordsKept} kept`,
+    );
     console.log(`job ${Math.round(elapsedMs)} ms (durability wait ${report.durableWaitMs.toFixed(1)} ms), ${Math.round(records / (elapsedMs / 1000))} log records/s`);
     await w.close();
   } finally {

@@ -119,9 +119,17 @@ export class WorkerStandIn {
 
   jobInput(overrides: Partial<CompactionInput> = {}): CompactionInput {
     return {
-      directory: this.directory, indexSab: this.store.index.sab, controlSab: this.store.controlSab, blocks: this.store.arena.blocks(),
-      statsSab: this.stats.sab, namespaceCount: 1, nsIndex: 0, liveRatioMax: 0.5, segmentBytes: this.config.segmentBytes,
-      durableWaitMsMax: 2000, ...overrides,
+      directory: this.directory,
+      indexSab: this.store.index.sab,
+      controlSab: this.store.controlSab,
+      blocks: this.store.arena.blocks(),
+      statsSab: this.stats.sab,
+      namespaceCount: 1,
+      nsIndex: 0,
+      liveRatioMax: 0.5,
+      segmentBytes: this.config.segmentBytes,
+      durableWaitMsMax: 2000,
+      ...overrides,
     };
   }
 

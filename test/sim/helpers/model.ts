@@ -82,7 +82,7 @@ export class NamespaceModel {
       this.note(k, `truncate${beforeMs === null ? '' : `<=${beforeMs % 100_000}`}:${outcome}`);
       const next = new Set<Value>();
       for (const v of this.allowed[k]) {
-        const [first, last] = v === null ? [0, 0] : this.writtenAtMs.get(v) ?? [0, 0];
+        const [first, last] = v === null ? [0, 0] : (this.writtenAtMs.get(v) ?? [0, 0]);
         if (v === null || beforeMs === null || last <= beforeMs) next.add(null);
         else if (first > beforeMs) next.add(v);
         else next.add(null).add(v);

@@ -46,8 +46,14 @@ export interface SimResult {
   stats: SimStats;
 }
 
-interface Snapshot { id: string; image: Set<Value>[] }
-interface Backup { file: string; records: Map<number, number> }
+interface Snapshot {
+  id: string;
+  image: Set<Value>[];
+}
+interface Backup {
+  file: string;
+  records: Map<number, number>;
+}
 
 function outcomeOf(err: unknown): Outcome {
   return (err as { inDoubt?: boolean }).inDoubt === true ? 'doubt' : 'failed';
@@ -76,28 +82,47 @@ export class Simulation {
   private diskFault: string | null = null;
   private readonly rand: () => number;
   readonly stats: SimStats = {
-    writes: { ok: 0, doubt: 0, failed: 0 }, failedCodes: {}, reads: 0, readErrors: 0, faults: 0, kills: 0, admin: {}, checks: 0,
+    writes: { ok: 0, doubt: 0, failed: 0 },
+    failedCodes: {},
+    reads: 0,
+    readErrors: 0,
+    faults: 0,
+    kills: 0,
+    admin: {},
+    checks: 0,
   };
 
-  constructor(seed: number, private readonly keyCount: number, private readonly log: (line: string) => void = () => undefined) {
+  constructor(
+    seed: number,
+    private readonly keyCount: number,
+    private readonly log: (line: string) => void = () => undefined,
+  ) {
     this.rand = prng(seed ^ 0x5eed);
     this.dir = mkdtempSync(path.join(tmpdir(), 'aerie-sim-'));
     this.configFile = path.join(this.dir, 'config.json');
-    writeFileSync(this.configFile, JSON.stringify({
-      service: { port: 0 },
-      workers: { count: SIM_WORKERS },
-      supervisor: { faultInjection: true, heartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MS, crashLoopMax: 1000 },
-      namespaces: [
-        // Small segments and a short compaction interval: compaction rewrites the log while
-        // everything else happens (docs/storage.md, Compaction).
-        {
-          name: 'test', storage: 'file', dataDir: path.join(this.dir, 'data'), replicationFactor: 2,
-          segmentBytes: 64 * 1024, recordBytesMax: 32 * 1024, compactionIntervalMs: 1000,
-        },
-        { name: 'mem', storage: 'memory', dataDir: path.join(this.dir, 'data'), replicationFactor: 2 },
-      ],
-      log: { level: 'warn' },
-    }));
+    writeFileSync(
+      this.configFile,
+      JSON.stringify({
+        service: { port: 0 },
+        workers: { count: SIM_WORKERS },
+        supervisor: { faultInjection: true, heartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MS, crashLoopMax: 1000 },
+        namespaces: [
+          // Small segments and a short compaction interval: compaction rewrites the log while
+          // everything else happens (docs/storage.md, Compaction).
+          {
+            name: 'test',
+            storage: 'file',
+            dataDir: path.join(this.dir, 'data'),
+            replicationFactor: 2,
+            segmentBytes: 64 * 1024,
+            recordBytesMax: 32 * 1024,
+            compactionIntervalMs: 1000,
+          },
+          { name: 'mem', storage: 'memory', dataDir: path.join(this.dir, 'data'), replicationFactor: 2 },
+        ],
+        log: { level: 'warn' },
+      }),
+    );
     for (const ns of SIM_NAMESPACES) {
       this.models.set(ns, new NamespaceModel(ns, keyCount, ns === 'test'));
       this.snapshots.set(ns, []);
@@ -143,11 +168,13 @@ export class Simulation {
 
   private async startNode(): Promise<void> {
     this.node = await startCliNode(this.configFile);
-    this.clients = await Promise.all(Array.from({ length: CLIENTS }, async () => {
-      const c = await connect({ hosts: this.node!.host, timeoutMs: CLIENT_TIMEOUT_MS, reconnect: true });
-      c.on('error', () => undefined);
-      return c;
-    }));
+    this.clients = await Promise.all(
+      Array.from({ length: CLIENTS }, async () => {
+        const c = await connect({ hosts: this.node!.host, timeoutMs: CLIENT_TIMEOUT_MS, reconnect: true });
+        c.on('error', () => undefined);
+        return c;
+      }),
+    );
   }
 
   private async stopNode(): Promise<void> {
@@ -265,7 +292,10 @@ export class Simulation {
       } else if (how === 'put') {
         await client.put(key, { v: value as number });
       } else {
-        const res = await client.operate(key, [[OpType.WRITE, 'v', value as number], [OpType.READ, 'v']]);
+        const res = await client.operate(key, [
+          [OpType.WRITE, 'v', value as number],
+          [OpType.READ, 'v'],
+        ]);
         if (res.bins.v !== value) this.problem(`${model.ns} key ${k}: operate wrote ${value} and read back ${res.bins.v}`);
       }
       outcome = 'ok';
@@ -279,11 +309,17 @@ export class Simulation {
   }
 
   private async read(client: Client, model: NamespaceModel, keys: number[]): Promise<void> {
-    let found: (Value)[];
+    let found: Value[];
     try {
-      const recs = keys.length === 1
-        ? [await client.get(this.key(model.ns, keys[0])).catch((e) => { if (codeOf(e) === 2) return null; throw e; })]
-        : await client.batchGet(keys.map((k) => this.key(model.ns, k)));
+      const recs =
+        keys.length === 1
+          ? [
+              await client.get(this.key(model.ns, keys[0])).catch((e) => {
+                if (codeOf(e) === 2) return null;
+                throw e;
+              }),
+            ]
+          : await client.batchGet(keys.map((k) => this.key(model.ns, k)));
       found = recs.map((r) => (r === null ? null : (r.bins.v as number)));
     } catch {
       this.stats.readErrors++;
@@ -371,7 +407,7 @@ export class Simulation {
       case 'repair':
         return attempt(async () => {
           const report = op === 'verify' ? await client.verify(ns, policy) : await client.repair(ns, policy);
-          for (const n of (report.namespaces as { name: string; problemCount: number }[])) {
+          for (const n of report.namespaces as { name: string; problemCount: number }[]) {
             if (n.problemCount !== 0) this.problem(`${op} of ${ns} found ${n.problemCount} damaged records: ${JSON.stringify(report).slice(0, 400)}`);
           }
         });
@@ -406,7 +442,10 @@ export class Simulation {
         continue;
       }
       // Tell a backup that missed or invented a record from a node that lost or invented it.
-      const now = await client.get(this.key(model.ns, k)).then((r) => r.bins.v as number, (e) => (codeOf(e) === 2 ? null : `error ${codeOf(e)}`));
+      const now = await client.get(this.key(model.ns, k)).then(
+        (r) => r.bins.v as number,
+        (e) => (codeOf(e) === 2 ? null : `error ${codeOf(e)}`),
+      );
       this.problem(`backup of ${model.ns} key ${k}: holds ${v}, allowed ${JSON.stringify(model.allowedFor(k))}; the node answers ${now}; history ${model.story(k)}`);
     }
     this.backups.get(model.ns)!.push({ file, records });
@@ -492,15 +531,19 @@ export class Simulation {
   private async checkCounts(client: Client, ns: string, records: number): Promise<void> {
     type NsInfo = { name: string; records: number; copies: number; replicationFactor: number };
     const counts = async () => ((await client.info()).namespaces as NsInfo[]).find((x) => x.name === ns)!;
-    await waitForValue(counts, (n) => n.records === records && n.copies === records * n.replicationFactor,
-      { what: `${ns}: INFO to count the ${records} records the reads found, and their copies`, timeoutMs: 10_000, intervalMs: 50 })
-      .catch((err: Error) => this.problem(err.message));
+    await waitForValue(counts, (n) => n.records === records && n.copies === records * n.replicationFactor, {
+      what: `${ns}: INFO to count the ${records} records the reads found, and their copies`,
+      timeoutMs: 10_000,
+      intervalMs: 50,
+    }).catch((err: Error) => this.problem(err.message));
     // Nothing is in flight (INFO's own answer is not counted while its body is built): every answer
     // reservation made before, through every fault, was handed back.
     type Budget = { used: number };
-    await waitForValue(async () => ((await client.info()).answerBytes as Budget).used, (used) => used === 0,
-      { what: 'the answer budget to be handed back on a quiet node', timeoutMs: 10_000, intervalMs: 50 })
-      .catch((err: Error) => this.problem(err.message));
+    await waitForValue(
+      async () => ((await client.info()).answerBytes as Budget).used,
+      (used) => used === 0,
+      { what: 'the answer budget to be handed back on a quiet node', timeoutMs: 10_000, intervalMs: 50 },
+    ).catch((err: Error) => this.problem(err.message));
   }
 
   /**
@@ -515,15 +558,19 @@ export class Simulation {
       const workers = info.workers as { state: string; restarts: number; roles: { outOfSync: number } }[];
       return { workers, moving: (info.replication as { partitionsMoving: number } | null)?.partitionsMoving ?? 0 };
     };
-    await waitForValue(state, ({ workers, moving }) => {
-      const restarts = workers.reduce((a, w) => a + w.restarts, 0);
-      const settled = workers.every((w) => w.state === 'up' && w.roles.outOfSync === 0) && moving === 0;
-      if (!settled || restarts !== lastRestarts) {
-        stableSince = Date.now();
-        lastRestarts = restarts;
-      }
-      const sinceFault = Date.now() - this.lastFaultAtMs;
-      return Date.now() - stableSince > 300 && sinceFault > HEARTBEAT_TIMEOUT_MS + 2500;
-    }, { what: 'the node to settle', timeoutMs: SETTLE_TIMEOUT_MS, intervalMs: 50 }).catch((err: Error) => this.problem(err.message));
+    await waitForValue(
+      state,
+      ({ workers, moving }) => {
+        const restarts = workers.reduce((a, w) => a + w.restarts, 0);
+        const settled = workers.every((w) => w.state === 'up' && w.roles.outOfSync === 0) && moving === 0;
+        if (!settled || restarts !== lastRestarts) {
+          stableSince = Date.now();
+          lastRestarts = restarts;
+        }
+        const sinceFault = Date.now() - this.lastFaultAtMs;
+        return Date.now() - stableSince > 300 && sinceFault > HEARTBEAT_TIMEOUT_MS + 2500;
+      },
+      { what: 'the node to settle', timeoutMs: SETTLE_TIMEOUT_MS, intervalMs: 50 },
+    ).catch((err: Error) => this.problem(err.message));
   }
 }

@@ -15,8 +15,17 @@ export const DISK_FAULTS = ['disk-full', 'disk-low', 'disk-eio', 'sync-eio'] as 
 export type WorkerFault = (typeof WORKER_FAULTS)[number] | (typeof DISK_FAULTS)[number];
 
 export const ADMIN_OPS = [
-  'snapshot-create', 'snapshot-restore', 'snapshot-delete', 'truncate', 'truncate-before',
-  'backup', 'restore-create-only', 'restore-replace', 'restore-generation-gt', 'verify', 'repair',
+  'snapshot-create',
+  'snapshot-restore',
+  'snapshot-delete',
+  'truncate',
+  'truncate-before',
+  'backup',
+  'restore-create-only',
+  'restore-replace',
+  'restore-generation-gt',
+  'verify',
+  'repair',
   'worker-restart',
 ] as const;
 export type AdminOp = (typeof ADMIN_OPS)[number];
@@ -24,10 +33,7 @@ export type AdminOp = (typeof ADMIN_OPS)[number];
 /** A fault that lands `afterMs` into a step: one worker failing, or the whole node killed. */
 export type Fault = { afterMs: number; worker: number; kind: WorkerFault } | { afterMs: number; kind: 'kill9' };
 
-export type Step =
-  | { kind: 'traffic'; ms: number; fault: Fault | null }
-  | { kind: 'admin'; op: AdminOp; ns: string; fault: Fault | null }
-  | { kind: 'check' };
+export type Step = { kind: 'traffic'; ms: number; fault: Fault | null } | { kind: 'admin'; op: AdminOp; ns: string; fault: Fault | null } | { kind: 'check' };
 
 export interface ScheduleOptions {
   seed: number;
@@ -65,12 +71,12 @@ export function makeSchedule(o: ScheduleOptions): Step[] {
 
 /** One line per step, for a failure report. */
 export function describe(steps: Step[]): string {
-  return steps.map((s, i) => {
-    const f = s.kind !== 'check' && s.fault !== null
-      ? ` + ${s.fault.kind === 'kill9' ? 'kill -9' : `${s.fault.kind} of worker ${s.fault.worker}`} at ${s.fault.afterMs} ms`
-      : '';
-    if (s.kind === 'traffic') return `${i}: traffic ${s.ms} ms${f}`;
-    if (s.kind === 'admin') return `${i}: ${s.op} ${s.ns}${f}`;
-    return `${i}: check`;
-  }).join('\n');
+  return steps
+    .map((s, i) => {
+      const f = s.kind !== 'check' && s.fault !== null ? ` + ${s.fault.kind === 'kill9' ? 'kill -9' : `${s.fault.kind} of worker ${s.fault.worker}`} at ${s.fault.afterMs} ms` : '';
+      if (s.kind === 'traffic') return `${i}: traffic ${s.ms} ms${f}`;
+      if (s.kind === 'admin') return `${i}: ${s.op} ${s.ns}${f}`;
+      return `${i}: check`;
+    })
+    .join('\n');
 }

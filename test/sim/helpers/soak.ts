@@ -52,9 +52,11 @@ async function main(): Promise<number> {
   }
   const hours = (Date.now() - startedAtMs) / 3_600_000;
   console.log(`soak: ${total.schedules} schedules in ${(hours * 60).toFixed(1)} min, clean`);
-  console.log(`per hour: ${Math.round(total.writes / hours)} writes, ${Math.round(total.reads / hours)} reads, ` +
-    `${Math.round(total.faults / hours)} worker faults, ${Math.round(total.kills / hours)} kill -9, ` +
-    `${Math.round(total.admin / hours)} admin operations, ${Math.round(total.checks / hours)} full checks`);
+  console.log(
+    `per hour: ${Math.round(total.writes / hours)} writes, ${Math.round(total.reads / hours)} reads, ` +
+      `${Math.round(total.faults / hours)} worker faults, ${Math.round(total.kills / hours)} kill -9, ` +
+      `${Math.round(total.admin / hours)} admin operations, ${Math.round(total.checks / hours)} full checks`,
+  );
   console.log(`admin operation × fault combinations covered: ${combos.size}`);
   return 0;
 }
@@ -68,7 +70,10 @@ function add(total: Record<string, number>, s: SimStats): void {
   for (const o of Object.values(s.admin)) total.admin += o.ok + o.doubt + o.failed;
 }
 
-main().then((code) => process.exit(code), (err) => {
-  console.error(err);
-  process.exit(1);
-});
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

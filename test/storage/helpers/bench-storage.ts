@@ -19,9 +19,20 @@ const seconds = Number(process.argv[2] ?? 3);
 function makeInput(): LogRecordInput {
   const key = Buffer.from('\xa9k00000000', 'latin1');
   return {
-    kind: LogRecordKind.PUT, partitionId: 0, setId: 1, digest: new Uint8Array(20), digestOffset: 0, generation: 1,
-    voidTime: 0, lastUpdateMs: Date.now(), key, keyStart: 0, keyEnd: key.length,
-    bins: new Uint8Array(BINS_BYTES).fill(7), binsStart: 0, binsEnd: BINS_BYTES,
+    kind: LogRecordKind.PUT,
+    partitionId: 0,
+    setId: 1,
+    digest: new Uint8Array(20),
+    digestOffset: 0,
+    generation: 1,
+    voidTime: 0,
+    lastUpdateMs: Date.now(),
+    key,
+    keyStart: 0,
+    keyEnd: key.length,
+    bins: new Uint8Array(BINS_BYTES).fill(7),
+    binsStart: 0,
+    binsEnd: BINS_BYTES,
   };
 }
 
@@ -58,8 +69,14 @@ async function appendRate(commit: CommitPolicy, syncMode: SyncMode, writers: num
   fs.rmSync(dir, { recursive: true, force: true });
   const name = commit.kind === 'flush-ms' ? `flush-ms ${commit.flushMs}` : 'commit-to-device';
   const cpuUsPerAppend = (cpu.user + cpu.system) / appends;
-  return `${name.padEnd(16)} ${syncMode.padEnd(10)} writers ${String(writers).padStart(2)}: ${Math.round(appends / elapsedS).toLocaleString('en').padStart(9)} appends/s, ` +
-    `${Math.round(syncs / elapsedS).toLocaleString('en').padStart(6)} syncs/s, ${(appends / Math.max(syncs, 1)).toFixed(1).padStart(7)} records/sync, ${cpuUsPerAppend.toFixed(2)} µs CPU/append`;
+  return (
+    `${name.padEnd(16)} ${syncMode.padEnd(10)} writers ${String(writers).padStart(2)}: ${Math.round(appends / elapsedS)
+      .toLocaleString('en')
+      .padStart(9)} appends/s, ` +
+    `${Math.round(syncs / elapsedS)
+      .toLocaleString('en')
+      .padStart(6)} syncs/s, ${(appends / Math.max(syncs, 1)).toFixed(1).padStart(7)} records/sync, ${cpuUsPerAppend.toFixed(2)} µs CPU/append`
+  );
 }
 
 async function recoveryRate(records: number): Promise<string[]> {
@@ -75,7 +92,9 @@ async function recoveryRate(records: number): Promise<string[]> {
   }
   await writer.close();
   const writeMs = performance.now() - writeStarted;
-  const lines = [`wrote ${records.toLocaleString('en')} records (${BINS_BYTES}-byte bins, ${input.keyEnd}-byte key) in ${(writeMs / 1000).toFixed(2)} s with flush-ms: ${Math.round(records / (writeMs / 1000)).toLocaleString('en')} appends/s single writer`];
+  const lines = [
+    `wrote ${records.toLocaleString('en')} records (${BINS_BYTES}-byte bins, ${input.keyEnd}-byte key) in ${(writeMs / 1000).toFixed(2)} s with flush-ms: ${Math.round(records / (writeMs / 1000)).toLocaleString('en')} appends/s single writer`,
+  ];
   for (let run = 1; run <= 2; run++) {
     let count = 0;
     let checksum = 0;
@@ -87,8 +106,10 @@ async function recoveryRate(records: number): Promise<string[]> {
       },
     });
     if (count !== records || checksum < 0) throw new Error(`recovered ${count}`);
-    lines.push(`recovery run ${run}: ${report.recordCount.toLocaleString('en')} records, ${report.segmentCount} segments, ${(report.bytesRead / 2 ** 20).toFixed(0)} MiB in ${report.elapsedMs.toFixed(0)} ms: ` +
-      `${report.recordsPerSecond.toLocaleString('en')} records/s, ${((report.bytesRead / 2 ** 20) / (report.elapsedMs / 1000)).toFixed(0)} MiB/s (page cache warm)`);
+    lines.push(
+      `recovery run ${run}: ${report.recordCount.toLocaleString('en')} records, ${report.segmentCount} segments, ${(report.bytesRead / 2 ** 20).toFixed(0)} MiB in ${report.elapsedMs.toFixed(0)} ms: ` +
+        `${report.recordsPerSecond.toLocaleString('en')} records/s, ${(report.bytesRead / 2 ** 20 / (report.elapsedMs / 1000)).toFixed(0)} MiB/s (page cache warm)`,
+    );
   }
   fs.rmSync(dir, { recursive: true, force: true });
   return lines;

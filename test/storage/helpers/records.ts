@@ -46,8 +46,11 @@ export function inputFor(n: number, binsBytes = 100): LogRecordInput {
 export function mismatch(view: LogRecordView, n: number, binsBytes = 100): string | null {
   const want = inputFor(n, binsBytes);
   const fields: Array<[string, number, number]> = [
-    ['kind', view.kind, want.kind], ['partitionId', view.partitionId, want.partitionId], ['setId', view.setId, want.setId],
-    ['generation', view.generation, want.generation], ['voidTime', view.voidTime, want.voidTime],
+    ['kind', view.kind, want.kind],
+    ['partitionId', view.partitionId, want.partitionId],
+    ['setId', view.setId, want.setId],
+    ['generation', view.generation, want.generation],
+    ['voidTime', view.voidTime, want.voidTime],
     ['lastUpdateMs', view.lastUpdateMs, want.lastUpdateMs],
   ];
   for (const [name, got, expected] of fields) if (got !== expected) return `${name} ${got} != ${expected}`;
