@@ -258,6 +258,14 @@ export class Arena {
   get liveBytes(): number {
     return this.totals[F_LIVE_BYTES];
   }
+  /**
+   * Bytes of the blocks in use: every block created but the free ones, which the next appends
+   * take before any new block is made. What stop-writes and memoryUsedPct measure: a truncate
+   * frees blocks, and writes must go on after it.
+   */
+  get bytesInUse(): number {
+    return this.totals[F_BYTES_ALLOCATED] - this.counters[I_FREE_COUNT] * this.blockBytes;
+  }
 
   private acquireBlock(): number {
     const freeCount = this.counters[I_FREE_COUNT];

@@ -484,15 +484,16 @@ export class RecordStore {
   }
 
   /** Index plus allocated blocks: what counts against memoryBytesMax (no allocation, per write). */
+  /** Memory in use: the index and the arena blocks not free (free ones are reused first). */
   get memoryBytes(): number {
-    return this.index.memoryBytes + this.arena.bytesAllocated;
+    return this.index.memoryBytes + this.arena.bytesInUse;
   }
 
   stats(): RecordStoreStats {
     const indexBytes = this.index.memoryBytes;
     const arenaBytes = this.arena.bytesAllocated;
     const liveBytes = this.arena.liveBytes;
-    return { records: this.index.liveCount, indexBytes, arenaBytes, liveBytes, memoryBytes: indexBytes + arenaBytes };
+    return { records: this.index.liveCount, indexBytes, arenaBytes, liveBytes, memoryBytes: indexBytes + this.arena.bytesInUse };
   }
 
   private defragStillValid(): boolean {

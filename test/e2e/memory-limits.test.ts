@@ -6,6 +6,7 @@ import { Key, parseConfig, status, type Client } from '../../src/index';
 import { workerShareBytesMin } from '../../src/memory-sizing';
 import { fillUntilRefused } from '../helpers/fill';
 import { startTestNode } from '../helpers/node';
+import { waitForValue } from '../helpers/wait';
 
 const MIB = 1024 * 1024;
 
@@ -60,4 +61,26 @@ t.test('refused past stopWritesPct: the refusal names it, INFO shows the fullest
   t.equal(ns.stopWrites, true);
   t.equal(ns.stopWritesReason, 'stopWritesPct');
   t.ok(ns.memoryUsedPct >= ns.stopWritesPct, `INFO: ${ns.memoryUsedPct} % used, at or past ${ns.stopWritesPct} %`);
+});
+
+// A truncate frees the arena's blocks, and the next writes reuse them: stop-writes measures the
+// blocks in use, not every block ever made (before, a namespace filled to stopWritesPct and then
+// truncated refused every write until a restart: INFO still showed 93.8 % used with no record).
+t.test('stop-writes ends once a truncate frees the memory', async (t) => {
+  const { client } = await startTestNode(t, (c) => {
+    c.namespaces[0].memoryBytesMax = 8 * MIB;
+    c.namespaces[0].recordBytesMax = 64 * 1024;
+  });
+  const refused = await fillUntilRefused(client, 8 * 1024, 2000);
+  t.equal(refused.code, status.SERVER_MEM, 'filled to stop-writes');
+  await client.truncate('test');
+  const ns = await waitForValue(
+    () => nsInfo(client),
+    (n) => !n.stopWrites,
+    { what: 'INFO to leave stop-writes after the truncate', timeoutMs: 10_000, intervalMs: 50 },
+  );
+  t.ok(ns.memoryUsedPct < ns.stopWritesPct, `INFO: ${ns.memoryUsedPct} % used after the truncate`);
+  for (let i = 0; i < 200; i++) await client.put(new Key('test', 'after', i), { v: Buffer.alloc(8 * 1024, 1) });
+  t.pass('200 writes taken after the truncate');
+  t.equal((await fillUntilRefused(client, 8 * 1024, 2000)).code, status.SERVER_MEM, 'and the namespace fills to stop-writes again');
 });
