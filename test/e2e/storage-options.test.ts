@@ -2,7 +2,7 @@
 // the log writer's default buffer go to the log and come back after a restart; and a log damaged
 // in the middle stops start-up with its file and offset unless recoverySkipCorrupt is set, when
 // the node starts with every record outside the damaged region; with two copies, with every record.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -21,6 +21,30 @@ const fileNs =
     c.namespaces[0].dataDir = dataDir;
     more(c);
   };
+
+const damageKeys = Array.from({ length: 2000 }, (_, i) => new Key('test', 's', i));
+
+/**
+ * Writes 2000 records through a node started with `patch`, stops it, and damages the middle of
+ * worker 0's first sealed log segment (corruption, not a torn tail). Returns that segment's name
+ * and how many segments worker 0 wrote.
+ */
+async function writeThenDamage(t: Test, patch: (c: NodeConfig) => void, dataDir: string): Promise<{ segment: string; segmentCount: number }> {
+  const { node, client } = await startTestNode(t, patch);
+  for (let i = 0; i < damageKeys.length; i += 200) await Promise.all(damageKeys.slice(i, i + 200).map((k, j) => client.put(k, { i: i + j, pad: 'p'.repeat(100) })));
+  await client.close();
+  await node.close();
+  const dir = path.join(dataDir, 'test', 'worker-00');
+  const segments = fs
+    .readdirSync(dir)
+    .filter((n) => n.endsWith('.log'))
+    .sort();
+  const first = path.join(dir, segments[0]);
+  const bytes = fs.readFileSync(first);
+  bytes.fill(0x55, 1000, 1100);
+  fs.writeFileSync(first, bytes);
+  return { segment: segments[0], segmentCount: segments.length };
+}
 
 t.test('records larger than the default log buffer are logged and replayed', async (t) => {
   const dataDir = path.join(fs.mkdtempSync(path.join(tmpdir(), 'aerie-options-')), 'data');
@@ -47,30 +71,16 @@ t.test('a log damaged in the middle: refused, or skipped when asked', async (t) 
     c.namespaces[0].replicationFactor = 1;
   };
   const small = fileNs(dataDir, smallSegments);
-  const keys = Array.from({ length: 2000 }, (_, i) => new Key('test', 's', i));
-  {
-    const { node, client } = await startTestNode(t, small);
-    for (let i = 0; i < keys.length; i += 200) await Promise.all(keys.slice(i, i + 200).map((k, j) => client.put(k, { i: i + j, pad: 'p'.repeat(100) })));
-    await client.close();
-    await node.close();
-  }
-  const dir = path.join(dataDir, 'test', 'worker-00');
-  const segments = fs
-    .readdirSync(dir)
-    .filter((n) => n.endsWith('.log'))
-    .sort();
-  t.ok(segments.length >= 3, `${segments.length} segments`);
-  const first = path.join(dir, segments[0]);
-  const bytes = fs.readFileSync(first);
-  bytes.fill(0x55, 1000, 1100); // the middle of a sealed segment: corruption, not a torn tail
-  fs.writeFileSync(first, bytes);
+  const keys = damageKeys;
+  const { segment, segmentCount } = await writeThenDamage(t, small, dataDir);
+  t.ok(segmentCount >= 3, `${segmentCount} segments`);
 
   const config = loadConfig();
   config.service.port = 0;
   config.workers.count = 2;
   config.log.level = 'silent';
   small(config);
-  await t.rejects(startNode(config), { message: new RegExp(`${segments[0]} offset \\d+`) }, 'start-up stops, naming the file and offset');
+  await t.rejects(startNode(config), { message: new RegExp(`${segment} offset \\d+`) }, 'start-up stops, naming the file and offset');
 
   const { client } = await startTestNode(
     t,
@@ -97,22 +107,8 @@ t.test('a damaged log skipped with two copies: every record served from the whol
     c.namespaces[0].recordBytesMax = 32 * 1024;
     c.namespaces[0].replicationFactor = 2;
   };
-  const keys = Array.from({ length: 2000 }, (_, i) => new Key('test', 's', i));
-  {
-    const { node, client } = await startTestNode(t, fileNs(dataDir, smallSegments));
-    for (let i = 0; i < keys.length; i += 200) await Promise.all(keys.slice(i, i + 200).map((k, j) => client.put(k, { i: i + j, pad: 'p'.repeat(100) })));
-    await client.close();
-    await node.close();
-  }
-  const dir = path.join(dataDir, 'test', 'worker-00');
-  const segments = fs
-    .readdirSync(dir)
-    .filter((n) => n.endsWith('.log'))
-    .sort();
-  const first = path.join(dir, segments[0]);
-  const bytes = fs.readFileSync(first);
-  bytes.fill(0x55, 1000, 1100);
-  fs.writeFileSync(first, bytes);
+  const keys = damageKeys;
+  await writeThenDamage(t, fileNs(dataDir, smallSegments), dataDir);
 
   const { node, client } = await startTestNode(
     t,
