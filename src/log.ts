@@ -4,6 +4,8 @@
 // Lines are written synchronously, whole: one logged just before a crash or a kill -9 is already
 // in the file or the pipe, and lines of two threads never interleave.
 
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { pino, type Logger } from 'pino';
 import type { NodeConfig } from './config';
 
@@ -14,6 +16,12 @@ export interface LogSettings {
   level: LogLevel;
   /** Append to this file; null: standard output. */
   file: string | null;
+  /**
+   * Where every thread writes: 1 (standard output) or the file, opened once by the primary.
+   * Descriptors belong to the process, not the thread: a worker that opened its own would leave
+   * one open at every restart.
+   */
+  fd: number;
   /** 'pretty' when the primary found standard output a terminal (workers cannot tell). */
   format: 'json' | 'pretty';
 }
@@ -28,17 +36,37 @@ export interface NodeLog {
   error(message: string, fields?: LogFields): void;
 }
 
+/** Each node's settings (one per configuration object), so its log file is opened once. */
+const opened = new WeakMap<NodeConfig, LogSettings>();
+
 /** The settings the primary hands to every thread, from the node's configuration. */
 export function logSettings(config: NodeConfig): LogSettings {
-  const file = config.log.file;
-  return { level: config.log.level, file, format: config.log.format === 'auto' ? (file === null && process.stdout.isTTY === true ? 'pretty' : 'json') : config.log.format };
+  const known = opened.get(config);
+  if (known !== undefined) return known;
+  const { file, level } = config.log;
+  let fd = 1;
+  if (file !== null && level !== 'silent') {
+    fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    fd = fs.openSync(file, 'a');
+  }
+  const format = config.log.format === 'auto' ? (file === null && process.stdout.isTTY === true ? 'pretty' : 'json') : config.log.format;
+  const settings: LogSettings = { level, file, fd, format };
+  opened.set(config, settings);
+  return settings;
+}
+
+/** Closes the node's log file (once its threads have stopped); standard output stays open. */
+export function closeLog(config: NodeConfig): void {
+  const settings = opened.get(config);
+  opened.delete(config);
+  if (settings !== undefined && settings.fd !== 1) fs.closeSync(settings.fd);
 }
 
 /** A log for one thread ('primary', 'worker 0', ...). */
 export function createLog(settings: LogSettings, thread: string): NodeLog {
   if (settings.level === 'silent') return SILENT;
   // SonicBoom, synchronous: it retries a pipe that is momentarily full (EAGAIN) instead of losing the line.
-  const sink = pino.destination({ dest: settings.file === null ? 1 : settings.file, sync: true, append: true, mkdir: true });
+  const sink = pino.destination({ dest: settings.fd, sync: true });
   const options = { level: settings.level, base: { thread }, timestamp: pino.stdTimeFunctions.isoTime, formatters: { level: (label: string) => ({ level: label }) } };
   const logger: Logger = settings.format === 'pretty' ? pino(options, { write: (line: string) => sink.write(pretty(line)) }) : pino(options, sink);
   return {

@@ -24,7 +24,7 @@ import type { SessionHost } from '../endpoint/session';
 import { ForwardedRequests } from './forwarded';
 import { checkEndpoints, endpointDown, endpointMessages, endpointsInfo } from './worker-endpoints';
 import { acceptSessions, answerHttp, buildSocketServer, listen, listenAdmin, type SocketServer } from './node-server';
-import { createLog, logSettings, type NodeLog } from '../log';
+import { closeLog, createLog, logSettings, type NodeLog } from '../log';
 import { opsHandler } from '../ops/http';
 import type { NamespaceWrites } from '../ops/readiness';
 import type { Server } from 'node:http';
@@ -161,7 +161,23 @@ async function startLocked(config: NodeConfig, lockedDirs: string[]): Promise<Ae
   const addr = await listen(server.http, config);
   log.info(`listening on ${addr.address}:${addr.port} with ${shared.workerCount} workers, namespaces ${config.namespaces.map((x) => x.name).join(', ')}`);
   if (admin !== null) log.info(`admin HTTP (/livez, /readyz, /metrics) on ${admin.address.address}:${admin.address.port}`);
-  const close = buildClose({ shared, workers, router, supervisor, replication, services, server, wss, clients, flushes, lockedDirs, log, audit, admin: admin?.http ?? null });
+  const close = buildClose({
+    shared,
+    workers,
+    router,
+    supervisor,
+    replication,
+    services,
+    server,
+    wss,
+    clients,
+    flushes,
+    lockedDirs,
+    log,
+    audit,
+    admin: admin?.http ?? null,
+    logClose: () => closeLog(config),
+  });
   const adminAddress = admin === null ? null : { host: admin.address.address, port: admin.address.port };
   return { address: { host: addr.address, port: addr.port }, adminAddress, config, info, close, workers };
 }
@@ -355,6 +371,8 @@ interface NodeParts {
   /** The admin port's server: closed last, so probes see the drain. */
   admin: Server | null;
   audit: AuditLog | null;
+  /** Closes the log file once nothing logs any more (src/log.ts). */
+  logClose: () => void;
 }
 
 /** The node's clean stop, run once however often close() is called. */
@@ -396,4 +414,5 @@ async function stopNode(node: NodeParts): Promise<void> {
   node.admin?.close();
   node.admin?.closeAllConnections();
   node.log.info('stopped');
+  node.logClose();
 }

@@ -5,7 +5,7 @@ import t from 'tap';
 import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { createLog } from '../../src/log';
+import { closeLog, createLog, logSettings } from '../../src/log';
 import { loadConfig, type NodeConfig } from '../../src/config';
 import { startNode } from '../../src/primary/node';
 import { connect } from '../../src/client/index';
@@ -24,7 +24,11 @@ const readLines = (file: string): Line[] =>
 
 t.test('a thread log writes JSON lines at its level and above', async (t) => {
   const file = path.join(fs.mkdtempSync(path.join(tmpdir(), 'aerie-log-')), 'node.log');
-  const log = createLog({ level: 'warn', file, format: 'json' }, 'worker 3');
+  const config = loadConfig();
+  config.log = { level: 'warn', file, format: 'json' };
+  const settings = logSettings(config);
+  t.equal(logSettings(config), settings, 'a node opens its log file once, whatever the threads');
+  const log = createLog(settings, 'worker 3');
   log.debug('no');
   log.info('no');
   log.warn('disk low', { worker: 3, freeBytes: 1024 });
@@ -39,8 +43,12 @@ t.test('a thread log writes JSON lines at its level and above', async (t) => {
   );
   t.equal(lines[0].freeBytes, 1024, 'an event keeps its fields');
   t.ok(!Number.isNaN(Date.parse(lines[0].time)), 'each line has its time');
+  closeLog(config);
+  t.throws(() => fs.fstatSync(settings.fd), { code: 'EBADF' }, 'closing the node closes its log file');
   const silent = path.join(path.dirname(file), 'silent.log');
-  createLog({ level: 'silent', file: silent, format: 'json' }, 'primary').error('no');
+  const quiet = loadConfig();
+  quiet.log = { level: 'silent', file: silent, format: 'json' };
+  createLog(logSettings(quiet), 'primary').error('no');
   t.notOk(fs.existsSync(silent), 'silent writes nothing, not even the file');
 });
 
