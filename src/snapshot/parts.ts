@@ -9,7 +9,7 @@ import { AerieError, Status } from '../errors';
 import { partitionOf } from '../partition/digest';
 import { RecordStore, type RecordStoreAdoption } from '../shm/record-store';
 import { fillPutInput } from './record-input';
-import { LogRecordKind, type LogRecordInput } from '../storage/log-record';
+import { blankPutInput, LogRecordKind, type LogRecordInput } from '../storage/log-record';
 import { recoverLog } from '../storage/recovery';
 import { SegmentWriter } from '../storage/segment-writer';
 import { hasExpired } from '../shm/void-time';
@@ -32,22 +32,7 @@ export interface WritePartInput {
 export async function writePart(input: WritePartInput): Promise<{ records: number; bytes: number }> {
   const { store } = RecordStore.adopt({ ...input.limits, ...input.memory });
   const writer = SegmentWriter.open({ directory: input.directory, recordDataBytesMax: input.recordBytesMax });
-  const record: LogRecordInput = {
-    kind: LogRecordKind.PUT,
-    partitionId: 0,
-    setId: 0,
-    digest: new Uint8Array(DIGEST_BYTES),
-    digestOffset: 0,
-    generation: 0,
-    voidTime: 0,
-    lastUpdateMs: 0,
-    key: null,
-    keyStart: 0,
-    keyEnd: 0,
-    bins: null,
-    binsStart: 0,
-    binsEnd: 0,
-  };
+  const record: LogRecordInput = blankPutInput(new Uint8Array(DIGEST_BYTES));
   let records = 0;
   let bytes = 0;
   try {

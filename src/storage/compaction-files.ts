@@ -15,7 +15,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { type LogRecordInput, LogRecordKind, type LogRecordKindCode, LogRecordView, alignRecordBytes, decodeAt, encodeInto } from './log-record';
+import { blankPutInput, type LogRecordInput, LogRecordKind, type LogRecordKindCode, LogRecordView, alignRecordBytes, decodeAt, encodeInto } from './log-record';
 import { COMPACTION_WRITE_BUFFER_BYTES, LOG_RECORD_ALIGN_BYTES, LOG_RECORD_BYTES_MAX, LOG_RECORD_HEADER_BYTES, RECOVERY_READ_CHUNK_BYTES, SEGMENT_NUMBER_DIGITS } from '../constants';
 import { StorageError } from './storage-error';
 import { segmentFileName, syncDirectory } from './segment-files';
@@ -115,22 +115,7 @@ export class RunOutput {
   constructor(directory: string, segmentNumber: number) {
     this.file = path.join(directory, compactionTmpName(segmentNumber));
     this.fd = fs.openSync(this.file, 'w');
-    this.input = {
-      kind: LogRecordKind.PUT,
-      partitionId: 0,
-      setId: 0,
-      digest: this.buffer,
-      digestOffset: 0,
-      generation: 0,
-      voidTime: 0,
-      lastUpdateMs: 0,
-      key: null,
-      keyStart: 0,
-      keyEnd: 0,
-      bins: null,
-      binsStart: 0,
-      binsEnd: 0,
-    };
+    this.input = blankPutInput(this.buffer);
   }
 
   /**

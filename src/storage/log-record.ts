@@ -78,6 +78,29 @@ export interface LogRecordInput {
   binsEnd: number;
 }
 
+/**
+ * A blank PUT input over `digest` (a DIGEST_BYTES buffer), for a caller that fills one input in
+ * place for every record it writes: no object per record.
+ */
+export function blankPutInput(digest: Uint8Array): LogRecordInput {
+  return {
+    kind: LogRecordKind.PUT,
+    partitionId: 0,
+    setId: 0,
+    digest,
+    digestOffset: 0,
+    generation: 0,
+    voidTime: 0,
+    lastUpdateMs: 0,
+    key: null,
+    keyStart: 0,
+    keyEnd: 0,
+    bins: null,
+    binsStart: 0,
+    binsEnd: 0,
+  };
+}
+
 export type DecodeStatus = 'ok' | 'torn' | 'corrupt';
 /** Why a record is torn or corrupt; stable strings for reports and tests. */
 export type DecodeReason = 'none' | 'short-header' | 'short-record' | 'zero-fill' | 'bad-magic' | 'bad-length' | 'bad-checksum' | 'bad-field';

@@ -24,7 +24,7 @@ import {
 } from '../constants';
 import { AerieError, Status } from '../errors';
 import { partitionOf } from '../partition/digest';
-import { LogRecordKind, TRUNCATE_ALL_SETS, type LogRecordInput, type LogRecordView } from '../storage/log-record';
+import { blankPutInput, LogRecordKind, TRUNCATE_ALL_SETS, type LogRecordInput, type LogRecordView } from '../storage/log-record';
 import { recoverLog, type RecoveryReport } from '../storage/recovery';
 import { logDirectory, segmentFileName } from '../storage/segment-files';
 import { SegmentWriter } from '../storage/segment-writer';
@@ -75,22 +75,7 @@ export class NamespaceLog {
     this.disk = disk;
     this.name = name;
     this.report = report;
-    this.input = {
-      kind: LogRecordKind.PUT,
-      partitionId: 0,
-      setId: 0,
-      digest: new Uint8Array(DIGEST_BYTES),
-      digestOffset: 0,
-      generation: 0,
-      voidTime: 0,
-      lastUpdateMs: 0,
-      key: null,
-      keyStart: 0,
-      keyEnd: 0,
-      bins: null,
-      binsStart: 0,
-      binsEnd: 0,
-    };
+    this.input = blankPutInput(new Uint8Array(DIGEST_BYTES));
   }
 
   /**
