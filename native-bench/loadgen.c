@@ -12,11 +12,13 @@
 // outstanding, or of the wrong kind for its request (a status for a GET), is a protocol error.
 // Memory is sized at start-up: nothing on the request path allocates.
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <netdb.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
@@ -30,10 +32,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include "hello_map.h"
 #include "hist.h"
 #include "mc.h"
 #include "mp.h"
 #include "resp.h"
+#include "ripemd.h"
 #include "ws.h"
 
 // ---- limits (the node's own limits where they apply: src/constants.ts) ----
@@ -59,6 +67,12 @@
 #define EPOLL_WAIT_MS 5
 #define EVENTS_MAX 256
 #define HELLO_ID 0
+/** The id of a push the node adds to an answer frame (docs/protocol.md §13: the map moved on). */
+#define PUSH_ID 4294967295u
+/** --routing partition precomputes every key's master: the key space it accepts. */
+#define ROUTED_KEYS_MAX (1ull << 28)
+/** Threads of the server sampled for CPU per thread (/proc/PID/task). */
+#define SERVER_THREADS_MAX 512
 /** Redis and memcached keys are "<set>:<decimal key>". */
 #define PEER_KEY_BYTES_MAX (NAME_BYTES_MAX + 1 + 20)
 
@@ -100,10 +114,15 @@ typedef struct {
   int string_keys;
   int server_pid; /* 0 = do not sample the server's CPU */
   uint64_t seed;
+  int routing_partition; /* --routing partition: each request to its key's master worker endpoint */
+  int tls;
+  const char *ca_file;   /* verify the server against this CA (else the system's) */
+  const char *cert_file; /* client certificate and key, for a server that asks for one */
+  const char *key_file;
 } options_t;
 
 typedef enum { PHASE_CONNECT, PHASE_PREFILL, PHASE_WARMUP, PHASE_MEASURE, PHASE_DRAIN, PHASE_DONE } phase_t;
-typedef enum { CONN_CONNECTING, CONN_HANDSHAKE, CONN_HELLO, CONN_READY, CONN_CLOSED } conn_state_t;
+typedef enum { CONN_CONNECTING, CONN_TLS, CONN_HANDSHAKE, CONN_HELLO, CONN_READY, CONN_CLOSED } conn_state_t;
 
 typedef struct {
   uint64_t sent_ns;
@@ -117,6 +136,10 @@ typedef struct {
   int fd;
   conn_state_t state;
   uint32_t index;
+  int port;        /* the endpoint it talks to: --port, or a worker's with --routing partition */
+  uint32_t worker; /* --routing partition: the worker whose keys it sends */
+  SSL *ssl;        /* --tls */
+  int blocking;    /* the map fetch's connection: a blocking socket outside epoll */
   uint8_t *read_buffer;
   size_t read_size_bytes;
   size_t read_capacity_bytes;
@@ -189,6 +212,24 @@ static struct {
   char failure[256];
   char first_error_reply[128]; /* a peer's first error reply, for the report */
   stats_t stats;
+  uint64_t pushes; /* map-change pushes received (docs/protocol.md §13) */
+  SSL_CTX *ssl_ctx;
+  /* --routing partition: the map, and each worker's keys (those whose partition it masters). */
+  hello_map_t map;
+  int map_read;
+  uint64_t *worker_keys[MAP_WORKERS_MAX];
+  uint64_t worker_key_count[MAP_WORKERS_MAX];
+  uint64_t worker_prefill_next[MAP_WORKERS_MAX];
+  uint32_t worker_connections[MAP_WORKERS_MAX];
+  /* CPU of each server thread at the start and the end of the measured window. */
+  struct thread_sample {
+    int tid;
+    int64_t cpu_us;
+    uint64_t start_ticks;
+    char name[20];
+  } threads_start[SERVER_THREADS_MAX], threads_stop[SERVER_THREADS_MAX];
+  uint32_t threads_start_count, threads_stop_count;
+  uint64_t server_start_ticks;
 } g;
 
 static volatile sig_atomic_t stop_requested;
@@ -253,6 +294,67 @@ static int64_t process_cpu_us(int pid) {
   return (int64_t)((utime + stime) * 1000000ull / (unsigned long long)ticks_per_s);
 }
 
+/**
+ * utime + stime (µs), start time (clock ticks since boot) and name of every thread of `pid`, from
+ * /proc/PID/task/TID/{stat,comm}. Called twice per run, outside the request path. Returns the
+ * number of threads read (at most SERVER_THREADS_MAX).
+ */
+static uint32_t sample_threads(int pid, struct thread_sample *out) {
+  if (pid <= 0) return 0;
+  char path[96], text[1024];
+  snprintf(path, sizeof path, "/proc/%d/task", pid);
+  DIR *dir = opendir(path);
+  if (dir == NULL) return 0;
+  long ticks_per_s = sysconf(_SC_CLK_TCK);
+  uint32_t count = 0;
+  struct dirent *e;
+  while ((e = readdir(dir)) != NULL && count < SERVER_THREADS_MAX) {
+    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+    struct thread_sample *t = &out[count];
+    t->tid = atoi(e->d_name);
+    snprintf(path, sizeof path, "/proc/%d/task/%d/stat", pid, t->tid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL) continue; /* the thread ended meanwhile */
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = 0;
+    char *p = strrchr(text, ')');
+    unsigned long long utime = 0, stime = 0, start = 0;
+    // After ")": fields 3..13, utime (14), stime (15), fields 16..21, starttime (22).
+    if (p == NULL || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %*d %*d %llu",
+                            &utime, &stime, &start) != 3)
+      continue;
+    t->cpu_us = (int64_t)((utime + stime) * 1000000ull / (unsigned long long)ticks_per_s);
+    t->start_ticks = start;
+    snprintf(path, sizeof path, "/proc/%d/task/%d/comm", pid, t->tid);
+    t->name[0] = 0;
+    f = fopen(path, "r");
+    if (f != NULL) {
+      if (fgets(t->name, sizeof t->name, f) != NULL) t->name[strcspn(t->name, "\n")] = 0;
+      fclose(f);
+    }
+    count++;
+  }
+  closedir(dir);
+  return count;
+}
+
+/** Start time of a process in clock ticks since boot (field 22 of /proc/PID/stat); 0 if unknown. */
+static uint64_t process_start_ticks(int pid) {
+  char path[64], text[1024];
+  snprintf(path, sizeof path, "/proc/%d/stat", pid);
+  FILE *f = fopen(path, "r");
+  if (f == NULL) return 0;
+  size_t n = fread(text, 1, sizeof text - 1, f);
+  fclose(f);
+  text[n] = 0;
+  char *p = strrchr(text, ')');
+  unsigned long long start = 0;
+  if (p == NULL || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu", &start) != 1)
+    return 0;
+  return start;
+}
+
 /** Busy time of all CPUs together (everything but idle and iowait) from /proc/stat, in µs; -1 if unreadable. */
 static int64_t machine_busy_us(void) {
   FILE *f = fopen("/proc/stat", "r");
@@ -278,6 +380,7 @@ static void fail(const char *fmt, ...) {
     getrusage(RUSAGE_SELF, &g.rusage_stop);
     g.server_cpu_stop_us = process_cpu_us(opt.server_pid);
     g.machine_busy_stop_us = machine_busy_us();
+    g.threads_stop_count = sample_threads(opt.server_pid, g.threads_stop);
   }
   g.phase = PHASE_DONE;
 }
@@ -363,8 +466,83 @@ static size_t write_peer_key(uint8_t *dst, uint64_t key) {
 static void conn_lost(conn_t *c, const char *why);
 
 static void epoll_set(conn_t *c, uint32_t events) {
+  if (c->blocking) return;
   struct epoll_event ev = {.events = events, .data.ptr = c};
   if (epoll_ctl(g.epoll_fd, EPOLL_CTL_MOD, c->fd, &ev) < 0) fail("epoll_ctl: %s", strerror(errno));
+}
+
+// ---- transport: plain TCP, or TLS over it (--tls) ----
+// Both behave like send/recv on a non-blocking socket: > 0 bytes moved, 0 at the peer's orderly
+// end, -1 with errno EAGAIN when TLS or the socket must wait, another errno when the connection
+// failed. TLS may need to read while writing (or the reverse); either way the connection waits
+// for the socket and the loop retries.
+
+static const char *tls_error_text(void) {
+  static char text[160];
+  unsigned long e = ERR_get_error();
+  if (e == 0) return "no detail";
+  ERR_error_string_n(e, text, sizeof text);
+  return text;
+}
+
+static ssize_t io_send(conn_t *c, const uint8_t *data, size_t size_bytes) {
+  if (c->ssl == NULL) return send(c->fd, data, size_bytes, MSG_NOSIGNAL);
+  ERR_clear_error();
+  int n = SSL_write(c->ssl, data, size_bytes > INT32_MAX ? INT32_MAX : (int)size_bytes);
+  if (n > 0) return n;
+  int e = SSL_get_error(c->ssl, n);
+  errno = e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ ? EAGAIN : EPIPE;
+  return -1;
+}
+
+static ssize_t io_recv(conn_t *c, uint8_t *data, size_t size_bytes) {
+  if (c->ssl == NULL) return recv(c->fd, data, size_bytes, 0);
+  ERR_clear_error();
+  int n = SSL_read(c->ssl, data, size_bytes > INT32_MAX ? INT32_MAX : (int)size_bytes);
+  if (n > 0) return n;
+  int e = SSL_get_error(c->ssl, n);
+  if (e == SSL_ERROR_ZERO_RETURN) return 0;
+  errno = e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE ? EAGAIN : ECONNRESET;
+  return -1;
+}
+
+/** The client side of --tls: protocol floor, the CA to verify against, an optional client certificate. */
+static void tls_setup(void) {
+  if (!opt.tls) return;
+  g.ssl_ctx = SSL_CTX_new(TLS_client_method());
+  if (g.ssl_ctx == NULL) die_usage("TLS: %s", tls_error_text());
+  SSL_CTX_set_min_proto_version(g.ssl_ctx, TLS1_2_VERSION);
+  SSL_CTX_set_mode(g.ssl_ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  SSL_CTX_set_verify(g.ssl_ctx, SSL_VERIFY_PEER, NULL);
+  int loaded = opt.ca_file ? SSL_CTX_load_verify_locations(g.ssl_ctx, opt.ca_file, NULL)
+                           : SSL_CTX_set_default_verify_paths(g.ssl_ctx);
+  if (loaded != 1) die_usage("TLS: cannot load the CA %s: %s", opt.ca_file ? opt.ca_file : "(system)", tls_error_text());
+  if ((opt.cert_file == NULL) != (opt.key_file == NULL)) die_usage("--cert and --key go together");
+  if (opt.cert_file && (SSL_CTX_use_certificate_chain_file(g.ssl_ctx, opt.cert_file) != 1 ||
+                        SSL_CTX_use_PrivateKey_file(g.ssl_ctx, opt.key_file, SSL_FILETYPE_PEM) != 1 ||
+                        SSL_CTX_check_private_key(g.ssl_ctx) != 1))
+    die_usage("TLS: cannot use the client certificate %s and key %s: %s", opt.cert_file, opt.key_file, tls_error_text());
+}
+
+/** A TLS session on a connected socket, checking the server's certificate names --host. */
+static void tls_attach(conn_t *c) {
+  c->ssl = SSL_new(g.ssl_ctx);
+  if (c->ssl == NULL || SSL_set_fd(c->ssl, c->fd) != 1) die_usage("TLS: %s", tls_error_text());
+  X509_VERIFY_PARAM *param = SSL_get0_param(c->ssl);
+  struct in6_addr probe;
+  int is_address = inet_pton(AF_INET, opt.host, &probe) == 1 || inet_pton(AF_INET6, opt.host, &probe) == 1;
+  if (is_address) X509_VERIFY_PARAM_set1_ip_asc(param, opt.host);
+  else {
+    X509_VERIFY_PARAM_set1_host(param, opt.host, 0);
+    SSL_set_tlsext_host_name(c->ssl, opt.host);
+  }
+  SSL_set_connect_state(c->ssl);
+}
+
+static void tls_detach(conn_t *c) {
+  if (c->ssl == NULL) return;
+  SSL_free(c->ssl);
+  c->ssl = NULL;
 }
 
 /** Makes room for `size_bytes` more output; only control frames can ever make it grow. */
@@ -394,8 +572,7 @@ static void queue_frame(conn_t *c, uint8_t opcode, const uint8_t *payload, size_
 
 static void conn_flush(conn_t *c) {
   while (c->state != CONN_CLOSED && c->write_offset_bytes < c->write_size_bytes) {
-    ssize_t n = send(c->fd, c->write_buffer + c->write_offset_bytes, c->write_size_bytes - c->write_offset_bytes,
-                     MSG_NOSIGNAL);
+    ssize_t n = io_send(c, c->write_buffer + c->write_offset_bytes, c->write_size_bytes - c->write_offset_bytes);
     if (n > 0) {
       c->write_offset_bytes += (size_t)n;
     } else if (n < 0 && errno == EINTR) {
@@ -444,10 +621,12 @@ static void send_frame(conn_t *c, uint32_t count, uint64_t sent_ns) {
     uint64_t key;
     if (g.phase == PHASE_PREFILL) {
       op = OP_PUT;
-      key = g.prefill_next_key++;
+      key = opt.routing_partition ? g.worker_keys[c->worker][g.worker_prefill_next[c->worker]++] : g.prefill_next_key++;
     } else {
       op = (rng_next() >> 32) % 100 < opt.read_pct ? OP_GET : OP_PUT;
-      key = rng_next() % opt.keys;
+      // Routed, a connection draws from the keys its worker masters: uniform within them, and
+      // uniform over all keys since each worker gets connections in proportion to its keys.
+      key = opt.routing_partition ? g.worker_keys[c->worker][rng_next() % g.worker_key_count[c->worker]] : rng_next() % opt.keys;
     }
     c->sequence++;
     s->id = ((uint32_t)c->sequence << SLOT_INDEX_BITS) | index;
@@ -485,7 +664,8 @@ static void conn_fill(conn_t *c) {
     if (paced && (double)(g.rate_sent + batch) > opt.rate * (double)(sent_ns - g.rate_origin_ns) / NS_PER_S) break;
     uint64_t count = batch;
     if (g.phase == PHASE_PREFILL) {
-      uint64_t left = opt.keys - g.prefill_next_key;
+      uint64_t left = opt.routing_partition ? g.worker_key_count[c->worker] - g.worker_prefill_next[c->worker]
+                                            : opt.keys - g.prefill_next_key;
       if (left < count) count = left;
     } else if (g.phase == PHASE_MEASURE && opt.count > 0) {
       uint64_t left = opt.count - g.measured_issued;
@@ -521,11 +701,22 @@ static void record(slot_t *s, int64_t code, uint64_t latency_ns) {
 
 static void complete(conn_t *c, uint32_t index, int64_t code);
 
-static int on_response(conn_t *c, int64_t id, int64_t code) {
+static int on_response(conn_t *c, int64_t id, int64_t code, const uint8_t *body, size_t body_bytes) {
+  if (id == PUSH_ID) { /* the partition map moved on: counted, the run goes on (answers stay correct) */
+    g.pushes++;
+    return 0;
+  }
   if (c->state == CONN_HELLO) {
     if (id != HELLO_ID || code != CODE_OK) {
       fail("HELLO refused on connection %u: id %" PRId64 " code %" PRId64, c->index, id, code);
       return -1;
+    }
+    if (opt.routing_partition && !g.map_read) {
+      if (hello_map_parse(body, body_bytes, opt.ns, &g.map) < 0) {
+        fail("--routing partition: %s", g.map.error);
+        return -1;
+      }
+      g.map_read = 1;
     }
     c->state = CONN_READY;
     g.ready_count++;
@@ -579,8 +770,9 @@ static int on_message(void *ctx, const uint8_t *payload, size_t size_bytes) {
     int64_t id, code;
     if (mp_read_array_header(&r, &fields) < 0 || fields != 3) return protocol_error(c, "a response is not [id, code, body]");
     if (mp_read_int(&r, &id) < 0 || mp_read_int(&r, &code) < 0) return protocol_error(c, "response id or code is not an integer");
+    const uint8_t *body = r.p;
     if (mp_skip(&r) < 0) return protocol_error(c, "malformed response body");
-    if (on_response(c, id, code) < 0) return -1;
+    if (on_response(c, id, code, body, (size_t)(r.p - body)) < 0) return -1;
   }
   if (r.p != r.end) return protocol_error(c, "bytes after the responses in a message");
   return 0;
@@ -662,6 +854,7 @@ static long consume_replies(conn_t *c, size_t *need_bytes) {
 
 static void conn_lost(conn_t *c, const char *why) {
   if (c->state == CONN_CLOSED) return;
+  tls_detach(c);
   close(c->fd); /* also removes it from the epoll set */
   c->state = CONN_CLOSED;
   // Losing a connection with nothing owed once the measurement is over is the normal ending.
@@ -713,12 +906,25 @@ static int read_handshake(conn_t *c) {
   return 1;
 }
 
+static void conn_read_once(conn_t *c);
+
+/**
+ * Reads what the socket holds. TLS may hold decrypted bytes the socket no longer signals (a read
+ * buffer filled in the middle of a record): those are read before returning, a bounded number of
+ * rounds, each of which consumes whole frames and so makes room.
+ */
 static void conn_readable(conn_t *c) {
+  conn_read_once(c);
+  for (int round = 0; round < 64 && c->state != CONN_CLOSED && c->ssl != NULL && SSL_pending(c->ssl) > 0; round++)
+    conn_read_once(c);
+}
+
+static void conn_read_once(conn_t *c) {
   if (c->read_size_bytes == c->read_capacity_bytes) {
     protocol_error(c, "read buffer full");
     return;
   }
-  ssize_t n = recv(c->fd, c->read_buffer + c->read_size_bytes, c->read_capacity_bytes - c->read_size_bytes, 0);
+  ssize_t n = io_recv(c, c->read_buffer + c->read_size_bytes, c->read_capacity_bytes - c->read_size_bytes);
   if (n == 0) return conn_lost(c, "server closed the TCP connection");
   if (n < 0) {
     if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) conn_lost(c, strerror(errno));
@@ -756,14 +962,45 @@ static void conn_readable(conn_t *c) {
   }
 }
 
+static void conn_start_protocol(conn_t *c);
+
+/** Drives the TLS handshake of a connection until it completes, then starts the protocol on it. */
+static void conn_tls_step(conn_t *c) {
+  ERR_clear_error();
+  int r = SSL_do_handshake(c->ssl);
+  if (r == 1) {
+    conn_start_protocol(c);
+    return;
+  }
+  int e = SSL_get_error(c->ssl, r);
+  if (e == SSL_ERROR_WANT_READ) epoll_set(c, EPOLLIN);
+  else if (e == SSL_ERROR_WANT_WRITE) epoll_set(c, EPOLLIN | EPOLLOUT);
+  else {
+    long verify = SSL_get_verify_result(c->ssl);
+    fail("TLS handshake with %s:%d failed: %s%s%s", opt.host, c->port, tls_error_text(),
+         verify != X509_V_OK ? "; certificate: " : "", verify != X509_V_OK ? X509_verify_cert_error_string(verify) : "");
+  }
+}
+
 static void conn_connected(conn_t *c) {
   int err = 0;
   socklen_t len = sizeof err;
   getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len);
   if (err != 0) {
-    fail("connect to %s:%d: %s", opt.host, opt.port, strerror(err));
+    fail("connect to %s:%d: %s", opt.host, c->port, strerror(err));
     return;
   }
+  if (opt.tls) {
+    tls_attach(c);
+    c->state = CONN_TLS;
+    conn_tls_step(c);
+    return;
+  }
+  conn_start_protocol(c);
+}
+
+/** On a connected (and, with --tls, encrypted) connection: the upgrade for Aerie, nothing for the peers. */
+static void conn_start_protocol(conn_t *c) {
   if (opt.protocol != PROTOCOL_AERIE) { /* no handshake: ready at once */
     c->state = CONN_READY;
     g.ready_count++;
@@ -779,7 +1016,7 @@ static void conn_connected(conn_t *c) {
   int n = snprintf(request, sizeof request,
                    "GET / HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                    "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n",
-                   opt.host, opt.port, key);
+                   opt.host, c->port, key);
   memcpy(write_reserve(c, (size_t)n), request, (size_t)n);
   c->write_size_bytes += (size_t)n;
   c->state = CONN_HANDSHAKE;
@@ -787,27 +1024,65 @@ static void conn_connected(conn_t *c) {
   conn_flush(c);
 }
 
-static void conn_open(conn_t *c, const struct addrinfo *ai) {
-  c->fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
+/** The server's address with another port (a worker's endpoint). */
+static void address_with_port(const struct addrinfo *ai, int port, struct sockaddr_storage *out) {
+  memcpy(out, ai->ai_addr, ai->ai_addrlen);
+  if (ai->ai_family == AF_INET6) ((struct sockaddr_in6 *)out)->sin6_port = htons((uint16_t)port);
+  else ((struct sockaddr_in *)out)->sin_port = htons((uint16_t)port);
+}
+
+/** Opens c's socket to c->port; non-blocking and watched by epoll unless `blocking` (the map fetch). */
+static void conn_open(conn_t *c, const struct addrinfo *ai, int blocking) {
+  c->fd = socket(ai->ai_family, ai->ai_socktype | (blocking ? 0 : SOCK_NONBLOCK) | SOCK_CLOEXEC, ai->ai_protocol);
   if (c->fd < 0) {
     fprintf(stderr, "loadgen: socket: %s\n", strerror(errno));
     exit(2);
   }
   int one = 1;
   setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  if (connect(c->fd, ai->ai_addr, ai->ai_addrlen) < 0 && errno != EINPROGRESS) {
-    fprintf(stderr, "loadgen: connect to %s:%d: %s\n", opt.host, opt.port, strerror(errno));
+  if (blocking) { /* bounded: the map fetch gives up with the connect timeout */
+    struct timeval tv = {.tv_sec = CONNECT_TIMEOUT_MS / 1000};
+    setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  }
+  struct sockaddr_storage address;
+  address_with_port(ai, c->port, &address);
+  if (connect(c->fd, (struct sockaddr *)&address, ai->ai_addrlen) < 0 && errno != EINPROGRESS) {
+    fprintf(stderr, "loadgen: connect to %s:%d: %s\n", opt.host, c->port, strerror(errno));
     exit(2);
   }
+  c->state = CONN_CONNECTING;
+  if (blocking) return;
   struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT, .data.ptr = c};
   if (epoll_ctl(g.epoll_fd, EPOLL_CTL_ADD, c->fd, &ev) < 0) {
     fprintf(stderr, "loadgen: epoll_ctl: %s\n", strerror(errno));
     exit(2);
   }
-  c->state = CONN_CONNECTING;
 }
 
-static void conns_create(void) {
+static void conn_buffers(conn_t *c, uint32_t slot_count) {
+  c->read_capacity_bytes = READ_BUFFER_BYTES_INITIAL;
+  c->read_buffer = xcalloc(1, c->read_capacity_bytes);
+  c->write_capacity_bytes = slot_count * (g.request_bytes_max + WS_CLIENT_HEADER_BYTES_MAX) + CONTROL_BUFFER_BYTES;
+  c->write_buffer = xcalloc(1, c->write_capacity_bytes);
+  c->rx.message_bytes_max = MESSAGE_BYTES_MAX;
+  c->slot_count = slot_count;
+  c->slots = xcalloc(slot_count, sizeof *c->slots);
+  c->free_slots = xcalloc(slot_count, sizeof *c->free_slots);
+  for (uint32_t s = 0; s < slot_count; s++) c->free_slots[s] = (uint16_t)(slot_count - 1 - s);
+  c->free_count = slot_count;
+  c->order = xcalloc(slot_count, sizeof *c->order);
+}
+
+static void conn_free(conn_t *c) {
+  free(c->read_buffer);
+  free(c->write_buffer);
+  free(c->slots);
+  free(c->free_slots);
+  free(c->order);
+}
+
+static struct addrinfo *resolve(void) {
   struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *ai;
   char port[16];
   snprintf(port, sizeof port, "%d", opt.port);
@@ -816,27 +1091,115 @@ static void conns_create(void) {
     fprintf(stderr, "loadgen: %s: %s\n", opt.host, gai_strerror(rc));
     exit(2);
   }
+  return ai;
+}
+
+/**
+ * --routing partition, before the load: one blocking connection to --port (the front, or any
+ * endpoint), upgrade, HELLO, and the partition map from its answer; then the connection closes.
+ */
+static void fetch_map(const struct addrinfo *ai) {
+  conn_t boot = {.port = opt.port, .blocking = 1};
+  conn_buffers(&boot, 1);
+  conn_open(&boot, ai, 1);
+  if (opt.tls) {
+    tls_attach(&boot);
+    ERR_clear_error();
+    if (SSL_do_handshake(boot.ssl) != 1) fail("TLS handshake with %s:%d failed: %s", opt.host, opt.port, tls_error_text());
+  }
+  if (!g.failure[0]) conn_start_protocol(&boot);
+  uint64_t deadline = now_ns() + CONNECT_TIMEOUT_MS * NS_PER_MS;
+  while (!g.failure[0] && boot.state != CONN_READY && boot.state != CONN_CLOSED && now_ns() < deadline) {
+    conn_readable(&boot);
+    conn_flush(&boot); /* the HELLO, queued once the upgrade is read */
+  }
+  if (!g.failure[0] && !g.map_read) fail("--routing partition: no HELLO answer from %s:%d within %d ms", opt.host, opt.port, CONNECT_TIMEOUT_MS);
+  if (boot.state != CONN_CLOSED) {
+    tls_detach(&boot);
+    close(boot.fd);
+  }
+  conn_free(&boot);
+  g.ready_count = 0;
+}
+
+/** --routing partition: each worker's keys (those whose partition it masters), computed once. */
+static void split_keys(void) {
+  size_t set_bytes = strlen(opt.set);
+  uint8_t *master_of_key = xcalloc(opt.keys, 1);
+  uint8_t digest[RIPEMD_DIGEST_BYTES];
+  for (uint64_t k = 0; k < opt.keys; k++) {
+    key_digest(opt.set, set_bytes, k, opt.string_keys, digest);
+    uint8_t w = g.map.masters[digest_partition(digest)];
+    master_of_key[k] = w;
+    g.worker_key_count[w]++;
+  }
+  for (uint32_t w = 0; w < g.map.worker_count; w++) {
+    if (g.worker_key_count[w] == 0) continue;
+    if (g.map.ports[w] == 0) die_usage("--routing partition: worker %u masters keys but has no endpoint (security on?)", w);
+    g.worker_keys[w] = xcalloc(g.worker_key_count[w], sizeof(uint64_t));
+  }
+  uint64_t filled[MAP_WORKERS_MAX] = {0};
+  for (uint64_t k = 0; k < opt.keys; k++) g.worker_keys[master_of_key[k]][filled[master_of_key[k]]++] = k;
+  free(master_of_key);
+}
+
+/**
+ * --routing partition: the --connections connections spread over the worker endpoints in
+ * proportion to the keys each worker masters (largest remainder), at least one per worker that
+ * masters any. Returns the worker of each connection in order.
+ */
+static void spread_connections(void) {
+  uint32_t workers_with_keys = 0, given = 0;
+  double remainder[MAP_WORKERS_MAX] = {0};
+  for (uint32_t w = 0; w < g.map.worker_count; w++) {
+    if (g.worker_key_count[w] == 0) continue;
+    workers_with_keys++;
+    double share = (double)opt.connections * (double)g.worker_key_count[w] / (double)opt.keys;
+    g.worker_connections[w] = share < 1 ? 1 : (uint32_t)share;
+    remainder[w] = share - (double)g.worker_connections[w];
+    given += g.worker_connections[w];
+  }
+  if (workers_with_keys > opt.connections || given > opt.connections)
+    die_usage("--routing partition needs at least one connection per worker (%u workers)", workers_with_keys);
+  while (given < opt.connections) {
+    uint32_t best = UINT32_MAX;
+    for (uint32_t w = 0; w < g.map.worker_count; w++)
+      if (g.worker_key_count[w] > 0 && (best == UINT32_MAX || remainder[w] > remainder[best])) best = w;
+    g.worker_connections[best]++;
+    remainder[best] -= 1;
+    given++;
+  }
+}
+
+static void conns_create(void) {
+  struct addrinfo *ai = resolve();
+  if (opt.routing_partition) {
+    fetch_map(ai);
+    if (g.failure[0]) {
+      freeaddrinfo(ai);
+      return;
+    }
+    split_keys();
+    spread_connections();
+  }
   uint32_t slot_count = opt.inflight;
   if (opt.prefill && slot_count < PREFILL_INFLIGHT) slot_count = PREFILL_INFLIGHT;
   uint32_t batch_max = opt.batch > PREFILL_BATCH ? opt.batch : PREFILL_BATCH;
-  size_t request_bytes_max = g.request_bytes_max;
-  g.scratch = xcalloc(1, batch_max * request_bytes_max + 16);
+  g.scratch = xcalloc(1, batch_max * g.request_bytes_max + 16);
   g.conns = xcalloc(opt.connections, sizeof *g.conns);
+  uint32_t worker = 0, given = 0;
   for (uint32_t i = 0; i < opt.connections; i++) {
     conn_t *c = &g.conns[i];
     c->index = i;
-    c->read_capacity_bytes = READ_BUFFER_BYTES_INITIAL;
-    c->read_buffer = xcalloc(1, c->read_capacity_bytes);
-    c->write_capacity_bytes = slot_count * (request_bytes_max + WS_CLIENT_HEADER_BYTES_MAX) + CONTROL_BUFFER_BYTES;
-    c->write_buffer = xcalloc(1, c->write_capacity_bytes);
-    c->rx.message_bytes_max = MESSAGE_BYTES_MAX;
-    c->slot_count = slot_count;
-    c->slots = xcalloc(slot_count, sizeof *c->slots);
-    c->free_slots = xcalloc(slot_count, sizeof *c->free_slots);
-    for (uint32_t s = 0; s < slot_count; s++) c->free_slots[s] = (uint16_t)(slot_count - 1 - s);
-    c->free_count = slot_count;
-    c->order = xcalloc(slot_count, sizeof *c->order);
-    conn_open(c, ai);
+    c->port = opt.port;
+    if (opt.routing_partition) {
+      while (given == g.worker_connections[worker]) worker++, given = 0;
+      given++;
+      c->worker = worker;
+      c->port = g.map.ports[worker];
+    }
+    conn_buffers(c, slot_count);
+    conn_open(c, ai, 0);
   }
   freeaddrinfo(ai);
 }
@@ -853,6 +1216,8 @@ static void measure_start(uint64_t now) {
   getrusage(RUSAGE_SELF, &g.rusage_start);
   g.server_cpu_start_us = process_cpu_us(opt.server_pid);
   g.machine_busy_start_us = machine_busy_us();
+  g.threads_start_count = sample_threads(opt.server_pid, g.threads_start);
+  g.server_start_ticks = process_start_ticks(opt.server_pid);
 }
 
 static void measure_stop(uint64_t now) {
@@ -860,6 +1225,7 @@ static void measure_stop(uint64_t now) {
   getrusage(RUSAGE_SELF, &g.rusage_stop);
   g.server_cpu_stop_us = process_cpu_us(opt.server_pid);
   g.machine_busy_stop_us = machine_busy_us();
+  g.threads_stop_count = sample_threads(opt.server_pid, g.threads_stop);
   g.phase = PHASE_DRAIN;
   g.phase_deadline_ns = now + DRAIN_TIMEOUT_MS * NS_PER_MS;
 }
@@ -942,6 +1308,7 @@ static void run(void) {
   g.start_ns = now_ns();
   g.phase_deadline_ns = g.start_ns + CONNECT_TIMEOUT_MS * NS_PER_MS;
   conns_create();
+  if (g.conns == NULL) return; /* the map fetch failed */
   while (g.phase != PHASE_DONE) {
     // Paced runs wake every millisecond to hand out the requests the rate allows.
     int n = epoll_wait(g.epoll_fd, events, EVENTS_MAX, opt.rate > 0 ? 1 : EPOLL_WAIT_MS);
@@ -955,6 +1322,10 @@ static void run(void) {
       if (c->state == CONN_CLOSED) continue;
       if (c->state == CONN_CONNECTING) {
         conn_connected(c);
+        continue;
+      }
+      if (c->state == CONN_TLS) {
+        conn_tls_step(c);
         continue;
       }
       if (ev & (EPOLLIN | EPOLLHUP | EPOLLERR)) conn_readable(c);
@@ -980,9 +1351,10 @@ static void run(void) {
       static const uint8_t normal_closure[] = {0x03, 0xe8};
       c->write_offset_bytes = c->write_size_bytes = 0;
       queue_frame(c, WS_OP_CLOSE, normal_closure, sizeof normal_closure);
-      ssize_t ignored = send(c->fd, c->write_buffer, c->write_size_bytes, MSG_NOSIGNAL | MSG_DONTWAIT);
+      ssize_t ignored = io_send(c, c->write_buffer, c->write_size_bytes);
       (void)ignored;
     }
+    tls_detach(c);
     close(c->fd);
     c->state = CONN_CLOSED;
   }
@@ -1006,6 +1378,30 @@ static void print_json_string(const char *s) {
     else putchar(*s);
   }
   putchar('"');
+}
+
+/**
+ * The server's threads over the measured window: CPU (µs) each used, its name and start time
+ * (clock ticks since boot, like the process's), so a reader can tell threads apart that share a
+ * name (Node names every thread "node": the main thread is the one whose tid is the pid).
+ */
+static void print_server_threads_json(void) {
+  if (!g.measured || g.threads_stop_count == 0) {
+    printf("\"server_threads\":null,");
+    return;
+  }
+  printf("\"server_start_ticks\":%" PRIu64 ",\"clock_ticks_per_s\":%ld,\"server_threads\":[", g.server_start_ticks,
+         sysconf(_SC_CLK_TCK));
+  for (uint32_t i = 0; i < g.threads_stop_count; i++) {
+    const struct thread_sample *t = &g.threads_stop[i];
+    int64_t before = 0;
+    for (uint32_t k = 0; k < g.threads_start_count; k++)
+      if (g.threads_start[k].tid == t->tid && g.threads_start[k].start_ticks == t->start_ticks) before = g.threads_start[k].cpu_us;
+    printf("%s{\"tid\":%d,\"name\":", i ? "," : "", t->tid);
+    print_json_string(t->name);
+    printf(",\"start_ticks\":%" PRIu64 ",\"cpu_us\":%" PRId64 "}", t->start_ticks, t->cpu_us - before);
+  }
+  printf("],");
 }
 
 static void report(void) {
@@ -1062,6 +1458,18 @@ static void report(void) {
     // something else competed for the CPUs during the measurement.
     if (machine_known) printf("\"machine_cpu_pct\":%.1f,", (machine_us / (seconds * 1e6)) * 100);
     else printf("\"machine_cpu_pct\":null,");
+    printf("\"routing\":\"%s\",\"tls\":%s,\"pushes\":%" PRIu64 ",", opt.routing_partition ? "partition" : "front",
+           opt.tls ? "true" : "false", g.pushes);
+    if (opt.routing_partition && g.map_read) {
+      printf("\"map\":{\"version\":%u,\"workers\":%u,\"connections_per_worker\":[", g.map.version, g.map.worker_count);
+      for (uint32_t w = 0; w < g.map.worker_count; w++) printf("%s%u", w ? "," : "", g.worker_connections[w]);
+      printf("],\"keys_per_worker\":[");
+      for (uint32_t w = 0; w < g.map.worker_count; w++) printf("%s%" PRIu64, w ? "," : "", g.worker_key_count[w]);
+      printf("],\"ports\":[");
+      for (uint32_t w = 0; w < g.map.worker_count; w++) printf("%s%d", w ? "," : "", g.map.ports[w]);
+      printf("]},");
+    }
+    print_server_threads_json();
     if (opt.prefill)
       printf("\"prefill\":{\"keys\":%" PRIu64 ",\"seconds\":%.3f,\"keys_per_sec\":%.0f,\"errors\":%" PRIu64 "}}\n",
              g.prefill_completed, prefill_s, prefill_s > 0 ? g.prefill_completed / prefill_s : 0.0, g.prefill_errors);
@@ -1095,6 +1503,12 @@ static void report(void) {
     if (machine_known) printf("; whole machine %.0f%% of one core", machine_us / (seconds * 1e6) * 100);
     printf("\n");
   }
+  if (opt.routing_partition && g.map_read) {
+    printf("routing    partition map version %u, %u workers; connections per worker:", g.map.version, g.map.worker_count);
+    for (uint32_t w = 0; w < g.map.worker_count; w++) printf(" %u (port %d)", g.worker_connections[w], g.map.ports[w]);
+    printf("\n");
+  }
+  if (g.pushes) printf("pushes     %" PRIu64 " map-change pushes\n", g.pushes);
   printf("requests   sent %" PRIu64 ", answered %" PRIu64 ", unmatched %" PRIu64 ", protocol errors %" PRIu64 "\n",
          g.sent_total, g.completed_total, g.unmatched, g.protocol_errors);
   if (g.failure[0]) printf("FAILED     %s\n", g.failure);
@@ -1144,13 +1558,20 @@ static void usage(void) {
       "  --progress          print ops/s every second to stderr\n"
       "  --progress-ms N     print ops/s every N ms instead (implies --progress)\n"
       "  --json              print one JSON object instead of the text report\n"
+      "  --routing R         aerie: front (every connection to --port) or partition: read the partition\n"
+      "                      map from HELLO on --port, spread the connections over the worker endpoints\n"
+      "                      and send each request to its key's master (front)\n"
+      "  --tls               TLS on every connection (wss:// for aerie); the server's certificate must name --host\n"
+      "  --ca FILE           verify the server with this CA (PEM) instead of the system's\n"
+      "  --cert FILE --key FILE  client certificate and key (PEM) for a server that asks for one\n"
       "environment: AERIE_TOKEN  a session token sent in HELLO, for a node with security enabled\n"
       "exit status: 0 ok, 1 bad options, 2 failure (disconnect, protocol error, timeout)\n");
 }
 
 static void parse_options(int argc, char **argv) {
   enum { O_HOST = 256, O_PORT, O_CONN, O_INFLIGHT, O_BATCH, O_KEYS, O_VALUE, O_READ, O_DURATION, O_COUNT,
-         O_WARMUP, O_TIMEOUT, O_NS, O_SET, O_STRING_KEYS, O_PREFILL, O_PID, O_SEED, O_PROGRESS, O_JSON, O_HELP, O_PROTOCOL, O_RATE, O_PROGRESS_MS };
+         O_WARMUP, O_TIMEOUT, O_NS, O_SET, O_STRING_KEYS, O_PREFILL, O_PID, O_SEED, O_PROGRESS, O_JSON, O_HELP, O_PROTOCOL, O_RATE, O_PROGRESS_MS,
+         O_ROUTING, O_TLS, O_CA, O_CERT, O_KEY };
   static const struct option longs[] = {
       {"protocol", 1, 0, O_PROTOCOL}, {"host", 1, 0, O_HOST}, {"port", 1, 0, O_PORT}, {"connections", 1, 0, O_CONN},
       {"inflight", 1, 0, O_INFLIGHT}, {"batch", 1, 0, O_BATCH}, {"keys", 1, 0, O_KEYS},
@@ -1158,7 +1579,9 @@ static void parse_options(int argc, char **argv) {
       {"count", 1, 0, O_COUNT}, {"warmup", 1, 0, O_WARMUP}, {"timeout", 1, 0, O_TIMEOUT}, {"ns", 1, 0, O_NS},
       {"set", 1, 0, O_SET}, {"string-keys", 0, 0, O_STRING_KEYS}, {"prefill", 0, 0, O_PREFILL},
       {"server-pid", 1, 0, O_PID}, {"seed", 1, 0, O_SEED}, {"progress", 0, 0, O_PROGRESS},
-      {"json", 0, 0, O_JSON}, {"help", 0, 0, O_HELP}, {"rate", 1, 0, O_RATE}, {"progress-ms", 1, 0, O_PROGRESS_MS}, {0, 0, 0, 0}};
+      {"json", 0, 0, O_JSON}, {"help", 0, 0, O_HELP}, {"rate", 1, 0, O_RATE}, {"progress-ms", 1, 0, O_PROGRESS_MS},
+      {"routing", 1, 0, O_ROUTING}, {"tls", 0, 0, O_TLS}, {"ca", 1, 0, O_CA}, {"cert", 1, 0, O_CERT}, {"key", 1, 0, O_KEY},
+      {0, 0, 0, 0}};
   int o;
   while ((o = getopt_long(argc, argv, "", longs, NULL)) != -1) {
     switch (o) {
@@ -1197,6 +1620,15 @@ static void parse_options(int argc, char **argv) {
         }
         break;
       case O_JSON: opt.json = 1; break;
+      case O_ROUTING:
+        if (strcmp(optarg, "partition") == 0) opt.routing_partition = 1;
+        else if (strcmp(optarg, "front") == 0) opt.routing_partition = 0;
+        else die_usage("--routing must be front or partition");
+        break;
+      case O_TLS: opt.tls = 1; break;
+      case O_CA: opt.ca_file = optarg; break;
+      case O_CERT: opt.cert_file = optarg; break;
+      case O_KEY: opt.key_file = optarg; break;
       case O_HELP: usage(); exit(0);
       default: die_usage("unknown option");
     }
@@ -1208,6 +1640,9 @@ static void parse_options(int argc, char **argv) {
   if (opt.batch > opt.inflight) die_usage("--batch %u needs --inflight of at least %u", opt.batch, opt.batch);
   if (strlen(opt.ns) == 0 || strlen(opt.ns) > NAME_BYTES_MAX || strlen(opt.set) > NAME_BYTES_MAX)
     die_usage("--ns must be 1 to %d bytes and --set at most %d", NAME_BYTES_MAX, NAME_BYTES_MAX);
+  if (opt.routing_partition && opt.protocol != PROTOCOL_AERIE) die_usage("--routing partition is for --protocol aerie");
+  if (opt.routing_partition && opt.keys > ROUTED_KEYS_MAX) die_usage("--routing partition takes at most %llu --keys", ROUTED_KEYS_MAX);
+  if (!opt.tls && (opt.ca_file || opt.cert_file || opt.key_file)) die_usage("--ca, --cert and --key need --tls");
   for (const char *p = opt.set; *p; p++) /* memcached keys may not hold spaces or control characters */
     if ((unsigned char)*p <= 0x20 || (unsigned char)*p == 0x7f) die_usage("--set may not contain spaces or control characters");
 }
@@ -1235,6 +1670,7 @@ int main(int argc, char **argv) {
     return 2;
   }
   prepare_encoding();
+  tls_setup();
   run();
   report();
   fflush(stdout);

@@ -3,15 +3,19 @@
 // between fragments, rejected server frames, msgpack skipping of every type and refusal of every
 // truncation, RESP and memcached replies split across two reads at every byte and fed one byte
 // at a time, the malformed replies each parser must refuse, the exact bytes of the commands they
-// write, and the histogram's percentile accuracy.
+// write, the histogram's percentile accuracy, RIPEMD-160 and the partition of a key against the
+// digest vectors of reference.md (the ones src/partition/digest.ts is tested with), and the
+// partition map read from a HELLO answer, including the malformed maps it must refuse.
 #include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "hello_map.h"
 #include "hist.h"
 #include "mc.h"
 #include "mp.h"
 #include "resp.h"
+#include "ripemd.h"
 #include "ws.h"
 
 static int failures;
@@ -475,6 +479,98 @@ static void test_memcached(void) {
   CHECK(got <= mc_command_bytes_max(4, 5));
 }
 
+// ---- digests and partitions ----
+
+static int digest_is(const uint8_t d[RIPEMD_DIGEST_BYTES], const char *hex) {
+  char text[2 * RIPEMD_DIGEST_BYTES + 1];
+  for (int i = 0; i < RIPEMD_DIGEST_BYTES; i++) snprintf(text + 2 * i, 3, "%02x", d[i]);
+  return strcmp(text, hex) == 0;
+}
+
+static void test_ripemd(void) {
+  uint8_t d[RIPEMD_DIGEST_BYTES];
+  // The algorithm's own vectors (Dobbertin, Bosselaers, Preneel), one of them two blocks long.
+  ripemd160((const uint8_t *)"", 0, d);
+  CHECK(digest_is(d, "9c1185a5c5e9fc54612808977ee8f548b2258d31"));
+  ripemd160((const uint8_t *)"abc", 3, d);
+  CHECK(digest_is(d, "8eb208f7e05d987a9b044a8e98c6b087f15a0bfc"));
+  const char *eighty = "12345678901234567890123456789012345678901234567890123456789012345678901234567890";
+  ripemd160((const uint8_t *)eighty, 80, d);
+  CHECK(digest_is(d, "9b752e45573d4b39f4dbd3323cab82bf63326bfb"));
+  // reference.md's key vectors: set "demo" with a string key and with integer keys.
+  const uint8_t demo_key[] = {'d', 'e', 'm', 'o', KEY_TYPE_STRING, 'k', 'e', 'y'};
+  ripemd160(demo_key, sizeof demo_key, d);
+  CHECK(digest_is(d, "3bd475bd0c73f210b67ea83793300eeae576285d"));
+  CHECK(digest_partition(d) == 1083);
+  key_digest("demo", 4, 1, 0, d);
+  CHECK(digest_is(d, "b7f4b83889e2da67de683e1df6919a1eacc446c8"));
+  key_digest("demo", 4, 2, 0, d);
+  CHECK(digest_is(d, "ae6a515f37de4adacc4496e2da1fea848c3a9270"));
+  key_digest("demo", 4, 1, 1, d); /* --string-keys: the decimal text "1" */
+  CHECK(digest_is(d, "6576b4888ccf929c200b6fbd90d09df3f6d10cf3"));
+  uint8_t high[RIPEMD_DIGEST_BYTES] = {0xff, 0xff};
+  CHECK(digest_partition(high) == 4095);
+}
+
+/** A HELLO answer body as the node writes it (src/endpoint/hello.ts), with two namespaces. */
+static size_t hello_body(uint8_t *p, int masters_bytes, int endpoint_nil, uint8_t master_of_all) {
+  uint8_t *start = p;
+  p = mp_write_map_header(p, 4);
+  p = mp_write_str(p, "node", 4);
+  p = mp_write_str(p, "aerie", 5);
+  p = mp_write_str(p, "namespaces", 10);
+  p = mp_write_array_header(p, 2);
+  p = mp_write_str(p, "other", 5);
+  p = mp_write_str(p, "test", 4);
+  p = mp_write_str(p, "limits", 6);
+  p = mp_write_map_header(p, 1);
+  p = mp_write_str(p, "frameBytesMax", 13);
+  p = mp_write_uint(p, 16777216);
+  p = mp_write_str(p, "map", 3);
+  p = mp_write_map_header(p, 4);
+  p = mp_write_str(p, "version", 7);
+  p = mp_write_uint(p, 7);
+  p = mp_write_str(p, "endpoints", 9);
+  p = mp_write_array_header(p, 2);
+  p = mp_write_str(p, "127.0.0.1:3001", 14);
+  if (endpoint_nil) *p++ = 0xc0;
+  else p = mp_write_str(p, "127.0.0.1:3002", 14);
+  p = mp_write_str(p, "masters", 7);
+  p = mp_write_array_header(p, 2);
+  for (int ns = 0; ns < 2; ns++) {
+    p = mp_write_bin_header(p, (uint32_t)masters_bytes);
+    for (int i = 0; i < masters_bytes; i++) *p++ = ns == 1 ? (i % 2 ? master_of_all : 0) : 1;
+  }
+  p = mp_write_str(p, "replicas", 8);
+  p = mp_write_array_header(p, 0);
+  return (size_t)(p - start);
+}
+
+static void test_hello_map(void) {
+  static uint8_t body[3 * PARTITION_COUNT];
+  static hello_map_t m;
+  size_t n = hello_body(body, PARTITION_COUNT, 0, 1);
+  CHECK(hello_map_parse(body, n, "test", &m) == 0);
+  CHECK(m.version == 7 && m.worker_count == 2 && m.ports[0] == 3001 && m.ports[1] == 3002);
+  CHECK(m.masters[0] == 0 && m.masters[1] == 1 && m.masters[4095] == 1); /* "test" is the second namespace */
+  CHECK(hello_map_parse(body, n, "other", &m) == 0 && m.masters[1] == 1 && m.masters[2] == 1);
+  n = hello_body(body, PARTITION_COUNT, 1, 1);
+  CHECK(hello_map_parse(body, n, "test", &m) == 0 && m.ports[1] == 0); /* nil: no endpoint */
+  // Refused: an unknown namespace, a short masters bin, a master past the workers, every truncation.
+  CHECK(hello_map_parse(body, n, "nope", &m) < 0);
+  n = hello_body(body, PARTITION_COUNT - 1, 0, 1);
+  CHECK(hello_map_parse(body, n, "test", &m) < 0);
+  n = hello_body(body, PARTITION_COUNT, 0, 2);
+  CHECK(hello_map_parse(body, n, "test", &m) < 0);
+  n = hello_body(body, PARTITION_COUNT, 0, 1);
+  int truncated_refused = 1;
+  for (size_t cut = 0; cut < n; cut += 97) truncated_refused &= hello_map_parse(body, cut, "test", &m) < 0;
+  CHECK(truncated_refused);
+  CHECK(endpoint_port((const uint8_t *)"[::1]:65535", 11) == 65535);
+  CHECK(endpoint_port((const uint8_t *)"host:0", 6) < 0 && endpoint_port((const uint8_t *)"host", 4) < 0);
+  CHECK(endpoint_port((const uint8_t *)"host:655350", 11) < 0 && endpoint_port((const uint8_t *)"host:", 5) < 0);
+}
+
 int main(void) {
   test_frames();
   test_client_frames();
@@ -483,6 +579,8 @@ int main(void) {
   test_memcached();
   test_hist();
   test_base64();
+  test_ripemd();
+  test_hello_map();
   if (failures) {
     fprintf(stderr, "selftest: %d checks failed\n", failures);
     return 1;
