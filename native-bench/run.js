@@ -11,6 +11,15 @@
 // runs three JavaScript threads. Server CPU per operation comes from /proc/<pid>/stat, sampled
 // by the generator at the start and end of its measured window. A row during which other
 // processes used more than 10 % of a core is measured again (twice at most), keeping the quietest.
+//
+// Issue 12's rows run in the same pass: Aerie partition-routed (each request sent to the worker
+// endpoint of its key's master) pinned and unpinned, with one and two copies; Redis unpinned and
+// with two I/O threads; the calibration servers (a minimal Node server of our protocol and of
+// RESP). Each row also records the CPU of every server thread (loadgen --server-pid reads
+// /proc/PID/task); report.js turns that into CPU per operation per thread and a projected capacity
+// per core count. After the matrix, the routed rows are measured again paced at half of their
+// maximum unpipelined throughput, for the p99 target. `uptime` is recorded at both ends: on a
+// shared machine the figures say how loaded it was.
 
 const { spawn, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -20,6 +29,7 @@ const { parseArgs } = require('node:util');
 
 const servers = require('./servers');
 const { markdown, summaryTable, otherCpuPct, OTHER_CPU_PCT_NOISY } = require('./report');
+const { scaleMarkdown, HALF_LOAD_WORKLOADS } = require('./report-scale');
 
 const ROOT = path.resolve(__dirname, '..');
 const LOADGEN = path.join(__dirname, 'build', 'loadgen');
@@ -66,7 +76,8 @@ function usage() {
     `  --quick        ${DURATION_S_QUICK} s per row`,
     `  --keys N       key space, prefilled once per server (default ${KEYS_DEFAULT})`,
     '  --peers        measure Redis and memcached too (the default; missing binaries are skipped)',
-    '  --no-peers     Aerie only',
+    '  --no-peers     Aerie and the calibration servers only (no Redis, no memcached)',
+    '  --no-half-load do not measure the routed rows again at half of their maximum throughput',
     `  --servers LIST comma-separated subset of ${ids}`,
     `  --retries N    re-measure a row up to N times when other processes used the CPUs (default ${NOISY_RETRIES_DEFAULT},`,
     `                 at most ${NOISY_RETRIES_PER_RUN_MAX} re-measurements per run)`,
@@ -95,6 +106,7 @@ function options() {
       out: { type: 'string' },
       'no-pin': { type: 'boolean', default: false },
       embedded: { type: 'boolean', default: false },
+      'no-half-load': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
@@ -120,11 +132,12 @@ function options() {
     const unknown = ids.filter((id) => !servers.SERVER_SPECS.some((s) => s.id === id));
     if (unknown.length) throw new Error(`unknown server ${unknown.join(', ')} (known: ${usage().match(/subset of (\S+)/)[1]})`);
   } else {
-    if (values['no-peers']) ids = ids.filter((id) => id.startsWith('aerie'));
-    if (!pin) ids = ids.filter((id) => id !== 'aerie-unpinned'); // the pinned pass is unpinned too
+    // The calibration servers are not peers: they are what Aerie's targets are measured against.
+    if (values['no-peers']) ids = ids.filter((id) => !['redis', 'memcached'].includes(servers.SERVER_SPECS.find((s) => s.id === id).kind));
+    if (!pin) ids = ids.filter((id) => servers.SERVER_SPECS.find((s) => s.id === id).pinned); // the pinned pass is unpinned too
   }
   const resultsDir = values.out !== undefined ? path.resolve(values.out) : RESULTS_DIR;
-  const opts = { durationS, keys, retries, waitQuietS, pin, embedded: values.embedded, serverIds: ids, rows: null, previous: null, resultsDir };
+  const opts = { durationS, keys, retries, waitQuietS, pin, embedded: values.embedded, halfLoad: !values['no-half-load'], serverIds: ids, rows: null, previous: null, resultsDir };
   if (values['rerun-noisy']) rerunOptions(opts);
   return opts;
 }
@@ -229,7 +242,14 @@ function loadgen(args, timeoutMs, pin) {
 }
 
 function commonArgs(server, keys) {
-  return ['--protocol', server.spec.protocol, '--port', String(server.port), '--connections', String(CONNECTIONS), '--keys', String(keys), '--value-bytes', String(VALUE_BYTES)];
+  const routing = server.spec.routing ? ['--routing', server.spec.routing] : [];
+  return ['--protocol', server.spec.protocol, '--port', String(server.port), '--connections', String(CONNECTIONS), '--keys', String(keys), '--value-bytes', String(VALUE_BYTES), ...routing];
+}
+
+/** `uptime`'s load averages (1, 5, 15 min) and the time: how busy the shared machine was. */
+function uptime() {
+  const [one, five, fifteen] = os.loadavg().map((x) => Math.round(x * 100) / 100);
+  return { at: new Date().toISOString(), loadAverage: [one, five, fifteen], text: spawnSync('uptime', { encoding: 'utf8' }).stdout?.trim() ?? null };
 }
 
 async function prefill(server, keys) {
@@ -263,8 +283,9 @@ async function waitQuiet(state) {
 }
 
 /** Measures one row, again while other processes disturbed it (up to `retries` times); keeps the quietest. */
-async function measure(server, w, opts, state) {
+async function measure(server, w, opts, state, extra = []) {
   const args = [
+    ...extra,
     ...commonArgs(server, opts.keys),
     '--read-pct',
     String(w.readPct),
@@ -332,10 +353,25 @@ function merge(previous, runs, selected, state, opts) {
   return previous;
 }
 
+/** Aerie front-routed pinned in the results this run replaces: "front-routed clients no slower than today". */
+function previousFront(dir) {
+  try {
+    const old = JSON.parse(fs.readFileSync(path.join(dir, 'latest.json'), 'utf8'));
+    const rows = {};
+    for (const run of old.runs) if (run.server === 'aerie' && run.result.ok) rows[run.workload] = run.result.ops_per_sec;
+    return { date: old.date, commit: old.revision?.commit ?? null, rows };
+  } catch {
+    return null;
+  }
+}
+
 function describeServer(server) {
   return {
     id: server.spec.id,
     label: server.spec.label,
+    kind: server.spec.kind,
+    routing: server.spec.routing ?? null,
+    endpoints: server.endpoints ?? null,
     protocol: server.spec.protocol,
     version: server.version,
     pin: server.pin,
@@ -363,7 +399,7 @@ function selectServers(opts) {
   const selected = [];
   for (const id of opts.serverIds) {
     const spec = servers.SERVER_SPECS.find((s) => s.id === id);
-    const version = spec.kind === 'aerie' ? servers.aerieVersion() : servers.peerVersion(spec);
+    const version = spec.kind === 'aerie' ? servers.aerieVersion() : spec.kind === 'calibration' ? servers.calibrationVersion() : servers.peerVersion(spec);
     if (version === null) {
       const skipped = `\`${spec.binary}\` not found (install it with \`${spec.install}\`)`;
       console.error(`bench: ${spec.label}: ${skipped.replace(/`/g, '')}; skipping it`);
@@ -386,7 +422,7 @@ async function main() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aerie-bench-'));
   const started = [];
   // Taken before the servers start: other engineers may commit while a run is in progress.
-  const state = { interrupted: false, retriesUsed: 0, quietWaitLeftMs: opts.waitQuietS * 1000, quietWaitedMs: 0, revision: sourceRevision(), distBuiltAt: distBuiltAt() };
+  const state = { uptimeStart: uptime(), interrupted: false, retriesUsed: 0, quietWaitLeftMs: opts.waitQuietS * 1000, quietWaitedMs: 0, revision: sourceRevision(), distBuiltAt: distBuiltAt() };
   if (opts.rows && opts.rows.size === 0) {
     console.log('bench: results/latest.json has no noisy rows; nothing to measure again');
     return;
@@ -449,6 +485,21 @@ async function main() {
         }
       }
     }
+    // p99 at half of the maximum: the routed rows again, paced open loop (loadgen --rate).
+    const halfLoadRuns = [];
+    for (const server of opts.halfLoad && !opts.rows ? live : []) {
+      if (!server.spec.routing || server.failed) continue;
+      for (const id of HALF_LOAD_WORKLOADS) {
+        const w = WORKLOADS.find((x) => x.id === id);
+        const max = runs.find((r) => r.server === server.spec.id && r.workload === id)?.result;
+        if (!max?.ok || !(max.ops_per_sec > 0)) continue;
+        const rate = Math.max(1, Math.round(max.ops_per_sec / 2));
+        console.error(`bench: ${w.name} at half of the maximum (${rate} ops/s): ${server.spec.label} (${opts.durationS} s)`);
+        const { result, attempts } = await measure(server, w, opts, state, ['--rate', String(rate)]);
+        if (state.interrupted) return;
+        halfLoadRuns.push({ server: server.spec.id, serverLabel: server.spec.label, workload: id, workloadName: w.name, rate, attempts, result });
+      }
+    }
     for (const server of live) {
       server.rssMiBAtEnd = servers.rssMiB(server.pid);
       // A server that is gone before the runner stops it died during the run: say how.
@@ -472,16 +523,22 @@ async function main() {
           connections: CONNECTIONS,
           valueBytes: VALUE_BYTES,
           workloads: WORKLOADS,
+          uptime: { start: state.uptimeStart, end: uptime() },
+          previousFront: previousFront(opts.resultsDir),
+          halfLoadRuns,
           servers: selected.map((sel) => (sel.skipped ? { id: sel.spec.id, label: sel.spec.label, skipped: sel.skipped } : describeServer(sel.server))),
           runs,
         };
     fs.mkdirSync(opts.resultsDir, { recursive: true });
     fs.writeFileSync(path.join(opts.resultsDir, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
     const text = markdown(report);
-    fs.writeFileSync(path.join(opts.resultsDir, 'latest.md'), text);
+    const scale = opts.previous ? null : scaleMarkdown(report);
+    fs.writeFileSync(path.join(opts.resultsDir, 'latest.md'), scale ? `${text}\n${scale}` : text);
     console.log(summaryTable(report));
+    if (scale) console.log(`\n${scale}`);
     if (opts.previous) console.log(`\nre-measured ${runs.length} noisy rows; ${report.remeasured.at(-1).replaced.length} replaced`);
     console.log(`\nwritten: ${path.relative(ROOT, opts.resultsDir) || '.'}/latest.json, latest.md`);
+    if (!opts.previous) console.log(`load average (uptime) at the start ${report.uptime.start.loadAverage.join(', ')}, at the end ${report.uptime.end.loadAverage.join(', ')}`);
     if (failed) process.exitCode = 1;
   } finally {
     if (!state.interrupted) await cleanup();

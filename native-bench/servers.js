@@ -1,9 +1,13 @@
 'use strict';
-// The servers `run.js` measures side by side: an Aerie node (pinned to one core like the peers,
-// again unpinned, since a node runs a primary thread and two workers, and pinned with one copy of
-// each partition instead of the default two), Redis without
-// persistence, Redis with an append-only file fsynced every second, and memcached with one
-// worker thread. Each runs as a child process on a free loopback port, in its own temporary
+// The servers `run.js` measures side by side: an Aerie node driven through its front port as
+// clients that do not route do (pinned to one core like the peers, again unpinned, since a node
+// runs a primary thread and two workers, and pinned with one copy of each partition instead of the
+// default two), Aerie driven partition-routed (each request to its key's master worker endpoint,
+// issue 12) pinned and unpinned with one and two copies, Redis without persistence (pinned,
+// unpinned, and unpinned with two I/O threads), Redis with an append-only file fsynced every
+// second, memcached with one worker thread, and two calibration servers that are not product code
+// (calibration/): the least a Node server of our protocol (ws + a Map) and of RESP (net + a Map)
+// can do on one core. Each runs as a child process on a free loopback port, in its own temporary
 // directory, pinned with taskset to CPU 0 when pinning is on. Peers whose binaries are missing
 // are skipped with the apt-get command that installs them.
 
@@ -31,9 +35,31 @@ const SERVER_SPECS = [
   // The default keeps two copies (a replica on the other worker, docs/replication.md); this row
   // shows what replication costs.
   { id: 'aerie-one-copy', label: 'Aerie, one copy', protocol: 'aerie', kind: 'aerie', pinned: true, replicationFactor: 1 },
+  // Partition-routed: the generator reads HELLO's map and sends each request to the worker
+  // endpoint of its key's master (loadgen --routing partition), as the SDK does by default.
+  { id: 'aerie-routed', label: 'Aerie routed', protocol: 'aerie', kind: 'aerie', pinned: true, routing: 'partition' },
+  { id: 'aerie-routed-unpinned', label: 'Aerie routed, unpinned', protocol: 'aerie', kind: 'aerie', pinned: false, routing: 'partition' },
+  { id: 'aerie-routed-one-copy', label: 'Aerie routed, one copy', protocol: 'aerie', kind: 'aerie', pinned: true, routing: 'partition', replicationFactor: 1 },
+  { id: 'aerie-routed-one-copy-unpinned', label: 'Aerie routed, one copy, unpinned', protocol: 'aerie', kind: 'aerie', pinned: false, routing: 'partition', replicationFactor: 1 },
   { id: 'redis', label: 'Redis', protocol: 'redis', kind: 'redis', pinned: true, binary: 'redis-server', aof: false, install: 'apt-get install -y redis-server' },
+  { id: 'redis-unpinned', label: 'Redis, unpinned', protocol: 'redis', kind: 'redis', pinned: false, binary: 'redis-server', aof: false, install: 'apt-get install -y redis-server' },
+  // Redis 6+ can move socket reads and writes to I/O threads; the command itself still runs on
+  // the main thread. Unpinned: two I/O threads on one core would only add switches.
+  {
+    id: 'redis-io-threads',
+    label: 'Redis, io-threads 2',
+    protocol: 'redis',
+    kind: 'redis',
+    pinned: false,
+    binary: 'redis-server',
+    aof: false,
+    ioThreads: 2,
+    install: 'apt-get install -y redis-server',
+  },
   { id: 'redis-aof', label: 'Redis, AOF everysec', protocol: 'redis', kind: 'redis', pinned: true, binary: 'redis-server', aof: true, install: 'apt-get install -y redis-server' },
   { id: 'memcached', label: 'memcached', protocol: 'memcached', kind: 'memcached', pinned: true, binary: 'memcached', install: 'apt-get install -y memcached' },
+  { id: 'node-ws-map', label: 'Node ws + Map', protocol: 'aerie', kind: 'calibration', pinned: true, script: 'ws-map.js' },
+  { id: 'node-resp-map', label: 'Node RESP + Map', protocol: 'redis', kind: 'calibration', pinned: true, script: 'resp-map.js' },
 ];
 
 /** The version string of a peer's binary, or null when it cannot be run. */
@@ -42,6 +68,11 @@ function peerVersion(spec) {
   const r = spawnSync(spec.binary, [flag], { encoding: 'utf8' });
   if (r.error || r.status !== 0) return null;
   return r.stdout.trim().split('\n')[0];
+}
+
+function calibrationVersion() {
+  const ws = JSON.parse(fs.readFileSync(path.join(ROOT, 'node_modules', 'ws', 'package.json'), 'utf8')).version;
+  return `Node ${process.version}, ws ${ws}`;
 }
 
 function aerieVersion() {
@@ -60,22 +91,29 @@ function serverArgv(spec, port, dir, embedded) {
   if (spec.kind === 'aerie') {
     const configPath = path.join(dir, 'aerie.json');
     const config = {
-      service: { host: '127.0.0.1', port },
+      // Worker endpoints on ephemeral ports (HELLO's map names them): port + 1 + i may be taken.
+      service: { host: '127.0.0.1', port, workerPorts: 0 },
       namespaces: [{ name: 'test', storage: 'memory', ...(spec.replicationFactor === undefined ? {} : { replicationFactor: spec.replicationFactor }) }],
       log: { level: 'warn' },
+      // On a machine shared with test suites a worker can miss the default 500 ms heartbeat
+      // while the pinned core is busy (seen: worker 1 restarted "hung" mid-prefill at load 12);
+      // a benchmark measures throughput, not the hang detector.
+      supervisor: { heartbeatTimeoutMs: 5000 },
     };
     fs.writeFileSync(configPath, JSON.stringify(config, null, 2));
     if (fs.existsSync(CLI) && !embedded) return { argv: [process.execPath, CLI, 'start', '--config', configPath], config };
     const script = `const { startNode, loadConfig } = require(${JSON.stringify(INDEX)});` + 'startNode(loadConfig(process.argv[1])).catch((e) => { console.error(e); process.exit(1); });';
     return { argv: [process.execPath, '-e', script, configPath], config };
   }
+  if (spec.kind === 'calibration') return { argv: [process.execPath, path.join(__dirname, 'calibration', spec.script), '--port', String(port)] };
   if (spec.kind === 'redis') {
     // No RDB snapshots in either configuration. The AOF one fsyncs every second from Redis's
     // background thread; automatic AOF rewrites (a fork that rewrites the whole file) are off so
     // that no row is measured while a rewrite child competes for the server's core.
     const persistence = spec.aof ? ['--appendonly', 'yes', '--appendfsync', 'everysec', '--auto-aof-rewrite-percentage', '0'] : ['--appendonly', 'no'];
+    const threads = spec.ioThreads ? ['--io-threads', String(spec.ioThreads), '--io-threads-do-reads', 'yes'] : [];
     return {
-      argv: ['redis-server', '--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence, '--dir', dir, '--daemonize', 'no', '--loglevel', 'warning'],
+      argv: ['redis-server', '--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence, ...threads, '--dir', dir, '--daemonize', 'no', '--loglevel', 'warning'],
     };
   }
   return { argv: ['memcached', '-p', String(port), '-l', '127.0.0.1', '-t', '1', '-m', '1024', '-U', '0', ...memcachedUserArgs()] };
@@ -144,11 +182,39 @@ async function startServer(spec, dir, opts) {
     if (server.exited) {
       throw new Error(`${spec.label} exited (${server.exit}) before accepting connections:\n${server.errors.text}${server.output.text}`);
     }
-    if (await canConnect(port)) return server;
+    if (await canConnect(port)) {
+      if (spec.kind === 'aerie') server.endpoints = await waitForEndpoints(port);
+      return server;
+    }
     await sleep(50);
   }
   await stopServer(server);
   throw new Error(`${spec.label} did not accept connections on 127.0.0.1:${port} within ${START_TIMEOUT_MS} ms`);
+}
+
+/**
+ * HELLO on Aerie's front port until its partition map lists an endpoint for every worker: they
+ * start listening after the front does, and a routed generator needs them all.
+ */
+async function waitForEndpoints(port) {
+  const WebSocket = require('ws');
+  const { pack, unpack } = require('msgpackr');
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    const endpoints = await new Promise((resolve) => {
+      const socket = new WebSocket(`ws://127.0.0.1:${port}`);
+      const done = (value) => {
+        socket.terminate();
+        resolve(value);
+      };
+      socket.once('error', () => done(null));
+      socket.once('open', () => socket.send(pack([[0, 1, { protocol: 1 }]])));
+      socket.once('message', (data) => done(unpack(data)[0][2]?.map?.endpoints ?? null));
+    });
+    if (endpoints && endpoints.length > 0 && endpoints.every((e) => e !== null)) return endpoints;
+    await sleep(100);
+  }
+  throw new Error(`Aerie on port ${port}: worker endpoints not listed in HELLO's map within ${START_TIMEOUT_MS} ms`);
 }
 
 async function stopServer(server) {
@@ -186,6 +252,7 @@ module.exports = {
   SERVER_SPECS,
   INDEX,
   aerieVersion,
+  calibrationVersion,
   peerVersion,
   startServer,
   stopServer,
