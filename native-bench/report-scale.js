@@ -192,7 +192,33 @@ function halfLoadTable(report) {
   return lines.join('\n');
 }
 
+/** What TLS adds per operation: each TLS row beside the same server without TLS. */
+const TLS_PAIRS = [
+  ['node-ws-map', 'node-ws-map-tls'],
+  ['aerie', 'aerie-tls'],
+];
+
+function tlsTable(report) {
+  const pairs = TLS_PAIRS.filter(([, tls]) => report.servers.some((s) => s.id === tls && !s.skipped));
+  if (pairs.length === 0) return null;
+  const lines = ['| workload | server | ops/s plain | ops/s TLS | TLS ÷ plain | server µs CPU/op plain | TLS | added by TLS |', '|---|---|---:|---:|---:|---:|---:|---:|'];
+  for (const w of report.workloads) {
+    for (const [plainId, tlsId] of pairs) {
+      const plain = find(report.runs, plainId, w.id);
+      const tls = find(report.runs, tlsId, w.id);
+      const label = report.servers.find((s) => s.id === plainId)?.label ?? plainId;
+      lines.push(
+        `| ${w.name} | ${label} | ${fmt(plain?.ops_per_sec)} | ${fmt(tls?.ops_per_sec)} | ${fmt(ratio(tls?.ops_per_sec, plain?.ops_per_sec), 2)} | ` +
+          `${fmt(plain?.server_cpu_us_per_op, 2)} | ${fmt(tls?.server_cpu_us_per_op, 2)} | ${plain && tls ? fmt(tls.server_cpu_us_per_op - plain.server_cpu_us_per_op, 2) : 'n/a'} |`,
+      );
+    }
+  }
+  return lines.join('\n');
+}
+
 function scaleMarkdown(report) {
+  const tls = tlsTable(report);
+  const tlsSkipped = report.servers.filter((s) => s.skipped && TLS_PAIRS.some(([, id]) => id === s.id)).map((s) => `${s.label}: skipped, ${s.skipped}.`);
   const up = report.uptime;
   const load = up ? `Load average (\`uptime\`) ${up.start.loadAverage.join(', ')} at the start and ${up.end.loadAverage.join(', ')} at the end of the run.` : '';
   const half = halfLoadTable(report);
@@ -226,6 +252,17 @@ function scaleMarkdown(report) {
     '',
     capacityTable(report),
     '',
+    ...(tls || tlsSkipped.length
+      ? [
+          '### What TLS costs',
+          '',
+          'The same server with and without TLS (`loadgen --tls --ca`, a throwaway CA made with openssl for the run; TLS 1.3).',
+          '',
+          ...(tls ? [tls, ''] : []),
+          ...tlsSkipped.map((x) => `- ${x}`),
+          '',
+        ]
+      : []),
     ...(half ? ['### p99 at half of the maximum throughput', '', 'The routed rows again, paced open loop at half of the ops/s they reached unpipelined (`loadgen --rate`).', '', half, ''] : []),
   ].join('\n');
 }

@@ -243,6 +243,7 @@ function loadgen(args, timeoutMs, pin) {
 
 function commonArgs(server, keys) {
   const routing = server.spec.routing ? ['--routing', server.spec.routing] : [];
+  if (server.spec.tls) routing.push('--tls', '--ca', server.tlsCaFile);
   return ['--protocol', server.spec.protocol, '--port', String(server.port), '--connections', String(CONNECTIONS), '--keys', String(keys), '--value-bytes', String(VALUE_BYTES), ...routing];
 }
 
@@ -442,6 +443,7 @@ async function main() {
   process.on('SIGTERM', onSignal);
 
   try {
+    if (opts.serverIds.some((id) => servers.SERVER_SPECS.find((s) => s.id === id).tls)) opts.tls = servers.makeCertificates(dir);
     const selected = selectServers(opts);
     const live = [];
     for (const sel of selected) {
@@ -458,6 +460,7 @@ async function main() {
       }
       started.push(server);
       server.version = sel.version;
+      server.tlsCaFile = opts.tls?.caFile;
       console.error(`bench: ${sel.spec.label} pid ${server.pid} on 127.0.0.1:${server.port}` + `${server.pin ? ' (CPU 0; loadgen on CPU 1)' : ' (unpinned)'}; prefilling ${opts.keys} keys`);
       server.prefill = await prefill(server, opts.keys);
       if (state.interrupted) return;

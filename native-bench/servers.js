@@ -60,7 +60,26 @@ const SERVER_SPECS = [
   { id: 'memcached', label: 'memcached', protocol: 'memcached', kind: 'memcached', pinned: true, binary: 'memcached', install: 'apt-get install -y memcached' },
   { id: 'node-ws-map', label: 'Node ws + Map', protocol: 'aerie', kind: 'calibration', pinned: true, script: 'ws-map.js' },
   { id: 'node-resp-map', label: 'Node RESP + Map', protocol: 'redis', kind: 'calibration', pinned: true, script: 'resp-map.js' },
+  // What TLS costs (issue 13): the same two servers of our protocol with wss://, certificates
+  // from a throwaway CA made with openssl for this run. Aerie's `service.tls` comes from the
+  // security work; a node without it refuses the config and the row is reported as skipped.
+  { id: 'aerie-tls', label: 'Aerie front, TLS', protocol: 'aerie', kind: 'aerie', pinned: true, tls: true },
+  { id: 'node-ws-map-tls', label: 'Node ws + Map, TLS', protocol: 'aerie', kind: 'calibration', pinned: true, script: 'ws-map.js', tls: true },
 ];
+
+/**
+ * A throwaway CA and a certificate for 127.0.0.1 signed by it, made with the machine's openssl in
+ * `dir`, for the TLS rows. null (and the TLS rows skipped) when openssl is missing.
+ */
+function makeCertificates(dir) {
+  const run = (...args) => spawnSync('openssl', args, { cwd: dir, stdio: 'ignore' }).status === 0;
+  fs.writeFileSync(path.join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1\n');
+  const ok =
+    run('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=aerie bench CA') &&
+    run('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1') &&
+    run('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '2', '-extfile', 'san.ext');
+  return ok ? { caFile: path.join(dir, 'ca.pem'), certFile: path.join(dir, 'server.pem'), keyFile: path.join(dir, 'server.key') } : null;
+}
 
 /** The version string of a peer's binary, or null when it cannot be run. */
 function peerVersion(spec) {
@@ -87,12 +106,12 @@ function memcachedUserArgs() {
 }
 
 /** The command line that starts a server, before pinning. */
-function serverArgv(spec, port, dir, embedded) {
+function serverArgv(spec, port, dir, embedded, tls) {
   if (spec.kind === 'aerie') {
     const configPath = path.join(dir, 'aerie.json');
     const config = {
       // Worker endpoints on ephemeral ports (HELLO's map names them): port + 1 + i may be taken.
-      service: { host: '127.0.0.1', port, workerPorts: 0 },
+      service: { host: '127.0.0.1', port, workerPorts: 0, ...(spec.tls ? { tls: { certFile: tls.certFile, keyFile: tls.keyFile } } : {}) },
       namespaces: [{ name: 'test', storage: 'memory', ...(spec.replicationFactor === undefined ? {} : { replicationFactor: spec.replicationFactor }) }],
       log: { level: 'warn' },
       // On a machine shared with test suites a worker can miss the default 500 ms heartbeat
@@ -105,7 +124,10 @@ function serverArgv(spec, port, dir, embedded) {
     const script = `const { startNode, loadConfig } = require(${JSON.stringify(INDEX)});` + 'startNode(loadConfig(process.argv[1])).catch((e) => { console.error(e); process.exit(1); });';
     return { argv: [process.execPath, '-e', script, configPath], config };
   }
-  if (spec.kind === 'calibration') return { argv: [process.execPath, path.join(__dirname, 'calibration', spec.script), '--port', String(port)] };
+  if (spec.kind === 'calibration') {
+    const certificates = spec.tls ? ['--tls-cert', tls.certFile, '--tls-key', tls.keyFile] : [];
+    return { argv: [process.execPath, path.join(__dirname, 'calibration', spec.script), '--port', String(port), ...certificates] };
+  }
   if (spec.kind === 'redis') {
     // No RDB snapshots in either configuration. The AOF one fsyncs every second from Redis's
     // background thread; automatic AOF rewrites (a fork that rewrites the whole file) are off so
@@ -163,7 +185,8 @@ function pinnedArgv(cpu, argv, pin) {
 async function startServer(spec, dir, opts) {
   const port = await freePort();
   const pin = opts.pin && spec.pinned;
-  const { argv: bare, config } = serverArgv(spec, port, dir, opts.embedded);
+  if (spec.tls && !opts.tls) throw new Error('no certificates: openssl is missing');
+  const { argv: bare, config } = serverArgv(spec, port, dir, opts.embedded, opts.tls);
   const argv = pinnedArgv(SERVER_CPU, bare, pin);
   // taskset execs the server, so the child's pid is the server's own: /proc/<pid>/stat then
   // covers every thread of it (Aerie's primary and workers, Redis's background threads).
@@ -183,7 +206,7 @@ async function startServer(spec, dir, opts) {
       throw new Error(`${spec.label} exited (${server.exit}) before accepting connections:\n${server.errors.text}${server.output.text}`);
     }
     if (await canConnect(port)) {
-      if (spec.kind === 'aerie') server.endpoints = await waitForEndpoints(port);
+      if (spec.routing === 'partition') server.endpoints = await waitForEndpoints(port);
       return server;
     }
     await sleep(50);
@@ -253,6 +276,7 @@ module.exports = {
   INDEX,
   aerieVersion,
   calibrationVersion,
+  makeCertificates,
   peerVersion,
   startServer,
   stopServer,
