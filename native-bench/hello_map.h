@@ -19,18 +19,6 @@ typedef struct {
   char error[128];
 } hello_map_t;
 
-/** A map header; 0 on success, -1 if the next value is not one. */
-static inline int mp_read_map_header(mp_reader_t *r, uint32_t *count) {
-  if (r->p >= r->end) return -1;
-  uint8_t t = *r->p;
-  uint32_t extra = t == 0xde ? 2 : t == 0xdf ? 4 : 0;
-  if (extra == 0 && (t & 0xf0) != 0x80) return -1;
-  if ((size_t)(r->end - r->p) < 1 + extra) return -1;
-  *count = extra == 0 ? (uint32_t)(t & 0x0f) : (uint32_t)mp_get_be(r->p + 1, extra);
-  r->p += 1 + extra;
-  return 0;
-}
-
 /** A str (want_bin 0) or bin (want_bin 1): its bytes stay in the message. 0 on success, -1 otherwise. */
 static inline int mp_read_bytes(mp_reader_t *r, int want_bin, const uint8_t **data, uint32_t *size_bytes) {
   if (r->p >= r->end) return -1;

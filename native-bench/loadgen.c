@@ -387,17 +387,6 @@ static void fail(const char *fmt, ...) {
 
 // ---- request encoding ----
 
-static uint8_t *write_decimal(uint8_t *p, uint64_t v) {
-  char digits[24];
-  int n = 0;
-  do {
-    digits[n++] = (char)('0' + v % 10);
-    v /= 10;
-  } while (v > 0);
-  while (n > 0) *p++ = (uint8_t)digits[--n];
-  return p;
-}
-
 static uint8_t *write_key(uint8_t *p, uint64_t key) {
   if (!opt.string_keys) return mp_write_uint(p, key);
   uint8_t *header = p++;

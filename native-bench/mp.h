@@ -115,17 +115,23 @@ static inline uint64_t mp_get_be(const uint8_t *p, uint32_t size_bytes) {
   return v;
 }
 
-/** Reads an array header. Returns 0 on success, -1 if the next value is not a whole array header. */
-static inline int mp_read_array_header(mp_reader_t *r, uint32_t *count) {
+/** An array or map header: `fix` is the fix form's high nibble, `t16` the 16-bit form (32-bit is t16 + 1). */
+static inline int mp_read_header(mp_reader_t *r, uint8_t fix, uint8_t t16, uint32_t *count) {
   if (r->p >= r->end) return -1;
   uint8_t t = *r->p;
-  uint32_t extra = t == 0xdc ? 2 : t == 0xdd ? 4 : 0;
-  if (extra == 0 && (t & 0xf0) != 0x90) return -1;
+  uint32_t extra = t == t16 ? 2 : t == t16 + 1 ? 4 : 0;
+  if (extra == 0 && (t & 0xf0) != fix) return -1;
   if ((size_t)(r->end - r->p) < 1 + extra) return -1;
   *count = extra == 0 ? (uint32_t)(t & 0x0f) : (uint32_t)mp_get_be(r->p + 1, extra);
   r->p += 1 + extra;
   return 0;
 }
+
+/** Reads an array header. Returns 0 on success, -1 if the next value is not a whole array header. */
+static inline int mp_read_array_header(mp_reader_t *r, uint32_t *count) { return mp_read_header(r, 0x90, 0xdc, count); }
+
+/** Reads a map header. Returns 0 on success, -1 if the next value is not a whole map header. */
+static inline int mp_read_map_header(mp_reader_t *r, uint32_t *count) { return mp_read_header(r, 0x80, 0xde, count); }
 
 /** Reads any msgpack integer as int64 (uint64 above INT64_MAX is refused). 0 on success, -1 otherwise. */
 static inline int mp_read_int(mp_reader_t *r, int64_t *value) {

@@ -84,6 +84,18 @@ static void ripemd160(const uint8_t *data, size_t size_bytes, uint8_t out[RIPEMD
     for (int k = 0; k < 4; k++) out[4 * i + k] = (uint8_t)(h[i] >> (8 * k));
 }
 
+/** `v` in decimal ASCII at p (at most 20 bytes); returns the end. */
+static inline uint8_t *write_decimal(uint8_t *p, uint64_t v) {
+  char digits[24];
+  int n = 0;
+  do {
+    digits[n++] = (char)('0' + v % 10);
+    v /= 10;
+  } while (v > 0);
+  while (n > 0) *p++ = (uint8_t)digits[--n];
+  return p;
+}
+
 /** Bytes a key's digest input can take here: a set name of 63 bytes, the type, 20 digits. */
 #define DIGEST_INPUT_BYTES_MAX (63 + 1 + 24)
 
@@ -97,13 +109,7 @@ static void key_digest(const char *set, size_t set_bytes, uint64_t key, int stri
   size_t n = set_bytes;
   if (string_key) {
     input[n++] = KEY_TYPE_STRING;
-    char digits[24];
-    int count = 0;
-    do {
-      digits[count++] = (char)('0' + key % 10);
-      key /= 10;
-    } while (key > 0);
-    while (count > 0) input[n++] = (uint8_t)digits[--count];
+    n = (size_t)(write_decimal(input + n, key) - input);
   } else {
     input[n++] = KEY_TYPE_INTEGER;
     for (int i = 7; i >= 0; i--) input[n++] = (uint8_t)(key >> (8 * i));
