@@ -10,6 +10,7 @@
 #ifndef AERIE_MC_H
 #define AERIE_MC_H
 
+#include "decimal.h"
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -32,17 +33,6 @@ typedef struct {
 
 // ---- writer ----
 
-static inline uint8_t *mc_write_decimal(uint8_t *p, uint64_t v) {
-  char digits[MC_DECIMAL_BYTES_MAX];
-  int n = 0;
-  do {
-    digits[n++] = (char)('0' + v % 10);
-    v /= 10;
-  } while (v > 0);
-  while (n > 0) *p++ = (uint8_t)digits[--n];
-  return p;
-}
-
 /** The largest get or set command for a key and value of these sizes. */
 static inline size_t mc_command_bytes_max(size_t key_bytes, size_t value_bytes) {
   return 16 + MC_DECIMAL_BYTES_MAX + key_bytes + value_bytes;
@@ -64,7 +54,7 @@ static inline uint8_t *mc_write_set(uint8_t *p, const uint8_t *key, size_t key_b
   memcpy(p + 4, key, key_bytes);
   p += 4 + key_bytes;
   memcpy(p, " 0 0 ", 5);
-  p = mc_write_decimal(p + 5, value_bytes);
+  p = write_decimal(p + 5, value_bytes);
   *p++ = '\r';
   *p++ = '\n';
   memcpy(p, value, value_bytes);

@@ -7,6 +7,7 @@
 #ifndef AERIE_RESP_H
 #define AERIE_RESP_H
 
+#include "decimal.h"
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -28,21 +29,10 @@ typedef struct {
 
 // ---- writer ----
 
-static inline uint8_t *resp_write_decimal(uint8_t *p, uint64_t v) {
-  char digits[RESP_DECIMAL_BYTES_MAX];
-  int n = 0;
-  do {
-    digits[n++] = (char)('0' + v % 10);
-    v /= 10;
-  } while (v > 0);
-  while (n > 0) *p++ = (uint8_t)digits[--n];
-  return p;
-}
-
 /** Writes "$<size>\r\n<bytes>\r\n". */
 static inline uint8_t *resp_write_bulk(uint8_t *p, const uint8_t *bytes, size_t size_bytes) {
   *p++ = '$';
-  p = resp_write_decimal(p, size_bytes);
+  p = write_decimal(p, size_bytes);
   *p++ = '\r';
   *p++ = '\n';
   memcpy(p, bytes, size_bytes);

@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "decimal.h"
+
 #define RIPEMD_DIGEST_BYTES 20
 #define PARTITION_COUNT 4096
 #define KEY_TYPE_INTEGER 1
@@ -82,18 +84,6 @@ static void ripemd160(const uint8_t *data, size_t size_bytes, uint8_t out[RIPEMD
   for (size_t b = 0; b < blocks; b++) rmd_compress(h, block + 64 * b);
   for (int i = 0; i < 5; i++)
     for (int k = 0; k < 4; k++) out[4 * i + k] = (uint8_t)(h[i] >> (8 * k));
-}
-
-/** `v` in decimal ASCII at p (at most 20 bytes); returns the end. */
-static inline uint8_t *write_decimal(uint8_t *p, uint64_t v) {
-  char digits[24];
-  int n = 0;
-  do {
-    digits[n++] = (char)('0' + v % 10);
-    v /= 10;
-  } while (v > 0);
-  while (n > 0) *p++ = (uint8_t)digits[--n];
-  return p;
 }
 
 /** Bytes a key's digest input can take here: a set name of 63 bytes, the type, 20 digits. */
