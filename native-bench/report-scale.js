@@ -73,12 +73,18 @@ function threadRoles(result, server) {
   return [...roles.entries()].map(([role, cpuUs]) => ({ role, usPerOp: cpuUs / result.ops, share: total ? cpuUs / total : 0 }));
 }
 
-function throughputTable(report) {
+/** One row per workload, one column per server: `cell` of each row's result. */
+function serverTable(report, cell) {
   const cols = COLUMNS.filter(([id]) => report.servers.some((s) => s.id === id && !s.skipped));
   const lines = [`| workload | ${cols.map(([, label]) => label).join(' | ')} |`, `|---|${cols.map(() => '---:').join('|')}|`];
-  for (const w of report.workloads) lines.push(`| ${w.name} | ${cols.map(([id]) => kilo(find(report.runs, id, w.id)?.ops_per_sec)).join(' | ')} |`);
+  for (const w of report.workloads) lines.push(`| ${w.name} | ${cols.map(([id]) => cell(find(report.runs, id, w.id))).join(' | ')} |`);
   return lines.join('\n');
 }
+
+const throughputTable = (report) => serverTable(report, (r) => kilo(r?.ops_per_sec));
+/** What a server does per second of its own CPU: its throughput on a core it had to itself. */
+const perCpuSecondTable = (report) => serverTable(report, (r) => (r?.server_cpu_us_per_op ? kilo(1e6 / r.server_cpu_us_per_op) : 'n/a'));
+const serverCpuTable = (report) => serverTable(report, (r) => (r ? `${fmt(r.server_cpu_pct)} %` : 'n/a'));
 
 function verdict(value, want, atLeast = true) {
   if (value === null || value === undefined) return 'n/a';
@@ -99,11 +105,15 @@ function targetsTable(report) {
   ];
   for (const w of report.workloads) {
     const ops = (id) => find(report.runs, id, w.id)?.ops_per_sec;
+    // On a loaded machine a pinned server gets only part of its core, and throughput says as much
+    // about the scheduler as about the server: the same ratio by CPU per operation follows each.
+    const cpu = (id) => find(report.runs, id, w.id)?.server_cpu_us_per_op;
+    const byCpu = (id) => ` (CPU/op: ${fmt(ratio(cpu('node-ws-map'), cpu(id)), 2)})`;
     const previous = report.previousFront?.rows?.[w.id];
     const redisTarget = w.id === 'rw50-unpipelined';
     const unpinnedOverRedis = ratio(ops('aerie-routed-unpinned'), ops('redis-unpinned'));
     lines.push(
-      `| ${w.name} | ${verdict(ratio(ops('aerie-routed-one-copy'), ops('node-ws-map')), 0.9)} | ${verdict(ratio(ops('aerie-routed'), ops('node-ws-map')), 0.75)} | ` +
+      `| ${w.name} | ${verdict(ratio(ops('aerie-routed-one-copy'), ops('node-ws-map')), 0.9)}${byCpu('aerie-routed-one-copy')} | ${verdict(ratio(ops('aerie-routed'), ops('node-ws-map')), 0.75)}${byCpu('aerie-routed')} | ` +
         `${verdict(ratio(ops('aerie-routed-unpinned'), ops('aerie-routed')), 1.7)} | ${redisTarget ? verdict(unpinnedOverRedis, 0.65) : fmt(unpinnedOverRedis, 2)} | ` +
         `${verdict(primaryShare(report, 'aerie-routed', w.id), 0.1, false)} | ${previous ? fmt(ratio(ops('aerie'), previous), 2) : 'n/a'} |`,
     );
@@ -234,9 +244,19 @@ function scaleMarkdown(report) {
     '',
     throughputTable(report),
     '',
+    '### Operations per second of server CPU (10⁶ ÷ server µs CPU/op)',
+    '',
+    'What each server would do on a core it had to itself (all its threads together). On a shared, loaded machine a pinned server gets only part of its core (next table), so compare servers here rather than by throughput.',
+    '',
+    perCpuSecondTable(report),
+    '',
+    '### Server CPU during the measurement (% of one core)',
+    '',
+    serverCpuTable(report),
+    '',
     "### Issue 12's targets",
     '',
-    `Ratios of throughput in the same run. ${previous}`,
+    `Ratios of throughput in the same run; in brackets, the same comparison by server CPU per operation (Node ws + Map's µs/op ÷ Aerie's: what each would do on a core of its own). ${previous}`,
     '',
     targetsTable(report),
     '',

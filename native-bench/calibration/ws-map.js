@@ -1,7 +1,9 @@
 'use strict';
 // Calibration server, not product code: the least a Node server of Aerie's protocol can do.
-// WebSocket (`ws`), frames of msgpack `[id, op, body]` messages answered `[id, code, body]` in one
-// frame per frame received, HELLO, GET and PUT over a JavaScript Map. run.js measures it beside
+// WebSocket (`ws`), frames of msgpack `[id, op, body]` messages answered `[id, code, body]`, HELLO,
+// GET and PUT over a JavaScript Map. Answers are gathered per connection and sent as one frame per
+// event-loop turn (as Aerie does, and as reference.md's "responses corked per tick" server did):
+// without that, a server of this protocol pays a socket write per request frame. run.js measures it beside
 // Aerie so the table shows what the layers between Aerie's socket and its data cost (issue 12).
 // Usage: node ws-map.js --port P [--tls-cert F --tls-key F [--tls-ca F --request-cert]]
 const fs = require('node:fs');
@@ -48,13 +50,27 @@ const server = tls
     })
   : http.createServer();
 const wss = new WebSocketServer({ server, maxPayload: FRAME_BYTES_MAX, perMessageDeflate: false });
+const unsent = new Map(); // socket -> answers not yet written
+let flushScheduled = false;
+
+function flush() {
+  flushScheduled = false;
+  for (const [socket, answers] of unsent) socket.send(packr.pack(answers));
+  unsent.clear();
+}
+
 wss.on('connection', (socket) => {
   socket.on('message', (data) => {
     const messages = unpackr.unpack(data);
-    const answers = new Array(messages.length);
-    for (let i = 0; i < messages.length; i++) answers[i] = answer(messages[i][0], messages[i][1], messages[i][2]);
-    socket.send(packr.pack(answers));
+    let answers = unsent.get(socket);
+    if (answers === undefined) unsent.set(socket, (answers = []));
+    for (const m of messages) answers.push(answer(m[0], m[1], m[2]));
+    if (!flushScheduled) {
+      flushScheduled = true;
+      setImmediate(flush);
+    }
   });
+  socket.on('close', () => unsent.delete(socket));
 });
 server.listen(Number(values.port), '127.0.0.1');
 process.on('SIGTERM', () => process.exit(0));
