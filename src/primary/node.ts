@@ -135,6 +135,7 @@ async function startLocked(config: NodeConfig, lockedDirs: string[]): Promise<Ae
       compaction: (nsIndex) => services.compaction.infoFor(nsIndex),
       directReads: direct?.served,
       replication: shared.replicated ? { ...replication.failover.info(), writesWaiting: replication.waits.count } : null,
+      sets: shared.sets,
     }),
     endpoints: endpointsInfo(workers, shared),
     answerBytes: { used: budget.used, max: budget.bytesMax, perConnectionMax: budget.perConnectionBytesMax, evictions: budget.evictions },
