@@ -54,6 +54,18 @@ export const DIRECT_READ_TIMING_EVERY = 8;
 /** Sockets the admin port (service.adminPort: probes and scrapes, no clients) holds at once. */
 export const ADMIN_CONNECTIONS_MAX = 64;
 export const HELLO_TIMEOUT_MS_DEFAULT = 5000;
+/** The admin page's feed (WATCH, src/ops/admin/): how often the primary samples and pushes. */
+export const ADMIN_FEED_INTERVAL_MS = 1000;
+/** Per-second request samples the primary keeps for the admin page's charts: five minutes. */
+export const ADMIN_HISTORY_SAMPLES = 300;
+/** Recent log events (faults, failovers, rebuilds, …) the primary keeps for the admin page. */
+export const ADMIN_EVENTS_MAX = 200;
+/** Connections subscribed to the admin feed at once; more are refused with QUOTA_EXCEEDED. */
+export const ADMIN_WATCHERS_MAX = 16;
+/** A watcher whose socket holds more unsent bytes than this skips pushes until it reads. */
+export const ADMIN_PUSH_BACKLOG_BYTES_MAX = 256 * 1024;
+/** The admin page's files are read once; none is larger than this. */
+export const ADMIN_PAGE_FILE_BYTES_MAX = 4 * 1024 * 1024;
 /** The highest TCP port (service.port, service.workerPorts). */
 export const PORT_MAX = 65535;
 

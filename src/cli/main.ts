@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// The `aerie` command: dispatches to start, info, shell, verify, fault, worker, truncate, snapshot, backup
-// and restore. Exit codes: 0 success, 1 the command failed, 2 bad command line (docs/cli.md).
+// The `aerie` command: dispatches to start, info, top, shell, verify, fault, worker, truncate, snapshot,
+// backup, restore, user, role and completion. Exit codes: 0 success, 1 the command failed, 2 bad command line (docs/cli.md).
 
 import { CLIENT_VERSION } from '../client/version';
 import { ExitCode, println, processIo, UsageError, type ExitCodeValue, type Io } from './args';
@@ -16,36 +16,43 @@ import { BACKUP_USAGE, runBackup } from './backup';
 import { RESTORE_USAGE, runRestore } from './restore';
 import { runWorker, WORKER_USAGE } from './worker';
 import { ROLE_USAGE, runRole, runUser, USER_USAGE } from './users';
+import { runTop, TOP_USAGE } from './top';
+import { COMPLETION_USAGE, runCompletion } from './completion';
 
 export const MAIN_USAGE = `usage: aerie <command> [options]
 
 commands:
-  start     run a node until SIGTERM/SIGINT             aerie start [--config FILE]
-  info      print a node's statistics                   aerie info [--host HOST:PORT] [--json]
-  shell     read and write records interactively        aerie shell [--host HOST:PORT]
-  verify    check every stored record against the index aerie verify [--host HOST:PORT] [--ns NS] [--repair] [--json]
-            … or a stopped node's files                 aerie verify --data-dir DIR [--ns NS] [--repair] [--json]
-  fault     make a worker fail (drills; off by default) aerie fault --worker N --kind KIND [--host HOST:PORT]
-  worker    restart a worker (even a given-up one)     aerie worker restart N [--host HOST:PORT]
-  truncate  delete a set's or namespace's records       aerie truncate --ns NS [--set SET] [--before TIME]
-  snapshot  create/list/restore/delete snapshots        aerie snapshot create|list|restore|delete [ID] --ns NS
-  backup    write a namespace to a backup file          aerie backup --ns NS --out FILE [--set SET] [--host HOST:PORT]
-  restore   write a backup file's records into a node   aerie restore FILE [--policy POLICY] [--ns NS] [--host HOST:PORT]
-  user      manage users (security enabled)             aerie user create|drop|passwd|grant|revoke|list [NAME] [--role ROLE]...
-  role      manage custom roles (security enabled)      aerie role create|drop|allowlist|list [NAME] [--privilege PRIV]... [--allow ADDR]...
-  help      show help for a command                     aerie help <command>
+  start       run a node until SIGTERM/SIGINT           aerie start [--config FILE]
+  info        print a node's statistics                 aerie info [--json]
+  top         a live view of a node (q quits)           aerie top [--interval SEC] [--once]
+  shell       read and write records interactively      aerie shell
+  verify      check records against the index           aerie verify [--ns NS] [--repair] [--json]
+              … or a stopped node's files               aerie verify --data-dir DIR [--ns NS]
+  fault       make a worker fail (drills; off default)  aerie fault --worker N --kind KIND
+  worker      restart a worker (even a given-up one)    aerie worker restart N
+  truncate    delete a set's or namespace's records     aerie truncate --ns NS [--set SET]
+  snapshot    create/list/restore/delete snapshots      aerie snapshot create|list|… --ns NS
+  backup      write a namespace to a backup file        aerie backup --ns NS --out FILE
+  restore     write a backup file's records into a node aerie restore FILE [--policy POLICY]
+  user        manage users (security enabled)           aerie user create|drop|passwd|… NAME
+  role        manage custom roles (security enabled)    aerie role create|drop|allowlist|list
+  completion  a bash or zsh completion script           aerie completion bash|zsh
+  help        show help for a command                   aerie help <command>
 
 options:
   -h, --help     show this help
   -v, --version  print the version
-  --user NAME    log in as NAME (every command that talks to a node; the
-                 password from AERIE_PASSWORD, --password-file or a prompt)
+  --host H:P     the node a command talks to (default $AERIE_HOST, else 127.0.0.1:3000)
+  --user NAME    log in as NAME (default $AERIE_USER; the password from
+                 AERIE_PASSWORD, --password-file or a prompt)
+  --json         one JSON document on stdout, errors included (commands that talk to a node)
 
 exit codes: 0 success, 1 the command failed, 2 bad command line`;
 
 const USAGES: Record<string, string> = {
   start: START_USAGE,
   info: INFO_USAGE,
+  top: TOP_USAGE,
   shell: SHELL_USAGE,
   verify: VERIFY_USAGE,
   fault: FAULT_USAGE,
@@ -56,6 +63,7 @@ const USAGES: Record<string, string> = {
   worker: WORKER_USAGE,
   user: USER_USAGE,
   role: ROLE_USAGE,
+  completion: COMPLETION_USAGE,
 };
 
 /** Runs the command line; resolves the exit code, or null when the command keeps running (start). */
@@ -80,6 +88,10 @@ export async function main(argv: string[], io: Io = processIo): Promise<ExitCode
         return await runStart(args, io);
       case 'info':
         return await runInfo(args, io);
+      case 'top':
+        return await runTop(args, io);
+      case 'completion':
+        return await runCompletion(args, io, USAGES);
       case 'shell':
         return await runShell(args, io);
       case 'verify':

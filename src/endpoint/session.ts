@@ -88,6 +88,11 @@ export interface SessionHost {
   security: NodeSecurity | null;
   /** The audit trail (security.auditFile); null when none is configured. */
   audit: AuditLog | null;
+  /**
+   * WATCH: subscribes (or not) the session to the admin feed and answers what the page starts
+   * from (src/ops/admin/feed.ts). Absent on a worker's endpoint: the feed lives on the primary.
+   */
+  watch?(session: Session, on: boolean, allowed: { snapshot: boolean; fault: boolean; restart: boolean }): unknown;
 }
 
 const reader = new Reader(new Uint8Array(0));
@@ -293,6 +298,7 @@ export class Session implements BudgetWaiter, BudgetHolder, Answerer {
       return this.answerLater(id, this.host.restartWorker(body), reserve, { action: 'worker restart', target: `worker ${String(body?.worker).slice(0, 20)}` });
     }
     if (op === Op.TOKEN || op === Op.USER || op === Op.ROLE) return this.onSecurityOp(id, op, frame, bodyStart, bodyEnd, reserve);
+    if (op === Op.WATCH) return this.onWatch(id, frame, bodyStart, bodyEnd);
     if (this.inFlight >= this.host.inFlightMax) {
       throw new AerieError(Status.QUOTA_EXCEEDED, `at most ${this.host.inFlightMax} requests in flight per connection`);
     }
@@ -386,6 +392,29 @@ export class Session implements BudgetWaiter, BudgetHolder, Answerer {
     const snapshotId = (body.id as string | undefined) ?? null;
     const audited = body.action === 'list' ? undefined : { action: `snapshot ${body.action}`, target: snapshotId === null ? body.ns : `${body.ns}/${snapshotId}` };
     this.answerLater(id, this.host.snapshot(body.action, body.ns, snapshotId), reserve, audited);
+  }
+
+  /** WATCH {on?}: the admin feed; the actions the page offers are those this user's grants allow. */
+  private onWatch(id: number, frame: Buffer, bodyStart: number, bodyEnd: number): void {
+    if (this.host.watch === undefined) throw new AerieError(Status.UNSUPPORTED_FEATURE, "WATCH is served on the node's front port");
+    const body = readBody(frame, bodyStart, bodyEnd) as { on?: unknown } | null;
+    const on = body === null || body === undefined || typeof body !== 'object' ? true : (body.on ?? true);
+    if (typeof on !== 'boolean') throw new AerieError(Status.PARAMETER, 'on must be a boolean');
+    const g = this.auth.grants;
+    const allowed = { snapshot: g.mightAllow(Op.SNAPSHOT), fault: g.opAllowed[Op.FAULT] === 1, restart: g.opAllowed[Op.WORKER_RESTART] === 1 };
+    this.respondValue(id, 0, this.host.watch(this, on, allowed));
+  }
+
+  /** A push of the admin feed (id PUSH_ID), sent this turn. */
+  push(value: unknown): void {
+    if (this.closed || !this.hello) return;
+    this.respondValue(PUSH_ID, 0, value);
+    this.scheduleFlushNow();
+  }
+
+  /** Bytes the socket has not sent yet. */
+  queuedBytes(): number {
+    return this.ws.bufferedAmount;
   }
 
   /** Answers `id` when an admin operation of the primary settles (and audits it, when asked). */

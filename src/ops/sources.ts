@@ -13,6 +13,8 @@ export interface OpsSources {
   readiness(): ReadinessInputs;
   /** Each replication channel (master worker -> replica worker): bytes sent and not yet acknowledged, and whether it overflowed. */
   replicationChannels(): ReadonlyArray<ChannelBacklog>;
+  /** The port clients (and the admin page's WebSocket) connect to. */
+  frontPort(): number;
 }
 
 export interface ChannelBacklog {

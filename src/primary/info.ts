@@ -26,6 +26,16 @@ export interface InfoSources {
   directReads?: Float64Array;
   /** Failover's view (src/primary/failover.ts), null when no namespace is replicated. */
   replication?: Record<string, unknown> | null;
+  /** Per namespace, the set names the node has seen (src/shm/set-registry.ts). */
+  sets?: ReadonlyArray<{ readonly size: number; nameOf(id: number): string }>;
+}
+
+/** The names of the sets a namespace's registry holds (id 0 is "no set"). */
+function setNames(registry: { readonly size: number; nameOf(id: number): string } | undefined): string[] {
+  const names: string[] = [];
+  if (registry === undefined) return names;
+  for (let id = 1; id <= registry.size; id++) names.push(registry.nameOf(id));
+  return names;
 }
 
 /**
@@ -134,6 +144,8 @@ export function buildInfo(s: InfoSources): Record<string, unknown> {
       defaultTtlSec: ns.defaultTtlSec,
       recordBytesMax: ns.recordBytesMax,
       compaction: s.compaction?.(n) ?? null,
+      /** Set names written to the namespace since the node started (or found on disk). */
+      sets: setNames(s.sets?.[n]),
     };
   });
   return {

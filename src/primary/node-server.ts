@@ -25,6 +25,8 @@ export interface SocketServer {
   descriptors: DescriptorBudget;
   /** Upgrades refused for their Origin or Host header, for INFO. */
   upgradesRefused: { count: number };
+  /** Ports the node serves its admin page on (front and admin), known once they listen: that page's origin may upgrade. */
+  pagePorts: number[];
 }
 
 export type { NodeLog } from '../log';
@@ -47,7 +49,7 @@ export function buildSocketServer(config: NodeConfig, workerCount: number, log: 
   // The cap holds across every endpoint: worker endpoints count in the same shared words.
   shared.setSocketsMax(descriptors.socketsMax);
   const socketGuard = new SocketGuard(http, descriptors.socketsMax, config.service.handshakeTimeoutMs, { counts: shared, endpoint: FRONT_ENDPOINT });
-  return { http, socketGuard, descriptors, upgradesRefused: { count: 0 } };
+  return { http, socketGuard, descriptors, upgradesRefused: { count: 0 }, pagePorts: [] };
 }
 
 /** Opens a session per WebSocket connection, up to service.connectionsMax and not while draining. */
@@ -61,7 +63,7 @@ export function acceptSessions(server: SocketServer, host: SessionHost, config: 
     clientTracking: false,
     // Runs on the HTTP upgrade request, before the handshake completes: no frame is ever read.
     verifyClient: (info, done) => {
-      const why = refuseUpgrade(info.req.headers, config.service.host, config.service);
+      const why = refuseUpgrade(info.req.headers, config.service.host, config.service, server.pagePorts);
       if (why === null) return done(true);
       server.upgradesRefused.count++;
       const second = Math.floor(Date.now() / 1000);

@@ -26,6 +26,8 @@ import { checkEndpoints, endpointDown, endpointMessages, endpointsInfo } from '.
 import { acceptSessions, answerHttp, buildSocketServer, listen, listenAdmin, type SocketServer } from './node-server';
 import { closeLog, createLog, logSettings, type NodeLog } from '../log';
 import { opsHandler } from '../ops/http';
+import { AdminFeed } from '../ops/admin/feed';
+import { RecentEvents, tapLog } from '../ops/admin/events';
 import type { NamespaceWrites } from '../ops/readiness';
 import type { Server } from 'node:http';
 import { AnswerBudget } from '../endpoint/answer-budget';
@@ -80,7 +82,9 @@ interface BackgroundServices {
 }
 
 async function startLocked(config: NodeConfig, lockedDirs: string[]): Promise<AerieNode> {
-  const log = nodeLog(config);
+  // The admin page lists the primary's recent log events (src/ops/admin/events.ts).
+  const events = new RecentEvents();
+  const log = tapLog(nodeLog(config), events);
   const startedAtMs = Date.now();
   // First, so a node with security but no first admin password stops before it starts anything.
   const security = config.security.enabled ? await NodeSecurity.open(config.security, log) : null;
@@ -131,6 +135,7 @@ async function startLocked(config: NodeConfig, lockedDirs: string[]): Promise<Ae
       compaction: (nsIndex) => services.compaction.infoFor(nsIndex),
       directReads: direct?.served,
       replication: shared.replicated ? { ...replication.failover.info(), writesWaiting: replication.waits.count } : null,
+      sets: shared.sets,
     }),
     endpoints: endpointsInfo(workers, shared),
     answerBytes: { used: budget.used, max: budget.bytesMax, perConnectionMax: budget.perConnectionBytesMax, evictions: budget.evictions },
@@ -142,7 +147,8 @@ async function startLocked(config: NodeConfig, lockedDirs: string[]): Promise<Ae
     },
   });
   const flushes = new FlushQueue();
-  host = buildSessionHost({ config, version: VERSION, map: shared.map, router, budget, workers, supervisor, ...services, clients, flushes, security, audit, info });
+  const feed = buildAdminFeed(config, shared, workers, replication.failover, router, info, events);
+  host = buildSessionHost({ config, version: VERSION, map: shared.map, router, budget, workers, supervisor, ...services, clients, flushes, security, audit, info, feed });
   const wss = acceptSessions(server, host, config, clients, log);
   const http = opsHandler({
     info,
@@ -155,10 +161,12 @@ async function startLocked(config: NodeConfig, lockedDirs: string[]): Promise<Ae
       namespaces: (info() as Record<string, unknown>).namespaces as NamespaceWrites[],
     }),
     replicationChannels: () => channelBacklogs(shared),
+    frontPort: () => (server.http.address() as { port: number } | null)?.port ?? config.service.port,
   });
   answerHttp(server, http);
   const admin = await listenAdmin(config, http);
   const addr = await listen(server.http, config);
+  server.pagePorts.push(addr.port, ...(admin === null ? [] : [admin.address.port]));
   log.info(`listening on ${addr.address}:${addr.port} with ${shared.workerCount} workers, namespaces ${config.namespaces.map((x) => x.name).join(', ')}`);
   if (admin !== null) log.info(`admin HTTP (/livez, /readyz, /metrics) on ${admin.address.address}:${admin.address.port}`);
   const close = buildClose({
@@ -175,6 +183,7 @@ async function startLocked(config: NodeConfig, lockedDirs: string[]): Promise<Ae
     lockedDirs,
     log,
     audit,
+    feed,
     admin: admin?.http ?? null,
     logClose: () => closeLog(config),
   });
@@ -193,6 +202,22 @@ function channelBacklogs(shared: SharedState): { from: number; to: number; backl
     }
   }
   return out;
+}
+
+/** The admin page's feed, sampling from now on (src/ops/admin/feed.ts). */
+function buildAdminFeed(config: NodeConfig, shared: SharedState, workers: WorkerHandle[], failover: Failover, router: Router, info: () => Record<string, unknown>, events: RecentEvents): AdminFeed {
+  const feed = new AdminFeed(
+    {
+      info,
+      requestBlocks: () => [...shared.stats.map((st) => st.requests), router.metrics],
+      grid: () => ({ map: shared.map, held: shared.replicated ? failover.held : null, workers, sync: shared.replicated ? failover.sync : null }),
+      faultInjection: config.supervisor.faultInjection,
+    },
+    events,
+    config.namespaces.length,
+  );
+  feed.start();
+  return feed;
 }
 
 function nodeLog(config: NodeConfig): NodeLog {
@@ -371,6 +396,7 @@ interface NodeParts {
   /** The admin port's server: closed last, so probes see the drain. */
   admin: Server | null;
   audit: AuditLog | null;
+  feed: AdminFeed;
   /** Closes the log file once nothing logs any more (src/log.ts). */
   logClose: () => void;
 }
@@ -399,6 +425,7 @@ async function stopNode(node: NodeParts): Promise<void> {
   node.flushes.flushAll();
   for (const s of clients.sessions) s.close(CloseCode.GOING_AWAY, 'node shutting down');
   node.supervisor.stop();
+  node.feed.stop();
   replication.failover.stop();
   replication.waits.stop();
   node.services.compaction.stop();

@@ -17,6 +17,7 @@ import type { Verifier } from './verify-repair';
 import type { WorkerHandle } from './worker-handle';
 import type { NodeSecurity } from '../security/node-security';
 import type { AuditLog } from '../security/audit-log';
+import type { AdminFeed } from '../ops/admin/feed';
 
 /** The node's client connections: the sessions open now, their counts for INFO, and shutdown. */
 export interface ClientConnections {
@@ -44,6 +45,8 @@ export interface SessionHostParts {
   security: NodeSecurity | null;
   audit: AuditLog | null;
   info(): Record<string, unknown>;
+  /** The admin page's feed (op WATCH). */
+  feed: AdminFeed;
 }
 
 export function buildSessionHost(parts: SessionHostParts): SessionHost {
@@ -61,6 +64,7 @@ export function buildSessionHost(parts: SessionHostParts): SessionHost {
     verify: (ns, repair) => (repair ? compaction.exclusive(() => verifier.run(ns, true)) : verifier.run(ns, false)),
     scheduleFlush: (s) => parts.flushes.schedule(s),
     closed: (s) => {
+      parts.feed.unsubscribe(s);
       if (clients.sessions.delete(s)) {
         clients.shared.closeSession(FRONT_ENDPOINT);
         clients.counts.open--;
@@ -78,6 +82,11 @@ export function buildSessionHost(parts: SessionHostParts): SessionHost {
     },
     security: parts.security,
     audit: parts.audit,
+    watch: (s, on, allowed) => {
+      if (on) return parts.feed.subscribe(s, allowed);
+      parts.feed.unsubscribe(s);
+      return null;
+    },
   };
 }
 

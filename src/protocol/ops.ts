@@ -73,6 +73,11 @@ export const Op = {
   /** body {action: 'create'|'drop'|'allowlist'|'list', role?, privileges?: str[], allowlist?: str[]}:
    *  custom roles. list -> {roles: [{role, privileges, predefined, allowlist?}]}; the others -> nil. */
   ROLE: 21,
+  /** body {on?: bool} -> {intervalMs, history, events, allowed}: subscribes the connection to the
+   *  admin feed (on: false unsubscribes, answering nil). While subscribed, the node pushes
+   *  [PUSH_ID, 0, {event: 'admin', ...}] once a second (docs/protocol.md §14, docs/operations.md).
+   *  Front port only: a worker endpoint answers UNSUPPORTED_FEATURE (16). */
+  WATCH: 22,
 } as const;
 
 /** Ops that change records: a worker failing with one in flight leaves its outcome unknown. */

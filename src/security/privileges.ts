@@ -39,6 +39,8 @@ export const OP_RIGHTS: Readonly<Record<number, number>> = {
   [Op.PING]: 0,
   [Op.DRAINED]: 0,
   [Op.INFO]: 0,
+  /** The admin feed shows what INFO shows; its actions are the ops below, each checked on its own. */
+  [Op.WATCH]: 0,
   [Op.TOKEN]: 0,
   [Op.GET]: Right.READ,
   [Op.EXISTS]: Right.READ,

@@ -20,9 +20,28 @@ export interface UpgradeHeaders {
   host?: string | string[];
 }
 
-/** Why an upgrade is refused (403), or null when it is accepted. */
-export function refuseUpgrade(headers: UpgradeHeaders, bindHost: string, policy: UpgradePolicy): string | null {
+/**
+ * Why an upgrade is refused (403), or null when it is accepted. `ownPorts`: the ports the node
+ * serves its admin page on (docs/operations.md); the page's own origin is accepted (ownOrigin).
+ */
+export function refuseUpgrade(headers: UpgradeHeaders, bindHost: string, policy: UpgradePolicy, ownPorts: readonly number[] = []): string | null {
+  if (typeof headers.origin === 'string' && ownOrigin(headers.origin, bindHost, policy, ownPorts)) return refuseHost(headers.host, bindHost, policy);
   return refuseOrigin(headers.origin, policy) ?? refuseHost(headers.host, bindHost, policy);
+}
+
+/**
+ * Whether `origin` is a page the node served itself: http(s) on one of `ownPorts`, at a host the
+ * node answers to that no DNS rebinding can borrow. A loopback name on a loopback bind; on a
+ * wider bind an address literal, a loopback name, or a name in allowedHosts, never any other name
+ * (a rebinding page's origin carries the attacker's name).
+ */
+export function ownOrigin(origin: string, bindHost: string, policy: UpgradePolicy, ownPorts: readonly number[]): boolean {
+  const m = /^https?:\/\/(\[[^\]]+\]|[^:/]+):(\d{1,5})$/i.exec(origin);
+  if (m === null || !ownPorts.includes(Number(m[2]))) return false;
+  const name = hostName(m[1]);
+  if (isLoopbackHost(name)) return true;
+  if (isLoopbackHost(bindHost)) return false;
+  return isAddressLiteral(name) || policy.allowedHosts.includes(name);
 }
 
 function refuseOrigin(origin: string | string[] | undefined, policy: UpgradePolicy): string | null {

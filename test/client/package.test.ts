@@ -21,11 +21,16 @@ function consumerDir(t: Test): string {
   return dir;
 }
 
-t.test('npm pack ships the library, its types and the client bundle, and no tests', async (t) => {
+t.test('npm pack ships the library, its types, the client bundle and the admin page, and no tests', async (t) => {
   const out = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
   const files = (JSON.parse(out) as [{ files: { path: string }[] }])[0].files.map((f) => f.path);
   t.same(
-    files.filter((f) => !/^(bin\/aerie\.js|dist\/src\/.*\.(js|d\.ts)|dist\/client\/aerie-client\.(mjs|d\.mts)|config\/default\.json|docs\/client\.md|package\.json|README\.md|LICENSE)$/.test(f)),
+    files.filter(
+      (f) =>
+        !/^(bin\/aerie\.js|dist\/src\/.*\.(js|d\.ts)|dist\/client\/aerie-client\.(mjs|d\.mts)|dist\/admin\/(index\.html|admin\.js|admin\.css)|config\/default\.json|docs\/client\.md|package\.json|README\.md|LICENSE)$/.test(
+          f,
+        ),
+    ),
     [],
     'nothing but the library',
   );
@@ -36,6 +41,8 @@ t.test('npm pack ships the library, its types and the client bundle, and no test
     'dist/src/cli/main.js',
     'dist/client/aerie-client.mjs',
     'dist/client/aerie-client.d.mts',
+    'dist/admin/index.html',
+    'dist/admin/admin.js',
     'config/default.json',
   ]) {
     t.ok(files.includes(needed), `ships ${needed}`);

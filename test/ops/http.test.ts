@@ -1,4 +1,5 @@
-// Proves the plain HTTP endpoints' contract on a real node (codes, content types, bodies) and
+// Proves the plain HTTP endpoints' contract on a real node (codes, content types, bodies; the
+// admin page's files and their headers) and
 // that /readyz flips to 503 with the right reason during a drained shutdown, while a failover's
 // partitions have no serving master, and in a stop-writes state (memory, disk), and back to 200.
 import t from 'tap';
@@ -52,8 +53,21 @@ t.test('each endpoint answers its contract on the front port', async (t) => {
   t.equal(head.status, 200);
   t.equal(await head.text(), '', 'HEAD: no body');
 
-  t.equal((await fetch(`${base}/`)).status, 426, '/ still says the node speaks WebSocket');
-  t.equal((await fetch(`${base}/admin`)).status, 404);
+  // The admin page (built into dist/admin by scripts/bundle-admin.js, as `npm test` does first).
+  for (const path of ['/', '/admin']) {
+    const page = await fetch(`${base}${path}`);
+    t.equal(page.status, 200, `${path} serves the admin page`);
+    t.equal(page.headers.get('content-type'), 'text/html; charset=utf-8');
+    t.match(page.headers.get('content-security-policy'), /default-src 'self'/, 'scripts from the node only');
+    t.match(page.headers.get('content-security-policy'), /frame-ancestors 'none'/, 'no site may frame it');
+    t.match(await page.text(), `content="${node.address.port}"`, 'the page names the front port');
+  }
+  const script = await fetch(`${base}/admin/admin.js`);
+  t.equal(script.status, 200);
+  t.equal(script.headers.get('content-type'), 'text/javascript; charset=utf-8');
+  t.notMatch(await script.text(), /https?:\/\/(?!127\.0\.0\.1)[a-z]/i, 'the script loads nothing from the network');
+  t.equal((await fetch(`${base}/admin/admin.css`)).headers.get('content-type'), 'text/css; charset=utf-8');
+  t.equal((await fetch(`${base}/admin/other.js`)).status, 404);
   const post = await fetch(`${base}/metrics`, { method: 'POST', body: 'x' });
   t.equal(post.status, 405);
   t.equal(post.headers.get('allow'), 'GET, HEAD');

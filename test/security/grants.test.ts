@@ -13,6 +13,7 @@ const EXPECTED: Record<keyof typeof Op, string[]> = {
   PING: ANY,
   DRAINED: ANY,
   INFO: ANY,
+  WATCH: ANY,
   TOKEN: ANY,
   GET: ['read', 'read-write', 'data-admin'],
   EXISTS: ['read', 'read-write', 'data-admin'],
