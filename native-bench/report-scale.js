@@ -187,9 +187,7 @@ function capacityTable(report) {
     for (const id of ['aerie-routed', 'aerie-routed-one-copy']) {
       const p = projection(report, id, w);
       if (!p) continue;
-      lines.push(
-        `| ${w.name} | ${p.label} | ${fmt(p.spread, 2)} | ${fmt(p.primary, 2)} | ${kilo(p.perCore)} | ${p.cores.map(kilo).join(' | ')} | ${kilo(redisPerCore(report, w))} |`,
-      );
+      lines.push(`| ${w.name} | ${p.label} | ${fmt(p.spread, 2)} | ${fmt(p.primary, 2)} | ${kilo(p.perCore)} | ${p.cores.map(kilo).join(' | ')} | ${kilo(redisPerCore(report, w))} |`);
     }
   }
   return lines.join('\n');
