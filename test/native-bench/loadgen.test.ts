@@ -118,6 +118,28 @@ t.test('--routing partition sends each key to its master, as the node computes i
     8,
   );
   t.ok(report?.map?.connections_per_worker.every((n) => n >= 1));
+  // String keys (--string-keys: the decimal text) hash with key type 3: the split follows them too.
+  const expectedStrings = new Array<number>(map.endpoints.length).fill(0);
+  for (let k = 0; k < keys; k++) expectedStrings[map.masters[0][partitionOf(computeDigest('b', String(k)))]]++;
+  const strings = await loadgen([
+    '--port',
+    String(node.address.port),
+    '--routing',
+    'partition',
+    '--string-keys',
+    '--keys',
+    String(keys),
+    '--prefill',
+    '--count',
+    '500',
+    '--connections',
+    '4',
+    '--warmup',
+    '0',
+  ]);
+  t.equal(strings.status, 0);
+  t.equal(strings.report?.errors_total, 0);
+  t.same(strings.report?.map?.keys_per_worker, expectedStrings);
 });
 
 t.test('--tls against a TLS server of the protocol, verified with a throwaway CA', async (t) => {
