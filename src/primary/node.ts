@@ -6,7 +6,9 @@ import { workerPort, type NodeConfig } from '../config';
 import * as C from '../constants';
 import { acquireDataLock, releaseDataLock } from '../storage/data-lock';
 import { partDirectory } from '../snapshot/files';
-import { ReqOffset } from '../protocol/internal';
+import { ReqOffset, SCAN_ALL_SETS } from '../protocol/internal';
+import { Status } from '../errors';
+import type { BroadcastState } from './requests';
 import { JobPool } from '../jobs/pool';
 import { buildSharedState, type SharedState } from './shared-state';
 import { ReplicaWaits } from './replica-waits';
@@ -79,9 +81,51 @@ interface BackgroundServices {
   verifier: Verifier;
 }
 
+/** The parts every request passes through, built before any thread starts. */
+interface NodeCore {
+  shared: SharedState;
+  workers: WorkerHandle[];
+  router: Router;
+  replication: ReplicationParts;
+  supervisor: Supervisor;
+  direct: DirectReader | null;
+  security: NodeSecurity | null;
+  audit: AuditLog | null;
+  /**
+   * Admin requests a worker endpoint forwards need the session host, built once the workers are
+   * up (until then they are answered PARTITION_UNAVAILABLE).
+   */
+  host: SessionHost | null;
+}
+
 async function startLocked(config: NodeConfig, lockedDirs: string[]): Promise<AerieNode> {
   const log = nodeLog(config);
   const startedAtMs = Date.now();
+  const core = await buildCore(config, log);
+  const { shared, workers, router, replication, supervisor } = core;
+  await startWorkers(workers, supervisor);
+  supervisor.start();
+  if (shared.replicated) replication.failover.start();
+  const services = buildBackgroundServices(config, shared, workers, router, replication.failover, log);
+  // The server is built once the workers hold their descriptors, so its budget counts them.
+  const server = buildSocketServer(config, shared.workerCount, log, shared.connections);
+  const budget = new AnswerBudget(config.service.answerBytesMax, config.service.sendBufferBytesMax, Math.max(...config.namespaces.map((ns) => ns.recordBytesMax)));
+  const clients: ClientConnections = { sessions: new Set(), counts: { open: 0, opened: 0, closed: 0 }, shared: shared.connections, draining: false };
+  const info = buildNodeInfo({ config, startedAtMs, core, services, server, budget, clients });
+  const flushes = new FlushQueue();
+  const { security, audit } = core;
+  core.host = buildSessionHost({ config, version: VERSION, map: shared.map, router, budget, workers, supervisor, ...services, clients, flushes, security, audit, info, log });
+  const wss = acceptSessions(server, core.host, config, clients, log);
+  const admin = await serveHttp(config, core, server, clients, info);
+  const addr = await listen(server.http, config);
+  announce(log, config, shared.workerCount, addr, admin);
+  const close = buildClose({ ...core, services, server, wss, clients, flushes, lockedDirs, log, admin: admin?.http ?? null, logClose: () => closeLog(config) });
+  const adminAddress = admin === null ? null : { host: admin.address.address, port: admin.address.port };
+  return { address: { host: addr.address, port: addr.port }, adminAddress, config, info, close, workers };
+}
+
+/** Security, shared memory, router, replication and the supervisor, with the worker handles (not started). */
+async function buildCore(config: NodeConfig, log: NodeLog): Promise<NodeCore> {
   // First, so a node with security but no first admin password stops before it starts anything.
   const security = config.security.enabled ? await NodeSecurity.open(config.security, log) : null;
   const audit = config.security.auditFile === null ? null : new AuditLog(config.security.auditFile, config.security.auditFileBytesMax);
@@ -101,23 +145,30 @@ async function startLocked(config: NodeConfig, lockedDirs: string[]): Promise<Ae
     shared.truncateCutoffs,
     config.namespaces.map((ns) => ns.recordBytesMax),
   );
-  // Worker endpoints forward what they do not serve; admin requests need the session host, built
-  // once the workers are up (until then they are answered PARTITION_UNAVAILABLE).
-  let host: SessionHost | null = null;
-  const forwarded = new ForwardedRequests(config.service.frameBytesMax, workers, router, () => host);
+  // Worker endpoints forward what they do not serve (the host is read once requests flow).
+  const forwarded = new ForwardedRequests(config.service.frameBytesMax, workers, router, () => core.host);
   const supervisor = buildSupervisor(config, shared, workers, { router, failover: replication.failover, forwarded }, log);
   for (let workerIndex = 0; workerIndex < shared.workerCount; workerIndex++) {
     workers.push(buildWorkerHandle(config, shared, workerIndex, workers, { router, supervisor, replication, forwarded }, log));
   }
-  await startWorkers(workers, supervisor);
-  supervisor.start();
-  if (shared.replicated) replication.failover.start();
-  const services = buildBackgroundServices(config, shared, workers, router, replication.failover, log);
-  // The server is built once the workers hold their descriptors, so its budget counts them.
-  const server = buildSocketServer(config, shared.workerCount, log, shared.connections);
-  const budget = new AnswerBudget(config.service.answerBytesMax, config.service.sendBufferBytesMax, Math.max(...config.namespaces.map((ns) => ns.recordBytesMax)));
-  const clients: ClientConnections = { sessions: new Set(), counts: { open: 0, opened: 0, closed: 0 }, shared: shared.connections, draining: false };
-  const info = () => ({
+  router.onTruncated = (state) => logTruncate(log, config, shared, state);
+  const core: NodeCore = { shared, workers, router, replication, supervisor, direct, security, audit, host: null };
+  return core;
+}
+
+/** INFO: the node's figures, read afresh at each call. */
+function buildNodeInfo(parts: {
+  config: NodeConfig;
+  startedAtMs: number;
+  core: NodeCore;
+  services: BackgroundServices;
+  server: SocketServer;
+  budget: AnswerBudget;
+  clients: ClientConnections;
+}): () => Record<string, unknown> {
+  const { config, startedAtMs, core, services, server, budget, clients } = parts;
+  const { shared, workers, router, replication, direct, security, audit } = core;
+  return () => ({
     ...buildInfo({
       config,
       version: VERSION,
@@ -141,9 +192,11 @@ async function startLocked(config: NodeConfig, lockedDirs: string[]): Promise<Ae
       ...(audit === null ? {} : { auditWritten: audit.written, auditDropped: audit.dropped, auditError: audit.lastError }),
     },
   });
-  const flushes = new FlushQueue();
-  host = buildSessionHost({ config, version: VERSION, map: shared.map, router, budget, workers, supervisor, ...services, clients, flushes, security, audit, info });
-  const wss = acceptSessions(server, host, config, clients, log);
+}
+
+/** The plain HTTP answers (/livez, /readyz, /metrics) on the front port, and on service.adminPort when set. */
+function serveHttp(config: NodeConfig, core: NodeCore, server: SocketServer, clients: ClientConnections, info: () => Record<string, unknown>) {
+  const { shared, workers, router, replication } = core;
   const http = opsHandler({
     info,
     requestBlocks: () => [...shared.stats.map((st) => st.requests), router.metrics],
@@ -157,29 +210,37 @@ async function startLocked(config: NodeConfig, lockedDirs: string[]): Promise<Ae
     replicationChannels: () => channelBacklogs(shared),
   });
   answerHttp(server, http);
-  const admin = await listenAdmin(config, http);
-  const addr = await listen(server.http, config);
-  log.info(`listening on ${addr.address}:${addr.port} with ${shared.workerCount} workers, namespaces ${config.namespaces.map((x) => x.name).join(', ')}`);
-  if (admin !== null) log.info(`admin HTTP (/livez, /readyz, /metrics) on ${admin.address.address}:${admin.address.port}`);
-  const close = buildClose({
-    shared,
-    workers,
-    router,
-    supervisor,
-    replication,
-    services,
-    server,
-    wss,
-    clients,
-    flushes,
-    lockedDirs,
-    log,
-    audit,
-    admin: admin?.http ?? null,
-    logClose: () => closeLog(config),
+  return listenAdmin(config, http);
+}
+
+/** One line per truncate, once every worker answered: what it deleted, or how it failed. */
+function logTruncate(log: NodeLog, config: NodeConfig, shared: SharedState, state: BroadcastState): void {
+  const namespace = config.namespaces[state.nsIndex].name;
+  const set = state.setId === SCAN_ALL_SETS ? null : shared.sets[state.nsIndex].nameOf(state.setId);
+  // As the client is answered: a failure after some worker applied it is in doubt (TIMEOUT).
+  const code = state.failedCode === 0 ? 0 : state.inDoubt || state.applied > 0 ? Status.TIMEOUT : state.failedCode;
+  const what = `truncate of namespace ${namespace}${set === null ? '' : ` set ${set}`}`;
+  log.event(code === 0 ? 'info' : 'warn', 'truncate', code === 0 ? `${what}: ${state.deleted} records deleted` : `${what} failed on some worker: ${state.failedMessage}`, {
+    namespace,
+    set,
+    records: state.deleted,
+    workers: state.applied,
+    durationMs: Date.now() - state.startedMs,
+    code,
   });
-  const adminAddress = admin === null ? null : { host: admin.address.address, port: admin.address.port };
-  return { address: { host: addr.address, port: addr.port }, adminAddress, config, info, close, workers };
+}
+
+/** The node's first event: where it listens, with what. */
+function announce(log: NodeLog, config: NodeConfig, workerCount: number, addr: { address: string; port: number }, admin: { address: { address: string; port: number } } | null): void {
+  const namespaces = config.namespaces.map((x) => x.name).join(', ');
+  log.event('info', 'node-start', `listening on ${addr.address}:${addr.port} with ${workerCount} workers, namespaces ${namespaces}`, {
+    host: addr.address,
+    port: addr.port,
+    workers: workerCount,
+    namespaces,
+    adminPort: admin?.address.port ?? null,
+  });
+  if (admin !== null) log.info(`admin HTTP (/livez, /readyz, /metrics) on ${admin.address.address}:${admin.address.port}`);
 }
 
 /** Each replication channel's unacknowledged bytes (free-running u32 positions), for /metrics. */
@@ -202,7 +263,7 @@ function nodeLog(config: NodeConfig): NodeLog {
 function buildReplication(config: NodeConfig, shared: SharedState, workers: WorkerHandle[], router: () => Router, log: NodeLog): ReplicationParts {
   const { channels, map, workerCount } = shared;
   const waits = new ReplicaWaits(channels, { answer: (slot, code, bytes, start, end) => router().answerReplicated(slot, code, bytes, start, end) });
-  const failover = new Failover({ workers, map, channels, waits, namespaces: config.namespaces, holds: shared.holds, released: () => router().releaseHeld(), log: (message) => log.warn(message) });
+  const failover = new Failover({ workers, map, channels, waits, namespaces: config.namespaces, holds: shared.holds, released: () => router().releaseHeld(), log });
   const onOverflow = () => {
     for (let from = 0; from < workerCount; from++) {
       for (let to = 0; to < workerCount; to++) if (from !== to && channels.overflowed(from, to)) failover.channelOverflowed(from, to);
@@ -230,17 +291,23 @@ function buildSupervisor(config: NodeConfig, shared: SharedState, workers: Worke
     },
     onWorkerFailed: (h) => {
       router.refuseSlots(h.takeBacklog());
-      log.error(`worker ${h.index} given up on: ${describeUnavailable(config, shared, workers, failover, h.index)}`);
+      log.error(`worker ${h.index} given up on: ${describeUnavailable(config, shared, workers, failover, h.index)}`, { worker: h.index });
     },
     beforeRestart: (h) => {
       if (replicated) failover.beforeRestart(h);
     },
     onDiedApplying: (h, message, blamed) => {
       const quarantined = router.quarantine.noteDeath(message, blamed);
-      const what = `op ${message[ReqOffset.OP]}, digest ${message.subarray(ReqOffset.DIGEST, ReqOffset.DIGEST + C.DIGEST_BYTES).toString('hex')}`;
-      log.error(`worker ${h.index} died applying a request (${what}): ${quarantined ? 'it is quarantined, refused if sent again' : 'suspected; quarantined if it is in flight at another such death'}`);
+      const op = message[ReqOffset.OP];
+      const digest = message.subarray(ReqOffset.DIGEST, ReqOffset.DIGEST + C.DIGEST_BYTES).toString('hex');
+      log.event(
+        'error',
+        'request-quarantined',
+        `worker ${h.index} died applying a request (op ${op}, digest ${digest}): ${quarantined ? 'it is quarantined, refused if sent again' : 'suspected; quarantined if it is in flight at another such death'}`,
+        { worker: h.index, op, digest, quarantined },
+      );
     },
-    log: log.error,
+    log,
   });
 }
 
@@ -310,7 +377,12 @@ function buildWorkerHandle(
         const sab = h.requestRingSab;
         if (replicated && sab !== null) for (const other of workers) if (other !== h) other.post({ type: 'peer-ring', worker: h.index, sab });
         if (h.restarts > 0) {
-          log.info(`worker ${h.index} is back (restart ${h.restarts})`);
+          log.event('info', 'worker-restart', `worker ${h.index} is back (restart ${h.restarts})`, {
+            worker: h.index,
+            restarts: h.restarts,
+            durationMs: h.lastRestartMs,
+            adopted: h.adoptedNamespaces.includes(true),
+          });
           if (replicated) replication.failover.onWorkerReady(h);
         }
       },
@@ -319,8 +391,7 @@ function buildWorkerHandle(
         replication.waits.onAck(h.index);
         replication.failover.tick();
       },
-      log: log.error,
-      info: log.info,
+      log,
     },
     config.workers.heapMbMax,
   );
@@ -341,7 +412,7 @@ async function startWorkers(workers: WorkerHandle[], supervisor: Supervisor): Pr
 
 function buildBackgroundServices(config: NodeConfig, shared: SharedState, workers: WorkerHandle[], router: Router, failover: Failover, log: NodeLog): BackgroundServices {
   const jobs = new JobPool();
-  const snapshots = new SnapshotManager(config, workers, jobs, shared.sets, log.info, {
+  const snapshots = new SnapshotManager(config, workers, jobs, shared.sets, log, {
     holdTruncates: (ns) => router.holdTruncates(ns, C.SNAPSHOT_STEP_TIMEOUT_MS),
     releaseTruncates: (ns) => router.releaseTruncates(ns),
     committing: (ns) => router.forgetTruncateCutoffs(ns),
@@ -349,7 +420,7 @@ function buildBackgroundServices(config: NodeConfig, shared: SharedState, worker
     replicasInSync: (ns) => failover.waitInSync(ns, C.RESTORE_RESYNC_WAIT_MS),
   });
   // Log compaction of file namespaces; snapshots swap stores and release segments, so they run alone.
-  const compaction = new CompactionScheduler({ config, workers, stats: shared.stats, jobs, log: log.info, logError: log.error });
+  const compaction = new CompactionScheduler({ config, workers, stats: shared.stats, jobs, log });
   compaction.start();
   const verifier = new Verifier(config, workers, jobs, shared.map);
   return { jobs, snapshots, compaction, verifier };
@@ -386,6 +457,7 @@ function buildClose(node: NodeParts): () => Promise<void> {
 
 async function stopNode(node: NodeParts): Promise<void> {
   const { clients, router, replication, server } = node;
+  const startedMs = Date.now();
   clients.draining = true;
   server.http.close();
   server.socketGuard.close();
@@ -413,6 +485,6 @@ async function stopNode(node: NodeParts): Promise<void> {
   for (const dir of node.lockedDirs) releaseDataLock(dir);
   node.admin?.close();
   node.admin?.closeAllConnections();
-  node.log.info('stopped');
+  node.log.event('info', 'node-stop', 'stopped', { durationMs: Date.now() - startedMs, clean: stoppedClean.every((c) => c) });
   node.logClose();
 }
