@@ -33,31 +33,34 @@ export type LogFields = Record<string, string | number | boolean | null>;
  * The kinds of event a line names in its `event` field (docs/operations.md, Logs lists each with
  * its fields): stable names for filters, alerts and the admin page, whatever the message says.
  */
-export type LogEventName =
-  | 'node-start'
-  | 'node-stop'
-  | 'fault'
-  | 'worker-down'
-  | 'worker-restart'
-  | 'worker-given-up'
-  | 'crash-loop-end'
-  | 'request-quarantined'
-  | 'adopt-repair'
-  | 'recovery'
-  | 'move-start'
-  | 'move-slow'
-  | 'failover'
-  | 'handback'
-  | 'rebuild-start'
-  | 'rebuild'
-  | 'rebuild-retry'
-  | 'rebuild-interrupted'
-  | 'replica-state'
-  | 'compaction'
-  | 'snapshot'
-  | 'truncate'
-  | 'disk-state'
-  | 'stop-writes';
+export const LOG_EVENTS = [
+  'node-start',
+  'node-stop',
+  'fault',
+  'worker-down',
+  'worker-restart',
+  'worker-given-up',
+  'crash-loop-end',
+  'request-quarantined',
+  'adopt-repair',
+  'recovery',
+  'move-start',
+  'move-slow',
+  'failover',
+  'handback',
+  'rebuild-start',
+  'rebuild',
+  'rebuild-retry',
+  'rebuild-interrupted',
+  'replica-state',
+  'compaction',
+  'snapshot',
+  'truncate',
+  'disk-state',
+  'stop-writes',
+] as const;
+
+export type LogEventName = (typeof LOG_EVENTS)[number];
 
 export type EventLevel = 'debug' | 'info' | 'warn' | 'error';
 

@@ -1,14 +1,17 @@
 // Proves the node logs one JSON line per event with a stable `event` name and its fields: start and
 // recovery, a crash drill's fault, worker death, failover, restart, rebuild and handback, snapshot
 // create/restore/delete, truncate and stop; and that a full device (ENOSPC on every write) is one
-// episode in the log — a line when it begins and one with its count when it ends — not a line per write.
+// episode in the log — a line when it begins and one with its count when it ends — not a line per write;
+// a crash loop is one episode too (its failures inside the loop drop to debug, its give-ups and its
+// end carry the count); and every event name is documented in docs/operations.md.
 import t, { type Test } from 'tap';
 import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Status } from '../../src/errors';
+import { LOG_EVENTS } from '../../src/log';
 import { Key } from '../../src/index';
-import { testNodeConfig } from '../helpers/node';
+import { startTestNode, testNodeConfig } from '../helpers/node';
 import { startNode } from '../../src/primary/node';
 import { connect } from '../../src/client/index';
 import { waitForValue } from '../helpers/wait';
@@ -61,6 +64,15 @@ async function waitEvent(file: string, name: string, accept: (l: Line) => boolea
   );
   return lines.find(accept)!;
 }
+
+t.test('every event is in docs/operations.md, with its fields', async (t) => {
+  const doc = fs.readFileSync(path.join(__dirname, '..', '..', '..', 'docs', 'operations.md'), 'utf8');
+  t.same(
+    LOG_EVENTS.filter((name) => !doc.includes(`| \`${name}\` |`)),
+    [],
+    'each event has a row in the Logs section',
+  );
+});
 
 t.test('faults, failover, rebuild, snapshots, truncate and recovery are events with their fields', async (t) => {
   const dir = fs.mkdtempSync(path.join(tmpdir(), 'aerie-events-'));
@@ -172,4 +184,27 @@ t.test('a full device is one episode in the log, not a line per refused write', 
     ['disk-state:full', 'disk-state:ok'],
     'worker 1 logged the episode twice, whatever the number of writes',
   );
+});
+
+t.test('a crash loop is logged as an episode with its count', async (t) => {
+  const { node, client } = await startTestNode(t, (c) => {
+    c.supervisor.faultInjection = true;
+    c.supervisor.restartDelayMsMin = 10;
+    c.supervisor.crashLoopMax = 1;
+    c.supervisor.crashLoopWindowMs = 3000;
+    c.supervisor.giveUpRetryMs = 100;
+    c.supervisor.checkIntervalMs = 50;
+    c.namespaces[0].replicationFactor = 1;
+  });
+  const file = node.config.log.file!;
+  await client.injectFault({ worker: 1, kind: 'crash' });
+  const first = await waitEvent(file, 'worker-given-up');
+  t.same([first.worker, first.count, first.giveUps, first.retryMs], [1, 1, 1, 100], 'the first give-up opens the episode');
+  await waitEvent(file, 'worker-restart', (l) => l.restarts === 1);
+  await client.injectFault({ worker: 1, kind: 'crash' });
+  const second = await waitEvent(file, 'worker-given-up', (l) => l.giveUps === 2);
+  t.same([second.count, second.retryMs], [2, 200], 'the next one counts both failures');
+  const end = await waitEvent(file, 'crash-loop-end');
+  t.same([end.worker, end.count, end.giveUps], [1, 2, 2], 'once it stayed up a window, the episode ends with its count');
+  t.equal(eventsIn(file, 'worker-down').length, 1, 'the failure inside the loop is not a line of its own at level info');
 });
