@@ -213,6 +213,11 @@ export const REPLICA_ACK_TIMEOUT_MS = 5000;
 
 /** Requests the primary holds for a worker whose ring is full, before answering DEVICE_OVERLOAD. */
 export const WORKER_BACKLOG_MAX = 65536;
+/**
+ * A repeated condition logged as an episode (a namespace refusing writes for memory): a line with
+ * its count so far this often while it lasts, besides the lines at its beginning and end.
+ */
+export const LOG_EPISODE_PERIOD_MS = 60_000;
 /** Requests in flight on the primary at once (its request-slot table). */
 export const REQUEST_SLOTS_MAX = 1 << 20;
 /**

@@ -29,11 +29,56 @@ export interface LogSettings {
 /** Fields of one event: numbers, strings, booleans, or null (no objects: lines stay flat). */
 export type LogFields = Record<string, string | number | boolean | null>;
 
+/**
+ * The kinds of event a line names in its `event` field (docs/operations.md, Logs lists each with
+ * its fields): stable names for filters, alerts and the admin page, whatever the message says.
+ */
+export const LOG_EVENTS = [
+  'node-start',
+  'node-stop',
+  'fault',
+  'worker-down',
+  'worker-restart',
+  'worker-given-up',
+  'crash-loop-end',
+  'request-quarantined',
+  'adopt-repair',
+  'recovery',
+  'move-start',
+  'move-slow',
+  'failover',
+  'handback',
+  'rebuild-start',
+  'rebuild',
+  'rebuild-retry',
+  'rebuild-interrupted',
+  'replica-state',
+  'compaction',
+  'snapshot',
+  'truncate',
+  'disk-state',
+  'stop-writes',
+] as const;
+
+export type LogEventName = (typeof LOG_EVENTS)[number];
+
+export type EventLevel = 'debug' | 'info' | 'warn' | 'error';
+
+/** One event as logged, for a listener beside the log (an in-memory list of recent events). */
+export interface LoggedEvent {
+  event: LogEventName;
+  level: EventLevel;
+  message: string;
+  fields: LogFields;
+}
+
 export interface NodeLog {
   debug(message: string, fields?: LogFields): void;
   info(message: string, fields?: LogFields): void;
   warn(message: string, fields?: LogFields): void;
   error(message: string, fields?: LogFields): void;
+  /** One named event: a line whose `event` field is `event`, with the event's own fields. */
+  event(level: EventLevel, event: LogEventName, message: string, fields: LogFields): void;
 }
 
 /** Each node's settings (one per configuration object), so its log file is opened once. */
@@ -62,9 +107,12 @@ export function closeLog(config: NodeConfig): void {
   if (settings !== undefined && settings.fd !== 1) fs.closeSync(settings.fd);
 }
 
-/** A log for one thread ('primary', 'worker 0', ...). */
-export function createLog(settings: LogSettings, thread: string): NodeLog {
-  if (settings.level === 'silent') return SILENT;
+/**
+ * A log for one thread ('primary', 'worker 0', ...). `onEvent` sees every named event, whatever the
+ * level (at level silent too): what the log shows and what a listener keeps are separate choices.
+ */
+export function createLog(settings: LogSettings, thread: string, onEvent?: (e: LoggedEvent) => void): NodeLog {
+  if (settings.level === 'silent') return onEvent === undefined ? SILENT : { ...SILENT, event: (level, event, message, fields) => onEvent({ event, level, message, fields }) };
   // SonicBoom, synchronous: it retries a pipe that is momentarily full (EAGAIN) instead of losing the line.
   const sink = pino.destination({ dest: settings.fd, sync: true });
   const options = { level: settings.level, base: { thread }, timestamp: pino.stdTimeFunctions.isoTime, formatters: { level: (label: string) => ({ level: label }) } };
@@ -74,11 +122,16 @@ export function createLog(settings: LogSettings, thread: string): NodeLog {
     info: (message, fields) => logger.info(fields ?? {}, message),
     warn: (message, fields) => logger.warn(fields ?? {}, message),
     error: (message, fields) => logger.error(fields ?? {}, message),
+    event: (level, event, message, fields) => {
+      // `event` first, so a line reads by its kind.
+      logger[level]({ event, ...fields }, message);
+      onEvent?.({ event, level, message, fields });
+    },
   };
 }
 
 const nothing = () => undefined;
-const SILENT: NodeLog = { debug: nothing, info: nothing, warn: nothing, error: nothing };
+const SILENT: NodeLog = { debug: nothing, info: nothing, warn: nothing, error: nothing, event: nothing };
 
 /** `12:00:01.234 WARN  worker 1  message  key=value ...` from one JSON line. */
 function pretty(line: string): string {
@@ -89,4 +142,52 @@ function pretty(line: string): string {
     .join(' ');
   const clock = typeof time === 'string' ? time.slice(11, 23) : '';
   return `${clock} ${String(level).toUpperCase().padEnd(5)} ${String(thread).padEnd(9)} ${String(msg)}${extra === '' ? '' : `  ${extra}`}\n`;
+}
+
+/**
+ * A repeated condition (a namespace refusing writes for memory, a crash loop): one line when it
+ * begins, one with its count and length when it ends, and one every `periodMs` while it lasts,
+ * never one per occurrence.
+ */
+export class LogEpisode {
+  private startedMs = -1;
+  private lastLineMs = 0;
+  private counted = 0;
+
+  constructor(
+    private readonly log: NodeLog,
+    private readonly event: LogEventName,
+    private readonly periodMs: number,
+  ) {}
+
+  get active(): boolean {
+    return this.startedMs >= 0;
+  }
+
+  /** The condition holds (again): the first call of an episode logs its start. */
+  begin(nowMs: number, level: EventLevel, message: string, fields: LogFields): void {
+    if (this.active) return;
+    this.startedMs = this.lastLineMs = nowMs;
+    this.counted = 0;
+    this.log.event(level, this.event, message, { ...fields, phase: 'begin' });
+  }
+
+  /** One more occurrence (a refused write): counted, not logged. */
+  note(count = 1): void {
+    if (this.active) this.counted += count;
+  }
+
+  /** While it lasts: a line with the count so far every `periodMs`. */
+  tick(nowMs: number, level: EventLevel, message: string, fields: LogFields): void {
+    if (!this.active || nowMs - this.lastLineMs < this.periodMs) return;
+    this.lastLineMs = nowMs;
+    this.log.event(level, this.event, message, { ...fields, phase: 'ongoing', count: this.counted, durationMs: nowMs - this.startedMs });
+  }
+
+  /** The condition is over: one line with the episode's count and length. */
+  end(nowMs: number, level: EventLevel, message: string, fields: LogFields): void {
+    if (!this.active) return;
+    this.log.event(level, this.event, message, { ...fields, phase: 'end', count: this.counted, durationMs: nowMs - this.startedMs });
+    this.startedMs = -1;
+  }
 }

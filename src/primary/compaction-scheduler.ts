@@ -7,6 +7,7 @@
 // segments, and a job must not judge records against a store being swapped or race a release.
 
 import type { NodeConfig } from '../config';
+import type { NodeLog } from '../log';
 import { COMPACTION_DURABLE_WAIT_MS, COMPACTION_INTERVAL_MS_MIN } from '../constants';
 import { failedReport, type CompactionReport } from '../jobs/compaction';
 import type { JobPool } from '../jobs/pool';
@@ -40,8 +41,8 @@ export interface SchedulerDeps {
   workers: ReadonlyArray<WorkerHandle>;
   stats: ReadonlyArray<StatsBlock>;
   jobs: JobPool;
-  log: (message: string) => void;
-  logError: (message: string) => void;
+  /** Each run's outcome is one `compaction` event (docs/operations.md, Logs). */
+  log: NodeLog;
 }
 
 export class CompactionScheduler {
@@ -171,31 +172,47 @@ export class CompactionScheduler {
 
   private record(info: CompactionInfo, ns: string, worker: number, r: CompactionReport): void {
     const where = `compaction of namespace ${ns} worker ${worker}`;
+    const fields = {
+      worker,
+      namespace: ns,
+      outcome: r.outcome,
+      records: r.recordsDropped,
+      segments: r.segmentsRewritten + r.segmentsDeleted,
+      bytesReclaimed: r.bytesReclaimed,
+      durationMs: Math.round(r.elapsedMs),
+      reason: r.reason,
+      code: r.error?.code ?? null,
+    };
+    const { log } = this.deps;
     switch (r.outcome) {
       case 'compacted':
         info.segmentsRewritten += r.segmentsRewritten;
         info.segmentsDeleted += r.segmentsDeleted;
         info.bytesReclaimed += r.bytesReclaimed;
         info.recordsDropped += r.recordsDropped;
-        this.deps.log(
+        log.event(
+          'info',
+          'compaction',
           `${where}: ${r.segmentsRewritten + r.segmentsDeleted} of ${r.segmentsScanned} sealed segments rewritten or removed, ` +
             `${r.bytesReclaimed} of ${r.logBytesBefore} bytes reclaimed, ${r.recordsDropped} records dropped, in ${Math.round(r.elapsedMs)} ms`,
+          fields,
         );
         return;
       case 'nothing-to-do':
         return;
       case 'skipped':
         this.skip(info, `worker ${worker}: ${r.reason}`);
-        if (r.reason === 'store-ahead-of-log') this.deps.logError(`${where} skipped: the worker adopted a store its log may lack writes of; compaction resumes after a cold start`);
+        if (r.reason === 'store-ahead-of-log')
+          log.event('error', 'compaction', `${where} skipped: the worker adopted a store its log may lack writes of; compaction resumes after a cold start`, fields);
         return;
       case 'aborted':
         info.aborted++;
-        this.deps.log(`${where} stopped without changing anything: ${r.reason}; retrying at the next interval`);
+        log.event('info', 'compaction', `${where} stopped without changing anything: ${r.reason}; retrying at the next interval`, fields);
         return;
       case 'failed':
         info.failures++;
         info.lastFailure = { atMs: Date.now(), worker, code: r.error?.code ?? 0, message: r.error?.message ?? 'unknown' };
-        this.deps.logError(`COMPACTION FAILED: ${where}: ${r.error?.message}; retrying at the next interval`);
+        log.event('error', 'compaction', `COMPACTION FAILED: ${where}: ${r.error?.message}; retrying at the next interval`, { ...fields, reason: r.error?.message ?? null });
         return;
     }
   }

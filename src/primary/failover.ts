@@ -2,65 +2,27 @@
 // (docs/replication.md). The primary keeps, per namespace and worker, which partitions the worker
 // holds in sync: a complete copy, given the channel messages already sent to it. A partition's
 // master is its first holder (in succession order) that is up and in sync; whenever that changes
-// (a death, a rebuilt worker) the partition moves, through a hold:
-//
-//  1. its requests are held on the primary (they are not sent anywhere);
-//  2. the old master answers every request it was sent before the hold (skipped if it is dead:
-//     its requests were answered for it, writes in doubt);
-//  3. every live in-sync holder, the new master among them, applies the old master's channel up to
-//     its tail, so the new master has every write the old one replicated and the other replicas
-//     cannot apply the old master's last writes after the new master's first;
-//  4. the map changes (new version) and the held requests are routed to the new master.
+// (a death, a rebuilt worker) the partition moves, through a hold (moves.ts).
 //
 // A restarted worker adopts its memory; the partitions where it was an in-sync replica are in sync
 // again at once (its channels journalled what it missed), unless a channel overflowed or another
 // master took over meanwhile. The others (those it mastered, whose memory may hold writes that
-// never reached a replica) are copied from their masters, round by round (src/worker/migrate-out.ts),
-// and then it takes its own partitions back.
+// never reached a replica) are copied from their masters (rebuild.ts), and then it takes its own
+// partitions back. The decisions themselves are plain functions of the state (ownership.ts); this
+// file feeds them the node's events and acts on what they decide.
 
-import { FAILOVER_TICK_MS, HOLD_TIMEOUT_MS, MIGRATE_PARTITIONS_PER_ROUND, MIGRATE_ROUND_TIMEOUT_MS, PARTITION_COUNT } from '../constants';
+import { FAILOVER_TICK_MS, PARTITION_COUNT } from '../constants';
 import type { NamespaceConfig } from '../config';
+import type { NodeLog } from '../log';
 import type { PartitionMap } from '../partition/map';
 import type { PartitionHolds } from '../partition/holds';
-import { reached, type ReplicationChannels } from '../replication/channels';
-import { readReplicaState, writeStaleCopies } from '../storage/replica-state';
+import type { ReplicationChannels } from '../replication/channels';
+import { Moves } from './moves';
+import * as own from './ownership';
+import { Rebuilds } from './rebuild';
 import type { ReplicaWaits } from './replica-waits';
+import { StaleCopies } from './stale-copies';
 import type { WorkerHandle } from './worker-handle';
-
-/** A set of partitions of one namespace moving from one master to another. */
-interface Move {
-  ns: number;
-  partitions: number[];
-  from: number;
-  to: number;
-  /** answers: the old master finishes what it was sent; drain: holders apply its channel. */
-  phase: 'answers' | 'drain';
-  answeredTarget: number;
-  tails: { holder: number; tail: number }[];
-  startedMs: number;
-  warned: boolean;
-}
-
-interface Round {
-  ns: number;
-  source: number;
-  partitions: number[];
-  /** The namespace's resync count when the round started (-1: not started). */
-  epoch: number;
-}
-
-/** A worker being filled from the masters of the partitions it holds out of sync. */
-interface Fill {
-  worker: WorkerHandle;
-  rounds: Round[];
-  current: Round | null;
-  /** After the round's END: the channel position the worker must release. */
-  waitTail: number;
-  records: number;
-  partitionsTotal: number;
-  partitionsDone: number;
-  startedMs: number;
-}
 
 export interface FailoverHost {
   workers: WorkerHandle[];
@@ -72,7 +34,7 @@ export interface FailoverHost {
   holds: PartitionHolds;
   /** Held requests may move on: route them again. */
   released(): void;
-  log(message: string): void;
+  log: NodeLog;
 }
 
 export class Failover {
@@ -81,37 +43,22 @@ export class Failover {
   readonly sync: Uint8Array[][];
   /** [ns]: partitions whose requests the primary holds (a move is under way). */
   readonly held: Uint8Array[];
+  /** The state the ownership decisions read. */
+  private readonly state: own.CopyState;
   /** [ns][worker]: partitions that must be copied when the worker returns. */
   private readonly mustCopy: Uint8Array[][];
   /** [ns][worker]: partitions it held in sync as a replica when it died (null while it lives). */
   private readonly wasReplica: (Uint8Array | null)[][];
-  private moves: Move[] = [];
-  private readonly fills = new Map<number, Fill>();
-  /**
-   * [ns]: resyncs so far. A round that started before the latest one copied from the store a
-   * restore replaced (its images and its END may meet the replica before or after the swap), so
-   * it ends without putting its partitions in sync: they are copied again.
-   */
+  /** [ns]: resyncs so far (see RebuildHost.resyncs). */
   private readonly resyncs: Int32Array;
-  /** Last completed rebuild per worker, for INFO. */
-  private readonly lastRebuild = new Map<number, { partitions: number; records: number; elapsedMs: number }>();
-  /**
-   * [ns][worker] for replicated file namespaces (null otherwise): copies that may be behind, as
-   * last written to disk (src/storage/replica-state.ts). Set before writes go on without a copy,
-   * cleared once the copy is whole again and logged.
-   */
-  private readonly stale: (Uint8Array[] | null)[];
-  /** `stale` as the file had it at start, before a crash made every replica's copy suspect. */
-  private readonly staleOnRecord: (Uint8Array[] | null)[];
-  /** Copies found whole at a restart, to be cleared from `stale` once their journal is applied. */
-  private pendingClears: { ns: number; worker: number; partitions: number[]; tails: { from: number; tail: number }[] }[] = [];
+  private readonly staleCopies: StaleCopies;
+  private readonly moves: Moves;
+  private readonly rebuilds: Rebuilds;
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
-  /** Moves completed, for INFO. */
-  movesDone = 0;
 
   constructor(private readonly host: FailoverHost) {
-    const { map } = host;
+    const { map, workers } = host;
     this.n = map.workerCount;
     const perWorker = () => Array.from({ length: this.n }, () => new Uint8Array(PARTITION_COUNT));
     this.sync = host.namespaces.map(() => perWorker());
@@ -119,73 +66,73 @@ export class Failover {
     this.wasReplica = host.namespaces.map(() => new Array<Uint8Array | null>(this.n).fill(null));
     this.held = host.holds.held;
     this.resyncs = new Int32Array(host.namespaces.length);
-    // At start every holder is in sync (memory namespaces are empty, file namespaces replayed each
-    // worker's log of every write it applied as master or replica), except the copies a file
-    // namespace recorded as stale: a holder with a current copy masters those partitions until
-    // the stale ones are rebuilt (start()).
-    const cleanStop = host.namespaces.map(() => false);
-    this.stale = host.namespaces.map((cfg, ns) => {
-      if (cfg.storage !== 'file' || map.copies[ns] < 2) return null;
-      const state = readReplicaState(cfg.dataDir, cfg.name, this.n);
-      cleanStop[ns] = state?.cleanStop === true;
-      return state?.stale ?? Array.from({ length: this.n }, () => new Uint8Array(PARTITION_COUNT));
+    this.state = { map, sync: this.sync, held: this.held, up: (w) => workers[w].state === 'up' };
+    this.staleCopies = new StaleCopies(host.namespaces, map.copies, this.n, host.log);
+    this.moves = new Moves({ ...host, staleCopies: this.staleCopies });
+    this.rebuilds = new Rebuilds({
+      ...host,
+      state: this.state,
+      staleCopies: this.staleCopies,
+      resyncs: this.resyncs,
+      stopped: () => this.stopped,
+      finished: () => {
+        this.reconcile();
+        this.rebuilds.refill();
+      },
+      waiting: () => this.ensureTimer(),
     });
+    this.startingMasters();
+    this.staleCopies.keepOnRecord();
+    this.coldStart();
+  }
+
+  /**
+   * At start every holder is in sync (memory namespaces are empty, file namespaces replayed each
+   * worker's log of every write it applied as master or replica), except the copies a file
+   * namespace recorded as stale: a holder with a current copy masters those partitions until the
+   * stale ones are rebuilt (start()).
+   */
+  private startingMasters(): void {
+    const { map, namespaces, log } = this.host;
     let moved = 0;
-    for (let ns = 0; ns < host.namespaces.length; ns++) {
-      const stale = this.stale[ns];
-      for (let p = 0; p < PARTITION_COUNT; p++) {
-        for (let k = 0; k < map.copies[ns]; k++) {
-          const w = map.holder(ns, p, k);
-          this.sync[ns][w][p] = stale !== null && stale[w][p] === 1 ? 0 : 1;
-        }
-        if (stale === null || this.sync[ns][map.master(ns, p)][p] === 1) continue;
-        const current = this.firstInSync(ns, p);
-        if (current >= 0) {
-          map.setMaster(ns, p, current);
-          moved++;
-        } else {
-          // Every copy is marked stale (should not happen): the configured master's is used.
-          this.sync[ns][map.master(ns, p)][p] = 1;
-          host.log(`namespace ${host.namespaces[ns].name}: partition ${p} has no current copy on record; serving worker ${map.master(ns, p)}'s`);
-        }
+    for (let ns = 0; ns < namespaces.length; ns++) {
+      const { promoted, noCurrentCopy } = own.startingMasters(this.state, ns, this.staleCopies.stale[ns]);
+      for (const { partition, worker } of promoted) map.setMaster(ns, partition, worker);
+      moved += promoted.length;
+      // Every copy is marked stale (should not happen): the configured master's is used.
+      for (const p of noCurrentCopy) {
+        const namespace = namespaces[ns].name;
+        log.warn(`namespace ${namespace}: partition ${p} has no current copy on record; serving worker ${map.master(ns, p)}'s`, { namespace, partition: p, worker: map.master(ns, p) });
       }
     }
     if (moved > 0) {
       map.bump();
-      host.log(`${moved} partitions start on a replica: their configured master's copy is behind and is rebuilt first`);
+      log.warn(`${moved} partitions start on a replica: their configured master's copy is behind and is rebuilt first`, { partitions: moved });
     }
-    this.staleOnRecord = this.stale.map((s) => (s === null ? null : s.map((w) => w.slice())));
-    // A cold start after a crash trusts only each partition's master: a master's log may hold a
-    // write it never got to replicate (answered in doubt, yet read back since), and a replica's one
-    // its master never made durable. So every other copy is recorded stale and copied from the
-    // master (start()), which keeps what was read before the restart readable after any later
-    // failover. After a clean stop every copy not recorded stale is its master's equal: nothing is
-    // copied but the stale ones. Either way the file is written again, without the clean mark,
-    // before any write is acknowledged.
-    for (let ns = 0; ns < host.namespaces.length; ns++) {
-      const stale = this.stale[ns];
+  }
+
+  /**
+   * A cold start after a crash trusts only each partition's master: a master's log may hold a
+   * write it never got to replicate (answered in doubt, yet read back since), and a replica's one
+   * its master never made durable. So every other copy is recorded stale and copied from the
+   * master (start()), which keeps what was read before the restart readable after any later
+   * failover. After a clean stop every copy not recorded stale is its master's equal: nothing is
+   * copied but the stale ones. Either way the file is written again, without the clean mark,
+   * before any write is acknowledged.
+   */
+  private coldStart(): void {
+    for (let ns = 0; ns < this.host.namespaces.length; ns++) {
+      const stale = this.staleCopies.stale[ns];
       if (stale === null) continue;
-      if (cleanStop[ns]) {
-        writeStaleCopies(host.namespaces[ns].dataDir, host.namespaces[ns].name, stale);
-        continue;
-      }
-      for (let p = 0; p < PARTITION_COUNT; p++) {
-        const m = map.master(ns, p);
-        for (let k = 0; k < map.copies[ns]; k++) {
-          const w = map.holder(ns, p, k);
-          if (w === m) continue;
-          this.sync[ns][w][p] = 0;
-          stale[w][p] = 1;
-        }
-      }
-      writeStaleCopies(host.namespaces[ns].dataDir, host.namespaces[ns].name, stale);
+      if (!this.staleCopies.cleanStop[ns]) own.distrustReplicas(this.state, ns, stale);
+      this.staleCopies.write(ns);
     }
   }
 
   /** After the first start of every worker: rebuild the copies a file namespace recorded as stale. */
   start(): void {
     this.distrustDamaged();
-    this.refill();
+    this.rebuilds.refill();
   }
 
   /**
@@ -197,91 +144,26 @@ export class Failover {
    * before the crash (its worker was away) is not trusted: the damaged master then stays.
    */
   private distrustDamaged(): void {
-    const { map, workers } = this.host;
+    const { map, workers, log } = this.host;
     for (let ns = 0; ns < map.copies.length; ns++) {
-      const onRecord = this.staleOnRecord[ns];
+      const onRecord = this.staleCopies.onRecord[ns];
       if (map.copies[ns] < 2 || onRecord === null) continue;
       const damaged = workers.map((h) => h.damagedNamespaces[ns] === true);
       if (!damaged.includes(true)) continue;
-      const distrusted: number[][] = workers.map(() => []);
-      const trusted: number[][] = workers.map(() => []);
-      let kept = 0;
-      for (let p = 0; p < PARTITION_COUNT; p++) {
-        const m = map.master(ns, p);
-        for (let k = 0; k < map.copies[ns]; k++) {
-          const w = map.holder(ns, p, k);
-          if (!damaged[w]) continue;
-          if (w === m) {
-            let whole = -1;
-            for (let j = 0; j < map.copies[ns] && whole < 0; j++) {
-              const r = map.holder(ns, p, j);
-              if (r !== w && !damaged[r] && onRecord[r][p] === 0) whole = r;
-            }
-            if (whole < 0) {
-              kept++;
-              continue;
-            }
-            this.sync[ns][whole][p] = 1;
-            trusted[whole].push(p);
-          }
-          this.sync[ns][w][p] = 0;
-          distrusted[w].push(p);
-        }
-      }
+      const { trusted, distrusted, kept } = own.distrustDamaged(this.state, ns, damaged, onRecord);
       workers.forEach((_, w) => {
-        if (trusted[w].length > 0) this.markStale(ns, w, trusted[w], 0);
-        if (distrusted[w].length > 0) this.markStale(ns, w, distrusted[w], 1);
+        if (trusted[w].length > 0) this.staleCopies.mark(ns, w, trusted[w], 0);
+        if (distrusted[w].length > 0) this.staleCopies.mark(ns, w, distrusted[w], 1);
       });
-      const name = this.host.namespaces[ns].name;
+      const namespace = this.host.namespaces[ns].name;
       const which = damaged.flatMap((d, w) => (d ? [w] : [])).join(', ');
-      this.host.log(
-        `namespace ${name}: worker ${which} skipped damaged log regions: its copies are copied again from whole ones` +
+      log.warn(
+        `namespace ${namespace}: worker ${which} skipped damaged log regions: its copies are copied again from whole ones` +
           (kept > 0 ? `; ${kept} partitions have no whole copy on record and keep the damaged one` : ''),
+        { namespace, workers: which, partitions: distrusted.reduce((sum, list) => sum + list.length, 0), kept },
       );
     }
     this.reconcile();
-  }
-
-  private firstInSync(ns: number, p: number): number {
-    const { map } = this.host;
-    for (let k = 0; k < map.copies[ns]; k++) {
-      const w = map.holder(ns, p, k);
-      if (this.sync[ns][w][p] === 1) return w;
-    }
-    return -1;
-  }
-
-  /**
-   * The partitions `w` holds as a replica now. When it stops taking writes these fall behind at
-   * once (their masters go on without it); those it masters only when they move to another holder.
-   * Marking those earlier could leave a partition with no current copy on record, its master's
-   * being the only one.
-   */
-  private replicaPartitions(ns: number, w: number): number[] {
-    const { map } = this.host;
-    const out: number[] = [];
-    for (let p = 0; p < PARTITION_COUNT; p++) if (map.holds(ns, p, w) && map.master(ns, p) !== w) out.push(p);
-    return out;
-  }
-
-  /** Records copies as stale (or whole again) on disk, for replicated file namespaces. */
-  private markStale(ns: number, worker: number, partitions: Iterable<number>, value: 0 | 1): void {
-    const stale = this.stale[ns];
-    if (stale === null) return;
-    const { namespaces } = this.host;
-    let changed = false;
-    for (const p of partitions) {
-      if (stale[worker][p] !== value) {
-        stale[worker][p] = value;
-        changed = true;
-      }
-    }
-    if (!changed) return;
-    try {
-      writeStaleCopies(namespaces[ns].dataDir, namespaces[ns].name, stale);
-    } catch (err) {
-      this.host.log(`namespace ${namespaces[ns].name}: could not record which copies are stale: ${(err as Error).message}`);
-    }
   }
 
   /**
@@ -290,20 +172,8 @@ export class Failover {
    * of the replica state); the next start then copies only the stale ones. False if it could not.
    */
   recordCleanStop(): boolean {
-    let ok = true;
-    for (let ns = 0; ns < this.stale.length; ns++) {
-      const stale = this.stale[ns];
-      if (stale === null) continue;
-      // A copy being rebuilt or moved is stale on record, or its move had not switched the map.
-      if (this.moves.some((m) => m.ns === ns)) continue;
-      try {
-        writeStaleCopies(this.host.namespaces[ns].dataDir, this.host.namespaces[ns].name, stale, true);
-      } catch (err) {
-        ok = false;
-        this.host.log(`namespace ${this.host.namespaces[ns].name}: could not record the clean stop: ${(err as Error).message}`);
-      }
-    }
-    return ok;
+    // A copy being rebuilt or moved is stale on record, or its move had not switched the map.
+    return this.staleCopies.recordCleanStop((ns) => !this.moves.moving(ns));
   }
 
   stop(): void {
@@ -317,13 +187,7 @@ export class Failover {
    * `out`, their count returned.
    */
   syncReplicas(ns: number, p: number, master: number, out: Int32Array): number {
-    const { map, workers } = this.host;
-    let count = 0;
-    for (let k = 0; k < map.copies[ns]; k++) {
-      const w = map.holder(ns, p, k);
-      if (w !== master && this.sync[ns][w][p] === 1 && workers[w].state === 'up') out[count++] = w;
-    }
-    return count;
+    return own.syncReplicas(this.state, ns, p, master, out);
   }
 
   // ---- events ----
@@ -339,22 +203,14 @@ export class Failover {
       for (let p = 0; p < PARTITION_COUNT; p++) if (map.holds(ns, p, w)) this.mustCopy[ns][w][p] = 1;
     }
     // On disk first: from the next line on, its masters' writes are acknowledged without its copies.
-    // The partitions it mastered fall behind only once they move (checkMoves).
-    for (let ns = 0; ns < map.copies.length; ns++) this.markStale(ns, w, this.replicaPartitions(ns, w), 1);
+    // The partitions it mastered fall behind only once they move (moves.ts).
+    for (let ns = 0; ns < map.copies.length; ns++) this.staleCopies.mark(ns, w, own.replicaPartitions(map, ns, w), 1);
     h.settleCounts();
     waits.dropReplica(w);
     for (const other of workers) if (other !== h) other.post({ type: 'migrate-cancel', target: w });
-    if (this.fills.delete(w)) this.host.log(`worker ${w}: rebuild interrupted`);
+    this.rebuilds.interrupt(w);
     for (let ns = 0; ns < map.copies.length; ns++) {
-      if (map.copies[ns] < 2) continue;
-      const was = new Uint8Array(PARTITION_COUNT);
-      const sync = this.sync[ns][w];
-      for (let p = 0; p < PARTITION_COUNT; p++) {
-        if (sync[p] === 1 && map.master(ns, p) !== w) was[p] = 1;
-        // Its own partitions keep sync: a partition nobody else holds in sync stays with it.
-        if (map.master(ns, p) !== w) sync[p] = 0;
-      }
-      this.wasReplica[ns][w] = was;
+      if (map.copies[ns] >= 2) this.wasReplica[ns][w] = own.workerDown(this.state, ns, w);
     }
     this.reconcile();
   }
@@ -374,78 +230,44 @@ export class Failover {
         if (map.copies[ns] < 2) continue;
         for (let p = 0; p < PARTITION_COUNT; p++) if (map.master(ns, p) === from) this.mustCopy[ns][w][p] = 1;
       }
-      this.host.log(`worker ${w}: the channel from worker ${from} overflowed while it was away; the partitions it masters are copied`);
+      this.host.log.warn(`worker ${w}: the channel from worker ${from} overflowed while it was away; the partitions it masters are copied`, { worker: w, from });
     }
   }
 
   /** A restarted worker is ready: decide what it holds in sync; the rest is copied. */
   onWorkerReady(h: WorkerHandle): void {
-    const { map } = this.host;
+    const { map, channels } = this.host;
     const w = h.index;
     for (let ns = 0; ns < map.copies.length; ns++) {
       if (map.copies[ns] < 2) continue;
-      const was = this.wasReplica[ns][w];
-      const adopted = h.adoptedNamespaces[ns] === true;
-      const only: number[] = [];
-      const journalled: number[] = [];
-      for (let p = 0; p < PARTITION_COUNT; p++) {
-        if (!map.holds(ns, p, w)) continue;
-        if (map.master(ns, p) === w && this.held[ns][p] === 0) {
-          // Nobody else held it in sync: what this worker kept is the copy there is.
-          this.sync[ns][w][p] = 1;
-          only.push(p);
-        } else if (adopted && was !== null && was[p] === 1 && this.mustCopy[ns][w][p] === 0) {
-          // A replica's memory is a prefix of its master's channel; the journal brings the rest.
-          this.sync[ns][w][p] = 1;
-          journalled.push(p);
-        } else {
-          this.sync[ns][w][p] = 0;
-        }
-      }
-      this.markStale(ns, w, only, 0);
-      if (journalled.length > 0 && this.stale[ns] !== null) {
+      const { only, journalled } = own.readmitted(this.state, ns, w, this.wasReplica[ns][w], h.adoptedNamespaces[ns] === true, this.mustCopy[ns][w]);
+      this.staleCopies.mark(ns, w, only, 0);
+      if (journalled.length > 0 && this.staleCopies.stale[ns] !== null) {
         // Whole on disk only once the journal waiting in its channels is applied and logged.
         const tails: { from: number; tail: number }[] = [];
-        for (let from = 0; from < this.n; from++) {
-          const sab = this.host.channels.ring(from, w);
-          if (sab !== null) tails.push({ from, tail: this.host.channels.tail(from, w) });
-        }
-        this.pendingClears.push({ ns, worker: w, partitions: journalled, tails });
+        for (let from = 0; from < this.n; from++) if (channels.ring(from, w) !== null) tails.push({ from, tail: channels.tail(from, w) });
+        this.staleCopies.clearAfter({ ns, worker: w, partitions: journalled, tails });
         this.ensureTimer();
       }
       this.wasReplica[ns][w] = null;
       this.mustCopy[ns][w].fill(0);
     }
-    this.refill();
+    this.rebuilds.refill();
     this.reconcile();
   }
 
-  /**
-   * Starts a rebuild for every live worker holding partitions out of sync whose masters can give
-   * them (a partition whose master is away or moving waits for a later call).
-   */
-  private refill(): void {
-    if (this.stopped) return;
-    const { map, workers } = this.host;
-    for (const h of workers) {
-      const w = h.index;
-      if (h.state !== 'up' || this.fills.has(w)) continue;
-      const rounds: Round[] = [];
-      for (let ns = 0; ns < map.copies.length; ns++) {
-        if (map.copies[ns] < 2) continue;
-        const outOfSync: number[] = [];
-        for (let p = 0; p < PARTITION_COUNT; p++) {
-          if (this.sync[ns][w][p] === 0 && map.holds(ns, p, w) && this.held[ns][p] === 0) outOfSync.push(p);
-        }
-        rounds.push(...this.roundsFor(w, ns, outOfSync));
-      }
-      if (rounds.length === 0) continue;
-      const partitionsTotal = rounds.reduce((sum, r) => sum + r.partitions.length, 0);
-      this.host.log(`worker ${w}: rebuilding ${partitionsTotal} partitions from their masters`);
-      const fill: Fill = { worker: h, rounds, current: null, waitTail: -1, records: 0, partitionsTotal, partitionsDone: 0, startedMs: Date.now() };
-      this.fills.set(w, fill);
-      this.nextRound(fill);
+  /** Another worker's copies of these partitions can no longer be trusted: its channel overflowed while it was up. */
+  channelOverflowed(from: number, to: number): void {
+    const h = this.host.workers[to];
+    if (h.state !== 'up') return;
+    // It missed writes it was owed: stop waiting for it and have it copied afresh.
+    for (let ns = 0; ns < this.sync.length; ns++) this.staleCopies.mark(ns, to, own.replicaPartitions(this.host.map, ns, to), 1);
+    for (let ns = 0; ns < this.sync.length; ns++) {
+      const sync = this.sync[ns][to];
+      for (let p = 0; p < PARTITION_COUNT; p++) if (this.host.map.master(ns, p) !== to) sync[p] = 0;
     }
+    this.host.waits.dropReplica(to);
+    h.kill(`replication channel from worker ${from} overflowed: restarting it to copy its partitions afresh`);
   }
 
   /**
@@ -458,13 +280,11 @@ export class Failover {
     if (map.copies[ns] < 2) return;
     this.resyncs[ns]++;
     for (let w = 0; w < this.n; w++) {
-      const sync = this.sync[ns][w];
-      const replicas: number[] = [];
-      for (let p = 0; p < PARTITION_COUNT; p++) if (map.master(ns, p) !== w && map.holds(ns, p, w)) replicas.push(p);
-      this.markStale(ns, w, replicas, 1);
-      for (const p of replicas) sync[p] = 0;
+      const replicas = own.replicaPartitions(map, ns, w);
+      this.staleCopies.mark(ns, w, replicas, 1);
+      for (const p of replicas) this.sync[ns][w][p] = 0;
     }
-    this.refill();
+    this.rebuilds.refill();
   }
 
   /**
@@ -473,260 +293,39 @@ export class Failover {
    */
   async waitInSync(ns: number, timeoutMs: number): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
-    while (!this.namespaceInSync(ns)) {
+    while (!own.namespaceInSync(this.state, ns)) {
       if (Date.now() >= deadline || this.stopped) return false;
       await new Promise((resolve) => setTimeout(resolve, FAILOVER_TICK_MS));
     }
     return true;
   }
 
-  private namespaceInSync(ns: number): boolean {
-    const { map, workers } = this.host;
-    if (map.copies[ns] < 2) return true;
-    for (let p = 0; p < PARTITION_COUNT; p++) {
-      if (this.held[ns][p] === 1) return false;
-      for (let k = 0; k < map.copies[ns]; k++) {
-        const w = map.holder(ns, p, k);
-        if (this.sync[ns][w][p] === 0 || workers[w].state !== 'up') return false;
-      }
-    }
-    return true;
-  }
-
-  /** Another worker's copies of these partitions can no longer be trusted: its channel overflowed while it was up. */
-  channelOverflowed(from: number, to: number): void {
-    const h = this.host.workers[to];
-    if (h.state !== 'up') return;
-    // It missed writes it was owed: stop waiting for it and have it copied afresh.
-    for (let ns = 0; ns < this.sync.length; ns++) this.markStale(ns, to, this.replicaPartitions(ns, to), 1);
-    for (let ns = 0; ns < this.sync.length; ns++) {
-      const sync = this.sync[ns][to];
-      for (let p = 0; p < PARTITION_COUNT; p++) if (this.host.map.master(ns, p) !== to) sync[p] = 0;
-    }
-    this.host.waits.dropReplica(to);
-    h.kill(`replication channel from worker ${from} overflowed: restarting it to copy its partitions afresh`);
-  }
-
-  // ---- rebuild ----
-
-  private nextRound(fill: Fill): void {
-    const w = fill.worker.index;
-    if (this.fills.get(w) !== fill || this.stopped) return;
-    const round = fill.rounds.shift();
-    if (round === undefined) {
-      const elapsedMs = Date.now() - fill.startedMs;
-      this.fills.delete(w);
-      this.lastRebuild.set(w, { partitions: fill.partitionsDone, records: fill.records, elapsedMs });
-      this.host.log(`worker ${w}: rebuilt ${fill.partitionsDone} partitions (${fill.records} records) in ${elapsedMs} ms`);
-      this.reconcile();
-      this.refill();
-      return;
-    }
-    const { workers, map } = this.host;
-    // The source may have changed since the round was planned (a death, a move).
-    const still = round.partitions.filter((p) => map.master(round.ns, p) === round.source);
-    const moved = round.partitions.filter((p) => map.master(round.ns, p) !== round.source);
-    if (moved.length > 0) this.replan(fill, round.ns, moved);
-    if (still.length === 0 || workers[round.source].state !== 'up') {
-      if (still.length > 0) this.replan(fill, round.ns, still);
-      setImmediate(() => this.nextRound(fill));
-      return;
-    }
-    round.partitions = still;
-    round.epoch = this.resyncs[round.ns];
-    fill.current = round;
-    const source = workers[round.source];
-    source
-      .control({ type: 'migrate', nsIndex: round.ns, target: w, partitions: round.partitions }, MIGRATE_ROUND_TIMEOUT_MS)
-      .then((value) => {
-        if (this.fills.get(w) !== fill) return;
-        fill.records += (value as { records: number }).records;
-        // END is in the channel: in sync once the worker has applied up to here.
-        fill.waitTail = this.host.channels.tail(round.source, w);
-        this.ensureTimer();
-      })
-      .catch((err: Error) => {
-        if (this.fills.get(w) !== fill) return;
-        this.host.log(`worker ${w}: copying ${round.partitions.length} partitions from worker ${round.source} failed (${err.message}); trying again`);
-        fill.current = null;
-        this.replan(fill, round.ns, round.partitions);
-        setTimeout(() => this.nextRound(fill), 50).unref();
-      });
-  }
-
-  /** Puts partitions back in the plan, each under its current master (skipped if none can give it). */
-  private replan(fill: Fill, ns: number, partitions: number[]): void {
-    fill.rounds.push(...this.roundsFor(fill.worker.index, ns, partitions));
-  }
-
-  /**
-   * Rounds copying these partitions to worker `w`, each from the partition's current master, at
-   * most MIGRATE_PARTITIONS_PER_ROUND a round. A partition whose master is `w` itself, away or
-   * not in sync is left out (a later refill takes it).
-   */
-  private roundsFor(w: number, ns: number, partitions: number[]): Round[] {
-    const { map, workers } = this.host;
-    const bySource = new Map<number, number[]>();
-    for (const p of partitions) {
-      const m = map.master(ns, p);
-      if (m === w || workers[m].state !== 'up' || this.sync[ns][m][p] !== 1) continue;
-      let list = bySource.get(m);
-      if (list === undefined) bySource.set(m, (list = []));
-      list.push(p);
-    }
-    const rounds: Round[] = [];
-    for (const [source, list] of bySource) {
-      for (let i = 0; i < list.length; i += MIGRATE_PARTITIONS_PER_ROUND) {
-        rounds.push({ ns, source, partitions: list.slice(i, i + MIGRATE_PARTITIONS_PER_ROUND), epoch: -1 });
-      }
-    }
-    return rounds;
-  }
-
-  private checkFills(): void {
-    for (const fill of this.fills.values()) {
-      const round = fill.current;
-      if (round === null || fill.waitTail < 0) continue;
-      if (!reached(this.host.channels.head(round.source, fill.worker.index), fill.waitTail)) continue;
-      if (round.epoch !== this.resyncs[round.ns]) {
-        // A restore replaced the store the round copied from: its copy may mix both (resync()).
-        fill.current = null;
-        fill.waitTail = -1;
-        this.replan(fill, round.ns, round.partitions);
-        this.nextRound(fill);
-        continue;
-      }
-      for (const p of round.partitions) this.sync[round.ns][fill.worker.index][p] = 1;
-      this.markStale(round.ns, fill.worker.index, round.partitions, 0);
-      fill.partitionsDone += round.partitions.length;
-      fill.current = null;
-      fill.waitTail = -1;
-      this.nextRound(fill);
-    }
-  }
-
   // ---- masters ----
-
-  /** The partition's rightful master now: its first holder that is up and in sync (-1: none). */
-  private preferred(ns: number, p: number): number {
-    const { map, workers } = this.host;
-    for (let k = 0; k < map.copies[ns]; k++) {
-      const w = map.holder(ns, p, k);
-      if (this.sync[ns][w][p] === 1 && workers[w].state === 'up') return w;
-    }
-    return -1;
-  }
 
   /** Starts a move for every partition whose master is not its preferred holder. */
   reconcile(): void {
     if (this.stopped) return;
-    const { map, workers } = this.host;
-    const groups = new Map<string, Move>();
-    for (let ns = 0; ns < map.copies.length; ns++) {
-      if (map.copies[ns] < 2) continue;
-      const held = this.held[ns];
-      for (let p = 0; p < PARTITION_COUNT; p++) {
-        if (held[p] === 1) continue;
-        const current = map.master(ns, p);
-        const best = this.preferred(ns, p);
-        if (best < 0 || best === current) continue;
-        // A worker that is away misses the order between the two masters' channels: copy it.
-        for (let k = 0; k < map.copies[ns]; k++) {
-          const d = map.holder(ns, p, k);
-          if (workers[d].state !== 'up' && d !== current) this.mustCopy[ns][d][p] = 1;
-        }
-        const key = `${ns}:${current}:${best}`;
-        let move = groups.get(key);
-        if (move === undefined) {
-          move = {
-            ns,
-            partitions: [],
-            from: current,
-            to: best,
-            phase: 'answers',
-            answeredTarget: workers[current].sent,
-            tails: [],
-            startedMs: Date.now(),
-            warned: false,
-          };
-          groups.set(key, move);
-        }
-        move.partitions.push(p);
-        this.host.holds.hold(ns, p);
-      }
-    }
-    if (groups.size === 0) return;
-    for (const move of groups.values()) {
-      this.moves.push(move);
-      this.host.log(`namespace ${this.host.namespaces[move.ns].name}: moving ${move.partitions.length} partitions from worker ${move.from} to worker ${move.to}`);
-    }
+    const { map } = this.host;
+    const planned: own.PlannedMove[] = [];
+    for (let ns = 0; ns < map.copies.length; ns++) if (map.copies[ns] >= 2) planned.push(...own.plannedMoves(this.state, ns, this.mustCopy[ns]));
+    if (planned.length === 0) return;
+    this.moves.start(planned);
     this.checkMoves();
     this.ensureTimer();
   }
 
   private checkMoves(): void {
-    const { workers, map, channels } = this.host;
-    let changed = false;
-    const remaining: Move[] = [];
-    for (const move of this.moves) {
-      const from = workers[move.from];
-      if (workers[move.to].state !== 'up') {
-        // The new master died first: let go and decide again.
-        for (const p of move.partitions) this.held[move.ns][p] = 0;
-        changed = true;
-        continue;
-      }
-      if (move.phase === 'answers') {
-        // A worker serving a read itself when the hold came finishes it first (holds.ts).
-        if (from.state === 'up' && (from.answered < move.answeredTarget || this.host.holds.localBusy(move.from))) {
-          remaining.push(move);
-          continue;
-        }
-        move.phase = 'drain';
-        for (let k = 0; k < map.copies[move.ns]; k++) {
-          const holder = map.holder(move.ns, move.partitions[0], k);
-          if (holder === move.from || workers[holder].state !== 'up') continue;
-          const sab = channels.ring(move.from, holder);
-          if (sab !== null) move.tails.push({ holder, tail: channels.tail(move.from, holder) });
-        }
-      }
-      const drained = move.tails.every(({ holder, tail }) => reached(channels.head(move.from, holder), tail));
-      if (!drained) {
-        if (!move.warned && Date.now() - move.startedMs > HOLD_TIMEOUT_MS) {
-          move.warned = true;
-          this.host.log(`namespace ${this.host.namespaces[move.ns].name}: worker ${move.to} has not caught up with worker ${move.from} after ${HOLD_TIMEOUT_MS} ms; partitions still held`);
-        }
-        remaining.push(move);
-        continue;
-      }
-      // On disk before the switch: the new master's copy is current (it applied and logged all of
-      // the old master's channel), and a dead old master's falls behind from now on.
-      this.markStale(move.ns, move.to, move.partitions, 0);
-      if (from.state !== 'up') this.markStale(move.ns, move.from, move.partitions, 1);
-      for (const p of move.partitions) {
-        map.setMaster(move.ns, p, move.to);
-        this.held[move.ns][p] = 0;
-      }
-      map.bump();
-      this.movesDone++;
-      changed = true;
-      this.host.log(
-        `namespace ${this.host.namespaces[move.ns].name}: worker ${move.to} masters ${move.partitions.length} partitions from worker ${move.from} (map version ${map.version}, ${Date.now() - move.startedMs} ms)`,
-      );
-    }
-    this.moves = remaining;
-    if (changed) {
-      this.host.released();
-      this.reconcile();
-      this.refill();
-    }
+    if (!this.moves.check()) return;
+    this.host.released();
+    this.reconcile();
+    this.rebuilds.refill();
   }
 
   private ensureTimer(): void {
     if (this.timer !== null || this.stopped) return;
     this.timer = setInterval(() => {
       this.tick();
-      if (this.moves.length === 0 && this.pendingClears.length === 0 && ![...this.fills.values()].some((f) => f.waitTail >= 0) && this.timer !== null) {
+      if (!this.moves.active && this.staleCopies.pendingCount === 0 && !this.rebuilds.waitingForChannel && this.timer !== null) {
         clearInterval(this.timer);
         this.timer = null;
       }
@@ -735,20 +334,9 @@ export class Failover {
 
   /** Progress checks, also run whenever a worker acknowledges replication. */
   tick(): void {
-    if (this.moves.length > 0) this.checkMoves();
-    if (this.fills.size > 0) this.checkFills();
-    if (this.pendingClears.length > 0) this.checkClears();
-  }
-
-  private checkClears(): void {
-    const { channels, workers } = this.host;
-    this.pendingClears = this.pendingClears.filter((c) => {
-      if (workers[c.worker].state !== 'up') return false; // died again: still stale
-      const done = c.tails.every(({ from, tail }) => reached(channels.head(from, c.worker), tail));
-      if (!done) return true;
-      if (c.partitions.every((p) => this.sync[c.ns][c.worker][p] === 1)) this.markStale(c.ns, c.worker, c.partitions, 0);
-      return false;
-    });
+    if (this.moves.active) this.checkMoves();
+    if (this.rebuilds.active) this.rebuilds.check();
+    if (this.staleCopies.pendingCount > 0) this.staleCopies.checkClears(this.host.channels, this.state.up, this.sync);
   }
 
   // ---- INFO ----
@@ -767,26 +355,10 @@ export class Failover {
           if (this.sync[ns][h.index][p] === 0) outOfSync++;
         }
       }
-      const fill = this.fills.get(h.index);
-      return {
-        worker: h.index,
-        master,
-        replica,
-        outOfSync,
-        rebuild:
-          fill === undefined
-            ? null
-            : {
-                partitionsRemaining: fill.partitionsTotal - fill.partitionsDone,
-                partitionsTotal: fill.partitionsTotal,
-                recordsMoved: fill.records,
-                elapsedMs: Date.now() - fill.startedMs,
-              },
-        lastRebuild: this.lastRebuild.get(h.index) ?? null,
-      };
+      return { worker: h.index, master, replica, outOfSync, ...this.rebuilds.info(h.index) };
     });
     let held = 0;
     for (const h of this.held) for (let p = 0; p < PARTITION_COUNT; p++) held += h[p];
-    return { mapVersion: map.version, partitionsMoving: held, movesDone: this.movesDone, workers: perWorker };
+    return { mapVersion: map.version, partitionsMoving: held, movesDone: this.moves.done, workers: perWorker };
   }
 }

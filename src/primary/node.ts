@@ -2,37 +2,39 @@
 // the order in which they start and stop. Each builder below makes one part; startLocked says the
 // order.
 
-import { workerPort, type NodeConfig } from '../config';
+import type { NodeConfig } from '../config';
 import * as C from '../constants';
 import { acquireDataLock, releaseDataLock } from '../storage/data-lock';
-import { partDirectory } from '../snapshot/files';
-import { ReqOffset } from '../protocol/internal';
+import { SCAN_ALL_SETS } from '../protocol/internal';
+import { Status } from '../errors';
+import type { BroadcastState } from './requests';
 import { JobPool } from '../jobs/pool';
 import { buildSharedState, type SharedState } from './shared-state';
-import { ReplicaWaits } from './replica-waits';
-import { Failover } from './failover';
+import type { Failover } from './failover';
+import { buildReplication, buildSupervisor, buildWorkerHandle, startWorkers, type ReplicationParts } from './node-workers';
 import { SnapshotManager } from './snapshots';
 import { Verifier } from './verify-repair';
 import { CompactionScheduler } from './compaction-scheduler';
 import { buildInfo } from './info';
-import { Router, type RouterReplication } from './router';
+import { Router } from './router';
 import { DirectReader } from './direct-reads';
 import { CloseCode } from '../endpoint/session';
 import { buildSessionHost, type ClientConnections } from './session-host';
 import { FlushQueue } from '../endpoint/flush-queue';
 import type { SessionHost } from '../endpoint/session';
 import { ForwardedRequests } from './forwarded';
-import { checkEndpoints, endpointDown, endpointMessages, endpointsInfo } from './worker-endpoints';
+import { endpointsInfo } from './worker-endpoints';
 import { acceptSessions, answerHttp, buildSocketServer, listen, listenAdmin, type SocketServer } from './node-server';
 import { closeLog, createLog, logSettings, type NodeLog } from '../log';
 import { opsHandler } from '../ops/http';
+import type { ChannelBacklog } from '../ops/sources';
 import { AdminFeed } from '../ops/admin/feed';
 import { RecentEvents, tapLog } from '../ops/admin/events';
 import type { NamespaceWrites } from '../ops/readiness';
 import type { Server } from 'node:http';
 import { AnswerBudget } from '../endpoint/answer-budget';
-import { WorkerHandle } from './worker-handle';
-import { Supervisor } from './supervisor';
+import type { WorkerHandle } from './worker-handle';
+import type { Supervisor } from './supervisor';
 import type { WebSocketServer } from 'ws';
 import { NODE_VERSION as VERSION } from './version';
 import { NodeSecurity } from '../security/node-security';
@@ -65,14 +67,6 @@ export async function startNode(config: NodeConfig): Promise<AerieNode> {
   }
 }
 
-/** Failover, the writes waiting for replicas, and what the router needs of both. */
-interface ReplicationParts {
-  waits: ReplicaWaits;
-  failover: Failover;
-  /** Null when no namespace keeps more than one copy. */
-  forRouter: RouterReplication | null;
-}
-
 /** The jobs and schedulers that run beside the request path once the workers are up. */
 interface BackgroundServices {
   jobs: JobPool;
@@ -81,11 +75,55 @@ interface BackgroundServices {
   verifier: Verifier;
 }
 
+/** The parts every request passes through, built before any thread starts. */
+interface NodeCore {
+  shared: SharedState;
+  workers: WorkerHandle[];
+  router: Router;
+  replication: ReplicationParts;
+  supervisor: Supervisor;
+  direct: DirectReader | null;
+  security: NodeSecurity | null;
+  audit: AuditLog | null;
+  /**
+   * Admin requests a worker endpoint forwards need the session host, built once the workers are
+   * up (until then they are answered PARTITION_UNAVAILABLE).
+   */
+  host: SessionHost | null;
+}
+
 async function startLocked(config: NodeConfig, lockedDirs: string[]): Promise<AerieNode> {
   // The admin page lists the primary's recent log events (src/ops/admin/events.ts).
   const events = new RecentEvents();
   const log = tapLog(nodeLog(config), events);
   const startedAtMs = Date.now();
+  const core = await buildCore(config, log);
+  const { shared, workers, router, replication, supervisor } = core;
+  await startWorkers(workers, supervisor);
+  supervisor.start();
+  if (shared.replicated) replication.failover.start();
+  const services = buildBackgroundServices(config, shared, workers, router, replication.failover, log);
+  // The server is built once the workers hold their descriptors, so its budget counts them.
+  const server = buildSocketServer(config, shared.workerCount, log, shared.connections);
+  const budget = new AnswerBudget(config.service.answerBytesMax, config.service.sendBufferBytesMax, Math.max(...config.namespaces.map((ns) => ns.recordBytesMax)));
+  const clients: ClientConnections = { sessions: new Set(), counts: { open: 0, opened: 0, closed: 0 }, shared: shared.connections, draining: false };
+  const info = buildNodeInfo({ config, startedAtMs, core, services, server, budget, clients });
+  const flushes = new FlushQueue();
+  const { security, audit } = core;
+  const feed = buildAdminFeed(config, core, info, events);
+  core.host = buildSessionHost({ config, version: VERSION, map: shared.map, router, budget, workers, supervisor, ...services, clients, flushes, security, audit, info, log, feed });
+  const wss = acceptSessions(server, core.host, config, clients, log);
+  const admin = await serveHttp(config, core, services, server, clients, info, feed);
+  const addr = await listen(server.http, config);
+  server.pagePorts.push(addr.port, ...(admin === null ? [] : [admin.address.port]));
+  announce(log, config, shared.workerCount, addr, admin);
+  const close = buildClose({ ...core, services, server, wss, clients, flushes, lockedDirs, log, feed, admin: admin?.http ?? null, logClose: () => closeLog(config) });
+  const adminAddress = admin === null ? null : { host: admin.address.address, port: admin.address.port };
+  return { address: { host: addr.address, port: addr.port }, adminAddress, config, info, close, workers };
+}
+
+/** Security, shared memory, router, replication and the supervisor, with the worker handles (not started). */
+async function buildCore(config: NodeConfig, log: NodeLog): Promise<NodeCore> {
   // First, so a node with security but no first admin password stops before it starts anything.
   const security = config.security.enabled ? await NodeSecurity.open(config.security, log) : null;
   const audit = config.security.auditFile === null ? null : new AuditLog(config.security.auditFile, config.security.auditFileBytesMax);
@@ -105,23 +143,30 @@ async function startLocked(config: NodeConfig, lockedDirs: string[]): Promise<Ae
     shared.truncateCutoffs,
     config.namespaces.map((ns) => ns.recordBytesMax),
   );
-  // Worker endpoints forward what they do not serve; admin requests need the session host, built
-  // once the workers are up (until then they are answered PARTITION_UNAVAILABLE).
-  let host: SessionHost | null = null;
-  const forwarded = new ForwardedRequests(config.service.frameBytesMax, workers, router, () => host);
+  // Worker endpoints forward what they do not serve (the host is read once requests flow).
+  const forwarded = new ForwardedRequests(config.service.frameBytesMax, workers, router, () => core.host);
   const supervisor = buildSupervisor(config, shared, workers, { router, failover: replication.failover, forwarded }, log);
   for (let workerIndex = 0; workerIndex < shared.workerCount; workerIndex++) {
     workers.push(buildWorkerHandle(config, shared, workerIndex, workers, { router, supervisor, replication, forwarded }, log));
   }
-  await startWorkers(workers, supervisor);
-  supervisor.start();
-  if (shared.replicated) replication.failover.start();
-  const services = buildBackgroundServices(config, shared, workers, router, replication.failover, log);
-  // The server is built once the workers hold their descriptors, so its budget counts them.
-  const server = buildSocketServer(config, shared.workerCount, log, shared.connections);
-  const budget = new AnswerBudget(config.service.answerBytesMax, config.service.sendBufferBytesMax, Math.max(...config.namespaces.map((ns) => ns.recordBytesMax)));
-  const clients: ClientConnections = { sessions: new Set(), counts: { open: 0, opened: 0, closed: 0 }, shared: shared.connections, draining: false };
-  const info = () => ({
+  router.onTruncated = (state) => logTruncate(log, config, shared, state);
+  const core: NodeCore = { shared, workers, router, replication, supervisor, direct, security, audit, host: null };
+  return core;
+}
+
+/** INFO: the node's figures, read afresh at each call. */
+function buildNodeInfo(parts: {
+  config: NodeConfig;
+  startedAtMs: number;
+  core: NodeCore;
+  services: BackgroundServices;
+  server: SocketServer;
+  budget: AnswerBudget;
+  clients: ClientConnections;
+}): () => Record<string, unknown> {
+  const { config, startedAtMs, core, services, server, budget, clients } = parts;
+  const { shared, workers, router, replication, direct, security, audit } = core;
+  return () => ({
     ...buildInfo({
       config,
       version: VERSION,
@@ -146,10 +191,11 @@ async function startLocked(config: NodeConfig, lockedDirs: string[]): Promise<Ae
       ...(audit === null ? {} : { auditWritten: audit.written, auditDropped: audit.dropped, auditError: audit.lastError }),
     },
   });
-  const flushes = new FlushQueue();
-  const feed = buildAdminFeed(config, shared, workers, replication.failover, router, info, events);
-  host = buildSessionHost({ config, version: VERSION, map: shared.map, router, budget, workers, supervisor, ...services, clients, flushes, security, audit, info, feed });
-  const wss = acceptSessions(server, host, config, clients, log);
+}
+
+/** The plain HTTP answers (/livez, /readyz, /metrics) on the front port, and on service.adminPort when set. */
+function serveHttp(config: NodeConfig, core: NodeCore, services: BackgroundServices, server: SocketServer, clients: ClientConnections, info: () => Record<string, unknown>, feed: AdminFeed) {
+  const { shared, workers, router, replication } = core;
   const http = opsHandler({
     info,
     requestBlocks: () => [...shared.stats.map((st) => st.requests), router.metrics],
@@ -162,55 +208,82 @@ async function startLocked(config: NodeConfig, lockedDirs: string[]): Promise<Ae
     }),
     replicationChannels: () => channelBacklogs(shared),
     frontPort: () => (server.http.address() as { port: number } | null)?.port ?? config.service.port,
+    replicationLagMs: () => feed.replicationLagMs(),
+    snapshots: () => snapshotFigures(config, services.snapshots),
   });
   answerHttp(server, http);
-  const admin = await listenAdmin(config, http);
-  const addr = await listen(server.http, config);
-  server.pagePorts.push(addr.port, ...(admin === null ? [] : [admin.address.port]));
-  log.info(`listening on ${addr.address}:${addr.port} with ${shared.workerCount} workers, namespaces ${config.namespaces.map((x) => x.name).join(', ')}`);
-  if (admin !== null) log.info(`admin HTTP (/livez, /readyz, /metrics) on ${admin.address.address}:${admin.address.port}`);
-  const close = buildClose({
-    shared,
-    workers,
-    router,
-    supervisor,
-    replication,
-    services,
-    server,
-    wss,
-    clients,
-    flushes,
-    lockedDirs,
-    log,
-    audit,
-    feed,
-    admin: admin?.http ?? null,
-    logClose: () => closeLog(config),
+  return listenAdmin(config, http);
+}
+
+/** One line per truncate, once every worker answered: what it deleted, or how it failed. */
+function logTruncate(log: NodeLog, config: NodeConfig, shared: SharedState, state: BroadcastState): void {
+  const namespace = config.namespaces[state.nsIndex].name;
+  const set = state.setId === SCAN_ALL_SETS ? null : shared.sets[state.nsIndex].nameOf(state.setId);
+  // As the client is answered: a failure after some worker applied it is in doubt (TIMEOUT).
+  const code = state.failedCode === 0 ? 0 : state.inDoubt || state.applied > 0 ? Status.TIMEOUT : state.failedCode;
+  const what = `truncate of namespace ${namespace}${set === null ? '' : ` set ${set}`}`;
+  log.event(code === 0 ? 'info' : 'warn', 'truncate', code === 0 ? `${what}: ${state.deleted} records deleted` : `${what} failed on some worker: ${state.failedMessage}`, {
+    namespace,
+    set,
+    records: state.deleted,
+    workers: state.applied,
+    durationMs: Date.now() - state.startedMs,
+    code,
   });
-  const adminAddress = admin === null ? null : { host: admin.address.address, port: admin.address.port };
-  return { address: { host: addr.address, port: addr.port }, adminAddress, config, info, close, workers };
+}
+
+/** The node's first event: where it listens, with what. */
+function announce(log: NodeLog, config: NodeConfig, workerCount: number, addr: { address: string; port: number }, admin: { address: { address: string; port: number } } | null): void {
+  const namespaces = config.namespaces.map((x) => x.name).join(', ');
+  log.event('info', 'node-start', `listening on ${addr.address}:${addr.port} with ${workerCount} workers, namespaces ${namespaces}`, {
+    host: addr.address,
+    port: addr.port,
+    workers: workerCount,
+    namespaces,
+    adminPort: admin?.address.port ?? null,
+  });
+  if (admin !== null) log.info(`admin HTTP (/livez, /readyz, /metrics) on ${admin.address.address}:${admin.address.port}`);
 }
 
 /** Each replication channel's unacknowledged bytes (free-running u32 positions), for /metrics. */
-function channelBacklogs(shared: SharedState): { from: number; to: number; backlogBytes: number; overflowed: boolean }[] {
+function channelBacklogs(shared: SharedState): ChannelBacklog[] {
   const { channels, workerCount } = shared;
   const out = [];
   for (let from = 0; from < workerCount; from++) {
     for (let to = 0; to < workerCount; to++) {
       if (from === to || channels.ring(from, to) === null) continue;
-      out.push({ from, to, backlogBytes: (channels.tail(from, to) - channels.head(from, to)) >>> 0, overflowed: channels.overflowed(from, to) });
+      const written = channels.tail(from, to) >>> 0;
+      const acknowledged = channels.head(from, to) >>> 0;
+      out.push({ from, to, backlogBytes: (written - acknowledged) >>> 0, overflowed: channels.overflowed(from, to), written, acknowledged });
     }
   }
   return out;
 }
 
+/** Per namespace, its snapshots on disk and the newest one's time, for /metrics (read at each scrape). */
+function snapshotFigures(config: NodeConfig, snapshots: SnapshotManager): { namespace: string; count: number; newestAtMs: number | null }[] {
+  return config.namespaces.map((ns) => {
+    let list: { createdAtMs: number }[] = [];
+    try {
+      list = (snapshots.list(ns.name) as { snapshots: { createdAtMs: number }[] }).snapshots;
+    } catch {
+      // An unreadable snapshot directory shows as none; `aerie snapshot list` says why.
+    }
+    const newest = list.reduce((max, s) => Math.max(max, s.createdAtMs), -1);
+    return { namespace: ns.name, count: list.length, newestAtMs: newest < 0 ? null : newest };
+  });
+}
+
 /** The admin page's feed, sampling from now on (src/ops/admin/feed.ts). */
-function buildAdminFeed(config: NodeConfig, shared: SharedState, workers: WorkerHandle[], failover: Failover, router: Router, info: () => Record<string, unknown>, events: RecentEvents): AdminFeed {
+function buildAdminFeed(config: NodeConfig, core: NodeCore, info: () => Record<string, unknown>, events: RecentEvents): AdminFeed {
+  const { shared, workers, router, replication } = core;
+  const failover = replication.failover;
   const feed = new AdminFeed(
     {
       info,
       requestBlocks: () => [...shared.stats.map((st) => st.requests), router.metrics],
       grid: () => ({ map: shared.map, held: shared.replicated ? failover.held : null, workers, sync: shared.replicated ? failover.sync : null }),
+      channels: () => channelBacklogs(shared),
       faultInjection: config.supervisor.faultInjection,
     },
     events,
@@ -224,149 +297,9 @@ function nodeLog(config: NodeConfig): NodeLog {
   return createLog(logSettings(config), 'primary');
 }
 
-function buildReplication(config: NodeConfig, shared: SharedState, workers: WorkerHandle[], router: () => Router, log: NodeLog): ReplicationParts {
-  const { channels, map, workerCount } = shared;
-  const waits = new ReplicaWaits(channels, { answer: (slot, code, bytes, start, end) => router().answerReplicated(slot, code, bytes, start, end) });
-  const failover = new Failover({ workers, map, channels, waits, namespaces: config.namespaces, holds: shared.holds, released: () => router().releaseHeld(), log: (message) => log.warn(message) });
-  const onOverflow = () => {
-    for (let from = 0; from < workerCount; from++) {
-      for (let to = 0; to < workerCount; to++) if (from !== to && channels.overflowed(from, to)) failover.channelOverflowed(from, to);
-    }
-  };
-  return { waits, failover, forRouter: shared.replicated ? { failover, waits, channels, onOverflow } : null };
-}
-
-function buildSupervisor(config: NodeConfig, shared: SharedState, workers: WorkerHandle[], parts: { router: Router; failover: Failover; forwarded: ForwardedRequests }, log: NodeLog): Supervisor {
-  const { replicated } = shared;
-  const { router, failover, forwarded } = parts;
-  return new Supervisor(workers, shared.stats, config, {
-    onWorkerDown: (h) => {
-      h.pump(); // answers the thread published before it died are real answers
-      endpointDown(shared, forwarded, h.index);
-      // A truncate the thread may not have applied leaves its copies unlike their masters'.
-      const missedTruncates = replicated ? router.truncatesOn(h.index) : [];
-      router.failWorker(h.index, h.backlogSlots());
-      if (replicated) {
-        // Its partitions fail over: what waited for this thread was never sent, so it is refused
-        // (not applied) rather than left for a thread that may no longer master it.
-        router.refuseSlots(h.takeBacklog());
-        failover.onWorkerDown(h, missedTruncates);
-      }
-    },
-    onWorkerFailed: (h) => {
-      router.refuseSlots(h.takeBacklog());
-      log.error(`worker ${h.index} given up on: ${describeUnavailable(config, shared, workers, failover, h.index)}`);
-    },
-    beforeRestart: (h) => {
-      if (replicated) failover.beforeRestart(h);
-    },
-    onDiedApplying: (h, message, blamed) => {
-      const quarantined = router.quarantine.noteDeath(message, blamed);
-      const what = `op ${message[ReqOffset.OP]}, digest ${message.subarray(ReqOffset.DIGEST, ReqOffset.DIGEST + C.DIGEST_BYTES).toString('hex')}`;
-      log.error(`worker ${h.index} died applying a request (${what}): ${quarantined ? 'it is quarantined, refused if sent again' : 'suspected; quarantined if it is in flight at another such death'}`);
-    },
-    log: log.error,
-  });
-}
-
-/**
- * What a given-up worker leaves unserved, per namespace: of the partitions it was configured to
- * master, those another holder in sync serves (or will, once failover moves them), and the rest.
- */
-function describeUnavailable(config: NodeConfig, shared: SharedState, workers: WorkerHandle[], failover: Failover, workerIndex: number): string {
-  const { map } = shared;
-  const parts: string[] = [];
-  for (let nsIndex = 0; nsIndex < config.namespaces.length; nsIndex++) {
-    let served = 0;
-    let unavailable = 0;
-    for (let partition = 0; partition < C.PARTITION_COUNT; partition++) {
-      if (map.holder(nsIndex, partition, 0) !== workerIndex) continue;
-      let otherInSync = false;
-      for (let copy = 1; copy < map.copies[nsIndex] && !otherInSync; copy++) {
-        const holder = map.holder(nsIndex, partition, copy);
-        otherInSync = workers[holder].state === 'up' && failover.sync[nsIndex][holder][partition] === 1;
-      }
-      if (otherInSync) served++;
-      else unavailable++;
-    }
-    const name = config.namespaces[nsIndex].name;
-    if (unavailable > 0) parts.push(`namespace ${name}: ${unavailable} of its partitions are UNAVAILABLE (no other copy in sync)${served > 0 ? `, ${served} served by replicas` : ''}`);
-    else if (served > 0) parts.push(`namespace ${name}: its ${served} partitions are served by replicas`);
-  }
-  return parts.join('; ');
-}
-
-function buildWorkerHandle(
-  config: NodeConfig,
-  shared: SharedState,
-  workerIndex: number,
-  workers: WorkerHandle[],
-  parts: { router: Router; supervisor: Supervisor; replication: ReplicationParts; forwarded: ForwardedRequests },
-  log: NodeLog,
-): WorkerHandle {
-  const { router, supervisor, replication, forwarded } = parts;
-  const { replicated, peerRings, channels } = shared;
-  const base = {
-    workerIndex,
-    workerCount: shared.workerCount,
-    partitionMap: shared.map.sab,
-    copies: shared.copies,
-    replRings: channels.rings,
-    replFlags: channels.flagsSab,
-    peerRequestRings: peerRings,
-    truncateCutoffs: shared.truncateCutoffs,
-    stats: shared.stats[workerIndex].sab,
-    setRegistries: shared.sets.map((s) => s.sab),
-    namespaces: config.namespaces,
-    log: logSettings(config),
-    bases: shared.bases.map((b) => (b === null ? null : { directory: partDirectory(b.dir, workerIndex), sequence: b.sequences[workerIndex] })),
-    endpoint: { port: workerPort(config, workerIndex), config, version: VERSION, connections: shared.connections.sab, holds: shared.holds.sab },
-  };
-  return new WorkerHandle(
-    base,
-    {
-      onResponse: (slot, code, bytes, start, end) => router.onResponse(slot, code, bytes, start, end),
-      onExit: (h, why) => supervisor.onExit(h, why),
-      onReady: (h) => {
-        supervisor.onReady(h);
-        // Its peers ring this ring's doorbell after writing its channels; a peer started
-        // before it learns it here (one started later finds it in its init).
-        peerRings[h.index] = h.requestRingSab;
-        const sab = h.requestRingSab;
-        if (replicated && sab !== null) for (const other of workers) if (other !== h) other.post({ type: 'peer-ring', worker: h.index, sab });
-        if (h.restarts > 0) {
-          log.info(`worker ${h.index} is back (restart ${h.restarts})`);
-          if (replicated) replication.failover.onWorkerReady(h);
-        }
-      },
-      onEndpoint: endpointMessages(shared, forwarded, log.error),
-      onAck: (h) => {
-        replication.waits.onAck(h.index);
-        replication.failover.tick();
-      },
-      log: log.error,
-      info: log.info,
-    },
-    config.workers.heapMbMax,
-  );
-}
-
-async function startWorkers(workers: WorkerHandle[], supervisor: Supervisor): Promise<void> {
-  try {
-    await Promise.all(workers.map((w) => w.start(false)));
-    await checkEndpoints(workers);
-  } catch (error) {
-    // One worker could not start (its log is unreadable, say): stop the others, so the process
-    // ends with the error instead of living on with a partial node that never listens.
-    supervisor.stop();
-    await Promise.all(workers.map((w) => w.stop()));
-    throw error;
-  }
-}
-
 function buildBackgroundServices(config: NodeConfig, shared: SharedState, workers: WorkerHandle[], router: Router, failover: Failover, log: NodeLog): BackgroundServices {
   const jobs = new JobPool();
-  const snapshots = new SnapshotManager(config, workers, jobs, shared.sets, log.info, {
+  const snapshots = new SnapshotManager(config, workers, jobs, shared.sets, log, {
     holdTruncates: (ns) => router.holdTruncates(ns, C.SNAPSHOT_STEP_TIMEOUT_MS),
     releaseTruncates: (ns) => router.releaseTruncates(ns),
     committing: (ns) => router.forgetTruncateCutoffs(ns),
@@ -374,7 +307,7 @@ function buildBackgroundServices(config: NodeConfig, shared: SharedState, worker
     replicasInSync: (ns) => failover.waitInSync(ns, C.RESTORE_RESYNC_WAIT_MS),
   });
   // Log compaction of file namespaces; snapshots swap stores and release segments, so they run alone.
-  const compaction = new CompactionScheduler({ config, workers, stats: shared.stats, jobs, log: log.info, logError: log.error });
+  const compaction = new CompactionScheduler({ config, workers, stats: shared.stats, jobs, log });
   compaction.start();
   const verifier = new Verifier(config, workers, jobs, shared.map);
   return { jobs, snapshots, compaction, verifier };
@@ -412,6 +345,7 @@ function buildClose(node: NodeParts): () => Promise<void> {
 
 async function stopNode(node: NodeParts): Promise<void> {
   const { clients, router, replication, server } = node;
+  const startedMs = Date.now();
   clients.draining = true;
   server.http.close();
   server.socketGuard.close();
@@ -440,6 +374,6 @@ async function stopNode(node: NodeParts): Promise<void> {
   for (const dir of node.lockedDirs) releaseDataLock(dir);
   node.admin?.close();
   node.admin?.closeAllConnections();
-  node.log.info('stopped');
+  node.log.event('info', 'node-stop', 'stopped', { durationMs: Date.now() - startedMs, clean: stoppedClean.every((c) => c) });
   node.logClose();
 }

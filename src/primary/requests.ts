@@ -52,6 +52,10 @@ export interface BroadcastState {
   failedMessage: string;
   inDoubt: boolean;
   reserved: number;
+  /** What was truncated and when it was sent, for the node's log (Router.onTruncated). */
+  nsIndex: number;
+  setId: number;
+  startedMs: number;
 }
 
 /** A scan page in progress on one worker. */

@@ -95,6 +95,8 @@ export class Router {
   private overflowEpochSeen = 0;
   /** Truncates wait while a snapshot restore of their namespace runs (src/primary/truncate-gate.ts). */
   private readonly truncateGate: TruncateGate;
+  /** Every worker answered a truncate (its outcome in the state): the node logs it. */
+  onTruncated: ((state: BroadcastState) => void) | null = null;
 
   constructor(
     namespaceNames: string[],
@@ -473,6 +475,9 @@ export class Router {
       failedMessage: '',
       inDoubt: false,
       reserved: session.routeReserve,
+      nsIndex,
+      setId,
+      startedMs: Date.now(),
     };
     const fields = Buffer.alloc(DIGEST_BYTES);
     fields.writeDoubleLE(beforeMs, ReqOffset.TRUNCATE_BEFORE_MS - ReqOffset.DIGEST);
@@ -513,6 +518,7 @@ export class Router {
       }
     }
     if (--state.remaining > 0) return;
+    this.onTruncated?.(state);
     if (state.failedCode === 0) {
       state.session.respondAnswer(state.clientId, 0, { deleted: state.deleted }, state.reserved);
     } else if (state.inDoubt || state.applied > 0) {

@@ -18,6 +18,7 @@ import type { WorkerHandle } from './worker-handle';
 import type { NodeSecurity } from '../security/node-security';
 import type { AuditLog } from '../security/audit-log';
 import type { AdminFeed } from '../ops/admin/feed';
+import type { NodeLog } from '../log';
 
 /** The node's client connections: the sessions open now, their counts for INFO, and shutdown. */
 export interface ClientConnections {
@@ -47,6 +48,8 @@ export interface SessionHostParts {
   info(): Record<string, unknown>;
   /** The admin page's feed (op WATCH). */
   feed: AdminFeed;
+  /** The node's log: an accepted fault drill is an event there. */
+  log?: NodeLog;
 }
 
 export function buildSessionHost(parts: SessionHostParts): SessionHost {
@@ -77,8 +80,11 @@ export function buildSessionHost(parts: SessionHostParts): SessionHost {
       const worker = workerToRestart(body, parts.workers.length);
       return worker === null ? Promise.reject(new AerieError(Status.PARAMETER, `WORKER_RESTART needs {worker: 0..${parts.workers.length - 1}}`)) : parts.supervisor.restartNow(worker);
     },
-    fault: (worker, _kind) => {
+    fault: (worker, kind) => {
       faultTarget(config, parts.workers, worker);
+      // The kind is checked by the worker: a client's string, bounded here.
+      const what = kind.slice(0, 20);
+      parts.log?.event('warn', 'fault', `fault drill: ${what} injected into worker ${worker}`, { worker, kind: what });
     },
     security: parts.security,
     audit: parts.audit,

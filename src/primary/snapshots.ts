@@ -16,6 +16,7 @@ import type { NodeConfig, NamespaceConfig } from '../config';
 import { RESTORE_COMMIT_TIMEOUT_MS, SNAPSHOT_FORMAT_VERSION, SNAPSHOT_STEP_TIMEOUT_MS } from '../constants';
 import { AerieError, Status } from '../errors';
 import type { JobPool } from '../jobs/pool';
+import type { NodeLog } from '../log';
 import type { RecordStoreAdoption } from '../shm/record-store';
 import type { SetRegistry } from '../shm/set-registry';
 import { storeLimits } from '../shm/store-limits';
@@ -78,16 +79,54 @@ export class SnapshotManager {
     private readonly workers: WorkerHandle[],
     private readonly jobs: JobPool,
     private readonly sets: SetRegistry[],
-    private readonly log: (message: string) => void,
+    private readonly log: NodeLog,
     private readonly hooks: RestoreHooks = NO_HOOKS,
   ) {}
 
   create(ns: string): Promise<Record<string, unknown>> {
-    return this.serial(() => this.doCreate(this.namespace(ns)));
+    return this.logged('create', ns, null, () => this.serial(() => this.doCreate(this.namespace(ns))));
   }
 
   restore(ns: string, id: string): Promise<Record<string, unknown>> {
-    return this.serial(() => this.doRestore(this.namespace(ns), checkSnapshotId(id)));
+    return this.logged('restore', ns, id, () => this.serial(() => this.doRestore(this.namespace(ns), checkSnapshotId(id))));
+  }
+
+  /** One `snapshot` event per create, restore or delete: its figures, or its failure's code. */
+  private async logged(action: 'create' | 'restore' | 'delete', ns: string, id: string | null, run: () => Promise<Record<string, unknown>>): Promise<Record<string, unknown>> {
+    const startedMs = Date.now();
+    try {
+      const result = await run();
+      const records = typeof result.records === 'number' ? result.records : null;
+      const pauseMs = typeof result.pauseMs === 'number' ? result.pauseMs : null;
+      const segmentsReleased = typeof result.segmentsReleased === 'number' ? result.segmentsReleased : null;
+      // The operation's own time, without its wait behind another one.
+      const durationMs = typeof result.elapsedMs === 'number' ? result.elapsedMs : Date.now() - startedMs;
+      const done = action === 'create' ? 'created' : action === 'restore' ? 'restored' : 'deleted';
+      const figures = records === null ? '' : `: ${records} records in ${durationMs} ms (paused ${pauseMs} ms, ${segmentsReleased} log segments released)`;
+      this.log.event('info', 'snapshot', `snapshot ${String(result.id)} of ${ns} ${done}${figures}`, {
+        action,
+        namespace: ns,
+        id: String(result.id),
+        records,
+        durationMs,
+        pauseMs,
+        segmentsReleased,
+        code: 0,
+      });
+      return result;
+    } catch (err) {
+      const code = err instanceof AerieError ? err.code : Status.SERVER_ERROR;
+      const reason = (err as Error).message;
+      this.log.event('warn', 'snapshot', `snapshot ${action} of ${ns}${id === null ? '' : ` (${id})`} failed: ${reason}`, {
+        action,
+        namespace: ns,
+        id,
+        durationMs: Date.now() - startedMs,
+        reason,
+        code,
+      });
+      throw err;
+    }
   }
 
   list(ns: string): Record<string, unknown> {
@@ -105,6 +144,10 @@ export class SnapshotManager {
   }
 
   delete(ns: string, id: string): Promise<Record<string, unknown>> {
+    return this.logged('delete', ns, id, () => this.doDelete(ns, id));
+  }
+
+  private doDelete(ns: string, id: string): Promise<Record<string, unknown>> {
     return this.serial(async () => {
       const { config } = this.namespace(ns);
       checkSnapshotId(id);
@@ -168,7 +211,6 @@ export class SnapshotManager {
       released = this.releaseLogs(config, sequences);
     }
     const elapsedMs = Math.round(performance.now() - started);
-    this.log(`snapshot ${id} of ${config.name}: ${manifest.records} records in ${elapsedMs} ms (longest worker pause ${pauseMs.toFixed(1)} ms, ${released} log segments released)`);
     return { id, records: manifest.records, bytes: manifest.bytes, elapsedMs, pauseMs: Math.round(pauseMs * 10) / 10, segmentsReleased: released };
   }
 
@@ -257,7 +299,6 @@ export class SnapshotManager {
     this.hooks.restored(index);
     const records = manifest.records;
     const elapsedMs = Math.round(performance.now() - started);
-    this.log(`restored ${config.name} to snapshot ${id}: ${records} records in ${elapsedMs} ms (requests held ${pauseMs.toFixed(1)} ms)`);
     return { id, records, elapsedMs, pauseMs: Math.round(pauseMs * 10) / 10, segmentsReleased: released };
   }
 

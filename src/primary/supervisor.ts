@@ -5,10 +5,15 @@
 // within a window is given up on, loudly, and tried again after a longer back-off
 // (`giveUpRetryMs`, doubling with each give-up in a row): a crash loop must never be an outage
 // for good. An operator can restart any worker at once (`aerie worker restart N`).
+//
+// A crash loop is one episode in the log: from its first give-up until the worker has stayed up a
+// whole crash-loop window, its failures are logged at debug only, and the give-ups and the
+// episode's end carry the count (docs/operations.md, Logs).
 
 import { WORKER_RESTART_TIMEOUT_MS } from '../constants';
 import type { NodeConfig } from '../config';
 import { AerieError, Status } from '../errors';
+import type { NodeLog } from '../log';
 import { type StatsBlock, WorkerStat } from '../shm/stats';
 import type { WorkerHandle } from './worker-handle';
 
@@ -24,7 +29,14 @@ export interface SupervisorHooks {
    * death lies with the request (see WorkerHandle.kill).
    */
   onDiedApplying?(h: WorkerHandle, message: Buffer, blamed: boolean): void;
-  log(message: string): void;
+  log: NodeLog;
+}
+
+/** A crash loop under way: from its first give-up until the worker stays up a window. */
+interface CrashLoop {
+  startedMs: number;
+  failures: number;
+  giveUps: number;
 }
 
 /** What `aerie worker restart` answers. */
@@ -54,6 +66,8 @@ export class Supervisor {
   private readonly requested = new Set<number>();
   /** Operators waiting for a worker to be up. */
   private readonly waiters = new Map<number, Waiter[]>();
+  /** Crash loops under way, per worker. */
+  private readonly loops = new Map<number, CrashLoop>();
   private stopped = false;
 
   constructor(
@@ -84,6 +98,7 @@ export class Supervisor {
     const heapLimitBytes = this.config.workers.heapMbMax * 1024 * 1024;
     for (const h of this.workers) {
       if (h.state !== 'up') continue;
+      this.endLoopIfSteady(h, now);
       const st = this.stats[h.index];
       const beat = st.get(WorkerStat.HEARTBEAT_MS);
       const heapBytes = st.get(WorkerStat.HEAP_USED_BYTES);
@@ -106,12 +121,30 @@ export class Supervisor {
     for (const w of list ?? []) w.resolve();
   }
 
+  /** A crash loop ends once its worker has stayed up a whole window: one line with its count. */
+  private endLoopIfSteady(h: WorkerHandle, now: number): void {
+    const loop = this.loops.get(h.index);
+    if (loop === undefined || now - (this.readyAtMs.get(h.index) ?? now) < this.config.supervisor.crashLoopWindowMs) return;
+    this.loops.delete(h.index);
+    this.hooks.log.event('warn', 'crash-loop-end', `worker ${h.index}: crash loop over after ${loop.failures} failures and ${loop.giveUps} give-ups`, {
+      worker: h.index,
+      count: loop.failures,
+      giveUps: loop.giveUps,
+      durationMs: now - loop.startedMs,
+    });
+  }
+
   /** A worker's thread died: answer what it held, then restart it or give up on it for a while. */
   onExit(h: WorkerHandle, why: string): void {
     h.state = 'down';
     h.lastFailure = why;
     h.lastDownAtMs = Date.now();
-    this.hooks.log(`worker ${h.index} ${this.requested.has(h.index) ? 'stopped' : 'failed'} (${why})`);
+    const requested = this.requested.has(h.index);
+    const loop = this.loops.get(h.index);
+    if (loop !== undefined && !requested) loop.failures++;
+    // In a crash loop each failure is shown at debug only: the loop's lines count them.
+    const level = requested ? 'info' : loop !== undefined ? 'debug' : 'error';
+    this.hooks.log.event(level, 'worker-down', `worker ${h.index} ${requested ? 'stopped' : 'failed'} (${why})`, { worker: h.index, reason: why, requested, restarts: h.restarts });
     if (h.diedApplying !== null && !this.requested.has(h.index)) this.hooks.onDiedApplying?.(h, h.diedApplying, h.diedBlamingRequest);
     this.hooks.onWorkerDown(h);
     if (this.stopped) return;
@@ -141,7 +174,18 @@ export class Supervisor {
     const retryMs = sv.giveUpRetryMs === 0 ? 0 : Math.min(sv.giveUpRetryMsMax, sv.giveUpRetryMs * 2 ** (count - 1));
     h.giveUp();
     const retry = retryMs === 0 ? 'not retried until `aerie worker restart`' : `retried in ${retryMs} ms`;
-    this.hooks.log(`worker ${h.index} failed ${failures} times within ${sv.crashLoopWindowMs} ms: given up on (${retry})`);
+    let loop = this.loops.get(h.index);
+    if (loop === undefined) this.loops.set(h.index, (loop = { startedMs: Date.now(), failures, giveUps: 0 }));
+    loop.giveUps++;
+    this.hooks.log.event('error', 'worker-given-up', `worker ${h.index} failed ${failures} times within ${sv.crashLoopWindowMs} ms: given up on (${retry})`, {
+      worker: h.index,
+      count: loop.failures,
+      giveUps: loop.giveUps,
+      windowMs: sv.crashLoopWindowMs,
+      retryMs,
+      reason: h.lastFailure,
+      durationMs: Date.now() - loop.startedMs,
+    });
     this.hooks.onWorkerFailed(h);
     for (const w of this.waiters.get(h.index) ?? []) w.reject(new AerieError(Status.PARTITION_UNAVAILABLE, `worker ${h.index} was given up on: ${h.lastFailure}`));
     this.waiters.delete(h.index);
@@ -163,7 +207,7 @@ export class Supervisor {
     // The new thread adopts the stores from shared memory: no acknowledged write is lost. If
     // the last one died taking them over, file namespaces are rebuilt from disk instead.
     const fromDisk = h.adoptionFailed;
-    if (fromDisk) this.hooks.log(`worker ${h.index} died adopting its stores: rebuilding its file namespaces from their snapshot and log, and copying its replicated ones`);
+    if (fromDisk) this.hooks.log.warn(`worker ${h.index} died adopting its stores: rebuilding its file namespaces from their snapshot and log, and copying its replicated ones`, { worker: h.index });
     this.hooks.beforeRestart?.(h);
     h.start(true, fromDisk).catch(() => undefined);
   }
@@ -186,11 +230,12 @@ export class Supervisor {
     });
     this.failures.delete(index);
     this.giveUps.delete(index);
+    this.loops.delete(index);
     if (h.state === 'up') {
       this.requested.add(index);
       h.kill('restart requested by an operator');
     } else if (h.state === 'failed' || h.state === 'down') {
-      this.hooks.log(`worker ${index}: restart requested by an operator (was ${h.state})`);
+      this.hooks.log.info(`worker ${index}: restart requested by an operator (was ${h.state})`, { worker: index, state: h.state });
       const pending = this.pendingRestarts.get(index);
       if (pending !== undefined) clearTimeout(pending);
       this.pendingRestarts.delete(index);

@@ -13,6 +13,7 @@ import type { ControlFromWorker, ControlToWorker, EndpointFromWorker, StoreContr
 type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
 import { Ring } from '../shm/ring';
 import { StatsBlock, WorkerStat } from '../shm/stats';
+import type { NodeLog } from '../log';
 
 export type ResponseHandler = (slot: number, code: number, bytes: Uint8Array, start: number, end: number) => void;
 
@@ -28,9 +29,8 @@ export interface WorkerEvents {
   onAck(h: WorkerHandle): void;
   /** A message from the thread's client endpoint (src/worker/endpoint.ts). */
   onEndpoint(h: WorkerHandle, m: EndpointFromWorker): void;
-  log(message: string): void;
-  /** Routine news (a recovery's figures): shown at levels debug and info. */
-  info(message: string): void;
+  /** The primary's log: the thread's recovery, repairs and fatal errors are logged there. */
+  log: NodeLog;
 }
 
 const WORKER_ENTRY = path.join(__dirname, '..', 'worker', 'main.js');
@@ -233,23 +233,20 @@ export class WorkerHandle {
       case 'block':
         s!.blocks[m.blockIndex] = m.sab;
         return;
-      case 'repaired':
-        this.events.info(`worker ${this.index}: adopted namespace ${m.nsIndex} after repair (${m.checked} checked, ${m.fixed} fixed, ${m.dropped} dropped)`);
+      case 'repaired': {
+        const namespace = this.base.namespaces[m.nsIndex].name;
+        this.events.log.event('warn', 'adopt-repair', `worker ${this.index}: adopted namespace ${namespace} after repair (${m.checked} checked, ${m.fixed} fixed, ${m.dropped} dropped)`, {
+          worker: this.index,
+          namespace,
+          records: m.checked,
+          fixed: m.fixed,
+          dropped: m.dropped,
+        });
         return;
+      }
       case 'recovered':
-        if (m.skippedRegions > 0) {
-          this.damagedNamespaces[m.nsIndex] = true;
-          this.events.log(
-            `worker ${this.index}: namespace ${this.base.namespaces[m.nsIndex].name}: SKIPPED ${m.skippedRegions} damaged log regions ` +
-              `(${m.skippedBytes} bytes, records in them are lost; first at ${m.firstSkipped}) because recoverySkipCorrupt is set`,
-          );
-        }
-        if (!m.adopted) {
-          this.events.info(
-            `worker ${this.index}: namespace ${this.base.namespaces[m.nsIndex].name} recovered ${m.records} log records in ${Math.round(m.elapsedMs)} ms ` +
-              `(${Math.round(m.recordsPerSecond)} records/s${m.tornBytes > 0 ? `, torn tail of ${m.tornBytes} bytes cut` : ''})`,
-          );
-        }
+        if (m.skippedRegions > 0) this.damagedNamespaces[m.nsIndex] = true;
+        if (!m.adopted || m.skippedRegions > 0) this.logRecovery(m);
         return;
       case 'reply': {
         const pending = this.pendingControl.get(m.requestId);
@@ -277,9 +274,38 @@ export class WorkerHandle {
         return;
       case 'fatal':
         life.killedFor ??= m.message.split('\n')[0];
-        this.events.log(`worker ${this.index} failed: ${m.message}`);
+        this.events.log.error(`worker ${this.index} failed: ${m.message}`, { worker: this.index });
         return;
     }
+  }
+
+  /**
+   * One line per recovered namespace: its records and time, and what it skipped. A recovery that
+   * skipped damaged regions (recoverySkipCorrupt) lost the records in them: an error.
+   */
+  private logRecovery(m: Extract<ControlFromWorker, { type: 'recovered' }>): void {
+    const namespace = this.base.namespaces[m.nsIndex].name;
+    const skipped =
+      m.skippedRegions > 0
+        ? `; SKIPPED ${m.skippedRegions} damaged log regions (${m.skippedBytes} bytes, records in them are lost; first at ${m.firstSkipped}) because recoverySkipCorrupt is set`
+        : '';
+    this.events.log.event(
+      m.skippedRegions > 0 ? 'error' : 'info',
+      'recovery',
+      `worker ${this.index}: namespace ${namespace} recovered ${m.records} log records in ${Math.round(m.elapsedMs)} ms ` +
+        `(${Math.round(m.recordsPerSecond)} records/s${m.tornBytes > 0 ? `, torn tail of ${m.tornBytes} bytes cut` : ''})${skipped}`,
+      {
+        worker: this.index,
+        namespace,
+        records: m.records,
+        durationMs: Math.round(m.elapsedMs),
+        adopted: m.adopted,
+        tornBytes: m.tornBytes,
+        skippedRegions: m.skippedRegions,
+        skippedBytes: m.skippedBytes,
+        firstSkipped: m.firstSkipped,
+      },
+    );
   }
 
   /**

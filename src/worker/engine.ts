@@ -145,6 +145,7 @@ export class Engine {
    */
   private refuseForMemory(ns: Namespace, message: string): number {
     this.refusal = message;
+    ns.memoryRefusals++;
     this.stats.set(this.stats.nsSlot(ns.index, NamespaceStat.MEMORY_BYTES), ns.store.memoryBytes);
     this.stats.set(this.stats.nsSlot(ns.index, NamespaceStat.STOP_WRITES), ns.stopWritesReason());
     return Status.SERVER_MEM;

@@ -2,7 +2,7 @@
 // request ring in batches, answering on the response ring. Between batches it runs the background
 // work (expiry sweep, defragmentation, stats) and sleeps on the ring when there is nothing to do.
 
-import { createLog } from '../log';
+import { createLog, LogEpisode } from '../log';
 import { getHeapStatistics } from 'node:v8';
 import { parentPort, workerData } from 'node:worker_threads';
 import * as C from '../constants';
@@ -17,7 +17,7 @@ import { RecordStore, type RecordStoreOptions } from '../shm/record-store';
 import { loadPart } from '../snapshot/parts';
 import { Ring } from '../shm/ring';
 import { SetRegistry } from '../shm/set-registry';
-import { LogWatermarks, NamespaceStat, StatsBlock, WorkerStat } from '../shm/stats';
+import { LogWatermarks, NamespaceStat, StatsBlock, StopWritesReason, WorkerStat } from '../shm/stats';
 import { countedOp } from '../shm/request-metrics';
 import { Engine } from './engine';
 import { Namespace } from './namespace';
@@ -25,7 +25,7 @@ import { nowVoidSec } from '../shm/void-time';
 import { storeLimits } from '../shm/store-limits';
 import { RequestFields, parseBody } from '../protocol/request-body';
 import { scanPage } from './scan';
-import { NamespaceLog } from './persistence';
+import { NamespaceLog, type DiskLogger } from './persistence';
 import { injectFault, isFaultKind, type FaultKind } from './faults';
 import { StorageFaults, isStorageFaultKind } from '../storage/storage-faults';
 import { StoreControl } from './store-control';
@@ -82,7 +82,7 @@ const namespaces = init.namespaces.map((config, nsIndex) => {
 // Injected write/fsync/statfs errors: set only by the FAULT op, which the primary refuses unless
 // supervisor.faultInjection is on.
 const storageFaults = new StorageFaults();
-const reportDisk = (m: string) => threadLog.error(m);
+const reportDisk: DiskLogger = (level, m, fields) => threadLog.event(level, 'disk-state', m, { worker: init.workerIndex, ...fields });
 // File-backed namespaces: replay the log at a cold start, or just reopen it after adoption.
 for (const ns of namespaces) {
   if (ns.config.storage !== 'file') continue;
@@ -114,6 +114,8 @@ for (const ns of namespaces) {
   });
 }
 const fileNamespaces = namespaces.filter((ns) => ns.log !== null);
+/** Per namespace: writes refused for memory, logged as one episode (begin, every minute, end). */
+const stopWritesEpisodes = namespaces.map(() => new LogEpisode(threadLog, 'stop-writes', C.LOG_EPISODE_PERIOD_MS));
 for (const [nsIndex, setId, beforeMs] of init.truncateCutoffs) namespaces[nsIndex]?.truncateCutoffs.set(setId, beforeMs);
 const channels = ReplicationChannels.attach(init.workerCount, init.replRings, init.replFlags);
 const replicated = init.copies.some((c) => c > 1);
@@ -442,14 +444,32 @@ function publishNamespaceStats(ns: Namespace): void {
   stats.set(stats.nsSlot(ns.index, NamespaceStat.INDEX_BYTES), s.indexBytes);
   stats.set(stats.nsSlot(ns.index, NamespaceStat.ARENA_BYTES), s.arenaBytes);
   stats.set(stats.nsSlot(ns.index, NamespaceStat.LIVE_BYTES), s.liveBytes);
-  stats.set(stats.nsSlot(ns.index, NamespaceStat.STOP_WRITES), ns.stopWritesReason());
+  const stopWrites = ns.stopWritesReason();
+  stats.set(stats.nsSlot(ns.index, NamespaceStat.STOP_WRITES), stopWrites);
   stats.set(stats.nsSlot(ns.index, NamespaceStat.MASTER_RECORDS), masterRecords(ns));
+  logStopWrites(ns, stopWrites, s.memoryBytes);
   const log = ns.log;
   // The figures before the state: an INFO that sees a new state sees the free bytes behind it.
   stats.set(stats.nsSlot(ns.index, NamespaceStat.DISK_FREE_BYTES), log === null ? -1 : log.freeBytesEstimate);
   stats.set(stats.nsSlot(ns.index, NamespaceStat.DISK_STATE), log === null ? -1 : log.diskState);
   stats.set(stats.nsSlot(ns.index, NamespaceStat.DISK_RESERVE_BYTES), log === null ? 0 : log.disk.reserveBytes);
   stats.set(stats.nsSlot(ns.index, NamespaceStat.DISK_REFUSED), log === null ? 0 : log.refusedCount);
+}
+
+/** A namespace refusing writes for memory is one episode in the log, not a line per refused write. */
+function logStopWrites(ns: Namespace, reason: number, memoryBytes: number): void {
+  const episode = stopWritesEpisodes[ns.index];
+  const nowMs = Date.now();
+  const namespace = ns.config.name;
+  const fields = { worker: init.workerIndex, namespace, memoryBytes, code: Status.SERVER_MEM };
+  if (reason !== 0 && !episode.active) {
+    const why = reason === StopWritesReason.STOP_WRITES_PCT ? ns.stopWritesMessage() : `worker ${init.workerIndex}'s share has no room for another block or a larger index`;
+    episode.begin(nowMs, 'warn', `namespace ${namespace}: writes refused for memory: ${why}`, { ...fields, reason });
+  }
+  episode.note(ns.memoryRefusals);
+  ns.memoryRefusals = 0;
+  if (reason !== 0) episode.tick(nowMs, 'warn', `namespace ${namespace}: still refusing writes for memory`, { ...fields, reason });
+  else episode.end(nowMs, 'info', `namespace ${namespace}: writes accepted again`, { ...fields, reason });
 }
 
 /** Records of the partitions this worker masters now (the rest of its records are replicas). */

@@ -22,6 +22,8 @@ export class Namespace {
    * within the worker's share) though stop-writes had not begun; the next write it takes clears it.
    */
   memoryRefused = false;
+  /** Writes refused for memory since the stats last read this (the log counts a stop-writes episode). */
+  memoryRefusals = 0;
   /** Where the background expiry sweep resumes. */
   sweepSlot = 0;
   /**

@@ -23,6 +23,7 @@ import {
   WRITE_BUFFER_BYTES_DEFAULT,
 } from '../constants';
 import { AerieError, Status } from '../errors';
+import type { EventLevel, LogFields } from '../log';
 import { partitionOf } from '../partition/digest';
 import { blankPutInput, LogRecordKind, TRUNCATE_ALL_SETS, type LogRecordInput, type LogRecordView } from '../storage/log-record';
 import { recoverLog, type RecoveryReport } from '../storage/recovery';
@@ -45,8 +46,11 @@ function syncFile(file: string): void {
   }
 }
 
-/** Where a log reports its changes of disk state (once per episode): a line for the node's log. */
-export type DiskLogger = (message: string) => void;
+/**
+ * Where a log reports its changes of disk state (once per episode): a `disk-state` event for the
+ * node's log, its fields saying the state, the figures, and at an episode's end its length and count.
+ */
+export type DiskLogger = (level: EventLevel, message: string, fields: LogFields) => void;
 
 export class NamespaceLog {
   readonly writer: SegmentWriter;
@@ -204,25 +208,49 @@ export class NamespaceLog {
       this.episodeStartMs = nowMs;
       this.episodeRefused = 0;
     }
+    const fields: LogFields = {
+      namespace: this.name,
+      state: diskStateName(next),
+      previous: diskStateName(before),
+      freeBytes: free,
+      reserveBytes: this.disk.reserveBytes,
+      errno: null,
+      code: null,
+    };
     if (next === DiskState.OK) {
       this.refusal = null;
-      this.report(`namespace ${this.name}: disk ${diskStateName(before)} over after ${nowMs - this.episodeStartMs} ms (${this.episodeRefused} requests refused); writes resume; ${figures}`);
+      const durationMs = nowMs - this.episodeStartMs;
+      this.report('warn', `namespace ${this.name}: disk ${diskStateName(before)} over after ${durationMs} ms (${this.episodeRefused} requests refused); writes resume; ${figures}`, {
+        ...fields,
+        count: this.episodeRefused,
+        durationMs,
+      });
     } else if (next === DiskState.STOP_WRITES) {
       this.refusal = new AerieError(Status.SERVER_MEM, `stop-writes: ${where} has ${free} bytes free, under the reserve of ${this.disk.reserveBytes}; deletes and truncates go on`);
-      this.report(`namespace ${this.name}: DISK STOP-WRITES: ${figures} on ${where}; writes are refused with SERVER_MEM (8) until space returns, deletes and truncates go on`);
+      this.report('error', `namespace ${this.name}: DISK STOP-WRITES: ${figures} on ${where}; writes are refused with SERVER_MEM (8) until space returns, deletes and truncates go on`, {
+        ...fields,
+        code: Status.SERVER_MEM,
+      });
     } else if (next === DiskState.FULL) {
       const stall = this.writer.stallError;
+      const errno = stall === null ? null : ((stall.cause as NodeJS.ErrnoException | undefined)?.code ?? 'ENOSPC');
       const why =
-        stall !== null
-          ? `a log write failed (${(stall.cause as NodeJS.ErrnoException | undefined)?.code ?? 'ENOSPC'}); ${this.writer.unwrittenBytes} bytes wait to be written, the writes waiting for them are in doubt`
+        errno !== null
+          ? `a log write failed (${errno}); ${this.writer.unwrittenBytes} bytes wait to be written, the writes waiting for them are in doubt`
           : `free space is under the delete floor (${DISK_DELETE_FLOOR_PCT} % of the reserve)`;
       this.refusal = new AerieError(Status.SERVER_MEM, `device full: ${where} has ${free} bytes free; writes, deletes and truncates are refused until space returns`);
-      this.report(`namespace ${this.name}: DISK FULL: ${why}; ${figures} on ${where}; writes, deletes and truncates are refused with SERVER_MEM (8) until space returns`);
+      this.report('error', `namespace ${this.name}: DISK FULL: ${why}; ${figures} on ${where}; writes, deletes and truncates are refused with SERVER_MEM (8) until space returns`, {
+        ...fields,
+        errno,
+        code: Status.SERVER_MEM,
+      });
     } else {
       const message = this.writer.error?.message ?? 'the log failed';
       this.refusal = new AerieError(Status.SERVER_ERROR, `log failed: ${message}`);
       this.report(
+        'error',
         `namespace ${this.name}: LOG FAILED: ${message}; writes, deletes and truncates are refused with SERVER_ERROR (1) until the node restarts (acknowledged writes are on disk; the ones in flight are in doubt)`,
+        { ...fields, errno: ((this.writer.error?.cause ?? this.writer.error) as NodeJS.ErrnoException | undefined)?.code ?? null, code: Status.SERVER_ERROR },
       );
     }
   }

@@ -7,11 +7,15 @@ import { parseConfig } from '../../src/config';
 import { Status } from '../../src/errors';
 import type { CompactionInput, CompactionReport } from '../../src/jobs/compaction';
 import type { JobPool } from '../../src/jobs/pool';
+import { createLog, type LoggedEvent } from '../../src/log';
 import { CompactionScheduler } from '../../src/primary/compaction-scheduler';
 import type { WorkerHandle } from '../../src/primary/worker-handle';
 import { StatsBlock } from '../../src/shm/stats';
 import { sleep } from '../helpers/node';
 import { waitFor } from '../helpers/wait';
+
+/** A log that writes nothing; its events still reach a listener. */
+const SILENT_LOG = { level: 'silent' as const, file: null, fd: 1, format: 'json' as const };
 
 function report(input: CompactionInput, outcome: CompactionReport['outcome'], bytesReclaimed = 0): CompactionReport {
   return {
@@ -52,14 +56,13 @@ t.test('one job at a time, down workers skipped, failures recorded and retried',
       return calls.length === 2 ? { ...report(input, 'failed'), error: { code: Status.SERVER_ERROR, message: 'disk', failure: null } } : report(input, 'compacted', 1000);
     },
   } as unknown as JobPool;
-  const errors: string[] = [];
+  const events: LoggedEvent[] = [];
   const scheduler = new CompactionScheduler({
     config,
     workers: [fakeWorker(0, true), fakeWorker(1, false), fakeWorker(2, true)],
     stats: [0, 1, 2].map(() => StatsBlock.create(1)),
     jobs,
-    log: () => undefined,
-    logError: (m) => errors.push(m),
+    log: createLog(SILENT_LOG, 'primary', (e) => events.push(e)),
   });
   scheduler.start();
   t.teardown(() => scheduler.stop());
@@ -70,7 +73,12 @@ t.test('one job at a time, down workers skipped, failures recorded and retried',
   t.equal(most, 1, 'never two jobs at once');
   t.equal(info.failures, 2, 'a throwing job and a failed report are both failures');
   t.same([info.lastFailure?.worker, info.lastFailure?.code], [2, Status.SERVER_ERROR]);
-  t.ok(errors.length >= 2 && errors.every((m) => m.startsWith('COMPACTION FAILED')), 'failures are logged loudly');
+  const failed = events.filter((e) => e.event === 'compaction' && e.fields.outcome === 'failed');
+  t.ok(failed.length >= 2 && failed.every((e) => e.level === 'error'), 'failures are logged loudly');
+  t.ok(
+    failed.some((e) => e.fields.code === Status.SERVER_ERROR && e.fields.worker === 2),
+    'with the worker and the code',
+  );
   t.ok(info.skipped >= 3 && info.lastSkip === 'worker 1 is down', 'the down worker is skipped every run');
   t.ok(info.bytesReclaimed >= 1000 && info.segmentsDeleted >= 2, 'later runs succeed');
 });
@@ -86,7 +94,7 @@ t.test('exclusive work waits for the job under way and holds the next one', asyn
       return report(input, 'nothing-to-do');
     },
   } as unknown as JobPool;
-  const scheduler = new CompactionScheduler({ config, workers: [fakeWorker(0, true)], stats: [StatsBlock.create(1)], jobs, log: () => undefined, logError: () => undefined });
+  const scheduler = new CompactionScheduler({ config, workers: [fakeWorker(0, true)], stats: [StatsBlock.create(1)], jobs, log: createLog(SILENT_LOG, 'primary') });
   scheduler.start();
   t.teardown(() => scheduler.stop());
   await waitFor(() => events.includes('job start'), { what: 'the first job to start', intervalMs: 5 });
@@ -114,7 +122,7 @@ t.test('namespace settings are validated', async (t) => {
     t.equal((t.throws(() => ns(bad)) as unknown as { code: number }).code, Status.PARAMETER, JSON.stringify(bad));
   }
   t.same(
-    new CompactionScheduler({ config: parseConfig({}), workers: [], stats: [], jobs: {} as JobPool, log: () => undefined, logError: () => undefined }).infoFor(0),
+    new CompactionScheduler({ config: parseConfig({}), workers: [], stats: [], jobs: {} as JobPool, log: createLog(SILENT_LOG, 'primary') }).infoFor(0),
     null,
     'a memory namespace has no compaction',
   );

@@ -12,11 +12,15 @@ import { RecordStore } from '../../src/shm/record-store';
 import { NamespaceLog } from '../../src/worker/persistence';
 import { digestOf, makeDataDir, namespaceConfig, nowVoid } from '../jobs/helpers/log-harness';
 import { logDirectory } from '../../src/storage/segment-files';
+import type { LogFields } from '../../src/log';
 
-function openLog(dataDir: string, faults: StorageFaults, lines: string[]) {
+/** One disk-state report: its level and fields (the message is for people). */
+type Report = { level: string; fields: LogFields };
+
+function openLog(dataDir: string, faults: StorageFaults, lines: Report[]) {
   const config = namespaceConfig(dataDir, 64 * 1024);
   const store = RecordStore.create({ memoryBytesMax: 1 << 24, blockBytes: 1 << 16 });
-  const { log } = NamespaceLog.open(config, 0, store, false, nowVoid(), null, 0, faults, (m) => lines.push(m));
+  const { log } = NamespaceLog.open(config, 0, store, false, nowVoid(), null, 0, faults, (level, _m, fields) => lines.push({ level, fields }));
   return { log, store };
 }
 
@@ -30,7 +34,7 @@ function put(store: RecordStore, log: NamespaceLog, key: number): void {
 t.test('stop-writes, full and back: codes, deletes, once-per-episode reports, nothing lost', async (t) => {
   const dataDir = makeDataDir(t, 'disk-state');
   const faults = new StorageFaults();
-  const lines: string[] = [];
+  const lines: Report[] = [];
   const { log, store } = openLog(dataDir, faults, lines);
   t.equal(log.diskState, DiskState.OK);
   t.ok(log.freeBytesEstimate > 0, 'free space read from the real device');
@@ -48,6 +52,7 @@ t.test('stop-writes, full and back: codes, deletes, once-per-episode reports, no
   store.remove(store.lookup(digestOf(2), 0));
   await log.flush();
   t.equal(lines.length, 1, 'entering stop-writes is reported once, not per refusal');
+  t.same([lines[0].level, lines[0].fields.state, lines[0].fields.code], ['error', 'stop-writes', Status.SERVER_MEM]);
 
   faults.set('disk-ok');
   faults.set('disk-full');
@@ -68,7 +73,10 @@ t.test('stop-writes, full and back: codes, deletes, once-per-episode reports, no
   log.tick(Date.now(), true);
   t.equal(log.diskState, DiskState.OK, 'space back: the waiting record is written and writes resume');
   t.equal(lines.length, reportsWhileFull + 1, 'the end of the episode is reported once');
-  t.match(lines[lines.length - 1], /requests refused/);
+  const end = lines[lines.length - 1].fields;
+  t.same([end.state, end.previous], ['ok', 'full'], 'the end names the state it leaves');
+  t.ok(typeof end.count === 'number' && end.count >= 2 && typeof end.durationMs === 'number', `with the refusals it counted (${end.count}) and its length`);
+  t.equal(lines.find((l) => l.fields.state === 'full')?.fields.errno, 'ENOSPC', 'the full device says why');
   put(store, log, 4);
   await log.flush();
   await log.close();
@@ -80,7 +88,7 @@ t.test('stop-writes, full and back: codes, deletes, once-per-episode reports, no
 t.test('an fsync error refuses everything for good', async (t) => {
   const dataDir = makeDataDir(t, 'disk-eio');
   const faults = new StorageFaults();
-  const lines: string[] = [];
+  const lines: Report[] = [];
   const { log, store } = openLog(dataDir, faults, lines);
   faults.set('sync-eio');
   put(store, log, 1);
@@ -93,5 +101,6 @@ t.test('an fsync error refuses everything for good', async (t) => {
   log.tick(Date.now(), true);
   t.equal(log.diskState, DiskState.FAILED, 'never retried');
   t.equal(lines.length, 1, 'reported once');
+  t.same([lines[0].fields.state, lines[0].fields.code], ['failed', Status.SERVER_ERROR]);
   await log.close();
 });

@@ -55,5 +55,9 @@ export function tapLog(log: NodeLog, events: RecentEvents): NodeLog {
       events.add('error', message, fields);
       log.error(message, fields);
     },
+    event: (level, event, message, fields) => {
+      if (level !== 'debug') events.add(level, message, { event, ...fields });
+      log.event(level, event, message, fields);
+    },
   };
 }
