@@ -26,6 +26,7 @@ import { checkEndpoints, endpointDown, endpointMessages, endpointsInfo } from '.
 import { acceptSessions, answerHttp, buildSocketServer, listen, listenAdmin, type SocketServer } from './node-server';
 import { closeLog, createLog, logSettings, type NodeLog } from '../log';
 import { opsHandler } from '../ops/http';
+import type { ChannelBacklog } from '../ops/sources';
 import { AdminFeed } from '../ops/admin/feed';
 import { RecentEvents, tapLog } from '../ops/admin/events';
 import type { NamespaceWrites } from '../ops/readiness';
@@ -162,6 +163,8 @@ async function startLocked(config: NodeConfig, lockedDirs: string[]): Promise<Ae
     }),
     replicationChannels: () => channelBacklogs(shared),
     frontPort: () => (server.http.address() as { port: number } | null)?.port ?? config.service.port,
+    replicationLagMs: () => feed.replicationLagMs(),
+    snapshots: () => snapshotFigures(config, services.snapshots),
   });
   answerHttp(server, http);
   const admin = await listenAdmin(config, http);
@@ -192,16 +195,32 @@ async function startLocked(config: NodeConfig, lockedDirs: string[]): Promise<Ae
 }
 
 /** Each replication channel's unacknowledged bytes (free-running u32 positions), for /metrics. */
-function channelBacklogs(shared: SharedState): { from: number; to: number; backlogBytes: number; overflowed: boolean }[] {
+function channelBacklogs(shared: SharedState): ChannelBacklog[] {
   const { channels, workerCount } = shared;
   const out = [];
   for (let from = 0; from < workerCount; from++) {
     for (let to = 0; to < workerCount; to++) {
       if (from === to || channels.ring(from, to) === null) continue;
-      out.push({ from, to, backlogBytes: (channels.tail(from, to) - channels.head(from, to)) >>> 0, overflowed: channels.overflowed(from, to) });
+      const written = channels.tail(from, to) >>> 0;
+      const acknowledged = channels.head(from, to) >>> 0;
+      out.push({ from, to, backlogBytes: (written - acknowledged) >>> 0, overflowed: channels.overflowed(from, to), written, acknowledged });
     }
   }
   return out;
+}
+
+/** Per namespace, its snapshots on disk and the newest one's time, for /metrics (read at each scrape). */
+function snapshotFigures(config: NodeConfig, snapshots: SnapshotManager): { namespace: string; count: number; newestAtMs: number | null }[] {
+  return config.namespaces.map((ns) => {
+    let list: { createdAtMs: number }[] = [];
+    try {
+      list = (snapshots.list(ns.name) as { snapshots: { createdAtMs: number }[] }).snapshots;
+    } catch {
+      // An unreadable snapshot directory shows as none; `aerie snapshot list` says why.
+    }
+    const newest = list.reduce((max, s) => Math.max(max, s.createdAtMs), -1);
+    return { namespace: ns.name, count: list.length, newestAtMs: newest < 0 ? null : newest };
+  });
 }
 
 /** The admin page's feed, sampling from now on (src/ops/admin/feed.ts). */
@@ -211,6 +230,7 @@ function buildAdminFeed(config: NodeConfig, shared: SharedState, workers: Worker
       info,
       requestBlocks: () => [...shared.stats.map((st) => st.requests), router.metrics],
       grid: () => ({ map: shared.map, held: shared.replicated ? failover.held : null, workers, sync: shared.replicated ? failover.sync : null }),
+      channels: () => channelBacklogs(shared),
       faultInjection: config.supervisor.faultInjection,
     },
     events,
