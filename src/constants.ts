@@ -64,6 +64,10 @@ export const ADMIN_EVENTS_MAX = 200;
 export const ADMIN_WATCHERS_MAX = 16;
 /** A watcher whose socket holds more unsent bytes than this skips pushes until it reads. */
 export const ADMIN_PUSH_BACKLOG_BYTES_MAX = 256 * 1024;
+/** Replication lag as a time (/metrics): each channel's written position is sampled this often… */
+export const REPLICATION_LAG_SAMPLE_MS = 100;
+/** …and this many samples are kept, so a lag reads exactly up to their span (6.4 s), as that span past it. */
+export const REPLICATION_LAG_SAMPLES = 64;
 /** The admin page's files are read once; none is larger than this. */
 export const ADMIN_PAGE_FILE_BYTES_MAX = 4 * 1024 * 1024;
 /** The highest TCP port (service.port, service.workerPorts). */

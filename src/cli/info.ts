@@ -61,9 +61,10 @@ function percent(used: unknown, max: unknown): string {
 /** Client sockets against the descriptor budget (README, "Connections and file descriptors"). */
 function socketsLine(d: Record<string, unknown>): string {
   const s = fieldsOf(d.sockets);
+  // Two lines, so the text stays within 100 columns.
   return (
-    `${cell(s.open)} open (${cell(s.handshaking)} in their upgrade) of ${cell(d.socketsMax)} allowed, descriptor limit ${cell(d.limit)}; ` +
-    `${cell(s.refused)} refused, ${cell(s.handshakeTimeouts)} timed out in their upgrade`
+    `${cell(s.open)} open (${cell(s.handshaking)} in their upgrade) of ${cell(d.socketsMax)} allowed, descriptor limit ${cell(d.limit)}\n` +
+    `                       ${cell(s.refused)} refused, ${cell(s.handshakeTimeouts)} timed out in their upgrade`
   );
 }
 
@@ -87,7 +88,7 @@ export function formatInfo(info: Record<string, unknown>): string {
     '',
     'namespaces',
     formatTable(
-      ['NAME', 'STORAGE', 'RF', 'RECORDS', 'COPIES', 'MEMORY', 'LIMIT', 'USED', 'STOP-WRITES', 'AT', 'DISK', 'EXPIRED', 'DEFAULT-TTL'],
+      ['NAME', 'STORAGE', 'RF', 'RECORDS', 'COPIES', 'MEMORY', 'LIMIT', 'USED/AT', 'STOP-WRITES', 'DISK', 'EXPIRED', 'TTL'],
       listOf(info.namespaces).map((ns) => [
         cell(ns.name),
         cell(ns.storage),
@@ -96,16 +97,20 @@ export function formatInfo(info: Record<string, unknown>): string {
         cell(ns.copies),
         formatBytes(ns.memoryBytes),
         formatBytes(ns.memoryBytesMax),
-        typeof ns.memoryUsedPct === 'number' ? `${ns.memoryUsedPct.toFixed(1)}%` : percent(ns.memoryBytes, ns.memoryBytesMax),
+        // Memory used, and the use at which writes stop (stopWritesPct).
+        `${typeof ns.memoryUsedPct === 'number' ? `${ns.memoryUsedPct.toFixed(1)}%` : percent(ns.memoryBytes, ns.memoryBytesMax)}/${typeof ns.stopWritesPct === 'number' ? `${ns.stopWritesPct}%` : '-'}`,
         stopWritesCell(ns),
-        typeof ns.stopWritesPct === 'number' ? `${ns.stopWritesPct}%` : '-',
         diskCell(ns.disk),
         cell(ns.expired),
         ns.defaultTtlSec === 0 ? 'never' : typeof ns.defaultTtlSec === 'number' ? `${ns.defaultTtlSec}s` : '-',
       ]),
-      ['left', 'left', 'right', 'right', 'right', 'right', 'right', 'right', 'left', 'right', 'left', 'right', 'right'],
+      ['left', 'left', 'right', 'right', 'right', 'right', 'right', 'right', 'left', 'left', 'right', 'right'],
     ),
   ];
+  for (const ns of listOf(info.namespaces)) {
+    const disk = fieldsOf(ns.disk);
+    if (typeof disk.freeBytes === 'number' && disk.freeBytes >= 0) lines.push(`namespace ${cell(ns.name)}: ${formatBytes(disk.freeBytes)} free on its log device`);
+  }
   // Why a namespace refuses writes because of its disk, in the node's own words.
   for (const ns of listOf(info.namespaces)) {
     const reason = fieldsOf(ns.disk).reason;
@@ -114,8 +119,9 @@ export function formatInfo(info: Record<string, unknown>): string {
   lines.push(
     '',
     'workers',
+    // Two tables, so each stays within 100 columns: the workers' state, then their requests.
     formatTable(
-      ['#', 'STATE', 'PARTITIONS', 'REPLICA', 'OUT-OF-SYNC', 'RECORDS', 'REQUESTS', 'READS', 'WRITES', 'DELETES', 'NOT-FOUND', 'ERRORS', 'SCAN-PAGES', 'HEARTBEAT', 'LAG', 'HEAP', 'RESTARTS'],
+      ['#', 'STATE', 'PARTITIONS', 'REPLICA', 'OUT-OF-SYNC', 'RECORDS', 'HEARTBEAT', 'LAG', 'HEAP', 'RESTARTS'],
       listOf(info.workers).map((w) => [
         cell(w.index),
         cell(w.state),
@@ -123,19 +129,19 @@ export function formatInfo(info: Record<string, unknown>): string {
         cell(fieldsOf(w.roles).replica),
         cell(fieldsOf(w.roles).outOfSync),
         cell(w.records),
-        cell(w.requests),
-        cell(w.reads),
-        cell(w.writes),
-        cell(w.deletes),
-        cell(w.notFound),
-        cell(w.errors),
-        cell(w.scanPages),
         typeof w.heartbeatAgeMs === 'number' && w.heartbeatAgeMs >= 0 ? `${w.heartbeatAgeMs}ms ago` : '-',
         typeof w.eventLoopLagMs === 'number' ? `${w.eventLoopLagMs}ms` : '-',
         formatBytes(w.heapUsedBytes),
         cell(w.restarts),
       ]),
-      ['right', 'left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
+      ['right', 'left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
+    ),
+    '',
+    'worker requests',
+    formatTable(
+      ['#', 'REQUESTS', 'READS', 'WRITES', 'DELETES', 'NOT-FOUND', 'ERRORS', 'SCAN-PAGES'],
+      listOf(info.workers).map((w) => [cell(w.index), cell(w.requests), cell(w.reads), cell(w.writes), cell(w.deletes), cell(w.notFound), cell(w.errors), cell(w.scanPages)]),
+      ['right', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
     ),
   );
   // A rebuild under way, and the last one each worker went through.
@@ -163,7 +169,7 @@ function diskCell(disk: unknown): string {
   if (disk === null || disk === undefined) return '-';
   const d = fieldsOf(disk);
   const state = typeof d.state === 'string' ? (d.state === 'ok' ? 'ok' : d.state.toUpperCase()) : '-';
-  return typeof d.freeBytes === 'number' && d.freeBytes >= 0 ? `${state} ${formatBytes(d.freeBytes)} free` : state;
+  return state; // its free space goes on a line of its own (the table stays within 100 columns)
 }
 
 function replicationLine(r: Fields, raw: unknown): string {

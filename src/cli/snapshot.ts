@@ -4,6 +4,7 @@
 import { DEFAULT_HOST, HOST_DEFAULT_TEXT, ExitCode, UsageError, parseCommandArgs, println, type ExitCodeValue, type Io } from './args';
 import { formatTable, toJson } from './format';
 import { withClient } from './with-client';
+import { withElapsedLine } from './progress';
 
 export const SNAPSHOT_USAGE = `usage: aerie snapshot create  --ns NAMESPACE [--json] [--host HOST:PORT]
        aerie snapshot list    --ns NAMESPACE [--json] [--host HOST:PORT]
@@ -55,7 +56,7 @@ export async function runSnapshot(args: string[], io: Io): Promise<ExitCodeValue
     io,
     async (client) => {
       if (action === 'create') {
-        const s = await client.createSnapshot(ns);
+        const s = await withElapsedLine(io.stderr, `snapshot of ${ns}`, client.createSnapshot(ns));
         if (values.json) println(io.stdout, toJson(s));
         else println(io.stdout, `snapshot ${s.id} of ${ns}: ${s.records} records, ${s.bytes} bytes in ${s.elapsedMs} ms (longest worker pause ${s.pauseMs} ms)`);
       } else if (action === 'list') {
@@ -72,7 +73,7 @@ export async function runSnapshot(args: string[], io: Io): Promise<ExitCodeValue
           );
         }
       } else if (action === 'restore') {
-        const r = await client.restoreSnapshot(ns, id);
+        const r = await withElapsedLine(io.stderr, `restoring ${ns} to snapshot ${id}`, client.restoreSnapshot(ns, id));
         if (values.json) println(io.stdout, toJson(r));
         else println(io.stdout, `restored ${ns} to snapshot ${r.id}: ${r.records} records in ${r.elapsedMs} ms (requests held ${r.pauseMs} ms)`);
         if (!values.json && r.replicasInSync === false) println(io.stdout, 'replicas are still being copied from the restored masters (aerie info shows outOfSync)');

@@ -6,6 +6,7 @@ import { defaultHost, HOST_DEFAULT_TEXT, ExitCode, parseCommandArgs, println, Us
 import { runOfflineVerify } from './verify-offline';
 import { formatTable, toJson } from './format';
 import { withClient } from './with-client';
+import { withElapsedLine } from './progress';
 
 export const VERIFY_USAGE = `usage: aerie verify [--host HOST:PORT] [--ns NAMESPACE] [--repair] [--json]
        aerie verify --data-dir DIR [--ns NAMESPACE] [--repair] [--json]
@@ -73,7 +74,9 @@ export async function runVerify(args: string[], io: Io): Promise<ExitCodeValue> 
     io,
     async (client) => {
       const ns = values.ns as string | undefined;
-      const report = (await (values.repair ? client.repair(ns) : client.verify(ns))) as { namespaces: NsReport[] };
+      const report = (await withElapsedLine(io.stderr, `${values.repair ? 'repairing' : 'verifying'} ${ns ?? 'every namespace'}`, values.repair ? client.repair(ns) : client.verify(ns))) as {
+        namespaces: NsReport[];
+      };
       const namespaces = report.namespaces;
       if (values.json) println(io.stdout, toJson(report));
       else println(io.stdout, formatReport(namespaces));

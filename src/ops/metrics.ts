@@ -28,8 +28,21 @@ function channelFamilies(sources: OpsSources): Family[] {
     family('aerie_replication_backlog_bytes', "Bytes a master worker wrote to a replica's channel that the replica has not acknowledged (applied, and logged for a file namespace).", 'gauge', () =>
       sources.replicationChannels().map((c) => ({ labels: { from: c.from, to: c.to }, value: c.backlogBytes })),
     ),
+    family('aerie_replication_lag_seconds', 'How long ago the master had written no more than its replica has acknowledged now (0: caught up); sampled every 100 ms, read up to 6.4 s.', 'gauge', () =>
+      sources.replicationLagMs().map((c) => ({ labels: { from: c.from, to: c.to }, value: c.lagMs / 1000 })),
+    ),
     family('aerie_replication_channel_overflowed', '1 while a channel overflowed: its replica will be copied whole instead.', 'gauge', () =>
       sources.replicationChannels().map((c) => ({ labels: { from: c.from, to: c.to }, value: c.overflowed ? 1 : 0 })),
+    ),
+  ];
+}
+
+/** Snapshots on disk per namespace, and when the newest was taken: time() minus it is the snapshot's age. */
+function snapshotFamilies(sources: OpsSources): Family[] {
+  return [
+    family('aerie_snapshots', 'Snapshots of the namespace on disk.', 'gauge', () => sources.snapshots().map((s) => ({ labels: { namespace: s.namespace }, value: s.count }))),
+    family('aerie_snapshot_last_timestamp_seconds', 'When the newest snapshot was taken (absent: none); its age is time() minus this.', 'gauge', () =>
+      sources.snapshots().flatMap((s) => (s.newestAtMs === null ? [] : [{ labels: { namespace: s.namespace }, value: s.newestAtMs / 1000 }])),
     ),
   ];
 }
@@ -44,7 +57,7 @@ export class MetricsEndpoint {
   constructor(private readonly sources: OpsSources) {
     const info = () => this.current as InfoView;
     const ready: Family = family('aerie_ready', '1 when /readyz answers 200, else 0.', 'gauge', () => [{ labels: {}, value: notReadyReasons(sources.readiness()).length === 0 ? 1 : 0 }]);
-    for (const f of [ready, ...infoFamilies(info), ...requestFamilies(() => sources.requestBlocks()), ...channelFamilies(sources)]) {
+    for (const f of [ready, ...infoFamilies(info), ...requestFamilies(() => sources.requestBlocks()), ...channelFamilies(sources), ...snapshotFamilies(sources)]) {
       // prom-client formats any object with its get() contract (src/ops/family.ts).
       this.registry.registerMetric(f as unknown as Metric);
     }

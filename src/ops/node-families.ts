@@ -32,6 +32,8 @@ interface NamespaceView {
   expired: number;
   disk: { freeBytes: number; refused: number } | null;
   compaction: CompactionView | null;
+  /** File namespaces' log: bytes made durable, syncs and their summed time (src/primary/info.ts). */
+  log?: { bytesSynced: number; syncs: number; syncMs: number } | null;
 }
 
 /** The compaction figures /metrics reads (src/primary/compaction-scheduler.ts, CompactionInfo). */
@@ -117,6 +119,11 @@ function namespaceFamilies(info: () => InfoView): Family[] {
     ns('aerie_namespace_expired_total', 'Records removed because their TTL passed.', 'counter', (n) => n.expired),
     ns('aerie_namespace_disk_free_bytes', "Least free space on a file namespace's log device, over its workers (-1 unknown).", 'gauge', (n) => n.disk?.freeBytes ?? null),
     ns('aerie_namespace_disk_refused_total', 'Requests refused because of the disk.', 'counter', (n) => n.disk?.refused ?? null),
+    ns('aerie_log_synced_bytes_total', "Log bytes made durable (fdatasync'd) over the namespace's workers.", 'counter', (n) => n.log?.bytesSynced ?? null),
+    ns('aerie_log_syncs_total', 'fdatasync and directory fsync calls of the log.', 'counter', (n) => n.log?.syncs ?? null),
+    ns('aerie_log_sync_seconds_total', 'Time spent in those syncs: rate(…_seconds_total) / rate(aerie_log_syncs_total) is the mean fsync latency.', 'counter', (n) =>
+      n.log === undefined || n.log === null ? null : n.log.syncMs / 1000,
+    ),
     compaction('aerie_compaction_runs_total', "Compaction passes over the namespace's worker logs.", (c) => c.runs),
     compaction('aerie_compaction_segments_rewritten_total', 'Log segments rewritten without their dead records.', (c) => c.segmentsRewritten),
     compaction('aerie_compaction_segments_deleted_total', 'Log segments deleted by compaction.', (c) => c.segmentsDeleted),

@@ -15,6 +15,10 @@ export interface OpsSources {
   replicationChannels(): ReadonlyArray<ChannelBacklog>;
   /** The port clients (and the admin page's WebSocket) connect to. */
   frontPort(): number;
+  /** Each channel's replication lag in ms now (src/ops/replication-lag.ts, sampled by the admin feed). */
+  replicationLagMs(): ReadonlyArray<{ from: number; to: number; lagMs: number }>;
+  /** Per namespace: the snapshots on disk and when the newest was taken (null: none). */
+  snapshots(): ReadonlyArray<{ namespace: string; count: number; newestAtMs: number | null }>;
 }
 
 export interface ChannelBacklog {
@@ -22,4 +26,7 @@ export interface ChannelBacklog {
   to: number;
   backlogBytes: number;
   overflowed: boolean;
+  /** Free-running u32 positions: bytes the master wrote, and the replica acknowledged. */
+  written: number;
+  acknowledged: number;
 }

@@ -144,6 +144,8 @@ export function buildInfo(s: InfoSources): Record<string, unknown> {
       defaultTtlSec: ns.defaultTtlSec,
       recordBytesMax: ns.recordBytesMax,
       compaction: s.compaction?.(n) ?? null,
+      /** The log (file namespaces): bytes made durable, syncs (fdatasync and directory fsync), their summed time. */
+      log: ns.storage === 'file' ? { bytesSynced: sum(NamespaceStat.LOG_BYTES_SYNCED), syncs: sum(NamespaceStat.LOG_SYNCS), syncMs: sum(NamespaceStat.LOG_SYNC_MICROS) / 1000 } : null,
       /** Set names written to the namespace since the node started (or found on disk). */
       sets: setNames(s.sets?.[n]),
     };

@@ -65,6 +65,10 @@ export const NamespaceStat = {
   DISK_RESERVE_BYTES: 18,
   /** Requests refused because of the disk since the log opened. */
   DISK_REFUSED: 19,
+  /** A file namespace's log: bytes made durable, fdatasync/fsync calls, and their summed duration (µs). */
+  LOG_BYTES_SYNCED: 20,
+  LOG_SYNCS: 21,
+  LOG_SYNC_MICROS: 22,
 } as const;
 const NAMESPACE_SLOTS = 24;
 
@@ -143,9 +147,12 @@ export class LogWatermarks {
   /** Last appended sequence published (the worker publishes only changes). */
   private appendedPublished = -1;
 
+  private readonly values: Float64Array;
+
   constructor(stats: StatsBlock, nsIndex: number) {
     this.words = new BigInt64Array(stats.sab);
     this.halves = new Int32Array(stats.sab);
+    this.values = stats.values;
     this.base = stats.nsSlot(nsIndex, 0);
   }
 
@@ -179,9 +186,13 @@ export class LogWatermarks {
     Atomics.add(this.halves, this.epochIndex(), 1);
   }
 
-  synced(durableSequence: number, activeSegment: number): void {
+  /** After a sync that made `bytes` durable in `micros` (counted for /metrics: plain adds, one writer). */
+  synced(durableSequence: number, activeSegment: number, bytes = 0, micros = 0): void {
     this.store(NamespaceStat.LOG_DURABLE_SEQUENCE, durableSequence);
     this.store(NamespaceStat.LOG_ACTIVE_SEGMENT, activeSegment);
+    this.values[this.base + NamespaceStat.LOG_BYTES_SYNCED] += bytes;
+    this.values[this.base + NamespaceStat.LOG_SYNCS] += 1;
+    this.values[this.base + NamespaceStat.LOG_SYNC_MICROS] += micros;
   }
 
   failed(): void {

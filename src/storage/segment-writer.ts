@@ -73,6 +73,8 @@ export interface SyncEvent {
   recordCount: number;
   /** Bytes written since the previous sync of this segment. */
   bytes: number;
+  /** performance.now() just before the sync began: its owner times fsync latency from it. */
+  startedAtMs: number;
 }
 
 export interface SegmentWriterOptions {
@@ -342,7 +344,7 @@ export class SegmentWriter {
       return false; // still no space (the stall stands), or failed for good
     }
     const covers = this.nextSequence - 1;
-    const event: SyncEvent = { cause: 'retry', recordCount: covers - this.durableSequence, bytes: this.writtenEnd - this.durableEnd };
+    const event: SyncEvent = { cause: 'retry', recordCount: covers - this.durableSequence, bytes: this.writtenEnd - this.durableEnd, startedAtMs: performance.now() };
     try {
       this.faults?.beforeSync();
       fs.fdatasyncSync(this.fd);
@@ -466,7 +468,7 @@ export class SegmentWriter {
     const fd = this.fd;
     const segmentNumber = this.currentSegment;
     const end = this.writtenEnd;
-    const event: SyncEvent = { cause, recordCount: covers - this.durableSequence, bytes: end - this.durableEnd };
+    const event: SyncEvent = { cause, recordCount: covers - this.durableSequence, bytes: end - this.durableEnd, startedAtMs: performance.now() };
     let injected: Error | null = null;
     try {
       this.faults?.beforeSync();
@@ -509,7 +511,7 @@ export class SegmentWriter {
   /** Makes the current segment durable and starts the next one (see the file comment). */
   private roll(): void {
     this.writeBuffered();
-    const event: SyncEvent = { cause: 'roll', recordCount: this.nextSequence - 1 - this.durableSequence, bytes: this.writtenEnd - this.durableEnd };
+    const event: SyncEvent = { cause: 'roll', recordCount: this.nextSequence - 1 - this.durableSequence, bytes: this.writtenEnd - this.durableEnd, startedAtMs: performance.now() };
     try {
       this.faults?.beforeSync();
       fs.fdatasyncSync(this.fd);
@@ -532,6 +534,7 @@ export class SegmentWriter {
     }
     this.currentSegment = segmentNumber;
     this.appendedEnd = this.writtenEnd = this.durableEnd = 0;
+    const startedAtMs = performance.now();
     try {
       this.faults?.beforeSync();
       fs.fsyncSync(this.dirFd);
@@ -539,7 +542,7 @@ export class SegmentWriter {
       throw this.fail('sync-failed', err);
     }
     this.syncCount++;
-    this.onSync?.({ cause: 'directory', recordCount: 0, bytes: 0 });
+    this.onSync?.({ cause: 'directory', recordCount: 0, bytes: 0, startedAtMs });
   }
 
   private closeRetired(): void {

@@ -113,7 +113,7 @@ export class NamespaceLog {
       // The buffer must hold a largest record; the default fits the default record size only.
       bufferBytes: Math.max(WRITE_BUFFER_BYTES_DEFAULT, LOG_RECORD_HEADER_BYTES + config.recordBytesMax + LOG_RECORD_ALIGN_BYTES),
       resume: recovery.resume,
-      onSync: watermarks === null ? undefined : () => watermarks.synced(writer.durableSequenceNumber, writer.segmentNumber),
+      onSync: watermarks === null ? undefined : (e) => watermarks.synced(writer.durableSequenceNumber, writer.segmentNumber, e.bytes, Math.round((performance.now() - e.startedAtMs) * 1000)),
       onFailure: watermarks === null ? undefined : () => watermarks.failed(),
     });
     if (watermarks !== null) {

@@ -96,8 +96,9 @@ t.test('info', async (t) => {
   t.match(readable.out(), /node\s+aerie 0\.1\.0 \(pid 42\), up 1m 1s/);
   t.match(readable.out(), /partition map version\s+3/);
   t.match(readable.out(), /replication\s+0 partitions moving, 2 writes waiting for replicas, 4 moves done/);
-  t.match(readable.out(), /test\s+memory\s+2\s+10\s+20\s+1\.0 MiB\s+4\.0 GiB\s+0\.0%\s+no\s+90%/);
-  t.match(readable.out(), /0\s+up\s+2048\s+2048\s+7\s+10\s+20\s+8\s+10\s+1\s+1\s+0\s+0\s+12ms ago\s+3ms\s+6\.0 MiB\s+1/);
+  t.match(readable.out(), /test\s+memory\s+2\s+10\s+20\s+1\.0 MiB\s+4\.0 GiB\s+0\.0%\/90%\s+no/);
+  t.match(readable.out(), /0\s+up\s+2048\s+2048\s+7\s+10\s+12ms ago\s+3ms\s+6\.0 MiB\s+1/);
+  t.match(readable.out(), /^0\s+20\s+8\s+10\s+1\s+1\s+0\s+0$/m, "the worker's requests in a table of their own");
   t.match(readable.out(), /worker 0 rebuilding: 7 of 2048 partitions left, 1234 records copied/);
   t.match(readable.out(), /worker 0 last rebuild: 2048 partitions, 5000 records in/);
   t.match(readable.out(), /worker 0 last failure: exit code 70/);

@@ -4,9 +4,10 @@
 // is read from INFO and shared memory, built once per tick whatever the number of watchers, and a
 // watcher that does not read its socket skips pushes instead of piling them up.
 
-import { ADMIN_FEED_INTERVAL_MS, ADMIN_PUSH_BACKLOG_BYTES_MAX, ADMIN_WATCHERS_MAX, PARTITION_COUNT } from '../../constants';
+import { ADMIN_FEED_INTERVAL_MS, ADMIN_PUSH_BACKLOG_BYTES_MAX, ADMIN_WATCHERS_MAX, PARTITION_COUNT, REPLICATION_LAG_SAMPLE_MS } from '../../constants';
 import { AerieError, Status } from '../../errors';
 import type { RequestMetrics } from '../../shm/request-metrics';
+import { type ChannelPositions, ReplicationLag } from '../replication-lag';
 import type { RecentEvents } from './events';
 import { partitionGrid, type GridInputs } from './partition-grid';
 import { OP_NAMES, RequestHistory, type RequestSample } from './request-history';
@@ -32,6 +33,8 @@ export interface FeedSources {
   grid(): GridInputs;
   /** supervisor.faultInjection: drills are offered only where the node takes them. */
   faultInjection: boolean;
+  /** The replication channels' positions, sampled for their lag as a time. */
+  channels(): ReadonlyArray<ChannelPositions>;
 }
 
 /** The fields of INFO's workers the page shows. */
@@ -62,6 +65,8 @@ export class AdminFeed {
   private readonly watchers = new Map<Watcher, Subscription>();
   private timer: NodeJS.Timeout | null = null;
   private readonly grids: Uint8Array[];
+  private readonly lag = new ReplicationLag();
+  private lagTicks = 0;
 
   constructor(
     private readonly sources: FeedSources,
@@ -72,11 +77,23 @@ export class AdminFeed {
     this.grids = Array.from({ length: namespaceCount }, () => new Uint8Array(PARTITION_COUNT));
   }
 
-  /** Samples every second from now on, so the page has history the moment it opens. */
+  /**
+   * Samples from now on: the replication channels every REPLICATION_LAG_SAMPLE_MS, the requests
+   * (and the pushes) every ADMIN_FEED_INTERVAL_MS, so the page has history the moment it opens.
+   */
   start(): void {
     this.history.sample(Date.now());
-    this.timer = setInterval(() => this.tick(), ADMIN_FEED_INTERVAL_MS);
+    this.timer = setInterval(() => {
+      this.lag.sample(this.sources.channels(), Date.now());
+      if (++this.lagTicks % (ADMIN_FEED_INTERVAL_MS / REPLICATION_LAG_SAMPLE_MS) === 0) this.tick();
+    }, REPLICATION_LAG_SAMPLE_MS);
     this.timer.unref();
+  }
+
+  /** Each replication channel's lag now, in ms (src/ops/replication-lag.ts). */
+  replicationLagMs(): { from: number; to: number; lagMs: number }[] {
+    const now = Date.now();
+    return this.sources.channels().map((c) => ({ from: c.from, to: c.to, lagMs: this.lag.lagMs(c, now) }));
   }
 
   stop(): void {
