@@ -32,7 +32,7 @@ commands:
   backup    write a namespace to a backup file          aerie backup --ns NS --out FILE [--set SET] [--host HOST:PORT]
   restore   write a backup file's records into a node   aerie restore FILE [--policy POLICY] [--ns NS] [--host HOST:PORT]
   user      manage users (security enabled)             aerie user create|drop|passwd|grant|revoke|list [NAME] [--role ROLE]...
-  role      manage custom roles (security enabled)      aerie role create|drop|allowlist|list [NAME] [--privilege PRIV]... [--allow ADDR]...
+  role      manage custom roles (security enabled)      aerie role create|drop|allowlist|quotas|list [NAME] [--privilege PRIV]... [--allow ADDR]... [--read-quota N] [--write-quota N]
   help      show help for a command                     aerie help <command>
 
 options:

@@ -33,7 +33,7 @@ import { WorkerHandle } from './worker-handle';
 import { Supervisor } from './supervisor';
 import type { WebSocketServer } from 'ws';
 import { NODE_VERSION as VERSION } from './version';
-import { NodeSecurity } from '../security/node-security';
+import { NodeSecurity, type SecurityShare } from '../security/node-security';
 import { AuditLog } from '../security/audit-log';
 
 export interface AerieNode {
@@ -107,7 +107,7 @@ async function startLocked(config: NodeConfig, lockedDirs: string[]): Promise<Ae
   const forwarded = new ForwardedRequests(config.service.frameBytesMax, workers, router, () => host);
   const supervisor = buildSupervisor(config, shared, workers, { router, failover: replication.failover, forwarded }, log);
   for (let workerIndex = 0; workerIndex < shared.workerCount; workerIndex++) {
-    workers.push(buildWorkerHandle(config, shared, workerIndex, workers, { router, supervisor, replication, forwarded }, log));
+    workers.push(buildWorkerHandle(config, shared, workerIndex, workers, { router, supervisor, replication, forwarded, security: security?.share() ?? null }, log));
   }
   await startWorkers(workers, supervisor);
   supervisor.start();
@@ -276,7 +276,7 @@ function buildWorkerHandle(
   shared: SharedState,
   workerIndex: number,
   workers: WorkerHandle[],
-  parts: { router: Router; supervisor: Supervisor; replication: ReplicationParts; forwarded: ForwardedRequests },
+  parts: { router: Router; supervisor: Supervisor; replication: ReplicationParts; forwarded: ForwardedRequests; security: SecurityShare | null },
   log: NodeLog,
 ): WorkerHandle {
   const { router, supervisor, replication, forwarded } = parts;
@@ -295,7 +295,7 @@ function buildWorkerHandle(
     namespaces: config.namespaces,
     log: logSettings(config),
     bases: shared.bases.map((b) => (b === null ? null : { directory: partDirectory(b.dir, workerIndex), sequence: b.sequences[workerIndex] })),
-    endpoint: { port: workerPort(config, workerIndex), config, version: VERSION, connections: shared.connections.sab, holds: shared.holds.sab },
+    endpoint: { port: workerPort(config, workerIndex), config, version: VERSION, connections: shared.connections.sab, holds: shared.holds.sab, security: parts.security },
   };
   return new WorkerHandle(
     base,

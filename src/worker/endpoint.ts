@@ -18,6 +18,7 @@ import { CloseCode, Session, type SessionHost } from '../endpoint/session';
 import { SocketGuard } from '../endpoint/socket-guard';
 import type { PartitionMap } from '../partition/map';
 import { ForwardingRouter } from './endpoint-router';
+import { EndpointSecurity } from './endpoint-security';
 import type { LocalRequests } from './local-requests';
 import type { EndpointFromWorker, EndpointInit, EndpointToWorker } from './thread-messages';
 
@@ -71,9 +72,10 @@ export class WorkerEndpoint {
       restartWorker: (body) => this.router.admin('restart', body),
       // The primary checks the target (and whether faults are enabled) when it gets the FAULT.
       fault: () => undefined,
-      // Never reached with security on: the endpoint does not listen then (listen()).
-      security: null,
-      audit: null,
+      // Logins and USER / ROLE go to the primary; grants and quotas are checked here (endpoint-security.ts).
+      security: init.security === null ? null : new EndpointSecurity(init.security, (action, args) => this.router.admin(action, args)),
+      // Audit lines join the primary's trail, named by this endpoint.
+      audit: config.security.auditFile === null ? null : { record: (event) => send({ type: 'audit', event }) },
       scheduleFlush: (s) => flushes.schedule(s),
       closed: (s) => this.closed(s),
       draining: () => this.draining,
@@ -108,12 +110,6 @@ export class WorkerEndpoint {
   listen(): void {
     const { port } = this.init;
     const host = this.init.config.service.host;
-    if (this.init.config.security.enabled) {
-      // A worker's endpoint does not check logins yet (docs/security.md): with security on it
-      // stays closed, and clients reach the node through the front port, which does.
-      this.send({ type: 'endpoint', port: 0, error: null });
-      return;
-    }
     let attempts = 0;
     const attempt = () => {
       attempts++;
