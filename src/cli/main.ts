@@ -40,6 +40,9 @@ options:
   -v, --version  print the version
   --user NAME    log in as NAME (every command that talks to a node; the
                  password from AERIE_PASSWORD, --password-file or a prompt)
+  --tls-ca FILE  trust FILE's CA for a wss:// node (default: $AERIE_TLS_CA);
+                 --tls-cert / --tls-key (or $AERIE_TLS_CERT / $AERIE_TLS_KEY)
+                 give a client certificate
 
 exit codes: 0 success, 1 the command failed, 2 bad command line`;
 

@@ -34,6 +34,8 @@ import { Supervisor } from './supervisor';
 import type { WebSocketServer } from 'ws';
 import { NODE_VERSION as VERSION } from './version';
 import { NodeSecurity, type SecurityShare } from '../security/node-security';
+import { checkTls, reloadTls } from '../security/tls';
+import { AerieError, Status } from '../errors';
 import { AuditLog } from '../security/audit-log';
 
 export interface AerieNode {
@@ -43,6 +45,12 @@ export interface AerieNode {
   readonly config: NodeConfig;
   info(): Record<string, unknown>;
   close(): Promise<void>;
+  /**
+   * Reads service.tls's certificate, key and CA again for new handshakes on every endpoint (the
+   * front, each worker's, the admin port); open connections keep theirs. `aerie start` calls it on
+   * SIGHUP. PARAMETER, with nothing changed, when the files cannot be read or used, or TLS is off.
+   */
+  reloadTls(): void;
   /** @internal For tests: the worker handles. */
   readonly workers: ReadonlyArray<WorkerHandle>;
 }
@@ -84,6 +92,7 @@ async function startLocked(config: NodeConfig, lockedDirs: string[]): Promise<Ae
   const startedAtMs = Date.now();
   // First, so a node with security but no first admin password stops before it starts anything.
   const security = config.security.enabled ? await NodeSecurity.open(config.security, log) : null;
+  checkTls(config.service.tls);
   const audit = config.security.auditFile === null ? null : new AuditLog(config.security.auditFile, config.security.auditFileBytesMax);
   const shared = buildSharedState(config);
   const workers: WorkerHandle[] = [];
@@ -179,7 +188,15 @@ async function startLocked(config: NodeConfig, lockedDirs: string[]): Promise<Ae
     logClose: () => closeLog(config),
   });
   const adminAddress = admin === null ? null : { host: admin.address.address, port: admin.address.port };
-  return { address: { host: addr.address, port: addr.port }, adminAddress, config, info, close, workers };
+  const reloadTlsNow = () => {
+    const tls = config.service.tls;
+    if (tls === null) throw new AerieError(Status.PARAMETER, 'service.tls is not set: there is no certificate to reload');
+    reloadTls(server.http, tls);
+    if (admin !== null) reloadTls(admin.http, tls);
+    for (const w of workers) w.post({ type: 'tls-reload' });
+    log.info(`tls: reloaded ${tls.certFile} for new connections on every endpoint`);
+  };
+  return { address: { host: addr.address, port: addr.port }, adminAddress, config, info, close, workers, reloadTls: reloadTlsNow };
 }
 
 /** Each replication channel's unacknowledged bytes (free-running u32 positions), for /metrics. */

@@ -6,7 +6,6 @@
 // port again, retrying while the kernel still holds it.
 
 import { refuseUpgrade } from '../security/upgrade-check';
-import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { ENDPOINT_LISTEN_ATTEMPTS_MAX, ENDPOINT_LISTEN_RETRY_MS } from '../constants';
@@ -19,6 +18,7 @@ import { SocketGuard } from '../endpoint/socket-guard';
 import type { PartitionMap } from '../partition/map';
 import { ForwardingRouter } from './endpoint-router';
 import { EndpointSecurity } from './endpoint-security';
+import { createEndpointServer, reloadTls, type EndpointServer } from '../security/tls';
 import type { LocalRequests } from './local-requests';
 import type { EndpointFromWorker, EndpointInit, EndpointToWorker } from './thread-messages';
 
@@ -28,7 +28,7 @@ const HTTP_FORBIDDEN = 403;
 const HTTP_UPGRADE_REQUIRED = 426;
 
 export class WorkerEndpoint {
-  private readonly http: Server;
+  private readonly http: EndpointServer;
   private readonly guard: SocketGuard;
   private readonly counts: ConnectionCounts;
   private readonly endpoint: number;
@@ -50,7 +50,8 @@ export class WorkerEndpoint {
     this.counts = ConnectionCounts.attach(init.connections);
     this.endpoint = workerEndpoint(workerIndex);
     this.router = new ForwardingRouter(send, (s) => this.conns.get(s) ?? 0, local);
-    this.http = createServer((_req, res) => {
+    // HTTPS with the front's certificate when service.tls is set (src/security/tls.ts).
+    this.http = createEndpointServer(service.tls, (_req, res) => {
       res.writeHead(HTTP_UPGRADE_REQUIRED, { 'content-type': 'text/plain' }).end('Aerie speaks WebSocket only\n');
     });
     // Until the primary has drawn the descriptor budget, sockets are capped by connectionsMax.
@@ -143,6 +144,23 @@ export class WorkerEndpoint {
       case 'endpoint-drain':
         this.drain();
         return;
+      case 'tls-reload':
+        this.reloadTls();
+        return;
+    }
+  }
+
+  /**
+   * SIGHUP reached the node: the primary read the new certificate and key and swapped its own
+   * context, so they are readable and match; new handshakes here use them, open sockets go on.
+   */
+  private reloadTls(): void {
+    const tls = this.init.config.service.tls;
+    if (tls === null) return;
+    try {
+      reloadTls(this.http, tls);
+    } catch {
+      // Replaced again between the primary's read and this one: the old certificate stays until the next SIGHUP.
     }
   }
 

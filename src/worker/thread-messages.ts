@@ -57,7 +57,9 @@ export type EndpointToWorker =
   /** Close the connection `conn` (a request that killed a worker was sent again on it). */
   | { type: 'close-conn'; conn: number; code: number; reason: string }
   /** The node shuts down: tell every client to go away and accept no more. */
-  | { type: 'endpoint-drain' };
+  | { type: 'endpoint-drain' }
+  /** SIGHUP: read service.tls's files again for new handshakes (src/security/tls.ts). */
+  | { type: 'tls-reload' };
 export type StoreControlMessage = Exclude<ControlToWorker, { type: 'stop' | 'peer-ring' | 'repl-ring' | 'migrate-cancel' } | EndpointToWorker>;
 export type ControlFromWorker =
   | { type: 'ready' }
