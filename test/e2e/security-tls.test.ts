@@ -1,5 +1,6 @@
 // Proves TLS end to end with certificates made by `openssl` at test time: the SDK reaches a node
-// over wss:// (front and worker endpoints, with a login) and the admin port over https; plain
+// over wss:// (front and worker endpoints, with a login; the socket guard sees those sessions
+// upgraded) and the admin port over https; plain
 // ws:// and a client that trusts another CA are refused; a node requiring client certificates
 // refuses a client without one or with one from another CA; the CLI takes --tls-ca; and after
 // SIGHUP every endpoint serves the new certificate while a connection opened before keeps working.
@@ -101,6 +102,9 @@ t.test('wss:// on every endpoint, with logins, the SDK and the CLI', async (t) =
   await client.put(new Key('test', 'tls', 'k'), { v: 'over tls' });
   t.same((await client.get(new Key('test', 'tls', 'k')))?.bins, { v: 'over tls' }, 'put and get over wss://');
   t.equal(await connectCode({ hosts: `127.0.0.1:${node.address.port}`, tls: { ca: certs.ca }, ...login }), 0, 'a bare host with tls options is reached over wss:// too');
+  const sockets = (node.info() as { descriptors: { sockets: { open: number; handshaking: number } } }).descriptors.sockets;
+  t.ok(sockets.open >= 1, `sockets open: ${sockets.open}`);
+  t.equal(sockets.handshaking, 0, 'the socket guard saw the TLS sessions finish their upgrade (else it would drop them at handshakeTimeoutMs)');
 
   t.equal(await connectCode({ hosts: `ws://127.0.0.1:${node.address.port}`, ...login }), Status.SERVER_NOT_AVAILABLE, 'plain ws:// to the TLS port');
   t.equal(await connectCode({ hosts: url, tls: { ca: certs.otherCa }, ...login }), Status.SERVER_NOT_AVAILABLE, 'a client trusting another CA refuses the node');
