@@ -52,6 +52,17 @@ export interface NamespaceConfig {
   replicationFactor: number;
 }
 
+/** service.tls: the node's certificate and key (PEM files), reloaded on SIGHUP. */
+export interface TlsConfig {
+  certFile: string;
+  keyFile: string;
+  /** CAs that sign client certificates (and complete the chain); null: the system's. */
+  caFile: string | null;
+  /** Require a client certificate signed by caFile; a handshake without one is refused. */
+  requestCert: boolean;
+  minVersion: 'TLSv1.2' | 'TLSv1.3';
+}
+
 export interface NodeConfig {
   service: {
     host: string;
@@ -91,6 +102,8 @@ export interface NodeConfig {
      * ephemeral, a list names each worker's port (0: ephemeral).
      */
     workerPorts: 'next' | 0 | number[];
+    /** wss:// on the front, every worker endpoint and the admin port (docs/security.md, TLS); null: plain ws://. */
+    tls: TlsConfig | null;
   };
   security: SecurityConfig;
   workers: {
@@ -303,6 +316,7 @@ export function parseConfig(raw: unknown): NodeConfig {
       'allowedOrigins',
       'allowedHosts',
       'workerPorts',
+      'tls',
     ],
     'service',
   );
@@ -393,6 +407,7 @@ export function parseConfig(raw: unknown): NodeConfig {
       allowedOrigins: stringList(s, 'allowedOrigins', 'service'),
       allowedHosts: stringList(s, 'allowedHosts', 'service'),
       workerPorts: workerPortsFrom(s.workerPorts),
+      tls: tlsFrom(s.tls),
     },
     security: securityFrom(section(top, 'security')),
     workers: { count: int(w, 'count', 'workers', 0, 0, C.WORKERS_MAX), heapMbMax: int(w, 'heapMbMax', 'workers', 1024, 64, 65536), replicationChannelBytes },
@@ -424,6 +439,26 @@ function stringList(obj: Record<string, unknown>, key: string, where: string): s
     fail(`${where}.${key}`, `must be an array of at most ${C.ALLOWED_ORIGINS_MAX} non-empty strings`);
   }
   return (v as string[]).map((x) => x.toLowerCase());
+}
+
+function tlsFrom(raw: unknown): TlsConfig | null {
+  if (raw === undefined || raw === null) return null;
+  if (typeof raw !== 'object' || Array.isArray(raw)) fail('service.tls', 'must be an object {certFile, keyFile, caFile?, requestCert?, minVersion?} or null');
+  const o = raw as Record<string, unknown>;
+  onlyKeys(o, ['certFile', 'keyFile', 'caFile', 'requestCert', 'minVersion'], 'service.tls');
+  const file = (key: string, required: boolean): string | null => {
+    const v = o[key] ?? null;
+    if (v === null && !required) return null;
+    if (typeof v !== 'string' || v.length === 0) fail(`service.tls.${key}`, 'must be the path of a PEM file');
+    return path.resolve(v as string);
+  };
+  const requestCert = o.requestCert ?? false;
+  if (typeof requestCert !== 'boolean') fail('service.tls.requestCert', 'must be true or false');
+  const caFile = file('caFile', false);
+  if (requestCert && caFile === null) fail('service.tls.requestCert', 'needs caFile: the CA that signs the client certificates');
+  const minVersion = o.minVersion ?? 'TLSv1.2';
+  if (minVersion !== 'TLSv1.2' && minVersion !== 'TLSv1.3') fail('service.tls.minVersion', "must be 'TLSv1.2' or 'TLSv1.3'");
+  return { certFile: file('certFile', true)!, keyFile: file('keyFile', true)!, caFile, requestCert: requestCert as boolean, minVersion: minVersion as TlsConfig['minVersion'] };
 }
 
 function securityFrom(o: Record<string, unknown>): SecurityConfig {

@@ -532,6 +532,8 @@ export const ROLES_PER_USER_MAX = 64;
 export const PRIVILEGES_PER_ROLE_MAX = 256;
 /** Addresses or subnets in one role's allow-list. */
 export const ALLOWLIST_ENTRIES_MAX = 256;
+/** The largest read or write quota a role may carry, in records per second (a quota word counts 32 bits a second). */
+export const QUOTA_RECORDS_PER_SECOND_MAX = 1_000_000_000;
 /** A session token's default lifetime (security.tokenTtlMs). */
 export const TOKEN_TTL_MS_DEFAULT = 60 * 60 * 1000;
 export const TOKEN_TTL_MS_MIN = 1000;

@@ -58,10 +58,16 @@ export interface ParsedArgs {
  * AERIE_USER) and the password from AERIE_PASSWORD, `--password-file`, or a prompt without
  * echo — never from a flag, which would show in `ps` and in shell history.
  */
-const LOGIN_OPTIONS: OptionSpec = { user: { type: 'string' }, 'password-file': { type: 'string' } };
+const LOGIN_OPTIONS: OptionSpec = {
+  user: { type: 'string' },
+  'password-file': { type: 'string' },
+  'tls-ca': { type: 'string' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
+};
 
 /** The login options of the command line parsed last: main runs one command per process (or per call, in tests). */
-export let commandLogin: { user?: string; passwordFile?: string } = {};
+export let commandLogin: { user?: string; passwordFile?: string; tlsCa?: string; tlsCert?: string; tlsKey?: string } = {};
 
 /** parseArgs in strict mode (with -h/--help and the login options added), its errors turned into UsageError for `command`. */
 export function parseCommandArgs(command: string, args: string[], options: OptionSpec, positionalsMax = 0): ParsedArgs {
@@ -73,7 +79,14 @@ export function parseCommandArgs(command: string, args: string[], options: Optio
   } catch (error) {
     throw new UsageError((error as Error).message, command);
   }
-  commandLogin = { user: parsed.values.user as string | undefined, passwordFile: parsed.values['password-file'] as string | undefined };
+  const v = parsed.values;
+  commandLogin = {
+    user: v.user as string | undefined,
+    passwordFile: v['password-file'] as string | undefined,
+    tlsCa: v['tls-ca'] as string | undefined,
+    tlsCert: v['tls-cert'] as string | undefined,
+    tlsKey: v['tls-key'] as string | undefined,
+  };
   if (parsed.positionals.length > positionalsMax) {
     throw new UsageError(`unexpected argument: ${parsed.positionals[positionalsMax]}`, command);
   }

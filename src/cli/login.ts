@@ -15,6 +15,27 @@ export const LOGIN_HELP = `login (a node with security enabled; docs/security.md
   --user NAME            log in as NAME (default: $${USER_ENV})
   --password-file FILE   read the password from FILE (else $${PASSWORD_ENV}, else a prompt)`;
 
+/** The PEM files of wss:// connections (docs/cli.md, TLS), when the flags do not name them. */
+export const TLS_CA_ENV = 'AERIE_TLS_CA';
+export const TLS_CERT_ENV = 'AERIE_TLS_CERT';
+export const TLS_KEY_ENV = 'AERIE_TLS_KEY';
+
+/** `{tls}` for connect() from --tls-ca / --tls-cert / --tls-key or their variables; nothing when none is set. */
+export function tlsOptions(env: NodeJS.ProcessEnv = process.env): { tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer } } {
+  const files = { ca: commandLogin.tlsCa ?? env[TLS_CA_ENV], cert: commandLogin.tlsCert ?? env[TLS_CERT_ENV], key: commandLogin.tlsKey ?? env[TLS_KEY_ENV] };
+  const tls: { ca?: Buffer; cert?: Buffer; key?: Buffer } = {};
+  for (const key of ['ca', 'cert', 'key'] as const) {
+    const file = files[key];
+    if (file === undefined || file === '') continue;
+    try {
+      tls[key] = readFileSync(file);
+    } catch (error) {
+      throw new UsageError(`--tls-${key}: cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
+    }
+  }
+  return Object.keys(tls).length === 0 ? {} : { tls };
+}
+
 /** `{user, password}` for connect(), or nothing when no user is named. */
 export async function loginOptions(io: Io, env: NodeJS.ProcessEnv = process.env): Promise<{ user?: string; password?: string }> {
   const user = commandLogin.user ?? env[USER_ENV];

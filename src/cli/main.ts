@@ -35,7 +35,7 @@ commands:
   backup      write a namespace to a backup file        aerie backup --ns NS --out FILE
   restore     write a backup file's records into a node aerie restore FILE [--policy POLICY]
   user        manage users (security enabled)           aerie user create|drop|passwd|… NAME
-  role        manage custom roles (security enabled)    aerie role create|drop|allowlist|list
+  role        manage custom roles (security enabled)    aerie role create|drop|allowlist|quotas|list
   completion  a bash or zsh completion script           aerie completion bash|zsh
   help        show help for a command                   aerie help <command>
 
@@ -46,6 +46,9 @@ options:
   --user NAME    log in as NAME (default $AERIE_USER; the password from
                  AERIE_PASSWORD, --password-file or a prompt)
   --json         one JSON document on stdout, errors included (commands that talk to a node)
+  --tls-ca FILE  trust FILE's CA for a wss:// node (default: $AERIE_TLS_CA);
+                 --tls-cert / --tls-key (or $AERIE_TLS_CERT / $AERIE_TLS_KEY)
+                 give a client certificate
 
 exit codes: 0 success, 1 the command failed, 2 bad command line`;
 

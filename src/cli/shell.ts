@@ -7,7 +7,7 @@ import { createInterface } from 'node:readline';
 import { connect, type Client } from '../client';
 import { DEFAULT_HOST, HOST_DEFAULT_TEXT, ExitCode, parseCommandArgs, println, type ExitCodeValue, type Io } from './args';
 import { formatError } from './format';
-import { LOGIN_HELP, loginOptions } from './login';
+import { LOGIN_HELP, loginOptions, tlsOptions } from './login';
 import { runShellLine, shellHelp } from './shell-commands';
 import { completeShellLine } from './shell-completion';
 import { HISTORY_ENV, historyFile, SHELL_HISTORY_LINES_MAX, ShellHistory } from './shell-history';
@@ -44,7 +44,7 @@ export async function runShell(args: string[], io: Io): Promise<ExitCodeValue> {
   }
   let client: Client;
   try {
-    client = await connect({ hosts: values.host as string, ...(await loginOptions(io)) });
+    client = await connect({ hosts: values.host as string, ...tlsOptions(), ...(await loginOptions(io)) });
   } catch (error) {
     println(io.stderr, formatError(error));
     return ExitCode.FAILURE;

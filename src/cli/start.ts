@@ -9,7 +9,8 @@ import { formatError } from './format';
 export const START_USAGE = `usage: aerie start [--config FILE]
 
 Starts a node and runs it until SIGTERM or SIGINT (Ctrl-C). The first signal
-shuts down gracefully and exits 0; a second signal exits 1 at once.
+shuts down gracefully and exits 0; a second signal exits 1 at once. With
+service.tls set, SIGHUP reloads the certificate and key for new connections.
 
 options:
   --config FILE   JSON configuration (default: the shipped config/default.json)
@@ -31,7 +32,19 @@ export async function runStart(args: string[], io: Io, exit: (code: number) => v
     println(io.stderr, `aerie: could not start: ${formatError(error)}`);
     return ExitCode.FAILURE;
   }
-  println(io.stdout, `aerie: node ready on ws://${node.address.host}:${node.address.port}/ (pid ${process.pid})`);
+  const scheme = node.config.service.tls === null ? 'ws' : 'wss';
+  println(io.stdout, `aerie: node ready on ${scheme}://${node.address.host}:${node.address.port}/ (pid ${process.pid})`);
+  if (node.config.service.tls !== null) {
+    // SIGHUP rotates the certificate without a restart; a failed reload keeps the old one.
+    process.on('SIGHUP', () => {
+      try {
+        node.reloadTls();
+        println(io.stdout, 'aerie: SIGHUP, TLS certificate reloaded for new connections');
+      } catch (error) {
+        println(io.stderr, `aerie: SIGHUP: kept the old TLS certificate: ${formatError(error)}`);
+      }
+    });
+  }
   let stopping = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (stopping) {

@@ -27,8 +27,9 @@ options:
 
 ${LOGIN_HELP}`;
 
-export const ROLE_USAGE = `usage: aerie role create NAME --privilege PRIV... [--allow ADDR]...
+export const ROLE_USAGE = `usage: aerie role create NAME --privilege PRIV... [--allow ADDR]... [--read-quota N] [--write-quota N]
        aerie role allowlist NAME [--allow ADDR]...
+       aerie role quotas NAME [--read-quota N] [--write-quota N]
        aerie role drop NAME
        aerie role list
 
@@ -36,11 +37,15 @@ Manages custom roles. A privilege is NAME[:NS[.SET]]: read, write, read-write,
 truncate (scoped to a namespace or a set), data-admin (to a namespace),
 sys-admin, user-admin (node-wide). Needs the user-admin role. A role with an
 allow-list (addresses or CIDR subnets) lets its holders log in only from those
-addresses; allowlist replaces it (none: any address again).
+addresses; allowlist replaces it (none: any address again). Quotas limit the
+records per second each holder reads and writes, over all their connections;
+quotas replaces them (absent or 0: no limit).
 
 options:
   --privilege PRIV   a privilege of the role (repeat for several)
   --allow ADDR       an address or subnet of the allow-list (repeat for several)
+  --read-quota N     records per second each holder may read (0: no limit)
+  --write-quota N    records per second each holder may write (0: no limit)
   --host HOST:PORT   node to ask (default ${DEFAULT_HOST})
   -h, --help         show this help
 
@@ -114,6 +119,8 @@ export async function runRole(args: string[], io: Io): Promise<ExitCodeValue> {
       host: { type: 'string', default: DEFAULT_HOST },
       privilege: { type: 'string', multiple: true },
       allow: { type: 'string', multiple: true },
+      'read-quota': { type: 'string' },
+      'write-quota': { type: 'string' },
     },
     2,
   );
@@ -124,13 +131,17 @@ export async function runRole(args: string[], io: Io): Promise<ExitCodeValue> {
   const [action, name] = positionals;
   const privileges = (values.privilege as string[] | undefined) ?? [];
   const allowlist = (values.allow as string[] | undefined) ?? [];
-  if (!['create', 'drop', 'allowlist', 'list'].includes(action ?? '')) throw new UsageError(action === undefined ? 'name an action' : `unknown action: ${action}`, 'role');
+  const quotas = { readQuota: quotaArg(values['read-quota']), writeQuota: quotaArg(values['write-quota']) };
+  if (!['create', 'drop', 'allowlist', 'quotas', 'list'].includes(action ?? '')) throw new UsageError(action === undefined ? 'name an action' : `unknown action: ${action}`, 'role');
   if (action !== 'list' && (name === undefined || name === '')) throw new UsageError(`${action} needs a role NAME`, 'role');
   if (action === 'create' && privileges.length === 0) throw new UsageError('create needs --privilege', 'role');
   return withClient(values.host as string, io, async (client) => {
     if (action === 'create') {
-      await roles.create(client, name, privileges, allowlist);
-      println(io.stdout, `role ${name} created: ${privileges.join(', ')}${allowlist.length > 0 ? `; from ${allowlist.join(', ')} only` : ''}`);
+      await roles.create(client, name, privileges, allowlist, quotas);
+      println(io.stdout, `role ${name} created: ${privileges.join(', ')}${allowlist.length > 0 ? `; from ${allowlist.join(', ')} only` : ''}${quotaText(quotas)}`);
+    } else if (action === 'quotas') {
+      await roles.setQuotas(client, name, quotas);
+      println(io.stdout, `role ${name}:${quotaText(quotas) || ' no quotas'}`);
     } else if (action === 'allowlist') {
       await roles.setAllowlist(client, name, allowlist);
       println(io.stdout, allowlist.length > 0 ? `role ${name}: from ${allowlist.join(', ')} only` : `role ${name}: from any address`);
@@ -140,9 +151,24 @@ export async function runRole(args: string[], io: Io): Promise<ExitCodeValue> {
     } else {
       for (const r of await roles.list(client)) {
         const from = r.allowlist !== undefined && r.allowlist.length > 0 ? `\tfrom ${r.allowlist.join(', ')}` : '';
-        println(io.stdout, `${r.role}\t${r.privileges.join(', ')}${r.predefined ? '\t(predefined)' : ''}${from}`);
+        println(io.stdout, `${r.role}\t${r.privileges.join(', ')}${r.predefined ? '\t(predefined)' : ''}${from}${quotaText(r)}`);
       }
     }
     return ExitCode.OK;
   });
+}
+
+/** A quota flag's value: a whole number of records per second (0: none). */
+function quotaArg(value: unknown): number {
+  if (value === undefined) return 0;
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 0) throw new UsageError(`a quota is a whole number of records per second, not '${String(value)}'`, 'role');
+  return n;
+}
+
+function quotaText(q: { readQuota?: number; writeQuota?: number }): string {
+  const parts = [];
+  if ((q.readQuota ?? 0) > 0) parts.push(`reads ${q.readQuota}/s`);
+  if ((q.writeQuota ?? 0) > 0) parts.push(`writes ${q.writeQuota}/s`);
+  return parts.length === 0 ? '' : `; quotas: ${parts.join(', ')}`;
 }

@@ -5,7 +5,7 @@
 import { connect, type Client, type ClientOptions } from '../client';
 import { ExitCode, println, type ExitCodeValue, type Io } from './args';
 import { errorJson, formatError, toJson } from './format';
-import { loginOptions } from './login';
+import { loginOptions, tlsOptions } from './login';
 
 export async function withClient(host: string, io: Io, run: (client: Client) => Promise<ExitCodeValue>, options: Partial<ClientOptions> = {}, json = false): Promise<ExitCodeValue> {
   const fail = (error: unknown) => {
@@ -15,7 +15,7 @@ export async function withClient(host: string, io: Io, run: (client: Client) => 
   };
   let client: Client;
   try {
-    client = await connect({ hosts: host, reconnect: false, maxRetries: 0, ...(await loginOptions(io)), ...options });
+    client = await connect({ hosts: host, reconnect: false, maxRetries: 0, ...tlsOptions(), ...(await loginOptions(io)), ...options });
   } catch (error) {
     return fail(error);
   }

@@ -90,6 +90,15 @@ export interface RoleInfo {
   predefined: boolean;
   /** Addresses or subnets a holder may log in from (custom roles; empty: any). */
   allowlist?: string[];
+  /** Records per second each holder may read and write (custom roles; 0: no limit). */
+  readQuota?: number;
+  writeQuota?: number;
+}
+
+/** A role's rate quotas in records per second (0 or absent: none); docs/security.md, Quotas. */
+export interface RoleQuotas {
+  readQuota?: number;
+  writeQuota?: number;
 }
 
 /** USER and ROLE requests; each resolves once the change is durable on the node. */
@@ -103,7 +112,9 @@ export const users = {
 };
 
 export const roles = {
-  create: (c: SecurityCaller, role: string, privileges: string[], allowlist: string[] = []) => c.securityRequest(Op.ROLE, { action: 'create', role, privileges, allowlist }).then(() => undefined),
+  create: (c: SecurityCaller, role: string, privileges: string[], allowlist: string[] = [], quotas: RoleQuotas = {}) =>
+    c.securityRequest(Op.ROLE, { action: 'create', role, privileges, allowlist, ...quotas }).then(() => undefined),
+  setQuotas: (c: SecurityCaller, role: string, quotas: RoleQuotas) => c.securityRequest(Op.ROLE, { action: 'quotas', role, ...quotas }).then(() => undefined),
   setAllowlist: (c: SecurityCaller, role: string, allowlist: string[]) => c.securityRequest(Op.ROLE, { action: 'allowlist', role, allowlist }).then(() => undefined),
   drop: (c: SecurityCaller, role: string) => c.securityRequest(Op.ROLE, { action: 'drop', role }).then(() => undefined),
   list: async (c: SecurityCaller): Promise<RoleInfo[]> => ((await c.securityRequest(Op.ROLE, { action: 'list' })) as { roles: RoleInfo[] }).roles,

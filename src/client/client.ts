@@ -397,6 +397,8 @@ export class Client extends TypedEmitter<ClientEvents> implements SecurityCaller
       maxFrameBytes: this.options.maxFrameBytes,
       pingIntervalMs: this.options.pingIntervalMs,
       hello: this.auth.hello(helloRequest(CLIENT_VERSION, this.options.maxFrameBytes)),
+      secure: this.options.secure,
+      tls: this.options.tls,
     }).catch((error: unknown) => {
       this.auth.failed(error);
       throw error;

@@ -9,7 +9,7 @@ import { Op, PROTOCOL_VERSION } from '../protocol/ops';
 import { decodeResponses, encodeFrame } from './codec';
 import type { HostAddress } from './reconnect';
 import { serverError } from './outcome';
-import { dropSocket, messageBytes, socketFactory, SocketState, type SocketLike } from './websocket';
+import { dropSocket, messageBytes, socketFactory, SocketState, type SocketLike, type SocketOptions } from './websocket';
 
 /**
  * The request id HELLO uses, and after it the liveness PINGs: the pipeline never hands it out,
@@ -47,6 +47,9 @@ export interface ConnectionOptions {
   maxFrameBytes: number;
   hello: HelloRequest;
   pingIntervalMs: number;
+  /** wss:// for an address written without a scheme (src/client/options.ts). */
+  secure?: boolean;
+  tls?: SocketOptions['tls'];
 }
 
 export interface ConnectionHandlers {
@@ -62,9 +65,9 @@ export function helloRequest(version: string, maxFrameBytes: number, user?: stri
   return hello;
 }
 
-function urlOf(address: HostAddress): string {
+function urlOf(address: HostAddress, secure: boolean): string {
   const host = address.host.includes(':') ? `[${address.host}]` : address.host;
-  return `ws://${host}:${address.port}/`;
+  return `${(address.secure ?? secure) ? 'wss' : 'ws'}://${host}:${address.port}/`;
 }
 
 function unavailable(address: HostAddress, why: string): AerieError {
@@ -102,7 +105,7 @@ export class Connection {
     return new Promise<Connection>((resolve, reject) => {
       let socket: SocketLike;
       try {
-        socket = createSocket(urlOf(address), { maxFrameBytes: options.maxFrameBytes, connectTimeoutMs: options.connectTimeoutMs });
+        socket = createSocket(urlOf(address, options.secure ?? false), { maxFrameBytes: options.maxFrameBytes, connectTimeoutMs: options.connectTimeoutMs, tls: options.tls });
       } catch (error) {
         reject(unavailable(address, (error as Error).message)); // a host that makes no valid URL
         return;

@@ -47,6 +47,22 @@ export interface ClientOptions {
   maxFrameBytes?: number;
   /** How often the connection is pinged; no pong or message within one interval drops it. */
   pingIntervalMs?: number;
+  /**
+   * TLS for wss:// (Node; a browser uses its own trust store and ignores this). Setting it makes
+   * every host wss://, as does any host written wss://.
+   */
+  tls?: ClientTls;
+}
+
+/** The TLS settings of wss:// connections: PEM text or bytes. */
+export interface ClientTls {
+  /** CAs trusted for the node's certificate (default: the system's). */
+  ca?: string | Uint8Array;
+  /** A client certificate and its key, for a node that requires one (service.tls.requestCert). */
+  cert?: string | Uint8Array;
+  key?: string | Uint8Array;
+  /** false accepts any certificate: for tests only, never in production. Default true. */
+  rejectUnauthorized?: boolean;
 }
 
 export interface ResolvedOptions {
@@ -61,6 +77,9 @@ export interface ResolvedOptions {
   reconnect: boolean;
   maxFrameBytes: number;
   pingIntervalMs: number;
+  /** wss:// for hosts written without a scheme (tls given, or some host written wss://). */
+  secure?: boolean;
+  tls?: ClientTls;
 }
 
 export function resolveOptions(options: ClientOptions): ResolvedOptions {
@@ -86,9 +105,24 @@ export function resolveOptions(options: ClientOptions): ResolvedOptions {
     maxFrameBytes: optional(options.maxFrameBytes, CLIENT_FRAME_BYTES_MAX_DEFAULT, (v) => checkCount(v, 'maxFrameBytes', RECORD_BYTES_CEILING + 64 * 1024, CLIENT_FRAME_BYTES_MAX_CEILING)),
     pingIntervalMs: optional(options.pingIntervalMs, PING_INTERVAL_MS, (v) => checkCount(v, 'pingIntervalMs', PING_INTERVAL_MS_MIN, PING_INTERVAL_MS_MAX)),
   };
+  if (options.tls !== undefined) resolved.tls = checkTls(options.tls);
+  if (options.tls !== undefined || hosts.some((h) => h.secure === true)) resolved.secure = true;
   if (options.user !== undefined) resolved.user = options.user;
   if (options.password !== undefined) resolved.password = options.password;
   return resolved;
+}
+
+function checkTls(tls: unknown): ClientTls {
+  if (tls === null || typeof tls !== 'object' || Array.isArray(tls)) throw parameterError('tls must be an object {ca?, cert?, key?, rejectUnauthorized?}');
+  const t = tls as Record<string, unknown>;
+  for (const key of Object.keys(t)) {
+    if (!['ca', 'cert', 'key', 'rejectUnauthorized'].includes(key)) throw parameterError(`tls.${key} is not a TLS option`);
+    const value = t[key];
+    if (key === 'rejectUnauthorized' ? typeof value !== 'boolean' : typeof value !== 'string' && !(value instanceof Uint8Array)) {
+      throw parameterError(`tls.${key} must be ${key === 'rejectUnauthorized' ? 'a boolean' : 'PEM text or bytes'}`);
+    }
+  }
+  return { ...(t as ClientTls) };
 }
 
 function optional(value: unknown, fallback: number, check: (value: unknown) => number): number {

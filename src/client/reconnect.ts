@@ -22,12 +22,19 @@ export function reconnectDelayMs(attempt: number, random: () => number = Math.ra
 export interface HostAddress {
   host: string;
   port: number;
+  /** wss:// (true) or ws:// (false) as the host was written; absent: as the client's options say. */
+  secure?: boolean;
 }
 
 export const DEFAULT_PORT = 3000;
 
-/** Parses 'host:port', '[v6]:port' or a bare host (port 3000); null when malformed. */
+/** Parses 'host:port', '[v6]:port' or a bare host (port 3000), each optionally as a ws:// or wss:// URL; null when malformed. */
 export function parseHost(text: string, defaultPort = DEFAULT_PORT): HostAddress | null {
+  const scheme = /^(wss?):\/\/([^/]*)\/?$/i.exec(text.trim());
+  if (scheme !== null) {
+    const address = parseHost(scheme[2], defaultPort);
+    return address === null ? null : { ...address, secure: scheme[1].toLowerCase() === 'wss' };
+  }
   const trimmed = text.trim();
   const v6 = /^\[([0-9a-fA-F:.]+)\](?::(\d+))?$/.exec(trimmed);
   const plain = /^([^\s:[\]/]+)(?::(\d+))?$/.exec(trimmed);

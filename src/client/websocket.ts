@@ -22,6 +22,8 @@ export interface SocketOptions {
   /** Largest message accepted; enforced by the socket where it can (ws), else on arrival. */
   maxFrameBytes: number;
   connectTimeoutMs: number;
+  /** CA, client certificate and key, rejectUnauthorized for wss:// (ws only: a browser has its own). */
+  tls?: { ca?: string | Uint8Array; cert?: string | Uint8Array; key?: string | Uint8Array; rejectUnauthorized?: boolean };
 }
 
 /** Opens a socket to `url`; throws (a URL the implementation refuses) synchronously. */
@@ -55,6 +57,7 @@ export async function socketFactory(): Promise<SocketFactory> {
       perMessageDeflate: false,
       maxPayload: options.maxFrameBytes,
       handshakeTimeout: options.connectTimeoutMs,
+      ...options.tls,
     });
     // Node Buffers arrive as they are, without the copy into an ArrayBuffer 'arraybuffer' costs.
     socket.binaryType = 'nodebuffer';

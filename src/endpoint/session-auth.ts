@@ -6,12 +6,18 @@
 import { AerieError, Status } from '../errors';
 import { Op } from '../protocol/ops';
 import { Reader } from '../protocol/reader';
-import type { AuditLog } from '../security/audit-log';
+import * as C from '../constants';
+import type { AuditEvent } from '../security/audit-log';
 import { scopesOf } from '../security/body-scope';
 import { ALL_GRANTS, NO_GRANTS, roleViolation, type Grants } from '../security/grants';
-import type { NodeSecurity } from '../security/node-security';
 import { isKnownOp } from '../security/privileges';
-import { runSecurityCommand } from '../security/user-admin';
+import { QuotaKind, quotaExceeded, quotaKindOf } from '../security/quotas';
+import type { SessionSecurity, TokenGrant } from '../security/session-security';
+
+/** Where a session's audit lines go: the node's trail, or the primary's from a worker's endpoint. */
+export interface AuditSink {
+  record(event: AuditEvent): void;
+}
 
 /** What an audited request was, until its answer gives the result. */
 export interface PendingAudit {
@@ -28,13 +34,15 @@ export class SessionAuth {
   grants: Grants;
   /** The store's change count the grants were computed at. */
   private grantsChanges = 0;
+  /** The user's counters in the quota block (src/security/quotas.ts). */
+  private quotaSlot = -1;
   private loginPending = false;
   /** Requests answered later (TRUNCATE, admin ops) waiting for their result, when auditing. */
   private auditPending: Map<number, PendingAudit> | null = null;
 
   constructor(
-    readonly security: NodeSecurity | null,
-    private readonly auditLog: AuditLog | null,
+    readonly security: SessionSecurity | null,
+    private readonly auditLog: AuditSink | null,
     private readonly remote: string,
   ) {
     this.grants = security === null ? ALL_GRANTS : NO_GRANTS;
@@ -45,15 +53,33 @@ export class SessionAuth {
     return this.security !== null && this.security.changes[0] !== this.grantsChanges;
   }
 
-  /** Computes the grants again; false when the user was dropped (the connection must log in again). */
-  regrant(): boolean {
+  /**
+   * Computes the grants again after a change of users or roles: 0, or why the connection is logged
+   * out (NOT_AUTHENTICATED: the user was dropped; NOT_WHITELISTED: its roles' allow-lists no
+   * longer admit this address). Either way it must log in again.
+   */
+  regrant(): number {
     const security = this.security!;
-    this.grantsChanges = security.changes[0];
+    this.grantsChanges = Atomics.load(security.changes, 0);
     const grants = this.user === null ? null : security.grantsOf(this.user);
-    this.grants = grants ?? NO_GRANTS;
-    if (grants !== null) return true;
-    this.user = null;
-    return false;
+    let refusal: number = grants === null ? Status.NOT_AUTHENTICATED : 0;
+    if (refusal === 0 && !security.addressAllowed(this.user!, this.remote)) refusal = Status.NOT_WHITELISTED;
+    this.grants = refusal === 0 ? grants! : NO_GRANTS;
+    if (refusal !== 0) this.user = null;
+    return refusal;
+  }
+
+  /**
+   * Charges a data request to the user's read or write quota, before any work: QUOTA_EXCEEDED when
+   * the second's records would pass it. Called only for a user whose roles carry quotas.
+   */
+  chargeQuota(op: number, batchKeys: number, frame: Uint8Array, bodyStart: number, bodyEnd: number): void {
+    const kind = quotaKindOf(op);
+    if (kind < 0) return;
+    const limit = kind === QuotaKind.READ ? this.grants.readQuota : this.grants.writeQuota;
+    if (limit === 0) return;
+    const records = op === Op.BATCH_GET || op === Op.BATCH_EXISTS ? Math.max(batchKeys, 1) : op === Op.SCAN ? scanPageRecords(frame, bodyStart, bodyEnd) : 1;
+    if (!this.security!.quotas.charge(this.quotaSlot, kind, records, limit, Math.floor(Date.now() / 1000))) throw quotaExceeded(kind, limit);
   }
 
   /**
@@ -85,6 +111,7 @@ export class SessionAuth {
         // The count the grants were computed at: a change landing before this callback ran is
         // seen on the next request.
         this.grantsChanges = login.grantsChanges;
+        this.quotaSlot = login.quotaSlot;
         this.audit('login', null, 0);
         done(0, { ...(helloBody() as object), token: login.token, tokenExpiresAtMs: login.tokenExpiresAtMs });
       },
@@ -97,17 +124,17 @@ export class SessionAuth {
     );
   }
 
-  /** TOKEN: a fresh token for the logged-in user. */
-  token(): unknown {
+  /** TOKEN: a fresh token for the logged-in user (a promise on a worker's endpoint, which asks the primary). */
+  token(): TokenGrant | Promise<TokenGrant> {
     if (this.security === null || this.user === null) throw new AerieError(Status.SECURITY_NOT_ENABLED, 'this node runs without security');
-    return this.security.issueToken(this.user);
+    return this.security.renewToken(this.user, this.remote);
   }
 
   /** USER or ROLE: the work, and how to audit it (not a list). */
   command(op: number, frame: Uint8Array, bodyStart: number, bodyEnd: number): { work: Promise<unknown>; audited?: PendingAudit } {
     if (this.security === null || this.user === null) throw new AerieError(Status.SECURITY_NOT_ENABLED, 'this node runs without security');
     const body = bodyReader.reset(frame, bodyStart, bodyEnd).readValue() as { action?: unknown; user?: unknown; role?: unknown } | null;
-    const work = runSecurityCommand(this.security, op, body, this.user, this.grants);
+    const work = this.security.command(op, body, this.user, this.grants);
     if (body?.action === 'list') return { work };
     const target = op === Op.USER ? body?.user : body?.role;
     return { work, audited: { action: `${op === Op.USER ? 'user' : 'role'} ${String(body?.action).slice(0, 20)}`, target: typeof target === 'string' ? target : null } };
@@ -142,6 +169,19 @@ export class SessionAuth {
     const scope = scopesOf(op, frame, start, end)?.[0];
     return scope === undefined ? null : scope.set === null ? scope.ns : `${scope.ns}.${scope.set}`;
   }
+}
+
+/** The records a SCAN page may return: its pageSize, else the default (malformed: the router refuses it). */
+function scanPageRecords(frame: Uint8Array, start: number, end: number): number {
+  let pageSize: unknown;
+  try {
+    const body = bodyReader.reset(frame, start, end).readValue() as { pageSize?: unknown } | null;
+    pageSize = body !== null && typeof body === 'object' ? body.pageSize : undefined;
+  } catch {
+    return 1;
+  }
+  if (pageSize === undefined || pageSize === null) return C.SCAN_PAGE_RECORDS_DEFAULT;
+  return typeof pageSize === 'number' && Number.isSafeInteger(pageSize) && pageSize > 0 ? Math.min(pageSize, C.SCAN_PAGE_RECORDS_MAX) : 1;
 }
 
 /** The refusal of a HELLO with credentials on a node without security. */

@@ -16,9 +16,8 @@ import { ANSWER_HEADER_BYTES_MAX, AnswerFrames } from './answer-frames';
 import type { AnswerBudget, BudgetHolder, BudgetWaiter } from './answer-budget';
 import { sendBinary } from './ws-frame';
 import { isDataOp } from '../shm/request-metrics';
-import type { NodeSecurity } from '../security/node-security';
-import type { AuditLog } from '../security/audit-log';
-import { credentialsWithoutSecurity, SessionAuth, type PendingAudit } from './session-auth';
+import type { SessionSecurity } from '../security/session-security';
+import { credentialsWithoutSecurity, SessionAuth, type AuditSink, type PendingAudit } from './session-auth';
 import { batchBodyBytes, scanBodyBytes, writeBatchBody, writeScanBody } from './answer-bodies';
 
 /** WebSocket close codes the node uses (docs/protocol.md). */
@@ -85,9 +84,9 @@ export interface SessionHost {
   /** WORKER_RESTART {worker}: restarts a worker (even one given up on); resolves once it is up. */
   restartWorker(body: unknown): Promise<unknown>;
   /** Users and logins (docs/security.md); null when security.enabled is off. */
-  security: NodeSecurity | null;
+  security: SessionSecurity | null;
   /** The audit trail (security.auditFile); null when none is configured. */
-  audit: AuditLog | null;
+  audit: AuditSink | null;
   /**
    * WATCH: subscribes (or not) the session to the admin feed and answers what the page starts
    * from (src/ops/admin/feed.ts). Absent on a worker's endpoint: the feed lives on the primary.
@@ -274,11 +273,16 @@ export class Session implements BudgetWaiter, BudgetHolder, Answerer {
     // Authorization is decided per connection and per change of users or roles: per request it
     // is one compare and one array read (security off: every op is allowed).
     const auth = this.auth;
-    if (auth.changed() && !auth.regrant()) {
-      this.hello = false;
-      throw new AerieError(Status.NOT_AUTHENTICATED, 'the user was dropped: log in again');
+    if (auth.changed()) {
+      const refusal = auth.regrant();
+      if (refusal !== 0) {
+        this.hello = false;
+        throw new AerieError(refusal, refusal === Status.NOT_WHITELISTED ? "this address is no longer in the allow-lists of the user's roles" : 'the user was dropped: log in again');
+      }
     }
     if (auth.grants.opAllowed[op] !== 1) auth.authorize(op, frame, bodyStart, bodyEnd);
+    // Rate quotas (src/security/quotas.ts) are charged before the work, for users whose roles carry them.
+    if (auth.grants.quotaLimited) auth.chargeQuota(op, op === Op.BATCH_GET || op === Op.BATCH_EXISTS ? batchKeyCount(frame, bodyStart, bodyEnd) : 0, frame, bodyStart, bodyEnd);
     this.dispatchAllowed(id, op, frame, bodyStart, bodyEnd, r, reserve);
   }
 
@@ -360,7 +364,10 @@ export class Session implements BudgetWaiter, BudgetHolder, Answerer {
   }
 
   private onSecurityOp(id: number, op: number, frame: Buffer, bodyStart: number, bodyEnd: number, reserve: number): void {
-    if (op === Op.TOKEN) return this.respondValue(id, 0, this.auth.token());
+    if (op === Op.TOKEN) {
+      const grant = this.auth.token();
+      return grant instanceof Promise ? this.answerLater(id, grant, reserve) : this.respondValue(id, 0, grant);
+    }
     const { work, audited } = this.auth.command(op, frame, bodyStart, bodyEnd);
     this.answerLater(id, work, reserve, audited);
   }
@@ -566,6 +573,8 @@ export class Session implements BudgetWaiter, BudgetHolder, Answerer {
 
   /** A worker's answer: body bytes as the worker encoded them (empty = nil). */
   respondRaw(id: number, code: number, bytes: Uint8Array, start: number, end: number, reserved: number): void {
+    // A TRUNCATE forwarded from a worker's endpoint is answered here: its audit line too.
+    this.auth.settled(id, code);
     const w = this.answerWriter(id, code, end > start ? end - start : 1, reserved);
     if (w !== null) {
       if (end > start) w.writeRaw(bytes, start, end);

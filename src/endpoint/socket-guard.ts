@@ -4,8 +4,7 @@
 // its first byte, so a slow-loris client (a partial upgrade, a byte every few seconds) could
 // otherwise hold every descriptor of the process while Node waits ~90 s to drop it.
 
-import type { Server } from 'node:http';
-import type { Socket } from 'node:net';
+import type { Server, Socket } from 'node:net';
 import type { ConnectionCounts } from './connection-counts';
 
 /** The node-wide counts this guard's endpoint counts in (null: this server's sockets alone). */
@@ -41,10 +40,12 @@ export class SocketGuard {
 
   /** The upgrade of `socket` is done: it is a session now, bounded by the session's own timers. */
   upgraded(socket: Socket): void {
-    const timer = this.handshakes.get(socket);
+    // Over TLS the upgrade arrives on the TLSSocket wrapping the TCP socket this guard counted.
+    const tcp = (socket as { _parent?: Socket | null })._parent ?? socket;
+    const timer = this.handshakes.get(tcp);
     if (timer === undefined) return;
     clearTimeout(timer);
-    this.handshakes.delete(socket);
+    this.handshakes.delete(tcp);
     this.counts.handshaking--;
   }
 

@@ -11,6 +11,8 @@ import { Reader } from '../protocol/reader';
 import { Writer } from '../protocol/writer';
 import { controlError, type EndpointFromWorker, type EndpointToWorker } from '../worker/thread-messages';
 import type { Router } from './router';
+import { NO_GRANTS } from '../security/grants';
+import type { Credentials } from '../security/session-security';
 
 /** The primary's view of one worker: where its answers go (dropped unless its thread lives). */
 export interface EndpointWorker {
@@ -117,6 +119,9 @@ export class ForwardedRequests {
       case 'admin':
         this.admin(worker, host, m.seq, m.action, m.args);
         return;
+      case 'audit':
+        host?.audit?.record({ ...m.event, endpoint: `worker ${index}` });
+        return;
       case 'conn-closed': {
         const c = this.connectionsOf(index).get(m.conn);
         if (c === undefined) return;
@@ -163,6 +168,7 @@ export class ForwardedRequests {
       else if (action === 'verify') work = host.verify(a.ns ?? null, a.repair ?? false);
       else if (action === 'snapshot') work = host.snapshot(a.action ?? '', a.ns ?? '', a.id ?? null);
       else if (action === 'restart') work = host.restartWorker(args);
+      else if (action === 'login' || action === 'token' || action === 'security') work = securityAction(host, action, args);
       else throw new AerieError(Status.PARAMETER, `unknown admin action '${action}'`);
     } catch (err) {
       work = Promise.reject(err);
@@ -172,6 +178,25 @@ export class ForwardedRequests {
       (err: unknown) => worker.post({ type: 'admin-reply', seq, error: controlError(err), value: null }),
     );
   }
+}
+
+/**
+ * A worker endpoint's login, TOKEN or USER / ROLE request, run by the primary's security (the
+ * users store, the throttle and the quota slots live here). A login answers what the endpoint
+ * cannot compute itself; it compiles the grants on its own thread.
+ */
+async function securityAction(host: SessionHost, action: string, args: unknown): Promise<unknown> {
+  const security = host.security;
+  if (security === null) throw new AerieError(Status.SECURITY_NOT_ENABLED, 'this node runs without security');
+  const a = (args ?? {}) as { credentials?: Credentials; remote?: string; user?: string; op?: number; body?: unknown };
+  const remote = String(a.remote);
+  if (action === 'login') {
+    const { user, token, tokenExpiresAtMs, quotaSlot } = await security.login(a.credentials ?? {}, remote);
+    return { user, token, tokenExpiresAtMs, quotaSlot };
+  }
+  const user = String(a.user);
+  if (action === 'token') return security.renewToken(user, remote);
+  return security.command(Number(a.op), a.body, user, security.grantsOf(user) ?? NO_GRANTS);
 }
 
 /**

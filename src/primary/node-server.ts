@@ -2,7 +2,7 @@
 // that caps its sockets from their first byte, and the sessions it accepts.
 
 import type { NodeLog } from '../log';
-import { createServer, type RequestListener, type Server } from 'node:http';
+import type { RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 import type { NodeConfig } from '../config';
@@ -13,6 +13,7 @@ import type { ClientConnections } from './session-host';
 import { SocketGuard } from '../endpoint/socket-guard';
 import { FRONT_ENDPOINT, type ConnectionCounts } from '../endpoint/connection-counts';
 import { refuseUpgrade } from '../security/upgrade-check';
+import { createEndpointServer, type EndpointServer } from '../security/tls';
 
 /** HTTP status of an upgrade refused for its Origin or Host (src/security/upgrade-check.ts). */
 const HTTP_FORBIDDEN = 403;
@@ -20,7 +21,8 @@ const HTTP_FORBIDDEN = 403;
 const REFUSALS_LOGGED_PER_SECOND_MAX = 5;
 
 export interface SocketServer {
-  http: Server;
+  /** HTTPS when service.tls is set (src/security/tls.ts). */
+  http: EndpointServer;
   socketGuard: SocketGuard;
   descriptors: DescriptorBudget;
   /** Upgrades refused for their Origin or Host header, for INFO. */
@@ -37,7 +39,7 @@ export type { NodeLog } from '../log';
  */
 export function buildSocketServer(config: NodeConfig, workerCount: number, log: NodeLog, shared: ConnectionCounts): SocketServer {
   // Plain HTTP requests (not upgrades) get the answers answerHttp() attaches.
-  const http = createServer();
+  const http = createEndpointServer(config.service.tls);
   const connectionsMax = config.service.connectionsMax;
   const descriptors = descriptorBudget(raiseDescriptorLimit(log.error), openDescriptors(), descriptorReserve(config.namespaces, workerCount), connectionsMax);
   if (descriptors.limit === null) log.warn(`descriptors: the limit is unknown here (no /proc); sockets are capped by service.connectionsMax (${connectionsMax}) alone`);
@@ -86,7 +88,7 @@ export function acceptSessions(server: SocketServer, host: SessionHost, config: 
   return wss;
 }
 
-export async function listen(http: Server, config: NodeConfig, port = config.service.port): Promise<AddressInfo> {
+export async function listen(http: EndpointServer, config: NodeConfig, port = config.service.port): Promise<AddressInfo> {
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
     http.listen(port, config.service.host, () => {
@@ -107,9 +109,10 @@ export function answerHttp(server: SocketServer, handler: RequestListener): void
  * own that stays open until the node has stopped, so /readyz can say the node is draining. It
  * takes no WebSocket clients and at most ADMIN_CONNECTIONS_MAX sockets.
  */
-export async function listenAdmin(config: NodeConfig, handler: RequestListener): Promise<{ http: Server; address: AddressInfo } | null> {
+export async function listenAdmin(config: NodeConfig, handler: RequestListener): Promise<{ http: EndpointServer; address: AddressInfo } | null> {
   if (config.service.adminPort === null) return null;
-  const http = createServer(handler);
+  // Over TLS too when service.tls is set: /metrics and /readyz say more than a stranger should read.
+  const http = createEndpointServer(config.service.tls, handler);
   http.maxConnections = ADMIN_CONNECTIONS_MAX;
   const address = await listen(http, config, config.service.adminPort);
   return { http, address };

@@ -4,6 +4,7 @@
 
 import { workerPort, type NodeConfig } from '../config';
 import * as C from '../constants';
+import type { SecurityShare } from '../security/node-security';
 import type { NodeLog } from '../log';
 import { ReqOffset } from '../protocol/internal';
 import { partDirectory } from '../snapshot/files';
@@ -115,7 +116,7 @@ export function buildWorkerHandle(
   shared: SharedState,
   workerIndex: number,
   workers: WorkerHandle[],
-  parts: { router: Router; supervisor: Supervisor; replication: ReplicationParts; forwarded: ForwardedRequests },
+  parts: { router: Router; supervisor: Supervisor; replication: ReplicationParts; forwarded: ForwardedRequests; security: SecurityShare | null },
   log: NodeLog,
 ): WorkerHandle {
   const { router, supervisor, replication, forwarded } = parts;
@@ -134,7 +135,7 @@ export function buildWorkerHandle(
     namespaces: config.namespaces,
     log: logSettings(config),
     bases: shared.bases.map((b) => (b === null ? null : { directory: partDirectory(b.dir, workerIndex), sequence: b.sequences[workerIndex] })),
-    endpoint: { port: workerPort(config, workerIndex), config, version: VERSION, connections: shared.connections.sab, holds: shared.holds.sab },
+    endpoint: { port: workerPort(config, workerIndex), config, version: VERSION, connections: shared.connections.sab, holds: shared.holds.sab, security: parts.security },
   };
   return new WorkerHandle(
     base,

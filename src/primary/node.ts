@@ -6,7 +6,7 @@ import type { NodeConfig } from '../config';
 import * as C from '../constants';
 import { acquireDataLock, releaseDataLock } from '../storage/data-lock';
 import { SCAN_ALL_SETS } from '../protocol/internal';
-import { Status } from '../errors';
+import { AerieError, Status } from '../errors';
 import type { BroadcastState } from './requests';
 import { JobPool } from '../jobs/pool';
 import { buildSharedState, type SharedState } from './shared-state';
@@ -38,6 +38,7 @@ import type { Supervisor } from './supervisor';
 import type { WebSocketServer } from 'ws';
 import { NODE_VERSION as VERSION } from './version';
 import { NodeSecurity } from '../security/node-security';
+import { checkTls, reloadTls } from '../security/tls';
 import { AuditLog } from '../security/audit-log';
 
 export interface AerieNode {
@@ -47,6 +48,12 @@ export interface AerieNode {
   readonly config: NodeConfig;
   info(): Record<string, unknown>;
   close(): Promise<void>;
+  /**
+   * Reads service.tls's certificate, key and CA again for new handshakes on every endpoint (the
+   * front, each worker's, the admin port); open connections keep theirs. `aerie start` calls it on
+   * SIGHUP. PARAMETER, with nothing changed, when the files cannot be read or used, or TLS is off.
+   */
+  reloadTls(): void;
   /** @internal For tests: the worker handles. */
   readonly workers: ReadonlyArray<WorkerHandle>;
 }
@@ -119,13 +126,22 @@ async function startLocked(config: NodeConfig, lockedDirs: string[]): Promise<Ae
   announce(log, config, shared.workerCount, addr, admin);
   const close = buildClose({ ...core, services, server, wss, clients, flushes, lockedDirs, log, feed, admin: admin?.http ?? null, logClose: () => closeLog(config) });
   const adminAddress = admin === null ? null : { host: admin.address.address, port: admin.address.port };
-  return { address: { host: addr.address, port: addr.port }, adminAddress, config, info, close, workers };
+  const reloadTlsNow = () => {
+    const tls = config.service.tls;
+    if (tls === null) throw new AerieError(Status.PARAMETER, 'service.tls is not set: there is no certificate to reload');
+    reloadTls(server.http, tls);
+    if (admin !== null) reloadTls(admin.http, tls);
+    for (const w of workers) w.post({ type: 'tls-reload' });
+    log.info(`tls: reloaded ${tls.certFile} for new connections on every endpoint`);
+  };
+  return { address: { host: addr.address, port: addr.port }, adminAddress, config, info, close, workers, reloadTls: reloadTlsNow };
 }
 
 /** Security, shared memory, router, replication and the supervisor, with the worker handles (not started). */
 async function buildCore(config: NodeConfig, log: NodeLog): Promise<NodeCore> {
   // First, so a node with security but no first admin password stops before it starts anything.
   const security = config.security.enabled ? await NodeSecurity.open(config.security, log) : null;
+  checkTls(config.service.tls);
   const audit = config.security.auditFile === null ? null : new AuditLog(config.security.auditFile, config.security.auditFileBytesMax);
   const shared = buildSharedState(config);
   const workers: WorkerHandle[] = [];
@@ -147,7 +163,7 @@ async function buildCore(config: NodeConfig, log: NodeLog): Promise<NodeCore> {
   const forwarded = new ForwardedRequests(config.service.frameBytesMax, workers, router, () => core.host);
   const supervisor = buildSupervisor(config, shared, workers, { router, failover: replication.failover, forwarded }, log);
   for (let workerIndex = 0; workerIndex < shared.workerCount; workerIndex++) {
-    workers.push(buildWorkerHandle(config, shared, workerIndex, workers, { router, supervisor, replication, forwarded }, log));
+    workers.push(buildWorkerHandle(config, shared, workerIndex, workers, { router, supervisor, replication, forwarded, security: security?.share() ?? null }, log));
   }
   router.onTruncated = (state) => logTruncate(log, config, shared, state);
   const core: NodeCore = { shared, workers, router, replication, supervisor, direct, security, audit, host: null };

@@ -270,6 +270,7 @@ export class WorkerHandle {
       case 'forward-fault':
       case 'conn-closed':
       case 'admin':
+      case 'audit':
         if (this.life === life) this.events.onEndpoint(this, m);
         return;
       case 'fatal':

@@ -17,6 +17,8 @@ export interface AuditEvent {
   target?: string | null;
   /** The result code (0 ok). */
   result: number;
+  /** The endpoint it came through, when not this trail's own (a worker's: `worker N`). */
+  endpoint?: string;
 }
 
 export class AuditLog {
@@ -44,7 +46,7 @@ export class AuditLog {
       time: new Date().toISOString(),
       user: cut(event.user),
       client: event.client,
-      endpoint: this.endpoint,
+      endpoint: event.endpoint ?? this.endpoint,
       action: event.action,
       target: cut(event.target ?? null),
       result: event.result,

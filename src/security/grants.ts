@@ -4,6 +4,7 @@
 
 import { AerieError, Status } from '../errors';
 import { OP_CODE_MAX, OP_RIGHTS, PRIVILEGES, type Privilege } from './privileges';
+import type { RoleQuota } from './quotas';
 
 interface ScopedRights {
   ns: string;
@@ -16,10 +17,18 @@ export class Grants {
   readonly opAllowed: Uint8Array;
   readonly nodeRights: number;
   readonly scoped: readonly ScopedRights[];
+  /** Records per second the user may read and write (src/security/quotas.ts); 0: no limit. */
+  readonly readQuota: number;
+  readonly writeQuota: number;
+  /** True when either quota is set: only then does a request pay for counting. */
+  readonly quotaLimited: boolean;
 
-  constructor(nodeRights: number, scoped: ScopedRights[]) {
+  constructor(nodeRights: number, scoped: ScopedRights[], quota: RoleQuota = { read: 0, write: 0 }) {
     this.nodeRights = nodeRights;
     this.scoped = scoped;
+    this.readQuota = quota.read;
+    this.writeQuota = quota.write;
+    this.quotaLimited = quota.read > 0 || quota.write > 0;
     this.opAllowed = new Uint8Array(OP_CODE_MAX + 1);
     for (let op = 0; op <= OP_CODE_MAX; op++) {
       const needs = OP_RIGHTS[op];
@@ -56,12 +65,16 @@ export const NO_GRANTS = new Grants(0, []);
 /**
  * A user's grants from their role names. A predefined role grants its privilege node-wide; a
  * custom role grants each of its privileges in its scope. A role that no longer exists grants
- * nothing (dropping a role takes it from every user at once).
+ * nothing (dropping a role takes it from every user at once). The user's quotas are the largest
+ * their roles carry, as Aerospike has it: a role without a quota does not lift another's.
  */
-export function compileGrants(roles: readonly string[], customRoles: ReadonlyMap<string, readonly Privilege[]>): Grants {
+export function compileGrants(roles: readonly string[], customRoles: ReadonlyMap<string, readonly Privilege[]>, quotas?: ReadonlyMap<string, RoleQuota>): Grants {
   let nodeRights = 0;
   const scoped: ScopedRights[] = [];
+  const quota = { read: 0, write: 0 };
   for (const role of roles) {
+    const q = quotas?.get(role);
+    if (q !== undefined) [quota.read, quota.write] = [Math.max(quota.read, q.read), Math.max(quota.write, q.write)];
     const custom = customRoles.get(role);
     const privileges: readonly Privilege[] = custom ?? (Object.hasOwn(PRIVILEGES, role) ? [{ name: role, ns: null, set: null }] : []);
     for (const p of privileges) {
@@ -70,7 +83,7 @@ export function compileGrants(roles: readonly string[], customRoles: ReadonlyMap
       else scoped.push({ ns: p.ns, set: p.set, rights });
     }
   }
-  return new Grants(nodeRights, scoped);
+  return new Grants(nodeRights, scoped, quota);
 }
 
 /** The refusal of an op the grants do not allow. */

@@ -12,6 +12,11 @@ import { addressAllowed } from './allowlist';
 import { checkPassword, hashPassword, UNMATCHABLE_HASH, verifyPassword } from './password-hash';
 import { loadTokenSecret, TokenSigner } from './tokens';
 import { USERS_FILE, UsersStore } from './users-store';
+import { QuotaCounters } from './quotas';
+import { runSecurityCommand } from './user-admin';
+import type { Credentials, LoggedIn, SessionSecurity, TokenGrant } from './session-security';
+
+export type { Credentials, LoggedIn } from './session-security';
 
 /** The first user, made at the first start: it can manage users, data and the node. */
 export const ADMIN_USER = 'admin';
@@ -24,24 +29,18 @@ export interface SecurityLog {
   error(message: string): void;
 }
 
-/** HELLO's credential fields. */
-export interface Credentials {
-  user?: unknown;
-  password?: unknown;
-  token?: unknown;
+/** What a worker's endpoint needs to check its own connections (src/worker/endpoint-security.ts). */
+export interface SecurityShare {
+  usersFile: string;
+  changes: SharedArrayBuffer;
+  quotas: SharedArrayBuffer;
 }
 
-export interface LoggedIn {
-  user: string;
-  grants: Grants;
-  /** The store's change count the grants were computed at. */
-  grantsChanges: number;
-  token: string;
-  tokenExpiresAtMs: number;
-}
-
-export class NodeSecurity {
+export class NodeSecurity implements SessionSecurity {
   readonly throttle = new LoginThrottle();
+  readonly quotas = new QuotaCounters();
+  /** Each user's slot in the quota block, given at their first login (at most USERS_MAX). */
+  private readonly quotaSlots = new Map<string, number>();
   /** Logins that succeeded, by password and by token, for INFO. */
   loginsByPassword = 0;
   loginsByToken = 0;
@@ -94,7 +93,7 @@ export class NodeSecurity {
       this.throttle.succeeded(address);
       if (token !== undefined) this.loginsByToken++;
       else this.loginsByPassword++;
-      return { user: name, grants: this.grantsOf(name)!, grantsChanges: this.changes[0], ...this.issueToken(name) };
+      return { user: name, grants: this.grantsOf(name)!, grantsChanges: this.changes[0], quotaSlot: this.quotaSlotOf(name), ...this.issueToken(name) };
     } catch (err) {
       if (err instanceof AerieError && err.code !== Status.QUOTA_EXCEEDED && err.code !== Status.PARAMETER) {
         const state = this.throttle.failed(address);
@@ -109,10 +108,45 @@ export class NodeSecurity {
   /** What `user` may do now; null when the user no longer exists. */
   grantsOf(user: string): Grants | null {
     const entry = this.store.user(user);
-    return entry === undefined ? null : compileGrants(entry.roles, this.store.customRoles);
+    return entry === undefined ? null : compileGrants(entry.roles, this.store.customRoles, this.store.roleQuotas);
   }
 
-  issueToken(user: string): { token: string; tokenExpiresAtMs: number } {
+  addressAllowed(user: string, remote: string): boolean {
+    return addressAllowed(addressOf(remote), allowlistsOf(this.store, user));
+  }
+
+  /** TOKEN: checked against the allow-lists again, so a connection from an address taken off them cannot renew. */
+  renewToken(user: string, remote: string): TokenGrant {
+    this.checkAddress(user, addressOf(remote));
+    return this.issueToken(user);
+  }
+
+  command(op: number, body: unknown, user: string, grants: Grants): Promise<unknown> {
+    return runSecurityCommand(this, op, body, user, grants);
+  }
+
+  /** What a worker's endpoint is given to check its connections itself. */
+  share(): SecurityShare {
+    return { usersFile: this.store.file, changes: this.store.changes.buffer as SharedArrayBuffer, quotas: this.quotas.sab };
+  }
+
+  /** `user`'s quota slot; slots of users dropped since are taken back when all are given out. */
+  private quotaSlotOf(user: string): number {
+    let slot = this.quotaSlots.get(user);
+    if (slot !== undefined) return slot;
+    if (this.quotaSlots.size >= C.USERS_MAX) {
+      for (const name of this.quotaSlots.keys()) if (this.store.user(name) === undefined) this.quotaSlots.delete(name);
+    }
+    const taken = new Set(this.quotaSlots.values());
+    slot = 0;
+    while (taken.has(slot)) slot++;
+    // A store holds at most USERS_MAX users, and only existing users log in.
+    if (slot >= C.USERS_MAX) throw new AerieError(Status.QUOTA_EXCEEDED, `at most ${C.USERS_MAX} users`);
+    this.quotaSlots.set(user, slot);
+    return slot;
+  }
+
+  issueToken(user: string): TokenGrant {
     const entry = this.store.user(user);
     if (entry === undefined) throw new AerieError(Status.INVALID_USER, 'the user no longer exists');
     const tokenExpiresAtMs = Date.now() + this.tokenTtlMs;
@@ -145,12 +179,7 @@ export class NodeSecurity {
 
   /** NOT_WHITELISTED when the user's roles have allow-lists and none lists `address`. */
   private checkAddress(user: string, address: string): void {
-    const lists: (readonly string[])[] = [];
-    for (const role of this.store.user(user)?.roles ?? []) {
-      const list = this.store.allowlistOf(role);
-      if (list !== undefined) lists.push(list);
-    }
-    if (!addressAllowed(address, lists)) throw new AerieError(Status.NOT_WHITELISTED, "this address is not in the allow-lists of the user's roles");
+    if (!addressAllowed(address, allowlistsOf(this.store, user))) throw new AerieError(Status.NOT_WHITELISTED, "this address is not in the allow-lists of the user's roles");
   }
 
   private checkToken(token: unknown, user: unknown): string {
@@ -161,6 +190,16 @@ export class NodeSecurity {
     if (entry.credentialEpoch !== claims.credentialEpoch) throw new AerieError(Status.INVALID_CREDENTIAL, 'the password changed since the token was issued');
     return claims.user;
   }
+}
+
+/** The allow-lists of `user`'s roles (none: any address). */
+export function allowlistsOf(store: UsersStore, user: string): (readonly string[])[] {
+  const lists: (readonly string[])[] = [];
+  for (const role of store.user(user)?.roles ?? []) {
+    const list = store.allowlistOf(role);
+    if (list !== undefined) lists.push(list);
+  }
+  return lists;
 }
 
 /** AERIE_ADMIN_PASSWORD, else the file security.adminPasswordFile names; never a default. */

@@ -11,9 +11,10 @@ import { checkPassword, hashPassword } from './password-hash';
 import { formatPrivilege, isValidName, parsePrivilege, PREDEFINED_ROLES, Right } from './privileges';
 import type { StoreDraft } from './users-store';
 import { parseAllowlist } from './allowlist';
+import { parseQuota } from './quotas';
 
 const USER_FIELDS = ['action', 'user', 'password', 'roles'];
-const ROLE_FIELDS = ['action', 'role', 'privileges', 'allowlist'];
+const ROLE_FIELDS = ['action', 'role', 'privileges', 'allowlist', 'readQuota', 'writeQuota'];
 
 /** Runs a USER or ROLE request for `caller` (who holds `grants`); resolves with its answer body. */
 export async function runSecurityCommand(security: NodeSecurity, op: number, body: unknown, caller: string, grants: Grants): Promise<unknown> {
@@ -80,7 +81,10 @@ async function roleCommand(security: NodeSecurity, f: Record<string, unknown>): 
   switch (f.action) {
     case 'list': {
       const predefined = PREDEFINED_ROLES.map((role) => ({ role, privileges: [role], predefined: true }));
-      const custom = [...store.customRoles].map(([role, ps]) => ({ role, privileges: ps.map(formatPrivilege), predefined: false, allowlist: store.allowlistOf(role) ?? [] }));
+      const custom = [...store.customRoles].map(([role, ps]) => {
+        const quota = store.roleQuotas.get(role);
+        return { role, privileges: ps.map(formatPrivilege), predefined: false, allowlist: store.allowlistOf(role) ?? [], readQuota: quota?.read ?? 0, writeQuota: quota?.write ?? 0 };
+      });
       return { roles: [...predefined, ...custom] };
     }
     case 'create': {
@@ -90,11 +94,25 @@ async function roleCommand(security: NodeSecurity, f: Record<string, unknown>): 
       }
       const privileges = f.privileges.map(parsePrivilege);
       const allowlist = parseAllowlist(f.allowlist ?? []);
+      const quota = { read: parseQuota(f.readQuota, 'readQuota'), write: parseQuota(f.writeQuota, 'writeQuota') };
       return store.mutate((d) => {
         if (PREDEFINED_ROLES.includes(role) || d.roles.has(role)) throw new AerieError(Status.ROLE_ALREADY_EXISTS, `role '${role}' exists`);
         if (d.roles.size >= C.ROLES_MAX) throw new AerieError(Status.QUOTA_EXCEEDED, `at most ${C.ROLES_MAX} roles`);
         d.roles.set(role, privileges);
         if (allowlist.length > 0) d.allowlists.set(role, allowlist);
+        if (quota.read > 0 || quota.write > 0) d.quotas.set(role, quota);
+        return null;
+      });
+    }
+    case 'quotas': {
+      // Replaces the role's read and write quotas (0 or absent: none). Open connections of its
+      // holders meet the new limits at their next request (the change counter moves).
+      const role = roleName(f.role);
+      const quota = { read: parseQuota(f.readQuota, 'readQuota'), write: parseQuota(f.writeQuota, 'writeQuota') };
+      return store.mutate((d) => {
+        if (!d.roles.has(role)) throw new AerieError(Status.INVALID_ROLE, PREDEFINED_ROLES.includes(role) ? `'${role}' is predefined: give quotas to a custom role` : `no role '${role}'`);
+        if (quota.read > 0 || quota.write > 0) d.quotas.set(role, quota);
+        else d.quotas.delete(role);
         return null;
       });
     }
@@ -115,12 +133,13 @@ async function roleCommand(security: NodeSecurity, f: Record<string, unknown>): 
       return store.mutate((d) => {
         if (!d.roles.delete(role)) throw new AerieError(Status.INVALID_ROLE, `no role '${role}'`);
         d.allowlists.delete(role);
+        d.quotas.delete(role);
         for (const u of d.users.values()) u.roles = u.roles.filter((r) => r !== role);
         return null;
       });
     }
     default:
-      throw new AerieError(Status.INVALID_COMMAND, 'ROLE action is create, drop, allowlist or list');
+      throw new AerieError(Status.INVALID_COMMAND, 'ROLE action is create, drop, allowlist, quotas or list');
   }
 }
 

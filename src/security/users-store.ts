@@ -10,6 +10,7 @@ import * as C from '../constants';
 import { AerieError, Status } from '../errors';
 import { writeFileDurably } from './durable-file';
 import { formatPrivilege, parsePrivilege, type Privilege } from './privileges';
+import type { RoleQuota } from './quotas';
 
 export const USERS_FILE = 'users.json';
 const FORMAT = 1;
@@ -26,7 +27,7 @@ export interface UserEntry {
 interface StoreFile {
   format: number;
   users: UserEntry[];
-  roles: { role: string; privileges: string[]; allowlist?: string[] }[];
+  roles: { role: string; privileges: string[]; allowlist?: string[]; readQuota?: number; writeQuota?: number }[];
 }
 
 /** What a change sees and edits: copies, committed only once written to disk. */
@@ -35,12 +36,15 @@ export interface StoreDraft {
   roles: Map<string, Privilege[]>;
   /** Custom roles' client address allow-lists (addresses or CIDR subnets); absent: any address. */
   allowlists: Map<string, string[]>;
+  /** Custom roles' rate quotas (quotas.ts); absent: none. */
+  quotas: Map<string, RoleQuota>;
 }
 
 export class UsersStore {
   private users = new Map<string, UserEntry>();
   private roles = new Map<string, Privilege[]>();
   private allowlists = new Map<string, string[]>();
+  private quotas = new Map<string, RoleQuota>();
   private tail: Promise<unknown> = Promise.resolve();
   /** Changes so far: [0] is bumped (Atomics) after each committed change. */
   readonly changes: Int32Array;
@@ -70,6 +74,7 @@ export class UsersStore {
     }
     const roles = new Map<string, Privilege[]>();
     const allowlists = new Map<string, string[]>();
+    const quotas = new Map<string, RoleQuota>();
     for (const r of raw.roles) {
       if (Array.isArray(r?.allowlist) && r.allowlist.length > 0)
         allowlists.set(
@@ -78,10 +83,13 @@ export class UsersStore {
         );
       if (typeof r?.role !== 'string' || !Array.isArray(r.privileges)) throw damaged(this.file, 'a malformed role');
       roles.set(r.role, r.privileges.map(parsePrivilege));
+      const quota = { read: quotaField(r.readQuota), write: quotaField(r.writeQuota) };
+      if (quota.read > 0 || quota.write > 0) quotas.set(r.role, quota);
     }
     this.users = users;
     this.roles = roles;
     this.allowlists = allowlists;
+    this.quotas = quotas;
     return true;
   }
 
@@ -96,6 +104,11 @@ export class UsersStore {
   /** A custom role's allow-list, or undefined when the role allows any address. */
   allowlistOf(role: string): readonly string[] | undefined {
     return this.allowlists.get(role);
+  }
+
+  /** Custom roles' rate quotas. */
+  get roleQuotas(): ReadonlyMap<string, RoleQuota> {
+    return this.quotas;
   }
 
   get userCount(): number {
@@ -117,6 +130,7 @@ export class UsersStore {
         users: new Map([...this.users].map(([k, u]) => [k, { ...u, roles: [...u.roles] }])),
         roles: new Map([...this.roles].map(([k, p]) => [k, [...p]])),
         allowlists: new Map([...this.allowlists].map(([k, a]) => [k, [...a]])),
+        quotas: new Map([...this.quotas].map(([k, q]) => [k, { ...q }])),
       };
       const result = await change(draft);
       mkdirSync(path.dirname(this.file), { recursive: true, mode: 0o700 });
@@ -124,6 +138,7 @@ export class UsersStore {
       this.users = draft.users;
       this.roles = draft.roles;
       this.allowlists = draft.allowlists;
+      this.quotas = draft.quotas;
       Atomics.add(this.changes, 0, 1);
       return result;
     };
@@ -138,11 +153,20 @@ function serialize(draft: StoreDraft): string {
     format: FORMAT,
     users: [...draft.users.values()],
     roles: [...draft.roles].map(([role, privileges]) => {
+      const entry: StoreFile['roles'][number] = { role, privileges: privileges.map(formatPrivilege) };
       const allowlist = draft.allowlists.get(role);
-      return allowlist === undefined ? { role, privileges: privileges.map(formatPrivilege) } : { role, privileges: privileges.map(formatPrivilege), allowlist };
+      if (allowlist !== undefined) entry.allowlist = allowlist;
+      const quota = draft.quotas.get(role);
+      if (quota !== undefined) [entry.readQuota, entry.writeQuota] = [quota.read, quota.write];
+      return entry;
     }),
   };
   return `${JSON.stringify(file, null, 1)}\n`;
+}
+
+/** A quota field as stored: absent or not a sane count is none. */
+function quotaField(value: unknown): number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value > 0 && value <= C.QUOTA_RECORDS_PER_SECOND_MAX ? value : 0;
 }
 
 function damaged(file: string, why: string): AerieError {

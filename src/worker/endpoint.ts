@@ -6,7 +6,6 @@
 // port again, retrying while the kernel still holds it.
 
 import { refuseUpgrade } from '../security/upgrade-check';
-import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { ENDPOINT_LISTEN_ATTEMPTS_MAX, ENDPOINT_LISTEN_RETRY_MS } from '../constants';
@@ -18,6 +17,8 @@ import { CloseCode, Session, type SessionHost } from '../endpoint/session';
 import { SocketGuard } from '../endpoint/socket-guard';
 import type { PartitionMap } from '../partition/map';
 import { ForwardingRouter } from './endpoint-router';
+import { EndpointSecurity } from './endpoint-security';
+import { createEndpointServer, reloadTls, type EndpointServer } from '../security/tls';
 import type { LocalRequests } from './local-requests';
 import type { EndpointFromWorker, EndpointInit, EndpointToWorker } from './thread-messages';
 
@@ -27,7 +28,7 @@ const HTTP_FORBIDDEN = 403;
 const HTTP_UPGRADE_REQUIRED = 426;
 
 export class WorkerEndpoint {
-  private readonly http: Server;
+  private readonly http: EndpointServer;
   private readonly guard: SocketGuard;
   private readonly counts: ConnectionCounts;
   private readonly endpoint: number;
@@ -49,7 +50,8 @@ export class WorkerEndpoint {
     this.counts = ConnectionCounts.attach(init.connections);
     this.endpoint = workerEndpoint(workerIndex);
     this.router = new ForwardingRouter(send, (s) => this.conns.get(s) ?? 0, local);
-    this.http = createServer((_req, res) => {
+    // HTTPS with the front's certificate when service.tls is set (src/security/tls.ts).
+    this.http = createEndpointServer(service.tls, (_req, res) => {
       res.writeHead(HTTP_UPGRADE_REQUIRED, { 'content-type': 'text/plain' }).end('Aerie speaks WebSocket only\n');
     });
     // Until the primary has drawn the descriptor budget, sockets are capped by connectionsMax.
@@ -71,9 +73,10 @@ export class WorkerEndpoint {
       restartWorker: (body) => this.router.admin('restart', body),
       // The primary checks the target (and whether faults are enabled) when it gets the FAULT.
       fault: () => undefined,
-      // Never reached with security on: the endpoint does not listen then (listen()).
-      security: null,
-      audit: null,
+      // Logins and USER / ROLE go to the primary; grants and quotas are checked here (endpoint-security.ts).
+      security: init.security === null ? null : new EndpointSecurity(init.security, (action, args) => this.router.admin(action, args)),
+      // Audit lines join the primary's trail, named by this endpoint.
+      audit: config.security.auditFile === null ? null : { record: (event) => send({ type: 'audit', event }) },
       scheduleFlush: (s) => flushes.schedule(s),
       closed: (s) => this.closed(s),
       draining: () => this.draining,
@@ -108,12 +111,6 @@ export class WorkerEndpoint {
   listen(): void {
     const { port } = this.init;
     const host = this.init.config.service.host;
-    if (this.init.config.security.enabled) {
-      // A worker's endpoint does not check logins yet (docs/security.md): with security on it
-      // stays closed, and clients reach the node through the front port, which does.
-      this.send({ type: 'endpoint', port: 0, error: null });
-      return;
-    }
     let attempts = 0;
     const attempt = () => {
       attempts++;
@@ -147,6 +144,23 @@ export class WorkerEndpoint {
       case 'endpoint-drain':
         this.drain();
         return;
+      case 'tls-reload':
+        this.reloadTls();
+        return;
+    }
+  }
+
+  /**
+   * SIGHUP reached the node: the primary read the new certificate and key and swapped its own
+   * context, so they are readable and match; new handshakes here use them, open sockets go on.
+   */
+  private reloadTls(): void {
+    const tls = this.init.config.service.tls;
+    if (tls === null) return;
+    try {
+      reloadTls(this.http, tls);
+    } catch {
+      // Replaced again between the primary's read and this one: the old certificate stays until the next SIGHUP.
     }
   }
 

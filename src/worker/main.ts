@@ -205,7 +205,7 @@ endpoint.listen();
 port.on('message', (m: ControlToWorker) => {
   // Handled here, between batches (this thread's batches never yield mid-way).
   if (m.type === 'stop') stopping = true;
-  else if (m.type === 'answer' || m.type === 'admin-reply' || m.type === 'close-conn' || m.type === 'endpoint-drain') {
+  else if (m.type === 'answer' || m.type === 'admin-reply' || m.type === 'close-conn' || m.type === 'endpoint-drain' || m.type === 'tls-reload') {
     endpoint.onMessage(m);
     return; // answers need no turn of the loop below
   } else if (m.type === 'peer-ring') replOut?.setDoorbell(m.worker, m.sab);

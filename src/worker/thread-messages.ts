@@ -9,6 +9,8 @@ import { AerieError, Status } from '../errors';
 import type { VerifyProblem } from '../shm/record-check';
 import type { RecordStoreAdoption } from '../shm/record-store';
 import type { CollectedVersion } from '../storage/record-version';
+import type { AuditEvent } from '../security/audit-log';
+import type { SecurityShare } from '../security/node-security';
 
 /** Control messages over postMessage: rare, never per request. */
 export type ControlToWorker =
@@ -55,7 +57,9 @@ export type EndpointToWorker =
   /** Close the connection `conn` (a request that killed a worker was sent again on it). */
   | { type: 'close-conn'; conn: number; code: number; reason: string }
   /** The node shuts down: tell every client to go away and accept no more. */
-  | { type: 'endpoint-drain' };
+  | { type: 'endpoint-drain' }
+  /** SIGHUP: read service.tls's files again for new handshakes (src/security/tls.ts). */
+  | { type: 'tls-reload' };
 export type StoreControlMessage = Exclude<ControlToWorker, { type: 'stop' | 'peer-ring' | 'repl-ring' | 'migrate-cancel' } | EndpointToWorker>;
 export type ControlFromWorker =
   | { type: 'ready' }
@@ -94,9 +98,12 @@ export type EndpointFromWorker =
   /** Connection `conn` closed: its forwarded requests' answers may be dropped. */
   | { type: 'conn-closed'; conn: number }
   /** An admin request the primary runs; answered by 'admin-reply'. */
-  | { type: 'admin'; seq: number; action: AdminAction; args: unknown };
+  | { type: 'admin'; seq: number; action: AdminAction; args: unknown }
+  /** A line for the node's audit trail (security.auditFile) from one of the endpoint's sessions. */
+  | { type: 'audit'; event: AuditEvent };
 
-export type AdminAction = 'info' | 'verify' | 'snapshot' | 'restart';
+/** Admin requests, and the security ones a worker's endpoint asks of the primary (login, token, USER / ROLE). */
+export type AdminAction = 'info' | 'verify' | 'snapshot' | 'restart' | 'login' | 'token' | 'security';
 
 /** An error crossing the thread boundary: its result code (src/errors.ts Status) and message. */
 export interface ControlError {
@@ -160,4 +167,6 @@ export interface EndpointInit {
   connections: SharedArrayBuffer;
   /** Partitions changing master, and this worker's busy word (src/partition/holds.ts). */
   holds: SharedArrayBuffer;
+  /** With security on: the users file, the change counter and the quota block (src/worker/endpoint-security.ts). */
+  security: SecurityShare | null;
 }

@@ -43,7 +43,7 @@ export async function startCliNode(
     }, START_TIMEOUT_MS);
     child.stdout!.on('data', (d) => {
       out += d;
-      const m = /ws:\/\/([\d.]+:\d+)/.exec(out);
+      const m = /wss?:\/\/([\d.]+:\d+)/.exec(out);
       if (m) {
         clearTimeout(timer);
         resolve(m[1]);
