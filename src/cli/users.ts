@@ -3,7 +3,7 @@
 // twice; never from a flag.
 
 import { roles, users, type Client } from '../client';
-import { DEFAULT_HOST, ExitCode, parseCommandArgs, println, UsageError, type ExitCodeValue, type Io } from './args';
+import { DEFAULT_HOST, ExitCode, parseCommandArgs, println, UsageError, type ExitCodeValue, type Io, type ParsedArgs } from './args';
 import { LOGIN_HELP, NEW_PASSWORD_ENV, promptHidden, secretFrom } from './login';
 import { withClient } from './with-client';
 import { toJson } from './format';
@@ -73,24 +73,29 @@ export async function runUser(args: string[], io: Io): Promise<ExitCodeValue> {
   const newPasswordFile = values['new-password-file'] as string | undefined;
   // Asked before connecting, so a prompt is not raced by the connection's timeouts.
   const password = action === 'create' || action === 'passwd' ? await newPassword(io, name, newPasswordFile) : '';
-  const json = values.json === true;
-  return withClient(
-    values.host as string,
-    io,
-    async (client) => {
-      const done = await userAction(client, action, name, roleList, password);
-      println(io.stdout, json ? toJson(done.json) : done.text);
-      return ExitCode.OK;
-    },
-    {},
-    json,
-  );
+  return printOutcome(values, io, (client) => userAction(client, action, name, roleList, password));
 }
 
 /** What a command did, for people and for --json. */
 interface Outcome {
   text: string;
   json: unknown;
+}
+
+/** Runs `act` against --host and prints its outcome (or its error) as text or, with --json, as JSON. */
+function printOutcome(values: ParsedArgs['values'], io: Io, act: (client: Client) => Promise<Outcome>): Promise<ExitCodeValue> {
+  const json = values.json === true;
+  return withClient(
+    values.host as string,
+    io,
+    async (client) => {
+      const done = await act(client);
+      println(io.stdout, json ? toJson(done.json) : done.text);
+      return ExitCode.OK;
+    },
+    {},
+    json,
+  );
 }
 
 async function userAction(client: Client, action: string, name: string, roleList: string[], password: string): Promise<Outcome> {
@@ -148,18 +153,7 @@ export async function runRole(args: string[], io: Io): Promise<ExitCodeValue> {
   if (!['create', 'drop', 'allowlist', 'list'].includes(action ?? '')) throw new UsageError(action === undefined ? 'name an action' : `unknown action: ${action}`, 'role');
   if (action !== 'list' && (name === undefined || name === '')) throw new UsageError(`${action} needs a role NAME`, 'role');
   if (action === 'create' && privileges.length === 0) throw new UsageError('create needs --privilege', 'role');
-  const json = values.json === true;
-  return withClient(
-    values.host as string,
-    io,
-    async (client) => {
-      const done = await roleAction(client, action, name, privileges, allowlist);
-      println(io.stdout, json ? toJson(done.json) : done.text);
-      return ExitCode.OK;
-    },
-    {},
-    json,
-  );
+  return printOutcome(values, io, (client) => roleAction(client, action, name, privileges, allowlist));
 }
 
 async function roleAction(client: Client, action: string, name: string, privileges: string[], allowlist: string[]): Promise<Outcome> {
