@@ -3,9 +3,10 @@
 // twice; never from a flag.
 
 import { roles, users, type Client } from '../client';
-import { DEFAULT_HOST, ExitCode, parseCommandArgs, println, UsageError, type ExitCodeValue, type Io } from './args';
+import { DEFAULT_HOST, ExitCode, parseCommandArgs, println, UsageError, type ExitCodeValue, type Io, type ParsedArgs } from './args';
 import { LOGIN_HELP, NEW_PASSWORD_ENV, promptHidden, secretFrom } from './login';
 import { withClient } from './with-client';
+import { toJson } from './format';
 
 export const USER_USAGE = `usage: aerie user create NAME [--role ROLE]...
        aerie user drop NAME
@@ -23,6 +24,7 @@ options:
   --role ROLE               a role to give or take (repeat for several)
   --new-password-file FILE  the new password, from FILE
   --host HOST:PORT          node to ask (default ${DEFAULT_HOST})
+  --json                    print the outcome (or the error) as JSON
   -h, --help                show this help
 
 ${LOGIN_HELP}`;
@@ -47,6 +49,7 @@ options:
   --read-quota N     records per second each holder may read (0: no limit)
   --write-quota N    records per second each holder may write (0: no limit)
   --host HOST:PORT   node to ask (default ${DEFAULT_HOST})
+  --json             print the outcome (or the error) as JSON
   -h, --help         show this help
 
 ${LOGIN_HELP}`;
@@ -59,6 +62,7 @@ export async function runUser(args: string[], io: Io): Promise<ExitCodeValue> {
       host: { type: 'string', default: DEFAULT_HOST },
       role: { type: 'string', multiple: true },
       'new-password-file': { type: 'string' },
+      json: { type: 'boolean', default: false },
     },
     2,
   );
@@ -74,31 +78,52 @@ export async function runUser(args: string[], io: Io): Promise<ExitCodeValue> {
   const newPasswordFile = values['new-password-file'] as string | undefined;
   // Asked before connecting, so a prompt is not raced by the connection's timeouts.
   const password = action === 'create' || action === 'passwd' ? await newPassword(io, name, newPasswordFile) : '';
-  return withClient(values.host as string, io, async (client) => {
-    await userAction(client, action, name, roleList, password, io);
-    return ExitCode.OK;
-  });
+  return printOutcome(values, io, (client) => userAction(client, action, name, roleList, password));
 }
 
-async function userAction(client: Client, action: string, name: string, roleList: string[], password: string, io: Io): Promise<void> {
+/** What a command did, for people and for --json. */
+interface Outcome {
+  text: string;
+  json: unknown;
+}
+
+/** Runs `act` against --host and prints its outcome (or its error) as text or, with --json, as JSON. */
+function printOutcome(values: ParsedArgs['values'], io: Io, act: (client: Client) => Promise<Outcome>): Promise<ExitCodeValue> {
+  const json = values.json === true;
+  return withClient(
+    values.host as string,
+    io,
+    async (client) => {
+      const done = await act(client);
+      println(io.stdout, json ? toJson(done.json) : done.text);
+      return ExitCode.OK;
+    },
+    {},
+    json,
+  );
+}
+
+async function userAction(client: Client, action: string, name: string, roleList: string[], password: string): Promise<Outcome> {
   switch (action) {
     case 'create':
       await users.create(client, name, password, roleList);
-      return println(io.stdout, `user ${name} created${roleList.length > 0 ? ` with roles ${roleList.join(', ')}` : ''}`);
+      return { text: `user ${name} created${roleList.length > 0 ? ` with roles ${roleList.join(', ')}` : ''}`, json: { user: name, created: true, roles: roleList } };
     case 'drop':
       await users.drop(client, name);
-      return println(io.stdout, `user ${name} dropped`);
+      return { text: `user ${name} dropped`, json: { user: name, dropped: true } };
     case 'passwd':
       await users.setPassword(client, name, password);
-      return println(io.stdout, `password of ${name} changed`);
+      return { text: `password of ${name} changed`, json: { user: name, passwordChanged: true } };
     case 'grant':
       await users.grant(client, name, roleList);
-      return println(io.stdout, `granted ${roleList.join(', ')} to ${name}`);
+      return { text: `granted ${roleList.join(', ')} to ${name}`, json: { user: name, granted: roleList } };
     case 'revoke':
       await users.revoke(client, name, roleList);
-      return println(io.stdout, `revoked ${roleList.join(', ')} from ${name}`);
-    default:
-      for (const u of await users.list(client)) println(io.stdout, `${u.user}\t${u.roles.join(', ') || '(no roles)'}`);
+      return { text: `revoked ${roleList.join(', ')} from ${name}`, json: { user: name, revoked: roleList } };
+    default: {
+      const list = await users.list(client);
+      return { text: list.map((u) => `${u.user}\t${u.roles.join(', ') || '(no roles)'}`).join('\n'), json: { users: list } };
+    }
   }
 }
 
@@ -121,6 +146,7 @@ export async function runRole(args: string[], io: Io): Promise<ExitCodeValue> {
       allow: { type: 'string', multiple: true },
       'read-quota': { type: 'string' },
       'write-quota': { type: 'string' },
+      json: { type: 'boolean', default: false },
     },
     2,
   );
@@ -135,27 +161,35 @@ export async function runRole(args: string[], io: Io): Promise<ExitCodeValue> {
   if (!['create', 'drop', 'allowlist', 'quotas', 'list'].includes(action ?? '')) throw new UsageError(action === undefined ? 'name an action' : `unknown action: ${action}`, 'role');
   if (action !== 'list' && (name === undefined || name === '')) throw new UsageError(`${action} needs a role NAME`, 'role');
   if (action === 'create' && privileges.length === 0) throw new UsageError('create needs --privilege', 'role');
-  return withClient(values.host as string, io, async (client) => {
-    if (action === 'create') {
-      await roles.create(client, name, privileges, allowlist, quotas);
-      println(io.stdout, `role ${name} created: ${privileges.join(', ')}${allowlist.length > 0 ? `; from ${allowlist.join(', ')} only` : ''}${quotaText(quotas)}`);
-    } else if (action === 'quotas') {
-      await roles.setQuotas(client, name, quotas);
-      println(io.stdout, `role ${name}:${quotaText(quotas) || ' no quotas'}`);
-    } else if (action === 'allowlist') {
-      await roles.setAllowlist(client, name, allowlist);
-      println(io.stdout, allowlist.length > 0 ? `role ${name}: from ${allowlist.join(', ')} only` : `role ${name}: from any address`);
-    } else if (action === 'drop') {
-      await roles.drop(client, name);
-      println(io.stdout, `role ${name} dropped`);
-    } else {
-      for (const r of await roles.list(client)) {
-        const from = r.allowlist !== undefined && r.allowlist.length > 0 ? `\tfrom ${r.allowlist.join(', ')}` : '';
-        println(io.stdout, `${r.role}\t${r.privileges.join(', ')}${r.predefined ? '\t(predefined)' : ''}${from}${quotaText(r)}`);
-      }
-    }
-    return ExitCode.OK;
+  return printOutcome(values, io, (client) => roleAction(client, action, name, privileges, allowlist, quotas));
+}
+
+async function roleAction(client: Client, action: string, name: string, privileges: string[], allowlist: string[], quotas: { readQuota: number; writeQuota: number }): Promise<Outcome> {
+  if (action === 'create') {
+    await roles.create(client, name, privileges, allowlist, quotas);
+    return {
+      text: `role ${name} created: ${privileges.join(', ')}${allowlist.length > 0 ? `; from ${allowlist.join(', ')} only` : ''}${quotaText(quotas)}`,
+      json: { role: name, created: true, privileges, allowlist, ...quotas },
+    };
+  }
+  if (action === 'quotas') {
+    await roles.setQuotas(client, name, quotas);
+    return { text: `role ${name}:${quotaText(quotas) || ' no quotas'}`, json: { role: name, ...quotas } };
+  }
+  if (action === 'allowlist') {
+    await roles.setAllowlist(client, name, allowlist);
+    return { text: allowlist.length > 0 ? `role ${name}: from ${allowlist.join(', ')} only` : `role ${name}: from any address`, json: { role: name, allowlist } };
+  }
+  if (action === 'drop') {
+    await roles.drop(client, name);
+    return { text: `role ${name} dropped`, json: { role: name, dropped: true } };
+  }
+  const list = await roles.list(client);
+  const lines = list.map((r) => {
+    const from = r.allowlist !== undefined && r.allowlist.length > 0 ? `\tfrom ${r.allowlist.join(', ')}` : '';
+    return `${r.role}\t${r.privileges.join(', ')}${r.predefined ? '\t(predefined)' : ''}${from}${quotaText(r)}`;
   });
+  return { text: lines.join('\n'), json: { roles: list } };
 }
 
 /** A quota flag's value: a whole number of records per second (0: none). */
