@@ -184,7 +184,7 @@ t.test('a hung worker, once terminated, closes the sockets of its endpoint', asy
 
 t.test("a worker endpoint keeps the front's limits, and the connection cap is the node's", async (t) => {
   const { node, url } = await startTestNode(t, (c) => {
-    c.service.connectionsMax = 3; // the SDK client of startTestNode holds one
+    c.service.connectionsMax = 5; // the SDK client of startTestNode holds three: the front and each worker's endpoint
     c.service.helloTimeoutMs = 200;
     c.service.frameBytesMax = 1024 * 1024;
   });
