@@ -37,7 +37,7 @@ export async function runShell(args: string[], io: Io): Promise<ExitCodeValue> {
   }
   let client: Client;
   try {
-    client = await connect({ hosts: values.host as string, ...(await loginOptions(io)) });
+    client = await connect({ hosts: values.host as string, routing: 'front', ...(await loginOptions(io)) });
   } catch (error) {
     println(io.stderr, formatError(error));
     return ExitCode.FAILURE;

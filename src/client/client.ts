@@ -555,11 +555,13 @@ export class Client extends TypedEmitter<ClientEvents> implements SecurityCaller
 
   private lost(connection: Connection, error: AerieError): void {
     if (this.connection !== connection) return;
+    const afterGoaway = this.draining === connection;
     this.connection = null;
     this.draining = null;
     if (!this.options.reconnect) {
       // No next connection: reads in flight cannot be re-sent, so they end with the connection.
-      void this.shutdown();
+      // After a GOAWAY the node still answers what the worker endpoints' connections carry.
+      void this.shutdown(afterGoaway);
       this.emit('disconnected', { ...connection.address, error });
       return;
     }
@@ -587,14 +589,17 @@ export class Client extends TypedEmitter<ClientEvents> implements SecurityCaller
     }, delayMs);
   }
 
-  /** Ends everything; resolves once the worker endpoints' connections are closed. */
-  private shutdown(): Promise<void> {
+  /**
+   * Ends everything; resolves once the worker endpoints' connections are closed (`afterGoaway`:
+   * once the node shutting down has answered what they carry and closed them).
+   */
+  private shutdown(afterGoaway = false): Promise<void> {
     this.clientState = 'closed';
     this.auth.stop();
     if (this.reconnectTimer !== null) clearTimeout(this.reconnectTimer);
     this.reconnectTimer = null;
     this.connection = null;
-    const lanesClosed = this.routing?.close() ?? Promise.resolve();
+    const lanesClosed = this.routing?.close(afterGoaway) ?? Promise.resolve();
     this.pipeline.close();
     return lanesClosed;
   }

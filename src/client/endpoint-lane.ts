@@ -41,6 +41,8 @@ export class EndpointLane {
   private attempt = 0;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
   private closed = false;
+  /** Settles closeWhenGone()'s promise once the connection is gone. */
+  private onGone: (() => void) | null = null;
 
   constructor(worker: number, address: HostAddress, host: LaneHost) {
     this.worker = worker;
@@ -120,6 +122,28 @@ export class EndpointLane {
     return connection === null ? Promise.resolve() : connection.close(LANE_CLOSE_GRACE_MS);
   }
 
+  /**
+   * The client is closing because the node is shutting down (a GOAWAY): the node answers what is
+   * in flight here and then closes the connection, so the lane waits for that rather than leave
+   * those calls in doubt. Nothing new is sent meanwhile; what is still queued then fails, unsent.
+   */
+  closeWhenGone(): Promise<void> {
+    this.closed = true;
+    if (this.retryTimer !== null) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    if (this.connection === null) {
+      this.pipeline.close();
+      return Promise.resolve();
+    }
+    if (!this.draining) {
+      this.draining = true;
+      this.connection.send(this.pipeline.drain());
+    }
+    return new Promise<void>((resolve) => {
+      this.onGone = resolve;
+    });
+  }
+
   /** The map no longer names an endpoint for this worker: its calls go to the front from now on. */
   retire(): Promise<void> {
     this.closed = true;
@@ -151,6 +175,13 @@ export class EndpointLane {
     // Sent reads are queued again and sent writes end in doubt (pipeline.detach); then nothing
     // waits for this worker's port: the front carries the calls until the lane is back.
     this.pipeline.detach();
+    if (this.onGone !== null) {
+      // Closing with the client (closeWhenGone): nothing is sent anywhere any more.
+      this.pipeline.close();
+      this.onGone();
+      this.onGone = null;
+      return;
+    }
     this.pipeline.handOver(this.host.front);
     this.host.laneLost(this, error);
     if (!this.closed) this.scheduleRetry();

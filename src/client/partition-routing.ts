@@ -139,10 +139,13 @@ export class PartitionRouting implements LaneHost {
     return states;
   }
 
-  /** The client is closing: every lane's calls end as the front's do. */
-  close(): Promise<void> {
+  /**
+   * The client is closing: every lane's calls end as the front's do, or, when the node is shutting
+   * down (`afterGoaway`), once the node has answered what is in flight on each lane.
+   */
+  close(afterGoaway = false): Promise<void> {
     this.closed = true;
-    const closing = this.lanes.map((lane) => lane?.close());
+    const closing = this.lanes.map((lane) => (afterGoaway ? lane?.closeWhenGone() : lane?.close()));
     this.lanes = [];
     return Promise.all(closing).then(() => undefined);
   }
