@@ -33,7 +33,7 @@ async function chaos(t: Test, routing: Routing, durationMs: number): Promise<voi
   t.comment(`seed ${seed} (AERIE_SEED=${seed} replays it)`);
   const rand = prng(seed);
   const {
-    client: admin,
+    client: helperClient,
     url,
     node,
   } = await startTestNode(t, (c) => {
@@ -42,6 +42,14 @@ async function chaos(t: Test, routing: Routing, durationMs: number): Promise<voi
     c.supervisor.heartbeatTimeoutMs = 250;
     c.supervisor.crashLoopMax = 1000;
   });
+  // The front run's admin client uses the front too, so that run sees no worker-endpoint
+  // connection at all, as before clients routed by partition.
+  let admin = helperClient;
+  if (routing === 'front') {
+    await helperClient.close();
+    admin = await connect({ hosts: new URL(url).host, timeoutMs: 10_000, routing });
+    t.teardown(() => admin.close());
+  }
   const clients: Client[] = [];
   for (let i = 0; i < 3; i++) clients.push(await connect({ hosts: new URL(url).host, timeoutMs: 4000, routing }));
   t.teardown(() => Promise.all(clients.map((c) => c.close())));
