@@ -44,7 +44,7 @@ export async function runShell(args: string[], io: Io): Promise<ExitCodeValue> {
   }
   let client: Client;
   try {
-    client = await connect({ hosts: values.host as string, ...tlsOptions(), ...(await loginOptions(io)) });
+    client = await connect({ hosts: values.host as string, routing: 'front', ...tlsOptions(), ...(await loginOptions(io)) });
   } catch (error) {
     println(io.stderr, formatError(error));
     return ExitCode.FAILURE;

@@ -15,7 +15,8 @@ export async function withClient(host: string, io: Io, run: (client: Client) => 
   };
   let client: Client;
   try {
-    client = await connect({ hosts: host, reconnect: false, maxRetries: 0, ...tlsOptions(), ...(await loginOptions(io)), ...options });
+    // Through the front port only: one command needs no connection to every worker's endpoint.
+    client = await connect({ hosts: host, reconnect: false, maxRetries: 0, routing: 'front', ...tlsOptions(), ...(await loginOptions(io)), ...options });
   } catch (error) {
     return fail(error);
   }

@@ -1,6 +1,8 @@
-// The public client: one WebSocket to one node at a time, every call pipelined over it, with
-// reconnection round-robin over the configured hosts. Reads are re-sent after a lost connection;
-// writes never are (see outcome.ts for why an unanswered write is "in doubt").
+// The public client: one WebSocket to the node's front at a time, with reconnection round-robin
+// over the configured hosts, and (routing 'partition', the default) one to each worker endpoint,
+// so that every keyed call goes straight to its partition's master (partition-routing.ts). Calls
+// are pipelined over each connection. Reads are re-sent after a lost connection; writes never
+// are (see outcome.ts for why an unanswered write is "in doubt").
 
 import { copyBytes } from '../bytes';
 import { BATCH_KEYS_MAX, FRAME_BYTES_MAX_DEFAULT, SCAN_PAGE_RECORDS_MAX } from '../constants';
@@ -13,7 +15,8 @@ import type { NodeInfo } from './info';
 import { Key } from './key';
 import { checkOperations, type OperateOp } from './operations';
 import { resolveOptions, type ClientOptions, type ResolvedOptions } from './options';
-import { Pipeline, type Reply } from './pipeline';
+import { PartitionRouting, type EndpointState } from './partition-routing';
+import { Pipeline, QueueCount, type Reply } from './pipeline';
 import {
   cleanBins,
   generationFields,
@@ -71,6 +74,10 @@ export interface ClientEvents {
   connected: [event: ConnectionEvent & { server: ServerInfo }];
   /** The connection was lost; calls in flight have been settled or queued for re-sending. */
   disconnected: [event: ConnectionEvent & { error: AerieError }];
+  /** A connection to worker `worker`'s endpoint completed HELLO (routing 'partition'). */
+  endpointConnected: [event: ConnectionEvent & { worker: number }];
+  /** A worker endpoint's connection was lost: its calls were settled or moved to the front. */
+  endpointDisconnected: [event: ConnectionEvent & { worker: number; error: AerieError }];
   /** A reconnect attempt failed. Emitted only when someone listens, so it never throws. */
   error: [error: AerieError];
 }
@@ -92,6 +99,10 @@ export class Client extends TypedEmitter<ClientEvents> implements SecurityCaller
   private started = false;
   /** The password, then session tokens (src/client/auth.ts). */
   private readonly auth: ClientAuth;
+  /** The map and the worker endpoints' connections; null with routing 'front'. */
+  private readonly routing: PartitionRouting | null;
+  /** The first connection attempts of the lanes the front's map named, awaited by start(). */
+  private lanesOpening: Promise<void> = Promise.resolve();
 
   /** Prefer connect(), which also opens the first connection. */
   constructor(options: ClientOptions) {
@@ -99,13 +110,29 @@ export class Client extends TypedEmitter<ClientEvents> implements SecurityCaller
     this.options = resolveOptions(options);
     this.hosts = new HostRotation(this.options.hosts);
     this.auth = new ClientAuth(this.options.user, this.options.password);
+    const queued = new QueueCount();
     this.pipeline = new Pipeline(
       { maxInFlight: this.options.maxInFlight, maxQueued: this.options.maxQueued },
       {
         onStalled: () => this.connection?.terminate('requests left unanswered past their timeout'),
         onPush: (code, body) => this.pushed(code, body),
       },
+      queued,
     );
+    this.routing = this.options.routing === 'partition' ? this.partitionRouting(queued) : null;
+  }
+
+  private partitionRouting(queued: QueueCount): PartitionRouting {
+    return new PartitionRouting({
+      open: (address) => this.open(address, true),
+      front: this.pipeline,
+      queued,
+      maxQueued: this.options.maxQueued,
+      inFlightMax: (server) => this.inFlightMax(server),
+      askMap: () => this.askMap(),
+      endpointUp: (worker, address) => this.emit('endpointConnected', { ...address, worker }),
+      endpointDown: (worker, address, error) => this.emit('endpointDisconnected', { ...address, worker, error }),
+    });
   }
 
   get state(): ClientState {
@@ -117,14 +144,23 @@ export class Client extends TypedEmitter<ClientEvents> implements SecurityCaller
     return this.clientState === 'closed';
   }
 
-  /** Calls sent and not yet answered. */
+  /** Calls sent and not yet answered, over every connection. */
   get inFlightCount(): number {
-    return this.pipeline.inFlightCount;
+    return this.pipeline.inFlightCount + (this.routing?.inFlightCount() ?? 0);
   }
 
-  /** Calls waiting to be sent. */
+  /** Calls waiting to be sent, over every connection. */
   get queuedCount(): number {
-    return this.pipeline.queueLength;
+    return this.pipeline.queueLength + (this.routing?.queuedCount() ?? 0);
+  }
+
+  /**
+   * How calls are routed now: the partition map version the client routes by (null: none, so
+   * every call goes through the front) and the worker endpoints it knows, each with whether its
+   * connection is up (docs/client.md, Routing).
+   */
+  get routes(): { routing: 'partition' | 'front'; mapVersion: number | null; endpoints: EndpointState[] } {
+    return { routing: this.options.routing, mapVersion: this.routing?.mapVersion ?? null, endpoints: this.routing?.endpoints() ?? [] };
   }
 
   /** Opens the first connection, trying each host once; rejects with the last host's error. */
@@ -140,12 +176,14 @@ export class Client extends TypedEmitter<ClientEvents> implements SecurityCaller
           break;
         }
         this.adopt(connection);
+        // The worker endpoints' first connections, so the first calls already go to their masters.
+        await this.lanesOpening;
         return this;
       } catch (error) {
         lastError = error as AerieError;
       }
     }
-    this.shutdown();
+    void this.shutdown();
     throw lastError ?? new AerieError(Status.SERVER_NOT_AVAILABLE, 'client closed while connecting');
   }
 
@@ -154,7 +192,7 @@ export class Client extends TypedEmitter<ClientEvents> implements SecurityCaller
   /** Writes bins; answers the record's new generation and TTL. */
   async put<T extends BinsShape<T> = BinsInput>(key: Key, bins: T, meta?: RecordMeta, policy?: WritePolicy): Promise<RecordMetadata> {
     const body = { ...keyFields(key), bins: cleanBins(bins), ...writeFields(meta, policy) };
-    return toMetadata((await this.call(Op.PUT, body, true, policy)).body, 'put');
+    return toMetadata((await this.call(Op.PUT, body, true, policy, undefined, key)).body, 'put');
   }
 
   /**
@@ -164,25 +202,25 @@ export class Client extends TypedEmitter<ClientEvents> implements SecurityCaller
   async get<T = Bins>(key: Key, bins?: string[], policy?: ReadPolicy): Promise<AerieRecord<T>> {
     const body: Record<string, unknown> = keyFields(key);
     if (bins !== undefined) body.bins = checkBinNames(bins);
-    return toRecord(key, (await this.call(Op.GET, body, false, policy)).body) as AerieRecord<T>;
+    return toRecord(key, (await this.call(Op.GET, body, false, policy, undefined, key)).body) as AerieRecord<T>;
   }
 
   /** Generation and TTL of a record, or null when it does not exist. */
   async exists(key: Key, policy?: ReadPolicy): Promise<ExistsResult | null> {
-    const reply = await this.call(Op.EXISTS, keyFields(key), false, policy, Status.KEY_NOT_FOUND);
+    const reply = await this.call(Op.EXISTS, keyFields(key), false, policy, Status.KEY_NOT_FOUND, key);
     return reply.code === Status.KEY_NOT_FOUND ? null : { key, ...toMetadata(reply.body, 'exists') };
   }
 
   /** Deletes a record and answers its key. Rejects KEY_NOT_FOUND when it did not exist. */
   async remove(key: Key, policy?: GenerationCheckPolicy): Promise<Key> {
-    await this.call(Op.REMOVE, { ...keyFields(key), ...generationFields(policy) }, true, policy);
+    await this.call(Op.REMOVE, { ...keyFields(key), ...generationFields(policy) }, true, policy, undefined, key);
     return key;
   }
 
   /** Resets a record's TTL (to `ttl`, or the namespace default). Rejects KEY_NOT_FOUND when absent. */
   async touch(key: Key, ttl?: number, policy?: GenerationCheckPolicy): Promise<RecordMetadata> {
     const body = { ...keyFields(key), ...writeFields(ttl === undefined ? undefined : { ttl }, undefined), ...generationFields(policy) };
-    return toMetadata((await this.call(Op.TOUCH, body, true, policy)).body, 'touch');
+    return toMetadata((await this.call(Op.TOUCH, body, true, policy, undefined, key)).body, 'touch');
   }
 
   /**
@@ -192,7 +230,7 @@ export class Client extends TypedEmitter<ClientEvents> implements SecurityCaller
   async operate<T = Bins>(key: Key, operations: OperateOp[], meta?: RecordMeta, policy?: OperatePolicy): Promise<OperateResult<T>> {
     const readOnly = checkOperations(operations);
     const body = { ...keyFields(key), ops: operations, ...writeFields(meta, policy) };
-    return toOperateResult(key, operations, (await this.call(Op.OPERATE, body, !readOnly, policy)).body) as OperateResult<T>;
+    return toOperateResult(key, operations, (await this.call(Op.OPERATE, body, !readOnly, policy, undefined, key)).body) as OperateResult<T>;
   }
 
   // ---- batches ----
@@ -211,14 +249,52 @@ export class Client extends TypedEmitter<ClientEvents> implements SecurityCaller
   private async batch<T>(keys: Key[], op: OpCode, policy: ReadPolicy | undefined, bins: string[] | undefined, shape: (keys: Key[], body: unknown) => (T | null)[]): Promise<(T | null)[]> {
     if (!Array.isArray(keys)) throw parameterError('keys must be an array of Key');
     const wireKeys = keys.map(keyFields);
+    const routing = this.routing;
+    if (routing === null || routing.mapVersion === null) return this.batchOn(this.pipeline, keys, wireKeys, op, policy, bins, shape);
+    // Split per connection (each key's master's endpoint, or the front), then merged in key order.
+    const indexesByPipeline = new Map<Pipeline, number[]>();
+    for (let index = 0; index < keys.length; index++) {
+      const pipeline = routing.pipelineFor(keys[index]);
+      const indexes = indexesByPipeline.get(pipeline);
+      if (indexes === undefined) indexesByPipeline.set(pipeline, [index]);
+      else indexes.push(index);
+    }
+    if (indexesByPipeline.size <= 1) return this.batchOn(indexesByPipeline.keys().next().value ?? this.pipeline, keys, wireKeys, op, policy, bins, shape);
+    const results = new Array<T | null>(keys.length);
+    const parts: Promise<void>[] = [];
+    for (const [pipeline, indexes] of indexesByPipeline) {
+      const part = this.batchOn(
+        pipeline,
+        indexes.map((index) => keys[index]),
+        indexes.map((index) => wireKeys[index]),
+        op,
+        policy,
+        bins,
+        shape,
+      );
+      parts.push(part.then((answers) => indexes.forEach((index, n) => (results[index] = answers[n]))));
+    }
+    await Promise.all(parts);
+    return results;
+  }
+
+  /** A batch on one connection. Larger batches travel as several requests; each is a read on its own and may be re-sent alone. */
+  private async batchOn<T>(
+    pipeline: Pipeline,
+    keys: Key[],
+    wireKeys: Record<string, unknown>[],
+    op: OpCode,
+    policy: ReadPolicy | undefined,
+    bins: string[] | undefined,
+    shape: (keys: Key[], body: unknown) => (T | null)[],
+  ): Promise<(T | null)[]> {
     const requests: Promise<(T | null)[]>[] = [];
-    // Larger batches travel as several requests; each is a read on its own and may be re-sent alone.
     for (let start = 0; start < keys.length; start += this.batchKeysMax) {
       const end = Math.min(keys.length, start + this.batchKeysMax);
       const body: Record<string, unknown> = { keys: wireKeys.slice(start, end) };
       if (bins !== undefined) body.bins = bins;
       const chunk = keys.slice(start, end);
-      requests.push(this.call(op, body, false, policy).then((reply) => shape(chunk, reply.body)));
+      requests.push(this.send(pipeline, op, body, false, policy).then((reply) => shape(chunk, reply.body)));
     }
     return (await Promise.all(requests)).flat();
   }
@@ -369,19 +445,26 @@ export class Client extends TypedEmitter<ClientEvents> implements SecurityCaller
   async close(): Promise<void> {
     if (this.clientState === 'closed') return;
     const connection = this.connection;
-    this.shutdown();
+    const lanesClosed = this.shutdown();
     if (connection !== null) await connection.close(CLOSE_GRACE_MS);
+    await lanesClosed;
   }
 
   // ---- internals ----
 
-  private call(op: OpCode, body: unknown, write: boolean, policy: ReadPolicy | undefined, acceptCode?: number): Promise<Reply> {
+  /** A call; one on `key` goes to its partition master's endpoint when routing by partition. */
+  private call(op: OpCode, body: unknown, write: boolean, policy: ReadPolicy | undefined, acceptCode?: number, key?: Key): Promise<Reply> {
+    const pipeline = key === undefined || this.routing === null ? this.pipeline : this.routing.pipelineFor(key);
+    return this.send(pipeline, op, body, write, policy, acceptCode);
+  }
+
+  private send(pipeline: Pipeline, op: OpCode, body: unknown, write: boolean, policy: ReadPolicy | undefined, acceptCode?: number): Promise<Reply> {
     const encoded = encodeBody(body);
     if (encoded.length + FRAME_OVERHEAD_BYTES > this.frameBytesMax) {
       // The server would close the connection over it, failing every other call in flight.
       throw new AerieError(Status.RECORD_TOO_BIG, `request of ${encoded.length} bytes exceeds the server's frame limit of ${this.frameBytesMax}`);
     }
-    return this.pipeline.request({
+    return pipeline.request({
       op,
       body: encoded,
       write,
@@ -391,7 +474,8 @@ export class Client extends TypedEmitter<ClientEvents> implements SecurityCaller
     });
   }
 
-  private open(address: HostAddress): Promise<Connection> {
+  /** Opens a connection and says HELLO; `endpoint`: to a worker endpoint (its token is kept too). */
+  private open(address: HostAddress, endpoint = false): Promise<Connection> {
     return Connection.open(address, {
       connectTimeoutMs: this.options.connectTimeoutMs,
       maxFrameBytes: this.options.maxFrameBytes,
@@ -399,10 +483,24 @@ export class Client extends TypedEmitter<ClientEvents> implements SecurityCaller
       hello: this.auth.hello(helloRequest(CLIENT_VERSION, this.options.maxFrameBytes)),
       secure: this.options.secure,
       tls: this.options.tls,
-    }).catch((error: unknown) => {
-      this.auth.failed(error);
-      throw error;
-    });
+    }).then(
+      (connection) => {
+        if (endpoint) this.auth.accepted(connection.server, () => this.securityRequest(Op.TOKEN, null));
+        return connection;
+      },
+      (error: unknown) => {
+        this.auth.failed(error);
+        throw error;
+      },
+    );
+  }
+
+  /** HELLO again on the front, for the current partition map (docs/protocol.md §13). */
+  private async askMap(): Promise<ServerInfo> {
+    const hello = this.auth.hello(helloRequest(CLIENT_VERSION, this.options.maxFrameBytes));
+    const server = ((await this.call(Op.HELLO, hello, false, undefined)).body ?? {}) as ServerInfo;
+    this.auth.accepted(server, () => this.securityRequest(Op.TOKEN, null));
+    return server;
   }
 
   /** A TOKEN, USER or ROLE request (docs/security.md; src/client/auth.ts has the typed calls). */
@@ -422,14 +520,20 @@ export class Client extends TypedEmitter<ClientEvents> implements SecurityCaller
       onClose: (error) => this.lost(connection, error),
     });
     this.pipeline.attach(connection);
+    if (this.routing !== null) this.lanesOpening = this.routing.frontConnected(connection.server, connection.address.host);
     this.emit('connected', { ...connection.address, server: connection.server });
+  }
+
+  /** A connection's in-flight cap: the client's, or the node's per-connection limit if smaller. */
+  private inFlightMax(server: ServerInfo): number {
+    const inFlightMax = positiveNumber(server.limits?.inFlightPerConnectionMax);
+    return Math.min(this.options.maxInFlight, inFlightMax ?? this.options.maxInFlight);
   }
 
   /** Honours the server's own caps, so the client never sends what the server would refuse. */
   private applyServerLimits(server: ServerInfo): void {
     const limits = server.limits ?? {};
-    const inFlightMax = positiveNumber(limits.inFlightPerConnectionMax);
-    this.pipeline.setMaxInFlight(Math.min(this.options.maxInFlight, inFlightMax ?? this.options.maxInFlight));
+    this.pipeline.setMaxInFlight(this.inFlightMax(server));
     this.batchKeysMax = Math.min(BATCH_KEYS_MAX, positiveNumber(limits.batchKeysMax) ?? BATCH_KEYS_MAX);
     this.frameBytesMax = positiveNumber(limits.frameBytesMax) ?? FRAME_BYTES_MAX_DEFAULT;
   }
@@ -441,6 +545,10 @@ export class Client extends TypedEmitter<ClientEvents> implements SecurityCaller
    */
   private pushed(code: number, body: unknown): void {
     const event = body !== null && typeof body === 'object' ? (body as { event?: unknown }).event : undefined;
+    if (event === 'map') {
+      this.routing?.pushed(code, body);
+      return;
+    }
     const connection = this.connection;
     if (code !== Status.OK || event !== 'goaway' || connection === null || this.draining === connection) return;
     this.draining = connection;
@@ -449,11 +557,13 @@ export class Client extends TypedEmitter<ClientEvents> implements SecurityCaller
 
   private lost(connection: Connection, error: AerieError): void {
     if (this.connection !== connection) return;
+    const afterGoaway = this.draining === connection;
     this.connection = null;
     this.draining = null;
     if (!this.options.reconnect) {
       // No next connection: reads in flight cannot be re-sent, so they end with the connection.
-      this.shutdown();
+      // After a GOAWAY the node still answers what the worker endpoints' connections carry.
+      void this.shutdown(afterGoaway);
       this.emit('disconnected', { ...connection.address, error });
       return;
     }
@@ -481,13 +591,19 @@ export class Client extends TypedEmitter<ClientEvents> implements SecurityCaller
     }, delayMs);
   }
 
-  private shutdown(): void {
+  /**
+   * Ends everything; resolves once the worker endpoints' connections are closed (`afterGoaway`:
+   * once the node shutting down has answered what they carry and closed them).
+   */
+  private shutdown(afterGoaway = false): Promise<void> {
     this.clientState = 'closed';
     this.auth.stop();
     if (this.reconnectTimer !== null) clearTimeout(this.reconnectTimer);
     this.reconnectTimer = null;
     this.connection = null;
+    const lanesClosed = this.routing?.close(afterGoaway) ?? Promise.resolve();
     this.pipeline.close();
+    return lanesClosed;
   }
 }
 

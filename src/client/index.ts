@@ -6,7 +6,8 @@
 
 export { connect, Client } from './client';
 export type { ClientEvents, ClientState, ConnectionEvent, SnapshotCreated, SnapshotInfo, SnapshotRestored, WorkerRestarted } from './client';
-export type { ClientOptions, ClientTls } from './options';
+export type { ClientOptions, ClientTls, Routing } from './options';
+export type { EndpointState } from './partition-routing';
 export type { ServerInfo } from './connection';
 export type { NodeInfo, NamespaceInfo, NamespaceDiskInfo, WorkerInfo } from './info';
 export { Key } from './key';

@@ -22,6 +22,8 @@ export class Key {
   /** The user key, or null when the key is known only by its digest. */
   readonly value: UserKey | null;
   private digestBytes: Uint8Array | null;
+  /** The partition id once computed (-1 before): a routing client asks for it on every call. */
+  private partition = -1;
 
   /**
    * Throws AerieError(PARAMETER) for keys the official clients reject: empty strings or bytes,
@@ -48,9 +50,20 @@ export class Key {
     return this.digestBytes;
   }
 
-  /** The partition (0..4095) the record lives in. */
+  /**
+   * The partition (0..4095) the record lives in. Computed through a shared scratch digest, so
+   * routing a call by partition allocates nothing; `digest` is still computed only when asked.
+   */
   get partitionId(): number {
-    return partitionOf(this.digest);
+    if (this.partition < 0) {
+      if (this.digestBytes !== null) {
+        this.partition = partitionOf(this.digestBytes);
+      } else {
+        computeDigestInto(this.set, this.value!, digestScratch, 0);
+        this.partition = partitionOf(digestScratch);
+      }
+    }
+    return this.partition;
   }
 
   /** The key as the wire's KeyRef: the user key when known, otherwise the digest. */

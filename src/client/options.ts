@@ -48,6 +48,11 @@ export interface ClientOptions {
   /** How often the connection is pinged; no pong or message within one interval drops it. */
   pingIntervalMs?: number;
   /**
+   * 'partition' (default): a connection to each worker's endpoint besides the front, and each
+   * keyed call sent to its partition's master; 'front': every call through the front port.
+   */
+  routing?: Routing;
+  /**
    * TLS for wss:// (Node; a browser uses its own trust store and ignores this). Setting it makes
    * every host wss://, as does any host written wss://.
    */
@@ -65,6 +70,9 @@ export interface ClientTls {
   rejectUnauthorized?: boolean;
 }
 
+/** Where calls go: to their partition's master's endpoint, or all through the front (docs/client.md). */
+export type Routing = 'partition' | 'front';
+
 export interface ResolvedOptions {
   hosts: HostAddress[];
   user?: string;
@@ -80,6 +88,7 @@ export interface ResolvedOptions {
   /** wss:// for hosts written without a scheme (tls given, or some host written wss://). */
   secure?: boolean;
   tls?: ClientTls;
+  routing: Routing;
 }
 
 export function resolveOptions(options: ClientOptions): ResolvedOptions {
@@ -94,6 +103,7 @@ export function resolveOptions(options: ClientOptions): ResolvedOptions {
   if (options.user !== undefined && typeof options.user !== 'string') throw parameterError('user must be a string');
   if (options.password !== undefined && typeof options.password !== 'string') throw parameterError('password must be a string');
   if (options.reconnect !== undefined && typeof options.reconnect !== 'boolean') throw parameterError('reconnect must be a boolean');
+  if (options.routing !== undefined && options.routing !== 'partition' && options.routing !== 'front') throw parameterError("routing must be 'partition' or 'front'");
   const resolved: ResolvedOptions = {
     hosts,
     timeoutMs: optional(options.timeoutMs, CLIENT_TIMEOUT_MS_DEFAULT, (v) => checkTimeoutMs(v)),
@@ -104,6 +114,7 @@ export function resolveOptions(options: ClientOptions): ResolvedOptions {
     reconnect: options.reconnect ?? true,
     maxFrameBytes: optional(options.maxFrameBytes, CLIENT_FRAME_BYTES_MAX_DEFAULT, (v) => checkCount(v, 'maxFrameBytes', RECORD_BYTES_CEILING + 64 * 1024, CLIENT_FRAME_BYTES_MAX_CEILING)),
     pingIntervalMs: optional(options.pingIntervalMs, PING_INTERVAL_MS, (v) => checkCount(v, 'pingIntervalMs', PING_INTERVAL_MS_MIN, PING_INTERVAL_MS_MAX)),
+    routing: options.routing ?? 'partition',
   };
   if (options.tls !== undefined) resolved.tls = checkTls(options.tls);
   if (options.tls !== undefined || hosts.some((h) => h.secure === true)) resolved.secure = true;

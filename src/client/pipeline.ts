@@ -1,7 +1,9 @@
 // Request tracking: the queue of calls not yet sent, the table of calls in flight by id, packing
 // of calls into frames, per-call deadlines, and what happens to each call when its connection is
 // lost. It knows nothing of sockets: a Transport is anything with send(frame), so tests drive it
-// with a fake one and hand-made response frames.
+// with a fake one and hand-made response frames. A client routing by partition has one pipeline
+// per connection (the front and each worker endpoint); calls left on a pipeline whose connection
+// is gone move to another (handOver), and one QueueCount bounds what they all queue.
 
 import { AerieError, Status } from '../errors';
 import { Op, PUSH_ID, type OpCode } from '../protocol/ops';
@@ -61,6 +63,11 @@ const enum CallState {
 export const UNAVAILABLE_RETRY_DELAY_MS = 20;
 export const UNAVAILABLE_RETRIES_MAX = 7;
 
+/** Calls queued over every pipeline of one client: `maxQueued` bounds their sum. */
+export class QueueCount {
+  value = 0;
+}
+
 class Call {
   state = CallState.Queued;
   id = 0;
@@ -70,6 +77,8 @@ class Call {
   retryTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(
+    /** The pipeline the call is queued on or was sent by; it changes when the call is handed over. */
+    public owner: Pipeline,
     readonly spec: RequestSpec,
     readonly resolve: (reply: Reply) => void,
     readonly reject: (error: AerieError) => void,
@@ -104,11 +113,14 @@ export class Pipeline {
   private refused: Call[] = [];
   /** Reads waiting out a short delay after the node said their partition was unavailable. */
   private readonly waiting = new Set<Call>();
+  private readonly queuedTotal: QueueCount;
 
-  constructor(limits: PipelineLimits, hooks: PipelineHooks) {
+  /** `queued` is shared by the pipelines of one client, so their queues together hold at most maxQueued. */
+  constructor(limits: PipelineLimits, hooks: PipelineHooks, queued: QueueCount = new QueueCount()) {
     if (!(limits.maxInFlight >= 1 && limits.maxQueued >= 0)) throw new Error('pipeline limits out of range');
     this.limits = limits;
     this.hooks = hooks;
+    this.queuedTotal = queued;
   }
 
   get inFlightCount(): number {
@@ -131,14 +143,14 @@ export class Pipeline {
 
   request(spec: RequestSpec): Promise<Reply> {
     if (this.closed) return Promise.reject(new AerieError(Status.SERVER_NOT_AVAILABLE, 'client closed'));
-    if (this.queuedCount >= this.limits.maxQueued) {
+    if (this.queuedTotal.value >= this.limits.maxQueued) {
       return Promise.reject(new AerieError(Status.CLIENT_QUEUE_FULL, `more than ${this.limits.maxQueued} calls queued`));
     }
     return new Promise<Reply>((resolve, reject) => {
-      const call = new Call(spec, resolve, reject);
-      call.timer = setTimeout(() => this.expire(call), spec.timeoutMs);
+      const call = new Call(this, spec, resolve, reject);
+      call.timer = setTimeout(() => call.owner.expire(call), spec.timeoutMs);
       this.queue.push(call);
-      this.queuedCount++;
+      this.addQueued(1);
       this.scheduleFlush();
     });
   }
@@ -186,7 +198,43 @@ export class Pipeline {
     for (const call of calls) call.state = CallState.Queued;
     this.queue = calls.concat(this.queue.slice(this.queueHead));
     this.queueHead = 0;
-    this.queuedCount += calls.length;
+    this.addQueued(calls.length);
+  }
+
+  /**
+   * This pipeline's connection is gone (call detach() first): its queued calls, and the reads
+   * waiting out a PARTITION_UNAVAILABLE delay, join the end of `target`'s queue, in order, with
+   * their deadlines unchanged. Nothing here was in flight, so nothing becomes in doubt.
+   */
+  handOver(target: Pipeline): void {
+    const moved: Call[] = [];
+    for (let index = this.queueHead; index < this.queue.length; index++) {
+      const call = this.queue[index];
+      if (call.state === CallState.Queued) moved.push(call);
+    }
+    this.addQueued(-this.queuedCount);
+    this.queue = [];
+    this.queueHead = 0;
+    for (const call of this.waiting) {
+      if (call.retryTimer !== null) clearTimeout(call.retryTimer);
+      call.retryTimer = null;
+      call.state = CallState.Queued;
+      moved.push(call);
+    }
+    this.waiting.clear();
+    if (moved.length === 0) return;
+    for (const call of moved) {
+      call.owner = target;
+      target.queue.push(call);
+    }
+    target.addQueued(moved.length);
+    target.scheduleFlush();
+  }
+
+  /** Queued calls on this pipeline change by `delta`, and so does the client's total. */
+  private addQueued(delta: number): void {
+    this.queuedCount += delta;
+    this.queuedTotal.value += delta;
   }
 
   /** The client is closing: every call ends now. */
@@ -206,7 +254,7 @@ export class Pipeline {
     }
     this.queue = [];
     this.queueHead = 0;
-    this.queuedCount = 0;
+    this.addQueued(-this.queuedCount);
   }
 
   /** Dispatches a response frame. Throws AerieError(PARAMETER) if it is malformed. */
@@ -246,10 +294,11 @@ export class Pipeline {
       const delayMs = UNAVAILABLE_RETRY_DELAY_MS * 2 ** call.unavailableCount++;
       call.retryTimer = setTimeout(() => {
         call.retryTimer = null;
-        this.waiting.delete(call);
-        if (call.state !== CallState.Waiting || this.closed) return;
-        this.requeueFirst([call]);
-        this.scheduleFlush();
+        const owner = call.owner;
+        owner.waiting.delete(call);
+        if (call.state !== CallState.Waiting || owner.closed) return;
+        owner.requeueFirst([call]);
+        owner.scheduleFlush();
       }, delayMs);
       return;
     }
@@ -275,7 +324,7 @@ export class Pipeline {
     while (this.queuedCount > 0 && this.inFlight.size < this.limits.maxInFlight) {
       const call = this.queue[this.queueHead++];
       if (call.state !== CallState.Queued) continue;
-      this.queuedCount--;
+      this.addQueued(-1);
       if (this.frame.isFullFor(call.spec.body.length)) transport.send(this.frame.finish());
       call.id = this.allocateId();
       call.state = CallState.Sent;
@@ -318,7 +367,7 @@ export class Pipeline {
       this.inFlight.set(call.id, null);
       this.abandonedCount++;
     } else {
-      this.queuedCount--;
+      this.addQueued(-1);
     }
     call.state = CallState.Done;
     if (!sent) this.compactQueue();

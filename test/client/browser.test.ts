@@ -1,7 +1,8 @@
 // Proves the SDK runs in a real browser: the esbuild bundle, loaded by examples/browser's page in
 // headless Chromium (Debian's /usr/bin/chromium, driven by playwright-core), does put, get,
-// operate, batchGet and scan against a real node, fails with a coded AerieError, and reconnects
-// by itself after the node restarts on the same port.
+// operate, batchGet and scan against a real node, routed by partition over a connection to each
+// worker's endpoint, fails with a coded AerieError, and reconnects by itself after the node
+// restarts on the same port.
 import t from 'tap';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -87,6 +88,7 @@ t.test('the browser bundle in headless Chromium: calls, a coded error, a reconne
       scannedNames: scanned.map((r) => r.bins.name).sort(),
       error,
       digestLength: key('ada').digest.length,
+      endpointsConnected: client.routes.endpoints.map((e) => e.connected),
       hasBuffer: typeof (globalThis as { Buffer?: unknown }).Buffer !== 'undefined',
     };
   }, `127.0.0.1:${port}`);
@@ -99,6 +101,7 @@ t.test('the browser bundle in headless Chromium: calls, a coded error, a reconne
   t.same(calls.scannedNames, ['Ada', 'Bob']);
   t.same(calls.error, { code: Status.KEY_EXISTS, isAerieError: true }, 'a refused write fails with its code');
   t.equal(calls.digestLength, 20);
+  t.same(calls.endpointsConnected, [true, true], "connected to each worker's endpoint from the page");
 
   // The node goes away; the page's client notices, and comes back once a node listens again.
   await node.close();

@@ -3,7 +3,7 @@
 // call as ok, failed or in doubt, reads are re-sent and writes never are.
 import t from 'tap';
 import { encodeBody } from '../../src/client/codec';
-import { Pipeline, type Reply, type RequestSpec, type Transport } from '../../src/client/pipeline';
+import { Pipeline, QueueCount, type Reply, type RequestSpec, type Transport } from '../../src/client/pipeline';
 import { REQUESTS_PER_FRAME_MAX } from '../../src/constants';
 import { type AerieError, Status } from '../../src/errors';
 import { Op, PUSH_ID } from '../../src/protocol/ops';
@@ -321,4 +321,50 @@ t.test('reads a draining node refused are sent again on the next connection; wri
     [{ code: Status.PARTITION_UNAVAILABLE, inDoubt: false }, { code: Status.PARTITION_UNAVAILABLE, inDoubt: false }, { ok: { code: 0, body: 'read' } }],
     'refused writes fail definitely (never in doubt, never retried)',
   );
+});
+
+t.test("handOver: a lost connection's unsent calls and waiting reads move to another pipeline; writes sent on it stay in doubt", async (t) => {
+  const queued = new QueueCount();
+  const hooks = { onStalled: () => undefined, onPush: () => undefined };
+  const lane = new Pipeline({ maxInFlight: 2, maxQueued: 4 }, hooks, queued);
+  const front = new Pipeline({ maxInFlight: 100, maxQueued: 4 }, hooks, queued);
+  const laneTransport = new FakeTransport();
+  lane.attach(laneTransport);
+  const sentRead = lane.request(spec({ body: encodeBody('sent read') }));
+  const refusedRead = lane.request(spec({ body: encodeBody('refused read') }));
+  await nextTurn();
+  const [, refused] = laneTransport.requests;
+  // The node answered 11: the read waits out a short delay before it is sent again.
+  lane.receive(responseFrame([[refused.id, Status.PARTITION_UNAVAILABLE, null]]));
+  const sentWrite = outcome(lane.request(spec({ op: Op.PUT, write: true, body: encodeBody('sent write') })));
+  await nextTurn();
+  const unsent = lane.request(spec({ body: encodeBody('unsent') }));
+  const unsentWrite = lane.request(spec({ op: Op.PUT, write: true, body: encodeBody('unsent write') }));
+  t.equal(queued.value, 2, 'the shared count holds what the lane queued');
+  lane.detach();
+  t.same(await sentWrite, { code: Status.CONNECTION_CLOSED, inDoubt: true }, 'a write sent on the lost connection is in doubt');
+  lane.handOver(front);
+  t.equal(lane.queueLength, 0, 'nothing left on the lost connection');
+  t.equal(queued.value, front.queueLength, 'the shared count follows the calls');
+  const frontTransport = new FakeTransport();
+  front.attach(frontTransport);
+  await nextTurn();
+  const bodies = frontTransport.requests.map((r) => r.body);
+  t.same(bodies.slice().sort(), ['refused read', 'sent read', 'unsent', 'unsent write'].sort(), 'each moved call sent once on the front, the sent write not again');
+  front.receive(responseFrame(frontTransport.requests.map((r) => [r.id, 0, r.body] as const)));
+  t.same(await Promise.all([sentRead, refusedRead, unsent, unsentWrite].map(async (p) => (await p).body)), ['sent read', 'refused read', 'unsent', 'unsent write']);
+  t.equal(queued.value, 0);
+});
+
+t.test('one QueueCount bounds the queues of every pipeline sharing it', async (t) => {
+  const queued = new QueueCount();
+  const hooks = { onStalled: () => undefined, onPush: () => undefined };
+  const a = new Pipeline({ maxInFlight: 1, maxQueued: 2 }, hooks, queued);
+  const b = new Pipeline({ maxInFlight: 1, maxQueued: 2 }, hooks, queued);
+  void a.request(spec()).catch(() => undefined);
+  void b.request(spec()).catch(() => undefined);
+  t.same(await outcome(b.request(spec())), { code: Status.CLIENT_QUEUE_FULL, inDoubt: false }, 'two queued over both pipelines: full');
+  a.close();
+  b.close();
+  t.equal(queued.value, 0, 'closing releases the count');
 });

@@ -4,14 +4,20 @@
 // Seeded (AERIE_SEED=… replays the fault schedule): a register workload (generation-checked puts,
 // reads that must never go back in time), a counter workload (every final count lies between
 // acknowledged and attempted increments) and a set workload (every acknowledged create-only
-// insert is present).
+// insert is present). It runs with clients that send every call through the front, and again,
+// shorter, with clients that route by partition to the workers' own endpoints (whose connections
+// die with their worker).
 import t from 'tap';
-import { connect, Key, ops, status, type Client } from '../../src/index';
+import type { Test } from 'tap';
+import { connect, Key, ops, status, type Client, type Routing } from '../../src/index';
 import { sleep, startTestNode, waitStable } from '../helpers/node';
 import { prng, testSeed } from '../helpers/prng';
 import { compareCopies, waitInSync } from '../helpers/replicas';
+import { waitFor } from '../helpers/wait';
 
 const DURATION_MS = Number(process.env.CHAOS_MS ?? 8000);
+/** The partition-routed run: half as long, so the second run adds little to the suite. */
+const DURATION_MS_ROUTED = Number(process.env.CHAOS_ROUTED_MS ?? DURATION_MS / 2);
 const REGISTERS = 120;
 const COUNTERS = 8;
 const KINDS = ['crash', 'exit', 'hang', 'stall'] as const;
@@ -19,12 +25,15 @@ const KINDS = ['crash', 'exit', 'hang', 'stall'] as const;
 type Outcome = 'ok' | 'doubt' | 'failed';
 const outcomeOf = (e: unknown): Outcome => ((e as { inDoubt?: boolean }).inDoubt ? 'doubt' : 'failed');
 
-t.test('chaos: faults under load lose nothing acknowledged', async (t) => {
+t.test('chaos: faults under load lose nothing acknowledged (front clients)', (t) => chaos(t, 'front', DURATION_MS));
+t.test('chaos: faults under load lose nothing acknowledged (partition-routed clients)', (t) => chaos(t, 'partition', DURATION_MS_ROUTED));
+
+async function chaos(t: Test, routing: Routing, durationMs: number): Promise<void> {
   const seed = testSeed();
   t.comment(`seed ${seed} (AERIE_SEED=${seed} replays it)`);
   const rand = prng(seed);
   const {
-    client: admin,
+    client: helperClient,
     url,
     node,
   } = await startTestNode(t, (c) => {
@@ -33,8 +42,16 @@ t.test('chaos: faults under load lose nothing acknowledged', async (t) => {
     c.supervisor.heartbeatTimeoutMs = 250;
     c.supervisor.crashLoopMax = 1000;
   });
+  // The front run's admin client uses the front too, so that run sees no worker-endpoint
+  // connection at all, as before clients routed by partition.
+  let admin = helperClient;
+  if (routing === 'front') {
+    await helperClient.close();
+    admin = await connect({ hosts: new URL(url).host, timeoutMs: 10_000, routing });
+    t.teardown(() => admin.close());
+  }
   const clients: Client[] = [];
-  for (let i = 0; i < 3; i++) clients.push(await connect({ hosts: new URL(url).host, timeoutMs: 4000 }));
+  for (let i = 0; i < 3; i++) clients.push(await connect({ hosts: new URL(url).host, timeoutMs: 4000, routing }));
   t.teardown(() => Promise.all(clients.map((c) => c.close())));
   let running = true;
   const problems: string[] = [];
@@ -124,7 +141,7 @@ t.test('chaos: faults under load lose nothing acknowledged', async (t) => {
   // one more often, so the schedule runs past DURATION_MS (up to a minute more) until they have.
   const FAULTS_MIN = 5;
   let faults = 0;
-  const end = Date.now() + DURATION_MS;
+  const end = Date.now() + durationMs;
   const endAtLatest = end + 60_000;
   while ((Date.now() < end || faults < FAULTS_MIN) && Date.now() < endAtLatest) {
     await sleep(150 + Math.floor(rand() * 400));
@@ -137,7 +154,7 @@ t.test('chaos: faults under load lose nothing acknowledged', async (t) => {
       // the worker was already down: try another next time
     }
   }
-  // On a loaded machine the faults may leave little done in DURATION_MS: the traffic goes on,
+  // On a loaded machine the faults may leave little done in durationMs: the traffic goes on,
   // without new faults, until enough was acknowledged for the checks below to mean something.
   const insertsOk = () => [...inserted.values()].filter((o) => o === 'ok').length;
   const incrementsOk = () => counted.reduce((a, c) => a + c.ok, 0);
@@ -151,6 +168,20 @@ t.test('chaos: faults under load lose nothing acknowledged', async (t) => {
   t.ok(await waitInSync(admin), 'every copy back in sync');
   const copies = compareCopies(node);
   t.same(copies.problems.slice(0, 10), [], `master and replica copies identical (${copies.records} records)`);
+  if (routing === 'partition') {
+    // Routed clients end on the node's current map, connected to every worker's endpoint again.
+    const probe = await connect({ hosts: new URL(url).host });
+    const latest = probe.routes.mapVersion;
+    await probe.close();
+    await waitFor(
+      async () => {
+        await Promise.all(clients.map((c) => c.ping()));
+        return clients.every((c) => c.routes.mapVersion === latest && c.routes.endpoints.length === 3 && c.routes.endpoints.every((e) => e.connected));
+      },
+      { what: `every routed client on map version ${latest} and connected to every worker endpoint` },
+    );
+    t.pass('routed clients are back on the current masters');
+  }
 
   // Final state against the history.
   const regs = await admin.batchGet(Array.from({ length: REGISTERS }, (_, k) => new Key('test', 'reg', k)));
@@ -183,4 +214,4 @@ t.test('chaos: faults under load lose nothing acknowledged', async (t) => {
   const increments = incrementsOk();
   t.ok(acked > 100 && increments > 100, `work was done: ${acked} inserts, ${increments} increments acknowledged`);
   t.same(problems.slice(0, 10), [], `no anomalies (seed ${seed})`);
-});
+}

@@ -123,7 +123,7 @@ t.test('1,000 slow sockets under ulimit -n 1024 while a worker restarts', async 
 
 t.test('sockets are capped from their first byte; a session without HELLO is closed', async (t) => {
   const { client, url, node } = await startTestNode(t, (c) => {
-    c.service.connectionsMax = 4;
+    c.service.connectionsMax = 6;
     c.service.handshakeTimeoutMs = 2000;
     c.service.helloTimeoutMs = 300;
   });
@@ -131,7 +131,8 @@ t.test('sockets are capped from their first byte; a session without HELLO is clo
   const sockets = new Set<Socket>();
   t.teardown(() => sockets.forEach((s) => s.destroy()));
   const closedByNode = { count: 0 };
-  // The SDK client holds one socket: three more fit, the other five are destroyed on arrival.
+  // The SDK client holds three sockets (the front and each worker's endpoint): three more fit,
+  // the other five are destroyed on arrival.
   for (let i = 0; i < 8; i++) await slowSocket(port, sockets, closedByNode);
   await waitFor(() => sockets.size === 0, { what: 'the node to drop every slow socket', timeoutMs: WAIT_MS, intervalMs: 100 });
   const counts = ((await client.info()).descriptors as { sockets: { refused: number; handshakeTimeouts: number; open: number } }).sockets;

@@ -1,19 +1,28 @@
 // Proves GET and EXISTS answered by the primary from shared memory (service.directReads): they
 // (and batch elements) are counted in INFO, see every acknowledged write, never see a record half written while writes
 // race them, honour expiry, fall back to the worker for bin selection, and are never used for a
-// file namespace (a read there must wait for the group commit).
+// file namespace (a read there must wait for the group commit). Direct reads are the front's: the
+// client sends every call there (routing 'front'), as a client that does not route does.
 import t from 'tap';
+import type { Test } from 'tap';
 import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { Key, status } from '../../src/index';
+import { connect, Key, status } from '../../src/index';
 import type { Client } from '../../src/client/index';
 import { sleep, startTestNode } from '../helpers/node';
+
+/** A client of the node's front only: direct reads are the front's. */
+async function frontClient(t: Test, url: string): Promise<Client> {
+  const client = await connect({ hosts: new URL(url).host, timeoutMs: 10_000, routing: 'front' });
+  t.teardown(() => client.close());
+  return client;
+}
 
 const directReads = async (client: Client) => ((await client.info()).workers as { directReads: number }[]).reduce((a, w) => a + w.directReads, 0);
 
 t.test('memory namespace reads come from shared memory and stay consistent under writes', async (t) => {
-  const { client } = await startTestNode(t);
+  const client = await frontClient(t, (await startTestNode(t)).url);
   const keys = Array.from({ length: 50 }, (_, i) => new Key('test', 'd', i));
   await Promise.all(keys.map((k) => client.put(k, { a: 0, b: 0, s: '' })));
   const before = await directReads(client);
@@ -75,10 +84,11 @@ t.test('memory namespace reads come from shared memory and stay consistent under
 
 t.test('file namespace reads always go through the worker', async (t) => {
   const dataDir = path.join(fs.mkdtempSync(path.join(tmpdir(), 'aerie-direct-')), 'data');
-  const { client } = await startTestNode(t, (c) => {
+  const { url } = await startTestNode(t, (c) => {
     c.namespaces[0].storage = 'file';
     c.namespaces[0].dataDir = dataDir;
   });
+  const client = await frontClient(t, url);
   const k = new Key('test', 'f', 1);
   await client.put(k, { v: 1 });
   t.same((await client.get(k)).bins, { v: 1 });
@@ -86,7 +96,7 @@ t.test('file namespace reads always go through the worker', async (t) => {
 });
 
 t.test('directReads off: every read through the worker', async (t) => {
-  const { client } = await startTestNode(t, (c) => (c.service.directReads = false));
+  const client = await frontClient(t, (await startTestNode(t, (c) => (c.service.directReads = false))).url);
   const k = new Key('test', 'o', 1);
   await client.put(k, { v: 1 });
   t.same((await client.get(k)).bins, { v: 1 });

@@ -4,11 +4,14 @@
 // exit, hang or stall) at a random moment, then killing the node at another. Each restart must
 // serve every key at its newest acknowledged value (or a later in-doubt one), from whichever copy
 // the recorded stale copies leave current (docs/replication.md, File namespaces and cold start).
+// Then fewer rounds with a client routing by partition to the workers' own endpoints, whose
+// connections die with their worker.
 import t from 'tap';
+import type { Test } from 'tap';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { connect, Key } from '../../src/index';
+import { connect, Key, type Routing } from '../../src/index';
 import { sleep } from '../helpers/node';
 import { prng, testSeed } from '../helpers/prng';
 import { partitionOf } from '../../src/partition/digest';
@@ -16,6 +19,7 @@ import { startCliNode } from '../helpers/cli-node';
 import { allowedValues, story, streamWrites, type Entry, type StreamTally } from '../helpers/history';
 
 const ROUNDS = Number(process.env.KILL9_ROUNDS ?? 10);
+const ROUNDS_ROUTED = Number(process.env.KILL9_ROUTED_ROUNDS ?? Math.ceil(ROUNDS / 2.5));
 const KEYS = 150;
 const KINDS = ['crash', 'exit', 'hang', 'stall'] as const;
 
@@ -35,7 +39,10 @@ function configFile(): string {
   return config;
 }
 
-t.test('kill -9 during failover and rebuild loses no acknowledged write', async (t) => {
+t.test('kill -9 during failover and rebuild loses no acknowledged write (front client)', (t) => kill9Failover(t, 'front', ROUNDS));
+t.test('kill -9 during failover and rebuild loses no acknowledged write (partition-routed client)', (t) => kill9Failover(t, 'partition', ROUNDS_ROUTED));
+
+async function kill9Failover(t: Test, routing: Routing, rounds: number): Promise<void> {
   const seed = testSeed();
   t.comment(`seed ${seed} (AERIE_SEED=${seed} replays it)`);
   const rand = prng(seed);
@@ -46,9 +53,9 @@ t.test('kill -9 during failover and rebuild loses no acknowledged write', async 
   const tally: StreamTally = { nextValue: 1, acked: 0 };
   let lastRound = '';
 
-  for (let round = 0; round <= ROUNDS; round++) {
+  for (let round = 0; round <= rounds; round++) {
     const { child, host, exited } = await startCliNode(config);
-    const client = await connect({ hosts: host, reconnect: false, timeoutMs: 5000 });
+    const client = await connect({ hosts: host, reconnect: false, timeoutMs: 5000, routing });
     client.on('error', () => undefined);
 
     // What survived the previous kill, against the history.
@@ -63,7 +70,7 @@ t.test('kill -9 during failover and rebuild loses no acknowledged write', async 
       }
       history.set(k, [{ value: v, outcome: 'ok' }]);
     }
-    if (round === ROUNDS) {
+    if (round === rounds) {
       await client.close();
       child.kill('SIGKILL');
       await exited;
@@ -87,6 +94,6 @@ t.test('kill -9 during failover and rebuild loses no acknowledged write', async 
     await stopWriting();
     await client.close();
   }
-  t.ok(tally.acked > ROUNDS * 30, `${tally.acked} writes acknowledged over ${ROUNDS} kills, ${faults} worker faults`);
+  t.ok(tally.acked > rounds * 30, `${tally.acked} writes acknowledged over ${rounds} kills, ${faults} worker faults`);
   t.same(problems.slice(0, 10), [], `every acknowledged write survived (seed ${seed})`);
-});
+}

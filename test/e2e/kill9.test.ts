@@ -1,18 +1,24 @@
 // Proves a file-backed node killed with SIGKILL at random moments, during streams of
 // acknowledged writes and deletes, comes back with every acknowledged write at its latest value
 // and nothing that was never written: 20 seeded rounds against a real `aerie start` process, half
-// of them with a snapshot taken at a random moment (so kills land at every step of it).
+// of them with a snapshot taken at a random moment (so kills land at every step of it); then 5
+// more rounds with a client routing by partition to the workers' own endpoints.
 import t from 'tap';
-import { connect, Key } from '../../src/index';
+import type { Test } from 'tap';
+import { connect, Key, type Routing } from '../../src/index';
 import { sleep } from '../helpers/node';
 import { prng, testSeed } from '../helpers/prng';
 import { fileNodeConfig, startCliNode } from '../helpers/cli-node';
 import { allowedValues, streamWrites, type Entry, type StreamTally } from '../helpers/history';
 
 const ROUNDS = Number(process.env.KILL9_ROUNDS ?? 20);
+const ROUNDS_ROUTED = Number(process.env.KILL9_ROUTED_ROUNDS ?? Math.ceil(ROUNDS / 4));
 const KEYS = 150;
 
-t.test('kill -9 loses no acknowledged write', async (t) => {
+t.test('kill -9 loses no acknowledged write (front client)', (t) => kill9(t, 'front', ROUNDS));
+t.test('kill -9 loses no acknowledged write (partition-routed client)', (t) => kill9(t, 'partition', ROUNDS_ROUTED));
+
+async function kill9(t: Test, routing: Routing, rounds: number): Promise<void> {
   const seed = testSeed();
   t.comment(`seed ${seed} (AERIE_SEED=${seed} replays it)`);
   const rand = prng(seed);
@@ -22,9 +28,9 @@ t.test('kill -9 loses no acknowledged write', async (t) => {
   let snapshots = 0;
   const tally: StreamTally = { nextValue: 1, acked: 0 };
 
-  for (let round = 0; round < ROUNDS; round++) {
+  for (let round = 0; round < rounds; round++) {
     const { child, host, exited } = await startCliNode(config);
-    const client = await connect({ hosts: host, reconnect: false, timeoutMs: 5000 });
+    const client = await connect({ hosts: host, reconnect: false, timeoutMs: 5000, routing });
     client.on('error', () => undefined);
 
     // Check what survived the previous kill against the history.
@@ -57,7 +63,7 @@ t.test('kill -9 loses no acknowledged write', async (t) => {
     await stopWriting();
     await client.close();
   }
-  t.ok(tally.acked > ROUNDS * 50, `${tally.acked} writes acknowledged over ${ROUNDS} kills`);
+  t.ok(tally.acked > rounds * 50, `${tally.acked} writes acknowledged over ${rounds} kills`);
   t.comment(`${snapshots} snapshots completed between kills`);
   t.same(problems.slice(0, 10), [], `every acknowledged write survived (seed ${seed})`);
-});
+}

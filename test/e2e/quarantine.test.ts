@@ -25,9 +25,13 @@ t.test('a request that killed its worker is refused when sent again', async (t) 
     c.workers.heapMbMax = heapMbMax;
   };
   const k = new Key('test', 'q', 'huge');
-  // Written by a node whose workers have room to decode it.
+  // Written by a node whose workers have room to decode it, through its front: a worker endpoint
+  // would walk the 7-million-element frame on the worker's own thread, which a loaded machine can
+  // take for a hang.
   const writer = await startTestNode(t, fileNamespace(1024));
-  await writer.client.put(k, { l: Array.from({ length: ELEMENTS }, () => []) }, undefined, { timeoutMs: 60_000 });
+  const front = await connect({ hosts: new URL(writer.url).host, routing: 'front' });
+  await front.put(k, { l: Array.from({ length: ELEMENTS }, () => []) }, undefined, { timeoutMs: 60_000 });
+  await front.close();
   await writer.client.close();
   await writer.node.close();
 

@@ -2,11 +2,14 @@
 // workers; a write is answered once its replicas hold it; a dead master's partitions are promoted
 // at once; a restarted worker takes back its journal or is copied; a partition with no copy left
 // is unavailable, never wrong; a file namespace's cold start never serves a copy that fell behind.
+// The failover runs with a client routing by partition (the SDK's default) and with one sending
+// everything through the front.
 import t from 'tap';
+import type { Test } from 'tap';
 import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { Key, status, type Client } from '../../src/index';
+import { connect, Key, status, type Client, type Routing } from '../../src/index';
 import { holderOf } from '../../src/partition/map';
 import { partitionOf } from '../../src/partition/digest';
 import { sleep, startTestNode, waitStable } from '../helpers/node';
@@ -62,10 +65,19 @@ t.test('the replication factor is capped at the workers', async (t) => {
   t.equal(ns[0].replicationFactor, 2);
 });
 
-t.test('a dead master fails over at once, and its replacement copies only what it mastered', async (t) => {
-  const { node, client } = await startTestNode(t, (c) => {
+t.test('a dead master fails over at once, and its replacement copies only what it mastered (partition-routed client)', (t) => failover(t, 'partition'));
+t.test('a dead master fails over at once, and its replacement copies only what it mastered (front client)', (t) => failover(t, 'front'));
+
+async function failover(t: Test, routing: Routing): Promise<void> {
+  const {
+    node,
+    client: helperClient,
+    url,
+  } = await startTestNode(t, (c) => {
     c.supervisor.faultInjection = true;
   });
+  const client = routing === 'partition' ? helperClient : await connect({ hosts: new URL(url).host, timeoutMs: 10_000, routing });
+  t.teardown(() => client.close());
   const ks = keys('f', 2000);
   await Promise.all(ks.map((k, i) => client.put(k, { i })));
   // Writes go on while worker 1 dies; every acknowledged one must survive.
@@ -112,7 +124,7 @@ t.test('a dead master fails over at once, and its replacement copies only what i
   t.same(compareCopies(node).problems.slice(0, 5), [], 'copies identical after the rebuild');
   const roles = (await workersOf(client)).map((w) => w.roles.master);
   t.same(roles, [2048, 2048], 'each worker masters its own partitions again');
-});
+}
 
 t.test('memory that cannot be adopted is copied whole from the other holders', async (t) => {
   const { node, client } = await startTestNode(t, (c) => {

@@ -1,15 +1,18 @@
 // Proves each failure detection path (crash, exit, hang, stall, out of memory) ends in a restart
 // that adopts the worker's stores, with every acknowledged write intact and reads riding through;
-// that fault injection is refused unless enabled; and that a crash loop is given up on.
+// that fault injection is refused unless enabled; and that a crash loop is given up on. The
+// fault kinds run once with a client sending everything through the front and once with one
+// routing by partition to the workers' own endpoints (the victim's connection dies with it).
 import t from 'tap';
+import type { Test } from 'tap';
 import { execFile } from 'node:child_process';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { Key, status } from '../../src/index';
+import { connect, Key, status, type Routing } from '../../src/index';
 import { partitionOf } from '../../src/partition/digest';
 import { sleep, startTestNode, waitStable } from '../helpers/node';
 import { workerInfo, workerWhen } from '../helpers/worker-info';
-import { waitForValue } from '../helpers/wait';
+import { waitFor, waitForValue } from '../helpers/wait';
 
 const run = promisify(execFile);
 const CLI = path.join(__dirname, '..', '..', 'src', 'cli', 'main.js');
@@ -21,14 +24,19 @@ const KINDS: [string, RegExp][] = [
   ['stall', /hung/],
 ];
 
-t.test('every fault kind is detected and the worker comes back with its data', async (t) => {
-  const { client } = await startTestNode(t, (c) => {
+t.test('every fault kind is detected and the worker comes back with its data (front client)', (t) => everyFaultKind(t, 'front'));
+t.test('every fault kind is detected and the worker comes back with its data (partition-routed client)', (t) => everyFaultKind(t, 'partition'));
+
+async function everyFaultKind(t: Test, routing: Routing): Promise<void> {
+  const { url } = await startTestNode(t, (c) => {
     c.supervisor.faultInjection = true;
     // Long enough that a healthy worker starved of CPU on a loaded machine is not taken for hung.
     c.supervisor.heartbeatTimeoutMs = 1000;
     c.supervisor.crashLoopMax = 100;
     c.workers.heapMbMax = 96;
   });
+  const client = await connect({ hosts: new URL(url).host, timeoutMs: 10_000, routing });
+  t.teardown(() => client.close());
   const keys = Array.from({ length: 600 }, (_, i) => new Key('test', 'sv', i));
   const onVictim = keys.filter((k) => partitionOf(k.digest) % 2 === 1);
   let round = 0;
@@ -51,7 +59,11 @@ t.test('every fault kind is detected and the worker comes back with its data', a
   const ok = await client.put(onVictim[0], { after: true });
   t.equal(ok.gen, KINDS.length + 1, 'writes go on with generations intact');
   t.equal(round, KINDS.length);
-});
+  if (routing === 'partition') {
+    await waitFor(async () => (await client.ping(), client.routes.endpoints.every((e) => e.connected)), { what: "the client connected to every worker's endpoint again" });
+    t.pass('the routed client is back on every worker endpoint');
+  }
+}
 
 t.test('a worker that runs out of heap is restarted with its data', async (t) => {
   // A long heartbeat timeout, so the out-of-memory path (not the hang detector) ends the worker.

@@ -33,8 +33,10 @@ t.test('a killed worker comes back with every acknowledged write', async (t) => 
     if (owner(keys[i]) === 0) {
       t.equal(r, 'ok', 'writes to the surviving worker succeed');
     } else if (r !== 'ok') {
-      // Held by the worker when it died: TIMEOUT, in doubt. Refused after: definite.
-      const held = r.code === status.TIMEOUT && r.inDoubt === true;
+      // Held by the worker when it died: TIMEOUT, in doubt; or, sent on the connection to that
+      // worker's own endpoint (the client routes by partition), lost with it: CONNECTION_CLOSED,
+      // in doubt. Refused after: definite.
+      const held = (r.code === status.TIMEOUT || r.code === status.CONNECTION_CLOSED) && r.inDoubt === true;
       const refused = r.code === status.PARTITION_UNAVAILABLE && r.inDoubt === false;
       t.ok(held || refused, `a failed write is in doubt or definitely refused (code ${r.code}, inDoubt ${r.inDoubt})`);
       if (held) doubtful++;
