@@ -3,7 +3,7 @@
 // batch is split per endpoint; a crashed worker's partitions follow the refreshed map to the
 // promoted master and come back to the restarted worker's endpoint; a write in flight on a worker
 // connection that dies is in doubt and never sent again, while reads ride through; routing
-// 'front' and a node whose map has no endpoints (security on) send everything through the front.
+// 'front' sends everything through the front; with security on the client logs in on every endpoint.
 import t from 'tap';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -196,7 +196,7 @@ t.test('a write in flight on a worker connection that dies is in doubt and never
   t.ok(n >= ok && n <= ok + doubts.length, `count ${n} within [${ok}, ${ok + doubts.length}]: nothing re-sent`);
 });
 
-t.test('a node whose map names no endpoint (security on) is served through the front', async (t) => {
+t.test('with security on, the client logs in on every worker endpoint and routes there', async (t) => {
   const dir = mkdtempSync(path.join(tmpdir(), 'aerie-routing-sec-'));
   writeFileSync(path.join(dir, 'admin.pw'), 'routing-admin-pass-5521');
   const node = await startNode(
@@ -208,14 +208,26 @@ t.test('a node whose map names no endpoint (security on) is served through the f
   const client = await connect({ hosts: `127.0.0.1:${node.address.port}`, user: 'admin', password: 'routing-admin-pass-5521' });
   t.teardown(() => client.close());
   t.equal(typeof client.routes.mapVersion, 'number', 'the map arrived');
-  t.same(client.routes.endpoints, [], 'no endpoint to connect to');
+  t.same(
+    client.routes.endpoints.map((e) => [e.worker, e.connected]),
+    [
+      [0, true],
+      [1, true],
+    ],
+    'logged in on both worker endpoints',
+  );
+  const before = await endpointCounts(client);
   const keys = keysOf('sec', 20);
   await Promise.all(keys.map((k) => client.put(k, { v: 1 })));
   t.same(
     (await client.batchGet(keys)).map((r) => r?.bins.v),
     keys.map(() => 1),
-    'calls answered through the front',
+    'every call answered',
   );
+  const after = await endpointCounts(client);
+  // Served there or forwarded from there: either way the calls reached the worker endpoints.
+  const arrived = after.reduce((n, e, i) => n + e.localRequests + e.forwarded - before[i].localRequests - before[i].forwarded, 0);
+  t.ok(arrived >= keys.length, `the calls arrived on the worker endpoints (${arrived})`);
 });
 
 t.test('a HELLO map the client cannot read routes nothing', async (t) => {
