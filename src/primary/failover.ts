@@ -24,7 +24,8 @@ import type { PartitionMap } from '../partition/map';
 import type { PartitionHolds } from '../partition/holds';
 import { reached, type ReplicationChannels } from '../replication/channels';
 import { readReplicaState, writeStaleCopies } from '../storage/replica-state';
-import type { ReplicaWaits } from './replica-waits';
+import type { ReplicaWaits } from '../replication/waits';
+import type { InSyncCopies } from '../replication/in-sync';
 import type { WorkerHandle } from './worker-handle';
 
 /** A set of partitions of one namespace moving from one master to another. */
@@ -70,6 +71,8 @@ export interface FailoverHost {
   namespaces: NamespaceConfig[];
   /** The holds, in shared memory: a worker serving reads itself sees them (src/partition/holds.ts). */
   holds: PartitionHolds;
+  /** `sync` and who is up, in shared memory: master workers read them (src/replication/in-sync.ts). */
+  inSync?: InSyncCopies;
   /** Held requests may move on: route them again. */
   released(): void;
   log(message: string): void;
@@ -114,7 +117,7 @@ export class Failover {
     const { map } = host;
     this.n = map.workerCount;
     const perWorker = () => Array.from({ length: this.n }, () => new Uint8Array(PARTITION_COUNT));
-    this.sync = host.namespaces.map(() => perWorker());
+    this.sync = host.inSync?.sync ?? host.namespaces.map(() => perWorker());
     this.mustCopy = host.namespaces.map(() => perWorker());
     this.wasReplica = host.namespaces.map(() => new Array<Uint8Array | null>(this.n).fill(null));
     this.held = host.holds.held;
@@ -342,6 +345,7 @@ export class Failover {
     // The partitions it mastered fall behind only once they move (checkMoves).
     for (let ns = 0; ns < map.copies.length; ns++) this.markStale(ns, w, this.replicaPartitions(ns, w), 1);
     h.settleCounts();
+    this.host.inSync?.setUp(w, false);
     waits.dropReplica(w);
     for (const other of workers) if (other !== h) other.post({ type: 'migrate-cancel', target: w });
     if (this.fills.delete(w)) this.host.log(`worker ${w}: rebuild interrupted`);
@@ -416,6 +420,7 @@ export class Failover {
       this.wasReplica[ns][w] = null;
       this.mustCopy[ns][w].fill(0);
     }
+    this.host.inSync?.setUp(w, true);
     this.refill();
     this.reconcile();
   }

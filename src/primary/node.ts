@@ -9,7 +9,7 @@ import { partDirectory } from '../snapshot/files';
 import { ReqOffset } from '../protocol/internal';
 import { JobPool } from '../jobs/pool';
 import { buildSharedState, type SharedState } from './shared-state';
-import { ReplicaWaits } from './replica-waits';
+import { ReplicaWaits } from '../replication/waits';
 import { Failover } from './failover';
 import { SnapshotManager } from './snapshots';
 import { Verifier } from './verify-repair';
@@ -201,8 +201,21 @@ function nodeLog(config: NodeConfig): NodeLog {
 
 function buildReplication(config: NodeConfig, shared: SharedState, workers: WorkerHandle[], router: () => Router, log: NodeLog): ReplicationParts {
   const { channels, map, workerCount } = shared;
-  const waits = new ReplicaWaits(channels, { answer: (slot, code, bytes, start, end) => router().answerReplicated(slot, code, bytes, start, end) });
-  const failover = new Failover({ workers, map, channels, waits, namespaces: config.namespaces, holds: shared.holds, released: () => router().releaseHeld(), log: (message) => log.warn(message) });
+  const waits = new ReplicaWaits(channels, {
+    answer: (slot, code, bytes, start, end) => router().answerReplicated(slot, code, bytes, start, end),
+    inDoubt: (slot) => router().answerReplicaInDoubt(slot),
+  });
+  const failover = new Failover({
+    workers,
+    map,
+    channels,
+    waits,
+    namespaces: config.namespaces,
+    holds: shared.holds,
+    inSync: shared.inSync,
+    released: () => router().releaseHeld(),
+    log: (message) => log.warn(message),
+  });
   const onOverflow = () => {
     for (let from = 0; from < workerCount; from++) {
       for (let to = 0; to < workerCount; to++) if (from !== to && channels.overflowed(from, to)) failover.channelOverflowed(from, to);
@@ -295,7 +308,7 @@ function buildWorkerHandle(
     namespaces: config.namespaces,
     log: logSettings(config),
     bases: shared.bases.map((b) => (b === null ? null : { directory: partDirectory(b.dir, workerIndex), sequence: b.sequences[workerIndex] })),
-    endpoint: { port: workerPort(config, workerIndex), config, version: VERSION, connections: shared.connections.sab, holds: shared.holds.sab },
+    endpoint: { port: workerPort(config, workerIndex), config, version: VERSION, connections: shared.connections.sab, holds: shared.holds.sab, inSync: shared.inSync.sab },
   };
   return new WorkerHandle(
     base,
@@ -316,6 +329,7 @@ function buildWorkerHandle(
       },
       onEndpoint: endpointMessages(shared, forwarded, log.error),
       onAck: (h) => {
+        router.checkOverflow();
         replication.waits.onAck(h.index);
         replication.failover.tick();
       },

@@ -32,12 +32,13 @@ import { RoutingField as Field } from '../protocol/body-fields';
 import { RoutingFields, onlyFields, readRoutingFields } from '../endpoint/routing-fields';
 import { RequestFields, parseBody } from '../protocol/request-body';
 import type { Answerer } from '../endpoint/session';
+import { REPLICA_IN_DOUBT_BODY } from '../endpoint/answer-bodies';
 import { Quarantine } from './quarantine';
 import type { WorkerHandle } from './worker-handle';
 import { NOT_HERE, type DirectReader } from './direct-reads';
 import { RequestMetrics } from '../shm/request-metrics';
 import type { Failover } from './failover';
-import type { ReplicaWaits } from './replica-waits';
+import type { ReplicaWaits } from '../replication/waits';
 import { TruncateGate } from './truncate-gate';
 import type { ReplicationChannels } from '../replication/channels';
 
@@ -747,12 +748,7 @@ export class Router {
    */
   private waitForReplicas(slot: number, code: number, bytes: Uint8Array, start: number, end: number): boolean {
     const rep = this.replication!;
-    const epoch = rep.channels.overflowEpoch;
-    if (epoch !== this.overflowEpochSeen) {
-      // A replica missed writes (its channel was full): it stops counting as a copy first.
-      this.overflowEpochSeen = epoch;
-      rep.onOverflow();
-    }
+    this.checkOverflow();
     const t = this.table;
     const master = t.workers[slot];
     const count = rep.failover.syncReplicas(t.nsIndexes[slot], t.partitions[slot], master, this.replicaScratch);
@@ -762,11 +758,30 @@ export class Router {
     return true;
   }
 
+  /**
+   * A replica missed writes (its channel was full): it stops counting as a copy. Looked at before
+   * every wait here, and on every ACK (a master worker sends one when it sees an overflow among
+   * the writes its own endpoint served).
+   */
+  checkOverflow(): void {
+    const rep = this.replication;
+    if (rep === null) return;
+    const epoch = rep.channels.overflowEpoch;
+    if (epoch === this.overflowEpochSeen) return;
+    this.overflowEpochSeen = epoch;
+    rep.onOverflow();
+  }
+
   /** A write's replicas applied it (or stopped counting): answer it now with body bytes[start, end). */
   answerReplicated(slot: number, code: number, bytes: Uint8Array, start: number, end: number): void {
     const session = this.table.sessions[slot];
     if (session !== null) session.respondRaw(this.table.clientIds[slot], code, bytes, start, end, this.table.reserved[slot]);
     this.table.release(slot);
+  }
+
+  /** A write no replica acknowledged in time: TIMEOUT, in doubt (applied on the master only). */
+  answerReplicaInDoubt(slot: number): void {
+    this.answerReplicated(slot, Status.TIMEOUT, REPLICA_IN_DOUBT_BODY, 0, REPLICA_IN_DOUBT_BODY.length);
   }
 
   private mastersNothing(nsIndex: number, worker: number): boolean {

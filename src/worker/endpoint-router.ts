@@ -38,14 +38,19 @@ export class ForwardingRouter implements SessionRouter {
 
   route(session: Session, id: number, op: number, frame: Uint8Array, bodyStart: number, bodyEnd: number, r: Reader): void {
     if (this.local.serve(session, id, op, frame, bodyStart, bodyEnd, r)) return;
-    const seq = this.take(session, id);
+    this.forward(session, id, op, frame, bodyStart, bodyEnd, session.routeReserve);
+  }
+
+  /** Sends a request to the primary; `reserved`: the answer bytes its session reserved for it. */
+  forward(session: Session, id: number, op: number, frame: Uint8Array, bodyStart: number, bodyEnd: number, reserved: number): void {
+    const seq = this.take(session, id, reserved);
     // A copy of its own: the frame's buffer is ws's, and the copy is handed over, not cloned again.
     const body = new Uint8Array(frame.subarray(bodyStart, bodyEnd));
     this.send({ type: 'forward', seq, conn: this.connOf(session), op, body, frameBytesMax: session.answerFrameBytesMax }, [body.buffer as ArrayBuffer]);
   }
 
   sendFault(session: Session, id: number, worker: number, kind: string): void {
-    const seq = this.take(session, id);
+    const seq = this.take(session, id, session.routeReserve);
     this.send({ type: 'forward-fault', seq, conn: this.connOf(session), worker, kind });
   }
 
@@ -88,10 +93,10 @@ export class ForwardingRouter implements SessionRouter {
     return this.forwarded.size + this.admins.size;
   }
 
-  private take(session: Session, id: number): number {
+  private take(session: Session, id: number, reserved: number): number {
     if (this.forwarded.size >= FORWARDS_IN_FLIGHT_MAX) throw overloaded();
     const seq = this.nextSeq++;
-    this.forwarded.set(seq, { session, id, reserved: session.routeReserve });
+    this.forwarded.set(seq, { session, id, reserved });
     return seq;
   }
 }

@@ -10,6 +10,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { ENDPOINT_LISTEN_ATTEMPTS_MAX, ENDPOINT_LISTEN_RETRY_MS } from '../constants';
+import { AerieError, Status } from '../errors';
 import { AnswerBudget } from '../endpoint/answer-budget';
 import { ConnectionCounts, workerEndpoint } from '../endpoint/connection-counts';
 import { FlushQueue } from '../endpoint/flush-queue';
@@ -97,6 +98,17 @@ export class WorkerEndpoint {
       this.sessions.set(conn, session);
       this.conns.set(session, conn);
     });
+  }
+
+  /** Sends a request this worker queued but can no longer serve (its partition moved) to the primary. */
+  forward(session: Session, id: number, op: number, bytes: Uint8Array, start: number, end: number, reserved: number): void {
+    try {
+      this.router.forward(session, id, op, bytes, start, end, reserved);
+    } catch (err) {
+      // Past the forwarding bound: refused, never applied anywhere.
+      const e = err instanceof AerieError ? err : new AerieError(Status.SERVER_ERROR, String(err));
+      session.respondAnswer(id, e.code, { message: e.message }, reserved);
+    }
   }
 
   /** Sessions open on this endpoint now. */

@@ -160,4 +160,6 @@ export interface EndpointInit {
   connections: SharedArrayBuffer;
   /** Partitions changing master, and this worker's busy word (src/partition/holds.ts). */
   holds: SharedArrayBuffer;
+  /** Which copies count (src/replication/in-sync.ts): the replicas this worker's writes wait for. */
+  inSync: SharedArrayBuffer;
 }

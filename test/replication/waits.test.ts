@@ -3,7 +3,7 @@
 // confused with the wait it held before; a replica that stops counting releases what waited on it.
 import t from 'tap';
 import { ReplicationChannels } from '../../src/replication/channels';
-import { ReplicaWaits } from '../../src/primary/replica-waits';
+import { ReplicaWaits } from '../../src/replication/waits';
 import { Ring } from '../../src/shm/ring';
 
 function setup() {
@@ -11,6 +11,7 @@ function setup() {
   const answered: { slot: number; code: number; body: string }[] = [];
   const waits = new ReplicaWaits(channels, {
     answer: (slot, code, bytes, start, end) => answered.push({ slot, code, body: Buffer.from(bytes.subarray(start, end)).toString() }),
+    inDoubt: (slot) => answered.push({ slot, code: 9, body: 'in doubt' }),
   });
   const producer = Ring.attach(channels.ring(0, 1)!);
   const consumer = Ring.attach(channels.ring(0, 1)!);
