@@ -148,7 +148,7 @@ export class WorkerEndpoint {
   onMessage(m: EndpointToWorker): void {
     switch (m.type) {
       case 'answer':
-        this.router.answered(m.seq, m.code, m.body);
+        this.router.answered(m);
         return;
       case 'admin-reply':
         this.router.adminAnswered(m.seq, m.error, m.value);
@@ -185,6 +185,7 @@ export class WorkerEndpoint {
     this.conns.delete(s);
     this.sessions.delete(conn);
     this.counts.closeSession(this.endpoint);
+    this.router.flush();
     this.send({ type: 'conn-closed', conn });
   }
 }

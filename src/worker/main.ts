@@ -216,7 +216,7 @@ const endpoint = new WorkerEndpoint(
   init.workerIndex,
   map,
   (m, transfer) => {
-    if (m.type === 'forward') stats.add(WorkerStat.FORWARDED);
+    if (m.type === 'forward') stats.add(WorkerStat.FORWARDED, m.ends.length);
     port.postMessage(m, transfer ?? []);
   },
   localRequests,

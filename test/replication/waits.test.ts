@@ -95,16 +95,28 @@ t.test("a master worker's waits raise the master's ack flag, not the primary's, 
   t.equal(waits.hold(1, 0, replicaOne, 1, 0, body('a'), 0, 1), true);
   t.equal(channels.ackWanted(0, 1, AckWaiter.MASTER), true, 'the replica is asked to ring the master');
   t.equal(channels.ackWanted(0, 1, AckWaiter.PRIMARY), false, "the primary's flag is untouched");
-  t.equal(waits.poll(0, () => false), 0, 'nothing released yet');
+  t.equal(
+    waits.poll(0, () => false),
+    0,
+    'nothing released yet',
+  );
   while (consumer.next() >= 0);
   consumer.release();
-  t.equal(waits.poll(0, () => false), 1, 'the release answers it');
+  t.equal(
+    waits.poll(0, () => false),
+    1,
+    'the release answers it',
+  );
   t.same(answered, [1]);
   t.equal(channels.ackWanted(0, 1, AckWaiter.MASTER), false, 'nothing waits: flag down');
   producer.reserve(8);
   producer.commit();
   t.equal(waits.hold(2, 0, replicaOne, 1, 0, body('b'), 0, 1), true);
-  t.equal(waits.poll(0, (to) => to === 1), 1, 'a replica that is gone no longer holds it');
+  t.equal(
+    waits.poll(0, (to) => to === 1),
+    1,
+    'a replica that is gone no longer holds it',
+  );
   t.same(answered, [1, 2]);
   t.same(inDoubt, []);
 });
