@@ -19,6 +19,7 @@ import type { Session } from '../endpoint/session';
 import { RoutingFields, readRoutingFields } from '../endpoint/routing-fields';
 import { partitionOf } from '../partition/digest';
 import type { PartitionHolds } from '../partition/holds';
+import { EndpointRoute, endpointRoute } from '../partition/ownership';
 import type { PartitionMap } from '../partition/map';
 import { REQ_HEADER_BYTES, ReqOffset } from '../protocol/internal';
 import { Op } from '../protocol/ops';
@@ -77,7 +78,7 @@ export class LocalRequests {
     const setId = Math.max(0, known);
     if (ns.storage !== 'memory' || (!read && map.copies[nsIndex] !== 1)) {
       // Looked at again when the loop applies it (the move may begin in between).
-      if (holds.isHeld(nsIndex, partitionId) || map.master(nsIndex, partitionId) !== workerIndex || this.parts.paused()) return false;
+      if (endpointRoute(map, holds, nsIndex, partitionId, workerIndex, this.parts.paused()) === EndpointRoute.FORWARD) return false;
       this.parts.queue.enqueue(session, id, op, nsIndex, setId, f.digest, frame, bodyStart, bodyEnd, f.commitMaster);
       return true;
     }
@@ -85,7 +86,7 @@ export class LocalRequests {
     // for endLocal (src/partition/holds.ts).
     holds.beginLocal(workerIndex);
     try {
-      if (holds.isHeld(nsIndex, partitionId) || map.master(nsIndex, partitionId) !== workerIndex || this.parts.paused()) return false;
+      if (endpointRoute(map, holds, nsIndex, partitionId, workerIndex, this.parts.paused()) === EndpointRoute.FORWARD) return false;
       const length = this.writeMessage(op, nsIndex, setId, f.digest, frame, bodyStart, bodyEnd);
       const out = this.out;
       out.reset();

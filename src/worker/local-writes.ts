@@ -19,6 +19,7 @@ import { AerieError, Status } from '../errors';
 import type { Session } from '../endpoint/session';
 import { REPLICA_IN_DOUBT_BODY } from '../endpoint/answer-bodies';
 import type { PartitionHolds } from '../partition/holds';
+import { EndpointRoute, endpointRoute } from '../partition/ownership';
 import type { PartitionMap } from '../partition/map';
 import { REQ_HEADER_BYTES, ReqOffset } from '../protocol/internal';
 import { isWriteOp } from '../protocol/ops';
@@ -144,7 +145,7 @@ export class LocalWrites {
         const nsIndex = ring.bytes[at + ReqOffset.NS];
         // The partition id: the digest's first 12 bits, little-endian (src/partition/digest.ts).
         const partition = ring.bytes[at + ReqOffset.DIGEST] | ((ring.bytes[at + ReqOffset.DIGEST + 1] & 0x0f) << 8);
-        if (holds.isHeld(nsIndex, partition) || map.master(nsIndex, partition) !== workerIndex || this.parts.paused()) {
+        if (endpointRoute(map, holds, nsIndex, partition, workerIndex, this.parts.paused()) === EndpointRoute.FORWARD) {
           // Moved or moving since it was queued: the primary routes it (and holds it, if held).
           const session = this.sessions[slot]!;
           const id = this.ids[slot];
