@@ -4,15 +4,13 @@
 // worker that crashes under writes on its endpoint loses none it acknowledged; and requests sent
 // to the wrong worker's endpoint are answered as the right one would.
 import t from 'tap';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { connect, Key } from '../../src/index';
 import { computeDigest, partitionOf } from '../../src/partition/digest';
 import { Op } from '../../src/protocol/ops';
 import { Status } from '../../src/errors';
 import { startTestNode } from '../helpers/node';
-import { startCliNode } from '../helpers/cli-node';
+import { fileNodeConfig, startCliNode } from '../helpers/cli-node';
 import { rawPeer, type RawPeer } from '../helpers/raw';
 import { compareCopies, waitInSync } from '../helpers/replicas';
 import { waitForValue } from '../helpers/wait';
@@ -153,26 +151,11 @@ t.test('a master worker crashing under writes on its endpoint loses no acknowled
   t.same(lost, [], 'no acknowledged write is lost');
 });
 
-function fileConfig(): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'aerie-worker-serve-'));
-  const config = path.join(dir, 'config.json');
-  writeFileSync(
-    config,
-    JSON.stringify({
-      service: { port: 0 },
-      workers: { count: 2 },
-      namespaces: [
-        { name: 'two', storage: 'file', dataDir: path.join(dir, 'data-two'), replicationFactor: 2 },
-        { name: 'one', storage: 'file', dataDir: path.join(dir, 'data-one'), replicationFactor: 1 },
-      ],
-      log: { level: 'warn' },
-    }),
-  );
-  return config;
-}
-
 t.test('file-namespace writes acknowledged on worker endpoints survive kill -9 of the node', async (t) => {
-  const config = fileConfig();
+  const config = fileNodeConfig('worker-serve', (dir) => [
+    { name: 'two', storage: 'file', dataDir: path.join(dir, 'data-two'), replicationFactor: 2 },
+    { name: 'one', storage: 'file', dataDir: path.join(dir, 'data-one'), replicationFactor: 1 },
+  ]);
   const { child, host, exited } = await startCliNode(config);
   t.teardown(() => {
     if (child.exitCode === null) child.kill('SIGKILL');
