@@ -27,6 +27,7 @@ import type { Reader } from '../protocol/reader';
 import { Writer } from '../protocol/writer';
 import type { SetRegistry } from '../shm/set-registry';
 import type { LocalWrites } from './local-writes';
+import { LocalBatches } from './local-batches';
 
 export interface LocalRequestParts {
   workerIndex: number;
@@ -42,6 +43,8 @@ export interface LocalRequestParts {
   served(): void;
   /** Where requests that answer after the loop's commit wait. */
   queue: LocalWrites;
+  /** service.frameBytesMax. */
+  frameBytesMax: number;
 }
 
 export class LocalRequests {
@@ -51,8 +54,10 @@ export class LocalRequests {
   private readonly message = Buffer.allocUnsafe(RING_MESSAGE_BYTES_MAX);
   private readonly view = new DataView(this.message.buffer, this.message.byteOffset, this.message.length);
   private readonly out = new Writer(RING_MESSAGE_BYTES_MAX);
+  private readonly batches: LocalBatches;
   constructor(private readonly parts: LocalRequestParts) {
     this.nsIndexes = new Map(parts.namespaces.map((ns, i) => [ns.name, i]));
+    this.batches = new LocalBatches({ ...parts, nsIndexes: this.nsIndexes });
   }
 
   /**
@@ -61,6 +66,10 @@ export class LocalRequests {
    * a request that cannot be routed.
    */
   serve(session: Session, id: number, op: number, frame: Uint8Array, bodyStart: number, bodyEnd: number, r: Reader): boolean {
+    if (op === Op.BATCH_GET || op === Op.BATCH_EXISTS) {
+      readRoutingFields(r, bodyEnd, this.fields, false);
+      return this.batches.serve(session, id, op, frame, this.fields);
+    }
     const read = op === Op.GET || op === Op.EXISTS;
     if (!read && op !== Op.PUT && op !== Op.REMOVE && op !== Op.TOUCH && op !== Op.OPERATE) return false;
     const { workerIndex, holds, map } = this.parts;

@@ -207,6 +207,7 @@ const localRequests = new LocalRequests({
   map,
   holds,
   queue: localWrites,
+  frameBytesMax: init.endpoint.config.service.frameBytesMax,
   apply: (bytes, view, start, end, o) => engine.handle(bytes, view, start, end, o),
   paused: () => control.paused,
   served: () => stats.add(WorkerStat.LOCAL_REQUESTS),

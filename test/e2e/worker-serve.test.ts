@@ -79,6 +79,28 @@ t.test("writes of every kind on their master worker's endpoint are served there 
   const got = await ask(w1, Op.GET, { ns: 'test', set: 'ws', key: mine[0] });
   t.same((got![1] as { bins: unknown }).bins, { v: mine[0] + 5, s: 'x' }, "the other worker's endpoint reads the operate's result");
   t.equal((await ask(w1, Op.EXISTS, { ns: 'test', set: 'ws', key: mine[2] }))![0], Status.KEY_NOT_FOUND, 'and the remove');
+  // A batch of keys it masters is answered by the worker; one with another worker's key is forwarded.
+  const batchKeys = [mine[3], mine[2], mine[4]].map((key) => ({ ns: 'test', set: 'ws', key }));
+  const beforeBatch = counts();
+  const [batchCode, batch] = (await ask(w0, Op.BATCH_GET, { keys: batchKeys }))!;
+  t.equal(batchCode, 0);
+  t.same(
+    (batch as { records: unknown[][] }).records.map((r) => [r[0], (r[3] as { v?: number } | null)?.v ?? null]),
+    [
+      [0, mine[3]],
+      [Status.KEY_NOT_FOUND, null],
+      [0, mine[4]],
+    ],
+    'each element, a missing one in place',
+  );
+  t.equal(counts().localRequests - beforeBatch.localRequests, 1, 'served by the worker');
+  const [mixedCode, mixed] = (await ask(w0, Op.BATCH_EXISTS, { keys: [...batchKeys, { ns: 'test', set: 'ws', key: theirs[0] }] }))!;
+  t.equal(mixedCode, 0);
+  t.same(
+    (mixed as { records: unknown[][] }).records.map((r) => r[0]),
+    [0, Status.KEY_NOT_FOUND, 0, 0],
+  );
+  t.equal(counts().forwarded - beforeBatch.forwarded, 1, "a batch with another worker's key is forwarded whole");
   t.ok(await waitInSync(client), 'copies in sync');
   const { problems, records } = compareCopies(node);
   t.same(problems, [], 'both copies hold the same records');
