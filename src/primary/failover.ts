@@ -112,6 +112,12 @@ export class Failover {
   private stopped = false;
   /** Moves completed, for INFO. */
   movesDone = 0;
+  /**
+   * Workers whose channel overflowed while they were starting, after beforeRestart gave them fresh
+   * rings (a master worker reports an overflow at once, under writes the primary never saw): once
+   * ready, such a worker is restarted again, else a copy into it would wait on a full channel forever.
+   */
+  private readonly overflowedWhileStarting = new Set<number>();
 
   constructor(private readonly host: FailoverHost) {
     const { map } = host;
@@ -370,6 +376,7 @@ export class Failover {
   beforeRestart(h: WorkerHandle): void {
     const { channels, workers, map } = this.host;
     const w = h.index;
+    this.overflowedWhileStarting.delete(w);
     for (let from = 0; from < this.n; from++) {
       if (from === w || !channels.overflowed(from, w)) continue;
       const sab = channels.replace(from, w);
@@ -386,6 +393,13 @@ export class Failover {
   onWorkerReady(h: WorkerHandle): void {
     const { map } = this.host;
     const w = h.index;
+    if (this.overflowedWhileStarting.delete(w)) {
+      for (let from = 0; from < this.n; from++) {
+        if (from === w || !this.host.channels.overflowed(from, w)) continue;
+        this.channelOverflowed(from, w);
+        return;
+      }
+    }
     for (let ns = 0; ns < map.copies.length; ns++) {
       if (map.copies[ns] < 2) continue;
       const was = this.wasReplica[ns][w];
@@ -501,7 +515,11 @@ export class Failover {
   /** Another worker's copies of these partitions can no longer be trusted: its channel overflowed while it was up. */
   channelOverflowed(from: number, to: number): void {
     const h = this.host.workers[to];
-    if (h.state !== 'up') return;
+    if (h.state !== 'up') {
+      // Down: beforeRestart gives it fresh rings. Starting: it is restarted once ready.
+      this.overflowedWhileStarting.add(to);
+      return;
+    }
     // It missed writes it was owed: stop waiting for it and have it copied afresh.
     for (let ns = 0; ns < this.sync.length; ns++) this.markStale(ns, to, this.replicaPartitions(ns, to), 1);
     for (let ns = 0; ns < this.sync.length; ns++) {
