@@ -1,6 +1,7 @@
-// Writes held for their replicas over real channel rings (the primary's and a master worker's): answered once the replica releases past
-// the tail the master had published, in order; never twice; a slot reused by a later write is not
-// confused with the wait it held before; a replica that stops counting releases what waited on it.
+// Writes held for their replicas over real channel rings, by the primary and by a master worker:
+// answered once the replica releases past the tail the master had published, in order; never
+// twice; a slot reused by a later write is not confused with the wait it held before; a replica
+// that stops counting releases what waited on it.
 import t from 'tap';
 import { AckWaiter, ReplicationChannels } from '../../src/replication/channels';
 import { ReplicaWaits } from '../../src/replication/waits';
