@@ -86,6 +86,17 @@ export const ENDPOINT_LISTEN_RETRY_MS = 50;
  * connection count). Past it a request is answered DEVICE_OVERLOAD (18), not sent.
  */
 export const FORWARDS_IN_FLIGHT_MAX = 65536;
+/**
+ * Requests a worker endpoint serves itself and has not answered yet (queued for its loop, or
+ * waiting for the group commit or its replicas: src/worker/local-writes.ts). Past it a request is
+ * answered DEVICE_OVERLOAD (18), not applied.
+ */
+export const ENDPOINT_LOCAL_IN_FLIGHT_MAX = 65536;
+/**
+ * Answer bytes a worker holds for the requests of one batch it served itself until the batch's
+ * group commit: past it the batch ends (the next request's answer, at most a ring message, fits).
+ */
+export const ENDPOINT_LOCAL_ANSWER_BYTES = 1024 * 1024;
 
 // ---- file descriptors (src/primary/descriptors.ts, README "Connections and file descriptors") ----
 /**

@@ -1,7 +1,17 @@
 // The bodies of the answers the router assembles (a batch's, a scan page's), written the same
 // way into a session's frame and into a forwarded answer bound for a worker endpoint.
 
-import type { Writer } from '../protocol/writer';
+import { Writer } from '../protocol/writer';
+
+/**
+ * The body of a write answered TIMEOUT because a replica did not acknowledge it in time
+ * (src/replication/waits.ts), on the front and on a worker's endpoint alike.
+ */
+export const REPLICA_IN_DOUBT_BODY: Uint8Array = (() => {
+  const w = new Writer(256);
+  w.writeValue({ message: 'applied on the master; a replica did not acknowledge it in time (in doubt)' });
+  return w.copy();
+})();
 
 /** Bytes a batch or scan answer adds around its records: map and array headers, keys, cursor. */
 export const LIST_ANSWER_OVERHEAD_BYTES = 64;

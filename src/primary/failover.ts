@@ -20,7 +20,8 @@ import type { ReplicationChannels } from '../replication/channels';
 import { Moves } from './moves';
 import * as own from './ownership';
 import { Rebuilds } from './rebuild';
-import type { ReplicaWaits } from './replica-waits';
+import type { ReplicaWaits } from '../replication/waits';
+import type { InSyncCopies } from '../replication/in-sync';
 import { StaleCopies } from './stale-copies';
 import type { WorkerHandle } from './worker-handle';
 
@@ -32,6 +33,8 @@ export interface FailoverHost {
   namespaces: NamespaceConfig[];
   /** The holds, in shared memory: a worker serving reads itself sees them (src/partition/holds.ts). */
   holds: PartitionHolds;
+  /** `sync` and who is up, in shared memory: master workers read them (src/replication/in-sync.ts). */
+  inSync?: InSyncCopies;
   /** Held requests may move on: route them again. */
   released(): void;
   log: NodeLog;
@@ -56,12 +59,18 @@ export class Failover {
   private readonly rebuilds: Rebuilds;
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
+  /**
+   * Workers whose channel overflowed while they were starting, after beforeRestart gave them fresh
+   * rings (a master worker reports an overflow at once, under writes the primary never saw): once
+   * ready, such a worker is restarted again, else a copy into it would wait on a full channel forever.
+   */
+  private readonly overflowedWhileStarting = new Set<number>();
 
   constructor(private readonly host: FailoverHost) {
     const { map, workers } = host;
     this.n = map.workerCount;
     const perWorker = () => Array.from({ length: this.n }, () => new Uint8Array(PARTITION_COUNT));
-    this.sync = host.namespaces.map(() => perWorker());
+    this.sync = host.inSync?.sync ?? host.namespaces.map(() => perWorker());
     this.mustCopy = host.namespaces.map(() => perWorker());
     this.wasReplica = host.namespaces.map(() => new Array<Uint8Array | null>(this.n).fill(null));
     this.held = host.holds.held;
@@ -206,6 +215,7 @@ export class Failover {
     // The partitions it mastered fall behind only once they move (moves.ts).
     for (let ns = 0; ns < map.copies.length; ns++) this.staleCopies.mark(ns, w, own.replicaPartitions(map, ns, w), 1);
     h.settleCounts();
+    this.host.inSync?.setUp(w, false);
     waits.dropReplica(w);
     for (const other of workers) if (other !== h) other.post({ type: 'migrate-cancel', target: w });
     this.rebuilds.interrupt(w);
@@ -222,6 +232,7 @@ export class Failover {
   beforeRestart(h: WorkerHandle): void {
     const { channels, workers, map } = this.host;
     const w = h.index;
+    this.overflowedWhileStarting.delete(w);
     for (let from = 0; from < this.n; from++) {
       if (from === w || !channels.overflowed(from, w)) continue;
       const sab = channels.replace(from, w);
@@ -238,6 +249,13 @@ export class Failover {
   onWorkerReady(h: WorkerHandle): void {
     const { map, channels } = this.host;
     const w = h.index;
+    if (this.overflowedWhileStarting.delete(w)) {
+      for (let from = 0; from < this.n; from++) {
+        if (from === w || !channels.overflowed(from, w)) continue;
+        this.channelOverflowed(from, w);
+        return;
+      }
+    }
     for (let ns = 0; ns < map.copies.length; ns++) {
       if (map.copies[ns] < 2) continue;
       const { only, journalled } = own.readmitted(this.state, ns, w, this.wasReplica[ns][w], h.adoptedNamespaces[ns] === true, this.mustCopy[ns][w]);
@@ -252,6 +270,7 @@ export class Failover {
       this.wasReplica[ns][w] = null;
       this.mustCopy[ns][w].fill(0);
     }
+    this.host.inSync?.setUp(w, true);
     this.rebuilds.refill();
     this.reconcile();
   }
@@ -259,7 +278,11 @@ export class Failover {
   /** Another worker's copies of these partitions can no longer be trusted: its channel overflowed while it was up. */
   channelOverflowed(from: number, to: number): void {
     const h = this.host.workers[to];
-    if (h.state !== 'up') return;
+    if (h.state !== 'up') {
+      // Down: beforeRestart gives it fresh rings. Starting: it is restarted once ready.
+      this.overflowedWhileStarting.add(to);
+      return;
+    }
     // It missed writes it was owed: stop waiting for it and have it copied afresh.
     for (let ns = 0; ns < this.sync.length; ns++) this.staleCopies.mark(ns, to, own.replicaPartitions(this.host.map, ns, to), 1);
     for (let ns = 0; ns < this.sync.length; ns++) {

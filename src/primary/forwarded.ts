@@ -3,13 +3,15 @@
 // go back to that worker, which writes them to the client's socket. Each forwarding connection is
 // an Answerer of its own, so the router's table, holds, quarantine and failure answers work on
 // it unchanged: a write in flight when its master dies is answered in doubt, wherever it came from.
+// A worker's requests of one turn arrive in one message, and the answers for one worker leave in
+// one message per turn (src/worker/thread-messages.ts, Packed): no postMessage per request.
 
 import { AerieError, Status } from '../errors';
 import { writeBatchBody, writeScanBody } from '../endpoint/answer-bodies';
 import type { Answerer, SessionHost } from '../endpoint/session';
 import { Reader } from '../protocol/reader';
 import { Writer } from '../protocol/writer';
-import { controlError, type EndpointFromWorker, type EndpointToWorker } from '../worker/thread-messages';
+import { ANSWER_FIELDS, FORWARD_FIELDS, Packer, controlError, type EndpointFromWorker, type EndpointToWorker, type Packed } from '../worker/thread-messages';
 import type { Router } from './router';
 import { NO_GRANTS } from '../security/grants';
 import type { Credentials } from '../security/session-security';
@@ -20,6 +22,36 @@ export interface EndpointWorker {
   post(m: EndpointToWorker): void;
 }
 
+/** The answers bound for one worker, sent together at the end of the turn. */
+class AnswerOutbox {
+  private readonly packer = new Packer(ANSWER_FIELDS);
+  private scheduled = false;
+  private readonly flushLater = () => {
+    this.scheduled = false;
+    this.flush();
+  };
+
+  constructor(private readonly worker: EndpointWorker) {}
+
+  add(seq: number, code: number, bytes: Uint8Array, start: number, end: number): void {
+    this.packer.add(seq, code, 0, 0, bytes, start, end);
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(this.flushLater);
+  }
+
+  /** Sends what is collected (before a close, so the close never overtakes an answer). */
+  flush(): void {
+    if (this.packer.size === 0) return;
+    this.worker.post({ type: 'answer', ...this.packer.take() });
+  }
+
+  /** The thread died: what was collected for it answers nobody. */
+  drop(): void {
+    this.packer.take();
+  }
+}
+
 /** One connection of a worker endpoint that forwarded requests; `id`s here are the endpoint's seqs. */
 class ForwardingConnection implements Answerer {
   closed = false;
@@ -28,33 +60,35 @@ class ForwardingConnection implements Answerer {
 
   constructor(
     private readonly worker: EndpointWorker,
+    private readonly outbox: AnswerOutbox,
     private readonly conn: number,
     private readonly out: Writer,
   ) {}
 
   respondRaw(seq: number, code: number, bytes: Uint8Array, start: number, end: number): void {
-    this.post(seq, code, ownCopy(bytes.subarray(start, end)));
+    if (!this.closed) this.outbox.add(seq, code, bytes, start, end);
   }
 
   respondBatch(seq: number, elements: Buffer[]): void {
     const w = this.writer();
     writeBatchBody(w, elements);
-    this.post(seq, 0, ownCopy(w.bytes()));
+    this.respondRaw(seq, 0, w.buffer, 0, w.length);
   }
 
   respondScan(seq: number, bytes: Uint8Array | null, start: number, end: number, cursor: Buffer | null): void {
     const w = this.writer();
     writeScanBody(w, bytes, start, end, cursor);
-    this.post(seq, 0, ownCopy(w.bytes()));
+    this.respondRaw(seq, 0, w.buffer, 0, w.length);
   }
 
   respondAnswer(seq: number, code: number, value: unknown): void {
     const w = this.writer();
     w.writeValue(value as never);
-    this.post(seq, code, ownCopy(w.bytes()));
+    this.respondRaw(seq, code, w.buffer, 0, w.length);
   }
 
   close(code: number, reason: string): void {
+    this.outbox.flush();
     this.worker.post({ type: 'close-conn', conn: this.conn, code, reason });
   }
 
@@ -62,15 +96,13 @@ class ForwardingConnection implements Answerer {
     this.out.reset();
     return this.out;
   }
-
-  private post(seq: number, code: number, body: Uint8Array): void {
-    if (!this.closed) this.worker.post({ type: 'answer', seq, code, body });
-  }
 }
 
 export class ForwardedRequests {
   /** Per worker, its connections that forwarded something, by connection number. */
   private readonly connections: Map<number, ForwardingConnection>[] = [];
+  /** Per worker, made at its first forwarded request (the workers are added after this is built). */
+  private readonly outboxes: AnswerOutbox[] = [];
   private readonly reader = new Reader(new Uint8Array(0));
   /** Answers are built here, at most a client's largest frame (the router refuses larger ones first). */
   private readonly out: Writer;
@@ -90,20 +122,9 @@ export class ForwardedRequests {
     const worker = this.workers[index];
     const host = this.host();
     switch (m.type) {
-      case 'forward': {
-        const c = this.connection(worker, m.conn);
-        c.routeReserve = 0; // the endpoint keeps its own reservation
-        c.answerFrameBytesMax = m.frameBytesMax;
-        this.reader.reset(m.body, 0, m.body.length);
-        try {
-          if (host === null) throw notReady();
-          this.router.route(c, m.seq, m.op, m.body, 0, m.body.length, this.reader);
-        } catch (err) {
-          const e = controlError(err);
-          c.respondAnswer(m.seq, e.code, { message: e.message });
-        }
+      case 'forward':
+        this.forwarded(worker, host, m);
         return;
-      }
       case 'forward-fault': {
         const c = this.connection(worker, m.conn);
         try {
@@ -135,8 +156,31 @@ export class ForwardedRequests {
     }
   }
 
+  /** One turn's requests from a worker's endpoint, each routed as a front session's would be. */
+  private forwarded(worker: EndpointWorker, host: SessionHost | null, m: Packed): void {
+    let start = 0;
+    for (let i = 0; i < m.ends.length; i++) {
+      const at = FORWARD_FIELDS * i;
+      const seq = m.meta[at];
+      const end = m.ends[i];
+      const c = this.connection(worker, m.meta[at + 1]);
+      c.routeReserve = 0; // the endpoint keeps its own reservation
+      c.answerFrameBytesMax = m.meta[at + 3];
+      this.reader.reset(m.bodies, start, end);
+      try {
+        if (host === null) throw notReady();
+        this.router.route(c, seq, m.meta[at + 2], m.bodies, start, end, this.reader);
+      } catch (err) {
+        const e = controlError(err);
+        c.respondAnswer(seq, e.code, { message: e.message });
+      }
+      start = end;
+    }
+  }
+
   /** Worker `index`'s thread died: its sockets closed with it, and what they awaited is dropped. */
   workerDown(index: number): void {
+    this.outboxes[index]?.drop();
     const connections = this.connectionsOf(index);
     for (const c of connections.values()) {
       c.closed = true;
@@ -153,7 +197,7 @@ export class ForwardedRequests {
     const map = this.connectionsOf(worker.index);
     let c = map.get(conn);
     if (c === undefined) {
-      c = new ForwardingConnection(worker, conn, this.out);
+      c = new ForwardingConnection(worker, (this.outboxes[worker.index] ??= new AnswerOutbox(worker)), conn, this.out);
       map.set(conn, c);
     }
     return c;
@@ -197,14 +241,6 @@ async function securityAction(host: SessionHost, action: string, args: unknown):
   const user = String(a.user);
   if (action === 'token') return security.renewToken(user, remote);
   return security.command(Number(a.op), a.body, user, security.grantsOf(user) ?? NO_GRANTS);
-}
-
-/**
- * The bytes in an ArrayBuffer of their own and their exact size: postMessage clones a view's whole
- * buffer (a pooled slab, a writer's megabytes), and a view of shared memory would be shared.
- */
-function ownCopy(bytes: Uint8Array): Uint8Array {
-  return new Uint8Array(bytes);
 }
 
 function notReady(): AerieError {

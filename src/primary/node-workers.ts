@@ -10,7 +10,7 @@ import { ReqOffset } from '../protocol/internal';
 import { partDirectory } from '../snapshot/files';
 import { Failover } from './failover';
 import type { ForwardedRequests } from './forwarded';
-import { ReplicaWaits } from './replica-waits';
+import { ReplicaWaits } from '../replication/waits';
 import type { Router, RouterReplication } from './router';
 import type { SharedState } from './shared-state';
 import { Supervisor } from './supervisor';
@@ -29,8 +29,21 @@ export interface ReplicationParts {
 
 export function buildReplication(config: NodeConfig, shared: SharedState, workers: WorkerHandle[], router: () => Router, log: NodeLog): ReplicationParts {
   const { channels, map, workerCount } = shared;
-  const waits = new ReplicaWaits(channels, { answer: (slot, code, bytes, start, end) => router().answerReplicated(slot, code, bytes, start, end) });
-  const failover = new Failover({ workers, map, channels, waits, namespaces: config.namespaces, holds: shared.holds, released: () => router().releaseHeld(), log });
+  const waits = new ReplicaWaits(channels, {
+    answer: (slot, code, bytes, start, end) => router().answerReplicated(slot, code, bytes, start, end),
+    inDoubt: (slot) => router().answerReplicaInDoubt(slot),
+  });
+  const failover = new Failover({
+    workers,
+    map,
+    channels,
+    waits,
+    namespaces: config.namespaces,
+    holds: shared.holds,
+    inSync: shared.inSync,
+    released: () => router().releaseHeld(),
+    log,
+  });
   const onOverflow = () => {
     for (let from = 0; from < workerCount; from++) {
       for (let to = 0; to < workerCount; to++) if (from !== to && channels.overflowed(from, to)) failover.channelOverflowed(from, to);
@@ -135,7 +148,7 @@ export function buildWorkerHandle(
     namespaces: config.namespaces,
     log: logSettings(config),
     bases: shared.bases.map((b) => (b === null ? null : { directory: partDirectory(b.dir, workerIndex), sequence: b.sequences[workerIndex] })),
-    endpoint: { port: workerPort(config, workerIndex), config, version: VERSION, connections: shared.connections.sab, holds: shared.holds.sab, security: parts.security },
+    endpoint: { port: workerPort(config, workerIndex), config, version: VERSION, connections: shared.connections.sab, holds: shared.holds.sab, inSync: shared.inSync.sab, security: parts.security },
   };
   return new WorkerHandle(
     base,
@@ -161,6 +174,7 @@ export function buildWorkerHandle(
       },
       onEndpoint: endpointMessages(shared, forwarded, log.error),
       onAck: (h) => {
+        router.checkOverflow();
         replication.waits.onAck(h.index);
         replication.failover.tick();
       },

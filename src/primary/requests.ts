@@ -11,7 +11,7 @@ export const SlotKind = {
   BATCH_ELEMENT: 1,
   SCAN: 2,
   BROADCAST: 3,
-  /** A write its master answered, waiting for its replicas (src/primary/replica-waits.ts). */
+  /** A write its master answered, waiting for its replicas (src/replication/waits.ts). */
   REPLICATING: 4,
   /** Not in use: on the free list. */
   FREE: 255,

@@ -8,6 +8,7 @@ import { PartitionMap } from '../partition/map';
 import { PartitionHolds } from '../partition/holds';
 import { ConnectionCounts } from '../endpoint/connection-counts';
 import { ReplicationChannels } from '../replication/channels';
+import { InSyncCopies } from '../replication/in-sync';
 import { SetRegistry } from '../shm/set-registry';
 import { StatsBlock } from '../shm/stats';
 import { readBase, readManifest, removeIncomplete, snapshotDirectory } from '../snapshot/files';
@@ -31,6 +32,8 @@ export interface SharedState {
   /** Client sockets and sessions of every endpoint (the front's and each worker's). */
   connections: ConnectionCounts;
   channels: ReplicationChannels;
+  /** Which copies count, for master workers that wait for their replicas (src/replication/in-sync.ts). */
+  inSync: InSyncCopies;
   /** Per worker, its request ring once it is up (its peers ring its doorbell). */
   peerRings: (SharedArrayBuffer | null)[];
   /** Per namespace. */
@@ -56,6 +59,7 @@ export function buildSharedState(config: NodeConfig): SharedState {
     holds: PartitionHolds.create(config.namespaces.length, count),
     // Channels between workers only when some namespace has two copies.
     channels: ReplicationChannels.create(count, replicated ? config.workers.replicationChannelBytes : 0),
+    inSync: InSyncCopies.create(config.namespaces.length, count),
     peerRings: new Array<SharedArrayBuffer | null>(count).fill(null),
     sets: buildSetRegistries(config),
     bases: loadBaseSnapshots(config, count),

@@ -14,6 +14,15 @@ import { Ring } from '../shm/ring';
 
 export const OVERFLOW_EPOCH = 0;
 
+/** Who waits for a replica's release, and so whom the replica wakes. */
+export const AckWaiter = {
+  /** The primary, for writes routed through a ring (an ACK response wakes it). */
+  PRIMARY: 1,
+  /** The master worker, for writes its own endpoint served (its doorbell wakes it). */
+  MASTER: 2,
+} as const;
+export type AckWaiter = (typeof AckWaiter)[keyof typeof AckWaiter];
+
 export class ReplicationChannels {
   readonly n: number;
   /** Data bytes of each ring (replacements get the same). */
@@ -40,7 +49,7 @@ export class ReplicationChannels {
     for (let from = 0; from < n; from++) {
       for (let to = 0; to < n; to++) rings.push(from === to || ringBytes === 0 ? null : Ring.create(ringBytes).sab);
     }
-    return new ReplicationChannels(n, rings, new SharedArrayBuffer((1 + 2 * n * n) * 4), ringBytes);
+    return new ReplicationChannels(n, rings, new SharedArrayBuffer((1 + 3 * n * n) * 4), ringBytes);
   }
 
   static attach(n: number, rings: (SharedArrayBuffer | null)[], flagsSab: SharedArrayBuffer): ReplicationChannels {
@@ -86,13 +95,13 @@ export class ReplicationChannels {
    * reading the head, and the replica reads it after storing the head: with both sequentially
    * consistent, either the primary sees the release or the replica sees the wish.
    */
-  setAckWanted(from: number, to: number, on: boolean): void {
-    Atomics.store(this.flags, 1 + this.n * this.n + from * this.n + to, on ? 1 : 0);
+  setAckWanted(from: number, to: number, on: boolean, waiter: AckWaiter = AckWaiter.PRIMARY): void {
+    Atomics.store(this.flags, 1 + waiter * this.n * this.n + from * this.n + to, on ? 1 : 0);
   }
 
-  /** Replica, after releasing from -> to: must it tell the primary? */
-  ackWanted(from: number, to: number): boolean {
-    return Atomics.load(this.flags, 1 + this.n * this.n + from * this.n + to) !== 0;
+  /** Replica, after releasing from -> to: must it tell the primary (or, for MASTER, ring the master)? */
+  ackWanted(from: number, to: number, waiter: AckWaiter = AckWaiter.PRIMARY): boolean {
+    return Atomics.load(this.flags, 1 + waiter * this.n * this.n + from * this.n + to) !== 0;
   }
 
   get overflowEpoch(): number {

@@ -1,14 +1,16 @@
-// Where a worker endpoint's requests go. A read of a memory partition this worker masters is
+// Where a worker endpoint's requests go. A keyed request of a partition this worker masters is
 // served here (src/worker/local-requests.ts). Every other keyed request, batch, scan and truncate is
-// forwarded to the primary's router over postMessage and answered on the socket it came from, so
-// the ok / failed / in-doubt rules are the router's, unchanged; admin requests (INFO, VERIFY,
-// SNAPSHOT, WORKER_RESTART, FAULT) reach the primary the same way (docs/protocol.md §13).
+// forwarded to the primary's router and answered on the socket it came from, so the ok / failed /
+// in-doubt rules are the router's, unchanged; admin requests (INFO, VERIFY, SNAPSHOT,
+// WORKER_RESTART, FAULT) reach the primary the same way (docs/protocol.md §13). The requests
+// forwarded in one event-loop turn cross in one message (a Packed batch), and so do their answers:
+// a postMessage costs about 6 µs of CPU on each side, more than routing the request.
 
 import { FORWARDS_IN_FLIGHT_MAX } from '../constants';
 import { AerieError, Status } from '../errors';
 import type { Session, SessionRouter } from '../endpoint/session';
 import type { Reader } from '../protocol/reader';
-import type { AdminAction, EndpointFromWorker } from './thread-messages';
+import { ANSWER_FIELDS, FORWARD_FIELDS, Packer, transferOf, type AdminAction, type EndpointFromWorker, type Packed } from './thread-messages';
 import type { LocalRequests } from './local-requests';
 
 /** A request sent to the primary and not yet answered. */
@@ -28,6 +30,13 @@ export class ForwardingRouter implements SessionRouter {
   private readonly forwarded = new Map<number, Forwarded>();
   private readonly admins = new Map<number, PendingAdmin>();
   private nextSeq = 1;
+  /** This turn's forwarded requests, sent together at the turn's end. */
+  private readonly outbox = new Packer(FORWARD_FIELDS);
+  private flushScheduled = false;
+  private readonly flushLater = () => {
+    this.flushScheduled = false;
+    this.flush();
+  };
 
   constructor(
     private readonly send: (m: EndpointFromWorker, transfer?: ArrayBuffer[]) => void,
@@ -38,14 +47,31 @@ export class ForwardingRouter implements SessionRouter {
 
   route(session: Session, id: number, op: number, frame: Uint8Array, bodyStart: number, bodyEnd: number, r: Reader): void {
     if (this.local.serve(session, id, op, frame, bodyStart, bodyEnd, r)) return;
-    const seq = this.take(session, id);
-    // A copy of its own: the frame's buffer is ws's, and the copy is handed over, not cloned again.
-    const body = new Uint8Array(frame.subarray(bodyStart, bodyEnd));
-    this.send({ type: 'forward', seq, conn: this.connOf(session), op, body, frameBytesMax: session.answerFrameBytesMax }, [body.buffer as ArrayBuffer]);
+    this.forward(session, id, op, frame, bodyStart, bodyEnd, session.routeReserve);
+  }
+
+  /** Sends a request to the primary; `reserved`: the answer bytes its session reserved for it. */
+  forward(session: Session, id: number, op: number, frame: Uint8Array, bodyStart: number, bodyEnd: number, reserved: number): void {
+    const seq = this.take(session, id, reserved);
+    this.outbox.add(seq, this.connOf(session), op, session.answerFrameBytesMax, frame, bodyStart, bodyEnd);
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(this.flushLater);
+  }
+
+  /**
+   * Sends what this turn forwarded, in one message. Called before any other message to the
+   * primary too, so a connection's close never overtakes its requests.
+   */
+  flush(): void {
+    if (this.outbox.size === 0) return;
+    const packed = this.outbox.take();
+    this.send({ type: 'forward', ...packed }, transferOf(packed));
   }
 
   sendFault(session: Session, id: number, worker: number, kind: string): void {
-    const seq = this.take(session, id);
+    const seq = this.take(session, id, session.routeReserve);
+    this.flush();
     this.send({ type: 'forward-fault', seq, conn: this.connOf(session), worker, kind });
   }
 
@@ -64,16 +90,23 @@ export class ForwardingRouter implements SessionRouter {
     const seq = this.nextSeq++;
     return new Promise((resolve, reject) => {
       this.admins.set(seq, { resolve, reject });
+      this.flush();
       this.send({ type: 'admin', seq, action, args });
     });
   }
 
-  /** The primary's answer to forwarded request `seq`. */
-  answered(seq: number, code: number, body: Uint8Array): void {
-    const f = this.forwarded.get(seq);
-    if (f === undefined) return;
-    this.forwarded.delete(seq);
-    f.session.respondRaw(f.id, code, body, 0, body.length, f.reserved);
+  /** The primary's answers to forwarded requests, one turn's worth. */
+  answered(m: Packed): void {
+    let start = 0;
+    for (let i = 0; i < m.ends.length; i++) {
+      const end = m.ends[i];
+      const f = this.forwarded.get(m.meta[ANSWER_FIELDS * i]);
+      if (f !== undefined) {
+        this.forwarded.delete(m.meta[ANSWER_FIELDS * i]);
+        f.session.respondRaw(f.id, m.meta[ANSWER_FIELDS * i + 1], m.bodies, start, end, f.reserved);
+      }
+      start = end;
+    }
   }
 
   adminAnswered(seq: number, error: { code: number; message: string } | null, value: unknown): void {
@@ -88,10 +121,10 @@ export class ForwardingRouter implements SessionRouter {
     return this.forwarded.size + this.admins.size;
   }
 
-  private take(session: Session, id: number): number {
+  private take(session: Session, id: number, reserved: number): number {
     if (this.forwarded.size >= FORWARDS_IN_FLIGHT_MAX) throw overloaded();
     const seq = this.nextSeq++;
-    this.forwarded.set(seq, { session, id, reserved: session.routeReserve });
+    this.forwarded.set(seq, { session, id, reserved });
     return seq;
   }
 }

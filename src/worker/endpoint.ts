@@ -9,6 +9,7 @@ import { refuseUpgrade } from '../security/upgrade-check';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { ENDPOINT_LISTEN_ATTEMPTS_MAX, ENDPOINT_LISTEN_RETRY_MS } from '../constants';
+import { AerieError, Status } from '../errors';
 import { AnswerBudget } from '../endpoint/answer-budget';
 import { ConnectionCounts, workerEndpoint } from '../endpoint/connection-counts';
 import { FlushQueue } from '../endpoint/flush-queue';
@@ -102,6 +103,17 @@ export class WorkerEndpoint {
     });
   }
 
+  /** Sends a request this worker queued but can no longer serve (its partition moved) to the primary. */
+  forward(session: Session, id: number, op: number, bytes: Uint8Array, start: number, end: number, reserved: number): void {
+    try {
+      this.router.forward(session, id, op, bytes, start, end, reserved);
+    } catch (err) {
+      // Past the forwarding bound: refused, never applied anywhere.
+      const e = err instanceof AerieError ? err : new AerieError(Status.SERVER_ERROR, String(err));
+      session.respondAnswer(id, e.code, { message: e.message }, reserved);
+    }
+  }
+
   /** Sessions open on this endpoint now. */
   get sessionCount(): number {
     return this.sessions.size;
@@ -133,7 +145,7 @@ export class WorkerEndpoint {
   onMessage(m: EndpointToWorker): void {
     switch (m.type) {
       case 'answer':
-        this.router.answered(m.seq, m.code, m.body);
+        this.router.answered(m);
         return;
       case 'admin-reply':
         this.router.adminAnswered(m.seq, m.error, m.value);
@@ -187,6 +199,7 @@ export class WorkerEndpoint {
     this.conns.delete(s);
     this.sessions.delete(conn);
     this.counts.closeSession(this.endpoint);
+    this.router.flush();
     this.send({ type: 'conn-closed', conn });
   }
 }

@@ -1,13 +1,16 @@
-// The requests a worker endpoint serves itself (issue 12, item 3, first part), applied here on the
-// request's own socket without the hop through the primary: a GET or EXISTS of a memory
-// namespace's partition this worker masters, and a PUT, REMOVE, TOUCH or OPERATE there when the
-// namespace keeps one copy (nothing to replicate, no log to wait for; its partitions never change
-// master). Everything else is forwarded (src/worker/endpoint-router.ts): writes of replicated
-// namespaces (their replica waits stay on the primary for now), file namespaces (an answer there
-// waits for the group commit), a write naming a set not registered yet (the primary registers
-// sets), a partition the primary is moving (held: src/partition/holds.ts), and any request while
-// a restore holds this worker's stores. A request that kills the worker here is not quarantined:
-// the connection dies with the thread, its outcome in doubt.
+// The keyed requests a worker endpoint serves itself (issue 12, item 3), on the request's own
+// socket without the hop through the primary: GET, EXISTS, PUT, REMOVE, TOUCH and OPERATE of a
+// partition this worker masters, in every namespace. Two paths:
+//  - answered at once: a read of a memory namespace, and a write of a memory namespace that keeps
+//    one copy (nothing to replicate, no log to wait for);
+//  - queued for the worker's loop (src/worker/local-writes.ts): everything else, whose answer
+//    waits for the group commit (file namespaces) and for the replicas in sync (two copies).
+// Forwarded instead (src/worker/endpoint-router.ts): a write naming a set not registered yet (the
+// primary registers sets), a body past the namespace's record limit (the primary answers it with
+// its code), a partition the primary is moving (held: src/partition/holds.ts) or that another
+// worker masters, and any request while a restore holds this worker's stores. A request that
+// kills the worker here is not quarantined: the connection dies with the thread, its outcome in
+// doubt.
 
 import { REQUEST_BODY_OVERHEAD_BYTES, RING_MESSAGE_BYTES_MAX } from '../constants';
 import { AerieError, Status } from '../errors';
@@ -16,12 +19,15 @@ import type { Session } from '../endpoint/session';
 import { RoutingFields, readRoutingFields } from '../endpoint/routing-fields';
 import { partitionOf } from '../partition/digest';
 import type { PartitionHolds } from '../partition/holds';
+import { EndpointRoute, endpointRoute } from '../partition/ownership';
 import type { PartitionMap } from '../partition/map';
 import { REQ_HEADER_BYTES, ReqOffset } from '../protocol/internal';
 import { Op } from '../protocol/ops';
 import type { Reader } from '../protocol/reader';
 import { Writer } from '../protocol/writer';
 import type { SetRegistry } from '../shm/set-registry';
+import type { LocalWrites } from './local-writes';
+import { LocalBatches } from './local-batches';
 
 export interface LocalRequestParts {
   workerIndex: number;
@@ -33,8 +39,12 @@ export interface LocalRequestParts {
   apply(bytes: Uint8Array, view: DataView, start: number, end: number, out: Writer): number;
   /** True while a restore holds this worker's stores (src/worker/store-control.ts). */
   paused(): boolean;
-  /** Counts one read served here (INFO `endpoints`). */
+  /** Counts one request served here (INFO `endpoints`). */
   served(): void;
+  /** Where requests that answer after the loop's commit wait. */
+  queue: LocalWrites;
+  /** service.frameBytesMax. */
+  frameBytesMax: number;
 }
 
 export class LocalRequests {
@@ -44,8 +54,10 @@ export class LocalRequests {
   private readonly message = Buffer.allocUnsafe(RING_MESSAGE_BYTES_MAX);
   private readonly view = new DataView(this.message.buffer, this.message.byteOffset, this.message.length);
   private readonly out = new Writer(RING_MESSAGE_BYTES_MAX);
+  private readonly batches: LocalBatches;
   constructor(private readonly parts: LocalRequestParts) {
     this.nsIndexes = new Map(parts.namespaces.map((ns, i) => [ns.name, i]));
+    this.batches = new LocalBatches({ ...parts, nsIndexes: this.nsIndexes });
   }
 
   /**
@@ -54,6 +66,10 @@ export class LocalRequests {
    * a request that cannot be routed.
    */
   serve(session: Session, id: number, op: number, frame: Uint8Array, bodyStart: number, bodyEnd: number, r: Reader): boolean {
+    if (op === Op.BATCH_GET || op === Op.BATCH_EXISTS) {
+      readRoutingFields(r, bodyEnd, this.fields, false);
+      return this.batches.serve(session, id, op, frame, this.fields);
+    }
     const read = op === Op.GET || op === Op.EXISTS;
     if (!read && op !== Op.PUT && op !== Op.REMOVE && op !== Op.TOUCH && op !== Op.OPERATE) return false;
     const { workerIndex, holds, map } = this.parts;
@@ -62,19 +78,25 @@ export class LocalRequests {
     const nsIndex = f.ns === null ? undefined : this.nsIndexes.get(f.ns);
     if (nsIndex === undefined) throw new AerieError(Status.INVALID_NAMESPACE, `namespace '${f.ns}' is not configured`);
     const ns = this.parts.namespaces[nsIndex];
-    if (ns.storage !== 'memory' || (!read && map.copies[nsIndex] !== 1)) return false;
     const known = f.set === null ? 0 : this.parts.sets[nsIndex].idOf(f.set);
     // A PUT or OPERATE of a new set registers it, which the primary does (src/primary/router.ts).
     if (known < 0 && (op === Op.PUT || op === Op.OPERATE)) return false;
     const partitionId = partitionOf(f.digest);
     const bodyBytes = bodyEnd - bodyStart;
     if (bodyBytes > ns.recordBytesMax + REQUEST_BODY_OVERHEAD_BYTES || REQ_HEADER_BYTES + bodyBytes > this.message.length) return false;
+    const setId = Math.max(0, known);
+    if (ns.storage !== 'memory' || (!read && map.copies[nsIndex] !== 1)) {
+      // Looked at again when the loop applies it (the move may begin in between).
+      if (endpointRoute(map, holds, nsIndex, partitionId, workerIndex, this.parts.paused()) === EndpointRoute.FORWARD) return false;
+      this.parts.queue.enqueue(session, id, op, nsIndex, setId, f.digest, frame, bodyStart, bodyEnd, f.commitMaster);
+      return true;
+    }
     // Busy first, then the hold and the master: a move the primary starts after this look waits
     // for endLocal (src/partition/holds.ts).
     holds.beginLocal(workerIndex);
     try {
-      if (holds.isHeld(nsIndex, partitionId) || map.master(nsIndex, partitionId) !== workerIndex || this.parts.paused()) return false;
-      const length = this.writeMessage(op, nsIndex, Math.max(0, known), f.digest, frame, bodyStart, bodyEnd);
+      if (endpointRoute(map, holds, nsIndex, partitionId, workerIndex, this.parts.paused()) === EndpointRoute.FORWARD) return false;
+      const length = this.writeMessage(op, nsIndex, setId, f.digest, frame, bodyStart, bodyEnd);
       const out = this.out;
       out.reset();
       const code = this.parts.apply(this.message, this.view, 0, length, out);

@@ -34,6 +34,8 @@ import { ReplicationIn, ReplicationOut } from './replication';
 import { Migrations } from './migrate-out';
 import { WorkerEndpoint } from './endpoint';
 import { LocalRequests } from './local-requests';
+import { LocalWrites } from './local-writes';
+import { InSyncCopies } from '../replication/in-sync';
 import { PartitionHolds } from '../partition/holds';
 
 const init = workerData as WorkerInit;
@@ -180,12 +182,34 @@ const migrations = replOut === null ? null : new Migrations(namespaces, replOut,
 
 // This thread's own client endpoint: its sockets are served from its event loop, which the loop
 // below visits after every batch while any session is open.
+const holds = PartitionHolds.attach(init.endpoint.holds, init.namespaces.length, init.workerCount);
+/** True while the loop sleeps in its event loop: a request queued by the endpoint must wake it. */
+let sleepingAsync = false;
+const localWrites = new LocalWrites({
+  workerIndex: init.workerIndex,
+  map,
+  holds,
+  inSync: InSyncCopies.attach(init.endpoint.inSync, init.namespaces.length, init.workerCount),
+  channels: replicated ? channels : null,
+  apply: (bytes, view, start, end, o) => engine.handle(bytes, view, start, end, o),
+  paused: () => control.paused,
+  forward: (session, id, op, bytes, start, end, reserved) => endpoint.forward(session, id, op, bytes, start, end, reserved),
+  wakeLoop: () => {
+    if (sleepingAsync) requests.wake();
+  },
+  served: (op, code, micros) => {
+    stats.add(WorkerStat.LOCAL_REQUESTS);
+    stats.requests.record(countedOp(op, false), code, micros);
+  },
+});
 const localRequests = new LocalRequests({
   workerIndex: init.workerIndex,
   namespaces: init.namespaces,
   sets,
   map,
-  holds: PartitionHolds.attach(init.endpoint.holds, init.namespaces.length, init.workerCount),
+  holds,
+  queue: localWrites,
+  frameBytesMax: init.endpoint.config.service.frameBytesMax,
   apply: (bytes, view, start, end, o) => engine.handle(bytes, view, start, end, o),
   paused: () => control.paused,
   served: () => stats.add(WorkerStat.LOCAL_REQUESTS),
@@ -195,7 +219,7 @@ const endpoint = new WorkerEndpoint(
   init.workerIndex,
   map,
   (m, transfer) => {
-    if (m.type === 'forward') stats.add(WorkerStat.FORWARDED);
+    if (m.type === 'forward') stats.add(WorkerStat.FORWARDED, m.ends.length);
     port.postMessage(m, transfer ?? []);
   },
   localRequests,
@@ -354,15 +378,26 @@ function drainMarked(): number {
   // old master replicated before this worker serves it (the primary also waits for that).
   const applied = replIn === null ? 0 : replIn.drain();
   const handled = drain();
+  // What this worker's endpoint queued: its replication is committed before the busy word drops.
+  const local = localWrites.drain(() => replOut?.commit());
   for (const ns of fileNamespaces) ns.log!.watermarks?.endDrain(ns.log!.writer.lastSequence);
   if (migrations !== null) migrationState = migrations.step(Date.now());
   // Before the responses: the primary may read a write's answer only once the write is on its way.
   replOut?.commit();
-  return handled + applied;
+  if (replicated && channels.overflowEpoch !== overflowEpochSeen) {
+    // A channel overflowed (maybe under writes the primary never saw): an ACK makes it look.
+    overflowEpochSeen = channels.overflowEpoch;
+    ackPending = true;
+  }
+  return handled + applied + local;
 }
+let overflowEpochSeen = 0;
 let migrationState: 'idle' | 'progress' | 'blocked' = 'idle';
 /** An acknowledgement of replication that did not fit in the response ring yet. */
 let ackPending = false;
+
+/** A master holding writes its endpoint served is woken by its doorbell when this replica releases. */
+const wakeMaster = (from: number): void => replOut?.wake(from);
 
 /** Tells the primary that channels were released (a response without a request). */
 function writeAck(): void {
@@ -399,11 +434,13 @@ async function publish(): Promise<void> {
     }
   }
   batchWrites.length = 0;
+  localWrites.publish(logFailed);
   // Channels are released only after the group commit: the released position is this replica's
   // acknowledgement. While a log is stalled or failed nothing is: its masters' writes stay
   // waiting, and replication stops taking more (ReplicationIn.drain) until the log writes again.
   const logsWriting = !logFailed && fileNamespaces.every((ns) => !ns.log!.blocked);
-  if (logsWriting && (replIn?.release() || ackPending)) writeAck();
+  if (logsWriting && (replIn?.release(wakeMaster) || ackPending)) writeAck();
+  else if (ackPending) writeAck();
   responses.commit();
   if (pendingFault !== null) {
     const kind = pendingFault as FaultKind;
@@ -494,6 +531,7 @@ async function run(): Promise<void> {
     }
     const handled = drainMarked();
     await publish();
+    localWrites.poll();
     const nowMs = Date.now();
     background(nowMs);
     const serving = endpoint.sessionCount > 0;
@@ -524,12 +562,17 @@ async function run(): Promise<void> {
     // Masters ring this ring's doorbell after writing this worker's channels: announce the
     // sleep first, then look at the channels, so a message is either seen now or wakes us.
     const observed = requests.prepareSleep();
-    const idle = observed >= 0 && (replIn === null || replIn.isEmpty());
+    // Writes this endpoint holds for replicas are looked at after the sleep is announced: a
+    // replica releasing after this look rings the doorbell.
+    const settled = localWrites.poll();
+    const idle = observed >= 0 && (replIn === null || replIn.isEmpty()) && localWrites.isEmpty() && settled === 0;
     if (serving) {
       // Clients on this thread's endpoint: sleep in the event loop, where their sockets are read.
       const wait = idle && migrationState !== 'progress' ? requests.finishSleepAsync(observed, migrationState === 'blocked' ? 1 : C.WORKER_SYNC_WAIT_MS) : requests.finishSleepAsync(-1, 0);
       lastYieldMs = Date.now();
+      sleepingAsync = wait !== null;
       await yielding(wait ?? yieldToLoop());
+      sleepingAsync = false;
       continue;
     }
     // A migration waiting for its channel to drain sleeps briefly; the replica frees it.
@@ -541,6 +584,7 @@ async function run(): Promise<void> {
     }
   }
   endpoint.close();
+  localWrites.stop();
   for (const ns of namespaces) publishNamespaceStats(ns);
   // A log that failed before (or fails its last sync) may lack writes its replicas hold: the
   // primary then does not record a clean stop, and the next start copies every replica.

@@ -10,14 +10,15 @@
 // In (as replica): every loop turn, before its own requests, the worker applies what its masters
 // sent, in their order, and logs it like any write (file namespaces). It releases the channels
 // only after its log's group commit: the released position is the acknowledgement the primary
-// waits for before answering the client (commit level all).
+// waits for before answering the client (commit level all), or the master itself for the writes
+// its own endpoint served: the replica rings that master's doorbell then (src/worker/local-writes.ts).
 
 import { AerieError } from '../errors';
 import { DIGEST_BYTES, PARTITION_COUNT, REPL_DRAIN_MESSAGES_MAX } from '../constants';
 import type { PartitionMap } from '../partition/map';
 import { ReplKind, ReplOffset, REPL_DELETE_BYTES, replMarkerBytes } from '../replication/format';
 import { SCAN_ALL_SETS } from '../protocol/internal';
-import type { ReplicationChannels } from '../replication/channels';
+import { AckWaiter, type ReplicationChannels } from '../replication/channels';
 import { RECORD_HEADER_BYTES, type RecordStore } from '../shm/record-store';
 import { Ring } from '../shm/ring';
 import { type StatsBlock, WorkerStat } from '../shm/stats';
@@ -32,6 +33,8 @@ function copyInto(src: Uint8Array, start: number, end: number, dst: Uint8Array, 
     dst.set(src.subarray(start, end), at);
   }
 }
+
+const noWake = (_from: number): void => {};
 
 export class ReplicationOut {
   private readonly rings: (Ring | null)[];
@@ -156,6 +159,12 @@ export class ReplicationOut {
     return at;
   }
 
+  /** Wakes worker `to` if it sleeps: a replica tells its master it released (AckWaiter.MASTER). */
+  wake(to: number): void {
+    const bell = this.doorbells[to];
+    if (bell !== null) Ring.ringDoorbell(bell);
+  }
+
   /** Publishes this batch's messages and wakes each replica that sleeps. */
   commit(): void {
     for (let to = 0; to < this.dirty.length; to++) {
@@ -232,16 +241,18 @@ export class ReplicationIn {
 
   /**
    * Acknowledges everything applied so far (call after the log's group commit). Returns true when
-   * the primary holds writes for a channel released now, so it must be told (an ACK response).
+   * the primary holds writes for a channel released now, so it must be told (an ACK response); a
+   * master worker holding writes of its own is woken through `wakeMaster`.
    */
-  release(): boolean {
+  release(wakeMaster: (from: number) => void = noWake): boolean {
     let tell = false;
     for (let from = 0; from < this.rings.length; from++) {
       if (this.consumed[from] === 0) continue;
       this.consumed[from] = 0;
       this.rings[from]!.release();
       // After the release's store (channels.ts): a primary that looked before it asked first.
-      if (this.channels.ackWanted(from, this.self)) tell = true;
+      if (this.channels.ackWanted(from, this.self, AckWaiter.PRIMARY)) tell = true;
+      if (this.channels.ackWanted(from, this.self, AckWaiter.MASTER)) wakeMaster(from);
     }
     return tell;
   }

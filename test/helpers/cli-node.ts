@@ -57,8 +57,11 @@ export async function startCliNode(
   return { child, host, exited };
 }
 
-/** A config file for a 2-worker node with one file namespace `test`, in a new temp directory. */
-export function fileNodeConfig(prefix: string): string {
+/**
+ * A config file for a 2-worker node with one file namespace `test` (or the namespaces
+ * `namespaces` makes for the new directory), in a new temp directory.
+ */
+export function fileNodeConfig(prefix: string, namespaces?: (dir: string) => object[]): string {
   const dir = mkdtempSync(path.join(tmpdir(), `aerie-${prefix}-`));
   const config = path.join(dir, 'config.json');
   writeFileSync(
@@ -66,7 +69,7 @@ export function fileNodeConfig(prefix: string): string {
     JSON.stringify({
       service: { port: 0 },
       workers: { count: 2 },
-      namespaces: [{ name: 'test', storage: 'file', dataDir: path.join(dir, 'data') }],
+      namespaces: namespaces?.(dir) ?? [{ name: 'test', storage: 'file', dataDir: path.join(dir, 'data') }],
       log: { level: 'warn' },
     }),
   );

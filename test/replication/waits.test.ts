@@ -1,9 +1,10 @@
-// Writes held for their replicas over real channel rings: answered once the replica releases past
-// the tail the master had published, in order; never twice; a slot reused by a later write is not
-// confused with the wait it held before; a replica that stops counting releases what waited on it.
+// Writes held for their replicas over real channel rings, by the primary and by a master worker:
+// answered once the replica releases past the tail the master had published, in order; never
+// twice; a slot reused by a later write is not confused with the wait it held before; a replica
+// that stops counting releases what waited on it.
 import t from 'tap';
-import { ReplicationChannels } from '../../src/replication/channels';
-import { ReplicaWaits } from '../../src/primary/replica-waits';
+import { AckWaiter, ReplicationChannels } from '../../src/replication/channels';
+import { ReplicaWaits } from '../../src/replication/waits';
 import { Ring } from '../../src/shm/ring';
 
 function setup() {
@@ -11,6 +12,7 @@ function setup() {
   const answered: { slot: number; code: number; body: string }[] = [];
   const waits = new ReplicaWaits(channels, {
     answer: (slot, code, bytes, start, end) => answered.push({ slot, code, body: Buffer.from(bytes.subarray(start, end)).toString() }),
+    inDoubt: (slot) => answered.push({ slot, code: 9, body: 'in doubt' }),
   });
   const producer = Ring.attach(channels.ring(0, 1)!);
   const consumer = Ring.attach(channels.ring(0, 1)!);
@@ -79,4 +81,43 @@ t.test('a replica that stops counting answers what waited on it; a reused slot k
     answered.map((a) => a.body),
     ['old', 'new'],
   );
+});
+
+t.test("a master worker's waits raise the master's ack flag, not the primary's, and its poll settles and drops", async (t) => {
+  const channels = ReplicationChannels.create(2, 1 << 16);
+  const answered: number[] = [];
+  const inDoubt: number[] = [];
+  const waits = new ReplicaWaits(channels, { answer: (slot) => answered.push(slot), inDoubt: (slot) => inDoubt.push(slot) }, AckWaiter.MASTER);
+  t.teardown(() => waits.stop());
+  const producer = Ring.attach(channels.ring(0, 1)!);
+  const consumer = Ring.attach(channels.ring(0, 1)!);
+  producer.reserve(8);
+  producer.commit();
+  t.equal(waits.hold(1, 0, replicaOne, 1, 0, body('a'), 0, 1), true);
+  t.equal(channels.ackWanted(0, 1, AckWaiter.MASTER), true, 'the replica is asked to ring the master');
+  t.equal(channels.ackWanted(0, 1, AckWaiter.PRIMARY), false, "the primary's flag is untouched");
+  t.equal(
+    waits.poll(0, () => false),
+    0,
+    'nothing released yet',
+  );
+  while (consumer.next() >= 0);
+  consumer.release();
+  t.equal(
+    waits.poll(0, () => false),
+    1,
+    'the release answers it',
+  );
+  t.same(answered, [1]);
+  t.equal(channels.ackWanted(0, 1, AckWaiter.MASTER), false, 'nothing waits: flag down');
+  producer.reserve(8);
+  producer.commit();
+  t.equal(waits.hold(2, 0, replicaOne, 1, 0, body('b'), 0, 1), true);
+  t.equal(
+    waits.poll(0, (to) => to === 1),
+    1,
+    'a replica that is gone no longer holds it',
+  );
+  t.same(answered, [1, 2]);
+  t.same(inDoubt, []);
 });

@@ -1,5 +1,8 @@
 // Writes answered by their master and waiting for their replicas (commit level all,
-// docs/replication.md). A master commits a batch's replication messages to its channels before it
+// docs/replication.md), wherever the write is answered: the primary holds the writes it routed
+// through a worker's ring, and a master worker holds the writes its own endpoint served
+// (src/worker/local-writes.ts); each has an instance of its own and its own ACK flags. A master
+// commits a batch's replication messages to its channels before it
 // publishes the batch's answers, so when an answer arrives here, the channel's published tail
 // already covers the write. The answer is held until each replica that holds the partition in
 // sync has released the channel up to that tail: the replica has applied the write (and logged
@@ -15,18 +18,22 @@
 // short (a put's {gen, ttl}); per channel, a growable ring of (slot, stamp, tail) keeps the waits in
 // tail order. A stamp per slot tells a queued wait from a later request that reuses its slot.
 //
-// A replica sends an ACK (which wakes this thread) only while a channel's ack flag is up: raised
-// here when a channel's first wait is queued, dropped when its queue empties. A write whose
-// replicas released before its answer was read costs no ACK at all.
+// A replica wakes the waiting thread (an ACK response for the primary, the master's doorbell for
+// a master worker) only while a channel's ack flag for that waiter is up: raised here when a
+// channel's first wait is queued, dropped when its queue empties. A write whose replicas released
+// before its answer was read costs no wake-up at all.
 
 import { REPLICA_ACK_TIMEOUT_MS } from '../constants';
-import { Status } from '../errors';
-import { reached, type ReplicationChannels } from '../replication/channels';
-import { Writer } from '../protocol/writer';
+import { AckWaiter, reached, type ReplicationChannels } from './channels';
 
 export interface WaitHost {
   /** Answers a held write (its slot is released by the callee). */
   answer(slot: number, code: number, body: Uint8Array, start: number, end: number): void;
+  /**
+   * A held write no replica acknowledged in time: answer it TIMEOUT, in doubt (it is applied on
+   * the master, not known to be on the replica). The slot is released by the callee.
+   */
+  inDoubt(slot: number): void;
 }
 
 /** Answer bodies up to this many bytes are kept inline; longer ones are copied. */
@@ -91,6 +98,8 @@ export class ReplicaWaits {
   constructor(
     private readonly channels: ReplicationChannels,
     private readonly host: WaitHost,
+    /** Whose ACK flags this instance raises: the replica wakes that thread. */
+    private readonly waiter: AckWaiter = AckWaiter.PRIMARY,
   ) {
     this.n = channels.n;
     this.queues = Array.from({ length: this.n * this.n }, () => new ChannelQueue());
@@ -112,9 +121,9 @@ export class ReplicaWaits {
       if (q.length === 0) {
         // About to wait: ask for an ACK, then look again (channels.ts): a release between the two
         // looks sees the flag, or the second look sees the release.
-        this.channels.setAckWanted(from, to, true);
+        this.channels.setAckWanted(from, to, true, this.waiter);
         if (reached(this.channels.head(from, to), tail)) {
-          this.channels.setAckWanted(from, to, false);
+          this.channels.setAckWanted(from, to, false, this.waiter);
           continue;
         }
       }
@@ -134,32 +143,53 @@ export class ReplicaWaits {
 
   /** Replica `to` released some channel: answer what it now covers. */
   onAck(to: number): void {
-    for (let from = 0; from < this.n; from++) {
+    for (let from = 0; from < this.n; from++) this.settleChannel(from, to);
+  }
+
+  private settleChannel(from: number, to: number): void {
+    const q = this.queues[from * this.n + to];
+    if (q.length === 0) return;
+    const head = this.channels.head(from, to);
+    while (q.length > 0 && reached(head, q.tails[q.head])) {
+      const slot = q.slots[q.head];
+      const stamp = q.stamps[q.head];
+      q.shift();
+      this.settle(slot, stamp);
+    }
+    if (q.length === 0) this.channels.setAckWanted(from, to, false, this.waiter);
+  }
+
+  /**
+   * A master worker's look, each loop turn while writes wait (it has no ACK message to react to):
+   * answers what its replicas released, and stops waiting for a replica `gone` says no longer
+   * counts. Returns how many writes were answered.
+   */
+  poll(from: number, gone: (to: number) => boolean): number {
+    if (this.count === 0) return 0;
+    const before = this.count;
+    for (let to = 0; to < this.n; to++) {
       const q = this.queues[from * this.n + to];
       if (q.length === 0) continue;
-      const head = this.channels.head(from, to);
-      while (q.length > 0 && reached(head, q.tails[q.head])) {
-        const slot = q.slots[q.head];
-        const stamp = q.stamps[q.head];
-        q.shift();
-        this.settle(slot, stamp);
-      }
-      if (q.length === 0) this.channels.setAckWanted(from, to, false);
+      if (gone(to)) this.dropChannel(from, to);
+      else this.settleChannel(from, to);
     }
+    return before - this.count;
   }
 
   /** Replica `to` died or fell out of sync: it is no longer waited for. */
   dropReplica(to: number): void {
-    for (let from = 0; from < this.n; from++) {
-      const q = this.queues[from * this.n + to];
-      while (q.length > 0) {
-        const slot = q.slots[q.head];
-        const stamp = q.stamps[q.head];
-        q.shift();
-        this.settle(slot, stamp);
-      }
-      this.channels.setAckWanted(from, to, false);
+    for (let from = 0; from < this.n; from++) this.dropChannel(from, to);
+  }
+
+  private dropChannel(from: number, to: number): void {
+    const q = this.queues[from * this.n + to];
+    while (q.length > 0) {
+      const slot = q.slots[q.head];
+      const stamp = q.stamps[q.head];
+      q.shift();
+      this.settle(slot, stamp);
     }
+    this.channels.setAckWanted(from, to, false, this.waiter);
   }
 
   private keep(slot: number, code: number, bytes: Uint8Array, start: number, end: number): void {
@@ -184,12 +214,13 @@ export class ReplicaWaits {
     this.finish(slot, this.codes[slot]);
   }
 
+  /** `code`: the write's own, or TIMED_OUT. */
   private finish(slot: number, code: number): void {
     this.needs[slot] = 0;
     this.count--;
     const length = this.bodyLengths[slot];
-    if (code !== this.codes[slot]) {
-      this.host.answer(slot, code, inDoubtBody, 0, inDoubtBody.length);
+    if (code === TIMED_OUT) {
+      this.host.inDoubt(slot);
     } else if (length >= 0) {
       const at = slot * INLINE_BODY_BYTES;
       this.host.answer(slot, code, this.inline, at, at + length);
@@ -226,11 +257,11 @@ export class ReplicaWaits {
         const slot = q.slots[q.head];
         if (this.stamps[slot] === q.stamps[q.head] && this.needs[slot] > 0) {
           if (now - this.sinceMs[slot] < REPLICA_ACK_TIMEOUT_MS) break;
-          this.finish(slot, Status.TIMEOUT);
+          this.finish(slot, TIMED_OUT);
         }
         q.shift();
       }
-      if (q.length === 0) this.channels.setAckWanted(Math.floor(c / this.n), c % this.n, false);
+      if (q.length === 0) this.channels.setAckWanted(Math.floor(c / this.n), c % this.n, false, this.waiter);
     }
     if (this.count === 0 && this.timer !== null) {
       clearInterval(this.timer);
@@ -244,8 +275,5 @@ export class ReplicaWaits {
   }
 }
 
-const inDoubtBody = (() => {
-  const w = new Writer(256);
-  w.writeValue({ message: 'applied on the master; a replica did not acknowledge it in time (in doubt)' });
-  return w.copy();
-})();
+/** Not a result code: finish()'s mark for a wait that timed out. */
+const TIMED_OUT = -1;
