@@ -57,9 +57,13 @@ t.test('aerie top', async (t) => {
 
   // On a terminal: frames drawn in place until q.
   let frameCount = 0;
+  let typed = false;
   const live = await runCliInTerminal(['top', '--interval', '0.5', ...host], (output) => {
-    frameCount += output.split('\x1b[2J').length - 1;
-    return frameCount >= 2 ? 'q' : null;
+    // Nothing typed yet: `output` is everything the terminal showed so far.
+    if (!typed) frameCount = output.split('\x1b[2J').length - 1;
+    if (typed || frameCount < 2) return null;
+    typed = true;
+    return 'q';
   });
   t.equal(live.code, ExitCode.OK, `q quits (${live.stderr})`);
   t.ok(frameCount >= 2, 'redrawn in place (clear screen per frame)');

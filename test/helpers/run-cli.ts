@@ -27,6 +27,8 @@ function run(file: string, args: string[], options: CliOptions, onOutput?: (text
     const child = spawn(file, args, { env: { ...process.env, ...options.env }, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
+    // Keys typed as the command exits find the pipe closed: that is the command's business, not an error here.
+    child.stdin.on('error', () => undefined);
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`aerie ${args.join(' ')}: no exit within ${options.timeoutMs ?? RUN_TIMEOUT_MS} ms; stdout: ${stdout.slice(-2000)} stderr: ${stderr.slice(-2000)}`));

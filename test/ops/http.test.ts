@@ -80,6 +80,9 @@ t.test('/readyz answers 503 "draining" on the admin port during a drained shutdo
   const admin = node.adminAddress!.port;
   t.not(admin, node.address.port);
   t.same(await readyz(admin), { status: 200, ready: true, codes: [] });
+  const page = await fetch(`http://127.0.0.1:${admin}/`);
+  t.equal(page.status, 200, 'the admin port serves the admin page too');
+  t.match(await page.text(), `content="${node.address.port}"`, 'which connects to the front port');
   // A peer that never answers the go-away holds the drain open (up to SHUTDOWN_DRAIN_MS).
   const peer = await rawPeer(url);
   peer.request(1, Op.PING, null);
