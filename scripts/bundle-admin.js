@@ -1,6 +1,6 @@
 'use strict';
-// Builds the admin page into dist/admin/: index.html and admin.css as written in admin-page/, and
-// admin.js bundled by esbuild from admin-page/main.ts with the SDK's codec it imports. The node
+// Builds the admin page into dist/admin/: index.html and admin.css as written in src/admin-page/, and
+// admin.js bundled by esbuild from src/admin-page/main.ts with the SDK's codec it imports. The node
 // serves these files at / and /admin (src/ops/admin/page-files.ts); the package ships them, so
 // the page needs nothing from the network. Run after `tsc -p .`;
 // `node scripts/bundle-admin.js [outDir]`.
@@ -9,7 +9,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 
 const ROOT = path.resolve(__dirname, '..');
-const PAGE_DIR = path.join(ROOT, 'admin-page');
+const PAGE_DIR = path.join(ROOT, 'src', 'admin-page');
 const OUT_DIR_DEFAULT = path.join(ROOT, 'dist', 'admin');
 
 /** Bundles the page into `outDir`; answers the directory. Throws when esbuild reports an error. */

@@ -31,6 +31,8 @@ const ALLOWED: Record<string, string[]> = {
   security: ['protocol'],
   primary: ['protocol', 'partition', 'shm', 'replication', 'storage', 'snapshot', 'jobs', 'endpoint', 'ops', 'security', 'worker/thread-messages'],
   client: ['protocol', 'partition'],
+  /** The admin page: browser code, bundled apart from the node (src/admin-page/tsconfig.json). */
+  'admin-page': ['protocol', 'client'],
   backup: ['protocol', 'partition', 'storage', 'client'],
   offline: ['partition', 'shm', 'storage', 'snapshot'],
   cli: ['protocol', 'storage', 'client', 'primary', 'backup', 'offline'],

@@ -2,8 +2,8 @@
 // (WATCH) and redraws on each push: workers, the partition grid, requests per op, namespaces,
 // recent events, and the actions the user's roles allow. It reconnects by itself.
 
-import { statusName } from '../src/errors';
-import { Op } from '../src/protocol/ops';
+import { statusName } from '../errors';
+import { Op } from '../protocol/ops';
 import { type Answer, NodeConnection, nodeUrl } from './connection';
 import { drawChart, drawGrid, GRID_STATES, shortNumber, stateColour, workerColour } from './draw';
 

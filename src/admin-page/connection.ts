@@ -2,8 +2,8 @@
 // encoded by the SDK's own codec, so the page needs no library. HELLO first (with the user's
 // credentials when the node has security), then WATCH; the node's pushes arrive as `onPush`.
 
-import { decodeResponses, encodeFrame } from '../src/client/codec';
-import { Op, PROTOCOL_VERSION, PUSH_ID } from '../src/protocol/ops';
+import { decodeResponses, encodeFrame } from '../client/codec';
+import { Op, PROTOCOL_VERSION, PUSH_ID } from '../protocol/ops';
 
 export interface Answer {
   code: number;
