@@ -2,7 +2,8 @@
 // against reference.md's digest vectors, the HELLO map reader, the parsers), `--routing partition`
 // splits the keys between workers exactly as the node's own digest and partition map do and every
 // routed request is answered, and `--tls` completes against a TLS server with a throwaway CA made
-// by the machine's openssl, and fails (exit 2) when it cannot verify the server.
+// by the machine's openssl, and fails (exit 2) when it cannot verify the server; against the node
+// itself, `--tls --routing partition` runs over wss:// to the front and to every worker endpoint.
 
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -10,10 +11,11 @@ import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { pack, unpack } from 'msgpackr';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import WebSocket from 'ws';
 import { computeDigest, partitionOf } from '../../src/partition/digest';
-import { startTestNode } from '../helpers/node';
+import { startNode } from '../../src/primary/node';
+import { startTestNode, testNodeConfig } from '../helpers/node';
 import { waitFor } from '../helpers/wait';
 
 const ROOT = path.resolve(__dirname, '../../..');
@@ -142,7 +144,8 @@ t.test('--routing partition sends each key to its master, as the node computes i
   t.same(strings.report?.map?.keys_per_worker, expectedStrings);
 });
 
-t.test('--tls against a TLS server of the protocol, verified with a throwaway CA', async (t) => {
+/** A throwaway CA and a certificate for 127.0.0.1 signed by it, made by the machine's openssl. */
+function throwawayCertificates(t: Test): (name: string) => string {
   const dir = fs.mkdtempSync(path.join(tmpdir(), 'loadgen-tls-'));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   const file = (name: string) => path.join(dir, name);
@@ -151,6 +154,11 @@ t.test('--tls against a TLS server of the protocol, verified with a throwaway CA
   openssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1');
   fs.writeFileSync(file('san.ext'), 'subjectAltName=IP:127.0.0.1\n');
   openssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '1', '-extfile', 'san.ext');
+  return file;
+}
+
+t.test('--tls against a TLS server of the protocol, verified with a throwaway CA', async (t) => {
+  const file = throwawayCertificates(t);
   const port = await new Promise<number>((resolve) => {
     const probe = net.createServer().listen(0, '127.0.0.1', () => {
       const { port } = probe.address() as net.AddressInfo;
@@ -183,4 +191,52 @@ t.test('--tls against a TLS server of the protocol, verified with a throwaway CA
   const refused = await loadgen(['--port', String(port), '--tls', '--keys', '10', '--count', '10']);
   t.equal(refused.status, 2);
   t.equal(refused.report?.ok, false);
+});
+
+t.test('--tls --routing partition against a node serving wss:// on the front and every worker endpoint', async (t) => {
+  const file = throwawayCertificates(t);
+  // No SDK client of the helper's: it would need the CA too; the generator is the client here.
+  const node = await startNode(
+    testNodeConfig((c) => {
+      c.service.workerPorts = 0;
+      c.service.tls = { certFile: file('server.pem'), keyFile: file('server.key'), caFile: null, requestCert: false, minVersion: 'TLSv1.2' };
+    }),
+  );
+  t.teardown(() => node.close());
+  const keys = 2000;
+  const r = await loadgen([
+    '--port',
+    String(node.address.port),
+    '--tls',
+    '--ca',
+    file('ca.pem'),
+    '--routing',
+    'partition',
+    '--keys',
+    String(keys),
+    '--prefill',
+    '--count',
+    '3000',
+    '--connections',
+    '4',
+    '--inflight',
+    '8',
+    '--warmup',
+    '0',
+  ]);
+  t.equal(r.status, 0, 'the run completes over wss://');
+  t.ok(r.report?.ok);
+  t.equal(r.report?.measured_completed, 3000);
+  t.equal(r.report?.errors_total, 0);
+  t.equal(r.report?.protocol_errors, 0);
+  t.ok(
+    r.report?.map?.connections_per_worker.every((n) => n >= 1),
+    'connected to every worker endpoint over TLS',
+  );
+  // The generator's requests were answered by the workers, not only the front.
+  const info = node.info() as { endpoints: { localRequests: number }[] };
+  t.ok(
+    info.endpoints.every((e) => e.localRequests > 0),
+    'every worker endpoint served requests',
+  );
 });
