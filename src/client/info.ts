@@ -60,6 +60,8 @@ export interface WorkerInfo {
   roles: { master: number; replica: number; outOfSync: number };
   rebuild: { partitionsRemaining: number; partitionsTotal: number; recordsMoved: number; elapsedMs: number } | null;
   lastRebuild: { partitions: number; records: number; elapsedMs: number } | null;
+  /** Rebuilds of the worker completed since the node started, and the records they copied. */
+  rebuilds: { count: number; records: number };
   replicationSent: number;
   replicationApplied: number;
   replicationOverflows: number;

@@ -47,6 +47,7 @@ interface WorkerView {
   lastRestartMs: number;
   roles: { master: number; replica: number; outOfSync: number };
   rebuild: { partitionsRemaining: number } | null;
+  rebuilds: { count: number; records: number };
   records: number;
   replicationSent: number;
   replicationApplied: number;
@@ -187,6 +188,8 @@ function workerFamilies(info: () => InfoView): Family[] {
       ],
     ),
     w('aerie_worker_rebuild_partitions_remaining', 'Partitions still to copy to the worker while it is rebuilt (0: no rebuild).', 'gauge', (x) => x.rebuild?.partitionsRemaining ?? 0),
+    w('aerie_worker_rebuilds_total', 'Rebuilds of the worker completed (its stale copies copied again from their masters).', 'counter', (x) => x.rebuilds.count),
+    w('aerie_worker_rebuilt_records_total', 'Records copied into the worker by its completed rebuilds.', 'counter', (x) => x.rebuilds.records),
     w('aerie_worker_records', 'Record copies the worker holds.', 'gauge', (x) => x.records),
     w('aerie_worker_heap_used_bytes', "The worker thread's JS heap in use.", 'gauge', (x) => x.heapUsedBytes),
     w('aerie_worker_event_loop_lag_seconds', 'The longest stretch in the last second the worker did not yield to its event loop.', 'gauge', (x) => x.eventLoopLagMs / 1000),

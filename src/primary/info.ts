@@ -88,6 +88,8 @@ export function buildInfo(s: InfoSources): Record<string, unknown> {
       roles: roles === null ? { master: partitions[i], replica: 0, outOfSync: 0 } : { master: roles[i].master, replica: roles[i].replica, outOfSync: roles[i].outOfSync },
       rebuild: roles === null ? null : roles[i].rebuild,
       lastRebuild: roles === null ? null : roles[i].lastRebuild,
+      /** Rebuilds of this worker completed since the node started, and the records they copied. */
+      rebuilds: roles === null ? { count: 0, records: 0 } : roles[i].rebuilds,
       records,
       replicationSent: g(WorkerStat.REPL_SENT),
       replicationApplied: g(WorkerStat.REPL_APPLIED),

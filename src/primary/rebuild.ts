@@ -55,6 +55,8 @@ export class Rebuilds {
   private readonly fills = new Map<number, Fill>();
   /** Last completed rebuild per worker, for INFO. */
   private readonly last = new Map<number, { partitions: number; records: number; elapsedMs: number }>();
+  /** Per worker since the node started: rebuilds completed and the records they copied (for /metrics). */
+  private readonly completed = new Map<number, { count: number; records: number }>();
 
   constructor(private readonly host: RebuildHost) {}
 
@@ -129,7 +131,11 @@ export class Rebuilds {
   }
 
   /** INFO's figures for worker `w`: the rebuild under way (null: none) and the last one done. */
-  info(w: number): { rebuild: Record<string, number> | null; lastRebuild: { partitions: number; records: number; elapsedMs: number } | null } {
+  info(w: number): {
+    rebuild: Record<string, number> | null;
+    lastRebuild: { partitions: number; records: number; elapsedMs: number } | null;
+    rebuilds: { count: number; records: number };
+  } {
     const fill = this.fills.get(w);
     return {
       rebuild:
@@ -142,6 +148,7 @@ export class Rebuilds {
               elapsedMs: Date.now() - fill.startedMs,
             },
       lastRebuild: this.last.get(w) ?? null,
+      rebuilds: { ...(this.completed.get(w) ?? { count: 0, records: 0 }) },
     };
   }
 
@@ -195,6 +202,8 @@ export class Rebuilds {
     const durationMs = Date.now() - fill.startedMs;
     this.fills.delete(w);
     this.last.set(w, { partitions: fill.partitionsDone, records: fill.records, elapsedMs: durationMs });
+    const total = this.completed.get(w) ?? { count: 0, records: 0 };
+    this.completed.set(w, { count: total.count + 1, records: total.records + fill.records });
     this.host.log.event('warn', 'rebuild', `worker ${w}: rebuilt ${fill.partitionsDone} partitions (${fill.records} records) in ${durationMs} ms`, {
       worker: w,
       partitions: fill.partitionsDone,

@@ -28,6 +28,7 @@ export interface LocalBatchParts {
   apply(bytes: Uint8Array, view: DataView, start: number, end: number, out: Writer): number;
   paused(): boolean;
   served(): void;
+  record(op: number, code: number, micros: number, batchElement: boolean): void;
   /** service.frameBytesMax: no client's answer frame is larger. */
   frameBytesMax: number;
 }
@@ -70,7 +71,9 @@ export class LocalBatches {
         m[ReqOffset.NS] = this.nsOf[i];
         m.set(this.digests.subarray(i * DIGEST_BYTES, (i + 1) * DIGEST_BYTES), ReqOffset.DIGEST);
         const mark = out.length;
+        const startedMs = performance.now();
         const code = this.parts.apply(m, this.view, 0, REQ_HEADER_BYTES, out);
+        this.parts.record(m[ReqOffset.OP], code, (performance.now() - startedMs) * 1000, true);
         if (code !== 0) {
           // As the primary answers an element its worker refused: [code, 0, 0(, nil)] in place.
           out.truncate(mark);

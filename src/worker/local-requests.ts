@@ -41,6 +41,11 @@ export interface LocalRequestParts {
   paused(): boolean;
   /** Counts one request served here (INFO `endpoints`). */
   served(): void;
+  /**
+   * One request (or batch element) answered here, in the thread's request counters and latency
+   * buckets (/metrics, as the ring's requests are).
+   */
+  record(op: number, code: number, micros: number, batchElement: boolean): void;
   /** Where requests that answer after the loop's commit wait. */
   queue: LocalWrites;
   /** service.frameBytesMax. */
@@ -99,7 +104,9 @@ export class LocalRequests {
       const length = this.writeMessage(op, nsIndex, setId, f.digest, frame, bodyStart, bodyEnd);
       const out = this.out;
       out.reset();
+      const startedMs = performance.now();
       const code = this.parts.apply(this.message, this.view, 0, length, out);
+      this.parts.record(op, code, (performance.now() - startedMs) * 1000, false);
       this.parts.served();
       session.respondRaw(id, code, out.buffer, 0, out.length, session.routeReserve);
       return true;

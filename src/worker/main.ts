@@ -213,6 +213,7 @@ const localRequests = new LocalRequests({
   apply: (bytes, view, start, end, o) => engine.handle(bytes, view, start, end, o),
   paused: () => control.paused,
   served: () => stats.add(WorkerStat.LOCAL_REQUESTS),
+  record: (op, code, micros, batchElement) => stats.requests.record(countedOp(op, batchElement), code, micros),
 });
 const endpoint = new WorkerEndpoint(
   init.endpoint,

@@ -21,6 +21,7 @@ interface WorkerInfo {
   restarts: number;
   roles: { master: number; replica: number; outOfSync: number };
   lastRebuild: { partitions: number; records: number } | null;
+  rebuilds: { count: number; records: number };
 }
 const workersOf = async (c: Client) => (await c.info()).workers as WorkerInfo[];
 
@@ -110,6 +111,8 @@ async function failover(t: Test, routing: Routing): Promise<void> {
   await writer;
   t.ok(await waitInSync(client), 'in sync again');
   t.equal(ws[1].lastRebuild?.partitions, 2048, 'it copied the partitions it mastered; its replica partitions came back from their journal');
+  t.same(ws[1].rebuilds, { count: 1, records: ws[1].lastRebuild?.records }, 'one rebuild counted, with its records');
+  t.same(ws[0].rebuilds, { count: 0, records: 0 }, 'worker 0 was never rebuilt');
   const got = await client.batchGet(ks);
   for (let i = 0; i < 200; i++) {
     const v = got[i]?.bins.i;

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { loadConfig, type NodeConfig } from '../../src/config';
 import { startNode, type AerieNode } from '../../src/primary/node';
-import { connect, type Client } from '../../src/client/index';
+import { connect, type Client, type ClientOptions } from '../../src/client/index';
 import { waitForValue } from './wait';
 
 export interface TestNode {
@@ -44,11 +44,11 @@ export function testNodeConfig(patch?: ConfigPatch): NodeConfig {
   return config;
 }
 
-export async function startTestNode(t: Test, patch?: ConfigPatch): Promise<TestNode> {
+export async function startTestNode(t: Test, patch?: ConfigPatch, clientOptions?: Partial<ClientOptions>): Promise<TestNode> {
   const config = testNodeConfig(patch);
   const logFile = config.log.file;
   const node = await startNode(config);
-  const client = await connect({ hosts: `127.0.0.1:${node.address.port}`, timeoutMs: 10_000 });
+  const client = await connect({ hosts: `127.0.0.1:${node.address.port}`, timeoutMs: 10_000, ...clientOptions });
   t.teardown(async () => {
     await client.close();
     await node.close();
