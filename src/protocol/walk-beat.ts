@@ -3,8 +3,8 @@
 // frame (to find where its bodies end), each body it applies (decoding and checking its values)
 // and each value it encodes, all on the thread whose heartbeat the supervisor watches: seconds of
 // work with no loop turn to beat in. So every walk counts the values it visits here, and each
-// WALK_BEAT_VALUES the thread's hook runs (a worker beats its heartbeat and reports its heap; the
-// primary and the pool's threads set none). Per value this is one decrement and one compare.
+// WALK_BEAT_VALUES the thread's hook runs (a worker beats its heartbeat; the primary and the
+// pool's threads set none). Per value this is one decrement and one compare.
 
 import { WALK_BEAT_VALUES } from '../constants';
 
