@@ -10,6 +10,7 @@ import { computeDigest, partitionOf } from '../../src/partition/digest';
 import { Op, OpType } from '../../src/protocol/ops';
 import { Writer } from '../../src/protocol/writer';
 import { startTestNode } from '../helpers/node';
+import { probeLoop } from '../helpers/probe-loop';
 import { rawPeer, type RawPeer } from '../helpers/raw';
 
 /** One byte each on the wire: a 7 MB list, walked, decoded, checked and encoded value by value. */
@@ -95,21 +96,7 @@ t.test('frames of millions of values on a worker endpoint are answered as on the
   // records all along; every call must succeed.
   const probe = await connect({ hosts: new URL(url).host, timeoutMs: 20_000 });
   t.teardown(() => probe.close());
-  let probing = true;
-  let probeCalls = 0;
-  const probeErrors: unknown[] = [];
-  const probeLoop = (async () => {
-    for (let i = 0; probing; i++) {
-      const k = new Key('test', 'probe', i % 64);
-      try {
-        await probe.put(k, { i });
-        if ((await probe.get(k)).bins.i !== i) probeErrors.push(`probe read ${i} back wrong`);
-        probeCalls += 2;
-      } catch (err) {
-        probeErrors.push(err);
-      }
-    }
-  })();
+  const probing = probeLoop(probe);
 
   // Each frame goes to the victim's endpoint with one key and to the front with another, both
   // new records of the victim's partitions: the same request on the same state.
@@ -119,6 +106,7 @@ t.test('frames of millions of values on a worker endpoint are answered as on the
     { what: 'a PUT past the record limit', op: Op.PUT, count: ELEMENTS_TOO_BIG, code: Status.RECORD_TOO_BIG },
   ];
   let id = 100;
+  let probed: { calls: number; failures: unknown[] } = { calls: 0, failures: [] };
   try {
     for (const [i, c] of cases.entries()) {
       endpoint.send(hugeFrame(++id, c.op, victimKeys[2 * i], c.count));
@@ -127,11 +115,10 @@ t.test('frames of millions of values on a worker endpoint are answered as on the
       t.equal(await codeOf(front, id), c.code, `${c.what}: the front gives the same answer`);
     }
   } finally {
-    probing = false;
-    await probeLoop;
+    probed = await probing.stop();
   }
-  t.same(probeErrors, [], 'every probe call succeeded');
-  t.ok(probeCalls > 0, `the probe made ${probeCalls} calls`);
+  t.same(probed.failures, [], 'every probe call succeeded');
+  t.ok(probed.calls > 0, `the probe made ${probed.calls} calls`);
   t.equal(await restarts(client), 0, 'no worker was restarted');
   for (const k of victimKeys.slice(0, 2)) t.equal((await client.exists(new Key('test', SET, k)))?.gen, 1, `the PUT of ${k} was applied`);
 });
