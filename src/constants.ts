@@ -166,6 +166,13 @@ export const OPERATE_BEAT_UNITS = 1 << 15;
  * publishes the answers so far and beats its heartbeat, whatever the requests cost.
  */
 export const WORKER_DRAIN_MS_MAX = 20;
+/**
+ * A walk of msgpack values (decoding, skipping, validating or encoding one) calls its thread's
+ * progress hook each time it has visited this many more values (src/protocol/walk-beat.ts): a
+ * worker beats its heartbeat there, so a frame of millions of values (16 MiB of one-byte elements)
+ * is slow work, not a hang. About 3 ms of decoding here; a beat costs about a microsecond.
+ */
+export const WALK_BEAT_VALUES = 1 << 14;
 
 // ---- threads and rings ----
 export const WORKERS_MAX = 64;

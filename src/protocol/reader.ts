@@ -11,6 +11,7 @@ import { asNativeBytes, copyBytes, isUtf8, readFloat32BE, readFloat64BE, utf8Dec
 import { VALUE_DEPTH_MAX } from '../constants';
 import { AerieError, Status } from '../errors';
 import type { BinValue } from './ops';
+import { valueWalked } from './walk-beat';
 
 /** The kinds of msgpack value, as `peekType` reports them. */
 export const ValueType = {
@@ -280,6 +281,7 @@ export class Reader {
   }
 
   private value(depthLeft: number): BinValue {
+    valueWalked();
     const at = this.pos;
     switch (this.head()) {
       case ValueType.NIL:
@@ -368,6 +370,7 @@ export class Reader {
   }
 
   private skip(depthLeft: number): void {
+    valueWalked();
     const at = this.pos;
     switch (this.head()) {
       case ValueType.STR: {

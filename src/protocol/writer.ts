@@ -6,6 +6,7 @@
 import { allocBytes, copyBytes, utf8ByteLength, utf8Write, writeBigInt64BE, writeFloat64BE, writeUint32BE, writeUint32LE } from '../bytes';
 import { FRAME_BYTES_MAX_DEFAULT, VALUE_DEPTH_MAX } from '../constants';
 import { AerieError, Status } from '../errors';
+import { valueWalked } from './walk-beat';
 
 const TWO_POW_32 = 0x1_0000_0000;
 const INT64_MIN = -(2n ** 63n);
@@ -219,6 +220,7 @@ export class Writer {
   // ---- internals ----
 
   private value(value: unknown, depthLeft: number): void {
+    valueWalked();
     switch (typeof value) {
       case 'number':
         if (Number.isSafeInteger(value) && !Object.is(value, -0)) this.int(value as number);

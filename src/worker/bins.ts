@@ -6,6 +6,7 @@
 import { BIN_NAME_BYTES_MAX, BINS_PER_RECORD_MAX, VALUE_DEPTH_MAX } from '../constants';
 import { Status } from '../errors';
 import type { BinValue, Bins } from '../protocol/ops';
+import { valueWalked } from '../protocol/walk-beat';
 
 export const INT64_MIN = -(1n << 63n);
 export const INT64_MAX = (1n << 63n) - 1n;
@@ -75,6 +76,7 @@ export function isMapKey(k: unknown): k is string | number | bigint {
  * IEEE doubles. A cyclic value fails the depth bound rather than looping.
  */
 export function checkValue(v: unknown, depth = 0): number {
+  valueWalked();
   switch (typeof v) {
     case 'boolean':
     case 'number':

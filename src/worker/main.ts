@@ -12,6 +12,7 @@ import { ACK_SLOT, REQ_HEADER_BYTES, RES_HEADER_BYTES, ReqFlag, ReqOffset } from
 import type { ControlFromWorker, ControlToWorker, WorkerInit } from './thread-messages';
 import { Reader } from '../protocol/reader';
 import { Writer } from '../protocol/writer';
+import { setWalkBeat } from '../protocol/walk-beat';
 import { PartitionMap } from '../partition/map';
 import { RecordStore, type RecordStoreOptions } from '../shm/record-store';
 import { loadPart } from '../snapshot/parts';
@@ -131,6 +132,13 @@ const beatWithHeap = () => {
   stats.set(WorkerStat.HEARTBEAT_MS, Date.now());
   stats.set(WorkerStat.HEAP_USED_BYTES, getHeapStatistics().used_heap_size);
 };
+// Every walk of msgpack values on this thread beats too: a frame or a body of millions of values
+// (one client's PUT, on this worker's endpoint or through its ring) takes seconds to walk, decode,
+// check and encode, and is progress, not a hang (src/protocol/walk-beat.ts). The heartbeat only:
+// a decode that exhausts the heap then ends the thread by itself, and the request is quarantined
+// at that first death; a heap reported from inside it would have the supervisor restart the
+// thread instead, a death the quarantine blames only at its second (src/primary/quarantine.ts).
+setWalkBeat(() => stats.set(WorkerStat.HEARTBEAT_MS, Date.now()));
 const engine = new Engine(
   namespaces,
   stats,

@@ -14,6 +14,7 @@
 
 import { COST_UNIT_BYTES, OPERATE_BEAT_UNITS, OPERATE_COST_UNITS_MAX } from '../constants';
 import type { BinValue } from '../protocol/ops';
+import { valueWalked } from '../protocol/walk-beat';
 import { isBytes, isPlainObject } from './bins';
 
 /**
@@ -38,6 +39,7 @@ export function lengthUnits(length: number): number {
  * deep (checked when they were decoded or written).
  */
 export function weightOf(value: BinValue | undefined): number {
+  valueWalked();
   if (value === null || value === undefined) return 1;
   switch (typeof value) {
     case 'string':

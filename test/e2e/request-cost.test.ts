@@ -7,6 +7,7 @@ import { connect } from '../../src/client/index';
 import type { Client } from '../../src/client/index';
 import { OPERATE_COST_UNITS_MAX } from '../../src/constants';
 import { startTestNode } from '../helpers/node';
+import { probeLoop } from '../helpers/probe-loop';
 
 const BINS = 4096;
 
@@ -27,31 +28,16 @@ t.test('4,096 read-all ops on a 4,096-bin record are refused, and the node keeps
   await client.put(wide, bins);
 
   // The probe writes and reads its own records all along; every call must succeed.
-  let probing = true;
-  let probeCalls = 0;
-  const probeErrors: unknown[] = [];
-  const probeLoop = (async () => {
-    for (let i = 0; probing; i++) {
-      const k = new Key('test', 'probe', i % 64);
-      try {
-        await probe.put(k, { i });
-        t.equal((await probe.get(k)).bins.i, i);
-        probeCalls += 2;
-      } catch (err) {
-        probeErrors.push(err);
-      }
-    }
-  })();
+  const probing = probeLoop(probe);
 
   const readAll = Array.from({ length: BINS }, () => ops.read(null));
   const ATTACKS = 12;
   for (let n = 0; n < ATTACKS; n++) {
     await t.rejects(client.operate(wide, readAll), { code: status.QUOTA_EXCEEDED }, `attack ${n} is refused with QUOTA_EXCEEDED`);
   }
-  probing = false;
-  await probeLoop;
-  t.same(probeErrors, [], 'every probe call succeeded');
-  t.ok(probeCalls > 0, `the probe made ${probeCalls} calls`);
+  const probed = await probing.stop();
+  t.same(probed.failures, [], 'every probe call succeeded');
+  t.ok(probed.calls > 0, `the probe made ${probed.calls} calls`);
   t.equal(await restarts(client), 0, 'no worker was restarted');
   t.same((await client.get(wide)).bins, bins, 'the record is untouched');
 });
