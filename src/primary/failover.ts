@@ -37,6 +37,8 @@ export interface FailoverHost {
   inSync?: InSyncCopies;
   /** Held requests may move on: route them again. */
   released(): void;
+  /** Refuses requests never sent to any thread (not applied): moves.ts, a dead master's backlog. */
+  refuse(slots: number[]): void;
   log: NodeLog;
 }
 

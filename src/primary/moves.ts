@@ -9,7 +9,7 @@
 //  4. the map changes (new version) and the held requests are routed to the new master.
 
 import type { NamespaceConfig } from '../config';
-import { HOLD_TIMEOUT_MS } from '../constants';
+import { HOLD_TIMEOUT_MS, PARTITION_COUNT } from '../constants';
 import type { NodeLog } from '../log';
 import type { PartitionHolds } from '../partition/holds';
 import type { PartitionMap } from '../partition/map';
@@ -34,6 +34,8 @@ export interface MoveHost {
   holds: PartitionHolds;
   namespaces: NamespaceConfig[];
   staleCopies: StaleCopies;
+  /** Refuses requests never sent to any thread (not applied): the router answers them. */
+  refuse(slots: number[]): void;
   log: NodeLog;
 }
 
@@ -61,6 +63,10 @@ export class Moves {
       this.list.push({ ...plan, phase: 'answers', answeredTarget: workers[plan.from].sent, tails: [], startedMs: Date.now(), warned: false });
       const namespace = namespaces[plan.ns].name;
       const oldMasterUp = workers[plan.from].state === 'up';
+      // A dead master's backlog holds what was routed to it since it died (it kept the partition
+      // while no other copy was in sync): never sent, so refused, not left for its next thread,
+      // which would apply it on a copy it no longer masters after writes the new master answered.
+      if (!oldMasterUp) this.host.refuse(workers[plan.from].takeBacklogOf(plan.ns, marks(plan.partitions)));
       this.host.log.event('warn', 'move-start', `namespace ${namespace}: moving ${plan.partitions.length} partitions from worker ${plan.from} to worker ${plan.to}`, {
         namespace,
         from: plan.from,
@@ -147,4 +153,10 @@ export class Moves {
       { namespace, from: move.from, to: move.to, partitions: move.partitions.length, mapVersion: map.version, durationMs },
     );
   }
+}
+
+function marks(partitions: number[]): Uint8Array {
+  const m = new Uint8Array(PARTITION_COUNT);
+  for (const p of partitions) m[p] = 1;
+  return m;
 }

@@ -42,6 +42,7 @@ export function buildReplication(config: NodeConfig, shared: SharedState, worker
     holds: shared.holds,
     inSync: shared.inSync,
     released: () => router().releaseHeld(),
+    refuse: (slots) => router().refuseSlots(slots),
     log,
   });
   const onOverflow = () => {

@@ -8,6 +8,8 @@ import * as path from 'node:path';
 import { RING_BYTES, WORKER_BACKLOG_MAX } from '../constants';
 import { AerieError, Status } from '../errors';
 import { ACK_SLOT, REQ_HEADER_BYTES, RES_HEADER_BYTES, ReqOffset } from '../protocol/internal';
+import { Op } from '../protocol/ops';
+import { partitionOf } from '../partition/digest';
 import type { ControlFromWorker, ControlToWorker, EndpointFromWorker, StoreControlMessage, StoreMemory, WorkerInit } from '../worker/thread-messages';
 
 type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
@@ -370,6 +372,28 @@ export class WorkerHandle {
     this.answered = this.sent - this.backlog.length;
   }
 
+  /**
+   * Takes out of the backlog the keyed requests (and batch elements) of these partitions of `ns`,
+   * never sent to any thread, and returns their slots. A partition moving off a thread that is not
+   * up must not leave them for its next thread, which would apply them on a copy it no longer
+   * masters, after writes its new master acknowledged (src/primary/moves.ts).
+   */
+  takeBacklogOf(ns: number, partitions: Uint8Array): number[] {
+    const slots: number[] = [];
+    let kept = 0;
+    for (const msg of this.backlog) {
+      if (isKeyed(msg[ReqOffset.OP]) && msg[ReqOffset.NS] === ns && partitions[partitionOf(msg, ReqOffset.DIGEST)] === 1) {
+        slots.push(msg.readUInt32LE(ReqOffset.SLOT));
+      } else {
+        this.backlog[kept++] = msg;
+      }
+    }
+    this.backlog.length = kept;
+    // Answered (refused) for it, as settleCounts counts a dead thread's requests.
+    this.answered += slots.length;
+    return slots;
+  }
+
   /** Slots waiting in the backlog, left in place. */
   backlogSlots(): Set<number> {
     return new Set(this.backlog.map((b) => b.readUInt32LE(ReqOffset.SLOT)));
@@ -486,4 +510,9 @@ function writeHeader(view: DataView, bytes: Uint8Array, at: number, slot: number
   view.setUint16(at + ReqOffset.SET_ID, setId, true);
   view.setUint16(at + 10, 0, true);
   bytes.set(digest, at + ReqOffset.DIGEST);
+}
+
+/** A request of one key (batch elements are sent as GET or EXISTS): its digest names its partition. */
+function isKeyed(op: number): boolean {
+  return op === Op.GET || op === Op.EXISTS || op === Op.PUT || op === Op.REMOVE || op === Op.TOUCH || op === Op.OPERATE;
 }

@@ -19,6 +19,7 @@ import { SocketGuard } from '../endpoint/socket-guard';
 import type { PartitionMap } from '../partition/map';
 import { ForwardingRouter } from './endpoint-router';
 import { EndpointSecurity } from './endpoint-security';
+import { parseHandshakesInJs } from './handshake-reads';
 import { createEndpointServer, reloadTls, type EndpointServer } from '../security/tls';
 import type { LocalRequests } from './local-requests';
 import type { EndpointFromWorker, EndpointInit, EndpointToWorker } from './thread-messages';
@@ -55,6 +56,8 @@ export class WorkerEndpoint {
     this.http = createEndpointServer(service.tls, (_req, res) => {
       res.writeHead(HTTP_UPGRADE_REQUIRED, { 'content-type': 'text/plain' }).end('Aerie speaks WebSocket only\n');
     });
+    // A terminated worker must not take the process with it (src/worker/handshake-reads.ts).
+    parseHandshakesInJs(this.http, service.tls !== null);
     // Until the primary has drawn the descriptor budget, sockets are capped by connectionsMax.
     this.guard = new SocketGuard(this.http, service.connectionsMax, service.handshakeTimeoutMs, { counts: this.counts, endpoint: this.endpoint });
     const flushes = new FlushQueue();
