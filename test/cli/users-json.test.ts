@@ -30,7 +30,14 @@ t.test('user and role --json, logged in through AERIE_USER', async (t) => {
   const list = (await json(['user', 'list'])) as { users: { user: string; roles: string[] }[] };
   t.same(list.users.map((u) => u.user).sort(), ['admin', 'bob']);
   t.same(await json(['user', 'grant', 'bob', '--role', 'truncate']), { user: 'bob', granted: ['truncate'] });
-  t.same(await json(['role', 'create', 'demo-reader', '--privilege', 'read:test.demo']), { role: 'demo-reader', created: true, privileges: ['read:test.demo'], allowlist: [], readQuota: 0, writeQuota: 0 });
+  t.same(await json(['role', 'create', 'demo-reader', '--privilege', 'read:test.demo']), {
+    role: 'demo-reader',
+    created: true,
+    privileges: ['read:test.demo'],
+    allowlist: [],
+    readQuota: 0,
+    writeQuota: 0,
+  });
   const roles = (await json(['role', 'list'])) as { roles: { role: string }[] };
   t.ok(roles.roles.some((r) => r.role === 'demo-reader'));
   t.match(await json(['user', 'drop', 'nobody'], ExitCode.FAILURE), { error: { code: Status.INVALID_USER, name: 'INVALID_USER' } }, 'a refusal as a JSON error');
