@@ -21,7 +21,7 @@ const ALLOWED: Record<string, string[]> = {
   protocol: [],
   partition: [],
   storage: [],
-  shm: ['protocol'],
+  shm: ['protocol', 'storage'],
   replication: ['shm'],
   snapshot: ['partition', 'shm', 'storage'],
   jobs: ['protocol', 'shm', 'snapshot', 'storage'],

@@ -149,7 +149,16 @@ export function buildWorkerHandle(
     namespaces: config.namespaces,
     log: logSettings(config),
     bases: shared.bases.map((b) => (b === null ? null : { directory: partDirectory(b.dir, workerIndex), sequence: b.sequences[workerIndex] })),
-    endpoint: { port: workerPort(config, workerIndex), config, version: VERSION, connections: shared.connections.sab, holds: shared.holds.sab, inSync: shared.inSync.sab, security: parts.security },
+    endpoint: {
+      port: workerPort(config, workerIndex),
+      config,
+      version: VERSION,
+      connections: shared.connections.sab,
+      holds: shared.holds.sab,
+      inSync: shared.inSync.sab,
+      quarantine: router.quarantine.table.sab,
+      security: parts.security,
+    },
   };
   return new WorkerHandle(
     base,

@@ -198,6 +198,7 @@ function buildNodeInfo(parts: {
       replication: shared.replicated ? { ...replication.failover.info(), writesWaiting: replication.waits.count } : null,
       sets: shared.sets,
     }),
+    quarantinedRequests: router.quarantine.size,
     endpoints: endpointsInfo(workers, shared),
     answerBytes: { used: budget.used, max: budget.bytesMax, perConnectionMax: budget.perConnectionBytesMax, evictions: budget.evictions },
     security: {

@@ -5,7 +5,7 @@
 
 import { Worker } from 'node:worker_threads';
 import * as path from 'node:path';
-import { RING_BYTES, WORKER_BACKLOG_MAX } from '../constants';
+import { RING_BYTES, RING_MESSAGE_BYTES_MAX, WORKER_BACKLOG_MAX } from '../constants';
 import { AerieError, Status } from '../errors';
 import { ACK_SLOT, REQ_HEADER_BYTES, RES_HEADER_BYTES, ReqOffset } from '../protocol/internal';
 import { Op } from '../protocol/ops';
@@ -14,7 +14,7 @@ import type { ControlFromWorker, ControlToWorker, EndpointFromWorker, StoreContr
 
 type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
 import { Ring } from '../shm/ring';
-import { StatsBlock, WorkerStat } from '../shm/stats';
+import { ApplyingSource, StatsBlock, WorkerStat } from '../shm/stats';
 import type { NodeLog } from '../log';
 
 export type ResponseHandler = (slot: number, code: number, bytes: Uint8Array, start: number, end: number) => void;
@@ -42,6 +42,9 @@ interface Incarnation {
   thread: Worker;
   requests: Ring;
   responses: Ring;
+  /** Its endpoint's queue and message buffer (WorkerInit.localQueue, localMessage). */
+  localQueue: Ring;
+  localMessage: Uint8Array;
   alive: boolean;
   /** Why it died, when the primary knows better than the exit code (hang, fault). */
   killedFor: string | null;
@@ -52,7 +55,7 @@ interface Incarnation {
   ready: boolean;
 }
 
-export type WorkerBase = Omit<WorkerInit, 'requestRing' | 'responseRing' | 'adopt'>;
+export type WorkerBase = Omit<WorkerInit, 'requestRing' | 'responseRing' | 'localQueue' | 'localMessage' | 'adopt'>;
 
 export class WorkerHandle {
   readonly index: number;
@@ -103,12 +106,17 @@ export class WorkerHandle {
     this.stats = StatsBlock.attach(base.stats, base.namespaces.length);
   }
 
-  /** The request message a dead thread was applying, copied from its ring (null: none). */
+  /**
+   * The request message a dead thread was applying, copied from its request ring or from its
+   * endpoint's queue or message buffer (null: none).
+   */
   private applyingWhenDied(life: Incarnation): Buffer | null {
     const at = this.stats.get(WorkerStat.APPLYING_OFFSET) - 1;
     const length = this.stats.get(WorkerStat.APPLYING_LENGTH);
+    const source = this.stats.get(WorkerStat.APPLYING_SOURCE);
     this.stats.set(WorkerStat.APPLYING_OFFSET, 0);
-    const bytes = life.requests.bytes;
+    this.stats.set(WorkerStat.APPLYING_SOURCE, ApplyingSource.RING);
+    const bytes = source === ApplyingSource.LOCAL_QUEUE ? life.localQueue.bytes : source === ApplyingSource.LOCAL_MESSAGE ? life.localMessage : life.requests.bytes;
     if (at < 0 || length < REQ_HEADER_BYTES || at + length > bytes.length) return null;
     return Buffer.from(bytes.subarray(at, at + length));
   }
@@ -159,6 +167,8 @@ export class WorkerHandle {
   start(adopt: boolean, distrustMemory = false): Promise<void> {
     const requests = Ring.create(RING_BYTES);
     const responses = Ring.create(RING_BYTES);
+    const localQueue = Ring.create(RING_BYTES);
+    const localMessage = new SharedArrayBuffer(RING_MESSAGE_BYTES_MAX);
     const adoptable = this.stores.map((s, i) => {
       if (!adopt || s.indexSab === null) return null;
       if (distrustMemory && (this.base.namespaces[i].storage === 'file' || this.base.copies[i] > 1)) {
@@ -173,6 +183,8 @@ export class WorkerHandle {
       peerRequestRings: this.base.peerRequestRings.map((sab, i) => (i === this.index ? requests.sab : sab)),
       requestRing: requests.sab,
       responseRing: responses.sab,
+      localQueue: localQueue.sab,
+      localMessage,
       adopt: adopt ? adoptable : null,
     };
     const thread = new Worker(WORKER_ENTRY, {
@@ -180,7 +192,18 @@ export class WorkerHandle {
       name: `aerie-worker-${this.index}`,
       resourceLimits: this.resourceLimits,
     });
-    const life: Incarnation = { thread, requests, responses, alive: true, killedFor: null, killedInnocent: false, adopted: adoptable.some((a) => a !== null), ready: false };
+    const life: Incarnation = {
+      thread,
+      requests,
+      responses,
+      localQueue,
+      localMessage: new Uint8Array(localMessage),
+      alive: true,
+      killedFor: null,
+      killedInnocent: false,
+      adopted: adoptable.some((a) => a !== null),
+      ready: false,
+    };
     this.adoptedNamespaces = adoptable.map((a) => a !== null);
     this.damagedNamespaces = adoptable.map(() => false);
     this.life = life;

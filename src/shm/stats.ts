@@ -27,16 +27,28 @@ export const WorkerStat = {
   /** Records this worker copied to rebuilding workers. */
   MIGRATED_RECORDS: 15,
   /**
-   * The request message the worker is applying: its offset in the request ring plus one (0: none),
-   * and its length. A thread that dies with it set died applying that request.
+   * The request message the worker is applying: its offset plus one (0: none) and its length, in
+   * the buffer APPLYING_SOURCE names (ApplyingSource). A thread that dies with it set died
+   * applying that request.
    */
   APPLYING_OFFSET: 16,
   APPLYING_LENGTH: 17,
   /** Reads this worker's endpoint served itself (src/worker/local-requests.ts), and requests it forwarded. */
   LOCAL_REQUESTS: 18,
   FORWARDED: 19,
+  APPLYING_SOURCE: 20,
 } as const;
-const WORKER_SLOTS = 20;
+const WORKER_SLOTS = 21;
+
+/** Where the request a worker is applying lies (WorkerStat.APPLYING_SOURCE). */
+export const ApplyingSource = {
+  /** The request ring the primary writes. */
+  RING: 0,
+  /** Its endpoint's queue of requests applied in the loop (src/worker/local-writes.ts). */
+  LOCAL_QUEUE: 1,
+  /** Its endpoint's buffer of a request applied at once (src/worker/local-requests.ts). */
+  LOCAL_MESSAGE: 2,
+} as const;
 
 export const NamespaceStat = {
   RECORDS: 0,

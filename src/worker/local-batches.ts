@@ -31,6 +31,8 @@ export interface LocalBatchParts {
   record(op: number, code: number, micros: number, batchElement: boolean): void;
   /** service.frameBytesMax: no client's answer frame is larger. */
   frameBytesMax: number;
+  /** Where the element being applied is built: shared with the primary (LocalRequestParts.message). */
+  message: SharedArrayBuffer;
 }
 
 const KEY_FIELDS = Field.ns | Field.set | Field.key | Field.digest;
@@ -42,13 +44,15 @@ export class LocalBatches {
   private readonly digests = new Uint8Array(BATCH_KEYS_MAX * DIGEST_BYTES);
   private readonly nsOf = new Uint8Array(BATCH_KEYS_MAX);
   private readonly partitions = new Uint16Array(BATCH_KEYS_MAX);
-  private readonly message = Buffer.alloc(REQ_HEADER_BYTES);
-  private readonly view = new DataView(this.message.buffer, this.message.byteOffset, this.message.length);
+  private readonly message: Buffer;
+  private readonly view: DataView;
   /** Elements until they outgrow the client's frame, plus the largest element that outgrew it. */
   private readonly out: Writer;
   private readonly ends = new Int32Array(BATCH_KEYS_MAX);
 
   constructor(private readonly parts: LocalBatchParts) {
+    this.message = Buffer.from(parts.message, 0, REQ_HEADER_BYTES);
+    this.view = new DataView(parts.message, 0, REQ_HEADER_BYTES);
     this.out = new Writer(parts.frameBytesMax + RECORD_BYTES_CEILING + 1024);
   }
 
@@ -65,6 +69,8 @@ export class LocalBatches {
       const out = this.out;
       out.reset();
       const m = this.message;
+      // The buffer is shared with single requests: clear what they left in the header.
+      m.fill(0);
       m[ReqOffset.OP] = op === Op.BATCH_GET ? Op.GET : Op.EXISTS;
       m[ReqOffset.FLAGS] = ReqFlag.BATCH_ELEMENT;
       for (let i = 0; i < count; i++) {

@@ -9,13 +9,16 @@
 // primary registers sets), a body past the namespace's record limit (the primary answers it with
 // its code), a partition the primary is moving (held: src/partition/holds.ts) or that another
 // worker masters, and any request while a restore holds this worker's stores. A request that
-// kills the worker here is not quarantined: the connection dies with the thread, its outcome in
-// doubt.
+// kills the worker here is quarantined as on the front (src/primary/quarantine.ts): its connection
+// dies with the thread (a write's outcome in doubt, a read sent again by the SDK), and sent again,
+// here or anywhere, it is refused with FAIL_FORBIDDEN.
 
 import { REQUEST_BODY_OVERHEAD_BYTES, RING_MESSAGE_BYTES_MAX } from '../constants';
 import { AerieError, Status } from '../errors';
 import type { NamespaceConfig } from '../config';
 import type { Session } from '../endpoint/session';
+import { refuseQuarantined } from '../endpoint/quarantined';
+import type { QuarantineTable } from '../shm/quarantine-table';
 import { RoutingFields, readRoutingFields } from '../endpoint/routing-fields';
 import { partitionOf } from '../partition/digest';
 import type { PartitionHolds } from '../partition/holds';
@@ -50,17 +53,26 @@ export interface LocalRequestParts {
   queue: LocalWrites;
   /** service.frameBytesMax. */
   frameBytesMax: number;
+  /**
+   * The buffer a request message is built in (RING_MESSAGE_BYTES_MAX bytes, made by the primary,
+   * which reads the request a dead thread was applying there).
+   */
+  message: SharedArrayBuffer;
+  /** The requests refused as on the front. */
+  quarantine: QuarantineTable;
 }
 
 export class LocalRequests {
   private readonly fields = new RoutingFields();
   private readonly nsIndexes: Map<string, number>;
   /** The request as the ring would carry it: header, then the body as it arrived. */
-  private readonly message = Buffer.allocUnsafe(RING_MESSAGE_BYTES_MAX);
-  private readonly view = new DataView(this.message.buffer, this.message.byteOffset, this.message.length);
+  private readonly message: Buffer;
+  private readonly view: DataView;
   private readonly out = new Writer(RING_MESSAGE_BYTES_MAX);
   private readonly batches: LocalBatches;
   constructor(private readonly parts: LocalRequestParts) {
+    this.message = Buffer.from(parts.message);
+    this.view = new DataView(parts.message);
     this.nsIndexes = new Map(parts.namespaces.map((ns, i) => [ns.name, i]));
     this.batches = new LocalBatches({ ...parts, nsIndexes: this.nsIndexes });
   }
@@ -86,6 +98,7 @@ export class LocalRequests {
     const known = f.set === null ? 0 : this.parts.sets[nsIndex].idOf(f.set);
     // A PUT or OPERATE of a new set registers it, which the primary does (src/primary/router.ts).
     if (known < 0 && (op === Op.PUT || op === Op.OPERATE)) return false;
+    if (this.parts.quarantine.size > 0) refuseQuarantined(this.parts.quarantine, session, op, nsIndex, f.digest, frame, bodyStart, bodyEnd);
     const partitionId = partitionOf(f.digest);
     const bodyBytes = bodyEnd - bodyStart;
     if (bodyBytes > ns.recordBytesMax + REQUEST_BODY_OVERHEAD_BYTES || REQ_HEADER_BYTES + bodyBytes > this.message.length) return false;

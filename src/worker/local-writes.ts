@@ -14,7 +14,7 @@
 // forwarded (never refused): the busy word stays raised (src/partition/holds.ts) from the look
 // until the batch's replication is committed, so a move waits for that and then for the channel.
 
-import { ENDPOINT_LOCAL_ANSWER_BYTES, ENDPOINT_LOCAL_IN_FLIGHT_MAX, RING_BYTES, RING_MESSAGE_BYTES_MAX, WORKER_DRAIN_BATCH_MAX } from '../constants';
+import { ENDPOINT_LOCAL_ANSWER_BYTES, ENDPOINT_LOCAL_IN_FLIGHT_MAX, RING_MESSAGE_BYTES_MAX, WORKER_DRAIN_BATCH_MAX } from '../constants';
 import { AerieError, Status } from '../errors';
 import type { Session } from '../endpoint/session';
 import { REPLICA_IN_DOUBT_BODY } from '../endpoint/answer-bodies';
@@ -36,6 +36,8 @@ export interface LocalWritesParts {
   inSync: InSyncCopies;
   /** Null when no namespace keeps two copies. */
   channels: ReplicationChannels | null;
+  /** The queue's ring (made by the primary, which reads the request a dead thread was applying there). */
+  queue: SharedArrayBuffer;
   /** Applies one request message (the ring's layout) into `out` and returns its code (Engine.handle). */
   apply(bytes: Uint8Array, view: DataView, start: number, end: number, out: Writer): number;
   /** True while a restore holds this worker's stores. */
@@ -52,7 +54,7 @@ export interface LocalWritesParts {
 const ANSWERS_BYTES_MAX = ENDPOINT_LOCAL_ANSWER_BYTES + RING_MESSAGE_BYTES_MAX;
 
 export class LocalWrites {
-  private readonly ring = Ring.create(RING_BYTES);
+  private readonly ring: Ring;
   // Per local slot: who asked, and what the answer needs.
   private readonly sessions: (Session | null)[] = new Array(ENDPOINT_LOCAL_IN_FLIGHT_MAX).fill(null);
   private readonly ids = new Int32Array(ENDPOINT_LOCAL_IN_FLIGHT_MAX);
@@ -71,6 +73,7 @@ export class LocalWrites {
   private readonly gone = (to: number) => !this.parts.inSync.isUp(to);
 
   constructor(private readonly parts: LocalWritesParts) {
+    this.ring = Ring.attach(parts.queue);
     for (let i = 0; i < ENDPOINT_LOCAL_IN_FLIGHT_MAX; i++) this.free[i] = ENDPOINT_LOCAL_IN_FLIGHT_MAX - 1 - i;
     this.waits =
       parts.channels === null

@@ -18,7 +18,8 @@ import { RecordStore, type RecordStoreOptions } from '../shm/record-store';
 import { loadPart } from '../snapshot/parts';
 import { Ring } from '../shm/ring';
 import { SetRegistry } from '../shm/set-registry';
-import { LogWatermarks, NamespaceStat, StatsBlock, StopWritesReason, WorkerStat } from '../shm/stats';
+import { ApplyingSource, LogWatermarks, NamespaceStat, StatsBlock, StopWritesReason, WorkerStat } from '../shm/stats';
+import { QuarantineTable } from '../shm/quarantine-table';
 import { countedOp } from '../shm/request-metrics';
 import { Engine } from './engine';
 import { Namespace } from './namespace';
@@ -193,13 +194,30 @@ const migrations = replOut === null ? null : new Migrations(namespaces, replOut,
 const holds = PartitionHolds.attach(init.endpoint.holds, init.namespaces.length, init.workerCount);
 /** True while the loop sleeps in its event loop: a request queued by the endpoint must wake it. */
 let sleepingAsync = false;
+/**
+ * Applies a request the endpoint serves itself, recording where its message lies (in `source`,
+ * a buffer the primary made) while it is applied, as drain() does for the ring's: a thread that
+ * dies applying it names it, and the primary quarantines it (src/primary/quarantine.ts).
+ */
+function applyLocal(source: number): (bytes: Uint8Array, view: DataView, start: number, end: number, o: Writer) => number {
+  return (bytes, view, start, end, o) => {
+    stats.set(WorkerStat.APPLYING_SOURCE, source);
+    stats.set(WorkerStat.APPLYING_LENGTH, end - start);
+    stats.set(WorkerStat.APPLYING_OFFSET, start + 1);
+    const code = engine.handle(bytes, view, start, end, o);
+    stats.set(WorkerStat.APPLYING_OFFSET, 0);
+    stats.set(WorkerStat.APPLYING_SOURCE, ApplyingSource.RING);
+    return code;
+  };
+}
 const localWrites = new LocalWrites({
   workerIndex: init.workerIndex,
   map,
   holds,
   inSync: InSyncCopies.attach(init.endpoint.inSync, init.namespaces.length, init.workerCount),
   channels: replicated ? channels : null,
-  apply: (bytes, view, start, end, o) => engine.handle(bytes, view, start, end, o),
+  queue: init.localQueue,
+  apply: applyLocal(ApplyingSource.LOCAL_QUEUE),
   paused: () => control.paused,
   forward: (session, id, op, bytes, start, end, reserved) => endpoint.forward(session, id, op, bytes, start, end, reserved),
   wakeLoop: () => {
@@ -218,7 +236,9 @@ const localRequests = new LocalRequests({
   holds,
   queue: localWrites,
   frameBytesMax: init.endpoint.config.service.frameBytesMax,
-  apply: (bytes, view, start, end, o) => engine.handle(bytes, view, start, end, o),
+  message: init.localMessage,
+  quarantine: QuarantineTable.attach(init.endpoint.quarantine),
+  apply: applyLocal(ApplyingSource.LOCAL_MESSAGE),
   paused: () => control.paused,
   served: () => stats.add(WorkerStat.LOCAL_REQUESTS),
   record: (op, code, micros, batchElement) => stats.requests.record(countedOp(op, batchElement), code, micros),

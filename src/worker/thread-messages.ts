@@ -203,6 +203,13 @@ export interface WorkerInit {
   workerCount: number;
   requestRing: SharedArrayBuffer;
   responseRing: SharedArrayBuffer;
+  /**
+   * This thread's endpoint's queue (src/worker/local-writes.ts) and the buffer it builds a request
+   * message in (src/worker/local-requests.ts): made by the primary so that, the thread dead, it can
+   * still read the request the thread was applying there (WorkerStat.APPLYING_SOURCE).
+   */
+  localQueue: SharedArrayBuffer;
+  localMessage: SharedArrayBuffer;
   partitionMap: SharedArrayBuffer;
   /** Per namespace, the copies of each partition (replicationFactor capped at the workers). */
   copies: number[];
@@ -241,4 +248,6 @@ export interface EndpointInit {
   security: SecurityShare | null;
   /** Which copies count (src/replication/in-sync.ts): the replicas this worker's writes wait for. */
   inSync: SharedArrayBuffer;
+  /** The quarantined requests' fingerprints (src/shm/quarantine-table.ts): refused here as on the front. */
+  quarantine: SharedArrayBuffer;
 }
