@@ -18,9 +18,10 @@ function ratio(a, b) {
 }
 
 /** CPU used during the window by everything but the server and the generator, in % of one core. */
+/** CPU (% of one core) used during a row by processes other than the server, the generator and the run's idle servers. */
 function otherCpuPct(r) {
   if (r.machine_cpu_pct === null || r.server_cpu_pct === null) return null;
-  return r.machine_cpu_pct - r.server_cpu_pct - r.loadgen_cpu_pct;
+  return r.machine_cpu_pct - r.server_cpu_pct - r.loadgen_cpu_pct - (r.idle_servers_cpu_pct ?? 0);
 }
 
 function find(runs, serverId, workloadId) {

@@ -267,17 +267,34 @@ function machineBusyTicks() {
   return v[0] + v[1] + v[2] + v[5] + v[6] + v[7]; // user nice system irq softirq steal
 }
 
+/** CPU ticks (1/100 s) the run's own servers other than `except` have used (all their threads). */
+function idleServerTicks(state, except) {
+  let ticks = 0;
+  for (const s of state.live) {
+    if (s === except || s.exited) continue;
+    try {
+      const fields = fs.readFileSync(`/proc/${s.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]); // utime stime (fields 14 and 15)
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return ticks;
+}
+
 /**
- * Waits until the machine is quiet: a QUIET_SAMPLE_MS sample of all CPUs below QUIET_BUSY_PCT_MAX
- * of one core (the idle servers included). Spends at most what is left of the run's budget.
+ * Waits until the machine is quiet: a QUIET_SAMPLE_MS sample of all CPUs, less what the run's own
+ * idle servers used, below QUIET_BUSY_PCT_MAX of one core (they are counted apart: a run of a dozen
+ * servers waiting for their rows would otherwise never find the machine quiet). Spends at most
+ * what is left of the run's budget.
  */
 async function waitQuiet(state) {
   const ticksPerS = 100; // USER_HZ: /proc/stat counts in 1/100 s on every Linux ABI
   while (state.quietWaitLeftMs > 0 && !state.interrupted) {
-    const before = machineBusyTicks();
+    const before = machineBusyTicks() - idleServerTicks(state, null);
     await servers.sleep(QUIET_SAMPLE_MS);
     state.quietWaitLeftMs -= QUIET_SAMPLE_MS;
-    const busyPct = ((machineBusyTicks() - before) / ticksPerS / (QUIET_SAMPLE_MS / 1000)) * 100;
+    const busyPct = ((machineBusyTicks() - idleServerTicks(state, null) - before) / ticksPerS / (QUIET_SAMPLE_MS / 1000)) * 100;
     if (busyPct <= QUIET_BUSY_PCT_MAX) return;
     state.quietWaitedMs += QUIET_SAMPLE_MS;
   }
@@ -306,7 +323,11 @@ async function measure(server, w, opts, state, extra = []) {
   let attempts = 0;
   for (;;) {
     await waitQuiet(state);
+    const idleBefore = idleServerTicks(state, server);
+    const startedMs = Date.now();
     const result = await loadgen(args, timeoutMs, server.pin);
+    // The run's other servers, idle meanwhile: reported apart from other processes' CPU.
+    result.idle_servers_cpu_pct = (idleServerTicks(state, server) - idleBefore) / ((Date.now() - startedMs) / 1000);
     attempts++;
     const other = otherCpuPct(result);
     if (best === null || !best.ok || (result.ok && other !== null && other < otherCpuPct(best))) best = result;
@@ -423,7 +444,16 @@ async function main() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aerie-bench-'));
   const started = [];
   // Taken before the servers start: other engineers may commit while a run is in progress.
-  const state = { uptimeStart: uptime(), interrupted: false, retriesUsed: 0, quietWaitLeftMs: opts.waitQuietS * 1000, quietWaitedMs: 0, revision: sourceRevision(), distBuiltAt: distBuiltAt() };
+  const state = {
+    live: [],
+    uptimeStart: uptime(),
+    interrupted: false,
+    retriesUsed: 0,
+    quietWaitLeftMs: opts.waitQuietS * 1000,
+    quietWaitedMs: 0,
+    revision: sourceRevision(),
+    distBuiltAt: distBuiltAt(),
+  };
   if (opts.rows && opts.rows.size === 0) {
     console.log('bench: results/latest.json has no noisy rows; nothing to measure again');
     return;
@@ -445,7 +475,7 @@ async function main() {
   try {
     if (opts.serverIds.some((id) => servers.SERVER_SPECS.find((s) => s.id === id).tls)) opts.tls = servers.makeCertificates(dir);
     const selected = selectServers(opts);
-    const live = [];
+    const live = state.live;
     for (const sel of selected) {
       if (sel.skipped) continue;
       const serverDir = path.join(dir, sel.spec.id);

@@ -253,6 +253,15 @@ export const RING_SPIN_MS = 0;
  * (timers, control messages) and heartbeat; a request or the primary's wake ends the wait at once.
  */
 export const WORKER_SYNC_WAIT_MS = 10;
+/**
+ * A worker with nothing to do for WORKER_IDLE_AFTER_MS sleeps in its event loop (Atomics.waitAsync)
+ * up to WORKER_IDLE_WAIT_MS at a time (at most a fifth of supervisor.heartbeatTimeoutMs), instead
+ * of waking every WORKER_SYNC_WAIT_MS: an idle node measured 2.5 % of a core per worker thread
+ * with 100 wakes a second (docs/benchmarks.md, "An idle node"). A request, a replication message
+ * or a control message ends the sleep at once, as before.
+ */
+export const WORKER_IDLE_AFTER_MS = 1000;
+export const WORKER_IDLE_WAIT_MS = 100;
 /** A sleeping worker wakes at least this often to run timers (expiry, stats). */
 export const WORKER_IDLE_WAKE_MS = 50;
 /** A worker yields to its event loop after this many requests in one drain. */

@@ -186,6 +186,9 @@ const control = new StoreControl(
   (ns) => masterRecords(ns),
 );
 let lastYieldMs = 0;
+/** When the loop last had something to do (requests, replication, a migration): a long idle sleeps longer. */
+let lastBusyMs = Date.now();
+const idleWaitMs = Math.max(1, Math.min(C.WORKER_IDLE_WAIT_MS, Math.floor(init.endpoint.config.supervisor.heartbeatTimeoutMs / 5)));
 
 const migrations = replOut === null ? null : new Migrations(namespaces, replOut, (requestId, error, value) => send({ type: 'reply', requestId, error, value }), stats);
 
@@ -564,6 +567,7 @@ async function run(): Promise<void> {
     const nowMs = Date.now();
     background(nowMs);
     const serving = endpoint.sessionCount > 0;
+    if (handled > 0 || migrationState !== 'idle') lastBusyMs = nowMs;
     if ((handled > 0 || migrationState === 'progress') && !blocked) {
       // Let control messages and timers in between batches under sustained load, and this
       // endpoint's sockets after every batch while it has clients.
@@ -595,9 +599,14 @@ async function run(): Promise<void> {
     // replica releasing after this look rings the doorbell.
     const settled = localWrites.poll();
     const idle = observed >= 0 && (replIn === null || replIn.isEmpty()) && localWrites.isEmpty() && settled === 0;
-    if (serving) {
+    if (!idle || localWrites.waiting > 0) lastBusyMs = nowMs;
+    const longIdle = idle && migrationState === 'idle' && nowMs - lastBusyMs >= C.WORKER_IDLE_AFTER_MS;
+    if (serving || longIdle) {
       // Clients on this thread's endpoint: sleep in the event loop, where their sockets are read.
-      const wait = idle && migrationState !== 'progress' ? requests.finishSleepAsync(observed, migrationState === 'blocked' ? 1 : C.WORKER_SYNC_WAIT_MS) : requests.finishSleepAsync(-1, 0);
+      // Idle for a while: there too, and longer, so that its timers and I/O run without the
+      // thread waking a hundred times a second.
+      const waitMs = longIdle ? idleWaitMs : migrationState === 'blocked' ? 1 : C.WORKER_SYNC_WAIT_MS;
+      const wait = idle && migrationState !== 'progress' ? requests.finishSleepAsync(observed, waitMs) : requests.finishSleepAsync(-1, 0);
       lastYieldMs = Date.now();
       sleepingAsync = wait !== null;
       await yielding(wait ?? yieldToLoop());
