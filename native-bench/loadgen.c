@@ -748,10 +748,36 @@ static int protocol_error(conn_t *c, const char *what) {
   return -1;
 }
 
+/**
+ * A message that broke the protocol, kept for whoever chases it: its bytes in hex in
+ * $LOADGEN_BAD_FRAME_FILE when that is set (the run's report carries only the reason).
+ */
+static void keep_bad_message(const conn_t *c, const uint8_t *payload, size_t size_bytes, size_t at) {
+  const char *file = getenv("LOADGEN_BAD_FRAME_FILE");
+  if (file == NULL || file[0] == '\0') return;
+  FILE *f = fopen(file, "w");
+  if (f == NULL) return;
+  fprintf(f, "connection %u, %zu bytes, parse stopped at %zu\n", c->index, size_bytes, at);
+  for (size_t i = 0; i < size_bytes; i++) fprintf(f, "%02x%s", payload[i], (i + 1) % 32 == 0 ? "\n" : "");
+  fprintf(f, "\n");
+  fclose(f);
+}
+
+static int on_message_parse(conn_t *c, const uint8_t *payload, size_t size_bytes, mp_reader_t *rp);
+
 /** One server message: an array of [id, code, body] responses. */
 static int on_message(void *ctx, const uint8_t *payload, size_t size_bytes) {
   conn_t *c = ctx;
   mp_reader_t r = {payload, payload + size_bytes};
+  int rc = on_message_parse(c, payload, size_bytes, &r);
+  if (rc < 0 && g.protocol_errors > 0) keep_bad_message(c, payload, size_bytes, (size_t)(r.p - payload));
+  return rc;
+}
+
+static int on_message_parse(conn_t *c, const uint8_t *payload, size_t size_bytes, mp_reader_t *rp) {
+  (void)payload;
+  (void)size_bytes;
+  mp_reader_t r = *rp;
   uint32_t count;
   if (mp_read_array_header(&r, &count) < 0) return protocol_error(c, "a message is not a msgpack array");
   for (uint32_t i = 0; i < count; i++) {
@@ -761,8 +787,10 @@ static int on_message(void *ctx, const uint8_t *payload, size_t size_bytes) {
     if (mp_read_int(&r, &id) < 0 || mp_read_int(&r, &code) < 0) return protocol_error(c, "response id or code is not an integer");
     const uint8_t *body = r.p;
     if (mp_skip(&r) < 0) return protocol_error(c, "malformed response body");
+    *rp = r;
     if (on_response(c, id, code, body, (size_t)(r.p - body)) < 0) return -1;
   }
+  *rp = r;
   if (r.p != r.end) return protocol_error(c, "bytes after the responses in a message");
   return 0;
 }

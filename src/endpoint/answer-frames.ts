@@ -65,6 +65,11 @@ export class AnswerFrames {
 
   /** Writes an answer's header into the open frame; the caller writes its body, then `counted()`. */
   header(id: number, code: number): Writer {
+    // Checked before a byte is written: a throw halfway would leave the frame holding part of an
+    // answer it does not count, which no client can read.
+    if (!(Number.isInteger(id) && id >= 0 && id <= 0xffff_ffff) || !Number.isSafeInteger(code)) {
+      throw new AerieError(Status.SERVER_ERROR, `an answer's id ${id} or code ${code} is out of range`);
+    }
     const w = this.out;
     w.writeArrayHeader(3);
     w.writeUint(id);

@@ -12,7 +12,7 @@ import { addressAllowed } from './allowlist';
 import { checkPassword, hashPassword, UNMATCHABLE_HASH, verifyPassword } from './password-hash';
 import { loadTokenSecret, TokenSigner } from './tokens';
 import { USERS_FILE, UsersStore } from './users-store';
-import { QuotaCounters } from './quotas';
+import { QuotaCounters, QuotaKind } from './quotas';
 import { runSecurityCommand } from './user-admin';
 import type { Credentials, LoggedIn, SessionSecurity, TokenGrant } from './session-security';
 
@@ -34,6 +34,15 @@ export interface SecurityShare {
   usersFile: string;
   changes: SharedArrayBuffer;
   quotas: SharedArrayBuffer;
+}
+
+/** One user's quotas and what they used in the current second (INFO `security.quotas`). */
+interface QuotaUse {
+  user: string;
+  readQuota: number;
+  writeQuota: number;
+  readsThisSecond: number;
+  writesThisSecond: number;
 }
 
 export class NodeSecurity implements SessionSecurity {
@@ -153,7 +162,7 @@ export class NodeSecurity implements SessionSecurity {
     return { token: this.signer.issue({ user, credentialEpoch: entry.credentialEpoch, expiresAtMs: tokenExpiresAtMs }), tokenExpiresAtMs };
   }
 
-  info(): Record<string, number | boolean> {
+  info(): Record<string, unknown> {
     return {
       enabled: true,
       users: this.store.userCount,
@@ -162,7 +171,32 @@ export class NodeSecurity implements SessionSecurity {
       loginFailures: this.throttle.failuresTotal,
       throttledAddresses: this.throttle.addressCount,
       loginDelayMsMax: this.throttle.delayMsMax(),
+      quotas: this.quotaInfo(),
     };
+  }
+
+  /**
+   * The users whose roles carry a quota, with their limits and what they used in the current
+   * second over every endpoint (Aerospike's `show users statistics`); users who have not logged in
+   * since the node started have used nothing.
+   */
+  private quotaInfo(): QuotaUse[] {
+    const out: QuotaUse[] = [];
+    if (this.store.roleQuotas.size === 0) return out;
+    const nowSecond = Math.floor(Date.now() / 1000);
+    for (const user of this.store.userNames()) {
+      const grants = this.grantsOf(user);
+      if (grants === null || !grants.quotaLimited) continue;
+      const slot = this.quotaSlots.get(user);
+      out.push({
+        user,
+        readQuota: grants.readQuota,
+        writeQuota: grants.writeQuota,
+        readsThisSecond: slot === undefined ? 0 : this.quotas.used(slot, QuotaKind.READ, nowSecond),
+        writesThisSecond: slot === undefined ? 0 : this.quotas.used(slot, QuotaKind.WRITE, nowSecond),
+      });
+    }
+    return out;
   }
 
   private async checkPassword(user: unknown, password: unknown): Promise<string> {

@@ -115,6 +115,10 @@ export class UsersStore {
     return this.users.size;
   }
 
+  userNames(): IterableIterator<string> {
+    return this.users.keys();
+  }
+
   listUsers(): { user: string; roles: string[] }[] {
     return [...this.users.values()].map((u) => ({ user: u.user, roles: [...u.roles] }));
   }

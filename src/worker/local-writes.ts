@@ -57,7 +57,8 @@ export class LocalWrites {
   private readonly ring: Ring;
   // Per local slot: who asked, and what the answer needs.
   private readonly sessions: (Session | null)[] = new Array(ENDPOINT_LOCAL_IN_FLIGHT_MAX).fill(null);
-  private readonly ids = new Int32Array(ENDPOINT_LOCAL_IN_FLIGHT_MAX);
+  /** Request ids are uint32 (docs/protocol.md): a signed array would turn those past 2^31 negative. */
+  private readonly ids = new Uint32Array(ENDPOINT_LOCAL_IN_FLIGHT_MAX);
   private readonly reserved = new Float64Array(ENDPOINT_LOCAL_IN_FLIGHT_MAX);
   private readonly free = new Int32Array(ENDPOINT_LOCAL_IN_FLIGHT_MAX);
   private freeCount = ENDPOINT_LOCAL_IN_FLIGHT_MAX;

@@ -62,6 +62,21 @@ t.test('a user meets one quota across the front and a worker endpoint', async (t
     t.same(next, [Status.OK, Status.OK], 'the next second starts afresh');
   });
 
+  await t.test("INFO shows each metered user's quotas and this second's use over both endpoints", async (t) => {
+    type QuotaInfo = { user: string; readQuota: number; writeQuota: number; readsThisSecond: number; writesThisSecond: number };
+    for (let attempt = 0; attempt < BURST_ATTEMPTS_MAX; attempt++) {
+      await new Promise((r) => setTimeout(r, 1000 - (Date.now() % 1000) + 5));
+      const second = Math.floor(Date.now() / 1000);
+      for (let i = 0; i < 3; i++) await ask(both[i % 2], Op.PUT, put(100 + i));
+      await ask(both[1], Op.GET, get(100));
+      const info = (await ask(admin.peer, Op.INFO, {})).body as { security: { quotas: QuotaInfo[] } };
+      if (Math.floor(Date.now() / 1000) !== second) continue;
+      t.same(info.security.quotas, [{ user: 'app', readQuota: 6, writeQuota: 4, readsThisSecond: 1, writesThisSecond: 3 }], 'app only (admin has no quota)');
+      return;
+    }
+    t.fail(`no burst fit in one second in ${BURST_ATTEMPTS_MAX} attempts`);
+  });
+
   await t.test('reads count apart from writes; a batch counts each key', async (t) => {
     const codes = await burstInOneSecond(both, Op.GET, 8, get);
     t.equal(okCount(codes) + codes.filter((c) => c === Status.KEY_NOT_FOUND).length, 6, `6 reads pass: ${codes}`);
