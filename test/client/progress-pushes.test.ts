@@ -3,21 +3,11 @@
 // callback loses no answer of its frame, and a malformed progress push is an ordinary push.
 import t from 'tap';
 import { encodeBody } from '../../src/client/codec';
-import { Pipeline, type RequestSpec, type Transport } from '../../src/client/pipeline';
+import { Pipeline, type RequestSpec } from '../../src/client/pipeline';
 import type { Progress } from '../../src/client/progress';
 import { Status } from '../../src/errors';
 import { Op, PUSH_ID } from '../../src/protocol/ops';
-import { decodeRequests, nextTurn, responseFrame, type DecodedRequest } from '../helpers/frames';
-
-class FakeTransport implements Transport {
-  frames: DecodedRequest[][] = [];
-  send(frame: Buffer): void {
-    this.frames.push(decodeRequests(frame));
-  }
-  get requests(): DecodedRequest[] {
-    return this.frames.flat();
-  }
-}
+import { FakeTransport, nextTurn, responseFrame } from '../helpers/frames';
 
 function spec(overrides: Partial<RequestSpec> = {}): RequestSpec {
   return { op: Op.VERIFY, body: encodeBody({ ns: 'test', progress: true }), write: false, timeoutMs: 10_000, maxRetries: 0, ...overrides };
