@@ -4,6 +4,7 @@
 // it moved. Nothing happens per record here: a job stores its count once per stride, and this
 // reads one word per job per interval.
 
+import { assert } from '../assert';
 import { PROGRESS_PUSH_INTERVAL_MS } from '../constants';
 import type { ProgressSink } from '../endpoint/session';
 import { newProgressWord, readProgress } from '../shm/job-progress';
@@ -26,7 +27,8 @@ export class ProgressTicker {
 
   /** `count` more records are expected of one job; answers the word that job counts them in. */
   expect(count: number): SharedArrayBuffer {
-    if (this.stopped) throw new Error('ProgressTicker: expect() after stop()');
+    assert(!this.stopped, 'ProgressTicker: a job expected after stop()');
+    assert(Number.isSafeInteger(count) && count >= 0, `ProgressTicker: a job of ${count} records`);
     const word = newProgressWord();
     this.words.push(word);
     this.total += count;
