@@ -512,6 +512,16 @@ export const JOB_QUEUE_MAX = 64;
 /** An idle pool thread ends after this. */
 export const JOB_IDLE_TIMEOUT_MS = 30_000;
 
+// ---- progress of long admin operations (VERIFY, SNAPSHOT create and restore; docs/protocol.md, "Progress") ----
+/** A request that asked for progress gets a push at most this often while it runs (and one as it ends). */
+export const PROGRESS_PUSH_INTERVAL_MS = 250;
+/**
+ * A background job stores its count of records done once per this many records (and at its end),
+ * so counting costs a mask test per record. A power of two.
+ */
+export const JOB_PROGRESS_STRIDE_RECORDS = 1024;
+assert((JOB_PROGRESS_STRIDE_RECORDS & (JOB_PROGRESS_STRIDE_RECORDS - 1)) === 0, 'the progress stride is a power of two (a mask decides)');
+
 // ---- offline verify and repair (src/offline) ----
 /** Bytes of one damaged region whose record headers are read to say what it held. */
 export const OFFLINE_WALK_BYTES_MAX = 64 * 1024 * 1024;

@@ -4,7 +4,7 @@
 import { DEFAULT_HOST, HOST_DEFAULT_TEXT, ExitCode, UsageError, parseCommandArgs, println, type ExitCodeValue, type Io } from './args';
 import { formatTable, toJson } from './format';
 import { withClient } from './with-client';
-import { withElapsedLine } from './progress';
+import { withProgressLine } from './progress';
 
 export const SNAPSHOT_USAGE = `usage: aerie snapshot create  --ns NAMESPACE [--json] [--host HOST:PORT]
        aerie snapshot list    --ns NAMESPACE [--json] [--host HOST:PORT]
@@ -50,13 +50,15 @@ export async function runSnapshot(args: string[], io: Io): Promise<ExitCodeValue
   const needsId = action === 'restore' || action === 'delete';
   if (needsId !== (id !== undefined)) throw new UsageError(needsId ? `snapshot ${action} needs an ID` : `snapshot ${action} takes no ID`, 'snapshot');
   const ns = values.ns;
-  // A snapshot of a large namespace takes a while: the node answers when the files are synced.
+  // A snapshot of a large namespace takes a while: the node answers when the files are synced. On a
+  // terminal its progress pushes draw done of total with an ETA; --json asks for none, as before.
+  const askNode = values.json !== true;
   return withClient(
     values.host as string,
     io,
     async (client) => {
       if (action === 'create') {
-        const s = await withElapsedLine(io.stderr, `snapshot of ${ns}`, client.createSnapshot(ns));
+        const s = await withProgressLine(io.stderr, `snapshot of ${ns}`, (onProgress) => client.createSnapshot(ns, { onProgress }), askNode);
         if (values.json) println(io.stdout, toJson(s));
         else println(io.stdout, `snapshot ${s.id} of ${ns}: ${s.records} records, ${s.bytes} bytes in ${s.elapsedMs} ms (longest worker pause ${s.pauseMs} ms)`);
       } else if (action === 'list') {
@@ -73,7 +75,7 @@ export async function runSnapshot(args: string[], io: Io): Promise<ExitCodeValue
           );
         }
       } else if (action === 'restore') {
-        const r = await withElapsedLine(io.stderr, `restoring ${ns} to snapshot ${id}`, client.restoreSnapshot(ns, id));
+        const r = await withProgressLine(io.stderr, `restoring ${ns} to snapshot ${id}`, (onProgress) => client.restoreSnapshot(ns, id, { onProgress }), askNode);
         if (values.json) println(io.stdout, toJson(r));
         else println(io.stdout, `restored ${ns} to snapshot ${r.id}: ${r.records} records in ${r.elapsedMs} ms (requests held ${r.pauseMs} ms)`);
         if (!values.json && r.replicasInSync === false) println(io.stdout, 'replicas are still being copied from the restored masters (aerie info shows outOfSync)');

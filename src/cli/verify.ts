@@ -6,7 +6,7 @@ import { defaultHost, HOST_DEFAULT_TEXT, ExitCode, parseCommandArgs, println, Us
 import { runOfflineVerify } from './verify-offline';
 import { formatTable, toJson } from './format';
 import { withClient } from './with-client';
-import { withElapsedLine } from './progress';
+import { withProgressLine } from './progress';
 
 export const VERIFY_USAGE = `usage: aerie verify [--host HOST:PORT] [--ns NAMESPACE] [--repair] [--json]
        aerie verify --data-dir DIR [--ns NAMESPACE] [--repair] [--json]
@@ -74,7 +74,9 @@ export async function runVerify(args: string[], io: Io): Promise<ExitCodeValue> 
     io,
     async (client) => {
       const ns = values.ns as string | undefined;
-      const report = (await withElapsedLine(io.stderr, `${values.repair ? 'repairing' : 'verifying'} ${ns ?? 'every namespace'}`, values.repair ? client.repair(ns) : client.verify(ns))) as {
+      const what = `${values.repair ? 'repairing' : 'verifying'} ${ns ?? 'every namespace'}`;
+      // On a terminal the node's progress pushes draw done of total with an ETA; --json asks for none, as before.
+      const report = (await withProgressLine(io.stderr, what, (onProgress) => (values.repair ? client.repair(ns, { onProgress }) : client.verify(ns, { onProgress })), values.json !== true)) as {
         namespaces: NsReport[];
       };
       const namespaces = report.namespaces;

@@ -50,6 +50,7 @@ import { ScanStream, type ScanOptions } from './scan';
 import { checkBinNames, checkCount, checkNamespace, checkSet, parameterError } from './validate';
 import { CLIENT_VERSION } from './version';
 import { ClientAuth, type SecurityCaller } from './auth';
+import { progressCallbackOf, type ProgressCallback, type ProgressPolicy, type VerifyPolicy } from './progress';
 
 /** Bound on waiting for the server to acknowledge a graceful close. */
 const CLOSE_GRACE_MS = 1000;
@@ -342,10 +343,11 @@ export class Client extends TypedEmitter<ClientEvents> implements SecurityCaller
    * Checks every stored record against the index, in a background thread of the node
    * (docs/operations.md); answers {namespaces: [{name, records, checked, changing, problemCount,
    * problems, stale}]}. It reads a whole namespace: give it a generous `timeoutMs`.
+   * `policy.onProgress` is told how far it is while it runs (docs/client.md, "Progress").
    */
-  async verify(ns?: string, policy?: ReadPolicy): Promise<Record<string, unknown>> {
+  async verify(ns?: string, policy?: VerifyPolicy): Promise<Record<string, unknown>> {
     const body = ns === undefined ? null : { ns: checkNamespace(ns) };
-    return ((await this.call(Op.VERIFY, body, false, policy)).body ?? {}) as Record<string, unknown>;
+    return ((await this.progressCall(Op.VERIFY, body, false, policy)) ?? {}) as Record<string, unknown>;
   }
 
   /**
@@ -353,10 +355,11 @@ export class Client extends TypedEmitter<ClientEvents> implements SecurityCaller
    * newest durable version (base snapshot, then log), unless it was written meanwhile; a memory
    * namespace's is only reported. Each namespace's answer gains `repair: {repaired, removed,
    * skipped, unrepairable, notAttempted, outcomes}` (docs/storage.md). Never retried.
+   * `policy.onProgress` is told how far its verify is.
    */
-  async repair(ns?: string, policy?: BasePolicy): Promise<Record<string, unknown>> {
+  async repair(ns?: string, policy?: ProgressPolicy): Promise<Record<string, unknown>> {
     const body = ns === undefined ? { repair: true } : { ns: checkNamespace(ns), repair: true };
-    return ((await this.call(Op.VERIFY, body, true, policy)).body ?? {}) as Record<string, unknown>;
+    return ((await this.progressCall(Op.VERIFY, body, true, policy)) ?? {}) as Record<string, unknown>;
   }
 
   /**
@@ -384,10 +387,10 @@ export class Client extends TypedEmitter<ClientEvents> implements SecurityCaller
    * Takes a point-in-time snapshot of a namespace: each worker pauses only to copy its memory;
    * the node's background pool writes the files. A file namespace then starts from it after a
    * restart. Answers {id, records, bytes, elapsedMs, pauseMs, segmentsReleased}; give it a
-   * generous `timeoutMs` for a large namespace.
+   * generous `timeoutMs` for a large namespace. `policy.onProgress` is told how far the files are.
    */
-  async createSnapshot(ns: string, policy?: BasePolicy): Promise<SnapshotCreated> {
-    return (await this.call(Op.SNAPSHOT, { action: 'create', ns: checkNamespace(ns) }, true, policy)).body as SnapshotCreated;
+  async createSnapshot(ns: string, policy?: ProgressPolicy): Promise<SnapshotCreated> {
+    return (await this.progressCall(Op.SNAPSHOT, { action: 'create', ns: checkNamespace(ns) }, true, policy)) as SnapshotCreated;
   }
 
   /** The namespace's complete snapshots, oldest first; `base` marks the one cold starts load. */
@@ -399,9 +402,10 @@ export class Client extends TypedEmitter<ClientEvents> implements SecurityCaller
   /**
    * Returns the namespace to exactly the snapshot's state, as one step for clients: requests
    * wait while the workers swap stores, and nobody sees a mix. Writes made since are gone.
+   * `policy.onProgress` is told how far the reading of the snapshot's files is.
    */
-  async restoreSnapshot(ns: string, id: string, policy?: BasePolicy): Promise<SnapshotRestored> {
-    return (await this.call(Op.SNAPSHOT, { action: 'restore', ns: checkNamespace(ns), id: checkSnapshotIdArg(id) }, true, policy)).body as SnapshotRestored;
+  async restoreSnapshot(ns: string, id: string, policy?: ProgressPolicy): Promise<SnapshotRestored> {
+    return (await this.progressCall(Op.SNAPSHOT, { action: 'restore', ns: checkNamespace(ns), id: checkSnapshotIdArg(id) }, true, policy)) as SnapshotRestored;
   }
 
   /** Deletes a snapshot; refused (FAIL_FORBIDDEN) for the base of a file namespace. */
@@ -458,7 +462,17 @@ export class Client extends TypedEmitter<ClientEvents> implements SecurityCaller
     return this.send(pipeline, op, body, write, policy, acceptCode);
   }
 
-  private send(pipeline: Pipeline, op: OpCode, body: unknown, write: boolean, policy: ReadPolicy | undefined, acceptCode?: number): Promise<Reply> {
+  /**
+   * An admin call on the front's connection, where the node pushes progress; with
+   * `policy.onProgress` its body asks for them (`progress: true`), else it is sent as it is.
+   */
+  private async progressCall(op: OpCode, body: Record<string, unknown> | null, write: boolean, policy: (ProgressPolicy & ReadPolicy) | undefined): Promise<unknown> {
+    const onProgress = progressCallbackOf(policy);
+    const sent = onProgress === undefined ? body : { ...body, progress: true };
+    return (await this.send(this.pipeline, op, sent, write, policy, undefined, onProgress)).body;
+  }
+
+  private send(pipeline: Pipeline, op: OpCode, body: unknown, write: boolean, policy: ReadPolicy | undefined, acceptCode?: number, onProgress?: ProgressCallback): Promise<Reply> {
     const encoded = encodeBody(body);
     if (encoded.length + FRAME_OVERHEAD_BYTES > this.frameBytesMax) {
       // The server would close the connection over it, failing every other call in flight.
@@ -471,6 +485,7 @@ export class Client extends TypedEmitter<ClientEvents> implements SecurityCaller
       timeoutMs: timeoutOf(policy, this.options.timeoutMs),
       maxRetries: write ? 0 : retriesOf(policy, this.options.maxRetries),
       acceptCode,
+      onProgress,
     });
   }
 

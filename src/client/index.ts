@@ -29,6 +29,7 @@ export type {
   GenerationPolicy,
   GenPolicyName,
 } from './policy';
+export type { Progress, ProgressCallback, ProgressPolicy, VerifyPolicy } from './progress';
 export type { AerieRecord, ExistsResult, OperateResult, RecordMetadata, ScanPage } from './records';
 export { ScanStream } from './scan';
 export type { ScanOptions } from './scan';

@@ -9,6 +9,7 @@ import { AerieError, Status } from '../errors';
 import { Op, PUSH_ID, type OpCode } from '../protocol/ops';
 import { decodeResponses, encodeFrame, FrameBuilder } from './codec';
 import { lossError, serverError } from './outcome';
+import { progressRequestOf, tellProgress, type ProgressCallback } from './progress';
 
 export interface Transport {
   send(frame: Uint8Array): void;
@@ -26,6 +27,8 @@ export interface RequestSpec {
   maxRetries: number;
   /** A result code other than OK that answers the call instead of failing it (KEY_NOT_FOUND for exists). */
   acceptCode?: number;
+  /** Told the progress pushes naming this call while it is in flight (the body asked with `progress: true`). */
+  onProgress?: ProgressCallback;
 }
 
 export interface Reply {
@@ -270,7 +273,9 @@ export class Pipeline {
 
   private answer(id: number, code: number, body: unknown): void {
     if (id === PUSH_ID) {
-      this.hooks.onPush(code, body);
+      const request = progressRequestOf(body);
+      if (request < 0) this.hooks.onPush(code, body);
+      else this.progressPushed(request, body);
       return;
     }
     const call = this.inFlight.get(id);
@@ -306,6 +311,13 @@ export class Pipeline {
     if (call.timer !== null) clearTimeout(call.timer);
     if (code === Status.OK || code === call.spec.acceptCode) call.resolve({ code, body });
     else call.reject(serverError(code, body, call.spec.write));
+  }
+
+  /** A progress push goes to the call it names while that call waits for its answer; otherwise nowhere. */
+  private progressPushed(request: number, body: unknown): void {
+    const call = this.inFlight.get(request);
+    if (call === undefined || call === null || call.state !== CallState.Sent || call.spec.onProgress === undefined) return;
+    tellProgress(call.spec.onProgress, body);
   }
 
   private scheduleFlush(): void {

@@ -7,7 +7,7 @@
 
 import { InvariantError } from '../assert';
 import type WebSocket from 'ws';
-import { CLIENT_FRAME_BYTES_MIN, REQUESTS_PER_FRAME_MAX, VALUE_DEPTH_MAX } from '../constants';
+import { ADMIN_PUSH_BACKLOG_BYTES_MAX, CLIENT_FRAME_BYTES_MIN, REQUESTS_PER_FRAME_MAX, VALUE_DEPTH_MAX } from '../constants';
 import { AerieError, Status } from '../errors';
 import { Op, PROTOCOL_VERSION, PUSH_ID } from '../protocol/ops';
 import { Reader } from '../protocol/reader';
@@ -56,6 +56,12 @@ export interface SessionRouter {
   metrics?: { count(op: number, code: number): void };
 }
 
+/**
+ * Told how far an admin operation is: `done` of `total` in `unit` (docs/protocol.md, "Progress").
+ * `done` never decreases and never exceeds `total`.
+ */
+export type ProgressSink = (done: number, total: number, unit: string) => void;
+
 export interface SessionHost {
   router: SessionRouter;
   inFlightMax: number;
@@ -68,8 +74,11 @@ export interface SessionHost {
   helloBody(): unknown;
   /** The partition map's version now (shared memory): a change is pushed on the next answer frame. */
   mapVersion(): number;
-  /** Runs the verify job over one namespace (or all) and resolves with its report. */
-  verify(ns: string | null, repair: boolean): Promise<unknown>;
+  /**
+   * Runs the verify job over one namespace (or all) and resolves with its report; `onProgress`,
+   * when given, is told how far it is (a worker's endpoint may not tell).
+   */
+  verify(ns: string | null, repair: boolean, onProgress?: ProgressSink): Promise<unknown>;
   /** INFO's body: built at once on the primary, asked of the primary from a worker endpoint. */
   infoBody(): unknown;
   /** Called when a session has output to send this turn. */
@@ -79,8 +88,8 @@ export interface SessionHost {
   draining(): boolean;
   /** Checks a FAULT request's target; throws FAIL_FORBIDDEN when fault injection is off. */
   fault(worker: number, kind: string): void;
-  /** SNAPSHOT: create, list, restore or delete a namespace's snapshots. */
-  snapshot(action: string, ns: string, id: string | null): Promise<unknown>;
+  /** SNAPSHOT: create, list, restore or delete a namespace's snapshots (`onProgress`: as verify's). */
+  snapshot(action: string, ns: string, id: string | null, onProgress?: ProgressSink): Promise<unknown>;
   /** WORKER_RESTART {worker}: restarts a worker (even one given up on); resolves once it is up. */
   restartWorker(body: unknown): Promise<unknown>;
   /** Users and logins (docs/security.md); null when security.enabled is off. */
@@ -380,25 +389,41 @@ export class Session implements BudgetWaiter, BudgetHolder, Answerer {
 
   private onVerify(id: number, frame: Buffer, bodyStart: number, bodyEnd: number, reserve: number): void {
     const body = readBody(frame, bodyStart, bodyEnd);
-    const fields = (body !== null && typeof body === 'object' ? body : {}) as { ns?: unknown; repair?: unknown };
+    const fields = (body !== null && typeof body === 'object' ? body : {}) as { ns?: unknown; repair?: unknown; progress?: unknown };
     const ns = fields.ns ?? null;
     if (ns !== null && typeof ns !== 'string') throw new AerieError(Status.PARAMETER, 'ns must be a string');
     const repair = fields.repair ?? false;
     if (typeof repair !== 'boolean') throw new AerieError(Status.PARAMETER, 'repair must be a boolean');
-    this.answerLater(id, this.host.verify(ns, repair), reserve, repair ? { action: 'repair', target: ns } : undefined);
+    const onProgress = this.progressPushes(id, 'verify', fields.progress);
+    this.answerLater(id, this.host.verify(ns, repair, onProgress), reserve, repair ? { action: 'repair', target: ns } : undefined);
   }
 
   private onSnapshot(id: number, frame: Buffer, bodyStart: number, bodyEnd: number, reserve: number): void {
-    const body = readBody(frame, bodyStart, bodyEnd) as { action?: unknown; ns?: unknown; id?: unknown } | null;
+    const body = readBody(frame, bodyStart, bodyEnd) as { action?: unknown; ns?: unknown; id?: unknown; progress?: unknown } | null;
     if (body === null || typeof body !== 'object' || typeof body.action !== 'string' || typeof body.ns !== 'string') {
-      throw new AerieError(Status.PARAMETER, 'SNAPSHOT needs {action, ns, id?}');
+      throw new AerieError(Status.PARAMETER, 'SNAPSHOT needs {action, ns, id?, progress?}');
     }
     if (body.id !== undefined && body.id !== null && typeof body.id !== 'string') throw new AerieError(Status.PARAMETER, 'id must be a string');
-    const unknown = Object.keys(body).find((k) => k !== 'action' && k !== 'ns' && k !== 'id');
+    const unknown = Object.keys(body).find((k) => k !== 'action' && k !== 'ns' && k !== 'id' && k !== 'progress');
     if (unknown !== undefined) throw new AerieError(Status.PARAMETER, `unknown field '${unknown}'`);
     const snapshotId = (body.id as string | undefined) ?? null;
     const audited = body.action === 'list' ? undefined : { action: `snapshot ${body.action}`, target: snapshotId === null ? body.ns : `${body.ns}/${snapshotId}` };
-    this.answerLater(id, this.host.snapshot(body.action, body.ns, snapshotId), reserve, audited);
+    const onProgress = this.progressPushes(id, 'snapshot', body.progress);
+    this.answerLater(id, this.host.snapshot(body.action, body.ns, snapshotId, onProgress), reserve, audited);
+  }
+
+  /**
+   * With `progress: true`, pushes telling how far request `id` is, on this connection, until its
+   * answer (docs/protocol.md, "Progress"); undefined without it. A client holding more than
+   * ADMIN_PUSH_BACKLOG_BYTES_MAX unsent skips pushes: the next one says all a skipped one did.
+   */
+  private progressPushes(id: number, op: 'verify' | 'snapshot', asked: unknown): ProgressSink | undefined {
+    if (asked === undefined || asked === null || asked === false) return undefined;
+    if (asked !== true) throw new AerieError(Status.PARAMETER, 'progress must be a boolean');
+    return (done, total, unit) => {
+      if (this.queuedBytes() > ADMIN_PUSH_BACKLOG_BYTES_MAX) return;
+      this.push({ event: 'progress', request: id, op, done, total, unit });
+    };
   }
 
   /** WATCH {on?}: the admin feed; the actions the page offers are those this user's grants allow. */
@@ -412,7 +437,7 @@ export class Session implements BudgetWaiter, BudgetHolder, Answerer {
     this.respondValue(id, 0, this.host.watch(this, on, allowed));
   }
 
-  /** A push of the admin feed (id PUSH_ID), sent this turn. */
+  /** A push (id PUSH_ID) of the admin feed or of an operation's progress, sent this turn. */
   push(value: unknown): void {
     if (this.closed || !this.hello) return;
     this.respondValue(PUSH_ID, 0, value);

@@ -9,6 +9,7 @@ import { Arena } from '../shm/arena';
 import { IndexTable } from '../shm/index-table';
 import { RECORD_HEADER_BYTES, RecordHeader } from '../shm/record-store';
 import { checkRecord, type VerifyProblem } from '../shm/record-check';
+import { attachProgressWord, finishProgress, noteProgress } from '../shm/job-progress';
 
 export type { VerifyProblem } from '../shm/record-check';
 
@@ -21,6 +22,8 @@ export interface VerifyInput {
    * records, every other live entry is a replica's copy. Absent: every entry counts as a record.
    */
   masters?: Uint8Array;
+  /** A word the job counts its index entries walked in (src/shm/job-progress.ts); absent: none asked. */
+  progressSab?: SharedArrayBuffer;
 }
 
 export interface VerifyReport {
@@ -45,8 +48,10 @@ export function verifyStore(input: VerifyInput): VerifyReport {
   const reader = new Reader(new Uint8Array(0));
   const digest = Buffer.alloc(DIGEST_BYTES);
   const report: VerifyReport = { records: 0, copies: 0, checked: 0, changing: 0, problems: [], problemCount: 0, stale: false };
+  const progress = attachProgressWord(input.progressSab);
   for (let slot = index.nextLive(0); slot >= 0; slot = index.nextLive(slot + 1)) {
     report.copies++;
+    noteProgress(progress, report.copies);
     if (input.masters === undefined || input.masters[index.partitionId(slot)] === 1) report.records++;
     let verdict: string | null | undefined;
     for (let attempt = 0; attempt < ATTEMPTS && verdict === undefined; attempt++) {
@@ -73,6 +78,7 @@ export function verifyStore(input: VerifyInput): VerifyReport {
     }
   }
   if (index.retired) report.stale = true;
+  finishProgress(progress, report.copies);
   return report;
 }
 

@@ -1,5 +1,6 @@
 // What every session asks of the node (src/endpoint/session.ts, SessionHost): HELLO's body, INFO,
-// the admin requests (VERIFY, SNAPSHOT, WORKER_RESTART, FAULT), and one flush per turn.
+// the admin requests (VERIFY, SNAPSHOT, WORKER_RESTART, FAULT; VERIFY and SNAPSHOT create and
+// restore with progress pushes when asked), and one flush per turn.
 
 import type { NodeConfig } from '../config';
 import { AerieError, Status } from '../errors';
@@ -8,7 +9,7 @@ import { helloBody } from '../endpoint/hello';
 import type { AnswerBudget } from '../endpoint/answer-budget';
 import type { CompactionScheduler } from './compaction-scheduler';
 import type { Router } from './router';
-import type { Session, SessionHost } from '../endpoint/session';
+import type { ProgressSink, Session, SessionHost } from '../endpoint/session';
 import type { FlushQueue } from '../endpoint/flush-queue';
 import { FRONT_ENDPOINT, type ConnectionCounts } from '../endpoint/connection-counts';
 import type { SnapshotManager } from './snapshots';
@@ -64,7 +65,7 @@ export function buildSessionHost(parts: SessionHostParts): SessionHost {
     mapVersion: () => parts.map.version >>> 0,
     infoBody: oncePerTurn(parts.info),
     // A repair reads the log while compaction could rewrite it: they take turns.
-    verify: (ns, repair) => (repair ? compaction.exclusive(() => verifier.run(ns, true)) : verifier.run(ns, false)),
+    verify: (ns, repair, onProgress) => (repair ? compaction.exclusive(() => verifier.run(ns, true, onProgress)) : verifier.run(ns, false, onProgress)),
     scheduleFlush: (s) => parts.flushes.schedule(s),
     closed: (s) => {
       parts.feed.unsubscribe(s);
@@ -75,7 +76,7 @@ export function buildSessionHost(parts: SessionHostParts): SessionHost {
       }
     },
     draining: () => clients.draining,
-    snapshot: (action, ns, id) => runSnapshotAction(parts, action, ns, id),
+    snapshot: (action, ns, id, onProgress) => runSnapshotAction(parts, action, ns, id, onProgress),
     restartWorker: (body) => {
       const worker = workerToRestart(body, parts.workers.length);
       return worker === null ? Promise.reject(new AerieError(Status.PARAMETER, `WORKER_RESTART needs {worker: 0..${parts.workers.length - 1}}`)) : parts.supervisor.restartNow(worker);
@@ -113,12 +114,15 @@ function oncePerTurn(build: () => Record<string, unknown>): () => Record<string,
   };
 }
 
-/** SNAPSHOT: create and restore swap stores and release segments, so compaction waits for them. */
-function runSnapshotAction(parts: SessionHostParts, action: string, ns: string, id: string | null): Promise<unknown> {
+/**
+ * SNAPSHOT: create and restore swap stores and release segments, so compaction waits for them.
+ * Only they report progress; list and delete are quick.
+ */
+function runSnapshotAction(parts: SessionHostParts, action: string, ns: string, id: string | null, onProgress?: ProgressSink): Promise<unknown> {
   const { compaction, snapshots } = parts;
-  if (action === 'create') return compaction.exclusive(() => snapshots.create(ns));
+  if (action === 'create') return compaction.exclusive(() => snapshots.create(ns, onProgress));
   if (action === 'list') return Promise.resolve(snapshots.list(ns));
-  if (action === 'restore') return compaction.exclusive(() => snapshots.restore(ns, id ?? ''));
+  if (action === 'restore') return compaction.exclusive(() => snapshots.restore(ns, id ?? '', onProgress));
   if (action === 'delete') return snapshots.delete(ns, id ?? '');
   return Promise.reject(new AerieError(Status.PARAMETER, `unknown snapshot action '${action}' (create, list, restore, delete)`));
 }

@@ -38,6 +38,8 @@ import { releaseSegments } from '../snapshot/release';
 import { ensureDirectory, logDirectory, syncDirectory } from '../storage/segment-files';
 import type { WorkerHandle } from './worker-handle';
 import { nowVoidSec } from '../shm/void-time';
+import type { ProgressSink } from '../endpoint/session';
+import { progressTicker, type ProgressTicker } from './progress-ticker';
 
 interface CopyReply {
   memory: RecordStoreAdoption | null;
@@ -83,12 +85,24 @@ export class SnapshotManager {
     private readonly hooks: RestoreHooks = NO_HOOKS,
   ) {}
 
-  create(ns: string): Promise<Record<string, unknown>> {
-    return this.logged('create', ns, null, () => this.serial(() => this.doCreate(this.namespace(ns))));
+  /** `onProgress`: told the copies' entries written to files, of all the copies held (docs/protocol.md, "Progress"). */
+  create(ns: string, onProgress?: ProgressSink): Promise<Record<string, unknown>> {
+    return this.logged('create', ns, null, () => this.serial(() => this.withProgress(onProgress, (progress) => this.doCreate(this.namespace(ns), progress))));
   }
 
-  restore(ns: string, id: string): Promise<Record<string, unknown>> {
-    return this.logged('restore', ns, id, () => this.serial(() => this.doRestore(this.namespace(ns), checkSnapshotId(id))));
+  /** `onProgress`: told the records read from the snapshot's parts, of all the parts hold. */
+  restore(ns: string, id: string, onProgress?: ProgressSink): Promise<Record<string, unknown>> {
+    return this.logged('restore', ns, id, () => this.serial(() => this.withProgress(onProgress, (progress) => this.doRestore(this.namespace(ns), checkSnapshotId(id), progress))));
+  }
+
+  /** Runs an operation with a ticker when its client asked for progress; the last report precedes the answer. */
+  private async withProgress<T>(onProgress: ProgressSink | undefined, run: (progress: ProgressTicker | null) => Promise<T>): Promise<T> {
+    const progress = progressTicker(onProgress);
+    try {
+      return await run(progress);
+    } finally {
+      progress?.stop();
+    }
   }
 
   /** One `snapshot` event per create, restore or delete: its figures, or its failure's code. */
@@ -160,7 +174,7 @@ export class SnapshotManager {
     });
   }
 
-  private async doCreate({ index, config }: { index: number; config: NamespaceConfig }): Promise<Record<string, unknown>> {
+  private async doCreate({ index, config }: { index: number; config: NamespaceConfig }, progress: ProgressTicker | null): Promise<Record<string, unknown>> {
     const started = performance.now();
     const id = this.newId(config);
     const dir = snapshotDirectory(config.dataDir, config.name, id);
@@ -173,6 +187,8 @@ export class SnapshotManager {
       const copies = (await Promise.all(this.workers.map((w) => w.control({ type: 'snapshot', nsIndex: index }, SNAPSHOT_STEP_TIMEOUT_MS)))) as CopyReply[];
       pauseMs = Math.max(...copies.map((c) => c.pauseMs));
       const limits = storeLimits(config, this.workers.length);
+      const progressSabs = copies.map((c) => progress?.expect(c.records));
+      progress?.start();
       const parts = [];
       for (let w = 0; w < copies.length; w++) {
         const written = await this.jobs.snapshotWrite({
@@ -181,6 +197,7 @@ export class SnapshotManager {
           directory: partDirectory(tmp, w),
           recordBytesMax: config.recordBytesMax,
           nowVoid: nowVoidSec(Date.now()),
+          progressSab: progressSabs[w],
         });
         copies[w].memory = null; // the copy's memory goes as soon as its part is written
         parts.push({ records: written.records, bytes: written.bytes, sequence: copies[w].sequence });
@@ -214,7 +231,7 @@ export class SnapshotManager {
     return { id, records: manifest.records, bytes: manifest.bytes, elapsedMs, pauseMs: Math.round(pauseMs * 10) / 10, segmentsReleased: released };
   }
 
-  private async doRestore({ index, config }: { index: number; config: NamespaceConfig }, id: string): Promise<Record<string, unknown>> {
+  private async doRestore({ index, config }: { index: number; config: NamespaceConfig }, id: string, progress: ProgressTicker | null): Promise<Record<string, unknown>> {
     const started = performance.now();
     const dir = snapshotDirectory(config.dataDir, config.name, id);
     const manifest = readManifest(dir);
@@ -227,9 +244,11 @@ export class SnapshotManager {
     const setIds = [0, ...manifest.sets.map((name) => registry.assign(name))];
     if (setIds.includes(-1)) throw new AerieError(Status.PARAMETER, "the namespace has no room for the snapshot's sets");
     const limits = storeLimits(config, this.workers.length);
+    const progressSabs = manifest.workers.map((part) => progress?.expect(part.records));
+    progress?.start();
     const built: { memory: RecordStoreAdoption; records: number }[] = [];
     for (let w = 0; w < this.workers.length; w++) {
-      built.push(await this.jobs.snapshotBuild({ limits, directory: partDirectory(dir, w), nowVoid: nowVoidSec(Date.now()), setIds }));
+      built.push(await this.jobs.snapshotBuild({ limits, directory: partDirectory(dir, w), nowVoid: nowVoidSec(Date.now()), setIds, progressSab: progressSabs[w] }));
     }
 
     await this.hooks.holdTruncates(index).catch((err: unknown) => {

@@ -17,6 +17,9 @@ import type { VerifyProblem, VerifyReport } from '../jobs/verify';
 import { partDirectory, readBase, snapshotDirectory } from '../snapshot/files';
 import { logDirectory } from '../storage/segment-files';
 import type { WorkerHandle } from './worker-handle';
+import type { ProgressSink } from '../endpoint/session';
+import { IndexTable } from '../shm/index-table';
+import { progressTicker, type ProgressTicker } from './progress-ticker';
 
 interface RepairOutcome {
   digest: string;
@@ -32,13 +35,22 @@ export class Verifier {
     private readonly map: PartitionMap,
   ) {}
 
-  async run(ns: string | null, repair: boolean): Promise<Record<string, unknown>> {
+  /** `onProgress`: told the index entries walked, of those the indexes held at the start (docs/protocol.md, "Progress"). */
+  async run(ns: string | null, repair: boolean, onProgress?: ProgressSink): Promise<Record<string, unknown>> {
     const targets = this.config.namespaces.map((n, index) => ({ name: n.name, index })).filter((n) => ns === null || n.name === ns);
     if (targets.length === 0) throw new AerieError(Status.INVALID_NAMESPACE, `namespace '${ns}' is not configured`);
-    return { namespaces: await Promise.all(targets.map((t) => this.namespace(t.index, t.name, repair))) };
+    const progress = progressTicker(onProgress);
+    try {
+      // Each namespace() expects its jobs before its first await, so the total is whole here.
+      const running = targets.map((t) => this.namespace(t.index, t.name, repair, progress));
+      progress?.start();
+      return { namespaces: await Promise.all(running) };
+    } finally {
+      progress?.stop();
+    }
   }
 
-  private async namespace(nsIndex: number, name: string, repair: boolean): Promise<Record<string, unknown>> {
+  private async namespace(nsIndex: number, name: string, repair: boolean, progress: ProgressTicker | null): Promise<Record<string, unknown>> {
     const live = this.workers.filter((w) => w.alive && w.stores[nsIndex].indexSab !== null);
     const reports = await Promise.all(
       live.map((w) => {
@@ -46,7 +58,8 @@ export class Verifier {
         // RECORDS counts each record once, on its master; COPIES every entry (masters and replicas).
         const masters = new Uint8Array(PARTITION_COUNT);
         for (let p = 0; p < PARTITION_COUNT; p++) masters[p] = this.map.master(nsIndex, p) === w.index ? 1 : 0;
-        return this.jobs.verify({ indexSab: m.indexSab!, controlSab: m.controlSab!, blocks: m.blocks, masters });
+        const progressSab = progress?.expect(IndexTable.liveCountOf(m.indexSab!));
+        return this.jobs.verify({ indexSab: m.indexSab!, controlSab: m.controlSab!, blocks: m.blocks, masters, progressSab });
       }),
     );
     const sum = (f: (r: VerifyReport) => number) => reports.reduce((a, r) => a + f(r), 0);

@@ -112,6 +112,14 @@ export class IndexTable {
     return new IndexTable(IndexTable.allocate(capacitySlots, 0), options);
   }
 
+  /**
+   * The live entries of the table in `sab`, read from its header: attach() walks every slot to
+   * count partitions, which the primary thread must not do just to learn a total.
+   */
+  static liveCountOf(sab: SharedArrayBuffer): number {
+    return Atomics.load(new Int32Array(sab, 0, HEADER_WORDS), H_LIVE_COUNT);
+  }
+
   /** Opens a table another thread created (or that survived a worker) on the same buffer. */
   static attach(sab: SharedArrayBuffer, options: IndexTableOptions = {}): IndexTable {
     const header = new Int32Array(sab, 0, HEADER_WORDS);

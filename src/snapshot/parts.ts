@@ -13,6 +13,7 @@ import { blankPutInput, LogRecordKind, type LogRecordInput } from '../storage/lo
 import { recoverLog } from '../storage/recovery';
 import { SegmentWriter } from '../storage/segment-writer';
 import { hasExpired } from '../shm/void-time';
+import { attachProgressWord, finishProgress, noteProgress } from '../shm/job-progress';
 
 export interface StoreLimits {
   memoryBytesMax: number;
@@ -27,16 +28,22 @@ export interface WritePartInput {
   recordBytesMax: number;
   /** Records whose void-time is at or before this are left out. */
   nowVoid: number;
+  /** A word the job counts the copy's entries walked in (src/shm/job-progress.ts); absent: none asked. */
+  progressSab?: SharedArrayBuffer;
 }
 
 export async function writePart(input: WritePartInput): Promise<{ records: number; bytes: number }> {
   const { store } = RecordStore.adopt({ ...input.limits, ...input.memory });
   const writer = SegmentWriter.open({ directory: input.directory, recordDataBytesMax: input.recordBytesMax });
   const record: LogRecordInput = blankPutInput(new Uint8Array(DIGEST_BYTES));
+  const progress = attachProgressWord(input.progressSab);
+  let walked = 0;
   let records = 0;
   let bytes = 0;
   try {
     for (let slot = store.nextLive(0); slot >= 0; slot = store.nextLive(slot + 1)) {
+      // Expired entries count as walked: the total told was the copy's entries, expired or not.
+      noteProgress(progress, ++walked);
       const voidTime = store.voidTime(slot);
       if (hasExpired(voidTime, input.nowVoid)) continue;
       fillPutInput(record, store, slot);
@@ -45,6 +52,7 @@ export async function writePart(input: WritePartInput): Promise<{ records: numbe
       bytes += record.binsEnd - record.keyStart;
     }
     await writer.flush();
+    finishProgress(progress, walked);
   } finally {
     await writer.close();
   }
@@ -62,14 +70,17 @@ export interface SkipDamage {
  * damaged part fails with its file and offset: a snapshot is never half loaded silently, unless
  * `skip` is given, and then every damaged region is skipped and described to it (its records lost).
  */
-export function loadPart(store: RecordStore, directory: string, nowVoid: number, setIds?: ReadonlyArray<number>, skip?: SkipDamage): number {
+export function loadPart(store: RecordStore, directory: string, nowVoid: number, setIds?: ReadonlyArray<number>, skip?: SkipDamage, progress: Int32Array | null = null): number {
   let loaded = 0;
+  let read = 0;
   const report = recoverLog({
     directory,
     skipCorrupt: skip !== undefined,
     truncateTornTail: false,
     tornTailPossible: false,
     onRecord: (view) => {
+      // Every record read counts, expired ones too: the total told was the part's record count.
+      noteProgress(progress, ++read);
       const b = view.buffer;
       if (view.kind !== LogRecordKind.PUT) return;
       if (hasExpired(view.voidTime, nowVoid)) return;
@@ -85,6 +96,7 @@ export function loadPart(store: RecordStore, directory: string, nowVoid: number,
   // A part is complete before its snapshot exists: a short or bad end is damage, not a crash, and
   // recovery reported it as corruption (thrown above without `skip`).
   for (const r of report.skippedRegions) skip?.onSkipped(`${r.file} offset ${r.offset}: ${r.bytes} bytes (${r.reason})`);
+  finishProgress(progress, read);
   return loaded;
 }
 
@@ -93,12 +105,14 @@ export interface BuildStoreInput {
   directory: string;
   nowVoid: number;
   setIds: number[];
+  /** A word the job counts the part's records read in (src/shm/job-progress.ts); absent: none asked. */
+  progressSab?: SharedArrayBuffer;
 }
 
 /** A new store holding a part's records, built off the worker's thread, for a restore to swap in. */
 export function buildStore(input: BuildStoreInput): { memory: RecordStoreAdoption; records: number } {
   const store = RecordStore.create(input.limits);
-  const records = loadPart(store, input.directory, input.nowVoid, input.setIds);
+  const records = loadPart(store, input.directory, input.nowVoid, input.setIds, undefined, attachProgressWord(input.progressSab));
   return {
     memory: { indexSab: store.index.sab, controlSab: store.controlSab, arenaStatsSab: store.arena.statsSab, blocks: [...store.arena.blocks()] },
     records,

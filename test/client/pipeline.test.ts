@@ -3,21 +3,11 @@
 // call as ok, failed or in doubt, reads are re-sent and writes never are.
 import t from 'tap';
 import { encodeBody } from '../../src/client/codec';
-import { Pipeline, QueueCount, type Reply, type RequestSpec, type Transport } from '../../src/client/pipeline';
+import { Pipeline, QueueCount, type Reply, type RequestSpec } from '../../src/client/pipeline';
 import { REQUESTS_PER_FRAME_MAX } from '../../src/constants';
 import { type AerieError, Status } from '../../src/errors';
 import { Op, PUSH_ID } from '../../src/protocol/ops';
-import { decodeRequests, nextTurn, responseFrame, type DecodedRequest } from '../helpers/frames';
-
-class FakeTransport implements Transport {
-  frames: DecodedRequest[][] = [];
-  send(frame: Buffer): void {
-    this.frames.push(decodeRequests(frame));
-  }
-  get requests(): DecodedRequest[] {
-    return this.frames.flat();
-  }
-}
+import { decodeRequests, FakeTransport, nextTurn, responseFrame } from '../helpers/frames';
 
 function spec(overrides: Partial<RequestSpec> = {}): RequestSpec {
   return { op: Op.GET, body: encodeBody({ ns: 'test', key: 'k' }), write: false, timeoutMs: 10_000, maxRetries: 2, ...overrides };
