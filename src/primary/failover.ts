@@ -128,7 +128,7 @@ export class Failover {
    * its master never made durable. So every other copy is recorded stale and copied from the
    * master (start()), which keeps what was read before the restart readable after any later
    * failover. After a clean stop every copy not recorded stale is its master's equal: nothing is
-   * copied but the stale ones. Either way the file is written again, without the clean mark,
+   * copied but the stale ones; so at the first start of a namespace, which holds nothing yet. Either way the file is written again, without the clean mark,
    * before any write is acknowledged.
    */
   private coldStart(): void {

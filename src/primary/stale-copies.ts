@@ -3,11 +3,13 @@
 // writes go on without it, and whole again once it is complete and logged; a copy found whole at a
 // restart is cleared only once the journal waiting in its channels is applied.
 
+import * as fs from 'node:fs';
 import type { NamespaceConfig } from '../config';
 import { PARTITION_COUNT } from '../constants';
 import type { NodeLog } from '../log';
 import { reached, type ReplicationChannels } from '../replication/channels';
 import { readReplicaState, writeStaleCopies } from '../storage/replica-state';
+import { namespaceDirectory } from '../storage/set-names';
 
 /** Copies found whole at a restart, cleared from the record once their journal is applied. */
 interface PendingClear {
@@ -38,8 +40,11 @@ export class StaleCopies {
     this.cleanStop = namespaces.map(() => false);
     this.stale = namespaces.map((cfg, ns) => {
       if (cfg.storage !== 'file' || copies[ns] < 2) return null;
-      const state = readReplicaState(cfg.dataDir, cfg.name, workerCount);
-      this.cleanStop[ns] = state?.cleanStop === true;
+      // A namespace whose directory does not exist yet holds nothing anywhere (its logs, snapshots
+      // and this record all live there): its copies are equal, empty, with nothing to rebuild.
+      const fresh = !fs.existsSync(namespaceDirectory(cfg.dataDir, cfg.name));
+      const state = fresh ? null : readReplicaState(cfg.dataDir, cfg.name, workerCount);
+      this.cleanStop[ns] = fresh || state?.cleanStop === true;
       return state?.stale ?? Array.from({ length: workerCount }, () => new Uint8Array(PARTITION_COUNT));
     });
   }
