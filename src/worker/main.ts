@@ -607,6 +607,9 @@ async function run(): Promise<void> {
       // thread waking a hundred times a second.
       const waitMs = longIdle ? idleWaitMs : migrationState === 'blocked' ? 1 : C.WORKER_SYNC_WAIT_MS;
       const wait = idle && migrationState !== 'progress' ? requests.finishSleepAsync(observed, waitMs) : requests.finishSleepAsync(-1, 0);
+      // The heartbeat counts from the sleep's end: a long idle sleep must not eat into the time a
+      // busy event loop has before the supervisor takes the thread for hung.
+      if (wait !== null) stats.set(WorkerStat.HEARTBEAT_MS, Date.now() + waitMs);
       lastYieldMs = Date.now();
       sleepingAsync = wait !== null;
       await yielding(wait ?? yieldToLoop());
