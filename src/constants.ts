@@ -87,6 +87,17 @@ export const ENDPOINT_LISTEN_RETRY_MS = 50;
  */
 export const FORWARDS_IN_FLIGHT_MAX = 65536;
 /**
+ * Bytes of each ring between a worker's endpoint and the primary, one per direction per thread
+ * (src/shm/pipe.ts): forwarded requests one way, their answers the other. A message larger than
+ * half of it crosses in chunks, so this only sizes the memory a busy forwarding path touches.
+ */
+export const FORWARD_PIPE_BYTES = 4 * 1024 * 1024;
+/**
+ * Bytes of forwarded requests a worker's endpoint may hold while its pipe to the primary is full
+ * (the primary is behind). Past it a request is answered DEVICE_OVERLOAD (18), not sent.
+ */
+export const FORWARD_QUEUED_BYTES_MAX = 64 * 1024 * 1024;
+/**
  * Requests a worker endpoint serves itself and has not answered yet (queued for its loop, or
  * waiting for the group commit or its replicas: src/worker/local-writes.ts). Past it a request is
  * answered DEVICE_OVERLOAD (18), not applied.
@@ -305,6 +316,7 @@ function assert(cond: boolean, what: string): void {
   if (!cond) throw new Error(`constants: ${what}`);
 }
 assert((RING_BYTES & (RING_BYTES - 1)) === 0, 'RING_BYTES is a power of two');
+assert((FORWARD_PIPE_BYTES & (FORWARD_PIPE_BYTES - 1)) === 0 && FORWARD_PIPE_BYTES <= RING_BYTES, 'FORWARD_PIPE_BYTES is a power of two no larger than a ring');
 assert((DIRECT_READ_TIMING_EVERY & (DIRECT_READ_TIMING_EVERY - 1)) === 0, 'DIRECT_READ_TIMING_EVERY is a power of two: the router masks its count');
 assert(RING_MESSAGE_BYTES_MAX >= RECORD_BYTES_CEILING + 64 * 1024, 'a largest record fits in a ring message');
 assert(ARENA_BLOCK_BYTES >= RECORD_BYTES_CEILING + 4096, 'a largest record fits in one arena block');

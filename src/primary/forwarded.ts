@@ -3,52 +3,55 @@
 // go back to that worker, which writes them to the client's socket. Each forwarding connection is
 // an Answerer of its own, so the router's table, holds, quarantine and failure answers work on
 // it unchanged: a write in flight when its master dies is answered in doubt, wherever it came from.
-// A worker's requests of one turn arrive in one message, and the answers for one worker leave in
-// one message per turn (src/worker/thread-messages.ts, Packed): no postMessage per request.
+// Requests arrive through the thread's forward pipe and answers leave through its answer pipe
+// (src/shm/pipe.ts: rings in shared memory, published once per event-loop turn): no postMessage
+// per request or per turn. The answers a worker's pipe cannot take yet wait in its writer, in
+// order; they are bounded by the requests that worker forwarded (FORWARDS_IN_FLIGHT_MAX), each
+// answered once.
 
 import { AerieError, Status } from '../errors';
 import { writeBatchBody, writeScanBody } from '../endpoint/answer-bodies';
 import type { Answerer, SessionHost } from '../endpoint/session';
 import { Reader } from '../protocol/reader';
 import { Writer } from '../protocol/writer';
-import { ANSWER_FIELDS, FORWARD_FIELDS, Packer, controlError, type EndpointFromWorker, type EndpointToWorker, type Packed } from '../worker/thread-messages';
+import type { PipeWriter } from '../shm/pipe';
+import { AnswerKind, ForwardKind, controlError, type EndpointFromWorker, type EndpointToWorker } from '../worker/thread-messages';
 import type { Router } from './router';
 import { NO_GRANTS } from '../security/grants';
 import type { Credentials } from '../security/session-security';
 
-/** The primary's view of one worker: where its answers go (dropped unless its thread lives). */
+const utf8 = new TextEncoder();
+const fromUtf8 = new TextDecoder();
+
+/** The primary's view of one worker: where its answers go (null unless its thread lives). */
 export interface EndpointWorker {
   readonly index: number;
+  readonly answerPipe: PipeWriter | null;
   post(m: EndpointToWorker): void;
 }
 
-/** The answers bound for one worker, sent together at the end of the turn. */
+/** The answers bound for one worker, published together at the end of the turn. */
 class AnswerOutbox {
-  private readonly packer = new Packer(ANSWER_FIELDS);
-  private scheduled = false;
-  private readonly flushLater = () => {
-    this.scheduled = false;
-    this.flush();
-  };
+  /** The pipe written this turn (a thread restarted mid-turn has a new one). */
+  private pending: PipeWriter | null = null;
+  private readonly flushLater = () => this.flush();
 
   constructor(private readonly worker: EndpointWorker) {}
 
-  add(seq: number, code: number, bytes: Uint8Array, start: number, end: number): void {
-    this.packer.add(seq, code, 0, 0, bytes, start, end);
-    if (this.scheduled) return;
-    this.scheduled = true;
-    setImmediate(this.flushLater);
+  add(kind: number, a: number, b: number, bytes: Uint8Array, start: number, end: number): void {
+    const pipe = this.worker.answerPipe;
+    if (pipe === null) return; // its thread died: its sockets closed with it
+    if (pipe !== this.pending) {
+      if (this.pending === null) setImmediate(this.flushLater);
+      else this.pending.flush();
+      this.pending = pipe;
+    }
+    pipe.write(kind, a, b, 0, 0, bytes, start, end);
   }
 
-  /** Sends what is collected (before a close, so the close never overtakes an answer). */
-  flush(): void {
-    if (this.packer.size === 0) return;
-    this.worker.post({ type: 'answer', ...this.packer.take() });
-  }
-
-  /** The thread died: what was collected for it answers nobody. */
-  drop(): void {
-    this.packer.take();
+  private flush(): void {
+    this.pending?.flush();
+    this.pending = null;
   }
 }
 
@@ -59,14 +62,13 @@ class ForwardingConnection implements Answerer {
   answerFrameBytesMax = 0;
 
   constructor(
-    private readonly worker: EndpointWorker,
     private readonly outbox: AnswerOutbox,
     private readonly conn: number,
     private readonly out: Writer,
   ) {}
 
   respondRaw(seq: number, code: number, bytes: Uint8Array, start: number, end: number): void {
-    if (!this.closed) this.outbox.add(seq, code, bytes, start, end);
+    if (!this.closed) this.outbox.add(AnswerKind.ANSWER, seq, code, bytes, start, end);
   }
 
   respondBatch(seq: number, elements: Buffer[]): void {
@@ -87,9 +89,10 @@ class ForwardingConnection implements Answerer {
     this.respondRaw(seq, code, w.buffer, 0, w.length);
   }
 
+  /** After the answers before it, in the same pipe. */
   close(code: number, reason: string): void {
-    this.outbox.flush();
-    this.worker.post({ type: 'close-conn', conn: this.conn, code, reason });
+    const body = utf8.encode(reason);
+    this.outbox.add(AnswerKind.CLOSE_CONN, this.conn, code, body, 0, body.length);
   }
 
   private writer(): Writer {
@@ -117,70 +120,63 @@ export class ForwardedRequests {
     this.out = new Writer(frameBytesMax);
   }
 
-  /** A message from worker `index`'s endpoint (its current thread). */
+  /** A postMessage from worker `index`'s endpoint (its current thread): admin requests and audit lines. */
   onMessage(index: number, m: EndpointFromWorker): void {
     const worker = this.workers[index];
-    const host = this.host();
     switch (m.type) {
-      case 'forward':
-        this.forwarded(worker, host, m);
-        return;
-      case 'forward-fault': {
-        const c = this.connection(worker, m.conn);
-        try {
-          if (host === null) throw notReady();
-          host.fault(m.worker, m.kind);
-          this.router.sendFault(c, m.seq, m.worker, m.kind);
-        } catch (err) {
-          const e = controlError(err);
-          c.respondAnswer(m.seq, e.code, { message: e.message });
-        }
-        return;
-      }
       case 'admin':
-        this.admin(worker, host, m.seq, m.action, m.args);
+        this.admin(worker, this.host(), m.seq, m.action, m.args);
         return;
       case 'audit':
-        host?.audit?.record({ ...m.event, endpoint: `worker ${index}` });
+        this.host()?.audit?.record({ ...m.event, endpoint: `worker ${index}` });
         return;
-      case 'conn-closed': {
-        const c = this.connectionsOf(index).get(m.conn);
-        if (c === undefined) return;
-        this.connectionsOf(index).delete(m.conn);
-        c.closed = true;
-        this.router.forget(c);
-        return;
-      }
       case 'endpoint':
         return; // the node records the port (src/primary/node.ts)
     }
   }
 
-  /** One turn's requests from a worker's endpoint, each routed as a front session's would be. */
-  private forwarded(worker: EndpointWorker, host: SessionHost | null, m: Packed): void {
-    let start = 0;
-    for (let i = 0; i < m.ends.length; i++) {
-      const at = FORWARD_FIELDS * i;
-      const seq = m.meta[at];
-      const end = m.ends[i];
-      const c = this.connection(worker, m.meta[at + 1]);
-      c.routeReserve = 0; // the endpoint keeps its own reservation
-      c.answerFrameBytesMax = m.meta[at + 3];
-      this.reader.reset(m.bodies, start, end);
+  /** A message of worker `index`'s forward pipe (ForwardKind); the body is valid during the call only. */
+  onForwarded(index: number, kind: number, a: number, b: number, c: number, d: number, bytes: Uint8Array, start: number, end: number): void {
+    const worker = this.workers[index];
+    if (kind === ForwardKind.CONN_CLOSED) {
+      const connections = this.connectionsOf(index);
+      const conn = connections.get(a);
+      if (conn === undefined) return;
+      connections.delete(a);
+      conn.closed = true;
+      this.router.forget(conn);
+      return;
+    }
+    const host = this.host();
+    const conn = this.connection(worker, b);
+    if (kind === ForwardKind.FAULT) {
       try {
         if (host === null) throw notReady();
-        this.router.route(c, seq, m.meta[at + 2], m.bodies, start, end, this.reader);
+        const faultKind = fromUtf8.decode(bytes.subarray(start, end));
+        host.fault(c, faultKind);
+        this.router.sendFault(conn, a, c, faultKind);
       } catch (err) {
         const e = controlError(err);
-        c.respondAnswer(seq, e.code, { message: e.message });
+        conn.respondAnswer(a, e.code, { message: e.message });
       }
-      start = end;
+      return;
+    }
+    if (kind !== ForwardKind.REQUEST) return;
+    // A request, routed as a front session's would be: a seq, c op, d the client's answer frame limit.
+    conn.routeReserve = 0; // the endpoint keeps its own reservation
+    conn.answerFrameBytesMax = d;
+    this.reader.reset(bytes, start, end);
+    try {
+      if (host === null) throw notReady();
+      this.router.route(conn, a, c, bytes, start, end, this.reader);
+    } catch (err) {
+      const e = controlError(err);
+      conn.respondAnswer(a, e.code, { message: e.message });
     }
   }
 
   /** Worker `index`'s thread died: its sockets closed with it, and what they awaited is dropped. */
   workerDown(index: number): void {
-    this.outboxes[index]?.drop();
     const connections = this.connectionsOf(index);
     for (const c of connections.values()) {
       c.closed = true;
@@ -197,7 +193,7 @@ export class ForwardedRequests {
     const map = this.connectionsOf(worker.index);
     let c = map.get(conn);
     if (c === undefined) {
-      c = new ForwardingConnection(worker, (this.outboxes[worker.index] ??= new AnswerOutbox(worker)), conn, this.out);
+      c = new ForwardingConnection((this.outboxes[worker.index] ??= new AnswerOutbox(worker)), conn, this.out);
       map.set(conn, c);
     }
     return c;

@@ -183,6 +183,7 @@ export function buildWorkerHandle(
         }
       },
       onEndpoint: endpointMessages(shared, forwarded, log.error),
+      onForwarded: (h, kind, a, b, c, d, bytes, start, end) => forwarded.onForwarded(h.index, kind, a, b, c, d, bytes, start, end),
       onAck: (h) => {
         router.checkOverflow();
         replication.waits.onAck(h.index);

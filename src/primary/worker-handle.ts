@@ -5,7 +5,7 @@
 
 import { Worker } from 'node:worker_threads';
 import * as path from 'node:path';
-import { RING_BYTES, RING_MESSAGE_BYTES_MAX, WORKER_BACKLOG_MAX } from '../constants';
+import { FORWARD_PIPE_BYTES, RING_BYTES, RING_MESSAGE_BYTES_MAX, WORKER_BACKLOG_MAX } from '../constants';
 import { AerieError, Status } from '../errors';
 import { ACK_SLOT, REQ_HEADER_BYTES, RES_HEADER_BYTES, ReqOffset } from '../protocol/internal';
 import { Op } from '../protocol/ops';
@@ -13,6 +13,7 @@ import { partitionOf } from '../partition/digest';
 import type { ControlFromWorker, ControlToWorker, EndpointFromWorker, StoreControlMessage, StoreMemory, WorkerInit } from '../worker/thread-messages';
 
 type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
+import { PIPE_HEADER_BYTES, PipeReader, PipeWriter, createPipe, type PipeHandler } from '../shm/pipe';
 import { Ring } from '../shm/ring';
 import { ApplyingSource, StatsBlock, WorkerStat } from '../shm/stats';
 import type { NodeLog } from '../log';
@@ -31,11 +32,15 @@ export interface WorkerEvents {
   onAck(h: WorkerHandle): void;
   /** A message from the thread's client endpoint (src/worker/endpoint.ts). */
   onEndpoint(h: WorkerHandle, m: EndpointFromWorker): void;
+  /** A message of the endpoint's forward pipe (ForwardKind); its body is valid during the call only. */
+  onForwarded(h: WorkerHandle, kind: number, a: number, b: number, c: number, d: number, bytes: Uint8Array, start: number, end: number): void;
   /** The primary's log: the thread's recovery, repairs and fatal errors are logged there. */
   log: NodeLog;
 }
 
 const WORKER_ENTRY = path.join(__dirname, '..', 'worker', 'main.js');
+/** The forward loop's longest sleep: the endpoint's publish wakes it sooner (this is a safety net). */
+const FORWARD_WAIT_MS = 1000;
 
 /** One thread's life: its rings and the pump reading its responses. */
 interface Incarnation {
@@ -45,6 +50,9 @@ interface Incarnation {
   /** Its endpoint's queue and message buffer (WorkerInit.localQueue, localMessage). */
   localQueue: Ring;
   localMessage: Uint8Array;
+  /** Its endpoint's pipes: what it forwards, read by forwardLoop; the answers, written by the router's side. */
+  forwards: PipeReader;
+  answers: PipeWriter;
   alive: boolean;
   /** Why it died, when the primary knows better than the exit code (hang, fault). */
   killedFor: string | null;
@@ -55,7 +63,7 @@ interface Incarnation {
   ready: boolean;
 }
 
-export type WorkerBase = Omit<WorkerInit, 'requestRing' | 'responseRing' | 'localQueue' | 'localMessage' | 'adopt'>;
+export type WorkerBase = Omit<WorkerInit, 'requestRing' | 'responseRing' | 'localQueue' | 'localMessage' | 'forwardPipe' | 'answerPipe' | 'adopt'>;
 
 export class WorkerHandle {
   readonly index: number;
@@ -135,6 +143,12 @@ export class WorkerHandle {
     return this.life?.requests.sab ?? null;
   }
 
+  /** The current thread's answer pipe (its endpoint's forwarded requests are answered there); null when it is dead. */
+  get answerPipe(): PipeWriter | null {
+    const life = this.life;
+    return life?.alive ? life.answers : null;
+  }
+
   /** Posts a message that needs no reply to the current thread, if it lives. */
   post(message: ControlToWorker): void {
     const life = this.life;
@@ -169,6 +183,10 @@ export class WorkerHandle {
     const responses = Ring.create(RING_BYTES);
     const localQueue = Ring.create(RING_BYTES);
     const localMessage = new SharedArrayBuffer(RING_MESSAGE_BYTES_MAX);
+    const forwardPipe = createPipe(FORWARD_PIPE_BYTES);
+    const answerPipe = createPipe(FORWARD_PIPE_BYTES);
+    // The thread reads its answers in its loop, which sleeps on its request ring: ring that one.
+    const requestWords = Ring.wordsOf(requests.sab);
     const adoptable = this.stores.map((s, i) => {
       if (!adopt || s.indexSab === null) return null;
       if (distrustMemory && (this.base.namespaces[i].storage === 'file' || this.base.copies[i] > 1)) {
@@ -185,6 +203,8 @@ export class WorkerHandle {
       responseRing: responses.sab,
       localQueue: localQueue.sab,
       localMessage,
+      forwardPipe,
+      answerPipe,
       adopt: adopt ? adoptable : null,
     };
     const thread = new Worker(WORKER_ENTRY, {
@@ -198,6 +218,8 @@ export class WorkerHandle {
       responses,
       localQueue,
       localMessage: new Uint8Array(localMessage),
+      forwards: new PipeReader(forwardPipe, PIPE_HEADER_BYTES + this.base.endpoint.config.service.frameBytesMax),
+      answers: new PipeWriter(answerPipe, () => Ring.ringDoorbell(requestWords)),
       alive: true,
       killedFor: null,
       killedInnocent: false,
@@ -220,6 +242,8 @@ export class WorkerHandle {
       });
       thread.on('exit', (code) => {
         life.alive = false;
+        life.answers.close();
+        life.forwards.wake();
         if (this.life === life) {
           this.diedApplying = this.applyingWhenDied(life);
           this.diedBlamingRequest = !life.killedInnocent;
@@ -232,6 +256,7 @@ export class WorkerHandle {
     });
     this.ready.catch(() => undefined);
     void this.pumpLoop(life);
+    void this.forwardLoop(life);
     return this.ready;
   }
 
@@ -291,9 +316,6 @@ export class WorkerHandle {
         this.events.onEndpoint(this, m);
         this.endpointSettle?.();
         return;
-      case 'forward':
-      case 'forward-fault':
-      case 'conn-closed':
       case 'admin':
       case 'audit':
         if (this.life === life) this.events.onEndpoint(this, m);
@@ -499,6 +521,31 @@ export class WorkerHandle {
         continue;
       }
       const wait = life.responses.waitAsync(this.backlog.length > 0 ? 1 : 100);
+      if (wait !== null) await wait;
+    }
+  }
+
+  /**
+   * Reads what the thread's endpoint forwards, as the pump reads its responses: drains, lets the
+   * event loop turn, and sleeps on the pipe when it is empty (the endpoint's publish wakes it).
+   */
+  private async forwardLoop(life: Incarnation): Promise<void> {
+    const handle: PipeHandler = (kind, a, b, c, d, bytes, start, end) => this.events.onForwarded(this, kind, a, b, c, d, bytes, start, end);
+    while (life.alive && this.life === life) {
+      let count: number;
+      try {
+        count = life.forwards.drain(handle);
+      } catch (err) {
+        // A torn or corrupt pipe: the thread that wrote it is not to be trusted with clients.
+        this.events.log.error(`worker ${this.index}: its forward pipe is corrupt (${(err as Error).message}); restarting it`, { worker: this.index });
+        if (this.life === life && life.alive) this.kill('corrupt forward pipe');
+        return;
+      }
+      if (count > 0) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        continue;
+      }
+      const wait = life.forwards.waitAsync(FORWARD_WAIT_MS);
       if (wait !== null) await wait;
     }
   }

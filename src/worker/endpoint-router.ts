@@ -2,16 +2,22 @@
 // served here (src/worker/local-requests.ts). Every other keyed request, batch, scan and truncate is
 // forwarded to the primary's router and answered on the socket it came from, so the ok / failed /
 // in-doubt rules are the router's, unchanged; admin requests (INFO, VERIFY, SNAPSHOT,
-// WORKER_RESTART, FAULT) reach the primary the same way (docs/protocol.md §13). The requests
-// forwarded in one event-loop turn cross in one message (a Packed batch), and so do their answers:
-// a postMessage costs about 6 µs of CPU on each side, more than routing the request.
+// WORKER_RESTART, FAULT) reach the primary the same way (docs/protocol.md §13). Forwarded requests
+// cross in this thread's forward pipe (src/shm/pipe.ts, a ring in shared memory, published once per
+// event-loop turn) and their answers come back in its answer pipe, which the thread's loop drains:
+// no postMessage per request or per turn (a postMessage costs about 6 µs of CPU on each side).
 
-import { FORWARDS_IN_FLIGHT_MAX } from '../constants';
+import { FORWARD_QUEUED_BYTES_MAX, FORWARDS_IN_FLIGHT_MAX } from '../constants';
 import { AerieError, Status } from '../errors';
 import type { Session, SessionRouter } from '../endpoint/session';
 import type { Reader } from '../protocol/reader';
-import { ANSWER_FIELDS, FORWARD_FIELDS, Packer, transferOf, type AdminAction, type EndpointFromWorker, type Packed } from './thread-messages';
+import { PipeReader, PipeWriter } from '../shm/pipe';
+import { AnswerKind, ForwardKind, type AdminAction, type EndpointFromWorker } from './thread-messages';
 import type { LocalRequests } from './local-requests';
+
+const utf8 = new TextEncoder();
+const fromUtf8 = new TextDecoder();
+const EMPTY = new Uint8Array(0);
 
 /** A request sent to the primary and not yet answered. */
 interface Forwarded {
@@ -30,20 +36,38 @@ export class ForwardingRouter implements SessionRouter {
   private readonly forwarded = new Map<number, Forwarded>();
   private readonly admins = new Map<number, PendingAdmin>();
   private nextSeq = 1;
-  /** This turn's forwarded requests, sent together at the turn's end. */
-  private readonly outbox = new Packer(FORWARD_FIELDS);
+  private readonly out: PipeWriter;
+  private readonly answers: PipeReader;
   private flushScheduled = false;
   private readonly flushLater = () => {
     this.flushScheduled = false;
-    this.flush();
+    this.out.flush();
+  };
+  private readonly onAnswer = (kind: number, a: number, b: number, _c: number, _d: number, bytes: Uint8Array, start: number, end: number) => {
+    if (kind === AnswerKind.CLOSE_CONN) {
+      this.closeConn(a, b, fromUtf8.decode(bytes.subarray(start, end)));
+      return;
+    }
+    const f = this.forwarded.get(a);
+    if (f === undefined) return;
+    this.forwarded.delete(a);
+    f.session.respondRaw(f.id, b, bytes, start, end, f.reserved);
   };
 
   constructor(
-    private readonly send: (m: EndpointFromWorker, transfer?: ArrayBuffer[]) => void,
+    pipes: { forward: SharedArrayBuffer; answer: SharedArrayBuffer; messageBytesMax: number },
+    private readonly send: (m: EndpointFromWorker) => void,
     /** The connection number of a session (the primary names connections by it). */
     private readonly connOf: (s: Session) => number,
     private readonly local: LocalRequests,
-  ) {}
+    /** Closes connection `conn` (the primary asked: a request that killed a worker came again on it). */
+    private readonly closeConn: (conn: number, code: number, reason: string) => void,
+    /** Counts requests sent to the primary (WorkerStat.FORWARDED). */
+    private readonly counted: () => void,
+  ) {
+    this.out = new PipeWriter(pipes.forward);
+    this.answers = new PipeReader(pipes.answer, pipes.messageBytesMax);
+  }
 
   route(session: Session, id: number, op: number, frame: Uint8Array, bodyStart: number, bodyEnd: number, r: Reader): void {
     if (this.local.serve(session, id, op, frame, bodyStart, bodyEnd, r)) return;
@@ -52,27 +76,46 @@ export class ForwardingRouter implements SessionRouter {
 
   /** Sends a request to the primary; `reserved`: the answer bytes its session reserved for it. */
   forward(session: Session, id: number, op: number, frame: Uint8Array, bodyStart: number, bodyEnd: number, reserved: number): void {
+    if (this.out.queuedBytes + (bodyEnd - bodyStart) > FORWARD_QUEUED_BYTES_MAX) {
+      throw new AerieError(Status.DEVICE_OVERLOAD, `the primary is behind: ${this.out.queuedBytes} bytes of forwarded requests wait`);
+    }
     const seq = this.take(session, id, reserved);
-    this.outbox.add(seq, this.connOf(session), op, session.answerFrameBytesMax, frame, bodyStart, bodyEnd);
-    if (this.flushScheduled) return;
-    this.flushScheduled = true;
-    setImmediate(this.flushLater);
+    this.out.write(ForwardKind.REQUEST, seq, this.connOf(session), op, session.answerFrameBytesMax, frame, bodyStart, bodyEnd);
+    this.counted();
+    this.publishLater();
   }
 
-  /**
-   * Sends what this turn forwarded, in one message. Called before any other message to the
-   * primary too, so a connection's close never overtakes its requests.
-   */
+  /** The primary's answers (and closes) published so far, each handed to its session; returns how many. */
+  drainAnswers(): number {
+    return this.answers.isEmpty() ? 0 : this.answers.drain(this.onAnswer);
+  }
+
+  /** True when the primary has published answers not yet drained. */
+  get answersWaiting(): boolean {
+    return !this.answers.isEmpty();
+  }
+
+  /** Publishes what this turn forwarded (one store), waking the primary if it sleeps. */
   flush(): void {
-    if (this.outbox.size === 0) return;
-    const packed = this.outbox.take();
-    this.send({ type: 'forward', ...packed }, transferOf(packed));
+    this.out.flush();
   }
 
   sendFault(session: Session, id: number, worker: number, kind: string): void {
     const seq = this.take(session, id, session.routeReserve);
-    this.flush();
-    this.send({ type: 'forward-fault', seq, conn: this.connOf(session), worker, kind });
+    const body = utf8.encode(kind);
+    this.out.write(ForwardKind.FAULT, seq, this.connOf(session), worker, 0, body, 0, body.length);
+    this.publishLater();
+  }
+
+  /** Connection `conn` closed: after its requests, so the primary forgets them last. */
+  connClosed(conn: number): void {
+    this.out.write(ForwardKind.CONN_CLOSED, conn, 0, 0, 0, EMPTY, 0, 0);
+    this.publishLater();
+  }
+
+  /** The thread stops: nothing more is sent. */
+  close(): void {
+    this.out.close();
   }
 
   /**
@@ -87,26 +130,12 @@ export class ForwardingRouter implements SessionRouter {
   /** Runs an admin request on the primary; settles with its value or its coded error. */
   admin(action: AdminAction, args: unknown): Promise<unknown> {
     if (this.admins.size >= FORWARDS_IN_FLIGHT_MAX) return Promise.reject(overloaded());
-    const seq = this.nextSeq++;
+    const seq = this.nextSeq;
+    this.nextSeq = (this.nextSeq + 1) | 0;
     return new Promise((resolve, reject) => {
       this.admins.set(seq, { resolve, reject });
-      this.flush();
       this.send({ type: 'admin', seq, action, args });
     });
-  }
-
-  /** The primary's answers to forwarded requests, one turn's worth. */
-  answered(m: Packed): void {
-    let start = 0;
-    for (let i = 0; i < m.ends.length; i++) {
-      const end = m.ends[i];
-      const f = this.forwarded.get(m.meta[ANSWER_FIELDS * i]);
-      if (f !== undefined) {
-        this.forwarded.delete(m.meta[ANSWER_FIELDS * i]);
-        f.session.respondRaw(f.id, m.meta[ANSWER_FIELDS * i + 1], m.bodies, start, end, f.reserved);
-      }
-      start = end;
-    }
   }
 
   adminAnswered(seq: number, error: { code: number; message: string } | null, value: unknown): void {
@@ -121,9 +150,17 @@ export class ForwardingRouter implements SessionRouter {
     return this.forwarded.size + this.admins.size;
   }
 
+  private publishLater(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(this.flushLater);
+  }
+
   private take(session: Session, id: number, reserved: number): number {
     if (this.forwarded.size >= FORWARDS_IN_FLIGHT_MAX) throw overloaded();
-    const seq = this.nextSeq++;
+    // An int32, as the pipe carries it (wrapping long before a number would lose precision).
+    const seq = this.nextSeq;
+    this.nextSeq = (this.nextSeq + 1) | 0;
     this.forwarded.set(seq, { session, id, reserved });
     return seq;
   }

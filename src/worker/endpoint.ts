@@ -17,6 +17,7 @@ import { helloBody } from '../endpoint/hello';
 import { CloseCode, Session, type SessionHost } from '../endpoint/session';
 import { SocketGuard } from '../endpoint/socket-guard';
 import type { PartitionMap } from '../partition/map';
+import { PIPE_HEADER_BYTES } from '../shm/pipe';
 import { ForwardingRouter } from './endpoint-router';
 import { EndpointSecurity } from './endpoint-security';
 import { parseHandshakesInJs } from './handshake-reads';
@@ -44,14 +45,23 @@ export class WorkerEndpoint {
     private readonly init: EndpointInit,
     workerIndex: number,
     map: PartitionMap,
-    private readonly send: (m: EndpointFromWorker, transfer?: ArrayBuffer[]) => void,
+    private readonly send: (m: EndpointFromWorker) => void,
     local: LocalRequests,
+    pipes: { forward: SharedArrayBuffer; answer: SharedArrayBuffer },
+    counted: () => void,
   ) {
     const { config } = init;
     const service = config.service;
     this.counts = ConnectionCounts.attach(init.connections);
     this.endpoint = workerEndpoint(workerIndex);
-    this.router = new ForwardingRouter(send, (s) => this.conns.get(s) ?? 0, local);
+    this.router = new ForwardingRouter(
+      { ...pipes, messageBytesMax: PIPE_HEADER_BYTES + service.frameBytesMax },
+      send,
+      (s) => this.conns.get(s) ?? 0,
+      local,
+      (conn, code, reason) => this.sessions.get(conn)?.close(code, reason),
+      counted,
+    );
     // HTTPS with the front's certificate when service.tls is set (src/security/tls.ts).
     this.http = createEndpointServer(service.tls, (_req, res) => {
       res.writeHead(HTTP_UPGRADE_REQUIRED, { 'content-type': 'text/plain' }).end('Aerie speaks WebSocket only\n');
@@ -117,6 +127,16 @@ export class WorkerEndpoint {
     }
   }
 
+  /** Hands the primary's answers published so far to their sessions; returns how many (the thread's loop calls it). */
+  drainAnswers(): number {
+    return this.router.drainAnswers();
+  }
+
+  /** True when answers from the primary wait (the loop looks before it sleeps). */
+  get answersWaiting(): boolean {
+    return this.router.answersWaiting;
+  }
+
   /** Sessions open on this endpoint now. */
   get sessionCount(): number {
     return this.sessions.size;
@@ -147,14 +167,8 @@ export class WorkerEndpoint {
 
   onMessage(m: EndpointToWorker): void {
     switch (m.type) {
-      case 'answer':
-        this.router.answered(m);
-        return;
       case 'admin-reply':
         this.router.adminAnswered(m.seq, m.error, m.value);
-        return;
-      case 'close-conn':
-        this.sessions.get(m.conn)?.close(m.code, m.reason);
         return;
       case 'endpoint-drain':
         this.drain();
@@ -194,6 +208,7 @@ export class WorkerEndpoint {
     this.http.close();
     this.guard.close();
     this.http.closeAllConnections();
+    this.router.close();
   }
 
   private closed(s: Session): void {
@@ -202,7 +217,6 @@ export class WorkerEndpoint {
     this.conns.delete(s);
     this.sessions.delete(conn);
     this.counts.closeSession(this.endpoint);
-    this.router.flush();
-    this.send({ type: 'conn-closed', conn });
+    this.router.connClosed(conn);
   }
 }

@@ -250,20 +250,19 @@ const endpoint = new WorkerEndpoint(
   init.endpoint,
   init.workerIndex,
   map,
-  (m, transfer) => {
-    if (m.type === 'forward') stats.add(WorkerStat.FORWARDED, m.ends.length);
-    port.postMessage(m, transfer ?? []);
-  },
+  (m) => port.postMessage(m),
   localRequests,
+  { forward: init.forwardPipe, answer: init.answerPipe },
+  () => stats.add(WorkerStat.FORWARDED),
 );
 endpoint.listen();
 
 port.on('message', (m: ControlToWorker) => {
   // Handled here, between batches (this thread's batches never yield mid-way).
   if (m.type === 'stop') stopping = true;
-  else if (m.type === 'answer' || m.type === 'admin-reply' || m.type === 'close-conn' || m.type === 'endpoint-drain' || m.type === 'tls-reload') {
+  else if (m.type === 'admin-reply' || m.type === 'endpoint-drain' || m.type === 'tls-reload') {
     endpoint.onMessage(m);
-    return; // answers need no turn of the loop below
+    return; // these need no turn of the loop below
   } else if (m.type === 'peer-ring') replOut?.setDoorbell(m.worker, m.sab);
   else if (m.type === 'repl-ring') {
     if (m.from === init.workerIndex) replOut?.replaceRing(m.to, m.sab);
@@ -556,12 +555,17 @@ async function run(): Promise<void> {
   while (!stopping) {
     control.run(Date.now());
     if (control.paused) {
-      // A restore holds every request until the primary commits or aborts it.
+      // A restore holds every request until the primary commits or aborts it; what the primary
+      // answered is still handed to the endpoint's sessions.
+      endpoint.drainAnswers();
       stats.set(WorkerStat.HEARTBEAT_MS, Date.now());
       await yielding(new Promise((r) => setTimeout(r, 1)));
       continue;
     }
-    const handled = drainMarked();
+    // Answers to what the endpoint forwarded (the primary rings the request ring's doorbell after
+    // publishing them, so a sleeping loop wakes for them too).
+    const answered = endpoint.drainAnswers();
+    const handled = drainMarked() + answered;
     await publish();
     localWrites.poll();
     const nowMs = Date.now();
@@ -598,7 +602,7 @@ async function run(): Promise<void> {
     // Writes this endpoint holds for replicas are looked at after the sleep is announced: a
     // replica releasing after this look rings the doorbell.
     const settled = localWrites.poll();
-    const idle = observed >= 0 && (replIn === null || replIn.isEmpty()) && localWrites.isEmpty() && settled === 0;
+    const idle = observed >= 0 && (replIn === null || replIn.isEmpty()) && localWrites.isEmpty() && settled === 0 && !endpoint.answersWaiting;
     if (!idle || localWrites.waiting > 0) lastBusyMs = nowMs;
     const longIdle = idle && migrationState === 'idle' && nowMs - lastBusyMs >= C.WORKER_IDLE_AFTER_MS;
     if (serving || longIdle) {

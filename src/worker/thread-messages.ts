@@ -45,17 +45,13 @@ export type ControlToWorker =
   | EndpointToWorker;
 
 /**
- * To a worker's endpoint (src/worker/endpoint.ts): the answers to what it forwarded, and the
- * node's shutdown. Forwarded requests and their answers cross in one message per event-loop turn
- * and direction (a Packed batch), never one per request (docs/protocol.md §13).
+ * To a worker's endpoint (src/worker/endpoint.ts), over postMessage. The answers to what it
+ * forwarded, and the closes of its connections the primary asks for, come through its answer pipe
+ * instead (AnswerKind), in order after the answers before them.
  */
 export type EndpointToWorker =
-  /** Answers to forwarded requests: per answer [seq, code] (ANSWER_FIELDS), bodies msgpack (empty: nil). */
-  | ({ type: 'answer' } & Packed)
   /** The outcome of admin request `seq` (INFO, VERIFY, SNAPSHOT, WORKER_RESTART). */
   | { type: 'admin-reply'; seq: number; error: ControlError | null; value: unknown }
-  /** Close the connection `conn` (a request that killed a worker was sent again on it). */
-  | { type: 'close-conn'; conn: number; code: number; reason: string }
   /** The node shuts down: tell every client to go away and accept no more. */
   | { type: 'endpoint-drain' }
   /** SIGHUP: read service.tls's files again for new handshakes (src/security/tls.ts). */
@@ -87,90 +83,38 @@ export type ControlFromWorker =
   | { type: 'reply'; requestId: number; error: ControlError | null; value: unknown }
   | EndpointFromWorker;
 
-/** From a worker's endpoint to the primary. */
+/**
+ * From a worker's endpoint to the primary, over postMessage (rare). Requests it forwards, and the
+ * closes of its connections, go through its forward pipe instead (ForwardKind), in order.
+ */
 export type EndpointFromWorker =
   /** The endpoint listens on `port` (0 and an error: it could not bind, clients use the front). */
   | { type: 'endpoint'; port: number; error: string | null }
-  /**
-   * Requests the endpoint does not serve itself: per request [seq, conn, op, frameBytesMax]
-   * (FORWARD_FIELDS) and its body as the client sent it; answered by 'answer'.
-   */
-  | ({ type: 'forward' } & Packed)
-  /** FAULT {worker, kind} from connection `conn`; answered by 'answer'. */
-  | { type: 'forward-fault'; seq: number; conn: number; worker: number; kind: string }
-  /** Connection `conn` closed: its forwarded requests' answers may be dropped. */
-  | { type: 'conn-closed'; conn: number }
   /** An admin request the primary runs; answered by 'admin-reply'. */
   | { type: 'admin'; seq: number; action: AdminAction; args: unknown }
   /** A line for the node's audit trail (security.auditFile) from one of the endpoint's sessions. */
   | { type: 'audit'; event: AuditEvent };
 
 /**
- * Many small messages in one: `fields` numbers per item in `meta`, then each item's bytes, end to
- * end in `bodies` (item i's end at ends[i]). Typed arrays of their own, exactly sized: they are
- * transferred, not cloned.
+ * The messages of a worker endpoint's forward pipe (src/shm/pipe.ts: kind, a, b, c, d, body),
+ * per thread, worker to primary. One ring carries them all, so a close never overtakes a request.
  */
-export interface Packed {
-  meta: Int32Array;
-  ends: Int32Array;
-  bodies: Uint8Array;
-}
+export const ForwardKind = {
+  /** A request the endpoint does not serve: a seq, b connection, c op, d the connection's answer frame limit; body as the client sent it. */
+  REQUEST: 1,
+  /** FAULT: a seq, b connection, c the target worker; body the fault's kind (UTF-8). */
+  FAULT: 2,
+  /** Connection a closed: its requests' answers may be dropped. */
+  CONN_CLOSED: 3,
+} as const;
 
-export const FORWARD_FIELDS = 4;
-export const ANSWER_FIELDS = 2;
-
-/** Collects the items of one turn (growing as needed, bounded by the callers' in-flight limits). */
-export class Packer {
-  private meta = new Int32Array(64);
-  private ends = new Int32Array(16);
-  private bytes = new Uint8Array(4096);
-  private count = 0;
-  private length = 0;
-
-  constructor(private readonly fields: number) {}
-
-  get size(): number {
-    return this.count;
-  }
-
-  /** One item: its `fields` numbers (a, b, c, d: those past `fields` are ignored) and bytes[start, end). */
-  add(a: number, b: number, c: number, d: number, bytes: Uint8Array, start: number, end: number): void {
-    const f = this.fields;
-    if ((this.count + 1) * f > this.meta.length) this.meta = grown(this.meta, (this.count + 1) * f);
-    if (this.count + 1 > this.ends.length) this.ends = grown(this.ends, this.count + 1);
-    const n = end - start;
-    if (this.length + n > this.bytes.length) this.bytes = grown(this.bytes, this.length + n);
-    const at = this.count * f;
-    this.meta[at] = a;
-    if (f > 1) this.meta[at + 1] = b;
-    if (f > 2) this.meta[at + 2] = c;
-    if (f > 3) this.meta[at + 3] = d;
-    this.bytes.set(bytes.subarray(start, end), this.length);
-    this.length += n;
-    this.ends[this.count++] = this.length;
-  }
-
-  /** The items so far, in arrays of their own; the packer starts empty again. */
-  take(): Packed {
-    const packed = { meta: this.meta.slice(0, this.count * this.fields), ends: this.ends.slice(0, this.count), bodies: this.bytes.slice(0, this.length) };
-    this.count = 0;
-    this.length = 0;
-    return packed;
-  }
-}
-
-function grown<T extends Int32Array | Uint8Array>(a: T, atLeast: number): T {
-  let n = a.length * 2;
-  while (n < atLeast) n *= 2;
-  const b = new (a.constructor as new (n: number) => T)(n);
-  b.set(a);
-  return b;
-}
-
-/** The buffers of a Packed, for postMessage's transfer list. */
-export function transferOf(p: Packed): ArrayBuffer[] {
-  return [p.meta.buffer as ArrayBuffer, p.ends.buffer as ArrayBuffer, p.bodies.buffer as ArrayBuffer];
-}
+/** The messages of a worker endpoint's answer pipe, primary to worker, in the order they were made. */
+export const AnswerKind = {
+  /** a seq, b result code; body msgpack (empty: nil). */
+  ANSWER: 1,
+  /** Close connection a with close code b; body the reason (UTF-8): a request that killed a worker was sent again on it. */
+  CLOSE_CONN: 2,
+} as const;
 
 /** Admin requests, and the security ones a worker's endpoint asks of the primary (login, token, USER / ROLE). */
 export type AdminAction = 'info' | 'verify' | 'snapshot' | 'restart' | 'login' | 'token' | 'security';
@@ -210,6 +154,9 @@ export interface WorkerInit {
    */
   localQueue: SharedArrayBuffer;
   localMessage: SharedArrayBuffer;
+  /** This thread's endpoint's pipes to and from the primary (src/shm/pipe.ts), made for each thread. */
+  forwardPipe: SharedArrayBuffer;
+  answerPipe: SharedArrayBuffer;
   partitionMap: SharedArrayBuffer;
   /** Per namespace, the copies of each partition (replicationFactor capped at the workers). */
   copies: number[];
