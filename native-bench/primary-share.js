@@ -5,7 +5,10 @@
 // the primary thread's CPU per operation, its share of the node's CPU, and the requests the primary
 // saw forwarded (INFO endpoints). Not a test; run after `npx tsc -p .`:
 //
-//   node native-bench/primary-share.js [--seconds 5] [--copies 2] [--storage memory|file] [--conns 8] [--depth 16]
+//   node native-bench/primary-share.js [--seconds 5] [--copies 2] [--storage memory|file] [--conns 8] [--depth 16] [--misroute]
+//
+// --misroute sends every key to the endpoint that does NOT master it, so every request is
+// forwarded to the primary and back (what a client with a stale map or no routing costs).
 
 'use strict';
 const { spawn } = require('node:child_process');
@@ -26,6 +29,7 @@ const { values } = parseArgs({
     storage: { type: 'string', default: 'memory' },
     conns: { type: 'string', default: '8' },
     depth: { type: 'string', default: '16' },
+    misroute: { type: 'boolean', default: false },
   },
 });
 const SECONDS = Math.min(60, Number(values.seconds));
@@ -117,7 +121,7 @@ async function main() {
       let k = seed;
       while (Date.now() < deadline) {
         k = (k * 1103515245 + 12345) % KEYS;
-        if (keyMaster[k] !== worker) continue;
+        if ((keyMaster[k] === worker) === values.misroute) continue;
         const [code] = await (k & 1 ? peer.ask(OP_PUT, { ns: 'test', set: 'b', key: k, bins: { v: k } }) : peer.ask(OP_GET, { ns: 'test', set: 'b', key: k }));
         if (code === 0 || code === 2) ops++;
         else errors++;
@@ -151,6 +155,8 @@ async function main() {
           primaryCpuMs: (primary * 1000) / TICK_HZ,
           primaryCpuMicrosPerOp: Number(((primary * 1e6) / TICK_HZ / Math.max(1, ops)).toFixed(3)),
           primaryShareOfNodeCpu: Number((primary / Math.max(1, total)).toFixed(4)),
+          nodeCpuMicrosPerOp: Number(((total * 1e6) / TICK_HZ / Math.max(1, ops)).toFixed(3)),
+          misroute: values.misroute,
           threads: perThread,
         },
         null,
