@@ -16,6 +16,20 @@ export const REPLICA_IN_DOUBT_BODY: Uint8Array = (() => {
 /** Bytes a batch or scan answer adds around its records: map and array headers, keys, cursor. */
 export const LIST_ANSWER_OVERHEAD_BYTES = 64;
 
+/**
+ * A batch element that carries only its code: [code, generation 0, ttl 0(, bins nil)], what an
+ * element a worker refused (or that was never read) answers, wherever the batch was assembled.
+ */
+export function elementError(code: number, withBins: boolean): Buffer {
+  const w = new Writer(16);
+  w.writeArrayHeader(withBins ? 4 : 3);
+  w.writeInt(code);
+  w.writeUint(0);
+  w.writeInt(0);
+  if (withBins) w.writeNil();
+  return w.copy() as Buffer;
+}
+
 /** {records: [element…]}; every element is one complete msgpack value. */
 export function writeBatchBody(w: Writer, elements: Buffer[]): void {
   w.writeMapHeader(1);

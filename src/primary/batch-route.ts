@@ -18,7 +18,8 @@ import { RequestFields, parseBody } from '../protocol/request-body';
 import type { Answerer } from '../endpoint/session';
 import { NOT_HERE } from './direct-reads';
 import { SlotKind, type BatchState } from './requests';
-import { elementError, type RouterCore } from './router-core';
+import { elementError } from '../endpoint/answer-bodies';
+import type { RouterCore } from './router-core';
 import type { WorkerHandle } from './worker-handle';
 
 export class BatchRoute {

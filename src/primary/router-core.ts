@@ -46,12 +46,3 @@ export function elementMessage(message: string): Buffer {
 }
 
 /** A batch element that failed: [code, gen 0, ttl 0] (and nil bins for BATCH_GET). */
-export function elementError(code: number, withBins: boolean): Buffer {
-  const w = new Writer(16);
-  w.writeArrayHeader(withBins ? 4 : 3);
-  w.writeInt(code);
-  w.writeUint(0);
-  w.writeInt(0);
-  if (withBins) w.writeNil();
-  return w.copy() as Buffer;
-}

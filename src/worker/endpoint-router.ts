@@ -14,6 +14,7 @@ import type { Reader } from '../protocol/reader';
 import { PipeReader, PipeWriter } from '../shm/pipe';
 import { AnswerKind, ForwardKind, type AdminAction, type EndpointFromWorker } from './thread-messages';
 import type { LocalRequests } from './local-requests';
+import { BatchCollector } from './batch-collector';
 
 const utf8 = new TextEncoder();
 const fromUtf8 = new TextDecoder();
@@ -21,7 +22,8 @@ const EMPTY = new Uint8Array(0);
 
 /** A request sent to the primary and not yet answered. */
 interface Forwarded {
-  session: Session;
+  /** The client's session, or the batch a part of which this is (src/worker/batch-collector.ts). */
+  session: Session | BatchCollector;
   id: number;
   /** Answer bytes its session reserved (handed back with the answer). */
   reserved: number;
@@ -75,12 +77,13 @@ export class ForwardingRouter implements SessionRouter {
   }
 
   /** Sends a request to the primary; `reserved`: the answer bytes its session reserved for it. */
-  forward(session: Session, id: number, op: number, frame: Uint8Array, bodyStart: number, bodyEnd: number, reserved: number): void {
+  forward(session: Session | BatchCollector, id: number, op: number, frame: Uint8Array, bodyStart: number, bodyEnd: number, reserved: number): void {
     if (this.out.queuedBytes + (bodyEnd - bodyStart) > FORWARD_QUEUED_BYTES_MAX) {
       throw new AerieError(Status.DEVICE_OVERLOAD, `the primary is behind: ${this.out.queuedBytes} bytes of forwarded requests wait`);
     }
     const seq = this.take(session, id, reserved);
-    this.out.write(ForwardKind.REQUEST, seq, this.connOf(session), op, session.answerFrameBytesMax, frame, bodyStart, bodyEnd);
+    const client = session instanceof BatchCollector ? session.session : session;
+    this.out.write(ForwardKind.REQUEST, seq, this.connOf(client), op, session.answerFrameBytesMax, frame, bodyStart, bodyEnd);
     this.counted();
     this.publishLater();
   }
@@ -124,7 +127,7 @@ export class ForwardingRouter implements SessionRouter {
    * router does on a close.
    */
   forget(session: Session): void {
-    for (const [seq, f] of this.forwarded) if (f.session === session) this.forwarded.delete(seq);
+    for (const [seq, f] of this.forwarded) if (f.session === session || (f.session instanceof BatchCollector && f.session.session === session)) this.forwarded.delete(seq);
   }
 
   /** Runs an admin request on the primary; settles with its value or its coded error. */
@@ -156,7 +159,7 @@ export class ForwardingRouter implements SessionRouter {
     setImmediate(this.flushLater);
   }
 
-  private take(session: Session, id: number, reserved: number): number {
+  private take(session: Session | BatchCollector, id: number, reserved: number): number {
     if (this.forwarded.size >= FORWARDS_IN_FLIGHT_MAX) throw overloaded();
     // An int32, as the pipe carries it (wrapping long before a number would lose precision).
     const seq = this.nextSeq;

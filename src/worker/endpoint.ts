@@ -23,6 +23,8 @@ import { EndpointSecurity } from './endpoint-security';
 import { parseHandshakesInJs } from './handshake-reads';
 import { createEndpointServer, reloadTls, type EndpointServer } from '../security/tls';
 import type { LocalRequests } from './local-requests';
+import type { QueuedAnswerer } from './local-writes';
+import { BatchCollector } from './batch-collector';
 import type { EndpointFromWorker, EndpointInit, EndpointToWorker } from './thread-messages';
 
 /** HTTP status for a plain HTTP request: the node speaks WebSocket only. */
@@ -117,7 +119,12 @@ export class WorkerEndpoint {
   }
 
   /** Sends a request this worker queued but can no longer serve (its partition moved) to the primary. */
-  forward(session: Session, id: number, op: number, bytes: Uint8Array, start: number, end: number, reserved: number): void {
+  forward(session: QueuedAnswerer, id: number, op: number, bytes: Uint8Array, start: number, end: number, reserved: number): void {
+    if (session instanceof BatchCollector) {
+      // A batch's key: the primary reads it as a batch of one (its body is the key map).
+      session.forwardElement(id, bytes, start, end);
+      return;
+    }
     try {
       this.router.forward(session, id, op, bytes, start, end, reserved);
     } catch (err) {
@@ -135,6 +142,11 @@ export class WorkerEndpoint {
   /** True when answers from the primary wait (the loop looks before it sleeps). */
   get answersWaiting(): boolean {
     return this.router.answersWaiting;
+  }
+
+  /** Sends a part of a batch served here to the primary; throws the forwarding bound's coded refusal. */
+  forwardPart(collector: BatchCollector, id: number, op: number, body: Uint8Array, start: number, end: number): void {
+    this.router.forward(collector, id, op, body, start, end, 0);
   }
 
   /** Sessions open on this endpoint now. */

@@ -1,11 +1,16 @@
-// A BATCH_GET (of all bins) or BATCH_EXISTS on a worker's endpoint whose every key is in a memory
-// namespace's partition this worker masters: its elements are applied here, each as the ring's
-// BATCH_ELEMENT message through Engine.handle, and the batch is answered at once. Any other batch
-// (a key mastered elsewhere or moving, a file namespace, bin selection, anything malformed or
-// oversized) is forwarded whole: the primary splits it per owner (src/primary/batch-route.ts) and
+// A BATCH_GET (of all bins) or BATCH_EXISTS on a worker's endpoint with keys of partitions this
+// worker masters (issue 12, item 3). When every key is such a key of a memory namespace, its
+// elements are applied here, each as the ring's BATCH_ELEMENT message through Engine.handle, and
+// the batch is answered at once. When only some are, or a file namespace is among them, the batch
+// is split (src/worker/batch-collector.ts): this worker's memory keys are read at once, its file
+// keys through the endpoint's queue (after the group commit of the writes before them), and the
+// rest go to the primary as one smaller batch, which it splits per owner. A batch with no key of
+// this worker, bin selection, or anything malformed or oversized is forwarded whole: the primary
 // answers the codes a bad batch gets, so both paths answer alike.
 
 import { BATCH_KEYS_MAX, DIGEST_BYTES, RECORD_BYTES_CEILING } from '../constants';
+import { AerieError, Status } from '../errors';
+import { elementError } from '../endpoint/answer-bodies';
 import type { NamespaceConfig } from '../config';
 import type { Session } from '../endpoint/session';
 import { RoutingFields, readRoutingFields } from '../endpoint/routing-fields';
@@ -18,6 +23,8 @@ import { REQ_HEADER_BYTES, ReqFlag, ReqOffset } from '../protocol/internal';
 import { Op } from '../protocol/ops';
 import { Reader } from '../protocol/reader';
 import { Writer } from '../protocol/writer';
+import { BatchCollector, type ForwardPart } from './batch-collector';
+import type { LocalWrites } from './local-writes';
 
 export interface LocalBatchParts {
   workerIndex: number;
@@ -33,9 +40,15 @@ export interface LocalBatchParts {
   frameBytesMax: number;
   /** Where the element being applied is built: shared with the primary (LocalRequestParts.message). */
   message: SharedArrayBuffer;
+  /** Where a file namespace's keys wait for the loop. */
+  queue: LocalWrites;
+  /** Sends the keys this worker does not master to the primary. */
+  forwardPart: ForwardPart;
 }
 
 const KEY_FIELDS = Field.ns | Field.set | Field.key | Field.digest;
+
+const EMPTY = new Uint8Array(0);
 
 export class LocalBatches {
   private readonly keys = new Reader(new Uint8Array(0));
@@ -44,6 +57,11 @@ export class LocalBatches {
   private readonly digests = new Uint8Array(BATCH_KEYS_MAX * DIGEST_BYTES);
   private readonly nsOf = new Uint8Array(BATCH_KEYS_MAX);
   private readonly partitions = new Uint16Array(BATCH_KEYS_MAX);
+  /** Each key map's place in the frame (sent on to the primary, or queued, as it arrived). */
+  private readonly keyStarts = new Int32Array(BATCH_KEYS_MAX);
+  private readonly keyEnds = new Int32Array(BATCH_KEYS_MAX);
+  /** Per key: 1 when this worker masters its partition now (and it is not moving). */
+  private readonly here = new Uint8Array(BATCH_KEYS_MAX);
   private readonly message: Buffer;
   private readonly view: DataView;
   /** Elements until they outgrow the client's frame, plus the largest element that outgrew it. */
@@ -61,47 +79,117 @@ export class LocalBatches {
     if (f.other !== null || (f.seen & ~(Field.keys | Field.bins)) !== 0 || f.binsStart >= 0 || f.keysStart < 0) return false;
     const count = this.readKeys(frame, f.keysStart, f.keysEnd);
     if (count <= 0) return false;
-    const { holds, map, workerIndex } = this.parts;
+    const { holds, map, workerIndex, namespaces } = this.parts;
     holds.beginLocal(workerIndex);
     try {
       const paused = this.parts.paused();
-      for (let i = 0; i < count; i++) if (endpointRoute(map, holds, this.nsOf[i], this.partitions[i], workerIndex, paused) === EndpointRoute.FORWARD) return false;
-      const out = this.out;
-      out.reset();
-      const m = this.message;
-      // The buffer is shared with single requests: clear what they left in the header.
-      m.fill(0);
-      m[ReqOffset.OP] = op === Op.BATCH_GET ? Op.GET : Op.EXISTS;
-      m[ReqOffset.FLAGS] = ReqFlag.BATCH_ELEMENT;
+      let here = 0;
+      let memoryHere = 0;
       for (let i = 0; i < count; i++) {
-        m[ReqOffset.NS] = this.nsOf[i];
-        m.set(this.digests.subarray(i * DIGEST_BYTES, (i + 1) * DIGEST_BYTES), ReqOffset.DIGEST);
-        const mark = out.length;
-        const startedMs = performance.now();
-        const code = this.parts.apply(m, this.view, 0, REQ_HEADER_BYTES, out);
-        this.parts.record(m[ReqOffset.OP], code, (performance.now() - startedMs) * 1000, true);
-        if (code !== 0) {
-          // As the primary answers an element its worker refused: [code, 0, 0(, nil)] in place.
-          out.truncate(mark);
-          out.writeArrayHeader(op === Op.BATCH_GET ? 4 : 3);
-          out.writeInt(code);
-          out.writeUint(0);
-          out.writeInt(0);
-          if (op === Op.BATCH_GET) out.writeNil();
-        }
-        this.ends[i] = out.length;
-        // Too big for the client's frame: the primary's route answers that with its code.
-        if (out.length > session.answerFrameBytesMax) return false;
+        const mine = endpointRoute(map, holds, this.nsOf[i], this.partitions[i], workerIndex, paused) === EndpointRoute.SERVE;
+        this.here[i] = mine ? 1 : 0;
+        if (!mine) continue;
+        here++;
+        if (namespaces[this.nsOf[i]].storage === 'memory') memoryHere++;
       }
-      const elements = new Array<Buffer>(count);
-      const base = out.buffer;
-      for (let i = 0, start = 0; i < count; start = this.ends[i], i++) elements[i] = Buffer.from(base.buffer, base.byteOffset + start, this.ends[i] - start);
+      if (here === 0) return false;
+      if (memoryHere === count) return this.serveAll(session, id, op, count);
+      this.split(session, id, op, frame, count);
       this.parts.served();
-      session.respondBatch(id, elements, session.routeReserve);
       return true;
     } finally {
       holds.endLocal(workerIndex);
     }
+  }
+
+  /** Every key is this worker's, in memory: applied now, answered now (or forwarded whole when too big). */
+  private serveAll(session: Session, id: number, op: number, count: number): boolean {
+    const out = this.out;
+    out.reset();
+    this.startElements(op);
+    for (let i = 0; i < count; i++) {
+      const mark = out.length;
+      const code = this.apply(i, out);
+      if (code !== 0) {
+        // As the primary answers an element its worker refused: [code, 0, 0(, nil)] in place.
+        out.truncate(mark);
+        const e = elementError(code, op === Op.BATCH_GET);
+        out.writeRaw(e, 0, e.length);
+      }
+      this.ends[i] = out.length;
+      // Too big for the client's frame: the primary's route answers that with its code.
+      if (out.length > session.answerFrameBytesMax) return false;
+    }
+    const elements = new Array<Buffer>(count);
+    const base = out.buffer;
+    for (let i = 0, start = 0; i < count; start = this.ends[i], i++) elements[i] = Buffer.from(base.buffer, base.byteOffset + start, this.ends[i] - start);
+    this.parts.served();
+    session.respondBatch(id, elements, session.routeReserve);
+    return true;
+  }
+
+  /**
+   * Some keys are this worker's: its memory keys are read now, its file keys queued for the loop,
+   * the others sent to the primary in one batch; the collector answers when all are in.
+   */
+  private split(session: Session, id: number, op: number, frame: Uint8Array, count: number): void {
+    const c = new BatchCollector(session, id, op, count, session.routeReserve, this.parts.forwardPart);
+    const elementOp = op === Op.BATCH_GET ? Op.GET : Op.EXISTS;
+    const elsewhere: number[] = [];
+    const out = this.out;
+    this.startElements(op);
+    for (let i = 0; i < count; i++) {
+      if (this.here[i] === 0) {
+        elsewhere.push(i);
+        continue;
+      }
+      if (this.parts.namespaces[this.nsOf[i]].storage === 'memory') {
+        out.reset();
+        const code = this.apply(i, out);
+        c.element(i, code, out.buffer, 0, out.length);
+        continue;
+      }
+      try {
+        // The key map is the element's body: if its partition moves before the loop reads it, the
+        // primary is sent it (BatchCollector.forwardElement).
+        this.parts.queue.enqueue(
+          c,
+          i,
+          elementOp,
+          this.nsOf[i],
+          0,
+          this.digests.subarray(i * DIGEST_BYTES, (i + 1) * DIGEST_BYTES),
+          frame,
+          this.keyStarts[i],
+          this.keyEnds[i],
+          false,
+          ReqFlag.BATCH_ELEMENT,
+        );
+      } catch (err) {
+        // The queue's bound: this element is not read, as the primary answers one it cannot queue.
+        c.element(i, err instanceof AerieError ? err.code : Status.SERVER_ERROR, EMPTY, 0, 0);
+      }
+    }
+    if (elsewhere.length > 0) c.forwardKeys(elsewhere, frame, this.keyStarts, this.keyEnds);
+  }
+
+  /** The element message's header, shared by every key of the batch (the buffer is shared with single requests). */
+  private startElements(op: number): void {
+    const m = this.message;
+    m.fill(0);
+    m[ReqOffset.OP] = op === Op.BATCH_GET ? Op.GET : Op.EXISTS;
+    m[ReqOffset.FLAGS] = ReqFlag.BATCH_ELEMENT;
+  }
+
+  /** Applies key `i` as a BATCH_ELEMENT message into `out`; returns its code. */
+  private apply(i: number, out: Writer): number {
+    const m = this.message;
+    m[ReqOffset.NS] = this.nsOf[i];
+    m.set(this.digests.subarray(i * DIGEST_BYTES, (i + 1) * DIGEST_BYTES), ReqOffset.DIGEST);
+    const startedMs = performance.now();
+    const code = this.parts.apply(m, this.view, 0, REQ_HEADER_BYTES, out);
+    this.parts.record(m[ReqOffset.OP], code, (performance.now() - startedMs) * 1000, true);
+    return code;
   }
 
   /** Reads every key into digests/nsOf/partitions; 0 when the batch is not one to serve here. */
@@ -119,8 +207,10 @@ export class LocalBatches {
         readRoutingFields(this.one, kr.pos, kf, true);
         if (kf.other !== null || (kf.seen & ~KEY_FIELDS) !== 0) return 0;
         const nsIndex = kf.ns === null ? undefined : this.parts.nsIndexes.get(kf.ns);
-        if (nsIndex === undefined || this.parts.namespaces[nsIndex].storage !== 'memory') return 0;
+        if (nsIndex === undefined) return 0;
         this.nsOf[i] = nsIndex;
+        this.keyStarts[i] = keyStart;
+        this.keyEnds[i] = kr.pos;
         this.partitions[i] = partitionOf(kf.digest);
         this.digests.set(kf.digest, i * DIGEST_BYTES);
       }

@@ -31,6 +31,7 @@ import { Writer } from '../protocol/writer';
 import type { SetRegistry } from '../shm/set-registry';
 import type { LocalWrites } from './local-writes';
 import { LocalBatches } from './local-batches';
+import type { ForwardPart } from './batch-collector';
 
 export interface LocalRequestParts {
   workerIndex: number;
@@ -60,6 +61,8 @@ export interface LocalRequestParts {
   message: SharedArrayBuffer;
   /** The requests refused as on the front. */
   quarantine: QuarantineTable;
+  /** Sends a part of a batch served here to the primary (WorkerEndpoint.forwardPart). */
+  forwardPart: ForwardPart;
 }
 
 export class LocalRequests {

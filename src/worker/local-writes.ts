@@ -21,13 +21,17 @@ import { REPLICA_IN_DOUBT_BODY } from '../endpoint/answer-bodies';
 import type { PartitionHolds } from '../partition/holds';
 import { EndpointRoute, endpointRoute } from '../partition/ownership';
 import type { PartitionMap } from '../partition/map';
-import { REQ_HEADER_BYTES, ReqOffset } from '../protocol/internal';
+import { REQ_HEADER_BYTES, ReqFlag, ReqOffset } from '../protocol/internal';
 import { isWriteOp } from '../protocol/ops';
 import { Writer } from '../protocol/writer';
 import { AckWaiter, type ReplicationChannels } from '../replication/channels';
 import type { InSyncCopies } from '../replication/in-sync';
 import { ReplicaWaits } from '../replication/waits';
 import { Ring } from '../shm/ring';
+import type { BatchCollector } from './batch-collector';
+
+/** Who a queued request answers: its client's session, or the batch collecting it as an element. */
+export type QueuedAnswerer = Session | BatchCollector;
 
 export interface LocalWritesParts {
   workerIndex: number;
@@ -43,11 +47,11 @@ export interface LocalWritesParts {
   /** True while a restore holds this worker's stores. */
   paused(): boolean;
   /** The request cannot be served here after all (held, moved): send it to the primary. */
-  forward(session: Session, id: number, op: number, bytes: Uint8Array, start: number, end: number, reserved: number): void;
+  forward(session: QueuedAnswerer, id: number, op: number, bytes: Uint8Array, start: number, end: number, reserved: number): void;
   /** A request was queued: wake the loop if it sleeps. */
   wakeLoop(): void;
-  /** Counts one request served here. */
-  served(op: number, code: number, micros: number): void;
+  /** Counts one request (or batch element) served here. */
+  served(op: number, code: number, micros: number, batchElement: boolean): void;
 }
 
 /** Requests queued per batch are bounded by the answer bytes they may hold until the commit. */
@@ -56,7 +60,7 @@ const ANSWERS_BYTES_MAX = ENDPOINT_LOCAL_ANSWER_BYTES + RING_MESSAGE_BYTES_MAX;
 export class LocalWrites {
   private readonly ring: Ring;
   // Per local slot: who asked, and what the answer needs.
-  private readonly sessions: (Session | null)[] = new Array(ENDPOINT_LOCAL_IN_FLIGHT_MAX).fill(null);
+  private readonly sessions: (QueuedAnswerer | null)[] = new Array(ENDPOINT_LOCAL_IN_FLIGHT_MAX).fill(null);
   /** Request ids are uint32 (docs/protocol.md): a signed array would turn those past 2^31 negative. */
   private readonly ids = new Uint32Array(ENDPOINT_LOCAL_IN_FLIGHT_MAX);
   private readonly reserved = new Float64Array(ENDPOINT_LOCAL_IN_FLIGHT_MAX);
@@ -101,9 +105,22 @@ export class LocalWrites {
 
   /**
    * Queues a request (its ring header, then its body as it arrived) for the loop. Throws
-   * DEVICE_OVERLOAD past the thread's bound, before anything is applied.
+   * DEVICE_OVERLOAD past the thread's bound, before anything is applied. `flags`: ReqFlag
+   * (BATCH_ELEMENT for a batch's key, whose body is its key map).
    */
-  enqueue(session: Session, id: number, op: number, nsIndex: number, setId: number, digest: Uint8Array, frame: Uint8Array, bodyStart: number, bodyEnd: number, commitMaster: boolean): void {
+  enqueue(
+    session: QueuedAnswerer,
+    id: number,
+    op: number,
+    nsIndex: number,
+    setId: number,
+    digest: Uint8Array,
+    frame: Uint8Array,
+    bodyStart: number,
+    bodyEnd: number,
+    commitMaster: boolean,
+    flags = 0,
+  ): void {
     const length = REQ_HEADER_BYTES + (bodyEnd - bodyStart);
     if (this.freeCount === 0) throw overloaded(`at most ${ENDPOINT_LOCAL_IN_FLIGHT_MAX} requests in flight served by one worker endpoint`);
     const at = this.ring.reserve(length);
@@ -118,6 +135,7 @@ export class LocalWrites {
     v.setUint32(at + ReqOffset.SLOT, slot, true);
     b[at + ReqOffset.OP] = op;
     b[at + ReqOffset.NS] = nsIndex;
+    b[at + ReqOffset.FLAGS] = flags;
     // The reserved byte after the flags carries the write's commit level (1: master only).
     b[at + ReqOffset.FLAGS + 1] = commitMaster ? 1 : 0;
     v.setUint16(at + ReqOffset.SET_ID, setId, true);
@@ -161,7 +179,7 @@ export class LocalWrites {
         const startedMs = performance.now();
         const bodyStart = this.out.length;
         const code = this.parts.apply(ring.bytes, ring.view, at, end, this.out);
-        this.parts.served(op, code, (performance.now() - startedMs) * 1000);
+        this.parts.served(op, code, (performance.now() - startedMs) * 1000, (ring.bytes[at + ReqOffset.FLAGS] & ReqFlag.BATCH_ELEMENT) !== 0);
         const i = this.batchCount++;
         this.batchSlots[i] = slot;
         this.batchCodes[i] = code;

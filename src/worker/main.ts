@@ -226,9 +226,10 @@ const localWrites = new LocalWrites({
   wakeLoop: () => {
     if (sleepingAsync) requests.wake();
   },
-  served: (op, code, micros) => {
-    stats.add(WorkerStat.LOCAL_REQUESTS);
-    stats.requests.record(countedOp(op, false), code, micros);
+  served: (op, code, micros, batchElement) => {
+    // A batch counts once, when the endpoint takes it (LocalRequests' served); its elements by op.
+    if (!batchElement) stats.add(WorkerStat.LOCAL_REQUESTS);
+    stats.requests.record(countedOp(op, batchElement), code, micros);
   },
 });
 const localRequests = new LocalRequests({
@@ -245,6 +246,7 @@ const localRequests = new LocalRequests({
   paused: () => control.paused,
   served: () => stats.add(WorkerStat.LOCAL_REQUESTS),
   record: (op, code, micros, batchElement) => stats.requests.record(countedOp(op, batchElement), code, micros),
+  forwardPart: (collector, id, op, body, start, end) => endpoint.forwardPart(collector, id, op, body, start, end),
 });
 const endpoint = new WorkerEndpoint(
   init.endpoint,
