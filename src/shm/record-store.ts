@@ -274,8 +274,9 @@ export class RecordStore {
   }
 
   /**
-   * Inserts or replaces the record of `digest`. Throws RECORD_TOO_BIG when it cannot fit in one
-   * block and SERVER_MEM when memory is exhausted; in both cases the store is unchanged.
+   * Inserts or replaces the record of `digest` and returns its slot (valid until the next write
+   * or removal, which may rehash). Throws RECORD_TOO_BIG when it cannot fit in one block and
+   * SERVER_MEM when memory is exhausted; in both cases the store is unchanged.
    */
   write(
     digest: Uint8Array,
@@ -290,7 +291,7 @@ export class RecordStore {
     bins: Uint8Array,
     binsStart: number,
     binsEnd: number,
-  ): void {
+  ): number {
     const keyLength = key === null ? 0 : keyEnd - keyStart;
     const binsLength = binsEnd - binsStart;
     // Caller bugs are caught before anything is allocated, so they cannot leak arena space either.
@@ -325,14 +326,12 @@ export class RecordStore {
       view.setUint32(at + R_BINS_BYTES, binsLength, true);
       if (key !== null) copyBytes(key, keyStart, keyEnd, block, at + RECORD_HEADER_BYTES);
       copyBytes(bins, binsStart, binsEnd, block, at + RECORD_HEADER_BYTES + keyLength);
-      if (slot < 0) {
-        this.index.insert(digest, offset, generation, setId, voidTime, location);
-      } else {
-        const oldLocation = this.index.location(slot);
-        this.index.setMeta(slot, generation, setId, voidTime);
-        this.index.setLocation(slot, location);
-        this.freeRecord(oldLocation);
-      }
+      if (slot < 0) return this.index.insert(digest, offset, generation, setId, voidTime, location);
+      const oldLocation = this.index.location(slot);
+      this.index.setMeta(slot, generation, setId, voidTime);
+      this.index.setLocation(slot, location);
+      this.freeRecord(oldLocation);
+      return slot;
     } finally {
       this.endMutation();
     }
