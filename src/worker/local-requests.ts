@@ -24,7 +24,7 @@ import { partitionOf } from '../partition/digest';
 import type { PartitionHolds } from '../partition/holds';
 import { EndpointRoute, endpointRoute } from '../partition/ownership';
 import type { PartitionMap } from '../partition/map';
-import { REQ_HEADER_BYTES, ReqOffset } from '../protocol/internal';
+import { REQ_HEADER_BYTES, writeRequestHeader } from '../protocol/internal';
 import { Op } from '../protocol/ops';
 import type { Reader } from '../protocol/reader';
 import { Writer } from '../protocol/writer';
@@ -130,11 +130,7 @@ export class LocalRequests {
 
   private writeMessage(op: number, nsIndex: number, setId: number, digest: Uint8Array, frame: Uint8Array, bodyStart: number, bodyEnd: number): number {
     const m = this.message;
-    m.fill(0, 0, REQ_HEADER_BYTES);
-    m[ReqOffset.OP] = op;
-    m[ReqOffset.NS] = nsIndex;
-    this.view.setUint16(ReqOffset.SET_ID, setId, true);
-    m.set(digest, ReqOffset.DIGEST);
+    writeRequestHeader(m, this.view, 0, 0, op, nsIndex, 0, 0, setId, digest);
     m.set(frame.subarray(bodyStart, bodyEnd), REQ_HEADER_BYTES);
     return REQ_HEADER_BYTES + (bodyEnd - bodyStart);
   }

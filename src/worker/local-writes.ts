@@ -21,7 +21,7 @@ import { REPLICA_IN_DOUBT_BODY } from '../endpoint/answer-bodies';
 import type { PartitionHolds } from '../partition/holds';
 import { EndpointRoute, endpointRoute } from '../partition/ownership';
 import type { PartitionMap } from '../partition/map';
-import { REQ_HEADER_BYTES, ReqOffset } from '../protocol/internal';
+import { REQ_HEADER_BYTES, ReqOffset, writeRequestHeader } from '../protocol/internal';
 import { isWriteOp } from '../protocol/ops';
 import { Writer } from '../protocol/writer';
 import { AckWaiter, type ReplicationChannels } from '../replication/channels';
@@ -114,14 +114,8 @@ export class LocalWrites {
     this.reserved[slot] = session.routeReserve;
     const b = this.ring.bytes;
     const v = this.ring.view;
-    b.fill(0, at, at + REQ_HEADER_BYTES);
-    v.setUint32(at + ReqOffset.SLOT, slot, true);
-    b[at + ReqOffset.OP] = op;
-    b[at + ReqOffset.NS] = nsIndex;
     // The reserved byte after the flags carries the write's commit level (1: master only).
-    b[at + ReqOffset.FLAGS + 1] = commitMaster ? 1 : 0;
-    v.setUint16(at + ReqOffset.SET_ID, setId, true);
-    b.set(digest, at + ReqOffset.DIGEST);
+    writeRequestHeader(b, v, at, slot, op, nsIndex, 0, commitMaster ? 1 : 0, setId, digest);
     b.set(frame.subarray(bodyStart, bodyEnd), at + REQ_HEADER_BYTES);
     this.ring.commit();
     this.parts.wakeLoop();
