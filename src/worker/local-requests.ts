@@ -13,6 +13,7 @@
 // dies with the thread (a write's outcome in doubt, a read sent again by the SDK), and sent again,
 // here or anywhere, it is refused with FAIL_FORBIDDEN.
 
+import { copyRange } from '../bytes';
 import { REQUEST_BODY_OVERHEAD_BYTES, RING_MESSAGE_BYTES_MAX } from '../constants';
 import { AerieError, Status } from '../errors';
 import type { NamespaceConfig } from '../config';
@@ -131,7 +132,7 @@ export class LocalRequests {
   private writeMessage(op: number, nsIndex: number, setId: number, digest: Uint8Array, frame: Uint8Array, bodyStart: number, bodyEnd: number): number {
     const m = this.message;
     writeRequestHeader(m, this.view, 0, 0, op, nsIndex, 0, 0, setId, digest);
-    m.set(frame.subarray(bodyStart, bodyEnd), REQ_HEADER_BYTES);
+    copyRange(frame, bodyStart, bodyEnd, m, REQ_HEADER_BYTES);
     return REQ_HEADER_BYTES + (bodyEnd - bodyStart);
   }
 }

@@ -14,6 +14,7 @@
 // forwarded (never refused): the busy word stays raised (src/partition/holds.ts) from the look
 // until the batch's replication is committed, so a move waits for that and then for the channel.
 
+import { copyRange } from '../bytes';
 import { ENDPOINT_LOCAL_ANSWER_BYTES, ENDPOINT_LOCAL_IN_FLIGHT_MAX, RING_MESSAGE_BYTES_MAX, WORKER_DRAIN_BATCH_MAX } from '../constants';
 import { AerieError, Status } from '../errors';
 import type { Session } from '../endpoint/session';
@@ -116,7 +117,7 @@ export class LocalWrites {
     const v = this.ring.view;
     // The reserved byte after the flags carries the write's commit level (1: master only).
     writeRequestHeader(b, v, at, slot, op, nsIndex, 0, commitMaster ? 1 : 0, setId, digest);
-    b.set(frame.subarray(bodyStart, bodyEnd), at + REQ_HEADER_BYTES);
+    copyRange(frame, bodyStart, bodyEnd, b, at + REQ_HEADER_BYTES);
     this.ring.commit();
     this.parts.wakeLoop();
   }
