@@ -24,6 +24,8 @@ const path = require('node:path');
 const { LOADGEN, CONNECTIONS, pin, startNode, loadgen, loadgenAsync, machineLine } = require('./pinned-node');
 const { split } = require('./perf-split');
 const { threadRoles } = require('./report-scale');
+// Resolves once HELLO's map lists every worker's endpoint (they bind after the front).
+const { waitForEndpoints } = require('./servers');
 
 const RESULTS = path.join(__dirname, 'results');
 const WARMUP_S = 1;
@@ -55,29 +57,6 @@ const havePerf = !values['no-perf'] && pin && spawnSync('perf', ['--version'], {
 
 const monotonicUs = () => Number(process.hrtime.bigint() / 1000n);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const START_TIMEOUT_MS = 30_000;
-
-/** Resolves once HELLO's map on `port` lists every worker's endpoint (they bind after the front). */
-async function waitForEndpoints(port) {
-  const WebSocket = require('ws');
-  const { pack, unpack } = require('msgpackr');
-  const deadline = Date.now() + START_TIMEOUT_MS;
-  while (Date.now() < deadline) {
-    const endpoints = await new Promise((resolve) => {
-      const socket = new WebSocket(`ws://127.0.0.1:${port}`);
-      const done = (value) => {
-        socket.terminate();
-        resolve(value);
-      };
-      socket.once('error', () => done(null));
-      socket.once('open', () => socket.send(pack([[0, 1, { protocol: 1 }]])));
-      socket.once('message', (data) => done(unpack(data)[0][2]?.map?.endpoints ?? null));
-    });
-    if (endpoints && endpoints.length > 0 && endpoints.every((e) => e !== null)) return;
-    await sleep(100);
-  }
-  throw new Error(`worker endpoints not listed in HELLO's map within ${START_TIMEOUT_MS} ms`);
-}
 
 /**
  * Self time of one .cpuprofile by function, over the samples taken in [fromUs, toUs]. A profile's
@@ -186,7 +165,7 @@ async function main() {
 
   const r1 = (x) => x.toFixed(1);
   const r2 = (x) => x.toFixed(2);
-  const command = `node native-bench/profile.js --read-pct ${READ_PCT} --inflight ${INFLIGHT} --duration ${DURATION_S} --keys ${KEYS}${RF === null ? '' : ` --replication-factor ${RF}`}${ROUTED ? ' --routing partition' : ''}${CPU_PROF ? '' : ' --no-cpu-prof'}`;
+  const command = `node native-bench/profile.js --read-pct ${READ_PCT} --inflight ${INFLIGHT} --duration ${DURATION_S} --keys ${KEYS}${RF === null ? '' : ` --replication-factor ${RF}`}${ROUTED ? ' --routing partition' : ''}${CPU_PROF ? '' : ' --no-cpu-prof'}${values['no-perf'] ? ' --no-perf' : ''}`;
   const roles = threadsByRole(run, node.pid);
   const lines = [
     `# Profile: ${READ_PCT}/${100 - READ_PCT} get/put, ${INFLIGHT === 1 ? 'unpipelined' : `${INFLIGHT} in flight`}, ${new Date().toISOString()}`,
