@@ -7,7 +7,7 @@ import { OPERATE_COST_UNITS_MAX, OPERATE_COST_UNITS_PER_RECORD_BYTE, RECORD_BYTE
 import { AerieError, Status, statusName } from '../errors';
 import { Exists, GenPolicy, Op, Ttl } from '../protocol/ops';
 import { REQ_HEADER_BYTES, ReqFlag, ReqOffset, SCAN_ALL_SETS } from '../protocol/internal';
-import { Reader } from '../protocol/reader';
+import { Reader, ValueType } from '../protocol/reader';
 import { Writer } from '../protocol/writer';
 import { unpackValue } from '../protocol/codec';
 import { RECORD_HEADER_BYTES } from '../shm/record-store';
@@ -230,6 +230,8 @@ export class Engine {
     if (storedCount > incomingCount) return null;
     const merged: Bins = {};
     for (; storedCount > 0; storedCount--) {
+      // Bin names are strings; anything else is left to the decode, which knows every shape.
+      if (r.peekType() !== ValueType.STR) return null;
       const name = r.readString();
       if (!Object.hasOwn(incoming, name)) return null;
       r.skipValue(VALUE_DEPTH_MAX);
