@@ -280,6 +280,7 @@ module.exports = {
   peerVersion,
   startServer,
   stopServer,
+  waitForEndpoints,
   threadCount,
   rssMiB,
   pinnedArgv,

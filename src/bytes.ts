@@ -55,6 +55,18 @@ export function copyBytes(source: Uint8Array, start: number, end: number): Uint8
   return out;
 }
 
+/** Below this many bytes a plain loop beats making a subarray for TypedArray.set (measured here). */
+const COPY_LOOP_BYTES_MAX = 64;
+
+/** Copies src[start, end) into dst at `at`; allocates nothing for a short run. */
+export function copyRange(src: Uint8Array, start: number, end: number, dst: Uint8Array, at: number): void {
+  if (end - start <= COPY_LOOP_BYTES_MAX) {
+    for (let i = start; i < end; i++) dst[at++] = src[i];
+  } else {
+    dst.set(src.subarray(start, end), at);
+  }
+}
+
 /**
  * The same memory as a Buffer on Node (so utf8Write and utf8Decode take their native paths), or
  * the array itself elsewhere. Never copies.

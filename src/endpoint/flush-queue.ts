@@ -7,12 +7,14 @@ import type { Session } from './session';
 export class FlushQueue {
   private readonly pending: Session[] = [];
   private scheduled = false;
+  /** Made once: a closure per turn would be one more allocation on every turn with answers. */
+  private readonly flushLater = () => this.flushAll();
 
   schedule(session: Session): void {
     this.pending.push(session);
     if (!this.scheduled) {
       this.scheduled = true;
-      setImmediate(() => this.flushAll());
+      setImmediate(this.flushLater);
     }
   }
 

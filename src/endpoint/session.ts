@@ -127,7 +127,7 @@ export class Session implements BudgetWaiter, BudgetHolder, Answerer {
   private reserved = 0;
   /** Bytes of the open frame and the socket's queue charged to the node budget at the last sync. */
   private charged = 0;
-  /** The socket's unsent bytes when last looked at, and when they last went down (or were none). */
+  /** The socket's unsent bytes when last looked at, and when they last went down (or began from none). */
   private queuedSeen = 0;
   private movedAtMs = Date.now();
   /** What the request being routed reserved: the router keeps it with the request and hands it back. */
@@ -522,7 +522,9 @@ export class Session implements BudgetWaiter, BudgetHolder, Answerer {
   private sync(): void {
     if (this.closed) return;
     const queued = this.ws.bufferedAmount;
-    if (queued === 0 || queued < this.queuedSeen) this.movedAtMs = Date.now();
+    // The clock is read only when the queue changes course (it went down, or began from empty):
+    // while it stays empty, which is nearly always, the time is never asked for.
+    if (queued === 0 ? this.queuedSeen !== 0 : this.queuedSeen === 0 || queued < this.queuedSeen) this.movedAtMs = Date.now();
     this.queuedSeen = queued;
     const actual = this.frames.openBytes + queued;
     const change = actual - this.charged;

@@ -80,7 +80,7 @@ const SAFE_HIGH_WORD = 0x20_0000;
 /** Strings up to this many bytes try the ASCII fast path before the native UTF-8 decoder. */
 const SHORT_STRING_BYTES = 16;
 const fromCharCode = String.fromCharCode;
-const EMPTY = new Uint8Array(0);
+const EMPTY = asNativeBytes(new Uint8Array(0));
 /** Slots in the map-key cache (a power of two), shared by every Reader on this thread. */
 const KEY_CACHE_SLOTS = 4096;
 const keyCache: Array<string | undefined> = new Array<string | undefined>(KEY_CACHE_SLOTS).fill(undefined);
@@ -93,6 +93,12 @@ export class Reader {
   /** Offset one past the last byte this reader may read. */
   end = 0;
   private buf: Uint8Array = EMPTY;
+  /**
+   * The array last given to `reset`, whose native view `buf` is: a worker resets onto the same
+   * ring or message buffer for every request, and asNativeBytes would wrap it in a new Buffer
+   * each time.
+   */
+  private source: Uint8Array = EMPTY;
   /** The scalar decoded by the last `head()` (bool, int or float). */
   private scalar: boolean | number | bigint = 0;
   /** The length decoded by the last `head()` (str/bin bytes, array items, map pairs). */
@@ -111,7 +117,10 @@ export class Reader {
     if (!(start >= 0 && start <= end && end <= buf.length)) {
       throw new AerieError(Status.PARAMETER, `reader range [${start}, ${end}) outside a buffer of ${buf.length} bytes`);
     }
-    this.buf = asNativeBytes(buf);
+    if (buf !== this.source) {
+      this.source = buf;
+      this.buf = asNativeBytes(buf);
+    }
     this.pos = start;
     this.end = end;
     return this;
@@ -179,11 +188,15 @@ export class Reader {
     return v;
   }
 
+  /**
+   * A string; short ASCII ones (field names, namespace and set names) come from the map-key
+   * cache, as map keys do: nothing allocated per request for the names every request repeats.
+   */
   readString(): string {
     const at = this.pos;
     if (this.head() !== ValueType.STR) throw this.fail('expected a string', at);
     try {
-      return this.stringBody(this.len);
+      return this.len <= SHORT_STRING_BYTES ? this.cachedKey(this.len) : this.stringBody(this.len);
     } catch (err) {
       throw this.wrap(err);
     }

@@ -17,6 +17,7 @@
 // rehash the index).
 
 import { fail } from '../assert';
+import { copyRange } from '../bytes';
 import { DIGEST_BYTES, GENERATION_MAX, SETS_PER_NAMESPACE_MAX } from '../constants';
 import { AerieError, Status } from '../errors';
 import { Arena, alignBytes } from './arena';
@@ -47,19 +48,6 @@ const R_BINS_BYTES = RecordHeader.BINS_BYTES;
 /** Control buffer words (Int32). The seqlock has its own 64-byte line. */
 const C_WRITE_EPOCH = 0;
 const CONTROL_BYTES = 64;
-
-/** Below this many bytes a plain loop beats creating a subarray for TypedArray.set. */
-const COPY_LOOP_BYTES_MAX = 64;
-
-/** Copies src[srcStart, srcEnd) to dst at dstStart; allocates nothing for small copies. */
-function copyBytes(src: Uint8Array, srcStart: number, srcEnd: number, dst: Uint8Array, dstStart: number): void {
-  const length = srcEnd - srcStart;
-  if (length <= COPY_LOOP_BYTES_MAX) {
-    for (let i = 0; i < length; i++) dst[dstStart + i] = src[srcStart + i];
-  } else {
-    dst.set(src.subarray(srcStart, srcEnd), dstStart);
-  }
-}
 
 export interface RecordStoreOptions {
   /** Index plus arena blocks may not exceed this. */
@@ -274,8 +262,9 @@ export class RecordStore {
   }
 
   /**
-   * Inserts or replaces the record of `digest`. Throws RECORD_TOO_BIG when it cannot fit in one
-   * block and SERVER_MEM when memory is exhausted; in both cases the store is unchanged.
+   * Inserts or replaces the record of `digest` and returns its slot (valid until the next write
+   * or removal, which may rehash). Throws RECORD_TOO_BIG when it cannot fit in one block and
+   * SERVER_MEM when memory is exhausted; in both cases the store is unchanged.
    */
   write(
     digest: Uint8Array,
@@ -290,7 +279,7 @@ export class RecordStore {
     bins: Uint8Array,
     binsStart: number,
     binsEnd: number,
-  ): void {
+  ): number {
     const keyLength = key === null ? 0 : keyEnd - keyStart;
     const binsLength = binsEnd - binsStart;
     // Caller bugs are caught before anything is allocated, so they cannot leak arena space either.
@@ -323,16 +312,14 @@ export class RecordStore {
       view.setFloat64(at + R_LAST_UPDATE_MS, lastUpdateMs, true);
       view.setUint32(at + R_KEY_BYTES, keyLength, true);
       view.setUint32(at + R_BINS_BYTES, binsLength, true);
-      if (key !== null) copyBytes(key, keyStart, keyEnd, block, at + RECORD_HEADER_BYTES);
-      copyBytes(bins, binsStart, binsEnd, block, at + RECORD_HEADER_BYTES + keyLength);
-      if (slot < 0) {
-        this.index.insert(digest, offset, generation, setId, voidTime, location);
-      } else {
-        const oldLocation = this.index.location(slot);
-        this.index.setMeta(slot, generation, setId, voidTime);
-        this.index.setLocation(slot, location);
-        this.freeRecord(oldLocation);
-      }
+      if (key !== null) copyRange(key, keyStart, keyEnd, block, at + RECORD_HEADER_BYTES);
+      copyRange(bins, binsStart, binsEnd, block, at + RECORD_HEADER_BYTES + keyLength);
+      if (slot < 0) return this.index.insert(digest, offset, generation, setId, voidTime, location);
+      const oldLocation = this.index.location(slot);
+      this.index.setMeta(slot, generation, setId, voidTime);
+      this.index.setLocation(slot, location);
+      this.freeRecord(oldLocation);
+      return slot;
     } finally {
       this.endMutation();
     }
@@ -428,7 +415,7 @@ export class RecordStore {
             if (err instanceof AerieError && err.code === Status.SERVER_MEM) break;
             throw err;
           }
-          copyBytes(block, at, at + size, this.arena.blockOf(target), this.arena.offsetOf(target));
+          copyRange(block, at, at + size, this.arena.blockOf(target), this.arena.offsetOf(target));
           this.index.setLocation(slot, target);
           moved += size;
           this.defragOffset = at + size;

@@ -3,13 +3,13 @@
 // result codes; an AerieError thrown anywhere below becomes that code in the response.
 
 import { InvariantError } from '../assert';
-import { OPERATE_COST_UNITS_MAX, OPERATE_COST_UNITS_PER_RECORD_BYTE } from '../constants';
+import { OPERATE_COST_UNITS_MAX, OPERATE_COST_UNITS_PER_RECORD_BYTE, RECORD_BYTES_CEILING, VALUE_DEPTH_MAX } from '../constants';
 import { AerieError, Status, statusName } from '../errors';
 import { Exists, GenPolicy, Op, Ttl } from '../protocol/ops';
 import { REQ_HEADER_BYTES, ReqFlag, ReqOffset, SCAN_ALL_SETS } from '../protocol/internal';
-import { Reader } from '../protocol/reader';
-import type { Writer } from '../protocol/writer';
-import { packValue, unpackValue } from '../protocol/codec';
+import { Reader, ValueType } from '../protocol/reader';
+import { Writer } from '../protocol/writer';
+import { unpackValue } from '../protocol/codec';
 import { RECORD_HEADER_BYTES } from '../shm/record-store';
 import { NamespaceStat, type StatsBlock, WorkerStat } from '../shm/stats';
 import { checkBinsForWrite, mergeBins, selectBins } from './bins';
@@ -34,7 +34,11 @@ export class Engine {
   private readonly namespaces: Namespace[];
   private readonly stats: StatsBlock;
   private readonly reader = new Reader(new Uint8Array(0));
+  /** Walks a stored record's bins (their names) without decoding them. */
+  private readonly storedReader = new Reader(new Uint8Array(0));
   private readonly fields = new RequestFields();
+  /** A write's new bins are encoded here and copied into the store from it: no buffer per write. */
+  private readonly packed = new Writer(RECORD_BYTES_CEILING);
   private readonly ctx: Ctx;
   /** Why the current request was refused, when a code alone does not say (null: nothing to add). */
   private refusal: string | null = null;
@@ -202,9 +206,43 @@ export class Engine {
     return 0;
   }
 
+  /** The record's bins decoded, read in place in its arena block (no view made per record). */
   private storedBins(slot: number): Bins {
-    const b = this.ctx.ns.store.binsBytes(slot);
-    return unpackValue(b, 0, b.length) as Bins;
+    const store = this.ctx.ns.store;
+    const start = store.recordOffset(slot) + RECORD_HEADER_BYTES + store.keyLength(slot);
+    return unpackValue(store.recordBlock(slot), start, start + store.binsLength(slot)) as Bins;
+  }
+
+  /**
+   * An update that names every bin the record has replaces all their values: the merge then needs
+   * only the stored names (for the bins' order, as mergeBins keeps it), not their values decoded.
+   * Null when some stored bin is not named: the caller decodes and merges.
+   */
+  private mergeOverStored(slot: number, incoming: Bins): Bins | null {
+    const store = this.ctx.ns.store;
+    const start = store.recordOffset(slot) + RECORD_HEADER_BYTES + store.keyLength(slot);
+    const r = this.storedReader;
+    r.reset(store.recordBlock(slot), start, start + store.binsLength(slot));
+    let storedCount = r.readMapHeader();
+    // More bins stored than named: some stay (a partial update), so their values are needed.
+    let incomingCount = 0;
+    for (const _ in incoming) incomingCount++;
+    if (storedCount > incomingCount) return null;
+    const merged: Bins = {};
+    for (; storedCount > 0; storedCount--) {
+      // Bin names are strings; anything else is left to the decode, which knows every shape.
+      if (r.peekType() !== ValueType.STR) return null;
+      const name = r.readString();
+      if (!Object.hasOwn(incoming, name)) return null;
+      r.skipValue(VALUE_DEPTH_MAX);
+      const value = incoming[name];
+      if (value !== null && value !== undefined) merged[name] = value;
+    }
+    for (const name in incoming) {
+      const value = incoming[name];
+      if (value !== null && value !== undefined && !Object.hasOwn(merged, name)) merged[name] = value;
+    }
+    return merged;
   }
 
   /** Encodes and stores bins as the record's new version; writes {gen, ttl} to out. */
@@ -238,12 +276,13 @@ export class Engine {
       }
       if (setId === 0) setId = ns.store.setId(slot);
     }
-    const packed = packValue(bins);
+    const packed = this.packed;
+    packed.reset();
+    packed.writeValue(bins, VALUE_DEPTH_MAX);
     if (RECORD_HEADER_BYTES + (keyEnd - keyStart) + packed.length > ns.config.recordBytesMax) return Status.RECORD_TOO_BIG;
-    ns.store.write(bytes, digestOffset, gen, setId, voidTime, nowMs, key, keyStart, keyEnd, packed, 0, packed.length);
+    const stored = ns.store.write(bytes, digestOffset, gen, setId, voidTime, nowMs, key, keyStart, keyEnd, packed.buffer, 0, packed.length);
     ns.memoryRefused = false;
     if (ns.log !== null || this.repl !== null) {
-      const stored = ns.store.lookup(bytes, digestOffset);
       if (ns.log !== null) ns.log.logPut(ns.store, stored);
       if (this.repl !== null) this.repl.put(ns, stored);
     }
@@ -260,9 +299,9 @@ export class Engine {
     const policy = this.checkExists(slot) || this.checkGeneration(slot);
     if (policy !== 0) return policy;
     const replace = f.exists === Exists.REPLACE || f.exists === Exists.REPLACE_ONLY || f.exists === Exists.CREATE_ONLY;
-    const existing = slot >= 0 && !replace ? this.storedBins(slot) : null;
-    const bins = mergeBins(existing, f.bins as Bins, replace);
-    if (Object.keys(bins).length === 0) {
+    const incoming = f.bins as Bins;
+    const bins = slot >= 0 && !replace ? (this.mergeOverStored(slot, incoming) ?? mergeBins(this.storedBins(slot), incoming, false)) : mergeBins(null, incoming, replace);
+    if (!hasBins(bins)) {
       // Every bin removed: the record goes, as in Aerospike.
       if (slot >= 0) {
         const code = this.removeSlot(slot);
@@ -446,6 +485,12 @@ export class Engine {
     this.beat();
     return 0;
   }
+}
+
+/** Whether any bin is left (no array of names made, unlike Object.keys). */
+function hasBins(bins: Bins): boolean {
+  for (const _ in bins) return true;
+  return false;
 }
 
 function writeMeta(out: Writer, gen: number, ttl: number): void {

@@ -13,6 +13,7 @@
 // dies with the thread (a write's outcome in doubt, a read sent again by the SDK), and sent again,
 // here or anywhere, it is refused with FAIL_FORBIDDEN.
 
+import { copyRange } from '../bytes';
 import { REQUEST_BODY_OVERHEAD_BYTES, RING_MESSAGE_BYTES_MAX } from '../constants';
 import { AerieError, Status } from '../errors';
 import type { NamespaceConfig } from '../config';
@@ -24,7 +25,7 @@ import { partitionOf } from '../partition/digest';
 import type { PartitionHolds } from '../partition/holds';
 import { EndpointRoute, endpointRoute } from '../partition/ownership';
 import type { PartitionMap } from '../partition/map';
-import { REQ_HEADER_BYTES, ReqOffset } from '../protocol/internal';
+import { REQ_HEADER_BYTES, writeRequestHeader } from '../protocol/internal';
 import { Op } from '../protocol/ops';
 import type { Reader } from '../protocol/reader';
 import { Writer } from '../protocol/writer';
@@ -133,12 +134,8 @@ export class LocalRequests {
 
   private writeMessage(op: number, nsIndex: number, setId: number, digest: Uint8Array, frame: Uint8Array, bodyStart: number, bodyEnd: number): number {
     const m = this.message;
-    m.fill(0, 0, REQ_HEADER_BYTES);
-    m[ReqOffset.OP] = op;
-    m[ReqOffset.NS] = nsIndex;
-    this.view.setUint16(ReqOffset.SET_ID, setId, true);
-    m.set(digest, ReqOffset.DIGEST);
-    m.set(frame.subarray(bodyStart, bodyEnd), REQ_HEADER_BYTES);
+    writeRequestHeader(m, this.view, 0, 0, op, nsIndex, 0, 0, setId, digest);
+    copyRange(frame, bodyStart, bodyEnd, m, REQ_HEADER_BYTES);
     return REQ_HEADER_BYTES + (bodyEnd - bodyStart);
   }
 }

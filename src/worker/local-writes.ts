@@ -14,6 +14,7 @@
 // forwarded (never refused): the busy word stays raised (src/partition/holds.ts) from the look
 // until the batch's replication is committed, so a move waits for that and then for the channel.
 
+import { copyRange } from '../bytes';
 import { ENDPOINT_LOCAL_ANSWER_BYTES, ENDPOINT_LOCAL_IN_FLIGHT_MAX, RING_MESSAGE_BYTES_MAX, WORKER_DRAIN_BATCH_MAX } from '../constants';
 import { AerieError, Status } from '../errors';
 import type { Session } from '../endpoint/session';
@@ -21,7 +22,7 @@ import { REPLICA_IN_DOUBT_BODY } from '../endpoint/answer-bodies';
 import type { PartitionHolds } from '../partition/holds';
 import { EndpointRoute, endpointRoute } from '../partition/ownership';
 import type { PartitionMap } from '../partition/map';
-import { REQ_HEADER_BYTES, ReqFlag, ReqOffset } from '../protocol/internal';
+import { REQ_HEADER_BYTES, ReqFlag, ReqOffset, writeRequestHeader } from '../protocol/internal';
 import { isWriteOp } from '../protocol/ops';
 import { Writer } from '../protocol/writer';
 import { AckWaiter, type ReplicationChannels } from '../replication/channels';
@@ -131,16 +132,9 @@ export class LocalWrites {
     this.reserved[slot] = session.routeReserve;
     const b = this.ring.bytes;
     const v = this.ring.view;
-    b.fill(0, at, at + REQ_HEADER_BYTES);
-    v.setUint32(at + ReqOffset.SLOT, slot, true);
-    b[at + ReqOffset.OP] = op;
-    b[at + ReqOffset.NS] = nsIndex;
-    b[at + ReqOffset.FLAGS] = flags;
     // The reserved byte after the flags carries the write's commit level (1: master only).
-    b[at + ReqOffset.FLAGS + 1] = commitMaster ? 1 : 0;
-    v.setUint16(at + ReqOffset.SET_ID, setId, true);
-    b.set(digest, at + ReqOffset.DIGEST);
-    b.set(frame.subarray(bodyStart, bodyEnd), at + REQ_HEADER_BYTES);
+    writeRequestHeader(b, v, at, slot, op, nsIndex, flags, commitMaster ? 1 : 0, setId, digest);
+    copyRange(frame, bodyStart, bodyEnd, b, at + REQ_HEADER_BYTES);
     this.ring.commit();
     this.parts.wakeLoop();
   }

@@ -88,6 +88,18 @@ t.test('removing the last bin removes the record', async (t) => {
   t.equal(await client.exists(key), null);
 });
 
+t.test('an update naming every stored bin replaces them, drops a nil one and adds new ones', async (t) => {
+  // The engine merges such an update from the stored names alone, without decoding their values.
+  const { client } = await startTestNode(t);
+  const key = new Key('test', 's', 'covered');
+  await client.put(key, { a: 1, b: 'x' });
+  const w = await client.put(key, { b: 'y', a: null, c: [1, 2] });
+  t.equal(w.gen, 2);
+  const r = await client.get(key);
+  t.same(r.bins, { b: 'y', c: [1, 2] });
+  t.same(Object.keys(r.bins), ['b', 'c'], 'stored bins first, in their order, then the new ones');
+});
+
 t.test('the user key is stored only when asked', async (t) => {
   const { client } = await startTestNode(t);
   await client.put(new Key('test', 'keys', 'kept'), { a: 1 }, undefined, { sendKey: true });
