@@ -171,7 +171,11 @@ t.test('split batches keep answering while the other worker crashes, fails over 
     }
     // Its partitions move back to it after the rebuild: a few more batches span that.
     const until = batches + 20;
-    while (batches < until) await new Promise((r) => setTimeout(r, 5));
+    const answeredBy = Date.now() + 20_000;
+    while (batches < until) {
+      if (Date.now() > answeredBy) throw new Error(`batches stopped being answered after crash ${round} (${batches} so far)`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
   }
   stop = true;
   await loops;
