@@ -98,11 +98,6 @@ export class ForwardingRouter implements SessionRouter {
     return !this.answers.isEmpty();
   }
 
-  /** Publishes what this turn forwarded (one store), waking the primary if it sleeps. */
-  flush(): void {
-    this.out.flush();
-  }
-
   sendFault(session: Session, id: number, worker: number, kind: string): void {
     const seq = this.take(session, id, session.routeReserve);
     const body = utf8.encode(kind);

@@ -3,34 +3,46 @@
 // crashes while a restore's replicas are still being copied from it loses no restored record.
 // Memory and file namespaces, two copies. (Split from restore-failover.test.ts, which ran close to
 // the per-file timeout on a loaded machine.)
-import t from 'tap';
+import t, { type Test } from 'tap';
 import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Key } from '../../src/index';
-import { startTestNode, waitStable } from '../helpers/node';
+import { startTestNode, waitStable, type TestNode } from '../helpers/node';
 import { compareCopies, waitInSync } from '../helpers/replicas';
 import { RECORDS, checkCopies, load, present } from '../helpers/restore';
 import { waitForValue } from '../helpers/wait';
+
+/**
+ * A node keeping two copies in `storage` in a data directory of its own (removed after the node
+ * stops), faults on, a crashed worker restarted at once.
+ */
+async function startNode(t: Test, storage: 'memory' | 'file', prefix: string): Promise<TestNode> {
+  const dir = fs.mkdtempSync(path.join(tmpdir(), prefix));
+  const n = await startTestNode(t, (c) => {
+    c.supervisor.faultInjection = true;
+    c.supervisor.restartDelayMsMin = 10;
+    c.namespaces[0].replicationFactor = 2;
+    c.namespaces[0].storage = storage;
+    c.namespaces[0].dataDir = path.join(dir, 'data');
+  });
+  // Registered after the node's own teardown, so it runs once the node has stopped.
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return n;
+}
 
 // A restore that lands while a crashed replica is being copied from its masters: a copy round
 // that began on the old stores and ended after the restore carried records the snapshot lacks, and
 // used to mark its partitions in sync, so the replica kept them (soak seed 2027813484: COPIES was
 // 2 × RECORDS + 1 after a kill -9 and a restore). Such a round is now copied again.
+
 for (const storage of ['memory', 'file'] as const)
   t.test(`${storage}: a snapshot restore meeting a replica rebuild leaves equal copies`, async (t) => {
-    const dataDir = path.join(fs.mkdtempSync(path.join(tmpdir(), 'aerie-restore-rebuild-')), 'data');
     // Large enough that copying them to the rebuilt replica outlasts the restore's own steps.
     const OTHERS = 40_000;
     const filler = 'f'.repeat(1000);
     const others = Array.from({ length: OTHERS }, (_, i) => new Key('test', 'x', i));
-    const n = await startTestNode(t, (c) => {
-      c.supervisor.faultInjection = true;
-      c.supervisor.restartDelayMsMin = 10;
-      c.namespaces[0].replicationFactor = 2;
-      c.namespaces[0].storage = storage;
-      c.namespaces[0].dataDir = dataDir;
-    });
+    const n = await startNode(t, storage, 'aerie-restore-rebuild-');
     await load(n.client);
     const snapshot = await n.client.createSnapshot('test');
     for (let round = 0; round < 3; round++) {
@@ -54,15 +66,8 @@ for (const storage of ['memory', 'file'] as const)
 // is served and both copies end equal.
 for (const storage of ['memory', 'file'] as const)
   t.test(`${storage}: a master crash during a restore's resync loses no restored record`, async (t) => {
-    const dataDir = path.join(fs.mkdtempSync(path.join(tmpdir(), 'aerie-restore-resync-')), 'data');
     const filler = 'f'.repeat(1000);
-    const n = await startTestNode(t, (c) => {
-      c.supervisor.faultInjection = true;
-      c.supervisor.restartDelayMsMin = 10;
-      c.namespaces[0].replicationFactor = 2;
-      c.namespaces[0].storage = storage;
-      c.namespaces[0].dataDir = dataDir;
-    });
+    const n = await startNode(t, storage, 'aerie-restore-resync-');
     // Large records, so that copying them to the replicas takes long enough to crash a master inside it.
     const big = Array.from({ length: 20_000 }, (_, i) => new Key('test', 'b', i));
     for (let i = 0; i < big.length; i += 1000) await Promise.all(big.slice(i, i + 1000).map((k, j) => n.client.put(k, { v: i + j, f: filler })));
