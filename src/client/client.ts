@@ -578,7 +578,7 @@ export class Client extends TypedEmitter<ClientEvents> implements SecurityCaller
     if (!this.options.reconnect) {
       // No next connection: reads in flight cannot be re-sent, so they end with the connection.
       // After a GOAWAY the node still answers what the worker endpoints' connections carry.
-      void this.shutdown(afterGoaway);
+      void this.shutdown(afterGoaway, true);
       this.emit('disconnected', { ...connection.address, error });
       return;
     }
@@ -608,16 +608,17 @@ export class Client extends TypedEmitter<ClientEvents> implements SecurityCaller
 
   /**
    * Ends everything; resolves once the worker endpoints' connections are closed (`afterGoaway`:
-   * once the node shutting down has answered what they carry and closed them).
+   * once the node shutting down has answered what they carry and closed them). `lost`: the
+   * connection dropped and the client does not reconnect.
    */
-  private shutdown(afterGoaway = false): Promise<void> {
+  private shutdown(afterGoaway = false, lost = false): Promise<void> {
     this.clientState = 'closed';
     this.auth.stop();
     if (this.reconnectTimer !== null) clearTimeout(this.reconnectTimer);
     this.reconnectTimer = null;
     this.connection = null;
     const lanesClosed = this.routing?.close(afterGoaway) ?? Promise.resolve();
-    this.pipeline.close();
+    this.pipeline.close(lost);
     return lanesClosed;
   }
 }

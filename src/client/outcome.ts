@@ -49,10 +49,15 @@ export function lossMessage(loss: Loss, code: number): string {
   return 'no answer within the timeout';
 }
 
-export function lossError(loss: Loss, call: CallFacts): AerieError | null {
+/**
+ * The error for a lost answer, or null when the call is sent again. `describedAs` words the
+ * message differently from the rule applied: a client without reconnection ends its calls as a
+ * closing one does when its connection drops, but the connection was lost, not closed by the caller.
+ */
+export function lossError(loss: Loss, call: CallFacts, describedAs: Loss = loss): AerieError | null {
   const disposition = classifyLoss(loss, call);
   if (disposition.retry) return null;
-  return new AerieError(disposition.code, lossMessage(loss, disposition.code), disposition.inDoubt);
+  return new AerieError(disposition.code, lossMessage(describedAs, disposition.code), disposition.inDoubt);
 }
 
 /**

@@ -240,20 +240,24 @@ export class Pipeline {
     this.queuedTotal.value += delta;
   }
 
-  /** The client is closing: every call ends now. */
-  close(): void {
+  /**
+   * The client is closing: every call ends now. `lost`: because its only connection dropped
+   * (no reconnection), which the errors say instead of "client closed".
+   */
+  close(lost = false): void {
     this.closed = true;
     this.transport = null;
-    for (const call of this.waiting) this.finishWithError(call, lossError('close', this.facts(call, false))!);
+    const described = lost ? 'disconnect' : 'close';
+    for (const call of this.waiting) this.finishWithError(call, lossError('close', this.facts(call, false), described)!);
     this.waiting.clear();
     for (const call of this.inFlight.values()) {
-      if (call !== null) this.finishWithError(call, lossError('close', this.facts(call, true))!);
+      if (call !== null) this.finishWithError(call, lossError('close', this.facts(call, true), described)!);
     }
     this.inFlight.clear();
     this.abandonedCount = 0;
     for (let index = this.queueHead; index < this.queue.length; index++) {
       const call = this.queue[index];
-      if (call.state === CallState.Queued) this.finishWithError(call, lossError('close', this.facts(call, false))!);
+      if (call.state === CallState.Queued) this.finishWithError(call, lossError('close', this.facts(call, false), described)!);
     }
     this.queue = [];
     this.queueHead = 0;

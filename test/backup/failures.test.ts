@@ -84,25 +84,30 @@ t.test('a restore against a stopped node counts every record failed', async (t) 
 });
 
 t.test('writes cut off by a lost connection are in doubt, never restored', async (t) => {
+  const ANSWERED = 100;
   let puts = 0;
   const mock = await MockNode.start({
     onRequest: (request) => {
       if (request.op !== Op.PUT) return request.reply(0, null);
       // Answer the first puts, then vanish with the rest unanswered, as a crashed node would.
-      if (++puts <= 100) request.reply(0, { gen: 1, ttl: -1 });
-      else if (puts === 101) setImmediate(() => mock.dropAll());
+      if (++puts <= ANSWERED) request.reply(0, { gen: 1, ttl: -1 });
+      else if (puts === ANSWERED + 1) setImmediate(() => mock.dropAll());
     },
   });
   t.teardown(() => mock.close());
   const client = await connect({ hosts: mock.host, reconnect: false });
   t.teardown(() => client.close());
   const report = await restoreFile(client, { file: sampleFile, policy: 'replace' });
-  t.equal(report.restored, 100, 'the answered writes');
+  // A crash can also lose answers the node had already written (still in its socket, or cut by
+  // the reset), so those writes may be in doubt: what must hold is that nothing unanswered counts
+  // as restored, and nothing the node received counts as failed.
+  t.ok(report.restored <= ANSWERED, `restored ${report.restored}: no more than the ${ANSWERED} answered`);
+  t.ok(report.restored + report.inDoubt >= puts, `restored or in doubt: ${report.restored + report.inDoubt}, at least the ${puts} received`);
   t.ok(report.inDoubt > 0, `${report.inDoubt} in doubt`);
   t.equal(report.restored + report.inDoubt + report.failed, RECORDS, 'every record accounted for');
   t.ok(
-    report.errors.some((e) => e.inDoubt && e.code === Status.CONNECTION_CLOSED),
-    'an in-doubt write described as such',
+    report.errors.some((e) => e.inDoubt && e.code === Status.CONNECTION_CLOSED && e.message === 'connection lost with the request in flight'),
+    'an in-doubt write described as such: the connection was lost, the client was not closed',
   );
 });
 
