@@ -2,14 +2,21 @@
 // in shared memory (src/shm/pipe.ts) intact and in order whatever their size: a pipelined burst of
 // writes of keys another worker masters, some of them records larger than the pipe's ring (cut in
 // chunks) and together many times its size (queued while it is full), is acknowledged and read
-// back byte for byte through the same endpoint, and the front sees the same records.
+// back byte for byte through the same endpoint, and the front sees the same records. When the
+// primary stops reading (blocked), the endpoint queues at most FORWARD_QUEUED_BYTES_MAX behind the
+// full pipe and refuses the rest with DEVICE_OVERLOAD: refused writes never happen, taken ones are
+// all acknowledged once the primary reads again.
 import t from 'tap';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { computeDigest, partitionOf } from '../../src/partition/digest';
-import { FORWARD_PIPE_BYTES } from '../../src/constants';
+import { FORWARD_PIPE_BYTES, FORWARD_QUEUED_BYTES_MAX } from '../../src/constants';
+import { Status } from '../../src/errors';
 import { Op } from '../../src/protocol/ops';
 import { startTestNode } from '../helpers/node';
 import { rawPeer, type RawPeer } from '../helpers/raw';
 import { prng, testSeed } from '../helpers/prng';
+import type { FloodData, FloodResult } from './forward-flood.worker';
 
 interface HelloMap {
   endpoints: (string | null)[];
@@ -67,4 +74,57 @@ t.test('a burst of forwarded writes and reads, some larger than the pipe, all in
   t.equal(code, 0);
   t.ok(Buffer.from((got as { bins: { v: Uint8Array } }).bins.v).equals(value(large[2], sizes[large[2]])), 'the front reads the largest record the same');
   for (const p of [front, w0]) p.ws.close();
+});
+
+t.test('a stalled primary: past FORWARD_QUEUED_BYTES_MAX the endpoint refuses with DEVICE_OVERLOAD, and loses nothing it took', async (t) => {
+  const valueBytes = 1024 * 1024;
+  // Enough forwarded bytes to fill the pipe and the endpoint's queue behind it, and then some.
+  const count = Math.ceil((FORWARD_PIPE_BYTES + FORWARD_QUEUED_BYTES_MAX) / valueBytes) + 24;
+  const { url } = await startTestNode(t, (c) => {
+    for (const ns of c.namespaces) ns.recordBytesMax = 2 * valueBytes;
+  });
+  const front = await rawPeer(url);
+  t.teardown(() => front.ws.close());
+  const map = helloMap(front);
+  const keys: number[] = [];
+  for (let k = 0; keys.length < count; k++) if (map.masters[0][partitionOf(computeDigest('flood', k))] === 1) keys.push(k);
+
+  // While the primary is blocked, the endpoint can hold what the pipe and its queue take (each
+  // record is a little over valueBytes with its key) and must refuse the rest. So the client wakes
+  // the primary once count - heldMax writes are refused: an endpoint holding more than it may never
+  // refuses that many, and the wait below times out.
+  const heldMax = Math.floor((FORWARD_PIPE_BYTES + FORWARD_QUEUED_BYTES_MAX) / valueBytes);
+  const flag = new SharedArrayBuffer(4);
+  const client = new Worker(join(__dirname, 'forward-flood.worker.js'), {
+    workerData: { url: `ws://${map.endpoints[0]}`, keys, valueBytes, wakeAtRefusals: count - heldMax, flag } satisfies FloodData,
+  });
+  t.teardown(() => client.terminate());
+  const failed = new Promise<never>((_, reject) => client.once('error', reject));
+  const message = () => Promise.race([new Promise<unknown>((resolve) => client.once('message', resolve)), failed]);
+  await message(); // connected and said HELLO
+  const result = message();
+  client.postMessage('go');
+  // This thread runs the primary: blocking it stops the primary reading the forward pipe, as a
+  // primary busy elsewhere would.
+  const waited = Atomics.wait(new Int32Array(flag), 0, 0, 60_000);
+  t.equal(waited, 'ok', `${count - heldMax} refused while the primary was blocked (not woken by the 60 s timeout)`);
+  const { codes, firstWasOverload } = (await result) as FloodResult;
+
+  const refused = codes.flatMap((code, i) => (code === Status.DEVICE_OVERLOAD ? [i] : []));
+  const accepted = codes.flatMap((code, i) => (code === Status.OK ? [i] : []));
+  t.equal(refused.length + accepted.length, count, `every write acknowledged or refused as overloaded (codes: ${[...new Set(codes)]})`);
+  t.ok(firstWasOverload, 'the first answers were refusals, sent while the primary was blocked');
+  t.ok(accepted.length <= heldMax, `${accepted.length} taken: no more than the pipe and the queue hold (${heldMax})`);
+  const queueRecords = Math.floor(FORWARD_QUEUED_BYTES_MAX / valueBytes) - 1;
+  t.ok(accepted.length >= queueRecords, `the endpoint refused only once its queue was full (${accepted.length} taken, at least ${queueRecords})`);
+
+  // A refusal is definite: the record was never written. Every accepted write is there.
+  const wrong: string[] = [];
+  for (const i of [...refused, ...accepted]) {
+    front.request(10_000 + i, Op.EXISTS, { ns: 'test', set: 'flood', key: keys[i] });
+    const [, code] = await front.waitFor(10_000 + i, 30_000);
+    const expected = codes[i] === Status.OK ? Status.OK : Status.KEY_NOT_FOUND;
+    if (code !== expected) wrong.push(`${i}: answered ${codes[i]}, exists says ${code}`);
+  }
+  t.same(wrong, [], 'refused writes absent, accepted writes present');
 });
