@@ -159,14 +159,17 @@ let stopping = false;
  */
 let resumedAtMs = Date.now();
 let longestStretchMs = 0;
-async function yielding<T>(p: Promise<T>): Promise<T> {
+/**
+ * Called just before an await that yields to the event loop, and resumed() just after. Plain
+ * calls around the await, not an async wrapper: the loop yields several times per request, and
+ * every wrapper's promises are garbage the young generation collects (docs/benchmarks.md, p99).
+ */
+function yielding(): void {
   const now = Date.now();
   if (now - resumedAtMs > longestStretchMs) longestStretchMs = now - resumedAtMs;
-  try {
-    return await p;
-  } finally {
-    resumedAtMs = Date.now();
-  }
+}
+function resumed(): void {
+  resumedAtMs = Date.now();
 }
 // The stats block outlives threads: what a predecessor left must not condemn this one. Its last
 // heartbeat is as old as the restart delay (up to 2 s), and the supervisor checks this thread
@@ -446,33 +449,45 @@ function writeAck(): void {
 
 /**
  * Publishes the batch's responses, after the logs of file namespaces say its writes may be
- * acknowledged. If a log fails, the batch's writes are answered TIMEOUT instead (in doubt: their
- * bytes may be on disk) and the namespace refuses writes from then on.
+ * acknowledged: at once (null) when no log has anything to flush, as with memory namespaces,
+ * else once the flushes settle (the returned promise). If a log fails, the batch's writes are
+ * answered TIMEOUT instead (in doubt: their bytes may be on disk) and the namespace refuses
+ * writes from then on.
  */
-async function publish(): Promise<void> {
-  const dirty = fileNamespaces.filter((ns) => ns.log!.dirty);
-  let logFailed = false;
-  if (dirty.length > 0) {
-    const results = await yielding(Promise.allSettled(dirty.map((ns) => ns.log!.flush())));
-    const failed = results.find((r) => r.status === 'rejected') as PromiseRejectedResult | undefined;
-    if (failed !== undefined) {
-      // A full device (the log stalls) or an I/O error (it fails for good): the batch's writes
-      // may be on disk or not, so they are in doubt. The log's new state refuses further work
-      // and is logged once (src/worker/persistence.ts), not once per batch.
-      logFailed = true;
-      for (const at of batchWrites) responses.view.setInt32(at, Status.TIMEOUT, true);
-      if (pendingSlot >= 0 && pendingIsWrite && pendingCode === 0) pendingCode = Status.TIMEOUT;
-      const nowMs = Date.now();
-      for (const ns of dirty) ns.log!.tick(nowMs, true);
-    }
+function publish(): Promise<void> | null {
+  let dirty: Namespace[] | null = null;
+  for (const ns of fileNamespaces) if (ns.log!.dirty) (dirty ??= []).push(ns);
+  if (dirty === null) {
+    finishPublish(false);
+    return null;
   }
+  return publishAfterFlush(dirty);
+}
+
+async function publishAfterFlush(dirty: Namespace[]): Promise<void> {
+  yielding();
+  const results = await Promise.allSettled(dirty.map((ns) => ns.log!.flush()));
+  resumed();
+  const failed = results.find((r) => r.status === 'rejected') as PromiseRejectedResult | undefined;
+  if (failed !== undefined) {
+    // A full device (the log stalls) or an I/O error (it fails for good): the batch's writes
+    // may be on disk or not, so they are in doubt. The log's new state refuses further work
+    // and is logged once (src/worker/persistence.ts), not once per batch.
+    for (const at of batchWrites) responses.view.setInt32(at, Status.TIMEOUT, true);
+    if (pendingSlot >= 0 && pendingIsWrite && pendingCode === 0) pendingCode = Status.TIMEOUT;
+    const nowMs = Date.now();
+    for (const ns of dirty) ns.log!.tick(nowMs, true);
+  }
+  finishPublish(failed !== undefined);
+}
+
+function finishPublish(logFailed: boolean): void {
   batchWrites.length = 0;
   localWrites.publish(logFailed);
   // Channels are released only after the group commit: the released position is this replica's
   // acknowledgement. While a log is stalled or failed nothing is: its masters' writes stay
   // waiting, and replication stops taking more (ReplicationIn.drain) until the log writes again.
-  const logsWriting = !logFailed && fileNamespaces.every((ns) => !ns.log!.blocked);
-  if (logsWriting && (replIn?.release(wakeMaster) || ackPending)) writeAck();
+  if (!logFailed && logsWriting() && (replIn?.release(wakeMaster) || ackPending)) writeAck();
   else if (ackPending) writeAck();
   responses.commit();
   if (pendingFault !== null) {
@@ -480,6 +495,11 @@ async function publish(): Promise<void> {
     pendingFault = null;
     injectFault(kind, beatWithHeap);
   }
+}
+
+function logsWriting(): boolean {
+  for (const ns of fileNamespaces) if (ns.log!.blocked) return false;
+  return true;
 }
 
 /** Expiry sweep, defragmentation and stats, at most every EXPIRY_SWEEP_INTERVAL_MS. */
@@ -561,14 +581,17 @@ async function run(): Promise<void> {
       // answered is still handed to the endpoint's sessions.
       endpoint.drainAnswers();
       stats.set(WorkerStat.HEARTBEAT_MS, Date.now());
-      await yielding(new Promise((r) => setTimeout(r, 1)));
+      yielding();
+      await new Promise((r) => setTimeout(r, 1));
+      resumed();
       continue;
     }
     // Answers to what the endpoint forwarded (the primary rings the request ring's doorbell after
     // publishing them, so a sleeping loop wakes for them too).
     const answered = endpoint.drainAnswers();
     const handled = drainMarked() + answered;
-    await publish();
+    const flushing = publish();
+    if (flushing !== null) await flushing;
     localWrites.poll();
     const nowMs = Date.now();
     background(nowMs);
@@ -579,13 +602,19 @@ async function run(): Promise<void> {
       // endpoint's sockets after every batch while it has clients.
       if (serving || handled >= C.WORKER_DRAIN_BATCH_MAX || nowMs - lastYieldMs >= C.WORKER_CONTROL_YIELD_MS) {
         lastYieldMs = nowMs;
-        await yielding(yieldToLoop());
+        yielding();
+        await yieldToLoop();
+        resumed();
       }
       continue;
     }
     if (blocked) {
       const wait = responses.waitForSpaceAsync(RES_HEADER_BYTES + out.length, C.WORKER_IDLE_WAKE_MS);
-      if (wait !== null) await yielding(wait);
+      if (wait !== null) {
+        yielding();
+        await wait;
+        resumed();
+      }
       continue;
     }
     // Poll before sleeping only when configured to (RING_SPIN_MS: measured not to pay here).
@@ -618,7 +647,9 @@ async function run(): Promise<void> {
       if (wait !== null) stats.set(WorkerStat.HEARTBEAT_MS, Date.now() + waitMs);
       lastYieldMs = Date.now();
       sleepingAsync = wait !== null;
-      await yielding(wait ?? yieldToLoop());
+      yielding();
+      await (wait ?? yieldToLoop());
+      resumed();
       sleepingAsync = false;
       continue;
     }
@@ -627,7 +658,9 @@ async function run(): Promise<void> {
     const now = Date.now();
     if (now - lastYieldMs >= C.WORKER_CONTROL_YIELD_MS) {
       lastYieldMs = now;
-      await yielding(yieldToLoop());
+      yielding();
+      await yieldToLoop();
+      resumed();
     }
   }
   endpoint.close();
