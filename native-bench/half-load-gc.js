@@ -7,6 +7,8 @@
 //
 //   npx tsc -p . && make -C native-bench && node native-bench/half-load-gc.js [--rate 20000]
 //       [--copies 2] [--read-pct 50] [--duration 8] [--keys 200000] [--flags="--min-semi-space-size=16"]
+//       [--workers 2] [--routing partition|front] [--no-trace-gc]
+// --no-trace-gc prints the latency alone (--trace-gc itself costs some of the tail).
 'use strict';
 const fs = require('node:fs');
 const os = require('node:os');
@@ -23,6 +25,9 @@ const { values } = parseArgs({
     duration: { type: 'string', default: '8' },
     keys: { type: 'string', default: '200000' },
     flags: { type: 'string', default: '' },
+    workers: { type: 'string', default: '2' },
+    routing: { type: 'string', default: 'partition' },
+    'no-trace-gc': { type: 'boolean', default: false },
   },
 });
 const KEYS = Math.min(10_000_000, Number(values.keys));
@@ -36,12 +41,12 @@ async function main() {
     config,
     JSON.stringify({
       service: { port: 0, workerPorts: 0 },
-      workers: { count: 2 },
+      workers: { count: Number(values.workers) },
       log: { level: 'warn' },
       namespaces: [{ name: 'test', storage: 'memory', memoryBytesMax: 8 * 1024 ** 3, replicationFactor: Number(values.copies) }],
     }),
   );
-  const node = await startNode(config, ['--trace-gc', ...flags]);
+  const node = await startNode(config, [...(values['no-trace-gc'] ? [] : ['--trace-gc']), ...flags]);
   // Every line is read (isolates keep one number for the run); only the pauses of the measured
   // window ('window' phase) are reported.
   const gc = new GcTrace();
@@ -54,9 +59,9 @@ async function main() {
     }
   });
   try {
-    loadgen(node.port, node.pid, KEYS, ['--prefill', '--duration', '0', '--routing', 'partition']);
+    loadgen(node.port, node.pid, KEYS, ['--prefill', '--duration', '0', '--routing', values.routing]);
     gc.phase = 'window';
-    const routed = ['--read-pct', values['read-pct'], '--inflight', '1', '--duration', String(DURATION_S), '--rate', values.rate, '--routing', 'partition'];
+    const routed = ['--read-pct', values['read-pct'], '--inflight', '1', '--duration', String(DURATION_S), '--rate', values.rate, '--routing', values.routing];
     const result = await loadgenAsync(node.port, node.pid, KEYS, routed);
     gc.phase = 'after';
     const byIsolate = new Map();
@@ -70,7 +75,9 @@ async function main() {
       byIsolate.get(key).push(p.ms);
     }
     console.log(machineLine());
-    console.log(`flags: ${flags.join(' ') || '(none)'}; ${values.copies} copies, ${values['read-pct']} % reads, paced at ${values.rate} ops/s for ${DURATION_S} s`);
+    console.log(
+      `flags: ${flags.join(' ') || '(none)'}; ${values.workers} workers, ${values.copies} copies, ${values.routing}-routed, ${values['read-pct']} % reads, paced at ${values.rate} ops/s for ${DURATION_S} s`,
+    );
     const l = result.latency_us;
     console.log(`achieved ${Math.round(result.ops_per_sec)} ops/s; latency µs p50 ${l.p50} p99 ${l.p99} p99.9 ${l.p999} max ${l.max}`);
     for (const [key, ms] of byIsolate) {
