@@ -10,6 +10,7 @@ import { main } from '../../src/cli/main';
 import { Key, status } from '../../src/index';
 import { captureIo } from '../helpers/cli-io';
 import { startTestNode } from '../helpers/node';
+import { waitForValue } from '../helpers/wait';
 
 async function run(argv: string[]): Promise<{ code: number | null; json: Record<string, unknown>; err: string }> {
   const { io, out, err } = captureIo();
@@ -31,6 +32,14 @@ t.test('answers as JSON', async (t) => {
   const restart = await run(['worker', 'restart', '1', '--json', ...host]);
   t.equal(restart.code, ExitCode.OK);
   t.match(restart.json, { worker: 1, state: 'up' });
+  // 'up' comes before the restarted worker's rebuild and the handback of its partitions. A
+  // truncate that overlaps the handback counts a moving partition on both workers (each reports
+  // the records of the partitions it masters when it applies its part), so wait for the handback.
+  await waitForValue(
+    async () => (await client.info()).workers as { state: string; roles: { master: number; outOfSync: number }; rebuild: unknown }[],
+    (ws) => ws.every((w) => w.state === 'up' && w.rebuild === null && w.roles.outOfSync === 0 && w.roles.master === 2048),
+    { what: 'worker 1 rebuilt and mastering its 2048 partitions again', timeoutMs: 30_000, intervalMs: 50 },
+  );
 
   const dir = fs.mkdtempSync(path.join(tmpdir(), 'aerie-cli-json-'));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));

@@ -19,8 +19,10 @@ export interface FloodData {
 }
 
 export interface FloodResult {
-  /** Each key's answer code, in key order. */
+  /** Each key's answer code, in key order (-1: no answer, the connection closed first). */
   codes: number[];
+  /** The close code and reason if the node closed the connection before every answer came. */
+  closed: string | null;
   /** Whether the first answer to arrive was an overload refusal (sent while the primary was blocked). */
   firstWasOverload: boolean;
 }
@@ -34,12 +36,19 @@ async function flood(data: FloodData): Promise<void> {
   const peer = await rawPeer(data.url);
   parentPort!.postMessage({ ready: true });
   await new Promise((resolve) => parentPort!.once('message', resolve));
+  // Asked again while it waits (the test ran out of patience): where it stands.
+  parentPort!.on('message', () => parentPort!.postMessage({ status: `${answered} of ${data.keys.length} answered, ${refused} refused, closed: ${closed}` }));
   const value = Buffer.alloc(data.valueBytes, 0x5a);
   const codes: number[] = new Array(data.keys.length).fill(-1);
   let answered = 0;
   let refused = 0;
   let firstWasOverload: boolean | null = null;
+  let closed: string | null = null;
   const done = new Promise<void>((resolve) => {
+    peer.closed.then(({ code, reason }) => {
+      closed = `${code} ${reason}`;
+      resolve();
+    });
     peer.ws.on('message', () => {
       // raw.ts has decoded this frame into peer.responses already (its listener runs first);
       // responses[0] is HELLO's answer.
@@ -56,7 +65,7 @@ async function flood(data: FloodData): Promise<void> {
   await done;
   wake();
   peer.ws.close();
-  parentPort!.postMessage({ codes, firstWasOverload: firstWasOverload === true } satisfies FloodResult);
+  parentPort!.postMessage({ codes, closed, firstWasOverload: firstWasOverload === true } satisfies FloodResult);
 }
 
 if (!isMainThread) void flood(workerData as FloodData);

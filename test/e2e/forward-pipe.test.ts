@@ -80,7 +80,7 @@ t.test('a stalled primary: past FORWARD_QUEUED_BYTES_MAX the endpoint refuses wi
   const valueBytes = 1024 * 1024;
   // Enough forwarded bytes to fill the pipe and the endpoint's queue behind it, and then some.
   const count = Math.ceil((FORWARD_PIPE_BYTES + FORWARD_QUEUED_BYTES_MAX) / valueBytes) + 24;
-  const { url } = await startTestNode(t, (c) => {
+  const { url, node } = await startTestNode(t, (c) => {
     for (const ns of c.namespaces) ns.recordBytesMax = 2 * valueBytes;
   });
   const front = await rawPeer(url);
@@ -108,7 +108,18 @@ t.test('a stalled primary: past FORWARD_QUEUED_BYTES_MAX the endpoint refuses wi
   // primary busy elsewhere would.
   const waited = Atomics.wait(new Int32Array(flag), 0, 0, 60_000);
   t.equal(waited, 'ok', `${count - heldMax} refused while the primary was blocked (not woken by the 60 s timeout)`);
-  const { codes, firstWasOverload } = (await result) as FloodResult;
+  // Every write is answered once the primary reads again; if not within 40 s, the client
+  // says where it stands and the node's state is printed, instead of tap's bare timeout.
+  const patience = setTimeout(() => client.postMessage('status'), 40_000);
+  const answer = (await result) as FloodResult | { status: string };
+  clearTimeout(patience);
+  if ('status' in answer) {
+    t.comment(JSON.stringify(node.info()));
+    t.fail(`not every write was answered within 40 s after the primary woke: ${answer.status}`);
+    return;
+  }
+  const { codes, closed, firstWasOverload } = answer;
+  t.equal(closed, null, 'the node kept the connection open');
 
   const refused = codes.flatMap((code, i) => (code === Status.DEVICE_OVERLOAD ? [i] : []));
   const accepted = codes.flatMap((code, i) => (code === Status.OK ? [i] : []));
