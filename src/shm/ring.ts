@@ -4,8 +4,7 @@
 //
 // Layout: header words on separate 64-byte lines so the two sides never share a written line:
 //   byte 0 tail (producer position)   64 head (consumer position)   128 consumerSleeping
-//   144 doorbell (the word a sleeping consumer waits on)   192 producerWaiting
-//   224 data size, magic (written once)
+//   192 producerWaiting               224 data size, magic (written once)
 // then the data region (a power of two) from byte 256. Positions are free-running u32 counters,
 // so `tail - head` (mod 2^32) is the bytes in use even after they wrap.
 //
@@ -18,13 +17,6 @@
 // sets the flag BEFORE re-reading the position: Atomics are sequentially consistent, so either the
 // publisher sees the flag (and notifies) or the sleeper sees the new position (and does not
 // sleep). Atomics.wait also returns at once if the word no longer holds the value it observed.
-//
-// A sleeping consumer waits on the doorbell word, not on the tail, because it is also woken for
-// work published elsewhere (a replication channel, an answer pipe, a control message: Ring.ringDoorbell,
-// wake()), whose publisher changes nothing in this ring. A notify alone is lost when it lands
-// between the consumer's last look and the start of its wait, and the consumer would then sleep
-// its whole timeout. So every wake-up first bumps the doorbell, then notifies it: the consumer reads
-// the doorbell before its last look, and its wait returns at once if the doorbell moved since.
 
 import { fail } from '../assert';
 import { RING_BYTES, RING_MESSAGE_BYTES_MAX } from '../constants';
@@ -32,7 +24,6 @@ import { RING_BYTES, RING_MESSAGE_BYTES_MAX } from '../constants';
 const TAIL = 0;
 const HEAD = 16;
 const CONSUMER_SLEEPING = 32;
-const DOORBELL = 36;
 const PRODUCER_WAITING = 48;
 const DATA_SIZE = 56;
 const MAGIC_WORD = 57;
@@ -65,8 +56,6 @@ export class Ring {
   private tailLocal: number;
   private tailPublished: number;
   private headSeen: number;
-  /** Consumer side: the doorbell's value when prepareSleep() announced the sleep. */
-  private bellObserved = 0;
   // Consumer side: read-but-unreleased head, last released head, last seen tail.
   private headLocal: number;
   private headPublished: number;
@@ -144,7 +133,7 @@ export class Ring {
     if (this.tailLocal === this.tailPublished) return;
     this.tailPublished = this.tailLocal;
     Atomics.store(this.words, TAIL, this.tailLocal | 0);
-    if (Atomics.load(this.words, CONSUMER_SLEEPING) !== 0) ring(this.words);
+    if (Atomics.load(this.words, CONSUMER_SLEEPING) !== 0) Atomics.notify(this.words, TAIL);
   }
 
   /** Producer: bytes free now (published and reserved messages take the rest). */
@@ -229,18 +218,26 @@ export class Ring {
    * (without sleeping) when a message is already waiting.
    */
   waitAsync(timeoutMs: number): Promise<void> | null {
-    const observed = this.prepareSleep();
-    return this.finishSleepAsync(observed, timeoutMs);
+    Atomics.store(this.words, CONSUMER_SLEEPING, 1);
+    const tail = Atomics.load(this.words, TAIL);
+    if (tail >>> 0 !== this.headLocal) {
+      Atomics.store(this.words, CONSUMER_SLEEPING, 0);
+      return null;
+    }
+    return this.startWaitAsync(TAIL, tail, timeoutMs, CONSUMER_SLEEPING, this.onConsumerWake);
   }
 
   /** As waitAsync, blocking: only for worker threads, never the primary's event loop. */
   waitSync(timeoutMs: number): void {
-    this.finishSleep(this.prepareSleep(), timeoutMs, true);
+    Atomics.store(this.words, CONSUMER_SLEEPING, 1);
+    const tail = Atomics.load(this.words, TAIL);
+    if (tail >>> 0 === this.headLocal) Atomics.wait(this.words, TAIL, tail, timeoutMs);
+    Atomics.store(this.words, CONSUMER_SLEEPING, 0);
   }
 
-  /** Wakes any waiter on either side now (a control message, shutdown); they return as if woken by data. */
+  /** Wakes any waiter on either side now (for shutdown); they return as if woken by data. */
   wake(): void {
-    ring(this.words);
+    Atomics.notify(this.words, TAIL);
     Atomics.notify(this.words, HEAD);
   }
 
@@ -267,7 +264,7 @@ export class Ring {
    * sleep (prepareSleep), so either it sees the work or this sees the flag.
    */
   static ringDoorbell(words: Int32Array): void {
-    if (Atomics.load(words, CONSUMER_SLEEPING) !== 0) ring(words);
+    if (Atomics.load(words, CONSUMER_SLEEPING) !== 0) Atomics.notify(words, TAIL);
   }
 
   /**
@@ -276,8 +273,6 @@ export class Ring {
    */
   prepareSleep(): number {
     Atomics.store(this.words, CONSUMER_SLEEPING, 1);
-    // Before every look at work (this ring's tail here, other sources after the return).
-    this.bellObserved = Atomics.load(this.words, DOORBELL);
     const tail = Atomics.load(this.words, TAIL);
     if (tail >>> 0 !== this.headLocal) {
       Atomics.store(this.words, CONSUMER_SLEEPING, 0);
@@ -286,15 +281,10 @@ export class Ring {
     return tail >>> 0;
   }
 
-  /**
-   * Sleeps (blocking, worker threads only) unless a wake-up came since prepareSleep (a commit, a
-   * doorbell, wake()); `sleep` false just cancels. Returns Atomics.wait's answer ('not-equal': a
-   * wake-up came before the wait began), or 'skipped' when no sleep was due.
-   */
-  finishSleep(observedTail: number, timeoutMs: number, sleep: boolean): 'ok' | 'not-equal' | 'timed-out' | 'skipped' {
-    const outcome = sleep && observedTail >= 0 ? Atomics.wait(this.words, DOORBELL, this.bellObserved, timeoutMs) : 'skipped';
+  /** Sleeps (blocking, worker threads only) unless the tail moved since prepareSleep; `sleep` false just cancels. */
+  finishSleep(observedTail: number, timeoutMs: number, sleep: boolean): void {
+    if (sleep && observedTail >= 0) Atomics.wait(this.words, TAIL, observedTail | 0, timeoutMs);
     Atomics.store(this.words, CONSUMER_SLEEPING, 0);
-    return outcome;
   }
 
   /**
@@ -306,7 +296,7 @@ export class Ring {
       Atomics.store(this.words, CONSUMER_SLEEPING, 0);
       return null;
     }
-    return this.startWaitAsync(DOORBELL, this.bellObserved, timeoutMs, CONSUMER_SLEEPING, this.onConsumerWake);
+    return this.startWaitAsync(TAIL, observedTail | 0, timeoutMs, CONSUMER_SLEEPING, this.onConsumerWake);
   }
 
   // ---- internals ----
@@ -345,9 +335,3 @@ export class Ring {
 }
 
 function noop(): void {}
-
-/** Wakes a ring's sleeping consumer: the doorbell moves first, so a wait about to start returns at once. */
-function ring(words: Int32Array): void {
-  Atomics.add(words, DOORBELL, 1);
-  Atomics.notify(words, DOORBELL);
-}
