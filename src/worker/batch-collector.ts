@@ -53,17 +53,26 @@ export class BatchCollector {
   }
 
   /**
-   * Sends the keys at `indexes` (each `frame[starts[i], ends[i])`, one complete key map) to the
-   * primary as one batch of this op. A refusal (the endpoint's forwarding bound) fails the batch.
+   * Sends the keys at `indexes` (each `frame[starts[i], ends[i])`, one complete key map; `starts`
+   * and `ends` are indexed by element) to the primary as one batch of this op. A refusal (the
+   * endpoint's forwarding bound) fails the batch.
    */
   forwardKeys(indexes: number[], frame: Uint8Array, starts: Int32Array, ends: Int32Array): void {
-    let bytes = 32;
+    let bytes = 0;
     for (const i of indexes) bytes += ends[i] - starts[i];
-    const w = new Writer(bytes);
-    w.writeMapHeader(1);
-    w.writeString('keys');
-    w.writeArrayHeader(indexes.length);
+    const w = partWriter(bytes, indexes.length);
     for (const i of indexes) w.writeRaw(frame, starts[i], ends[i]);
+    this.sendPart(indexes, w);
+  }
+
+  /** A queued element whose partition moved before it was read: the primary reads it (`key[start, end)`: its key map). */
+  forwardElement(index: number, key: Uint8Array, start: number, end: number): void {
+    const w = partWriter(end - start, 1);
+    w.writeRaw(key, start, end);
+    this.sendPart([index], w);
+  }
+
+  private sendPart(indexes: number[], w: Writer): void {
     const id = this.nextPart++;
     this.parts.set(id, indexes);
     try {
@@ -73,11 +82,6 @@ export class BatchCollector {
       const e = err instanceof AerieError ? err : new AerieError(Status.SERVER_ERROR, String(err));
       this.fail(e.code, e.message);
     }
-  }
-
-  /** A queued element whose partition moved before it was read: the primary reads it (`key`: its key map). */
-  forwardElement(index: number, key: Uint8Array, start: number, end: number): void {
-    this.forwardKeys([index], key, Int32Array.of(start), Int32Array.of(end));
   }
 
   /** Element `index`'s answer: with code 0, `bytes[start, end)` is the element; otherwise one of that code. */
@@ -168,4 +172,13 @@ function messageOf(bytes: Uint8Array, start: number, end: number): string {
   } catch {
     return '';
   }
+}
+
+/** A part's body, {keys: [...]}, with room for `keyBytes` of key maps; the caller writes the keys. */
+function partWriter(keyBytes: number, keyCount: number): Writer {
+  const w = new Writer(32 + keyBytes);
+  w.writeMapHeader(1);
+  w.writeString('keys');
+  w.writeArrayHeader(keyCount);
+  return w;
 }
