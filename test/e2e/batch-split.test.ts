@@ -13,12 +13,7 @@ import { Status } from '../../src/errors';
 import { computeDigest, partitionOf } from '../../src/partition/digest';
 import { Op } from '../../src/protocol/ops';
 import { startTestNode } from '../helpers/node';
-import { rawPeer, type RawPeer } from '../helpers/raw';
-
-interface HelloMap {
-  endpoints: string[];
-  masters: Uint8Array[];
-}
+import { ask, helloMap, rawPeer } from '../helpers/raw';
 
 const configs: [string, (c: NodeConfig, dir: string) => void][] = [
   ['memory, two copies', (c) => (c.namespaces[0].replicationFactor = 2)],
@@ -32,21 +27,13 @@ const configs: [string, (c: NodeConfig, dir: string) => void][] = [
   ],
 ];
 
-let nextId = 10;
-async function ask(peer: RawPeer, op: number, body: unknown): Promise<[number, unknown]> {
-  const id = nextId++;
-  peer.request(id, op, body);
-  const [, code, answer] = await peer.waitFor(id, 20_000);
-  return [code as number, answer];
-}
-
 for (const [name, patch] of configs) {
   t.test(`batches on a worker's endpoint (${name})`, async (t) => {
     const dir = fs.mkdtempSync(path.join(tmpdir(), 'aerie-batch-split-'));
     t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
     const { node, url } = await startTestNode(t, (c) => patch(c, path.join(dir, 'data')));
     const front = await rawPeer(url);
-    const map = ((await front.waitFor(0))[2] as { map: HelloMap }).map;
+    const map = helloMap(front);
     const w0 = await rawPeer(`ws://${map.endpoints[0]}`);
     // A client that takes frames of 64 KiB at most: a batch of large records outgrows it.
     const small = await rawPeer(`ws://${map.endpoints[0]}`, { maxFrameBytes: 65536 });
@@ -129,7 +116,7 @@ t.test('split batches keep answering while the other worker crashes, fails over 
     c.supervisor.faultInjection = true;
   });
   const front = await rawPeer(url);
-  const map = ((await front.waitFor(0))[2] as { map: HelloMap }).map;
+  const map = helloMap(front);
   const w0 = await rawPeer(`ws://${map.endpoints[0]}`);
   t.teardown(() => {
     for (const p of [front, w0]) p.ws.terminate();

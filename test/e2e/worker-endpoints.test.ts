@@ -10,28 +10,12 @@ import { computeDigest, partitionOf } from '../../src/partition/digest';
 import { Op, PUSH_ID } from '../../src/protocol/ops';
 import { Status } from '../../src/errors';
 import { startTestNode } from '../helpers/node';
-import { rawPeer, type RawPeer } from '../helpers/raw';
+import { ask, helloMap, rawPeer, type HelloMap } from '../helpers/raw';
 import { waitForValue } from '../helpers/wait';
 
-interface HelloMap {
-  version: number;
-  endpoints: (string | null)[];
-  masters: Uint8Array[];
-  replicas: Uint8Array[];
-}
-
-const helloMap = (peer: RawPeer): HelloMap => (peer.responses.find((m) => m[0] === 0)![2] as { map: HelloMap }).map;
 const keyIn = (worker: number, map: HelloMap, from = 0): number => {
   for (let i = from; ; i++) if (map.masters[0][partitionOf(computeDigest('ep', i))] === worker) return i;
 };
-
-let nextId = 1;
-async function ask(peer: RawPeer, op: number, body: unknown): Promise<[number, unknown]> {
-  const id = nextId++;
-  peer.request(id, op, body);
-  const [, code, answer] = await peer.waitFor(id, 10_000);
-  return [code as number, answer];
-}
 
 /** A free loopback port (bound, then let go). */
 async function freePort(): Promise<number> {

@@ -11,16 +11,9 @@ import { Op } from '../../src/protocol/ops';
 import { Status } from '../../src/errors';
 import { startTestNode } from '../helpers/node';
 import { fileNodeConfig, startCliNode } from '../helpers/cli-node';
-import { rawPeer, type RawPeer } from '../helpers/raw';
+import { helloMap, rawPeer, type HelloMap, type RawPeer } from '../helpers/raw';
 import { compareCopies, waitInSync } from '../helpers/replicas';
 import { waitForValue } from '../helpers/wait';
-
-interface HelloMap {
-  endpoints: (string | null)[];
-  masters: Uint8Array[];
-}
-
-const helloMap = (peer: RawPeer): HelloMap => (peer.responses.find((m) => m[0] === 0)![2] as { map: HelloMap }).map;
 
 /** The first `count` integer keys of `set` from `from` on whose partition `worker` masters in namespace `nsIndex`. */
 function keysOf(map: HelloMap, nsIndex: number, set: string, worker: number, count: number, from = 0): number[] {

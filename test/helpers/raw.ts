@@ -75,3 +75,30 @@ export async function rawPeer(url: string, hello: boolean | Record<string, unkno
   }
   return peer;
 }
+
+/** The partition map in HELLO's answer (docs/protocol.md §13), as the tests read it. */
+export interface HelloMap {
+  version: number;
+  endpoints: (string | null)[];
+  masters: Uint8Array[];
+  replicas: Uint8Array[];
+}
+
+/** The map this peer's HELLO (request 0, sent by rawPeer) was answered with. */
+export function helloMap(peer: RawPeer): HelloMap {
+  return (peer.responses.find((m) => m[0] === 0)![2] as { map: HelloMap }).map;
+}
+
+/**
+ * Ids for ask(): one counter for the process, so no two calls on a peer share an id (waitFor finds
+ * past answers too), starting above the small fixed ids tests send by hand.
+ */
+let nextAskId = 1_000_000;
+
+/** Sends one request and resolves with its answer's code and body; rejects after `timeoutMs` without one. */
+export async function ask(peer: RawPeer, op: number, body: unknown, timeoutMs = 20_000): Promise<[number, unknown]> {
+  const id = nextAskId++;
+  peer.request(id, op, body);
+  const [, code, answer] = await peer.waitFor(id, timeoutMs);
+  return [code as number, answer];
+}
